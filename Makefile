@@ -1,0 +1,57 @@
+# tfc: the two commands a newcomer needs are `make run` and `make test`.
+GO      ?= go
+MODELS  := models
+SHARED  := ../shared/models
+TINY    := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
+
+.PHONY: all build deps models run test fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o tfc ./cmd/tfc
+
+# deps installs QEMU and NASM with apt-get where they are missing: as root it
+# runs apt-get update first (a fresh machine's package lists can be empty);
+# otherwise it prints the command to run.
+deps:
+	@missing=""; \
+	command -v qemu-system-i386 >/dev/null || missing="$$missing qemu-system-x86"; \
+	command -v nasm >/dev/null || missing="$$missing nasm"; \
+	command -v objdump >/dev/null || missing="$$missing binutils"; \
+	if [ -z "$$missing" ]; then echo "deps: qemu-system-i386, nasm and objdump are installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "deps: installing$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: missing$$missing; run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi
+
+# models copies the stories260K checkpoint and its tokenizer into models/
+# (ignored by git) from ../shared/models when it exists, else downloads them.
+models: $(MODELS)/stories260K.bin $(MODELS)/tok512.bin
+
+$(MODELS)/%.bin:
+	@mkdir -p $(MODELS)
+	@if [ -f $(SHARED)/$*.bin ]; then cp $(SHARED)/$*.bin $@; \
+	else echo "downloading $*.bin"; curl -fsSL -o $@ $(TINY)/$*.bin; fi
+
+run: deps models build
+	./tfc run examples/llama2.tf
+
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# fuzz runs each fuzz target for FUZZTIME (default 1m).
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzEncode -fuzztime=$(FUZZTIME) ./codegen/x86_16/
+	$(GO) test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./parser/
+	$(GO) test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./checkpoint/
+	$(GO) test -run='^$$' -fuzz=FuzzParseTokenizer -fuzztime=$(FUZZTIME) ./checkpoint/
+
+bench: models build
+	$(GO) test -run='^$$' -bench=. ./...
+
+clean:
+	rm -f tfc

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"tfc/ir"
+	"tfc/lang"
+	"tfc/parser"
+)
+
+// frontEnd reads, checks and lowers a .tf file and runs the IR passes.
+func frontEnd(path string, o ir.Options) (*ir.Program, error) {
+	f, err := parser.ParseFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lp, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
+	if err != nil {
+		return nil, err
+	}
+	p, err := ir.Load(lp)
+	if err != nil {
+		return nil, err
+	}
+	if err := ir.Compile(p, o); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// formatError prints a compile error as file:line:col: message with the
+// source line and a caret under the column.
+func formatError(err error) string {
+	var src []byte
+	if e, ok := err.(*lang.Error); ok && e.Pos.Filename != "" {
+		src, _ = os.ReadFile(e.Pos.Filename)
+	}
+	return lang.FormatError(err, src)
+}
+
+// genFlags are the generation settings that sim, build and run share.
+type genFlags struct {
+	prompt *string
+	steps  *int
+	dump   *string
+}
+
+func addGenFlags(fs interface {
+	String(string, string, string) *string
+	Int(string, int, string) *int
+}) genFlags {
+	return genFlags{
+		prompt: fs.String("prompt", "", "the prompt (default: the .tf file's generate block)"),
+		steps:  fs.Int("steps", 0, "positions to generate, prompt included (default: the .tf file's)"),
+		dump:   fs.String("d", "", "print the IR after the named pass to stderr (lower, "+fmt.Sprint(ir.PassNames())+")"),
+	}
+}
+
+// apply overrides the program's generate settings with the flags given.
+func (g genFlags) apply(p *ir.Program, set map[string]bool) error {
+	if set["prompt"] {
+		p.Gen.Prompt = *g.prompt
+	}
+	if set["steps"] {
+		if *g.steps <= 0 {
+			return usageErrorf("--steps must be positive")
+		}
+		p.Gen.Steps = *g.steps
+	}
+	if p.Gen.Steps > p.Context {
+		p.Gen.Steps = p.Context
+	}
+	return nil
+}
+
+func irOptions(g genFlags, stderr io.Writer) ir.Options {
+	return ir.Options{Dump: *g.dump, DumpTo: stderr}
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"tfc/ir"
+)
+
+func cmdSim(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sim", "sim FILE.tf [--prompt TEXT] [--steps N] [--float]")
+	g := addGenFlags(fs)
+	float := fs.Bool("float", false, "run in float32 as llama2.c does, instead of the image's integer arithmetic")
+	path, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o := irOptions(g, stderr)
+	o.SkipQuantize = *float && *g.dump == ""
+	p, err := frontEnd(path, o)
+	if err != nil {
+		return err
+	}
+	if err := g.apply(p, set); err != nil {
+		return err
+	}
+	prompt, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
+	if err != nil {
+		return err
+	}
+	var stepper ir.Stepper
+	var sim *ir.Sim
+	if *float {
+		stepper = ir.NewFloatSim(p)
+	} else {
+		sim = ir.NewSim(p)
+		stepper = sim
+	}
+	w := bufio.NewWriter(stdout)
+	start := time.Now()
+	toks, err := ir.Generate(stepper, p.Tokenizer, prompt, p.Gen.Steps, flushing{w})
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Fprintf(stderr, "sim: %d tokens in %v (%.1f tokens/s)\n", len(toks), el.Round(time.Millisecond), float64(len(toks))/el.Seconds())
+	if sim != nil && sim.Overflow != nil {
+		return fmt.Errorf("warning: %v", sim.Overflow)
+	}
+	return nil
+}
+
+// flushing flushes after every piece so that the story streams.
+type flushing struct{ w *bufio.Writer }
+
+func (f flushing) Write(b []byte) (int, error) {
+	n, err := f.w.Write(b)
+	if err == nil {
+		err = f.w.Flush()
+	}
+	return n, err
+}

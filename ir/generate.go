@@ -1,0 +1,46 @@
+package ir
+
+import (
+	"io"
+
+	"tfc/checkpoint"
+)
+
+// Stepper runs one forward pass: the next token for token at pos.
+type Stepper interface {
+	Step(token, pos int) int
+}
+
+// BOS and EOS are llama2.c's sequence tokens.
+const (
+	BOS = 1
+	EOS = 2
+)
+
+// Generate runs llama2.c's generation loop: the prompt's tokens are forced,
+// then the model picks each next token, until BOS or EOS or steps positions.
+// It writes what llama2.c's run prints (pieces decoded, unprintable bytes
+// skipped, a final newline) and returns the tokens chosen.
+func Generate(s Stepper, tok *checkpoint.Tokenizer, prompt []int, steps int, w io.Writer) ([]int, error) {
+	var out []int
+	token := prompt[0]
+	for pos := 0; pos < steps; pos++ {
+		next := s.Step(token, pos)
+		if pos+1 < len(prompt) {
+			next = prompt[pos+1]
+		}
+		out = append(out, next)
+		if next == BOS || next == EOS {
+			break
+		}
+		piece := tok.Piece(token, next)
+		if checkpoint.Printable(piece) {
+			if _, err := w.Write(piece); err != nil {
+				return out, err
+			}
+		}
+		token = next
+	}
+	_, err := io.WriteString(w, "\n")
+	return out, err
+}

@@ -1,0 +1,187 @@
+// Package ir is tfc's tensor IR: a model as three blocks of operations over
+// named vectors (before the layer loop, the loop body, after it), the passes
+// that shape, fuse and quantize it, and the host simulators that run it.
+package ir
+
+import (
+	"github.com/alecthomas/participle/v2/lexer"
+
+	"tfc/checkpoint"
+	"tfc/lang"
+)
+
+// Kind is an operation of the IR.
+type Kind int
+
+const (
+	Embed     Kind = iota // Dst = row Token of Params[0]
+	RMSNorm               // Dst = Args[0] * Params[0] / rms(Args[0])
+	MatMul                // Dst = concat(Params[i] · Args[0]); Parts[i] are views of Dst
+	RoPE                  // Dst = Args[0] rotated at pos, pairs inside heads of HeadDim
+	Store                 // Cache[layer][pos] = Args[0] (keys), Args[1] (values)
+	Attention             // Dst = softmax(q·K/sqrt(HeadDim)) V over positions 0..pos
+	Gate                  // Dst = Args[0] * Table(Args[0]): silu, gelu
+	Mul                   // Dst = Args[0] * Args[1]
+	Add                   // Dst = Args[0] + Args[1]
+	Argmax                // the next token: index of the largest of Args[0]
+	Sample                // the next token: drawn from softmax(Args[0]/temperature)
+)
+
+var kindNames = [...]string{"embed", "rmsnorm", "matmul", "rope", "store", "attention", "gate", "mul", "add", "argmax", "sample"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Program is a model in the IR.
+type Program struct {
+	Name string
+	Dim, Hidden, Layers, Heads, KVHeads, Vocab, Context int
+
+	Params []*Param
+	Caches []*Cache
+	Vars   []*Var
+	Tables []*Table
+	// Blocks: Blocks[PreBlock] runs once, Blocks[LayerBlock] once per layer,
+	// Blocks[PostBlock] once; the last op of PostBlock picks the next token.
+	Blocks [3][]*Op
+
+	// TablesBuilt is set by build_tables: from then on every op that reads a
+	// table has one.
+	TablesBuilt bool
+
+	Gen       lang.Generate
+	Tokenizer *checkpoint.Tokenizer
+}
+
+// The three blocks of a program.
+const (
+	PreBlock = iota
+	LayerBlock
+	PostBlock
+)
+
+var blockNames = [...]string{"pre", "layer", "post"}
+
+// Param is a weight tensor. Rows and Cols describe one layer's slice (a
+// vector has Rows 1); Layers is the number of slices (1 unless PerLayer).
+type Param struct {
+	Name       string
+	PerLayer   bool
+	Layers     int
+	Rows, Cols int
+	Quant      lang.Quant
+	F          []float32 // the float weights, Layers*Rows*Cols
+	Q          *QData    // set by the quantize pass
+	Pos        lexer.Position
+}
+
+// QData is a quantized tensor: integers W (int8 or int16 range, or Q16.16
+// for fixed), and for int8/int16 one multiplier per scale group and a shift:
+// the real value of W[i] in row r of layer l is W[i]*M[g(l,r)]/2^(16+Shift).
+type QData struct {
+	Bits  int // 8, 16, or 32 (fixed)
+	W     []int32
+	M     []int32
+	Shift uint
+}
+
+// Mult is the multiplier of row r in layer l.
+func (p *Param) Mult(l, r int) int32 {
+	switch p.Quant.Per {
+	case "row":
+		return p.Q.M[l*p.Rows+r]
+	case "layer":
+		return p.Q.M[l]
+	default:
+		return p.Q.M[0]
+	}
+}
+
+// Cache is a KV cache: keys and values of Width elements per layer and
+// position, quantized to Bits with a power-of-two scale per head of HeadDim.
+type Cache struct {
+	Name                   string
+	Layers, Context, Width int
+	Bits                   int
+	HeadDim                int
+	Pos                    lexer.Position
+}
+
+// Heads is the number of heads of the cache (its scales per position).
+func (c *Cache) Heads() int { return c.Width / c.HeadDim }
+
+// Var is a vector of Q16.16 activations in the image's memory. After fusion
+// a var may be a view: Len elements at Offset inside Parent.
+type Var struct {
+	Name   string
+	Len    int
+	Parent *Var
+	Offset int
+}
+
+// Table is a constant lookup table, built by the tables pass.
+type Table struct {
+	Name string
+	Data []int32
+}
+
+// Op is one operation.
+type Op struct {
+	Kind    Kind
+	Dst     *Var
+	Args    []*Var
+	Params  []*Param // embed: the table; rmsnorm: the weights; matmul: the (fused) matrices
+	Parts   []*Var   // matmul: the part of Dst each param writes (views after fusion)
+	Cache   *Cache
+	Table   *Table
+	HeadDim int
+	Func    string // gate: "silu" or "gelu"
+	Pos     lexer.Position
+}
+
+// Rows is the number of output rows of a matmul (all fused params).
+func (o *Op) Rows() int {
+	n := 0
+	for _, p := range o.Params {
+		n += p.Rows
+	}
+	return n
+}
+
+// Root returns the var that owns v's memory and v's offset in it.
+func (v *Var) Root() (*Var, int) {
+	off := 0
+	for v.Parent != nil {
+		off += v.Offset
+		v = v.Parent
+	}
+	return v, off
+}
+
+// Param returns the named param or nil.
+func (p *Program) Param(name string) *Param {
+	for _, q := range p.Params {
+		if q.Name == name {
+			return q
+		}
+	}
+	return nil
+}
+
+// Ops calls f for every op in block order.
+func (p *Program) Ops(f func(block int, op *Op)) {
+	for b, ops := range p.Blocks {
+		for _, op := range ops {
+			f(b, op)
+		}
+	}
+}
+
+// Table returns the named table or nil.
+func (p *Program) Table(name string) *Table {
+	for _, t := range p.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}

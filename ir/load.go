@@ -1,0 +1,61 @@
+package ir
+
+import (
+	"math"
+
+	"tfc/checkpoint"
+	"tfc/lang"
+)
+
+// Load lowers a checked program and attaches its weights and tokenizer:
+// from the checkpoint and tokenizer files it names, or generated from its
+// seed. File errors are reported at the line that names the file.
+func Load(lp *lang.Program) (*Program, error) {
+	p, err := Lower(lp)
+	if err != nil {
+		return nil, err
+	}
+	if lp.Weights.Random {
+		randomWeights(p, uint64(lp.Weights.Seed))
+	} else {
+		m, err := checkpoint.Load(lp.Weights.Path)
+		if err != nil {
+			return nil, lang.Errorf(lp.Weights.Pos, "%v", err)
+		}
+		for _, q := range p.Params {
+			t := m.Tensors[q.Name]
+			if t == nil || len(t.Data) != q.Layers*q.Rows*q.Cols {
+				return nil, lang.Errorf(q.Pos, "param %s: not in the checkpoint with this shape", q.Name)
+			}
+			q.F = t.Data
+		}
+	}
+	if lp.Tokenizer.Synthetic {
+		p.Tokenizer = checkpoint.Synthetic(p.Vocab)
+	} else {
+		t, err := checkpoint.LoadTokenizer(lp.Tokenizer.Path, p.Vocab)
+		if err != nil {
+			return nil, lang.Errorf(lp.Tokenizer.Pos, "%v", err)
+		}
+		p.Tokenizer = t
+	}
+	return p, nil
+}
+
+// randomWeights fills every param from one xorshift stream in declaration
+// order (spec.md section 5): matrices uniform in ±sqrt(3/cols), so that a
+// matmul keeps its input's scale; vectors (norm weights) 1 ± 0.25.
+func randomWeights(p *Program, seed uint64) {
+	r := Rng(seed*2654435761 + 1)
+	for _, q := range p.Params {
+		q.F = make([]float32, q.Layers*q.Rows*q.Cols)
+		a, base := math.Sqrt(3/float64(q.Cols)), 0.0
+		if q.Rows == 1 {
+			a, base = 0.25, 1
+		}
+		for i := range q.F {
+			u := float64(r.U32()>>8)/(1<<23) - 1 // uniform in [-1, 1)
+			q.F[i] = float32(base + a*u)
+		}
+	}
+}

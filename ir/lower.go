@@ -1,0 +1,207 @@
+package ir
+
+import (
+	"fmt"
+
+	"tfc/lang"
+)
+
+// lowerer turns checked statements into ops over vars. A name is a buffer:
+// rebinding it with the same length writes the same memory, which is what
+// makes the layer block's loop carry x from one layer to the next.
+type lowerer struct {
+	p     *Program
+	lp    *lang.Program
+	env   map[string]*Var
+	temps int
+	block int
+}
+
+// Lower builds the IR of a checked program; weights are attached by Load.
+func Lower(lp *lang.Program) (*Program, error) {
+	p := &Program{Name: lp.Name, Dim: lp.Dim, Hidden: lp.Hidden, Layers: lp.Layers, Heads: lp.Heads,
+		KVHeads: lp.KVHeads, Vocab: lp.Vocab, Context: lp.Context, Gen: lp.Gen}
+	for _, lpar := range lp.Params {
+		q := &Param{Name: lpar.Name, PerLayer: lpar.PerLayer, Layers: 1, Quant: lpar.Quant, Pos: lpar.Pos}
+		dims := lpar.Shape
+		if lpar.PerLayer {
+			q.Layers, dims = dims[0], dims[1:]
+		}
+		switch len(dims) {
+		case 1:
+			q.Rows, q.Cols = 1, dims[0]
+		case 2:
+			q.Rows, q.Cols = dims[0], dims[1]
+		default:
+			return nil, lang.Errorf(lpar.Pos, "param %s: a tensor has one or two dimensions per layer, not %d", lpar.Name, len(dims))
+		}
+		p.Params = append(p.Params, q)
+	}
+	for _, lc := range lp.Caches {
+		bits := 16
+		if lc.Type == "int8" {
+			bits = 8
+		}
+		p.Caches = append(p.Caches, &Cache{Name: lc.Name, Layers: lc.Layers, Context: lc.Context, Width: lc.Width, Bits: bits, Pos: lc.Pos})
+	}
+	lw := &lowerer{p: p, lp: lp, env: map[string]*Var{}}
+	for b, stmts := range [][]*lang.Stmt{lp.Pre, lp.Layer, lp.Post} {
+		lw.block = b
+		for _, st := range stmts {
+			if err := lw.stmt(st); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
+}
+
+func (lw *lowerer) stmt(st *lang.Stmt) error {
+	var hint *Var
+	if st.Target != "" {
+		hint = lw.env[st.Target]
+	}
+	v, err := lw.call(st.Call, hint, st.Target)
+	if err != nil {
+		return err
+	}
+	if st.Target != "" && v != nil {
+		lw.env[st.Target] = v
+	}
+	return nil
+}
+
+// inPlace ops read each element before writing it, so their destination
+// may be one of their arguments.
+func inPlace(k Kind) bool {
+	switch k {
+	case RMSNorm, RoPE, Gate, Mul, Add:
+		return true
+	}
+	return false
+}
+
+var opKinds = map[string]Kind{"embed": Embed, "rmsnorm": RMSNorm, "matmul": MatMul, "rope": RoPE, "store": Store,
+	"attention": Attention, "silu": Gate, "gelu": Gate, "mul": Mul, "add": Add, "argmax": Argmax, "sample": Sample}
+
+// call lowers one call. hint is the var the result should go to (the
+// statement's target, when it already exists); name names a new var.
+func (lw *lowerer) call(e *lang.Expr, hint *Var, name string) (*Var, error) {
+	kind, ok := opKinds[e.Op]
+	if !ok {
+		return nil, lang.Errorf(e.Pos, "unknown operation %s", e.Op)
+	}
+	op := &Op{Kind: kind, Pos: e.Pos}
+	if kind == Gate {
+		op.Func = e.Op
+	}
+	for i, a := range e.Args {
+		switch a.Kind {
+		case lang.Call:
+			// A unary in-place op may compute its argument straight into
+			// its own destination.
+			var h *Var
+			var n string
+			if i == 0 && (kind == RoPE || kind == Gate) {
+				h, n = hint, name
+			}
+			v, err := lw.call(a, h, n)
+			if err != nil {
+				return nil, err
+			}
+			op.Args = append(op.Args, v)
+		case lang.ValueRef:
+			v := lw.env[a.Name]
+			if v == nil {
+				return nil, lang.Errorf(a.Pos, "%s is not bound", a.Name)
+			}
+			op.Args = append(op.Args, v)
+		case lang.ParamRef:
+			op.Params = append(op.Params, lw.p.Param(a.Name))
+		case lang.CacheRef:
+			for _, c := range lw.p.Caches {
+				if c.Name == a.Name {
+					op.Cache = c
+				}
+			}
+		case lang.Const:
+			op.HeadDim = a.Int
+		case lang.Input:
+			// token and pos are implicit operands of embed, rope, store
+			// and attention.
+		}
+	}
+	n, err := lw.length(op)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case Store, Argmax, Sample:
+	default:
+		op.Dst = lw.dest(op, hint, name, n)
+	}
+	if kind == MatMul {
+		op.Parts = []*Var{op.Dst}
+	}
+	lw.p.Blocks[lw.block] = append(lw.p.Blocks[lw.block], op)
+	return op.Dst, nil
+}
+
+// dest picks the destination: the hint when the op may write it, else the
+// first argument of an in-place op when that is a temporary, else a new var.
+func (lw *lowerer) dest(op *Op, hint *Var, name string, n int) *Var {
+	reads := func(v *Var) bool {
+		for _, a := range op.Args {
+			if a == v {
+				return true
+			}
+		}
+		return false
+	}
+	if hint != nil && hint.Len == n && (inPlace(op.Kind) || !reads(hint)) {
+		return hint
+	}
+	if inPlace(op.Kind) && len(op.Args) > 0 && op.Args[0].Len == n && lw.isTemp(op.Args[0]) {
+		return op.Args[0]
+	}
+	if name == "" {
+		lw.temps++
+		name = fmt.Sprintf("t%d", lw.temps)
+	} else if lw.named(name) {
+		name = fmt.Sprintf("%s.%d", name, len(lw.p.Vars))
+	}
+	v := &Var{Name: name, Len: n}
+	lw.p.Vars = append(lw.p.Vars, v)
+	return v
+}
+
+func (lw *lowerer) isTemp(v *Var) bool {
+	for _, b := range lw.env {
+		if b == v {
+			return false
+		}
+	}
+	return true
+}
+
+func (lw *lowerer) named(name string) bool {
+	for _, v := range lw.p.Vars {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// length is the number of elements an op produces.
+func (lw *lowerer) length(op *Op) (int, error) {
+	switch op.Kind {
+	case Embed:
+		return op.Params[0].Cols, nil
+	case MatMul:
+		return op.Params[0].Rows, nil
+	case RMSNorm, RoPE, Gate, Mul, Add, Attention:
+		return op.Args[0].Len, nil
+	}
+	return 0, nil
+}

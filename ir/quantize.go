@@ -1,0 +1,102 @@
+package ir
+
+import (
+	"fmt"
+	"math"
+
+	"tfc/lang"
+)
+
+// MaxShift caps a matmul's shift B so that the code's 64-bit rounding shift
+// is one shrd of edx:eax (counts are taken mod 32).
+const MaxShift = 31
+
+// quantize stores every param as the integers and scales the image holds
+// (spec.md section 6): fixed params as Q16.16, int8/int16 params
+// symmetric absmax per scale group with a 31-bit multiplier, and one shift B
+// per param, shared by the params of a fused matmul since the code applies
+// one shift to all its rows.
+func quantize(p *Program) error {
+	for _, q := range p.Params {
+		if err := quantizeParam(q, MaxShift); err != nil {
+			return err
+		}
+	}
+	// Params of one fused matmul take the smallest of their shifts.
+	var err error
+	p.Ops(func(_ int, op *Op) {
+		if op.Kind != MatMul || len(op.Params) < 2 || err != nil {
+			return
+		}
+		b := uint(MaxShift)
+		for _, q := range op.Params {
+			b = min(b, q.Q.Shift)
+		}
+		for _, q := range op.Params {
+			if q.Q.Shift != b {
+				err = quantizeParam(q, b)
+			}
+		}
+	})
+	return err
+}
+
+func quantizeParam(q *Param, maxShift uint) error {
+	n := q.Layers * q.Rows * q.Cols
+	if len(q.F) != n {
+		panic(fmt.Sprintf("BUG: param %s has %d weights, want %d", q.Name, len(q.F), n))
+	}
+	if q.Quant.Type == "fixed" {
+		w := make([]int32, n)
+		for i, f := range q.F {
+			v := math.Round(float64(f) * One)
+			if math.Abs(v) > math.MaxInt32 {
+				return lang.Errorf(q.Pos, "param %s: weight %g does not fit Q16.16", q.Name, f)
+			}
+			w[i] = int32(v)
+		}
+		q.Q = &QData{Bits: 32, W: w}
+		return nil
+	}
+	bits := 16
+	if q.Quant.Type == "int8" {
+		bits = 8
+	}
+	qmax := float64(int(1)<<(bits-1) - 1)
+	group := q.Cols // per row
+	switch q.Quant.Per {
+	case "layer":
+		group = q.Rows * q.Cols
+	case "tensor":
+		group = n
+	}
+	scales := make([]float64, n/group)
+	maxScale := 0.0
+	for g := range scales {
+		m := 0.0
+		for _, f := range q.F[g*group : (g+1)*group] {
+			m = math.Max(m, math.Abs(float64(f)))
+		}
+		scales[g] = m / qmax
+		maxScale = math.Max(maxScale, scales[g])
+	}
+	// The largest B whose multipliers all fit 31 bits.
+	b := uint(0)
+	for b < maxShift && maxScale*math.Ldexp(1, FracBits+int(b)+1) < math.MaxInt32 {
+		b++
+	}
+	if maxScale*math.Ldexp(1, FracBits+int(b)) >= math.MaxInt32 {
+		return lang.Errorf(q.Pos, "param %s: weights up to %g are too large to quantize", q.Name, maxScale*qmax)
+	}
+	d := &QData{Bits: bits, W: make([]int32, n), M: make([]int32, len(scales)), Shift: b}
+	for g, s := range scales {
+		d.M[g] = int32(math.Round(s * math.Ldexp(1, FracBits+int(b))))
+		for i := g * group; i < (g+1)*group; i++ {
+			if s > 0 {
+				d.W[i] = int32(math.Max(-qmax, math.Min(qmax, math.Round(float64(q.F[i])/s))))
+			}
+		}
+	}
+	q.Q = d
+	return nil
+}

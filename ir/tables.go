@@ -1,0 +1,70 @@
+package ir
+
+import (
+	"math"
+	"strconv"
+)
+
+// buildTables makes the constant tables the ops read: exp for attention and
+// sampling, one gate table per activation function, one RoPE table per head
+// size. The simulator and the image read the same integers.
+func buildTables(p *Program) error {
+	get := func(name string, build func() []int32) *Table {
+		if t := p.Table(name); t != nil {
+			return t
+		}
+		t := &Table{Name: name, Data: build()}
+		p.Tables = append(p.Tables, t)
+		return t
+	}
+	p.Ops(func(_ int, op *Op) {
+		switch op.Kind {
+		case Attention, Sample:
+			op.Table = get("exp", expTable)
+		case Gate:
+			op.Table = get(op.Func, func() []int32 { return gateTable(op.Func) })
+		case RoPE:
+			d := op.HeadDim
+			op.Table = get("rope"+itoa(d), func() []int32 { return ropeTable(p.Context, d) })
+		}
+	})
+	p.TablesBuilt = true
+	return nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// expTable is exp(-j/32) in Q0.22 for j = 0..ExpEntries.
+func expTable() []int32 {
+	t := make([]int32, ExpEntries+1)
+	for j := range t {
+		t[j] = int32(math.Round(math.Exp(-float64(j)/float64(int(1)<<(FracBits-ExpStepBits))) * (1 << ExpBits)))
+	}
+	return t
+}
+
+// gateTable is the gate function at GateLow + j/32 in Q1.30.
+func gateTable(fn string) []int32 {
+	t := make([]int32, GateEntries+1)
+	step := 1 / float64(int(1)<<(FracBits-GateStepBits))
+	for j := range t {
+		x := float64(GateLow)/One + float64(j)*step
+		t[j] = int32(math.Round(gateFunc(fn, x) * (1 << GateBits)))
+	}
+	return t
+}
+
+// ropeTable holds, for each position, the cosines then the sines of the
+// headDim/2 frequencies in Q1.30, from llama2.c's float32 angles.
+func ropeTable(context, headDim int) []int32 {
+	t := make([]int32, context*headDim)
+	half := headDim / 2
+	for pos := 0; pos < context; pos++ {
+		for j := 0; j < half; j++ {
+			c, s := ropeAngle64(pos, 2*j, headDim)
+			t[pos*headDim+j] = int32(math.Round(c * (1 << RopeBits)))
+			t[pos*headDim+half+j] = int32(math.Round(s * (1 << RopeBits)))
+		}
+	}
+	return t
+}

@@ -1,0 +1,148 @@
+// Package qemu boots raw disk images in qemu-system-i386 and collects what the
+// guest writes to COM1 and the code it exits with. The tests and the CLI share it.
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+)
+
+// Binary is the emulator the harness starts.
+const Binary = "qemu-system-i386"
+
+// The isa-debug-exit device: a guest write of v to this port ends QEMU with
+// exit status v*2+1. The runtime and the tests both use these numbers.
+const (
+	DebugExitPort = 0xf4
+	DebugExitSize = 0x04
+)
+
+// ErrNotInstalled says that qemu-system-i386 is missing and how to get it.
+var ErrNotInstalled = errors.New(Binary + " is not installed (Debian: apt-get install qemu-system-x86, or run `make deps`)")
+
+// Options says how to boot an image.
+type Options struct {
+	// Icount runs the guest under -icount shift=0,sleep=off, which makes rdtsc
+	// count executed instructions exactly and the run repeatable.
+	Icount bool
+	// Timeout kills QEMU after this long (0: one minute).
+	Timeout time.Duration
+	// Display shows the VGA window instead of running headless.
+	Display bool
+	// Memory in MiB (0: QEMU's default).
+	MemoryMiB int
+	// Stdout, when set, receives COM1 output as it arrives (it is still
+	// collected in Result.Serial).
+	Stdout io.Writer
+}
+
+// Result is what one boot produced.
+type Result struct {
+	Serial []byte // everything the guest wrote to COM1
+	// ExitCode is the value the guest wrote to the debug-exit port, or -1 when
+	// QEMU ended some other way (see Status).
+	ExitCode int
+	Status   int // QEMU's own exit status
+	Stderr   string
+	Elapsed  time.Duration
+}
+
+// Available reports whether qemu-system-i386 can be started.
+func Available() bool {
+	_, err := exec.LookPath(Binary)
+	return err == nil
+}
+
+// Args returns the qemu-system-i386 command line for booting image.
+func Args(image string, o Options) []string {
+	args := []string{
+		"-machine", "accel=tcg",
+		"-nodefaults",
+		"-serial", "stdio",
+		"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=%#02x", DebugExitPort, DebugExitSize),
+		"-drive", "file=" + image + ",format=raw,if=ide,index=0,media=disk",
+		"-boot", "c",
+		"-no-reboot",
+	}
+	if o.Display {
+		args = append(args, "-vga", "std")
+	} else {
+		args = append(args, "-display", "none")
+	}
+	if o.Icount {
+		args = append(args, "-icount", "shift=0,sleep=off")
+	}
+	if o.MemoryMiB > 0 {
+		args = append(args, "-m", strconv.Itoa(o.MemoryMiB))
+	}
+	return args
+}
+
+// Boot runs image (a path to a raw disk image) until the guest exits through
+// the debug-exit port, QEMU stops, or the timeout passes.
+func Boot(ctx context.Context, image string, o Options) (*Result, error) {
+	if !Available() {
+		return nil, ErrNotInstalled
+	}
+	if _, err := os.Stat(image); err != nil {
+		return nil, err
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary, Args(image, o)...)
+	var serial, stderr bytes.Buffer
+	if o.Stdout != nil {
+		cmd.Stdout = io.MultiWriter(&serial, o.Stdout)
+	} else {
+		cmd.Stdout = &serial
+	}
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := &Result{Serial: serial.Bytes(), Stderr: stderr.String(), ExitCode: -1, Elapsed: time.Since(start)}
+	if ctx.Err() == context.DeadlineExceeded {
+		return res, fmt.Errorf("qemu: timed out after %v (guest wrote %d bytes to COM1)", timeout, serial.Len())
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		res.Status = 0
+	case errors.As(err, &ee):
+		res.Status = ee.ExitCode()
+	default:
+		return res, fmt.Errorf("qemu: %v", err)
+	}
+	// isa-debug-exit makes QEMU exit with (value<<1)|1; a plain shutdown is 0.
+	if res.Status&1 == 1 {
+		res.ExitCode = res.Status >> 1
+	}
+	return res, nil
+}
+
+// BootBytes writes image to a temporary file and boots it.
+func BootBytes(ctx context.Context, image []byte, o Options) (*Result, error) {
+	f, err := os.CreateTemp("", "tfc-*.img")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(image); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return Boot(ctx, f.Name(), o)
+}
