@@ -33,7 +33,7 @@ func (k Kind) String() string { return kindNames[k] }
 
 // Program is a model in the IR.
 type Program struct {
-	Name string
+	Name                                                string
 	Dim, Hidden, Layers, Heads, KVHeads, Vocab, Context int
 
 	Params []*Param
