@@ -46,9 +46,9 @@ test:
 FUZZTIME ?= 1m
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzEncode -fuzztime=$(FUZZTIME) ./codegen/x86_16/
-	$(GO) test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./parser/
-	$(GO) test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME) ./checkpoint/
-	$(GO) test -run='^$$' -fuzz=FuzzParseTokenizer -fuzztime=$(FUZZTIME) ./checkpoint/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./parser/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./checkpoint/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseTokenizer$$' -fuzztime=$(FUZZTIME) ./checkpoint/
 
 bench: models build
 	$(GO) test -run='^$$' -bench=. ./...
