@@ -27,7 +27,8 @@ const (
 
 	// The exp table holds exp(-d) for d in [0, 16) in steps of 1/32: 512
 	// entries and one more at d = 16 for the interpolation, in Q0.22 (so that
-	// a sum over 512 positions fits 32 bits unsigned). d is Q16.16, so the
+	// a sum over up to 1023 positions fits 32 bits unsigned; the code divides
+	// magnitudes by it with an unsigned div). d is Q16.16, so the
 	// index is d >> ExpStepBits and the low ExpStepBits bits interpolate.
 	ExpEntries  = 512
 	ExpStepBits = FracBits - 5

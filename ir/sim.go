@@ -217,7 +217,12 @@ func (s *Sim) attention(op *Op, l, pos int) {
 		}
 		var sum int64
 		for t := 0; t <= pos; t++ {
-			es[t] = int64(ExpLookup(op.Table.Data, best-scores[t]))
+			// The code compares best−score unsigned: it cannot wrap,
+			// since both are 32-bit.
+			es[t] = 0
+			if d := int64(best) - int64(scores[t]); d < ExpLimit {
+				es[t] = int64(ExpLookup(op.Table.Data, int32(d)))
+			}
 			sum += es[t]
 		}
 		for i := 0; i < D; i++ {
