@@ -1,0 +1,444 @@
+package x86_16
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// nasmSource assembles a whole NASM source file.
+func nasmSource(t *testing.T, src string) []byte {
+	t.Helper()
+	nasm := needTool(t, "nasm")
+	dir := t.TempDir()
+	asm, bin := filepath.Join(dir, "p.asm"), filepath.Join(dir, "p.bin")
+	if err := os.WriteFile(asm, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(nasm, "-f", "bin", "-o", bin, asm).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("nasm: %v\n%s\nsource:\n%s", err, out, src)
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustAssemble(t *testing.T, p *Program, org uint32) []byte {
+	t.Helper()
+	b, err := p.Assemble(org)
+	if err != nil {
+		t.Fatalf("Assemble: %v", err)
+	}
+	return b
+}
+
+// checkWithNASM compares our bytes with nasm's for the listing (with the
+// layout's short/near hints) and, when plain is set, for the source without
+// hints, i.e. with NASM doing its own branch relaxation.
+func checkWithNASM(t *testing.T, p *Program, got []byte, plain bool) {
+	t.Helper()
+	// A subtest, so that a missing nasm skips only this part.
+	t.Run("nasm", func(t *testing.T) {
+		if b := nasmSource(t, p.Listing()); !bytes.Equal(b, got) {
+			t.Errorf("listing assembles to\n%s\nwe assemble\n%s\nlisting:\n%s", hex.Dump(b), hex.Dump(got), p.Listing())
+		}
+		if plain {
+			if b := nasmSource(t, p.listing(false)); !bytes.Equal(b, got) {
+				t.Errorf("nasm relaxes differently:\n%s\nwe assemble\n%s", hex.Dump(b), hex.Dump(got))
+			}
+		}
+	})
+}
+
+func TestRelaxBoundaries(t *testing.T) {
+	tests := []struct {
+		name    string
+		op      Op
+		forward bool
+		pad     int
+		want    string // the jump's bytes
+	}{
+		// forward: rel = pad
+		{"jmp +127", JMP, true, 127, "eb7f"},
+		{"jmp +128", JMP, true, 128, "e98000"},
+		{"jne +127", JNE, true, 127, "757f"},
+		{"jne +128", JNE, true, 128, "0f858000"},
+		// backward: rel = -(pad + short length)
+		{"jmp -128", JMP, false, 126, "eb80"},
+		{"jmp -129", JMP, false, 127, "e97eff"},
+		{"jl -128", JL, false, 126, "7c80"},
+		{"jl -129", JL, false, 127, "0f8c7dff"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Program
+			if tc.forward {
+				p.I(tc.op, Label("there"))
+				p.Times(tc.pad, 0x90)
+				p.Label("there")
+				p.I(HLT)
+			} else {
+				p.Label("there")
+				p.Times(tc.pad, 0x90)
+				p.I(tc.op, Label("there"))
+			}
+			got := mustAssemble(t, &p, 0x7c00)
+			j := got
+			if tc.forward {
+				j = got[:len(tc.want)/2]
+			} else {
+				j = got[tc.pad:]
+			}
+			if h := hex.EncodeToString(j); h != tc.want {
+				t.Errorf("jump encoded %s, want %s", h, tc.want)
+			}
+			checkWithNASM(t, &p, got, true)
+		})
+	}
+}
+
+// A jump that grows can push another one out of rel8 range: the layout must
+// iterate until nothing changes.
+func TestRelaxCascade(t *testing.T) {
+	var p Program
+	p.I(JMP, Label("a"))  // 2 bytes if j2 stays short: rel 127; else 128
+	p.Times(125, 0x90)    //
+	p.I(JE, Label("far")) // j2: must be near
+	p.Label("a")
+	p.Times(200, 0x90)
+	p.Label("far")
+	p.I(RET)
+	got := mustAssemble(t, &p, 0)
+	if got[0] != 0xE9 || got[128] != 0x0F {
+		t.Errorf("want both jumps near, got % x ... % x", got[:3], got[128:132])
+	}
+	if s := p.Symbols()["a"]; s != 3+125+4 {
+		t.Errorf("a at %#x", s)
+	}
+	checkWithNASM(t, &p, got, true)
+}
+
+func TestRel8Only(t *testing.T) {
+	for _, op := range []Op{LOOP, LOOPE, LOOPNE, JCXZ} {
+		// in range at the boundary: rel -128
+		var p Program
+		p.Label("top")
+		p.Times(126, 0x90)
+		p.I(op, Label("top"))
+		got := mustAssemble(t, &p, 0)
+		if got[len(got)-1] != 0x80 {
+			t.Errorf("%v: rel8 %#x, want 0x80", op, got[len(got)-1])
+		}
+		checkWithNASM(t, &p, got, true)
+
+		// one past
+		var q Program
+		q.Label("top")
+		q.Times(127, 0x90)
+		q.I(op, Label("top"))
+		if _, err := q.Assemble(0); err == nil || !strings.Contains(err.Error(), "out of rel8 range") {
+			t.Errorf("%v out of range: err = %v", op, err)
+		}
+		// and forward
+		var r Program
+		r.I(op, Label("end"))
+		r.Times(128, 0x90)
+		r.Label("end")
+		if _, err := r.Assemble(0); err == nil || !strings.Contains(err.Error(), "out of rel8 range") {
+			t.Errorf("%v forward out of range: err = %v", op, err)
+		}
+	}
+	var p Program
+	p.I(JMP, Short{Label("end")})
+	p.Times(200, 0)
+	p.Label("end")
+	if _, err := p.Assemble(0); err == nil || !strings.Contains(err.Error(), "rel8") {
+		t.Errorf("forced short out of range: err = %v", err)
+	}
+}
+
+// bootProgram is a small real-mode → protected-mode boot sector that uses
+// most Program features.
+func bootProgram() *Program {
+	var p Program
+	p.Mark("setup")
+	p.Label("start")
+	p.I(CLI)
+	p.I(XOR, AX, AX)
+	p.I(MOV, DS, AX)
+	p.I(MOV, ES, AX)
+	p.I(MOV, SS, AX)
+	p.I(MOV, SP, Imm(0x7c00))
+	p.I(JMP, Far{Seg: 0, Label: "norm"})
+	p.Label("norm")
+	p.I(STI)
+	p.I(MOV, SI, ImmLabel{"msg", 0})
+	p.Mark("print")
+	p.Label("print")
+	p.I(LODSB)
+	p.I(TEST, AL, AL)
+	p.I(JZ, Label("done"))
+	p.I(MOV, AH, Imm(0x0e))
+	p.I(INT, Imm(0x10))
+	p.I(JMP, Label("print"))
+	p.Label("done")
+	p.Mark("pm")
+	p.I(IN, AL, Imm(0x92))
+	p.I(OR, AL, Imm(2))
+	p.I(OUT, Imm(0x92), AL)
+	p.I(LGDT, At("gdt_desc", 0))
+	p.I(MOV, EAX, CR0)
+	p.I(OR, AL, Imm(1))
+	p.I(MOV, CR0, EAX)
+	p.I(JMP, Far{Seg: 8, Label: "pm32", Size: 32})
+	p.Label("pm32")
+	p.I(MOV, ECX, Imm(100))
+	p.Label("spin")
+	p.I(MOV, EAX, D(Mem{Base: ESI, Index: ECX, Scale: 4, Label: "table", Disp: 8}))
+	p.I(ADD, W(At("counter", 0)), Imm(1))
+	p.I(LOOP, Label("spin"))
+	p.I(CMP, ECX, Imm(0))
+	p.I(JNE, Label("fail"))
+	p.I(HLT)
+	p.Times(150, 0x90)
+	p.Label("fail")
+	p.I(JMP, Label("start"))
+	p.Mark("data")
+	p.Label("msg")
+	p.DB([]byte("tfc boot\r\n\x00")...)
+	p.Align(8, 0)
+	p.Label("gdt")
+	p.DD(0, 0)
+	p.DD(0x0000ffff, 0x00cf9a00)
+	p.DD(0x0000ffff, 0x00cf9200)
+	p.Label("gdt_desc")
+	p.DW(3*8 - 1)
+	p.DDAddr("gdt", 0)
+	p.Label("counter")
+	p.DW(0)
+	p.Label("table")
+	p.DWAddr("msg", 2)
+	p.PadTo(510, 0)
+	p.DB(0x55, 0xAA)
+	return &p
+}
+
+func TestListingRoundTrip(t *testing.T) {
+	p := bootProgram()
+	got := mustAssemble(t, p, 0x7c00)
+	if len(got) != 512 || got[510] != 0x55 || got[511] != 0xAA {
+		t.Fatalf("boot sector is %d bytes", len(got))
+	}
+	lst := p.Listing()
+	for _, want := range []string{"bits 16\n", "org 0x7c00\n", "start:\n", "jmp 0x0:norm", "jmp dword 0x8:pm32",
+		"je short done", "jne near fail", "lgdt [gdt_desc]", "dd gdt\n", "dw msg+0x2\n", "db 0x74, 0x66, 0x63"} {
+		if !strings.Contains(lst, want) {
+			t.Errorf("listing lacks %q:\n%s", want, lst)
+		}
+	}
+	checkWithNASM(t, p, got, true)
+
+	syms := p.Symbols()
+	if syms["start"] != 0x7c00 {
+		t.Errorf("start = %#x", syms["start"])
+	}
+	if a := syms["gdt"]; a%8 != 0 {
+		t.Errorf("gdt at %#x, not 8-aligned", a)
+	}
+	var names []string
+	total := uint32(0)
+	for _, r := range p.Regions() {
+		names = append(names, r.Name)
+		total += r.End - r.Start
+	}
+	if diff := cmp.Diff([]string{"setup", "print", "pm", "data"}, names); diff != "" {
+		t.Errorf("regions (-want +got):\n%s", diff)
+	}
+	if total != 512 {
+		t.Errorf("regions cover %d bytes", total)
+	}
+	for _, pl := range p.Placed() {
+		var q Program
+		q.Add(pl.Inst)
+		if pl.Inst.isRelaxable() || len((&item{kind: itInst, inst: pl.Inst}).references()) > 0 {
+			continue
+		}
+		b := mustAssemble(t, &q, pl.Addr)
+		off := pl.Addr - 0x7c00
+		if !bytes.Equal(b, got[off:off+uint32(pl.Size)]) {
+			t.Errorf("%v at %#x: placed bytes differ", pl.Inst, pl.Addr)
+		}
+	}
+}
+
+// TestListingQEMU is left to the runtime package; here we only check that
+// an unassembled program still produces a listing.
+func TestListingBeforeAssemble(t *testing.T) {
+	var p Program
+	p.Label("x")
+	p.I(JMP, Label("x"))
+	if lst := p.Listing(); !strings.Contains(lst, "jmp short x") {
+		t.Errorf("listing:\n%s", lst)
+	}
+	var bad Program
+	bad.I(MOV, AX, BL)
+	if lst := bad.Listing(); !strings.Contains(lst, "; does not assemble") {
+		t.Errorf("listing of a bad program:\n%s", lst)
+	}
+}
+
+// Label names that NASM would misread: keywords, and local-label syntax
+// (".x" is scoped to the previous label in NASM, flat in a Program).
+func TestLabelNames(t *testing.T) {
+	var p Program
+	p.Label("ax")
+	p.Label("loop")
+	p.I(JMP, Label("ax"))
+	p.I(MOV, BX, ImmLabel{"loop", 1})
+	p.Label("f1")
+	p.Label(".top")
+	p.I(DEC, CX)
+	p.I(JNE, Label(".top"))
+	p.Label("f2")
+	p.I(JMP, Label(".top"))
+	p.I(MOV, AX, At(".top", 2))
+	got := mustAssemble(t, &p, 0x100)
+	lst := p.Listing()
+	for _, want := range []string{"$ax:", "$loop+0x1", "..@.top:", "jne short ..@.top", "[..@.top+0x2]"} {
+		if !strings.Contains(lst, want) {
+			t.Errorf("listing lacks %q:\n%s", want, lst)
+		}
+	}
+	checkWithNASM(t, &p, got, true)
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		in   Inst
+		want string
+	}{
+		{inst(MOV, AX, BL), "operand size mismatch"},
+		{inst(MOV, AL, EAX), "operand size mismatch"},
+		{inst(ADD, EAX, W(p16(BX, 0, 0))), "operand size mismatch"},
+		{inst(MOV, W(p16(BX, 0, 0)), Imm(0x10000)), "out of range"},
+		{inst(MOV, AL, Imm(256)), "out of range"},
+		{inst(ADD, AX, Imm(-0x8001)), "out of range"},
+		{inst(MOV, p16(BX, 0, 0), Imm(1)), "operand size not specified"},
+		{inst(INC, p16(SI, 0, 0)), "operand size not specified"},
+		{inst(PUSH, p16(BX, 0, 0)), "operand size not specified"},
+		{inst(MOVZX, AX, p16(BX, 0, 0)), "operand size not specified"},
+		{inst(SHL, p16(BX, 0, 0), CL), "operand size not specified"},
+		{inst(MOV, AX, p16(AX, 0, 0)), "ax cannot be used in a 16-bit address"},
+		{inst(MOV, AX, p16(BX, BP, 0)), "not a valid 16-bit address"},
+		{inst(MOV, AX, p16(SI, DI, 0)), "not a valid 16-bit address"},
+		{inst(MOV, AX, Mem{Base: BX, Index: SI, Scale: 2}), "no scaled index"},
+		{inst(MOV, AX, Mem{Base: EAX, Index: SI}), "cannot be used in a 32-bit address"},
+		{inst(MOV, AX, p32(EAX, ESP, 2, 0)), "esp cannot be an index"},
+		{inst(MOV, AX, p32(EAX, ECX, 3, 0)), "invalid scale"},
+		{inst(MOV, AX, Mem{Disp: 0x10000}), "does not fit 16-bit addressing"},
+		{inst(MOV, AX, Mem{Base: BX, Seg: AX}), "not a segment register"},
+		{inst(MOV, CS, AX), "cs cannot be loaded"},
+		{inst(POP, CS), "invalid combination"},
+		{inst(MOV, DS, Imm(0)), "invalid combination"},
+		{inst(MOV, CR0, AX), "operand size mismatch"},
+		{inst(LEA, AX, BX), "invalid combination"},
+		{inst(MOVZX, AX, BX), "operand size mismatch"},
+		{inst(IMUL, AL, BL), "operand size mismatch"},
+		{inst(INT, Imm(256)), "out of range"},
+		{inst(IN, AL, Imm(-1)), "out of range"},
+		{inst(LOOP, Near{Addr(0)}), "no near form"},
+		{inst(CALL, Short{Addr(0)}), "no short form"},
+		{inst(ADD, AX), "wrong number of operands"},
+		{inst(HLT, AX), "wrong number of operands"},
+		{inst(REP|ADD, AX, BX), "prefix not allowed"},
+		{inst(REPE | MOVSB), "prefix not allowed"},
+		{inst(BadOp), "unknown instruction"},
+		{inst(MOV, AX, nil), "nil operand"},
+		{inst(MOV, AX, Reg(200)), "invalid register"},
+		{inst(JMP, Far{Seg: 8, Off: 0x10000}), "does not fit 16 bits"},
+		{inst(PUSH, SizedImm{8, Imm(1)}), "operand size mismatch"},
+		{inst(MOV, AX, Mem{Base: BX, Size: 64}), "invalid memory operand size"},
+	}
+	for _, tc := range tests {
+		_, err := assembleRow(tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestProgramErrors(t *testing.T) {
+	check := func(name string, build func(p *Program), want string) {
+		t.Helper()
+		var p Program
+		build(&p)
+		_, err := p.Assemble(0)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", name, err, want)
+		}
+	}
+	check("undefined", func(p *Program) { p.I(JMP, Label("nowhere")) }, `undefined label "nowhere"`)
+	check("undefined in mem", func(p *Program) { p.I(MOV, AX, At("nowhere", 0)) }, `undefined label "nowhere"`)
+	check("undefined in dw", func(p *Program) { p.DWAddr("nowhere", 0) }, `undefined label "nowhere"`)
+	check("duplicate", func(p *Program) { p.Label("x"); p.I(NOP); p.Label("x") }, `label "x" already defined`)
+	check("bad name", func(p *Program) { p.Label("a b") }, "invalid label name")
+	check("bad name 2", func(p *Program) { p.Label("1abc") }, "invalid label name")
+	check("align 0", func(p *Program) { p.Align(0, 0) }, "must be positive")
+	check("times -1", func(p *Program) { p.Times(-1, 0) }, "negative count")
+	check("pad past", func(p *Program) { p.Times(10, 0); p.PadTo(5, 0) }, "already at offset 10")
+	check("address too big", func(p *Program) {
+		p.Times(0x10000, 0)
+		p.Label("high")
+		p.I(MOV, AX, At("high", 0))
+	}, "does not fit 16-bit addressing")
+	check("imm label too big", func(p *Program) {
+		p.Times(0x100, 0)
+		p.Label("x")
+		p.I(MOV, AL, ImmLabel{"x", 0})
+	}, "out of range")
+	check("dw too big", func(p *Program) {
+		p.Times(0x10000, 0)
+		p.Label("x")
+		p.DWAddr("x", 0)
+	}, "does not fit 2 bytes")
+	// several errors are all reported
+	var p Program
+	p.I(MOV, AX, BL)
+	p.I(MOV, CL, DX)
+	_, err := p.Assemble(0)
+	if err == nil || strings.Count(err.Error(), "mismatch") != 2 {
+		t.Errorf("want two errors, got %v", err)
+	}
+}
+
+func TestEmptyProgram(t *testing.T) {
+	var p Program
+	b, err := p.Assemble(0x7c00)
+	if err != nil || len(b) != 0 {
+		t.Errorf("empty program: %v, %d bytes", err, len(b))
+	}
+	if len(p.Regions()) != 0 || len(p.Placed()) != 0 {
+		t.Errorf("empty program has regions or instructions")
+	}
+}
+
+func TestNegate(t *testing.T) {
+	pairs := [][2]Op{{JE, JNE}, {JB, JAE}, {JL, JGE}, {JLE, JG}, {JO, JNO}, {CMOVA, CMOVBE}, {SETS, SETNS}}
+	for _, pr := range pairs {
+		if pr[0].Negate() != pr[1] || pr[1].Negate() != pr[0] {
+			t.Errorf("%v/%v do not negate each other", pr[0], pr[1])
+		}
+	}
+	if op, ok := OpByName("JZ"); !ok || op != JE {
+		t.Errorf("OpByName(JZ) = %v, %v", op, ok)
+	}
+}
