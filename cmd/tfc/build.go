@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"tfc/codegen"
+	"tfc/ir"
+)
+
+// buildFlags are the flags of every command that builds an image.
+type buildFlags struct {
+	gen    genFlags
+	memory *string
+	os, o2 *bool
+}
+
+func addBuildFlags(fs *flag.FlagSet) buildFlags {
+	return buildFlags{
+		gen:    addGenFlags(fs),
+		memory: fs.String("memory", "", "memory model: flat (unreal mode, memory above 1 MiB) or segmented (real mode, 640 KiB); default: chosen by the compiler"),
+		os:     fs.Bool("Os", false, "optimize for size (the default)"),
+		o2:     fs.Bool("O2", false, "optimize for speed"),
+	}
+}
+
+// compile runs the front end and the code generator for path.
+func (b buildFlags) compile(fs *flag.FlagSet, path string, stderr io.Writer) (*ir.Program, *codegen.Image, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *b.os && *b.o2 {
+		return nil, nil, usageErrorf("-Os and -O2 exclude each other")
+	}
+	p, err := frontEnd(path, irOptions(b.gen, stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := b.gen.apply(p, set); err != nil {
+		return nil, nil, err
+	}
+	prompt, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: *b.memory})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return p, im, nil
+}
+
+func cmdBuild(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("build", "build FILE.tf -o disk.img [flags]")
+	b := addBuildFlags(fs)
+	out := fs.String("o", "", "the image to write (default: FILE.img)")
+	path, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	_, im, err := b.compile(fs, path, stderr)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = strings.TrimSuffix(path, ".tf") + ".img"
+	}
+	if err := os.WriteFile(*out, im.Bytes, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "tfc: wrote %s: %d bytes (%s memory model, code %d bytes, data %d bytes)\n",
+		*out, len(im.Bytes), im.Memory, im.CodeBytes(), len(im.Layout.Data))
+	return nil
+}
+
+func cmdAsm(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("asm", "asm FILE.tf -o out.asm [flags]")
+	b := addBuildFlags(fs)
+	out := fs.String("o", "", "the NASM source to write (default: standard output)")
+	path, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	_, im, err := b.compile(fs, path, stderr)
+	if err != nil {
+		return err
+	}
+	src := im.Listing()
+	if *out == "" {
+		_, err = io.WriteString(stdout, src)
+		return err
+	}
+	return os.WriteFile(*out, []byte(src), 0o644)
+}
+
+func cmdSize(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("size", "size FILE.tf [--json] [flags]")
+	b := addBuildFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON for scripts")
+	path, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	_, im, err := b.compile(fs, path, stderr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Memory  string           `json:"memory"`
+			Regions []codegen.Region `json:"regions"`
+			Code    int              `json:"code_bytes"`
+			Data    int              `json:"data_bytes"`
+		}{im.Memory, im.Regions, im.CodeBytes(), len(im.Layout.Data)})
+	}
+	for _, r := range im.Regions {
+		fmt.Fprintf(stdout, "%6d  %s\n", r.Bytes, r.Name)
+	}
+	fmt.Fprintf(stdout, "code %d bytes\n", im.CodeBytes())
+	return nil
+}

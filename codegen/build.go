@@ -1,0 +1,133 @@
+// Package codegen turns a compiled IR program into a bootable disk image:
+// it chooses the memory model, lays out memory, selects instructions for
+// every op and links them with the runtime (boot sector, disk loading,
+// console).
+package codegen
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/codegen/x86_16/isel"
+	"tfc/ir"
+	"tfc/runtime"
+)
+
+// Options control a build.
+type Options struct {
+	// Memory forces a memory model: "flat" or "segmented"; "" chooses.
+	Memory string
+}
+
+// Image is a built disk image and what it is made of.
+type Image struct {
+	Bytes  []byte
+	Memory string // the memory model used
+	Boot   *x86.Program
+	Main   *x86.Program
+	Layout *isel.Layout
+	// Sizes of the code: per marked region (runtime pieces and ops).
+	Regions []Region
+}
+
+// Region is the code size of one op or runtime piece.
+type Region struct {
+	Name  string
+	Bytes int
+}
+
+// CodeBytes is the total code size (boot sector code included, padding and
+// data excluded).
+func (im *Image) CodeBytes() int {
+	n := 0
+	for _, r := range im.Regions {
+		n += r.Bytes
+	}
+	return n
+}
+
+// Build compiles p (after the IR passes) into an image that generates from
+// prompt for steps positions.
+func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
+	model := o.Memory
+	switch model {
+	case "", "flat":
+		model = "flat"
+	case "segmented":
+		return nil, fmt.Errorf("the segmented memory model is not implemented yet; use --memory flat")
+	default:
+		return nil, fmt.Errorf("unknown memory model %q (flat or segmented)", o.Memory)
+	}
+	l, err := isel.NewLayout(p, isel.DataAddr, runtime.PieceData(p.Tokenizer), prompt)
+	if err != nil {
+		return nil, err
+	}
+	main := &x86.Program{}
+	if err := isel.Select(main, p, l, steps); err != nil {
+		return nil, err
+	}
+	runtime.EmitConsole(main, runtime.Console{Flat: true, PiecesAddr: l.Pieces})
+	code, err := main.Assemble(runtime.CodeAddr)
+	if err != nil {
+		return nil, fmt.Errorf("BUG: code generation: %v", err)
+	}
+	cfg := runtime.BootConfig{Flat: true, DataAddr: l.DataAddr,
+		CodeSectors: sectors(len(code)), DataSectors: sectors(len(l.Data))}
+	boot, err := runtime.BootSector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	img, err := runtime.Link(boot, main, l.Data, cfg)
+	if err != nil {
+		return nil, err
+	}
+	im := &Image{Bytes: img, Memory: model, Boot: boot, Main: main, Layout: l}
+	im.Regions = regions(boot, main)
+	return im, nil
+}
+
+// regions adds up code bytes by region name over both programs.
+func regions(progs ...*x86.Program) []Region {
+	sizes := map[string]int{}
+	for _, pr := range progs {
+		for _, r := range pr.Regions() {
+			sizes[r.Name] += int(r.End - r.Start)
+		}
+	}
+	var rs []Region
+	for n, b := range sizes {
+		rs = append(rs, Region{n, b})
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].Bytes != rs[j].Bytes {
+			return rs[i].Bytes > rs[j].Bytes
+		}
+		return rs[i].Name < rs[j].Name
+	})
+	return rs
+}
+
+func sectors(n int) int { return (n + runtime.SectorSize - 1) / runtime.SectorSize }
+
+// Listing is the image's code as one NASM source: the boot sector at
+// 0x7C00, its padding and signature, then the main code at 0x7E00.
+// nasm -f bin of it gives the image's bytes up to the data.
+func (im *Image) Listing() string {
+	return im.Boot.Listing() + "    times 510-($-$$) db 0\n    db 0x55, 0xaa\n" + stripHeader(im.Main.Listing())
+}
+
+// stripHeader drops a listing's "bits" and "org" lines, so that it can
+// follow another listing.
+func stripHeader(src string) string {
+	var out []string
+	for _, line := range strings.Split(src, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "bits ") || strings.HasPrefix(t, "org ") {
+			continue
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}

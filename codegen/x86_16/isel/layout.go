@@ -1,0 +1,243 @@
+// Package isel selects x86 instructions for every IR operation and lays
+// out the memory they address: the weights, scales and tables that the image
+// loads, the activations and KV caches that it computes.
+package isel
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"tfc/ir"
+)
+
+// Scalars live in low memory, below the boot sector, where a 16-bit
+// absolute address reaches them in the shortest encodings.
+const (
+	scalarBase = 0x0500
+	addrTok    = scalarBase + 0  // word: the current token
+	addrPos    = scalarBase + 2  // word: its position
+	addrNext   = scalarBase + 4  // word: the token chosen
+	addrCount  = scalarBase + 6  // word: a kernel's outer loop counter
+	addrLayerN = scalarBase + 8  // word: layers left
+	addrLayerW = scalarBase + 12 // dword: this layer's weights
+	addrLayerC = scalarBase + 16 // dword: this layer's cache
+	addrMult   = scalarBase + 20 // dword: a per-tensor multiplier
+	addrHead   = scalarBase + 24 // word: attention's head counter
+	addrSum    = scalarBase + 28 // dword: softmax sum
+	addrBest   = scalarBase + 32 // dword: softmax max
+	addrKH     = scalarBase + 36 // dword: attention's kv-head byte offset
+	addrQ      = scalarBase + 40 // dword: attention's query pointer
+	addrOut    = scalarBase + 44 // dword: attention's output pointer
+	addrT      = scalarBase + 48 // dword: attention's position counter
+	addrKHI    = scalarBase + 52 // dword: attention's kv-head index
+	addrTmp    = scalarBase + 56 // 4 dwords: 64-bit temporaries
+)
+
+// DataAddr is where the flat model loads its data: 1 MiB, above all the
+// memory that real mode can reach without unreal mode.
+const DataAddr = 0x100000
+
+// ParamLoc says where a param is stored: at Addr (absolute), or for a
+// per-layer param at Addr within every layer's region.
+type ParamLoc struct {
+	Addr     uint32
+	PerLayer bool
+	// RowBytes is the distance between rows: the weights of a row and,
+	// for per-row scales, the row's multiplier in front of them.
+	RowBytes int
+}
+
+// CacheLoc gives a cache's offsets within every layer's cache region: keys,
+// values (Context*Width elements), key shifts and value shifts
+// (Context*Heads bytes).
+type CacheLoc struct {
+	K, V, KS, VS uint32
+}
+
+// Layout is the memory map of an image.
+type Layout struct {
+	DataAddr    uint32
+	Data        []byte // loaded at DataAddr
+	Params      map[*ir.Param]*ParamLoc
+	LayerBase   uint32 // the first layer's region of per-layer params
+	LayerStride uint32
+	Tables      map[*ir.Table]uint32
+	Pieces      uint32
+	Prompt      uint32 // prompt tokens, words
+	NPrompt     int
+
+	// Memory the image computes in, after the data.
+	Vars        map[*ir.Var]uint32
+	Att         uint32 // attention scores, Context dwords
+	Acc         uint32 // attention's 64-bit sums, one per head element
+	Caches      map[*ir.Cache]*CacheLoc
+	CacheBase   uint32
+	CacheStride uint32
+	End         uint32 // first byte past everything
+}
+
+// elemBytes is the size of one stored weight.
+func elemBytes(q *ir.Param) int { return q.Q.Bits / 8 }
+
+// sliceBytes is the size of one layer's slice of q as stored: for per-row
+// scales each row is its multiplier then its weights; for one scale per
+// slice the multiplier comes first.
+func sliceBytes(q *ir.Param) (slice, row int) {
+	eb := elemBytes(q)
+	switch q.Quant.Per {
+	case "row":
+		return q.Rows * (4 + q.Cols*eb), 4 + q.Cols*eb
+	case "layer", "tensor":
+		return 4 + q.Rows*q.Cols*eb, q.Cols * eb
+	}
+	return q.Rows * q.Cols * 4, q.Cols * 4 // fixed
+}
+
+// appendSlice writes layer l of q in its stored form.
+func appendSlice(b []byte, q *ir.Param, l int) []byte {
+	eb := elemBytes(q)
+	put := func(v int32, n int) {
+		switch n {
+		case 1:
+			b = append(b, byte(int8(v)))
+		case 2:
+			b = binary.LittleEndian.AppendUint16(b, uint16(int16(v)))
+		default:
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+	}
+	w := q.Q.W[l*q.Rows*q.Cols : (l+1)*q.Rows*q.Cols]
+	switch q.Quant.Per {
+	case "row":
+		for r := 0; r < q.Rows; r++ {
+			put(q.Mult(l, r), 4)
+			for _, v := range w[r*q.Cols : (r+1)*q.Cols] {
+				put(v, eb)
+			}
+		}
+	case "layer", "tensor":
+		put(q.Mult(l, 0), 4)
+		for _, v := range w {
+			put(v, eb)
+		}
+	default:
+		for _, v := range w {
+			put(v, 4)
+		}
+	}
+	return b
+}
+
+func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
+
+// NewLayout places everything a compiled program needs. pieces is the
+// tokenizer's data for the console, prompt the prompt's tokens.
+func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*Layout, error) {
+	l := &Layout{DataAddr: dataAddr, Params: map[*ir.Param]*ParamLoc{}, Tables: map[*ir.Table]uint32{},
+		Vars: map[*ir.Var]uint32{}, Caches: map[*ir.Cache]*CacheLoc{}}
+	here := func() uint32 { return dataAddr + uint32(len(l.Data)) }
+	pad := func(a uint32) {
+		for uint32(len(l.Data))%a != 0 {
+			l.Data = append(l.Data, 0)
+		}
+	}
+	// Params in the order the ops use them, so that a fused matmul's
+	// params lie back to back; per-layer params go to the layer region.
+	var global, layer []*ir.Param
+	seen := map[*ir.Param]bool{}
+	use := func(q *ir.Param) {
+		if seen[q] {
+			return
+		}
+		seen[q] = true
+		if q.PerLayer {
+			layer = append(layer, q)
+		} else {
+			global = append(global, q)
+		}
+	}
+	p.Ops(func(_ int, op *ir.Op) {
+		for _, q := range op.Params {
+			use(q)
+		}
+	})
+	for _, q := range global {
+		pad(4)
+		_, row := sliceBytes(q)
+		l.Params[q] = &ParamLoc{Addr: here(), RowBytes: row}
+		l.Data = appendSlice(l.Data, q, 0)
+	}
+	pad(16)
+	l.LayerBase = here()
+	var off uint32
+	for _, q := range layer {
+		slice, row := sliceBytes(q)
+		l.Params[q] = &ParamLoc{Addr: off, PerLayer: true, RowBytes: row}
+		off += uint32(slice)
+	}
+	l.LayerStride = align(off, 4)
+	for li := 0; li < p.Layers; li++ {
+		start := len(l.Data)
+		for _, q := range layer {
+			l.Data = appendSlice(l.Data, q, li)
+		}
+		for uint32(len(l.Data)-start) < l.LayerStride {
+			l.Data = append(l.Data, 0)
+		}
+	}
+	for _, t := range p.Tables {
+		pad(4)
+		l.Tables[t] = here()
+		for _, v := range t.Data {
+			l.Data = binary.LittleEndian.AppendUint32(l.Data, uint32(v))
+		}
+	}
+	pad(4)
+	l.Prompt, l.NPrompt = here(), len(prompt)
+	for _, t := range prompt {
+		l.Data = binary.LittleEndian.AppendUint16(l.Data, uint16(t))
+	}
+	pad(4)
+	l.Pieces = here()
+	l.Data = append(l.Data, pieces...)
+	pad(16)
+
+	// Computed memory: vars, attention scores, caches.
+	at := here()
+	for _, v := range p.Vars {
+		if v.Parent == nil {
+			l.Vars[v] = at
+			at += uint32(4 * v.Len)
+		}
+	}
+	l.Att = at
+	at += uint32(4 * p.Context)
+	l.Acc = at
+	maxHead := 0
+	for _, c := range p.Caches {
+		maxHead = max(maxHead, c.HeadDim)
+	}
+	at += uint32(8 * maxHead)
+	at = align(at, 16)
+	l.CacheBase = at
+	var coff uint32
+	for _, c := range p.Caches {
+		n := uint32(c.Context * c.Width * c.Bits / 8)
+		h := uint32(c.Context * c.Heads())
+		cl := &CacheLoc{K: coff, V: coff + n, KS: coff + 2*n, VS: coff + 2*n + h}
+		coff = align(coff+2*n+2*h, 4)
+		l.Caches[c] = cl
+	}
+	l.CacheStride = coff
+	l.End = at + coff*uint32(p.Layers)
+	if l.End < at {
+		return nil, fmt.Errorf("the model needs more than 4 GiB")
+	}
+	return l, nil
+}
+
+// VarAddr is the address of v, a view or a root var.
+func (l *Layout) VarAddr(v *ir.Var) uint32 {
+	r, off := v.Root()
+	return l.Vars[r] + uint32(4*off)
+}

@@ -1,0 +1,126 @@
+package isel
+
+import (
+	"fmt"
+
+	. "tfc/codegen/x86_16"
+	"tfc/ir"
+)
+
+// Select appends the code of every op of p, as the function "forward"
+// (token and pos in low memory in, next out), and the generation loop
+// "generate" that calls it and prints each token through the runtime's
+// print_piece, newline and exit routines. Each op's code is a marked region
+// named after it, for size reports.
+func Select(prog *Program, p *ir.Program, l *Layout, steps int) error {
+	e := &emitter{p: prog}
+	if err := supported(p); err != nil {
+		return err
+	}
+	e.generate(p, l, steps)
+	prog.Mark("forward")
+	prog.Label("forward")
+	for b, ops := range p.Blocks {
+		if b == ir.LayerBlock {
+			prog.Mark("layer loop")
+			e.i(MOV, low32(addrLayerW), Imm(int64(l.LayerBase)))
+			e.i(MOV, low32(addrLayerC), Imm(int64(l.CacheBase)))
+			e.i(MOV, low16(addrLayerN), Imm(int64(p.Layers)))
+			e.label("layer")
+		}
+		for _, op := range ops {
+			prog.Mark(op.Kind.String() + " " + opName(op))
+			e.op(op, l)
+		}
+		if b == ir.LayerBlock {
+			prog.Mark("layer loop")
+			e.i(ADD, low32(addrLayerW), Imm(int64(l.LayerStride)))
+			e.i(ADD, low32(addrLayerC), Imm(int64(l.CacheStride)))
+			e.i(DEC, low16(addrLayerN))
+			e.i(JNE, Label("layer"))
+		}
+	}
+	e.i(RET)
+	return nil
+}
+
+func opName(op *ir.Op) string {
+	if op.Dst != nil {
+		return op.Dst.Name
+	}
+	if op.Cache != nil {
+		return op.Cache.Name
+	}
+	return "next"
+}
+
+func supported(p *ir.Program) error {
+	var err error
+	p.Ops(func(_ int, op *ir.Op) {
+		if op.Kind == ir.Sample && err == nil {
+			err = fmt.Errorf("%s: sample() is not supported by the code generator yet: use argmax", op.Pos)
+		}
+	})
+	return err
+}
+
+func (e *emitter) op(op *ir.Op, l *Layout) {
+	switch op.Kind {
+	case ir.Embed:
+		e.embed(op, l)
+	case ir.RMSNorm:
+		e.rmsnorm(op, l)
+	case ir.MatMul:
+		e.matmul(op, l)
+	case ir.RoPE:
+		e.rope(op, l)
+	case ir.Store:
+		e.store(op, l)
+	case ir.Attention:
+		e.attention(op, l)
+	case ir.Gate:
+		e.gate(op, l)
+	case ir.Mul:
+		e.mul(op, l)
+	case ir.Add:
+		e.add(op, l)
+	case ir.Argmax:
+		e.argmax(op, l)
+	default:
+		panic(fmt.Sprintf("BUG: isel: op %v", op.Kind))
+	}
+}
+
+// generate is llama2.c's loop (ir.Generate): forward, the prompt's next
+// token forced while there is one, stop at BOS or EOS, print, advance.
+func (e *emitter) generate(p *ir.Program, l *Layout, steps int) {
+	e.p.Mark("generate")
+	e.p.Label("generate")
+	e.i(MOV, low16(addrTok), Imm(ir.BOS))
+	e.i(MOV, low16(addrPos), Imm(0))
+	e.label("step")
+	e.i(CALL, Label("forward"))
+	e.i(MOVZX, EBX, low16(addrPos))
+	e.i(INC, BX)
+	e.i(CMP, BX, Imm(int64(l.NPrompt)))
+	e.i(JAE, Label("chosen"))
+	e.i(MOV, AX, W(Ptr32(NoReg, EBX, 2, int32(l.Prompt))))
+	e.i(MOV, low16(addrNext), AX)
+	e.label("chosen")
+	e.i(MOV, AX, low16(addrNext))
+	e.i(CMP, AX, Imm(ir.BOS))
+	e.i(JE, Label("done"))
+	e.i(CMP, AX, Imm(ir.EOS))
+	e.i(JE, Label("done"))
+	e.i(MOV, BX, low16(addrTok))
+	e.i(CALL, Label("print_piece"))
+	e.i(MOV, AX, low16(addrNext))
+	e.i(MOV, low16(addrTok), AX)
+	e.i(INC, low16(addrPos))
+	e.i(CMP, low16(addrPos), Imm(int64(steps)))
+	e.i(JB, Label("step"))
+	e.label("done")
+	e.i(CALL, Label("newline"))
+	e.i(MOV, AL, Imm(0))
+	e.i(JMP, Label("exit"))
+}
