@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"tfc/ir"
@@ -14,6 +16,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sim", "sim FILE.tf [--prompt TEXT] [--steps N] [--float]")
 	g := addGenFlags(fs)
 	float := fs.Bool("float", false, "run in float32 as llama2.c does, instead of the image's integer arithmetic")
+	ids := fs.String("ids", "", "also write the prompt's token ids and each chosen token id to this file, as llama2.c's reference .ids files")
 	path, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err
@@ -51,6 +54,11 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	el := time.Since(start)
+	if *ids != "" {
+		if err := writeIDs(*ids, prompt, toks); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stderr, "sim: %d tokens in %v (%.1f tokens/s)\n", len(toks), el.Round(time.Millisecond), float64(len(toks))/el.Seconds())
 	if sim != nil && sim.Overflow != nil {
 		return fmt.Errorf("warning: %v", sim.Overflow)
@@ -67,4 +75,18 @@ func (f flushing) Write(b []byte) (int, error) {
 		err = f.w.Flush()
 	}
 	return n, err
+}
+
+// writeIDs writes "prompt: ids" then one chosen token a line.
+func writeIDs(path string, prompt, toks []int) error {
+	var b strings.Builder
+	b.WriteString("prompt:")
+	for _, t := range prompt {
+		fmt.Fprintf(&b, " %d", t)
+	}
+	b.WriteByte('\n')
+	for _, t := range toks {
+		fmt.Fprintf(&b, "%d\n", t)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
