@@ -20,58 +20,59 @@ func (r *Rng) U32() uint32 {
 // F32 is llama2.c's random_f32: 24 random bits in [0, 1).
 func (r *Rng) F32() float32 { return float32(r.U32()>>8) / 16777216.0 }
 
-// sample draws the next token from integer logits: softmax by the exp table
-// at the sampler's temperature, then top-p, with a 24-bit coin
-// (spec.md section 6, "Sampling").
-func (s *Sim) sample(logits []int32) int {
+// sample draws the next token from integer logits (spec.md section 6,
+// "Sampling"): softmax weights by the exp table at the sampler's
+// temperature; with top-p, the nucleus is every token whose better-ranked
+// tokens (larger weight, or equal weight and lower index) weigh at most
+// top_p of the total; a 24-bit coin picks a token by scanning the nucleus
+// in index order. The ranking needs no sort, which keeps the image's code
+// short.
+func (s *Sim) sample(logits []int32, op *Op) int {
 	g := s.p.Gen
 	invT := int64(math.Round(One / g.Temperature))
-	z := make([]int64, len(logits))
-	var best int64 = math.MinInt64
+	z := make([]int32, len(logits))
+	best := int32(math.MinInt32)
 	for i, v := range logits {
-		z[i] = Rshr(int64(v)*invT, FracBits)
+		z[i] = s.fit(Rshr(int64(v)*invT, FracBits), op)
 		best = max(best, z[i])
 	}
-	tab := s.p.Table("exp").Data
 	e := make([]uint64, len(z))
-	for i := range z {
-		d := best - z[i]
-		if d < ExpLimit {
-			e[i] = uint64(ExpLookup(tab, int32(d)))
-		}
-	}
-	idx := make([]int, len(e))
-	for i := range idx {
-		idx[i] = i
-	}
-	n := len(idx)
 	var total uint64
-	for _, v := range e {
-		total += v
+	for i := range z {
+		if d := int64(best) - int64(z[i]); d < ExpLimit {
+			e[i] = uint64(ExpLookup(op.Table.Data, int32(d)))
+		}
+		total += e[i]
 	}
 	if g.TopP > 0 && g.TopP < 1 {
-		sort.SliceStable(idx, func(a, b int) bool { return e[idx[a]] > e[idx[b]] })
-		topp := uint64(math.Round(g.TopP * One))
-		var cum uint64
-		for k, i := range idx {
-			cum += e[i]
-			if cum<<FracBits > topp*total {
-				n = k + 1
-				break
+		limit := uint64(math.Round(g.TopP*One)) * total >> FracBits
+		in := make([]uint64, len(e))
+		for i := range e {
+			var before uint64
+			for j := range e {
+				if e[j] > e[i] || (e[j] == e[i] && j < i) {
+					before += e[j]
+				}
+			}
+			if before <= limit {
+				in[i] = e[i]
 			}
 		}
-		total = cum
+		e = in
 	}
-	coin := uint64(s.rng.U32() >> 8)
-	threshold := coin * total >> 24
+	var nucleus uint64
+	for _, v := range e {
+		nucleus += v
+	}
+	threshold := uint64(s.rng.U32()>>8) * nucleus >> 24
 	var cdf uint64
-	for _, i := range idx[:n] {
-		cdf += e[i]
+	for i, v := range e {
+		cdf += v
 		if threshold < cdf {
 			return i
 		}
 	}
-	return idx[n-1]
+	panic("BUG: sample: the coin passed the nucleus")
 }
 
 // sampleFloat is llama2.c's sample() with temperature > 0.

@@ -147,7 +147,7 @@ func (s *Sim) run(op *Op, token, pos, l int) int {
 	case Argmax:
 		return argmax(s.vec(op.Args[0]))
 	case Sample:
-		return s.sample(s.vec(op.Args[0]))
+		return s.sample(s.vec(op.Args[0]), op)
 	default:
 		panic(fmt.Sprintf("BUG: sim: op %v", op.Kind))
 	}

@@ -49,7 +49,7 @@ func (e *emitter) store(op *ir.Op, l *Layout) {
 		// ecx = 0 here: try shifts 0, 1, … until the rounded maximum fits.
 		e.label(shift)
 		e.i(MOV, EAX, EBP)
-		e.i(JCXZ, Short{Label(rounded)})
+		e.i(JCXZ, Short{To: Label(rounded)})
 		e.i(MOV, EDX, Imm(1))
 		e.i(SHL, EDX, CL)
 		e.i(SHR, EDX, Imm(1))

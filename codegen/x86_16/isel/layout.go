@@ -31,6 +31,9 @@ const (
 	addrT      = scalarBase + 48 // dword: attention's position counter
 	addrKHI    = scalarBase + 52 // dword: attention's kv-head index
 	addrTmp    = scalarBase + 56 // 4 dwords: 64-bit temporaries
+	addrRng    = scalarBase + 72 // qword: the sampler's xorshift64* state
+	addrLimit  = scalarBase + 80 // dword: the top-p limit
+	addrTotal  = scalarBase + 84 // dword: the nucleus weight
 )
 
 // DataAddr is where the flat model loads its data: 1 MiB, above all the
@@ -70,6 +73,7 @@ type Layout struct {
 	Vars        map[*ir.Var]uint32
 	Att         uint32 // attention scores, Context dwords
 	Acc         uint32 // attention's 64-bit sums, one per head element
+	Nucleus     uint32 // the sampler's nucleus weights, Vocab dwords
 	Caches      map[*ir.Cache]*CacheLoc
 	CacheBase   uint32
 	CacheStride uint32
@@ -218,6 +222,8 @@ func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*La
 		maxHead = max(maxHead, c.HeadDim)
 	}
 	at += uint32(8 * maxHead)
+	l.Nucleus = at
+	at += uint32(4 * p.Vocab)
 	at = align(at, 16)
 	l.CacheBase = at
 	var coff uint32

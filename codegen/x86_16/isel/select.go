@@ -14,9 +14,6 @@ import (
 // named after it, for size reports.
 func Select(prog *Program, p *ir.Program, l *Layout, steps int) error {
 	e := &emitter{p: prog}
-	if err := supported(p); err != nil {
-		return err
-	}
 	e.generate(p, l, steps)
 	prog.Mark("forward")
 	prog.Label("forward")
@@ -30,6 +27,12 @@ func Select(prog *Program, p *ir.Program, l *Layout, steps int) error {
 		}
 		for _, op := range ops {
 			prog.Mark(op.Kind.String() + " " + opName(op))
+			if op.Kind == ir.Sample {
+				if err := e.sample(op, p, l); err != nil {
+					return err
+				}
+				continue
+			}
 			e.op(op, l)
 		}
 		if b == ir.LayerBlock {
@@ -52,16 +55,6 @@ func opName(op *ir.Op) string {
 		return op.Cache.Name
 	}
 	return "next"
-}
-
-func supported(p *ir.Program) error {
-	var err error
-	p.Ops(func(_ int, op *ir.Op) {
-		if op.Kind == ir.Sample && err == nil {
-			err = fmt.Errorf("%s: sample() is not supported by the code generator yet: use argmax", op.Pos)
-		}
-	})
-	return err
 }
 
 func (e *emitter) op(op *ir.Op, l *Layout) {
@@ -98,6 +91,10 @@ func (e *emitter) generate(p *ir.Program, l *Layout, steps int) {
 	e.p.Label("generate")
 	e.i(MOV, low16(addrTok), Imm(ir.BOS))
 	e.i(MOV, low16(addrPos), Imm(0))
+	if seed := p.Gen.Seed; hasSample(p) {
+		e.i(MOV, low32(addrRng), Imm(int64(int32(uint32(seed)))))
+		e.i(MOV, low32(addrRng+4), Imm(int64(int32(uint32(seed>>32)))))
+	}
 	e.label("step")
 	e.i(CALL, Label("forward"))
 	e.i(MOVZX, EBX, low16(addrPos))
@@ -123,4 +120,10 @@ func (e *emitter) generate(p *ir.Program, l *Layout, steps int) {
 	e.i(CALL, Label("newline"))
 	e.i(MOV, AL, Imm(0))
 	e.i(JMP, Label("exit"))
+}
+
+func hasSample(p *ir.Program) bool {
+	found := false
+	p.Ops(func(_ int, op *ir.Op) { found = found || op.Kind == ir.Sample })
+	return found
 }
