@@ -1,0 +1,438 @@
+package lang
+
+import (
+	"strconv"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// argKind is what an operation's argument must be.
+type argKind int
+
+const (
+	argValue argKind = iota // a vector: a bound value or a call
+	argParam                // a param
+	argCache                // a cache
+	argInt                  // an integer: a config constant or a literal
+	argToken                // the input token
+)
+
+var argKindNames = [...]string{"a vector", "a param", "a cache", "an integer (a constant or a number)", "token"}
+
+// opSig is the signature of an operation.
+type opSig struct {
+	args []argKind
+	form string // how it is written, for messages
+}
+
+// Ops are the operations of the forward pass (spec.md section 3).
+var ops = map[string]opSig{
+	"embed":     {[]argKind{argParam, argToken}, "embed(P, token)"},
+	"rmsnorm":   {[]argKind{argValue, argParam}, "rmsnorm(x, g)"},
+	"matmul":    {[]argKind{argParam, argValue}, "matmul(W, x)"},
+	"rope":      {[]argKind{argValue, argInt}, "rope(x, D)"},
+	"store":     {[]argKind{argCache, argValue, argValue}, "store(C, k, v)"},
+	"attention": {[]argKind{argValue, argCache, argInt}, "attention(q, C, D)"},
+	"silu":      {[]argKind{argValue}, "silu(x)"},
+	"gelu":      {[]argKind{argValue}, "gelu(x)"},
+	"mul":       {[]argKind{argValue, argValue}, "mul(a, b)"},
+	"add":       {[]argKind{argValue, argValue}, "add(a, b)"},
+	"argmax":    {[]argKind{argValue}, "argmax(x)"},
+	"sample":    {[]argKind{argValue}, "sample(x)"},
+}
+
+const endMessage = "the forward pass must end, after the layer block, with NAME = argmax(…) or NAME = sample(…)"
+
+// fwd is the state of checking the forward pass.
+type fwd struct {
+	c       *checker
+	env     map[string]int  // bound value → its length
+	anyBind map[string]bool // every name some statement binds
+	inLayer bool
+
+	// In the layer block: the caches stored so far, the names bound so far,
+	// the names read before being bound there (loop-carried values, in
+	// order) and the statement that last bound each name.
+	stored    map[string]bool
+	bound     map[string]bool
+	carried   []string
+	lastBound map[string]*Statement
+}
+
+func (c *checker) checkForward() {
+	f := c.forward
+	var pre, post []*Statement
+	var layer *LayerBlock
+	for _, it := range f.Items {
+		switch {
+		case it.Layer != nil:
+			if layer != nil {
+				c.fail(it.Layer.Pos, "duplicate layer block (the first is at line %d)", layer.Pos.Line)
+			}
+			layer = it.Layer
+		case layer == nil:
+			pre = append(pre, it.Stmt)
+		default:
+			post = append(post, it.Stmt)
+		}
+	}
+	if layer == nil {
+		c.fail(f.Pos, "the forward pass has no layer block")
+	}
+	fw := &fwd{c: c, env: map[string]int{}, anyBind: map[string]bool{}}
+	for _, it := range f.Items {
+		if it.Stmt != nil {
+			fw.anyBind[it.Stmt.Target] = true
+		} else {
+			for _, s := range it.Layer.Stmts {
+				fw.anyBind[s.Target] = true
+			}
+		}
+	}
+	for _, s := range pre {
+		c.p.Pre = append(c.p.Pre, fw.stmt(s, false))
+	}
+
+	fw.inLayer = true
+	fw.stored, fw.bound, fw.lastBound = map[string]bool{}, map[string]bool{}, map[string]*Statement{}
+	before := map[string]int{}
+	for k, v := range fw.env {
+		before[k] = v
+	}
+	for _, s := range layer.Stmts {
+		c.p.Layer = append(c.p.Layer, fw.stmt(s, false))
+	}
+	for _, name := range fw.carried {
+		if fw.env[name] != before[name] {
+			c.fail(fw.lastBound[name].Pos, "the layer block reads %s with %d elements but rebinds it with %d (the block repeats for each layer)",
+				name, before[name], fw.env[name])
+		}
+	}
+	fw.inLayer = false
+
+	for i, s := range post {
+		c.p.Post = append(c.p.Post, fw.stmt(s, i == len(post)-1))
+	}
+	if len(post) == 0 {
+		end := f.EndPos // just after the closing brace
+		end.Column--
+		end.Offset--
+		c.fail(end, endMessage)
+	}
+	last := post[len(post)-1]
+	switch last.Call.Op {
+	case "argmax", "sample":
+	default:
+		c.fail(last.Pos, endMessage)
+	}
+	c.checkSampler(last.Call)
+}
+
+// checkSampler checks that the final op agrees with the generate sampler.
+func (c *checker) checkSampler(call *CallExpr) {
+	g := c.p.Gen
+	var sampler *Sampler
+	if c.generate != nil {
+		for _, it := range c.generate.Items {
+			if it.Sampler != nil {
+				sampler = it.Sampler
+			}
+		}
+	}
+	switch call.Op {
+	case "sample":
+		if sampler == nil {
+			c.fail(call.Pos, "sample needs a temperature sampler, but the sampler is greedy (the default): add sampler temperature T to generate")
+		}
+		if sampler.Greedy {
+			c.fail(call.Pos, "sample needs a temperature sampler, but generate says sampler greedy (line %d)", sampler.Pos.Line)
+		}
+	case "argmax":
+		if !g.Greedy {
+			c.fail(call.Pos, "argmax ignores the sampler temperature %g (line %d): use sample(…), or sampler greedy", g.Temperature, sampler.Pos.Line)
+		}
+	}
+}
+
+func (fw *fwd) stmt(s *Statement, isLast bool) *Stmt {
+	c := fw.c
+	call := s.Call
+	if s.Target != "" {
+		fw.checkTarget(s.Pos, s.Target)
+	}
+	switch call.Op {
+	case "argmax", "sample":
+		if !isLast {
+			c.fail(call.Pos, "%s can only be the last statement of the forward pass", call.Op)
+		}
+	case "store":
+		if s.Target != "" {
+			c.fail(s.Pos, "store returns no value, so it cannot be bound")
+		}
+	}
+	if _, known := ops[call.Op]; known && call.Op != "store" && s.Target == "" {
+		c.fail(call.Pos, "the result of %s is not used: bind it, as in NAME = %s(…)", call.Op, call.Op)
+	}
+	e := fw.call(call, true)
+	if s.Target != "" {
+		fw.env[s.Target] = e.Len
+		if fw.inLayer {
+			fw.bound[s.Target] = true
+			fw.lastBound[s.Target] = s
+		}
+	}
+	return &Stmt{Pos: s.Pos, Target: s.Target, Call: e}
+}
+
+// checkTarget rejects binding a name that is not a value's.
+func (fw *fwd) checkTarget(pos lexer.Position, name string) {
+	c := fw.c
+	switch {
+	case name == "token" || name == "pos":
+		c.fail(pos, "cannot bind %q: it is predefined", name)
+	case c.param[name] != nil:
+		c.fail(pos, "cannot bind %q: it is a param", name)
+	case c.cache[name] != nil:
+		c.fail(pos, "cannot bind %q: it is a cache", name)
+	case c.constDef[name] != nil:
+		c.fail(pos, "cannot bind %q: it is a config constant", name)
+	}
+}
+
+func (fw *fwd) call(ce *CallExpr, top bool) *Expr {
+	c := fw.c
+	sig, ok := ops[ce.Op]
+	if !ok {
+		c.fail(ce.Pos, "unknown operation %q", ce.Op)
+	}
+	if !top {
+		switch ce.Op {
+		case "store":
+			c.fail(ce.Pos, "store returns no value, so it cannot be an argument")
+		case "argmax", "sample":
+			c.fail(ce.Pos, "%s can only be the last statement of the forward pass", ce.Op)
+		}
+	}
+	if len(ce.Args) != len(sig.args) {
+		c.fail(ce.Pos, "%s takes %s, not %d", ce.Op, plural(len(sig.args), "argument"), len(ce.Args))
+	}
+	if (ce.Op == "store" || ce.Op == "attention") && !fw.inLayer {
+		c.fail(ce.Pos, "%s can only be used inside the layer block", ce.Op)
+	}
+	e := &Expr{Pos: ce.Pos, Kind: Call, Op: ce.Op}
+	for i, a := range ce.Args {
+		e.Args = append(e.Args, fw.arg(a, sig.args[i], ce.Op, i))
+	}
+	fw.shape(e)
+	return e
+}
+
+func plural(n int, what string) string {
+	switch n {
+	case 0:
+		return "no " + what + "s"
+	case 1:
+		return "1 " + what
+	}
+	return itoa(n) + " " + what + "s"
+}
+
+// arg resolves one argument that must be of kind want.
+func (fw *fwd) arg(a *Arg, want argKind, op string, i int) *Expr {
+	c := fw.c
+	var e *Expr
+	switch {
+	case a.Call != nil:
+		if want != argValue {
+			c.fail(a.Pos, "%s: argument %d must be %s, not the result of %s(…)", op, i+1, argKindNames[want], a.Call.Op)
+		}
+		return fw.call(a.Call, false)
+	case a.Int != nil:
+		e = &Expr{Pos: a.Pos, Kind: Const, Int: int(*a.Int)}
+	default:
+		e = fw.resolve(a.Pos, a.Name)
+	}
+	ok := false
+	switch want {
+	case argValue:
+		ok = e.Kind == ValueRef
+	case argParam:
+		ok = e.Kind == ParamRef
+	case argCache:
+		ok = e.Kind == CacheRef
+	case argInt:
+		ok = e.Kind == Const
+	case argToken:
+		ok = e.Kind == Input && e.Name == "token"
+	}
+	if !ok {
+		c.fail(a.Pos, "%s: argument %d must be %s, not %s", op, i+1, argKindNames[want], describe(e))
+	}
+	if e.Kind == ParamRef && c.param[e.Name].PerLayer && !fw.inLayer {
+		c.fail(a.Pos, "%s is a per-layer param: it can only be used inside the layer block", e.Name)
+	}
+	if e.Kind == ValueRef && fw.inLayer && !fw.bound[e.Name] && !contains(fw.carried, e.Name) {
+		fw.carried = append(fw.carried, e.Name)
+	}
+	return e
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// describe names a resolved argument in a message.
+func describe(e *Expr) string {
+	switch e.Kind {
+	case ValueRef:
+		return "the value " + quote(e.Name)
+	case ParamRef:
+		return "the param " + quote(e.Name)
+	case CacheRef:
+		return "the cache " + quote(e.Name)
+	case Const:
+		if e.Name != "" {
+			return "the constant " + quote(e.Name)
+		}
+		return "the integer " + itoa(e.Int)
+	case Input:
+		return quote(e.Name)
+	}
+	return "the result of " + e.Op + "(…)"
+}
+
+// resolve resolves a name used as an argument.
+func (fw *fwd) resolve(pos lexer.Position, name string) *Expr {
+	c := fw.c
+	if n, ok := fw.env[name]; ok {
+		return &Expr{Pos: pos, Kind: ValueRef, Name: name, Len: n}
+	}
+	if c.param[name] != nil {
+		return &Expr{Pos: pos, Kind: ParamRef, Name: name}
+	}
+	if c.cache[name] != nil {
+		return &Expr{Pos: pos, Kind: CacheRef, Name: name}
+	}
+	if c.constDef[name] != nil {
+		return &Expr{Pos: pos, Kind: Const, Name: name, Int: c.p.Consts[name]}
+	}
+	if name == "token" || name == "pos" {
+		return &Expr{Pos: pos, Kind: Input, Name: name}
+	}
+	if fw.anyBind[name] {
+		c.fail(pos, "%s is used before it is bound", name)
+	}
+	c.fail(pos, "unknown name %q", name)
+	return nil
+}
+
+// valueName names a vector argument in a message.
+func valueName(e *Expr) string {
+	if e.Kind == Call {
+		return e.Op + "(…)"
+	}
+	return e.Name
+}
+
+// shape infers the length of a call's result, checking its arguments'.
+func (fw *fwd) shape(e *Expr) {
+	c := fw.c
+	p := c.p
+	a := e.Args
+	param := func(x *Expr) *Param { return c.param[x.Name] }
+	switch e.Op {
+	case "embed":
+		w := param(a[0])
+		if w.IsVector() {
+			c.fail(e.Pos, "embed: %s must be a matrix [vocab, n], but it is a vector", w.Name)
+		}
+		d := w.Dims()
+		if d[0] != p.Vocab {
+			c.fail(e.Pos, "embed: %s has %d rows, but vocab is %d", w.Name, d[0], p.Vocab)
+		}
+		e.Len = d[1]
+	case "rmsnorm":
+		g := param(a[1])
+		if !g.IsVector() {
+			c.fail(e.Pos, "rmsnorm: %s must be a vector, but it is a matrix", g.Name)
+		}
+		if n := g.Dims()[0]; n != a[0].Len {
+			c.fail(e.Pos, "rmsnorm: %s has %d elements, but %s has %d", valueName(a[0]), a[0].Len, g.Name, n)
+		}
+		e.Len = a[0].Len
+	case "matmul":
+		w := param(a[0])
+		if w.IsVector() {
+			c.fail(e.Pos, "matmul: %s must be a matrix, but it is a vector", w.Name)
+		}
+		d := w.Dims()
+		if d[1] != a[1].Len {
+			c.fail(e.Pos, "matmul: %s has %d columns, but %s has %d elements", w.Name, d[1], valueName(a[1]), a[1].Len)
+		}
+		e.Len = d[0]
+	case "rope":
+		hd := fw.headSize(e, a[1])
+		if hd%2 != 0 {
+			c.fail(e.Pos, "rope: the head size %d is odd (rope rotates pairs)", hd)
+		}
+		if a[0].Len%hd != 0 {
+			c.fail(e.Pos, "rope: %s has %d elements, not a multiple of the head size %d", valueName(a[0]), a[0].Len, hd)
+		}
+		e.Len = a[0].Len
+	case "store":
+		k := c.cache[a[0].Name]
+		for _, x := range a[1:] {
+			if x.Len != k.Width {
+				c.fail(e.Pos, "store: %s has %d elements, but cache %s has width %d", valueName(x), x.Len, k.Name, k.Width)
+			}
+		}
+		fw.stored[k.Name] = true
+	case "attention":
+		q, k := a[0], c.cache[a[1].Name]
+		hd := fw.headSize(e, a[2])
+		if q.Len%hd != 0 {
+			c.fail(e.Pos, "attention: %s has %d elements, not a multiple of the head size %d", valueName(q), q.Len, hd)
+		}
+		if q.Len/hd != p.Heads {
+			c.fail(e.Pos, "attention: %s has %d heads of %d elements, but heads is %d", valueName(q), q.Len/hd, hd, p.Heads)
+		}
+		if k.Width%hd != 0 {
+			c.fail(e.Pos, "attention: cache %s has width %d, not a multiple of the head size %d", k.Name, k.Width, hd)
+		}
+		if k.Width/hd != p.KVHeads {
+			c.fail(e.Pos, "attention: cache %s holds %d heads of %d elements, but kv_heads is %d", k.Name, k.Width/hd, hd, p.KVHeads)
+		}
+		if !fw.stored[k.Name] {
+			c.fail(e.Pos, "attention reads cache %s before the layer block stores into it", k.Name)
+		}
+		e.Len = q.Len
+	case "silu", "gelu":
+		e.Len = a[0].Len
+	case "mul", "add":
+		if a[0].Len != a[1].Len {
+			c.fail(e.Pos, "%s: %s has %d elements, but %s has %d", e.Op, valueName(a[0]), a[0].Len, valueName(a[1]), a[1].Len)
+		}
+		e.Len = a[0].Len
+	case "argmax", "sample":
+		if a[0].Len != p.Vocab {
+			c.fail(e.Pos, "%s: %s has %d elements, but vocab is %d", e.Op, valueName(a[0]), a[0].Len, p.Vocab)
+		}
+	}
+}
+
+// headSize checks a head-size argument.
+func (fw *fwd) headSize(e, d *Expr) int {
+	if d.Int <= 0 {
+		fw.c.fail(d.Pos, "%s: the head size must be positive, not %d", e.Op, d.Int)
+	}
+	return d.Int
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func itoa(n int) string { return strconv.Itoa(n) }

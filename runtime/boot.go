@@ -1,0 +1,257 @@
+// Package runtime is the machine code around the generated model: the boot
+// sector that loads the image, the console routines the generated code
+// calls (putc, print_piece, newline, exit), the token piece table they read,
+// and Link, which puts boot sector, main code and data together into a disk
+// image.
+//
+// Memory map (linear addresses):
+//
+//	0x00000-0x004FF  IVT and BIOS data area
+//	     ...-0x07BFF  stack (SS:SP = 0:0x7C00; the boot drive is pushed first,
+//	                  so the main code starts with SP = 0x7BFE, [0x7BFE] = drive)
+//	0x07C00-0x07DFF  boot sector
+//	0x07E00-...      main code (at most up to 0x10000: CS = 0, IP is 16 bits)
+//	0x10000-0x17FFF  flat: bounce buffer for the loader, free afterwards
+//	DataAddr-...     data (flat: >= 1 MiB; segmented: below ConventionalTop)
+package runtime
+
+import (
+	"fmt"
+
+	. "tfc/codegen/x86_16"
+)
+
+// Fixed addresses of the boot protocol.
+const (
+	BootAddr   = 0x7C00
+	CodeAddr   = 0x7E00  // main code: loaded and entered here
+	DriveAddr  = 0x7BFE  // the BIOS boot drive (DL), a word pushed on the stack
+	BounceAddr = 0x10000 // flat: disk reads land here before the copy up
+	SectorSize = 512
+
+	// DefaultFlatDataAddr and DefaultSegDataAddr are used when
+	// BootConfig.DataAddr is 0.
+	DefaultFlatDataAddr = 0x100000
+	DefaultSegDataAddr  = 0x10000
+
+	// ConventionalTop is the end of the memory segmented data may use:
+	// 639 KiB, where SeaBIOS's extended BIOS data area starts (INT 12h).
+	// Overwriting the EBDA while the BIOS still reads the disk would break
+	// the loader, so the limit is below the 0xA0000 video memory.
+	ConventionalTop = 0x9FC00
+
+	// chunkSectors is the size of one extended read: 32 KiB, so a read
+	// never crosses the end of its segment (the DAP offset is < 16) and
+	// fits the flat bounce buffer.
+	chunkSectors = 64
+
+	// MaxCodeSize is the largest main program: the code must stay in
+	// segment 0 (and, flat, below the bounce buffer).
+	MaxCodeSize = 0x10000 - CodeAddr
+)
+
+// BootConfig describes what the boot sector loads and how.
+type BootConfig struct {
+	Flat        bool   // unreal mode, data at DataAddr >= 1 MiB; else plain real mode
+	CodeSectors int    // sectors after sector 0 holding the main code, loaded to CodeAddr
+	DataSectors int    // sectors after those, loaded to DataAddr
+	DataAddr    uint32 // linear; 0 = DefaultFlatDataAddr or DefaultSegDataAddr
+	ForceCHS    bool   // tests: no INT 13h extensions, read with AH=02h
+}
+
+// dataAddr is DataAddr with its default applied.
+func (c BootConfig) dataAddr() uint32 {
+	switch {
+	case c.DataAddr != 0:
+		return c.DataAddr
+	case c.Flat:
+		return DefaultFlatDataAddr
+	}
+	return DefaultSegDataAddr
+}
+
+// check validates the layout: the code below the bounce buffer or the data,
+// the data inside the memory model.
+func (c BootConfig) check() error {
+	if c.CodeSectors < 0 || c.DataSectors < 0 {
+		return fmt.Errorf("negative sector count (code %d, data %d)", c.CodeSectors, c.DataSectors)
+	}
+	code := uint64(c.CodeSectors) * SectorSize
+	data := uint64(c.DataSectors) * SectorSize
+	addr := uint64(c.dataAddr())
+	if code > MaxCodeSize {
+		return fmt.Errorf("main code needs %d bytes (%d sectors) at %#x, only %d bytes fit below %#x",
+			code, c.CodeSectors, CodeAddr, MaxCodeSize, CodeAddr+MaxCodeSize)
+	}
+	if c.Flat {
+		if addr < 0x100000 {
+			return fmt.Errorf("flat data address %#x is below 1 MiB", addr)
+		}
+		if addr+data > 1<<32 {
+			return fmt.Errorf("data needs %d bytes (%d sectors) at %#x, only %d bytes fit below 4 GiB",
+				data, c.DataSectors, addr, 1<<32-addr)
+		}
+		return nil
+	}
+	if addr < CodeAddr+code {
+		return fmt.Errorf("segmented data address %#x overlaps the main code (%#x-%#x)", addr, CodeAddr, CodeAddr+code)
+	}
+	if addr+data > ConventionalTop {
+		avail := uint64(0)
+		if addr < ConventionalTop {
+			avail = ConventionalTop - addr
+		}
+		return fmt.Errorf("data needs %d bytes (%d sectors) at %#x, only %d bytes are available below %#x in the segmented memory model",
+			data, c.DataSectors, addr, avail, ConventionalTop)
+	}
+	return nil
+}
+
+// BootSector returns the boot sector program for c, assembled at BootAddr
+// (so its Listing and Regions are ready). It is at most 510 bytes; the
+// 0x55 0xAA signature is Link's.
+//
+// It sets SS:SP = 0:0x7C00, pushes the boot drive, enables A20 and unreal
+// mode (flat), reads CodeSectors to CodeAddr and DataSectors to DataAddr,
+// and far-jumps to 0:CodeAddr with DS = ES = 0 (flat: FS = GS = 0 too, all
+// four with 4 GiB limits) and the direction flag clear. A read that still
+// fails after three tries prints "E" and the BIOS status in two hex digits
+// and '\n' (COM1; the screen gets "\r\n"), and exits with code 2.
+func BootSector(c BootConfig) (*Program, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	p := &Program{}
+	emitBoot(p, c)
+	if _, err := assembleBoot(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// assembleBoot assembles a boot sector program and checks that it fits.
+func assembleBoot(p *Program) ([]byte, error) {
+	b, err := p.Assemble(BootAddr)
+	if err != nil {
+		return nil, fmt.Errorf("boot sector: %w", err)
+	}
+	if len(b) > 510 {
+		return nil, fmt.Errorf("boot sector is %d bytes, more than the 510 before the signature", len(b))
+	}
+	return b, nil
+}
+
+func emitBoot(p *Program, c BootConfig) {
+	p.Mark("boot.start")
+	p.Label("start")
+	// The BIOS may enter at 07C0:0000; nothing here depends on CS, and the
+	// final far jump sets it for the main code.
+	p.I(XOR, CX, CX)
+	p.I(MOV, SS, CX) // mov ss holds interrupts off until sp is set too
+	p.I(MOV, SP, Imm(BootAddr))
+	p.I(PUSH, DX) // the drive, at DriveAddr
+	p.I(MOV, DS, CX)
+	p.I(CLD)
+	if c.Flat {
+		// Fast A20; bit 0 (reset) reads as 0 and is written back as 0.
+		p.I(IN, AL, Imm(0x92))
+		p.I(OR, AL, Imm(2))
+		p.I(OUT, Imm(0x92), AL)
+	}
+	emitDiskSetup(p, c)
+
+	p.Mark("boot.streams")
+	if c.Flat {
+		emitStream(p, c, CodeAddr, c.CodeSectors)
+		emitStream(p, c, c.dataAddr(), c.DataSectors)
+	} else {
+		code, data := c.CodeSectors, c.DataSectors
+		contiguous := c.dataAddr() == CodeAddr+uint32(code)*SectorSize
+		if contiguous {
+			code, data = code+data, 0
+		}
+		// The DAP starts out pointing at CodeAddr.
+		emitStream(p, c, CodeAddr, code)
+		if data > 0 {
+			a := c.dataAddr()
+			p.I(MOV, W(At("dap", 6)), Imm(int64(a>>4)))
+			if a&15 != 0 {
+				p.I(MOV, W(At("dap", 4)), Imm(int64(a&15)))
+			}
+			emitStream(p, c, a, data)
+		}
+		// AH=08h and the CHS reads leave ES changed.
+		p.I(PUSH, DS)
+		p.I(POP, ES)
+	}
+	p.I(JMP, Far{Seg: 0, Off: CodeAddr})
+
+	emitLoad(p, c)
+	emitRead(p, c)
+
+	p.Mark("boot.fail")
+	// fail: AH = BIOS status. Never returns.
+	p.Label("fail")
+	p.I(MOV, AL, Imm('E'))
+	p.I(CALL, Label("putc"))
+	p.I(MOV, AL, AH)
+	p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
+	p.I(XCHG, AL, AH)
+	p.I(CALL, Label("hexdigit"))
+	p.I(MOV, AL, AH) // putc preserves AH: the low digit
+	p.I(CALL, Label("hexdigit"))
+	p.I(MOV, AL, Imm('\n'))
+	p.I(CALL, Label("putc"))
+	p.I(MOV, AL, Imm(2))
+	emitExitBody(p, "fail")
+	p.Label("hexdigit")
+	// AL = 0..15 to '0'..'9', 'A'..'F', then on into putc.
+	p.I(CMP, AL, Imm(10))
+	p.I(SBB, AL, Imm(0x69))
+	p.DB(0x2F) // das
+	emitPutc(p, "boot.putc")
+
+	p.Mark("boot.data")
+	if c.Flat {
+		// GDT: the null descriptor holds the GDTR (limit, base) and the CHS
+		// sectors per track; selector 8 is a flat 4 GiB read/write data
+		// segment.
+		p.Label("gdt")
+		p.DW(15)
+		p.DDAddr("gdt", 0)
+		p.Label("spt")
+		p.DW(0)
+		p.DB(0xFF, 0xFF, 0x00, 0x00, 0x00, 0x92, 0xCF, 0x00)
+	} else {
+		p.Label("spt")
+		p.DW(0)
+	}
+	p.Label("heads")
+	p.DW(0)
+	// Disk address packet. The buffer is the bounce buffer (flat) or the
+	// destination, advanced per read (segmented); the LBA is the next sector.
+	seg := uint16(BounceAddr >> 4)
+	if !c.Flat {
+		seg = CodeAddr >> 4
+	}
+	p.Label("dap")
+	p.DB(0x10, 0)
+	p.DW(0, 0, seg)
+	p.Label("lba")
+	p.DD(1, 0)
+}
+
+// emitStream loads n sectors (continuing the LBA) to dest: flat through
+// EDI, segmented through the DAP buffer the caller has set.
+func emitStream(p *Program, c BootConfig, dest uint32, n int) {
+	if n == 0 {
+		return
+	}
+	if c.Flat {
+		p.I(MOV, EDI, Imm(int64(dest)))
+		p.I(MOV, EBP, Imm(int64(n)))
+	} else {
+		p.I(MOV, BP, Imm(int64(n)))
+	}
+	p.I(CALL, Label("load"))
+}

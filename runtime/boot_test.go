@@ -1,0 +1,131 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"testing"
+	"time"
+
+	. "tfc/codegen/x86_16"
+)
+
+func randomData(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func sum32(b []byte) uint32 {
+	var s uint32
+	for i := 0; i < len(b); i += 4 {
+		s += binary.LittleEndian.Uint32(b[i:])
+	}
+	return s
+}
+
+// sumProgram is a main program that adds the dwords of n bytes at addr
+// and prints the sum in hex and '\n' to COM1, then exits with code 0.
+// Segmented, it walks the data with DS:SI, moving DS on by 64 KiB each time
+// SI wraps, as real mode requires.
+func sumProgram(flat bool, addr uint32, n int) *Program {
+	p := &Program{}
+	emitCheckEntry(p, flat)
+	p.I(MOV, ECX, Imm(int64(n/4)))
+	p.I(XOR, EDX, EDX)
+	if flat {
+		p.I(MOV, ESI, Imm(int64(addr)))
+		p.Label("sum.loop")
+		p.DB(0x67) // a32 lodsd
+		p.I(LODSD)
+		p.I(ADD, EDX, EAX)
+	} else {
+		p.I(MOV, BX, Imm(int64(addr>>4)))
+		p.I(MOV, SI, Imm(int64(addr&15)))
+		p.Label("sum.loop")
+		p.I(MOV, DS, BX)
+		p.I(LODSD)
+		p.I(ADD, EDX, EAX)
+		p.I(TEST, SI, SI)
+		p.I(JNZ, Label("sum.next"))
+		p.I(ADD, BX, Imm(0x1000))
+		p.Label("sum.next")
+	}
+	p.I(DEC, ECX)
+	p.I(JNZ, Label("sum.loop"))
+	p.I(PUSH, Word(0))
+	p.I(POP, DS)
+	emitPrintHex(p)
+	p.I(CALL, Label(Newline))
+	p.I(MOV, AL, Imm(0))
+	p.I(CALL, Label(Exit))
+	EmitConsole(p, Console{Flat: flat})
+	return p
+}
+
+func sumImage(t *testing.T, c BootConfig, data []byte) []byte {
+	t.Helper()
+	img, err := Link(nil, sumProgram(c.Flat, c.dataAddr(), len(data)), data, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func TestLoadAndSum(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    BootConfig
+		n    int
+	}{
+		{"flat", BootConfig{Flat: true}, 300 << 10},
+		{"flat_chs", BootConfig{Flat: true, ForceCHS: true}, 300 << 10},
+		{"flat_high", BootConfig{Flat: true, DataAddr: 0x345678}, 100<<10 + 12},
+		{"segmented", BootConfig{}, 100 << 10},
+		{"segmented_chs", BootConfig{ForceCHS: true}, 100 << 10},
+		// Not paragraph aligned: the DAP offset carries the low bits.
+		{"segmented_unaligned", BootConfig{DataAddr: 0x23458}, 200<<10 + 20},
+		// Right after the code: one stream.
+		{"segmented_contiguous", BootConfig{DataAddr: CodeAddr + SectorSize}, 64<<10 + 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			data := randomData(tc.n, uint64(tc.n))
+			img := sumImage(t, tc.c, data)
+			res := boot(t, img, 30*time.Second)
+			want := fmt.Sprintf("%08X\n", sum32(data))
+			if string(res.Serial) != want || res.ExitCode != 0 {
+				t.Errorf("COM1 %q, exit %d; want %q, exit 0 (%v)", res.Serial, res.ExitCode, want, res.Elapsed)
+			}
+		})
+	}
+}
+
+func TestCutShort(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    BootConfig
+	}{
+		{"flat", BootConfig{Flat: true}},
+		{"flat_chs", BootConfig{Flat: true, ForceCHS: true}},
+		{"segmented", BootConfig{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			data := randomData(100<<10, 7)
+			img := sumImage(t, tc.c, data)
+			img = img[:len(img)-len(data)/2/SectorSize*SectorSize]
+			res := boot(t, img, 10*time.Second)
+			if !regexp.MustCompile(`^E[0-9A-F]{2}\n$`).Match(res.Serial) || res.ExitCode != 2 {
+				t.Errorf("COM1 %q, exit %d; want E, two hex digits, newline, exit 2", res.Serial, res.ExitCode)
+			}
+			if res.Elapsed > 5*time.Second {
+				t.Errorf("took %v", res.Elapsed)
+			}
+		})
+	}
+}

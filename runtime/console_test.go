@@ -1,0 +1,220 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"testing"
+	"time"
+
+	"tfc/checkpoint"
+
+	. "tfc/codegen/x86_16"
+)
+
+// handTokenizer has the cases print_piece must get right.
+func handTokenizer() *checkpoint.Tokenizer {
+	pieces := []string{
+		"<unk>", "<s>", "</s>",
+		"<0x0A>",       // byte token: newline
+		" hello",       // leading space: dropped after BOS
+		"world",        // no space
+		" ",            // the dummy prefix: nothing after BOS
+		"<0x20>",       // a space byte: printed after BOS too
+		"<0x01>",       // unprintable byte: never printed
+		" \x01",        // printed, but not after BOS (a lone \x01 is unprintable)
+		"<0x00>",       // NUL: nothing
+		"<0x41>",       // 'A'
+		"ab\x00cd",     // a C string: "ab"
+		"",             // empty
+		"\xe2\x96\x81", // UTF-8, several bytes
+		"<0xFF>",       // a high byte alone: unprintable
+		"\t",           // white space counts as printable
+		"  two",        // only one space dropped
+		"<0x0a>",       // lower-case hex
+	}
+	t := &checkpoint.Tokenizer{}
+	for _, p := range pieces {
+		t.Pieces = append(t.Pieces, []byte(p))
+		t.Scores = append(t.Scores, 0)
+		t.MaxTokenLength = max(t.MaxTokenLength, len(p))
+	}
+	return t
+}
+
+// simulate is print_piece in Go: what it reads from PieceData.
+func simulate(data []byte, prev, tok int) []byte {
+	start := binary.LittleEndian.Uint32(data[4*tok:])
+	end := binary.LittleEndian.Uint32(data[4*tok+4:])
+	k := uint32(data[start])
+	start++
+	if prev == checkpoint.BOS {
+		start += k
+	}
+	return data[start:end]
+}
+
+// want is llama2.c: decode, then safe_printf.
+func want(t *checkpoint.Tokenizer, prev, tok int) []byte {
+	p := t.Piece(prev, tok)
+	if !checkpoint.Printable(p) {
+		return nil
+	}
+	return p
+}
+
+func checkPieceData(t *testing.T, name string, tok *checkpoint.Tokenizer) {
+	data := PieceData(tok)
+	for i := range tok.Pieces {
+		for _, prev := range []int{checkpoint.BOS, 0, 2, i} {
+			if got, w := simulate(data, prev, i), want(tok, prev, i); !bytes.Equal(got, w) {
+				t.Errorf("%s: token %d %q after %d: got %q, want %q", name, i, tok.Pieces[i], prev, got, w)
+			}
+		}
+	}
+}
+
+func TestPieceData(t *testing.T) {
+	checkPieceData(t, "hand", handTokenizer())
+	checkPieceData(t, "synthetic512", checkpoint.Synthetic(512))
+	checkPieceData(t, "synthetic32000", checkpoint.Synthetic(32000))
+	if b, err := os.ReadFile("../models/tok512.bin"); err == nil {
+		tok, err := checkpoint.ParseTokenizer(b, 512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPieceData(t, "tok512", tok)
+	}
+}
+
+func TestCheckPieces(t *testing.T) {
+	for _, tc := range []struct {
+		c  Console
+		n  int
+		ok bool
+	}{
+		{Console{Flat: true, PiecesAddr: 0x100000}, 1 << 20, true},
+		{Console{Flat: true, PiecesAddr: 0xFFFFFF00}, 0x101, false},
+		{Console{PiecesAddr: 0x10000}, 0x10000, true},
+		{Console{PiecesAddr: 0x10008}, 0x10000, false},
+		{Console{PiecesAddr: 0x10008}, 0xFFF8, true},
+		{Console{PiecesAddr: 0x9F000}, 0x1000, false},
+	} {
+		if err := tc.c.CheckPieces(tc.n); (err == nil) != tc.ok {
+			t.Errorf("%+v, %d bytes: %v", tc.c, tc.n, err)
+		}
+	}
+}
+
+// A piece " <0x42>" is the one inexact case: after BOS llama2.c prints "B",
+// print_piece the piece without its space.
+func TestPieceDataByteTokenWithSpace(t *testing.T) {
+	tok := &checkpoint.Tokenizer{Pieces: [][]byte{[]byte("<unk>"), []byte("<s>"), []byte(" <0x42>")}}
+	data := PieceData(tok)
+	if got := simulate(data, 0, 2); string(got) != " <0x42>" {
+		t.Errorf("after a token: %q", got)
+	}
+	if got := simulate(data, 1, 2); string(got) != "<0x42>" {
+		t.Errorf("after BOS: %q", got)
+	}
+}
+
+// TestPrintPiece boots print_piece over every (BOS or not, token) pair of
+// the hand-made tokenizer, in both memory models, with the table at an
+// address that is not paragraph aligned.
+func TestPrintPiece(t *testing.T) {
+	tok := handTokenizer()
+	var expect []byte
+	type call struct{ prev, tok int }
+	var calls []call
+	for i := range tok.Pieces {
+		for _, prev := range []int{checkpoint.BOS, 5} {
+			calls = append(calls, call{prev, i})
+			expect = append(expect, want(tok, prev, i)...)
+		}
+	}
+	expect = append(expect, '\n')
+	for _, flat := range []bool{true, false} {
+		name := map[bool]string{true: "flat", false: "segmented"}[flat]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := BootConfig{Flat: flat}
+			pad := 7
+			data := append(make([]byte, pad), PieceData(tok)...)
+			p := &Program{}
+			for _, cl := range calls {
+				p.I(MOV, AX, Imm(int64(cl.tok)))
+				p.I(MOV, BX, Imm(int64(cl.prev)))
+				p.I(CALL, Label(PrintPiece))
+			}
+			p.I(CALL, Label(Newline))
+			p.I(MOV, AL, Imm(0))
+			p.I(CALL, Label(Exit))
+			EmitConsole(p, Console{Flat: flat, PiecesAddr: c.dataAddr() + uint32(pad)})
+			img, err := Link(nil, p, data, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := boot(t, img, 20*time.Second)
+			if !bytes.Equal(res.Serial, expect) || res.ExitCode != 0 {
+				t.Errorf("COM1 %q, exit %d\nwant %q, exit 0", res.Serial, res.ExitCode, expect)
+			}
+		})
+	}
+}
+
+// TestConsolePreservesRegisters: print_piece and putc keep every register,
+// newline all but AL (exit code 4 otherwise).
+func TestConsolePreservesRegisters(t *testing.T) {
+	tok := handTokenizer()
+	for _, flat := range []bool{true, false} {
+		name := map[bool]string{true: "flat", false: "segmented"}[flat]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := BootConfig{Flat: flat}
+			p := &Program{}
+			regs := []Reg{EAX, ECX, EDX, EBX, EBP, ESI, EDI}
+			for _, routine := range []string{PrintPiece, Putc, Newline} {
+				for i, r := range regs {
+					p.I(MOV, r, Imm(int64(0x11111111*(i+1))))
+				}
+				if routine == PrintPiece {
+					p.I(MOV, EAX, Imm(4)) // " hello"
+					p.I(MOV, EBX, Imm(5))
+				} else {
+					p.I(MOV, AL, Imm('x'))
+				}
+				p.I(PUSHAD)
+				p.I(CALL, Label(routine))
+				for _, r := range regs {
+					if routine == Newline && r == EAX {
+						p.I(CMP, AX, Imm(0x1100|'\n'))
+					} else {
+						p.I(CMP, r, Ptr32(ESP, NoReg, 1, int32(pushadOffset(r))))
+					}
+					p.I(JNE, Label("bad"))
+				}
+				p.I(POPAD)
+			}
+			p.I(MOV, AL, Imm(0))
+			p.I(CALL, Label(Exit))
+			p.Label("bad")
+			p.I(MOV, AL, Imm(4))
+			p.I(CALL, Label(Exit))
+			EmitConsole(p, Console{Flat: flat, PiecesAddr: c.dataAddr()})
+			img, err := Link(nil, p, PieceData(tok), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := boot(t, img, 20*time.Second)
+			if string(res.Serial) != " hellox\n" || res.ExitCode != 0 {
+				t.Errorf("COM1 %q, exit %d; want \" hellox\\n\", exit 0", res.Serial, res.ExitCode)
+			}
+		})
+	}
+}
+
+// pushadOffset is where pushad leaves r, from ESP.
+func pushadOffset(r Reg) int {
+	return map[Reg]int{EDI: 0, ESI: 4, EBP: 8, EBX: 16, EDX: 20, ECX: 24, EAX: 28}[r]
+}
