@@ -35,6 +35,17 @@ func (s *FloatSim) vec(v *Var) []float32 {
 	return s.mem[r][off : off+v.Len]
 }
 
+// Logits returns the last step's logits (before sampling scales them).
+func (s *FloatSim) Logits() []float64 {
+	post := s.p.Blocks[PostBlock]
+	x := s.vec(post[len(post)-1].Args[0])
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
+}
+
 // Step runs the forward pass for token at pos and returns the next token.
 func (s *FloatSim) Step(token, pos int) int {
 	next := -1

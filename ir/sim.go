@@ -50,6 +50,18 @@ func (s *Sim) fit(x int64, op *Op) int32 {
 	return int32(x)
 }
 
+// Logits returns the last step's logits (the input of argmax or sample)
+// as real numbers.
+func (s *Sim) Logits() []float64 {
+	post := s.p.Blocks[PostBlock]
+	x := s.vec(post[len(post)-1].Args[0])
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v) / One
+	}
+	return out
+}
+
 // Step runs the forward pass for token at pos and returns the next token.
 func (s *Sim) Step(token, pos int) int {
 	next := -1
