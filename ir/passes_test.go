@@ -76,7 +76,7 @@ func TestVerifyRejectsBrokenIR(t *testing.T) {
 			p.Blocks[ir.PostBlock] = []*ir.Op{{Kind: ir.Add, Dst: x, Args: []*ir.Var{x, stray}}, {Kind: ir.Argmax, Args: []*ir.Var{x}}}
 			return p
 		}(),
-		"no token chosen": {Vars: []*ir.Var{x}},
+		"no token chosen":     {Vars: []*ir.Var{x}},
 		"view outside parent": {Vars: []*ir.Var{x, {Name: "v", Len: 4, Parent: x, Offset: 2}}},
 	} {
 		if err := ir.Verify(p); err == nil {
