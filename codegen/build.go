@@ -51,29 +51,44 @@ func (im *Image) CodeBytes() int {
 // Build compiles p (after the IR passes) into an image that generates from
 // prompt for steps positions.
 func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
-	model := o.Memory
-	switch model {
-	case "", "flat":
-		model = "flat"
-	case "segmented":
-		return nil, fmt.Errorf("the segmented memory model is not implemented yet; use --memory flat")
+	pieces := runtime.PieceData(p.Tokenizer)
+	var l *isel.Layout
+	var err error
+	switch o.Memory {
+	case "":
+		// The segmented model when the model fits 640 KiB (plain real
+		// mode runs on any PC), else the flat one.
+		var segErr error
+		if l, segErr = isel.NewLayout(p, true, pieces, prompt); segErr != nil {
+			if l, err = isel.NewLayout(p, false, pieces, prompt); err != nil {
+				return nil, fmt.Errorf("the model fits neither memory model: segmented: %v; flat: %v", segErr, err)
+			}
+		}
+	case "flat", "segmented":
+		if l, err = isel.NewLayout(p, o.Memory == "segmented", pieces, prompt); err != nil {
+			return nil, fmt.Errorf("%s memory model: %v", o.Memory, err)
+		}
 	default:
 		return nil, fmt.Errorf("unknown memory model %q (flat or segmented)", o.Memory)
 	}
-	l, err := isel.NewLayout(p, isel.DataAddr, runtime.PieceData(p.Tokenizer), prompt)
-	if err != nil {
+	model := "flat"
+	if l.Segmented {
+		model = "segmented"
+	}
+	console := runtime.Console{Flat: !l.Segmented, PiecesAddr: l.Pieces}
+	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
 	}
 	main := &x86.Program{}
 	if err := isel.Select(main, p, l, steps); err != nil {
 		return nil, err
 	}
-	runtime.EmitConsole(main, runtime.Console{Flat: true, PiecesAddr: l.Pieces})
+	runtime.EmitConsole(main, console)
 	code, err := main.Assemble(runtime.CodeAddr)
 	if err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
-	cfg := runtime.BootConfig{Flat: true, DataAddr: l.DataAddr,
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr,
 		CodeSectors: sectors(len(code)), DataSectors: sectors(len(l.Data))}
 	boot, err := runtime.BootSector(cfg)
 	if err != nil {

@@ -10,25 +10,13 @@ import (
 
 	"tfc/ir"
 	"tfc/lang"
-	"tfc/parser"
 )
 
 func load(t *testing.T, path string, quantize bool) *ir.Program {
 	t.Helper()
-	f, err := parser.ParseFile(path)
+	p, err := ir.LoadFile(path, ir.Options{SkipQuantize: !quantize})
 	if err != nil {
 		t.Fatal(lang.FormatError(err, nil))
-	}
-	lp, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
-	if err != nil {
-		t.Fatal(lang.FormatError(err, nil))
-	}
-	p, err := ir.Load(lp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ir.Compile(p, ir.Options{SkipQuantize: !quantize}); err != nil {
-		t.Fatal(err)
 	}
 	return p
 }

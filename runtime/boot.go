@@ -193,7 +193,7 @@ func emitBoot(p *Program, c BootConfig) {
 	// fail: AH = BIOS status. Never returns.
 	p.Label("fail")
 	p.I(MOV, AL, Imm('E'))
-	p.I(CALL, Label("putc"))
+	p.I(CALL, Label("boot.putc"))
 	p.I(MOV, AL, AH)
 	p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
 	p.I(XCHG, AL, AH)
@@ -201,7 +201,7 @@ func emitBoot(p *Program, c BootConfig) {
 	p.I(MOV, AL, AH) // putc preserves AH: the low digit
 	p.I(CALL, Label("hexdigit"))
 	p.I(MOV, AL, Imm('\n'))
-	p.I(CALL, Label("putc"))
+	p.I(CALL, Label("boot.putc"))
 	p.I(MOV, AL, Imm(2))
 	emitExitBody(p, "fail")
 	p.Label("hexdigit")

@@ -71,29 +71,30 @@ func EmitConsole(p *Program, c Console) {
 	emitExitBody(p, Exit)
 }
 
-// emitPutc emits putc, marked as mark; the boot sector has the same code.
-func emitPutc(p *Program, mark string) {
-	p.Mark(mark)
-	p.Label(Putc)
+// emitPutc emits putc under the label (and mark) name; the boot sector has
+// its own copy, under another name so that one listing can hold both.
+func emitPutc(p *Program, name string) {
+	p.Mark(name)
+	p.Label(name)
 	p.I(PUSHA)
 	p.I(MOV, DX, Imm(0x3FD)) // COM1 line status
 	p.I(XCHG, CX, AX)
-	p.Label("putc.wait")
+	p.Label(name + ".wait")
 	p.I(IN, AL, DX)
 	p.I(TEST, AL, Imm(0x20)) // transmitter holding register empty
-	p.I(JZ, Label("putc.wait"))
+	p.I(JZ, Label(name + ".wait"))
 	p.I(XCHG, CX, AX)
 	p.I(MOV, DL, Imm(0xF8))
 	p.I(OUT, DX, AL)
 	p.I(MOV, BX, Imm(7)) // page 0, light grey (graphics modes)
 	p.I(MOV, AH, Imm(0x0E))
 	p.I(CMP, AL, Imm('\n'))
-	p.I(JNE, Label("putc.tty"))
+	p.I(JNE, Label(name + ".tty"))
 	p.I(PUSH, AX)
 	p.I(MOV, AL, Imm('\r'))
 	p.I(INT, Imm(0x10))
 	p.I(POP, AX)
-	p.Label("putc.tty")
+	p.Label(name + ".tty")
 	p.I(INT, Imm(0x10))
 	p.I(POPA)
 	p.I(RET)

@@ -7,28 +7,10 @@ import (
 
 	"tfc/ir"
 	"tfc/lang"
-	"tfc/parser"
 )
 
 // frontEnd reads, checks and lowers a .tf file and runs the IR passes.
-func frontEnd(path string, o ir.Options) (*ir.Program, error) {
-	f, err := parser.ParseFile(path)
-	if err != nil {
-		return nil, err
-	}
-	lp, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
-	if err != nil {
-		return nil, err
-	}
-	p, err := ir.Load(lp)
-	if err != nil {
-		return nil, err
-	}
-	if err := ir.Compile(p, o); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
+func frontEnd(path string, o ir.Options) (*ir.Program, error) { return ir.LoadFile(path, o) }
 
 // formatError prints a compile error as file:line:col: message with the
 // source line and a caret under the column.

@@ -36,10 +36,16 @@ func (in Inst) String() string {
 			m.Size = 0 // NASM rejects a size on lgdt's pseudo-descriptor
 			a = m
 		}
+		if s, ok := a.(Short); ok && rel8Only[in.Op.base()] {
+			a = s.To // NASM rejects "short" where no other form exists
+		}
 		sb.WriteString(operandString(a))
 	}
 	return sb.String()
 }
+
+// rel8Only branches have no near form.
+var rel8Only = map[Op]bool{LOOP: true, LOOPE: true, LOOPNE: true, JCXZ: true, JECXZ: true}
 
 // noSizeOps take a memory operand whose size is meaningless.
 var noSizeOps = map[Op]bool{LEA: true, LGDT: true, LIDT: true}

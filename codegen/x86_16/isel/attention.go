@@ -5,11 +5,12 @@ import (
 	"tfc/ir"
 )
 
-// cacheAddr sets r to this layer's cache region plus off plus pos·stride.
+// cacheAddr sets r to this layer's cache region plus off plus pos·stride
+// (segmented: the offset in FS, which pointCache set).
 func (e *emitter) cacheAddr(r Reg, off uint32, stride int) {
 	e.i(MOVZX, EAX, low16(addrPos))
 	e.i(IMUL, r, EAX, Imm(int64(stride)))
-	e.i(ADD, r, low32(addrLayerC))
+	e.addCache(r)
 	if off != 0 {
 		e.i(ADD, r, Imm(int64(off)))
 	}
@@ -22,6 +23,7 @@ func (e *emitter) store(op *ir.Op, l *Layout) {
 	c := op.Cache
 	loc := l.Caches[c]
 	qb := c.Bits / 8
+	e.pointCache()
 	for i, v := range op.Args {
 		q, sh := loc.K, loc.KS
 		if i == 1 {
@@ -49,7 +51,7 @@ func (e *emitter) store(op *ir.Op, l *Layout) {
 		// ecx = 0 here: try shifts 0, 1, … until the rounded maximum fits.
 		e.label(shift)
 		e.i(MOV, EAX, EBP)
-		e.i(JCXZ, Short{To: Label(rounded)})
+		e.i(JCXZ, Label(rounded))
 		e.i(MOV, EDX, Imm(1))
 		e.i(SHL, EDX, CL)
 		e.i(SHR, EDX, Imm(1))
@@ -61,7 +63,7 @@ func (e *emitter) store(op *ir.Op, l *Layout) {
 		e.i(INC, CX)
 		e.i(JMP, Label(shift))
 		e.label(done)
-		e.i(MOV, B(Ptr32(EBX, NoReg, 1, 0)), CL)
+		e.i(MOV, e.far(B(Ptr32(EBX, NoReg, 1, 0)), FS), CL)
 		e.i(INC, EBX)
 		e.i(MOV, EDX, Imm(1))
 		e.i(SHL, EDX, CL)
@@ -75,9 +77,9 @@ func (e *emitter) store(op *ir.Op, l *Layout) {
 		e.i(ADC, EDX, Imm(0))
 		e.i(SHRD, EAX, EDX, CL)
 		if qb == 2 {
-			e.i(MOV, W(Ptr32(EDI, NoReg, 1, 0)), AX)
+			e.i(MOV, e.far(W(Ptr32(EDI, NoReg, 1, 0)), FS), AX)
 		} else {
-			e.i(MOV, B(Ptr32(EDI, NoReg, 1, 0)), AL)
+			e.i(MOV, e.far(B(Ptr32(EDI, NoReg, 1, 0)), FS), AL)
 		}
 		e.i(ADD, EDI, Imm(int64(qb)))
 		e.i(ADD, ESI, Imm(4))
@@ -91,7 +93,7 @@ func (e *emitter) store(op *ir.Op, l *Layout) {
 // loadCached sign-extends the cached value at [base+index*qb+disp] into eax.
 func (e *emitter) loadCached(c *ir.Cache, base, index Reg, disp uint32) {
 	qb := c.Bits / 8
-	m := Ptr32(base, index, qb, int32(disp))
+	m := e.far(Ptr32(base, index, qb, int32(disp)), FS)
 	if qb == 1 {
 		e.i(MOVSX, EAX, B(m))
 	} else {
@@ -109,7 +111,9 @@ func (e *emitter) attention(op *ir.Op, l *Layout) {
 	qb := c.Bits / 8
 	heads := op.Args[0].Len / D
 	group := heads / c.Heads()
-	att, acc, exp := l.Att, l.Acc, l.Tables[op.Table]
+	att, acc := l.Att, l.Acc
+	exp := e.pointData(l.Tables[op.Table])
+	e.pointCache()
 	e.i(MOV, low32(addrQ), Imm(int64(l.VarAddr(op.Args[0]))))
 	e.i(MOV, low32(addrOut), Imm(int64(l.VarAddr(op.Dst))))
 	e.i(MOV, low16(addrHead), Imm(0))
@@ -129,7 +133,7 @@ func (e *emitter) attention(op *ir.Op, l *Layout) {
 	e.label(score)
 	e.i(MOV, EAX, low32(addrT))
 	e.i(IMUL, EDI, EAX, Imm(int64(c.Width*qb)))
-	e.i(ADD, EDI, low32(addrLayerC))
+	e.addCache(EDI)
 	e.i(MOV, EAX, low32(addrKHI))
 	e.i(IMUL, EAX, EAX, Imm(int64(D*qb)))
 	e.i(ADD, EDI, EAX)
@@ -146,9 +150,9 @@ func (e *emitter) attention(op *ir.Op, l *Layout) {
 	e.loop(dot)
 	e.i(MOV, EAX, low32(addrT))
 	e.i(IMUL, EAX, EAX, Imm(int64(c.Heads())))
-	e.i(ADD, EAX, low32(addrLayerC))
+	e.addCache(EAX)
 	e.i(ADD, EAX, low32(addrKHI))
-	e.i(MOVZX, ECX, B(Ptr32(EAX, NoReg, 1, int32(loc.KS))))
+	e.i(MOVZX, ECX, e.far(B(Ptr32(EAX, NoReg, 1, int32(loc.KS))), FS))
 	e.i(SHLD, EBP, EBX, CL)
 	e.i(SHL, EBX, CL)
 	e.rshrPair(EBX, EBP, ir.FracBits)
@@ -203,12 +207,12 @@ func (e *emitter) attention(op *ir.Op, l *Layout) {
 	e.label(vt)
 	e.i(MOV, EAX, low32(addrT))
 	e.i(IMUL, EDI, EAX, Imm(int64(c.Width*qb)))
-	e.i(ADD, EDI, low32(addrLayerC))
+	e.addCache(EDI)
 	e.i(MOV, EBX, m32(NoReg, EAX, 4, att))
 	e.i(IMUL, EAX, EAX, Imm(int64(c.Heads())))
-	e.i(ADD, EAX, low32(addrLayerC))
+	e.addCache(EAX)
 	e.i(ADD, EAX, low32(addrKHI))
-	e.i(MOV, CL, B(Ptr32(EAX, NoReg, 1, int32(loc.VS))))
+	e.i(MOV, CL, e.far(B(Ptr32(EAX, NoReg, 1, int32(loc.VS))), FS))
 	e.i(MOV, EAX, low32(addrKHI))
 	e.i(IMUL, EAX, EAX, Imm(int64(D*qb)))
 	e.i(ADD, EDI, EAX)

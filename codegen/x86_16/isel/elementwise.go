@@ -33,7 +33,8 @@ func (e *emitter) mul(op *ir.Op, l *Layout) {
 // gate: y = rshr(x·g(x), 30), g interpolated in the table; 0 below the
 // table, x itself at or above its end.
 func (e *emitter) gate(op *ir.Op, l *Layout) {
-	x, d, t := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst), l.Tables[op.Table]
+	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
+	t := e.pointData(l.Tables[op.Table])
 	e.i(MOV, ECX, Imm(int64(op.Dst.Len)))
 	top, store := e.fresh("gate"), e.fresh("gst")
 	e.label(top)
@@ -57,25 +58,28 @@ func (e *emitter) gate(op *ir.Op, l *Layout) {
 }
 
 // interpolate sets eax to T[j] + rshr((T[j+1]-T[j])·f, bits) for the table
-// at t, j in idx and f in frac (ir.GateLookup, ir.ExpLookup). It keeps ebx
-// and ecx.
+// at t (from pointData), j in idx and f in frac (ir.GateLookup,
+// ir.ExpLookup). It keeps ebx and ecx.
 func (e *emitter) interpolate(t uint32, idx, frac Reg, bits uint) {
-	e.i(MOV, EAX, m32(NoReg, idx, 4, t+4))
-	e.i(SUB, EAX, m32(NoReg, idx, 4, t))
+	e.i(MOV, EAX, e.far(m32(NoReg, idx, 4, t+4), ES))
+	e.i(SUB, EAX, e.far(m32(NoReg, idx, 4, t), ES))
 	e.i(IMUL, frac)
 	e.rshr64(bits)
-	e.i(ADD, EAX, m32(NoReg, idx, 4, t))
+	e.i(ADD, EAX, e.far(m32(NoReg, idx, 4, t), ES))
 }
 
 // rope rotates each pair (a, b) by the table's cos c and sin s at pos:
 // a' = rshr(a·c − b·s, 30), b' = rshr(a·s + b·c, 30). ebp walks the pair's
 // frequency within a head.
 func (e *emitter) rope(op *ir.Op, l *Layout) {
-	x, d, t := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst), l.Tables[op.Table]
+	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
+	t := e.pointData(l.Tables[op.Table])
 	half := uint32(op.HeadDim / 2 * 4)
 	e.i(MOVZX, EAX, low16(addrPos))
 	e.i(IMUL, ESI, EAX, Imm(int64(op.HeadDim*4)))
-	e.i(ADD, ESI, Imm(int64(t)))
+	if t != 0 {
+		e.i(ADD, ESI, Imm(int64(t)))
+	}
 	e.i(MOV, EBX, Imm(int64(x)))
 	e.i(MOV, EDI, Imm(int64(d)))
 	e.i(MOV, ECX, Imm(int64(op.Dst.Len/2)))
@@ -83,7 +87,7 @@ func (e *emitter) rope(op *ir.Op, l *Layout) {
 	top, next := e.fresh("rope"), e.fresh("rnext")
 	e.label(top)
 	a, b := m32(EBX, NoReg, 1, 0), m32(EBX, NoReg, 1, 4)
-	c, s := m32(ESI, EBP, 1, 0), m32(ESI, EBP, 1, half)
+	c, s := e.far(m32(ESI, EBP, 1, 0), ES), e.far(m32(ESI, EBP, 1, half), ES)
 	t0, t1, t2, t3 := low32(addrTmp), low32(addrTmp+4), low32(addrTmp+8), low32(addrTmp+12)
 	e.i(MOV, EAX, a)
 	e.i(IMUL, c)

@@ -10,6 +10,25 @@ import (
 type emitter struct {
 	p      *Program
 	labels int
+	// seg: the segmented model. Data, weights and caches are then reached
+	// through ES (weights, tables, prompt) and FS (the cache), with 16-bit
+	// offsets in 32-bit registers; vars through DS = 0 as in the flat model.
+	seg bool
+}
+
+// far puts m in segment s in the segmented model.
+func (e *emitter) far(m Mem, s Reg) Mem {
+	if e.seg {
+		m.Seg = s
+	}
+	return m
+}
+
+// setSeg loads a segment register from an immediate or a word in memory
+// (through AX).
+func (e *emitter) setSeg(s Reg, from Operand) {
+	e.i(MOV, AX, from)
+	e.i(MOV, s, AX)
 }
 
 func (e *emitter) i(op Op, args ...Operand) { e.p.I(op, args...) }
@@ -27,8 +46,6 @@ func m32(base, index Reg, scale int, disp uint32) Mem {
 	return D(Ptr32(base, index, scale, int32(disp)))
 }
 
-// abs is a dword at an absolute linear address.
-func abs(addr uint32) Mem { return D(Abs32(addr)) }
 
 // low16/low32 are scalars in low memory, reached with 16-bit addressing.
 func low16(addr uint16) Mem { return W(Abs16(addr)) }
@@ -54,9 +71,22 @@ func (e *emitter) rshrPair(lo, hi Reg, n uint) {
 	e.i(SHRD, lo, hi, Imm(n))
 }
 
-// loadAddr sets r to a param's address: absolute, or for a per-layer
-// param relative to this layer's region.
-func (e *emitter) loadAddr(r Reg, loc *ParamLoc, add uint32) {
+// pointParam sets r to a param's address plus add: linear (flat, for a
+// per-layer param relative to this layer's region), or an offset in ES
+// (segmented). It clobbers AX.
+func (e *emitter) pointParam(r Reg, loc *ParamLoc, add uint32) {
+	if e.seg {
+		off := add
+		if loc.PerLayer {
+			e.setSeg(ES, low16(addrLayerW))
+			off += loc.Addr
+		} else {
+			e.setSeg(ES, Imm(int64(loc.Addr>>4)))
+			off += loc.Addr & 15
+		}
+		e.i(MOV, r, Imm(int64(off)))
+		return
+	}
 	if loc.PerLayer {
 		e.i(MOV, r, low32(addrLayerW))
 		if a := loc.Addr + add; a != 0 {
@@ -65,6 +95,31 @@ func (e *emitter) loadAddr(r Reg, loc *ParamLoc, add uint32) {
 		return
 	}
 	e.i(MOV, r, Imm(int64(loc.Addr+add)))
+}
+
+// pointData makes the data at linear address a reachable: it returns a in
+// the flat model, and in the segmented model sets ES to a's segment and
+// returns the offset. It clobbers AX.
+func (e *emitter) pointData(a uint32) uint32 {
+	if !e.seg {
+		return a
+	}
+	e.setSeg(ES, Imm(int64(a>>4)))
+	return a & 15
+}
+
+// pointCache makes this layer's cache reachable: segmented, FS is its
+// segment; flat, addCache adds its address to a register. It clobbers AX.
+func (e *emitter) pointCache() {
+	if e.seg {
+		e.setSeg(FS, low16(addrLayerC))
+	}
+}
+
+func (e *emitter) addCache(r Reg) {
+	if !e.seg {
+		e.i(ADD, r, low32(addrLayerC))
+	}
 }
 
 // loop decrements cx and jumps back to top while it is not zero, with a

@@ -5,6 +5,7 @@ package isel
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"tfc/ir"
@@ -36,9 +37,20 @@ const (
 	addrTotal  = scalarBase + 84 // dword: the nucleus weight
 )
 
-// DataAddr is where the flat model loads its data: 1 MiB, above all the
-// memory that real mode can reach without unreal mode.
-const DataAddr = 0x100000
+// Where each memory model puts things. Flat: data at 1 MiB, above all the
+// memory real mode reaches without unreal mode, and everything computed
+// after it. Segmented: data at 64 KiB in conventional memory, the caches
+// after it, the vars in low memory below the stack.
+const (
+	FlatDataAddr      = 0x100000
+	SegmentedDataAddr = 0x10000
+	segVarBase        = 0x0600
+	segVarEnd         = 0x6C00 // 4 KiB of stack below the boot drive at 0x7BFE
+	// ConventionalTop is the end of conventional memory the image may use
+	// (runtime.ConventionalTop; the EBDA starts there).
+	ConventionalTop = 0x9FC00
+	segmentSize     = 0x10000
+)
 
 // ParamLoc says where a param is stored: at Addr (absolute), or for a
 // per-layer param at Addr within every layer's region.
@@ -57,8 +69,11 @@ type CacheLoc struct {
 	K, V, KS, VS uint32
 }
 
-// Layout is the memory map of an image.
+// Layout is the memory map of an image. In the segmented model every
+// address of the data and the caches is linear and 16-byte aligned: the code
+// reaches it through a segment register set to address>>4.
 type Layout struct {
+	Segmented   bool
 	DataAddr    uint32
 	Data        []byte // loaded at DataAddr
 	Params      map[*ir.Param]*ParamLoc
@@ -136,13 +151,24 @@ func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 
 // NewLayout places everything a compiled program needs. pieces is the
 // tokenizer's data for the console, prompt the prompt's tokens.
-func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*Layout, error) {
-	l := &Layout{DataAddr: dataAddr, Params: map[*ir.Param]*ParamLoc{}, Tables: map[*ir.Table]uint32{},
+func NewLayout(p *ir.Program, segmented bool, pieces []byte, prompt []int) (*Layout, error) {
+	dataAddr, unit := uint32(FlatDataAddr), uint32(4)
+	if segmented {
+		dataAddr, unit = SegmentedDataAddr, 16
+	}
+	l := &Layout{Segmented: segmented, DataAddr: dataAddr, Params: map[*ir.Param]*ParamLoc{}, Tables: map[*ir.Table]uint32{},
 		Vars: map[*ir.Var]uint32{}, Caches: map[*ir.Cache]*CacheLoc{}}
 	here := func() uint32 { return dataAddr + uint32(len(l.Data)) }
 	pad := func(a uint32) {
+		a = max(a, unit)
 		for uint32(len(l.Data))%a != 0 {
 			l.Data = append(l.Data, 0)
+		}
+	}
+	var errs []error
+	fits := func(what string, n uint32) {
+		if segmented && n > segmentSize {
+			errs = append(errs, fmt.Errorf("%s is %d bytes, more than a 64 KiB segment", what, n))
 		}
 	}
 	// Params in the order the ops use them, so that a fused matmul's
@@ -167,7 +193,8 @@ func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*La
 	})
 	for _, q := range global {
 		pad(4)
-		_, row := sliceBytes(q)
+		slice, row := sliceBytes(q)
+		fits("param "+q.Name, uint32(slice))
 		l.Params[q] = &ParamLoc{Addr: here(), RowBytes: row}
 		l.Data = appendSlice(l.Data, q, 0)
 	}
@@ -179,7 +206,8 @@ func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*La
 		l.Params[q] = &ParamLoc{Addr: off, PerLayer: true, RowBytes: row}
 		off += uint32(slice)
 	}
-	l.LayerStride = align(off, 4)
+	l.LayerStride = align(off, unit)
+	fits("one layer's weights", l.LayerStride)
 	for li := 0; li < p.Layers; li++ {
 		start := len(l.Data)
 		for _, q := range layer {
@@ -191,6 +219,7 @@ func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*La
 	}
 	for _, t := range p.Tables {
 		pad(4)
+		fits("table "+t.Name, uint32(4*len(t.Data)))
 		l.Tables[t] = here()
 		for _, v := range t.Data {
 			l.Data = binary.LittleEndian.AppendUint32(l.Data, uint32(v))
@@ -206,8 +235,11 @@ func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*La
 	l.Data = append(l.Data, pieces...)
 	pad(16)
 
-	// Computed memory: vars, attention scores, caches.
+	// Computed memory: vars and scratch buffers, then the caches.
 	at := here()
+	if segmented {
+		at = segVarBase
+	}
 	for _, v := range p.Vars {
 		if v.Parent == nil {
 			l.Vars[v] = at
@@ -224,6 +256,12 @@ func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*La
 	at += uint32(8 * maxHead)
 	l.Nucleus = at
 	at += uint32(4 * p.Vocab)
+	if segmented {
+		if at > segVarEnd {
+			errs = append(errs, fmt.Errorf("the activations need %d bytes, %d are free in low memory", at-segVarBase, segVarEnd-segVarBase))
+		}
+		at = here()
+	}
 	at = align(at, 16)
 	l.CacheBase = at
 	var coff uint32
@@ -231,13 +269,22 @@ func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*La
 		n := uint32(c.Context * c.Width * c.Bits / 8)
 		h := uint32(c.Context * c.Heads())
 		cl := &CacheLoc{K: coff, V: coff + n, KS: coff + 2*n, VS: coff + 2*n + h}
-		coff = align(coff+2*n+2*h, 4)
+		coff = align(coff+2*n+2*h, unit)
 		l.Caches[c] = cl
 	}
 	l.CacheStride = coff
-	l.End = at + coff*uint32(p.Layers)
-	if l.End < at {
-		return nil, fmt.Errorf("the model needs more than 4 GiB")
+	fits("one layer's KV cache", coff)
+	end := uint64(at) + uint64(coff)*uint64(p.Layers)
+	l.End = uint32(end)
+	switch {
+	case segmented && end > ConventionalTop:
+		errs = append(errs, fmt.Errorf("needs %d bytes of memory from %#x, %d are available below %#x",
+			end-SegmentedDataAddr, SegmentedDataAddr, ConventionalTop-SegmentedDataAddr, ConventionalTop))
+	case end >= 1<<32:
+		errs = append(errs, fmt.Errorf("needs %d bytes of memory from %#x, more than 4 GiB", end-FlatDataAddr, FlatDataAddr))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return l, nil
 }
@@ -246,4 +293,16 @@ func NewLayout(p *ir.Program, dataAddr uint32, pieces []byte, prompt []int) (*La
 func (l *Layout) VarAddr(v *ir.Var) uint32 {
 	r, off := v.Root()
 	return l.Vars[r] + uint32(4*off)
+}
+
+// The values the layer loop starts its weights and cache pointers at and
+// steps them by: linear addresses (flat) or segments (segmented).
+func (l *Layout) layerW() (start, step uint32) { return l.ptr(l.LayerBase), l.ptr(l.LayerStride) }
+func (l *Layout) layerC() (start, step uint32) { return l.ptr(l.CacheBase), l.ptr(l.CacheStride) }
+
+func (l *Layout) ptr(a uint32) uint32 {
+	if l.Segmented {
+		return a >> 4
+	}
+	return a
 }

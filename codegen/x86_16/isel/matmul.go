@@ -8,7 +8,7 @@ import (
 // loadWeight sign-extends the weight at [base+index*size+disp] into eax.
 func (e *emitter) loadWeight(q *ir.Param, base, index Reg, disp uint32) {
 	eb := elemBytes(q)
-	m := Ptr32(base, index, eb, int32(disp))
+	m := e.far(Ptr32(base, index, eb, int32(disp)), ES)
 	if eb == 1 {
 		e.i(MOVSX, EAX, B(m))
 	} else {
@@ -46,9 +46,9 @@ func (e *emitter) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) 
 	eb := uint32(elemBytes(q))
 	perRow := q.Quant.Per == "row"
 	x := l.VarAddr(in)
-	e.loadAddr(ESI, loc, 0)
+	e.pointParam(ESI, loc, 0)
 	if !perRow {
-		e.i(MOV, EAX, m32(ESI, NoReg, 1, 0))
+		e.i(MOV, EAX, e.far(m32(ESI, NoReg, 1, 0), ES))
 		e.i(MOV, low32(addrMult), EAX)
 		e.i(ADD, ESI, Imm(4))
 	}
@@ -73,7 +73,7 @@ func (e *emitter) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) 
 	e.rshrPair(EBX, EBP, ir.MatmulPreShift)
 	e.i(MOV, EAX, EBX)
 	if perRow {
-		e.i(IMUL, m32(ESI, NoReg, 1, 0))
+		e.i(IMUL, e.far(m32(ESI, NoReg, 1, 0), ES))
 	} else {
 		e.i(IMUL, low32(addrMult))
 	}
@@ -92,15 +92,19 @@ func (e *emitter) embed(op *ir.Op, l *Layout) {
 	loc := l.Params[q]
 	eb := uint32(elemBytes(q))
 	perRow := q.Quant.Per == "row"
+	e.pointParam(ESI, loc, 0)
+	mult := func() {
+		e.i(MOV, EBX, e.far(m32(ESI, NoReg, 1, 0), ES))
+		e.i(ADD, ESI, Imm(4))
+	}
+	if !perRow {
+		mult()
+	}
 	e.i(MOVZX, EAX, low16(addrTok))
 	e.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
+	e.i(ADD, ESI, EAX)
 	if perRow {
-		e.i(ADD, EAX, Imm(int64(loc.Addr)))
-		e.i(MOV, EBX, m32(EAX, NoReg, 1, 0))
-		e.i(LEA, ESI, m32(EAX, NoReg, 1, 4))
-	} else {
-		e.i(MOV, EBX, abs(loc.Addr))
-		e.i(LEA, ESI, m32(EAX, NoReg, 1, loc.Addr+4))
+		mult()
 	}
 	dst := l.VarAddr(op.Dst)
 	e.i(MOV, ECX, Imm(int64(q.Cols)))

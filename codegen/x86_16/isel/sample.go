@@ -23,6 +23,7 @@ func (e *emitter) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 	g := p.Gen
 	invT := int64(math.Round(ir.One / g.Temperature))
 	xi := func(r Reg) Mem { return m32(NoReg, r, 4, x-4) }
+	exp := e.pointData(l.Tables[op.Table])
 
 	// z_i = rshr(logit·invT, 16) and their maximum in ebx.
 	e.i(MOV, EBX, Imm(-1<<31))
@@ -53,7 +54,7 @@ func (e *emitter) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 	e.i(SHR, EDI, Imm(ir.ExpStepBits))
 	e.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
 	e.i(MOV, EBP, EAX)
-	e.interpolate(l.Tables[op.Table], EDI, EBP, ir.ExpStepBits)
+	e.interpolate(exp, EDI, EBP, ir.ExpStepBits)
 	e.i(JMP, Label(ep))
 	e.label(ez)
 	e.i(XOR, EAX, EAX)

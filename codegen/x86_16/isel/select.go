@@ -13,15 +13,17 @@ import (
 // print_piece, newline and exit routines. Each op's code is a marked region
 // named after it, for size reports.
 func Select(prog *Program, p *ir.Program, l *Layout, steps int) error {
-	e := &emitter{p: prog}
+	e := &emitter{p: prog, seg: l.Segmented}
 	e.generate(p, l, steps)
 	prog.Mark("forward")
 	prog.Label("forward")
 	for b, ops := range p.Blocks {
 		if b == ir.LayerBlock {
 			prog.Mark("layer loop")
-			e.i(MOV, low32(addrLayerW), Imm(int64(l.LayerBase)))
-			e.i(MOV, low32(addrLayerC), Imm(int64(l.CacheBase)))
+			w, _ := l.layerW()
+			c, _ := l.layerC()
+			e.i(MOV, low32(addrLayerW), Imm(int64(w)))
+			e.i(MOV, low32(addrLayerC), Imm(int64(c)))
 			e.i(MOV, low16(addrLayerN), Imm(int64(p.Layers)))
 			e.label("layer")
 		}
@@ -37,8 +39,10 @@ func Select(prog *Program, p *ir.Program, l *Layout, steps int) error {
 		}
 		if b == ir.LayerBlock {
 			prog.Mark("layer loop")
-			e.i(ADD, low32(addrLayerW), Imm(int64(l.LayerStride)))
-			e.i(ADD, low32(addrLayerC), Imm(int64(l.CacheStride)))
+			_, w := l.layerW()
+			_, c := l.layerC()
+			e.i(ADD, low32(addrLayerW), Imm(int64(w)))
+			e.i(ADD, low32(addrLayerC), Imm(int64(c)))
 			e.i(DEC, low16(addrLayerN))
 			e.i(JNE, Label("layer"))
 		}
@@ -97,11 +101,12 @@ func (e *emitter) generate(p *ir.Program, l *Layout, steps int) {
 	}
 	e.label("step")
 	e.i(CALL, Label("forward"))
+	prompt := e.pointData(l.Prompt)
 	e.i(MOVZX, EBX, low16(addrPos))
 	e.i(INC, BX)
 	e.i(CMP, BX, Imm(int64(l.NPrompt)))
 	e.i(JAE, Label("chosen"))
-	e.i(MOV, AX, W(Ptr32(NoReg, EBX, 2, int32(l.Prompt))))
+	e.i(MOV, AX, e.far(W(Ptr32(NoReg, EBX, 2, int32(prompt))), ES))
 	e.i(MOV, low16(addrNext), AX)
 	e.label("chosen")
 	e.i(MOV, AX, low16(addrNext))

@@ -1,0 +1,359 @@
+// Package regalloc assigns physical registers to the virtual registers of
+// a kernel written for the x86_16 encoder.
+//
+// A kernel is a list of instructions and labels. Where the choice of
+// register is free it names virtual registers, V(n) (32 bits), V16(n) (its
+// low 16 bits) or V8(n) (its low 8 bits), anywhere a Reg may stand: as an
+// operand or as Mem.Base / Mem.Index. Where an instruction fixes its
+// registers (one-operand mul/imul/div/idiv, cdq, loop, shifts by cl, string
+// ops, in/out, call, ...) it names the physical registers, and the
+// allocator keeps every virtual out of a register while that register holds
+// a value of its own.
+//
+// Allocate computes liveness over the kernel's control-flow graph, builds
+// the interference graph of virtuals and the physical registers, and
+// colours it greedily in a deterministic order; Rewrite appends the
+// kernel to a Program with every virtual replaced by its register. There
+// is no spilling: a kernel that needs more registers than there are is
+// reported with the instruction where too many values are live.
+//
+// Conventions:
+//   - Arguments are virtuals listed in Options.LiveIn, results those in
+//     Options.LiveOut; Options.Pinned fixes their registers. Physical
+//     registers are dead at the kernel's exits (ret, falling off the end,
+//     a jump to a label outside the kernel).
+//   - A write to an 8- or 16-bit view keeps the other bits, so it does not
+//     define the whole virtual: define it in full first (xor v, v).
+//   - A virtual used as an 8-bit register only gets eax, ecx, edx or ebx;
+//     one used in an address without a segment override never gets ebp
+//     (such addresses would default to ss); in a 16-bit address, base
+//     and index get the registers the 16-bit forms allow.
+//   - A 32-bit `mov r, r` whose operands end up in the same register is
+//     dropped by Rewrite.
+package regalloc
+
+import (
+	"fmt"
+	"strings"
+
+	x86 "tfc/codegen/x86_16"
+)
+
+// Virtual registers are Reg values above the encoder's physical registers
+// (which end well below vBase; a test checks it). The 32-bit virtuals come
+// first, then the 16- and 8-bit views of the first MaxViews of them.
+const (
+	vBase = 48
+	// MaxVirtual is the number of virtual registers: V(0) .. V(MaxVirtual-1).
+	MaxVirtual = 128
+	// MaxViews is the number of virtuals that have 16- and 8-bit views.
+	MaxViews = (256 - vBase - MaxVirtual) / 2
+
+	v16Base = vBase + MaxVirtual
+	v8Base  = v16Base + MaxViews
+)
+
+// V returns the register that stands for virtual register n, 32 bits wide.
+func V(n int) x86.Reg {
+	if n < 0 || n >= MaxVirtual {
+		panic(fmt.Sprintf("regalloc.V(%d): virtual registers are 0..%d", n, MaxVirtual-1))
+	}
+	return x86.Reg(vBase + n)
+}
+
+// V16 is the low 16 bits of virtual register n (like ax of eax).
+func V16(n int) x86.Reg {
+	if n < 0 || n >= MaxViews {
+		panic(fmt.Sprintf("regalloc.V16(%d): only virtuals 0..%d have 16-bit views", n, MaxViews-1))
+	}
+	return x86.Reg(v16Base + n)
+}
+
+// V8 is the low 8 bits of virtual register n (like al of eax). Such a
+// virtual can only be given eax, ecx, edx or ebx.
+func V8(n int) x86.Reg {
+	if n < 0 || n >= MaxViews {
+		panic(fmt.Sprintf("regalloc.V8(%d): only virtuals 0..%d have 8-bit views", n, MaxViews-1))
+	}
+	return x86.Reg(v8Base + n)
+}
+
+// IsVirtual reports whether r is a virtual register or a view of one.
+func IsVirtual(r x86.Reg) bool { return r >= vBase }
+
+// virt decodes a virtual register: its number and width in bits.
+func virt(r x86.Reg) (n, bits int, ok bool) {
+	switch {
+	case r < vBase:
+		return 0, 0, false
+	case r < v16Base:
+		return int(r - vBase), 32, true
+	case r < v8Base:
+		return int(r - v16Base), 16, true
+	}
+	return int(r - v8Base), 8, true
+}
+
+// regName prints physical and virtual registers (v3, v3w, v3b).
+func regName(r x86.Reg) string {
+	n, bits, ok := virt(r)
+	if !ok {
+		return r.String()
+	}
+	return fmt.Sprintf("v%d%s", n, map[int]string{32: "", 16: "w", 8: "b"}[bits])
+}
+
+// Item is one element of a kernel: an instruction, or a label when Label
+// is set.
+type Item struct {
+	Label string
+	Inst  x86.Inst
+}
+
+// Kernel is a routine written with virtual registers.
+type Kernel struct {
+	Name  string
+	Items []Item
+}
+
+// I appends an instruction.
+func (k *Kernel) I(op x86.Op, args ...x86.Operand) {
+	k.Items = append(k.Items, Item{Inst: x86.Inst{Op: op, Args: append([]x86.Operand(nil), args...)}})
+}
+
+// Label defines name at the current position.
+func (k *Kernel) Label(name string) { k.Items = append(k.Items, Item{Label: name}) }
+
+// String lists the kernel, one item a line, with virtuals as v0, v1w, v2b.
+func (k *Kernel) String() string {
+	var sb strings.Builder
+	for _, it := range k.Items {
+		if it.Label != "" {
+			sb.WriteString(it.Label + ":\n")
+		} else {
+			sb.WriteString("\t" + InstString(it.Inst) + "\n")
+		}
+	}
+	return sb.String()
+}
+
+// InstString prints an instruction like Inst.String, naming virtual
+// registers v0, v1w (16-bit view), v2b (8-bit view).
+func InstString(in x86.Inst) string {
+	if !hasVirtual(in) {
+		return in.String()
+	}
+	var sb strings.Builder
+	sb.WriteString(in.Op.String())
+	for i, a := range in.Args {
+		if i == 0 {
+			sb.WriteByte(' ')
+		} else {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(operandString(in.Op, a))
+	}
+	return sb.String()
+}
+
+func operandString(op x86.Op, a x86.Operand) string {
+	switch a := a.(type) {
+	case x86.Reg:
+		return regName(a)
+	case x86.Mem:
+		if IsVirtual(a.Base) || IsVirtual(a.Index) {
+			return memString(a)
+		}
+	}
+	// Print the operand alone through the encoder's printer.
+	s := x86.Inst{Op: op, Args: []x86.Operand{a}}.String()
+	return strings.TrimPrefix(s, op.String()+" ")
+}
+
+func memString(m x86.Mem) string {
+	var sb strings.Builder
+	if s, ok := map[int]string{8: "byte ", 16: "word ", 32: "dword "}[m.Size]; ok {
+		sb.WriteString(s)
+	}
+	sb.WriteByte('[')
+	if m.Seg != x86.NoReg {
+		sb.WriteString(m.Seg.String() + ":")
+	}
+	plus := ""
+	if m.Base != x86.NoReg {
+		sb.WriteString(regName(m.Base))
+		plus = "+"
+	}
+	if m.Index != x86.NoReg {
+		sb.WriteString(plus + regName(m.Index))
+		if m.Scale > 1 {
+			fmt.Fprintf(&sb, "*%d", m.Scale)
+		}
+	}
+	if m.Label != "" {
+		sb.WriteString("+" + m.Label)
+	}
+	switch {
+	case m.Disp < 0:
+		fmt.Fprintf(&sb, "-0x%x", -int64(m.Disp))
+	case m.Disp > 0:
+		fmt.Fprintf(&sb, "+0x%x", m.Disp)
+	}
+	sb.WriteByte(']')
+	return sb.String()
+}
+
+func hasVirtual(in x86.Inst) bool {
+	for _, a := range in.Args {
+		switch a := a.(type) {
+		case x86.Reg:
+			if IsVirtual(a) {
+				return true
+			}
+		case x86.Mem:
+			if IsVirtual(a.Base) || IsVirtual(a.Index) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Options describe the calling convention and the registers available.
+type Options struct {
+	// Allowed are the registers the allocator may give to virtuals
+	// (default: eax ecx edx ebx esi edi ebp; esp is never allowed). The
+	// order is the order of preference when nothing else decides.
+	Allowed []x86.Reg
+	// Pinned virtuals must get the given 32-bit register (arguments and
+	// results of the calling convention). A pin may name a register
+	// outside Allowed.
+	Pinned map[int]x86.Reg
+	// LiveIn are the virtuals that hold values at entry (arguments);
+	// LiveOut those that must hold values at every exit (results).
+	LiveIn, LiveOut []int
+	// CallUses are the registers a call (or int) reads, CallClobbers those
+	// it destroys. CallClobbers nil means all seven general registers; an
+	// empty non-nil slice means a call preserves them all.
+	CallUses, CallClobbers []x86.Reg
+}
+
+// DefaultAllowed is the default register set, in order of preference.
+var DefaultAllowed = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x86.EBP}
+
+// Rewrite appends k to p with every virtual register replaced by the
+// register assign gives it (a 16- or 8-bit view by the matching part of
+// that register). A mov between two registers that became the same
+// register is dropped.
+func Rewrite(k *Kernel, assign map[int]x86.Reg, p *x86.Program) error {
+	out := make([]Item, 0, len(k.Items))
+	for i, it := range k.Items {
+		if it.Label != "" {
+			out = append(out, it)
+			continue
+		}
+		in, err := rewriteInst(it.Inst, assign)
+		if err != nil {
+			return fmt.Errorf("kernel %s: item %d (%s): %w", k.Name, i, InstString(it.Inst), err)
+		}
+		if isSelfMove(in) {
+			continue
+		}
+		out = append(out, Item{Inst: in})
+	}
+	for _, it := range out {
+		if it.Label != "" {
+			p.Label(it.Label)
+		} else {
+			p.Add(it.Inst)
+		}
+	}
+	return nil
+}
+
+func isSelfMove(in x86.Inst) bool {
+	if in.Op != x86.MOV && in.Op != x86.XCHG || len(in.Args) != 2 {
+		return false
+	}
+	a, ok1 := in.Args[0].(x86.Reg)
+	b, ok2 := in.Args[1].(x86.Reg)
+	return ok1 && ok2 && a == b && a.Size() > 0 && a != x86.CR0 && !isSeg(a)
+}
+
+func isSeg(r x86.Reg) bool { return r >= x86.ES && r <= x86.GS }
+
+func rewriteInst(in x86.Inst, assign map[int]x86.Reg) (x86.Inst, error) {
+	if !hasVirtual(in) {
+		return in, nil
+	}
+	args := make([]x86.Operand, len(in.Args))
+	for i, a := range in.Args {
+		switch a := a.(type) {
+		case x86.Reg:
+			r, err := physical(a, assign)
+			if err != nil {
+				return in, err
+			}
+			args[i] = r
+		case x86.Mem:
+			var err error
+			if a.Base, err = physical(a.Base, assign); err != nil {
+				return in, err
+			}
+			if a.Index, err = physical(a.Index, assign); err != nil {
+				return in, err
+			}
+			args[i] = a
+		default:
+			args[i] = a
+		}
+	}
+	return x86.Inst{Op: in.Op, Args: args}, nil
+}
+
+// physical maps a virtual (or view) to its assigned register.
+func physical(r x86.Reg, assign map[int]x86.Reg) (x86.Reg, error) {
+	n, bits, ok := virt(r)
+	if !ok {
+		return r, nil
+	}
+	p, ok := assign[n]
+	if !ok {
+		return 0, fmt.Errorf("v%d has no register", n)
+	}
+	f, ok := family(p)
+	if !ok || p.Size() != 32 {
+		return 0, fmt.Errorf("v%d is assigned %s, not a 32-bit general register", n, p)
+	}
+	return view(f, bits, n)
+}
+
+// family is the hardware number 0..7 of a general register of any width
+// (al, ah, ax and eax are all family 0).
+func family(r x86.Reg) (int, bool) {
+	switch {
+	case r >= x86.AL && r <= x86.BL:
+		return int(r - x86.AL), true
+	case r >= x86.AH && r <= x86.BH:
+		return int(r - x86.AH), true
+	case r >= x86.AX && r <= x86.DI:
+		return int(r - x86.AX), true
+	case r >= x86.EAX && r <= x86.EDI:
+		return int(r - x86.EAX), true
+	}
+	return 0, false
+}
+
+// view is the register of family f with the given width.
+func view(f, bits, n int) (x86.Reg, error) {
+	switch bits {
+	case 32:
+		return x86.EAX + x86.Reg(f), nil
+	case 16:
+		return x86.AX + x86.Reg(f), nil
+	}
+	if f >= 4 {
+		return 0, fmt.Errorf("v%d is used as an 8-bit register but is assigned %s", n, x86.EAX+x86.Reg(f))
+	}
+	return x86.AL + x86.Reg(f), nil
+}
