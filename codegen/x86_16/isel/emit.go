@@ -46,7 +46,6 @@ func m32(base, index Reg, scale int, disp uint32) Mem {
 	return D(Ptr32(base, index, scale, int32(disp)))
 }
 
-
 // low16/low32 are scalars in low memory, reached with 16-bit addressing.
 func low16(addr uint16) Mem { return W(Abs16(addr)) }
 func low32(addr uint16) Mem { return D(Abs16(addr)) }
