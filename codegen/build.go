@@ -19,6 +19,10 @@ import (
 type Options struct {
 	// Memory forces a memory model: "flat" or "segmented"; "" chooses.
 	Memory string
+	// Bench adds code that reports, on QEMU's debug console (port 0xE9),
+	// the time stamp counter's advance over the generation and the number
+	// of forward passes.
+	Bench bool
 }
 
 // Image is a built disk image and what it is made of.
@@ -80,7 +84,7 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 		return nil, err
 	}
 	main := &x86.Program{}
-	if err := isel.Select(main, p, l, steps); err != nil {
+	if err := isel.Select(main, p, l, steps, o.Bench); err != nil {
 		return nil, err
 	}
 	runtime.EmitConsole(main, console)

@@ -41,6 +41,10 @@ type Options struct {
 	// Stdout, when set, receives COM1 output as it arrives (it is still
 	// collected in Result.Serial).
 	Stdout io.Writer
+	// Debugcon, when set, is a file that receives what the guest writes to
+	// port 0xE9 (QEMU's debug console): statistics that must not mix with
+	// the story on COM1.
+	Debugcon string
 }
 
 // Result is what one boot produced.
@@ -52,6 +56,9 @@ type Result struct {
 	Status   int // QEMU's own exit status
 	Stderr   string
 	Elapsed  time.Duration
+	// FirstOutput and LastOutput are when the first and the last COM1
+	// bytes arrived, from QEMU's start: the story's pace without the boot.
+	FirstOutput, LastOutput time.Duration
 }
 
 // Available reports whether qemu-system-i386 can be started.
@@ -79,6 +86,9 @@ func Args(image string, o Options) []string {
 	if o.Icount {
 		args = append(args, "-icount", "shift=0,sleep=off")
 	}
+	if o.Debugcon != "" {
+		args = append(args, "-debugcon", "file:"+o.Debugcon)
+	}
 	if o.MemoryMiB > 0 {
 		args = append(args, "-m", strconv.Itoa(o.MemoryMiB))
 	}
@@ -102,15 +112,17 @@ func Boot(ctx context.Context, image string, o Options) (*Result, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary, Args(image, o)...)
 	var serial, stderr bytes.Buffer
+	start := time.Now()
+	clock := &timedWriter{start: start}
 	if o.Stdout != nil {
-		cmd.Stdout = io.MultiWriter(&serial, o.Stdout)
+		cmd.Stdout = io.MultiWriter(&serial, o.Stdout, clock)
 	} else {
-		cmd.Stdout = &serial
+		cmd.Stdout = io.MultiWriter(&serial, clock)
 	}
 	cmd.Stderr = &stderr
-	start := time.Now()
 	err := cmd.Run()
-	res := &Result{Serial: serial.Bytes(), Stderr: stderr.String(), ExitCode: -1, Elapsed: time.Since(start)}
+	res := &Result{Serial: serial.Bytes(), Stderr: stderr.String(), ExitCode: -1, Elapsed: time.Since(start),
+		FirstOutput: clock.first, LastOutput: clock.last}
 	if ctx.Err() == context.DeadlineExceeded {
 		return res, fmt.Errorf("qemu: timed out after %v (guest wrote %d bytes to COM1)", timeout, serial.Len())
 	}
@@ -145,4 +157,19 @@ func BootBytes(ctx context.Context, image []byte, o Options) (*Result, error) {
 		return nil, err
 	}
 	return Boot(ctx, f.Name(), o)
+}
+
+// timedWriter notes when output arrives.
+type timedWriter struct {
+	start       time.Time
+	first, last time.Duration
+}
+
+func (w *timedWriter) Write(b []byte) (int, error) {
+	now := time.Since(w.start)
+	if w.first == 0 {
+		w.first = now
+	}
+	w.last = now
+	return len(b), nil
 }

@@ -30,6 +30,10 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 
 // compile runs the front end and the code generator for path.
 func (b buildFlags) compile(fs *flag.FlagSet, path string, stderr io.Writer) (*ir.Program, *codegen.Image, error) {
+	return b.compileWith(fs, path, stderr, false)
+}
+
+func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer, bench bool) (*ir.Program, *codegen.Image, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *b.os && *b.o2 {
@@ -46,7 +50,7 @@ func (b buildFlags) compile(fs *flag.FlagSet, path string, stderr io.Writer) (*i
 	if err != nil {
 		return nil, nil, err
 	}
-	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: *b.memory})
+	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: *b.memory, Bench: bench})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,13 +17,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	b := addBuildFlags(fs)
 	display := fs.Bool("display", false, "show the VGA window instead of running headless")
 	timeout := fs.Duration("timeout", 10*time.Minute, "stop QEMU after this long")
+	bench := fs.Bool("bench", false, "report the pace on stderr: tokens per second between the first and the last token, and the guest's time stamp counter per token (instructions, with --icount)")
+	icount := fs.Bool("icount", false, "run under -icount shift=0,sleep=off: rdtsc counts guest instructions exactly")
 	path, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	image := path
 	if strings.HasSuffix(path, ".tf") {
-		_, im, err := b.compile(fs, path, stderr)
+		_, im, err := b.compileWith(fs, path, stderr, *bench)
 		if err != nil {
 			return err
 		}
@@ -42,13 +45,48 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	} else if fs.Lookup("prompt").Value.String() != "" || fs.Lookup("steps").Value.String() != "0" {
 		return usageErrorf("run: --prompt and --steps need a .tf file: an image's prompt is built in")
 	}
-	res, err := qemu.Boot(context.Background(), image, qemu.Options{Timeout: *timeout, Display: *display, Stdout: stdout})
+	o := qemu.Options{Timeout: *timeout, Display: *display, Stdout: stdout, Icount: *icount}
+	if *bench {
+		dir, err := os.MkdirTemp("", "tfc-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		o.Debugcon = filepath.Join(dir, "debugcon")
+	}
+	res, err := qemu.Boot(context.Background(), image, o)
 	if err != nil {
 		return err
+	}
+	if *bench {
+		if err := benchReport(o.Debugcon, res, *icount, stderr); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stderr, "tfc: QEMU ran %v, guest exit code %d\n", res.Elapsed.Round(time.Millisecond), res.ExitCode)
 	if res.ExitCode != 0 {
 		return &exitError{1, fmt.Sprintf("the image stopped with code %d", res.ExitCode)}
 	}
+	return nil
+}
+
+// benchReport prints what a bench build measured.
+func benchReport(debugcon string, res *qemu.Result, icount bool, stderr io.Writer) error {
+	b, err := os.ReadFile(debugcon)
+	if err != nil {
+		return err
+	}
+	var cycles, steps uint64
+	if _, err := fmt.Sscanf(string(b), "%x %x", &cycles, &steps); err != nil || steps == 0 {
+		return fmt.Errorf("bench: the image reported %q (built with --bench?)", b)
+	}
+	span := res.LastOutput - res.FirstOutput
+	fmt.Fprintf(stderr, "tfc: bench: %d tokens; %.1f tokens/s between the first and the last token (%v)\n",
+		steps, float64(steps-1)/span.Seconds(), span.Round(time.Millisecond))
+	unit := "time stamp counter ticks (host TSC under TCG)"
+	if icount {
+		unit = "guest instructions"
+	}
+	fmt.Fprintf(stderr, "tfc: bench: %d %s over the generation, %d per token\n", cycles, unit, cycles/steps)
 	return nil
 }

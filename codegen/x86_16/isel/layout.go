@@ -35,6 +35,8 @@ const (
 	addrRng    = scalarBase + 72 // qword: the sampler's xorshift64* state
 	addrLimit  = scalarBase + 80 // dword: the top-p limit
 	addrTotal  = scalarBase + 84 // dword: the nucleus weight
+	addrClock  = scalarBase + 88 // qword: bench builds: rdtsc at the start
+	addrSteps  = scalarBase + 96 // dword: bench builds: forward passes run
 )
 
 // Where each memory model puts things. Flat: data at 1 MiB, above all the

@@ -12,9 +12,9 @@ import (
 // "generate" that calls it and prints each token through the runtime's
 // print_piece, newline and exit routines. Each op's code is a marked region
 // named after it, for size reports.
-func Select(prog *Program, p *ir.Program, l *Layout, steps int) error {
+func Select(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
 	e := &emitter{p: prog, seg: l.Segmented}
-	e.generate(p, l, steps)
+	e.generate(p, l, steps, bench)
 	prog.Mark("forward")
 	prog.Label("forward")
 	for b, ops := range p.Blocks {
@@ -90,7 +90,7 @@ func (e *emitter) op(op *ir.Op, l *Layout) {
 
 // generate is llama2.c's loop (ir.Generate): forward, the prompt's next
 // token forced while there is one, stop at BOS or EOS, print, advance.
-func (e *emitter) generate(p *ir.Program, l *Layout, steps int) {
+func (e *emitter) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.p.Mark("generate")
 	e.p.Label("generate")
 	e.i(MOV, low16(addrTok), Imm(ir.BOS))
@@ -99,8 +99,17 @@ func (e *emitter) generate(p *ir.Program, l *Layout, steps int) {
 		e.i(MOV, low32(addrRng), Imm(int64(int32(uint32(seed)))))
 		e.i(MOV, low32(addrRng+4), Imm(int64(int32(uint32(seed>>32)))))
 	}
+	if bench {
+		e.i(RDTSC)
+		e.i(MOV, low32(addrClock), EAX)
+		e.i(MOV, low32(addrClock+4), EDX)
+		e.i(MOV, low32(addrSteps), Imm(0))
+	}
 	e.label("step")
 	e.i(CALL, Label("forward"))
+	if bench {
+		e.i(INC, low32(addrSteps))
+	}
 	prompt := e.pointData(l.Prompt)
 	e.i(MOVZX, EBX, low16(addrPos))
 	e.i(INC, BX)
@@ -122,6 +131,9 @@ func (e *emitter) generate(p *ir.Program, l *Layout, steps int) {
 	e.i(CMP, low16(addrPos), Imm(int64(steps)))
 	e.i(JB, Label("step"))
 	e.label("done")
+	if bench {
+		e.benchReport()
+	}
 	e.i(CALL, Label("newline"))
 	e.i(MOV, AL, Imm(0))
 	e.i(JMP, Label("exit"))
@@ -131,4 +143,45 @@ func hasSample(p *ir.Program) bool {
 	found := false
 	p.Ops(func(_ int, op *ir.Op) { found = found || op.Kind == ir.Sample })
 	return found
+}
+
+// DebugconPort is QEMU's debug console: bench builds write their counts
+// there, away from the story on COM1.
+const DebugconPort = 0xE9
+
+// benchReport writes "CYCLES STEPS\n" in hex to the debug console: the
+// time stamp counter's advance over the generation (under QEMU's -icount
+// shift=0, the guest instructions executed) and the forward passes run.
+func (e *emitter) benchReport() {
+	e.i(RDTSC)
+	e.i(SUB, EAX, low32(addrClock))
+	e.i(SBB, EDX, low32(addrClock+4))
+	e.i(MOV, ESI, EAX)
+	e.i(MOV, EBX, EDX)
+	e.i(CALL, Label("bench.hex"))
+	e.i(MOV, AL, Imm(' '))
+	e.i(OUT, Imm(DebugconPort), AL)
+	e.i(XOR, EBX, EBX)
+	e.i(MOV, ESI, low32(addrSteps))
+	e.i(CALL, Label("bench.hex"))
+	e.i(MOV, AL, Imm('\n'))
+	e.i(OUT, Imm(DebugconPort), AL)
+	e.i(JMP, Label("bench.end"))
+	// bench.hex writes ebx:esi as 16 hex digits.
+	e.label("bench.hex")
+	e.i(MOV, CX, Imm(16))
+	e.label("bench.digit")
+	e.i(MOV, EAX, EBX)
+	e.i(SHR, EAX, Imm(28))
+	e.i(SHLD, EBX, ESI, Imm(4))
+	e.i(SHL, ESI, Imm(4))
+	e.i(ADD, AL, Imm('0'))
+	e.i(CMP, AL, Imm('9'))
+	e.i(JBE, Label("bench.out"))
+	e.i(ADD, AL, Imm('a'-'0'-10))
+	e.label("bench.out")
+	e.i(OUT, Imm(DebugconPort), AL)
+	e.i(LOOP, Label("bench.digit"))
+	e.i(RET)
+	e.label("bench.end")
 }
