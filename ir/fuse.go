@@ -4,8 +4,9 @@ package ir
 // one op over the concatenation of their weights, so the image runs one
 // loop over all their rows; their results become views of one new var. A
 // later matmul is moved up to the first only when nothing in between reads
-// or writes its destination or writes the input. Only row-scaled weights
-// fuse: a per-tensor scale would change in the middle of the loop.
+// or writes its destination or writes the input. Weights of any scheme
+// fuse: the image stores a multiplier with every row, and one shift B
+// serves all params (quantize).
 func fuseMatmuls(p *Program) error {
 	for b, ops := range p.Blocks {
 		for i := 0; i < len(ops); i++ {
@@ -44,10 +45,12 @@ func fuseMatmuls(p *Program) error {
 }
 
 func fusable(op *Op) bool {
-	return op.Kind == MatMul && op.Dst.Parent == nil && op.Params[0].Quant.Per == "row"
+	return op.Kind == MatMul && op.Dst.Parent == nil
 }
 
-func sameScheme(a, b *Param) bool { return a.Quant == b.Quant && a.PerLayer == b.PerLayer }
+// sameScheme: the fused rows must have one element size and lie in the
+// same region (per layer or not).
+func sameScheme(a, b *Param) bool { return a.Quant.Type == b.Quant.Type && a.PerLayer == b.PerLayer }
 
 // canHoist reports whether op may move before all of between.
 func canHoist(between []*Op, op *Op) bool {

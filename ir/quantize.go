@@ -14,31 +14,28 @@ const MaxShift = 31
 // quantize stores every param as the integers and scales the image holds
 // (spec.md section 6): fixed params as Q16.16, int8/int16 params
 // symmetric absmax per scale group with a 31-bit multiplier, and one shift B
-// per param, shared by the params of a fused matmul since the code applies
-// one shift to all its rows.
+// shared by every quantized param: the largest that keeps all multipliers
+// within 31 bits. One B lets the code apply it as a constant, and lets any
+// matmuls fuse; the smaller multipliers of small-scale tensors keep at least
+// 29 bits, far more than the weights' 8 or 16.
 func quantize(p *Program) error {
+	b := uint(MaxShift)
 	for _, q := range p.Params {
 		if err := quantizeParam(q, MaxShift); err != nil {
 			return err
 		}
-	}
-	// Params of one fused matmul take the smallest of their shifts.
-	var err error
-	p.Ops(func(_ int, op *Op) {
-		if op.Kind != MatMul || len(op.Params) < 2 || err != nil {
-			return
-		}
-		b := uint(MaxShift)
-		for _, q := range op.Params {
+		if q.Q.M != nil {
 			b = min(b, q.Q.Shift)
 		}
-		for _, q := range op.Params {
-			if q.Q.Shift != b {
-				err = quantizeParam(q, b)
+	}
+	for _, q := range p.Params {
+		if q.Q.M != nil && q.Q.Shift != b {
+			if err := quantizeParam(q, b); err != nil {
+				return err
 			}
 		}
-	})
-	return err
+	}
+	return nil
 }
 
 func quantizeParam(q *Param, maxShift uint) error {

@@ -220,11 +220,14 @@ func effectsOf(in x86.Inst, o *Options) (effects, error) {
 	modes := strings.Fields(r.args)
 	if (base == x86.XOR || base == x86.SUB || base == x86.SBB) && len(in.Args) == 2 {
 		if a, ok := in.Args[0].(x86.Reg); ok && in.Args[1] == x86.Operand(a) {
-			modes = []string{"w", "-"} // zeroing idiom: the old value is not read
+			modes = []string{"w", "ignored"} // zeroing idiom: the old value is not read
 		}
 	}
 	for i, a := range in.Args {
 		m := modes[i]
+		if m == "ignored" {
+			continue
+		}
 		switch a := a.(type) {
 		case x86.Reg:
 			if !tracked(a) {

@@ -18,6 +18,14 @@ type encCtx struct {
 }
 
 func validPrefix(op Op) bool {
+	if op&A32 != 0 {
+		switch op.base() {
+		case LODSB, LODSW, LODSD, STOSB, STOSW, STOSD, MOVSB, MOVSW, MOVSD,
+			SCASB, SCASW, SCASD, CMPSB, CMPSW, CMPSD, LOOP, LOOPE, LOOPNE:
+		default:
+			return false
+		}
+	}
 	switch op.prefix() {
 	case 0:
 		return true
@@ -121,7 +129,7 @@ func (f *form) emit(in Inst, osize int, ctx *encCtx) ([]byte, error) {
 	if (f.hasV && osize == 32) || f.flags&fO32 != 0 {
 		b = append(b, 0x66)
 	}
-	if mem != nil && me.addr32 {
+	if (mem != nil && me.addr32) || in.Op&A32 != 0 {
 		b = append(b, 0x67)
 	}
 	b = append(b, f.opcode...)

@@ -177,6 +177,11 @@ const (
 	REPNE Op = 3 << 12
 
 	prefixMask Op = 3 << 12
+
+	// A32 is the address-size prefix (0x67) on a string instruction or a
+	// loop: A32|LODSD reads [esi], A32|LOOP counts ecx. Unreal-mode code
+	// needs it to reach memory above 64 KiB with string instructions.
+	A32 Op = 1 << 14
 )
 
 // Common aliases.
@@ -215,7 +220,7 @@ var opNames = func() [opEnd]string {
 	return n
 }()
 
-func (op Op) base() Op   { return op &^ prefixMask }
+func (op Op) base() Op   { return op &^ (prefixMask | A32) }
 func (op Op) prefix() Op { return op & prefixMask }
 
 func (op Op) String() string {
@@ -223,6 +228,10 @@ func (op Op) String() string {
 	name := "op?"
 	if b > BadOp && b < opEnd && opNames[b] != "-" {
 		name = opNames[b]
+	}
+	if op&A32 != 0 {
+		name = "a32 " + (op &^ A32).String()
+		return name
 	}
 	switch op.prefix() {
 	case REP:

@@ -22,7 +22,6 @@ const (
 	addrLayerN = scalarBase + 8  // word: layers left
 	addrLayerW = scalarBase + 12 // dword: this layer's weights
 	addrLayerC = scalarBase + 16 // dword: this layer's cache
-	addrMult   = scalarBase + 20 // dword: a per-tensor multiplier
 	addrHead   = scalarBase + 24 // word: attention's head counter
 	addrSum    = scalarBase + 28 // dword: softmax sum
 	addrBest   = scalarBase + 32 // dword: softmax max
@@ -100,18 +99,17 @@ type Layout struct {
 // elemBytes is the size of one stored weight.
 func elemBytes(q *ir.Param) int { return q.Q.Bits / 8 }
 
-// sliceBytes is the size of one layer's slice of q as stored: for per-row
-// scales each row is its multiplier then its weights; for one scale per
-// slice the multiplier comes first.
+// sliceBytes is the size of one layer's slice of q as stored. A quantized
+// param stores every row as its multiplier then its weights, whatever its
+// scale groups (a per-tensor multiplier is repeated on every row): the
+// multipliers are data, and one row format keeps one matmul kernel and lets
+// any matmuls fuse.
 func sliceBytes(q *ir.Param) (slice, row int) {
-	eb := elemBytes(q)
-	switch q.Quant.Per {
-	case "row":
-		return q.Rows * (4 + q.Cols*eb), 4 + q.Cols*eb
-	case "layer", "tensor":
-		return 4 + q.Rows*q.Cols*eb, q.Cols * eb
+	if q.Quant.Type == "fixed" {
+		return q.Rows * q.Cols * 4, q.Cols * 4
 	}
-	return q.Rows * q.Cols * 4, q.Cols * 4 // fixed
+	row = 4 + q.Cols*elemBytes(q)
+	return q.Rows * row, row
 }
 
 // appendSlice writes layer l of q in its stored form.
@@ -128,22 +126,16 @@ func appendSlice(b []byte, q *ir.Param, l int) []byte {
 		}
 	}
 	w := q.Q.W[l*q.Rows*q.Cols : (l+1)*q.Rows*q.Cols]
-	switch q.Quant.Per {
-	case "row":
-		for r := 0; r < q.Rows; r++ {
-			put(q.Mult(l, r), 4)
-			for _, v := range w[r*q.Cols : (r+1)*q.Cols] {
-				put(v, eb)
-			}
-		}
-	case "layer", "tensor":
-		put(q.Mult(l, 0), 4)
-		for _, v := range w {
-			put(v, eb)
-		}
-	default:
+	if q.Quant.Type == "fixed" {
 		for _, v := range w {
 			put(v, 4)
+		}
+		return b
+	}
+	for r := 0; r < q.Rows; r++ {
+		put(q.Mult(l, r), 4)
+		for _, v := range w[r*q.Cols : (r+1)*q.Cols] {
+			put(v, eb)
 		}
 	}
 	return b

@@ -44,14 +44,8 @@ func (e *emitter) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) 
 	loc := l.Params[q]
 	cols := q.Cols
 	eb := uint32(elemBytes(q))
-	perRow := q.Quant.Per == "row"
 	x := l.VarAddr(in)
 	e.pointParam(ESI, loc, 0)
-	if !perRow {
-		e.i(MOV, EAX, e.far(m32(ESI, NoReg, 1, 0), ES))
-		e.i(MOV, low32(addrMult), EAX)
-		e.i(ADD, ESI, Imm(4))
-	}
 	e.i(MOV, EDI, Imm(int64(l.VarAddr(out))))
 	e.i(MOV, low16(addrCount), Imm(int64(rows)))
 	row, col := e.fresh("row"), e.fresh("col")
@@ -60,23 +54,15 @@ func (e *emitter) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) 
 	e.i(XOR, EBP, EBP)
 	e.i(MOV, ECX, Imm(int64(cols)))
 	e.label(col)
-	// Weight c-1 of the row (after the row's multiplier when per row).
-	wdisp := -eb
-	if perRow {
-		wdisp += 4
-	}
-	e.loadWeight(q, ESI, ECX, wdisp)
+	// Weight c-1 of the row, after the row's multiplier.
+	e.loadWeight(q, ESI, ECX, 4-eb)
 	e.i(IMUL, m32(NoReg, ECX, 4, x-4))
 	e.i(ADD, EBX, EAX)
 	e.i(ADC, EBP, EDX)
 	e.loop(col)
 	e.rshrPair(EBX, EBP, ir.MatmulPreShift)
 	e.i(MOV, EAX, EBX)
-	if perRow {
-		e.i(IMUL, e.far(m32(ESI, NoReg, 1, 0), ES))
-	} else {
-		e.i(IMUL, low32(addrMult))
-	}
+	e.i(IMUL, e.far(m32(ESI, NoReg, 1, 0), ES))
 	e.rshr64(q.Q.Shift)
 	e.i(MOV, m32(EDI, NoReg, 1, 0), EAX)
 	e.i(ADD, EDI, Imm(4))
@@ -91,21 +77,12 @@ func (e *emitter) embed(op *ir.Op, l *Layout) {
 	q := op.Params[0]
 	loc := l.Params[q]
 	eb := uint32(elemBytes(q))
-	perRow := q.Quant.Per == "row"
 	e.pointParam(ESI, loc, 0)
-	mult := func() {
-		e.i(MOV, EBX, e.far(m32(ESI, NoReg, 1, 0), ES))
-		e.i(ADD, ESI, Imm(4))
-	}
-	if !perRow {
-		mult()
-	}
 	e.i(MOVZX, EAX, low16(addrTok))
 	e.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
 	e.i(ADD, ESI, EAX)
-	if perRow {
-		mult()
-	}
+	e.i(MOV, EBX, e.far(m32(ESI, NoReg, 1, 0), ES))
+	e.i(ADD, ESI, Imm(4))
 	dst := l.VarAddr(op.Dst)
 	e.i(MOV, ECX, Imm(int64(q.Cols)))
 	top := e.fresh("emb")
