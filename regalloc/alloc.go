@@ -426,6 +426,10 @@ func (a *analysis) pressure(regMask uint8, nregs int) error {
 	return nil
 }
 
+// searchBudget bounds the exhaustive search that runs when greedy
+// colouring fails (steps: registers tried).
+const searchBudget = 200000
+
 // Allocate assigns a 32-bit register to every virtual register of k.
 // Errors: more values live at once than registers (naming the
 // instruction), conflicting pins, a virtual that may be read before it is
@@ -604,6 +608,41 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 		}
 		return -1
 	}
+	// Last: a search over all assignments, most constrained first,
+	// preferred registers first, within a budget of steps.
+	exact := func(color []int) (ok, exhausted bool) {
+		steps := 0
+		var rec func() bool
+		rec = func() bool {
+			v, bc := -1, 99
+			for _, w := range virts {
+				if color[w] < 0 {
+					if c := bits.OnesCount8(avail(w, color)); c < bc {
+						v, bc = w, c
+					}
+				}
+			}
+			if v < 0 {
+				return true
+			}
+			av := avail(v, color)
+			for av != 0 {
+				if steps++; steps > searchBudget {
+					exhausted = true
+					return false
+				}
+				f := choose(v, av, color)
+				av &^= 1 << f
+				color[v] = f
+				if rec() {
+					return true
+				}
+			}
+			color[v] = -1
+			return false
+		}
+		return rec(), exhausted
+	}
 	c1 := append([]int(nil), color...)
 	failed := dsatur(c1)
 	if failed >= 0 {
@@ -613,7 +652,16 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 		}
 	}
 	if failed >= 0 {
-		return nil, a.noRegister(failed, domain(failed), allowMask, g, c1)
+		c3 := append([]int(nil), color...)
+		ok, exhausted := exact(c3)
+		if ok {
+			c1, failed = c3, -1
+		} else if !exhausted {
+			return nil, a.noRegister(failed, domain(failed), allowMask, g, c1, "no assignment exists")
+		}
+	}
+	if failed >= 0 {
+		return nil, a.noRegister(failed, domain(failed), allowMask, g, c1, "none found")
 	}
 	res := map[int]x86.Reg{}
 	for n := physNodes; n < a.nnodes; n++ {
@@ -635,7 +683,7 @@ func classReason(c uint8) string {
 }
 
 // noRegister explains why virtual node v found no register.
-func (a *analysis) noRegister(v int, dom, allow uint8, g *graph, color []int) error {
+func (a *analysis) noRegister(v int, dom, allow uint8, g *graph, color []int, verdict string) error {
 	var why []string
 	for f := 0; f < physNodes; f++ {
 		if allow&a.class[v]&(1<<f) != 0 && g.adj[v][f] {
@@ -647,7 +695,7 @@ func (a *analysis) noRegister(v int, dom, allow uint8, g *graph, color []int) er
 			why = append(why, fmt.Sprintf("%s has %s (both live at %s)", nodeName(w), nodeName(color[w]), a.where(g.edgeAt(v, w))))
 		}
 	}
-	return a.errf("no register left for %s (%s): %s", nodeName(v), classReason(allow&a.class[v]), strings.Join(why, "; "))
+	return a.errf("no register left for %s (%s; %s): %s", nodeName(v), classReason(allow&a.class[v]), verdict, strings.Join(why, "; "))
 }
 
 // accumulatorUse reports a use of virtual n that has a shorter encoding

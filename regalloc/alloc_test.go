@@ -94,7 +94,7 @@ func TestPinsAndConvention(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	k := dotKernel(8)
+	k := dotKernel()
 	o := dotOptions()
 	first, p := allocOK(t, k, o)
 	want := p.Listing()
@@ -119,20 +119,19 @@ func TestTooManyLiveValues(t *testing.T) {
 	}
 	allocErr(t, k, Options{LiveOut: []int{0}},
 		"kernel wide: 8 values live at once at item 7 (mov v7, 0x7), only 7 registers: v0 v1 v2 v3 v4 v5 v6 v7")
-	// With fewer registers allowed, fewer values fit.
+	// With fewer registers allowed, fewer values fit; mul fixes eax and edx.
 	k = &Kernel{Name: "narrow"}
-	k.I(x86.MOV, v0, mx)
-	k.I(x86.MOV, v1, my)
-	k.I(x86.MOV, x86.EAX, v0)
-	k.I(x86.MUL, v1) // eax, edx and v0? no: v0 dead; but v2..
-	k.I(x86.MOV, v2, x86.EAX)
-	k.I(x86.ADD, v2, x86.EDX)
-	k.I(x86.MOV, mz, v2)
-	allocOK(t, k, Options{Allowed: []x86.Reg{x86.EAX, x86.EDX, x86.EBX}})
-	k.Items = append([]Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v3, mx}}}}, k.Items...)
+	k.I(x86.MOV, v3, mx)
+	k.I(x86.MOV, x86.EAX, my)
+	k.I(x86.MUL, mz)
+	k.I(x86.ADD, v3, x86.EAX)
+	k.I(x86.ADD, v3, x86.EDX)
 	k.I(x86.MOV, mz, v3)
-	allocErr(t, k, Options{Allowed: []x86.Reg{x86.EAX, x86.EDX, x86.EBX}},
-		"4 values live at once at item 4 (mul v1), only 3 registers: eax edx v1 v3")
+	o := Options{Allowed: []x86.Reg{x86.EAX, x86.EDX, x86.EBX}}
+	allocOK(t, k, o)
+	k.Items = append([]Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v4, mx}}}}, k.Items...)
+	k.I(x86.MOV, mz, v4)
+	allocErr(t, k, o, "kernel narrow: 4 values live at once at item 3 (mul dword [dword 0x2008]), only 3 registers: eax edx v3 v4")
 }
 
 func TestConflictingPins(t *testing.T) {
@@ -298,7 +297,7 @@ func TestCallsAndExits(t *testing.T) {
 		t.Errorf("v1 should share esi with its copy: %s", as[1])
 	}
 	// Without a convention, a call destroys every register.
-	allocErr(t, k, Options{LiveOut: []int{0}}, "no register left for v0")
+	allocErr(t, k, Options{LiveOut: []int{0}}, "8 values live at once at item 3 (call helper), only 7 registers: eax ecx edx ebx ebp esi edi v0")
 }
 
 func TestRewriteErrors(t *testing.T) {
@@ -386,7 +385,7 @@ func randomKernel(r *rand.Rand, id int) (*Kernel, Options) {
 			k.I(x86.ADD, x86.D(x86.Ptr32(pick(), x86.NoReg, 1, 0)), pick())
 		case 13:
 			k.I(x86.MOV, x86.ESI, pick())
-			k.I(x86.LODSD)
+			k.I([]x86.Op{x86.LODSD, x86.A32 | x86.LODSD}[r.IntN(2)])
 			k.I(x86.ADD, pick(), x86.EAX)
 		case 14:
 			k.I(x86.MOV, x86.ESI, pick())
@@ -456,5 +455,22 @@ func TestRandomKernels(t *testing.T) {
 	t.Logf("%d allocated, failures %v", ok, fails)
 	if ok < 500 {
 		t.Errorf("only %d of 2000 random kernels allocated", ok)
+	}
+}
+
+// High virtual numbers span several words of the liveness sets.
+func TestHighVirtualNumbers(t *testing.T) {
+	hi, top, b := V(100), V(MaxVirtual-1), MaxViews-1
+	k := &Kernel{Name: "high"}
+	k.I(x86.MOV, hi, mx)
+	k.I(x86.MOVZX, top, x86.B(x86.Abs16(0x500)))
+	k.I(x86.MOV, V(b), x86.Imm(0))
+	k.I(x86.MOV, V8(b), x86.B(x86.Abs16(0x501)))
+	k.I(x86.ADD, hi, top)
+	k.I(x86.ADD, V16(b), x86.W(x86.Ptr16(x86.BX, x86.NoReg, 0)))
+	k.I(x86.ADD, hi, V(b))
+	as, p := allocOK(t, k, Options{LiveOut: []int{100}, Pinned: map[int]x86.Reg{100: x86.EDI}})
+	if as[100] != x86.EDI || len(as) != 3 {
+		t.Errorf("assignment %v\n%s", as, p.Listing())
 	}
 }

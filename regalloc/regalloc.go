@@ -18,6 +18,10 @@
 // reported with the instruction where too many values are live.
 //
 // Conventions:
+//   - A virtual keeps one register for its whole life (live ranges are not
+//     split): give independent values their own numbers, or two uses with
+//     different needs (one across a mul, one across a shift by cl) may
+//     leave it no register.
 //   - Arguments are virtuals listed in Options.LiveIn, results those in
 //     Options.LiveOut; Options.Pinned fixes their registers. Physical
 //     registers are dead at the kernel's exits (ret, falling off the end,

@@ -23,9 +23,10 @@ import (
 //   - xor/sub/sbb r, r with the same register only writes r;
 //   - a rep/repe/repne prefix adds cx read and written;
 //   - call and int read Options.CallUses and write Options.CallClobbers;
-//   - string instructions use 16-bit addressing here (the encoder emits no
-//     0x67 prefix for them), so they read and advance si/di, not esi/edi;
-//     likewise loop and jcxz count in cx.
+//   - in a 16-bit code segment string instructions address ds:si and es:di
+//     and loop and rep count in cx, as the rows say; with the A32 flag
+//     (address-size prefix 0x67) they use esi, edi and ecx instead (jcxz
+//     always tests cx, jecxz ecx).
 type row struct {
 	ops  []x86.Op
 	size int    // operand size the row is for (first operand); 0: any
@@ -60,7 +61,7 @@ func opRange(first, last x86.Op) []x86.Op {
 	return ops
 }
 
-func ops(o ...x86.Op) []x86.Op { return o }
+func ops(o ...x86.Op) []x86.Op    { return o }
 func regs(r ...x86.Reg) []x86.Reg { return r }
 
 const (
@@ -194,7 +195,15 @@ func opSize(a x86.Operand) int {
 // above; calls take their registers from o.
 func effectsOf(in x86.Inst, o *Options) (effects, error) {
 	var e effects
-	base := in.Op &^ (x86.REP | x86.REPE | x86.REPNE)
+	base := in.Op &^ (x86.REP | x86.REPE | x86.REPNE | x86.A32)
+	rep := in.Op&(x86.REP|x86.REPE|x86.REPNE) != 0
+	// A32: 32-bit addresses and counts.
+	wide := func(r x86.Reg) x86.Reg {
+		if in.Op&x86.A32 != 0 && (r == si || r == di || r == cx) {
+			return r - x86.AX + x86.EAX
+		}
+		return r
+	}
 	rs := rowsByOp[base]
 	if len(rs) == 0 {
 		return e, fmt.Errorf("no implicit-operand entry for %v", base)
@@ -261,13 +270,13 @@ func effectsOf(in x86.Inst, o *Options) (effects, error) {
 		}
 	}
 	for _, u := range r.use {
-		e.acc = append(e.acc, access{reg: u, read: true})
+		e.acc = append(e.acc, access{reg: wide(u), read: true})
 	}
 	for _, d := range r.def {
-		e.acc = append(e.acc, access{reg: d, write: true})
+		e.acc = append(e.acc, access{reg: wide(d), write: true})
 	}
-	if in.Op != base {
-		e.acc = append(e.acc, access{reg: cx, read: true, write: true})
+	if rep {
+		e.acc = append(e.acc, access{reg: wide(cx), read: true, write: true})
 	}
 	if e.flow == fCall {
 		for _, u := range o.CallUses {

@@ -87,6 +87,13 @@ func TestImplicitOperandTable(t *testing.T) {
 		{in: x86.Inst{Op: x86.REP | x86.MOVSB}, use: "cx di si", def: "cx di si"},
 		{in: x86.Inst{Op: x86.REPNE | x86.SCASB}, use: "al cx di", def: "cx di"},
 		{in: x86.Inst{Op: x86.CMPSD}, use: "di si", def: "di si"},
+		// With the address-size prefix: esi, edi, ecx.
+		{in: x86.Inst{Op: x86.A32 | x86.LODSD}, use: "esi", def: "eax esi"},
+		{in: x86.Inst{Op: x86.A32 | x86.LODSW}, use: "esi", def: "ax esi"},
+		{in: x86.Inst{Op: x86.A32 | x86.REP | x86.MOVSD}, use: "ecx edi esi", def: "ecx edi esi"},
+		{in: x86.Inst{Op: x86.A32 | x86.REPE | x86.SCASB}, use: "al ecx edi", def: "ecx edi"},
+		{in: x86.Inst{Op: x86.A32 | x86.STOSB}, use: "al edi", def: "edi"},
+		{in: x86.Inst{Op: x86.A32 | x86.LOOP, Args: []x86.Operand{x86.Label("top")}}, use: "ecx", def: "ecx", flow: fBranch, target: "top"},
 		// Calls follow the convention in Options.
 		{in: x86.Inst{Op: x86.CALL, Args: []x86.Operand{x86.Label("f")}}, o: call, use: "esi", def: "eax edx", flow: fCall, target: "f"},
 		{in: x86.Inst{Op: x86.CALL, Args: []x86.Operand{x86.Label("f")}}, use: "", def: "eax ebp ebx ecx edi edx esi", flow: fCall, target: "f"},
