@@ -19,6 +19,8 @@ import (
 type Options struct {
 	// Memory forces a memory model: "flat" or "segmented"; "" chooses.
 	Memory string
+	// Opt is "s" (smallest code, the default) or "2" (fastest).
+	Opt string
 	// Bench adds code that reports, on QEMU's debug console (port 0xE9),
 	// the time stamp counter's advance over the generation and the number
 	// of forward passes.
@@ -29,11 +31,16 @@ type Options struct {
 type Image struct {
 	Bytes  []byte
 	Memory string // the memory model used
+	// Generator is the code generator used: "small" (-Os) or "fast".
+	Generator string
+	// Note says why -Os used the fast generator, when it did.
+	Note   string
 	Boot   *x86.Program
 	Main   *x86.Program
 	Layout *isel.Layout
-	// Sizes of the code: per marked region (runtime pieces and ops).
-	Regions []Region
+	// Sizes of the code: per marked region (runtime pieces and ops); and
+	// of the data placed among the code (regions named "data: …").
+	Regions, DataRegions []Region
 }
 
 // Region is the code size of one op or runtime piece.
@@ -55,25 +62,23 @@ func (im *Image) CodeBytes() int {
 // Build compiles p (after the IR passes) into an image that generates from
 // prompt for steps positions.
 func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
+	small := o.Opt != "2"
+	note := ""
+	if small {
+		if why := isel.SmallSupports(p); why != "" {
+			small, note = false, "-Os: the fast code generator, since "+why
+		}
+	}
 	pieces := runtime.PieceData(p.Tokenizer)
-	var l *isel.Layout
-	var err error
-	switch o.Memory {
-	case "":
-		// The segmented model when the model fits 640 KiB (plain real
-		// mode runs on any PC), else the flat one.
-		var segErr error
-		if l, segErr = isel.NewLayout(p, true, pieces, prompt); segErr != nil {
-			if l, err = isel.NewLayout(p, false, pieces, prompt); err != nil {
-				return nil, fmt.Errorf("the model fits neither memory model: segmented: %v; flat: %v", segErr, err)
-			}
+	l, err := layout(p, o.Memory, small, pieces, prompt)
+	if err != nil && small {
+		// The small generator needs the activations in low memory.
+		if l, err = layout(p, o.Memory, false, pieces, prompt); err == nil {
+			note = "-Os: the fast code generator, since the activations do not fit low memory"
 		}
-	case "flat", "segmented":
-		if l, err = isel.NewLayout(p, o.Memory == "segmented", pieces, prompt); err != nil {
-			return nil, fmt.Errorf("%s memory model: %v", o.Memory, err)
-		}
-	default:
-		return nil, fmt.Errorf("unknown memory model %q (flat or segmented)", o.Memory)
+	}
+	if err != nil {
+		return nil, err
 	}
 	model := "flat"
 	if l.Segmented {
@@ -84,7 +89,12 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 		return nil, err
 	}
 	main := &x86.Program{}
-	if err := isel.Select(main, p, l, steps, o.Bench); err != nil {
+	if l.Small {
+		err = isel.SelectSmall(main, p, l, steps, o.Bench)
+	} else {
+		err = isel.Select(main, p, l, steps, o.Bench)
+	}
+	if err != nil {
 		return nil, err
 	}
 	runtime.EmitConsole(main, console)
@@ -102,30 +112,65 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	im := &Image{Bytes: img, Memory: model, Boot: boot, Main: main, Layout: l}
-	im.Regions = regions(boot, main)
+	gen := "fast"
+	if l.Small {
+		gen = "small"
+	}
+	im := &Image{Bytes: img, Memory: model, Generator: gen, Note: note, Boot: boot, Main: main, Layout: l}
+	im.Regions, im.DataRegions = regions(boot, main)
 	return im, nil
 }
 
-// regions adds up code bytes by region name over both programs.
-func regions(progs ...*x86.Program) []Region {
+// layout places p in the memory model asked for, or, with none asked for,
+// in the segmented model when it fits 640 KiB (plain real mode runs on any
+// PC), else in the flat one.
+func layout(p *ir.Program, memory string, small bool, pieces []byte, prompt []int) (*isel.Layout, error) {
+	switch memory {
+	case "":
+		l, segErr := isel.NewLayout(p, isel.LayoutOptions{Segmented: true, Small: small}, pieces, prompt)
+		if segErr == nil {
+			return l, nil
+		}
+		l, err := isel.NewLayout(p, isel.LayoutOptions{Small: small}, pieces, prompt)
+		if err != nil {
+			return nil, fmt.Errorf("the model fits neither memory model: segmented: %v; flat: %v", segErr, err)
+		}
+		return l, nil
+	case "flat", "segmented":
+		l, err := isel.NewLayout(p, isel.LayoutOptions{Segmented: memory == "segmented", Small: small}, pieces, prompt)
+		if err != nil {
+			return nil, fmt.Errorf("%s memory model: %v", memory, err)
+		}
+		return l, nil
+	}
+	return nil, fmt.Errorf("unknown memory model %q (flat or segmented)", memory)
+}
+
+// regions adds up bytes by region name over both programs: code, and the
+// data that sits among the code (regions named "data: …").
+func regions(progs ...*x86.Program) (code, data []Region) {
 	sizes := map[string]int{}
 	for _, pr := range progs {
 		for _, r := range pr.Regions() {
 			sizes[r.Name] += int(r.End - r.Start)
 		}
 	}
-	var rs []Region
 	for n, b := range sizes {
-		rs = append(rs, Region{n, b})
-	}
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].Bytes != rs[j].Bytes {
-			return rs[i].Bytes > rs[j].Bytes
+		if strings.HasPrefix(n, "data: ") {
+			data = append(data, Region{n, b})
+		} else {
+			code = append(code, Region{n, b})
 		}
-		return rs[i].Name < rs[j].Name
-	})
-	return rs
+	}
+	for _, rs := range [][]Region{code, data} {
+		sort.Slice(rs, func(i, j int) bool {
+			if rs[i].Bytes != rs[j].Bytes {
+				return rs[i].Bytes > rs[j].Bytes
+			}
+			return rs[i].Name < rs[j].Name
+		})
+	}
+	return code, data
 }
 
 func sectors(n int) int { return (n + runtime.SectorSize - 1) / runtime.SectorSize }

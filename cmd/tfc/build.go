@@ -39,6 +39,10 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 	if *b.os && *b.o2 {
 		return nil, nil, usageErrorf("-Os and -O2 exclude each other")
 	}
+	opt := "s"
+	if *b.o2 {
+		opt = "2"
+	}
 	p, err := frontEnd(path, irOptions(b.gen, stderr))
 	if err != nil {
 		return nil, nil, err
@@ -50,7 +54,10 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 	if err != nil {
 		return nil, nil, err
 	}
-	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: *b.memory, Bench: bench})
+	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: *b.memory, Opt: opt, Bench: bench})
+	if err == nil && im.Note != "" {
+		fmt.Fprintln(stderr, "tfc:", im.Note)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
@@ -75,8 +82,8 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 	if err := os.WriteFile(*out, im.Bytes, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "tfc: wrote %s: %d bytes (%s memory model, code %d bytes, data %d bytes)\n",
-		*out, len(im.Bytes), im.Memory, im.CodeBytes(), len(im.Layout.Data))
+	fmt.Fprintf(stderr, "tfc: wrote %s: %d bytes (%s memory model, %s code generator, code %d bytes, data %d bytes)\n",
+		*out, len(im.Bytes), im.Memory, im.Generator, im.CodeBytes(), len(im.Layout.Data))
 	return nil
 }
 

@@ -14,6 +14,9 @@ type emitter struct {
 	// through ES (weights, tables, prompt) and FS (the cache), with 16-bit
 	// offsets in 32-bit registers; vars through DS = 0 as in the flat model.
 	seg bool
+	// dataSeg is the segment register pointData sets (segmented): ES for
+	// the fast kernels, FS for the small ones, which keep ES = 0 for stosd.
+	dataSeg Reg
 }
 
 // far puts m in segment s in the segmented model.
@@ -103,7 +106,7 @@ func (e *emitter) pointData(a uint32) uint32 {
 	if !e.seg {
 		return a
 	}
-	e.setSeg(ES, Imm(int64(a>>4)))
+	e.setSeg(e.dataSeg, Imm(int64(a>>4)))
 	return a & 15
 }
 

@@ -75,6 +75,7 @@ type CacheLoc struct {
 // reaches it through a segment register set to address>>4.
 type Layout struct {
 	Segmented   bool
+	Small       bool
 	DataAddr    uint32
 	Data        []byte // loaded at DataAddr
 	Params      map[*ir.Param]*ParamLoc
@@ -145,12 +146,22 @@ func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 
 // NewLayout places everything a compiled program needs. pieces is the
 // tokenizer's data for the console, prompt the prompt's tokens.
-func NewLayout(p *ir.Program, segmented bool, pieces []byte, prompt []int) (*Layout, error) {
+// LayoutOptions choose the memory model and where small things go.
+type LayoutOptions struct {
+	Segmented bool
+	// Small: the vars and scratch buffers in low memory (16-bit addresses)
+	// in both models, and the tables left out of the data: the small code
+	// generator puts them after the code, where 16-bit addresses reach them.
+	Small bool
+}
+
+func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*Layout, error) {
+	segmented, low := o.Segmented, o.Segmented || o.Small
 	dataAddr, unit := uint32(FlatDataAddr), uint32(4)
 	if segmented {
 		dataAddr, unit = SegmentedDataAddr, 16
 	}
-	l := &Layout{Segmented: segmented, DataAddr: dataAddr, Params: map[*ir.Param]*ParamLoc{}, Tables: map[*ir.Table]uint32{},
+	l := &Layout{Segmented: segmented, Small: o.Small, DataAddr: dataAddr, Params: map[*ir.Param]*ParamLoc{}, Tables: map[*ir.Table]uint32{},
 		Vars: map[*ir.Var]uint32{}, Caches: map[*ir.Cache]*CacheLoc{}}
 	here := func() uint32 { return dataAddr + uint32(len(l.Data)) }
 	pad := func(a uint32) {
@@ -212,6 +223,9 @@ func NewLayout(p *ir.Program, segmented bool, pieces []byte, prompt []int) (*Lay
 		}
 	}
 	for _, t := range p.Tables {
+		if o.Small {
+			break
+		}
 		pad(4)
 		fits("table "+t.Name, uint32(4*len(t.Data)))
 		l.Tables[t] = here()
@@ -231,7 +245,7 @@ func NewLayout(p *ir.Program, segmented bool, pieces []byte, prompt []int) (*Lay
 
 	// Computed memory: vars and scratch buffers, then the caches.
 	at := here()
-	if segmented {
+	if low {
 		at = segVarBase
 	}
 	for _, v := range p.Vars {
@@ -250,7 +264,7 @@ func NewLayout(p *ir.Program, segmented bool, pieces []byte, prompt []int) (*Lay
 	at += uint32(8 * maxHead)
 	l.Nucleus = at
 	at += uint32(4 * p.Vocab)
-	if segmented {
+	if low {
 		if at > segVarEnd {
 			errs = append(errs, fmt.Errorf("the activations need %d bytes, %d are free in low memory", at-segVarBase, segVarEnd-segVarBase))
 		}

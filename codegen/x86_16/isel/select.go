@@ -13,7 +13,7 @@ import (
 // print_piece, newline and exit routines. Each op's code is a marked region
 // named after it, for size reports.
 func Select(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
-	e := &emitter{p: prog, seg: l.Segmented}
+	e := &emitter{p: prog, seg: l.Segmented, dataSeg: ES}
 	e.generate(p, l, steps, bench)
 	prog.Mark("forward")
 	prog.Label("forward")
@@ -115,7 +115,7 @@ func (e *emitter) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.i(INC, BX)
 	e.i(CMP, BX, Imm(int64(l.NPrompt)))
 	e.i(JAE, Label("chosen"))
-	e.i(MOV, AX, e.far(W(Ptr32(NoReg, EBX, 2, int32(prompt))), ES))
+	e.i(MOV, AX, e.far(W(Ptr32(NoReg, EBX, 2, int32(prompt))), e.dataSeg))
 	e.i(MOV, low16(addrNext), AX)
 	e.label("chosen")
 	e.i(MOV, AX, low16(addrNext))

@@ -1,0 +1,854 @@
+package isel
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	. "tfc/codegen/x86_16"
+	"tfc/ir"
+)
+
+// The small code generator (-Os). Its kernels are subroutines shared by
+// every op of one shape, written for 16-bit addresses: the vars, scratch
+// buffers and tables sit in the first 64 KiB (vars in low memory, tables
+// right after the code), so string instructions (lodsd, stosd) walk them
+// through si and di. Weights and caches stay where the memory model puts
+// them: through FS:BX and GS (segmented) or EBX and 32-bit addresses in
+// unreal mode (flat). ES stays 0, where stosd writes.
+//
+// Rounding shifts go through one subroutine, rshr (ir.Rshr). Loops that
+// call it count in ch, bp or memory, since rshr takes its count in cl.
+
+// SmallSupports says why the small code generator cannot compile p, or "".
+func SmallSupports(p *ir.Program) string {
+	why := ""
+	p.Ops(func(_ int, op *ir.Op) {
+		switch {
+		case why != "":
+		case op.Kind == ir.Sample:
+			why = "sample() has no small kernel yet"
+		case op.Kind == ir.RMSNorm && op.Args[0].Len > 255:
+			why = fmt.Sprintf("rmsnorm over %d elements (the small kernel counts to 255)", op.Args[0].Len)
+		case (op.Kind == ir.RoPE || op.Kind == ir.Attention || op.Kind == ir.Store) && op.HeadDim > 255:
+			why = fmt.Sprintf("head size %d (the small kernels count to 255)", op.HeadDim)
+		case op.Kind == ir.Store && op.Cache.HeadDim > 255:
+			why = "head size over 255"
+		}
+	})
+	return why
+}
+
+type small struct {
+	*emitter
+	p    *ir.Program
+	l    *Layout
+	subs map[string]func() // subroutines used, emitted after the code
+	// fsLayer: FS holds this layer's weights segment (segmented).
+	fsLayer bool
+}
+
+// SelectSmall appends the small code of p: the generation loop, forward,
+// the subroutines it calls, then the tables (data, not code: marked so).
+func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
+	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){}}
+	s.generate(p, l, steps, bench)
+	prog.Mark("forward")
+	prog.Label("forward")
+	for b, ops := range p.Blocks {
+		if b == ir.LayerBlock {
+			prog.Mark("layer loop")
+			w, _ := l.layerW()
+			c, _ := l.layerC()
+			s.i(MOV, low32(addrLayerW), Imm(int64(w)))
+			s.i(MOV, low32(addrLayerC), Imm(int64(c)))
+			s.i(MOV, low16(addrLayerN), Imm(int64(p.Layers)))
+			s.label("layer")
+			if s.seg {
+				s.setSeg(FS, low16(addrLayerW))
+				s.setSeg(GS, low16(addrLayerC))
+			}
+			s.fsLayer = true
+		}
+		for _, op := range ops {
+			prog.Mark(op.Kind.String() + " " + opName(op))
+			if err := s.op(op); err != nil {
+				return err
+			}
+		}
+		if b == ir.LayerBlock {
+			prog.Mark("layer loop")
+			_, w := l.layerW()
+			_, c := l.layerC()
+			s.i(ADD, low32(addrLayerW), Imm(int64(w)))
+			s.i(ADD, low32(addrLayerC), Imm(int64(c)))
+			s.i(DEC, low16(addrLayerN))
+			s.i(JNE, Label("layer"))
+			s.fsLayer = false
+		}
+	}
+	s.i(RET)
+	for _, name := range sortedKeys(s.subs) {
+		prog.Mark(name)
+		prog.Label(name)
+		s.subs[name]()
+	}
+	// The tables, after the code: data, reached with 16-bit addresses.
+	for _, t := range p.Tables {
+		prog.Mark("data: table " + t.Name)
+		prog.Align(4, 0)
+		prog.Label("tab." + t.Name)
+		b := make([]byte, 0, 4*len(t.Data))
+		for _, v := range t.Data {
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+		prog.DB(b...)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]func()) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	for i := range k {
+		for j := i + 1; j < len(k); j++ {
+			if k[j] < k[i] {
+				k[i], k[j] = k[j], k[i]
+			}
+		}
+	}
+	return k
+}
+
+// use schedules a subroutine and returns its label.
+func (s *small) use(name string, body func()) string {
+	if s.subs[name] == nil {
+		s.subs[name] = body
+	}
+	return name
+}
+
+// rshrCall: eax = rshr(edx:eax, n), 1 <= n <= 31; keeps cl.
+func (s *small) rshr(n uint) {
+	s.i(MOV, CL, Imm(int64(n)))
+	s.rshrCL()
+}
+
+// rshrCL: eax = rshr(edx:eax, cl) for cl >= 1. Shifting by cl-1, adding 1
+// and shifting by one more rounds exactly as adding 2^(cl-1) first does,
+// with no register for the constant. Clobbers edx only.
+func (s *small) rshrCL() {
+	s.i(CALL, Label(s.use("rshr", func() {
+		s.i(DEC, CL)
+		s.i(SHRD, EAX, EDX, CL)
+		s.i(SAR, EDX, CL)
+		s.i(ADD, EAX, Imm(1))
+		s.i(ADC, EDX, Imm(0))
+		s.i(SHRD, EAX, EDX, Imm(1))
+		s.i(INC, CL)
+		s.i(RET)
+	})))
+}
+
+// The weights pointer: BX in FS (segmented), EBX (flat).
+func (s *small) w() Reg {
+	if s.seg {
+		return BX
+	}
+	return EBX
+}
+
+func (s *small) wmem(disp int32) Mem {
+	if s.seg {
+		return Mem{Base: BX, Disp: disp, Seg: FS}
+	}
+	return Mem{Base: EBX, Disp: disp, Addr32: true}
+}
+
+// cmem is cache memory through ptr: GS:[bx] (segmented), [ebx] (flat).
+func (s *small) cmem(ptr Reg, disp int32) Mem {
+	if s.seg {
+		return Mem{Base: ptr, Disp: disp, Seg: GS}
+	}
+	return Mem{Base: ptr + (EAX - AX), Disp: disp, Addr32: true}
+}
+
+// creg is a cache pointer register: 16-bit (segmented) or 32-bit (flat).
+func (s *small) creg(r Reg) Reg {
+	if s.seg {
+		return r
+	}
+	return r + (EAX - AX)
+}
+
+// pointW sets the weights pointer to param q's first row.
+func (s *small) pointW(q *ir.Param) {
+	loc := s.l.Params[q]
+	switch {
+	case s.seg && loc.PerLayer:
+		if !s.fsLayer {
+			s.setSeg(FS, low16(addrLayerW))
+			s.fsLayer = true
+		}
+		s.i(MOV, BX, Imm(int64(loc.Addr)))
+	case s.seg:
+		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
+		s.fsLayer = false
+		s.i(MOV, BX, Imm(int64(loc.Addr&15)))
+	case loc.PerLayer:
+		s.i(MOV, EBX, low32(addrLayerW))
+		if loc.Addr != 0 {
+			s.i(ADD, EBX, Imm(int64(loc.Addr)))
+		}
+	default:
+		s.i(MOV, EBX, Imm(int64(loc.Addr)))
+	}
+}
+
+// advanceW moves the weights pointer by n bytes.
+func (s *small) advanceW(n int) {
+	if n == 1 || (n == 2 && s.seg) {
+		for ; n > 0; n-- {
+			s.i(INC, s.w())
+		}
+		return
+	}
+	s.i(ADD, s.w(), Imm(int64(n)))
+}
+
+func (s *small) loadW(dst Reg, eb int) {
+	m := s.wmem(0)
+	if eb == 1 {
+		m.Size = 8
+	} else {
+		m.Size = 16
+	}
+	s.i(MOVSX, dst, m)
+}
+
+func v16(a uint32) Imm { return Imm(int64(a)) }
+
+func (s *small) op(op *ir.Op) error {
+	l := s.l
+	switch op.Kind {
+	case ir.MatMul:
+		q := op.Params[0]
+		s.pointW(q)
+		s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
+		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
+		s.i(MOV, CX, Imm(int64(op.Rows())))
+		s.i(MOV, DX, Imm(int64(q.Cols)))
+		s.i(CALL, Label(s.matmulSub(elemBytes(q))))
+	case ir.Embed:
+		s.embed(op)
+	case ir.RMSNorm:
+		s.pointW(op.Params[0])
+		s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
+		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
+		s.i(CALL, Label(s.rmsnormSub(op.Args[0].Len)))
+	case ir.RoPE:
+		s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
+		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
+		s.i(MOV, BP, Imm(int64(op.Dst.Len/2)))
+		s.i(CALL, Label(s.ropeSub(op)))
+	case ir.Store:
+		s.store(op)
+	case ir.Attention:
+		s.attention(op)
+	case ir.Gate:
+		s.gate(op)
+	case ir.Mul:
+		s.mul(op)
+	case ir.Add:
+		s.add(op)
+	case ir.Argmax:
+		s.argmax(op)
+	default:
+		return fmt.Errorf("%s: %s has no small kernel", op.Pos, op.Kind)
+	}
+	return nil
+}
+
+// matmulSub: si = x, di = dst, the weights pointer at the first row (its
+// multiplier, then cols weights), cx = rows, dx = cols. Per row the 64-bit
+// sum Σ w·x builds in edi:ebp (di and the row's multiplier wait on the
+// stack), then t = rshr(sum, 16), y = rshr(t·m, B).
+func (s *small) matmulSub(eb int) string {
+	name := fmt.Sprintf("matmul%d", eb*8)
+	return s.use(name, func() {
+		s.i(MOV, low16(addrCount), DX)
+		s.label(name + ".row")
+		s.i(PUSH, CX)
+		s.i(PUSH, SI)
+		s.i(PUSH, DI)
+		s.i(XOR, EBP, EBP)
+		s.i(XOR, EDI, EDI)
+		s.i(PUSH, D(s.wmem(0)))
+		s.advanceW(4)
+		s.i(MOV, CX, low16(addrCount))
+		s.label(name + ".col")
+		s.i(LODSD)
+		s.loadW(EDX, eb)
+		s.advanceW(eb)
+		s.i(IMUL, EDX)
+		s.i(ADD, EBP, EAX)
+		s.i(ADC, EDI, EDX)
+		s.i(LOOP, Label(name+".col"))
+		s.i(XCHG, EAX, EBP)
+		s.i(MOV, EDX, EDI)
+		s.rshr(ir.MatmulPreShift)
+		s.i(POP, EBP)
+		s.i(IMUL, EBP)
+		s.rshr(s.shift())
+		s.i(POP, DI)
+		s.i(STOSD)
+		s.i(POP, SI)
+		s.i(POP, CX)
+		s.i(LOOP, Label(name+".row"))
+		s.i(RET)
+	})
+}
+
+// shift is the model's matmul shift B.
+func (s *small) shift() uint {
+	for _, q := range s.p.Params {
+		if q.Q != nil && q.Q.M != nil {
+			return q.Q.Shift
+		}
+	}
+	return 0
+}
+
+// embed: row token of the table, each weight times the row's multiplier,
+// rshr B, into dst.
+func (s *small) embed(op *ir.Op) {
+	q := op.Params[0]
+	loc := s.l.Params[q]
+	eb := elemBytes(q)
+	s.pointW(q)
+	if s.seg {
+		s.i(MOV, AX, low16(addrTok))
+		s.i(IMUL, AX, AX, Imm(int64(loc.RowBytes)))
+		s.i(ADD, BX, AX)
+	} else {
+		s.i(MOVZX, EAX, low16(addrTok))
+		s.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
+		s.i(ADD, EBX, EAX)
+	}
+	s.i(MOV, EBP, D(s.wmem(0)))
+	s.advanceW(4)
+	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
+	s.i(MOV, SI, Imm(int64(q.Cols)))
+	top := s.fresh("emb")
+	s.label(top)
+	s.loadW(EAX, eb)
+	s.advanceW(eb)
+	s.i(IMUL, EBP)
+	s.rshr(s.shift())
+	s.i(STOSD)
+	s.i(DEC, SI)
+	s.i(JNE, Label(top))
+}
+
+// rmsnormSub (ir.RMSInv): si = x, di = dst, the weights pointer at g; n
+// is fixed per subroutine. ss = Σ x² in edi:ebp; ss/n by two divisions;
+// r = isqrt(ss/n + eps) bit by bit in edi; inv = (2^38 + r/2)/r in ebp;
+// y = rshr(rshr(x·inv, 22)·g, 16), counted in ch.
+func (s *small) rmsnormSub(n int) string {
+	name := fmt.Sprintf("rmsnorm%d", n)
+	return s.use(name, func() {
+		s.i(PUSH, SI)
+		s.i(PUSH, DI)
+		s.i(MOV, CX, Imm(int64(n)))
+		s.i(XOR, EBP, EBP)
+		s.i(XOR, EDI, EDI)
+		s.label(name + ".ss")
+		s.i(LODSD)
+		s.i(IMUL, EAX)
+		s.i(ADD, EBP, EAX)
+		s.i(ADC, EDI, EDX)
+		s.i(LOOP, Label(name+".ss"))
+		s.i(MOV, CX, Imm(int64(n)))
+		s.i(XCHG, EAX, EDI)
+		s.i(XOR, EDX, EDX)
+		s.i(DIV, ECX)
+		s.i(XCHG, EAX, EBP)
+		s.i(DIV, ECX)
+		s.i(ADD, EAX, Imm(ir.RMSEps))
+		s.i(ADC, EBP, Imm(0))
+		s.i(XCHG, EAX, ESI)
+		s.i(XOR, EDI, EDI)
+		s.i(MOV, ECX, Imm(1<<31))
+		s.label(name + ".bit")
+		s.i(LEA, EAX, Ptr32(EDI, ECX, 1, 0))
+		s.i(MUL, EAX)
+		s.i(CMP, EDX, EBP)
+		s.i(JA, Label(name+".skip"))
+		s.i(JB, Label(name+".take"))
+		s.i(CMP, EAX, ESI)
+		s.i(JA, Label(name+".skip"))
+		s.label(name + ".take")
+		s.i(ADD, EDI, ECX)
+		s.label(name + ".skip")
+		s.i(SHR, ECX, Imm(1))
+		s.i(JNE, Label(name+".bit"))
+		s.i(MOV, EAX, EDI)
+		s.i(SHR, EAX, Imm(1))
+		s.i(XOR, EDX, EDX)
+		s.i(MOV, DL, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
+		s.i(DIV, EDI)
+		s.i(XCHG, EAX, EBP)
+		s.i(POP, DI)
+		s.i(POP, SI)
+		s.i(MOV, CH, Imm(int64(n)))
+		s.label(name + ".out")
+		s.i(LODSD)
+		s.i(IMUL, EBP)
+		s.rshr(ir.RMSInvBits)
+		s.i(IMUL, D(s.wmem(0)))
+		s.advanceW(4)
+		s.rshr(ir.FracBits)
+		s.i(STOSD)
+		s.i(DEC, CH)
+		s.i(JNE, Label(name+".out"))
+		s.i(RET)
+	})
+}
+
+// ropeSub: si = x, di = dst, bp = pairs; head size fixed per subroutine.
+// bx walks the table row of pos (cosines, then sines at +D*2), ch counts
+// the pairs of a head; 64-bit partial products wait in low memory.
+func (s *small) ropeSub(op *ir.Op) string {
+	d := op.HeadDim
+	tab := "tab." + op.Table.Name
+	name := fmt.Sprintf("rope%d", d)
+	return s.use(name, func() {
+		s.i(MOV, AX, low16(addrPos))
+		s.i(IMUL, BX, AX, Imm(int64(d*4)))
+		s.i(MOV, CH, Imm(int64(d/2)))
+		c := func() Mem { return D(Mem{Base: BX, Label: tab}) }
+		sn := func() Mem { return D(Mem{Base: BX, Label: tab, Disp: int32(d * 2)}) }
+		a, b := D(Mem{Base: SI}), D(Mem{Base: SI, Disp: 4})
+		t0, t1 := low32(addrTmp), low32(addrTmp+4)
+		s.label(name + ".pair")
+		s.i(MOV, EAX, b)
+		s.i(IMUL, sn())
+		s.i(MOV, t0, EAX)
+		s.i(MOV, t1, EDX)
+		s.i(MOV, EAX, a)
+		s.i(IMUL, c())
+		s.i(SUB, EAX, t0)
+		s.i(SBB, EDX, t1)
+		s.rshr(ir.RopeBits)
+		s.i(PUSH, EAX)
+		s.i(MOV, EAX, a)
+		s.i(IMUL, sn())
+		s.i(MOV, t0, EAX)
+		s.i(MOV, t1, EDX)
+		s.i(MOV, EAX, b)
+		s.i(IMUL, c())
+		s.i(ADD, EAX, t0)
+		s.i(ADC, EDX, t1)
+		s.rshr(ir.RopeBits)
+		s.i(MOV, D(Mem{Base: DI, Disp: 4}), EAX)
+		s.i(POP, EAX)
+		s.i(MOV, D(Mem{Base: DI}), EAX)
+		s.i(ADD, SI, Imm(8))
+		s.i(ADD, DI, Imm(8))
+		s.i(ADD, BX, Imm(4))
+		s.i(DEC, CH)
+		s.i(JNE, Label(name+".same"))
+		s.i(SUB, BX, Imm(int64(d*2)))
+		s.i(MOV, CH, Imm(int64(d/2)))
+		s.label(name + ".same")
+		s.i(DEC, BP)
+		s.i(JNE, Label(name+".pair"))
+		s.i(RET)
+	})
+}
+
+// interp: eax = T[j] + rshr((T[j+1]−T[j])·f, 11) for si = &T[j], eax = f
+// (ir.ExpLookup, ir.GateLookup: both tables step 1/32).
+func (s *small) interp(tab string, j Reg) {
+	s.i(MOV, SI, j)
+	s.i(SHL, SI, Imm(2))
+	s.i(ADD, SI, ImmLabel{Name: tab})
+	s.i(CALL, Label(s.use("interp", func() {
+		s.i(MOV, EDX, D(Mem{Base: SI, Disp: 4}))
+		s.i(SUB, EDX, D(Mem{Base: SI}))
+		s.i(IMUL, EDX)
+		s.rshr(ir.ExpStepBits)
+		s.i(ADD, EAX, D(Mem{Base: SI}))
+		s.i(RET)
+	})))
+}
+
+// store quantizes k and v into the cache at pos, head by head (ir.Sim.store):
+// the largest magnitude in edx, the shift s in cl (found by trying rshr),
+// then each value rshr(x, s) counted by ch.
+func (s *small) store(op *ir.Op) {
+	c := op.Cache
+	loc := s.l.Caches[c]
+	qb, heads, hd := c.Bits/8, c.Heads(), c.HeadDim
+	di, bx := s.creg(DI), s.creg(BX)
+	for i, v := range op.Args {
+		q, sh := loc.K, loc.KS
+		if i == 1 {
+			q, sh = loc.V, loc.VS
+		}
+		if s.seg {
+			s.i(MOV, AX, low16(addrPos))
+		} else {
+			s.i(MOVZX, EAX, low16(addrPos))
+		}
+		s.i(IMUL, di, s.creg(AX), Imm(int64(c.Width*qb)))
+		s.i(IMUL, bx, s.creg(AX), Imm(int64(heads)))
+		if !s.seg {
+			s.i(ADD, EDI, low32(addrLayerC))
+			s.i(ADD, EBX, low32(addrLayerC))
+		}
+		s.i(ADD, di, Imm(int64(q)))
+		s.i(ADD, bx, Imm(int64(sh)))
+		s.i(MOV, SI, v16(s.l.VarAddr(v)))
+		s.i(MOV, BP, Imm(int64(heads)))
+		head, mx, pos, keep, try, done, quant, write := s.fresh("sh"), s.fresh("smax"), s.fresh("spos"), s.fresh("skeep"),
+			s.fresh("stry"), s.fresh("sdone"), s.fresh("sq"), s.fresh("sw")
+		s.label(head)
+		s.i(PUSH, SI)
+		s.i(XOR, EDX, EDX)
+		s.i(MOV, CX, Imm(int64(hd)))
+		s.label(mx)
+		s.i(LODSD)
+		s.i(TEST, EAX, EAX)
+		s.i(JNS, Label(pos))
+		s.i(NEG, EAX)
+		s.label(pos)
+		s.i(CMP, EAX, EDX)
+		s.i(JBE, Label(keep))
+		s.i(MOV, EDX, EAX)
+		s.label(keep)
+		s.i(LOOP, Label(mx))
+		s.i(POP, SI)
+		s.i(MOV, EAX, EDX)
+		s.label(try)
+		s.i(CMP, EAX, Imm(int64(1)<<(c.Bits-1)-1))
+		s.i(JBE, Label(done))
+		s.i(INC, CX)
+		s.i(MOV, EAX, EDX)
+		s.i(PUSH, EDX)
+		s.i(XOR, EDX, EDX)
+		s.rshrCL()
+		s.i(POP, EDX)
+		s.i(JMP, Label(try))
+		s.label(done)
+		s.i(MOV, B(s.cmem(BX, 0)), CL)
+		s.i(INC, bx)
+		s.i(MOV, CH, Imm(int64(hd)))
+		s.label(quant)
+		s.i(LODSD)
+		s.i(OR, CL, CL)
+		s.i(JE, Label(write))
+		s.i(CDQ)
+		s.rshrCL()
+		s.label(write)
+		if qb == 2 {
+			s.i(MOV, W(s.cmem(DI, 0)), AX)
+		} else {
+			s.i(MOV, B(s.cmem(DI, 0)), AL)
+		}
+		for k := 0; k < qb; k++ {
+			s.i(INC, di)
+		}
+		s.i(DEC, CH)
+		s.i(JNE, Label(quant))
+		s.i(DEC, BP)
+		s.i(JNE, Label(head))
+	}
+}
+
+// cacheRow sets bx to a row of this layer's cache: t·stride + add (a word
+// in low memory) + the layer's address (flat).
+func (s *small) cacheRow(stride int, add uint16) {
+	if s.seg {
+		s.i(MOV, AX, low16(addrT))
+		s.i(IMUL, BX, AX, Imm(int64(stride)))
+		if add != 0 {
+			s.i(ADD, BX, low16(add))
+		}
+		return
+	}
+	s.i(MOVZX, EAX, low16(addrT))
+	s.i(IMUL, EBX, EAX, Imm(int64(stride)))
+	if add != 0 {
+		s.i(MOVZX, EAX, low16(add))
+		s.i(ADD, EBX, EAX)
+	}
+	s.i(ADD, EBX, low32(addrLayerC))
+}
+
+// nextT advances the position counter and jumps to top while t <= pos.
+func (s *small) nextT(top string) {
+	s.i(MOV, AX, low16(addrT))
+	s.i(INC, AX)
+	s.i(MOV, low16(addrT), AX)
+	s.i(CMP, AX, low16(addrPos))
+	s.i(JBE, Label(top))
+}
+
+// attention, head by head (ir.Sim.attention): scores and their maximum,
+// then the exponentials in place and their sum, then the 64-bit sums of
+// e_t·(v_t << shift_t), each divided by the sum with rounding.
+func (s *small) attention(op *ir.Op) {
+	c, hd := op.Cache, op.HeadDim
+	loc := s.l.Caches[c]
+	qb := c.Bits / 8
+	heads := op.Args[0].Len / hd
+	group := heads / c.Heads()
+	att, acc := s.l.Att, s.l.Acc
+	bx := s.creg(BX)
+	const (
+		qp   = addrQ
+		outp = addrOut
+		kho  = addrKH  // word: kv head · head size · element size
+		kh   = addrKHI // word: kv head
+	)
+	s.i(MOV, low16(qp), v16(s.l.VarAddr(op.Args[0])))
+	s.i(MOV, low16(outp), v16(s.l.VarAddr(op.Dst)))
+	s.i(MOV, low16(addrHead), Imm(0))
+	head := s.fresh("ahead")
+	s.label(head)
+	s.i(MOV, AX, low16(addrHead))
+	s.i(MOV, DL, Imm(int64(group)))
+	s.i(DIV, DL)
+	s.i(MOV, AH, Imm(0))
+	s.i(MOV, low16(kh), AX)
+	s.i(IMUL, AX, AX, Imm(int64(hd*qb)))
+	s.i(MOV, low16(kho), AX)
+
+	// Scores.
+	s.i(MOV, low32(addrBest), Imm(-1<<31))
+	s.i(MOV, low16(addrT), Imm(0))
+	score, dot, nomax := s.fresh("ascore"), s.fresh("adot"), s.fresh("anomax")
+	s.label(score)
+	s.cacheRow(c.Width*qb, kho)
+	s.i(MOV, SI, low16(qp))
+	s.i(XOR, EBP, EBP)
+	s.i(XOR, EDI, EDI)
+	s.i(MOV, CX, Imm(int64(hd)))
+	s.label(dot)
+	s.i(LODSD)
+	s.loadC(EDX, qb, loc.K)
+	s.i(IMUL, EDX)
+	s.i(ADD, EBP, EAX)
+	s.i(ADC, EDI, EDX)
+	s.i(LOOP, Label(dot))
+	s.cacheRow(c.Heads(), kh)
+	s.i(MOV, CL, B(s.cmem(BX, int32(loc.KS))))
+	s.i(SHLD, EDI, EBP, CL)
+	s.i(SHL, EBP, CL)
+	s.i(XCHG, EAX, EBP)
+	s.i(MOV, EDX, EDI)
+	s.rshr(ir.FracBits)
+	s.i(MOV, EDX, Imm(ir.AttnScale(hd)))
+	s.i(IMUL, EDX)
+	s.rshr(ir.AttnScaleBits)
+	s.i(MOV, BX, low16(addrT))
+	s.i(SHL, BX, Imm(2))
+	s.i(MOV, D(Mem{Base: BX, Disp: int32(att)}), EAX)
+	s.i(CMP, EAX, low32(addrBest))
+	s.i(JLE, Label(nomax))
+	s.i(MOV, low32(addrBest), EAX)
+	s.label(nomax)
+	s.nextT(score)
+
+	// Exponentials in place, their sum in ebp.
+	s.i(XOR, EBP, EBP)
+	s.i(XOR, BX, BX)
+	ex, zero, put := s.fresh("aexp"), s.fresh("azero"), s.fresh("aput")
+	s.label(ex)
+	s.i(MOV, EAX, low32(addrBest))
+	s.i(SUB, EAX, D(Mem{Base: BX, Disp: int32(att)}))
+	s.i(CMP, EAX, Imm(ir.ExpLimit))
+	s.i(JAE, Label(zero))
+	s.i(MOV, EDX, EAX)
+	s.i(SHR, EDX, Imm(ir.ExpStepBits))
+	s.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
+	s.interp("tab."+op.Table.Name, DX)
+	s.i(JMP, Label(put))
+	s.label(zero)
+	s.i(XOR, EAX, EAX)
+	s.label(put)
+	s.i(MOV, D(Mem{Base: BX, Disp: int32(att)}), EAX)
+	s.i(ADD, EBP, EAX)
+	s.i(ADD, BX, Imm(4))
+	s.i(MOV, AX, BX)
+	s.i(SHR, AX, Imm(2))
+	s.i(CMP, AX, low16(addrPos))
+	s.i(JBE, Label(ex))
+	s.i(MOV, low32(addrSum), EBP)
+
+	// acc_i = Σ_t (e_t · v_{t,i}) << shift_t.
+	s.i(MOV, DI, v16(acc))
+	s.i(MOV, CX, Imm(int64(2*hd)))
+	s.i(XOR, EAX, EAX)
+	s.i(REP | STOSD)
+	s.i(MOV, low16(addrT), Imm(0))
+	vt, vi := s.fresh("avt"), s.fresh("avi")
+	s.label(vt)
+	s.i(MOV, BX, low16(addrT))
+	s.i(SHL, BX, Imm(2))
+	s.i(MOV, EBP, D(Mem{Base: BX, Disp: int32(att)}))
+	s.cacheRow(c.Heads(), kh)
+	s.i(MOV, CL, B(s.cmem(BX, int32(loc.VS))))
+	s.cacheRow(c.Width*qb, kho)
+	s.i(MOV, DI, v16(acc))
+	s.i(MOV, CH, Imm(int64(hd)))
+	s.label(vi)
+	s.loadC(EAX, qb, loc.V)
+	s.i(IMUL, EBP)
+	s.i(SHLD, EDX, EAX, CL)
+	s.i(SHL, EAX, CL)
+	s.i(ADD, D(Mem{Base: DI}), EAX)
+	s.i(ADC, D(Mem{Base: DI, Disp: 4}), EDX)
+	s.i(ADD, DI, Imm(8))
+	s.i(DEC, CH)
+	s.i(JNE, Label(vi))
+	s.nextT(vt)
+	_ = bx
+
+	// out_i = acc_i / sum, halves away from zero: the magnitude plus sum/2
+	// divided unsigned, the sign put back.
+	s.i(MOV, SI, v16(acc))
+	s.i(MOV, DI, low16(outp))
+	s.i(MOV, EBX, low32(addrSum))
+	s.i(MOV, EBP, EBX)
+	s.i(SHR, EBP, Imm(1))
+	s.i(MOV, CX, Imm(int64(hd)))
+	div, pos, sign := s.fresh("adiv"), s.fresh("apos"), s.fresh("asign")
+	s.label(div)
+	s.i(LODSD)
+	s.i(XCHG, EAX, EDX)
+	s.i(LODSD)
+	s.i(XCHG, EAX, EDX)
+	s.i(PUSH, EDX)
+	s.i(TEST, EDX, EDX)
+	s.i(JNS, Label(pos))
+	s.i(NEG, EAX)
+	s.i(ADC, EDX, Imm(0))
+	s.i(NEG, EDX)
+	s.label(pos)
+	s.i(ADD, EAX, EBP)
+	s.i(ADC, EDX, Imm(0))
+	s.i(DIV, EBX)
+	s.i(POP, EDX)
+	s.i(TEST, EDX, EDX)
+	s.i(JNS, Label(sign))
+	s.i(NEG, EAX)
+	s.label(sign)
+	s.i(STOSD)
+	s.i(LOOP, Label(div))
+
+	s.i(ADD, low16(qp), Imm(int64(4*hd)))
+	s.i(ADD, low16(outp), Imm(int64(4*hd)))
+	s.i(MOV, AX, low16(addrHead))
+	s.i(INC, AX)
+	s.i(MOV, low16(addrHead), AX)
+	s.i(CMP, AX, Imm(int64(heads)))
+	s.i(JB, Label(head))
+}
+
+// loadC sign-extends the cached value at the cache pointer + disp into r
+// and steps the pointer.
+func (s *small) loadC(r Reg, qb int, disp uint32) {
+	m := s.cmem(BX, int32(disp))
+	if qb == 1 {
+		m.Size = 8
+	} else {
+		m.Size = 16
+	}
+	s.i(MOVSX, r, m)
+	for k := 0; k < qb; k++ {
+		s.i(INC, s.creg(BX))
+	}
+}
+
+// gate: y = rshr(x·g(x), 30) with g interpolated in the table; 0 below it,
+// x at or above its end.
+func (s *small) gate(op *ir.Op) {
+	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
+	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
+	s.i(MOV, BP, Imm(int64(op.Dst.Len)))
+	top, st := s.fresh("gate"), s.fresh("gst")
+	s.label(top)
+	s.i(LODSD)
+	s.i(XCHG, EAX, EBX)
+	s.i(XOR, EAX, EAX)
+	s.i(CMP, EBX, Imm(ir.GateLow))
+	s.i(JL, Label(st))
+	s.i(MOV, EAX, EBX)
+	s.i(CMP, EBX, Imm(ir.GateHigh))
+	s.i(JGE, Label(st))
+	s.i(LEA, EAX, Ptr32(EBX, NoReg, 1, -ir.GateLow))
+	s.i(MOV, EDX, EAX)
+	s.i(SHR, EDX, Imm(ir.GateStepBits))
+	s.i(AND, EAX, Imm(1<<ir.GateStepBits-1))
+	s.i(PUSH, SI)
+	s.interp("tab."+op.Table.Name, DX)
+	s.i(POP, SI)
+	s.i(IMUL, EBX)
+	s.rshr(ir.GateBits)
+	s.label(st)
+	s.i(STOSD)
+	s.i(DEC, BP)
+	s.i(JNE, Label(top))
+}
+
+func (s *small) mul(op *ir.Op) {
+	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
+	s.i(MOV, BX, v16(s.l.VarAddr(op.Args[1])))
+	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
+	s.i(MOV, BP, Imm(int64(op.Dst.Len)))
+	top := s.fresh("mul")
+	s.label(top)
+	s.i(LODSD)
+	s.i(IMUL, D(Mem{Base: BX}))
+	s.i(ADD, BX, Imm(4))
+	s.rshr(ir.FracBits)
+	s.i(STOSD)
+	s.i(DEC, BP)
+	s.i(JNE, Label(top))
+}
+
+func (s *small) add(op *ir.Op) {
+	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
+	s.i(MOV, BX, v16(s.l.VarAddr(op.Args[1])))
+	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
+	s.i(MOV, CX, Imm(int64(op.Dst.Len)))
+	top := s.fresh("add")
+	s.label(top)
+	s.i(LODSD)
+	s.i(ADD, EAX, D(Mem{Base: BX}))
+	s.i(ADD, BX, Imm(4))
+	s.i(STOSD)
+	s.i(LOOP, Label(top))
+}
+
+// argmax: the first index of the largest; a later element must be larger.
+func (s *small) argmax(op *ir.Op) {
+	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
+	s.i(MOV, CX, Imm(int64(op.Args[0].Len)))
+	s.i(MOV, EDX, Imm(-1<<31))
+	s.i(XOR, DI, DI)
+	top, next := s.fresh("amax"), s.fresh("anext")
+	s.label(top)
+	s.i(LODSD)
+	s.i(CMP, EAX, EDX)
+	s.i(JLE, Label(next))
+	s.i(XCHG, EAX, EDX)
+	s.i(MOV, BX, DI)
+	s.label(next)
+	s.i(INC, DI)
+	s.i(LOOP, Label(top))
+	s.i(MOV, low16(addrNext), BX)
+}
