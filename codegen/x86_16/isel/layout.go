@@ -63,11 +63,14 @@ type ParamLoc struct {
 	RowBytes int
 }
 
-// CacheLoc gives a cache's offsets within every layer's cache region: keys,
-// values (Context*Width elements), key shifts and value shifts
-// (Context*Heads bytes).
+// CacheLoc gives a cache's offsets within every layer's cache region.
+// Fast layout: keys, values (Context*Width elements), key shifts and value
+// shifts (Context*Heads bytes). Small layout: one record of Rec bytes per
+// position, at K: per head its shift byte then its keys, then (at K+V) the
+// same for the values, so that one pointer walks shifts and values.
 type CacheLoc struct {
 	K, V, KS, VS uint32
+	Rec          uint32
 }
 
 // Layout is the memory map of an image. In the segmented model every
@@ -277,6 +280,10 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 		n := uint32(c.Context * c.Width * c.Bits / 8)
 		h := uint32(c.Context * c.Heads())
 		cl := &CacheLoc{K: coff, V: coff + n, KS: coff + 2*n, VS: coff + 2*n + h}
+		if o.Small {
+			half := uint32(c.Heads() * (1 + c.HeadDim*c.Bits/8))
+			cl = &CacheLoc{K: coff, V: half, Rec: 2 * half}
+		}
 		coff = align(coff+2*n+2*h, unit)
 		l.Caches[c] = cl
 	}

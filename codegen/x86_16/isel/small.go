@@ -484,34 +484,50 @@ func (s *small) interp(tab string, j Reg) {
 	})))
 }
 
-// store quantizes k and v into the cache at pos, head by head (ir.Sim.store):
-// the largest magnitude in edx, the shift s in cl (found by trying rshr),
-// then each value rshr(x, s) counted by ch.
+// store quantizes k and v into this position's cache record (ir.Sim.store),
+// head by head: its largest magnitude in edx, the shift s in cl (found by
+// trying rshr), the shift byte, then each value rshr(x, s). ES points at
+// the cache for stosb/stosw (flat: ES is 0 with a 4 GiB limit; segmented:
+// the cache's segment, and ES goes back to 0 after). When v follows k in
+// memory (a fused q+k+v), one loop runs over the heads of both.
 func (s *small) store(op *ir.Op) {
 	c := op.Cache
 	loc := s.l.Caches[c]
 	qb, heads, hd := c.Bits/8, c.Heads(), c.HeadDim
-	di, bx := s.creg(DI), s.creg(BX)
-	for i, v := range op.Args {
-		q, sh := loc.K, loc.KS
-		if i == 1 {
-			q, sh = loc.V, loc.VS
-		}
+	str := func(op Op) Op {
 		if s.seg {
-			s.i(MOV, AX, low16(addrPos))
-		} else {
-			s.i(MOVZX, EAX, low16(addrPos))
+			return op
 		}
-		s.i(IMUL, di, s.creg(AX), Imm(int64(c.Width*qb)))
-		s.i(IMUL, bx, s.creg(AX), Imm(int64(heads)))
-		if !s.seg {
-			s.i(ADD, EDI, low32(addrLayerC))
-			s.i(ADD, EBX, low32(addrLayerC))
+		return A32 | op
+	}
+	if s.seg {
+		s.i(PUSH, GS)
+		s.i(POP, ES)
+		s.i(MOV, AX, low16(addrPos))
+		s.i(IMUL, DI, AX, Imm(int64(loc.Rec)))
+		if loc.K != 0 {
+			s.i(ADD, DI, Imm(int64(loc.K)))
 		}
-		s.i(ADD, di, Imm(int64(q)))
-		s.i(ADD, bx, Imm(int64(sh)))
-		s.i(MOV, SI, v16(s.l.VarAddr(v)))
-		s.i(MOV, BP, Imm(int64(heads)))
+	} else {
+		s.i(MOVZX, EAX, low16(addrPos))
+		s.i(IMUL, EDI, EAX, Imm(int64(loc.Rec)))
+		s.i(ADD, EDI, low32(addrLayerC))
+		if loc.K != 0 {
+			s.i(ADD, EDI, Imm(int64(loc.K)))
+		}
+	}
+	k, v := s.l.VarAddr(op.Args[0]), s.l.VarAddr(op.Args[1])
+	together := v == k+uint32(4*c.Width)
+	for i, src := range []uint32{k, v} {
+		if i == 1 && together {
+			break
+		}
+		s.i(MOV, SI, v16(src))
+		n := heads
+		if together {
+			n *= 2
+		}
+		s.i(MOV, BP, Imm(int64(n)))
 		head, mx, pos, keep, try, done, quant, write := s.fresh("sh"), s.fresh("smax"), s.fresh("spos"), s.fresh("skeep"),
 			s.fresh("stry"), s.fresh("sdone"), s.fresh("sq"), s.fresh("sw")
 		s.label(head)
@@ -542,8 +558,9 @@ func (s *small) store(op *ir.Op) {
 		s.i(POP, EDX)
 		s.i(JMP, Label(try))
 		s.label(done)
-		s.i(MOV, B(s.cmem(BX, 0)), CL)
-		s.i(INC, bx)
+		s.i(XCHG, AX, CX)
+		s.i(str(STOSB))
+		s.i(XCHG, AX, CX)
 		s.i(MOV, CH, Imm(int64(hd)))
 		s.label(quant)
 		s.i(LODSD)
@@ -553,52 +570,26 @@ func (s *small) store(op *ir.Op) {
 		s.rshrCL()
 		s.label(write)
 		if qb == 2 {
-			s.i(MOV, W(s.cmem(DI, 0)), AX)
+			s.i(str(STOSW))
 		} else {
-			s.i(MOV, B(s.cmem(DI, 0)), AL)
-		}
-		for k := 0; k < qb; k++ {
-			s.i(INC, di)
+			s.i(str(STOSB))
 		}
 		s.i(DEC, CH)
 		s.i(JNE, Label(quant))
 		s.i(DEC, BP)
 		s.i(JNE, Label(head))
 	}
-}
-
-// cacheRow sets bx to a row of this layer's cache: t·stride + add (a word
-// in low memory) + the layer's address (flat).
-func (s *small) cacheRow(stride int, add uint16) {
 	if s.seg {
-		s.i(MOV, AX, low16(addrT))
-		s.i(IMUL, BX, AX, Imm(int64(stride)))
-		if add != 0 {
-			s.i(ADD, BX, low16(add))
-		}
-		return
+		s.i(PUSH, DS)
+		s.i(POP, ES)
 	}
-	s.i(MOVZX, EAX, low16(addrT))
-	s.i(IMUL, EBX, EAX, Imm(int64(stride)))
-	if add != 0 {
-		s.i(MOVZX, EAX, low16(add))
-		s.i(ADD, EBX, EAX)
-	}
-	s.i(ADD, EBX, low32(addrLayerC))
-}
-
-// nextT advances the position counter and jumps to top while t <= pos.
-func (s *small) nextT(top string) {
-	s.i(MOV, AX, low16(addrT))
-	s.i(INC, AX)
-	s.i(MOV, low16(addrT), AX)
-	s.i(CMP, AX, low16(addrPos))
-	s.i(JBE, Label(top))
 }
 
 // attention, head by head (ir.Sim.attention): scores and their maximum,
 // then the exponentials in place and their sum, then the 64-bit sums of
-// e_t·(v_t << shift_t), each divided by the sum with rounding.
+// e_t·(v_t << shift_t), each divided by the sum with rounding. A pointer
+// walks the cache records: a head's shift byte, its values, then on to the
+// same head of the next position.
 func (s *small) attention(op *ir.Op) {
 	c, hd := op.Cache, op.HeadDim
 	loc := s.l.Caches[c]
@@ -607,12 +598,43 @@ func (s *small) attention(op *ir.Op) {
 	group := heads / c.Heads()
 	att, acc := s.l.Att, s.l.Acc
 	bx := s.creg(BX)
+	headBytes := 1 + hd*qb
+	next := int64(int(loc.Rec) - headBytes)
 	const (
 		qp   = addrQ
 		outp = addrOut
-		kho  = addrKH  // word: kv head · head size · element size
-		kh   = addrKHI // word: kv head
+		kb   = addrKH // word: the kv head's offset in a record
 	)
+	// pointAt sets the cache pointer to the kv head's record at
+	// position 0, plus off (keys 0, values loc.V).
+	pointAt := func(off uint32) {
+		if s.seg {
+			s.i(MOV, BX, low16(kb))
+			if off+loc.K != 0 {
+				s.i(ADD, BX, Imm(int64(off+loc.K)))
+			}
+			return
+		}
+		s.i(MOVZX, EBX, low16(kb))
+		s.i(ADD, EBX, low32(addrLayerC))
+		if off+loc.K != 0 {
+			s.i(ADD, EBX, Imm(int64(off+loc.K)))
+		}
+	}
+	loadC := func(r Reg) {
+		m := s.cmem(BX, 0)
+		if qb == 1 {
+			m.Size = 8
+		} else {
+			m.Size = 16
+		}
+		s.i(MOVSX, r, m)
+		s.i(ADD, bx, Imm(int64(qb)))
+	}
+	shiftC := func() {
+		s.i(MOV, CL, B(s.cmem(BX, 0)))
+		s.i(INC, bx)
+	}
 	s.i(MOV, low16(qp), v16(s.l.VarAddr(op.Args[0])))
 	s.i(MOV, low16(outp), v16(s.l.VarAddr(op.Dst)))
 	s.i(MOV, low16(addrHead), Imm(0))
@@ -621,30 +643,30 @@ func (s *small) attention(op *ir.Op) {
 	s.i(MOV, AX, low16(addrHead))
 	s.i(MOV, DL, Imm(int64(group)))
 	s.i(DIV, DL)
-	s.i(MOV, AH, Imm(0))
-	s.i(MOV, low16(kh), AX)
-	s.i(IMUL, AX, AX, Imm(int64(hd*qb)))
-	s.i(MOV, low16(kho), AX)
+	s.i(CBW)
+	s.i(IMUL, AX, AX, Imm(int64(headBytes)))
+	s.i(MOV, low16(kb), AX)
 
-	// Scores.
+	// Scores into Att and their maximum.
 	s.i(MOV, low32(addrBest), Imm(-1<<31))
 	s.i(MOV, low16(addrT), Imm(0))
+	pointAt(0)
 	score, dot, nomax := s.fresh("ascore"), s.fresh("adot"), s.fresh("anomax")
 	s.label(score)
-	s.cacheRow(c.Width*qb, kho)
 	s.i(MOV, SI, low16(qp))
 	s.i(XOR, EBP, EBP)
 	s.i(XOR, EDI, EDI)
-	s.i(MOV, CX, Imm(int64(hd)))
+	shiftC()
+	s.i(MOV, CH, Imm(int64(hd)))
 	s.label(dot)
 	s.i(LODSD)
-	s.loadC(EDX, qb, loc.K)
+	loadC(EDX)
 	s.i(IMUL, EDX)
 	s.i(ADD, EBP, EAX)
 	s.i(ADC, EDI, EDX)
-	s.i(LOOP, Label(dot))
-	s.cacheRow(c.Heads(), kh)
-	s.i(MOV, CL, B(s.cmem(BX, int32(loc.KS))))
+	s.i(DEC, CH)
+	s.i(JNE, Label(dot))
+	s.i(ADD, bx, Imm(next))
 	s.i(SHLD, EDI, EBP, CL)
 	s.i(SHL, EBP, CL)
 	s.i(XCHG, EAX, EBP)
@@ -653,39 +675,43 @@ func (s *small) attention(op *ir.Op) {
 	s.i(MOV, EDX, Imm(ir.AttnScale(hd)))
 	s.i(IMUL, EDX)
 	s.rshr(ir.AttnScaleBits)
-	s.i(MOV, BX, low16(addrT))
-	s.i(SHL, BX, Imm(2))
-	s.i(MOV, D(Mem{Base: BX, Disp: int32(att)}), EAX)
+	s.i(MOV, DI, low16(addrT))
+	s.i(SHL, DI, Imm(2))
+	s.i(MOV, D(Mem{Base: DI, Disp: int32(att)}), EAX)
 	s.i(CMP, EAX, low32(addrBest))
 	s.i(JLE, Label(nomax))
 	s.i(MOV, low32(addrBest), EAX)
 	s.label(nomax)
-	s.nextT(score)
+	s.i(MOV, AX, low16(addrT))
+	s.i(INC, AX)
+	s.i(MOV, low16(addrT), AX)
+	s.i(CMP, AX, low16(addrPos))
+	s.i(JBE, Label(score))
 
-	// Exponentials in place, their sum in ebp.
+	// Exponentials in place, their sum in ebp; ax = t+1 = the count.
 	s.i(XOR, EBP, EBP)
-	s.i(XOR, BX, BX)
+	s.i(MOV, SI, v16(att))
+	s.i(MOV, DI, SI)
+	s.i(XCHG, AX, CX)
 	ex, zero, put := s.fresh("aexp"), s.fresh("azero"), s.fresh("aput")
 	s.label(ex)
 	s.i(MOV, EAX, low32(addrBest))
-	s.i(SUB, EAX, D(Mem{Base: BX, Disp: int32(att)}))
+	s.i(SUB, EAX, D(Mem{Base: DI}))
 	s.i(CMP, EAX, Imm(ir.ExpLimit))
 	s.i(JAE, Label(zero))
 	s.i(MOV, EDX, EAX)
 	s.i(SHR, EDX, Imm(ir.ExpStepBits))
 	s.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
+	s.i(PUSH, CX)
 	s.interp("tab."+op.Table.Name, DX)
+	s.i(POP, CX)
 	s.i(JMP, Label(put))
 	s.label(zero)
 	s.i(XOR, EAX, EAX)
 	s.label(put)
-	s.i(MOV, D(Mem{Base: BX, Disp: int32(att)}), EAX)
+	s.i(STOSD)
 	s.i(ADD, EBP, EAX)
-	s.i(ADD, BX, Imm(4))
-	s.i(MOV, AX, BX)
-	s.i(SHR, AX, Imm(2))
-	s.i(CMP, AX, low16(addrPos))
-	s.i(JBE, Label(ex))
+	s.i(LOOP, Label(ex))
 	s.i(MOV, low32(addrSum), EBP)
 
 	// acc_i = Σ_t (e_t · v_{t,i}) << shift_t.
@@ -693,19 +719,20 @@ func (s *small) attention(op *ir.Op) {
 	s.i(MOV, CX, Imm(int64(2*hd)))
 	s.i(XOR, EAX, EAX)
 	s.i(REP | STOSD)
-	s.i(MOV, low16(addrT), Imm(0))
+	pointAt(loc.V)
+	s.i(MOV, SI, v16(att))
+	s.i(MOV, AX, low16(addrPos))
+	s.i(INC, AX)
+	s.i(MOV, low16(addrT), AX)
 	vt, vi := s.fresh("avt"), s.fresh("avi")
 	s.label(vt)
-	s.i(MOV, BX, low16(addrT))
-	s.i(SHL, BX, Imm(2))
-	s.i(MOV, EBP, D(Mem{Base: BX, Disp: int32(att)}))
-	s.cacheRow(c.Heads(), kh)
-	s.i(MOV, CL, B(s.cmem(BX, int32(loc.VS))))
-	s.cacheRow(c.Width*qb, kho)
+	s.i(LODSD)
+	s.i(XCHG, EAX, EBP)
+	shiftC()
 	s.i(MOV, DI, v16(acc))
 	s.i(MOV, CH, Imm(int64(hd)))
 	s.label(vi)
-	s.loadC(EAX, qb, loc.V)
+	loadC(EAX)
 	s.i(IMUL, EBP)
 	s.i(SHLD, EDX, EAX, CL)
 	s.i(SHL, EAX, CL)
@@ -714,8 +741,9 @@ func (s *small) attention(op *ir.Op) {
 	s.i(ADD, DI, Imm(8))
 	s.i(DEC, CH)
 	s.i(JNE, Label(vi))
-	s.nextT(vt)
-	_ = bx
+	s.i(ADD, bx, Imm(next))
+	s.i(DEC, low16(addrT))
+	s.i(JNE, Label(vt))
 
 	// out_i = acc_i / sum, halves away from zero: the magnitude plus sum/2
 	// divided unsigned, the sign put back.
@@ -756,21 +784,6 @@ func (s *small) attention(op *ir.Op) {
 	s.i(MOV, low16(addrHead), AX)
 	s.i(CMP, AX, Imm(int64(heads)))
 	s.i(JB, Label(head))
-}
-
-// loadC sign-extends the cached value at the cache pointer + disp into r
-// and steps the pointer.
-func (s *small) loadC(r Reg, qb int, disp uint32) {
-	m := s.cmem(BX, int32(disp))
-	if qb == 1 {
-		m.Size = 8
-	} else {
-		m.Size = 16
-	}
-	s.i(MOVSX, r, m)
-	for k := 0; k < qb; k++ {
-		s.i(INC, s.creg(BX))
-	}
 }
 
 // gate: y = rshr(x·g(x), 30) with g interpolated in the table; 0 below it,
