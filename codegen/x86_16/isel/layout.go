@@ -86,8 +86,9 @@ type Layout struct {
 	LayerStride uint32
 	Tables      map[*ir.Table]uint32
 	Pieces      uint32
-	Prompt      uint32 // prompt tokens, words
-	NPrompt     int
+	Prompt       uint32 // prompt tokens, words
+	NPrompt      int
+	PromptTokens []int
 
 	// Memory the image computes in, after the data.
 	Vars        map[*ir.Var]uint32
@@ -237,8 +238,11 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 		}
 	}
 	pad(4)
-	l.Prompt, l.NPrompt = here(), len(prompt)
+	l.Prompt, l.NPrompt, l.PromptTokens = here(), len(prompt), prompt
 	for _, t := range prompt {
+		if o.Small {
+			break // the small generator keeps them after its code
+		}
 		l.Data = binary.LittleEndian.AppendUint16(l.Data, uint16(t))
 	}
 	pad(4)

@@ -51,7 +51,7 @@ type small struct {
 // the subroutines it calls, then the tables (data, not code: marked so).
 func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
 	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){}}
-	s.generate(p, l, steps, bench)
+	s.generateSmall(steps, bench)
 	prog.Mark("forward")
 	prog.Label("forward")
 	for b, ops := range p.Blocks {
@@ -59,13 +59,13 @@ func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool)
 			prog.Mark("layer loop")
 			w, _ := l.layerW()
 			c, _ := l.layerC()
-			s.i(MOV, low32(addrLayerW), Imm(int64(w)))
-			s.i(MOV, low32(addrLayerC), Imm(int64(c)))
-			s.i(MOV, low16(addrLayerN), Imm(int64(p.Layers)))
+			s.i(MOV, s.layerPtr(addrLayerW), Imm(int64(w)))
+			s.i(MOV, s.layerPtr(addrLayerC), Imm(int64(c)))
+			s.i(MOV, B(Abs16(addrLayerN)), Imm(int64(p.Layers)))
 			s.label("layer")
 			if s.seg {
-				s.setSeg(FS, low16(addrLayerW))
-				s.setSeg(GS, low16(addrLayerC))
+				s.i(MOV, FS, low16(addrLayerW))
+				s.i(MOV, GS, low16(addrLayerC))
 			}
 			s.fsLayer = true
 		}
@@ -79,9 +79,9 @@ func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool)
 			prog.Mark("layer loop")
 			_, w := l.layerW()
 			_, c := l.layerC()
-			s.i(ADD, low32(addrLayerW), Imm(int64(w)))
-			s.i(ADD, low32(addrLayerC), Imm(int64(c)))
-			s.i(DEC, low16(addrLayerN))
+			s.i(ADD, s.layerPtr(addrLayerW), Imm(int64(w)))
+			s.i(ADD, s.layerPtr(addrLayerC), Imm(int64(c)))
+			s.i(DEC, B(Abs16(addrLayerN)))
 			s.i(JNE, Label("layer"))
 			s.fsLayer = false
 		}
@@ -92,7 +92,15 @@ func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool)
 		prog.Label(name)
 		s.subs[name]()
 	}
-	// The tables, after the code: data, reached with 16-bit addresses.
+	// The prompt and the tables, after the code: data, reached with 16-bit
+	// addresses.
+	if l.NPrompt > 1 {
+		prog.Mark("data: prompt")
+		prog.Label("prompt")
+		for _, t := range l.PromptTokens {
+			prog.DW(uint16(t))
+		}
+	}
 	for _, t := range p.Tables {
 		prog.Mark("data: table " + t.Name)
 		prog.Align(4, 0)
@@ -188,7 +196,7 @@ func (s *small) pointW(q *ir.Param) {
 	switch {
 	case s.seg && loc.PerLayer:
 		if !s.fsLayer {
-			s.setSeg(FS, low16(addrLayerW))
+			s.i(MOV, FS, low16(addrLayerW))
 			s.fsLayer = true
 		}
 		s.i(MOV, BX, Imm(int64(loc.Addr)))
@@ -629,7 +637,9 @@ func (s *small) attention(op *ir.Op) {
 			m.Size = 16
 		}
 		s.i(MOVSX, r, m)
-		s.i(ADD, bx, Imm(int64(qb)))
+		for k := 0; k < qb; k++ {
+			s.i(INC, bx)
+		}
 	}
 	shiftC := func() {
 		s.i(MOV, CL, B(s.cmem(BX, 0)))
@@ -864,4 +874,66 @@ func (s *small) argmax(op *ir.Op) {
 	s.i(INC, DI)
 	s.i(LOOP, Label(top))
 	s.i(MOV, low16(addrNext), BX)
+}
+
+// layerPtr is the layer loop's weights or cache pointer: a segment (word)
+// in the segmented model, a linear address (dword) in the flat one.
+func (s *small) layerPtr(a uint16) Mem {
+	if s.seg {
+		return low16(a)
+	}
+	return low32(a)
+}
+
+// generateSmall is llama2.c's loop (ir.Generate) in few bytes: tok = BOS,
+// pos = 0; forward; the prompt's next token forced while there is one (no
+// code at all without a prompt); stop at BOS or EOS; print; advance.
+func (s *small) generateSmall(steps int, bench bool) {
+	l := s.l
+	s.emitter.p.Mark("generate")
+	s.emitter.p.Label("generate")
+	s.i(XOR, AX, AX)
+	s.i(MOV, low16(addrPos), AX)
+	s.i(INC, AX)
+	s.i(MOV, low16(addrTok), AX)
+	if bench {
+		s.i(RDTSC)
+		s.i(MOV, low32(addrClock), EAX)
+		s.i(MOV, low32(addrClock+4), EDX)
+		s.i(MOV, low32(addrSteps), Imm(0))
+	}
+	s.label("step")
+	s.i(CALL, Label("forward"))
+	if bench {
+		s.i(INC, low32(addrSteps))
+	}
+	if l.NPrompt > 1 {
+		s.i(MOV, BX, low16(addrPos))
+		s.i(INC, BX)
+		s.i(CMP, BX, Imm(int64(l.NPrompt)))
+		s.i(JAE, Label("chosen"))
+		s.i(ADD, BX, BX)
+		s.i(MOV, AX, W(Mem{Base: BX, Label: "prompt"}))
+		s.i(MOV, low16(addrNext), AX)
+		s.label("chosen")
+	}
+	s.i(MOV, AX, low16(addrNext))
+	// Stop at BOS (1) or EOS (2): ax-1 is then 0 or 1.
+	s.i(DEC, AX)
+	s.i(CMP, AX, Imm(ir.EOS-1))
+	s.i(JBE, Label("done"))
+	s.i(INC, AX)
+	s.i(MOV, BX, low16(addrTok))
+	s.i(CALL, Label("print_piece"))
+	s.i(MOV, low16(addrTok), AX)
+	s.i(INC, low16(addrPos))
+	s.i(CMP, low16(addrPos), Imm(int64(steps)))
+	s.i(JB, Label("step"))
+	s.label("done")
+	if bench {
+		s.benchReport()
+	}
+	s.i(CALL, Label("newline"))
+	s.i(MOV, AL, Imm(0))
+	s.i(JMP, Label("exit"))
 }
