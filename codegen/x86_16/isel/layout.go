@@ -77,15 +77,15 @@ type CacheLoc struct {
 // address of the data and the caches is linear and 16-byte aligned: the code
 // reaches it through a segment register set to address>>4.
 type Layout struct {
-	Segmented   bool
-	Small       bool
-	DataAddr    uint32
-	Data        []byte // loaded at DataAddr
-	Params      map[*ir.Param]*ParamLoc
-	LayerBase   uint32 // the first layer's region of per-layer params
-	LayerStride uint32
-	Tables      map[*ir.Table]uint32
-	Pieces      uint32
+	Segmented    bool
+	Small        bool
+	DataAddr     uint32
+	Data         []byte // loaded at DataAddr
+	Params       map[*ir.Param]*ParamLoc
+	LayerBase    uint32 // the first layer's region of per-layer params
+	LayerStride  uint32
+	Tables       map[*ir.Table]uint32
+	Pieces       uint32
 	Prompt       uint32 // prompt tokens, words
 	NPrompt      int
 	PromptTokens []int
