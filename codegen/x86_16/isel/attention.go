@@ -7,7 +7,7 @@ import (
 
 // cacheAddr sets r to this layer's cache region plus off plus pos·stride
 // (segmented: the offset in FS, which pointCache set).
-func (e *emitter) cacheAddr(r Reg, off uint32, stride int) {
+func (e *fast) cacheAddr(r Reg, off uint32, stride int) {
 	e.i(MOVZX, EAX, low16(addrPos))
 	e.i(IMUL, r, EAX, Imm(int64(stride)))
 	e.addCache(r)
@@ -19,7 +19,7 @@ func (e *emitter) cacheAddr(r Reg, off uint32, stride int) {
 // store quantizes k and v into the cache at pos, head by head: the
 // smallest shift s with rshr(max|x|, s) <= qmax goes into a byte, each
 // value as rshr(x, s) into a word (int16) or byte (int8).
-func (e *emitter) store(op *ir.Op, l *Layout) {
+func (e *fast) store(op *ir.Op, l *Layout) {
 	c := op.Cache
 	loc := l.Caches[c]
 	qb := c.Bits / 8
@@ -91,7 +91,7 @@ func (e *emitter) store(op *ir.Op, l *Layout) {
 }
 
 // loadCached sign-extends the cached value at [base+index*qb+disp] into eax.
-func (e *emitter) loadCached(c *ir.Cache, base, index Reg, disp uint32) {
+func (e *fast) loadCached(c *ir.Cache, base, index Reg, disp uint32) {
 	qb := c.Bits / 8
 	m := e.far(Ptr32(base, index, qb, int32(disp)), FS)
 	if qb == 1 {
@@ -105,7 +105,7 @@ func (e *emitter) loadCached(c *ir.Cache, base, index Reg, disp uint32) {
 // maximum, then e_t = exp(max − score_t) in place and their sum, then
 // Σ_t (e_t·v_t) << shift_t into 64-bit sums, each divided by the sum with
 // rounding (ir.Sim.attention).
-func (e *emitter) attention(op *ir.Op, l *Layout) {
+func (e *fast) attention(op *ir.Op, l *Layout) {
 	c, D := op.Cache, op.HeadDim
 	loc := l.Caches[c]
 	qb := c.Bits / 8

@@ -7,7 +7,7 @@ import (
 
 // Elementwise kernels count ecx down from n and index every vector with it.
 
-func (e *emitter) add(op *ir.Op, l *Layout) {
+func (e *fast) add(op *ir.Op, l *Layout) {
 	a, b, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Args[1]), l.VarAddr(op.Dst)
 	e.i(MOV, ECX, Imm(int64(op.Dst.Len)))
 	top := e.fresh("add")
@@ -18,7 +18,7 @@ func (e *emitter) add(op *ir.Op, l *Layout) {
 	e.loop(top)
 }
 
-func (e *emitter) mul(op *ir.Op, l *Layout) {
+func (e *fast) mul(op *ir.Op, l *Layout) {
 	a, b, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Args[1]), l.VarAddr(op.Dst)
 	e.i(MOV, ECX, Imm(int64(op.Dst.Len)))
 	top := e.fresh("mul")
@@ -32,7 +32,7 @@ func (e *emitter) mul(op *ir.Op, l *Layout) {
 
 // gate: y = rshr(x·g(x), 30), g interpolated in the table; 0 below the
 // table, x itself at or above its end.
-func (e *emitter) gate(op *ir.Op, l *Layout) {
+func (e *fast) gate(op *ir.Op, l *Layout) {
 	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
 	t := e.pointData(l.Tables[op.Table])
 	e.i(MOV, ECX, Imm(int64(op.Dst.Len)))
@@ -60,7 +60,7 @@ func (e *emitter) gate(op *ir.Op, l *Layout) {
 // interpolate sets eax to T[j] + rshr((T[j+1]-T[j])·f, bits) for the table
 // at t (from pointData), j in idx and f in frac (ir.GateLookup,
 // ir.ExpLookup). It keeps ebx and ecx.
-func (e *emitter) interpolate(t uint32, idx, frac Reg, bits uint) {
+func (e *fast) interpolate(t uint32, idx, frac Reg, bits uint) {
 	e.i(MOV, EAX, e.far(m32(NoReg, idx, 4, t+4), ES))
 	e.i(SUB, EAX, e.far(m32(NoReg, idx, 4, t), ES))
 	e.i(IMUL, frac)
@@ -71,7 +71,7 @@ func (e *emitter) interpolate(t uint32, idx, frac Reg, bits uint) {
 // rope rotates each pair (a, b) by the table's cos c and sin s at pos:
 // a' = rshr(a·c − b·s, 30), b' = rshr(a·s + b·c, 30). ebp walks the pair's
 // frequency within a head.
-func (e *emitter) rope(op *ir.Op, l *Layout) {
+func (e *fast) rope(op *ir.Op, l *Layout) {
 	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
 	t := e.pointData(l.Tables[op.Table])
 	half := uint32(op.HeadDim / 2 * 4)
@@ -123,7 +123,7 @@ func (e *emitter) rope(op *ir.Op, l *Layout) {
 
 // argmax leaves the first index of the largest element in next: scanning
 // down, an equal element takes over, so the lowest index wins.
-func (e *emitter) argmax(op *ir.Op, l *Layout) {
+func (e *fast) argmax(op *ir.Op, l *Layout) {
 	x := l.VarAddr(op.Args[0])
 	n := op.Args[0].Len
 	e.i(MOV, ECX, Imm(int64(n-1)))

@@ -1,27 +1,16 @@
 package isel
 
 import (
+	"fmt"
+
 	. "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
-// loadWeight sign-extends the weight at [base+index*size+disp] into eax.
-func (e *emitter) loadWeight(q *ir.Param, base, index Reg, disp uint32) {
-	eb := elemBytes(q)
-	m := e.far(Ptr32(base, index, eb, int32(disp)), ES)
-	if eb == 1 {
-		e.i(MOVSX, EAX, B(m))
-	} else {
-		e.i(MOVSX, EAX, W(m))
-	}
-}
-
-// matmul: for each row, acc = Σ w·x in ebp:ebx, t = rshr(acc, 16),
-// y = rshr(t·m, B). ecx counts columns down and indexes both the row and
-// x, so x needs no register of its own. Fused params lie back to back in
-// memory and in the destination, so one loop runs over all their rows.
-func (e *emitter) matmul(op *ir.Op, l *Layout) {
-	// Parts whose weights follow each other in memory share one loop.
+// matmul runs a shared subroutine per row shape over the op's rows. Fused
+// params lie back to back in memory and in the destination, so one call
+// covers the parts whose weights follow each other.
+func (e *fast) matmul(op *ir.Op, l *Layout) {
 	start := 0
 	for i := 1; i <= len(op.Params); i++ {
 		if i < len(op.Params) {
@@ -40,56 +29,89 @@ func (e *emitter) matmul(op *ir.Op, l *Layout) {
 	}
 }
 
-func (e *emitter) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) {
-	loc := l.Params[q]
-	cols := q.Cols
-	eb := uint32(elemBytes(q))
-	x := l.VarAddr(in)
-	e.pointParam(ESI, loc, 0)
-	e.i(MOV, EDI, Imm(int64(l.VarAddr(out))))
+// mmBias is added to the row and x pointers of the matmul subroutine, so
+// that signed 8-bit displacements reach 128 weights and 64 activations.
+const mmBias = 128
+
+func (e *fast) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) {
+	name, args := e.matmulSub(q, l)
+	e.pointParam(args[0], l.Params[q], mmBias)
+	e.i(MOV, args[1], Imm(int64(l.VarAddr(in)+mmBias)))
+	e.i(MOV, args[2], Imm(int64(l.VarAddr(out))))
 	e.i(MOV, low16(addrCount), Imm(int64(rows)))
-	row, col := e.fresh("row"), e.fresh("col")
-	e.label(row)
-	e.i(XOR, EBX, EBX)
-	e.i(XOR, EBP, EBP)
-	e.i(MOV, ECX, Imm(int64(cols)))
-	e.label(col)
-	// Weight c-1 of the row, after the row's multiplier.
-	e.loadWeight(q, ESI, ECX, 4-eb)
-	e.i(IMUL, m32(NoReg, ECX, 4, x-4))
-	e.i(ADD, EBX, EAX)
-	e.i(ADC, EBP, EDX)
-	e.loop(col)
-	e.rshrPair(EBX, EBP, ir.MatmulPreShift)
-	e.i(MOV, EAX, EBX)
-	e.i(IMUL, e.far(m32(ESI, NoReg, 1, 0), ES))
-	e.rshr64(q.Q.Shift)
-	e.i(MOV, m32(EDI, NoReg, 1, 0), EAX)
-	e.i(ADD, EDI, Imm(4))
-	e.i(ADD, ESI, Imm(int64(loc.RowBytes)))
-	e.i(DEC, low16(addrCount))
-	e.i(JNE, Label(row))
+	e.i(CALL, Label(name))
+}
+
+// matmulSub is the row loop of one shape (columns, weight size): per row,
+// acc = Σ w·x in 64 bits, unrolled over the columns with displacements;
+// t = rshr(acc, 16), y = rshr(t·m, B) with the row's multiplier m.
+// Arguments: w (the first row, plus mmBias), x (plus mmBias), y; the row
+// count in addrCount.
+func (e *fast) matmulSub(q *ir.Param, l *Layout) (string, []Reg) {
+	cols, eb, shift := q.Cols, elemBytes(q), q.Q.Shift
+	rowBytes := l.Params[q].RowBytes
+	name := fmt.Sprintf("matmul.%dx%d.%d", cols, eb*8, shift)
+	return e.sub(name, func(k *kern) {
+		w, x, y, lo, hi := k.v(), k.v(), k.v(), k.v(), k.v()
+		k.in(w, x, y)
+		row := name + ".row"
+		k.label(row)
+		for j := 0; j < cols; j++ {
+			wm := e.far(Ptr32(w, NoReg, 1, int32(4+eb*j-mmBias)), ES)
+			if eb == 1 {
+				k.i(MOVSX, EAX, B(wm))
+			} else {
+				k.i(MOVSX, EAX, W(wm))
+			}
+			k.i(IMUL, D(Ptr32(x, NoReg, 1, int32(4*j-mmBias))))
+			if j == 0 {
+				k.i(MOV, lo, EAX)
+				k.i(MOV, hi, EDX)
+			} else {
+				k.i(ADD, lo, EAX)
+				k.i(ADC, hi, EDX)
+			}
+		}
+		k.rshrPair(lo, hi, ir.MatmulPreShift)
+		k.i(MOV, EAX, lo)
+		k.i(IMUL, D(e.far(Ptr32(w, NoReg, 1, -mmBias), ES)))
+		k.rshr64(shift)
+		k.i(MOV, D(Ptr32(y, NoReg, 1, 0)), EAX)
+		k.i(ADD, y, Imm(4))
+		k.i(ADD, w, Imm(int64(rowBytes)))
+		k.i(DEC, low16(addrCount))
+		k.i(JNE, Label(row))
+		k.i(RET)
+	})
 }
 
 // embed: row token of the table, each weight times the row's multiplier,
 // rshr B.
-func (e *emitter) embed(op *ir.Op, l *Layout) {
+func (e *fast) embed(op *ir.Op, l *Layout) {
 	q := op.Params[0]
 	loc := l.Params[q]
-	eb := uint32(elemBytes(q))
+	eb := elemBytes(q)
 	e.pointParam(ESI, loc, 0)
-	e.i(MOVZX, EAX, low16(addrTok))
-	e.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
-	e.i(ADD, ESI, EAX)
-	e.i(MOV, EBX, e.far(m32(ESI, NoReg, 1, 0), ES))
-	e.i(ADD, ESI, Imm(4))
+	k := e.kernel("embed")
+	w, m, c := k.v(), k.v(), k.v()
+	k.i(MOV, w, ESI)
+	k.i(MOVZX, EAX, low16(addrTok))
+	k.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
+	k.i(ADD, w, EAX)
+	k.i(MOV, m, D(e.far(Ptr32(w, NoReg, 1, 0), ES)))
 	dst := l.VarAddr(op.Dst)
-	e.i(MOV, ECX, Imm(int64(q.Cols)))
+	k.i(MOV, c, Imm(int64(q.Cols)))
 	top := e.fresh("emb")
-	e.label(top)
-	e.loadWeight(q, ESI, ECX, -eb)
-	e.i(IMUL, EBX)
-	e.rshr64(q.Q.Shift)
-	e.i(MOV, m32(NoReg, ECX, 4, dst-4), EAX)
-	e.loop(top)
+	k.label(top)
+	wm := e.far(Ptr32(w, c, eb, 4-int32(eb)), ES)
+	if eb == 1 {
+		k.i(MOVSX, EAX, B(wm))
+	} else {
+		k.i(MOVSX, EAX, W(wm))
+	}
+	k.i(IMUL, m)
+	k.rshr64(q.Q.Shift)
+	k.i(MOV, D(Ptr32(NoReg, c, 4, int32(dst)-4)), EAX)
+	k.loop(c, top)
+	k.emit()
 }

@@ -8,7 +8,7 @@ import (
 // rmsnorm (ir.RMSInv): ss = Σ x² in edi:ebx; ss/n by two divisions (the
 // quotient can pass 32 bits); r = isqrt(ss/n + eps) bit by bit in ebp;
 // inv = (2^38 + r/2)/r; y = rshr(rshr(x·inv, 22)·g, 16).
-func (e *emitter) rmsnorm(op *ir.Op, l *Layout) {
+func (e *fast) rmsnorm(op *ir.Op, l *Layout) {
 	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
 	n := op.Args[0].Len
 	e.i(MOV, ECX, Imm(int64(n)))

@@ -15,7 +15,7 @@ const maxSampleVocab = 1<<(32-ir.ExpBits) - 1
 // sample draws the next token as ir.Sim.sample does: z and e in place in
 // the logits, the nucleus weights in l.Nucleus (ranking each token against
 // all others: no sort), a draw of xorshift64*, a scan in index order.
-func (e *emitter) sample(op *ir.Op, p *ir.Program, l *Layout) error {
+func (e *fast) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 	x, n := l.VarAddr(op.Args[0]), op.Args[0].Len
 	if n > maxSampleVocab {
 		return fmt.Errorf("%s: sample() in the image supports a vocabulary up to %d, not %d", op.Pos, maxSampleVocab, n)
@@ -126,7 +126,7 @@ func (e *emitter) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 // xorshift advances llama2.c's generator and leaves random_u32() in eax:
 // x ^= x>>12, x ^= x<<25, x ^= x>>27, then the high half of the low 64
 // bits of x·0x2545F4914F6CDD1D.
-func (e *emitter) xorshift() {
+func (e *fast) xorshift() {
 	e.i(MOV, EAX, low32(addrRng))
 	e.i(MOV, EDX, low32(addrRng+4))
 	for _, s := range []struct {

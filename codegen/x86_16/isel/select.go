@@ -13,7 +13,8 @@ import (
 // print_piece, newline and exit routines. Each op's code is a marked region
 // named after it, for size reports.
 func Select(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
-	e := &emitter{p: prog, seg: l.Segmented, dataSeg: ES}
+	e := &fast{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: ES}, prog: p, l: l,
+		subs: map[string]*kern{}, args: map[string]map[int]Reg{}}
 	e.generate(p, l, steps, bench)
 	prog.Mark("forward")
 	prog.Label("forward")
@@ -48,6 +49,7 @@ func Select(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) erro
 		}
 	}
 	e.i(RET)
+	e.emitSubs()
 	return nil
 }
 
@@ -61,7 +63,7 @@ func opName(op *ir.Op) string {
 	return "next"
 }
 
-func (e *emitter) op(op *ir.Op, l *Layout) {
+func (e *fast) op(op *ir.Op, l *Layout) {
 	switch op.Kind {
 	case ir.Embed:
 		e.embed(op, l)
@@ -90,7 +92,7 @@ func (e *emitter) op(op *ir.Op, l *Layout) {
 
 // generate is llama2.c's loop (ir.Generate): forward, the prompt's next
 // token forced while there is one, stop at BOS or EOS, print, advance.
-func (e *emitter) generate(p *ir.Program, l *Layout, steps int, bench bool) {
+func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.p.Mark("generate")
 	e.p.Label("generate")
 	e.i(MOV, low16(addrTok), Imm(ir.BOS))

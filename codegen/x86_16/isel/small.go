@@ -45,12 +45,16 @@ type small struct {
 	subs map[string]func() // subroutines used, emitted after the code
 	// fsLayer: FS holds this layer's weights segment (segmented).
 	fsLayer bool
+	// mmVariants: per weight size, which matmul entries are used: 1 the
+	// plain one, 2 the one that adds into its destination.
+	mmVariants map[int]int
 }
 
 // SelectSmall appends the small code of p: the generation loop, forward,
 // the subroutines it calls, then the tables (data, not code: marked so).
 func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
-	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){}}
+	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){},
+		mmVariants: map[int]int{}}
 	s.generateSmall(steps, bench)
 	prog.Mark("forward")
 	prog.Label("forward")
@@ -69,8 +73,13 @@ func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool)
 			}
 			s.fsLayer = true
 		}
-		for _, op := range ops {
+		for i := 0; i < len(ops); i++ {
+			op := ops[i]
 			prog.Mark(op.Kind.String() + " " + opName(op))
+			if i+1 < len(ops) && s.fused(op, ops[i+1]) {
+				i++
+				continue
+			}
 			if err := s.op(op); err != nil {
 				return err
 			}
@@ -203,7 +212,7 @@ func (s *small) pointW(q *ir.Param) {
 	case s.seg:
 		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
 		s.fsLayer = false
-		s.i(MOV, BX, Imm(int64(loc.Addr&15)))
+		s.movImm(BX, loc.Addr&15)
 	case loc.PerLayer:
 		s.i(MOV, EBX, low32(addrLayerW))
 		if loc.Addr != 0 {
@@ -241,13 +250,7 @@ func (s *small) op(op *ir.Op) error {
 	l := s.l
 	switch op.Kind {
 	case ir.MatMul:
-		q := op.Params[0]
-		s.pointW(q)
-		s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
-		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
-		s.i(MOV, CX, Imm(int64(op.Rows())))
-		s.i(MOV, DX, Imm(int64(q.Cols)))
-		s.i(CALL, Label(s.matmulSub(elemBytes(q))))
+		s.matmul(op, op.Dst, false)
 	case ir.Embed:
 		s.embed(op)
 	case ir.RMSNorm:
@@ -278,13 +281,101 @@ func (s *small) op(op *ir.Op) error {
 	return nil
 }
 
+// matmul calls the matmul subroutine for op, writing into dst or, with
+// acc, adding into it.
+func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
+	q := op.Params[0]
+	eb := elemBytes(q)
+	s.pointW(q)
+	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
+	s.i(MOV, DI, v16(s.l.VarAddr(dst)))
+	s.i(MOV, CX, Imm(int64(op.Rows())))
+	s.i(MOV, DX, Imm(int64(q.Cols)))
+	name := s.matmulSub(eb)
+	if acc {
+		s.mmVariants[eb] |= 2
+		name += "acc"
+	} else {
+		s.mmVariants[eb] |= 1
+	}
+	s.i(CALL, Label(name))
+}
+
+// fused emits two ops as one when that is smaller, and says whether it
+// did: a matmul whose result only feeds a residual add accumulates into
+// the add's destination; two in-place ropes over adjacent vars run as one.
+func (s *small) fused(a, b *ir.Op) bool {
+	switch {
+	case a.Kind == ir.MatMul && b.Kind == ir.Add && len(a.Parts) == 1 && s.uses(a.Dst) == 1:
+		other := b.Args[0]
+		if other == a.Dst {
+			other = b.Args[1]
+		}
+		if other != b.Dst || (b.Args[0] != a.Dst && b.Args[1] != a.Dst) || aliasVars(a.Args[0], b.Dst) {
+			return false
+		}
+		s.matmul(a, b.Dst, true)
+		return true
+	case a.Kind == ir.RoPE && b.Kind == ir.RoPE && a.HeadDim == b.HeadDim && a.Table == b.Table &&
+		a.Dst == a.Args[0] && b.Dst == b.Args[0] &&
+		s.l.VarAddr(b.Args[0]) == s.l.VarAddr(a.Args[0])+uint32(4*a.Args[0].Len):
+		s.i(MOV, SI, v16(s.l.VarAddr(a.Args[0])))
+		s.i(MOV, DI, SI)
+		s.i(MOV, BP, Imm(int64((a.Dst.Len+b.Dst.Len)/2)))
+		s.i(CALL, Label(s.ropeSub(a)))
+		return true
+	}
+	return false
+}
+
+// uses counts the ops that read v.
+func (s *small) uses(v *ir.Var) int {
+	n := 0
+	s.p.Ops(func(_ int, op *ir.Op) {
+		for _, a := range op.Args {
+			if aliasVars(a, v) {
+				n++
+			}
+		}
+	})
+	return n
+}
+
+func aliasVars(a, b *ir.Var) bool {
+	ra, oa := a.Root()
+	rb, ob := b.Root()
+	return ra == rb && oa < ob+b.Len && ob < oa+a.Len
+}
+
+// movImm sets a 16-bit register to v, by xor when v is 0.
+func (s *small) movImm(r Reg, v uint32) {
+	if v == 0 {
+		s.i(XOR, r, r)
+		return
+	}
+	s.i(MOV, r, Imm(int64(v)))
+}
+
 // matmulSub: si = x, di = dst, the weights pointer at the first row (its
 // multiplier, then cols weights), cx = rows, dx = cols. Per row the 64-bit
 // sum Σ w·x builds in edi:ebp (di and the row's multiplier wait on the
-// stack), then t = rshr(sum, 16), y = rshr(t·m, B).
+// stack), then t = rshr(sum, 16), y = rshr(t·m, B), stored, or added to
+// the destination through the entry NAMEacc. When both entries are used a
+// byte in low memory tells them apart.
 func (s *small) matmulSub(eb int) string {
 	name := fmt.Sprintf("matmul%d", eb*8)
 	return s.use(name, func() {
+		both := s.mmVariants[eb] == 3
+		if both {
+			s.i(MOV, AL, Imm(0))
+			s.i(JMP, Label(name+".go"))
+			s.label(name + "acc")
+			s.i(MOV, AL, Imm(1))
+			s.label(name + ".go")
+			s.i(MOV, B(Abs16(addrAccFlag)), AL)
+		} else if s.mmVariants[eb] == 2 {
+			s.label(name + "acc")
+		}
 		s.i(MOV, low16(addrCount), DX)
 		s.label(name + ".row")
 		s.i(PUSH, CX)
@@ -310,6 +401,15 @@ func (s *small) matmulSub(eb int) string {
 		s.i(IMUL, EBP)
 		s.rshr(s.shift())
 		s.i(POP, DI)
+		switch s.mmVariants[eb] {
+		case 2:
+			s.i(ADD, EAX, D(Mem{Base: DI}))
+		case 3:
+			s.i(CMP, B(Abs16(addrAccFlag)), Imm(0))
+			s.i(JE, Label(name+".store"))
+			s.i(ADD, EAX, D(Mem{Base: DI}))
+			s.label(name + ".store")
+		}
 		s.i(STOSD)
 		s.i(POP, SI)
 		s.i(POP, CX)
