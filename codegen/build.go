@@ -45,8 +45,8 @@ type Image struct {
 
 // Region is the code size of one op or runtime piece.
 type Region struct {
-	Name  string
-	Bytes int
+	Name  string `json:"name"`
+	Bytes int    `json:"bytes"`
 }
 
 // CodeBytes is the total code size (boot sector code included, padding and

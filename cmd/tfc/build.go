@@ -123,15 +123,26 @@ func cmdSize(args []string, stdout, stderr io.Writer) error {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Memory  string           `json:"memory"`
-			Regions []codegen.Region `json:"regions"`
-			Code    int              `json:"code_bytes"`
-			Data    int              `json:"data_bytes"`
-		}{im.Memory, im.Regions, im.CodeBytes(), len(im.Layout.Data)})
+			Memory    string           `json:"memory"`
+			Generator string           `json:"generator"`
+			Regions   []codegen.Region `json:"regions"`
+			Code      int              `json:"code_bytes"`
+			Data      int              `json:"data_bytes"`
+		}{im.Memory, im.Generator, im.Regions, im.CodeBytes(), len(im.Layout.Data) + dataBytes(im)})
 	}
 	for _, r := range im.Regions {
 		fmt.Fprintf(stdout, "%6d  %s\n", r.Bytes, r.Name)
 	}
+	fmt.Fprintf(stdout, "(%s memory model, %s code generator; data %d bytes)\n", im.Memory, im.Generator, len(im.Layout.Data)+dataBytes(im))
 	fmt.Fprintf(stdout, "code %d bytes\n", im.CodeBytes())
 	return nil
+}
+
+// dataBytes counts the data placed among the code (tables, prompt).
+func dataBytes(im *codegen.Image) int {
+	n := 0
+	for _, r := range im.DataRegions {
+		n += r.Bytes
+	}
+	return n
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// Exit codes: 0 success, 1 bad input or a failed build, 2 bad usage.
+func TestExitCodesAndMessages(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.tf")
+	os.WriteFile(bad, []byte("model x\nweights checkpoint \"nosuch.bin\"\ntokenizer synthetic\nconfig {\n  dim = 8 hidden = 8 layers = 1 heads = 2 kv_heads = 2 vocab = 8 context = 8\n}\nforward { next = argmax(x) }\n"), 0o644)
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stderr string // a line stderr must contain
+	}{
+		{nil, 2, "Usage:"},
+		{[]string{"frob"}, 2, `unknown command "frob"`},
+		{[]string{"sim"}, 2, "want one input file, got 0"},
+		{[]string{"sim", "a.tf", "b.tf"}, 2, "want one input file, got 2"},
+		{[]string{"sim", "--nosuchflag", "a.tf"}, 2, "flag provided but not defined: -nosuchflag"},
+		{[]string{"sim", filepath.Join(dir, "nosuch.tf")}, 1, "no such file or directory"},
+		{[]string{"sim", bad}, 1, bad + `:2:1: open nosuch.bin: no such file or directory`},
+		{[]string{"build", "../../examples/gelu-random.tf", "-Os", "-O2", "-o", filepath.Join(dir, "x.img")}, 2, "-Os and -O2 exclude each other"},
+		{[]string{"build", "../../examples/mha-random.tf", "--memory", "segmented", "-o", filepath.Join(dir, "x.img")}, 1, "more than a 64 KiB segment"},
+		{[]string{"build", "../../examples/gelu-random.tf", "--memory", "paged", "-o", filepath.Join(dir, "x.img")}, 1, `unknown memory model "paged"`},
+		{[]string{"sim", "../../examples/gelu-random.tf", "-d", "nosuch"}, 1, "-d nosuch: no such pass"},
+		{[]string{"run", "../../examples/gelu-random.img", "--steps", "3"}, 2, "--prompt and --steps need a .tf file"},
+	} {
+		code, _, stderr := runCLI(c.args...)
+		if code != c.code || !strings.Contains(stderr, c.stderr) {
+			t.Errorf("tfc %s: exit %d, stderr:\n%s\nwant exit %d and %q", strings.Join(c.args, " "), code, stderr, c.code, c.stderr)
+		}
+		if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
+			t.Errorf("tfc %s: a panic:\n%s", strings.Join(c.args, " "), stderr)
+		}
+	}
+}
+
+// A check error shows the source line and a caret under the column.
+func TestErrorShowsLineAndCaret(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.tf")
+	os.WriteFile(bad, []byte("model x\nweights random seed 1\ntokenizer synthetic\nconfig {\n  dim = 8\n  hidden = 8\n  layers = 1\n  heads = 3\n  kv_heads = 1\n  vocab = 8\n  context = 8\n}\nforward { next = argmax(x) }\n"), 0o644)
+	code, _, stderr := runCLI("sim", bad)
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	if code != 1 || len(lines) != 3 || !strings.HasPrefix(lines[0], bad+":8:") || !strings.HasSuffix(lines[2], "^") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if lines[1] != "  heads = 3" {
+		t.Errorf("source line %q", lines[1])
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"build", "run", "sim", "asm", "size"} {
+		code, _, stderr := runCLI(cmd, "--help")
+		if code != 0 || !strings.Contains(stderr, "Usage: tfc "+cmd) {
+			t.Errorf("tfc %s --help: exit %d, %q", cmd, code, stderr)
+		}
+	}
+	code, stdout, _ := runCLI("--help")
+	if code != 0 || !strings.Contains(stdout, "tfc run FILE.tf|disk.img") {
+		t.Errorf("tfc --help: exit %d, %q", code, stdout)
+	}
+}
+
+// tfc size lists regions that add up to the total it prints; --json
+// carries the same numbers.
+func TestSize(t *testing.T) {
+	code, stdout, stderr := runCLI("size", "../../examples/gelu-random.tf")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	sum := 0
+	for _, l := range lines[:len(lines)-2] {
+		var n int
+		var name string
+		if _, err := fmt.Sscan(l, &n, &name); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		sum += n
+	}
+	var total int
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "code %d bytes", &total); err != nil || total != sum {
+		t.Errorf("last line %q; the regions add up to %d", lines[len(lines)-1], sum)
+	}
+	code, stdout, _ = runCLI("size", "--json", "../../examples/gelu-random.tf")
+	var j struct {
+		Code    int `json:"code_bytes"`
+		Regions []struct {
+			Name  string `json:"name"`
+			Bytes int    `json:"bytes"`
+		} `json:"regions"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil || code != 0 || j.Code != total || len(j.Regions) != len(lines)-2 {
+		t.Errorf("--json: exit %d, err %v, code %d (want %d), %d regions", code, err, j.Code, total, len(j.Regions))
+	}
+}
