@@ -75,11 +75,13 @@ func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool)
 		}
 		for i := 0; i < len(ops); i++ {
 			op := ops[i]
-			prog.Mark(op.Kind.String() + " " + opName(op))
-			if i+1 < len(ops) && s.fused(op, ops[i+1]) {
+			if i+1 < len(ops) && s.fused(op, ops[i+1], false) {
+				prog.Mark(RegionName(op) + " + " + RegionName(ops[i+1]))
+				s.fused(op, ops[i+1], true)
 				i++
 				continue
 			}
+			prog.Mark(RegionName(op))
 			if err := s.op(op); err != nil {
 				return err
 			}
@@ -301,10 +303,10 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 	s.i(CALL, Label(name))
 }
 
-// fused emits two ops as one when that is smaller, and says whether it
-// did: a matmul whose result only feeds a residual add accumulates into
+// fused says whether two ops run as one (and with emit, emits them) when
+// that is smaller: a matmul whose result only feeds a residual add accumulates into
 // the add's destination; two in-place ropes over adjacent vars run as one.
-func (s *small) fused(a, b *ir.Op) bool {
+func (s *small) fused(a, b *ir.Op, emit bool) bool {
 	switch {
 	case a.Kind == ir.MatMul && b.Kind == ir.Add && len(a.Parts) == 1 && s.uses(a.Dst) == 1:
 		other := b.Args[0]
@@ -314,11 +316,16 @@ func (s *small) fused(a, b *ir.Op) bool {
 		if other != b.Dst || (b.Args[0] != a.Dst && b.Args[1] != a.Dst) || aliasVars(a.Args[0], b.Dst) {
 			return false
 		}
-		s.matmul(a, b.Dst, true)
+		if emit {
+			s.matmul(a, b.Dst, true)
+		}
 		return true
 	case a.Kind == ir.RoPE && b.Kind == ir.RoPE && a.HeadDim == b.HeadDim && a.Table == b.Table &&
 		a.Dst == a.Args[0] && b.Dst == b.Args[0] &&
 		s.l.VarAddr(b.Args[0]) == s.l.VarAddr(a.Args[0])+uint32(4*a.Args[0].Len):
+		if !emit {
+			return true
+		}
 		s.i(MOV, SI, v16(s.l.VarAddr(a.Args[0])))
 		s.i(MOV, DI, SI)
 		s.i(MOV, BP, Imm(int64((a.Dst.Len+b.Dst.Len)/2)))
