@@ -700,9 +700,10 @@ func (s *small) store(op *ir.Op) {
 	}
 }
 
-// attention, head by head (ir.Sim.attention): scores and their maximum,
-// then the exponentials in place and their sum, then the 64-bit sums of
-// e_t·(v_t << shift_t), each divided by the sum with rounding. A pointer
+// attention, head by head (ir.Sim.attention): scores and their maximum;
+// then one pass computing each exponential, their sum and the 64-bit sums
+// of e_t·(v_t << shift_t); then each of those divided by the sum with
+// rounding. A pointer
 // walks the cache records: a head's shift byte, its values, then on to the
 // same head of the next position.
 func (s *small) attention(op *ir.Op) {
@@ -805,46 +806,37 @@ func (s *small) attention(op *ir.Op) {
 	s.i(CMP, AX, low16(addrPos))
 	s.i(JBE, Label(score))
 
-	// Exponentials in place, their sum in ebp; ax = t+1 = the count.
-	s.i(XOR, EBP, EBP)
-	s.i(MOV, SI, v16(att))
-	s.i(MOV, DI, SI)
-	s.i(XCHG, AX, CX)
-	ex, zero, put := s.fresh("aexp"), s.fresh("azero"), s.fresh("aput")
-	s.label(ex)
-	s.i(MOV, EAX, low32(addrBest))
-	s.i(SUB, EAX, D(Mem{Base: DI}))
-	s.i(CMP, EAX, Imm(ir.ExpLimit))
-	s.i(JAE, Label(zero))
-	s.i(MOV, EDX, EAX)
-	s.i(SHR, EDX, Imm(ir.ExpStepBits))
-	s.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
-	s.i(PUSH, CX)
-	s.interp("tab."+op.Table.Name, DX)
-	s.i(POP, CX)
-	s.i(JMP, Label(put))
-	s.label(zero)
-	s.i(XOR, EAX, EAX)
-	s.label(put)
-	s.i(STOSD)
-	s.i(ADD, EBP, EAX)
-	s.i(LOOP, Label(ex))
-	s.i(MOV, low32(addrSum), EBP)
-
-	// acc_i = Σ_t (e_t · v_{t,i}) << shift_t.
+	// One pass over the positions: e_t = exp(best − score_t), added to the
+	// sum and, times v_t << shift_t, to the 64-bit sums acc_i.
 	s.i(MOV, DI, v16(acc))
 	s.i(MOV, CX, Imm(int64(2*hd)))
 	s.i(XOR, EAX, EAX)
 	s.i(REP | STOSD)
+	s.i(MOV, low32(addrSum), EAX)
 	pointAt(loc.V)
 	s.i(MOV, SI, v16(att))
 	s.i(MOV, AX, low16(addrPos))
 	s.i(INC, AX)
 	s.i(MOV, low16(addrT), AX)
-	vt, vi := s.fresh("avt"), s.fresh("avi")
+	vt, vi, zero, got := s.fresh("avt"), s.fresh("avi"), s.fresh("azero"), s.fresh("agot")
 	s.label(vt)
 	s.i(LODSD)
+	s.i(NEG, EAX)
+	s.i(ADD, EAX, low32(addrBest))
+	s.i(CMP, EAX, Imm(ir.ExpLimit))
+	s.i(JAE, Label(zero))
+	s.i(MOV, EDX, EAX)
+	s.i(SHR, EDX, Imm(ir.ExpStepBits))
+	s.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
+	s.i(PUSH, SI)
+	s.interp("tab."+op.Table.Name, DX)
+	s.i(POP, SI)
+	s.i(JMP, Label(got))
+	s.label(zero)
+	s.i(XOR, EAX, EAX)
+	s.label(got)
 	s.i(XCHG, EAX, EBP)
+	s.i(ADD, low32(addrSum), EBP)
 	shiftC()
 	s.i(MOV, DI, v16(acc))
 	s.i(MOV, CH, Imm(int64(hd)))
