@@ -37,8 +37,7 @@ func (s *FloatSim) vec(v *Var) []float32 {
 
 // Logits returns the last step's logits (before sampling scales them).
 func (s *FloatSim) Logits() []float64 {
-	post := s.p.Blocks[PostBlock]
-	x := s.vec(post[len(post)-1].Args[0])
+	x := s.vec(s.p.logits())
 	out := make([]float64, len(x))
 	for i, v := range x {
 		out[i] = float64(v)
@@ -48,21 +47,7 @@ func (s *FloatSim) Logits() []float64 {
 
 // Step runs the forward pass for token at pos and returns the next token.
 func (s *FloatSim) Step(token, pos int) int {
-	next := -1
-	for b, ops := range s.p.Blocks {
-		layers := 1
-		if b == LayerBlock {
-			layers = s.p.Layers
-		}
-		for l := 0; l < layers; l++ {
-			for _, op := range ops {
-				if t := s.run(op, token, pos, l); t >= 0 {
-					next = t
-				}
-			}
-		}
-	}
-	return next
+	return s.p.forward(func(op *Op, l int) int { return s.run(op, token, pos, l) })
 }
 
 func (p *Param) slice(l int) []float32 {

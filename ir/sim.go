@@ -53,8 +53,7 @@ func (s *Sim) fit(x int64, op *Op) int32 {
 // Logits returns the last step's logits (the input of argmax or sample)
 // as real numbers.
 func (s *Sim) Logits() []float64 {
-	post := s.p.Blocks[PostBlock]
-	x := s.vec(post[len(post)-1].Args[0])
+	x := s.vec(s.p.logits())
 	out := make([]float64, len(x))
 	for i, v := range x {
 		out[i] = float64(v) / One
@@ -64,15 +63,21 @@ func (s *Sim) Logits() []float64 {
 
 // Step runs the forward pass for token at pos and returns the next token.
 func (s *Sim) Step(token, pos int) int {
+	return s.p.forward(func(op *Op, l int) int { return s.run(op, token, pos, l) })
+}
+
+// forward runs every op in order, the layer block once per layer, and
+// returns the token the last token-choosing op picked.
+func (p *Program) forward(run func(op *Op, layer int) int) int {
 	next := -1
-	for b, ops := range s.p.Blocks {
+	for b, ops := range p.Blocks {
 		layers := 1
 		if b == LayerBlock {
-			layers = s.p.Layers
+			layers = p.Layers
 		}
 		for l := 0; l < layers; l++ {
 			for _, op := range ops {
-				if t := s.run(op, token, pos, l); t >= 0 {
+				if t := run(op, l); t >= 0 {
 					next = t
 				}
 			}
@@ -246,4 +251,10 @@ func (s *Sim) attention(op *Op, l, pos int) {
 			dst[h*D+i] = s.fit(DivRound(num, sum), op)
 		}
 	}
+}
+
+// logits is the var the last op chooses the next token from.
+func (p *Program) logits() *Var {
+	post := p.Blocks[PostBlock]
+	return post[len(post)-1].Args[0]
 }
