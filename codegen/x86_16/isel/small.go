@@ -3,6 +3,7 @@ package isel
 import (
 	"encoding/binary"
 	"fmt"
+	"sort"
 
 	. "tfc/codegen/x86_16"
 	"tfc/ir"
@@ -48,13 +49,32 @@ type small struct {
 	// mmVariants: per weight size, which matmul entries are used: 1 the
 	// plain one, 2 the one that adds into its destination.
 	mmVariants map[int]int
+	// rshrUses counts the rounding shifts by count; rshrEntries lists the
+	// counts that get an entry point (rshr.N: mov cl, N), the first falling
+	// through into rshr.
+	rshrUses    map[uint]int
+	rshrEntries []uint
 }
 
 // SelectSmall appends the small code of p: the generation loop, forward,
 // the subroutines it calls, then the tables (data, not code: marked so).
 func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
-	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){},
-		mmVariants: map[int]int{}}
+	// A first pass into a scratch program counts the rounding shifts, so
+	// that the second can give the frequent counts entry points of their own.
+	dry := newSmall(&Program{}, p, l, nil)
+	if err := dry.selectAll(steps, bench); err != nil {
+		return err
+	}
+	return newSmall(prog, p, l, dry.rshrUses).selectAll(steps, bench)
+}
+
+func newSmall(prog *Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
+	return &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){},
+		mmVariants: map[int]int{}, rshrUses: map[uint]int{}, rshrEntries: rshrEntries(plan)}
+}
+
+func (s *small) selectAll(steps int, bench bool) error {
+	prog, p, l := s.emitter.p, s.p, s.l
 	s.generateSmall(steps, bench)
 	prog.Mark("forward")
 	prog.Label("forward")
@@ -150,24 +170,67 @@ func (s *small) use(name string, body func()) string {
 
 // rshrCall: eax = rshr(edx:eax, n), 1 <= n <= 31; keeps cl.
 func (s *small) rshr(n uint) {
+	s.rshrUses[n]++
+	for _, e := range s.rshrEntries {
+		if e == n {
+			s.rshrSub()
+			s.i(CALL, Label(fmt.Sprintf("rshr.%d", n)))
+			return
+		}
+	}
 	s.i(MOV, CL, Imm(int64(n)))
 	s.rshrCL()
 }
 
-// rshrCL: eax = rshr(edx:eax, cl) for cl >= 1. Shifting by cl-1, adding 1
-// and shifting by one more rounds exactly as adding 2^(cl-1) first does,
-// with no register for the constant. Clobbers edx only.
+// rshrEntries picks the counts worth an entry point: a call then takes 3
+// bytes instead of 5. The first entry falls through into rshr (2 bytes, worth
+// it from 2 calls); the others jump there (4 bytes, worth it from 3 calls).
+func rshrEntries(uses map[uint]int) []uint {
+	var ns []uint
+	for n := range uses {
+		ns = append(ns, n)
+	}
+	sort.Slice(ns, func(i, j int) bool {
+		if uses[ns[i]] != uses[ns[j]] {
+			return uses[ns[i]] > uses[ns[j]]
+		}
+		return ns[i] < ns[j]
+	})
+	var out []uint
+	for i, n := range ns {
+		if (i == 0 && uses[n] >= 2) || (i > 0 && uses[n] >= 3) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// rshrCL: eax = rshr(edx:eax, cl) for cl >= 1 (the low 32 bits, which
+// is all the arithmetic keeps). Keeps every other register.
 func (s *small) rshrCL() {
-	s.i(CALL, Label(s.use("rshr", func() {
-		s.i(DEC, CL)
+	s.rshrSub()
+	s.i(CALL, Label("rshr.body"))
+}
+
+// rshrSub schedules the rounding-shift subroutine: its entry points, then
+// the body.
+func (s *small) rshrSub() {
+	s.use("rshr", func() {
+		for i := len(s.rshrEntries) - 1; i >= 0; i-- {
+			n := s.rshrEntries[i]
+			s.label(fmt.Sprintf("rshr.%d", n))
+			s.i(MOV, CL, Imm(int64(n)))
+			if i > 0 {
+				s.i(JMP, Label("rshr.body"))
+			}
+		}
+		s.label("rshr.body")
+		// shrd leaves the last bit shifted out, bit cl-1, in CF: adding it
+		// rounds exactly as adding 2^(cl-1) before the shift would.
 		s.i(SHRD, EAX, EDX, CL)
-		s.i(SAR, EDX, CL)
-		s.i(ADD, EAX, Imm(1))
-		s.i(ADC, EDX, Imm(0))
-		s.i(SHRD, EAX, EDX, Imm(1))
-		s.i(INC, CL)
+		s.i(ADC, EAX, Imm(0))
 		s.i(RET)
-	})))
+	})
 }
 
 // The weights pointer: BX in FS (segmented), EBX (flat).
@@ -962,6 +1025,7 @@ func (s *small) argmax(op *ir.Op) {
 	s.i(MOV, CX, Imm(int64(op.Args[0].Len)))
 	s.i(MOV, EDX, Imm(-1<<31))
 	s.i(XOR, DI, DI)
+	s.i(XOR, BX, BX) // all logits at the minimum: index 0
 	top, next := s.fresh("amax"), s.fresh("anext")
 	s.label(top)
 	s.i(LODSD)
