@@ -3,6 +3,7 @@ package isel
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"sort"
 
 	. "tfc/codegen/x86_16"
@@ -530,9 +531,9 @@ func (s *small) embed(op *ir.Op) {
 }
 
 // rmsnormSub (ir.RMSInv): si = x, di = dst, the weights pointer at g; n
-// is fixed per subroutine. ss = Σ x² in edi:ebp; ss/n by two divisions;
-// r = isqrt(ss/n + eps) bit by bit in edi; inv = (2^38 + r/2)/r in ebp;
-// y = rshr(rshr(x·inv, 22)·g, 16), counted in ch.
+// is fixed per subroutine. ss = Σ x² in edi:ebp; r = isqrt(ss/n + eps)
+// bit by bit in esi; inv = (2^38 + r/2)/r in ebp; y = rshr(rshr(x·inv,
+// 22)·g, 16), counted in ch.
 func (s *small) rmsnormSub(n int) string {
 	name := fmt.Sprintf("rmsnorm%d", n)
 	return s.use(name, func() {
@@ -547,35 +548,41 @@ func (s *small) rmsnormSub(n int) string {
 		s.i(ADD, EBP, EAX)
 		s.i(ADC, EDI, EDX)
 		s.i(LOOP, Label(name+".ss"))
-		s.i(MOV, CX, Imm(int64(n)))
-		s.i(XCHG, EAX, EDI)
-		s.i(XOR, EDX, EDX)
-		s.i(DIV, ECX)
-		s.i(XCHG, EAX, EBP)
-		s.i(DIV, ECX)
-		s.i(ADD, EAX, Imm(ir.RMSEps))
-		s.i(ADC, EBP, Imm(0))
-		s.i(XCHG, EAX, ESI)
-		s.i(XOR, EDI, EDI)
+		// v+1 = ss/n + eps + 1 in edi:ebp: a shift when n is a power of
+		// two, else two divisions (the quotient can pass 32 bits).
+		if k := bits.TrailingZeros(uint(n)); n == 1<<k {
+			s.i(SHRD, EBP, EDI, Imm(int64(k)))
+			s.i(SHR, EDI, Imm(int64(k)))
+		} else {
+			s.i(MOV, CX, Imm(int64(n)))
+			s.i(XCHG, EAX, EDI)
+			s.i(XOR, EDX, EDX)
+			s.i(DIV, ECX)
+			s.i(XCHG, EAX, EBP)
+			s.i(DIV, ECX)
+			s.i(MOV, EDI, EBP)
+			s.i(XCHG, EAX, EBP)
+		}
+		s.i(ADD, EBP, Imm(ir.RMSEps+1))
+		s.i(ADC, EDI, Imm(0))
+		// r = isqrt(v) in esi, bit by bit: t = r|bit stays when t² < v+1.
+		s.i(XOR, ESI, ESI)
 		s.i(MOV, ECX, Imm(1<<31))
 		s.label(name + ".bit")
-		s.i(LEA, EAX, Ptr32(EDI, ECX, 1, 0))
+		s.i(LEA, EAX, Ptr32(ESI, ECX, 1, 0))
 		s.i(MUL, EAX)
-		s.i(CMP, EDX, EBP)
-		s.i(JA, Label(name+".skip"))
-		s.i(JB, Label(name+".take"))
-		s.i(CMP, EAX, ESI)
-		s.i(JA, Label(name+".skip"))
-		s.label(name + ".take")
-		s.i(ADD, EDI, ECX)
+		s.i(SUB, EAX, EBP)
+		s.i(SBB, EDX, EDI)
+		s.i(JAE, Label(name+".skip"))
+		s.i(ADD, ESI, ECX)
 		s.label(name + ".skip")
 		s.i(SHR, ECX, Imm(1))
 		s.i(JNE, Label(name+".bit"))
-		s.i(MOV, EAX, EDI)
+		s.i(MOV, EAX, ESI)
 		s.i(SHR, EAX, Imm(1))
 		s.i(XOR, EDX, EDX)
 		s.i(MOV, DL, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
-		s.i(DIV, EDI)
+		s.i(DIV, ESI)
 		s.i(XCHG, EAX, EBP)
 		s.i(POP, DI)
 		s.i(POP, SI)
@@ -706,8 +713,8 @@ func (s *small) store(op *ir.Op) {
 			n *= 2
 		}
 		s.i(MOV, BP, Imm(int64(n)))
-		head, mx, pos, keep, try, done, quant, write := s.fresh("sh"), s.fresh("smax"), s.fresh("spos"), s.fresh("skeep"),
-			s.fresh("stry"), s.fresh("sdone"), s.fresh("sq"), s.fresh("sw")
+		head, mx, pos, keep, try, done, quant := s.fresh("sh"), s.fresh("smax"), s.fresh("spos"), s.fresh("skeep"),
+			s.fresh("stry"), s.fresh("sdone"), s.fresh("sq")
 		s.label(head)
 		s.i(PUSH, SI)
 		s.i(XOR, EDX, EDX)
@@ -728,12 +735,11 @@ func (s *small) store(op *ir.Op) {
 		s.label(try)
 		s.i(CMP, EAX, Imm(int64(1)<<(c.Bits-1)-1))
 		s.i(JBE, Label(done))
+		// rshr(max, s) of an unsigned max: shr leaves bit s-1 in CF.
 		s.i(INC, CX)
 		s.i(MOV, EAX, EDX)
-		s.i(PUSH, EDX)
-		s.i(XOR, EDX, EDX)
-		s.rshrCL()
-		s.i(POP, EDX)
+		s.i(SHR, EAX, CL)
+		s.i(ADC, EAX, Imm(0))
 		s.i(JMP, Label(try))
 		s.label(done)
 		s.i(XCHG, AX, CX)
@@ -741,12 +747,13 @@ func (s *small) store(op *ir.Op) {
 		s.i(XCHG, AX, CX)
 		s.i(MOV, CH, Imm(int64(hd)))
 		s.label(quant)
+		// rshr(x, s) inline: shrd leaves bit s-1 in CF; with s = 0 it
+		// changes no flag, and the or has cleared CF.
 		s.i(LODSD)
 		s.i(OR, CL, CL)
-		s.i(JE, Label(write))
 		s.i(CDQ)
-		s.rshrCL()
-		s.label(write)
+		s.i(SHRD, EAX, EDX, CL)
+		s.i(ADC, EAX, Imm(0))
 		if qb == 2 {
 			s.i(str(STOSW))
 		} else {
