@@ -90,6 +90,16 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
 	}
+	// -Os: the lean boot sector, and a console that calls its putc and
+	// exit (their addresses do not depend on the sector counts).
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, Lean: l.Small}
+	if l.Small {
+		r, err := runtime.SharedRoutines(cfg)
+		if err != nil {
+			return nil, err
+		}
+		console.BootPutc, console.BootExit = r.Putc, r.Exit
+	}
 	main := &x86.Program{}
 	if l.Small {
 		err = isel.SelectSmall(main, p, l, steps, o.Bench)
@@ -104,8 +114,7 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
-	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr,
-		CodeSectors: sectors(len(code)), DataSectors: sectors(len(l.Data))}
+	cfg.CodeSectors, cfg.DataSectors = sectors(len(code)), sectors(len(l.Data))
 	boot, err := runtime.BootSector(cfg)
 	if err != nil {
 		return nil, err

@@ -57,6 +57,14 @@ type BootConfig struct {
 	DataSectors int    // sectors after those, loaded to DataAddr
 	DataAddr    uint32 // linear; 0 = DefaultFlatDataAddr or DefaultSegDataAddr
 	ForceCHS    bool   // tests: no INT 13h extensions, read with AH=02h
+
+	// Lean asks for the small boot sector of -Os images (see lean.go):
+	// extended reads only, in whole chunks from a padded image, no retries.
+	Lean bool
+
+	// extFn replaces the extension check's function 41h (tests: an
+	// unknown function makes a BIOS without extensions).
+	extFn byte
 }
 
 // dataAddr is DataAddr with its default applied.
@@ -79,6 +87,9 @@ func (c BootConfig) check() error {
 	code := uint64(c.CodeSectors) * SectorSize
 	data := uint64(c.DataSectors) * SectorSize
 	addr := uint64(c.dataAddr())
+	if c.Lean && c.ForceCHS {
+		return fmt.Errorf("the lean boot sector has no CHS reads (ForceCHS)")
+	}
 	if code > MaxCodeSize {
 		return fmt.Errorf("main code needs %d bytes (%d sectors) at %#x, only %d bytes fit below %#x",
 			code, c.CodeSectors, CodeAddr, MaxCodeSize, CodeAddr+MaxCodeSize)
@@ -91,7 +102,7 @@ func (c BootConfig) check() error {
 			return fmt.Errorf("data needs %d bytes (%d sectors) at %#x, only %d bytes fit below 4 GiB",
 				data, c.DataSectors, addr, 1<<32-addr)
 		}
-		return nil
+		return c.checkLean()
 	}
 	if addr < CodeAddr+code {
 		return fmt.Errorf("segmented data address %#x overlaps the main code (%#x-%#x)", addr, CodeAddr, CodeAddr+code)
@@ -104,7 +115,7 @@ func (c BootConfig) check() error {
 		return fmt.Errorf("data needs %d bytes (%d sectors) at %#x, only %d bytes are available below %#x in the segmented memory model",
 			data, c.DataSectors, addr, avail, ConventionalTop)
 	}
-	return nil
+	return c.checkLean()
 }
 
 // BootSector returns the boot sector program for c, assembled at BootAddr
@@ -114,19 +125,60 @@ func (c BootConfig) check() error {
 // It sets SS:SP = 0:0x7C00, pushes the boot drive, enables A20 and unreal
 // mode (flat), reads CodeSectors to CodeAddr and DataSectors to DataAddr,
 // and far-jumps to 0:CodeAddr with DS = ES = 0 (flat: FS = GS = 0 too, all
-// four with 4 GiB limits) and the direction flag clear. A read that still
-// fails after three tries prints "E" and the BIOS status in two hex digits
-// and '\n' (COM1; the screen gets "\r\n"), and exits with code 2.
+// four with 4 GiB limits) and the direction flag clear. A read that fails
+// (after three tries; lean: at once) prints "E" and the BIOS status in two
+// hex digits and '\n' (COM1; the screen gets a new line), and exits with
+// code 2.
+//
+// Its putc and exit are at addresses that do not depend on the sector
+// counts (SharedRoutines), so the main code, which is built first, can
+// call them.
 func BootSector(c BootConfig) (*Program, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
 	p := &Program{}
-	emitBoot(p, c)
-	if _, err := assembleBoot(p); err != nil {
+	if c.Lean {
+		emitLeanBoot(p, c)
+	} else {
+		emitBoot(p, c)
+	}
+	b, err := assembleBoot(p)
+	if err != nil {
 		return nil, err
 	}
+	if c.Lean && len(b)+leanTail > 510 {
+		return nil, fmt.Errorf("lean boot sector is %d bytes, and its last %d bytes, zeros, must fit before the signature too", len(b), leanTail)
+	}
 	return p, nil
+}
+
+// Labels of the boot sector routines the main code may share.
+const (
+	BootPutc = "boot.putc"
+	BootExit = "boot.exit"
+)
+
+// BootRoutines are the addresses of the boot sector's routines that the
+// main code may call: putc (AL to COM1 and the screen, all registers
+// preserved) and exit (AL = exit code; never returns).
+type BootRoutines struct {
+	Putc, Exit uint32
+}
+
+// SharedRoutines returns where the boot sector for c has putc and exit.
+// c's sector counts are ignored: the routines come before anything that
+// depends on them (the shared block follows the start-up code, which
+// depends on Flat, Lean and ForceCHS only), so the main code can be built
+// before the counts are known.
+func SharedRoutines(c BootConfig) (BootRoutines, error) {
+	c.CodeSectors, c.DataSectors = 0, 0
+	p, err := BootSector(c)
+	if err != nil {
+		return BootRoutines{}, err
+	}
+	s := p.Symbols()
+	return BootRoutines{Putc: s[BootPutc], Exit: s[BootExit]}, nil
 }
 
 // assembleBoot assembles a boot sector program and checks that it fits.
@@ -141,7 +193,9 @@ func assembleBoot(p *Program) ([]byte, error) {
 	return b, nil
 }
 
-func emitBoot(p *Program, c BootConfig) {
+// emitStart sets up the stack, DS = 0 and the direction flag, and enables
+// A20 (flat). CX is 0 after it.
+func emitStart(p *Program, c BootConfig) {
 	p.Mark("boot.start")
 	p.Label("start")
 	// The BIOS may enter at 07C0:0000; nothing here depends on CS, and the
@@ -151,6 +205,9 @@ func emitBoot(p *Program, c BootConfig) {
 	p.I(MOV, SP, Imm(BootAddr))
 	p.I(PUSH, DX) // the drive, at DriveAddr
 	p.I(MOV, DS, CX)
+	if c.Lean && !c.Flat {
+		p.I(MOV, ES, CX) // the full sector sets ES after its CHS reads
+	}
 	p.I(CLD)
 	if c.Flat {
 		// Fast A20; bit 0 (reset) reads as 0 and is written back as 0.
@@ -158,7 +215,41 @@ func emitBoot(p *Program, c BootConfig) {
 		p.I(OR, AL, Imm(2))
 		p.I(OUT, Imm(0x92), AL)
 	}
-	emitDiskSetup(p, c)
+}
+
+// emitShared emits fail, which falls into exit, then putc. fail: AH =
+// BIOS status; prints "E", two hex digits and '\n', exits with 2.
+func emitShared(p *Program, c BootConfig) {
+	p.Mark("boot.fail")
+	p.Label("fail")
+	p.I(MOV, AL, Imm('E'))
+	p.I(CALL, Label(BootPutc))
+	p.I(MOV, AL, AH)
+	p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
+	p.I(XCHG, AL, AH)
+	p.I(CALL, Label("hexdigit"))
+	p.I(MOV, AL, AH) // putc preserves AH: the low digit
+	p.I(CALL, Label("hexdigit"))
+	p.I(MOV, AL, Imm('\n'))
+	p.I(CALL, Label(BootPutc))
+	p.I(MOV, AL, Imm(2))
+	p.Mark(BootExit)
+	p.Label(BootExit)
+	emitExit(p, BootExit)
+	p.Mark("boot.fail")
+	p.Label("hexdigit")
+	// AL = 0..15 to '0'..'9', 'A'..'F', then on into putc.
+	p.I(CMP, AL, Imm(10))
+	p.I(SBB, AL, Imm(0x69))
+	p.DB(0x2F) // das
+	emitPutc(p, BootPutc, c.Lean)
+}
+
+// emitBoot emits the full boot sector: extended reads with a CHS fallback,
+// three tries per read.
+func emitBoot(p *Program, c BootConfig) {
+	emitStart(p, c)
+	emitDiskSetup(p, c) // with fail, exit and putc in its middle
 
 	p.Mark("boot.streams")
 	if c.Flat {
@@ -189,28 +280,6 @@ func emitBoot(p *Program, c BootConfig) {
 	emitLoad(p, c)
 	emitRead(p, c)
 
-	p.Mark("boot.fail")
-	// fail: AH = BIOS status. Never returns.
-	p.Label("fail")
-	p.I(MOV, AL, Imm('E'))
-	p.I(CALL, Label("boot.putc"))
-	p.I(MOV, AL, AH)
-	p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
-	p.I(XCHG, AL, AH)
-	p.I(CALL, Label("hexdigit"))
-	p.I(MOV, AL, AH) // putc preserves AH: the low digit
-	p.I(CALL, Label("hexdigit"))
-	p.I(MOV, AL, Imm('\n'))
-	p.I(CALL, Label("boot.putc"))
-	p.I(MOV, AL, Imm(2))
-	emitExitBody(p, "fail")
-	p.Label("hexdigit")
-	// AL = 0..15 to '0'..'9', 'A'..'F', then on into putc.
-	p.I(CMP, AL, Imm(10))
-	p.I(SBB, AL, Imm(0x69))
-	p.DB(0x2F) // das
-	emitPutc(p, "boot.putc")
-
 	p.Mark("boot.data")
 	if c.Flat {
 		// GDT: the null descriptor holds the GDTR (limit, base) and the CHS
@@ -221,7 +290,7 @@ func emitBoot(p *Program, c BootConfig) {
 		p.DDAddr("gdt", 0)
 		p.Label("spt")
 		p.DW(0)
-		p.DB(0xFF, 0xFF, 0x00, 0x00, 0x00, 0x92, 0xCF, 0x00)
+		p.DB(flatDescriptor...)
 	} else {
 		p.Label("spt")
 		p.DW(0)
@@ -240,6 +309,10 @@ func emitBoot(p *Program, c BootConfig) {
 	p.Label("lba")
 	p.DD(1, 0)
 }
+
+// flatDescriptor is a flat 4 GiB read/write data segment (base 0, limit
+// 0xFFFFF pages), for selector 8.
+var flatDescriptor = []byte{0xFF, 0xFF, 0x00, 0x00, 0x00, 0x92, 0xCF, 0x00}
 
 // emitStream loads n sectors (continuing the LBA) to dest: flat through
 // EDI, segmented through the DAP buffer the caller has set.

@@ -33,6 +33,12 @@ func sum32(b []byte) uint32 {
 // Segmented, it walks the data with DS:SI, moving DS on by 64 KiB each time
 // SI wraps, as real mode requires.
 func sumProgram(flat bool, addr uint32, n int) *Program {
+	return sumProgramWith(Console{Flat: flat}, addr, n)
+}
+
+// sumProgramWith is sumProgram with the console con.
+func sumProgramWith(con Console, addr uint32, n int) *Program {
+	flat := con.Flat
 	p := &Program{}
 	emitCheckEntry(p, flat)
 	p.I(MOV, ECX, Imm(int64(n/4)))
@@ -63,7 +69,7 @@ func sumProgram(flat bool, addr uint32, n int) *Program {
 	p.I(CALL, Label(Newline))
 	p.I(MOV, AL, Imm(0))
 	p.I(CALL, Label(Exit))
-	EmitConsole(p, Console{Flat: flat})
+	EmitConsole(p, con)
 	return p
 }
 

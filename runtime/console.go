@@ -8,11 +8,20 @@ import (
 	. "tfc/codegen/x86_16"
 )
 
-// Console says where the console routines find their data.
+// Console says where the console routines find their data, and whether
+// they share the boot sector's putc and exit.
 type Console struct {
 	Flat       bool   // read the piece table with 32-bit addresses (unreal mode)
 	PiecesAddr uint32 // linear address of PieceData
+
+	// BootPutc and BootExit, when not 0, are the addresses of the boot
+	// sector's putc and exit (SharedRoutines of the BootConfig the image
+	// is linked with): the console calls them and carries no copies.
+	BootPutc, BootExit uint32
 }
+
+// Shared reports whether c uses the boot sector's routines.
+func (c Console) Shared() bool { return c.BootPutc != 0 }
 
 // CheckPieces reports whether n bytes of PieceData at c.PiecesAddr are
 // within reach of print_piece: segmented, one segment from PiecesAddr&^15
@@ -41,42 +50,70 @@ const (
 	Exit       = "exit"
 )
 
-// EmitConsole appends the console routines to p, each a label and a Mark:
+// EmitConsole appends the console routines to p, each a label:
 //
 //	print_piece  AX = token, BX = previous token: prints the token's piece as
 //	             llama2.c's decode + safe_printf do (see PieceData); all
 //	             registers preserved
 //	newline      prints '\n'; leaves AL = '\n', other registers preserved
-//	putc         AL to COM1 (as is) and the screen ('\n' as "\r\n"); all
-//	             registers preserved
+//	putc         AL to COM1 (as is) and the screen ('\n' as a new line);
+//	             all registers preserved
 //	exit         AL = exit code, written to the debug-exit port; then halts
-//	             with interrupts off, forever
+//	             forever
 //
 // They need DS = 0 (flat: with its 4 GiB limit, as the boot sector leaves
 // it) and the direction flag clear.
+//
+// With c.Shared(), putc and exit are jumps to the boot sector's routines
+// (and print_piece calls the boot sector's putc directly); else they are
+// copies of their own. Regions: print_piece, newline (which holds the putc
+// jump when shared), putc (own copy only), exit.
 func EmitConsole(p *Program, c Console) {
+	var putc Operand = Label(Putc)
+	if c.Shared() {
+		putc = Addr(c.BootPutc)
+	}
 	p.Mark(PrintPiece)
 	p.Label(PrintPiece)
 	if c.Flat {
-		emitPrintPieceFlat(p, c.PiecesAddr)
+		emitPrintPieceFlat(p, c.PiecesAddr, putc)
 	} else {
-		emitPrintPieceSeg(p, c.PiecesAddr)
+		emitPrintPieceSeg(p, c.PiecesAddr, putc)
 	}
 	p.Mark(Newline)
 	p.Label(Newline)
 	p.I(MOV, AL, Imm('\n')) // and on into putc
-	emitPutc(p, Putc)
+	if c.Shared() {
+		p.Label(Putc)
+		p.I(JMP, Addr(c.BootPutc))
+		p.Mark(Exit)
+		p.Label(Exit)
+		p.I(JMP, Addr(c.BootExit))
+		return
+	}
+	emitPutc(p, Putc, false)
 	p.Mark(Exit)
 	p.Label(Exit)
-	emitExitBody(p, Exit)
+	emitExit(p, Exit)
 }
 
-// emitPutc emits putc under the label (and mark) name; the boot sector has
-// its own copy, under another name so that one listing can hold both.
-func emitPutc(p *Program, name string) {
+// emitPutc emits putc under the label (and mark) name: the boot sector's
+// copy has another name, so that one listing can hold both.
+//
+// The character goes to COM1 once the transmitter holding register is
+// empty (a missing port reads 0xFF, which passes), then to the screen with
+// INT 10h AH=0Eh; after '\n' it prints '\r' too (line feed, then carriage
+// return: the same new line as "\r\n"). This relies on INT 10h keeping AX,
+// as the BIOS convention says and as print loops everywhere assume.
+//
+// lean leaves BX as the caller has it: BH is the page only for the IBM PC's
+// 1981 ROMs (every BIOS able to run 386 code writes to the active page, as
+// SeaVGABIOS and the Bochs VGA BIOS say outright), and BL is a colour only
+// in graphics modes, which nothing here sets. The full copy sets BX = 7.
+func emitPutc(p *Program, name string, lean bool) {
 	p.Mark(name)
 	p.Label(name)
-	p.I(PUSHA)
+	p.I(PUSHAD)              // all of them: a BIOS may not keep the top halves
 	p.I(MOV, DX, Imm(0x3FD)) // COM1 line status
 	p.I(XCHG, CX, AX)
 	p.Label(name + ".wait")
@@ -86,55 +123,55 @@ func emitPutc(p *Program, name string) {
 	p.I(XCHG, CX, AX)
 	p.I(MOV, DL, Imm(0xF8))
 	p.I(OUT, DX, AL)
-	p.I(MOV, BX, Imm(7)) // page 0, light grey (graphics modes)
+	if !lean {
+		p.I(MOV, BX, Imm(7)) // page 0, light grey (graphics modes)
+	}
 	p.I(MOV, AH, Imm(0x0E))
-	p.I(CMP, AL, Imm('\n'))
-	p.I(JNE, Label(name+".tty"))
-	p.I(PUSH, AX)
-	p.I(MOV, AL, Imm('\r'))
-	p.I(INT, Imm(0x10))
-	p.I(POP, AX)
 	p.Label(name + ".tty")
 	p.I(INT, Imm(0x10))
-	p.I(POPA)
+	p.I(CMP, AL, Imm('\n'))
+	p.I(MOV, AL, Imm('\r'))
+	p.I(JE, Label(name+".tty"))
+	p.I(POPAD)
 	p.I(RET)
 }
 
-// emitExitBody writes AL to the debug-exit port and halts for good (if the
-// port is not there, or an NMI wakes the CPU). prefix names its label.
-func emitExitBody(p *Program, prefix string) {
+// emitExit writes AL to the debug-exit port and halts for good (if the
+// port is not there): an interrupt wakes the CPU only to halt it again.
+// name is its label's prefix.
+func emitExit(p *Program, name string) {
 	p.I(OUT, Imm(qemu.DebugExitPort), AL)
-	p.I(CLI)
-	p.Label(prefix + ".halt")
+	p.Label(name + ".halt")
 	p.I(HLT)
-	p.I(JMP, Label(prefix+".halt"))
+	p.I(JMP, Label(name+".halt"))
 }
 
-// emitPrintPieceFlat: the piece table is read with 32-bit addresses.
+// print_piece keeps the end of the piece in DX and prints bytes until SI
+// reaches it (comparing 16 bits, which is exact for pieces shorter than
+// 64 KiB, and right at a segment's end where the offset wraps to 0).
 // Region i of PieceData starts with the number of bytes to skip after BOS.
-func emitPrintPieceFlat(p *Program, addr uint32) {
+
+// emitPrintPieceFlat: the piece table is read with 32-bit addresses.
+func emitPrintPieceFlat(p *Program, addr uint32, putc Operand) {
 	p.I(PUSHAD)
-	p.I(MOV, EDI, Imm(int64(addr)))
-	p.I(MOVZX, ESI, AX)
-	p.I(MOV, ECX, Ptr32(EDI, ESI, 4, 4)) // end of region i
-	p.I(MOV, ESI, Ptr32(EDI, ESI, 4, 0)) // start
-	p.I(SUB, CX, SI)                     // 1 + piece length
-	p.I(ADD, ESI, EDI)
-	p.I(XOR, EAX, EAX)
-	p.DB(0x67) // a32 lodsb
-	p.I(LODSB) // AL = bytes to skip after BOS
-	p.I(DEC, CX)
+	p.I(MOVZX, EAX, AX)
+	p.I(MOV, ESI, Imm(int64(addr)))
+	p.I(MOV, EDX, Ptr32(ESI, EAX, 4, 4)) // end of region i
+	p.I(ADD, DX, SI)
+	p.I(ADD, ESI, Ptr32(ESI, EAX, 4, 0)) // start
+	p.DB(0x67)                           // a32 lodsb
+	p.I(LODSB)                           // AL = bytes to skip after BOS
 	p.I(DEC, BX)
 	p.I(JNZ, Label("print_piece.print"))
+	p.I(CBW) // PieceData keeps it below 128; EAX's top half is 0
 	p.I(ADD, ESI, EAX)
-	p.I(SUB, CX, AX)
 	p.Label("print_piece.print")
-	p.I(JCXZ, Label("print_piece.done"))
-	p.Label("print_piece.loop")
+	p.I(CMP, SI, DX)
+	p.I(JE, Label("print_piece.done"))
 	p.DB(0x67) // a32 lodsb
 	p.I(LODSB)
-	p.I(CALL, Label(Putc))
-	p.I(LOOP, Label("print_piece.loop"))
+	p.I(CALL, putc)
+	p.I(JMP, Label("print_piece.print"))
 	p.Label("print_piece.done")
 	p.I(POPAD)
 	p.I(RET)
@@ -142,33 +179,30 @@ func emitPrintPieceFlat(p *Program, addr uint32) {
 
 // emitPrintPieceSeg: the piece table is read through DS = addr>>4, so
 // PieceData must fit in 64 KiB - (addr&15).
-func emitPrintPieceSeg(p *Program, addr uint32) {
+func emitPrintPieceSeg(p *Program, addr uint32, putc Operand) {
 	base := int32(addr & 15)
 	p.I(PUSHA)
 	p.I(PUSH, DS)
 	p.I(PUSH, Word(int64(addr>>4)))
 	p.I(POP, DS)
-	p.I(SHL, AX, Imm(2))
-	p.I(XCHG, SI, AX)
-	p.I(MOV, CX, Ptr16(SI, NoReg, base+4)) // end of region i
+	p.I(IMUL, SI, AX, Imm(4))
+	p.I(MOV, DX, Ptr16(SI, NoReg, base+4)) // end of region i
 	p.I(MOV, SI, Ptr16(SI, NoReg, base))   // start
-	p.I(SUB, CX, SI)                       // 1 + piece length
 	if base != 0 {
 		p.I(ADD, SI, Imm(int64(base)))
+		p.I(ADD, DX, Imm(int64(base)))
 	}
 	p.I(LODSB) // bytes to skip after BOS
-	p.I(DEC, CX)
 	p.I(DEC, BX)
 	p.I(JNZ, Label("print_piece.print"))
 	p.I(CBW) // PieceData keeps it below 128
 	p.I(ADD, SI, AX)
-	p.I(SUB, CX, AX)
 	p.Label("print_piece.print")
-	p.I(JCXZ, Label("print_piece.done"))
-	p.Label("print_piece.loop")
+	p.I(CMP, SI, DX)
+	p.I(JE, Label("print_piece.done"))
 	p.I(LODSB)
-	p.I(CALL, Label(Putc))
-	p.I(LOOP, Label("print_piece.loop"))
+	p.I(CALL, putc)
+	p.I(JMP, Label("print_piece.print"))
 	p.Label("print_piece.done")
 	p.I(POP, DS)
 	p.I(POPA)

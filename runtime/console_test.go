@@ -167,11 +167,17 @@ func TestPrintPiece(t *testing.T) {
 // newline all but AL (exit code 4 otherwise).
 func TestConsolePreservesRegisters(t *testing.T) {
 	tok := handTokenizer()
-	for _, flat := range []bool{true, false} {
+	for _, tc := range []struct {
+		flat, lean bool
+	}{{true, false}, {false, false}, {true, true}, {false, true}} {
+		flat := tc.flat
 		name := map[bool]string{true: "flat", false: "segmented"}[flat]
+		if tc.lean {
+			name += "_shared"
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			c := BootConfig{Flat: flat}
+			c := BootConfig{Flat: flat, Lean: tc.lean}
 			p := &Program{}
 			regs := []Reg{EAX, ECX, EDX, EBX, EBP, ESI, EDI}
 			for _, routine := range []string{PrintPiece, Putc, Newline} {
@@ -201,7 +207,11 @@ func TestConsolePreservesRegisters(t *testing.T) {
 			p.Label("bad")
 			p.I(MOV, AL, Imm(4))
 			p.I(CALL, Label(Exit))
-			EmitConsole(p, Console{Flat: flat, PiecesAddr: c.dataAddr()})
+			con := Console{Flat: flat, PiecesAddr: c.dataAddr()}
+			if tc.lean {
+				con = sharedConsole(t, c, c.dataAddr())
+			}
+			EmitConsole(p, con)
 			img, err := Link(nil, p, PieceData(tok), c)
 			if err != nil {
 				t.Fatal(err)

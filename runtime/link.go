@@ -9,7 +9,9 @@ import (
 // Link builds the disk image: sector 0 is the boot sector (padded to 510
 // bytes and signed 0x55 0xAA), then main assembled at CodeAddr (its entry is
 // its first byte) padded to whole sectors, then data padded to whole
-// sectors.
+// sectors. Lean (see leanPlan): flat, the code and the data each padded to
+// whole chunks; segmented, the memory from CodeAddr to the data's end
+// (code, zeros, data), padded to whole chunks.
 //
 // Link sets c.CodeSectors and c.DataSectors from the sizes. With boot nil
 // (the normal case) it builds the boot sector from them; a caller that
@@ -47,14 +49,41 @@ func Link(boot, main *Program, data []byte, c BootConfig) ([]byte, error) {
 	img = append(img, bs...)
 	img = append(img, make([]byte, 510-len(bs))...)
 	img = append(img, 0x55, 0xAA)
-	img = appendPadded(img, code)
-	img = appendPadded(img, data)
+	switch {
+	case c.Lean && c.Flat:
+		// Each stream padded to whole reads.
+		k, _ := c.leanPlan()
+		img = appendPaddedTo(img, code, roundUp(codeSectors, k)*SectorSize)
+		img = appendPaddedTo(img, data, roundUp(dataSectors, k)*SectorSize)
+	case c.Lean:
+		// Memory from CodeAddr on, as it is to be, padded to whole reads.
+		k, streams := c.leanPlan()
+		mem := []byte{}
+		if len(streams) > 0 {
+			mem = make([]byte, streams[0].chunks*k*SectorSize)
+		}
+		copy(mem, code)
+		if len(data) > 0 {
+			copy(mem[c.dataAddr()-CodeAddr:], data)
+		}
+		img = append(img, mem...)
+	default:
+		img = appendPadded(img, code)
+		img = appendPadded(img, data)
+	}
 	return img, nil
 }
 
 func sectors(n int) int { return (n + SectorSize - 1) / SectorSize }
 
+func roundUp(n, k int) int { return (n + k - 1) / k * k }
+
 func appendPadded(img, b []byte) []byte {
+	return appendPaddedTo(img, b, sectors(len(b))*SectorSize)
+}
+
+// appendPaddedTo appends b and zeros up to n bytes.
+func appendPaddedTo(img, b []byte, n int) []byte {
 	img = append(img, b...)
-	return append(img, make([]byte, sectors(len(b))*SectorSize-len(b))...)
+	return append(img, make([]byte, n-len(b))...)
 }

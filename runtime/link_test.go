@@ -90,6 +90,9 @@ func TestListingRoundTrip(t *testing.T) {
 		{Flat: true, CodeSectors: 2, DataSectors: 1000, ForceCHS: true},
 		{CodeSectors: 2, DataSectors: 100, DataAddr: 0x12345},
 		{CodeSectors: 2, DataSectors: 100, ForceCHS: true},
+		{Flat: true, Lean: true, CodeSectors: 2, DataSectors: 1000},
+		{Lean: true, CodeSectors: 2, DataSectors: 100, DataAddr: 0x12345},
+		{Lean: true, CodeSectors: 1, DataSectors: (ConventionalTop - 0x10000 - 512) / 512}, // 2-sector chunks
 	} {
 		p, err := BootSector(c)
 		if err != nil {
@@ -103,7 +106,8 @@ func TestListingRoundTrip(t *testing.T) {
 			t.Errorf("%+v: nasm gives\n% x\nwant\n% x", c, got, b)
 		}
 	}
-	for _, c := range []Console{{Flat: true, PiecesAddr: 0x123456}, {PiecesAddr: 0x12345}, {PiecesAddr: 0x12340}} {
+	for _, c := range []Console{{Flat: true, PiecesAddr: 0x123456}, {PiecesAddr: 0x12345}, {PiecesAddr: 0x12340},
+		{Flat: true, PiecesAddr: 0x100000, BootPutc: 0x7C40, BootExit: 0x7C3A}, {PiecesAddr: 0x10000, BootPutc: 0x7C40, BootExit: 0x7C3A}} {
 		p := &Program{}
 		EmitConsole(p, c)
 		b, err := p.Assemble(CodeAddr)

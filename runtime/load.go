@@ -9,11 +9,13 @@ import . "tfc/codegen/x86_16"
 // immediate at maxc+1, doubles as the "which method" flag.
 
 // emitDiskSetup checks for the INT 13h extensions and, without them, gets
-// the CHS geometry and drops the chunk size to one sector.
+// the CHS geometry and drops the chunk size to one sector. The shared block
+// (fail, exit, putc) sits in its middle, where the failed AH=08h falls into
+// fail: what comes before depends on the configuration only.
 func emitDiskSetup(p *Program, c BootConfig) {
 	p.Mark("boot.disk_setup")
 	if !c.ForceCHS {
-		p.I(MOV, AH, Imm(0x41))
+		p.I(MOV, AH, Imm(int64(c.extFunction())))
 		p.I(MOV, BX, Imm(0x55AA))
 		p.I(INT, Imm(0x13))
 		p.I(JC, Label("chs"))
@@ -26,7 +28,10 @@ func emitDiskSetup(p *Program, c BootConfig) {
 	p.I(MOV, AH, Imm(8))
 	p.I(INT, Imm(0x13))
 	// Without a geometry the divisions below would fault on a zero.
-	p.I(JC, Label("fail"))
+	p.I(JNC, Label("chs.geometry"))
+	emitShared(p, c)
+	p.Mark("boot.disk_setup")
+	p.Label("chs.geometry")
 	p.I(AND, CX, Imm(0x3F))
 	p.I(MOV, At("spt", 0), CX)
 	p.I(MOVZX, DX, DH) // last head number

@@ -770,12 +770,13 @@ func (s *small) store(op *ir.Op) {
 	}
 }
 
-// attention, head by head (ir.Sim.attention): scores and their maximum;
-// then one pass computing each exponential, their sum and the 64-bit sums
-// of e_t·(v_t << shift_t); then each of those divided by the sum with
-// rounding. A pointer
-// walks the cache records: a head's shift byte, its values, then on to the
-// same head of the next position.
+// attention, head by head (ir.Sim.attention): the scores into Att and
+// their maximum; then one pass computing each exponential, their sum and
+// the 64-bit sums of e_t·(v_t << shift_t); then each of those divided by
+// the sum, halves away from zero. A pointer walks the cache records (a
+// head's shift byte, its values, on to the same head of the next
+// position). The dot product keeps 48 bits (di:ebp): a score that fits 32
+// bits needs no more.
 func (s *small) attention(op *ir.Op) {
 	c, hd := op.Cache, op.HeadDim
 	loc := s.l.Caches[c]
@@ -783,30 +784,16 @@ func (s *small) attention(op *ir.Op) {
 	heads := op.Args[0].Len / hd
 	group := heads / c.Heads()
 	att, acc := s.l.Att, s.l.Acc
+	q, out := s.l.VarAddr(op.Args[0]), s.l.VarAddr(op.Dst)
+	tab := "tab." + op.Table.Name
 	bx := s.creg(BX)
 	headBytes := 1 + hd*qb
 	next := int64(int(loc.Rec) - headBytes)
 	const (
-		qp   = addrQ
-		outp = addrOut
-		kb   = addrKH // word: the kv head's offset in a record
+		qp   = addrQ   // word: this head's query
+		kv   = addrKH  // the cache pointer of this kv head at t = 0
+		endp = addrKHI // word: Att + 4·(pos+1)
 	)
-	// pointAt sets the cache pointer to the kv head's record at
-	// position 0, plus off (keys 0, values loc.V).
-	pointAt := func(off uint32) {
-		if s.seg {
-			s.i(MOV, BX, low16(kb))
-			if off+loc.K != 0 {
-				s.i(ADD, BX, Imm(int64(off+loc.K)))
-			}
-			return
-		}
-		s.i(MOVZX, EBX, low16(kb))
-		s.i(ADD, EBX, low32(addrLayerC))
-		if off+loc.K != 0 {
-			s.i(ADD, EBX, Imm(int64(off+loc.K)))
-		}
-	}
 	loadC := func(r Reg) {
 		m := s.cmem(BX, 0)
 		if qb == 1 {
@@ -823,27 +810,46 @@ func (s *small) attention(op *ir.Op) {
 		s.i(MOV, CL, B(s.cmem(BX, 0)))
 		s.i(INC, bx)
 	}
-	s.i(MOV, low16(qp), v16(s.l.VarAddr(op.Args[0])))
-	s.i(MOV, low16(outp), v16(s.l.VarAddr(op.Dst)))
-	s.i(MOV, low16(addrHead), Imm(0))
+	s.i(MOV, AX, low16(addrPos))
+	s.i(SHL, AX, Imm(2))
+	s.i(ADD, AX, v16(att+4))
+	s.i(MOV, low16(endp), AX)
+	s.i(MOV, low16(qp), v16(q))
+	s.i(MOV, DI, v16(out))
 	head := s.fresh("ahead")
 	s.label(head)
-	s.i(MOV, AX, low16(addrHead))
-	s.i(MOV, DL, Imm(int64(group)))
-	s.i(DIV, DL)
-	s.i(CBW)
-	s.i(IMUL, AX, AX, Imm(int64(headBytes)))
-	s.i(MOV, low16(kb), AX)
+	s.i(PUSH, DI)
+	// The kv head: the query's offset / (4·hd·group).
+	s.i(MOV, AX, low16(qp))
+	s.i(SUB, AX, v16(q))
+	if span := 4 * hd * group; span&(span-1) == 0 {
+		s.i(SHR, AX, Imm(int64(bits.TrailingZeros(uint(span)))))
+	} else {
+		s.i(XOR, DX, DX)
+		s.i(MOV, CX, Imm(int64(span)))
+		s.i(DIV, CX)
+	}
+	if s.seg {
+		s.i(IMUL, BX, AX, Imm(int64(headBytes)))
+	} else {
+		s.i(MOVZX, EAX, AX)
+		s.i(IMUL, EBX, EAX, Imm(int64(headBytes)))
+		s.i(ADD, EBX, low32(addrLayerC))
+	}
+	if loc.K != 0 {
+		s.i(ADD, bx, Imm(int64(loc.K)))
+	}
+	s.i(MOV, s.layerPtr(kv), bx)
 
-	// Scores into Att and their maximum.
+	// Scores into Att, their maximum in low memory.
+	s.i(MOV, DI, v16(att))
 	s.i(MOV, low32(addrBest), Imm(-1<<31))
-	s.i(MOV, low16(addrT), Imm(0))
-	pointAt(0)
 	score, dot, nomax := s.fresh("ascore"), s.fresh("adot"), s.fresh("anomax")
 	s.label(score)
+	s.i(PUSH, DI)
 	s.i(MOV, SI, low16(qp))
 	s.i(XOR, EBP, EBP)
-	s.i(XOR, EDI, EDI)
+	s.i(XOR, DI, DI)
 	shiftC()
 	s.i(MOV, CH, Imm(int64(hd)))
 	s.label(dot)
@@ -851,61 +857,59 @@ func (s *small) attention(op *ir.Op) {
 	loadC(EDX)
 	s.i(IMUL, EDX)
 	s.i(ADD, EBP, EAX)
-	s.i(ADC, EDI, EDX)
+	s.i(ADC, DI, DX)
 	s.i(DEC, CH)
 	s.i(JNE, Label(dot))
 	s.i(ADD, bx, Imm(next))
+	// rshr(dot << shift, 16) inline: shrd leaves the rounding bit in CF.
 	s.i(SHLD, EDI, EBP, CL)
 	s.i(SHL, EBP, CL)
-	s.i(XCHG, EAX, EBP)
-	s.i(MOV, EDX, EDI)
-	s.rshr(ir.FracBits)
-	s.i(MOV, EDX, Imm(ir.AttnScale(hd)))
-	s.i(IMUL, EDX)
+	s.i(SHRD, EBP, EDI, Imm(ir.FracBits))
+	s.i(ADC, EBP, Imm(0))
+	s.i(MOV, EAX, Imm(ir.AttnScale(hd)))
+	s.i(IMUL, EBP)
 	s.rshr(ir.AttnScaleBits)
-	s.i(MOV, DI, low16(addrT))
-	s.i(SHL, DI, Imm(2))
-	s.i(MOV, D(Mem{Base: DI, Disp: int32(att)}), EAX)
+	s.i(POP, DI)
+	s.i(STOSD)
 	s.i(CMP, EAX, low32(addrBest))
 	s.i(JLE, Label(nomax))
 	s.i(MOV, low32(addrBest), EAX)
 	s.label(nomax)
-	s.i(MOV, AX, low16(addrT))
-	s.i(INC, AX)
-	s.i(MOV, low16(addrT), AX)
-	s.i(CMP, AX, low16(addrPos))
-	s.i(JBE, Label(score))
+	s.i(CMP, DI, low16(endp))
+	s.i(JB, Label(score))
+	s.i(MOV, low16(qp), SI) // the next head's query
 
-	// One pass over the positions: e_t = exp(best − score_t), added to the
-	// sum and, times v_t << shift_t, to the 64-bit sums acc_i.
+	// e_t = exp(best − score_t), added to the sum and, times v_t <<
+	// shift_t, to acc. The exp table falls: with m = T[j] − T[j+1] >= 0
+	// and f in the top bits of eax, mul gives m·f / 2^11 in edx, and
+	// T[j] + rshr(−m·f, 11) = T[j] − (m·f + 1023) >> 11: the add carries.
 	s.i(MOV, DI, v16(acc))
 	s.i(MOV, CX, Imm(int64(2*hd)))
 	s.i(XOR, EAX, EAX)
 	s.i(REP | STOSD)
 	s.i(MOV, low32(addrSum), EAX)
-	pointAt(loc.V)
+	s.i(MOV, bx, s.layerPtr(kv))
+	s.i(ADD, bx, Imm(int64(loc.V)))
 	s.i(MOV, SI, v16(att))
-	s.i(MOV, AX, low16(addrPos))
-	s.i(INC, AX)
-	s.i(MOV, low16(addrT), AX)
-	vt, vi, zero, got := s.fresh("avt"), s.fresh("avi"), s.fresh("azero"), s.fresh("agot")
+	vt, vi, zero := s.fresh("avt"), s.fresh("avi"), s.fresh("azero")
 	s.label(vt)
 	s.i(LODSD)
 	s.i(NEG, EAX)
 	s.i(ADD, EAX, low32(addrBest))
+	s.i(XOR, EBP, EBP)
 	s.i(CMP, EAX, Imm(ir.ExpLimit))
 	s.i(JAE, Label(zero))
-	s.i(MOV, EDX, EAX)
-	s.i(SHR, EDX, Imm(ir.ExpStepBits))
-	s.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
-	s.i(PUSH, SI)
-	s.interp("tab."+op.Table.Name, DX)
-	s.i(POP, SI)
-	s.i(JMP, Label(got))
+	s.i(SHLD, EDI, EAX, Imm(32-ir.ExpStepBits))
+	s.i(SHL, DI, Imm(2))
+	s.i(SHL, EAX, Imm(32-ir.ExpStepBits))
+	s.i(MOV, EDX, D(Mem{Base: DI, Label: tab}))
+	s.i(MOV, EBP, EDX)
+	s.i(SUB, EDX, D(Mem{Base: DI, Label: tab, Disp: 4}))
+	s.i(MUL, EDX)
+	bias := uint32(1<<(ir.ExpStepBits-1)-1) << (32 - ir.ExpStepBits)
+	s.i(ADD, EAX, Imm(int64(int32(bias))))
+	s.i(SBB, EBP, EDX)
 	s.label(zero)
-	s.i(XOR, EAX, EAX)
-	s.label(got)
-	s.i(XCHG, EAX, EBP)
 	s.i(ADD, low32(addrSum), EBP)
 	shiftC()
 	s.i(MOV, DI, v16(acc))
@@ -921,13 +925,13 @@ func (s *small) attention(op *ir.Op) {
 	s.i(DEC, CH)
 	s.i(JNE, Label(vi))
 	s.i(ADD, bx, Imm(next))
-	s.i(DEC, low16(addrT))
-	s.i(JNE, Label(vt))
+	s.i(CMP, SI, low16(endp))
+	s.i(JB, Label(vt))
 
 	// out_i = acc_i / sum, halves away from zero: the magnitude plus sum/2
 	// divided unsigned, the sign put back.
 	s.i(MOV, SI, v16(acc))
-	s.i(MOV, DI, low16(outp))
+	s.i(POP, DI)
 	s.i(MOV, EBX, low32(addrSum))
 	s.i(MOV, EBP, EBX)
 	s.i(SHR, EBP, Imm(1))
@@ -938,30 +942,23 @@ func (s *small) attention(op *ir.Op) {
 	s.i(XCHG, EAX, EDX)
 	s.i(LODSD)
 	s.i(XCHG, EAX, EDX)
-	s.i(PUSH, EDX)
 	s.i(TEST, EDX, EDX)
+	s.i(PUSHF)
 	s.i(JNS, Label(pos))
-	s.i(NEG, EAX)
-	s.i(ADC, EDX, Imm(0))
 	s.i(NEG, EDX)
+	s.i(NEG, EAX)
+	s.i(SBB, EDX, Imm(0))
 	s.label(pos)
 	s.i(ADD, EAX, EBP)
 	s.i(ADC, EDX, Imm(0))
 	s.i(DIV, EBX)
-	s.i(POP, EDX)
-	s.i(TEST, EDX, EDX)
+	s.i(POPF)
 	s.i(JNS, Label(sign))
 	s.i(NEG, EAX)
 	s.label(sign)
 	s.i(STOSD)
 	s.i(LOOP, Label(div))
-
-	s.i(ADD, low16(qp), Imm(int64(4*hd)))
-	s.i(ADD, low16(outp), Imm(int64(4*hd)))
-	s.i(MOV, AX, low16(addrHead))
-	s.i(INC, AX)
-	s.i(MOV, low16(addrHead), AX)
-	s.i(CMP, AX, Imm(int64(heads)))
+	s.i(CMP, DI, v16(out+uint32(4*hd*heads)))
 	s.i(JB, Label(head))
 }
 

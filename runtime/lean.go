@@ -1,0 +1,256 @@
+package runtime
+
+import (
+	"fmt"
+
+	. "tfc/codegen/x86_16"
+)
+
+// The lean boot sector (BootConfig.Lean), for -Os images. It does what the
+// full one does, with less code:
+//
+//   - INT 13h extensions only. The extension check stays (AH=41h: carry
+//     clear and bit 0 of CX, which is 0 beforehand, so a BIOS that ignores
+//     the call fails it too); without them the sector prints "E" and the
+//     status in AH and exits with code 2, where the full sector would read
+//     by CHS. Every BIOS since the late 1990s has the extensions (EDD) for
+//     hard disks, USB drives booted as hard disks and QEMU; what lacks them
+//     is floppies (and USB drives emulating one).
+//   - No retries: a read that fails ends the boot with its status. The full
+//     sector's three tries with a controller reset are for floppies, whose
+//     first read fails while the motor spins up; behind the extensions, the
+//     BIOS's disk and USB drivers retry on their own.
+//   - Whole chunks: every read is one chunk (flat: 64 sectors, 32 KiB).
+//     Link pads each stream of the image to whole chunks, so no read is cut
+//     short and the loop has no remainder to work out. The padding lands
+//     in memory after the stream: flat, after the code (free memory below
+//     the bounce buffer; code of 65 sectors pads into the bounce buffer,
+//     whose copy reads each dword before writing 512 bytes below it) and
+//     after the data (above 1 MiB); segmented, the chunk is the largest of
+//     64, 32, 16, 8, 2, 1 sectors whose padding stays below
+//     ConventionalTop.
+//   - Segmented, one stream: the image holds memory from CodeAddr to the
+//     end of the data as it is to be (code, zeros, data), read in one go.
+//   - Flat, the copy from the bounce buffer runs in protected mode, and the
+//     return to real mode is unreal mode (see emitLeanCopy).
+//   - putc leaves BX alone (see emitPutc).
+//
+// What it keeps: the extension check, the error code and exit 2 on any
+// failed read, the A20 gate and the re-entry into unreal mode after every
+// read (flat), EDI saved around INT 13h (not every BIOS keeps the top
+// halves of 32-bit registers).
+//
+// Layout: start-up and the extension check, then the shared block (fail,
+// exit, putc) at addresses that depend on Flat only, then the streams, the
+// load loop and the data.
+
+// leanTail is how many zero bytes end the lean sector's disk address
+// packet (the top bytes of its LBA) without being emitted: the sector's
+// padding after the code holds them.
+const leanTail = 7
+
+// leanStream is one run of chunks read to dest.
+type leanStream struct {
+	dest   uint32
+	chunks int
+}
+
+// leanPlan returns the chunk size in sectors and the streams of the lean
+// sector for c (streams with no sectors are left out).
+func (c BootConfig) leanPlan() (k int, streams []leanStream) {
+	add := func(dest uint32, sectors, k int) {
+		if n := (sectors + k - 1) / k; n > 0 {
+			streams = append(streams, leanStream{dest, n})
+		}
+	}
+	if c.Flat {
+		k = chunkSectors
+		add(CodeAddr, c.CodeSectors, k)
+		add(c.dataAddr(), c.DataSectors, k)
+		return k, streams
+	}
+	span := uint64(c.CodeSectors) * SectorSize
+	if c.DataSectors > 0 {
+		span = uint64(c.dataAddr()) - CodeAddr + uint64(c.DataSectors)*SectorSize
+	}
+	total := int((span + SectorSize - 1) / SectorSize)
+	// Chunks of 4 sectors would need a 16-bit immediate for the segment step.
+	for _, k = range []int{chunkSectors, 32, 16, 8, 2, 1} {
+		if CodeAddr+uint64((total+k-1)/k*k)*SectorSize <= ConventionalTop {
+			break
+		}
+	}
+	add(CodeAddr, total, k)
+	return k, streams
+}
+
+// checkLean checks what the lean sector adds to check's rules: the
+// padding within the memory model, the chunk counts within 16 bits.
+func (c BootConfig) checkLean() error {
+	if !c.Lean {
+		return nil
+	}
+	k, streams := c.leanPlan()
+	for _, s := range streams {
+		end := uint64(s.dest) + uint64(s.chunks*k)*SectorSize
+		switch {
+		case s.chunks > 0xFFFF:
+			return fmt.Errorf("lean boot sector: %d reads of %d sectors at %#x, more than 65535", s.chunks, k, s.dest)
+		case c.Flat && s.dest != CodeAddr && end > 1<<32:
+			return fmt.Errorf("lean boot sector: data padded to whole %d KiB reads ends at %#x, beyond 4 GiB", k/2, end)
+		case !c.Flat && end > ConventionalTop:
+			return fmt.Errorf("lean boot sector: code and data from %#x to %#x, beyond %#x", CodeAddr, end, ConventionalTop)
+		}
+	}
+	return nil
+}
+
+// extFunction is the extension check's INT 13h function.
+func (c BootConfig) extFunction() byte {
+	if c.extFn != 0 {
+		return c.extFn
+	}
+	return 0x41
+}
+
+// emitLeanBoot emits the lean boot sector.
+func emitLeanBoot(p *Program, c BootConfig) {
+	k, streams := c.leanPlan()
+	emitStart(p, c)
+	p.Mark("boot.disk_setup")
+	p.I(MOV, AH, Imm(int64(c.extFunction())))
+	p.I(MOV, BX, Imm(0x55AA))
+	p.I(INT, Imm(0x13))
+	p.I(JC, Label("fail"))
+	p.I(SHR, CX, Imm(1)) // bit 0: AH=42h supported (CX was 0)
+	p.I(JC, Label("streams"))
+	emitShared(p, c) // fail: AH = the status of the check
+
+	// Each stream but the last is a far call of load (CS may be 07C0h);
+	// the last pushes 0:CodeAddr and falls into load, whose retf enters
+	// the main code.
+	p.Mark("boot.streams")
+	p.Label("streams")
+	if len(streams) == 0 {
+		p.I(JMP, Far{Seg: 0, Off: CodeAddr})
+	}
+	if !c.Flat && len(streams) > 0 {
+		p.I(MOV, SI, ImmLabel{Name: "dap"})
+	}
+	for i, s := range streams {
+		if c.Flat {
+			p.I(MOV, EDI, Imm(int64(s.dest-BounceAddr))) // see emitLeanCopy
+		}
+		p.I(MOV, BP, Imm(int64(s.chunks)))
+		if i < len(streams)-1 {
+			p.I(PUSH, CS)
+			p.I(CALL, Label("load"))
+		} else {
+			p.I(PUSH, DS) // 0
+			p.I(PUSH, Word(CodeAddr))
+		}
+	}
+	if len(streams) > 0 {
+		emitLeanLoad(p, c, k)
+	}
+
+	p.Mark("boot.data")
+	seg := uint16(CodeAddr >> 4)
+	if c.Flat {
+		seg = BounceAddr >> 4
+		// The GDTR (limit, 24-bit base: its sixth byte, unused with a
+		// 16-bit operand size, is the descriptor's first) and the
+		// descriptor (see emitLeanCopy).
+		p.Label("gdtr")
+		p.DW(0xFFFF)
+		p.DWAddr("gdt", -int64(k*SectorSize/4))
+		p.DB(0)
+		p.Label("gdt")
+		p.DB(leanDescriptor...)
+	}
+	// Disk address packet: size, reserved, count, buffer offset and
+	// segment, LBA 1 (its other bytes: leanTail).
+	p.Label("dap")
+	p.DB(0x10, 0, byte(k), 0)
+	p.DW(0, seg)
+	p.DB(1)
+}
+
+// emitLeanCopy copies the chunk from the bounce buffer to EDI (less
+// BounceAddr, see below) in protected mode and leaves DS, ES, FS and GS
+// = 0 with 4 GiB limits (unreal mode), whatever the BIOS left in their
+// caches. In protected mode for the copy's length (interrupts off), all
+// four get the selector k*128, the copy's dword count in CX: the GDT's
+// base is that many bytes before the one descriptor (base BounceAddr,
+// 4 GiB; the entries before it are never read), so ESI starts at 0 and
+// EDI is the destination less BounceAddr, modulo 4 GiB. Back in real
+// mode they are reloaded with CX, now 0, which sets their bases and keeps
+// the limits. CS is never reloaded, so it keeps its real-mode cache and no
+// far jump is needed. Clobbers EAX, ECX, ESI.
+func emitLeanCopy(p *Program, k int) {
+	p.Mark("boot.unreal")
+	segs := []Reg{DS, ES, FS, GS}
+	p.I(CLI)
+	p.I(LGDT, Ptr16(SI, NoReg, -dapFromGDTR))
+	p.I(MOV, EAX, CR0)
+	p.I(INC, AX) // PE was 0
+	p.I(MOV, CR0, EAX)
+	p.I(MOV, ECX, Imm(int64(k*SectorSize/4)))
+	for _, s := range segs {
+		p.I(MOV, s, CX)
+	}
+	p.I(XOR, ESI, ESI)
+	p.DB(0x67) // a32 rep movsd
+	p.I(REP | MOVSD)
+	p.I(DEC, AX)
+	p.I(MOV, CR0, EAX)
+	for _, s := range segs {
+		p.I(MOV, s, CX)
+	}
+	p.I(STI)
+	p.Mark("boot.load")
+}
+
+// leanDescriptor is the lean flat sector's one GDT descriptor: read/write
+// data, base BounceAddr, limit 4 GiB.
+var leanDescriptor = []byte{0xFF, 0xFF, 0x00, 0x00, BounceAddr >> 16, 0x92, 0xCF, 0x00}
+
+// dapFromGDTR is the distance from the GDTR to the DAP in the flat lean
+// sector: the GDTR's five bytes and the descriptor.
+const dapFromGDTR = 5 + 8
+
+// emitLeanLoad emits load: BP chunks of k sectors, SI = the DAP (flat: set
+// here, as the copy moves ESI), to the DAP's buffer advancing its segment
+// (segmented) or through the bounce buffer to EDI + BounceAddr (flat, which
+// re-enters unreal mode after each read). Returns with retf.
+func emitLeanLoad(p *Program, c BootConfig, k int) {
+	p.Mark("boot.load")
+	p.Label("load")
+	if c.Flat {
+		p.I(MOV, SI, ImmLabel{Name: "dap"})
+	}
+	p.I(MOV, AH, Imm(0x42))
+	if c.Flat {
+		// Not every BIOS keeps the top halves of 32-bit registers.
+		p.I(PUSH, EDI)
+		p.I(INT, Imm(0x13))
+		p.I(POP, EDI)
+	} else {
+		p.I(INT, Imm(0x13))
+	}
+	p.I(JC, Label("fail"))
+	if c.Flat {
+		p.I(ADD, D(Ptr16(SI, NoReg, 8)), Imm(int64(k))) // LBA
+		emitLeanCopy(p, k)
+	} else {
+		if k >= 8 {
+			p.I(ADD, B(Ptr16(SI, NoReg, 7)), Imm(int64(k/8))) // segment += k*32
+		} else {
+			p.I(ADD, W(Ptr16(SI, NoReg, 6)), Imm(int64(k*32)))
+		}
+		p.I(ADD, W(Ptr16(SI, NoReg, 8)), Imm(int64(k))) // LBA: below 64 Ki in 640 KiB
+	}
+	p.I(DEC, BP)
+	p.I(JNZ, Label("load"))
+	p.I(RETF)
+}

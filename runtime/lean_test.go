@@ -1,0 +1,424 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"tfc/checkpoint"
+	"tfc/qemu"
+
+	. "tfc/codegen/x86_16"
+)
+
+// sharedConsole is the console for c's boot sector, calling its routines.
+func sharedConsole(t *testing.T, c BootConfig, pieces uint32) Console {
+	t.Helper()
+	r, err := SharedRoutines(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Putc < BootAddr || r.Putc >= BootAddr+510 || r.Exit < BootAddr || r.Exit >= BootAddr+510 {
+		t.Fatalf("%+v: shared routines %+v outside the boot sector", c, r)
+	}
+	return Console{Flat: c.Flat, PiecesAddr: pieces, BootPutc: r.Putc, BootExit: r.Exit}
+}
+
+// The shared routines stay where SharedRoutines says, whatever the counts.
+func TestSharedRoutinesIgnoreCounts(t *testing.T) {
+	counts := [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}, {3, 1000}, {64, 64}, {65, 1100},
+		{5, 200}, {20, 700}, {2, 65535}, {40, 1 << 20}, {1, 4 << 20}}
+	for _, base := range []BootConfig{
+		{Flat: true}, {}, {Flat: true, ForceCHS: true}, {ForceCHS: true}, {DataAddr: 0x23458},
+		{Flat: true, Lean: true}, {Lean: true}, {Flat: true, Lean: true, DataAddr: 0x345678},
+		{Lean: true, DataAddr: 0x23458},
+	} {
+		want, err := SharedRoutines(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		built := 0
+		for _, n := range counts {
+			c := base
+			c.CodeSectors, c.DataSectors = n[0], n[1]
+			if c.check() != nil {
+				continue // too much data for the memory model
+			}
+			p, err := BootSector(c)
+			if err != nil {
+				t.Fatalf("%+v: %v", c, err)
+			}
+			s := p.Symbols()
+			if got := (BootRoutines{Putc: s[BootPutc], Exit: s[BootExit]}); got != want {
+				t.Errorf("%+v: routines at %+v, SharedRoutines says %+v", c, got, want)
+			}
+			built++
+		}
+		if built < 6 {
+			t.Errorf("%+v: only %d sector counts checked", base, built)
+		}
+	}
+}
+
+func TestLeanLoadAndSum(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    BootConfig
+		n    int
+		code int // bytes of padding after the program: a bigger code stream
+	}{
+		{"flat", BootConfig{Flat: true}, 300 << 10, 0},
+		{"flat_whole_chunks", BootConfig{Flat: true}, 64 << 10, 0},
+		{"flat_high", BootConfig{Flat: true, DataAddr: 0x345678}, 100<<10 + 12, 0},
+		// 65 sectors of code: two chunks, the second copied over the start
+		// of the bounce buffer it comes from.
+		{"flat_max_code", BootConfig{Flat: true}, 40 << 10, MaxCodeSize - 1024},
+		{"segmented", BootConfig{}, 100 << 10, 0},
+		{"segmented_unaligned", BootConfig{DataAddr: 0x23458}, 200<<10 + 20, 0},
+		{"segmented_big_code", BootConfig{}, 50 << 10, MaxCodeSize - 1024},
+		// Up to just below ConventionalTop: 64-sector padding would cross
+		// it, so the chunk is 2 sectors.
+		{"segmented_top", BootConfig{DataAddr: 0x10000}, ConventionalTop - 0x10000 - 512, 0},
+		// The chunk is 8 sectors.
+		{"segmented_top8", BootConfig{DataAddr: 0x10000}, ConventionalTop - 0x10000 - 4096, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := tc.c
+			c.Lean = true
+			data := randomData(tc.n, uint64(tc.n))
+			p := sumProgramWith(sharedConsole(t, c, 0), c.dataAddr(), len(data))
+			if tc.code > 0 {
+				p.Times(tc.code, 0xCC)
+			}
+			img, err := Link(nil, p, data, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := boot(t, img, 30*time.Second)
+			want := fmt.Sprintf("%08X\n", sum32(data))
+			if string(res.Serial) != want || res.ExitCode != 0 {
+				t.Errorf("COM1 %q, exit %d; want %q, exit 0 (%v)", res.Serial, res.ExitCode, want, res.Elapsed)
+			}
+		})
+	}
+}
+
+// The chunk sizes that the tests above rely on.
+func TestLeanPlan(t *testing.T) {
+	for _, tc := range []struct {
+		c      BootConfig
+		k      int
+		chunks []int
+	}{
+		{BootConfig{Flat: true, CodeSectors: 3, DataSectors: 600}, 64, []int{1, 10}},
+		{BootConfig{Flat: true, CodeSectors: 65, DataSectors: 128}, 64, []int{2, 2}},
+		{BootConfig{Flat: true, CodeSectors: 1}, 64, []int{1}},
+		{BootConfig{CodeSectors: 3, DataSectors: 200}, 64, []int{5}}, // 65 sectors up to 0x10000
+		{BootConfig{CodeSectors: 3}, 64, []int{1}},
+		{BootConfig{CodeSectors: 1, DataSectors: (ConventionalTop - 0x10000 - 512) / 512}, 2, []int{607}},
+		{BootConfig{CodeSectors: 1, DataSectors: (ConventionalTop - 0x10000 - 4096) / 512}, 8, []int{151}},
+	} {
+		tc.c.Lean = true
+		k, streams := tc.c.leanPlan()
+		var chunks []int
+		for _, s := range streams {
+			chunks = append(chunks, s.chunks)
+		}
+		if k != tc.k || fmt.Sprint(chunks) != fmt.Sprint(tc.chunks) {
+			t.Errorf("%+v: chunk %d, chunks %v; want %d, %v", tc.c, k, chunks, tc.k, tc.chunks)
+		}
+		if err := tc.c.check(); err != nil {
+			t.Errorf("%+v: %v", tc.c, err)
+		}
+	}
+	// Padding that cannot fit.
+	for _, c := range []BootConfig{
+		{Lean: true, Flat: true, DataAddr: 0xFFFF1000, CodeSectors: 1, DataSectors: 65},
+		{Lean: true, Flat: true, CodeSectors: 1, DataSectors: 0x10000 * 64},
+		{Lean: true, ForceCHS: true, CodeSectors: 1},
+	} {
+		if err := c.check(); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+}
+
+// A main program that prints "ok" and exits with 0, with no data: one
+// stream.
+func TestLeanCodeOnly(t *testing.T) {
+	for _, flat := range []bool{true, false} {
+		t.Run(map[bool]string{true: "flat", false: "segmented"}[flat], func(t *testing.T) {
+			t.Parallel()
+			c := BootConfig{Flat: flat, Lean: true}
+			p := &Program{}
+			emitCheckEntry(p, flat)
+			for _, ch := range "ok" {
+				p.I(MOV, AL, Imm(int64(ch)))
+				p.I(CALL, Label(Putc))
+			}
+			p.I(CALL, Label(Newline))
+			p.I(MOV, AL, Imm(0))
+			p.I(JMP, Label(Exit))
+			EmitConsole(p, sharedConsole(t, c, 0))
+			img, err := Link(nil, p, nil, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(img) != (1+64)*SectorSize {
+				t.Errorf("image of %d bytes, want %d", len(img), (1+64)*SectorSize)
+			}
+			res := boot(t, img, 10*time.Second)
+			if string(res.Serial) != "ok\n" || res.ExitCode != 0 {
+				t.Errorf("COM1 %q, exit %d; want \"ok\\n\", exit 0", res.Serial, res.ExitCode)
+			}
+		})
+	}
+}
+
+func TestLeanCutShort(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    BootConfig
+		n    int
+	}{
+		{"flat", BootConfig{Flat: true}, 100 << 10},
+		{"flat_last_chunk", BootConfig{Flat: true}, 100 << 10},
+		{"segmented", BootConfig{}, 100 << 10},
+		{"segmented_k2", BootConfig{DataAddr: 0x10000}, ConventionalTop - 0x10000 - 512},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := tc.c
+			c.Lean = true
+			data := randomData(tc.n, 7)
+			img, err := Link(nil, sumProgramWith(sharedConsole(t, c, 0), c.dataAddr(), len(data)), data, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cut := len(data) / 2 / SectorSize * SectorSize
+			if tc.name == "flat_last_chunk" {
+				cut = SectorSize // only the padding's last sector is missing
+			}
+			img = img[:len(img)-cut]
+			res := boot(t, img, 10*time.Second)
+			if !regexp.MustCompile(`^E[0-9A-F]{2}\n$`).Match(res.Serial) || res.ExitCode != 2 {
+				t.Errorf("COM1 %q, exit %d; want E, two hex digits, newline, exit 2", res.Serial, res.ExitCode)
+			}
+			if res.Elapsed > 5*time.Second {
+				t.Errorf("took %v", res.Elapsed)
+			}
+		})
+	}
+}
+
+// Without the extensions (an unknown function in place of AH=41h) the
+// lean sector prints the BIOS's status (01h: invalid function) and exits
+// with 2.
+func TestLeanNoExtensions(t *testing.T) {
+	for _, flat := range []bool{true, false} {
+		t.Run(map[bool]string{true: "flat", false: "segmented"}[flat], func(t *testing.T) {
+			t.Parallel()
+			c := BootConfig{Flat: flat, Lean: true, extFn: 0x7F}
+			data := randomData(10<<10, 7)
+			img, err := Link(nil, sumProgramWith(sharedConsole(t, c, 0), c.dataAddr(), len(data)), data, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := boot(t, img, 10*time.Second)
+			if string(res.Serial) != "E01\n" || res.ExitCode != 2 {
+				t.Errorf("COM1 %q, exit %d; want \"E01\\n\", exit 2", res.Serial, res.ExitCode)
+			}
+		})
+	}
+}
+
+// Lean images: boot sector, then the streams padded to whole chunks.
+func TestLeanLinkLayout(t *testing.T) {
+	data := randomData(5000, 3)
+	for _, c := range []BootConfig{{Flat: true, Lean: true}, {Lean: true}, {Lean: true, DataAddr: 0x23458}} {
+		main := smallMain(c.Flat)
+		img, err := Link(nil, main, data, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := main.Assemble(CodeAddr)
+		var at, size int
+		if c.Flat {
+			at, size = (1+64)*SectorSize, (1+64+64)*SectorSize
+		} else {
+			at = SectorSize + int(c.dataAddr()-CodeAddr)
+			size = SectorSize + roundUp(at-SectorSize+len(data), 64*SectorSize)
+		}
+		if len(img) != size || img[510] != 0x55 || img[511] != 0xAA {
+			t.Errorf("%+v: %d bytes, want %d; signature % x", c, len(img), size, img[510:512])
+		}
+		if !bytes.Equal(img[SectorSize:][:len(code)], code) || !bytes.Equal(img[at:][:len(data)], data) {
+			t.Errorf("%+v: code or data not where they belong", c)
+		}
+		b, _ := BootSector(withSizes(c, len(code), len(data)))
+		bs, _ := b.Assemble(BootAddr)
+		if !bytes.Equal(img[:len(bs)], bs) || !bytes.Equal(img[len(bs):510], make([]byte, 510-len(bs))) {
+			t.Errorf("%+v: sector 0 is not the boot sector and zeros", c)
+		}
+	}
+}
+
+// withSizes is c with the counts for code and data bytes.
+func withSizes(c BootConfig, code, data int) BootConfig {
+	c.CodeSectors, c.DataSectors = sectors(code), sectors(data)
+	return c
+}
+
+// TestSharedPrintPiece: print_piece with the boot sector's putc prints
+// what llama2.c prints, in both memory models.
+func TestSharedPrintPiece(t *testing.T) {
+	tok := handTokenizer()
+	var expect []byte
+	type call struct{ prev, tok int }
+	var calls []call
+	for i := range tok.Pieces {
+		for _, prev := range []int{checkpoint.BOS, 5} {
+			calls = append(calls, call{prev, i})
+			expect = append(expect, want(tok, prev, i)...)
+		}
+	}
+	expect = append(expect, '\n')
+	for _, flat := range []bool{true, false} {
+		t.Run(map[bool]string{true: "flat", false: "segmented"}[flat], func(t *testing.T) {
+			t.Parallel()
+			c := BootConfig{Flat: flat, Lean: true}
+			pad := 7
+			data := append(make([]byte, pad), PieceData(tok)...)
+			p := &Program{}
+			for _, cl := range calls {
+				p.I(MOV, AX, Imm(int64(cl.tok)))
+				p.I(MOV, BX, Imm(int64(cl.prev)))
+				p.I(CALL, Label(PrintPiece))
+			}
+			p.I(CALL, Label(Newline))
+			p.I(MOV, AL, Imm(0))
+			p.I(JMP, Label(Exit))
+			EmitConsole(p, sharedConsole(t, c, c.dataAddr()+uint32(pad)))
+			img, err := Link(nil, p, data, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := boot(t, img, 20*time.Second)
+			if !bytes.Equal(res.Serial, expect) || res.ExitCode != 0 {
+				t.Errorf("COM1 %q, exit %d\nwant %q, exit 0", res.Serial, res.ExitCode, expect)
+			}
+		})
+	}
+}
+
+// bootVGA boots img with a VGA card (SeaVGABIOS) and no display.
+func bootVGA(t *testing.T, img []byte) *qemu.Result {
+	t.Helper()
+	if !qemu.Available() {
+		t.Skip(qemu.ErrNotInstalled)
+	}
+	path := filepath.Join(t.TempDir(), "vga.img")
+	if err := os.WriteFile(path, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, qemu.Binary, append(qemu.Args(path, qemu.Options{}), "-vga", "std")...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	err := cmd.Run()
+	res := &qemu.Result{Serial: out.Bytes(), ExitCode: -1, Stderr: stderr.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode()&1 == 1 {
+		res.ExitCode = ee.ExitCode() >> 1
+	} else if err != nil {
+		t.Fatalf("qemu: %v (COM1 %q, stderr %q)", err, out.Bytes(), stderr.String())
+	}
+	return res
+}
+
+// TestPutcScreen: putc writes "ab\ncd" on the screen as two lines (the
+// '\n' a line feed and a carriage return), the lean copy with BH not the
+// page. Exit codes: 5 the cursor, 6 the first line, 7 the second.
+func TestPutcScreen(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    BootConfig
+	}{
+		{"full_segmented", BootConfig{}},
+		{"lean_flat", BootConfig{Flat: true, Lean: true}},
+		{"lean_segmented", BootConfig{Lean: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := &Program{}
+			cursor := func() {
+				p.I(MOV, AH, Imm(3))
+				p.I(MOV, BH, Imm(0))
+				p.I(INT, Imm(0x10)) // DH = row, DL = column
+			}
+			cursor()
+			p.I(PUSH, DX)
+			p.I(MOV, BX, Imm(0x1234))
+			for _, ch := range "ab\ncd" {
+				p.I(MOV, AL, Imm(int64(ch)))
+				p.I(CALL, Label(Putc))
+			}
+			cursor()
+			p.I(POP, BX) // BH, BL: where "ab" starts
+			p.I(MOV, AL, BH)
+			p.I(INC, AL)
+			p.I(CMP, DH, AL)
+			p.I(JNE, Label("bad.cursor"))
+			p.I(CMP, DL, Imm(2))
+			p.I(JNE, Label("bad.cursor"))
+			p.I(PUSH, Word(0xB800))
+			p.I(POP, ES)
+			p.I(MOV, AL, Imm(80))
+			p.I(MUL, BH)
+			p.I(ADD, AL, BL)
+			p.I(ADC, AH, Imm(0))
+			p.I(SHL, AX, Imm(1))
+			p.I(MOV, DI, AX)
+			p.I(CMP, B(Ptr16(DI, NoReg, 0).In(ES)), Imm('a'))
+			p.I(JNE, Label("bad.line1"))
+			p.I(CMP, B(Ptr16(DI, NoReg, 2).In(ES)), Imm('b'))
+			p.I(JNE, Label("bad.line1"))
+			p.I(MOV, AL, Imm(160))
+			p.I(MUL, DH)
+			p.I(MOV, DI, AX)
+			p.I(CMP, B(Ptr16(DI, NoReg, 0).In(ES)), Imm('c'))
+			p.I(JNE, Label("bad.line2"))
+			p.I(CMP, B(Ptr16(DI, NoReg, 2).In(ES)), Imm('d'))
+			p.I(JNE, Label("bad.line2"))
+			p.I(MOV, AL, Imm(0))
+			p.I(JMP, Label(Exit))
+			for i, name := range []string{"bad.cursor", "bad.line1", "bad.line2"} {
+				p.Label(name)
+				p.I(MOV, AL, Imm(int64(5+i)))
+				p.I(JMP, Label(Exit))
+			}
+			con := Console{Flat: tc.c.Flat}
+			if tc.c.Lean {
+				con = sharedConsole(t, tc.c, 0)
+			}
+			EmitConsole(p, con)
+			img, err := Link(nil, p, nil, tc.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := bootVGA(t, img)
+			if string(res.Serial) != "ab\ncd" || res.ExitCode != 0 {
+				t.Errorf("COM1 %q, exit %d; want \"ab\\ncd\", exit 0", res.Serial, res.ExitCode)
+			}
+		})
+	}
+}
