@@ -21,6 +21,9 @@ type Options struct {
 	Memory string
 	// Opt is "s" (smallest code, the default) or "2" (fastest).
 	Opt string
+	// Trace (small generator) writes the logits of every step to QEMU's
+	// debug console, for tests that compare them with the simulator's.
+	Trace bool
 	// Bench adds code that reports, on QEMU's debug console (port 0xE9),
 	// the time stamp counter's advance over the generation and the number
 	// of forward passes.
@@ -102,7 +105,7 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	}
 	main := &x86.Program{}
 	if l.Small {
-		err = isel.SelectSmall(main, p, l, steps, o.Bench)
+		err = isel.SelectSmallTrace(main, p, l, steps, o.Bench, o.Trace)
 	} else {
 		err = isel.Select(main, p, l, steps, o.Bench)
 	}

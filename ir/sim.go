@@ -61,6 +61,12 @@ func (s *Sim) Logits() []float64 {
 	return out
 }
 
+// RawLogits returns a copy of the last step's logits as the image holds
+// them (Q16.16).
+func (s *Sim) RawLogits() []int32 {
+	return append([]int32(nil), s.vec(s.p.logits())...)
+}
+
 // Step runs the forward pass for token at pos and returns the next token.
 func (s *Sim) Step(token, pos int) int {
 	return s.p.forward(func(op *Op, l int) int { return s.run(op, token, pos, l) })

@@ -55,18 +55,42 @@ type small struct {
 	// through into rshr.
 	rshrUses    map[uint]int
 	rshrEntries []uint
+	trace       bool
 }
 
 // SelectSmall appends the small code of p: the generation loop, forward,
 // the subroutines it calls, then the tables (data, not code: marked so).
 func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
+	return SelectSmallTrace(prog, p, l, steps, bench, false)
+}
+
+// SelectSmallTrace is SelectSmall, with trace: after every forward pass the
+// logits go to QEMU's debug console, raw, for tests that compare them with
+// the simulator's bit for bit.
+func SelectSmallTrace(prog *Program, p *ir.Program, l *Layout, steps int, bench, trace bool) error {
 	// A first pass into a scratch program counts the rounding shifts, so
 	// that the second can give the frequent counts entry points of their own.
 	dry := newSmall(&Program{}, p, l, nil)
+	dry.trace = trace
 	if err := dry.selectAll(steps, bench); err != nil {
 		return err
 	}
-	return newSmall(prog, p, l, dry.rshrUses).selectAll(steps, bench)
+	s := newSmall(prog, p, l, dry.rshrUses)
+	s.trace = trace
+	return s.selectAll(steps, bench)
+}
+
+// traceLogits writes the logits, 4·vocab bytes, to the debug console.
+func (s *small) traceLogits() {
+	post := s.p.Blocks[ir.PostBlock]
+	x := post[len(post)-1].Args[0]
+	s.i(MOV, SI, v16(s.l.VarAddr(x)))
+	s.i(MOV, CX, Imm(int64(4*x.Len)))
+	top := s.fresh("trace")
+	s.label(top)
+	s.i(LODSB)
+	s.i(OUT, Imm(DebugconPort), AL)
+	s.i(LOOP, Label(top))
 }
 
 func newSmall(prog *Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
@@ -117,6 +141,9 @@ func (s *small) selectAll(steps int, bench bool) error {
 			s.i(JNE, Label("layer"))
 			s.fsLayer = false
 		}
+	}
+	if s.trace {
+		s.traceLogits()
 	}
 	s.i(RET)
 	for _, name := range sortedKeys(s.subs) {
