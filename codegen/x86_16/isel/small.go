@@ -680,22 +680,6 @@ func (s *small) ropeSub(op *ir.Op) string {
 	})
 }
 
-// interp: eax = T[j] + rshr((T[j+1]−T[j])·f, 11) for si = &T[j], eax = f
-// (ir.ExpLookup, ir.GateLookup: both tables step 1/32).
-func (s *small) interp(tab string, j Reg) {
-	s.i(MOV, SI, j)
-	s.i(SHL, SI, Imm(2))
-	s.i(ADD, SI, ImmLabel{Name: tab})
-	s.i(CALL, Label(s.use("interp", func() {
-		s.i(MOV, EDX, D(Mem{Base: SI, Disp: 4}))
-		s.i(SUB, EDX, D(Mem{Base: SI}))
-		s.i(IMUL, EDX)
-		s.rshr(ir.ExpStepBits)
-		s.i(ADD, EAX, D(Mem{Base: SI}))
-		s.i(RET)
-	})))
-}
-
 // store quantizes k and v into this position's cache record (ir.Sim.store),
 // head by head: its largest magnitude in edx, the shift s in cl (found by
 // trying rshr), the shift byte, then each value rshr(x, s). ES points at
@@ -989,35 +973,44 @@ func (s *small) attention(op *ir.Op) {
 	s.i(JB, Label(head))
 }
 
-// gate: y = rshr(x·g(x), 30) with g interpolated in the table; 0 below it,
-// x at or above its end.
+// gate: y = rshr(x·g(x), 30) with g interpolated in the table (which
+// rises: m = T[j+1] − T[j] >= 0): with the fraction f in the top bits of
+// eax, mul gives m·f / 2^11 in edx and its rounding bit on top of eax, so
+// g = T[j] + rshr(m·f, 11) is add eax, eax then adc. Below the table g is
+// 0, at or above its end 1.
 func (s *small) gate(op *ir.Op) {
-	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
+	tab := "tab." + op.Table.Name
+	x := s.l.VarAddr(op.Args[0])
+	s.i(MOV, SI, v16(x))
 	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
-	s.i(MOV, BP, Imm(int64(op.Dst.Len)))
-	top, st := s.fresh("gate"), s.fresh("gst")
+	top, in, st := s.fresh("gate"), s.fresh("gin"), s.fresh("gst")
 	s.label(top)
 	s.i(LODSD)
 	s.i(XCHG, EAX, EBX)
-	s.i(XOR, EAX, EAX)
-	s.i(CMP, EBX, Imm(ir.GateLow))
-	s.i(JL, Label(st))
-	s.i(MOV, EAX, EBX)
-	s.i(CMP, EBX, Imm(ir.GateHigh))
-	s.i(JGE, Label(st))
 	s.i(LEA, EAX, Ptr32(EBX, NoReg, 1, -ir.GateLow))
-	s.i(MOV, EDX, EAX)
-	s.i(SHR, EDX, Imm(ir.GateStepBits))
-	s.i(AND, EAX, Imm(1<<ir.GateStepBits-1))
-	s.i(PUSH, SI)
-	s.interp("tab."+op.Table.Name, DX)
-	s.i(POP, SI)
+	s.i(CMP, EAX, Imm(ir.GateHigh-ir.GateLow))
+	s.i(JB, Label(in))
+	s.i(XOR, EAX, EAX)
+	s.i(TEST, EBX, EBX)
+	s.i(JS, Label(st))
+	s.i(XCHG, EAX, EBX)
+	s.i(JMP, Label(st))
+	s.label(in)
+	s.i(SHLD, EBP, EAX, Imm(32-ir.GateStepBits)) // bp = j
+	s.i(SHL, BP, Imm(2))
+	s.i(SHL, EAX, Imm(32-ir.GateStepBits))
+	s.i(MOV, EDX, D(Mem{Base: BP, Label: tab, Disp: 4}))
+	s.i(SUB, EDX, D(Mem{Base: BP, Label: tab}))
+	s.i(MUL, EDX)
+	s.i(ADD, EAX, EAX)
+	s.i(ADC, EDX, D(Mem{Base: BP, Label: tab}))
+	s.i(XCHG, EAX, EDX)
 	s.i(IMUL, EBX)
 	s.rshr(ir.GateBits)
 	s.label(st)
 	s.i(STOSD)
-	s.i(DEC, BP)
-	s.i(JNE, Label(top))
+	s.i(CMP, SI, v16(x+uint32(4*op.Args[0].Len)))
+	s.i(JB, Label(top))
 }
 
 func (s *small) mul(op *ir.Op) {
