@@ -56,6 +56,10 @@ type small struct {
 	rshrUses    map[uint]int
 	rshrEntries []uint
 	trace       bool
+	// ropeDims: the RoPE tables stored with a third column, the negated
+	// sines (data, for fewer code bytes), mapped to their head size: those
+	// whose ropes all run in place with a power-of-two head size.
+	ropeDims map[*ir.Table]int
 }
 
 // SelectSmall appends the small code of p: the generation loop, forward,
@@ -95,7 +99,7 @@ func (s *small) traceLogits() {
 
 func newSmall(prog *Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
 	return &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){},
-		mmVariants: map[int]int{}, rshrUses: map[uint]int{}, rshrEntries: rshrEntries(plan)}
+		mmVariants: map[int]int{}, rshrUses: map[uint]int{}, rshrEntries: rshrEntries(plan), ropeDims: inlineRopes(p)}
 }
 
 func (s *small) selectAll(steps int, bench bool) error {
@@ -164,8 +168,12 @@ func (s *small) selectAll(steps int, bench bool) error {
 		prog.Mark("data: table " + t.Name)
 		prog.Align(4, 0)
 		prog.Label("tab." + t.Name)
-		b := make([]byte, 0, 4*len(t.Data))
-		for _, v := range t.Data {
+		data := t.Data
+		if d := s.ropeDims[t]; d > 0 {
+			data = withNegatedSines(data, d)
+		}
+		b := make([]byte, 0, 4*len(data))
+		for _, v := range data {
 			b = binary.LittleEndian.AppendUint32(b, uint32(v))
 		}
 		prog.DB(b...)
@@ -352,6 +360,10 @@ func (s *small) op(op *ir.Op) error {
 		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
 		s.i(CALL, Label(s.rmsnormSub(op.Args[0].Len)))
 	case ir.RoPE:
+		if s.ropeDims[op.Table] > 0 {
+			s.ropeInline(op, op.Dst.Len/2)
+			break
+		}
 		s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
 		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
 		s.i(MOV, BP, Imm(int64(op.Dst.Len/2)))
@@ -415,6 +427,10 @@ func (s *small) fused(a, b *ir.Op, emit bool) bool {
 		a.Dst == a.Args[0] && b.Dst == b.Args[0] &&
 		s.l.VarAddr(b.Args[0]) == s.l.VarAddr(a.Args[0])+uint32(4*a.Args[0].Len):
 		if !emit {
+			return true
+		}
+		if s.ropeDims[a.Table] > 0 {
+			s.ropeInline(a, (a.Dst.Len+b.Dst.Len)/2)
 			return true
 		}
 		s.i(MOV, SI, v16(s.l.VarAddr(a.Args[0])))
@@ -581,7 +597,8 @@ func (s *small) rmsnormSub(n int) string {
 			s.i(SHRD, EBP, EDI, Imm(int64(k)))
 			s.i(SHR, EDI, Imm(int64(k)))
 		} else {
-			s.i(MOV, CX, Imm(int64(n)))
+			// All of ecx: its top half may hold a caller's leftovers.
+			s.i(MOV, ECX, Imm(int64(n)))
 			s.i(XCHG, EAX, EDI)
 			s.i(XOR, EDX, EDX)
 			s.i(DIV, ECX)
@@ -1123,4 +1140,82 @@ func (s *small) generateSmall(steps int, bench bool) {
 	s.i(CALL, Label("newline"))
 	s.i(MOV, AL, Imm(0))
 	s.i(JMP, Label("exit"))
+}
+
+// inlineRopes finds the RoPE tables whose ropes all run in place with a
+// power-of-two head size: those ropes run inline, each pair's table slot
+// found from its offset in the vector.
+func inlineRopes(p *ir.Program) map[*ir.Table]int {
+	m, bad := map[*ir.Table]int{}, map[*ir.Table]bool{}
+	p.Ops(func(_ int, op *ir.Op) {
+		if op.Kind != ir.RoPE {
+			return
+		}
+		d := op.HeadDim
+		if op.Dst != op.Args[0] || d&(d-1) != 0 {
+			bad[op.Table] = true
+		}
+		m[op.Table] = d
+	})
+	for t := range bad {
+		delete(m, t)
+	}
+	return m
+}
+
+// withNegatedSines turns a RoPE table (per position d/2 cosines, d/2
+// sines) into one with d/2 negated sines after them.
+func withNegatedSines(t []int32, d int) []int32 {
+	half := d / 2
+	out := make([]int32, 0, len(t)/2*3)
+	for row := 0; row < len(t); row += d {
+		out = append(out, t[row:row+d]...)
+		for _, v := range t[row+half : row+d] {
+			out = append(out, -v)
+		}
+	}
+	return out
+}
+
+// ropeInline rotates pairs in place from the op's vector (ir.Sim RoPE):
+// a' = rshr(a·c + b·(−s), 30), b' = rshr(b·c + a·s, 30), both by one
+// helper rot(u, v) = rshr(u·c + v·T[di], 30), di selecting the sines or
+// the negated sines. The pair's slot in the table row of pos comes from its
+// offset in the vector (head size a power of two).
+func (s *small) ropeInline(op *ir.Op, pairs int) {
+	d := op.HeadDim
+	tab := "tab." + op.Table.Name
+	x := s.l.VarAddr(op.Args[0])
+	rot := s.use(fmt.Sprintf("rot%d", d), func() {
+		s.i(IMUL, D(Mem{Base: BX, Label: tab}))
+		s.i(XCHG, EAX, ECX)
+		s.i(MOV, EBP, EDX)
+		s.i(IMUL, D(Mem{Base: BX, Index: DI, Label: tab}))
+		s.i(ADD, EAX, ECX)
+		s.i(ADC, EDX, EBP)
+		s.rshr(ir.RopeBits)
+		s.i(RET)
+	})
+	s.i(MOV, SI, v16(x))
+	top := s.fresh("rope")
+	s.label(top)
+	s.i(IMUL, BX, low16(addrPos), Imm(int64(6*d)))
+	s.i(LEA, AX, Mem{Base: SI, Disp: -int32(x)})
+	s.i(AND, AX, Imm(int64(4*d-1)))
+	s.i(SHR, AX, Imm(1))
+	s.i(ADD, BX, AX)
+	s.i(MOV, EAX, D(Mem{Base: SI}))
+	s.i(MOV, ECX, D(Mem{Base: SI, Disp: 4}))
+	s.i(MOV, DI, Imm(int64(4*d)))
+	s.i(CALL, Label(rot))
+	s.i(PUSH, EAX)
+	s.i(MOV, EAX, D(Mem{Base: SI, Disp: 4}))
+	s.i(MOV, ECX, D(Mem{Base: SI}))
+	s.i(MOV, DI, Imm(int64(2*d)))
+	s.i(CALL, Label(rot))
+	s.i(MOV, D(Mem{Base: SI, Disp: 4}), EAX)
+	s.i(POP, D(Mem{Base: SI}))
+	s.i(ADD, SI, Imm(8))
+	s.i(CMP, SI, v16(x+uint32(8*pairs)))
+	s.i(JB, Label(top))
 }
