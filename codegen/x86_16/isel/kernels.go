@@ -1,7 +1,6 @@
 package isel
 
 import (
-	"encoding/binary"
 	"fmt"
 	"regexp"
 	"slices"
@@ -245,11 +244,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 		prog.Mark("data: table " + t.Name)
 		prog.Align(4, 0)
 		prog.Label(name)
-		b := make([]byte, 0, 4*len(t.Data))
-		for _, v := range t.Data {
-			b = binary.LittleEndian.AppendUint32(b, uint32(v))
-		}
-		prog.DB(b...)
+		prog.DB(tableBytes(t, inlineRopes(p))...)
 	}
 	k.Prog = prog
 	return k, nil

@@ -168,15 +168,7 @@ func (s *small) selectAll(steps int, bench bool) error {
 		prog.Mark("data: table " + t.Name)
 		prog.Align(4, 0)
 		prog.Label("tab." + t.Name)
-		data := t.Data
-		if d := s.ropeDims[t]; d > 0 {
-			data = withNegatedSines(data, d)
-		}
-		b := make([]byte, 0, 4*len(data))
-		for _, v := range data {
-			b = binary.LittleEndian.AppendUint32(b, uint32(v))
-		}
-		prog.DB(b...)
+		prog.DB(tableBytes(t, s.ropeDims)...)
 	}
 	return nil
 }
@@ -1218,4 +1210,18 @@ func (s *small) ropeInline(op *ir.Op, pairs int) {
 	s.i(ADD, SI, Imm(8))
 	s.i(CMP, SI, v16(x+uint32(8*pairs)))
 	s.i(JB, Label(top))
+}
+
+// tableBytes is a table as the small generator stores it after its code:
+// RoPE tables of inline ropes (ropeDims) with their third column.
+func tableBytes(t *ir.Table, ropeDims map[*ir.Table]int) []byte {
+	data := t.Data
+	if d := ropeDims[t]; d > 0 {
+		data = withNegatedSines(data, d)
+	}
+	b := make([]byte, 0, 4*len(data))
+	for _, v := range data {
+		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	}
+	return b
 }
