@@ -47,7 +47,10 @@ const (
 	FlatDataAddr      = 0x100000
 	SegmentedDataAddr = 0x10000
 	segVarBase        = 0x0600
-	segVarEnd         = 0x6C00 // 4 KiB of stack below the boot drive at 0x7BFE
+	segVarEnd         = 0x6C00 // 1 KiB of stack below StackTop
+	// StackTop is where the generated code moves the stack: below the
+	// page of the boot sector and the code (see generateSmall).
+	StackTop = 0x7000
 	// ConventionalTop is the end of conventional memory the image may use
 	// (runtime.ConventionalTop; the EBDA starts there).
 	ConventionalTop = 0x9FC00

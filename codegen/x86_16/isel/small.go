@@ -210,6 +210,21 @@ func (s *small) rshr(n uint) {
 	s.rshrCL()
 }
 
+// rshrTail ends a subroutine with rshr(edx:eax, n): a jump, whose ret
+// returns for both.
+func (s *small) rshrTail(n uint) {
+	s.rshrUses[n]++
+	s.rshrSub()
+	for _, e := range s.rshrEntries {
+		if e == n {
+			s.i(JMP, Label(fmt.Sprintf("rshr.%d", n)))
+			return
+		}
+	}
+	s.i(MOV, CL, Imm(int64(n)))
+	s.i(JMP, Label("rshr.body"))
+}
+
 // rshrEntries picks the counts worth an entry point: a call then takes 3
 // bytes instead of 5. The first entry falls through into rshr (2 bytes, worth
 // it from 2 calls); the others jump there (4 bytes, worth it from 3 calls).
@@ -540,12 +555,19 @@ func (s *small) embed(op *ir.Op) {
 	q := op.Params[0]
 	loc := s.l.Params[q]
 	eb := elemBytes(q)
-	s.pointW(q)
-	if s.seg {
+	switch {
+	case s.seg && !loc.PerLayer && loc.Addr&15 == 0:
+		// The table starts its segment: the row's offset is token·size.
+		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
+		s.fsLayer = false
+		s.i(IMUL, BX, low16(addrTok), Imm(int64(loc.RowBytes)))
+	case s.seg:
+		s.pointW(q)
 		s.i(MOV, AX, low16(addrTok))
 		s.i(IMUL, AX, AX, Imm(int64(loc.RowBytes)))
 		s.i(ADD, BX, AX)
-	} else {
+	default:
+		s.pointW(q)
 		s.i(MOVZX, EAX, low16(addrTok))
 		s.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
 		s.i(ADD, EBX, EAX)
@@ -1088,6 +1110,10 @@ func (s *small) generateSmall(steps int, bench bool) {
 	l := s.l
 	s.emitter.p.Mark("generate")
 	s.emitter.p.Label("generate")
+	// The stack leaves the page it shares with the code: under QEMU's TCG
+	// every write to a page that holds translated code throws that code
+	// away (self-modifying code), and calls and pushes write the stack.
+	s.i(MOV, SP, Imm(StackTop))
 	s.i(XOR, AX, AX)
 	s.i(MOV, low16(addrPos), AX)
 	s.i(INC, AX)
@@ -1185,8 +1211,7 @@ func (s *small) ropeInline(op *ir.Op, pairs int) {
 		s.i(IMUL, D(Mem{Base: BX, Index: DI, Label: tab}))
 		s.i(ADD, EAX, ECX)
 		s.i(ADC, EDX, EBP)
-		s.rshr(ir.RopeBits)
-		s.i(RET)
+		s.rshrTail(ir.RopeBits)
 	})
 	s.i(MOV, SI, v16(x))
 	top := s.fresh("rope")
