@@ -62,31 +62,43 @@ var examples = []string{"gelu-random", "mha-random", "mlp-random", "untied-rando
 func path(name string) string { return filepath.Join("..", "examples", name+".tf") }
 
 // Each memory model the model fits gives an image that prints what the
-// simulator prints.
+// simulator prints, with either code generator (-Os and -O2). The llama2
+// examples need the model files (make models); llama2-int8's cache shifts
+// pass 8, which takes attention's 64-bit path in -O2.
 func TestMemoryModels(t *testing.T) {
-	for _, name := range examples {
+	for _, name := range append([]string{"llama2", "llama2-int8"}, examples...) {
 		for _, memory := range []string{"flat", "segmented"} {
-			t.Run(name+"/"+memory, func(t *testing.T) {
-				p, err := ir.LoadFile(path(name), ir.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
-				im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory})
-				if err != nil {
-					if memory == "segmented" && strings.Contains(err.Error(), "64 KiB segment") {
-						t.Skipf("does not fit: %v", err)
+			for _, opt := range []string{"s", "2"} {
+				t.Run(name+"/"+memory+"/O"+opt, func(t *testing.T) {
+					if strings.HasPrefix(name, "llama2") {
+						if _, err := os.Stat(filepath.Join("..", "models", "stories260K.bin")); err != nil {
+							t.Skip("SKIPPED: models/ is empty (make models)")
+						}
 					}
-					t.Fatal(err)
-				}
-				if im.Memory != memory {
-					t.Fatalf("built %s, asked for %s", im.Memory, memory)
-				}
-				res := boot(t, im.Bytes)
-				if want := simulate(t, p); string(res.Serial) != want || res.ExitCode != 0 {
-					t.Errorf("QEMU printed (exit %d):\n%q\nthe simulator:\n%q", res.ExitCode, res.Serial, want)
-				}
-			})
+					p, err := ir.LoadFile(path(name), ir.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
+					im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Opt: opt})
+					if err != nil {
+						if memory == "segmented" && strings.Contains(err.Error(), "64 KiB segment") {
+							t.Skipf("does not fit: %v", err)
+						}
+						t.Fatal(err)
+					}
+					if im.Memory != memory {
+						t.Fatalf("built %s, asked for %s", im.Memory, memory)
+					}
+					if want := map[string]string{"s": "small", "2": "fast"}[opt]; im.Generator != want && im.Note == "" {
+						t.Fatalf("-O%s built with the %s generator", opt, im.Generator)
+					}
+					res := boot(t, im.Bytes)
+					if want := simulate(t, p); string(res.Serial) != want || res.ExitCode != 0 {
+						t.Errorf("QEMU printed (exit %d):\n%q\nthe simulator:\n%q", res.ExitCode, res.Serial, want)
+					}
+				})
+			}
 		}
 	}
 }
@@ -156,6 +168,107 @@ func TestCutShortImage(t *testing.T) {
 		res := boot(t, cut)
 		if !regexp.MustCompile(`^E[0-9A-F]{2}\n$`).Match(res.Serial) || res.ExitCode != 2 {
 			t.Errorf("%s: cut-short image printed %q, exit %d; want E and a BIOS status, exit 2", memory, res.Serial, res.ExitCode)
+		}
+	}
+}
+
+// shapesModel is a model with random weights whose sizes take the fast
+// generator's rarer paths: head sizes 4, 6 and 20, groups of 3 query
+// heads, lengths that 8 does not divide (loops unrolled by 2, 4 or not at
+// all), more than 127 columns (32-bit displacements), odd numbers of rows
+// and of columns (weights left after the dword reads), int8 weights (read
+// four at a time) and caches (value shifts past 8), top-p sampling.
+const shapesModel = `model shapes
+
+weights   random seed {SEED}
+tokenizer synthetic
+
+config {
+  dim      = {DIM}
+  hidden   = {HIDDEN}
+  layers   = 2
+  heads    = {HEADS}
+  kv_heads = {KVHEADS}
+  vocab    = {VOCAB}
+  context  = 64
+  head_dim = dim / heads
+  kv_dim   = kv_heads * head_dim
+}
+
+param token_embedding [vocab, dim]
+param rms_att         [layers, dim]
+param wq              [layers, dim, dim]
+param wk              [layers, kv_dim, dim]
+param wv              [layers, kv_dim, dim]
+param wo              [layers, dim, dim]
+param rms_ffn         [layers, dim]
+param w1              [layers, hidden, dim]
+param w2              [layers, dim, hidden]
+param w3              [layers, hidden, dim]
+param rms_final       [dim]
+
+quant token_embedding, wq, wk, wv, wo, w1, w2, w3 : {WEIGHTS}
+quant rms_att, rms_ffn, rms_final : fixed
+
+cache kv [layers, context, kv_dim] : {CACHE} per token_head
+
+forward {
+  x = embed(token_embedding, token)
+  layer {
+    h = rmsnorm(x, rms_att)
+    q = rope(matmul(wq, h), head_dim)
+    k = rope(matmul(wk, h), head_dim)
+    v = matmul(wv, h)
+    store(kv, k, v)
+    x = add(x, matmul(wo, attention(q, kv, head_dim)))
+    h = rmsnorm(x, rms_ffn)
+    x = add(x, matmul(w2, mul({GATE}(matmul(w1, h)), matmul(w3, h))))
+  }
+  x = rmsnorm(x, rms_final)
+  next = {FINAL}(matmul(token_embedding, x))
+}
+
+generate {
+  prompt = ""
+  steps  = 48
+  {SAMPLER}
+}
+`
+
+// The fast generator on unusual shapes, in both memory models, prints
+// what the simulator prints.
+func TestFastShapes(t *testing.T) {
+	cases := []struct{ name, vars string }{
+		{"d4-group3-int8", "SEED=5 DIM=36 HIDDEN=150 HEADS=9 KVHEADS=3 VOCAB=259 WEIGHTS=int8~per~tensor CACHE=int8 GATE=gelu FINAL=sample SAMPLER=sampler~temperature~0.9~top_p~0.8~seed~3"},
+		{"d20-mha-int16", "SEED=6 DIM=40 HIDDEN=66 HEADS=2 KVHEADS=2 VOCAB=301 WEIGHTS=int16~per~tensor CACHE=int16 GATE=silu FINAL=argmax SAMPLER=sampler~greedy"},
+		{"d6-odd", "SEED=7 DIM=30 HIDDEN=45 HEADS=5 KVHEADS=5 VOCAB=263 WEIGHTS=int16~per~row CACHE=int16 GATE=silu FINAL=sample SAMPLER=sampler~temperature~1.0~seed~13"},
+	}
+	for _, c := range cases {
+		src := shapesModel
+		for _, kv := range strings.Fields(c.vars) {
+			k, v, _ := strings.Cut(kv, "=")
+			src = strings.ReplaceAll(src, "{"+k+"}", strings.ReplaceAll(v, "~", " "))
+		}
+		file := filepath.Join(t.TempDir(), c.name+".tf")
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, memory := range []string{"flat", "segmented"} {
+			t.Run(c.name+"/"+memory, func(t *testing.T) {
+				p, err := ir.LoadFile(file, ir.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
+				im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Opt: "2"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := boot(t, im.Bytes)
+				if want := simulate(t, p); string(res.Serial) != want || res.ExitCode != 0 {
+					t.Errorf("QEMU printed (exit %d):\n%q\nthe simulator:\n%q", res.ExitCode, res.Serial, want)
+				}
+			})
 		}
 	}
 }

@@ -1,144 +1,173 @@
 package isel
 
 import (
+	"fmt"
+
 	. "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
-// Elementwise kernels count ecx down from n and index every vector with it.
+// Elementwise kernels run over vars at fixed addresses with elems: no
+// element's code branches.
 
 func (e *fast) add(op *ir.Op, l *Layout) {
 	a, b, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Args[1]), l.VarAddr(op.Dst)
-	e.i(MOV, ECX, Imm(int64(op.Dst.Len)))
-	top := e.fresh("add")
-	e.label(top)
-	e.i(MOV, EAX, m32(NoReg, ECX, 4, a-4))
-	e.i(ADD, EAX, m32(NoReg, ECX, 4, b-4))
-	e.i(MOV, m32(NoReg, ECX, 4, d-4), EAX)
-	e.loop(top)
+	e.opSub(func(k *kern) {
+		v := k.v()
+		k.elems(op.Dst.Len, func(el elem) {
+			k.i(MOV, v, el.at(a))
+			k.i(ADD, v, el.at(b))
+			k.i(MOV, el.at(d), v)
+		})
+	})
 }
 
 func (e *fast) mul(op *ir.Op, l *Layout) {
 	a, b, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Args[1]), l.VarAddr(op.Dst)
-	e.i(MOV, ECX, Imm(int64(op.Dst.Len)))
-	top := e.fresh("mul")
-	e.label(top)
-	e.i(MOV, EAX, m32(NoReg, ECX, 4, a-4))
-	e.i(IMUL, m32(NoReg, ECX, 4, b-4))
-	e.rshr64(ir.FracBits)
-	e.i(MOV, m32(NoReg, ECX, 4, d-4), EAX)
-	e.loop(top)
+	e.opSub(func(k *kern) {
+		k.elems(op.Dst.Len, func(el elem) {
+			k.i(MOV, EAX, el.at(a))
+			k.i(IMUL, el.at(b))
+			k.rshr64(ir.FracBits)
+			k.i(MOV, el.at(d), EAX)
+		})
+	})
 }
 
-// gate: y = rshr(x·g(x), 30), g interpolated in the table; 0 below the
-// table, x itself at or above its end.
+// gate: y = rshr(x·g(x), 30) (ir.GateLookup): g interpolated in the table
+// when u = x − GateLow is below the table's span (unsigned), else 0 for a
+// negative x and 1.0 for a positive one; masks from the comparison pick
+// one without a branch (an index out of the span is cleared first).
 func (e *fast) gate(op *ir.Op, l *Layout) {
 	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
-	t := e.pointData(l.Tables[op.Table])
-	e.i(MOV, ECX, Imm(int64(op.Dst.Len)))
-	top, store := e.fresh("gate"), e.fresh("gst")
-	e.label(top)
-	e.i(MOV, EBX, m32(NoReg, ECX, 4, x-4))
-	e.i(XOR, EAX, EAX)
-	e.i(CMP, EBX, Imm(ir.GateLow))
-	e.i(JL, Label(store))
-	e.i(MOV, EAX, EBX)
-	e.i(CMP, EBX, Imm(ir.GateHigh))
-	e.i(JGE, Label(store))
-	e.i(LEA, ESI, m32(EBX, NoReg, 1, uint32(-ir.GateLow)))
-	e.i(MOV, EDI, ESI)
-	e.i(SHR, ESI, Imm(ir.GateStepBits))
-	e.i(AND, EDI, Imm(1<<ir.GateStepBits-1))
-	e.interpolate(t, ESI, EDI, ir.GateStepBits)
-	e.i(IMUL, EBX)
-	e.rshr64(ir.GateBits)
-	e.label(store)
-	e.i(MOV, m32(NoReg, ECX, 4, d-4), EAX)
-	e.loop(top)
-}
-
-// interpolate sets eax to T[j] + rshr((T[j+1]-T[j])·f, bits) for the table
-// at t (from pointData), j in idx and f in frac (ir.GateLookup,
-// ir.ExpLookup). It keeps ebx and ecx.
-func (e *fast) interpolate(t uint32, idx, frac Reg, bits uint) {
-	e.i(MOV, EAX, e.far(m32(NoReg, idx, 4, t+4), ES))
-	e.i(SUB, EAX, e.far(m32(NoReg, idx, 4, t), ES))
-	e.i(IMUL, frac)
-	e.rshr64(bits)
-	e.i(ADD, EAX, e.far(m32(NoReg, idx, 4, t), ES))
+	tab := int32(e.pointData(l.Tables[op.Table]))
+	t := func(r Reg, disp int32) Mem { return D(e.far(Ptr32(NoReg, r, 4, tab+disp), ES)) }
+	e.opSub(func(k *kern) {
+		xv, in, j, dt, out := k.v(), k.v(), k.v(), k.v(), k.v()
+		k.elems(op.Dst.Len, func(el elem) {
+			k.i(MOV, xv, el.at(x))
+			k.i(LEA, in, D(Ptr32(xv, NoReg, 1, -ir.GateLow)))
+			k.i(MOV, EAX, in)
+			k.i(CMP, in, Imm(ir.GateHigh-ir.GateLow))
+			k.i(SBB, in, in) // all ones within the table
+			k.i(AND, EAX, in)
+			k.i(MOV, j, EAX)
+			k.i(SHR, j, Imm(ir.GateStepBits))
+			k.i(AND, EAX, Imm(1<<ir.GateStepBits-1))
+			k.i(MOV, dt, t(j, 4))
+			k.i(MOV, j, t(j, 0))
+			k.i(SUB, dt, j)
+			k.i(IMUL, dt)
+			k.rshr64(ir.GateStepBits)
+			k.i(ADD, EAX, j)
+			k.i(AND, EAX, in)
+			// Outside: 1.0 (Q1.30) for x >= 0, else 0.
+			k.i(MOV, out, xv)
+			k.i(NOT, out)
+			k.i(SAR, out, Imm(31))
+			k.i(NOT, in)
+			k.i(AND, out, in)
+			k.i(AND, out, Imm(1<<ir.GateBits))
+			k.i(OR, EAX, out)
+			k.i(IMUL, xv)
+			k.rshr64(ir.GateBits)
+			k.i(MOV, el.at(d), EAX)
+		})
+	})
 }
 
 // rope rotates each pair (a, b) by the table's cos c and sin s at pos:
-// a' = rshr(a·c − b·s, 30), b' = rshr(a·s + b·c, 30). ebp walks the pair's
-// frequency within a head.
+// a' = rshr(a·c − b·s, 30), b' = rshr(a·s + b·c, 30), a head per loop
+// pass with the pairs unrolled (the table row of pos at fixed
+// displacements). The result may overwrite x: a' waits in a register
+// until b' is done. A subroutine per table (head size) and distance from
+// x to the result; x in its argument, the end of x in argEnd.
 func (e *fast) rope(op *ir.Op, l *Layout) {
 	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
-	t := e.pointData(l.Tables[op.Table])
-	half := uint32(op.HeadDim / 2 * 4)
-	e.i(MOVZX, EAX, low16(addrPos))
-	e.i(IMUL, ESI, EAX, Imm(int64(op.HeadDim*4)))
-	if t != 0 {
-		e.i(ADD, ESI, Imm(int64(t)))
+	tab := e.pointData(l.Tables[op.Table])
+	hd := op.HeadDim
+	half := int32(hd / 2 * 4)
+	delta := int32(d - x)
+	name := op.Table.Name // rope<D>
+	if delta != 0 {
+		name += fmt.Sprintf(".%d", delta)
 	}
-	e.i(MOV, EBX, Imm(int64(x)))
-	e.i(MOV, EDI, Imm(int64(d)))
-	e.i(MOV, ECX, Imm(int64(op.Dst.Len/2)))
-	e.i(XOR, EBP, EBP)
-	top, next := e.fresh("rope"), e.fresh("rnext")
-	e.label(top)
-	a, b := m32(EBX, NoReg, 1, 0), m32(EBX, NoReg, 1, 4)
-	c, s := e.far(m32(ESI, EBP, 1, 0), ES), e.far(m32(ESI, EBP, 1, half), ES)
-	t0, t1, t2, t3 := low32(addrTmp), low32(addrTmp+4), low32(addrTmp+8), low32(addrTmp+12)
-	e.i(MOV, EAX, a)
-	e.i(IMUL, c)
-	e.i(MOV, t0, EAX)
-	e.i(MOV, t1, EDX)
-	e.i(MOV, EAX, b)
-	e.i(IMUL, s)
-	e.i(SUB, t0, EAX)
-	e.i(SBB, t1, EDX)
-	e.i(MOV, EAX, a)
-	e.i(IMUL, s)
-	e.i(MOV, t2, EAX)
-	e.i(MOV, t3, EDX)
-	e.i(MOV, EAX, b)
-	e.i(IMUL, c)
-	e.i(ADD, EAX, t2)
-	e.i(ADC, EDX, t3)
-	e.rshr64(ir.RopeBits)
-	e.i(MOV, m32(EDI, NoReg, 1, 4), EAX)
-	e.i(MOV, EAX, t0)
-	e.i(MOV, EDX, t1)
-	e.rshr64(ir.RopeBits)
-	e.i(MOV, m32(EDI, NoReg, 1, 0), EAX)
-	e.i(ADD, EBX, Imm(8))
-	e.i(ADD, EDI, Imm(8))
-	e.i(ADD, EBP, Imm(4))
-	e.i(CMP, EBP, Imm(int64(half)))
-	e.i(JB, Label(next))
-	e.i(XOR, EBP, EBP)
-	e.label(next)
-	e.loop(top)
+	name, args := e.sub(name, func(k *kern) {
+		p, tb, a1, lo, hi := k.v(), k.v(), k.v(), k.v(), k.v()
+		k.in(p)
+		k.i(MOVZX, tb, low16(addrPos))
+		k.i(IMUL, tb, tb, Imm(int64(hd*4)))
+		if tab != 0 {
+			k.i(ADD, tb, Imm(int64(tab)))
+		}
+		top := name + ".head"
+		k.label(top)
+		for j := 0; j < hd/2; j++ {
+			a, b := D(Ptr32(p, NoReg, 1, int32(8*j))), D(Ptr32(p, NoReg, 1, int32(8*j+4)))
+			c, s := D(e.far(Ptr32(tb, NoReg, 1, int32(4*j)), ES)), D(e.far(Ptr32(tb, NoReg, 1, half+int32(4*j)), ES))
+			k.i(MOV, EAX, a)
+			k.i(IMUL, c)
+			k.i(MOV, a1, EAX)
+			k.i(MOV, hi, EDX)
+			k.i(MOV, EAX, b)
+			k.i(IMUL, s)
+			k.i(SUB, a1, EAX)
+			k.i(SBB, hi, EDX)
+			k.rshrPair(a1, hi, ir.RopeBits)
+			k.i(MOV, EAX, a)
+			k.i(IMUL, s)
+			k.i(MOV, lo, EAX)
+			k.i(MOV, hi, EDX)
+			k.i(MOV, EAX, b)
+			k.i(IMUL, c)
+			k.i(ADD, EAX, lo)
+			k.i(ADC, EDX, hi)
+			k.rshr64(ir.RopeBits)
+			k.i(MOV, D(Ptr32(p, NoReg, 1, delta+int32(8*j+4))), EAX)
+			k.i(MOV, D(Ptr32(p, NoReg, 1, delta+int32(8*j))), a1)
+		}
+		k.i(ADD, p, Imm(int64(4*hd)))
+		k.i(CMP, p, low32(argEnd))
+		k.i(JB, Label(top))
+		k.i(RET)
+	})
+	e.i(MOV, low32(argEnd), Imm(int64(x)+int64(4*op.Dst.Len)))
+	e.i(MOV, args[0], Imm(int64(x)))
+	e.i(CALL, Label(name))
 }
 
-// argmax leaves the first index of the largest element in next: scanning
-// down, an equal element takes over, so the lowest index wins.
+// argmax leaves the first index of the largest element in next. The
+// elements are compared unsigned with their sign bits flipped, and the
+// borrow of the comparison becomes the mask that takes the element and
+// its index; the index counts up from −n, so that the first of equals
+// stays.
 func (e *fast) argmax(op *ir.Op, l *Layout) {
 	x := l.VarAddr(op.Args[0])
 	n := op.Args[0].Len
-	e.i(MOV, ECX, Imm(int64(n-1)))
-	e.i(MOV, EDX, m32(NoReg, ECX, 4, x))
-	e.i(MOV, EBX, ECX)
-	top, done := e.fresh("amax"), e.fresh("adone")
-	e.label(top)
-	e.i(DEC, ECX)
-	e.i(JS, Label(done))
-	e.i(MOV, EAX, m32(NoReg, ECX, 4, x))
-	e.i(CMP, EAX, EDX)
-	e.i(JL, Label(top))
-	e.i(MOV, EDX, EAX)
-	e.i(MOV, EBX, ECX)
-	e.i(JMP, Label(top))
-	e.label(done)
-	e.i(MOV, low16(addrNext), BX)
+	u := unroll(n)
+	e.opSub(func(k *kern) {
+		c, best, idx, v, m, t := k.v(), k.v(), k.v(), k.v(), k.v(), k.v()
+		k.i(XOR, best, best) // −2^31, flipped
+		k.i(MOV, idx, Imm(int64(-n)))
+		k.i(MOV, c, Imm(int64(-n)))
+		top := e.fresh("amax")
+		k.label(top)
+		for i := 0; i < u; i++ {
+			k.i(MOV, v, D(Ptr32(NoReg, c, 4, int32(x)+int32(4*(n+i)))))
+			k.i(XOR, v, Imm(-1<<31))
+			k.i(CMP, best, v)
+			k.i(SBB, m, m) // all ones when the element is larger
+			k.i(XOR, v, best)
+			k.i(AND, v, m)
+			k.i(XOR, best, v)
+			k.i(LEA, t, D(Ptr32(c, NoReg, 1, int32(i))))
+			k.i(XOR, t, idx)
+			k.i(AND, t, m)
+			k.i(XOR, idx, t)
+		}
+		k.i(ADD, c, Imm(int64(u)))
+		k.i(JNE, Label(top))
+		k.i(ADD, idx, Imm(int64(n)))
+		k.i(MOV, low16(addrNext), w16(idx))
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	. "tfc/codegen/x86_16"
-	"tfc/ir"
 	"tfc/regalloc"
 )
 
@@ -14,14 +13,23 @@ import (
 // accumulators) and physical ones where an instruction fixes them
 // (one-operand imul and div in edx:eax, shifts by cl), then given
 // registers by regalloc and appended to the program.
+//
+// What makes code fast under QEMU's TCG, measured: straight-line code
+// (a loop pass ends a translation block, which stores the guest registers
+// back), and few memory operands (each one checks the TLB and makes TCG
+// store the registers it changed first); a register operation costs much
+// less. Hence loops unrolled with displacements, values kept in registers
+// where the seven allow, and a branch kept where it saves memory operands.
 type fast struct {
 	*emitter
-	prog *ir.Program
-	l    *Layout
-	// subs are the shared subroutines the code calls, by label: emitted
-	// after forward. args are the registers of their arguments.
-	subs map[string]*kern
-	args map[string]map[int]Reg
+	// subs are the subroutines the code calls, by label, and the
+	// registers regalloc gave their virtuals; marks name their regions.
+	subs   map[string]*kern
+	assign map[string]map[int]Reg
+	marks  map[string]string
+	// The op being selected: its number in program order and its region.
+	opNum    int
+	opRegion string
 }
 
 // kern is a kernel being written: its items, the options of its
@@ -53,14 +61,18 @@ func (k *kern) in(rs ...Reg) {
 	}
 }
 
+// vnum is the number of a 32-bit virtual register.
 func vnum(r Reg) int {
-	for n := 0; n < regalloc.MaxVirtual; n++ {
-		if regalloc.V(n) == r {
-			return n
-		}
+	n := int(r) - int(regalloc.V(0))
+	if n < 0 || n >= regalloc.MaxVirtual {
+		panic(fmt.Sprintf("BUG: isel: %v is not a 32-bit virtual register", r))
 	}
-	panic(fmt.Sprintf("BUG: isel: %v is not a 32-bit virtual register", r))
+	return n
 }
+
+// w16 and b8 are the low 16 and 8 bits of a virtual register.
+func w16(r Reg) Reg { return regalloc.V16(vnum(r)) }
+func b8(r Reg) Reg  { return regalloc.V8(vnum(r)) }
 
 // allocate gives every virtual a register; a failure is a bug of the
 // kernel's author.
@@ -72,27 +84,23 @@ func (k *kern) allocate() map[int]Reg {
 	return as
 }
 
-// emit allocates the kernel and appends it to the program.
-func (k *kern) emit() {
-	as := k.allocate()
-	if err := regalloc.Rewrite(&k.k, as, k.f.emitter.p); err != nil {
-		panic(fmt.Sprintf("BUG: isel: %v", err))
-	}
-}
-
 // sub returns the label of the shared subroutine name, building it with
 // body at its first use, and the registers its arguments (the kernel's
 // virtuals 0, 1, ... in LiveIn) were given. Callers load those registers
 // and call the label.
 func (f *fast) sub(name string, body func(k *kern)) (string, []Reg) {
+	return f.subMarked(name, name, body)
+}
+
+func (f *fast) subMarked(name, mark string, body func(k *kern)) (string, []Reg) {
 	if f.subs[name] == nil {
 		k := f.kernel(name)
 		body(k)
-		as := k.allocate()
 		f.subs[name] = k
-		f.args[name] = as
+		f.assign[name] = k.allocate()
+		f.marks[name] = mark
 	}
-	as := f.args[name]
+	as := f.assign[name]
 	regs := make([]Reg, len(f.subs[name].o.LiveIn))
 	for i, n := range f.subs[name].o.LiveIn {
 		regs[i] = as[n]
@@ -100,18 +108,76 @@ func (f *fast) sub(name string, body func(k *kern)) (string, []Reg) {
 	return name, regs
 }
 
-// emitSubs appends the shared subroutines, in name order.
+// opSub makes the kernel of the op being selected a subroutine of its own
+// (its region named after the op), which forward calls, so that it takes
+// part in the placement of emitSubs.
+func (f *fast) opSub(body func(k *kern)) {
+	name, _ := f.subMarked(fmt.Sprintf("op.%d", f.opNum), f.opRegion, func(k *kern) {
+		body(k)
+		k.i(RET)
+	})
+	f.i(CALL, Label(name))
+}
+
+// pageSize is the unit of QEMU's translated code: a jump to another page
+// is not chained to its target but looked up, and a translation block
+// that crosses a page costs more.
+const pageSize = 4096
+
+// emitSubs appends the subroutines, each within a page where it fits:
+// first fit by decreasing size into pages, each page aligned. A page's
+// padding is the region "page alignment".
 func (f *fast) emitSubs() {
-	var names []string
-	for n := range f.subs {
-		names = append(names, n)
+	type sub struct {
+		name string
+		size int
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		f.emitter.p.Mark(n)
-		f.emitter.p.Label(n)
-		if err := regalloc.Rewrite(&f.subs[n].k, f.args[n], f.emitter.p); err != nil {
+	var subs []sub
+	for n, k := range f.subs {
+		var p Program
+		if err := regalloc.Rewrite(&k.k, f.assign[n], &p); err != nil {
 			panic(fmt.Sprintf("BUG: isel: %v", err))
+		}
+		b, err := p.Assemble(0)
+		if err != nil {
+			panic(fmt.Sprintf("BUG: isel: %s: %v", n, err))
+		}
+		subs = append(subs, sub{n, len(b)})
+	}
+	sort.Slice(subs, func(i, j int) bool {
+		if subs[i].size != subs[j].size {
+			return subs[i].size > subs[j].size
+		}
+		return subs[i].name < subs[j].name
+	})
+	var pages [][]string
+	var free []int
+	for _, s := range subs {
+		i := 0
+		for i < len(pages) && free[i] < s.size {
+			i++
+		}
+		if i == len(pages) {
+			pages = append(pages, nil)
+			free = append(free, max(0, pageSize-s.size%pageSize))
+			if s.size%pageSize == 0 {
+				free[i] = 0
+			}
+			pages[i] = append(pages[i], s.name)
+			continue
+		}
+		pages[i] = append(pages[i], s.name)
+		free[i] -= s.size
+	}
+	for _, page := range pages {
+		f.emitter.p.Mark("page alignment")
+		f.emitter.p.Align(pageSize, 0)
+		for _, n := range page {
+			f.emitter.p.Mark(f.marks[n])
+			f.emitter.p.Label(n)
+			if err := regalloc.Rewrite(&f.subs[n].k, f.assign[n], f.emitter.p); err != nil {
+				panic(fmt.Sprintf("BUG: isel: %v", err))
+			}
 		}
 	}
 }
@@ -129,9 +195,117 @@ func (k *kern) rshrPair(lo, hi Reg, n uint) {
 	k.i(SHRD, lo, hi, Imm(n))
 }
 
-// loop counts the virtual c down and jumps back to top while it is not
-// zero.
-func (k *kern) loop(c Reg, top string) {
-	k.i(DEC, c)
+// pointParam sets the virtual r to a param's address (flat: linear, for
+// a per-layer param within this layer's region) or, segmented, to its
+// offset in ES, which it sets (through ax).
+func (k *kern) pointParam(r Reg, loc *ParamLoc) {
+	if k.f.seg {
+		off := loc.Addr
+		if loc.PerLayer {
+			k.i(MOV, AX, low16(addrLayerW))
+		} else {
+			k.i(MOV, AX, Imm(int64(loc.Addr>>4)))
+			off = loc.Addr & 15
+		}
+		k.i(MOV, ES, AX)
+		k.i(MOV, r, Imm(int64(off)))
+		return
+	}
+	if loc.PerLayer {
+		k.i(MOV, r, low32(addrLayerW))
+		if loc.Addr != 0 {
+			k.i(ADD, r, Imm(int64(loc.Addr)))
+		}
+		return
+	}
+	k.i(MOV, r, Imm(int64(loc.Addr)))
+}
+
+// unroll is the number of elements a loop body handles: the largest of
+// 8, 4, 2, 1 that divides n.
+func unroll(n int) int {
+	for _, u := range []int{8, 4, 2} {
+		if n%u == 0 {
+			return u
+		}
+	}
+	return 1
+}
+
+// The arguments of subroutines that need every register: dwords in low
+// memory (attention's scalars, free outside attention).
+const (
+	argX   = addrQ   // the input vector
+	argW   = addrKH  // the weights (an offset in ES when segmented)
+	argY   = addrOut // the output vector
+	argEnd = addrT   // where a loop's pointer stops
+)
+
+// elems emits a loop over n elements of vectors at fixed addresses: an
+// index counts down through them and a pass handles unroll(n) of them
+// with displacements, body once per element of the pass.
+func (k *kern) elems(n int, body func(el elem)) {
+	u := unroll(n)
+	c := k.v()
+	k.i(MOV, c, Imm(int64(n)))
+	top := k.f.fresh("el")
+	k.label(top)
+	for i := 0; i < u; i++ {
+		body(elem{c, i, u})
+	}
+	k.i(SUB, c, Imm(int64(u)))
 	k.i(JNE, Label(top))
+}
+
+// elem is element i of the group of u that a loop pass handles: the
+// index c counts down from n by u, so that the element is number c−u+i.
+type elem struct {
+	c    Reg
+	i, u int
+}
+
+// at is the element's dword in the vector at addr.
+func (el elem) at(addr uint32) Mem { return D(el.scaled(NoReg, 4, int32(addr))) }
+
+// scaled is the element's item of size bytes in the array at base+disp.
+func (el elem) scaled(base Reg, size int, disp int32) Mem {
+	return Ptr32(base, el.c, size, disp+int32(size*(el.i-el.u)))
+}
+
+// unpack puts count packed signed values of eb bytes (1 or 2) in eax one
+// after another, sign-extended, calling use(i) after each. mem gives the
+// memory operand (without a size) at a byte offset. They are read a dword
+// at a time (a memory operand costs more than a few register operations)
+// into t: each value but the dword's last is sign-extended from its low
+// bits and shifted out, the last is what remains.
+func (k *kern) unpack(eb, count int, mem func(off int32) Mem, t Reg, use func(i int)) {
+	n := 4 / eb
+	for i := 0; i < count; {
+		if i+n > count {
+			if eb == 1 {
+				k.i(MOVSX, EAX, B(mem(int32(i))))
+			} else {
+				k.i(MOVSX, EAX, W(mem(int32(eb*i))))
+			}
+			use(i)
+			i++
+			continue
+		}
+		k.i(MOV, t, D(mem(int32(eb*i))))
+		for j := 0; j < n; j++ {
+			switch {
+			case j == n-1:
+				k.i(MOV, EAX, t)
+			case eb == 1:
+				k.i(MOVSX, EAX, b8(t))
+			default:
+				k.i(MOVSX, EAX, w16(t))
+			}
+			if j < n-1 {
+				k.i(SAR, t, Imm(int64(8*eb)))
+			}
+			use(i + j)
+		}
+		i += n
+	}
 }

@@ -36,33 +36,31 @@ const mmBias = 128
 func (e *fast) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) {
 	name, args := e.matmulSub(q, l)
 	e.pointParam(args[0], l.Params[q], mmBias)
+	e.i(LEA, EAX, D(Ptr32(args[0], NoReg, 1, int32(rows*l.Params[q].RowBytes))))
+	e.i(MOV, low32(argEnd), EAX)
 	e.i(MOV, args[1], Imm(int64(l.VarAddr(in)+mmBias)))
-	e.i(MOV, args[2], Imm(int64(l.VarAddr(out))))
-	e.i(MOV, low16(addrCount), Imm(int64(rows)))
+	e.i(MOV, low32(argY), Imm(int64(l.VarAddr(out))))
 	e.i(CALL, Label(name))
 }
 
 // matmulSub is the row loop of one shape (columns, weight size): per row,
 // acc = Σ w·x in 64 bits, unrolled over the columns with displacements;
 // t = rshr(acc, 16), y = rshr(t·m, B) with the row's multiplier m.
-// Arguments: w (the first row, plus mmBias), x (plus mmBias), y; the row
-// count in addrCount.
+// Arguments: w (the first row, plus mmBias) and x (plus mmBias); y in
+// argY, the end of the rows (plus mmBias) in argEnd. A memory operand
+// costs more than a few register operations, so the weights are read a
+// dword at a time (two int16 or four int8, split in registers), which
+// leaves no register for y.
 func (e *fast) matmulSub(q *ir.Param, l *Layout) (string, []Reg) {
 	cols, eb, shift := q.Cols, elemBytes(q), q.Q.Shift
 	rowBytes := l.Params[q].RowBytes
 	name := fmt.Sprintf("matmul.%dx%d.%d", cols, eb*8, shift)
 	return e.sub(name, func(k *kern) {
-		w, x, y, lo, hi := k.v(), k.v(), k.v(), k.v(), k.v()
-		k.in(w, x, y)
+		w, x, lo, hi, t := k.v(), k.v(), k.v(), k.v(), k.v()
+		k.in(w, x)
 		row := name + ".row"
 		k.label(row)
-		for j := 0; j < cols; j++ {
-			wm := e.far(Ptr32(w, NoReg, 1, int32(4+eb*j-mmBias)), ES)
-			if eb == 1 {
-				k.i(MOVSX, EAX, B(wm))
-			} else {
-				k.i(MOVSX, EAX, W(wm))
-			}
+		mac := func(j int) {
 			k.i(IMUL, D(Ptr32(x, NoReg, 1, int32(4*j-mmBias))))
 			if j == 0 {
 				k.i(MOV, lo, EAX)
@@ -72,14 +70,17 @@ func (e *fast) matmulSub(q *ir.Param, l *Layout) (string, []Reg) {
 				k.i(ADC, hi, EDX)
 			}
 		}
+		k.unpack(eb, cols, func(off int32) Mem { return e.far(Ptr32(w, NoReg, 1, 4-mmBias+off), ES) }, t, mac)
 		k.rshrPair(lo, hi, ir.MatmulPreShift)
 		k.i(MOV, EAX, lo)
 		k.i(IMUL, D(e.far(Ptr32(w, NoReg, 1, -mmBias), ES)))
 		k.rshr64(shift)
-		k.i(MOV, D(Ptr32(y, NoReg, 1, 0)), EAX)
-		k.i(ADD, y, Imm(4))
+		k.i(MOV, t, low32(argY))
+		k.i(MOV, D(Ptr32(t, NoReg, 1, 0)), EAX)
+		k.i(ADD, t, Imm(4))
+		k.i(MOV, low32(argY), t)
 		k.i(ADD, w, Imm(int64(rowBytes)))
-		k.i(DEC, low16(addrCount))
+		k.i(CMP, w, low32(argEnd))
 		k.i(JNE, Label(row))
 		k.i(RET)
 	})
@@ -91,27 +92,24 @@ func (e *fast) embed(op *ir.Op, l *Layout) {
 	q := op.Params[0]
 	loc := l.Params[q]
 	eb := elemBytes(q)
-	e.pointParam(ESI, loc, 0)
-	k := e.kernel("embed")
-	w, m, c := k.v(), k.v(), k.v()
-	k.i(MOV, w, ESI)
-	k.i(MOVZX, EAX, low16(addrTok))
-	k.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
-	k.i(ADD, w, EAX)
-	k.i(MOV, m, D(e.far(Ptr32(w, NoReg, 1, 0), ES)))
-	dst := l.VarAddr(op.Dst)
-	k.i(MOV, c, Imm(int64(q.Cols)))
-	top := e.fresh("emb")
-	k.label(top)
-	wm := e.far(Ptr32(w, c, eb, 4-int32(eb)), ES)
-	if eb == 1 {
-		k.i(MOVSX, EAX, B(wm))
-	} else {
-		k.i(MOVSX, EAX, W(wm))
-	}
-	k.i(IMUL, m)
-	k.rshr64(q.Q.Shift)
-	k.i(MOV, D(Ptr32(NoReg, c, 4, int32(dst)-4)), EAX)
-	k.loop(c, top)
-	k.emit()
+	e.opSub(func(k *kern) {
+		w, m := k.v(), k.v()
+		k.pointParam(w, loc)
+		k.i(MOVZX, EAX, low16(addrTok))
+		k.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
+		k.i(ADD, w, EAX)
+		k.i(MOV, m, D(e.far(Ptr32(w, NoReg, 1, 0), ES)))
+		dst := l.VarAddr(op.Dst)
+		k.elems(q.Cols, func(el elem) {
+			wm := e.far(el.scaled(w, eb, 4), ES)
+			if eb == 1 {
+				k.i(MOVSX, EAX, B(wm))
+			} else {
+				k.i(MOVSX, EAX, W(wm))
+			}
+			k.i(IMUL, m)
+			k.rshr64(q.Q.Shift)
+			k.i(MOV, el.at(dst), EAX)
+		})
+	})
 }

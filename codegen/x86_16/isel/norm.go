@@ -1,72 +1,107 @@
 package isel
 
 import (
+	"fmt"
+
 	. "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
-// rmsnorm (ir.RMSInv): ss = Σ x² in edi:ebx; ss/n by two divisions (the
-// quotient can pass 32 bits); r = isqrt(ss/n + eps) bit by bit in ebp;
-// inv = (2^38 + r/2)/r; y = rshr(rshr(x·inv, 22)·g, 16).
+// rmsnorm calls the subroutine for its length with x, the weights and
+// the destination in argX, argW, argY.
 func (e *fast) rmsnorm(op *ir.Op, l *Layout) {
-	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
-	n := op.Args[0].Len
-	e.i(MOV, ECX, Imm(int64(n)))
-	e.i(XOR, EBX, EBX)
-	e.i(XOR, EDI, EDI)
-	sq := e.fresh("ss")
-	e.label(sq)
-	e.i(MOV, EAX, m32(NoReg, ECX, 4, x-4))
-	e.i(IMUL, EAX)
-	e.i(ADD, EBX, EAX)
-	e.i(ADC, EDI, EDX)
-	e.loop(sq)
+	name := e.rmsnormSub(op.Args[0].Len)
+	e.pointParam(EAX, l.Params[op.Params[0]], 0)
+	e.i(MOV, low32(argW), EAX)
+	e.i(MOV, low32(argX), Imm(int64(l.VarAddr(op.Args[0]))))
+	e.i(MOV, low32(argY), Imm(int64(l.VarAddr(op.Dst))))
+	e.i(CALL, Label(name))
+}
 
-	e.i(MOV, ECX, Imm(int64(n)))
-	e.i(MOV, EAX, EDI)
-	e.i(XOR, EDX, EDX)
-	e.i(DIV, ECX)
-	e.i(MOV, EDI, EAX)
-	e.i(MOV, EAX, EBX)
-	e.i(DIV, ECX)
-	e.i(ADD, EAX, Imm(ir.RMSEps))
-	e.i(ADC, EDI, Imm(0))
-	e.i(MOV, EBX, EAX)
+// rmsnormSub (ir.RMSInv): ss = Σ x² in 64 bits; ss/n by two divisions
+// (the quotient can pass 32 bits); r = isqrt(ss/n + eps) bit by bit,
+// without branches inside a step; inv = (2^38 + r/2)/r; y =
+// rshr(rshr(x·inv, 22)·g, 16). Arguments in argX, argW, argY. The loops
+// over the elements are unrolled; an index counts down through them.
+func (e *fast) rmsnormSub(n int) string {
+	name := fmt.Sprintf("rmsnorm.%d", n)
+	u := unroll(n)
+	at := func(base, c Reg, i int) Mem { return D(Ptr32(base, c, 4, int32(4*(i-u)))) }
+	name, _ = e.sub(name, func(k *kern) {
+		x, lo, hi, c := k.v(), k.v(), k.v(), k.v()
+		k.i(MOV, x, low32(argX))
+		k.i(XOR, lo, lo)
+		k.i(XOR, hi, hi)
+		k.i(MOV, c, Imm(int64(n)))
+		sq := name + ".ss"
+		k.label(sq)
+		for i := 0; i < u; i++ {
+			k.i(MOV, EAX, at(x, c, i))
+			k.i(IMUL, EAX)
+			k.i(ADD, lo, EAX)
+			k.i(ADC, hi, EDX)
+		}
+		k.i(SUB, c, Imm(int64(u)))
+		k.i(JNE, Label(sq))
 
-	e.i(XOR, EBP, EBP)
-	e.i(MOV, ECX, Imm(1<<31))
-	bit, take, skip := e.fresh("sqrt"), e.fresh("take"), e.fresh("skip")
-	e.label(bit)
-	e.i(MOV, ESI, EBP)
-	e.i(OR, ESI, ECX)
-	e.i(MOV, EAX, ESI)
-	e.i(MUL, EAX)
-	e.i(CMP, EDX, EDI)
-	e.i(JA, Label(skip))
-	e.i(JB, Label(take))
-	e.i(CMP, EAX, EBX)
-	e.i(JA, Label(skip))
-	e.label(take)
-	e.i(MOV, EBP, ESI)
-	e.label(skip)
-	e.i(SHR, ECX, Imm(1))
-	e.i(JNE, Label(bit))
+		// v = ss/n + eps in vh:vl.
+		dv, vh, vl := k.v(), k.v(), k.v()
+		k.i(MOV, dv, Imm(int64(n)))
+		k.i(MOV, EAX, hi)
+		k.i(XOR, EDX, EDX)
+		k.i(DIV, dv)
+		k.i(MOV, vh, EAX)
+		k.i(MOV, EAX, lo)
+		k.i(DIV, dv)
+		k.i(ADD, EAX, Imm(ir.RMSEps))
+		k.i(ADC, vh, Imm(0))
+		k.i(MOV, vl, EAX)
 
-	e.i(MOV, EAX, EBP)
-	e.i(SHR, EAX, Imm(1))
-	e.i(MOV, EDX, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
-	e.i(DIV, EBP)
-	e.i(MOV, EBP, EAX)
+		// r = isqrt(v): for each bit from the top, r |= bit when
+		// (r|bit)² <= v, the comparison's borrow turned into a mask.
+		r, bit, t, m := k.v(), k.v(), k.v(), k.v()
+		k.i(XOR, r, r)
+		k.i(MOV, bit, Imm(1<<31))
+		sqrt := name + ".sqrt"
+		k.label(sqrt)
+		k.i(MOV, EAX, r)
+		k.i(OR, EAX, bit)
+		k.i(MUL, EAX)
+		k.i(CMP, vl, EAX)
+		k.i(MOV, t, vh)
+		k.i(SBB, t, EDX) // borrow: v < (r|bit)²
+		k.i(CMC)
+		k.i(SBB, m, m)
+		k.i(AND, m, bit)
+		k.i(OR, r, m)
+		k.i(SHR, bit, Imm(1))
+		k.i(JNE, Label(sqrt))
 
-	e.pointParam(EBX, l.Params[op.Params[0]], 0)
-	e.i(MOV, ECX, Imm(int64(n)))
-	out := e.fresh("norm")
-	e.label(out)
-	e.i(MOV, EAX, m32(NoReg, ECX, 4, x-4))
-	e.i(IMUL, EBP)
-	e.rshr64(ir.RMSInvBits)
-	e.i(IMUL, e.far(m32(EBX, ECX, 4, ^uint32(3)), ES))
-	e.rshr64(ir.FracBits)
-	e.i(MOV, m32(NoReg, ECX, 4, d-4), EAX)
-	e.loop(out)
+		inv := k.v()
+		k.i(MOV, EAX, r)
+		k.i(SHR, EAX, Imm(1))
+		k.i(MOV, EDX, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
+		k.i(DIV, r)
+		k.i(MOV, inv, EAX)
+
+		px, pg, py, c2 := k.v(), k.v(), k.v(), k.v()
+		k.i(MOV, px, low32(argX))
+		k.i(MOV, pg, low32(argW))
+		k.i(MOV, py, low32(argY))
+		k.i(MOV, c2, Imm(int64(n)))
+		out := name + ".norm"
+		k.label(out)
+		for i := 0; i < u; i++ {
+			k.i(MOV, EAX, at(px, c2, i))
+			k.i(IMUL, inv)
+			k.rshr64(ir.RMSInvBits)
+			k.i(IMUL, e.far(at(pg, c2, i), ES))
+			k.rshr64(ir.FracBits)
+			k.i(MOV, at(py, c2, i), EAX)
+		}
+		k.i(SUB, c2, Imm(int64(u)))
+		k.i(JNE, Label(out))
+		k.i(RET)
+	})
+	return name
 }

@@ -12,6 +12,27 @@ import (
 // within 32 bits.
 const maxSampleVocab = 1<<(32-ir.ExpBits) - 1
 
+// expMasked sets eax to exp(−d) from the table (ir.ExpLookup) for d in
+// eax, or 0 when d is at or past ExpLimit (unsigned): the index is
+// cleared first and the result masked, without a branch. j, dt and in are
+// scratch virtuals.
+func (k *kern) expMasked(tab int32, j, dt, in Reg) {
+	t := func(disp int32) Mem { return D(k.f.far(Ptr32(NoReg, j, 4, tab+disp), ES)) }
+	k.i(CMP, EAX, Imm(ir.ExpLimit))
+	k.i(SBB, in, in) // all ones within the table
+	k.i(AND, EAX, in)
+	k.i(MOV, j, EAX)
+	k.i(SHR, j, Imm(ir.ExpStepBits))
+	k.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
+	k.i(MOV, dt, t(4))
+	k.i(MOV, j, t(0))
+	k.i(SUB, dt, j)
+	k.i(IMUL, dt)
+	k.rshr64(ir.ExpStepBits)
+	k.i(ADD, EAX, j)
+	k.i(AND, EAX, in)
+}
+
 // sample draws the next token as ir.Sim.sample does: z and e in place in
 // the logits, the nucleus weights in l.Nucleus (ranking each token against
 // all others: no sort), a draw of xorshift64*, a scan in index order.
@@ -22,137 +43,146 @@ func (e *fast) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 	}
 	g := p.Gen
 	invT := int64(math.Round(ir.One / g.Temperature))
-	xi := func(r Reg) Mem { return m32(NoReg, r, 4, x-4) }
-	exp := e.pointData(l.Tables[op.Table])
+	tab := int32(e.pointData(l.Tables[op.Table]))
+	e.opSub(func(k *kern) {
 
-	// z_i = rshr(logit·invT, 16) and their maximum in ebx.
-	e.i(MOV, EBX, Imm(-1<<31))
-	e.i(MOV, ECX, Imm(int64(n)))
-	zl, zn := e.fresh("z"), e.fresh("zn")
-	e.label(zl)
-	e.i(MOV, EAX, xi(ECX))
-	e.i(MOV, EDX, Imm(invT))
-	e.i(IMUL, EDX)
-	e.rshr64(ir.FracBits)
-	e.i(MOV, xi(ECX), EAX)
-	e.i(CMP, EAX, EBX)
-	e.i(JLE, Label(zn))
-	e.i(MOV, EBX, EAX)
-	e.label(zn)
-	e.loop(zl)
+		// z_i = rshr(logit·invT, 16) and their maximum (compared unsigned
+		// with the sign bits flipped, kept flipped).
+		best, v, m, f := k.v(), k.v(), k.v(), k.v()
+		k.i(XOR, best, best)
+		k.elems(n, func(el elem) {
+			k.i(MOV, f, Imm(invT))
+			k.i(MOV, EAX, el.at(x))
+			k.i(IMUL, f)
+			k.rshr64(ir.FracBits)
+			k.i(MOV, el.at(x), EAX)
+			k.i(MOV, v, EAX)
+			k.i(XOR, v, Imm(-1<<31))
+			k.i(CMP, best, v)
+			k.i(SBB, m, m)
+			k.i(XOR, v, best)
+			k.i(AND, v, m)
+			k.i(XOR, best, v)
+		})
+		k.i(XOR, best, Imm(-1<<31))
 
-	// e_i = exp(best − z_i), total in esi.
-	e.i(XOR, ESI, ESI)
-	e.i(MOV, ECX, Imm(int64(n)))
-	el, ez, ep := e.fresh("e"), e.fresh("ez"), e.fresh("ep")
-	e.label(el)
-	e.i(MOV, EAX, EBX)
-	e.i(SUB, EAX, xi(ECX))
-	e.i(CMP, EAX, Imm(ir.ExpLimit))
-	e.i(JAE, Label(ez))
-	e.i(MOV, EDI, EAX)
-	e.i(SHR, EDI, Imm(ir.ExpStepBits))
-	e.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
-	e.i(MOV, EBP, EAX)
-	e.interpolate(exp, EDI, EBP, ir.ExpStepBits)
-	e.i(JMP, Label(ep))
-	e.label(ez)
-	e.i(XOR, EAX, EAX)
-	e.label(ep)
-	e.i(MOV, xi(ECX), EAX)
-	e.i(ADD, ESI, EAX)
-	e.loop(el)
+		// e_i = exp(best − z_i) and their total.
+		total, j, dt, in := k.v(), k.v(), k.v(), k.v()
+		k.i(XOR, total, total)
+		k.elems(n, func(el elem) {
+			k.i(MOV, EAX, best)
+			k.i(SUB, EAX, el.at(x))
+			k.expMasked(tab, j, dt, in)
+			k.i(MOV, el.at(x), EAX)
+			k.i(ADD, total, EAX)
+		})
 
-	weights := x
-	if g.TopP > 0 && g.TopP < 1 {
-		weights = l.Nucleus
-		e.i(MOV, EAX, ESI)
-		e.i(MOV, EDX, Imm(int64(math.Round(g.TopP*ir.One))))
-		e.i(MUL, EDX)
-		e.i(SHRD, EAX, EDX, Imm(ir.FracBits))
-		e.i(MOV, low32(addrLimit), EAX)
-		e.i(MOV, ECX, Imm(int64(n)))
-		il, jl, add, skip, out := e.fresh("ti"), e.fresh("tj"), e.fresh("tadd"), e.fresh("tskip"), e.fresh("tout")
-		e.label(il)
-		e.i(MOV, EDX, xi(ECX))
-		e.i(XOR, EDI, EDI)
-		e.i(MOV, EBP, Imm(int64(n)))
-		e.label(jl)
-		e.i(MOV, EAX, xi(EBP))
-		e.i(CMP, EAX, EDX)
-		e.i(JA, Label(add))
-		e.i(JB, Label(skip))
-		e.i(CMP, EBP, ECX)
-		e.i(JAE, Label(skip))
-		e.label(add)
-		e.i(ADD, EDI, EAX)
-		e.label(skip)
-		e.i(DEC, EBP)
-		e.i(JNE, Label(jl))
-		e.i(XOR, EAX, EAX)
-		e.i(CMP, EDI, low32(addrLimit))
-		e.i(JA, Label(out))
-		e.i(MOV, EAX, EDX)
-		e.label(out)
-		e.i(MOV, m32(NoReg, ECX, 4, l.Nucleus-4), EAX)
-		e.loop(il)
-		e.i(XOR, ESI, ESI)
-		e.i(MOV, ECX, Imm(int64(n)))
-		tl := e.fresh("tsum")
-		e.label(tl)
-		e.i(ADD, ESI, m32(NoReg, ECX, 4, l.Nucleus-4))
-		e.loop(tl)
-	}
-	e.i(MOV, low32(addrTotal), ESI)
+		weights := x
+		if g.TopP > 0 && g.TopP < 1 {
+			// A token is in the nucleus when the tokens ranked above it (a
+			// larger e, or an equal e and a lower index) weigh at most the
+			// limit. The comparison's borrow: ei − ej − (j < i) borrows
+			// exactly when j ranks above i.
+			weights = l.Nucleus
+			k.i(MOV, EAX, total)
+			k.i(MOV, EDX, Imm(int64(math.Round(g.TopP*ir.One))))
+			k.i(MUL, EDX)
+			k.i(SHRD, EAX, EDX, Imm(ir.FracBits))
+			k.i(MOV, low32(addrLimit), EAX)
+			ii, ei, rank, jj, ej, t := k.v(), k.v(), k.v(), k.v(), k.v(), k.v()
+			k.i(XOR, ii, ii)
+			outer := e.fresh("tout")
+			k.label(outer)
+			k.i(MOV, ei, D(Ptr32(NoReg, ii, 4, int32(x))))
+			k.i(XOR, rank, rank)
+			u := unroll(n)
+			k.i(XOR, jj, jj)
+			inner := e.fresh("tin")
+			k.label(inner)
+			for q := 0; q < u; q++ {
+				if q == 0 {
+					k.i(CMP, jj, ii)
+				} else {
+					k.i(LEA, t, D(Ptr32(jj, NoReg, 1, int32(q))))
+					k.i(CMP, t, ii)
+				}
+				k.i(MOV, ej, D(Ptr32(NoReg, jj, 4, int32(x)+int32(4*q))))
+				k.i(MOV, t, ei)
+				k.i(SBB, t, ej)
+				k.i(SBB, t, t)
+				k.i(AND, t, ej)
+				k.i(ADD, rank, t)
+			}
+			k.i(ADD, jj, Imm(int64(u)))
+			k.i(CMP, jj, Imm(int64(n)))
+			k.i(JB, Label(inner))
+			k.i(CMP, low32(addrLimit), rank)
+			k.i(SBB, t, t) // all ones when outside the nucleus
+			k.i(NOT, t)
+			k.i(AND, t, ei)
+			k.i(MOV, D(Ptr32(NoReg, ii, 4, int32(l.Nucleus))), t)
+			k.i(INC, ii)
+			k.i(CMP, ii, Imm(int64(n)))
+			k.i(JB, Label(outer))
+			k.i(XOR, total, total)
+			k.elems(n, func(el elem) {
+				k.i(ADD, total, el.at(l.Nucleus))
+			})
+		}
+		k.i(MOV, low32(addrTotal), total)
 
-	e.xorshift()
-	e.i(SHR, EAX, Imm(8))
-	e.i(MUL, low32(addrTotal))
-	e.i(SHRD, EAX, EDX, Imm(24))
-	e.i(XOR, ECX, ECX)
-	e.i(XOR, EDX, EDX)
-	scan, found := e.fresh("scan"), e.fresh("found")
-	e.label(scan)
-	e.i(ADD, EDX, m32(NoReg, ECX, 4, weights))
-	e.i(CMP, EAX, EDX)
-	e.i(JB, Label(found))
-	e.i(INC, ECX)
-	e.i(JMP, Label(scan)) // the coin is below the total: the scan ends
-	e.label(found)
-	e.i(MOV, low16(addrNext), CX)
+		k.xorshift()
+		k.i(SHR, EAX, Imm(8))
+		k.i(MUL, low32(addrTotal))
+		k.i(SHRD, EAX, EDX, Imm(24))
+		c, cum := k.v(), k.v()
+		k.i(XOR, c, c)
+		k.i(XOR, cum, cum)
+		scan, found := e.fresh("scan"), e.fresh("found")
+		k.label(scan)
+		k.i(ADD, cum, D(Ptr32(NoReg, c, 4, int32(weights))))
+		k.i(CMP, EAX, cum)
+		k.i(JB, Label(found))
+		k.i(INC, c)
+		k.i(JMP, Label(scan)) // the coin is below the total: the scan ends
+		k.label(found)
+		k.i(MOV, low16(addrNext), w16(c))
+	})
 	return nil
 }
 
 // xorshift advances llama2.c's generator and leaves random_u32() in eax:
 // x ^= x>>12, x ^= x<<25, x ^= x>>27, then the high half of the low 64
 // bits of x·0x2545F4914F6CDD1D.
-func (e *fast) xorshift() {
-	e.i(MOV, EAX, low32(addrRng))
-	e.i(MOV, EDX, low32(addrRng+4))
+func (k *kern) xorshift() {
+	lo, hi, a, b := k.v(), k.v(), k.v(), k.v()
+	k.i(MOV, lo, low32(addrRng))
+	k.i(MOV, hi, low32(addrRng+4))
 	for _, s := range []struct {
 		left bool
 		n    int64
 	}{{false, 12}, {true, 25}, {false, 27}} {
-		e.i(MOV, EBX, EAX)
-		e.i(MOV, ECX, EDX)
+		k.i(MOV, a, lo)
+		k.i(MOV, b, hi)
 		if s.left {
-			e.i(SHLD, ECX, EBX, Imm(s.n))
-			e.i(SHL, EBX, Imm(s.n))
+			k.i(SHLD, b, a, Imm(s.n))
+			k.i(SHL, a, Imm(s.n))
 		} else {
-			e.i(SHRD, EBX, ECX, Imm(s.n))
-			e.i(SHR, ECX, Imm(s.n))
+			k.i(SHRD, a, b, Imm(s.n))
+			k.i(SHR, b, Imm(s.n))
 		}
-		e.i(XOR, EAX, EBX)
-		e.i(XOR, EDX, ECX)
+		k.i(XOR, lo, a)
+		k.i(XOR, hi, b)
 	}
-	e.i(MOV, low32(addrRng), EAX)
-	e.i(MOV, low32(addrRng+4), EDX)
-	const lo, hi = 0x4F6CDD1D, 0x2545F491 // 0x2545F4914F6CDD1D
-	e.i(IMUL, EDI, EDX, Imm(lo))
-	e.i(IMUL, ESI, EAX, Imm(hi))
-	e.i(MOV, EBX, Imm(lo))
-	e.i(MUL, EBX)
-	e.i(ADD, EDX, EDI)
-	e.i(ADD, EDX, ESI)
-	e.i(MOV, EAX, EDX)
+	k.i(MOV, low32(addrRng), lo)
+	k.i(MOV, low32(addrRng+4), hi)
+	const ml, mh = 0x4F6CDD1D, 0x2545F491 // 0x2545F4914F6CDD1D
+	k.i(IMUL, a, hi, Imm(ml))
+	k.i(IMUL, b, lo, Imm(mh))
+	k.i(MOV, EAX, lo)
+	k.i(MOV, EDX, Imm(ml))
+	k.i(MUL, EDX)
+	k.i(ADD, EDX, a)
+	k.i(ADD, EDX, b)
+	k.i(MOV, EAX, EDX)
 }

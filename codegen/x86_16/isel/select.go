@@ -12,12 +12,31 @@ import (
 // "generate" that calls it and prints each token through the runtime's
 // print_piece, newline and exit routines. Each op's code is a marked region
 // named after it, for size reports.
+//
+// The kernels are subroutines that forward calls; they come between
+// generate and forward, placed in pages by emitSubs. A first pass over the
+// ops builds them (its glue thrown away), the second emits forward.
 func Select(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
-	e := &fast{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: ES}, prog: p, l: l,
-		subs: map[string]*kern{}, args: map[string]map[int]Reg{}}
+	e := &fast{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: ES},
+		subs: map[string]*kern{}, assign: map[string]map[int]Reg{}, marks: map[string]string{}}
 	e.generate(p, l, steps, bench)
+	e.emitter.p = &Program{}
+	if err := e.forward(p, l); err != nil {
+		return err
+	}
+	e.emitter.p = prog
+	e.emitSubs()
+	return e.forward(p, l)
+}
+
+// forward emits the function forward: the layer loop and the glue that
+// points registers and segments at each op's operands and calls its
+// kernel.
+func (e *fast) forward(p *ir.Program, l *Layout) error {
+	prog := e.emitter.p
 	prog.Mark("forward")
 	prog.Label("forward")
+	e.opNum = 0
 	for b, ops := range p.Blocks {
 		if b == ir.LayerBlock {
 			prog.Mark("layer loop")
@@ -29,7 +48,9 @@ func Select(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) erro
 			e.label("layer")
 		}
 		for _, op := range ops {
-			prog.Mark(op.Kind.String() + " " + opName(op))
+			e.opNum++
+			e.opRegion = RegionName(op)
+			prog.Mark(e.opRegion)
 			if op.Kind == ir.Sample {
 				if err := e.sample(op, p, l); err != nil {
 					return err
@@ -49,7 +70,6 @@ func Select(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) erro
 		}
 	}
 	e.i(RET)
-	e.emitSubs()
 	return nil
 }
 
@@ -95,8 +115,13 @@ func (e *fast) op(op *ir.Op, l *Layout) {
 func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.p.Mark("generate")
 	e.p.Label("generate")
+	// The stack leaves the page it shares with the code: under QEMU's TCG
+	// every write to a page that holds translated code throws that code
+	// away, and calls write the stack.
+	e.i(MOV, SP, Imm(StackTop))
 	e.i(MOV, low16(addrTok), Imm(ir.BOS))
 	e.i(MOV, low16(addrPos), Imm(0))
+	e.i(MOV, low32(addrBigShift), Imm(0))
 	if seed := p.Gen.Seed; hasSample(p) {
 		e.i(MOV, low32(addrRng), Imm(int64(int32(uint32(seed)))))
 		e.i(MOV, low32(addrRng+4), Imm(int64(int32(uint32(seed>>32)))))
