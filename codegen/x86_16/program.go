@@ -119,13 +119,19 @@ func (p *Program) Len() int { return len(p.items) }
 
 // references lists the label names an item uses.
 func (it *item) references() []string {
-	var names []string
-	if it.kind == itRef {
+	switch it.kind {
+	case itRef:
 		return []string{it.name}
+	case itInst:
+		return it.inst.LabelRefs()
 	}
-	if it.kind != itInst {
-		return nil
-	}
+	return nil
+}
+
+// LabelRefs lists the labels an instruction refers to: branch targets,
+// label immediates and label displacements.
+func (in Inst) LabelRefs() []string {
+	var names []string
 	var walk func(Operand)
 	walk = func(o Operand) {
 		switch o := o.(type) {
@@ -149,7 +155,7 @@ func (it *item) references() []string {
 			}
 		}
 	}
-	for _, a := range it.inst.Args {
+	for _, a := range in.Args {
 		walk(a)
 	}
 	return names

@@ -178,7 +178,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 			}
 		}
 		for _, pl := range code[ri] {
-			for _, name := range labelRefs(pl.Inst) {
+			for _, name := range pl.Inst.LabelRefs() {
 				if refs[name] {
 					continue
 				}
@@ -252,34 +252,3 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 
 var undefinedLabel = regexp.MustCompile(`undefined label "([^"]+)"`)
 
-// labelRefs lists the labels an instruction refers to.
-func labelRefs(in Inst) []string {
-	var names []string
-	var walk func(Operand)
-	walk = func(o Operand) {
-		switch o := o.(type) {
-		case Mem:
-			if o.Label != "" {
-				names = append(names, o.Label)
-			}
-		case ImmLabel:
-			names = append(names, o.Name)
-		case SizedImm:
-			walk(o.Val)
-		case Label:
-			names = append(names, string(o))
-		case Short:
-			walk(o.To)
-		case Near:
-			walk(o.To)
-		case Far:
-			if o.Label != "" {
-				names = append(names, o.Label)
-			}
-		}
-	}
-	for _, a := range in.Args {
-		walk(a)
-	}
-	return names
-}
