@@ -251,4 +251,3 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 }
 
 var undefinedLabel = regexp.MustCompile(`undefined label "([^"]+)"`)
-
