@@ -70,7 +70,7 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	if small {
 		if why := isel.SmallSupports(p); why != "" {
 			small, note = false, "-Os: the fast code generator, since "+why
-		} else if n := tableBytes(p) + 2*len(prompt); runtime.CodeAddr+n+smallCodeAllowance > 0x10000 {
+		} else if n := isel.SmallDataBytes(p) + 2*len(prompt); runtime.CodeAddr+n+smallCodeAllowance > 0x10000 {
 			small, note = false, fmt.Sprintf("-Os: the fast code generator, since the tables (%d bytes) do not fit beside the code below 64 KiB", n)
 		}
 	}
@@ -190,14 +190,6 @@ func regions(progs ...*x86.Program) (code, data []Region) {
 // smallCodeAllowance bounds the small generator's code, to decide before
 // generating it whether its tables fit below 64 KiB.
 const smallCodeAllowance = 8 << 10
-
-func tableBytes(p *ir.Program) int {
-	n := 0
-	for _, t := range p.Tables {
-		n += 4*len(t.Data) + 3
-	}
-	return n
-}
 
 func sectors(n int) int { return (n + runtime.SectorSize - 1) / runtime.SectorSize }
 

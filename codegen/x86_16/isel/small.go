@@ -1250,3 +1250,14 @@ func tableBytes(t *ir.Table, ropeDims map[*ir.Table]int) []byte {
 	}
 	return b
 }
+
+// SmallDataBytes is the size of the tables the small generator places
+// after its code (alignment included), to know before generating whether
+// they fit below 64 KiB.
+func SmallDataBytes(p *ir.Program) int {
+	n, ropes := 0, inlineRopes(p)
+	for _, t := range p.Tables {
+		n += len(tableBytes(t, ropes)) + 3
+	}
+	return n
+}
