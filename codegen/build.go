@@ -5,6 +5,7 @@
 package codegen
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -70,10 +71,21 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	if small {
 		if why := isel.SmallSupports(p); why != "" {
 			small, note = false, "-Os: the fast code generator, since "+why
-		} else if n := isel.SmallDataBytes(p) + 2*len(prompt); runtime.CodeAddr+n+smallCodeAllowance > 0x10000 {
-			small, note = false, fmt.Sprintf("-Os: the fast code generator, since the tables (%d bytes) do not fit beside the code below 64 KiB", n)
 		}
 	}
+	im, err := build(p, prompt, steps, o, small, note)
+	if err == errSmallTooBig {
+		n := isel.SmallDataBytes(p) + 2*len(prompt)
+		return build(p, prompt, steps, o, false,
+			fmt.Sprintf("-Os: the fast code generator, since the code and its tables (%d bytes of tables) do not fit below 64 KiB", n))
+	}
+	return im, err
+}
+
+// errSmallTooBig: the small generator's code and tables pass 64 KiB.
+var errSmallTooBig = errors.New("the small code and its tables do not fit below 64 KiB")
+
+func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note string) (*Image, error) {
 	pieces := runtime.PieceData(p.Tokenizer)
 	l, err := layout(p, o.Memory, small, pieces, prompt)
 	if err != nil && small {
@@ -114,6 +126,12 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	}
 	runtime.EmitConsole(main, console)
 	code, err := main.Assemble(runtime.CodeAddr)
+	if l.Small && (err != nil || len(code) > runtime.MaxCodeSize) {
+		// Too big, or addresses past 64 KiB: measure from address 0.
+		if b, err0 := main.Assemble(0); err0 == nil && len(b) > runtime.MaxCodeSize {
+			return nil, errSmallTooBig
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
@@ -186,10 +204,6 @@ func regions(progs ...*x86.Program) (code, data []Region) {
 	}
 	return code, data
 }
-
-// smallCodeAllowance bounds the small generator's code, to decide before
-// generating it whether its tables fit below 64 KiB.
-const smallCodeAllowance = 8 << 10
 
 func sectors(n int) int { return (n + runtime.SectorSize - 1) / runtime.SectorSize }
 
