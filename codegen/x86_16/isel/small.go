@@ -108,15 +108,23 @@ func (s *small) selectAll(steps int, bench bool) error {
 	prog.Mark("forward")
 	prog.Label("forward")
 	for b, ops := range p.Blocks {
+		// Segmented, with only per-layer params in the layer block, FS and
+		// GS themselves are the loop's weights and cache pointers.
+		segLoop := s.seg && layerParamsOnly(ops)
 		if b == ir.LayerBlock {
 			prog.Mark("layer loop")
 			w, _ := l.layerW()
 			c, _ := l.layerC()
-			s.i(MOV, s.layerPtr(addrLayerW), Imm(int64(w)))
-			s.i(MOV, s.layerPtr(addrLayerC), Imm(int64(c)))
-			s.i(MOV, B(Abs16(addrLayerN)), Imm(int64(p.Layers)))
+			if segLoop {
+				s.setSeg(FS, Imm(int64(w)))
+				s.setSeg(GS, Imm(int64(c)))
+			} else {
+				s.i(MOV, s.layerPtr(addrLayerW), Imm(int64(w)))
+				s.i(MOV, s.layerPtr(addrLayerC), Imm(int64(c)))
+				s.i(MOV, B(Abs16(addrLayerN)), Imm(int64(p.Layers)))
+			}
 			s.label("layer")
-			if s.seg {
+			if s.seg && !segLoop {
 				s.i(MOV, FS, low16(addrLayerW))
 				s.i(MOV, GS, low16(addrLayerC))
 			}
@@ -138,11 +146,22 @@ func (s *small) selectAll(steps int, bench bool) error {
 		if b == ir.LayerBlock {
 			prog.Mark("layer loop")
 			_, w := l.layerW()
-			_, c := l.layerC()
-			s.i(ADD, s.layerPtr(addrLayerW), Imm(int64(w)))
-			s.i(ADD, s.layerPtr(addrLayerC), Imm(int64(c)))
-			s.i(DEC, B(Abs16(addrLayerN)))
-			s.i(JNE, Label("layer"))
+			c0, c := l.layerC()
+			if segLoop {
+				s.i(MOV, AX, FS)
+				s.i(ADD, AX, Imm(int64(w)))
+				s.i(MOV, FS, AX)
+				s.i(MOV, AX, GS)
+				s.i(ADD, AX, Imm(int64(c)))
+				s.i(MOV, GS, AX)
+				s.i(CMP, AX, Imm(int64(c0+uint32(p.Layers)*c)))
+				s.i(JB, Label("layer"))
+			} else {
+				s.i(ADD, s.layerPtr(addrLayerW), Imm(int64(w)))
+				s.i(ADD, s.layerPtr(addrLayerC), Imm(int64(c)))
+				s.i(DEC, B(Abs16(addrLayerN)))
+				s.i(JNE, Label("layer"))
+			}
 			s.fsLayer = false
 		}
 	}
@@ -1260,4 +1279,16 @@ func SmallDataBytes(p *ir.Program) int {
 		n += len(tableBytes(t, ropes)) + 3
 	}
 	return n
+}
+
+// layerParamsOnly says whether every param the ops read is per-layer.
+func layerParamsOnly(ops []*ir.Op) bool {
+	for _, op := range ops {
+		for _, q := range op.Params {
+			if !q.PerLayer {
+				return false
+			}
+		}
+	}
+	return true
 }
