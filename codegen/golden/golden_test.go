@@ -649,6 +649,20 @@ func (r *run) program(blob []byte, callee string) *Program {
 			p.I(MOV, D(Abs16(s.LayerW)), Imm(int64(w)))
 			p.I(MOV, D(Abs16(s.LayerC)), Imm(int64(c)))
 		}
+	} else if !cfg.seg() {
+		// Flat: the layer base the build keeps in low memory outside the
+		// loop (the small matmul and rmsnorm add it to their weights
+		// address): the first layer's before the loop, past the last after.
+		i := 0
+		for _, op := range cfg.p.Blocks[ir.PostBlock] {
+			for _, o := range r.ops {
+				if op == o {
+					i = cfg.p.Layers
+				}
+			}
+		}
+		w, _ := cfg.l.LayerPointers(i)
+		p.I(MOV, D(Abs16(s.LayerW)), Imm(int64(w)))
 	}
 	for i, c := range r.in {
 		p.I(MOV, SI, ImmLabel{Name: fmt.Sprintf("in%d", i)})

@@ -56,6 +56,7 @@ type small struct {
 	rshrUses    map[uint]int
 	rshrEntries []uint
 	trace       bool
+	block       int // the block being selected
 	// ropeDims: the RoPE tables stored with a third column, the negated
 	// sines (data, for fewer code bytes), mapped to their head size: those
 	// whose ropes all run in place with a power-of-two head size.
@@ -107,7 +108,14 @@ func (s *small) selectAll(steps int, bench bool) error {
 	s.generateSmall(steps, bench)
 	prog.Mark("forward")
 	prog.Label("forward")
+	if !s.seg {
+		// Flat: the layer base from the start, since the matmul and
+		// rmsnorm subroutines add it to every weights address.
+		w, _ := l.layerW()
+		s.i(MOV, low32(addrLayerW), Imm(int64(w)))
+	}
 	for b, ops := range p.Blocks {
+		s.block = b
 		// Segmented, with only per-layer params in the layer block, FS and
 		// GS themselves are the loop's weights and cache pointers.
 		segLoop := s.seg && layerParamsOnly(ops)
@@ -119,7 +127,9 @@ func (s *small) selectAll(steps int, bench bool) error {
 				s.setSeg(FS, Imm(int64(w)))
 				s.setSeg(GS, Imm(int64(c)))
 			} else {
-				s.i(MOV, s.layerPtr(addrLayerW), Imm(int64(w)))
+				if s.seg {
+					s.i(MOV, s.layerPtr(addrLayerW), Imm(int64(w)))
+				}
 				s.i(MOV, s.layerPtr(addrLayerC), Imm(int64(c)))
 				s.i(MOV, B(Abs16(addrLayerN)), Imm(int64(p.Layers)))
 			}
@@ -350,6 +360,38 @@ func (s *small) pointW(q *ir.Param) {
 	}
 }
 
+// pointWRel sets the weights pointer for the matmul and rmsnorm
+// subroutines: as pointW (segmented), or (flat) relative to the layer base
+// in low memory, which the subroutine adds: the layer base itself before and
+// inside the layer loop, its value after the last layer after it.
+func (s *small) pointWRel(q *ir.Param) {
+	loc := s.l.Params[q]
+	if s.seg {
+		s.pointW(q)
+		return
+	}
+	off := int64(loc.Addr)
+	if !loc.PerLayer {
+		base, step := s.l.layerW()
+		if s.block == ir.PostBlock {
+			base += uint32(s.p.Layers) * step
+		}
+		off = int64(int32(loc.Addr - base))
+	}
+	if off == 0 {
+		s.i(XOR, EBX, EBX)
+		return
+	}
+	s.i(MOV, EBX, Imm(off))
+}
+
+// addLayerBase is the subroutines' half of pointWRel.
+func (s *small) addLayerBase() {
+	if !s.seg {
+		s.i(ADD, EBX, low32(addrLayerW))
+	}
+}
+
 // advanceW moves the weights pointer by n bytes.
 func (s *small) advanceW(n int) {
 	if n == 1 || (n == 2 && s.seg) {
@@ -381,7 +423,7 @@ func (s *small) op(op *ir.Op) error {
 	case ir.Embed:
 		s.embed(op)
 	case ir.RMSNorm:
-		s.pointW(op.Params[0])
+		s.pointWRel(op.Params[0])
 		s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
 		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
 		s.i(CALL, Label(s.rmsnormSub(op.Args[0].Len)))
@@ -417,7 +459,7 @@ func (s *small) op(op *ir.Op) error {
 func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 	q := op.Params[0]
 	eb := elemBytes(q)
-	s.pointW(q)
+	s.pointWRel(q)
 	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
 	s.i(MOV, DI, v16(s.l.VarAddr(dst)))
 	s.i(MOV, CX, Imm(int64(op.Rows())))
@@ -516,6 +558,7 @@ func (s *small) matmulSub(eb int) string {
 		} else if s.mmVariants[eb] == 2 {
 			s.label(name + "acc")
 		}
+		s.addLayerBase()
 		s.i(MOV, low16(addrCount), DX)
 		s.label(name + ".row")
 		s.i(PUSH, CX)
@@ -613,6 +656,7 @@ func (s *small) embed(op *ir.Op) {
 func (s *small) rmsnormSub(n int) string {
 	name := fmt.Sprintf("rmsnorm%d", n)
 	return s.use(name, func() {
+		s.addLayerBase()
 		s.i(PUSH, SI)
 		s.i(PUSH, DI)
 		s.i(MOV, CX, Imm(int64(n)))
