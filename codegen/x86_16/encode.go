@@ -18,6 +18,13 @@ type encCtx struct {
 }
 
 func validPrefix(op Op) bool {
+	if op.segOverride() != NoReg {
+		switch op.base() {
+		case LODSB, LODSW, LODSD, MOVSB, MOVSW, MOVSD, CMPSB, CMPSW, CMPSD:
+		default:
+			return false
+		}
+	}
 	if op&A32 != 0 {
 		switch op.base() {
 		case LODSB, LODSW, LODSD, STOSB, STOSW, STOSD, MOVSB, MOVSW, MOVSD,
@@ -125,6 +132,9 @@ func (f *form) emit(in Inst, osize int, ctx *encCtx) ([]byte, error) {
 	}
 	if mem != nil && mem.Seg != NoReg {
 		b = append(b, segPrefix(mem.Seg))
+	}
+	if r := in.Op.segOverride(); r != NoReg {
+		b = append(b, segPrefix(r))
 	}
 	if (f.hasV && osize == 32) || f.flags&fO32 != 0 {
 		b = append(b, 0x66)

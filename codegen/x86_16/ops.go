@@ -3,7 +3,7 @@ package x86_16
 import "strings"
 
 // Op is a mnemonic, optionally combined with a repeat prefix: REP|MOVSB.
-type Op uint16
+type Op uint32
 
 // Mnemonics. Groups whose members differ only in an opcode field (the ALU
 // group's /digit, shift /digit, condition codes) are kept in hardware order
@@ -182,7 +182,24 @@ const (
 	// loop: A32|LODSD reads [esi], A32|LOOP counts ecx. Unreal-mode code
 	// needs it to reach memory above 64 KiB with string instructions.
 	A32 Op = 1 << 14
+
+	// segMask holds a segment override for a string instruction's source
+	// (SegOverride(FS)|LODSB is `fs lodsb`): the register's index from ES,
+	// plus one.
+	segMask Op = 7 << 16
 )
+
+// SegOverride is the flag for a segment override prefix on a string
+// instruction that reads through DS (lods, movs, cmps).
+func SegOverride(r Reg) Op { return Op(r-ES+1) << 16 }
+
+// segOverride is the overriding register, or NoReg.
+func (op Op) segOverride() Reg {
+	if n := op & segMask >> 16; n != 0 {
+		return ES + Reg(n-1)
+	}
+	return NoReg
+}
 
 // Common aliases.
 const (
@@ -220,7 +237,7 @@ var opNames = func() [opEnd]string {
 	return n
 }()
 
-func (op Op) base() Op   { return op &^ (prefixMask | A32) }
+func (op Op) base() Op   { return op &^ (prefixMask | A32 | segMask) }
 func (op Op) prefix() Op { return op & prefixMask }
 
 func (op Op) String() string {
@@ -228,6 +245,9 @@ func (op Op) String() string {
 	name := "op?"
 	if b > BadOp && b < opEnd && opNames[b] != "-" {
 		name = opNames[b]
+	}
+	if r := op.segOverride(); r != NoReg {
+		return r.String() + " " + (op &^ segMask).String()
 	}
 	if op&A32 != 0 {
 		name = "a32 " + (op &^ A32).String()

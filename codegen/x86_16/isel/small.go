@@ -612,41 +612,49 @@ func (s *small) shift() uint {
 }
 
 // embed: row token of the table, each weight times the row's multiplier,
-// rshr B, into dst.
+// rshr B (inline, so that loop keeps its count in cx), into dst. The
+// weights go through FS:SI (segmented) or ESI (flat) by lods.
 func (s *small) embed(op *ir.Op) {
 	q := op.Params[0]
 	loc := s.l.Params[q]
 	eb := elemBytes(q)
-	switch {
-	case s.seg && !loc.PerLayer && loc.Addr&15 == 0:
-		// The table starts its segment: the row's offset is token·size.
+	if s.seg {
 		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
 		s.fsLayer = false
-		s.i(IMUL, BX, low16(addrTok), Imm(int64(loc.RowBytes)))
-	case s.seg:
-		s.pointW(q)
-		s.i(MOV, AX, low16(addrTok))
-		s.i(IMUL, AX, AX, Imm(int64(loc.RowBytes)))
-		s.i(ADD, BX, AX)
-	default:
-		s.pointW(q)
-		s.i(MOVZX, EAX, low16(addrTok))
-		s.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
-		s.i(ADD, EBX, EAX)
+		s.i(IMUL, SI, low16(addrTok), Imm(int64(loc.RowBytes)))
+		if off := loc.Addr & 15; off != 0 {
+			s.i(ADD, SI, Imm(int64(off)))
+		}
+	} else {
+		s.i(MOVZX, ESI, low16(addrTok))
+		s.i(IMUL, ESI, ESI, Imm(int64(loc.RowBytes)))
+		s.i(ADD, ESI, Imm(int64(loc.Addr)))
 	}
-	s.i(MOV, EBP, D(s.wmem(0)))
-	s.advanceW(4)
+	lods := func(o Op) {
+		if s.seg {
+			s.i(SegOverride(FS) | o)
+		} else {
+			s.i(A32 | o)
+		}
+	}
+	lods(LODSD)
+	s.i(XCHG, EAX, EBP)
 	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
-	s.i(MOV, SI, Imm(int64(q.Cols)))
+	s.i(MOV, CX, Imm(int64(q.Cols)))
 	top := s.fresh("emb")
 	s.label(top)
-	s.loadW(EAX, eb)
-	s.advanceW(eb)
+	if eb == 1 {
+		lods(LODSB)
+		s.i(CBW)
+	} else {
+		lods(LODSW)
+	}
+	s.i(CWDE)
 	s.i(IMUL, EBP)
-	s.rshr(s.shift())
+	s.i(SHRD, EAX, EDX, Imm(int64(s.shift())))
+	s.i(ADC, EAX, Imm(0))
 	s.i(STOSD)
-	s.i(DEC, SI)
-	s.i(JNE, Label(top))
+	s.i(LOOP, Label(top))
 }
 
 // rmsnormSub (ir.RMSInv): si = x, di = dst, the weights pointer at g; n
@@ -1137,23 +1145,26 @@ func (s *small) add(op *ir.Op) {
 	s.i(LOOP, Label(top))
 }
 
-// argmax: the first index of the largest; a later element must be larger.
+// argmax: the first index of the largest, scanning down (std) from the
+// last element: an equal element takes over, so the lowest index wins; the
+// first compare, of the last element with itself, sets the index.
 func (s *small) argmax(op *ir.Op) {
-	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
-	s.i(MOV, CX, Imm(int64(op.Args[0].Len)))
-	s.i(MOV, EDX, Imm(-1<<31))
-	s.i(XOR, DI, DI)
-	s.i(XOR, BX, BX) // all logits at the minimum: index 0
-	top, next := s.fresh("amax"), s.fresh("anext")
+	x, n := s.l.VarAddr(op.Args[0]), op.Args[0].Len
+	s.i(STD)
+	s.i(MOV, SI, v16(x+uint32(4*(n-1))))
+	s.i(MOV, CX, Imm(int64(n)))
+	s.i(MOV, EDX, D(Mem{Base: SI}))
+	top, less := s.fresh("amax"), s.fresh("aless")
 	s.label(top)
 	s.i(LODSD)
 	s.i(CMP, EAX, EDX)
-	s.i(JLE, Label(next))
+	s.i(JL, Label(less))
 	s.i(XCHG, EAX, EDX)
-	s.i(MOV, BX, DI)
-	s.label(next)
-	s.i(INC, DI)
+	s.i(MOV, BX, CX) // index + 1
+	s.label(less)
 	s.i(LOOP, Label(top))
+	s.i(CLD)
+	s.i(DEC, BX)
 	s.i(MOV, low16(addrNext), BX)
 }
 
