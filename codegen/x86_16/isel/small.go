@@ -655,6 +655,12 @@ func (s *small) embed(op *ir.Op) {
 	s.i(ADC, EAX, Imm(0))
 	s.i(STOSD)
 	s.i(LOOP, Label(top))
+	if !s.seg {
+		// Measured, not understood: with the high half of esi left set
+		// (16-bit code ignores it) QEMU's TCG ran llama2.tf at 420
+		// tokens/s instead of 475.
+		s.i(XOR, ESI, ESI)
+	}
 }
 
 // rmsnormSub (ir.RMSInv): si = x, di = dst, the weights pointer at g; n
