@@ -345,7 +345,7 @@ func (s *small) pointW(q *ir.Param) {
 			s.i(MOV, FS, low16(addrLayerW))
 			s.fsLayer = true
 		}
-		s.i(MOV, BX, Imm(int64(loc.Addr)))
+		s.movImm(BX, loc.Addr)
 	case s.seg:
 		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
 		s.fsLayer = false
