@@ -375,6 +375,7 @@ type Placed struct {
 	Inst Inst
 	Addr uint32
 	Size int
+	Data []byte // a data item's bytes (PlacedWithData), else nil
 }
 
 // Placed returns every instruction of the last successful Assemble with
@@ -386,7 +387,25 @@ func (p *Program) Placed() []Placed {
 	var ps []Placed
 	for i, it := range p.items {
 		if it.kind == itInst {
-			ps = append(ps, Placed{it.inst, p.addrs[i], p.sizes[i]})
+			ps = append(ps, Placed{Inst: it.inst, Addr: p.addrs[i], Size: p.sizes[i]})
+		}
+	}
+	return ps
+}
+
+// PlacedWithData is Placed with the raw data items (DB, DW, DD) too, in
+// program order: a data item has Data set and a zero Inst.
+func (p *Program) PlacedWithData() []Placed {
+	if !p.assembled {
+		return nil
+	}
+	var ps []Placed
+	for i, it := range p.items {
+		switch it.kind {
+		case itInst:
+			ps = append(ps, Placed{Inst: it.inst, Addr: p.addrs[i], Size: p.sizes[i]})
+		case itData:
+			ps = append(ps, Placed{Addr: p.addrs[i], Size: p.sizes[i], Data: it.data})
 		}
 	}
 	return ps

@@ -147,7 +147,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 	}
 
 	// The regions to copy: the op's, then the subroutines it reaches.
-	placed := full.Placed()
+	placed := full.PlacedWithData()
 	code := map[int][]Placed{}
 	cut := func(ri int) error {
 		r := regions[ri]
@@ -173,7 +173,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 		}
 		if ri == at && lastOp == at {
 			// forward's RET follows the last op.
-			if ins := code[ri]; len(ins) > 0 && ins[len(ins)-1].Inst.Op == RET {
+			if ins := code[ri]; len(ins) > 0 && ins[len(ins)-1].Data == nil && ins[len(ins)-1].Inst.Op == RET {
 				code[ri] = ins[:len(ins)-1]
 			}
 		}
@@ -224,6 +224,10 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 				if containing(pl.Addr) == ri {
 					prog.Label(name)
 				}
+			}
+			if pl.Data != nil {
+				prog.DB(pl.Data...) // arguments that follow a call
+				continue
 			}
 			prog.Add(pl.Inst)
 		}

@@ -459,11 +459,6 @@ func (s *small) op(op *ir.Op) error {
 func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 	q := op.Params[0]
 	eb := elemBytes(q)
-	s.pointWRel(q)
-	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
-	s.i(MOV, DI, v16(s.l.VarAddr(dst)))
-	s.i(MOV, CX, Imm(int64(op.Rows())))
-	s.i(MOV, DX, Imm(int64(q.Cols)))
 	name := s.matmulSub(eb)
 	if acc {
 		s.mmVariants[eb] |= 2
@@ -471,6 +466,32 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 	} else {
 		s.mmVariants[eb] |= 1
 	}
+	x, y := s.l.VarAddr(op.Args[0]), s.l.VarAddr(dst)
+	if s.seg {
+		// Segmented: the arguments follow the call, five words the
+		// subroutine reads and steps over (10 bytes, where setting five
+		// registers takes 15).
+		loc := s.l.Params[q]
+		w := loc.Addr
+		if loc.PerLayer {
+			if !s.fsLayer {
+				s.i(MOV, FS, low16(addrLayerW))
+				s.fsLayer = true
+			}
+		} else {
+			s.setSeg(FS, Imm(int64(loc.Addr>>4)))
+			s.fsLayer = false
+			w &= 15
+		}
+		s.i(CALL, Label(name))
+		s.emitter.p.DW(uint16(w), uint16(y), uint16(op.Rows()), uint16(q.Cols), uint16(x))
+		return
+	}
+	s.pointWRel(q)
+	s.i(MOV, SI, v16(x))
+	s.i(MOV, DI, v16(y))
+	s.i(MOV, CX, Imm(int64(op.Rows())))
+	s.i(MOV, DX, Imm(int64(q.Cols)))
 	s.i(CALL, Label(name))
 }
 
@@ -557,6 +578,17 @@ func (s *small) matmulSub(eb int) string {
 			s.i(MOV, B(Abs16(addrAccFlag)), AL)
 		} else if s.mmVariants[eb] == 2 {
 			s.label(name + "acc")
+		}
+		if s.seg {
+			// The arguments after the call: bx, di, cx, dx, si.
+			s.i(POP, SI)
+			for _, r := range []Reg{BX, DI, CX, DX} {
+				s.i(LODSW)
+				s.i(XCHG, AX, r)
+			}
+			s.i(LODSW)
+			s.i(PUSH, SI)
+			s.i(XCHG, AX, SI)
 		}
 		s.addLayerBase()
 		s.i(MOV, low16(addrCount), DX)
