@@ -365,24 +365,30 @@ func (s *small) pointW(q *ir.Param) {
 // in low memory, which the subroutine adds: the layer base itself before and
 // inside the layer loop, its value after the last layer after it.
 func (s *small) pointWRel(q *ir.Param) {
-	loc := s.l.Params[q]
 	if s.seg {
 		s.pointW(q)
 		return
 	}
-	off := int64(loc.Addr)
-	if !loc.PerLayer {
-		base, step := s.l.layerW()
-		if s.block == ir.PostBlock {
-			base += uint32(s.p.Layers) * step
-		}
-		off = int64(int32(loc.Addr - base))
-	}
+	off := s.relW(q)
 	if off == 0 {
 		s.i(XOR, EBX, EBX)
 		return
 	}
 	s.i(MOV, EBX, Imm(off))
+}
+
+// relW is param q's address relative to the layer base the flat code keeps
+// in low memory at this point of forward.
+func (s *small) relW(q *ir.Param) int64 {
+	loc := s.l.Params[q]
+	if loc.PerLayer {
+		return int64(loc.Addr)
+	}
+	base, step := s.l.layerW()
+	if s.block == ir.PostBlock {
+		base += uint32(s.p.Layers) * step
+	}
+	return int64(int32(loc.Addr - base))
 }
 
 // addLayerBase is the subroutines' half of pointWRel.
@@ -467,32 +473,33 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 		s.mmVariants[eb] |= 1
 	}
 	x, y := s.l.VarAddr(op.Args[0]), s.l.VarAddr(dst)
-	if s.seg {
-		// Segmented: the arguments follow the call, five words the
-		// subroutine reads and steps over (10 bytes, where setting five
-		// registers takes 15).
-		loc := s.l.Params[q]
-		w := loc.Addr
-		if loc.PerLayer {
-			if !s.fsLayer {
-				s.i(MOV, FS, low16(addrLayerW))
-				s.fsLayer = true
-			}
-		} else {
-			s.setSeg(FS, Imm(int64(loc.Addr>>4)))
-			s.fsLayer = false
-			w &= 15
+	// The arguments follow the call, for the subroutine to read and step
+	// over: the weights (a word: an offset in FS; flat, a dword relative to
+	// the layer base), then y, rows, cols and x (words). Fewer bytes than
+	// setting five registers at every call.
+	loc := s.l.Params[q]
+	var w uint32
+	switch {
+	case s.seg && loc.PerLayer:
+		if !s.fsLayer {
+			s.i(MOV, FS, low16(addrLayerW))
+			s.fsLayer = true
 		}
-		s.i(CALL, Label(name))
-		s.emitter.p.DW(uint16(w), uint16(y), uint16(op.Rows()), uint16(q.Cols), uint16(x))
-		return
+		w = loc.Addr
+	case s.seg:
+		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
+		s.fsLayer = false
+		w = loc.Addr & 15
+	default:
+		w = uint32(s.relW(q))
 	}
-	s.pointWRel(q)
-	s.i(MOV, SI, v16(x))
-	s.i(MOV, DI, v16(y))
-	s.i(MOV, CX, Imm(int64(op.Rows())))
-	s.i(MOV, DX, Imm(int64(q.Cols)))
 	s.i(CALL, Label(name))
+	if s.seg {
+		s.emitter.p.DW(uint16(w))
+	} else {
+		s.emitter.p.DD(w)
+	}
+	s.emitter.p.DW(uint16(y), uint16(op.Rows()), uint16(q.Cols), uint16(x))
 }
 
 // fused says whether two ops run as one (and with emit, emits them) when
@@ -579,17 +586,22 @@ func (s *small) matmulSub(eb int) string {
 		} else if s.mmVariants[eb] == 2 {
 			s.label(name + "acc")
 		}
+		// The arguments after the call: (e)bx, di, cx, dx, si.
+		s.i(POP, SI)
 		if s.seg {
-			// The arguments after the call: bx, di, cx, dx, si.
-			s.i(POP, SI)
-			for _, r := range []Reg{BX, DI, CX, DX} {
-				s.i(LODSW)
-				s.i(XCHG, AX, r)
-			}
 			s.i(LODSW)
-			s.i(PUSH, SI)
-			s.i(XCHG, AX, SI)
+			s.i(XCHG, AX, BX)
+		} else {
+			s.i(LODSD)
+			s.i(XCHG, EAX, EBX)
 		}
+		for _, r := range []Reg{DI, CX, DX} {
+			s.i(LODSW)
+			s.i(XCHG, AX, r)
+		}
+		s.i(LODSW)
+		s.i(PUSH, SI)
+		s.i(XCHG, AX, SI)
 		s.addLayerBase()
 		s.i(MOV, low16(addrCount), DX)
 		s.label(name + ".row")
