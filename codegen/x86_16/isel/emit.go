@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	. "tfc/codegen/x86_16"
+	"tfc/ir"
 )
 
 // emitter appends instructions to a program and makes fresh labels.
@@ -129,4 +130,45 @@ func (e *emitter) addCache(r Reg) {
 func (e *emitter) loop(top string) {
 	e.i(DEC, CX)
 	e.i(JNE, Label(top))
+}
+
+// step starts the generation loop: the label "step" and the call of
+// forward (bench builds: the time stamp first, and a count of the passes).
+func (e *emitter) step(bench bool) {
+	if bench {
+		e.i(RDTSC)
+		e.i(MOV, low32(addrClock), EAX)
+		e.i(MOV, low32(addrClock+4), EDX)
+		e.i(MOV, low32(addrSteps), Imm(0))
+	}
+	e.label("step")
+	e.i(CALL, Label("forward"))
+	if bench {
+		e.i(INC, low32(addrSteps))
+	}
+}
+
+// advance ends the generation loop (ir.Generate) once next holds the
+// chosen token: stop at BOS or EOS, print it after the current token, make
+// it current, loop while positions remain; then a newline and exit 0.
+func (e *emitter) advance(steps int, bench bool) {
+	e.i(MOV, AX, low16(addrNext))
+	// BOS (1) or EOS (2): ax-1 is then 0 or 1.
+	e.i(DEC, AX)
+	e.i(CMP, AX, Imm(ir.EOS-1))
+	e.i(JBE, Label("done"))
+	e.i(INC, AX)
+	e.i(MOV, BX, low16(addrTok))
+	e.i(CALL, Label("print_piece"))
+	e.i(MOV, low16(addrTok), AX)
+	e.i(INC, low16(addrPos))
+	e.i(CMP, low16(addrPos), Imm(int64(steps)))
+	e.i(JB, Label("step"))
+	e.label("done")
+	if bench {
+		e.benchReport()
+	}
+	e.i(CALL, Label("newline"))
+	e.i(MOV, AL, Imm(0))
+	e.i(JMP, Label("exit"))
 }

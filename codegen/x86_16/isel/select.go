@@ -126,17 +126,7 @@ func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 		e.i(MOV, low32(addrRng), Imm(int64(int32(uint32(seed)))))
 		e.i(MOV, low32(addrRng+4), Imm(int64(int32(uint32(seed>>32)))))
 	}
-	if bench {
-		e.i(RDTSC)
-		e.i(MOV, low32(addrClock), EAX)
-		e.i(MOV, low32(addrClock+4), EDX)
-		e.i(MOV, low32(addrSteps), Imm(0))
-	}
-	e.label("step")
-	e.i(CALL, Label("forward"))
-	if bench {
-		e.i(INC, low32(addrSteps))
-	}
+	e.emitter.step(bench)
 	prompt := e.pointData(l.Prompt)
 	e.i(MOVZX, EBX, low16(addrPos))
 	e.i(INC, BX)
@@ -145,25 +135,7 @@ func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.i(MOV, AX, e.far(W(Ptr32(NoReg, EBX, 2, int32(prompt))), e.dataSeg))
 	e.i(MOV, low16(addrNext), AX)
 	e.label("chosen")
-	e.i(MOV, AX, low16(addrNext))
-	e.i(CMP, AX, Imm(ir.BOS))
-	e.i(JE, Label("done"))
-	e.i(CMP, AX, Imm(ir.EOS))
-	e.i(JE, Label("done"))
-	e.i(MOV, BX, low16(addrTok))
-	e.i(CALL, Label("print_piece"))
-	e.i(MOV, AX, low16(addrNext))
-	e.i(MOV, low16(addrTok), AX)
-	e.i(INC, low16(addrPos))
-	e.i(CMP, low16(addrPos), Imm(int64(steps)))
-	e.i(JB, Label("step"))
-	e.label("done")
-	if bench {
-		e.benchReport()
-	}
-	e.i(CALL, Label("newline"))
-	e.i(MOV, AL, Imm(0))
-	e.i(JMP, Label("exit"))
+	e.emitter.advance(steps, bench)
 }
 
 func hasSample(p *ir.Program) bool {

@@ -1242,17 +1242,7 @@ func (s *small) generateSmall(steps int, bench bool) {
 	s.i(MOV, low16(addrPos), AX)
 	s.i(INC, AX)
 	s.i(MOV, low16(addrTok), AX)
-	if bench {
-		s.i(RDTSC)
-		s.i(MOV, low32(addrClock), EAX)
-		s.i(MOV, low32(addrClock+4), EDX)
-		s.i(MOV, low32(addrSteps), Imm(0))
-	}
-	s.label("step")
-	s.i(CALL, Label("forward"))
-	if bench {
-		s.i(INC, low32(addrSteps))
-	}
+	s.emitter.step(bench)
 	if l.NPrompt > 1 {
 		s.i(MOV, BX, low16(addrPos))
 		s.i(INC, BX)
@@ -1263,25 +1253,7 @@ func (s *small) generateSmall(steps int, bench bool) {
 		s.i(MOV, low16(addrNext), AX)
 		s.label("chosen")
 	}
-	s.i(MOV, AX, low16(addrNext))
-	// Stop at BOS (1) or EOS (2): ax-1 is then 0 or 1.
-	s.i(DEC, AX)
-	s.i(CMP, AX, Imm(ir.EOS-1))
-	s.i(JBE, Label("done"))
-	s.i(INC, AX)
-	s.i(MOV, BX, low16(addrTok))
-	s.i(CALL, Label("print_piece"))
-	s.i(MOV, low16(addrTok), AX)
-	s.i(INC, low16(addrPos))
-	s.i(CMP, low16(addrPos), Imm(int64(steps)))
-	s.i(JB, Label("step"))
-	s.label("done")
-	if bench {
-		s.benchReport()
-	}
-	s.i(CALL, Label("newline"))
-	s.i(MOV, AL, Imm(0))
-	s.i(JMP, Label("exit"))
+	s.emitter.advance(steps, bench)
 }
 
 // inlineRopes finds the RoPE tables whose ropes all run in place with a
