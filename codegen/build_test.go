@@ -244,15 +244,7 @@ func TestFastShapes(t *testing.T) {
 		{"d6-odd", "SEED=7 DIM=30 HIDDEN=45 HEADS=5 KVHEADS=5 VOCAB=263 WEIGHTS=int16~per~row CACHE=int16 GATE=silu FINAL=sample SAMPLER=sampler~temperature~1.0~seed~13"},
 	}
 	for _, c := range cases {
-		src := shapesModel
-		for _, kv := range strings.Fields(c.vars) {
-			k, v, _ := strings.Cut(kv, "=")
-			src = strings.ReplaceAll(src, "{"+k+"}", strings.ReplaceAll(v, "~", " "))
-		}
-		file := filepath.Join(t.TempDir(), c.name+".tf")
-		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		file := shapeFile(t, c.name, c.vars)
 		for _, memory := range []string{"flat", "segmented"} {
 			t.Run(c.name+"/"+memory, func(t *testing.T) {
 				p, err := ir.LoadFile(file, ir.Options{})
@@ -271,4 +263,20 @@ func TestFastShapes(t *testing.T) {
 			})
 		}
 	}
+}
+
+// shapeFile writes shapesModel with vars ("KEY=value …", ~ for a space)
+// filled in and returns its path.
+func shapeFile(t *testing.T, name, vars string) string {
+	t.Helper()
+	src := shapesModel
+	for _, kv := range strings.Fields(vars) {
+		k, v, _ := strings.Cut(kv, "=")
+		src = strings.ReplaceAll(src, "{"+k+"}", strings.ReplaceAll(v, "~", " "))
+	}
+	file := filepath.Join(t.TempDir(), name+".tf")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

@@ -240,7 +240,3 @@ func innerBlock(toks []lexer.Token, idx int) string {
 	}
 	return ""
 }
-
-// FormatError is lang.FormatError: the error's first line, then the source
-// line and a caret under the column (src may be nil when err carries it).
-func FormatError(err error, src []byte) string { return lang.FormatError(err, src) }

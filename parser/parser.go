@@ -37,9 +37,6 @@ var grammar = participle.MustBuild[lang.File](
 	participle.UseLookahead(0),
 )
 
-// Grammar returns participle's EBNF of the grammar (for documentation).
-func Grammar() string { return grammar.String() }
-
 // ParseFile reads and parses the file at path; positions name the file as
 // path is written.
 func ParseFile(path string) (*lang.File, error) {

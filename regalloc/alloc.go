@@ -52,7 +52,6 @@ type set []uint64
 func newSet(nodes int) set { return make(set, (4*nodes+63)/64) }
 
 func (s set) add(node int, parts uint8) { s[node/16] |= uint64(parts) << (4 * (node % 16)) }
-func (s set) del(node int, parts uint8) { s[node/16] &^= uint64(parts) << (4 * (node % 16)) }
 func (s set) parts(node int) uint8      { return uint8(s[node/16]>>(4*(node%16))) & partAll }
 func (s set) has(node int) bool         { return s.parts(node) != 0 }
 

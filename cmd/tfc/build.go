@@ -43,7 +43,7 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 	if *b.o2 {
 		opt = "2"
 	}
-	p, err := frontEnd(path, irOptions(b.gen, stderr))
+	p, err := ir.LoadFile(path, irOptions(b.gen, stderr))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,9 +9,6 @@ import (
 	"tfc/lang"
 )
 
-// frontEnd reads, checks and lowers a .tf file and runs the IR passes.
-func frontEnd(path string, o ir.Options) (*ir.Program, error) { return ir.LoadFile(path, o) }
-
 // formatError prints a compile error as file:line:col: message with the
 // source line and a caret under the column.
 func formatError(err error) string {

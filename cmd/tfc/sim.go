@@ -25,7 +25,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	o := irOptions(g, stderr)
 	o.SkipQuantize = *float && *g.dump == ""
-	p, err := frontEnd(path, o)
+	p, err := ir.LoadFile(path, o)
 	if err != nil {
 		return err
 	}

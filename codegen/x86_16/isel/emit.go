@@ -45,34 +45,9 @@ func (e *emitter) fresh(what string) string {
 
 func (e *emitter) label(name string) { e.p.Label(name) }
 
-// m32 is a dword at [base+index*scale+disp] with 32-bit addressing.
-func m32(base, index Reg, scale int, disp uint32) Mem {
-	return D(Ptr32(base, index, scale, int32(disp)))
-}
-
 // low16/low32 are scalars in low memory, reached with 16-bit addressing.
 func low16(addr uint16) Mem { return W(Abs16(addr)) }
 func low32(addr uint16) Mem { return D(Abs16(addr)) }
-
-// rshr64 rounds edx:eax right by n into eax (ir.Rshr).
-func (e *emitter) rshr64(n uint) {
-	if n == 0 {
-		return
-	}
-	e.i(ADD, EAX, Imm(1<<(n-1)))
-	e.i(ADC, EDX, Imm(0))
-	e.i(SHRD, EAX, EDX, Imm(n))
-}
-
-// rshrPair rounds hi:lo right by n into lo.
-func (e *emitter) rshrPair(lo, hi Reg, n uint) {
-	if n == 0 {
-		return
-	}
-	e.i(ADD, lo, Imm(1<<(n-1)))
-	e.i(ADC, hi, Imm(0))
-	e.i(SHRD, lo, hi, Imm(n))
-}
 
 // pointParam sets r to a param's address plus add: linear (flat, for a
 // per-layer param relative to this layer's region), or an offset in ES
@@ -112,24 +87,11 @@ func (e *emitter) pointData(a uint32) uint32 {
 }
 
 // pointCache makes this layer's cache reachable: segmented, FS is its
-// segment; flat, addCache adds its address to a register. It clobbers AX.
+// segment. It clobbers AX.
 func (e *emitter) pointCache() {
 	if e.seg {
 		e.setSeg(FS, low16(addrLayerC))
 	}
-}
-
-func (e *emitter) addCache(r Reg) {
-	if !e.seg {
-		e.i(ADD, r, low32(addrLayerC))
-	}
-}
-
-// loop decrements cx and jumps back to top while it is not zero, with a
-// near jump when the body is too long for the loop instruction.
-func (e *emitter) loop(top string) {
-	e.i(DEC, CX)
-	e.i(JNE, Label(top))
 }
 
 // step starts the generation loop: the label "step" and the call of
