@@ -17,19 +17,10 @@ const maxSampleVocab = 1<<(32-ir.ExpBits) - 1
 // cleared first and the result masked, without a branch. j, dt and in are
 // scratch virtuals.
 func (k *kern) expMasked(tab int32, j, dt, in Reg) {
-	t := func(disp int32) Mem { return D(k.f.far(Ptr32(NoReg, j, 4, tab+disp), ES)) }
 	k.i(CMP, EAX, Imm(ir.ExpLimit))
 	k.i(SBB, in, in) // all ones within the table
 	k.i(AND, EAX, in)
-	k.i(MOV, j, EAX)
-	k.i(SHR, j, Imm(ir.ExpStepBits))
-	k.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
-	k.i(MOV, dt, t(4))
-	k.i(MOV, j, t(0))
-	k.i(SUB, dt, j)
-	k.i(IMUL, dt)
-	k.rshr64(ir.ExpStepBits)
-	k.i(ADD, EAX, j)
+	k.expLookup(tab, j, dt)
 	k.i(AND, EAX, in)
 }
 
