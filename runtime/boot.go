@@ -23,10 +23,16 @@ import (
 
 // Fixed addresses of the boot protocol.
 const (
-	BootAddr   = 0x7C00
-	CodeAddr   = 0x7E00  // main code: loaded and entered here
-	DriveAddr  = 0x7BFE  // the BIOS boot drive (DL), a word pushed on the stack
-	BounceAddr = 0x10000 // flat: disk reads land here before the copy up
+	BootAddr = 0x7C00
+	CodeAddr = 0x7E00 // main code: loaded and entered here
+	// StackTop is where the boot sector puts the stack, for the main code
+	// too: below the page of the boot sector and the code, since under
+	// QEMU's TCG every write to a page that holds translated code throws
+	// that code away (self-modifying code), and calls and pushes write
+	// the stack.
+	StackTop   = 0x7000
+	DriveAddr  = StackTop - 2 // the BIOS boot drive (DL), a word pushed on the stack
+	BounceAddr = 0x10000      // flat: disk reads land here before the copy up
 	SectorSize = 512
 
 	// DefaultFlatDataAddr and DefaultSegDataAddr are used when
@@ -202,7 +208,7 @@ func emitStart(p *Program, c BootConfig) {
 	// final far jump sets it for the main code.
 	p.I(XOR, CX, CX)
 	p.I(MOV, SS, CX) // mov ss holds interrupts off until sp is set too
-	p.I(MOV, SP, Imm(BootAddr))
+	p.I(MOV, SP, Imm(StackTop))
 	p.I(PUSH, DX) // the drive, at DriveAddr
 	p.I(MOV, DS, CX)
 	if c.Lean && !c.Flat {
@@ -218,12 +224,21 @@ func emitStart(p *Program, c BootConfig) {
 }
 
 // emitShared emits fail, which falls into exit, then putc. fail: AH =
-// BIOS status; prints "E", two hex digits and '\n', exits with 2.
+// BIOS status; prints "E", two hex digits and '\n' (lean: "E" alone),
+// exits with 2.
 func emitShared(p *Program, c BootConfig) {
 	p.Mark("boot.fail")
 	p.Label("fail")
 	p.I(MOV, AL, Imm('E'))
 	p.I(CALL, Label(BootPutc))
+	if c.Lean {
+		p.I(MOV, AL, Imm(2))
+		p.Mark(BootExit)
+		p.Label(BootExit)
+		emitExit(p, BootExit)
+		emitPutc(p, BootPutc, c.Lean)
+		return
+	}
 	p.I(MOV, AL, AH)
 	p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
 	p.I(XCHG, AL, AH)

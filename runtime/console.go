@@ -100,9 +100,8 @@ func EmitConsole(p *Program, c Console) {
 // emitPutc emits putc under the label (and mark) name: the boot sector's
 // copy has another name, so that one listing can hold both.
 //
-// The character goes to COM1 once the transmitter holding register is
-// empty (a missing port reads 0xFF, which passes), then to the screen with
-// INT 10h AH=0Eh; after '\n' it prints '\r' too (line feed, then carriage
+// The character goes to COM1 through INT 14h (the BIOS waits for the
+// transmitter, with a timeout), then to the screen with INT 10h AH=0Eh; after '\n' it prints '\r' too (line feed, then carriage
 // return: the same new line as "\r\n"). This relies on INT 10h keeping AX,
 // as the BIOS convention says and as print loops everywhere assume.
 //
@@ -113,16 +112,12 @@ func EmitConsole(p *Program, c Console) {
 func emitPutc(p *Program, name string, lean bool) {
 	p.Mark(name)
 	p.Label(name)
-	p.I(PUSHAD)              // all of them: a BIOS may not keep the top halves
-	p.I(MOV, DX, Imm(0x3FD)) // COM1 line status
-	p.I(XCHG, CX, AX)
-	p.Label(name + ".wait")
-	p.I(IN, AL, DX)
-	p.I(TEST, AL, Imm(0x20)) // transmitter holding register empty
-	p.I(JZ, Label(name+".wait"))
-	p.I(XCHG, CX, AX)
-	p.I(MOV, DL, Imm(0xF8))
-	p.I(OUT, DX, AL)
+	p.I(PUSHAD) // all of them: a BIOS may not keep the top halves
+	// INT 14h AH=1: DX = 0 is COM1, AL is kept. The BIOS returns at once
+	// when the machine has no COM1; fewer bytes than polling the port.
+	p.I(MOV, AH, Imm(1))
+	p.I(CWD) // AX < 8000h: DX = 0
+	p.I(INT, Imm(0x14))
 	if !lean {
 		p.I(MOV, BX, Imm(7)) // page 0, light grey (graphics modes)
 	}

@@ -11,9 +11,8 @@ import (
 //
 //   - INT 13h extensions only. The extension check stays (AH=41h: carry
 //     clear and bit 0 of CX, which is 0 beforehand, so a BIOS that ignores
-//     the call fails it too); without them the sector prints "E" and the
-//     status in AH and exits with code 2, where the full sector would read
-//     by CHS. Every BIOS since the late 1990s has the extensions (EDD) for
+//     the call fails it too); without them the sector prints "E" and
+//     exits with code 2, where the full sector would read by CHS. Every BIOS since the late 1990s has the extensions (EDD) for
 //     hard disks, USB drives booted as hard disks and QEMU; what lacks them
 //     is floppies (and USB drives emulating one).
 //   - No retries: a read that fails ends the boot with its status. The full
@@ -34,10 +33,12 @@ import (
 //   - Flat, the copy from the bounce buffer runs in protected mode, and the
 //     return to real mode is unreal mode (see emitLeanCopy).
 //   - putc leaves BX alone (see emitPutc).
+//   - The BIOS status on a failed read: "E" alone (the full sector prints
+//     the status in hex).
 //
-// What it keeps: the extension check, the error code and exit 2 on any
-// failed read, the A20 gate and the re-entry into unreal mode after every
-// read (flat), EDI saved around INT 13h (not every BIOS keeps the top
+// What it keeps: the extension check, "E" and exit 2 on any failed read,
+// the A20 gate and the re-entry into unreal mode after every read (flat),
+// EDI saved around INT 13h (not every BIOS keeps the top
 // halves of 32-bit registers).
 //
 // Layout: start-up and the extension check, then the shared block (fail,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"tfc/ir"
+	"tfc/runtime"
 )
 
 // Scalars live in low memory, below the boot sector, where a 16-bit
@@ -47,10 +48,7 @@ const (
 	FlatDataAddr      = 0x100000
 	SegmentedDataAddr = 0x10000
 	segVarBase        = 0x0600
-	segVarEnd         = 0x6C00 // 1 KiB of stack below StackTop
-	// StackTop is where the generated code moves the stack: below the
-	// page of the boot sector and the code (see generateSmall).
-	StackTop = 0x7000
+	segVarEnd         = runtime.StackTop - 0x400 // 1 KiB of stack, which the boot sector sets
 	// ConventionalTop is the end of conventional memory the image may use
 	// (runtime.ConventionalTop; the EBDA starts there).
 	ConventionalTop = 0x9FC00

@@ -115,10 +115,6 @@ func (e *fast) op(op *ir.Op, l *Layout) {
 func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.p.Mark("generate")
 	e.p.Label("generate")
-	// The stack leaves the page it shares with the code: under QEMU's TCG
-	// every write to a page that holds translated code throws that code
-	// away, and calls write the stack.
-	e.i(MOV, SP, Imm(StackTop))
 	e.i(MOV, low16(addrTok), Imm(ir.BOS))
 	e.i(MOV, low16(addrPos), Imm(0))
 	e.i(MOV, low32(addrBigShift), Imm(0))

@@ -1234,10 +1234,6 @@ func (s *small) generateSmall(steps int, bench bool) {
 	l := s.l
 	s.emitter.p.Mark("generate")
 	s.emitter.p.Label("generate")
-	// The stack leaves the page it shares with the code: under QEMU's TCG
-	// every write to a page that holds translated code throws that code
-	// away (self-modifying code), and calls and pushes write the stack.
-	s.i(MOV, SP, Imm(StackTop))
 	s.i(XOR, AX, AX)
 	s.i(MOV, low16(addrPos), AX)
 	s.i(INC, AX)
