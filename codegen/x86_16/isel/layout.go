@@ -38,6 +38,7 @@ const (
 	addrClock   = scalarBase + 88  // qword: bench builds: rdtsc at the start
 	addrSteps   = scalarBase + 96  // dword: bench builds: forward passes run
 	addrAccFlag = scalarBase + 100 // byte: the small matmul adds into its destination
+	addrMM      = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
 )
 
 // Where each memory model puts things. Flat: data at 1 MiB, above all the

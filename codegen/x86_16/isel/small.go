@@ -494,12 +494,15 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 		w = uint32(s.relW(q))
 	}
 	s.i(CALL, Label(name))
+	// After the call: x, cols and the end of y (copied to addrMM), y, then
+	// the weights (a word: an offset in FS; flat, a dword relative to the
+	// layer base). Fewer bytes than setting registers at every call.
+	s.emitter.p.DW(uint16(x), uint16(q.Cols), uint16(y+4*uint32(op.Rows())), uint16(y))
 	if s.seg {
 		s.emitter.p.DW(uint16(w))
 	} else {
 		s.emitter.p.DD(w)
 	}
-	s.emitter.p.DW(uint16(y), uint16(op.Rows()), uint16(q.Cols), uint16(x))
 }
 
 // fused says whether two ops run as one (and with emit, emits them) when
@@ -566,65 +569,75 @@ func (s *small) movImm(r Reg, v uint32) {
 	s.i(MOV, r, Imm(int64(v)))
 }
 
-// matmulSub: si = x, di = dst, the weights pointer at the first row (its
-// multiplier, then cols weights), cx = rows, dx = cols. Per row the 64-bit
-// sum Σ w·x builds in edi:ebp (di and the row's multiplier wait on the
-// stack), then t = rshr(sum, 16), y = rshr(t·m, B), stored, or added to
-// the destination through the entry NAMEacc. When both entries are used a
-// byte in low memory tells them apart.
+// matmulSub reads its arguments after the call (see matmul) and returns
+// after them. The weights (a row's multiplier, then its cols weights) go
+// by lods through FS:SI (flat: ESI), x by [di] and scasd. Per row the sum
+// Σ w·x builds in 48 bits, ebp and bx, from 2^15: t = rshr(sum, 16) needs
+// only bits 15-47, and the bias makes it one shrd. Then y = rshr(t·m, B),
+// stored or, through the entry NAMEacc, added to the destination. y's
+// pointer and the row's multiplier wait on the stack; x, cols and the end
+// of y in addrMM. When both entries are used a byte in low memory tells
+// them apart.
 func (s *small) matmulSub(eb int) string {
 	name := fmt.Sprintf("matmul%d", eb*8)
 	return s.use(name, func() {
 		both := s.mmVariants[eb] == 3
 		if both {
 			s.i(MOV, AL, Imm(0))
-			s.i(JMP, Label(name+".go"))
+			s.emitter.p.DB(0x3D) // cmp ax, imm16: steps over the next mov
 			s.label(name + "acc")
 			s.i(MOV, AL, Imm(1))
-			s.label(name + ".go")
 			s.i(MOV, B(Abs16(addrAccFlag)), AL)
 		} else if s.mmVariants[eb] == 2 {
 			s.label(name + "acc")
 		}
-		// The arguments after the call: (e)bx, di, cx, dx, si.
-		s.i(POP, SI)
-		if s.seg {
-			s.i(LODSW)
-			s.i(XCHG, AX, BX)
-		} else {
-			s.i(LODSD)
-			s.i(XCHG, EAX, EBX)
+		lods := func(o Op) {
+			if s.seg {
+				s.i(SegOverride(FS) | o)
+			} else {
+				s.i(A32 | o)
+			}
 		}
-		for _, r := range []Reg{DI, CX, DX} {
-			s.i(LODSW)
-			s.i(XCHG, AX, r)
+		s.i(POP, SI)
+		s.i(MOV, DI, Imm(addrMM))
+		for i := 0; i < 3; i++ {
+			s.i(MOVSW)
 		}
 		s.i(LODSW)
-		s.i(PUSH, SI)
-		s.i(XCHG, AX, SI)
-		s.addLayerBase()
-		s.i(MOV, low16(addrCount), DX)
+		s.i(XCHG, AX, DI)
+		if s.seg {
+			s.i(LODSW)
+			s.i(PUSH, SI)
+			s.i(XCHG, AX, SI)
+		} else {
+			s.i(LODSD)
+			s.i(PUSH, SI)
+			s.i(XCHG, EAX, ESI)
+			s.i(ADD, ESI, low32(addrLayerW))
+		}
 		s.label(name + ".row")
-		s.i(PUSH, CX)
-		s.i(PUSH, SI)
 		s.i(PUSH, DI)
-		s.i(XOR, EBP, EBP)
-		s.i(XOR, EDI, EDI)
-		s.i(PUSH, D(s.wmem(0)))
-		s.advanceW(4)
-		s.i(MOV, CX, low16(addrCount))
+		lods(LODSD)
+		s.i(PUSH, EAX)
+		s.i(MOV, DI, low16(addrMM))
+		s.i(MOV, EBP, Imm(1<<(ir.MatmulPreShift-1)))
+		s.i(XOR, BX, BX)
+		s.i(MOV, CX, low16(addrMM+2))
 		s.label(name + ".col")
-		s.i(LODSD)
-		s.loadW(EDX, eb)
-		s.advanceW(eb)
-		s.i(IMUL, EDX)
+		if eb == 1 {
+			lods(LODSB)
+			s.i(CBW)
+		} else {
+			lods(LODSW)
+		}
+		s.i(CWDE)
+		s.i(IMUL, D(Mem{Base: DI}))
+		s.i(SCASD)
 		s.i(ADD, EBP, EAX)
-		s.i(ADC, EDI, EDX)
+		s.i(ADC, BX, DX)
 		s.i(LOOP, Label(name+".col"))
-		s.i(XCHG, EAX, EBP)
-		s.i(MOV, EDX, EDI)
-		s.rshr(ir.MatmulPreShift)
-		s.i(POP, EBP)
+		s.i(SHRD, EBP, EBX, Imm(ir.MatmulPreShift))
+		s.i(POP, EAX)
 		s.i(IMUL, EBP)
 		s.rshr(s.shift())
 		s.i(POP, DI)
@@ -632,15 +645,14 @@ func (s *small) matmulSub(eb int) string {
 		case 2:
 			s.i(ADD, EAX, D(Mem{Base: DI}))
 		case 3:
-			s.i(CMP, B(Abs16(addrAccFlag)), Imm(0))
+			s.i(CMP, B(Abs16(addrAccFlag)), CH) // CH = 0 after the loop
 			s.i(JE, Label(name+".store"))
 			s.i(ADD, EAX, D(Mem{Base: DI}))
 			s.label(name + ".store")
 		}
 		s.i(STOSD)
-		s.i(POP, SI)
-		s.i(POP, CX)
-		s.i(LOOP, Label(name+".row"))
+		s.i(CMP, DI, low16(addrMM+4))
+		s.i(JB, Label(name+".row"))
 		s.i(RET)
 	})
 }
