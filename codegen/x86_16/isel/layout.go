@@ -96,7 +96,7 @@ type Layout struct {
 	// Memory the image computes in, after the data.
 	Vars        map[*ir.Var]uint32
 	Att         uint32 // attention scores, Context dwords
-	Acc         uint32 // attention's 64-bit sums, one per head element
+	Acc         uint32 // attention's 64-bit sums, one per head element, then a dword
 	Nucleus     uint32 // the sampler's nucleus weights, Vocab dwords
 	Caches      map[*ir.Cache]*CacheLoc
 	CacheBase   uint32
@@ -271,7 +271,7 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 	for _, c := range p.Caches {
 		maxHead = max(maxHead, c.HeadDim)
 	}
-	at += uint32(8 * maxHead)
+	at += uint32(8*maxHead) + 4 // and the small attention's softmax sum
 	l.Nucleus = at
 	at += uint32(4 * p.Vocab)
 	if low {

@@ -964,11 +964,10 @@ func (s *small) attention(op *ir.Op) {
 	bx := s.creg(BX)
 	headBytes := 1 + hd*qb
 	next := int64(int(loc.Rec) - headBytes)
-	const (
-		qp   = addrQ   // word: this head's query
-		kv   = addrKH  // the cache pointer of this kv head at t = 0
-		endp = addrKHI // word: Att + 4·(pos+1)
-	)
+	// The sum of the exps follows the 64-bit sums, so that one rep stosd
+	// clears both.
+	sum := D(Abs16(uint16(acc + uint32(8*hd))))
+	const endp = addrKHI // word: Att + 4·(pos+1)
 	loadC := func(r Reg) {
 		m := s.cmem(BX, 0)
 		if qb == 1 {
@@ -985,18 +984,19 @@ func (s *small) attention(op *ir.Op) {
 		s.i(MOV, CL, B(s.cmem(BX, 0)))
 		s.i(INC, bx)
 	}
-	s.i(MOV, AX, low16(addrPos))
-	s.i(SHL, AX, Imm(2))
+	s.i(IMUL, AX, low16(addrPos), Imm(4))
 	s.i(ADD, AX, v16(att+4))
 	s.i(MOV, low16(endp), AX)
-	s.i(MOV, low16(qp), v16(q))
 	s.i(MOV, DI, v16(out))
 	head := s.fresh("ahead")
 	s.label(head)
+	// A head's query and output advance together (4·hd bytes a head):
+	// the query's pointer and the kv head follow from the output's.
+	s.i(LEA, SI, Mem{Base: DI, Disp: int32(q) - int32(out)})
 	s.i(PUSH, DI)
-	// The kv head: the query's offset / (4·hd·group).
-	s.i(MOV, AX, low16(qp))
-	s.i(SUB, AX, v16(q))
+	// The kv head: the output's offset / (4·hd·group).
+	s.i(MOV, AX, DI)
+	s.i(SUB, AX, v16(out))
 	if span := 4 * hd * group; span&(span-1) == 0 {
 		s.i(SHR, AX, Imm(int64(bits.TrailingZeros(uint(span)))))
 	} else {
@@ -1014,15 +1014,19 @@ func (s *small) attention(op *ir.Op) {
 	if loc.K != 0 {
 		s.i(ADD, bx, Imm(int64(loc.K)))
 	}
-	s.i(MOV, s.layerPtr(kv), bx)
+	// The stack: the output, the kv head's cache pointer at t = 0, the
+	// query.
+	s.i(PUSH, bx)
+	s.i(PUSH, SI)
 
 	// Scores into Att, their maximum in low memory.
 	s.i(MOV, DI, v16(att))
 	s.i(MOV, low32(addrBest), Imm(-1<<31))
 	score, dot, nomax := s.fresh("ascore"), s.fresh("adot"), s.fresh("anomax")
 	s.label(score)
+	s.i(POP, SI)
+	s.i(PUSH, SI)
 	s.i(PUSH, DI)
-	s.i(MOV, SI, low16(qp))
 	s.i(XOR, EBP, EBP)
 	s.i(XOR, DI, DI)
 	shiftC()
@@ -1052,19 +1056,18 @@ func (s *small) attention(op *ir.Op) {
 	s.label(nomax)
 	s.i(CMP, DI, low16(endp))
 	s.i(JB, Label(score))
-	s.i(MOV, low16(qp), SI) // the next head's query
+	s.i(POP, AX) // the query
 
 	// e_t = exp(best − score_t), added to the sum and, times v_t <<
 	// shift_t, to acc. The exp table falls: with m = T[j] − T[j+1] >= 0
 	// and f in the top bits of eax, mul gives m·f / 2^11 in edx, and
 	// T[j] + rshr(−m·f, 11) = T[j] − (m·f + 1023) >> 11: the add carries.
 	s.i(MOV, DI, v16(acc))
-	s.i(MOV, CX, Imm(int64(2*hd)))
+	s.i(MOV, CX, Imm(int64(2*hd+1)))
 	s.i(XOR, EAX, EAX)
 	s.i(REP | STOSD)
-	s.i(MOV, low32(addrSum), EAX)
-	s.i(MOV, bx, s.layerPtr(kv))
-	s.i(ADD, bx, Imm(int64(loc.V)))
+	s.i(POP, bx)
+	s.i(ADD, bx, Imm(int64(loc.V-loc.K)))
 	s.i(MOV, SI, v16(att))
 	vt, vi, zero := s.fresh("avt"), s.fresh("avi"), s.fresh("azero")
 	s.label(vt)
@@ -1085,7 +1088,7 @@ func (s *small) attention(op *ir.Op) {
 	s.i(ADD, EAX, Imm(int64(int32(bias))))
 	s.i(SBB, EBP, EDX)
 	s.label(zero)
-	s.i(ADD, low32(addrSum), EBP)
+	s.i(ADD, sum, EBP)
 	shiftC()
 	s.i(MOV, DI, v16(acc))
 	s.i(MOV, CH, Imm(int64(hd)))
@@ -1103,34 +1106,32 @@ func (s *small) attention(op *ir.Op) {
 	s.i(CMP, SI, low16(endp))
 	s.i(JB, Label(vt))
 
-	// out_i = acc_i / sum, halves away from zero: the magnitude plus sum/2
-	// divided unsigned, the sign put back.
+	// out_i = acc_i / sum, halves away from zero: sum/2 added to a
+	// positive acc, taken from a negative one, then idiv, which truncates
+	// toward zero. The quotient fits 32 bits: it is a weighted mean of the
+	// v_t << shift_t.
 	s.i(MOV, SI, v16(acc))
 	s.i(POP, DI)
-	s.i(MOV, EBX, low32(addrSum))
+	s.i(MOV, EBX, sum)
 	s.i(MOV, EBP, EBX)
 	s.i(SHR, EBP, Imm(1))
 	s.i(MOV, CX, Imm(int64(hd)))
-	div, pos, sign := s.fresh("adiv"), s.fresh("apos"), s.fresh("asign")
+	div, neg, quot := s.fresh("adiv"), s.fresh("aneg"), s.fresh("aquot")
 	s.label(div)
 	s.i(LODSD)
 	s.i(XCHG, EAX, EDX)
 	s.i(LODSD)
 	s.i(XCHG, EAX, EDX)
 	s.i(TEST, EDX, EDX)
-	s.i(PUSHF)
-	s.i(JNS, Label(pos))
-	s.i(NEG, EDX)
-	s.i(NEG, EAX)
-	s.i(SBB, EDX, Imm(0))
-	s.label(pos)
+	s.i(JS, Label(neg))
 	s.i(ADD, EAX, EBP)
 	s.i(ADC, EDX, Imm(0))
-	s.i(DIV, EBX)
-	s.i(POPF)
-	s.i(JNS, Label(sign))
-	s.i(NEG, EAX)
-	s.label(sign)
+	s.i(JMP, Label(quot))
+	s.label(neg)
+	s.i(SUB, EAX, EBP)
+	s.i(SBB, EDX, Imm(0))
+	s.label(quot)
+	s.i(IDIV, EBX)
 	s.i(STOSD)
 	s.i(LOOP, Label(div))
 	s.i(CMP, DI, v16(out+uint32(4*hd*heads)))
