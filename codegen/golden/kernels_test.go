@@ -17,8 +17,7 @@ var kernels = []kernel{
 	{name: "rope q + rope k", asm: "rope.asm", op: firstOp(ir.RoPE), prep: prepRoPE},
 	{name: "store", asm: "store.asm", op: firstOp(ir.Store), prep: prepStore},
 	{name: "attention", asm: "attention.asm", op: firstOp(ir.Attention), prep: prepAttention},
-	{name: "gate (silu)", asm: "gate.asm", op: firstOp(ir.Gate), prep: prepGate},
-	{name: "mul", asm: "mul.asm", op: firstOp(ir.Mul), prep: prepMul},
+	{name: "gate (silu) + mul", asm: "gate.asm", op: firstOp(ir.Gate), prep: prepGate},
 	{name: "argmax", asm: "argmax.asm", op: firstOp(ir.Argmax), prep: prepArgmax},
 	{name: "print_piece", asm: "print_piece.asm", prep: prepPrintPiece, sub: true},
 }
@@ -389,29 +388,29 @@ func prepGate(r *run) {
 	for i, v := range x {
 		y[i] = r.fit(ir.Rshr(int64(v)*int64(ir.GateLookup(op.Table.Data, v)), ir.GateBits))
 	}
-	r.sentinel(op.Dst)
-	r.output(op.Dst, y)
+	dst, mul := op.Dst, 0
+	if len(r.ops) == 2 { // fused with the mul that overwrites its result
+		m := r.ops[1]
+		o := m.Args[0]
+		if o == op.Dst {
+			o = m.Args[1]
+		}
+		// Below 1 in magnitude, so that y·o >> 16 stays in 32 bits.
+		b := r.q16(o.Len, 0.99)
+		r.input(o, b)
+		for i := range y {
+			y[i] = r.fit(ir.Rshr(int64(y[i])*int64(b[i]), ir.FracBits))
+		}
+		dst, mul = m.Dst, 1
+		r.addr("O", o)
+	}
+	r.sentinel(dst)
+	r.output(dst, y)
 	r.table = op.Table
 	r.addr("X", op.Args[0])
-	r.addr("Y", op.Dst)
+	r.addr("Y", dst)
 	r.def("N", int64(len(x)))
-}
-
-func prepMul(r *run) {
-	op := r.ops[0]
-	a, b := r.q16(op.Args[0].Len, 8), r.q16(op.Args[1].Len, 8)
-	r.input(op.Args[0], a)
-	r.input(op.Args[1], b)
-	y := make([]int32, len(a))
-	for i := range y {
-		y[i] = r.fit(ir.Rshr(int64(a[i])*int64(b[i]), ir.FracBits))
-	}
-	r.sentinel(op.Dst)
-	r.output(op.Dst, y)
-	r.addr("A", op.Args[0])
-	r.addr("B", op.Args[1])
-	r.addr("Y", op.Dst)
-	r.def("N", int64(len(y)))
+	r.def("MUL", int64(mul))
 }
 
 func prepArgmax(r *run) {

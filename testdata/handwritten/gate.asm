@@ -1,6 +1,7 @@
 ; gate (silu, gelu): Y[i] = rshr(x·g(x), 30) for N elements x at X, g
 ; interpolated in the table at TAB over [-16, 16) (ir.GateLookup); below
-; it y = 0, at or above its end y = x.
+; it y = 0, at or above its end y = x. With MUL, the gated FFN's product
+; follows in the same loop: Y[i] = rshr(y·O[i], 16).
 %include "common.inc"
         mov si, X
         mov di, Y
@@ -26,6 +27,11 @@
         xchg eax, edx
         imul ebp
         rshr 30
-.store: stosd
+.store:
+%if MUL
+        imul dword [si+O-X-4]
+        rshr 16
+%endif
+        stosd
         loop .next
         ret

@@ -447,7 +447,7 @@ func (s *small) op(op *ir.Op) error {
 	case ir.Attention:
 		s.attention(op)
 	case ir.Gate:
-		s.gate(op)
+		s.gate(op, nil)
 	case ir.Mul:
 		s.mul(op)
 	case ir.Add:
@@ -537,8 +537,33 @@ func (s *small) fused(a, b *ir.Op, emit bool) bool {
 		s.i(MOV, BP, Imm(int64((a.Dst.Len+b.Dst.Len)/2)))
 		s.i(CALL, Label(s.ropeSub(a)))
 		return true
+	case a.Kind == ir.Gate && b.Kind == ir.Mul && b.Dst == a.Dst &&
+		(b.Args[0] == a.Dst) != (b.Args[1] == a.Dst) && !aliasVars(mulOther(a, b), a.Dst) &&
+		stepwise(a.Args[0], mulOther(a, b), b.Dst):
+		// The mul overwrites the gate's result, its only reader: the gate's
+		// value never reaches memory.
+		if emit {
+			s.gate(a, b)
+		}
+		return true
 	}
 	return false
+}
+
+// stepwise says whether a loop that reads element i of some vars and then
+// writes element i of others may run over vs: any two overlap exactly or
+// not at all.
+func stepwise(vs ...*ir.Var) bool {
+	for i, a := range vs {
+		for _, b := range vs[i+1:] {
+			ra, oa := a.Root()
+			rb, ob := b.Root()
+			if aliasVars(a, b) && (ra != rb || oa != ob || a.Len != b.Len) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // uses counts the ops that read v.
@@ -552,6 +577,14 @@ func (s *small) uses(v *ir.Var) int {
 		}
 	})
 	return n
+}
+
+// mulOther is the arg of mul that is not gate's result.
+func mulOther(gate, mul *ir.Op) *ir.Var {
+	if mul.Args[0] == gate.Dst {
+		return mul.Args[1]
+	}
+	return mul.Args[0]
 }
 
 func aliasVars(a, b *ir.Var) bool {
@@ -1142,37 +1175,57 @@ func (s *small) attention(op *ir.Op) {
 // rises: m = T[j+1] − T[j] >= 0): with the fraction f in the top bits of
 // eax, mul gives m·f / 2^11 in edx and its rounding bit on top of eax, so
 // g = T[j] + rshr(m·f, 11) is add eax, eax then adc. Below the table g is
-// 0, at or above its end 1.
-func (s *small) gate(op *ir.Op) {
+// 0, at or above its end 1. With mul (an ir.Mul of the gate's result and
+// another var, which overwrites that result), y goes on to rshr(y·o, 16)
+// in the same loop.
+func (s *small) gate(op, mul *ir.Op) {
 	tab := "tab." + op.Table.Name
 	x := s.l.VarAddr(op.Args[0])
+	dst := op.Dst
+	if mul != nil {
+		dst = mul.Dst
+	}
 	s.i(MOV, SI, v16(x))
-	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
+	if y := s.l.VarAddr(dst); y == x {
+		s.i(MOV, DI, SI)
+	} else {
+		s.i(MOV, DI, v16(y))
+	}
 	top, in, st := s.fresh("gate"), s.fresh("gin"), s.fresh("gst")
 	s.label(top)
 	s.i(LODSD)
-	s.i(XCHG, EAX, EBX)
-	s.i(LEA, EAX, Ptr32(EBX, NoReg, 1, -ir.GateLow))
+	s.i(MOV, EBP, EAX)
+	s.i(ADD, EAX, Imm(-ir.GateLow)) // u = x − low: in the table when below its span
 	s.i(CMP, EAX, Imm(ir.GateHigh-ir.GateLow))
 	s.i(JB, Label(in))
 	s.i(XOR, EAX, EAX)
-	s.i(TEST, EBX, EBX)
+	s.i(TEST, EBP, EBP)
 	s.i(JS, Label(st))
-	s.i(XCHG, EAX, EBX)
+	s.i(XCHG, EAX, EBP)
 	s.i(JMP, Label(st))
 	s.label(in)
-	s.i(SHLD, EBP, EAX, Imm(32-ir.GateStepBits)) // bp = j
-	s.i(SHL, BP, Imm(2))
-	s.i(SHL, EAX, Imm(32-ir.GateStepBits))
-	s.i(MOV, EDX, D(Mem{Base: BP, Label: tab, Disp: 4}))
-	s.i(SUB, EDX, D(Mem{Base: BP, Label: tab}))
+	// u < 2^21: rotated, the step j lands in ax and the fraction on top.
+	if ir.GateHigh-ir.GateLow > 1<<(16+ir.GateStepBits) {
+		panic("BUG: the gate table's steps do not fit ax")
+	}
+	s.i(ROL, EAX, Imm(32-ir.GateStepBits))
+	s.i(IMUL, BX, AX, Imm(4))
+	s.i(XOR, AX, AX)
+	s.i(MOV, EDX, D(Mem{Base: BX, Label: tab, Disp: 4}))
+	s.i(SUB, EDX, D(Mem{Base: BX, Label: tab}))
 	s.i(MUL, EDX)
 	s.i(ADD, EAX, EAX)
-	s.i(ADC, EDX, D(Mem{Base: BP, Label: tab}))
+	s.i(ADC, EDX, D(Mem{Base: BX, Label: tab}))
 	s.i(XCHG, EAX, EDX)
-	s.i(IMUL, EBX)
+	s.i(IMUL, EBP)
 	s.rshr(ir.GateBits)
 	s.label(st)
+	if mul != nil {
+		// si has passed x[i].
+		o := s.l.VarAddr(mulOther(op, mul))
+		s.i(IMUL, D(Mem{Base: SI, Disp: int32(o) - int32(x) - 4}))
+		s.rshr(ir.FracBits)
+	}
 	s.i(STOSD)
 	s.i(CMP, SI, v16(x+uint32(4*op.Args[0].Len)))
 	s.i(JB, Label(top))
