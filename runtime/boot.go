@@ -68,8 +68,9 @@ type BootConfig struct {
 	// extended reads only, in whole chunks from a padded image, no retries.
 	Lean bool
 
-	// extFn replaces the extension check's function 41h (tests: an
-	// unknown function makes a BIOS without extensions).
+	// extFn replaces the extension check's function 41h, or the lean
+	// sector's read function 42h (tests: an unknown function makes a
+	// BIOS without extensions).
 	extFn byte
 }
 

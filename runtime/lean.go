@@ -36,14 +36,14 @@ import (
 //   - The BIOS status on a failed read: "E" alone (the full sector prints
 //     the status in hex).
 //
-// What it keeps: the extension check, "E" and exit 2 on any failed read,
+// What it keeps: "E" and exit 2 on any failed read,
 // the A20 gate and the re-entry into unreal mode after every read (flat),
 // EDI saved around INT 13h (not every BIOS keeps the top
 // halves of 32-bit registers).
 //
-// Layout: start-up and the extension check, then the shared block (fail,
-// exit, putc) at addresses that depend on Flat only, then the streams, the
-// load loop and the data.
+// Layout: start-up and a jump over the shared block (fail, exit, putc) at
+// addresses that depend on Flat only, then the streams, the load loop and
+// the data.
 
 // leanTail is how many zero bytes end the lean sector's disk address
 // packet (the top bytes of its LBA) without being emitted: the sector's
@@ -106,7 +106,7 @@ func (c BootConfig) checkLean() error {
 	return nil
 }
 
-// extFunction is the extension check's INT 13h function.
+// extFunction is the extension check's INT 13h function (full sector).
 func (c BootConfig) extFunction() byte {
 	if c.extFn != 0 {
 		return c.extFn
@@ -114,18 +114,20 @@ func (c BootConfig) extFunction() byte {
 	return 0x41
 }
 
+// readFunction is the lean sector's INT 13h read function.
+func (c BootConfig) readFunction() byte {
+	if c.extFn != 0 {
+		return c.extFn
+	}
+	return 0x42
+}
+
 // emitLeanBoot emits the lean boot sector.
 func emitLeanBoot(p *Program, c BootConfig) {
 	k, streams := c.leanPlan()
 	emitStart(p, c)
-	p.Mark("boot.disk_setup")
-	p.I(MOV, AH, Imm(int64(c.extFunction())))
-	p.I(MOV, BX, Imm(0x55AA))
-	p.I(INT, Imm(0x13))
-	p.I(JC, Label("fail"))
-	p.I(SHR, CX, Imm(1)) // bit 0: AH=42h supported (CX was 0)
-	p.I(JC, Label("streams"))
-	emitShared(p, c) // fail: AH = the status of the check
+	p.I(JMP, Label("streams"))
+	emitShared(p, c)
 
 	// Each stream but the last is a far call of load (CS may be 07C0h);
 	// the last pushes 0:CodeAddr and falls into load, whose retf enters
@@ -178,10 +180,10 @@ func emitLeanBoot(p *Program, c BootConfig) {
 }
 
 // emitLeanCopy copies the chunk from the bounce buffer to EDI (less
-// BounceAddr, see below) in protected mode and leaves DS, ES, FS and GS
-// = 0 with 4 GiB limits (unreal mode), whatever the BIOS left in their
-// caches. In protected mode for the copy's length (interrupts off), all
-// four get the selector k*128, the copy's dword count in CX: the GDT's
+// BounceAddr, see below) in protected mode and leaves DS and ES = 0 with
+// 4 GiB limits (unreal mode), whatever the BIOS left in their caches. In
+// protected mode for the copy's length (interrupts off), both get the
+// selector k*128, the copy's dword count in CX: the GDT's
 // base is that many bytes before the one descriptor (base BounceAddr,
 // 4 GiB; the entries before it are never read), so ESI starts at 0 and
 // EDI is the destination less BounceAddr, modulo 4 GiB. Back in real
@@ -190,7 +192,9 @@ func emitLeanBoot(p *Program, c BootConfig) {
 // far jump is needed. Clobbers EAX, ECX, ESI.
 func emitLeanCopy(p *Program, k int) {
 	p.Mark("boot.unreal")
-	segs := []Reg{DS, ES, FS, GS}
+	// FS and GS keep what the BIOS left: the small code generator, whose
+	// images alone get this sector, reads and writes through DS and ES.
+	segs := []Reg{DS, ES}
 	p.I(CLI)
 	p.I(LGDT, Ptr16(SI, NoReg, -dapFromGDTR))
 	p.I(MOV, EAX, CR0)
@@ -230,7 +234,7 @@ func emitLeanLoad(p *Program, c BootConfig, k int) {
 	if c.Flat {
 		p.I(MOV, SI, ImmLabel{Name: "dap"})
 	}
-	p.I(MOV, AH, Imm(0x42))
+	p.I(MOV, AH, Imm(int64(c.readFunction())))
 	if c.Flat {
 		// Not every BIOS keeps the top halves of 32-bit registers.
 		p.I(PUSH, EDI)
