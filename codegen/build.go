@@ -86,7 +86,7 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 var errSmallTooBig = errors.New("the small code and its tables do not fit below 64 KiB")
 
 func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note string) (*Image, error) {
-	pieces := runtime.PieceData(p.Tokenizer)
+	pieces := runtime.PieceData(p.Tokenizer, 0)
 	l, err := layout(p, o.Memory, small, pieces, prompt)
 	if err != nil && small {
 		// The small generator needs the activations in low memory.
@@ -101,9 +101,12 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	if l.Segmented {
 		model = "segmented"
 	}
-	console := runtime.Console{Flat: !l.Segmented, PiecesAddr: l.Pieces}
+	console := runtime.Console{Flat: !l.Segmented, PiecesAddr: l.Pieces, PiecesBytes: len(pieces)}
 	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
+	}
+	if b := console.PieceBias(); b != 0 {
+		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
 	// -Os: the lean boot sector, and a console that calls its putc and
 	// exit (their addresses do not depend on the sector counts).

@@ -11,8 +11,13 @@ import (
 // Console says where the console routines find their data, and whether
 // they share the boot sector's putc and exit.
 type Console struct {
-	Flat       bool   // read the piece table with 32-bit addresses (unreal mode)
+	Flat       bool   // unreal mode, A20 on
 	PiecesAddr uint32 // linear address of PieceData
+	// PiecesBytes is PieceData's size, when known. Flat, a table that lies
+	// within the HMA (0x100000 to 0x10FFEF, segment FFFFh) is read through
+	// that segment with 16-bit offsets, as segmented, in fewer bytes of
+	// code; else (or when 0) with 32-bit addresses.
+	PiecesBytes int
 
 	// BootPutc and BootExit, when not 0, are the addresses of the boot
 	// sector's putc and exit (SharedRoutines of the BootConfig the image
@@ -40,6 +45,29 @@ func (c Console) CheckPieces(n int) error {
 			n, c.PiecesAddr, 0x10000-c.PiecesAddr&15)
 	}
 	return nil
+}
+
+// hmaTop is the end of the memory that segment FFFFh reaches (A20 on).
+const hmaTop = 0xFFFF0 + 0x10000
+
+// pieceSeg is the real-mode segment through which print_piece reads the
+// piece table, and the table's offset in it; ok false: 32-bit addresses.
+func (c Console) pieceSeg() (seg uint16, base uint32, ok bool) {
+	switch {
+	case !c.Flat:
+		return uint16(c.PiecesAddr >> 4), c.PiecesAddr & 15, true
+	case c.PiecesBytes > 0 && c.PiecesAddr >= 1<<20 && uint64(c.PiecesAddr)+uint64(c.PiecesBytes) <= hmaTop:
+		return 0xFFFF, c.PiecesAddr - 0xFFFF0, true
+	}
+	return 0, 0, false
+}
+
+// PieceBias is the bias of PieceData's offsets for c: the table's offset
+// in its segment, so that they are the segment's offsets (0 for 32-bit
+// addresses, which add the table's address).
+func (c Console) PieceBias() uint32 {
+	_, base, _ := c.pieceSeg()
+	return base
 }
 
 // Labels of the console routines, for CALL Label(...).
@@ -75,10 +103,10 @@ func EmitConsole(p *Program, c Console) {
 	}
 	p.Mark(PrintPiece)
 	p.Label(PrintPiece)
-	if c.Flat {
-		emitPrintPieceFlat(p, c.PiecesAddr, putc)
+	if seg, base, ok := c.pieceSeg(); ok {
+		emitPrintPieceSeg(p, seg, base, putc)
 	} else {
-		emitPrintPieceSeg(p, c.PiecesAddr, putc)
+		emitPrintPieceFlat(p, c.PiecesAddr, putc)
 	}
 	p.Mark(Newline)
 	p.Label(Newline)
@@ -172,21 +200,18 @@ func emitPrintPieceFlat(p *Program, addr uint32, putc Operand) {
 	p.I(RET)
 }
 
-// emitPrintPieceSeg: the piece table is read through DS = addr>>4, so
-// PieceData must fit in 64 KiB - (addr&15).
-func emitPrintPieceSeg(p *Program, addr uint32, putc Operand) {
-	base := int32(addr & 15)
+// emitPrintPieceSeg: the piece table is read through DS = seg, at offset
+// base, so PieceData must fit in 64 KiB - base. In unreal mode, loading
+// DS in real mode sets its base and keeps its 4 GiB limit.
+func emitPrintPieceSeg(p *Program, seg uint16, base uint32, putc Operand) {
 	p.I(PUSHA)
 	p.I(PUSH, DS)
-	p.I(PUSH, Word(int64(addr>>4)))
+	p.I(PUSH, Word(int64(seg)))
 	p.I(POP, DS)
 	p.I(IMUL, SI, AX, Imm(4))
-	p.I(MOV, DX, Ptr16(SI, NoReg, base+4)) // end of region i
-	p.I(MOV, SI, Ptr16(SI, NoReg, base))   // start
-	if base != 0 {
-		p.I(ADD, SI, Imm(int64(base)))
-		p.I(ADD, DX, Imm(int64(base)))
-	}
+	// The offsets are the segment's (PieceBias).
+	p.I(MOV, DX, Ptr16(SI, NoReg, int32(base)+4)) // end of region i
+	p.I(MOV, SI, Ptr16(SI, NoReg, int32(base)))   // start
 	p.I(LODSB) // bytes to skip after BOS
 	p.I(DEC, BX)
 	p.I(JNZ, Label("print_piece.print"))

@@ -64,7 +64,7 @@ func want(t *checkpoint.Tokenizer, prev, tok int) []byte {
 }
 
 func checkPieceData(t *testing.T, name string, tok *checkpoint.Tokenizer) {
-	data := PieceData(tok)
+	data := PieceData(tok, 0)
 	for i := range tok.Pieces {
 		for _, prev := range []int{checkpoint.BOS, 0, 2, i} {
 			if got, w := simulate(data, prev, i), want(tok, prev, i); !bytes.Equal(got, w) {
@@ -110,7 +110,7 @@ func TestCheckPieces(t *testing.T) {
 // print_piece the piece without its space.
 func TestPieceDataByteTokenWithSpace(t *testing.T) {
 	tok := &checkpoint.Tokenizer{Pieces: [][]byte{[]byte("<unk>"), []byte("<s>"), []byte(" <0x42>")}}
-	data := PieceData(tok)
+	data := PieceData(tok, 0)
 	if got := simulate(data, 0, 2); string(got) != " <0x42>" {
 		t.Errorf("after a token: %q", got)
 	}
@@ -140,7 +140,8 @@ func TestPrintPiece(t *testing.T) {
 			t.Parallel()
 			c := BootConfig{Flat: flat}
 			pad := 7
-			data := append(make([]byte, pad), PieceData(tok)...)
+			con := Console{Flat: flat, PiecesAddr: c.dataAddr() + uint32(pad)}
+			data := append(make([]byte, pad), PieceData(tok, con.PieceBias())...)
 			p := &Program{}
 			for _, cl := range calls {
 				p.I(MOV, AX, Imm(int64(cl.tok)))
@@ -150,7 +151,7 @@ func TestPrintPiece(t *testing.T) {
 			p.I(CALL, Label(Newline))
 			p.I(MOV, AL, Imm(0))
 			p.I(CALL, Label(Exit))
-			EmitConsole(p, Console{Flat: flat, PiecesAddr: c.dataAddr() + uint32(pad)})
+			EmitConsole(p, con)
 			img, err := Link(nil, p, data, c)
 			if err != nil {
 				t.Fatal(err)
@@ -212,7 +213,7 @@ func TestConsolePreservesRegisters(t *testing.T) {
 				con = sharedConsole(t, c, c.dataAddr())
 			}
 			EmitConsole(p, con)
-			img, err := Link(nil, p, PieceData(tok), c)
+			img, err := Link(nil, p, PieceData(tok, 0), c)
 			if err != nil {
 				t.Fatal(err)
 			}

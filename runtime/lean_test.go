@@ -276,7 +276,9 @@ func withSizes(c BootConfig, code, data int) BootConfig {
 }
 
 // TestSharedPrintPiece: print_piece with the boot sector's putc prints
-// what llama2.c prints, in both memory models.
+// what llama2.c prints, in both memory models; flat, through 32-bit
+// addresses and, with the table's size known, through segment FFFFh (the
+// HMA) with the offsets biased.
 func TestSharedPrintPiece(t *testing.T) {
 	tok := handTokenizer()
 	var expect []byte
@@ -289,12 +291,22 @@ func TestSharedPrintPiece(t *testing.T) {
 		}
 	}
 	expect = append(expect, '\n')
-	for _, flat := range []bool{true, false} {
-		t.Run(map[bool]string{true: "flat", false: "segmented"}[flat], func(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		flat, hma bool
+	}{{"flat", true, false}, {"flat_hma", true, true}, {"segmented", false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := BootConfig{Flat: flat, Lean: true}
+			c := BootConfig{Flat: tc.flat, Lean: true}
 			pad := 7
-			data := append(make([]byte, pad), PieceData(tok)...)
+			con := sharedConsole(t, c, c.dataAddr()+uint32(pad))
+			if tc.hma {
+				con.PiecesBytes = len(PieceData(tok, 0))
+			}
+			if _, _, seg := con.pieceSeg(); seg != (tc.hma || !tc.flat) {
+				t.Fatalf("16-bit print_piece %v, want %v", seg, tc.hma || !tc.flat)
+			}
+			data := append(make([]byte, pad), PieceData(tok, con.PieceBias())...)
 			p := &Program{}
 			for _, cl := range calls {
 				p.I(MOV, AX, Imm(int64(cl.tok)))
@@ -304,7 +316,7 @@ func TestSharedPrintPiece(t *testing.T) {
 			p.I(CALL, Label(Newline))
 			p.I(MOV, AL, Imm(0))
 			p.I(JMP, Label(Exit))
-			EmitConsole(p, sharedConsole(t, c, c.dataAddr()+uint32(pad)))
+			EmitConsole(p, con)
 			img, err := Link(nil, p, data, c)
 			if err != nil {
 				t.Fatal(err)

@@ -8,9 +8,9 @@ import (
 )
 
 // PieceData is the table print_piece reads at Console.PiecesAddr, for a
-// vocabulary of V tokens:
+// vocabulary of V tokens, its offsets biased by bias (Console.PieceBias):
 //
-//	uint32 off[V+1]   offset of region i from the start of the table;
+//	uint32 off[V+1]   bias + offset of region i from the start of the table;
 //	                  region i ends where region i+1 starts
 //	region i:         byte k, then the bytes llama2.c prints for token i
 //	                  after a token other than BOS
@@ -27,11 +27,11 @@ import (
 // which happens only for a piece of the form " <0x..": llama2.c decodes
 // it as a byte token after BOS. No llama2.c tokenizer has one; for such a
 // piece print_piece drops the leading space and prints the rest as is.
-func PieceData(t *checkpoint.Tokenizer) []byte {
+func PieceData(t *checkpoint.Tokenizer, bias uint32) []byte {
 	v := len(t.Pieces)
 	out := make([]byte, 4*(v+1), 4*(v+1)+2*v)
 	for i := range v {
-		binary.LittleEndian.PutUint32(out[4*i:], uint32(len(out)))
+		binary.LittleEndian.PutUint32(out[4*i:], bias+uint32(len(out)))
 		n, b := printed(t, 0, i), printed(t, checkpoint.BOS, i)
 		k := len(n) - len(b)
 		if !bytes.HasSuffix(n, b) || k > 127 {
@@ -40,7 +40,7 @@ func PieceData(t *checkpoint.Tokenizer) []byte {
 		out = append(out, byte(k))
 		out = append(out, n...)
 	}
-	binary.LittleEndian.PutUint32(out[4*v:], uint32(len(out)))
+	binary.LittleEndian.PutUint32(out[4*v:], bias+uint32(len(out)))
 	return out
 }
 

@@ -738,7 +738,9 @@ func (r *run) program(blob []byte, callee string) *Program {
 	p.I(RET)
 
 	if r.pieces != nil {
-		runtime.EmitConsole(p, runtime.Console{Flat: !cfg.seg(), PiecesAddr: cfg.l.Pieces})
+		// As the build's: the table's size known, its offsets biased.
+		n := len(runtime.PieceData(cfg.p.Tokenizer, 0))
+		runtime.EmitConsole(p, runtime.Console{Flat: !cfg.seg(), PiecesAddr: cfg.l.Pieces, PiecesBytes: n})
 	}
 	for i, c := range r.in {
 		p.Label(fmt.Sprintf("in%d", i))

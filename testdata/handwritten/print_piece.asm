@@ -1,40 +1,25 @@
 ; print_piece (runtime/console.go): AX = token, BX = the previous token;
 ; prints the token's bytes from the piece table at PIECES (runtime.PieceData:
-; dword offsets from the table, region i = a byte k then the bytes; after
-; BOS the first k are skipped) through putc at PUTC; keeps every register.
+; dword offsets, region i = a byte k then the bytes; after BOS the first k
+; are skipped) through putc at PUTC; keeps every register.
 ; The end is compared in 16 bits: a piece is shorter than 64 KiB.
 %include "common.inc"
+; Flat, the table is at 1 MiB, which segment FFFFh reaches (A20 on); its
+; offsets are the segment's (runtime.Console.PieceBias), so no add.
 %if FLAT
-        pushad
-        movzx eax, ax
-        mov esi, PIECES
-        mov edx, [esi+eax*4+4]
-        add dx, si              ; the end
-        add esi, [esi+eax*4]    ; the start
-        a32 lodsb               ; k
-        dec bx
-        jnz .print
-        cbw                     ; k < 128, and eax's top half is 0
-        add esi, eax
-.print: cmp si, dx
-        je .done
-        a32 lodsb
-        call PUTC
-        jmp .print
-.done:  popad
+  %define SEG 0xFFFF
+  %define BASE (PIECES - 0xFFFF0)
 %else
-%define BASE (PIECES & 15)
+  %define SEG (PIECES >> 4)
+  %define BASE (PIECES & 15)
+%endif
         pusha
         push ds
-        push PIECES >> 4
+        push SEG
         pop ds
         imul si, ax, 4
         mov dx, [si+BASE+4]     ; the end
         mov si, [si+BASE]       ; the start
-  %if BASE
-        add si, BASE
-        add dx, BASE
-  %endif
         lodsb                   ; k
         dec bx
         jnz .print
@@ -47,5 +32,4 @@
         jmp .print
 .done:  pop ds
         popa
-%endif
         ret

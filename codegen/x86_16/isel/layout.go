@@ -178,6 +178,13 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 		}
 	}
 	var errs []error
+	if !segmented {
+		// First, at 1 MiB, where segment FFFFh reaches it (the console's
+		// shorter print_piece).
+		l.Pieces = here()
+		l.Data = append(l.Data, pieces...)
+		pad(16)
+	}
 	fits := func(what string, n uint32) {
 		if segmented && n > segmentSize {
 			errs = append(errs, fmt.Errorf("%s is %d bytes, more than a 64 KiB segment", what, n))
@@ -248,10 +255,12 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 		}
 		l.Data = binary.LittleEndian.AppendUint16(l.Data, uint16(t))
 	}
-	pad(4)
-	l.Pieces = here()
-	l.Data = append(l.Data, pieces...)
-	pad(16)
+	if segmented {
+		pad(16) // a segment's offset 0: no bias for the console
+		l.Pieces = here()
+		l.Data = append(l.Data, pieces...)
+		pad(16)
+	}
 
 	// Computed memory: vars and scratch buffers, then the caches.
 	at := here()
