@@ -351,9 +351,11 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 		genBlob = b
 		live := reachable(gen.Prog)
 		for _, rg := range gen.Prog.Regions() {
+			// The reachable instructions, and the data among them (the
+			// arguments after a call), as tfc size counts them.
 			n := 0
-			for _, pl := range gen.Prog.Placed() {
-				if pl.Addr >= rg.Start && pl.Addr < rg.End && live[pl.Addr] {
+			for _, pl := range gen.Prog.PlacedWithData() {
+				if pl.Addr >= rg.Start && pl.Addr < rg.End && (live[pl.Addr] || pl.Data != nil) {
 					n += pl.Size
 				}
 			}

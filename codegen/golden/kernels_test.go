@@ -10,10 +10,9 @@ import (
 // arithmetic (ir/sim.go), what they must compute.
 var kernels = []kernel{
 	{name: "embed", asm: "embed.asm", op: firstOp(ir.Embed), prep: prepEmbed},
-	{name: "rmsnorm", asm: "rmsnorm.asm", op: rmsnormOf("rms_att"), prep: prepRMSNorm},
-	{name: "matmul q+k+v", asm: "matmul.asm", op: matmulOf("wq"), prep: prepMatmul},
+	{name: "rmsnorm + matmul q+k+v", asm: "rms_matmul.asm", op: rmsnormOf("rms_att"), prep: prepRMSMatmul},
 	{name: "matmul wo + add", asm: "matmul.asm", op: matmulOf("wo"), prep: prepMatmul},
-	{name: "matmul logits", asm: "matmul.asm", op: matmulOf("token_embedding"), prep: prepMatmul},
+	{name: "rmsnorm + matmul logits", asm: "rms_matmul.asm", op: rmsnormOf("rms_final"), prep: prepRMSMatmul},
 	{name: "rope q + rope k", asm: "rope.asm", op: firstOp(ir.RoPE), prep: prepRoPE},
 	{name: "store", asm: "store.asm", op: firstOp(ir.Store), prep: prepStore},
 	{name: "attention", asm: "attention.asm", op: firstOp(ir.Attention), prep: prepAttention},
@@ -83,21 +82,24 @@ func (r *run) addr(name string, v *ir.Var) { r.def(name, int64(r.cfg.l.VarAddr(v
 
 // weights defines where param q is: PERLAYER, WOFF (the offset in the
 // layer's weights, or the linear address; segmented, the offset in WSEG).
-func (r *run) weights(q *ir.Param) {
+func (r *run) weights(q *ir.Param) { r.weightsAs(q, "PERLAYER", "WOFF", "WSEG") }
+
+// weightsAs is weights under other names.
+func (r *run) weightsAs(q *ir.Param, perLayer, off, seg string) {
 	loc := r.cfg.l.Params[q]
 	switch {
 	case loc.PerLayer:
-		r.def("PERLAYER", 1)
-		r.def("WOFF", int64(loc.Addr))
-		r.def("WSEG", 0)
+		r.def(perLayer, 1)
+		r.def(off, int64(loc.Addr))
+		r.def(seg, 0)
 	case r.cfg.seg():
-		r.def("PERLAYER", 0)
-		r.def("WOFF", int64(loc.Addr&15))
-		r.def("WSEG", int64(loc.Addr>>4))
+		r.def(perLayer, 0)
+		r.def(off, int64(loc.Addr&15))
+		r.def(seg, int64(loc.Addr>>4))
 	default:
-		r.def("PERLAYER", 0)
-		r.def("WOFF", int64(loc.Addr))
-		r.def("WSEG", 0)
+		r.def(perLayer, 0)
+		r.def(off, int64(loc.Addr))
+		r.def(seg, 0)
 	}
 	r.def("WBITS", int64(q.Q.Bits))
 	r.def("B", int64(q.Q.Shift))
@@ -135,12 +137,9 @@ func prepEmbed(r *run) {
 	r.def("ROWBYTES", int64(r.cfg.l.Params[q].RowBytes))
 }
 
-func prepRMSNorm(r *run) {
-	op := r.ops[0]
-	q := op.Params[0]
-	x := r.q16(op.Args[0].Len, 6)
-	r.input(op.Args[0], x)
-	g := slice(q, r.layer)
+// rmsNorm gives rmsnorm op x as its input and returns what it computes.
+func (r *run) rmsNorm(op *ir.Op, x []int32) []int32 {
+	g := slice(op.Params[0], r.layer)
 	var ss uint64
 	for _, v := range x {
 		ss += uint64(int64(v) * int64(v))
@@ -151,18 +150,11 @@ func prepRMSNorm(r *run) {
 		t := ir.Rshr(int64(x[i])*inv, ir.RMSInvBits)
 		y[i] = r.fit(ir.Rshr(t*int64(g[i]), ir.FracBits))
 	}
-	r.sentinel(op.Dst)
-	r.output(op.Dst, y)
-	r.weights(q)
-	r.addr("X", op.Args[0])
-	r.addr("Y", op.Dst)
-	r.def("N", int64(len(x)))
+	return y
 }
 
-func prepMatmul(r *run) {
-	op := r.ops[0]
-	x := r.q16(op.Args[0].Len, 4)
-	r.input(op.Args[0], x)
+// matmul returns what matmul op computes from x.
+func (r *run) matmul(op *ir.Op, x []int32) []int32 {
 	var y []int32
 	for _, q := range op.Params {
 		l := r.paramLayer(q)
@@ -176,6 +168,36 @@ func prepMatmul(r *run) {
 			y = append(y, r.fit(ir.Rshr(t*int64(q.Mult(l, row)), q.Q.Shift)))
 		}
 	}
+	return y
+}
+
+// prepRMSMatmul: an rmsnorm and the matmul of its output, run as one.
+func prepRMSMatmul(r *run) {
+	norm, mm := r.ops[0], r.ops[1]
+	x := r.q16(norm.Args[0].Len, 6)
+	r.input(norm.Args[0], x)
+	h := r.rmsNorm(norm, x)
+	y := r.matmul(mm, h)
+	r.sentinel(norm.Dst)
+	r.sentinel(mm.Dst)
+	r.output(norm.Dst, h)
+	r.output(mm.Dst, y)
+	r.weightsAs(norm.Params[0], "GPERLAYER", "GOFF", "GSEG")
+	r.weightsAs(mm.Params[0], "MPERLAYER", "MWOFF", "MWSEG")
+	r.addr("NX", norm.Args[0])
+	r.addr("NY", norm.Dst)
+	r.def("N", int64(len(x)))
+	r.addr("MY", mm.Dst)
+	r.def("ROWS", int64(len(y)))
+	r.def("COLS", int64(mm.Params[0].Cols))
+	r.def("ACC", 0)
+}
+
+func prepMatmul(r *run) {
+	op := r.ops[0]
+	x := r.q16(op.Args[0].Len, 4)
+	r.input(op.Args[0], x)
+	y := r.matmul(op, x)
 	dst, acc := op.Dst, 0
 	if len(r.ops) == 2 { // fused with the residual add it feeds
 		add := r.ops[1]

@@ -61,6 +61,11 @@ type small struct {
 	// sines (data, for fewer code bytes), mapped to their head size: those
 	// whose ropes all run in place with a power-of-two head size.
 	ropeDims map[*ir.Table]int
+	// rmsIn is the input of every rmsnorm that runs in the matmul's rms
+	// entry (rmsMatmul), 0 if none can; rmsLen[eb] the norm's length, for
+	// the matmul of eb-byte weights whose rms entry is used.
+	rmsIn  uint32
+	rmsLen map[int]int
 }
 
 // SelectSmall appends the small code of p: the generation loop, forward,
@@ -99,8 +104,70 @@ func (s *small) traceLogits() {
 }
 
 func newSmall(prog *Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
-	return &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){},
-		mmVariants: map[int]int{}, rshrUses: map[uint]int{}, rshrEntries: rshrEntries(plan), ropeDims: inlineRopes(p)}
+	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){},
+		mmVariants: map[int]int{}, rmsLen: map[int]int{}, rshrUses: map[uint]int{}, rshrEntries: rshrEntries(plan), ropeDims: inlineRopes(p)}
+	s.planRMSMatmuls()
+	return s
+}
+
+// planRMSMatmuls decides which rmsnorms run in the matmul's rms entry: each
+// one that only feeds the matmul right after it, when all such rmsnorms
+// read the same input (which the entry then sets itself) and their matmuls
+// with weights of one size agree on the norm's length.
+func (s *small) planRMSMatmuls() {
+	var pairs [][2]*ir.Op
+	in := map[uint32]bool{}
+	for _, ops := range s.p.Blocks {
+		for i := 0; i+1 < len(ops); i++ {
+			if s.rmsPairable(ops[i], ops[i+1]) {
+				pairs = append(pairs, [2]*ir.Op{ops[i], ops[i+1]})
+				in[s.l.VarAddr(ops[i].Args[0])] = true
+			}
+		}
+	}
+	if len(in) != 1 {
+		return
+	}
+	for _, pr := range pairs {
+		eb, n := elemBytes(pr[1].Params[0]), pr[0].Args[0].Len
+		if m, ok := s.rmsLen[eb]; ok && m != n {
+			s.rmsLen = map[int]int{}
+			return
+		}
+		s.rmsLen[eb] = n
+	}
+	for a := range in {
+		s.rmsIn = a
+	}
+}
+
+// rmsPairable: rmsnorm a feeds matmul b, and (segmented) one FS reaches
+// both their weights (rmsSeg).
+func (s *small) rmsPairable(a, b *ir.Op) bool {
+	if a.Kind != ir.RMSNorm || b.Kind != ir.MatMul || b.Args[0] != a.Dst {
+		return false
+	}
+	_, ok := s.rmsSeg(a, b)
+	return ok
+}
+
+// rmsSeg is, segmented, the FS value for rmsnorm a and matmul b together:
+// 0 (the layer's) when both weights are per layer, else a segment from
+// which both lie within 64 KiB; ok false when there is none.
+func (s *small) rmsSeg(a, b *ir.Op) (seg uint32, ok bool) {
+	g, w := s.l.Params[a.Params[0]], s.l.Params[b.Params[0]]
+	switch {
+	case !s.seg:
+		return 0, true
+	case g.PerLayer && w.PerLayer:
+		return 0, true
+	case g.PerLayer || w.PerLayer:
+		return 0, false
+	}
+	base := min(g.Addr, w.Addr) &^ 15
+	wEnd := w.Addr + uint32(b.Rows()*w.RowBytes)
+	gEnd := g.Addr + uint32(4*a.Args[0].Len)
+	return base >> 4, max(wEnd, gEnd)-base <= segmentSize
 }
 
 func (s *small) selectAll(steps int, bench bool) error {
@@ -466,17 +533,16 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 	q := op.Params[0]
 	eb := elemBytes(q)
 	name := s.matmulSub(eb)
-	if acc {
+	switch {
+	case acc:
 		s.mmVariants[eb] |= 2
 		name += "acc"
-	} else {
+	case s.rmsLen[eb] > 0:
+		s.mmVariants[eb] |= 1
+		name += ".st" // the rms entry comes first
+	default:
 		s.mmVariants[eb] |= 1
 	}
-	x, y := s.l.VarAddr(op.Args[0]), s.l.VarAddr(dst)
-	// The arguments follow the call, for the subroutine to read and step
-	// over: the weights (a word: an offset in FS; flat, a dword relative to
-	// the layer base), then y, rows, cols and x (words). Fewer bytes than
-	// setting five registers at every call.
 	loc := s.l.Params[q]
 	var w uint32
 	switch {
@@ -494,15 +560,55 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 		w = uint32(s.relW(q))
 	}
 	s.i(CALL, Label(name))
-	// After the call: x, cols and the end of y (copied to addrMM), y, then
-	// the weights (a word: an offset in FS; flat, a dword relative to the
-	// layer base). Fewer bytes than setting registers at every call.
-	s.emitter.p.DW(uint16(x), uint16(q.Cols), uint16(y+4*uint32(op.Rows())), uint16(y))
+	s.matmulArgs(op, dst, w)
+}
+
+// matmulArgs emits the arguments that follow a matmul call: x, cols and
+// the end of y (copied to addrMM), y, then the weights w (a word: an
+// offset in FS; flat, a dword relative to the layer base). Fewer bytes than
+// setting registers at every call.
+func (s *small) matmulArgs(op *ir.Op, dst *ir.Var, w uint32) {
+	x, y := s.l.VarAddr(op.Args[0]), s.l.VarAddr(dst)
+	s.emitter.p.DW(uint16(x), uint16(op.Params[0].Cols), uint16(y+4*uint32(op.Rows())), uint16(y))
+	s.weightArg(w)
+}
+
+// weightArg emits a weights address argument: a word (segmented), a dword
+// (flat).
+func (s *small) weightArg(w uint32) {
 	if s.seg {
 		s.emitter.p.DW(uint16(w))
 	} else {
 		s.emitter.p.DD(w)
 	}
+}
+
+// rmsMatmul runs rmsnorm a and the matmul b it feeds through the matmul's
+// rms entry: its arguments are the norm's weights, then the matmul's (the
+// norm's output is the matmul's x; its input is rmsIn).
+func (s *small) rmsMatmul(a, b *ir.Op) {
+	eb := elemBytes(b.Params[0])
+	name := s.matmulSub(eb)
+	s.mmVariants[eb] |= 1
+	g, w := s.l.Params[a.Params[0]], s.l.Params[b.Params[0]]
+	var ga, wa uint32
+	switch seg, _ := s.rmsSeg(a, b); {
+	case s.seg && g.PerLayer:
+		if !s.fsLayer {
+			s.i(MOV, FS, low16(addrLayerW))
+			s.fsLayer = true
+		}
+		ga, wa = g.Addr, w.Addr
+	case s.seg:
+		s.setSeg(FS, Imm(int64(seg)))
+		s.fsLayer = false
+		ga, wa = g.Addr-seg<<4, w.Addr-seg<<4
+	default:
+		ga, wa = uint32(s.relW(a.Params[0])), uint32(s.relW(b.Params[0]))
+	}
+	s.i(CALL, Label(name))
+	s.weightArg(ga)
+	s.matmulArgs(b, b.Dst, wa)
 }
 
 // fused says whether two ops run as one (and with emit, emits them) when
@@ -536,6 +642,11 @@ func (s *small) fused(a, b *ir.Op, emit bool) bool {
 		s.i(MOV, DI, SI)
 		s.i(MOV, BP, Imm(int64((a.Dst.Len+b.Dst.Len)/2)))
 		s.i(CALL, Label(s.ropeSub(a)))
+		return true
+	case s.rmsIn != 0 && s.rmsPairable(a, b) && s.l.VarAddr(a.Args[0]) == s.rmsIn:
+		if emit {
+			s.rmsMatmul(a, b)
+		}
 		return true
 	case a.Kind == ir.Gate && b.Kind == ir.Mul && b.Dst == a.Dst &&
 		(b.Args[0] == a.Dst) != (b.Args[1] == a.Dst) && !aliasVars(mulOther(a, b), a.Dst) &&
@@ -614,6 +725,27 @@ func (s *small) movImm(r Reg, v uint32) {
 func (s *small) matmulSub(eb int) string {
 	name := fmt.Sprintf("matmul%d", eb*8)
 	return s.use(name, func() {
+		if n := s.rmsLen[eb]; n > 0 {
+			// The rms entry: rmsnorm(rmsIn, g) into x, then on as a
+			// store.
+			s.i(POP, SI)
+			if s.seg {
+				s.i(LODSW)
+				s.i(XCHG, AX, BX)
+			} else {
+				s.i(LODSD)
+				s.i(XCHG, EAX, EBX)
+			}
+			s.i(PUSH, SI)
+			s.i(MOV, DI, W(Mem{Base: SI}))
+			s.i(MOV, SI, v16(s.rmsIn))
+			if norm := fmt.Sprintf("rmsnorm%d", n); s.subs[norm] != nil {
+				s.i(CALL, Label(norm))
+			} else {
+				s.rmsnormBody(name+".rms", n, false)
+			}
+			s.label(name + ".st")
+		}
 		both := s.mmVariants[eb] == 3
 		if both {
 			s.i(MOV, AL, Imm(0))
@@ -758,7 +890,13 @@ func (s *small) embed(op *ir.Op) {
 // 22)·g, 16), counted in ch.
 func (s *small) rmsnormSub(n int) string {
 	name := fmt.Sprintf("rmsnorm%d", n)
-	return s.use(name, func() {
+	return s.use(name, func() { s.rmsnormBody(name, n, true) })
+}
+
+// rmsnormBody is rmsnormSub's code, its labels under name; without ret, it
+// falls through (inline in the matmul's rms entry).
+func (s *small) rmsnormBody(name string, n int, ret bool) {
+	{
 		s.addLayerBase()
 		s.i(PUSH, SI)
 		s.i(PUSH, DI)
@@ -821,8 +959,10 @@ func (s *small) rmsnormSub(n int) string {
 		s.i(STOSD)
 		s.i(DEC, CH)
 		s.i(JNE, Label(name+".out"))
-		s.i(RET)
-	})
+		if ret {
+			s.i(RET)
+		}
+	}
 }
 
 // ropeSub: si = x, di = dst, bp = pairs; head size fixed per subroutine.
