@@ -212,7 +212,7 @@ func emitPrintPieceSeg(p *Program, seg uint16, base uint32, putc Operand) {
 	// The offsets are the segment's (PieceBias).
 	p.I(MOV, DX, Ptr16(SI, NoReg, int32(base)+4)) // end of region i
 	p.I(MOV, SI, Ptr16(SI, NoReg, int32(base)))   // start
-	p.I(LODSB) // bytes to skip after BOS
+	p.I(LODSB)                                    // bytes to skip after BOS
 	p.I(DEC, BX)
 	p.I(JNZ, Label("print_piece.print"))
 	p.I(CBW) // PieceData keeps it below 128
