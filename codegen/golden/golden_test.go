@@ -95,6 +95,7 @@ type run struct {
 	defs   map[string]int64
 	table  *ir.Table // the table the handwritten code reads at TAB
 	pieces []int     // print_piece: (prev, token) pairs
+	axTo   uint32    // where the harness stores AX after the kernel (argmax's token), if not 0
 	serial []byte    // print_piece: what COM1 must receive
 }
 
@@ -689,6 +690,9 @@ func (r *run) program(blob []byte, callee string) *Program {
 		}
 	} else {
 		p.I(CALL, Label(callee))
+		if r.axTo != 0 {
+			p.I(MOV, W(Abs16(uint16(r.axTo))), AX)
+		}
 	}
 	for _, c := range r.out {
 		switch {

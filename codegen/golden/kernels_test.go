@@ -442,7 +442,9 @@ func prepArgmax(r *run) {
 	i, j := 100+r.rng.IntN(100), 300+r.rng.IntN(100)
 	x[i], x[j] = 11*ir.One, 11*ir.One
 	r.input(op.Args[0], x)
+	// The token comes in AX; the harness stores it at next.
 	next := uint32(isel.Scalars().Next)
+	r.axTo = next
 	r.fill = append(r.fill, chunk{next, make([]byte, 2)})
 	r.out = append(r.out, chunk{next, []byte{byte(i), byte(i >> 8)}})
 	r.addr("X", op.Args[0])

@@ -1,5 +1,6 @@
-; argmax: the index of the first largest of N logits at X, into the word
-; at NEXT. Backwards, keeping the later of equals: the first one wins.
+; argmax: the index of the first largest of N logits at X, in AX (for the
+; generation loop). Backwards, keeping the later of equals: the first one
+; wins.
 %include "common.inc"
         std
         mov si, X+4*(N-1)
@@ -12,6 +13,6 @@
         mov bx, cx              ; index + 1
 .less:  loop .next
         cld
-        dec bx
-        mov [NEXT], bx
+        xchg ax, bx
+        dec ax
         ret

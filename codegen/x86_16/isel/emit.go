@@ -110,11 +110,14 @@ func (e *emitter) step(bench bool) {
 	}
 }
 
-// advance ends the generation loop (ir.Generate) once next holds the
-// chosen token: stop at BOS or EOS, print it after the current token, make
-// it current, loop while positions remain; then a newline and exit 0.
-func (e *emitter) advance(steps int, bench bool) {
-	e.i(MOV, AX, low16(addrNext))
+// advance ends the generation loop (ir.Generate) once next (or, with inAX,
+// AX) holds the chosen token: stop at BOS or EOS, print it after the
+// current token, make it current, loop while positions remain; then a
+// newline and exit 0.
+func (e *emitter) advance(steps int, bench, inAX bool) {
+	if !inAX {
+		e.i(MOV, AX, low16(addrNext))
+	}
 	// BOS (1) or EOS (2): ax-1 is then 0 or 1.
 	e.i(DEC, AX)
 	e.i(CMP, AX, Imm(ir.EOS-1))
@@ -124,7 +127,12 @@ func (e *emitter) advance(steps int, bench bool) {
 	e.i(CALL, Label("print_piece"))
 	e.i(MOV, low16(addrTok), AX)
 	e.i(INC, low16(addrPos))
-	e.i(CMP, low16(addrPos), Imm(int64(steps)))
+	if steps <= 0xFF {
+		// pos <= steps: its high byte is 0, and a byte takes an imm8.
+		e.i(CMP, B(Abs16(addrPos)), Imm(int64(steps)))
+	} else {
+		e.i(CMP, low16(addrPos), Imm(int64(steps)))
+	}
 	e.i(JB, Label("step"))
 	e.label("done")
 	if bench {

@@ -131,7 +131,7 @@ func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.i(MOV, AX, e.far(W(Ptr32(NoReg, EBX, 2, int32(prompt))), e.dataSeg))
 	e.i(MOV, low16(addrNext), AX)
 	e.label("chosen")
-	e.emitter.advance(steps, bench)
+	e.emitter.advance(steps, bench, false)
 }
 
 func hasSample(p *ir.Program) bool {

@@ -94,6 +94,7 @@ func SelectSmallTrace(prog *Program, p *ir.Program, l *Layout, steps int, bench,
 func (s *small) traceLogits() {
 	post := s.p.Blocks[ir.PostBlock]
 	x := post[len(post)-1].Args[0]
+	s.i(PUSH, AX) // argmax's token
 	s.i(MOV, SI, v16(s.l.VarAddr(x)))
 	s.i(MOV, CX, Imm(int64(4*x.Len)))
 	top := s.fresh("trace")
@@ -101,6 +102,7 @@ func (s *small) traceLogits() {
 	s.i(LODSB)
 	s.i(OUT, Imm(DebugconPort), AL)
 	s.i(LOOP, Label(top))
+	s.i(POP, AX)
 }
 
 func newSmall(prog *Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
@@ -1420,8 +1422,9 @@ func (s *small) argmax(op *ir.Op) {
 	s.label(less)
 	s.i(LOOP, Label(top))
 	s.i(CLD)
-	s.i(DEC, BX)
-	s.i(MOV, low16(addrNext), BX)
+	// The token in AX, for the generation loop: no store.
+	s.i(XCHG, AX, BX)
+	s.i(DEC, AX)
 }
 
 // layerPtr is the layer loop's weights or cache pointer: a segment (word)
@@ -1452,10 +1455,9 @@ func (s *small) generateSmall(steps int, bench bool) {
 		s.i(JAE, Label("chosen"))
 		s.i(ADD, BX, BX)
 		s.i(MOV, AX, W(Mem{Base: BX, Label: "prompt"}))
-		s.i(MOV, low16(addrNext), AX)
 		s.label("chosen")
 	}
-	s.emitter.advance(steps, bench)
+	s.emitter.advance(steps, bench, true)
 }
 
 // inlineRopes finds the RoPE tables whose ropes all run in place with a
