@@ -90,17 +90,21 @@ const (
 //	             forever
 //
 // They need DS = 0 (flat: with its 4 GiB limit, as the boot sector leaves
-// it) and the direction flag clear.
+// it) and the direction flag clear. Call EmitConsole after the code that
+// calls them: newline and (unshared) exit are left out when nothing in p
+// refers to them.
 //
-// With c.Shared(), putc and exit are jumps to the boot sector's routines
-// (and print_piece calls the boot sector's putc directly); else they are
-// copies of their own. Regions: print_piece, newline (which holds the putc
-// jump when shared), putc (own copy only), exit.
+// With c.Shared(), putc and exit are the boot sector's routines, named by
+// Equ (no code here); else they are copies of their own. Regions:
+// print_piece, newline, putc (own copy only), exit (own copy only).
 func EmitConsole(p *Program, c Console) {
 	var putc Operand = Label(Putc)
 	if c.Shared() {
 		putc = Addr(c.BootPutc)
+		p.Equ(Putc, c.BootPutc)
+		p.Equ(Exit, c.BootExit)
 	}
+	newline, exit := p.Refers(Newline), p.Refers(Exit)
 	p.Mark(PrintPiece)
 	p.Label(PrintPiece)
 	if seg, base, ok := c.pieceSeg(); ok {
@@ -108,21 +112,24 @@ func EmitConsole(p *Program, c Console) {
 	} else {
 		emitPrintPieceFlat(p, c.PiecesAddr, putc)
 	}
-	p.Mark(Newline)
-	p.Label(Newline)
-	p.I(MOV, AL, Imm('\n')) // and on into putc
+	if newline {
+		p.Mark(Newline)
+		p.Label(Newline)
+		p.I(MOV, AL, Imm('\n'))
+		if c.Shared() {
+			p.I(JMP, putc)
+		}
+		// else on into putc
+	}
 	if c.Shared() {
-		p.Label(Putc)
-		p.I(JMP, Addr(c.BootPutc))
-		p.Mark(Exit)
-		p.Label(Exit)
-		p.I(JMP, Addr(c.BootExit))
 		return
 	}
 	emitPutc(p, Putc, false)
-	p.Mark(Exit)
-	p.Label(Exit)
-	emitExit(p, Exit)
+	if exit {
+		p.Mark(Exit)
+		p.Label(Exit)
+		emitExit(p, Exit)
+	}
 }
 
 // emitPutc emits putc under the label (and mark) name: the boot sector's

@@ -206,6 +206,8 @@ func (p *Program) listing(hints bool) string {
 		switch it.kind {
 		case itLabel:
 			fmt.Fprintf(&sb, "%s:\n", nasmIdent(it.name))
+		case itEqu:
+			fmt.Fprintf(&sb, "%s equ %s\n", nasmIdent(it.name), hexNum(it.add))
 		case itMark:
 			fmt.Fprintf(&sb, "; region %s\n", strings.ReplaceAll(it.name, "\n", " "))
 		case itInst:

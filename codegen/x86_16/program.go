@@ -15,6 +15,7 @@ const (
 	itAlign // pad to a multiple of n
 	itMark  // start of a named region
 	itPad   // pad to an offset from org
+	itEqu   // a label with a fixed address (add), no bytes
 )
 
 type item struct {
@@ -59,6 +60,24 @@ func (p *Program) push(it item) {
 
 // Label defines name at the current position.
 func (p *Program) Label(name string) { p.push(item{kind: itLabel, name: name}) }
+
+// Equ defines name as the fixed address addr (code outside the program,
+// such as the boot sector's routines).
+func (p *Program) Equ(name string, addr uint32) {
+	p.push(item{kind: itEqu, name: name, add: int64(addr)})
+}
+
+// Refers reports whether an instruction or data item refers to name.
+func (p *Program) Refers(name string) bool {
+	for i := range p.items {
+		for _, r := range p.items[i].references() {
+			if r == name {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Mark starts a region named name that lasts until the next Mark; Regions
 // reports their sizes (per-operation size reports).
@@ -177,7 +196,7 @@ func (p *Program) Assemble(org uint32) ([]byte, error) {
 
 	defined := map[string]int{}
 	for i, it := range p.items {
-		if it.kind != itLabel {
+		if it.kind != itLabel && it.kind != itEqu {
 			continue
 		}
 		if !validLabel(it.name) {
@@ -251,6 +270,8 @@ func (p *Program) Assemble(org uint32) ([]byte, error) {
 			switch it.kind {
 			case itLabel:
 				symbols[it.name] = uint32(addr)
+			case itEqu:
+				symbols[it.name] = uint32(it.add)
 			case itAlign:
 				sizes[i] = int((uint64(it.n) - addr%uint64(it.n)) % uint64(it.n))
 			case itPad:

@@ -296,6 +296,34 @@ func TestListingBeforeAssemble(t *testing.T) {
 	}
 }
 
+// Equ names an address outside the program: calls and jumps reach it,
+// Refers sees them, the listing says equ, and NASM agrees.
+func TestEqu(t *testing.T) {
+	var p Program
+	p.Equ("putc", 0x7C26)
+	p.I(MOV, AL, Imm('\n'))
+	p.I(CALL, Label("putc"))
+	p.I(JMP, Label("putc"))
+	got := mustAssemble(t, &p, 0x7E00)
+	want := []byte{0xB0, 0x0A, 0xE8, 0x21, 0xFE, 0xE9, 0x1E, 0xFE}
+	if !bytes.Equal(got, want) {
+		t.Errorf("got % x, want % x", got, want)
+	}
+	if !p.Refers("putc") || p.Refers("exit") {
+		t.Errorf("Refers: putc %v, exit %v", p.Refers("putc"), p.Refers("exit"))
+	}
+	if lst := p.Listing(); !strings.Contains(lst, "putc equ 0x7c26") {
+		t.Errorf("listing:\n%s", lst)
+	}
+	checkWithNASM(t, &p, got, true)
+	var dup Program
+	dup.Equ("x", 1)
+	dup.Label("x")
+	if _, err := dup.Assemble(0); err == nil || !strings.Contains(err.Error(), "already defined") {
+		t.Errorf("an equ and a label of one name: %v", err)
+	}
+}
+
 // Label names that NASM would misread: keywords, and local-label syntax
 // (".x" is scoped to the previous label in NASM, flat in a Program).
 func TestLabelNames(t *testing.T) {

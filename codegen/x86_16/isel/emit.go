@@ -138,7 +138,8 @@ func (e *emitter) advance(steps int, bench, inAX bool) {
 	if bench {
 		e.benchReport()
 	}
-	e.i(CALL, Label("newline"))
+	e.i(MOV, AL, Imm('\n'))
+	e.i(CALL, Label("putc"))
 	e.i(MOV, AL, Imm(0))
 	e.i(JMP, Label("exit"))
 }
