@@ -210,7 +210,11 @@ func emitStart(p *Program, c BootConfig) {
 	p.I(XOR, CX, CX)
 	p.I(MOV, SS, CX) // mov ss holds interrupts off until sp is set too
 	p.I(MOV, SP, Imm(StackTop))
-	p.I(PUSH, DX) // the drive, at DriveAddr
+	if !c.Lean {
+		// The drive, at DriveAddr, for the CHS reads; the lean sector's
+		// reads find it in DL, which nothing before them changes.
+		p.I(PUSH, DX)
+	}
 	p.I(MOV, DS, CX)
 	if c.Lean && !c.Flat {
 		p.I(MOV, ES, CX) // the full sector sets ES after its CHS reads

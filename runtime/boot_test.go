@@ -40,7 +40,7 @@ func sumProgram(flat bool, addr uint32, n int) *Program {
 func sumProgramWith(con Console, addr uint32, n int) *Program {
 	flat := con.Flat
 	p := &Program{}
-	emitCheckEntry(p, flat)
+	emitCheckEntry(p, flat, con.Shared())
 	p.I(MOV, ECX, Imm(int64(n/4)))
 	p.I(XOR, EDX, EDX)
 	if flat {

@@ -27,13 +27,14 @@ func boot(t *testing.T, img []byte, timeout time.Duration) *qemu.Result {
 }
 
 // emitCheckEntry exits with code 3 unless the boot sector handed over as
-// promised: DS = ES = 0 (flat: FS = GS = 0), SP = DriveAddr holding the
-// drive, the direction flag clear.
-func emitCheckEntry(p *Program, flat bool) {
+// promised: DS = ES = 0, the direction flag clear; the full sector also
+// FS = GS = 0 (flat) and SP = DriveAddr holding the drive, the lean one
+// SP = StackTop.
+func emitCheckEntry(p *Program, flat, lean bool) {
 	p.I(MOV, AX, DS)
 	p.I(MOV, CX, ES)
 	p.I(OR, AX, CX)
-	if flat {
+	if flat && !lean {
 		p.I(MOV, CX, FS)
 		p.I(OR, AX, CX)
 		p.I(MOV, CX, GS)
@@ -44,10 +45,15 @@ func emitCheckEntry(p *Program, flat bool) {
 	p.I(AND, CX, Imm(0x400))
 	p.I(OR, AX, CX)
 	p.I(MOV, CX, SP)
-	p.I(XOR, CX, Imm(DriveAddr))
-	p.I(OR, AX, CX)
-	p.I(CMP, B(Abs16(DriveAddr)), Imm(0x80))
-	p.I(JNE, Label("entry.bad"))
+	if lean {
+		p.I(XOR, CX, Imm(StackTop))
+		p.I(OR, AX, CX)
+	} else {
+		p.I(XOR, CX, Imm(DriveAddr))
+		p.I(OR, AX, CX)
+		p.I(CMP, B(Abs16(DriveAddr)), Imm(0x80))
+		p.I(JNE, Label("entry.bad"))
+	}
 	p.I(TEST, AX, AX)
 	p.I(JZ, Label("entry.ok"))
 	p.Label("entry.bad")

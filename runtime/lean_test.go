@@ -158,7 +158,7 @@ func TestLeanCodeOnly(t *testing.T) {
 			t.Parallel()
 			c := BootConfig{Flat: flat, Lean: true}
 			p := &Program{}
-			emitCheckEntry(p, flat)
+			emitCheckEntry(p, flat, true)
 			for _, ch := range "ok" {
 				p.I(MOV, AL, Imm(int64(ch)))
 				p.I(CALL, Label(Putc))

@@ -929,19 +929,21 @@ func (s *small) rmsnormBody(name string, n int, ret bool) {
 		}
 		s.i(ADD, EBP, Imm(ir.RMSEps+1))
 		s.i(ADC, EDI, Imm(0))
-		// r = isqrt(v) in esi, bit by bit: t = r|bit stays when t² < v+1.
+		// r = isqrt(v) in esi, bit by bit from bit 31 (cl): t = r|bit
+		// stays when t² < v+1.
 		s.i(XOR, ESI, ESI)
-		s.i(MOV, ECX, Imm(1<<31))
+		s.i(MOV, CL, Imm(31))
 		s.label(name + ".bit")
-		s.i(LEA, EAX, Ptr32(ESI, ECX, 1, 0))
+		s.i(BTS, ESI, ECX) // the bit is cl mod 32
+		s.i(MOV, EAX, ESI)
 		s.i(MUL, EAX)
 		s.i(SUB, EAX, EBP)
 		s.i(SBB, EDX, EDI)
-		s.i(JAE, Label(name+".skip"))
-		s.i(ADD, ESI, ECX)
-		s.label(name + ".skip")
-		s.i(SHR, ECX, Imm(1))
-		s.i(JNE, Label(name+".bit"))
+		s.i(JB, Label(name+".keep"))
+		s.i(BTR, ESI, ECX)
+		s.label(name + ".keep")
+		s.i(DEC, CL)
+		s.i(JNS, Label(name+".bit"))
 		s.i(MOV, EAX, ESI)
 		s.i(SHR, EAX, Imm(1))
 		s.i(XOR, EDX, EDX)
@@ -1038,8 +1040,7 @@ func (s *small) store(op *ir.Op) {
 	if s.seg {
 		s.i(PUSH, GS)
 		s.i(POP, ES)
-		s.i(MOV, AX, low16(addrPos))
-		s.i(IMUL, DI, AX, Imm(int64(loc.Rec)))
+		s.i(IMUL, DI, low16(addrPos), Imm(int64(loc.Rec)))
 		if loc.K != 0 {
 			s.i(ADD, DI, Imm(int64(loc.K)))
 		}
@@ -1096,11 +1097,12 @@ func (s *small) store(op *ir.Op) {
 		s.i(str(STOSB))
 		s.i(XCHG, AX, CX)
 		s.i(MOV, CH, Imm(int64(hd)))
-		s.label(quant)
 		// rshr(x, s) inline: shrd leaves bit s-1 in CF; with s = 0 it
-		// changes no flag, and the or has cleared CF.
+		// changes no flag, and CF stays 0 from here (adc of 0 with CF 0,
+		// dec and the string stores keep it).
+		s.i(CLC)
+		s.label(quant)
 		s.i(LODSD)
-		s.i(OR, CL, CL)
 		s.i(CDQ)
 		s.i(SHRD, EAX, EDX, CL)
 		s.i(ADC, EAX, Imm(0))
@@ -1252,9 +1254,13 @@ func (s *small) attention(op *ir.Op) {
 	s.i(XOR, EBP, EBP)
 	s.i(CMP, EAX, Imm(ir.ExpLimit))
 	s.i(JAE, Label(zero))
-	s.i(SHLD, EDI, EAX, Imm(32-ir.ExpStepBits))
-	s.i(SHL, DI, Imm(2))
-	s.i(SHL, EAX, Imm(32-ir.ExpStepBits))
+	// u < 2^20: rotated, the step j lands in ax and the fraction on top.
+	if ir.ExpLimit > 1<<(16+ir.ExpStepBits) {
+		panic("BUG: the exp table's steps do not fit ax")
+	}
+	s.i(ROL, EAX, Imm(32-ir.ExpStepBits))
+	s.i(IMUL, DI, AX, Imm(4))
+	s.i(XOR, AX, AX)
 	s.i(MOV, EDX, D(Mem{Base: DI, Label: tab}))
 	s.i(MOV, EBP, EDX)
 	s.i(SUB, EDX, D(Mem{Base: DI, Label: tab, Disp: 4}))
@@ -1272,8 +1278,9 @@ func (s *small) attention(op *ir.Op) {
 	s.i(IMUL, EBP)
 	s.i(SHLD, EDX, EAX, CL)
 	s.i(SHL, EAX, CL)
-	s.i(ADD, D(Mem{Base: DI}), EAX)
-	s.i(ADC, D(Mem{Base: DI, Disp: 4}), EDX)
+	// Each sum high dword first, for the division's loads.
+	s.i(ADD, D(Mem{Base: DI, Disp: 4}), EAX)
+	s.i(ADC, D(Mem{Base: DI}), EDX)
 	s.i(ADD, DI, Imm(8))
 	s.i(DEC, CH)
 	s.i(JNE, Label(vi))
@@ -1296,7 +1303,6 @@ func (s *small) attention(op *ir.Op) {
 	s.i(LODSD)
 	s.i(XCHG, EAX, EDX)
 	s.i(LODSD)
-	s.i(XCHG, EAX, EDX)
 	s.i(TEST, EDX, EDX)
 	s.i(JS, Label(neg))
 	s.i(ADD, EAX, EBP)
@@ -1517,22 +1523,28 @@ func (s *small) ropeInline(op *ir.Op, pairs int) {
 	top := s.fresh("rope")
 	s.label(top)
 	s.i(IMUL, BX, low16(addrPos), Imm(int64(6*d)))
-	s.i(LEA, AX, Mem{Base: SI, Disp: -int32(x)})
+	if x%uint32(4*d) == 0 {
+		s.i(MOV, AX, SI)
+	} else {
+		s.i(LEA, AX, Mem{Base: SI, Disp: -int32(x)})
+	}
 	s.i(AND, AX, Imm(int64(4*d-1)))
 	s.i(SHR, AX, Imm(1))
 	s.i(ADD, BX, AX)
-	s.i(MOV, EAX, D(Mem{Base: SI}))
-	s.i(MOV, ECX, D(Mem{Base: SI, Disp: 4}))
+	// a' = rot(a, b) with the negated sines; si then at b.
+	s.i(LODSD)
+	s.i(MOV, ECX, D(Mem{Base: SI}))
 	s.i(MOV, DI, Imm(int64(4*d)))
 	s.i(CALL, Label(rot))
 	s.i(PUSH, EAX)
-	s.i(MOV, EAX, D(Mem{Base: SI, Disp: 4}))
-	s.i(MOV, ECX, D(Mem{Base: SI}))
+	// b' = rot(b, a) with the sines.
+	s.i(MOV, EAX, D(Mem{Base: SI}))
+	s.i(MOV, ECX, D(Mem{Base: SI, Disp: -4}))
 	s.i(MOV, DI, Imm(int64(2*d)))
 	s.i(CALL, Label(rot))
-	s.i(MOV, D(Mem{Base: SI, Disp: 4}), EAX)
-	s.i(POP, D(Mem{Base: SI}))
-	s.i(ADD, SI, Imm(8))
+	s.i(MOV, D(Mem{Base: SI}), EAX)
+	s.i(POP, D(Mem{Base: SI, Disp: -4}))
+	s.i(LODSD) // on to the next pair
 	s.i(CMP, SI, v16(x+uint32(8*pairs)))
 	s.i(JB, Label(top))
 }
