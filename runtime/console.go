@@ -110,7 +110,7 @@ func EmitConsole(p *Program, c Console) {
 	if seg, base, ok := c.pieceSeg(); ok {
 		emitPrintPieceSeg(p, seg, base, putc)
 	} else {
-		emitPrintPieceFlat(p, c.PiecesAddr, putc)
+		emitPrintPieceFlat(p, c.PiecesAddr, putc, c.Shared())
 	}
 	if newline {
 		p.Mark(Newline)
@@ -147,7 +147,14 @@ func EmitConsole(p *Program, c Console) {
 func emitPutc(p *Program, name string, lean bool) {
 	p.Mark(name)
 	p.Label(name)
-	p.I(PUSHAD) // all of them: a BIOS may not keep the top halves
+	if lean {
+		// The callers of the lean copy (the small code generator's
+		// print_piece and generation loop, the boot sector) keep nothing
+		// in the top halves of 32-bit registers across it.
+		p.I(PUSHA)
+	} else {
+		p.I(PUSHAD) // all of them: a BIOS may not keep the top halves
+	}
 	// INT 14h AH=1: DX = 0 is COM1, AL is kept. The BIOS returns at once
 	// when the machine has no COM1; fewer bytes than polling the port.
 	p.I(MOV, AH, Imm(1))
@@ -162,7 +169,11 @@ func emitPutc(p *Program, name string, lean bool) {
 	p.I(CMP, AL, Imm('\n'))
 	p.I(MOV, AL, Imm('\r'))
 	p.I(JE, Label(name+".tty"))
-	p.I(POPAD)
+	if lean {
+		p.I(POPA)
+	} else {
+		p.I(POPAD)
+	}
 	p.I(RET)
 }
 
@@ -182,7 +193,10 @@ func emitExit(p *Program, name string) {
 // Region i of PieceData starts with the number of bytes to skip after BOS.
 
 // emitPrintPieceFlat: the piece table is read with 32-bit addresses.
-func emitPrintPieceFlat(p *Program, addr uint32, putc Operand) {
+// With keep32, putc may change the top halves of 32-bit registers (the
+// lean boot sector's keeps 16 bits), so the loop keeps ESI and EDX
+// around it.
+func emitPrintPieceFlat(p *Program, addr uint32, putc Operand, keep32 bool) {
 	p.I(PUSHAD)
 	p.I(MOVZX, EAX, AX)
 	p.I(MOV, ESI, Imm(int64(addr)))
@@ -200,7 +214,13 @@ func emitPrintPieceFlat(p *Program, addr uint32, putc Operand) {
 	p.I(JE, Label("print_piece.done"))
 	p.DB(0x67) // a32 lodsb
 	p.I(LODSB)
-	p.I(CALL, putc)
+	if keep32 {
+		p.I(PUSHAD)
+		p.I(CALL, putc)
+		p.I(POPAD)
+	} else {
+		p.I(CALL, putc)
+	}
 	p.I(JMP, Label("print_piece.print"))
 	p.Label("print_piece.done")
 	p.I(POPAD)

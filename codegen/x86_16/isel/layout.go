@@ -15,30 +15,29 @@ import (
 // Scalars live in low memory, below the boot sector, where a 16-bit
 // absolute address reaches them in the shortest encodings.
 const (
-	scalarBase  = 0x0500
-	addrTok     = scalarBase + 0   // word: the current token
-	addrPos     = scalarBase + 2   // word: its position
-	addrNext    = scalarBase + 4   // word: the token chosen
-	addrCount   = scalarBase + 6   // word: a kernel's outer loop counter
-	addrLayerN  = scalarBase + 8   // word: layers left
-	addrLayerW  = scalarBase + 12  // dword: this layer's weights
-	addrLayerC  = scalarBase + 16  // dword: this layer's cache
-	addrHead    = scalarBase + 24  // word: attention's head counter
-	addrSum     = scalarBase + 28  // dword: softmax sum
-	addrBest    = scalarBase + 32  // dword: softmax max
-	addrKH      = scalarBase + 36  // dword: attention's kv-head byte offset
-	addrQ       = scalarBase + 40  // dword: attention's query pointer
-	addrOut     = scalarBase + 44  // dword: attention's output pointer
-	addrT       = scalarBase + 48  // dword: attention's position counter
-	addrKHI     = scalarBase + 52  // dword: attention's kv-head index
-	addrTmp     = scalarBase + 56  // 4 dwords: 64-bit temporaries
-	addrRng     = scalarBase + 72  // qword: the sampler's xorshift64* state
-	addrLimit   = scalarBase + 80  // dword: the top-p limit
-	addrTotal   = scalarBase + 84  // dword: the nucleus weight
-	addrClock   = scalarBase + 88  // qword: bench builds: rdtsc at the start
-	addrSteps   = scalarBase + 96  // dword: bench builds: forward passes run
-	addrAccFlag = scalarBase + 100 // byte: the small matmul adds into its destination
-	addrMM      = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
+	scalarBase = 0x0500
+	addrTok    = scalarBase + 0   // word: the current token
+	addrPos    = scalarBase + 2   // word: its position
+	addrNext   = scalarBase + 4   // word: the token chosen
+	addrCount  = scalarBase + 6   // word: a kernel's outer loop counter
+	addrLayerN = scalarBase + 8   // word: layers left
+	addrLayerW = scalarBase + 12  // dword: this layer's weights
+	addrLayerC = scalarBase + 16  // dword: this layer's cache
+	addrHead   = scalarBase + 24  // word: attention's head counter
+	addrSum    = scalarBase + 28  // dword: softmax sum
+	addrBest   = scalarBase + 32  // dword: softmax max
+	addrKH     = scalarBase + 36  // dword: attention's kv-head byte offset
+	addrQ      = scalarBase + 40  // dword: attention's query pointer
+	addrOut    = scalarBase + 44  // dword: attention's output pointer
+	addrT      = scalarBase + 48  // dword: attention's position counter
+	addrKHI    = scalarBase + 52  // dword: attention's kv-head index
+	addrTmp    = scalarBase + 56  // 4 dwords: 64-bit temporaries
+	addrRng    = scalarBase + 72  // qword: the sampler's xorshift64* state
+	addrLimit  = scalarBase + 80  // dword: the top-p limit
+	addrTotal  = scalarBase + 84  // dword: the nucleus weight
+	addrClock  = scalarBase + 88  // qword: bench builds: rdtsc at the start
+	addrSteps  = scalarBase + 96  // dword: bench builds: forward passes run
+	addrMM     = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
 )
 
 // Where each memory model puts things. Flat: data at 1 MiB, above all the

@@ -535,15 +535,13 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 	q := op.Params[0]
 	eb := elemBytes(q)
 	name := s.matmulSub(eb)
-	switch {
-	case acc:
+	if acc {
 		s.mmVariants[eb] |= 2
-		name += "acc"
-	case s.rmsLen[eb] > 0:
+	} else {
 		s.mmVariants[eb] |= 1
+	}
+	if s.rmsLen[eb] > 0 {
 		name += ".st" // the rms entry comes first
-	default:
-		s.mmVariants[eb] |= 1
 	}
 	loc := s.l.Params[q]
 	var w uint32
@@ -562,16 +560,22 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 		w = uint32(s.relW(q))
 	}
 	s.i(CALL, Label(name))
-	s.matmulArgs(op, dst, w)
+	s.matmulArgs(op, dst, w, acc)
 }
 
 // matmulArgs emits the arguments that follow a matmul call: x, cols and
 // the end of y (copied to addrMM), y, then the weights w (a word: an
 // offset in FS; flat, a dword relative to the layer base). Fewer bytes than
-// setting registers at every call.
-func (s *small) matmulArgs(op *ir.Op, dst *ir.Var, w uint32) {
+// setting registers at every call. With acc (add into y), the end is that
+// of y's last row but one, plus 1: y (a multiple of 4) stays below it as
+// long as below the true end, and its bit 0 tells the subroutine to add.
+func (s *small) matmulArgs(op *ir.Op, dst *ir.Var, w uint32, acc bool) {
 	x, y := s.l.VarAddr(op.Args[0]), s.l.VarAddr(dst)
-	s.emitter.p.DW(uint16(x), uint16(op.Params[0].Cols), uint16(y+4*uint32(op.Rows())), uint16(y))
+	end := y + 4*uint32(op.Rows())
+	if acc {
+		end = end - 4 + 1
+	}
+	s.emitter.p.DW(uint16(x), uint16(op.Params[0].Cols), uint16(end), uint16(y))
 	s.weightArg(w)
 }
 
@@ -610,7 +614,7 @@ func (s *small) rmsMatmul(a, b *ir.Op) {
 	}
 	s.i(CALL, Label(name))
 	s.weightArg(ga)
-	s.matmulArgs(b, b.Dst, wa)
+	s.matmulArgs(b, b.Dst, wa, false)
 }
 
 // fused says whether two ops run as one (and with emit, emits them) when
@@ -720,10 +724,11 @@ func (s *small) movImm(r Reg, v uint32) {
 // by lods through FS:SI (flat: ESI), x by [di] and scasd. Per row the sum
 // Σ w·x builds in 48 bits, ebp and bx, from 2^15: t = rshr(sum, 16) needs
 // only bits 15-47, and the bias makes it one shrd. Then y = rshr(t·m, B),
-// stored or, through the entry NAMEacc, added to the destination. y's
-// pointer and the row's multiplier wait on the stack; x, cols and the end
-// of y in addrMM. When both entries are used a byte in low memory tells
-// them apart.
+// stored or, when bit 0 of the end of y is set (matmulArgs), added to the
+// destination. y's pointer and the row's multiplier wait on the stack; x,
+// cols and the end of y in addrMM. With rmsnorms that feed matmuls
+// (planRMSMatmuls), the rms entry comes first: NAME runs the norm, NAME.st
+// is the plain entry.
 func (s *small) matmulSub(eb int) string {
 	name := fmt.Sprintf("matmul%d", eb*8)
 	return s.use(name, func() {
@@ -747,16 +752,6 @@ func (s *small) matmulSub(eb int) string {
 				s.rmsnormBody(name+".rms", n, false)
 			}
 			s.label(name + ".st")
-		}
-		both := s.mmVariants[eb] == 3
-		if both {
-			s.i(MOV, AL, Imm(0))
-			s.emitter.p.DB(0x3D) // cmp ax, imm16: steps over the next mov
-			s.label(name + "acc")
-			s.i(MOV, AL, Imm(1))
-			s.i(MOV, B(Abs16(addrAccFlag)), AL)
-		} else if s.mmVariants[eb] == 2 {
-			s.label(name + "acc")
 		}
 		lods := func(o Op) {
 			if s.seg {
@@ -812,8 +807,8 @@ func (s *small) matmulSub(eb int) string {
 		case 2:
 			s.i(ADD, EAX, D(Mem{Base: DI}))
 		case 3:
-			s.i(CMP, B(Abs16(addrAccFlag)), CH) // CH = 0 after the loop
-			s.i(JE, Label(name+".store"))
+			s.i(TEST, B(Abs16(addrMM+4)), Imm(1)) // the end's bit 0: add
+			s.i(JZ, Label(name+".store"))
 			s.i(ADD, EAX, D(Mem{Base: DI}))
 			s.label(name + ".store")
 		}
@@ -946,7 +941,7 @@ func (s *small) rmsnormBody(name string, n int, ret bool) {
 		s.i(JNS, Label(name+".bit"))
 		s.i(MOV, EAX, ESI)
 		s.i(SHR, EAX, Imm(1))
-		s.i(XOR, EDX, EDX)
+		s.i(CDQ) // eax < 2^31: edx = 0
 		s.i(MOV, DL, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
 		s.i(DIV, ESI)
 		s.i(XCHG, EAX, EBP)
@@ -1172,8 +1167,7 @@ func (s *small) attention(op *ir.Op) {
 	s.i(LEA, SI, Mem{Base: DI, Disp: int32(q) - int32(out)})
 	s.i(PUSH, DI)
 	// The kv head: the output's offset / (4·hd·group).
-	s.i(MOV, AX, DI)
-	s.i(SUB, AX, v16(out))
+	s.i(LEA, AX, Mem{Base: DI, Disp: -int32(out)})
 	if span := 4 * hd * group; span&(span-1) == 0 {
 		s.i(SHR, AX, Imm(int64(bits.TrailingZeros(uint(span)))))
 	} else {
@@ -1240,7 +1234,11 @@ func (s *small) attention(op *ir.Op) {
 	// and f in the top bits of eax, mul gives m·f / 2^11 in edx, and
 	// T[j] + rshr(−m·f, 11) = T[j] − (m·f + 1023) >> 11: the add carries.
 	s.i(MOV, DI, v16(acc))
-	s.i(MOV, CX, Imm(int64(2*hd+1)))
+	if n := 2*hd + 1; n <= 0xFF {
+		s.i(MOV, CL, Imm(int64(n))) // ch = 0: the dot product's count
+	} else {
+		s.i(MOV, CX, Imm(int64(n)))
+	}
 	s.i(XOR, EAX, EAX)
 	s.i(REP | STOSD)
 	s.i(POP, bx)
@@ -1297,7 +1295,7 @@ func (s *small) attention(op *ir.Op) {
 	s.i(MOV, EBX, sum)
 	s.i(MOV, EBP, EBX)
 	s.i(SHR, EBP, Imm(1))
-	s.i(MOV, CX, Imm(int64(hd)))
+	s.i(MOV, CL, Imm(int64(hd))) // ch = 0: the last v_t's count
 	div, neg, quot := s.fresh("adiv"), s.fresh("aneg"), s.fresh("aquot")
 	s.label(div)
 	s.i(LODSD)
