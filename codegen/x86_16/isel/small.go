@@ -898,7 +898,9 @@ func (s *small) rmsnormBody(name string, n int, ret bool) {
 		s.i(PUSH, SI)
 		s.i(PUSH, DI)
 		s.i(MOV, CX, Imm(int64(n)))
-		s.i(XOR, EBP, EBP)
+		// The sum starts at n·(eps+1): ss/n below is then v+1, exactly
+		// (floor((ss + n·k)/n) = floor(ss/n) + k).
+		s.i(MOV, EBP, Imm(int64(n)*(ir.RMSEps+1)))
 		s.i(XOR, EDI, EDI)
 		s.label(name + ".ss")
 		s.i(LODSD)
@@ -906,8 +908,8 @@ func (s *small) rmsnormBody(name string, n int, ret bool) {
 		s.i(ADD, EBP, EAX)
 		s.i(ADC, EDI, EDX)
 		s.i(LOOP, Label(name+".ss"))
-		// v+1 = ss/n + eps + 1 in edi:ebp: a shift when n is a power of
-		// two, else two divisions (the quotient can pass 32 bits).
+		// v+1 = ss/n + eps + 1 in edi:ebp, by a shift when n is a power
+		// of two, else two divisions (the quotient can pass 32 bits).
 		if k := bits.TrailingZeros(uint(n)); n == 1<<k {
 			s.i(SHRD, EBP, EDI, Imm(int64(k)))
 			s.i(SHR, EDI, Imm(int64(k)))
@@ -922,8 +924,6 @@ func (s *small) rmsnormBody(name string, n int, ret bool) {
 			s.i(MOV, EDI, EBP)
 			s.i(XCHG, EAX, EBP)
 		}
-		s.i(ADD, EBP, Imm(ir.RMSEps+1))
-		s.i(ADC, EDI, Imm(0))
 		// r = isqrt(v) in esi, bit by bit from bit 31 (cl): t = r|bit
 		// stays when t² < v+1.
 		s.i(XOR, ESI, ESI)
