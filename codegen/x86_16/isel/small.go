@@ -1137,8 +1137,7 @@ func (s *small) attention(op *ir.Op) {
 	headBytes := 1 + hd*qb
 	next := int64(int(loc.Rec) - headBytes)
 	// The sum of the exps follows the 64-bit sums, so that one rep stosd
-	// clears both.
-	sum := D(Abs16(uint16(acc + uint32(8*hd))))
+	// clears both and the v_t loop's pointer ends at it.
 	const endp = addrKHI // word: Att + 4·(pos+1)
 	loadC := func(r Reg) {
 		m := s.cmem(BX, 0)
@@ -1190,10 +1189,10 @@ func (s *small) attention(op *ir.Op) {
 	s.i(PUSH, bx)
 	s.i(PUSH, SI)
 
-	// Scores into Att, their maximum in low memory.
+	// Scores into Att, their maximum in low memory (the first score sets
+	// it).
 	s.i(MOV, DI, v16(att))
-	s.i(MOV, low32(addrBest), Imm(-1<<31))
-	score, dot, nomax := s.fresh("ascore"), s.fresh("adot"), s.fresh("anomax")
+	score, dot, setmax, nomax := s.fresh("ascore"), s.fresh("adot"), s.fresh("asetmax"), s.fresh("anomax")
 	s.label(score)
 	s.i(POP, SI)
 	s.i(PUSH, SI)
@@ -1221,8 +1220,11 @@ func (s *small) attention(op *ir.Op) {
 	s.rshr(ir.AttnScaleBits)
 	s.i(POP, DI)
 	s.i(STOSD)
+	s.i(CMP, DI, v16(att+4))
+	s.i(JE, Label(setmax))
 	s.i(CMP, EAX, low32(addrBest))
 	s.i(JLE, Label(nomax))
+	s.label(setmax)
 	s.i(MOV, low32(addrBest), EAX)
 	s.label(nomax)
 	s.i(CMP, DI, low16(endp))
@@ -1267,7 +1269,6 @@ func (s *small) attention(op *ir.Op) {
 	s.i(ADD, EAX, Imm(int64(int32(bias))))
 	s.i(SBB, EBP, EDX)
 	s.label(zero)
-	s.i(ADD, sum, EBP)
 	shiftC()
 	s.i(MOV, DI, v16(acc))
 	s.i(MOV, CH, Imm(int64(hd)))
@@ -1282,6 +1283,7 @@ func (s *small) attention(op *ir.Op) {
 	s.i(ADD, DI, Imm(8))
 	s.i(DEC, CH)
 	s.i(JNE, Label(vi))
+	s.i(ADD, D(Mem{Base: DI}), EBP) // di has reached the sum
 	s.i(ADD, bx, Imm(next))
 	s.i(CMP, SI, low16(endp))
 	s.i(JB, Label(vt))
@@ -1290,9 +1292,9 @@ func (s *small) attention(op *ir.Op) {
 	// positive acc, taken from a negative one, then idiv, which truncates
 	// toward zero. The quotient fits 32 bits: it is a weighted mean of the
 	// v_t << shift_t.
+	s.i(MOV, EBX, D(Mem{Base: DI})) // the sum, where di stopped
 	s.i(MOV, SI, v16(acc))
 	s.i(POP, DI)
-	s.i(MOV, EBX, sum)
 	s.i(MOV, EBP, EBX)
 	s.i(SHR, EBP, Imm(1))
 	s.i(MOV, CL, Imm(int64(hd))) // ch = 0: the last v_t's count
