@@ -1483,33 +1483,40 @@ func inlineRopes(p *ir.Program) map[*ir.Table]int {
 }
 
 // withNegatedSines turns a RoPE table (per position d/2 cosines, d/2
-// sines) into one with d/2 negated sines after them.
+// sines) into rows of d/2 sines, d/2 cosines, d/2 negated sines: for the
+// pair j, (s, c) at slot j and (c, −s) at slot j + d/2, each pair of
+// coefficients 2d bytes apart.
 func withNegatedSines(t []int32, d int) []int32 {
 	half := d / 2
 	out := make([]int32, 0, len(t)/2*3)
 	for row := 0; row < len(t); row += d {
-		out = append(out, t[row:row+d]...)
-		for _, v := range t[row+half : row+d] {
+		cos, sin := t[row:row+half], t[row+half:row+d]
+		out = append(out, sin...)
+		out = append(out, cos...)
+		for _, v := range sin {
 			out = append(out, -v)
 		}
 	}
 	return out
 }
 
-// ropeInline rotates pairs in place from the op's vector (ir.Sim RoPE):
-// a' = rshr(a·c + b·(−s), 30), b' = rshr(b·c + a·s, 30), both by one
-// helper rot(u, v) = rshr(u·c + v·T[di], 30), di selecting the sines or
-// the negated sines. The pair's slot in the table row of pos comes from its
-// offset in the vector (head size a power of two).
+// ropeInline rotates pairs (a, b) in place from the op's vector (ir.Sim
+// RoPE): b' = rshr(a·s + b·c, 30) and a' = rshr(a·c + b·(−s), 30), both
+// by one helper rot = rshr(a·T[bx] + b·T[bx+2d], 30) over a table row of
+// sines, cosines, negated sines (withNegatedSines), bx at the pair's sine,
+// then at its cosine. The pair's slot in the table row of pos comes from
+// its offset in the vector (head size a power of two).
 func (s *small) ropeInline(op *ir.Op, pairs int) {
 	d := op.HeadDim
 	tab := "tab." + op.Table.Name
 	x := s.l.VarAddr(op.Args[0])
 	rot := s.use(fmt.Sprintf("rot%d", d), func() {
+		s.i(MOV, EAX, D(Mem{Base: SI}))
 		s.i(IMUL, D(Mem{Base: BX, Label: tab}))
 		s.i(XCHG, EAX, ECX)
 		s.i(MOV, EBP, EDX)
-		s.i(IMUL, D(Mem{Base: BX, Index: DI, Label: tab}))
+		s.i(MOV, EAX, D(Mem{Base: SI, Disp: 4}))
+		s.i(IMUL, D(Mem{Base: BX, Label: tab, Disp: int32(2 * d)}))
 		s.i(ADD, EAX, ECX)
 		s.i(ADC, EDX, EBP)
 		s.rshrTail(ir.RopeBits)
@@ -1526,20 +1533,13 @@ func (s *small) ropeInline(op *ir.Op, pairs int) {
 	s.i(AND, AX, Imm(int64(4*d-1)))
 	s.i(SHR, AX, Imm(1))
 	s.i(ADD, BX, AX)
-	// a' = rot(a, b) with the negated sines; si then at b.
-	s.i(LODSD)
-	s.i(MOV, ECX, D(Mem{Base: SI}))
-	s.i(MOV, DI, Imm(int64(4*d)))
-	s.i(CALL, Label(rot))
+	s.i(CALL, Label(rot)) // b'
 	s.i(PUSH, EAX)
-	// b' = rot(b, a) with the sines.
-	s.i(MOV, EAX, D(Mem{Base: SI}))
-	s.i(MOV, ECX, D(Mem{Base: SI, Disp: -4}))
-	s.i(MOV, DI, Imm(int64(2*d)))
-	s.i(CALL, Label(rot))
+	s.i(ADD, BX, Imm(int64(2*d)))
+	s.i(CALL, Label(rot)) // a'
 	s.i(MOV, D(Mem{Base: SI}), EAX)
-	s.i(POP, D(Mem{Base: SI, Disp: -4}))
-	s.i(LODSD) // on to the next pair
+	s.i(POP, D(Mem{Base: SI, Disp: 4}))
+	s.i(ADD, SI, Imm(8))
 	s.i(CMP, SI, v16(x+uint32(8*pairs)))
 	s.i(JB, Label(top))
 }
