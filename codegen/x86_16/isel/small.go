@@ -478,14 +478,26 @@ func (s *small) advanceW(n int) {
 	s.i(ADD, s.w(), Imm(int64(n)))
 }
 
-func (s *small) loadW(dst Reg, eb int) {
-	m := s.wmem(0)
-	if eb == 1 {
-		m.Size = 8
+// wlods is a string load from the weights: FS:SI (segmented), [ESI]
+// (flat, a32).
+func (s *small) wlods(o Op) {
+	if s.seg {
+		s.i(SegOverride(FS) | o)
 	} else {
-		m.Size = 16
+		s.i(A32 | o)
 	}
-	s.i(MOVSX, dst, m)
+}
+
+// loadWeight loads the next weight of eb bytes by wlods, sign-extended
+// into eax.
+func (s *small) loadWeight(eb int) {
+	if eb == 1 {
+		s.wlods(LODSB)
+		s.i(CBW)
+	} else {
+		s.wlods(LODSW)
+	}
+	s.i(CWDE)
 }
 
 func v16(a uint32) Imm { return Imm(int64(a)) }
@@ -753,13 +765,6 @@ func (s *small) matmulSub(eb int) string {
 			}
 			s.label(name + ".st")
 		}
-		lods := func(o Op) {
-			if s.seg {
-				s.i(SegOverride(FS) | o)
-			} else {
-				s.i(A32 | o)
-			}
-		}
 		s.i(POP, SI)
 		s.i(MOV, DI, Imm(addrMM))
 		for i := 0; i < 3; i++ {
@@ -779,20 +784,14 @@ func (s *small) matmulSub(eb int) string {
 		}
 		s.label(name + ".row")
 		s.i(PUSH, DI)
-		lods(LODSD)
+		s.wlods(LODSD)
 		s.i(PUSH, EAX)
 		s.i(MOV, DI, low16(addrMM))
 		s.i(MOV, EBP, Imm(1<<(ir.MatmulPreShift-1)))
 		s.i(XOR, BX, BX)
 		s.i(MOV, CX, low16(addrMM+2))
 		s.label(name + ".col")
-		if eb == 1 {
-			lods(LODSB)
-			s.i(CBW)
-		} else {
-			lods(LODSW)
-		}
-		s.i(CWDE)
+		s.loadWeight(eb)
 		s.i(IMUL, D(Mem{Base: DI}))
 		s.i(SCASD)
 		s.i(ADD, EBP, EAX)
@@ -848,26 +847,13 @@ func (s *small) embed(op *ir.Op) {
 		s.i(IMUL, ESI, ESI, Imm(int64(loc.RowBytes)))
 		s.i(ADD, ESI, Imm(int64(loc.Addr)))
 	}
-	lods := func(o Op) {
-		if s.seg {
-			s.i(SegOverride(FS) | o)
-		} else {
-			s.i(A32 | o)
-		}
-	}
-	lods(LODSD)
+	s.wlods(LODSD)
 	s.i(XCHG, EAX, EBP)
 	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
 	s.i(MOV, CX, Imm(int64(q.Cols)))
 	top := s.fresh("emb")
 	s.label(top)
-	if eb == 1 {
-		lods(LODSB)
-		s.i(CBW)
-	} else {
-		lods(LODSW)
-	}
-	s.i(CWDE)
+	s.loadWeight(eb)
 	s.i(IMUL, EBP)
 	s.i(SHRD, EAX, EDX, Imm(int64(s.shift())))
 	s.i(ADC, EAX, Imm(0))
