@@ -112,8 +112,8 @@ func (e *emitter) step(bench bool) {
 
 // advance ends the generation loop (ir.Generate) once next (or, with inAX,
 // AX) holds the chosen token: stop at BOS or EOS, print it after the
-// current token, make it current, loop while positions remain; then a
-// newline and exit 0.
+// current token, make it current, loop while positions remain; then '\n'
+// through putc and exit 0.
 func (e *emitter) advance(steps int, bench, inAX bool) {
 	if !inAX {
 		e.i(MOV, AX, low16(addrNext))

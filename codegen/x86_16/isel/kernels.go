@@ -75,7 +75,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 		return nil, err
 	}
 	// Stand-ins for the runtime's routines that the generation loop calls
-	// (print_piece, newline, exit, ...): whatever Assemble finds missing.
+	// (print_piece, putc, exit, ...): whatever Assemble finds missing.
 	for try := 0; ; try++ {
 		_, err := full.Assemble(0x7E00)
 		if err == nil {

@@ -10,7 +10,7 @@ import (
 // Select appends the code of every op of p, as the function "forward"
 // (token and pos in low memory in, next out), and the generation loop
 // "generate" that calls it and prints each token through the runtime's
-// print_piece, newline and exit routines. Each op's code is a marked region
+// print_piece, putc and exit routines. Each op's code is a marked region
 // named after it, for size reports.
 //
 // The kernels are subroutines that forward calls; they come between
