@@ -324,8 +324,9 @@ func (s *small) rshrTail(n uint) {
 }
 
 // rshrEntries picks the counts worth an entry point: a call then takes 3
-// bytes instead of 5. The first entry falls through into rshr (2 bytes, worth
-// it from 2 calls); the others jump there (4 bytes, worth it from 3 calls).
+// bytes instead of 5. An entry is `mov cl, n`, then (but for the last,
+// which falls into rshr) one byte that steps over the next entries' `mov`s
+// (3 bytes): worth it from 2 calls.
 func rshrEntries(uses map[uint]int) []uint {
 	var ns []uint
 	for n := range uses {
@@ -338,8 +339,8 @@ func rshrEntries(uses map[uint]int) []uint {
 		return ns[i] < ns[j]
 	})
 	var out []uint
-	for i, n := range ns {
-		if (i == 0 && uses[n] >= 2) || (i > 0 && uses[n] >= 3) {
+	for _, n := range ns {
+		if uses[n] >= 2 {
 			out = append(out, n)
 		}
 	}
@@ -357,12 +358,13 @@ func (s *small) rshrCL() {
 // the body.
 func (s *small) rshrSub() {
 	s.use("rshr", func() {
-		for i := len(s.rshrEntries) - 1; i >= 0; i-- {
-			n := s.rshrEntries[i]
+		for i, n := range s.rshrEntries {
 			s.label(fmt.Sprintf("rshr.%d", n))
 			s.i(MOV, CL, Imm(int64(n)))
-			if i > 0 {
-				s.i(JMP, Label("rshr.body"))
+			if i < len(s.rshrEntries)-1 {
+				// cmp ax, imm16: its immediate is the next entry's mov
+				// (rshr.body sets the flags anew).
+				s.emitter.p.DB(0x3D)
 			}
 		}
 		s.label("rshr.body")
