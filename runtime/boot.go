@@ -236,32 +236,28 @@ func emitShared(p *Program, c BootConfig) {
 	p.Label("fail")
 	p.I(MOV, AL, Imm('E'))
 	p.I(CALL, Label(BootPutc))
-	if c.Lean {
-		p.I(MOV, AL, Imm(2))
-		p.Mark(BootExit)
-		p.Label(BootExit)
-		emitExit(p, BootExit)
-		emitPutc(p, BootPutc, c.Lean)
-		return
+	if !c.Lean {
+		p.I(MOV, AL, AH)
+		p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
+		p.I(XCHG, AL, AH)
+		p.I(CALL, Label("hexdigit"))
+		p.I(MOV, AL, AH) // putc preserves AH: the low digit
+		p.I(CALL, Label("hexdigit"))
+		p.I(MOV, AL, Imm('\n'))
+		p.I(CALL, Label(BootPutc))
 	}
-	p.I(MOV, AL, AH)
-	p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
-	p.I(XCHG, AL, AH)
-	p.I(CALL, Label("hexdigit"))
-	p.I(MOV, AL, AH) // putc preserves AH: the low digit
-	p.I(CALL, Label("hexdigit"))
-	p.I(MOV, AL, Imm('\n'))
-	p.I(CALL, Label(BootPutc))
 	p.I(MOV, AL, Imm(2))
 	p.Mark(BootExit)
 	p.Label(BootExit)
 	emitExit(p, BootExit)
-	p.Mark("boot.fail")
-	p.Label("hexdigit")
-	// AL = 0..15 to '0'..'9', 'A'..'F', then on into putc.
-	p.I(CMP, AL, Imm(10))
-	p.I(SBB, AL, Imm(0x69))
-	p.DB(0x2F) // das
+	if !c.Lean {
+		p.Mark("boot.fail")
+		p.Label("hexdigit")
+		// AL = 0..15 to '0'..'9', 'A'..'F', then on into putc.
+		p.I(CMP, AL, Imm(10))
+		p.I(SBB, AL, Imm(0x69))
+		p.DB(0x2F) // das
+	}
 	emitPutc(p, BootPutc, c.Lean)
 }
 

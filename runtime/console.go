@@ -136,8 +136,9 @@ func EmitConsole(p *Program, c Console) {
 // copy has another name, so that one listing can hold both.
 //
 // The character goes to COM1 through INT 14h (the BIOS waits for the
-// transmitter, with a timeout), then to the screen with INT 10h AH=0Eh; after '\n' it prints '\r' too (line feed, then carriage
-// return: the same new line as "\r\n"). This relies on INT 10h keeping AX,
+// transmitter, with a timeout), then to the screen with INT 10h AH=0Eh;
+// after '\n' it prints '\r' too (line feed, then carriage return: the
+// same new line as "\r\n"). This relies on INT 10h keeping AX,
 // as the BIOS convention says and as print loops everywhere assume.
 //
 // lean leaves BX as the caller has it: BH is the page only for the IBM PC's

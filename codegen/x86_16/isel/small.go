@@ -407,19 +407,29 @@ func (s *small) creg(r Reg) Reg {
 	return r + (EAX - AX)
 }
 
+// useFS points FS at the weights: this layer's (per-layer params, from
+// low memory, once per layer block) or the segment seg.
+func (s *small) useFS(perLayer bool, seg uint32) {
+	if perLayer {
+		if !s.fsLayer {
+			s.i(MOV, FS, low16(addrLayerW))
+			s.fsLayer = true
+		}
+		return
+	}
+	s.setSeg(FS, Imm(int64(seg)))
+	s.fsLayer = false
+}
+
 // pointW sets the weights pointer to param q's first row.
 func (s *small) pointW(q *ir.Param) {
 	loc := s.l.Params[q]
 	switch {
 	case s.seg && loc.PerLayer:
-		if !s.fsLayer {
-			s.i(MOV, FS, low16(addrLayerW))
-			s.fsLayer = true
-		}
+		s.useFS(true, 0)
 		s.movImm(BX, loc.Addr)
 	case s.seg:
-		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
-		s.fsLayer = false
+		s.useFS(false, loc.Addr>>4)
 		s.movImm(BX, loc.Addr&15)
 	case loc.PerLayer:
 		s.i(MOV, EBX, low32(addrLayerW))
@@ -561,14 +571,10 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 	var w uint32
 	switch {
 	case s.seg && loc.PerLayer:
-		if !s.fsLayer {
-			s.i(MOV, FS, low16(addrLayerW))
-			s.fsLayer = true
-		}
+		s.useFS(true, 0)
 		w = loc.Addr
 	case s.seg:
-		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
-		s.fsLayer = false
+		s.useFS(false, loc.Addr>>4)
 		w = loc.Addr & 15
 	default:
 		w = uint32(s.relW(q))
@@ -613,15 +619,8 @@ func (s *small) rmsMatmul(a, b *ir.Op) {
 	g, w := s.l.Params[a.Params[0]], s.l.Params[b.Params[0]]
 	var ga, wa uint32
 	switch seg, _ := s.rmsSeg(a, b); {
-	case s.seg && g.PerLayer:
-		if !s.fsLayer {
-			s.i(MOV, FS, low16(addrLayerW))
-			s.fsLayer = true
-		}
-		ga, wa = g.Addr, w.Addr
 	case s.seg:
-		s.setSeg(FS, Imm(int64(seg)))
-		s.fsLayer = false
+		s.useFS(g.PerLayer, seg) // both per layer, or neither (rmsSeg)
 		ga, wa = g.Addr-seg<<4, w.Addr-seg<<4
 	default:
 		ga, wa = uint32(s.relW(a.Params[0])), uint32(s.relW(b.Params[0]))
@@ -669,7 +668,7 @@ func (s *small) fused(a, b *ir.Op, emit bool) bool {
 		}
 		return true
 	case a.Kind == ir.Gate && b.Kind == ir.Mul && b.Dst == a.Dst &&
-		(b.Args[0] == a.Dst) != (b.Args[1] == a.Dst) && !aliasVars(mulOther(a, b), a.Dst) &&
+		(b.Args[0] == a.Dst || b.Args[1] == a.Dst) && !aliasVars(mulOther(a, b), a.Dst) &&
 		stepwise(a.Args[0], mulOther(a, b), b.Dst):
 		// The mul overwrites the gate's result, its only reader: the gate's
 		// value never reaches memory.
@@ -875,74 +874,72 @@ func (s *small) rmsnormSub(n int) string {
 // rmsnormBody is rmsnormSub's code, its labels under name; without ret, it
 // falls through (inline in the matmul's rms entry).
 func (s *small) rmsnormBody(name string, n int, ret bool) {
-	{
-		s.addLayerBase()
-		s.i(PUSH, SI)
-		s.i(PUSH, DI)
-		s.i(MOV, CX, Imm(int64(n)))
-		// The sum starts at n·(eps+1): ss/n below is then v+1, exactly
-		// (floor((ss + n·k)/n) = floor(ss/n) + k).
-		s.i(MOV, EBP, Imm(int64(n)*(ir.RMSEps+1)))
-		s.i(XOR, EDI, EDI)
-		s.label(name + ".ss")
-		s.i(LODSD)
-		s.i(IMUL, EAX)
-		s.i(ADD, EBP, EAX)
-		s.i(ADC, EDI, EDX)
-		s.i(LOOP, Label(name+".ss"))
-		// v+1 = ss/n + eps + 1 in edi:ebp, by a shift when n is a power
-		// of two, else two divisions (the quotient can pass 32 bits).
-		if k := bits.TrailingZeros(uint(n)); n == 1<<k {
-			s.i(SHRD, EBP, EDI, Imm(int64(k)))
-			s.i(SHR, EDI, Imm(int64(k)))
-		} else {
-			// All of ecx: its top half may hold a caller's leftovers.
-			s.i(MOV, ECX, Imm(int64(n)))
-			s.i(XCHG, EAX, EDI)
-			s.i(XOR, EDX, EDX)
-			s.i(DIV, ECX)
-			s.i(XCHG, EAX, EBP)
-			s.i(DIV, ECX)
-			s.i(MOV, EDI, EBP)
-			s.i(XCHG, EAX, EBP)
-		}
-		// r = isqrt(v) in esi, bit by bit from bit 31 (cl): t = r|bit
-		// stays when t² < v+1.
-		s.i(XOR, ESI, ESI)
-		s.i(MOV, CL, Imm(31))
-		s.label(name + ".bit")
-		s.i(BTS, ESI, ECX) // the bit is cl mod 32
-		s.i(MOV, EAX, ESI)
-		s.i(MUL, EAX)
-		s.i(SUB, EAX, EBP)
-		s.i(SBB, EDX, EDI)
-		s.i(JB, Label(name+".keep"))
-		s.i(BTR, ESI, ECX)
-		s.label(name + ".keep")
-		s.i(DEC, CL)
-		s.i(JNS, Label(name+".bit"))
-		s.i(MOV, EAX, ESI)
-		s.i(SHR, EAX, Imm(1))
-		s.i(CDQ) // eax < 2^31: edx = 0
-		s.i(MOV, DL, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
-		s.i(DIV, ESI)
+	s.addLayerBase()
+	s.i(PUSH, SI)
+	s.i(PUSH, DI)
+	s.i(MOV, CX, Imm(int64(n)))
+	// The sum starts at n·(eps+1): ss/n below is then v+1, exactly
+	// (floor((ss + n·k)/n) = floor(ss/n) + k).
+	s.i(MOV, EBP, Imm(int64(n)*(ir.RMSEps+1)))
+	s.i(XOR, EDI, EDI)
+	s.label(name + ".ss")
+	s.i(LODSD)
+	s.i(IMUL, EAX)
+	s.i(ADD, EBP, EAX)
+	s.i(ADC, EDI, EDX)
+	s.i(LOOP, Label(name+".ss"))
+	// v+1 = ss/n + eps + 1 in edi:ebp, by a shift when n is a power
+	// of two, else two divisions (the quotient can pass 32 bits).
+	if k := bits.TrailingZeros(uint(n)); n == 1<<k {
+		s.i(SHRD, EBP, EDI, Imm(int64(k)))
+		s.i(SHR, EDI, Imm(int64(k)))
+	} else {
+		// All of ecx: its top half may hold a caller's leftovers.
+		s.i(MOV, ECX, Imm(int64(n)))
+		s.i(XCHG, EAX, EDI)
+		s.i(XOR, EDX, EDX)
+		s.i(DIV, ECX)
 		s.i(XCHG, EAX, EBP)
-		s.i(POP, DI)
-		s.i(POP, SI)
-		s.i(MOV, CH, Imm(int64(n)))
-		s.label(name + ".out")
-		s.i(LODSD)
-		s.i(IMUL, EBP)
-		s.rshr(ir.RMSInvBits)
-		s.i(IMUL, D(s.wmem(0)))
-		s.advanceW(4)
-		s.rshr(ir.FracBits)
-		s.i(STOSD)
-		s.i(DEC, CH)
-		s.i(JNE, Label(name+".out"))
-		if ret {
-			s.i(RET)
-		}
+		s.i(DIV, ECX)
+		s.i(MOV, EDI, EBP)
+		s.i(XCHG, EAX, EBP)
+	}
+	// r = isqrt(v) in esi, bit by bit from bit 31 (cl): t = r|bit
+	// stays when t² < v+1.
+	s.i(XOR, ESI, ESI)
+	s.i(MOV, CL, Imm(31))
+	s.label(name + ".bit")
+	s.i(BTS, ESI, ECX) // the bit is cl mod 32
+	s.i(MOV, EAX, ESI)
+	s.i(MUL, EAX)
+	s.i(SUB, EAX, EBP)
+	s.i(SBB, EDX, EDI)
+	s.i(JB, Label(name+".keep"))
+	s.i(BTR, ESI, ECX)
+	s.label(name + ".keep")
+	s.i(DEC, CL)
+	s.i(JNS, Label(name+".bit"))
+	s.i(MOV, EAX, ESI)
+	s.i(SHR, EAX, Imm(1))
+	s.i(CDQ) // eax < 2^31: edx = 0
+	s.i(MOV, DL, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
+	s.i(DIV, ESI)
+	s.i(XCHG, EAX, EBP)
+	s.i(POP, DI)
+	s.i(POP, SI)
+	s.i(MOV, CH, Imm(int64(n)))
+	s.label(name + ".out")
+	s.i(LODSD)
+	s.i(IMUL, EBP)
+	s.rshr(ir.RMSInvBits)
+	s.i(IMUL, D(s.wmem(0)))
+	s.advanceW(4)
+	s.rshr(ir.FracBits)
+	s.i(STOSD)
+	s.i(DEC, CH)
+	s.i(JNE, Label(name+".out"))
+	if ret {
+		s.i(RET)
 	}
 }
 
@@ -1119,8 +1116,6 @@ func (s *small) attention(op *ir.Op) {
 	bx := s.creg(BX)
 	headBytes := 1 + hd*qb
 	next := int64(int(loc.Rec) - headBytes)
-	// The sum of the exps follows the 64-bit sums, so that one rep stosd
-	// clears both and the v_t loop's pointer ends at it.
 	const endp = addrKHI // word: Att + 4·(pos+1)
 	loadC := func(r Reg) {
 		m := s.cmem(BX, 0)
@@ -1218,6 +1213,8 @@ func (s *small) attention(op *ir.Op) {
 	// shift_t, to acc. The exp table falls: with m = T[j] − T[j+1] >= 0
 	// and f in the top bits of eax, mul gives m·f / 2^11 in edx, and
 	// T[j] + rshr(−m·f, 11) = T[j] − (m·f + 1023) >> 11: the add carries.
+	// The sum of the exps follows the 64-bit sums, so that one rep stosd
+	// clears both and the v_t loop's pointer ends at it.
 	s.i(MOV, DI, v16(acc))
 	if n := 2*hd + 1; n <= 0xFF {
 		s.i(MOV, CL, Imm(int64(n))) // ch = 0: the dot product's count
