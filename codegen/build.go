@@ -22,8 +22,11 @@ type Options struct {
 	Memory string
 	// Opt is "s" (smallest code, the default) or "2" (fastest).
 	Opt string
-	// Trace (small generator) writes the logits of every step to QEMU's
-	// debug console, for tests that compare them with the simulator's.
+	// Trace writes, after every forward pass, its logits and the token
+	// the model chose to QEMU's debug console (ParseTrace reads them), for
+	// tests that compare them with the simulator's. Both code generators
+	// write the same format. Bench reports go to the same console: use
+	// one or the other.
 	Trace bool
 	// Bench adds code that reports, on QEMU's debug console (port 0xE9),
 	// the time stamp counter's advance over the generation and the number
@@ -119,10 +122,11 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 		console.BootPutc, console.BootExit = r.Putc, r.Exit
 	}
 	main := &x86.Program{}
+	so := isel.SelectOptions{Steps: steps, Bench: o.Bench, Trace: o.Trace}
 	if l.Small {
-		err = isel.SelectSmallTrace(main, p, l, steps, o.Bench, o.Trace)
+		err = isel.SelectSmall(main, p, l, so)
 	} else {
-		err = isel.Select(main, p, l, steps, o.Bench)
+		err = isel.Select(main, p, l, so)
 	}
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -14,27 +15,31 @@ import (
 	"tfc/qemu"
 )
 
-// recorder keeps the simulator's logits of every step.
+// recorder keeps the simulator's logits and chosen token of every step.
 type recorder struct {
-	sim    *ir.Sim
-	logits [][]int32
+	sim   *ir.Sim
+	steps []codegen.TraceStep
 }
 
 func (r *recorder) Step(token, pos int) int {
 	next := r.sim.Step(token, pos)
-	r.logits = append(r.logits, r.sim.RawLogits())
+	r.steps = append(r.steps, codegen.TraceStep{Logits: r.sim.RawLogits(), Token: next})
 	return next
 }
 
-// The small generator's image computes the simulator's logits bit for bit
-// at every step, not only the same tokens: a rounding off by one in any
-// kernel shows here even where it would not change a token. The image
-// writes them to QEMU's debug console.
+// Every image computes the simulator's logits bit for bit at every step,
+// not only the same tokens: a rounding off by one in any kernel shows here
+// even where it would not change a token. Both code generators, in both
+// memory models; the image writes its trace to QEMU's debug console. The
+// token is the one the model chose, before a prompt token replaces it, so
+// that the sampler is checked at every step too (mha-random samples: the
+// fast sampler overwrites the logits, so its trace shows that they are
+// written before it runs).
 func TestLogitsBitForBit(t *testing.T) {
 	if !qemu.Available() {
 		t.Skip("SKIPPED: qemu-system-i386 is not installed (make deps)")
 	}
-	names := []string{"gelu-random", "mlp-random", "untied-random"}
+	names := []string{"gelu-random", "mlp-random", "untied-random", "mha-random"}
 	if _, err := os.Stat("../models/stories260K.bin"); err == nil {
 		names = append(names, "llama2-int8", "llama2")
 	} else {
@@ -46,63 +51,101 @@ func TestLogitsBitForBit(t *testing.T) {
 	}
 	// Greedy shapes that take the small generator's other paths: a head
 	// size of 6 (the rope subroutine, not the inline rope) and groups of
-	// three query heads (the kv head by a division).
+	// three query heads (the kv head by a division). And the sampler in
+	// the segmented model too, where mha-random does not fit.
 	for _, c := range []struct{ name, vars string }{
 		{"shape-d6", "SEED=7 DIM=30 HIDDEN=45 HEADS=5 KVHEADS=5 VOCAB=263 WEIGHTS=int16~per~row CACHE=int16 GATE=silu FINAL=argmax SAMPLER=sampler~greedy"},
 		{"shape-d4-group3", "SEED=5 DIM=36 HIDDEN=150 HEADS=9 KVHEADS=3 VOCAB=259 WEIGHTS=int8~per~tensor CACHE=int8 GATE=gelu FINAL=argmax SAMPLER=sampler~greedy"},
+		{"shape-d4-sample", "SEED=5 DIM=36 HIDDEN=150 HEADS=9 KVHEADS=3 VOCAB=259 WEIGHTS=int8~per~tensor CACHE=int8 GATE=gelu FINAL=sample SAMPLER=sampler~temperature~0.9~top_p~0.8~seed~3"},
 	} {
 		names = append(names, c.name)
 		files[c.name] = shapeFile(t, c.name, c.vars)
 	}
 	for _, name := range names {
 		for _, memory := range []string{"flat", "segmented"} {
-			t.Run(name+"/"+memory, func(t *testing.T) {
-				p, err := ir.LoadFile(files[name], ir.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				steps := min(p.Gen.Steps, 24)
-				prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
-				im, err := codegen.Build(p, prompt, steps, codegen.Options{Memory: memory, Trace: true})
-				if err != nil {
-					t.Skipf("does not build in this memory model: %v", err)
-				}
-				if im.Generator != "small" {
-					t.Skipf("-Os used the fast generator: %s", im.Note)
-				}
-				rec := &recorder{sim: ir.NewSim(p)}
-				if _, err := ir.Generate(rec, p.Tokenizer, prompt, steps, io.Discard); err != nil {
-					t.Fatal(err)
-				}
-				dir := t.TempDir()
-				img, dc := filepath.Join(dir, "a.img"), filepath.Join(dir, "debugcon")
-				if err := os.WriteFile(img, im.Bytes, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				res, err := qemu.Boot(context.Background(), img, qemu.Options{Timeout: 2 * time.Minute, Debugcon: dc})
-				if err != nil || res.ExitCode != 0 {
-					t.Fatalf("boot: %v, exit %d", err, res.ExitCode)
-				}
-				raw, err := os.ReadFile(dc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				vocab := p.Vocab
-				for step, want := range rec.logits {
-					if len(raw) < 4*vocab*(step+1) {
-						t.Fatalf("the image traced %d steps, the simulator ran %d", len(raw)/(4*vocab), len(rec.logits))
+			for _, opt := range []string{"s", "2"} {
+				t.Run(name+"/"+memory+"/O"+opt, func(t *testing.T) {
+					p, err := ir.LoadFile(files[name], ir.Options{})
+					if err != nil {
+						t.Fatal(err)
 					}
-					for i, w := range want {
-						got := int32(binary.LittleEndian.Uint32(raw[4*(step*vocab+i):]))
-						if got != w {
-							t.Fatalf("step %d, logit %d: image %d, simulator %d", step, i, got, w)
+					steps := min(p.Gen.Steps, 24)
+					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
+					im, err := codegen.Build(p, prompt, steps, codegen.Options{Memory: memory, Opt: opt, Trace: true})
+					if err != nil {
+						t.Skipf("does not build in this memory model: %v", err)
+					}
+					t.Logf("%s generator", im.Generator)
+					rec := &recorder{sim: ir.NewSim(p)}
+					if _, err := ir.Generate(rec, p.Tokenizer, prompt, steps, io.Discard); err != nil {
+						t.Fatal(err)
+					}
+					dir := t.TempDir()
+					img, dc := filepath.Join(dir, "a.img"), filepath.Join(dir, "debugcon")
+					if err := os.WriteFile(img, im.Bytes, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					res, err := qemu.Boot(context.Background(), img, qemu.Options{Timeout: 2 * time.Minute, Debugcon: dc})
+					if err != nil || res.ExitCode != 0 {
+						t.Fatalf("boot: %v, exit %d", err, res.ExitCode)
+					}
+					raw, err := os.ReadFile(dc)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := codegen.ParseTrace(raw, p.Vocab)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for step, want := range rec.steps {
+						if step >= len(got) {
+							t.Fatalf("the image traced %d steps, the simulator ran %d", len(got), len(rec.steps))
+						}
+						for i, w := range want.Logits {
+							if g := got[step].Logits[i]; g != w {
+								t.Fatalf("step %d, logit %d: image %d, simulator %d", step, i, g, w)
+							}
+						}
+						if g := got[step].Token; g != want.Token {
+							t.Fatalf("step %d: the image chose token %d, the simulator %d", step, g, want.Token)
 						}
 					}
-				}
-				if len(raw) != 4*vocab*len(rec.logits) {
-					t.Fatalf("the image traced %d bytes, want %d steps of %d logits", len(raw), len(rec.logits), vocab)
-				}
-			})
+					if len(got) != len(rec.steps) {
+						t.Fatalf("the image traced %d steps, the simulator ran %d", len(got), len(rec.steps))
+					}
+				})
+			}
 		}
+	}
+}
+
+// ParseTrace reads back what it is given step by step and refuses a trace
+// that stops inside a step.
+func TestParseTrace(t *testing.T) {
+	want := []codegen.TraceStep{
+		{Logits: []int32{-1, 1 << 16, -1 << 31}, Token: 2},
+		{Logits: []int32{7, 0, 1<<31 - 1}, Token: 0xFFFF},
+	}
+	var raw []byte
+	for _, s := range want {
+		for _, v := range s.Logits {
+			raw = binary.LittleEndian.AppendUint32(raw, uint32(v))
+		}
+		raw = binary.LittleEndian.AppendUint16(raw, uint16(s.Token))
+	}
+	got, err := codegen.ParseTrace(raw, 3)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseTrace = %v, %v; want %v", got, err, want)
+	}
+	if got, err := codegen.ParseTrace(nil, 3); err != nil || len(got) != 0 {
+		t.Errorf("empty trace: %v, %v", got, err)
+	}
+	for _, n := range []int{1, 13, len(raw) - 2, len(raw) - 1} {
+		if _, err := codegen.ParseTrace(raw[:n], 3); err == nil {
+			t.Errorf("a trace of %d bytes (steps of 14): no error", n)
+		}
+	}
+	if _, err := codegen.ParseTrace(raw, 0); err == nil {
+		t.Error("vocabulary 0: no error")
 	}
 }

@@ -30,6 +30,7 @@ type fast struct {
 	// The op being selected: its number in program order and its region.
 	opNum    int
 	opRegion string
+	trace    bool // SelectOptions.Trace
 }
 
 // kern is a kernel being written: its items, the options of its

@@ -71,7 +71,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 		return nil, fmt.Errorf("no small code: %s", why)
 	}
 	full := &Program{}
-	if err := SelectSmall(full, p, l, 1, false); err != nil {
+	if err := SelectSmall(full, p, l, SelectOptions{Steps: 1}); err != nil {
 		return nil, err
 	}
 	// Stand-ins for the runtime's routines that the generation loop calls

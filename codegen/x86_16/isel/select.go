@@ -7,6 +7,17 @@ import (
 	"tfc/ir"
 )
 
+// SelectOptions say what an image does besides generating.
+type SelectOptions struct {
+	Steps int // positions to generate, prompt included
+	// Bench: report the time stamp counter's advance and the forward
+	// passes run on the debug console (benchReport).
+	Bench bool
+	// Trace: write every forward pass's logits and chosen token to the
+	// debug console (trace.go), for tests against the simulator.
+	Trace bool
+}
+
 // Select appends the code of every op of p, as the function "forward"
 // (token and pos in low memory in, next out), and the generation loop
 // "generate" that calls it and prints each token through the runtime's
@@ -16,10 +27,10 @@ import (
 // The kernels are subroutines that forward calls; they come between
 // generate and forward, placed in pages by emitSubs. A first pass over the
 // ops builds them (its glue thrown away), the second emits forward.
-func Select(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
+func Select(prog *Program, p *ir.Program, l *Layout, o SelectOptions) error {
 	e := &fast{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: ES},
-		subs: map[string]*kern{}, assign: map[string]map[int]Reg{}, marks: map[string]string{}}
-	e.generate(p, l, steps, bench)
+		subs: map[string]*kern{}, assign: map[string]map[int]Reg{}, marks: map[string]string{}, trace: o.Trace}
+	e.generate(p, l, o.Steps, o.Bench)
 	e.emitter.p = &Program{}
 	if err := e.forward(p, l); err != nil {
 		return err
@@ -50,14 +61,22 @@ func (e *fast) forward(p *ir.Program, l *Layout) error {
 		for _, op := range ops {
 			e.opNum++
 			e.opRegion = RegionName(op)
+			final := e.trace && op == finalOp(p)
+			if final {
+				// Before the op's glue, which sets the sampler's ES.
+				e.traceLogits(l.VarAddr(op.Args[0]), op.Args[0].Len)
+			}
 			prog.Mark(e.opRegion)
 			if op.Kind == ir.Sample {
 				if err := e.sample(op, p, l); err != nil {
 					return err
 				}
-				continue
+			} else {
+				e.op(op, l)
 			}
-			e.op(op, l)
+			if final {
+				e.traceToken(false, e.opRegion)
+			}
 		}
 		if b == ir.LayerBlock {
 			prog.Mark("layer loop")

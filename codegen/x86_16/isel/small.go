@@ -70,39 +70,17 @@ type small struct {
 
 // SelectSmall appends the small code of p: the generation loop, forward,
 // the subroutines it calls, then the tables (data, not code: marked so).
-func SelectSmall(prog *Program, p *ir.Program, l *Layout, steps int, bench bool) error {
-	return SelectSmallTrace(prog, p, l, steps, bench, false)
-}
-
-// SelectSmallTrace is SelectSmall, with trace: after every forward pass the
-// logits go to QEMU's debug console, raw, for tests that compare them with
-// the simulator's bit for bit.
-func SelectSmallTrace(prog *Program, p *ir.Program, l *Layout, steps int, bench, trace bool) error {
+func SelectSmall(prog *Program, p *ir.Program, l *Layout, o SelectOptions) error {
 	// A first pass into a scratch program counts the rounding shifts, so
 	// that the second can give the frequent counts entry points of their own.
 	dry := newSmall(&Program{}, p, l, nil)
-	dry.trace = trace
-	if err := dry.selectAll(steps, bench); err != nil {
+	dry.trace = o.Trace
+	if err := dry.selectAll(o.Steps, o.Bench); err != nil {
 		return err
 	}
 	s := newSmall(prog, p, l, dry.rshrUses)
-	s.trace = trace
-	return s.selectAll(steps, bench)
-}
-
-// traceLogits writes the logits, 4·vocab bytes, to the debug console.
-func (s *small) traceLogits() {
-	post := s.p.Blocks[ir.PostBlock]
-	x := post[len(post)-1].Args[0]
-	s.i(PUSH, AX) // argmax's token
-	s.i(MOV, SI, v16(s.l.VarAddr(x)))
-	s.i(MOV, CX, Imm(int64(4*x.Len)))
-	top := s.fresh("trace")
-	s.label(top)
-	s.i(LODSB)
-	s.i(OUT, Imm(DebugconPort), AL)
-	s.i(LOOP, Label(top))
-	s.i(POP, AX)
+	s.trace = o.Trace
+	return s.selectAll(o.Steps, o.Bench)
 }
 
 func newSmall(prog *Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
@@ -217,9 +195,16 @@ func (s *small) selectAll(steps int, bench bool) error {
 				i++
 				continue
 			}
+			final := s.trace && op == finalOp(p)
+			if final {
+				s.traceLogits(l.VarAddr(op.Args[0]), op.Args[0].Len)
+			}
 			prog.Mark(RegionName(op))
 			if err := s.op(op); err != nil {
 				return err
+			}
+			if final {
+				s.traceToken(true, RegionName(op))
 			}
 		}
 		if b == ir.LayerBlock {
@@ -243,9 +228,6 @@ func (s *small) selectAll(steps int, bench bool) error {
 			}
 			s.fsLayer = false
 		}
-	}
-	if s.trace {
-		s.traceLogits()
 	}
 	s.i(RET)
 	for _, name := range sortedKeys(s.subs) {

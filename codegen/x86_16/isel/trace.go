@@ -1,0 +1,54 @@
+package isel
+
+import (
+	. "tfc/codegen/x86_16"
+	"tfc/ir"
+)
+
+// Trace builds (SelectOptions.Trace) write, per forward pass, the logits
+// (4·vocab bytes, Q16.16 little-endian) and then the token the final op
+// chose (2 bytes, little-endian) to the debug console. Both generators write
+// the same bytes, so that one parser (codegen.ParseTrace) reads either.
+
+// finalOp is the op that chooses the token (argmax or sample): the last
+// of the post-layer block. Its input is the logits.
+func finalOp(p *ir.Program) *ir.Op {
+	post := p.Blocks[ir.PostBlock]
+	return post[len(post)-1]
+}
+
+// traceLogits writes the n dwords at x to the debug console. It runs
+// before the final op, since the fast sampler overwrites the logits in
+// place. The addresses are 32-bit because the fast generator's flat vars
+// lie above 1 MiB (DS has a 4 GiB limit there); low memory, where the
+// other layouts put them, is reached the same way. It clobbers AL, ESI and
+// the flags, which the final op sets before it reads them.
+func (e *emitter) traceLogits(x uint32, n int) {
+	e.p.Mark("trace")
+	e.i(MOV, ESI, Imm(int64(x)))
+	top := e.fresh("trace")
+	e.label(top)
+	e.i(MOV, AL, B(Ptr32(ESI, NoReg, 1, 0)))
+	e.i(OUT, Imm(DebugconPort), AL)
+	e.i(INC, ESI)
+	e.i(CMP, ESI, Imm(int64(x)+int64(4*n)))
+	e.i(JB, Label(top))
+}
+
+// traceToken writes the chosen token to the debug console, low byte
+// first: from AX with inAX (the small argmax's result, which its generation
+// loop takes from AX: AX and the flags are left as they were), else from
+// next, through AX (the fast loop reloads it from there). A byte at a time:
+// QEMU's debug console is a one-byte port. The code after it (forward's
+// ret) goes back to region, the final op's, as in a build without trace.
+func (e *emitter) traceToken(inAX bool, region string) {
+	e.p.Mark("trace")
+	if !inAX {
+		e.i(MOV, AX, low16(addrNext))
+	}
+	e.i(OUT, Imm(DebugconPort), AL)
+	e.i(XCHG, AL, AH)
+	e.i(OUT, Imm(DebugconPort), AL)
+	e.i(XCHG, AL, AH)
+	e.p.Mark(region)
+}
