@@ -50,18 +50,18 @@ func (s *FloatSim) Step(token, pos int) int {
 	return s.p.forward(func(op *Op, l int) int { return s.run(op, token, pos, l) })
 }
 
+// slice is the float weights that layer l reads.
 func (p *Param) slice(l int) []float32 {
-	if !p.PerLayer {
-		l = 0
-	}
-	return p.F[l*p.Rows*p.Cols : (l+1)*p.Rows*p.Cols]
+	n := p.Rows * p.Cols
+	l = p.Layer(l)
+	return p.F[l*n : (l+1)*n]
 }
 
 func (s *FloatSim) run(op *Op, token, pos, l int) int {
 	switch op.Kind {
 	case Embed:
 		p := op.Params[0]
-		copy(s.vec(op.Dst), p.F[token*p.Cols:(token+1)*p.Cols])
+		copy(s.vec(op.Dst), p.slice(l)[token*p.Cols:(token+1)*p.Cols])
 	case RMSNorm:
 		x, dst, g := s.vec(op.Args[0]), s.vec(op.Dst), op.Params[0].slice(l)
 		var ss float32

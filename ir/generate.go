@@ -1,9 +1,11 @@
 package ir
 
 import (
+	"fmt"
 	"io"
 
 	"tfc/checkpoint"
+	"tfc/lang"
 )
 
 // Stepper runs one forward pass: the next token for token at pos.
@@ -43,4 +45,18 @@ func Generate(s Stepper, tok *checkpoint.Tokenizer, prompt []int, steps int, w i
 	}
 	_, err := io.WriteString(w, "\n")
 	return out, err
+}
+
+// PromptTokens encodes the prompt as the image starts from: BOS, then the
+// prompt's tokens. An error points at the prompt in the file, or, for a
+// prompt given on the command line, says so.
+func (p *Program) PromptTokens() ([]int, error) {
+	ids, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
+	if err == nil {
+		return ids, nil
+	}
+	if p.Gen.PromptPos.Line == 0 {
+		return nil, fmt.Errorf("the prompt: %v", err)
+	}
+	return nil, lang.Errorf(p.Gen.PromptPos, "%v", err)
 }

@@ -34,6 +34,7 @@ func (k Kind) String() string { return kindNames[k] }
 // Program is a model in the IR.
 type Program struct {
 	Name                                                string
+	Pos                                                 lexer.Position // the model declaration
 	Dim, Hidden, Layers, Heads, KVHeads, Vocab, Context int
 
 	Params []*Param
@@ -82,6 +83,22 @@ type QData struct {
 	W     []int32
 	M     []int32
 	Shift uint
+}
+
+// Layer is the slice of p that layer l reads: l, or 0 for a param that
+// every layer shares.
+func (p *Param) Layer(l int) int {
+	if p.PerLayer {
+		return l
+	}
+	return 0
+}
+
+// Slice is the quantized weights that layer l reads.
+func (p *Param) Slice(l int) []int32 {
+	n := p.Rows * p.Cols
+	l = p.Layer(l)
+	return p.Q.W[l*n : (l+1)*n]
 }
 
 // Mult is the multiplier of row r in layer l.

@@ -5,6 +5,11 @@ import (
 	"sort"
 )
 
+// MaxSampleVocab is the largest vocabulary sample() takes: the image sums
+// the softmax weights, each at most 2^ExpBits, in 32 bits. The checks
+// (lang.MaxSampleVocab, the same number) refuse more.
+const MaxSampleVocab = 1<<(32-ExpBits) - 1
+
 // Rng is llama2.c's sampler generator (xorshift64*), so that a seed gives
 // the same draws as `run -s SEED`.
 type Rng uint64

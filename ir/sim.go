@@ -96,17 +96,14 @@ func (s *Sim) run(op *Op, token, pos, l int) int {
 	switch op.Kind {
 	case Embed:
 		p := op.Params[0]
-		dst := s.vec(op.Dst)
-		m := int64(p.Mult(0, token))
+		dst, w := s.vec(op.Dst), p.Slice(l)[token*p.Cols:]
+		m := int64(p.Mult(p.Layer(l), token))
 		for i := range dst {
-			dst[i] = s.fit(Rshr(int64(p.Q.W[token*p.Cols+i])*m, p.Q.Shift), op)
+			dst[i] = s.fit(Rshr(int64(w[i])*m, p.Q.Shift), op)
 		}
 	case RMSNorm:
 		x, dst := s.vec(op.Args[0]), s.vec(op.Dst)
-		g := op.Params[0].Q.W[l*op.Params[0].Cols*op.Params[0].Rows:]
-		if !op.Params[0].PerLayer {
-			g = op.Params[0].Q.W
-		}
+		g := op.Params[0].Slice(l)
 		var ss uint64
 		for _, v := range x {
 			ss += uint64(int64(v) * int64(v))
@@ -120,11 +117,8 @@ func (s *Sim) run(op *Op, token, pos, l int) int {
 		x := s.vec(op.Args[0])
 		for i, p := range op.Params {
 			dst := s.vec(op.Parts[i])
-			layer := 0
-			if p.PerLayer {
-				layer = l
-			}
-			w := p.Q.W[layer*p.Rows*p.Cols:]
+			layer := p.Layer(l)
+			w := p.Slice(l)
 			for r := 0; r < p.Rows; r++ {
 				var acc int64
 				row := w[r*p.Cols : (r+1)*p.Cols]

@@ -42,6 +42,10 @@ const (
 	MaxElements = 1 << 31
 )
 
+// MaxSampleVocab is the largest vocabulary sample() takes: the image sums
+// the softmax weights (each below 2^22, spec.md section 6) in 32 bits.
+const MaxSampleVocab = 1023
+
 // DefaultSteps, DefaultTopP and DefaultSeed are the generate defaults.
 const (
 	DefaultSteps = 256
@@ -174,6 +178,7 @@ func (c *checker) collect() {
 
 func (c *checker) checkModel() {
 	c.p.Name = c.model.Name
+	c.p.Pos = c.model.Pos
 	c.p.Dir = c.opts.Dir
 	if c.p.Dir == "" {
 		c.p.Dir = filepath.Dir(c.file.Filename)
@@ -256,6 +261,10 @@ func (c *checker) checkRequired() {
 	k := c.p.Consts
 	c.p.Dim, c.p.Hidden, c.p.Layers, c.p.Heads = k["dim"], k["hidden"], k["layers"], k["heads"]
 	c.p.KVHeads, c.p.Vocab, c.p.Context = k["kv_heads"], k["vocab"], k["context"]
+	if c.p.Vocab < 3 {
+		// llama2.c's token 1 starts every sequence, and 2 ends one.
+		c.fail(c.constDef["vocab"].Pos, "vocab %d is too small: tokens 0, 1 and 2 are <unk>, BOS and EOS", c.p.Vocab)
+	}
 	if c.p.Dim%c.p.Heads != 0 {
 		c.fail(c.constDef["heads"].Pos, "dim %d is not divisible by heads %d", c.p.Dim, c.p.Heads)
 	}
@@ -551,6 +560,7 @@ func (c *checker) checkGenerate() {
 		case it.Prompt != nil:
 			once("prompt", it.Pos)
 			g.Prompt = string(*it.Prompt)
+			g.PromptPos = it.Pos
 		case it.Steps != nil:
 			once("steps", it.Pos)
 			n := int64(*it.Steps)

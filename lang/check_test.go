@@ -254,6 +254,12 @@ var errorRows = []errorRow{
 		want: `t.tf:27:7: per row needs a matrix, but rms_att is a vector`},
 	{name: "fixed on a matrix", src: edit(base, `w3 : int16 per row`, `w3 : fixed`),
 		want: `t.tf:26:7: fixed is for vectors, but token_embedding is a matrix`},
+	{name: "quantized norm weights", src: edit(base, `rms_final : fixed`, `rms_final : int8 per tensor`),
+		want: `t.tf:32:20: rmsnorm: the weights rms_att must be fixed, not int8 per tensor`},
+	{name: "vocab too small", src: edit(base, `vocab = 256`, `vocab = 2`),
+		want: `t.tf:10:3: vocab 2 is too small: tokens 0, 1 and 2 are <unk>, BOS and EOS`},
+	{name: "sample over a large vocabulary", src: edit(edit(edit(base, `vocab = 256`, `vocab = 1024`), `next = argmax`, `next = sample`), `sampler greedy`, `sampler temperature 1`),
+		want: `t.tf:42:10: sample: vocab 1024 is more than 1023, the most whose softmax weights the image sums in 32 bits`},
 	{name: "per layer on a whole tensor", src: edit(base, `rms_final : fixed`, `rms_final : int16 per layer`),
 		want: `t.tf:27:25: per layer needs a per-layer param, but rms_final is not per-layer`},
 

@@ -364,6 +364,10 @@ func (fw *fwd) shape(e *Expr) {
 		if n := g.Dims()[0]; n != a[0].Len {
 			c.fail(e.Pos, "rmsnorm: %s has %d elements, but %s has %d", valueName(a[0]), a[0].Len, g.Name, n)
 		}
+		if g.Quant.Type != "fixed" {
+			// The norm multiplies by its weights in Q16.16 (spec.md section 6).
+			c.fail(a[1].Pos, "rmsnorm: the weights %s must be fixed, not %s", g.Name, g.Quant)
+		}
 		e.Len = a[0].Len
 	case "matmul":
 		w := param(a[0])
@@ -421,6 +425,9 @@ func (fw *fwd) shape(e *Expr) {
 	case "argmax", "sample":
 		if a[0].Len != p.Vocab {
 			c.fail(e.Pos, "%s: %s has %d elements, but vocab is %d", e.Op, valueName(a[0]), a[0].Len, p.Vocab)
+		}
+		if e.Op == "sample" && p.Vocab > MaxSampleVocab {
+			c.fail(e.Pos, "sample: vocab %d is more than %d, the most whose softmax weights the image sums in 32 bits", p.Vocab, MaxSampleVocab)
 		}
 	}
 }

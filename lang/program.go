@@ -12,7 +12,8 @@ import (
 // lowering consumes.
 type Program struct {
 	Name string
-	Dir  string // directory of the .tf file ("." for a file in the working directory)
+	Pos  lexer.Position // the model declaration: where whole-model errors point
+	Dir  string         // directory of the .tf file ("." for a file in the working directory)
 
 	Weights   WeightsSource
 	Tokenizer TokenizerSource
@@ -139,8 +140,9 @@ type Expr struct {
 
 // Generate is the generation setup, with the defaults filled in.
 type Generate struct {
-	Prompt string
-	Steps  int
+	Prompt    string
+	PromptPos lexer.Position // where the prompt is written (Line 0: not in the file)
+	Steps     int
 	// Greedy: the next token is the argmax (sampler greedy, the default, or
 	// a temperature of 0).
 	Greedy      bool

@@ -28,33 +28,34 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 	}
 }
 
+// options are the code generator's options the flags ask for.
+func (b buildFlags) options() (codegen.Options, error) {
+	if *b.os && *b.o2 {
+		return codegen.Options{}, usageErrorf("-Os and -O2 exclude each other")
+	}
+	opt := "s"
+	if *b.o2 {
+		opt = "2"
+	}
+	return codegen.Options{Memory: *b.memory, Opt: opt}, nil
+}
+
 // compile runs the front end and the code generator for path.
 func (b buildFlags) compile(fs *flag.FlagSet, path string, stderr io.Writer) (*ir.Program, *codegen.Image, error) {
 	return b.compileWith(fs, path, stderr, false)
 }
 
 func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer, bench bool) (*ir.Program, *codegen.Image, error) {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if *b.os && *b.o2 {
-		return nil, nil, usageErrorf("-Os and -O2 exclude each other")
-	}
-	opt := "s"
-	if *b.o2 {
-		opt = "2"
-	}
-	p, err := ir.LoadFile(path, irOptions(b.gen, stderr))
+	o, err := b.options()
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := b.gen.apply(p, set); err != nil {
-		return nil, nil, err
-	}
-	prompt, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
+	o.Bench = bench
+	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr))
 	if err != nil {
 		return nil, nil, err
 	}
-	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: *b.memory, Opt: opt, Bench: bench})
+	im, err := codegen.Build(p, prompt, p.Gen.Steps, o)
 	if err == nil && im.Note != "" {
 		fmt.Fprintln(stderr, "tfc:", im.Note)
 	}

@@ -49,6 +49,32 @@ func TestExitCodesAndMessages(t *testing.T) {
 	}
 }
 
+// tfc check accepts what builds and refuses, with the build's message and
+// a position, what does not; tfc sim refuses it too.
+func TestCheck(t *testing.T) {
+	code, stdout, stderr := runCLI("check", "../../examples/gelu-random.tf")
+	if code != 0 || stdout != "../../examples/gelu-random.tf: ok\n" {
+		t.Errorf("tfc check gelu-random: exit %d, %q %q", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI("check", "--memory", "segmented", "../../examples/mha-random.tf")
+	if want := "mha-random.tf:4:1: segmented memory model: one layer's weights is 72192 bytes, more than a 64 KiB segment"; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("tfc check --memory segmented mha-random: exit %d, %q, want %q", code, stderr, want)
+	}
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/mha-random.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.tf")
+	os.WriteFile(big, []byte(strings.Replace(string(src), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
+	for _, args := range [][]string{{"check"}, {"sim"}, {"build", "-o", filepath.Join(dir, "x.img")}} {
+		code, _, stderr = runCLI(append(args, big)...)
+		if want := "big.tf:51:10: sample: vocab 1100 is more than 1023"; code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("tfc %s big.tf: exit %d, %q, want %q", args[0], code, stderr, want)
+		}
+	}
+}
+
 // A check error shows the source line and a caret under the column.
 func TestErrorShowsLineAndCaret(t *testing.T) {
 	dir := t.TempDir()
@@ -65,7 +91,7 @@ func TestErrorShowsLineAndCaret(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"build", "run", "sim", "asm", "size"} {
+	for _, cmd := range []string{"build", "run", "sim", "check", "asm", "size"} {
 		code, _, stderr := runCLI(cmd, "--help")
 		if code != 0 || !strings.Contains(stderr, "Usage: tfc "+cmd) {
 			t.Errorf("tfc %s --help: exit %d, %q", cmd, code, stderr)

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/alecthomas/participle/v2/lexer"
 
 	"tfc/ir"
 	"tfc/lang"
@@ -41,6 +44,7 @@ func addGenFlags(fs interface {
 func (g genFlags) apply(p *ir.Program, set map[string]bool) error {
 	if set["prompt"] {
 		p.Gen.Prompt = *g.prompt
+		p.Gen.PromptPos = lexer.Position{} // not in the file
 	}
 	if set["steps"] {
 		if *g.steps <= 0 {
@@ -52,6 +56,30 @@ func (g genFlags) apply(p *ir.Program, set map[string]bool) error {
 		p.Gen.Steps = p.Context
 	}
 	return nil
+}
+
+// frontEnd loads path, applies the generation flags and encodes the
+// prompt: what every command that compiles starts with.
+func (g genFlags) frontEnd(path string, set map[string]bool, o ir.Options) (*ir.Program, []int, error) {
+	p, err := ir.LoadFile(path, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := g.apply(p, set); err != nil {
+		return nil, nil, err
+	}
+	prompt, err := p.PromptTokens()
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, prompt, nil
+}
+
+// flagsSet lists the flags given on the command line.
+func flagsSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }
 
 func irOptions(g genFlags, stderr io.Writer) ir.Options {

@@ -18,6 +18,7 @@ Usage:
   tfc build FILE.tf -o disk.img    build an image
   tfc run FILE.tf|disk.img         build if needed, boot in QEMU, stream the story
   tfc sim FILE.tf                  run the model on the host, in the image's arithmetic
+  tfc check FILE.tf                every check a build makes, writing nothing
   tfc asm FILE.tf -o out.asm       the image's code as NASM source
   tfc size FILE.tf                 code bytes per operation and runtime piece
 
@@ -75,6 +76,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdRun(args[1:], stdout, stderr)
 	case "sim":
 		return cmdSim(args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(args[1:], stdout, stderr)
 	case "asm":
 		return cmdAsm(args[1:], stdout, stderr)
 	case "size":

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bufio"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"tfc/codegen"
 	"tfc/ir"
 )
 
@@ -21,20 +21,17 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	o := irOptions(g, stderr)
 	o.SkipQuantize = *float && *g.dump == ""
-	p, err := ir.LoadFile(path, o)
+	p, prompt, err := g.frontEnd(path, flagsSet(fs), o)
 	if err != nil {
 		return err
 	}
-	if err := g.apply(p, set); err != nil {
-		return err
-	}
-	prompt, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
-	if err != nil {
-		return err
+	if !o.SkipQuantize {
+		// What the build would refuse, the simulator refuses too.
+		if err := codegen.Check(p, prompt, p.Gen.Steps, codegen.Options{}); err != nil {
+			return err
+		}
 	}
 	var stepper ir.Stepper
 	var sim *ir.Sim

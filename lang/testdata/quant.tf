@@ -1,4 +1,5 @@
-# Every quantization: int8 and int16 per tensor, layer and row, and fixed;
+# Every quantization: int8 and int16 per tensor, layer and row for the
+# matrices, and fixed (the only scheme of norm weights);
 # a temperature-0 sampler (greedy) with sample().
 model quant
 weights random seed 9
@@ -29,8 +30,7 @@ quant wqkv_q : int8 per layer
 quant wqkv_k : int8 per tensor
 quant wqkv_v : int16 per tensor
 quant wo : int16 per layer
-quant rms_att : int8 per layer
-quant rms_ffn : int16 per tensor
+quant rms_att : fixed
 quant w1, w2 : int8 per row
 quant wcls : int16 per row
 cache kv [layers, context, dim] : int16 per token_head

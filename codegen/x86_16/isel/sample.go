@@ -8,10 +8,6 @@ import (
 	"tfc/ir"
 )
 
-// maxSampleVocab keeps the sum of the softmax weights (each at most 2^22)
-// within 32 bits.
-const maxSampleVocab = 1<<(32-ir.ExpBits) - 1
-
 // expMasked sets eax to exp(−d) from the table (ir.ExpLookup) for d in
 // eax, or 0 when d is at or past ExpLimit (unsigned): the index is
 // cleared first and the result masked, without a branch. j, dt and in are
@@ -29,8 +25,8 @@ func (k *kern) expMasked(tab int32, j, dt, in Reg) {
 // all others: no sort), a draw of xorshift64*, a scan in index order.
 func (e *fast) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 	x, n := l.VarAddr(op.Args[0]), op.Args[0].Len
-	if n > maxSampleVocab {
-		return fmt.Errorf("%s: sample() in the image supports a vocabulary up to %d, not %d", op.Pos, maxSampleVocab, n)
+	if n > ir.MaxSampleVocab {
+		return fmt.Errorf("BUG: sample over %d tokens passed the checks (at most %d)", n, ir.MaxSampleVocab)
 	}
 	g := p.Gen
 	invT := int64(math.Round(ir.One / g.Temperature))

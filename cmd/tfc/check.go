@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"tfc/codegen"
+)
+
+// cmdCheck makes every check a build makes (the language's, the weights',
+// the prompt's and the code generator's limits) and writes nothing.
+func cmdCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("check", "check FILE.tf [flags]")
+	b := addBuildFlags(fs)
+	path, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	o, err := b.options()
+	if err != nil {
+		return err
+	}
+	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr))
+	if err != nil {
+		return err
+	}
+	if err := codegen.Check(p, prompt, p.Gen.Steps, o); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", path)
+	return nil
+}
