@@ -4,7 +4,7 @@ MODELS  := models
 SHARED  := ../shared/models
 TINY    := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 
-.PHONY: all build deps models run test fuzz bench clean
+.PHONY: all build deps models run test stress fuzz bench clean
 
 all: build
 
@@ -41,6 +41,14 @@ run: deps models build
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
+
+# stress runs the differential tester over N generated programs (seeds
+# SEED, SEED+1, …): each in the simulator and booted in every configuration,
+# failures reduced and kept in stress-failures/.
+N    ?= 500
+SEED ?= 1
+stress:
+	$(GO) run ./cmd/stress -n $(N) -seed $(SEED) -reduce -keep stress-failures
 
 # fuzz runs each fuzz target for FUZZTIME (default 1m).
 FUZZTIME ?= 1m

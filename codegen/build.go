@@ -132,13 +132,14 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 		return nil, err
 	}
 	runtime.EmitConsole(main, console)
-	code, err := main.Assemble(runtime.CodeAddr)
-	if l.Small && (err != nil || len(code) > runtime.MaxCodeSize) {
-		// Too big, or addresses past 64 KiB: measure from address 0.
-		if b, err0 := main.Assemble(0); err0 == nil && len(b) > runtime.MaxCodeSize {
+	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {
+		if l.Small {
 			return nil, errSmallTooBig
 		}
+		return nil, fmt.Errorf("the code is %d bytes, more than the %d from %#x to 64 KiB where it runs (the fast code generator unrolls its loops for each shape)",
+			n, runtime.MaxCodeSize, runtime.CodeAddr)
 	}
+	code, err := main.Assemble(runtime.CodeAddr)
 	if err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}

@@ -8,6 +8,17 @@ package ir
 // fuse: the image stores a multiplier with every row, and one shift B
 // serves all params (quantize).
 func fuseMatmuls(p *Program) error {
+	// The image stores a fused matmul's params as one run of rows, so each
+	// may belong to that matmul alone.
+	uses := map[*Param]int{}
+	p.Ops(func(_ int, op *Op) {
+		for _, q := range op.Params {
+			uses[q]++
+		}
+	})
+	fusable := func(op *Op) bool {
+		return op.Kind == MatMul && op.Dst.Parent == nil && len(op.Params) == 1 && uses[op.Params[0]] == 1
+	}
 	for b, ops := range p.Blocks {
 		for i := 0; i < len(ops); i++ {
 			first := ops[i]
@@ -42,10 +53,6 @@ func fuseMatmuls(p *Program) error {
 		p.Blocks[b] = ops
 	}
 	return nil
-}
-
-func fusable(op *Op) bool {
-	return op.Kind == MatMul && op.Dst.Parent == nil
 }
 
 // sameScheme: the fused rows must have one element size and lie in the

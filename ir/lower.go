@@ -91,6 +91,10 @@ func (lw *lowerer) call(e *lang.Expr, hint *Var, name string) (*Var, error) {
 	if !ok {
 		return nil, lang.Errorf(e.Pos, "unknown operation %s", e.Op)
 	}
+	if kind == Sample && lw.p.Gen.Greedy {
+		// Temperature 0: llama2.c takes the argmax and draws nothing.
+		kind = Argmax
+	}
 	op := &Op{Kind: kind, Pos: e.Pos}
 	if kind == Gate {
 		op.Func = e.Op

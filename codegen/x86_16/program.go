@@ -187,6 +187,39 @@ const maxErrors = 20
 // only grow, so this reaches a fixed point).
 func (p *Program) Assemble(org uint32) ([]byte, error) {
 	p.assembled = false
+	lay, err := p.layout(org)
+	if err != nil {
+		return nil, err
+	}
+	return p.emit(org, lay)
+}
+
+// Size is the program's length in bytes laid out at org, whether or not
+// every branch reaches its target: what tells a program too large for its
+// segment from one with a bug.
+func (p *Program) Size(org uint32) (int, error) {
+	lay, err := p.layout(org)
+	if err != nil {
+		return 0, err
+	}
+	n := len(p.items)
+	if n == 0 {
+		return 0, nil
+	}
+	return int(lay.addrs[n-1]-org) + lay.sizes[n-1], nil
+}
+
+// laidOut is where layout put every item.
+type laidOut struct {
+	addrs   []uint32
+	sizes   []int
+	long    []bool
+	symbols map[string]uint32
+}
+
+// layout checks the labels and places every item at org, with each
+// relaxable branch as short as it can be.
+func (p *Program) layout(org uint32) (*laidOut, error) {
 	var errs []error
 	fail := func(i int, err error) {
 		if len(errs) < maxErrors {
@@ -297,7 +330,19 @@ func (p *Program) Assemble(org uint32) ([]byte, error) {
 			break
 		}
 	}
+	return &laidOut{addrs, sizes, long, symbols}, nil
+}
 
+// emit encodes the program as layout placed it.
+func (p *Program) emit(org uint32, lay *laidOut) ([]byte, error) {
+	var errs []error
+	fail := func(i int, err error) {
+		if len(errs) < maxErrors {
+			errs = append(errs, fmt.Errorf("item %d: %w", i, err))
+		}
+	}
+	n := len(p.items)
+	addrs, sizes, long, symbols := lay.addrs, lay.sizes, lay.long, lay.symbols
 	lookup := func(name string) (uint32, error) {
 		a, ok := symbols[name]
 		if !ok {

@@ -89,8 +89,11 @@ func (e *fast) rope(op *ir.Op, l *Layout) {
 	half := int32(hd / 2 * 4)
 	delta := int32(d - x)
 	name := op.Table.Name // rope<D>
-	if delta != 0 {
+	switch {
+	case delta > 0:
 		name += fmt.Sprintf(".%d", delta)
+	case delta < 0: // a label has no minus sign
+		name += fmt.Sprintf(".m%d", -delta)
 	}
 	name, args := e.sub(name, func(k *kern) {
 		p, tb, a1, lo, hi := k.v(), k.v(), k.v(), k.v(), k.v()

@@ -68,7 +68,7 @@ type ParamLoc struct {
 // CacheLoc gives a cache's offsets within every layer's cache region.
 // Fast layout: keys, values (Context*Width elements), key shifts and value
 // shifts (Context*Heads bytes). Small layout: one record of Rec bytes per
-// position, at K: per head its shift byte then its keys, then (at K+V) the
+// position, at K: per head its shift byte then its keys, then (at V) the
 // same for the values, so that one pointer walks shifts and values.
 type CacheLoc struct {
 	K, V, KS, VS uint32
@@ -204,13 +204,19 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 			global = append(global, q)
 		}
 	}
+	// A fused matmul reads its params as one run of rows: no padding
+	// between them (ir.fuseMatmuls fuses only params no other op reads).
+	follows := map[*ir.Param]bool{}
 	p.Ops(func(_ int, op *ir.Op) {
-		for _, q := range op.Params {
+		for i, q := range op.Params {
 			use(q)
+			follows[q] = op.Kind == ir.MatMul && i > 0
 		}
 	})
 	for _, q := range global {
-		pad(4)
+		if !follows[q] {
+			pad(4)
+		}
 		slice, row := sliceBytes(q)
 		fits("param "+q.Name, uint32(slice))
 		l.Params[q] = &ParamLoc{Addr: here(), RowBytes: row}
@@ -297,7 +303,7 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 		cl := &CacheLoc{K: coff, V: coff + n, KS: coff + 2*n, VS: coff + 2*n + h}
 		if o.Small {
 			half := uint32(c.Heads() * (1 + c.HeadDim*c.Bits/8))
-			cl = &CacheLoc{K: coff, V: half, Rec: 2 * half}
+			cl = &CacheLoc{K: coff, V: coff + half, Rec: 2 * half}
 		}
 		coff = align(coff+2*n+2*h, unit)
 		l.Caches[c] = cl

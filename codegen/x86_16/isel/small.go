@@ -133,12 +133,13 @@ func (s *small) rmsPairable(a, b *ir.Op) bool {
 
 // rmsSeg is, segmented, the FS value for rmsnorm a and matmul b together:
 // 0 (the layer's) when both weights are per layer, else a segment from
-// which both lie within 64 KiB; ok false when there is none.
+// which both lie within 64 KiB; ok false when there is none. Flat, the
+// two must agree on the layer base (withoutLayerBase).
 func (s *small) rmsSeg(a, b *ir.Op) (seg uint32, ok bool) {
 	g, w := s.l.Params[a.Params[0]], s.l.Params[b.Params[0]]
 	switch {
 	case !s.seg:
-		return 0, true
+		return 0, g.PerLayer == w.PerLayer
 	case g.PerLayer && w.PerLayer:
 		return 0, true
 	case g.PerLayer || w.PerLayer:
@@ -165,7 +166,8 @@ func (s *small) selectAll(steps int, bench bool) error {
 		s.block = b
 		// Segmented, with only per-layer params in the layer block, FS and
 		// GS themselves are the loop's weights and cache pointers.
-		segLoop := s.seg && layerParamsOnly(ops)
+		// (The cache pointer counts the layers: there must be a cache.)
+		segLoop := s.seg && layerParamsOnly(ops) && l.CacheStride > 0
 		if b == ir.LayerBlock {
 			prog.Mark("layer loop")
 			w, _ := l.layerW()
@@ -230,10 +232,19 @@ func (s *small) selectAll(steps int, bench bool) error {
 		}
 	}
 	s.i(RET)
-	for _, name := range sortedKeys(s.subs) {
-		prog.Mark(name)
-		prog.Label(name)
-		s.subs[name]()
+	// A subroutine may use another (the matmul's rounding shift): emit
+	// until every one used is there.
+	done := map[string]bool{}
+	for len(done) < len(s.subs) {
+		for _, name := range sortedKeys(s.subs) {
+			if done[name] {
+				continue
+			}
+			done[name] = true
+			prog.Mark(name)
+			prog.Label(name)
+			s.subs[name]()
+		}
 	}
 	// The prompt and the tables, after the code: data, reached with 16-bit
 	// addresses.
@@ -444,7 +455,7 @@ func (s *small) pointWRel(q *ir.Param) {
 // in low memory at this point of forward.
 func (s *small) relW(q *ir.Param) int64 {
 	loc := s.l.Params[q]
-	if loc.PerLayer {
+	if loc.PerLayer || s.sharedInLoop(q) {
 		return int64(loc.Addr)
 	}
 	base, step := s.l.layerW()
@@ -452,6 +463,28 @@ func (s *small) relW(q *ir.Param) int64 {
 		base += uint32(s.p.Layers) * step
 	}
 	return int64(int32(loc.Addr - base))
+}
+
+// sharedInLoop: flat code in the layer loop reads q, a param that every
+// layer shares. The subroutines add the layer base to every weights
+// address, and the base moves with each layer, so q's address is absolute
+// and the call runs with the base 0 (withoutLayerBase).
+func (s *small) sharedInLoop(q *ir.Param) bool {
+	return !s.seg && s.block == ir.LayerBlock && !s.l.Params[q].PerLayer
+}
+
+// withoutLayerBase runs call, a call of a subroutine that reads q, with
+// the flat layer base 0 when q is sharedInLoop: saved on the stack, cleared,
+// restored after.
+func (s *small) withoutLayerBase(q *ir.Param, call func()) {
+	if !s.sharedInLoop(q) {
+		call()
+		return
+	}
+	s.i(PUSH, low32(addrLayerW))
+	s.i(AND, low32(addrLayerW), Imm(0))
+	call()
+	s.i(POP, low32(addrLayerW))
 }
 
 // addLayerBase is the subroutines' half of pointWRel.
@@ -504,10 +537,12 @@ func (s *small) op(op *ir.Op) error {
 	case ir.Embed:
 		s.embed(op)
 	case ir.RMSNorm:
-		s.pointWRel(op.Params[0])
-		s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
-		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
-		s.i(CALL, Label(s.rmsnormSub(op.Args[0].Len)))
+		s.withoutLayerBase(op.Params[0], func() {
+			s.pointWRel(op.Params[0])
+			s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
+			s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
+			s.i(CALL, Label(s.rmsnormSub(op.Args[0].Len)))
+		})
 	case ir.RoPE:
 		if s.ropeDims[op.Table] > 0 {
 			s.ropeInline(op, op.Dst.Len/2)
@@ -561,8 +596,10 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 	default:
 		w = uint32(s.relW(q))
 	}
-	s.i(CALL, Label(name))
-	s.matmulArgs(op, dst, w, acc)
+	s.withoutLayerBase(q, func() {
+		s.i(CALL, Label(name))
+		s.matmulArgs(op, dst, w, acc)
+	})
 }
 
 // matmulArgs emits the arguments that follow a matmul call: x, cols and
@@ -607,9 +644,11 @@ func (s *small) rmsMatmul(a, b *ir.Op) {
 	default:
 		ga, wa = uint32(s.relW(a.Params[0])), uint32(s.relW(b.Params[0]))
 	}
-	s.i(CALL, Label(name))
-	s.weightArg(ga)
-	s.matmulArgs(b, b.Dst, wa, false)
+	s.withoutLayerBase(b.Params[0], func() { // a's agrees (rmsSeg)
+		s.i(CALL, Label(name))
+		s.weightArg(ga)
+		s.matmulArgs(b, b.Dst, wa, false)
+	})
 }
 
 // fused says whether two ops run as one (and with emit, emits them) when
@@ -818,17 +857,26 @@ func (s *small) embed(op *ir.Op) {
 	q := op.Params[0]
 	loc := s.l.Params[q]
 	eb := elemBytes(q)
-	if s.seg {
-		s.setSeg(FS, Imm(int64(loc.Addr>>4)))
-		s.fsLayer = false
+	switch {
+	case s.seg:
+		off := loc.Addr // in this layer's weights segment
+		if loc.PerLayer {
+			s.useFS(true, 0)
+		} else {
+			s.useFS(false, loc.Addr>>4)
+			off &= 15
+		}
 		s.i(IMUL, SI, low16(addrTok), Imm(int64(loc.RowBytes)))
-		if off := loc.Addr & 15; off != 0 {
+		if off != 0 {
 			s.i(ADD, SI, Imm(int64(off)))
 		}
-	} else {
+	default:
 		s.i(MOVZX, ESI, low16(addrTok))
 		s.i(IMUL, ESI, ESI, Imm(int64(loc.RowBytes)))
 		s.i(ADD, ESI, Imm(int64(loc.Addr)))
+		if loc.PerLayer {
+			s.i(ADD, ESI, low32(addrLayerW))
+		}
 	}
 	s.wlods(LODSD)
 	s.i(XCHG, EAX, EBP)

@@ -1,0 +1,98 @@
+package difftest
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tfc/qemu"
+)
+
+var (
+	programs  = flag.Int("programs", 40, "generated programs TestGenerated runs")
+	firstSeed = flag.Uint64("seed", 1, "the first seed of TestGenerated")
+)
+
+// Generated programs, a fixed set of seeds: the simulator and the image of
+// every configuration print the same text and compute the same logits and
+// tokens at every step, or the compiler rejects the program with a
+// message. `make stress N=…` runs more.
+func TestGenerated(t *testing.T) {
+	if !qemu.Available() {
+		t.Skip("SKIPPED: qemu-system-i386 is not installed (make deps)")
+	}
+	sum := NewSummary()
+	results := make([]*Result, *programs)
+	t.Run("seeds", func(t *testing.T) {
+		for i := range results {
+			seed := *firstSeed + uint64(i)
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				p := Generate(seed, Options{Big: seed%16 == 0})
+				r := Run(p.Name, p.String(), RunOptions{})
+				results[i] = r
+				for _, f := range r.Failures {
+					t.Errorf("%s\n%s", f, p)
+				}
+			})
+		}
+	})
+	for i, r := range results {
+		if r != nil {
+			sum.Add(fmt.Sprintf("diff%d", *firstSeed+uint64(i)), r)
+		}
+	}
+	var b strings.Builder
+	sum.Print(&b)
+	t.Log("\n" + b.String())
+	// The generator must make programs the compiler takes, in every
+	// configuration, or the test tests little.
+	if sum.Accepted < sum.Programs*3/4 {
+		t.Errorf("only %d of %d programs were accepted", sum.Accepted, sum.Programs)
+	}
+	for _, c := range Configs {
+		if sum.Booted[c.String()] < sum.Accepted/3 {
+			t.Errorf("%s booted only %d of %d accepted programs", c, sum.Booted[c.String()], sum.Accepted)
+		}
+	}
+}
+
+// The reduced reproducers of bugs the differential tests found, each a
+// named program under testdata/regress: each must now pass.
+func TestRegressions(t *testing.T) {
+	if !qemu.Available() {
+		t.Skip("SKIPPED: qemu-system-i386 is not installed (make deps)")
+	}
+	files, _ := filepath.Glob("testdata/regress/*.tf")
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".tf")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := Run(name, string(src), RunOptions{})
+			for _, f := range r.Failures {
+				t.Error(f)
+			}
+			if want := expectedRejection(string(src)); want != r.Rejected && !strings.Contains(r.Rejected, want) {
+				t.Errorf("rejected with %q, want %q", r.Rejected, want)
+			}
+		})
+	}
+}
+
+// expectedRejection is the message a reproducer's "# rejected: MESSAGE"
+// line says the compiler must give, or "".
+func expectedRejection(src string) string {
+	for _, line := range strings.Split(src, "\n") {
+		if m, ok := strings.CutPrefix(line, "# rejected: "); ok {
+			return m
+		}
+	}
+	return ""
+}
