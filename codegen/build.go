@@ -13,6 +13,7 @@ import (
 	x86 "tfc/codegen/x86_16"
 	"tfc/codegen/x86_16/isel"
 	"tfc/ir"
+	"tfc/lang"
 	"tfc/runtime"
 )
 
@@ -68,7 +69,25 @@ func (im *Image) CodeBytes() int {
 
 // Build compiles p (after the IR passes) into an image that generates from
 // prompt for steps positions.
+//
+// An error that is not about one line of the program points at its model
+// declaration.
 func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
+	im, err := buildWith(p, prompt, steps, o)
+	if err != nil {
+		var le *lang.Error
+		if !errors.As(err, &le) {
+			err = lang.Errorf(p.Pos, "%v", err)
+		}
+		return nil, err
+	}
+	return im, nil
+}
+
+func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
+	if err := checkSteps(p, steps); err != nil {
+		return nil, err
+	}
 	small := o.Opt != "2"
 	note := ""
 	if small {
@@ -83,6 +102,19 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 			fmt.Sprintf("-Os: the fast code generator, since the code and its tables (%d bytes of tables) do not fit below 64 KiB", n))
 	}
 	return im, err
+}
+
+// checkSteps refuses more positions than attention's 32-bit sum of
+// softmax weights holds (spec.md section 6).
+func checkSteps(p *ir.Program, steps int) error {
+	var err error
+	p.Ops(func(_ int, op *ir.Op) {
+		if op.Kind == ir.Attention && steps > ir.MaxSoftmaxTerms && err == nil {
+			err = lang.Errorf(op.Pos, "attention over %d positions (steps): the image sums their softmax weights in 32 bits, which holds %d",
+				steps, ir.MaxSoftmaxTerms)
+		}
+	})
+	return err
 }
 
 // errSmallTooBig: the small generator's code and tables pass 64 KiB.

@@ -117,7 +117,7 @@ func TestMemoryModelChoice(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = codegen.Build(p, []int{1}, 8, codegen.Options{Memory: "segmented"})
-	want := "segmented memory model: one layer's weights is 72192 bytes, more than a 64 KiB segment"
+	want := "../examples/mha-random.tf:4:1: segmented memory model: one layer's weights is 72192 bytes, more than a 64 KiB segment"
 	if err == nil || err.Error() != want {
 		t.Errorf("forcing segmented: err = %v, want %q", err, want)
 	}

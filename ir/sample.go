@@ -5,10 +5,14 @@ import (
 	"sort"
 )
 
-// MaxSampleVocab is the largest vocabulary sample() takes: the image sums
-// the softmax weights, each at most 2^ExpBits, in 32 bits. The checks
+// MaxSoftmaxTerms is the most softmax weights, each at most 2^ExpBits,
+// whose sum the image holds in 32 bits: attention's positions and the
+// sampler's vocabulary.
+const MaxSoftmaxTerms = 1<<(32-ExpBits) - 1
+
+// MaxSampleVocab is the largest vocabulary sample() takes. The checks
 // (lang.MaxSampleVocab, the same number) refuse more.
-const MaxSampleVocab = 1<<(32-ExpBits) - 1
+const MaxSampleVocab = MaxSoftmaxTerms
 
 // Rng is llama2.c's sampler generator (xorshift64*), so that a seed gives
 // the same draws as `run -s SEED`.

@@ -60,7 +60,7 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 		fmt.Fprintln(stderr, "tfc:", im.Note)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", path, err)
+		return nil, nil, err
 	}
 	return p, im, nil
 }

@@ -136,3 +136,21 @@ func TestSize(t *testing.T) {
 		t.Errorf("--json: exit %d, err %v, code %d (want %d), %d regions", code, err, j.Code, total, len(j.Regions))
 	}
 }
+
+// Attention sums its softmax weights in 32 bits: more positions than that
+// holds are refused by every command, at the attention.
+func TestAttentionPositions(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/gelu-random.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := filepath.Join(dir, "long.tf")
+	os.WriteFile(long, []byte(strings.Replace(string(src), "context  = 128", "context  = 2000", 1)), 0o644)
+	for _, args := range [][]string{{"check"}, {"sim"}, {"build", "-o", filepath.Join(dir, "x.img")}} {
+		code, _, stderr := runCLI(append(args, "--steps", "1024", long)...)
+		if want := "long.tf:45:27: attention over 1024 positions (steps): the image sums their softmax weights in 32 bits, which holds 1023"; code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("tfc %s: exit %d, %q, want %q", args[0], code, stderr, want)
+		}
+	}
+}
