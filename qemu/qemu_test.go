@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/qemu"
 )
 
@@ -22,32 +22,32 @@ func needQEMU(t *testing.T) {
 // bootSector assembles body at 0x7C00 behind a stack setup and pads it to
 // a signed 512-byte sector; "print" (SI = NUL-terminated string) and
 // "exit" (AL = code) are available to body.
-func bootSector(t *testing.T, body func(p *Program)) []byte {
+func bootSector(t *testing.T, body func(p *x86.Program)) []byte {
 	t.Helper()
-	var p Program
-	p.I(CLI)
-	p.I(XOR, AX, AX)
-	p.I(MOV, DS, AX)
-	p.I(MOV, SS, AX)
-	p.I(MOV, SP, Imm(0x7C00))
-	p.I(CLD)
+	var p x86.Program
+	p.I(x86.CLI)
+	p.I(x86.XOR, x86.AX, x86.AX)
+	p.I(x86.MOV, x86.DS, x86.AX)
+	p.I(x86.MOV, x86.SS, x86.AX)
+	p.I(x86.MOV, x86.SP, x86.Imm(0x7C00))
+	p.I(x86.CLD)
 	body(&p)
 	// print: SI = string, to COM1.
 	p.Label("print")
-	p.I(MOV, DX, Imm(0x3F8))
+	p.I(x86.MOV, x86.DX, x86.Imm(0x3F8))
 	p.Label("print.next")
-	p.I(LODSB)
-	p.I(TEST, AL, AL)
-	p.I(JE, Label("print.done"))
-	p.I(OUT, DX, AL)
-	p.I(JMP, Label("print.next"))
+	p.I(x86.LODSB)
+	p.I(x86.TEST, x86.AL, x86.AL)
+	p.I(x86.JE, x86.Label("print.done"))
+	p.I(x86.OUT, x86.DX, x86.AL)
+	p.I(x86.JMP, x86.Label("print.next"))
 	p.Label("print.done")
-	p.I(RET)
+	p.I(x86.RET)
 	p.Label("exit")
-	p.I(OUT, Imm(qemu.DebugExitPort), AL)
+	p.I(x86.OUT, x86.Imm(qemu.DebugExitPort), x86.AL)
 	p.Label("halt")
-	p.I(HLT)
-	p.I(JMP, Label("halt"))
+	p.I(x86.HLT)
+	p.I(x86.JMP, x86.Label("halt"))
 	p.PadTo(510, 0)
 	p.DB(0x55, 0xAA)
 	b, err := p.Assemble(0x7C00)
@@ -63,11 +63,11 @@ func bootSector(t *testing.T, body func(p *Program)) []byte {
 func TestBootPrintsAndExits(t *testing.T) {
 	needQEMU(t)
 	const msg = "hello from the boot sector\n"
-	img := bootSector(t, func(p *Program) {
-		p.I(MOV, SI, ImmLabel{Name: "msg"})
-		p.I(CALL, Label("print"))
-		p.I(MOV, AL, Imm(42))
-		p.I(JMP, Label("exit"))
+	img := bootSector(t, func(p *x86.Program) {
+		p.I(x86.MOV, x86.SI, x86.ImmLabel{Name: "msg"})
+		p.I(x86.CALL, x86.Label("print"))
+		p.I(x86.MOV, x86.AL, x86.Imm(42))
+		p.I(x86.JMP, x86.Label("exit"))
 		p.Label("msg")
 		p.DB(append([]byte(msg), 0)...)
 	})
@@ -86,38 +86,38 @@ func TestBootPrintsAndExits(t *testing.T) {
 // rdtscImage times a fixed loop of n iterations with rdtsc and prints the
 // 64-bit difference in hex.
 func rdtscImage(t *testing.T, n int) []byte {
-	return bootSector(t, func(p *Program) {
-		p.I(RDTSC)
-		p.I(MOV, ESI, EAX)
-		p.I(MOV, EDI, EDX)
-		p.I(MOV, ECX, Imm(int64(n)))
+	return bootSector(t, func(p *x86.Program) {
+		p.I(x86.RDTSC)
+		p.I(x86.MOV, x86.ESI, x86.EAX)
+		p.I(x86.MOV, x86.EDI, x86.EDX)
+		p.I(x86.MOV, x86.ECX, x86.Imm(int64(n)))
 		p.Label("spin")
-		p.I(ADD, EBX, ECX)
-		p.I(DEC, ECX)
-		p.I(JNE, Label("spin"))
-		p.I(RDTSC)
-		p.I(SUB, EAX, ESI)
-		p.I(SBB, EDX, EDI)
+		p.I(x86.ADD, x86.EBX, x86.ECX)
+		p.I(x86.DEC, x86.ECX)
+		p.I(x86.JNE, x86.Label("spin"))
+		p.I(x86.RDTSC)
+		p.I(x86.SUB, x86.EAX, x86.ESI)
+		p.I(x86.SBB, x86.EDX, x86.EDI)
 		// Print edx:eax as 16 hex digits.
-		p.I(MOV, ESI, EAX)
-		p.I(MOV, EBX, EDX)
-		p.I(MOV, CX, Imm(16))
-		p.I(MOV, DX, Imm(0x3F8))
+		p.I(x86.MOV, x86.ESI, x86.EAX)
+		p.I(x86.MOV, x86.EBX, x86.EDX)
+		p.I(x86.MOV, x86.CX, x86.Imm(16))
+		p.I(x86.MOV, x86.DX, x86.Imm(0x3F8))
 		p.Label("hex")
-		p.I(MOV, EAX, EBX)
-		p.I(SHR, EAX, Imm(28))
-		p.I(SHLD, EBX, ESI, Imm(4))
-		p.I(SHL, ESI, Imm(4))
-		p.I(ADD, AL, Imm('0'))
-		p.I(CMP, AL, Imm('9'))
-		p.I(JBE, Label("digit"))
-		p.I(ADD, AL, Imm('a'-'0'-10))
+		p.I(x86.MOV, x86.EAX, x86.EBX)
+		p.I(x86.SHR, x86.EAX, x86.Imm(28))
+		p.I(x86.SHLD, x86.EBX, x86.ESI, x86.Imm(4))
+		p.I(x86.SHL, x86.ESI, x86.Imm(4))
+		p.I(x86.ADD, x86.AL, x86.Imm('0'))
+		p.I(x86.CMP, x86.AL, x86.Imm('9'))
+		p.I(x86.JBE, x86.Label("digit"))
+		p.I(x86.ADD, x86.AL, x86.Imm('a'-'0'-10))
 		p.Label("digit")
-		p.I(OUT, DX, AL)
-		p.I(DEC, CX)
-		p.I(JNE, Label("hex"))
-		p.I(MOV, AL, Imm(0))
-		p.I(JMP, Label("exit"))
+		p.I(x86.OUT, x86.DX, x86.AL)
+		p.I(x86.DEC, x86.CX)
+		p.I(x86.JNE, x86.Label("hex"))
+		p.I(x86.MOV, x86.AL, x86.Imm(0))
+		p.I(x86.JMP, x86.Label("exit"))
 	})
 }
 
@@ -155,9 +155,9 @@ func TestRdtscCountsInstructionsExactly(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	needQEMU(t)
-	img := bootSector(t, func(p *Program) {
+	img := bootSector(t, func(p *x86.Program) {
 		p.Label("forever")
-		p.I(JMP, Label("forever"))
+		p.I(x86.JMP, x86.Label("forever"))
 	})
 	start := time.Now()
 	_, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 2 * time.Second})

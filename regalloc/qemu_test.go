@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/qemu"
 )
 
@@ -28,20 +28,20 @@ const (
 func dotKernel() *Kernel {
 	w, x, i, lo, hi := V(0), V(1), V(2), V(3), V(4)
 	k := &Kernel{Name: "dot"}
-	k.I(XOR, lo, lo)
-	k.I(XOR, hi, hi)
+	k.I(x86.XOR, lo, lo)
+	k.I(x86.XOR, hi, hi)
 	k.Label("dot.top")
-	k.I(MOVSX, EAX, W(Ptr32(w, i, 2, -2)))
-	k.I(IMUL, D(Ptr32(x, i, 4, -4))) // edx:eax = w[i-1]·x[i-1]
-	k.I(ADD, lo, EAX)
-	k.I(ADC, hi, EDX)
-	k.I(DEC, i)
-	k.I(JNE, Label("dot.top"))
+	k.I(x86.MOVSX, x86.EAX, x86.W(x86.Ptr32(w, i, 2, -2)))
+	k.I(x86.IMUL, x86.D(x86.Ptr32(x, i, 4, -4))) // edx:eax = w[i-1]·x[i-1]
+	k.I(x86.ADD, lo, x86.EAX)
+	k.I(x86.ADC, hi, x86.EDX)
+	k.I(x86.DEC, i)
+	k.I(x86.JNE, x86.Label("dot.top"))
 	return k
 }
 
 func dotOptions() Options {
-	return Options{LiveIn: []int{0, 1, 2}, LiveOut: []int{3, 4}, Pinned: map[int]Reg{2: ECX}}
+	return Options{LiveIn: []int{0, 1, 2}, LiveOut: []int{3, 4}, Pinned: map[int]x86.Reg{2: x86.ECX}}
 }
 
 // quantKernel: m = max |x[i]|; the smallest shift s with rshr(m, s) <=
@@ -51,58 +51,58 @@ func dotOptions() Options {
 func quantKernel() *Kernel {
 	p, n, q, m, i, t, h, s, j, h2 := V(0), V(1), V(2), V(3), V(4), V(5), V(6), V(7), V(8), V(9)
 	k := &Kernel{Name: "quant"}
-	k.I(XOR, m, m)
-	k.I(MOV, i, n)
+	k.I(x86.XOR, m, m)
+	k.I(x86.MOV, i, n)
 	k.Label("q.max")
-	k.I(MOV, EAX, D(Ptr32(p, i, 4, -4)))
-	k.I(CDQ)
-	k.I(XOR, EAX, EDX)
-	k.I(SUB, EAX, EDX) // |x| (0x80000000 for -2^31, compared unsigned)
-	k.I(CMP, EAX, m)
-	k.I(JBE, Label("q.keep"))
-	k.I(MOV, m, EAX)
+	k.I(x86.MOV, x86.EAX, x86.D(x86.Ptr32(p, i, 4, -4)))
+	k.I(x86.CDQ)
+	k.I(x86.XOR, x86.EAX, x86.EDX)
+	k.I(x86.SUB, x86.EAX, x86.EDX) // |x| (0x80000000 for -2^31, compared unsigned)
+	k.I(x86.CMP, x86.EAX, m)
+	k.I(x86.JBE, x86.Label("q.keep"))
+	k.I(x86.MOV, m, x86.EAX)
 	k.Label("q.keep")
-	k.I(DEC, i)
-	k.I(JNE, Label("q.max"))
-	k.I(MOV, D(Abs16(resAddr)), m)
+	k.I(x86.DEC, i)
+	k.I(x86.JNE, x86.Label("q.max"))
+	k.I(x86.MOV, x86.D(x86.Abs16(resAddr)), m)
 	// ecx = 0, 1, ... until rshr(m, cl) fits.
-	k.I(XOR, ECX, ECX)
+	k.I(x86.XOR, x86.ECX, x86.ECX)
 	k.Label("q.shift")
-	k.I(MOV, t, m)
-	k.I(JCXZ, Short{To: Label("q.rounded")})
-	k.I(MOV, h, Imm(1))
-	k.I(SHL, h, CL)
-	k.I(SHR, h, Imm(1))
-	k.I(ADD, t, h)
-	k.I(SHR, t, CL)
+	k.I(x86.MOV, t, m)
+	k.I(x86.JCXZ, x86.Short{To: x86.Label("q.rounded")})
+	k.I(x86.MOV, h, x86.Imm(1))
+	k.I(x86.SHL, h, x86.CL)
+	k.I(x86.SHR, h, x86.Imm(1))
+	k.I(x86.ADD, t, h)
+	k.I(x86.SHR, t, x86.CL)
 	k.Label("q.rounded")
-	k.I(CMP, t, Imm(32767))
-	k.I(JBE, Label("q.done"))
-	k.I(INC, CX)
-	k.I(JMP, Label("q.shift"))
+	k.I(x86.CMP, t, x86.Imm(32767))
+	k.I(x86.JBE, x86.Label("q.done"))
+	k.I(x86.INC, x86.CX)
+	k.I(x86.JMP, x86.Label("q.shift"))
 	k.Label("q.done")
-	k.I(MOV, s, ECX)
-	k.I(MOV, B(Abs16(resAddr+4)), V8(7)) // s as a byte
+	k.I(x86.MOV, s, x86.ECX)
+	k.I(x86.MOV, x86.B(x86.Abs16(resAddr+4)), V8(7)) // s as a byte
 	_ = s
 	// h2 = 2^(s-1) (0 for s = 0); q[i] = (x + h2) >> s in 64 bits. A
 	// virtual keeps one register for its whole life, and h2 needs another
 	// one than h (which may sit in eax or edx in the search loop).
-	k.I(MOV, h2, Imm(1))
-	k.I(SHL, h2, CL)
-	k.I(SHR, h2, Imm(1))
+	k.I(x86.MOV, h2, x86.Imm(1))
+	k.I(x86.SHL, h2, x86.CL)
+	k.I(x86.SHR, h2, x86.Imm(1))
 	// A new counter for the same reason: i may sit in ecx during the
 	// first loop, but cl is busy here.
-	k.I(MOV, j, n)
+	k.I(x86.MOV, j, n)
 	k.Label("q.quant")
-	k.I(MOV, EAX, D(Ptr32(p, j, 4, -4)))
-	k.I(CDQ)
-	k.I(ADD, EAX, h2)
-	k.I(ADC, EDX, Imm(0))
-	k.I(SHRD, EAX, EDX, CL)
-	k.I(MOV, t, EAX)
-	k.I(MOV, W(Ptr32(q, j, 2, -2)), V16(5))
-	k.I(DEC, j)
-	k.I(JNE, Label("q.quant"))
+	k.I(x86.MOV, x86.EAX, x86.D(x86.Ptr32(p, j, 4, -4)))
+	k.I(x86.CDQ)
+	k.I(x86.ADD, x86.EAX, h2)
+	k.I(x86.ADC, x86.EDX, x86.Imm(0))
+	k.I(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
+	k.I(x86.MOV, t, x86.EAX)
+	k.I(x86.MOV, x86.W(x86.Ptr32(q, j, 2, -2)), V16(5))
+	k.I(x86.DEC, j)
+	k.I(x86.JNE, x86.Label("q.quant"))
 	return k
 }
 
@@ -113,33 +113,33 @@ func quantKernel() *Kernel {
 func matmulKernel(rows, cols int, shift uint) *Kernel {
 	w, y, c, lo, hi := V(0), V(1), V(2), V(3), V(4)
 	k := &Kernel{Name: "matmul"}
-	k.I(MOV, W(At("count", 0)), Imm(int64(rows)))
+	k.I(x86.MOV, x86.W(x86.At("count", 0)), x86.Imm(int64(rows)))
 	k.Label("mm.row")
-	k.I(XOR, lo, lo)
-	k.I(XOR, hi, hi)
-	k.I(MOV, c, Imm(int64(cols)))
+	k.I(x86.XOR, lo, lo)
+	k.I(x86.XOR, hi, hi)
+	k.I(x86.MOV, c, x86.Imm(int64(cols)))
 	k.Label("mm.col")
-	k.I(MOVSX, EAX, W(Ptr32(w, c, 2, -2)))
-	k.I(IMUL, D(Mem{Index: c, Scale: 4, Label: "xs", Disp: -4, Addr32: true}))
-	k.I(ADD, lo, EAX)
-	k.I(ADC, hi, EDX)
-	k.I(DEC, c)
-	k.I(JNE, Label("mm.col"))
+	k.I(x86.MOVSX, x86.EAX, x86.W(x86.Ptr32(w, c, 2, -2)))
+	k.I(x86.IMUL, x86.D(x86.Mem{Index: c, Scale: 4, Label: "xs", Disp: -4, Addr32: true}))
+	k.I(x86.ADD, lo, x86.EAX)
+	k.I(x86.ADC, hi, x86.EDX)
+	k.I(x86.DEC, c)
+	k.I(x86.JNE, x86.Label("mm.col"))
 	// t = rshr(hi:lo, 16)
-	k.I(ADD, lo, Imm(1<<15))
-	k.I(ADC, hi, Imm(0))
-	k.I(SHRD, lo, hi, Imm(16))
+	k.I(x86.ADD, lo, x86.Imm(1<<15))
+	k.I(x86.ADC, hi, x86.Imm(0))
+	k.I(x86.SHRD, lo, hi, x86.Imm(16))
 	// y = rshr(t·mult, shift)
-	k.I(MOV, EAX, lo)
-	k.I(IMUL, D(At("mult", 0)))
-	k.I(ADD, EAX, Imm(1<<(shift-1)))
-	k.I(ADC, EDX, Imm(0))
-	k.I(SHRD, EAX, EDX, Imm(int64(shift)))
-	k.I(MOV, D(Ptr32(y, NoReg, 1, 0)), EAX)
-	k.I(ADD, y, Imm(4))
-	k.I(ADD, w, Imm(int64(2*cols)))
-	k.I(DEC, W(At("count", 0)))
-	k.I(JNE, Label("mm.row"))
+	k.I(x86.MOV, x86.EAX, lo)
+	k.I(x86.IMUL, x86.D(x86.At("mult", 0)))
+	k.I(x86.ADD, x86.EAX, x86.Imm(1<<(shift-1)))
+	k.I(x86.ADC, x86.EDX, x86.Imm(0))
+	k.I(x86.SHRD, x86.EAX, x86.EDX, x86.Imm(int64(shift)))
+	k.I(x86.MOV, x86.D(x86.Ptr32(y, x86.NoReg, 1, 0)), x86.EAX)
+	k.I(x86.ADD, y, x86.Imm(4))
+	k.I(x86.ADD, w, x86.Imm(int64(2*cols)))
+	k.I(x86.DEC, x86.W(x86.At("count", 0)))
+	k.I(x86.JNE, x86.Label("mm.row"))
 	return k
 }
 
@@ -147,7 +147,7 @@ func matmulKernel(rows, cols int, shift uint) *Kernel {
 // loads its arguments and an epilogue that stores its LiveOut values to
 // resAddr, and returns what the sector prints: the dwords at dumpAddr, in
 // hex, one a line.
-func runKernel(t *testing.T, k *Kernel, o Options, args map[int]Operand, data func(p *Program), dumpAddr uint16, dumpWords int) (string, map[int]Reg) {
+func runKernel(t *testing.T, k *Kernel, o Options, args map[int]x86.Operand, data func(p *x86.Program), dumpAddr uint16, dumpWords int) (string, map[int]x86.Reg) {
 	t.Helper()
 	as, err := Allocate(k, o)
 	if err != nil {
@@ -156,59 +156,59 @@ func runKernel(t *testing.T, k *Kernel, o Options, args map[int]Operand, data fu
 	if err := verify(k, o, as); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	var p Program
-	p.I(CLI)
-	p.I(XOR, AX, AX)
-	p.I(MOV, DS, AX)
-	p.I(MOV, ES, AX)
-	p.I(MOV, SS, AX)
-	p.I(MOV, SP, Imm(0x7C00))
-	p.I(CLD)
+	var p x86.Program
+	p.I(x86.CLI)
+	p.I(x86.XOR, x86.AX, x86.AX)
+	p.I(x86.MOV, x86.DS, x86.AX)
+	p.I(x86.MOV, x86.ES, x86.AX)
+	p.I(x86.MOV, x86.SS, x86.AX)
+	p.I(x86.MOV, x86.SP, x86.Imm(0x7C00))
+	p.I(x86.CLD)
 	var ins []int
 	for n := range args {
 		ins = append(ins, n)
 	}
 	sort.Ints(ins)
 	for _, n := range ins {
-		p.I(MOV, as[n], args[n])
+		p.I(x86.MOV, as[n], args[n])
 	}
 	if err := Rewrite(k, as, &p); err != nil {
 		t.Fatal(err)
 	}
 	for j, n := range o.LiveOut {
-		p.I(MOV, D(Abs16(uint16(resAddr+4*j))), as[n])
+		p.I(x86.MOV, x86.D(x86.Abs16(uint16(resAddr+4*j))), as[n])
 	}
-	p.I(MOV, SI, Imm(int64(dumpAddr)))
-	p.I(MOV, CX, Imm(int64(dumpWords)))
-	p.I(CALL, Label("dump"))
-	p.I(MOV, AL, Imm(0))
-	p.I(OUT, Imm(qemu.DebugExitPort), AL)
+	p.I(x86.MOV, x86.SI, x86.Imm(int64(dumpAddr)))
+	p.I(x86.MOV, x86.CX, x86.Imm(int64(dumpWords)))
+	p.I(x86.CALL, x86.Label("dump"))
+	p.I(x86.MOV, x86.AL, x86.Imm(0))
+	p.I(x86.OUT, x86.Imm(qemu.DebugExitPort), x86.AL)
 	p.Label("halt")
-	p.I(HLT)
-	p.I(JMP, Label("halt"))
+	p.I(x86.HLT)
+	p.I(x86.JMP, x86.Label("halt"))
 	// dump: cx dwords at ds:si as hex lines on COM1.
 	p.Label("dump")
-	p.I(MOV, DX, Imm(0x3F8))
+	p.I(x86.MOV, x86.DX, x86.Imm(0x3F8))
 	p.Label("dump.word")
-	p.I(LODSD)
-	p.I(MOV, BX, Imm(8))
+	p.I(x86.LODSD)
+	p.I(x86.MOV, x86.BX, x86.Imm(8))
 	p.Label("dump.digit")
-	p.I(ROL, EAX, Imm(4))
-	p.I(MOV, EDI, EAX)
-	p.I(AND, AL, Imm(0xF))
-	p.I(ADD, AL, Imm('0'))
-	p.I(CMP, AL, Imm('9'))
-	p.I(JBE, Label("dump.out"))
-	p.I(ADD, AL, Imm('a'-'0'-10))
+	p.I(x86.ROL, x86.EAX, x86.Imm(4))
+	p.I(x86.MOV, x86.EDI, x86.EAX)
+	p.I(x86.AND, x86.AL, x86.Imm(0xF))
+	p.I(x86.ADD, x86.AL, x86.Imm('0'))
+	p.I(x86.CMP, x86.AL, x86.Imm('9'))
+	p.I(x86.JBE, x86.Label("dump.out"))
+	p.I(x86.ADD, x86.AL, x86.Imm('a'-'0'-10))
 	p.Label("dump.out")
-	p.I(OUT, DX, AL)
-	p.I(MOV, EAX, EDI)
-	p.I(DEC, BX)
-	p.I(JNE, Label("dump.digit"))
-	p.I(MOV, AL, Imm('\n'))
-	p.I(OUT, DX, AL)
-	p.I(LOOP, Label("dump.word"))
-	p.I(RET)
+	p.I(x86.OUT, x86.DX, x86.AL)
+	p.I(x86.MOV, x86.EAX, x86.EDI)
+	p.I(x86.DEC, x86.BX)
+	p.I(x86.JNE, x86.Label("dump.digit"))
+	p.I(x86.MOV, x86.AL, x86.Imm('\n'))
+	p.I(x86.OUT, x86.DX, x86.AL)
+	p.I(x86.LOOP, x86.Label("dump.word"))
+	p.I(x86.RET)
 	data(&p)
 	p.PadTo(510, 0)
 	p.DB(0x55, 0xAA)
@@ -262,7 +262,7 @@ func TestQEMUDotProduct(t *testing.T) {
 	for i := range w {
 		sum += int64(w[i]) * int64(x[i])
 	}
-	data := func(p *Program) {
+	data := func(p *x86.Program) {
 		p.Label("ws")
 		for _, v := range w {
 			p.DW(uint16(v))
@@ -272,7 +272,7 @@ func TestQEMUDotProduct(t *testing.T) {
 			p.DD(uint32(v))
 		}
 	}
-	args := map[int]Operand{0: ImmLabel{Name: "ws"}, 1: ImmLabel{Name: "xs"}, 2: Imm(n)}
+	args := map[int]x86.Operand{0: x86.ImmLabel{Name: "ws"}, 1: x86.ImmLabel{Name: "xs"}, 2: x86.Imm(n)}
 	got, as := runKernel(t, dotKernel(), dotOptions(), args, data, resAddr, 2)
 	if want := hexLines(uint32(sum), uint32(uint64(sum)>>32)); got != want {
 		t.Errorf("COM1:\n%s\nwant:\n%s", got, want)
@@ -331,7 +331,7 @@ func TestQEMUMaxAbsQuantize(t *testing.T) {
 				want = append(want, uint32(words[i])|uint32(words[i+1])<<16)
 			}
 
-			data := func(p *Program) {
+			data := func(p *x86.Program) {
 				p.Label("xs")
 				for _, v := range x {
 					p.DD(uint32(v))
@@ -339,11 +339,11 @@ func TestQEMUMaxAbsQuantize(t *testing.T) {
 			}
 			k := quantKernel()
 			// The epilogue dumps res (m, s) and the output right after it.
-			args := map[int]Operand{0: ImmLabel{Name: "xs"}, 1: Imm(int64(len(x))), 2: Imm(resAddr + 8)}
+			args := map[int]x86.Operand{0: x86.ImmLabel{Name: "xs"}, 1: x86.Imm(int64(len(x))), 2: x86.Imm(resAddr + 8)}
 			o := Options{LiveIn: []int{0, 1, 2}}
 			// res[4] gets only a byte: clear the dword first through the
 			// prologue's memory (BIOS leaves it undefined).
-			k.Items = append([]Item{{Inst: Inst{Op: MOV, Args: []Operand{D(Abs16(resAddr + 4)), Imm(0)}}}}, k.Items...)
+			k.Items = append([]Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.D(x86.Abs16(resAddr + 4)), x86.Imm(0)}}}}, k.Items...)
 			got, as := runKernel(t, k, o, args, data, resAddr, len(want))
 			if exp := hexLines(want...); got != exp {
 				t.Errorf("COM1:\n%s\nwant:\n%s", got, exp)
@@ -377,7 +377,7 @@ func TestQEMUMatmul(t *testing.T) {
 		tt := int32(rshr(acc, 16))
 		want = append(want, uint32(rshr(int64(tt)*int64(mult), shift)))
 	}
-	data := func(p *Program) {
+	data := func(p *x86.Program) {
 		p.Label("count")
 		p.DW(0)
 		p.Label("mult")
@@ -391,7 +391,7 @@ func TestQEMUMatmul(t *testing.T) {
 			p.DD(uint32(v))
 		}
 	}
-	args := map[int]Operand{0: ImmLabel{Name: "ws"}, 1: Imm(outAddr)}
+	args := map[int]x86.Operand{0: x86.ImmLabel{Name: "ws"}, 1: x86.Imm(outAddr)}
 	got, as := runKernel(t, matmulKernel(rows, cols, shift), Options{LiveIn: []int{0, 1}}, args, data, outAddr, rows)
 	if exp := hexLines(want...); got != exp {
 		t.Errorf("COM1:\n%s\nwant:\n%s", got, exp)

@@ -18,7 +18,7 @@ package runtime
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
 // Fixed addresses of the boot protocol.
@@ -140,11 +140,11 @@ func (c BootConfig) check() error {
 // Its putc and exit are at addresses that do not depend on the sector
 // counts (SharedRoutines), so the main code, which is built first, can
 // call them.
-func BootSector(c BootConfig) (*Program, error) {
+func BootSector(c BootConfig) (*x86.Program, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	p := &Program{}
+	p := &x86.Program{}
 	if c.Lean {
 		emitLeanBoot(p, c)
 	} else {
@@ -189,7 +189,7 @@ func SharedRoutines(c BootConfig) (BootRoutines, error) {
 }
 
 // assembleBoot assembles a boot sector program and checks that it fits.
-func assembleBoot(p *Program) ([]byte, error) {
+func assembleBoot(p *x86.Program) ([]byte, error) {
 	b, err := p.Assemble(BootAddr)
 	if err != nil {
 		return nil, fmt.Errorf("boot sector: %w", err)
@@ -202,51 +202,51 @@ func assembleBoot(p *Program) ([]byte, error) {
 
 // emitStart sets up the stack, DS = 0 and the direction flag, and enables
 // A20 (flat). CX is 0 after it.
-func emitStart(p *Program, c BootConfig) {
+func emitStart(p *x86.Program, c BootConfig) {
 	p.Mark("boot.start")
 	p.Label("start")
 	// The BIOS may enter at 07C0:0000; nothing here depends on CS, and the
 	// final far jump sets it for the main code.
-	p.I(XOR, CX, CX)
-	p.I(MOV, SS, CX) // mov ss holds interrupts off until sp is set too
-	p.I(MOV, SP, Imm(StackTop))
+	p.I(x86.XOR, x86.CX, x86.CX)
+	p.I(x86.MOV, x86.SS, x86.CX) // mov ss holds interrupts off until sp is set too
+	p.I(x86.MOV, x86.SP, x86.Imm(StackTop))
 	if !c.Lean {
 		// The drive, at DriveAddr, for the CHS reads; the lean sector's
 		// reads find it in DL, which nothing before them changes.
-		p.I(PUSH, DX)
+		p.I(x86.PUSH, x86.DX)
 	}
-	p.I(MOV, DS, CX)
+	p.I(x86.MOV, x86.DS, x86.CX)
 	if c.Lean && !c.Flat {
-		p.I(MOV, ES, CX) // the full sector sets ES after its CHS reads
+		p.I(x86.MOV, x86.ES, x86.CX) // the full sector sets ES after its CHS reads
 	}
-	p.I(CLD)
+	p.I(x86.CLD)
 	if c.Flat {
 		// Fast A20; bit 0 (reset) reads as 0 and is written back as 0.
-		p.I(IN, AL, Imm(0x92))
-		p.I(OR, AL, Imm(2))
-		p.I(OUT, Imm(0x92), AL)
+		p.I(x86.IN, x86.AL, x86.Imm(0x92))
+		p.I(x86.OR, x86.AL, x86.Imm(2))
+		p.I(x86.OUT, x86.Imm(0x92), x86.AL)
 	}
 }
 
 // emitShared emits fail, which falls into exit, then putc. fail: AH =
 // BIOS status; prints "E", two hex digits and '\n' (lean: "E" alone),
 // exits with 2.
-func emitShared(p *Program, c BootConfig) {
+func emitShared(p *x86.Program, c BootConfig) {
 	p.Mark("boot.fail")
 	p.Label("fail")
-	p.I(MOV, AL, Imm('E'))
-	p.I(CALL, Label(BootPutc))
+	p.I(x86.MOV, x86.AL, x86.Imm('E'))
+	p.I(x86.CALL, x86.Label(BootPutc))
 	if !c.Lean {
-		p.I(MOV, AL, AH)
+		p.I(x86.MOV, x86.AL, x86.AH)
 		p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
-		p.I(XCHG, AL, AH)
-		p.I(CALL, Label("hexdigit"))
-		p.I(MOV, AL, AH) // putc preserves AH: the low digit
-		p.I(CALL, Label("hexdigit"))
-		p.I(MOV, AL, Imm('\n'))
-		p.I(CALL, Label(BootPutc))
+		p.I(x86.XCHG, x86.AL, x86.AH)
+		p.I(x86.CALL, x86.Label("hexdigit"))
+		p.I(x86.MOV, x86.AL, x86.AH) // putc preserves AH: the low digit
+		p.I(x86.CALL, x86.Label("hexdigit"))
+		p.I(x86.MOV, x86.AL, x86.Imm('\n'))
+		p.I(x86.CALL, x86.Label(BootPutc))
 	}
-	p.I(MOV, AL, Imm(2))
+	p.I(x86.MOV, x86.AL, x86.Imm(2))
 	p.Mark(BootExit)
 	p.Label(BootExit)
 	emitExit(p, BootExit)
@@ -254,8 +254,8 @@ func emitShared(p *Program, c BootConfig) {
 		p.Mark("boot.fail")
 		p.Label("hexdigit")
 		// AL = 0..15 to '0'..'9', 'A'..'F', then on into putc.
-		p.I(CMP, AL, Imm(10))
-		p.I(SBB, AL, Imm(0x69))
+		p.I(x86.CMP, x86.AL, x86.Imm(10))
+		p.I(x86.SBB, x86.AL, x86.Imm(0x69))
 		p.DB(0x2F) // das
 	}
 	emitPutc(p, BootPutc, c.Lean)
@@ -263,7 +263,7 @@ func emitShared(p *Program, c BootConfig) {
 
 // emitBoot emits the full boot sector: extended reads with a CHS fallback,
 // three tries per read.
-func emitBoot(p *Program, c BootConfig) {
+func emitBoot(p *x86.Program, c BootConfig) {
 	emitStart(p, c)
 	emitDiskSetup(p, c) // with fail, exit and putc in its middle
 
@@ -281,17 +281,17 @@ func emitBoot(p *Program, c BootConfig) {
 		emitStream(p, c, CodeAddr, code)
 		if data > 0 {
 			a := c.dataAddr()
-			p.I(MOV, W(At("dap", 6)), Imm(int64(a>>4)))
+			p.I(x86.MOV, x86.W(x86.At("dap", 6)), x86.Imm(int64(a>>4)))
 			if a&15 != 0 {
-				p.I(MOV, W(At("dap", 4)), Imm(int64(a&15)))
+				p.I(x86.MOV, x86.W(x86.At("dap", 4)), x86.Imm(int64(a&15)))
 			}
 			emitStream(p, c, a, data)
 		}
 		// AH=08h and the CHS reads leave ES changed.
-		p.I(PUSH, DS)
-		p.I(POP, ES)
+		p.I(x86.PUSH, x86.DS)
+		p.I(x86.POP, x86.ES)
 	}
-	p.I(JMP, Far{Seg: 0, Off: CodeAddr})
+	p.I(x86.JMP, x86.Far{Seg: 0, Off: CodeAddr})
 
 	emitLoad(p, c)
 	emitRead(p, c)
@@ -332,15 +332,15 @@ var flatDescriptor = []byte{0xFF, 0xFF, 0x00, 0x00, 0x00, 0x92, 0xCF, 0x00}
 
 // emitStream loads n sectors (continuing the LBA) to dest: flat through
 // EDI, segmented through the DAP buffer the caller has set.
-func emitStream(p *Program, c BootConfig, dest uint32, n int) {
+func emitStream(p *x86.Program, c BootConfig, dest uint32, n int) {
 	if n == 0 {
 		return
 	}
 	if c.Flat {
-		p.I(MOV, EDI, Imm(int64(dest)))
-		p.I(MOV, EBP, Imm(int64(n)))
+		p.I(x86.MOV, x86.EDI, x86.Imm(int64(dest)))
+		p.I(x86.MOV, x86.EBP, x86.Imm(int64(n)))
 	} else {
-		p.I(MOV, BP, Imm(int64(n)))
+		p.I(x86.MOV, x86.BP, x86.Imm(int64(n)))
 	}
-	p.I(CALL, Label("load"))
+	p.I(x86.CALL, x86.Label("load"))
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
 func randomData(n int, seed uint64) []byte {
@@ -32,43 +32,43 @@ func sum32(b []byte) uint32 {
 // and prints the sum in hex and '\n' to COM1, then exits with code 0.
 // Segmented, it walks the data with DS:SI, moving DS on by 64 KiB each time
 // SI wraps, as real mode requires.
-func sumProgram(flat bool, addr uint32, n int) *Program {
+func sumProgram(flat bool, addr uint32, n int) *x86.Program {
 	return sumProgramWith(Console{Flat: flat}, addr, n)
 }
 
 // sumProgramWith is sumProgram with the console con.
-func sumProgramWith(con Console, addr uint32, n int) *Program {
+func sumProgramWith(con Console, addr uint32, n int) *x86.Program {
 	flat := con.Flat
-	p := &Program{}
+	p := &x86.Program{}
 	emitCheckEntry(p, flat, con.Shared())
-	p.I(MOV, ECX, Imm(int64(n/4)))
-	p.I(XOR, EDX, EDX)
+	p.I(x86.MOV, x86.ECX, x86.Imm(int64(n/4)))
+	p.I(x86.XOR, x86.EDX, x86.EDX)
 	if flat {
-		p.I(MOV, ESI, Imm(int64(addr)))
+		p.I(x86.MOV, x86.ESI, x86.Imm(int64(addr)))
 		p.Label("sum.loop")
 		p.DB(0x67) // a32 lodsd
-		p.I(LODSD)
-		p.I(ADD, EDX, EAX)
+		p.I(x86.LODSD)
+		p.I(x86.ADD, x86.EDX, x86.EAX)
 	} else {
-		p.I(MOV, BX, Imm(int64(addr>>4)))
-		p.I(MOV, SI, Imm(int64(addr&15)))
+		p.I(x86.MOV, x86.BX, x86.Imm(int64(addr>>4)))
+		p.I(x86.MOV, x86.SI, x86.Imm(int64(addr&15)))
 		p.Label("sum.loop")
-		p.I(MOV, DS, BX)
-		p.I(LODSD)
-		p.I(ADD, EDX, EAX)
-		p.I(TEST, SI, SI)
-		p.I(JNZ, Label("sum.next"))
-		p.I(ADD, BX, Imm(0x1000))
+		p.I(x86.MOV, x86.DS, x86.BX)
+		p.I(x86.LODSD)
+		p.I(x86.ADD, x86.EDX, x86.EAX)
+		p.I(x86.TEST, x86.SI, x86.SI)
+		p.I(x86.JNZ, x86.Label("sum.next"))
+		p.I(x86.ADD, x86.BX, x86.Imm(0x1000))
 		p.Label("sum.next")
 	}
-	p.I(DEC, ECX)
-	p.I(JNZ, Label("sum.loop"))
-	p.I(PUSH, Word(0))
-	p.I(POP, DS)
+	p.I(x86.DEC, x86.ECX)
+	p.I(x86.JNZ, x86.Label("sum.loop"))
+	p.I(x86.PUSH, x86.Word(0))
+	p.I(x86.POP, x86.DS)
 	emitPrintHex(p)
-	p.I(CALL, Label(Newline))
-	p.I(MOV, AL, Imm(0))
-	p.I(CALL, Label(Exit))
+	p.I(x86.CALL, x86.Label(Newline))
+	p.I(x86.MOV, x86.AL, x86.Imm(0))
+	p.I(x86.CALL, x86.Label(Exit))
 	EmitConsole(p, con)
 	return p
 }

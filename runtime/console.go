@@ -5,7 +5,7 @@ import (
 
 	"tfc/qemu"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
 // Console says where the console routines find their data, and whether
@@ -97,10 +97,10 @@ const (
 // With c.Shared(), putc and exit are the boot sector's routines, named by
 // Equ (no code here); else they are copies of their own. Regions:
 // print_piece, newline, putc (own copy only), exit (own copy only).
-func EmitConsole(p *Program, c Console) {
-	var putc Operand = Label(Putc)
+func EmitConsole(p *x86.Program, c Console) {
+	var putc x86.Operand = x86.Label(Putc)
 	if c.Shared() {
-		putc = Addr(c.BootPutc)
+		putc = x86.Addr(c.BootPutc)
 		p.Equ(Putc, c.BootPutc)
 		p.Equ(Exit, c.BootExit)
 	}
@@ -115,9 +115,9 @@ func EmitConsole(p *Program, c Console) {
 	if newline {
 		p.Mark(Newline)
 		p.Label(Newline)
-		p.I(MOV, AL, Imm('\n'))
+		p.I(x86.MOV, x86.AL, x86.Imm('\n'))
 		if c.Shared() {
-			p.I(JMP, putc)
+			p.I(x86.JMP, putc)
 		}
 		// else on into putc
 	}
@@ -145,47 +145,47 @@ func EmitConsole(p *Program, c Console) {
 // 1981 ROMs (every BIOS able to run 386 code writes to the active page, as
 // SeaVGABIOS and the Bochs VGA BIOS say outright), and BL is a colour only
 // in graphics modes, which nothing here sets. The full copy sets BX = 7.
-func emitPutc(p *Program, name string, lean bool) {
+func emitPutc(p *x86.Program, name string, lean bool) {
 	p.Mark(name)
 	p.Label(name)
 	if lean {
 		// The callers of the lean copy (the small code generator's
 		// print_piece and generation loop, the boot sector) keep nothing
 		// in the top halves of 32-bit registers across it.
-		p.I(PUSHA)
+		p.I(x86.PUSHA)
 	} else {
-		p.I(PUSHAD) // all of them: a BIOS may not keep the top halves
+		p.I(x86.PUSHAD) // all of them: a BIOS may not keep the top halves
 	}
 	// INT 14h AH=1: DX = 0 is COM1, AL is kept. The BIOS returns at once
 	// when the machine has no COM1; fewer bytes than polling the port.
-	p.I(MOV, AH, Imm(1))
-	p.I(CWD) // AX < 8000h: DX = 0
-	p.I(INT, Imm(0x14))
+	p.I(x86.MOV, x86.AH, x86.Imm(1))
+	p.I(x86.CWD) // AX < 8000h: DX = 0
+	p.I(x86.INT, x86.Imm(0x14))
 	if !lean {
-		p.I(MOV, BX, Imm(7)) // page 0, light grey (graphics modes)
+		p.I(x86.MOV, x86.BX, x86.Imm(7)) // page 0, light grey (graphics modes)
 	}
-	p.I(MOV, AH, Imm(0x0E))
+	p.I(x86.MOV, x86.AH, x86.Imm(0x0E))
 	p.Label(name + ".tty")
-	p.I(INT, Imm(0x10))
-	p.I(CMP, AL, Imm('\n'))
-	p.I(MOV, AL, Imm('\r'))
-	p.I(JE, Label(name+".tty"))
+	p.I(x86.INT, x86.Imm(0x10))
+	p.I(x86.CMP, x86.AL, x86.Imm('\n'))
+	p.I(x86.MOV, x86.AL, x86.Imm('\r'))
+	p.I(x86.JE, x86.Label(name+".tty"))
 	if lean {
-		p.I(POPA)
+		p.I(x86.POPA)
 	} else {
-		p.I(POPAD)
+		p.I(x86.POPAD)
 	}
-	p.I(RET)
+	p.I(x86.RET)
 }
 
 // emitExit writes AL to the debug-exit port and halts for good (if the
 // port is not there): an interrupt wakes the CPU only to halt it again.
 // name is its label's prefix.
-func emitExit(p *Program, name string) {
-	p.I(OUT, Imm(qemu.DebugExitPort), AL)
+func emitExit(p *x86.Program, name string) {
+	p.I(x86.OUT, x86.Imm(qemu.DebugExitPort), x86.AL)
 	p.Label(name + ".halt")
-	p.I(HLT)
-	p.I(JMP, Label(name+".halt"))
+	p.I(x86.HLT)
+	p.I(x86.JMP, x86.Label(name+".halt"))
 }
 
 // print_piece keeps the end of the piece in DX and prints bytes until SI
@@ -197,62 +197,62 @@ func emitExit(p *Program, name string) {
 // With keep32, putc may change the top halves of 32-bit registers (the
 // lean boot sector's keeps 16 bits), so the loop keeps ESI and EDX
 // around it.
-func emitPrintPieceFlat(p *Program, addr uint32, putc Operand, keep32 bool) {
-	p.I(PUSHAD)
-	p.I(MOVZX, EAX, AX)
-	p.I(MOV, ESI, Imm(int64(addr)))
-	p.I(MOV, EDX, Ptr32(ESI, EAX, 4, 4)) // end of region i
-	p.I(ADD, DX, SI)
-	p.I(ADD, ESI, Ptr32(ESI, EAX, 4, 0)) // start
-	p.DB(0x67)                           // a32 lodsb
-	p.I(LODSB)                           // AL = bytes to skip after BOS
-	p.I(DEC, BX)
-	p.I(JNZ, Label("print_piece.print"))
-	p.I(CBW) // PieceData keeps it below 128; EAX's top half is 0
-	p.I(ADD, ESI, EAX)
+func emitPrintPieceFlat(p *x86.Program, addr uint32, putc x86.Operand, keep32 bool) {
+	p.I(x86.PUSHAD)
+	p.I(x86.MOVZX, x86.EAX, x86.AX)
+	p.I(x86.MOV, x86.ESI, x86.Imm(int64(addr)))
+	p.I(x86.MOV, x86.EDX, x86.Ptr32(x86.ESI, x86.EAX, 4, 4)) // end of region i
+	p.I(x86.ADD, x86.DX, x86.SI)
+	p.I(x86.ADD, x86.ESI, x86.Ptr32(x86.ESI, x86.EAX, 4, 0)) // start
+	p.DB(0x67)                                               // a32 lodsb
+	p.I(x86.LODSB)                                           // AL = bytes to skip after BOS
+	p.I(x86.DEC, x86.BX)
+	p.I(x86.JNZ, x86.Label("print_piece.print"))
+	p.I(x86.CBW) // PieceData keeps it below 128; EAX's top half is 0
+	p.I(x86.ADD, x86.ESI, x86.EAX)
 	p.Label("print_piece.print")
-	p.I(CMP, SI, DX)
-	p.I(JE, Label("print_piece.done"))
+	p.I(x86.CMP, x86.SI, x86.DX)
+	p.I(x86.JE, x86.Label("print_piece.done"))
 	p.DB(0x67) // a32 lodsb
-	p.I(LODSB)
+	p.I(x86.LODSB)
 	if keep32 {
-		p.I(PUSHAD)
-		p.I(CALL, putc)
-		p.I(POPAD)
+		p.I(x86.PUSHAD)
+		p.I(x86.CALL, putc)
+		p.I(x86.POPAD)
 	} else {
-		p.I(CALL, putc)
+		p.I(x86.CALL, putc)
 	}
-	p.I(JMP, Label("print_piece.print"))
+	p.I(x86.JMP, x86.Label("print_piece.print"))
 	p.Label("print_piece.done")
-	p.I(POPAD)
-	p.I(RET)
+	p.I(x86.POPAD)
+	p.I(x86.RET)
 }
 
 // emitPrintPieceSeg: the piece table is read through DS = seg, at offset
 // base, so PieceData must fit in 64 KiB - base. In unreal mode, loading
 // DS in real mode sets its base and keeps its 4 GiB limit.
-func emitPrintPieceSeg(p *Program, seg uint16, base uint32, putc Operand) {
-	p.I(PUSHA)
-	p.I(PUSH, DS)
-	p.I(PUSH, Word(int64(seg)))
-	p.I(POP, DS)
-	p.I(IMUL, SI, AX, Imm(4))
+func emitPrintPieceSeg(p *x86.Program, seg uint16, base uint32, putc x86.Operand) {
+	p.I(x86.PUSHA)
+	p.I(x86.PUSH, x86.DS)
+	p.I(x86.PUSH, x86.Word(int64(seg)))
+	p.I(x86.POP, x86.DS)
+	p.I(x86.IMUL, x86.SI, x86.AX, x86.Imm(4))
 	// The offsets are the segment's (PieceBias).
-	p.I(MOV, DX, Ptr16(SI, NoReg, int32(base)+4)) // end of region i
-	p.I(MOV, SI, Ptr16(SI, NoReg, int32(base)))   // start
-	p.I(LODSB)                                    // bytes to skip after BOS
-	p.I(DEC, BX)
-	p.I(JNZ, Label("print_piece.print"))
-	p.I(CBW) // PieceData keeps it below 128
-	p.I(ADD, SI, AX)
+	p.I(x86.MOV, x86.DX, x86.Ptr16(x86.SI, x86.NoReg, int32(base)+4)) // end of region i
+	p.I(x86.MOV, x86.SI, x86.Ptr16(x86.SI, x86.NoReg, int32(base)))   // start
+	p.I(x86.LODSB)                                                    // bytes to skip after BOS
+	p.I(x86.DEC, x86.BX)
+	p.I(x86.JNZ, x86.Label("print_piece.print"))
+	p.I(x86.CBW) // PieceData keeps it below 128
+	p.I(x86.ADD, x86.SI, x86.AX)
 	p.Label("print_piece.print")
-	p.I(CMP, SI, DX)
-	p.I(JE, Label("print_piece.done"))
-	p.I(LODSB)
-	p.I(CALL, putc)
-	p.I(JMP, Label("print_piece.print"))
+	p.I(x86.CMP, x86.SI, x86.DX)
+	p.I(x86.JE, x86.Label("print_piece.done"))
+	p.I(x86.LODSB)
+	p.I(x86.CALL, putc)
+	p.I(x86.JMP, x86.Label("print_piece.print"))
 	p.Label("print_piece.done")
-	p.I(POP, DS)
-	p.I(POPA)
-	p.I(RET)
+	p.I(x86.POP, x86.DS)
+	p.I(x86.POPA)
+	p.I(x86.RET)
 }

@@ -9,7 +9,7 @@ import (
 
 	"tfc/checkpoint"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
 // handTokenizer has the cases print_piece must get right.
@@ -142,15 +142,15 @@ func TestPrintPiece(t *testing.T) {
 			pad := 7
 			con := Console{Flat: flat, PiecesAddr: c.dataAddr() + uint32(pad)}
 			data := append(make([]byte, pad), PieceData(tok, con.PieceBias())...)
-			p := &Program{}
+			p := &x86.Program{}
 			for _, cl := range calls {
-				p.I(MOV, AX, Imm(int64(cl.tok)))
-				p.I(MOV, BX, Imm(int64(cl.prev)))
-				p.I(CALL, Label(PrintPiece))
+				p.I(x86.MOV, x86.AX, x86.Imm(int64(cl.tok)))
+				p.I(x86.MOV, x86.BX, x86.Imm(int64(cl.prev)))
+				p.I(x86.CALL, x86.Label(PrintPiece))
 			}
-			p.I(CALL, Label(Newline))
-			p.I(MOV, AL, Imm(0))
-			p.I(CALL, Label(Exit))
+			p.I(x86.CALL, x86.Label(Newline))
+			p.I(x86.MOV, x86.AL, x86.Imm(0))
+			p.I(x86.CALL, x86.Label(Exit))
 			EmitConsole(p, con)
 			img, err := Link(nil, p, data, c)
 			if err != nil {
@@ -179,35 +179,35 @@ func TestConsolePreservesRegisters(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := BootConfig{Flat: flat, Lean: tc.lean}
-			p := &Program{}
-			regs := []Reg{EAX, ECX, EDX, EBX, EBP, ESI, EDI}
+			p := &x86.Program{}
+			regs := []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.EBP, x86.ESI, x86.EDI}
 			for _, routine := range []string{PrintPiece, Putc, Newline} {
 				for i, r := range regs {
-					p.I(MOV, r, Imm(int64(0x11111111*(i+1))))
+					p.I(x86.MOV, r, x86.Imm(int64(0x11111111*(i+1))))
 				}
 				if routine == PrintPiece {
-					p.I(MOV, EAX, Imm(4)) // " hello"
-					p.I(MOV, EBX, Imm(5))
+					p.I(x86.MOV, x86.EAX, x86.Imm(4)) // " hello"
+					p.I(x86.MOV, x86.EBX, x86.Imm(5))
 				} else {
-					p.I(MOV, AL, Imm('x'))
+					p.I(x86.MOV, x86.AL, x86.Imm('x'))
 				}
-				p.I(PUSHAD)
-				p.I(CALL, Label(routine))
+				p.I(x86.PUSHAD)
+				p.I(x86.CALL, x86.Label(routine))
 				for _, r := range regs {
-					if routine == Newline && r == EAX {
-						p.I(CMP, AX, Imm(0x1100|'\n'))
+					if routine == Newline && r == x86.EAX {
+						p.I(x86.CMP, x86.AX, x86.Imm(0x1100|'\n'))
 					} else {
-						p.I(CMP, r, Ptr32(ESP, NoReg, 1, int32(pushadOffset(r))))
+						p.I(x86.CMP, r, x86.Ptr32(x86.ESP, x86.NoReg, 1, int32(pushadOffset(r))))
 					}
-					p.I(JNE, Label("bad"))
+					p.I(x86.JNE, x86.Label("bad"))
 				}
-				p.I(POPAD)
+				p.I(x86.POPAD)
 			}
-			p.I(MOV, AL, Imm(0))
-			p.I(CALL, Label(Exit))
+			p.I(x86.MOV, x86.AL, x86.Imm(0))
+			p.I(x86.CALL, x86.Label(Exit))
 			p.Label("bad")
-			p.I(MOV, AL, Imm(4))
-			p.I(CALL, Label(Exit))
+			p.I(x86.MOV, x86.AL, x86.Imm(4))
+			p.I(x86.CALL, x86.Label(Exit))
 			con := Console{Flat: flat, PiecesAddr: c.dataAddr()}
 			if tc.lean {
 				con = sharedConsole(t, c, c.dataAddr())
@@ -226,6 +226,6 @@ func TestConsolePreservesRegisters(t *testing.T) {
 }
 
 // pushadOffset is where pushad leaves r, from ESP.
-func pushadOffset(r Reg) int {
-	return map[Reg]int{EDI: 0, ESI: 4, EBP: 8, EBX: 16, EDX: 20, ECX: 24, EAX: 28}[r]
+func pushadOffset(r x86.Reg) int {
+	return map[x86.Reg]int{x86.EDI: 0, x86.ESI: 4, x86.EBP: 8, x86.EBX: 16, x86.EDX: 20, x86.ECX: 24, x86.EAX: 28}[r]
 }

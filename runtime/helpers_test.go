@@ -10,7 +10,7 @@ import (
 
 	"tfc/qemu"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
 // boot runs an image in QEMU; it skips the test when QEMU is missing.
@@ -30,50 +30,50 @@ func boot(t *testing.T, img []byte, timeout time.Duration) *qemu.Result {
 // promised: DS = ES = 0, the direction flag clear; the full sector also
 // FS = GS = 0 (flat) and SP = DriveAddr holding the drive, the lean one
 // SP = StackTop.
-func emitCheckEntry(p *Program, flat, lean bool) {
-	p.I(MOV, AX, DS)
-	p.I(MOV, CX, ES)
-	p.I(OR, AX, CX)
+func emitCheckEntry(p *x86.Program, flat, lean bool) {
+	p.I(x86.MOV, x86.AX, x86.DS)
+	p.I(x86.MOV, x86.CX, x86.ES)
+	p.I(x86.OR, x86.AX, x86.CX)
 	if flat && !lean {
-		p.I(MOV, CX, FS)
-		p.I(OR, AX, CX)
-		p.I(MOV, CX, GS)
-		p.I(OR, AX, CX)
+		p.I(x86.MOV, x86.CX, x86.FS)
+		p.I(x86.OR, x86.AX, x86.CX)
+		p.I(x86.MOV, x86.CX, x86.GS)
+		p.I(x86.OR, x86.AX, x86.CX)
 	}
-	p.I(PUSHF)
-	p.I(POP, CX)
-	p.I(AND, CX, Imm(0x400))
-	p.I(OR, AX, CX)
-	p.I(MOV, CX, SP)
+	p.I(x86.PUSHF)
+	p.I(x86.POP, x86.CX)
+	p.I(x86.AND, x86.CX, x86.Imm(0x400))
+	p.I(x86.OR, x86.AX, x86.CX)
+	p.I(x86.MOV, x86.CX, x86.SP)
 	if lean {
-		p.I(XOR, CX, Imm(StackTop))
-		p.I(OR, AX, CX)
+		p.I(x86.XOR, x86.CX, x86.Imm(StackTop))
+		p.I(x86.OR, x86.AX, x86.CX)
 	} else {
-		p.I(XOR, CX, Imm(DriveAddr))
-		p.I(OR, AX, CX)
-		p.I(CMP, B(Abs16(DriveAddr)), Imm(0x80))
-		p.I(JNE, Label("entry.bad"))
+		p.I(x86.XOR, x86.CX, x86.Imm(DriveAddr))
+		p.I(x86.OR, x86.AX, x86.CX)
+		p.I(x86.CMP, x86.B(x86.Abs16(DriveAddr)), x86.Imm(0x80))
+		p.I(x86.JNE, x86.Label("entry.bad"))
 	}
-	p.I(TEST, AX, AX)
-	p.I(JZ, Label("entry.ok"))
+	p.I(x86.TEST, x86.AX, x86.AX)
+	p.I(x86.JZ, x86.Label("entry.ok"))
 	p.Label("entry.bad")
-	p.I(MOV, AL, Imm(3))
-	p.I(CALL, Label(Exit))
+	p.I(x86.MOV, x86.AL, x86.Imm(3))
+	p.I(x86.CALL, x86.Label(Exit))
 	p.Label("entry.ok")
 }
 
 // emitPrintHex prints EDX as eight hex digits.
-func emitPrintHex(p *Program) {
-	p.I(MOV, CX, Imm(8))
+func emitPrintHex(p *x86.Program) {
+	p.I(x86.MOV, x86.CX, x86.Imm(8))
 	p.Label("hex.loop")
-	p.I(ROL, EDX, Imm(4))
-	p.I(MOV, AL, DL)
-	p.I(AND, AL, Imm(15))
-	p.I(CMP, AL, Imm(10))
-	p.I(SBB, AL, Imm(0x69))
+	p.I(x86.ROL, x86.EDX, x86.Imm(4))
+	p.I(x86.MOV, x86.AL, x86.DL)
+	p.I(x86.AND, x86.AL, x86.Imm(15))
+	p.I(x86.CMP, x86.AL, x86.Imm(10))
+	p.I(x86.SBB, x86.AL, x86.Imm(0x69))
 	p.DB(0x2F) // das
-	p.I(CALL, Label(Putc))
-	p.I(LOOP, Label("hex.loop"))
+	p.I(x86.CALL, x86.Label(Putc))
+	p.I(x86.LOOP, x86.Label("hex.loop"))
 }
 
 // haveNASM skips the test without nasm.

@@ -3,7 +3,7 @@ package runtime
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
 // The lean boot sector (BootConfig.Lean), for -Os images. It does what the
@@ -123,10 +123,10 @@ func (c BootConfig) readFunction() byte {
 }
 
 // emitLeanBoot emits the lean boot sector.
-func emitLeanBoot(p *Program, c BootConfig) {
+func emitLeanBoot(p *x86.Program, c BootConfig) {
 	k, streams := c.leanPlan()
 	emitStart(p, c)
-	p.I(JMP, Label("streams"))
+	p.I(x86.JMP, x86.Label("streams"))
 	emitShared(p, c)
 
 	// Each stream but the last is a far call of load (CS may be 07C0h);
@@ -135,22 +135,22 @@ func emitLeanBoot(p *Program, c BootConfig) {
 	p.Mark("boot.streams")
 	p.Label("streams")
 	if len(streams) == 0 {
-		p.I(JMP, Far{Seg: 0, Off: CodeAddr})
+		p.I(x86.JMP, x86.Far{Seg: 0, Off: CodeAddr})
 	}
 	if !c.Flat && len(streams) > 0 {
-		p.I(MOV, SI, ImmLabel{Name: "dap"})
+		p.I(x86.MOV, x86.SI, x86.ImmLabel{Name: "dap"})
 	}
 	for i, s := range streams {
 		if c.Flat {
-			p.I(MOV, EDI, Imm(int64(s.dest-BounceAddr))) // see emitLeanCopy
+			p.I(x86.MOV, x86.EDI, x86.Imm(int64(s.dest-BounceAddr))) // see emitLeanCopy
 		}
-		p.I(MOV, BP, Imm(int64(s.chunks)))
+		p.I(x86.MOV, x86.BP, x86.Imm(int64(s.chunks)))
 		if i < len(streams)-1 {
-			p.I(PUSH, CS)
-			p.I(CALL, Label("load"))
+			p.I(x86.PUSH, x86.CS)
+			p.I(x86.CALL, x86.Label("load"))
 		} else {
-			p.I(PUSH, DS) // 0
-			p.I(PUSH, Word(CodeAddr))
+			p.I(x86.PUSH, x86.DS) // 0
+			p.I(x86.PUSH, x86.Word(CodeAddr))
 		}
 	}
 	if len(streams) > 0 {
@@ -190,29 +190,29 @@ func emitLeanBoot(p *Program, c BootConfig) {
 // mode they are reloaded with CX, now 0, which sets their bases and keeps
 // the limits. CS is never reloaded, so it keeps its real-mode cache and no
 // far jump is needed. Clobbers EAX, ECX, ESI.
-func emitLeanCopy(p *Program, k int) {
+func emitLeanCopy(p *x86.Program, k int) {
 	p.Mark("boot.unreal")
 	// FS and GS keep what the BIOS left: the small code generator, whose
 	// images alone get this sector, reads and writes through DS and ES.
-	segs := []Reg{DS, ES}
-	p.I(CLI)
-	p.I(LGDT, Ptr16(SI, NoReg, -dapFromGDTR))
-	p.I(MOV, EAX, CR0)
-	p.I(INC, AX) // PE was 0
-	p.I(MOV, CR0, EAX)
-	p.I(MOV, ECX, Imm(int64(k*SectorSize/4)))
+	segs := []x86.Reg{x86.DS, x86.ES}
+	p.I(x86.CLI)
+	p.I(x86.LGDT, x86.Ptr16(x86.SI, x86.NoReg, -dapFromGDTR))
+	p.I(x86.MOV, x86.EAX, x86.CR0)
+	p.I(x86.INC, x86.AX) // PE was 0
+	p.I(x86.MOV, x86.CR0, x86.EAX)
+	p.I(x86.MOV, x86.ECX, x86.Imm(int64(k*SectorSize/4)))
 	for _, s := range segs {
-		p.I(MOV, s, CX)
+		p.I(x86.MOV, s, x86.CX)
 	}
-	p.I(XOR, ESI, ESI)
+	p.I(x86.XOR, x86.ESI, x86.ESI)
 	p.DB(0x67) // a32 rep movsd
-	p.I(REP | MOVSD)
-	p.I(DEC, AX)
-	p.I(MOV, CR0, EAX)
+	p.I(x86.REP | x86.MOVSD)
+	p.I(x86.DEC, x86.AX)
+	p.I(x86.MOV, x86.CR0, x86.EAX)
 	for _, s := range segs {
-		p.I(MOV, s, CX)
+		p.I(x86.MOV, s, x86.CX)
 	}
-	p.I(STI)
+	p.I(x86.STI)
 	p.Mark("boot.load")
 }
 
@@ -228,34 +228,34 @@ const dapFromGDTR = 5 + 8
 // here, as the copy moves ESI), to the DAP's buffer advancing its segment
 // (segmented) or through the bounce buffer to EDI + BounceAddr (flat, which
 // re-enters unreal mode after each read). Returns with retf.
-func emitLeanLoad(p *Program, c BootConfig, k int) {
+func emitLeanLoad(p *x86.Program, c BootConfig, k int) {
 	p.Mark("boot.load")
 	p.Label("load")
 	if c.Flat {
-		p.I(MOV, SI, ImmLabel{Name: "dap"})
+		p.I(x86.MOV, x86.SI, x86.ImmLabel{Name: "dap"})
 	}
-	p.I(MOV, AH, Imm(int64(c.readFunction())))
+	p.I(x86.MOV, x86.AH, x86.Imm(int64(c.readFunction())))
 	if c.Flat {
 		// Not every BIOS keeps the top halves of 32-bit registers.
-		p.I(PUSH, EDI)
-		p.I(INT, Imm(0x13))
-		p.I(POP, EDI)
+		p.I(x86.PUSH, x86.EDI)
+		p.I(x86.INT, x86.Imm(0x13))
+		p.I(x86.POP, x86.EDI)
 	} else {
-		p.I(INT, Imm(0x13))
+		p.I(x86.INT, x86.Imm(0x13))
 	}
-	p.I(JC, Label("fail"))
+	p.I(x86.JC, x86.Label("fail"))
 	if c.Flat {
-		p.I(ADD, D(Ptr16(SI, NoReg, 8)), Imm(int64(k))) // LBA
+		p.I(x86.ADD, x86.D(x86.Ptr16(x86.SI, x86.NoReg, 8)), x86.Imm(int64(k))) // LBA
 		emitLeanCopy(p, k)
 	} else {
 		if k >= 8 {
-			p.I(ADD, B(Ptr16(SI, NoReg, 7)), Imm(int64(k/8))) // segment += k*32
+			p.I(x86.ADD, x86.B(x86.Ptr16(x86.SI, x86.NoReg, 7)), x86.Imm(int64(k/8))) // segment += k*32
 		} else {
-			p.I(ADD, W(Ptr16(SI, NoReg, 6)), Imm(int64(k*32)))
+			p.I(x86.ADD, x86.W(x86.Ptr16(x86.SI, x86.NoReg, 6)), x86.Imm(int64(k*32)))
 		}
-		p.I(ADD, W(Ptr16(SI, NoReg, 8)), Imm(int64(k))) // LBA: below 64 Ki in 640 KiB
+		p.I(x86.ADD, x86.W(x86.Ptr16(x86.SI, x86.NoReg, 8)), x86.Imm(int64(k))) // LBA: below 64 Ki in 640 KiB
 	}
-	p.I(DEC, BP)
-	p.I(JNZ, Label("load"))
-	p.I(RETF)
+	p.I(x86.DEC, x86.BP)
+	p.I(x86.JNZ, x86.Label("load"))
+	p.I(x86.RETF)
 }

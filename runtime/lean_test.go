@@ -14,7 +14,7 @@ import (
 	"tfc/checkpoint"
 	"tfc/qemu"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
 // sharedConsole is the console for c's boot sector, calling its routines.
@@ -157,15 +157,15 @@ func TestLeanCodeOnly(t *testing.T) {
 		t.Run(map[bool]string{true: "flat", false: "segmented"}[flat], func(t *testing.T) {
 			t.Parallel()
 			c := BootConfig{Flat: flat, Lean: true}
-			p := &Program{}
+			p := &x86.Program{}
 			emitCheckEntry(p, flat, true)
 			for _, ch := range "ok" {
-				p.I(MOV, AL, Imm(int64(ch)))
-				p.I(CALL, Label(Putc))
+				p.I(x86.MOV, x86.AL, x86.Imm(int64(ch)))
+				p.I(x86.CALL, x86.Label(Putc))
 			}
-			p.I(CALL, Label(Newline))
-			p.I(MOV, AL, Imm(0))
-			p.I(JMP, Label(Exit))
+			p.I(x86.CALL, x86.Label(Newline))
+			p.I(x86.MOV, x86.AL, x86.Imm(0))
+			p.I(x86.JMP, x86.Label(Exit))
 			EmitConsole(p, sharedConsole(t, c, 0))
 			img, err := Link(nil, p, nil, c)
 			if err != nil {
@@ -307,15 +307,15 @@ func TestSharedPrintPiece(t *testing.T) {
 				t.Fatalf("16-bit print_piece %v, want %v", seg, tc.hma || !tc.flat)
 			}
 			data := append(make([]byte, pad), PieceData(tok, con.PieceBias())...)
-			p := &Program{}
+			p := &x86.Program{}
 			for _, cl := range calls {
-				p.I(MOV, AX, Imm(int64(cl.tok)))
-				p.I(MOV, BX, Imm(int64(cl.prev)))
-				p.I(CALL, Label(PrintPiece))
+				p.I(x86.MOV, x86.AX, x86.Imm(int64(cl.tok)))
+				p.I(x86.MOV, x86.BX, x86.Imm(int64(cl.prev)))
+				p.I(x86.CALL, x86.Label(PrintPiece))
 			}
-			p.I(CALL, Label(Newline))
-			p.I(MOV, AL, Imm(0))
-			p.I(JMP, Label(Exit))
+			p.I(x86.CALL, x86.Label(Newline))
+			p.I(x86.MOV, x86.AL, x86.Imm(0))
+			p.I(x86.JMP, x86.Label(Exit))
 			EmitConsole(p, con)
 			img, err := Link(nil, p, data, c)
 			if err != nil {
@@ -369,52 +369,52 @@ func TestPutcScreen(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := &Program{}
+			p := &x86.Program{}
 			cursor := func() {
-				p.I(MOV, AH, Imm(3))
-				p.I(MOV, BH, Imm(0))
-				p.I(INT, Imm(0x10)) // DH = row, DL = column
+				p.I(x86.MOV, x86.AH, x86.Imm(3))
+				p.I(x86.MOV, x86.BH, x86.Imm(0))
+				p.I(x86.INT, x86.Imm(0x10)) // DH = row, DL = column
 			}
 			cursor()
-			p.I(PUSH, DX)
-			p.I(MOV, BX, Imm(0x1234))
+			p.I(x86.PUSH, x86.DX)
+			p.I(x86.MOV, x86.BX, x86.Imm(0x1234))
 			for _, ch := range "ab\ncd" {
-				p.I(MOV, AL, Imm(int64(ch)))
-				p.I(CALL, Label(Putc))
+				p.I(x86.MOV, x86.AL, x86.Imm(int64(ch)))
+				p.I(x86.CALL, x86.Label(Putc))
 			}
 			cursor()
-			p.I(POP, BX) // BH, BL: where "ab" starts
-			p.I(MOV, AL, BH)
-			p.I(INC, AL)
-			p.I(CMP, DH, AL)
-			p.I(JNE, Label("bad.cursor"))
-			p.I(CMP, DL, Imm(2))
-			p.I(JNE, Label("bad.cursor"))
-			p.I(PUSH, Word(0xB800))
-			p.I(POP, ES)
-			p.I(MOV, AL, Imm(80))
-			p.I(MUL, BH)
-			p.I(ADD, AL, BL)
-			p.I(ADC, AH, Imm(0))
-			p.I(SHL, AX, Imm(1))
-			p.I(MOV, DI, AX)
-			p.I(CMP, B(Ptr16(DI, NoReg, 0).In(ES)), Imm('a'))
-			p.I(JNE, Label("bad.line1"))
-			p.I(CMP, B(Ptr16(DI, NoReg, 2).In(ES)), Imm('b'))
-			p.I(JNE, Label("bad.line1"))
-			p.I(MOV, AL, Imm(160))
-			p.I(MUL, DH)
-			p.I(MOV, DI, AX)
-			p.I(CMP, B(Ptr16(DI, NoReg, 0).In(ES)), Imm('c'))
-			p.I(JNE, Label("bad.line2"))
-			p.I(CMP, B(Ptr16(DI, NoReg, 2).In(ES)), Imm('d'))
-			p.I(JNE, Label("bad.line2"))
-			p.I(MOV, AL, Imm(0))
-			p.I(JMP, Label(Exit))
+			p.I(x86.POP, x86.BX) // BH, BL: where "ab" starts
+			p.I(x86.MOV, x86.AL, x86.BH)
+			p.I(x86.INC, x86.AL)
+			p.I(x86.CMP, x86.DH, x86.AL)
+			p.I(x86.JNE, x86.Label("bad.cursor"))
+			p.I(x86.CMP, x86.DL, x86.Imm(2))
+			p.I(x86.JNE, x86.Label("bad.cursor"))
+			p.I(x86.PUSH, x86.Word(0xB800))
+			p.I(x86.POP, x86.ES)
+			p.I(x86.MOV, x86.AL, x86.Imm(80))
+			p.I(x86.MUL, x86.BH)
+			p.I(x86.ADD, x86.AL, x86.BL)
+			p.I(x86.ADC, x86.AH, x86.Imm(0))
+			p.I(x86.SHL, x86.AX, x86.Imm(1))
+			p.I(x86.MOV, x86.DI, x86.AX)
+			p.I(x86.CMP, x86.B(x86.Ptr16(x86.DI, x86.NoReg, 0).In(x86.ES)), x86.Imm('a'))
+			p.I(x86.JNE, x86.Label("bad.line1"))
+			p.I(x86.CMP, x86.B(x86.Ptr16(x86.DI, x86.NoReg, 2).In(x86.ES)), x86.Imm('b'))
+			p.I(x86.JNE, x86.Label("bad.line1"))
+			p.I(x86.MOV, x86.AL, x86.Imm(160))
+			p.I(x86.MUL, x86.DH)
+			p.I(x86.MOV, x86.DI, x86.AX)
+			p.I(x86.CMP, x86.B(x86.Ptr16(x86.DI, x86.NoReg, 0).In(x86.ES)), x86.Imm('c'))
+			p.I(x86.JNE, x86.Label("bad.line2"))
+			p.I(x86.CMP, x86.B(x86.Ptr16(x86.DI, x86.NoReg, 2).In(x86.ES)), x86.Imm('d'))
+			p.I(x86.JNE, x86.Label("bad.line2"))
+			p.I(x86.MOV, x86.AL, x86.Imm(0))
+			p.I(x86.JMP, x86.Label(Exit))
 			for i, name := range []string{"bad.cursor", "bad.line1", "bad.line2"} {
 				p.Label(name)
-				p.I(MOV, AL, Imm(int64(5+i)))
-				p.I(JMP, Label(Exit))
+				p.I(x86.MOV, x86.AL, x86.Imm(int64(5+i)))
+				p.I(x86.JMP, x86.Label(Exit))
 			}
 			con := Console{Flat: tc.c.Flat}
 			if tc.c.Lean {

@@ -3,7 +3,7 @@ package runtime
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
 // Link builds the disk image: sector 0 is the boot sector (padded to 510
@@ -17,7 +17,7 @@ import (
 // (the normal case) it builds the boot sector from them; a caller that
 // passes its own boot program must have built it with the same counts
 // (nonzero counts in c are checked against the sizes).
-func Link(boot, main *Program, data []byte, c BootConfig) ([]byte, error) {
+func Link(boot, main *x86.Program, data []byte, c BootConfig) ([]byte, error) {
 	code, err := main.Assemble(CodeAddr)
 	if err != nil {
 		return nil, fmt.Errorf("main code: %w", err)

@@ -5,13 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 )
 
-func smallMain(flat bool) *Program {
-	p := &Program{}
-	p.I(MOV, AL, Imm(0))
-	p.I(CALL, Label(Exit))
+func smallMain(flat bool) *x86.Program {
+	p := &x86.Program{}
+	p.I(x86.MOV, x86.AL, x86.Imm(0))
+	p.I(x86.CALL, x86.Label(Exit))
 	EmitConsole(p, Console{Flat: flat, PiecesAddr: BootConfig{Flat: flat}.dataAddr()})
 	return p
 }
@@ -40,7 +40,7 @@ func TestLinkDeterministic(t *testing.T) {
 }
 
 func TestLinkErrors(t *testing.T) {
-	big := &Program{}
+	big := &x86.Program{}
 	big.Times(511, 0x90)
 	if _, err := assembleBoot(big); err == nil || !strings.Contains(err.Error(), "511 bytes") {
 		t.Errorf("BootSector-size check: %v", err)
@@ -64,7 +64,7 @@ func TestLinkErrors(t *testing.T) {
 		t.Errorf("data within the limit: %v", err)
 	}
 
-	huge := &Program{}
+	huge := &x86.Program{}
 	huge.Times(MaxCodeSize+1, 0x90)
 	if _, err := Link(nil, huge, nil, BootConfig{Flat: true}); err == nil || !strings.Contains(err.Error(), "33281 bytes") {
 		t.Errorf("main code too large: %v", err)
@@ -108,7 +108,7 @@ func TestListingRoundTrip(t *testing.T) {
 	}
 	for _, c := range []Console{{Flat: true, PiecesAddr: 0x123456}, {PiecesAddr: 0x12345}, {PiecesAddr: 0x12340},
 		{Flat: true, PiecesAddr: 0x100000, BootPutc: 0x7C40, BootExit: 0x7C3A}, {PiecesAddr: 0x10000, BootPutc: 0x7C40, BootExit: 0x7C3A}} {
-		p := &Program{}
+		p := &x86.Program{}
 		EmitConsole(p, c)
 		b, err := p.Assemble(CodeAddr)
 		if err != nil {

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"tfc/codegen"
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/codegen/x86_16/isel"
 	"tfc/ir"
 	"tfc/qemu"
@@ -437,7 +437,7 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 // program's first one: the kernel alone does not count the parts of a
 // shared subroutine that only other kernels use (the entries of rshr for
 // other shift counts).
-func reachable(p *Program) map[uint32]bool {
+func reachable(p *x86.Program) map[uint32]bool {
 	placed := p.Placed()
 	at := map[uint32]int{}
 	for i, pl := range placed {
@@ -456,19 +456,19 @@ func reachable(p *Program) map[uint32]bool {
 		live[placed[i].Addr] = true
 		for _, a := range in.Args {
 			switch a := a.(type) {
-			case Short:
-				if l, ok := a.To.(Label); ok {
+			case x86.Short:
+				if l, ok := a.To.(x86.Label); ok {
 					work = append(work, at[syms[string(l)]])
 				}
-			case Near:
-				if l, ok := a.To.(Label); ok {
+			case x86.Near:
+				if l, ok := a.To.(x86.Label); ok {
 					work = append(work, at[syms[string(l)]])
 				}
-			case Label:
+			case x86.Label:
 				work = append(work, at[syms[string(a)]])
 			}
 		}
-		if in.Op != RET && in.Op != JMP {
+		if in.Op != x86.RET && in.Op != x86.JMP {
 			work = append(work, i+1)
 		}
 	}
@@ -581,7 +581,7 @@ func nasm(t *testing.T, file string, defs map[string]int64) []byte {
 func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 	t.Helper()
 	main := cfg.im.Main
-	regions := map[string]Region{}
+	regions := map[string]x86.Region{}
 	for _, rg := range main.Regions() {
 		if _, ok := regions[rg.Name]; !ok {
 			regions[rg.Name] = rg
@@ -591,12 +591,12 @@ func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kregions := map[string]Region{}
+	kregions := map[string]x86.Region{}
 	for _, rg := range k.Prog.Regions() {
 		kregions[rg.Name] = rg
 	}
-	inRegion := func(pl []Placed, rg Region) []Placed {
-		var out []Placed
+	inRegion := func(pl []x86.Placed, rg x86.Region) []x86.Placed {
+		var out []x86.Placed
 		for _, p := range pl {
 			if p.Addr >= rg.Start && p.Addr < rg.End {
 				out = append(out, p)
@@ -612,7 +612,7 @@ func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 		}
 		want := inRegion(main.Placed(), real)
 		got := inRegion(k.Prog.Placed(), kregions[name])
-		if name == k.Name && len(want) == len(got)+1 && want[len(want)-1].Inst.Op == RET {
+		if name == k.Name && len(want) == len(got)+1 && want[len(want)-1].Inst.Op == x86.RET {
 			want = want[:len(got)] // forward's RET after the last op
 		}
 		if len(got) != len(want) {
@@ -624,7 +624,7 @@ func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 			gs, ws := g.Inst.String(), w.Inst.String()
 			gb := kcode[g.Addr-0x8000 : int(g.Addr-0x8000)+g.Size]
 			wb := cfg.code[w.Addr-runtime.CodeAddr : int(w.Addr-runtime.CodeAddr)+w.Size]
-			external := g.Inst.Op == CALL || strings.Contains(gs, "tab.")
+			external := g.Inst.Op == x86.CALL || strings.Contains(gs, "tab.")
 			if gs != ws || g.Size != w.Size || (!external && !bytes.Equal(gb, wb)) {
 				t.Errorf("%s: instruction %d is %s (%x), the real build's %s (%x)", name, i, gs, gb, ws, wb)
 				break
@@ -635,22 +635,22 @@ func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 
 // Harness layout: the harness code, its data, the table for the
 // handwritten code at "tab", then the kernel at "kernel" (16-aligned).
-func (r *run) program(blob []byte, callee string) *Program {
+func (r *run) program(blob []byte, callee string) *x86.Program {
 	cfg := r.cfg
-	p := &Program{}
+	p := &x86.Program{}
 	s := isel.Scalars()
-	p.I(MOV, W(Abs16(s.Tok)), Imm(int64(r.tok)))
-	p.I(MOV, W(Abs16(s.Pos)), Imm(int64(r.pos)))
+	p.I(x86.MOV, x86.W(x86.Abs16(s.Tok)), x86.Imm(int64(r.tok)))
+	p.I(x86.MOV, x86.W(x86.Abs16(s.Pos)), x86.Imm(int64(r.pos)))
 	if r.layer >= 0 {
 		w, c := cfg.l.LayerPointers(r.layer)
 		if cfg.seg() {
-			p.I(MOV, W(Abs16(s.LayerW)), Imm(int64(w)))
-			p.I(MOV, W(Abs16(s.LayerC)), Imm(int64(c)))
-			p.I(MOV, FS, W(Abs16(s.LayerW)))
-			p.I(MOV, GS, W(Abs16(s.LayerC)))
+			p.I(x86.MOV, x86.W(x86.Abs16(s.LayerW)), x86.Imm(int64(w)))
+			p.I(x86.MOV, x86.W(x86.Abs16(s.LayerC)), x86.Imm(int64(c)))
+			p.I(x86.MOV, x86.FS, x86.W(x86.Abs16(s.LayerW)))
+			p.I(x86.MOV, x86.GS, x86.W(x86.Abs16(s.LayerC)))
 		} else {
-			p.I(MOV, D(Abs16(s.LayerW)), Imm(int64(w)))
-			p.I(MOV, D(Abs16(s.LayerC)), Imm(int64(c)))
+			p.I(x86.MOV, x86.D(x86.Abs16(s.LayerW)), x86.Imm(int64(w)))
+			p.I(x86.MOV, x86.D(x86.Abs16(s.LayerC)), x86.Imm(int64(c)))
 		}
 	} else if !cfg.seg() {
 		// Flat: the layer base the build keeps in low memory outside the
@@ -665,83 +665,83 @@ func (r *run) program(blob []byte, callee string) *Program {
 			}
 		}
 		w, _ := cfg.l.LayerPointers(i)
-		p.I(MOV, D(Abs16(s.LayerW)), Imm(int64(w)))
+		p.I(x86.MOV, x86.D(x86.Abs16(s.LayerW)), x86.Imm(int64(w)))
 	}
 	for i, c := range r.in {
-		p.I(MOV, SI, ImmLabel{Name: fmt.Sprintf("in%d", i)})
-		p.I(MOV, DI, Imm(int64(c.addr)))
-		p.I(MOV, CX, Imm(int64(len(c.data))))
-		p.I(REP | MOVSB)
+		p.I(x86.MOV, x86.SI, x86.ImmLabel{Name: fmt.Sprintf("in%d", i)})
+		p.I(x86.MOV, x86.DI, x86.Imm(int64(c.addr)))
+		p.I(x86.MOV, x86.CX, x86.Imm(int64(len(c.data))))
+		p.I(x86.REP | x86.MOVSB)
 	}
 	for _, c := range r.fill {
-		p.I(MOV, DI, Imm(int64(c.addr)))
-		p.I(MOV, CX, Imm(int64(len(c.data))))
-		p.I(MOV, AL, Imm(0xCC))
-		p.I(REP | STOSB)
+		p.I(x86.MOV, x86.DI, x86.Imm(int64(c.addr)))
+		p.I(x86.MOV, x86.CX, x86.Imm(int64(len(c.data))))
+		p.I(x86.MOV, x86.AL, x86.Imm(0xCC))
+		p.I(x86.REP | x86.STOSB)
 	}
 	if r.pieces != nil {
 		for i := 0; i < len(r.pieces); i += 2 {
-			p.I(MOV, BX, Imm(int64(r.pieces[i])))
-			p.I(MOV, AX, Imm(int64(r.pieces[i+1])))
-			p.I(CALL, Label(callee))
-			p.I(MOV, DX, Imm(0x3F8))
-			p.I(MOV, AL, Imm('|'))
-			p.I(OUT, DX, AL)
+			p.I(x86.MOV, x86.BX, x86.Imm(int64(r.pieces[i])))
+			p.I(x86.MOV, x86.AX, x86.Imm(int64(r.pieces[i+1])))
+			p.I(x86.CALL, x86.Label(callee))
+			p.I(x86.MOV, x86.DX, x86.Imm(0x3F8))
+			p.I(x86.MOV, x86.AL, x86.Imm('|'))
+			p.I(x86.OUT, x86.DX, x86.AL)
 		}
 	} else {
-		p.I(CALL, Label(callee))
+		p.I(x86.CALL, x86.Label(callee))
 		if r.axTo != 0 {
-			p.I(MOV, W(Abs16(uint16(r.axTo))), AX)
+			p.I(x86.MOV, x86.W(x86.Abs16(uint16(r.axTo))), x86.AX)
 		}
 	}
 	for _, c := range r.out {
 		switch {
 		case !cfg.seg():
-			p.I(MOV, ESI, Imm(int64(c.addr)))
+			p.I(x86.MOV, x86.ESI, x86.Imm(int64(c.addr)))
 		case c.addr < 0x10000:
-			p.I(MOV, SI, Imm(int64(c.addr)))
+			p.I(x86.MOV, x86.SI, x86.Imm(int64(c.addr)))
 		default:
-			p.I(MOV, AX, Imm(int64(c.addr>>4)))
-			p.I(MOV, DS, AX)
-			p.I(MOV, SI, Imm(int64(c.addr&15)))
+			p.I(x86.MOV, x86.AX, x86.Imm(int64(c.addr>>4)))
+			p.I(x86.MOV, x86.DS, x86.AX)
+			p.I(x86.MOV, x86.SI, x86.Imm(int64(c.addr&15)))
 		}
-		p.I(MOV, CX, Imm(int64(len(c.data))))
-		p.I(CALL, Label("dump"))
-		p.I(XOR, AX, AX)
-		p.I(MOV, DS, AX)
+		p.I(x86.MOV, x86.CX, x86.Imm(int64(len(c.data))))
+		p.I(x86.CALL, x86.Label("dump"))
+		p.I(x86.XOR, x86.AX, x86.AX)
+		p.I(x86.MOV, x86.DS, x86.AX)
 	}
-	p.I(MOV, AL, Imm(0))
-	p.I(OUT, Imm(qemu.DebugExitPort), AL)
-	p.I(CLI)
+	p.I(x86.MOV, x86.AL, x86.Imm(0))
+	p.I(x86.OUT, x86.Imm(qemu.DebugExitPort), x86.AL)
+	p.I(x86.CLI)
 	p.Label("halt")
-	p.I(HLT)
-	p.I(JMP, Label("halt"))
+	p.I(x86.HLT)
+	p.I(x86.JMP, x86.Label("halt"))
 
 	// dump: cx bytes at ds:si (flat: esi) as hex, then '\n'.
 	p.Label("dump")
-	p.I(MOV, DX, Imm(0x3F8))
+	p.I(x86.MOV, x86.DX, x86.Imm(0x3F8))
 	p.Label("dump.byte")
 	if cfg.seg() {
-		p.I(LODSB)
+		p.I(x86.LODSB)
 	} else {
-		p.I(A32 | LODSB)
+		p.I(x86.A32 | x86.LODSB)
 	}
-	p.I(MOV, AH, AL)
-	p.I(SHR, AL, Imm(4))
-	p.I(CALL, Label("dump.hex"))
-	p.I(MOV, AL, AH)
-	p.I(AND, AL, Imm(15))
-	p.I(CALL, Label("dump.hex"))
-	p.I(LOOP, Label("dump.byte"))
-	p.I(MOV, AL, Imm('\n'))
-	p.I(OUT, DX, AL)
-	p.I(RET)
+	p.I(x86.MOV, x86.AH, x86.AL)
+	p.I(x86.SHR, x86.AL, x86.Imm(4))
+	p.I(x86.CALL, x86.Label("dump.hex"))
+	p.I(x86.MOV, x86.AL, x86.AH)
+	p.I(x86.AND, x86.AL, x86.Imm(15))
+	p.I(x86.CALL, x86.Label("dump.hex"))
+	p.I(x86.LOOP, x86.Label("dump.byte"))
+	p.I(x86.MOV, x86.AL, x86.Imm('\n'))
+	p.I(x86.OUT, x86.DX, x86.AL)
+	p.I(x86.RET)
 	p.Label("dump.hex")
-	p.I(CMP, AL, Imm(10))
-	p.I(SBB, AL, Imm(0x69))
+	p.I(x86.CMP, x86.AL, x86.Imm(10))
+	p.I(x86.SBB, x86.AL, x86.Imm(0x69))
 	p.DB(0x2F) // das: 0..15 to '0'..'9', 'A'..'F'
-	p.I(OUT, DX, AL)
-	p.I(RET)
+	p.I(x86.OUT, x86.DX, x86.AL)
+	p.I(x86.RET)
 
 	if r.pieces != nil {
 		// As the build's: the table's size known, its offsets biased.

@@ -3,7 +3,7 @@ package isel
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
@@ -22,20 +22,20 @@ func (e *fast) store(op *ir.Op, l *Layout) {
 		if n == 1 {
 			q, sh = loc.V, loc.VS
 		}
-		e.i(MOVZX, EAX, low16(addrPos))
-		e.i(IMUL, args[1], EAX, Imm(int64(c.Width*qb)))
-		e.i(IMUL, EAX, EAX, Imm(int64(c.Heads())))
+		e.i(x86.MOVZX, x86.EAX, low16(addrPos))
+		e.i(x86.IMUL, args[1], x86.EAX, x86.Imm(int64(c.Width*qb)))
+		e.i(x86.IMUL, x86.EAX, x86.EAX, x86.Imm(int64(c.Heads())))
 		if !e.seg {
-			e.i(ADD, args[1], low32(addrLayerC))
-			e.i(ADD, EAX, low32(addrLayerC))
+			e.i(x86.ADD, args[1], low32(addrLayerC))
+			e.i(x86.ADD, x86.EAX, low32(addrLayerC))
 		}
-		e.i(ADD, args[1], Imm(int64(q)))
-		e.i(ADD, EAX, Imm(int64(sh)))
-		e.i(MOV, low32(addrTmp), EAX)
-		e.i(MOV, args[0], Imm(int64(l.VarAddr(v))))
-		e.i(MOV, low16(addrCount), Imm(int64(c.Heads())))
-		e.i(MOV, low32(argW), Imm(int64(n)))
-		e.i(CALL, Label(name))
+		e.i(x86.ADD, args[1], x86.Imm(int64(q)))
+		e.i(x86.ADD, x86.EAX, x86.Imm(int64(sh)))
+		e.i(x86.MOV, low32(addrTmp), x86.EAX)
+		e.i(x86.MOV, args[0], x86.Imm(int64(l.VarAddr(v))))
+		e.i(x86.MOV, low16(addrCount), x86.Imm(int64(c.Heads())))
+		e.i(x86.MOV, low32(argW), x86.Imm(int64(n)))
+		e.i(x86.CALL, x86.Label(name))
 	}
 }
 
@@ -45,7 +45,7 @@ func (e *fast) store(op *ir.Op, l *Layout) {
 // (int8). s comes from the top bit p of m: s = p − bits + 2 when that is
 // positive, plus one when the rounded maximum still passes qmax
 // (ir.KVShift).
-func (e *fast) storeSub(c *ir.Cache) (string, []Reg) {
+func (e *fast) storeSub(c *ir.Cache) (string, []x86.Reg) {
 	qb := c.Bits / 8
 	hd := c.HeadDim
 	qmax := int64(1)<<(c.Bits-1) - 1
@@ -56,90 +56,90 @@ func (e *fast) storeSub(c *ir.Cache) (string, []Reg) {
 		head := name + ".head"
 		k.label(head)
 		m, a, t := k.v(), k.v(), k.v()
-		k.i(XOR, m, m)
+		k.i(x86.XOR, m, m)
 		for i := 0; i < hd; i++ {
-			k.i(MOV, EAX, D(Ptr32(src, NoReg, 1, int32(4*i))))
-			k.i(CDQ)
-			k.i(XOR, EAX, EDX)
-			k.i(SUB, EAX, EDX)
-			k.i(CMP, m, EAX)
-			k.i(SBB, t, t)
-			k.i(XOR, EAX, m)
-			k.i(AND, EAX, t)
-			k.i(XOR, m, EAX)
+			k.i(x86.MOV, x86.EAX, x86.D(x86.Ptr32(src, x86.NoReg, 1, int32(4*i))))
+			k.i(x86.CDQ)
+			k.i(x86.XOR, x86.EAX, x86.EDX)
+			k.i(x86.SUB, x86.EAX, x86.EDX)
+			k.i(x86.CMP, m, x86.EAX)
+			k.i(x86.SBB, t, t)
+			k.i(x86.XOR, x86.EAX, m)
+			k.i(x86.AND, x86.EAX, t)
+			k.i(x86.XOR, m, x86.EAX)
 		}
 		// s = max(0, bsr(m|1) − bits + 2) in ecx.
-		k.i(MOV, a, m)
-		k.i(OR, a, Imm(1))
-		k.i(BSR, ECX, a)
-		k.i(SUB, ECX, Imm(int64(c.Bits-2)))
-		k.i(MOV, t, ECX)
-		k.i(SAR, t, Imm(31))
-		k.i(NOT, t)
-		k.i(AND, ECX, t)
+		k.i(x86.MOV, a, m)
+		k.i(x86.OR, a, x86.Imm(1))
+		k.i(x86.BSR, x86.ECX, a)
+		k.i(x86.SUB, x86.ECX, x86.Imm(int64(c.Bits-2)))
+		k.i(x86.MOV, t, x86.ECX)
+		k.i(x86.SAR, t, x86.Imm(31))
+		k.i(x86.NOT, t)
+		k.i(x86.AND, x86.ECX, t)
 		// half = 2^s >> 1; one more when (m + half) >> s > qmax.
 		half := k.v()
-		k.i(MOV, half, Imm(1))
-		k.i(SHL, half, CL)
-		k.i(SHR, half, Imm(1))
-		k.i(ADD, m, half)
-		k.i(SHR, m, CL)
-		k.i(CMP, m, Imm(qmax+1))
-		k.i(SBB, ECX, Imm(-1))
+		k.i(x86.MOV, half, x86.Imm(1))
+		k.i(x86.SHL, half, x86.CL)
+		k.i(x86.SHR, half, x86.Imm(1))
+		k.i(x86.ADD, m, half)
+		k.i(x86.SHR, m, x86.CL)
+		k.i(x86.CMP, m, x86.Imm(qmax+1))
+		k.i(x86.SBB, x86.ECX, x86.Imm(-1))
 		// addrBigShift |= (s > 8) & argW
-		k.i(MOV, t, ECX)
-		k.i(SUB, t, Imm(31-ir.ExpBits))
-		k.i(NOT, t)
-		k.i(SHR, t, Imm(31))
-		k.i(AND, t, low32(argW))
-		k.i(OR, low32(addrBigShift), t)
-		k.i(MOV, sb, low32(addrTmp))
-		k.i(MOV, B(e.far(Ptr32(sb, NoReg, 1, 0), FS)), CL)
-		k.i(INC, low32(addrTmp))
-		k.i(MOV, half, Imm(1))
-		k.i(SHL, half, CL)
-		k.i(SHR, half, Imm(1))
+		k.i(x86.MOV, t, x86.ECX)
+		k.i(x86.SUB, t, x86.Imm(31-ir.ExpBits))
+		k.i(x86.NOT, t)
+		k.i(x86.SHR, t, x86.Imm(31))
+		k.i(x86.AND, t, low32(argW))
+		k.i(x86.OR, low32(addrBigShift), t)
+		k.i(x86.MOV, sb, low32(addrTmp))
+		k.i(x86.MOV, x86.B(e.far(x86.Ptr32(sb, x86.NoReg, 1, 0), x86.FS)), x86.CL)
+		k.i(x86.INC, low32(addrTmp))
+		k.i(x86.MOV, half, x86.Imm(1))
+		k.i(x86.SHL, half, x86.CL)
+		k.i(x86.SHR, half, x86.Imm(1))
 		for i := 0; i < hd; i++ {
-			k.i(MOV, EAX, D(Ptr32(src, NoReg, 1, int32(4*i))))
-			k.i(CDQ)
-			k.i(ADD, EAX, half)
-			k.i(ADC, EDX, Imm(0))
-			k.i(SHRD, EAX, EDX, CL)
-			dm := e.far(Ptr32(dst, NoReg, 1, int32(i*qb)), FS)
+			k.i(x86.MOV, x86.EAX, x86.D(x86.Ptr32(src, x86.NoReg, 1, int32(4*i))))
+			k.i(x86.CDQ)
+			k.i(x86.ADD, x86.EAX, half)
+			k.i(x86.ADC, x86.EDX, x86.Imm(0))
+			k.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
+			dm := e.far(x86.Ptr32(dst, x86.NoReg, 1, int32(i*qb)), x86.FS)
 			if qb == 2 {
-				k.i(MOV, W(dm), AX)
+				k.i(x86.MOV, x86.W(dm), x86.AX)
 			} else {
-				k.i(MOV, B(dm), AL)
+				k.i(x86.MOV, x86.B(dm), x86.AL)
 			}
 		}
-		k.i(ADD, dst, Imm(int64(hd*qb)))
-		k.i(ADD, src, Imm(int64(4*hd)))
-		k.i(DEC, low16(addrCount))
-		k.i(JNE, Label(head))
-		k.i(RET)
+		k.i(x86.ADD, dst, x86.Imm(int64(hd*qb)))
+		k.i(x86.ADD, src, x86.Imm(int64(4*hd)))
+		k.i(x86.DEC, low16(addrCount))
+		k.i(x86.JNE, x86.Label(head))
+		k.i(x86.RET)
 	})
 }
 
 // abs is the dword at an absolute address (a var or a scratch buffer),
 // with 32-bit addressing.
-func abs(a int32) Mem { return D(Ptr32(NoReg, NoReg, 1, a)) }
+func abs(a int32) x86.Mem { return x86.D(x86.Ptr32(x86.NoReg, x86.NoReg, 1, a)) }
 
 // loadCached sign-extends the cached value at [base+disp] into eax.
-func (k *kern) loadCached(c *ir.Cache, base Reg, disp int32) {
-	m := k.f.far(Ptr32(base, NoReg, 1, disp), FS)
+func (k *kern) loadCached(c *ir.Cache, base x86.Reg, disp int32) {
+	m := k.f.far(x86.Ptr32(base, x86.NoReg, 1, disp), x86.FS)
 	if c.Bits == 8 {
-		k.i(MOVSX, EAX, B(m))
+		k.i(x86.MOVSX, x86.EAX, x86.B(m))
 	} else {
-		k.i(MOVSX, EAX, W(m))
+		k.i(x86.MOVSX, x86.EAX, x86.W(m))
 	}
 }
 
 // cachePtr sets r to this layer's cache region (flat) plus the dword at
 // off: an offset within the region, which is FS in the segmented model.
-func (k *kern) cachePtr(r Reg, off uint16) {
-	k.i(MOV, r, low32(off))
+func (k *kern) cachePtr(r x86.Reg, off uint16) {
+	k.i(x86.MOV, r, low32(off))
 	if !k.f.seg {
-		k.i(ADD, r, low32(addrLayerC))
+		k.i(x86.ADD, r, low32(addrLayerC))
 	}
 }
 
@@ -151,17 +151,17 @@ const addrBigShift = addrSum
 
 // expLookup sets eax to exp(−d) from the table (ir.ExpLookup) for d in
 // eax, below ExpLimit. j and dt are scratch; T[j] is read once.
-func (k *kern) expLookup(tab int32, j, dt Reg) {
-	at := func(disp int32) Mem { return D(k.f.far(Ptr32(NoReg, j, 4, tab+disp), ES)) }
-	k.i(MOV, j, EAX)
-	k.i(SHR, j, Imm(ir.ExpStepBits))
-	k.i(AND, EAX, Imm(1<<ir.ExpStepBits-1))
-	k.i(MOV, dt, at(4))
-	k.i(MOV, j, at(0))
-	k.i(SUB, dt, j)
-	k.i(IMUL, dt)
+func (k *kern) expLookup(tab int32, j, dt x86.Reg) {
+	at := func(disp int32) x86.Mem { return x86.D(k.f.far(x86.Ptr32(x86.NoReg, j, 4, tab+disp), x86.ES)) }
+	k.i(x86.MOV, j, x86.EAX)
+	k.i(x86.SHR, j, x86.Imm(ir.ExpStepBits))
+	k.i(x86.AND, x86.EAX, x86.Imm(1<<ir.ExpStepBits-1))
+	k.i(x86.MOV, dt, at(4))
+	k.i(x86.MOV, j, at(0))
+	k.i(x86.SUB, dt, j)
+	k.i(x86.IMUL, dt)
 	k.rshr64(ir.ExpStepBits)
-	k.i(ADD, EAX, j)
+	k.i(x86.ADD, x86.EAX, j)
 }
 
 // attention, per query head and its kv head (ir.Sim.attention): the
@@ -188,133 +188,133 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 	tab := int32(e.pointData(l.Tables[op.Table]))
 	e.pointCache()
 	e.opSub(func(k *kern) {
-		k.i(MOV, low32(addrQ), Imm(int64(l.VarAddr(op.Args[0]))))
-		k.i(MOV, low32(addrOut), Imm(int64(l.VarAddr(op.Dst))))
-		k.i(MOV, low32(addrKH), Imm(0))
-		k.i(MOV, low32(addrKHI), Imm(0))
-		k.i(MOV, low16(addrHead), Imm(int64(heads)))
-		k.i(MOV, low16(addrCount), Imm(int64(group)))
+		k.i(x86.MOV, low32(addrQ), x86.Imm(int64(l.VarAddr(op.Args[0]))))
+		k.i(x86.MOV, low32(addrOut), x86.Imm(int64(l.VarAddr(op.Dst))))
+		k.i(x86.MOV, low32(addrKH), x86.Imm(0))
+		k.i(x86.MOV, low32(addrKHI), x86.Imm(0))
+		k.i(x86.MOV, low16(addrHead), x86.Imm(int64(heads)))
+		k.i(x86.MOV, low16(addrCount), x86.Imm(int64(group)))
 		end := k.v() // addrT: the end of this step's scores
-		k.i(MOVZX, end, low16(addrPos))
-		k.i(LEA, end, Ptr32(NoReg, end, 4, att+4))
-		k.i(MOV, low32(addrT), end)
+		k.i(x86.MOVZX, end, low16(addrPos))
+		k.i(x86.LEA, end, x86.Ptr32(x86.NoReg, end, 4, att+4))
+		k.i(x86.MOV, low32(addrT), end)
 
 		head := e.fresh("head")
 		k.label(head)
 		qp, qv := k.v(), k.v()
-		k.i(MOV, qp, low32(addrQ))
+		k.i(x86.MOV, qp, low32(addrQ))
 		for i := 0; i < hd; i++ {
-			k.i(MOV, qv, D(Ptr32(qp, NoReg, 1, int32(4*i))))
-			k.i(MOV, abs(acc+int32(4*i)), qv)
+			k.i(x86.MOV, qv, x86.D(x86.Ptr32(qp, x86.NoReg, 1, int32(4*i))))
+			k.i(x86.MOV, abs(acc+int32(4*i)), qv)
 		}
 
 		// Scores and their maximum.
 		kp, sp, ap, lo, hi := k.v(), k.v(), k.v(), k.v(), k.v()
 		k.cachePtr(kp, addrKH)
 		k.cachePtr(sp, addrKHI)
-		k.i(MOV, ap, Imm(int64(att)))
-		k.i(MOV, low32(addrBest), Imm(-1<<31))
+		k.i(x86.MOV, ap, x86.Imm(int64(att)))
+		k.i(x86.MOV, low32(addrBest), x86.Imm(-1<<31))
 		score := e.fresh("score")
 		k.label(score)
 		for i := 0; i < hd; i++ {
 			k.loadCached(c, kp, int32(loc.K)+int32(i*qb))
-			k.i(IMUL, abs(acc+int32(4*i)))
+			k.i(x86.IMUL, abs(acc+int32(4*i)))
 			switch i {
 			case 0:
-				k.i(MOV, lo, EAX)
-				k.i(MOV, hi, EDX)
+				k.i(x86.MOV, lo, x86.EAX)
+				k.i(x86.MOV, hi, x86.EDX)
 			case hd - 1:
-				k.i(ADD, EAX, lo)
-				k.i(ADC, EDX, hi)
+				k.i(x86.ADD, x86.EAX, lo)
+				k.i(x86.ADC, x86.EDX, hi)
 			default:
-				k.i(ADD, lo, EAX)
-				k.i(ADC, hi, EDX)
+				k.i(x86.ADD, lo, x86.EAX)
+				k.i(x86.ADC, hi, x86.EDX)
 			}
 		}
-		k.i(MOVZX, ECX, B(e.far(Ptr32(sp, NoReg, 1, int32(loc.KS)), FS)))
-		k.i(SHLD, EDX, EAX, CL)
-		k.i(SHL, EAX, CL)
+		k.i(x86.MOVZX, x86.ECX, x86.B(e.far(x86.Ptr32(sp, x86.NoReg, 1, int32(loc.KS)), x86.FS)))
+		k.i(x86.SHLD, x86.EDX, x86.EAX, x86.CL)
+		k.i(x86.SHL, x86.EAX, x86.CL)
 		k.rshr64(ir.FracBits)
-		k.i(MOV, EDX, Imm(ir.AttnScale(hd)))
-		k.i(IMUL, EDX)
+		k.i(x86.MOV, x86.EDX, x86.Imm(ir.AttnScale(hd)))
+		k.i(x86.IMUL, x86.EDX)
 		k.rshr64(ir.AttnScaleBits)
-		k.i(MOV, D(Ptr32(ap, NoReg, 1, 0)), EAX)
+		k.i(x86.MOV, x86.D(x86.Ptr32(ap, x86.NoReg, 1, 0)), x86.EAX)
 		// A branch costs less than keeping the maximum without one, which
 		// takes two more memory operands.
 		nomax := e.fresh("nomax")
-		k.i(CMP, EAX, low32(addrBest))
-		k.i(JLE, Label(nomax))
-		k.i(MOV, low32(addrBest), EAX)
+		k.i(x86.CMP, x86.EAX, low32(addrBest))
+		k.i(x86.JLE, x86.Label(nomax))
+		k.i(x86.MOV, low32(addrBest), x86.EAX)
 		k.label(nomax)
-		k.i(ADD, kp, Imm(stride))
-		k.i(ADD, sp, Imm(int64(H)))
-		k.i(ADD, ap, Imm(4))
-		k.i(CMP, ap, low32(addrT))
-		k.i(JB, Label(score))
+		k.i(x86.ADD, kp, x86.Imm(stride))
+		k.i(x86.ADD, sp, x86.Imm(int64(H)))
+		k.i(x86.ADD, ap, x86.Imm(4))
+		k.i(x86.CMP, ap, low32(addrT))
+		k.i(x86.JB, x86.Label(score))
 
 		// Exponentials, their sum and the weighted values.
 		for i := 0; i < 2*hd; i++ {
-			k.i(MOV, abs(acc+int32(4*i)), Imm(0))
+			k.i(x86.MOV, abs(acc+int32(4*i)), x86.Imm(0))
 		}
 		// The sum of the e waits in addrTmp, which leaves a register to
 		// unpack the values.
 		vp, vsp, vap := k.v(), k.v(), k.v()
 		k.cachePtr(vp, addrKH)
 		k.cachePtr(vsp, addrKHI)
-		k.i(MOV, vap, Imm(int64(att)))
-		k.i(MOV, low32(addrTmp), Imm(0))
+		k.i(x86.MOV, vap, x86.Imm(int64(att)))
+		k.i(x86.MOV, low32(addrTmp), x86.Imm(0))
 		j, dt, m, t := k.v(), k.v(), k.v(), k.v()
-		values := func(t Reg, use func(i int)) {
-			k.unpack(qb, hd, func(off int32) Mem { return e.far(Ptr32(vp, NoReg, 1, int32(loc.V)+off), FS) }, t, use)
+		values := func(t x86.Reg, use func(i int)) {
+			k.unpack(qb, hd, func(off int32) x86.Mem { return e.far(x86.Ptr32(vp, x86.NoReg, 1, int32(loc.V)+off), x86.FS) }, t, use)
 		}
 		// exp adds e to the sum and leaves it in eax, the value shift in cl;
 		// a position whose e is 0 goes to skip (many do: the branch saves
 		// more than it costs).
 		exp := func(skip string) {
-			k.i(MOV, EAX, low32(addrBest))
-			k.i(SUB, EAX, D(Ptr32(vap, NoReg, 1, 0)))
-			k.i(CMP, EAX, Imm(ir.ExpLimit))
-			k.i(JAE, Label(skip))
+			k.i(x86.MOV, x86.EAX, low32(addrBest))
+			k.i(x86.SUB, x86.EAX, x86.D(x86.Ptr32(vap, x86.NoReg, 1, 0)))
+			k.i(x86.CMP, x86.EAX, x86.Imm(ir.ExpLimit))
+			k.i(x86.JAE, x86.Label(skip))
 			k.expLookup(tab, j, dt)
-			k.i(ADD, low32(addrTmp), EAX)
-			k.i(MOVZX, ECX, B(e.far(Ptr32(vsp, NoReg, 1, int32(loc.VS)), FS)))
+			k.i(x86.ADD, low32(addrTmp), x86.EAX)
+			k.i(x86.MOVZX, x86.ECX, x86.B(e.far(x86.Ptr32(vsp, x86.NoReg, 1, int32(loc.VS)), x86.FS)))
 		}
 		next := func(skip, top string) {
 			k.label(skip)
-			k.i(ADD, vp, Imm(stride))
-			k.i(ADD, vsp, Imm(int64(H)))
-			k.i(ADD, vap, Imm(4))
-			k.i(CMP, vap, low32(addrT))
-			k.i(JB, Label(top))
+			k.i(x86.ADD, vp, x86.Imm(stride))
+			k.i(x86.ADD, vsp, x86.Imm(int64(H)))
+			k.i(x86.ADD, vap, x86.Imm(4))
+			k.i(x86.CMP, vap, low32(addrT))
+			k.i(x86.JB, x86.Label(top))
 		}
 		vt, slow, done := e.fresh("vt"), e.fresh("vslow"), e.fresh("vdone")
 		vskip, sskip := e.fresh("vskip"), e.fresh("sskip")
-		k.i(CMP, low32(addrBigShift), Imm(0))
-		k.i(JNE, Label(slow))
+		k.i(x86.CMP, low32(addrBigShift), x86.Imm(0))
+		k.i(x86.JNE, x86.Label(slow))
 		k.label(vt)
 		exp(vskip)
-		k.i(SHL, EAX, CL)
-		k.i(MOV, m, EAX)
+		k.i(x86.SHL, x86.EAX, x86.CL)
+		k.i(x86.MOV, m, x86.EAX)
 		values(t, func(i int) {
-			k.i(IMUL, m)
-			k.i(ADD, abs(acc+int32(8*i)), EAX)
-			k.i(ADC, abs(acc+int32(8*i+4)), EDX)
+			k.i(x86.IMUL, m)
+			k.i(x86.ADD, abs(acc+int32(8*i)), x86.EAX)
+			k.i(x86.ADC, abs(acc+int32(8*i+4)), x86.EDX)
 		})
 		next(vskip, vt)
-		k.i(JMP, Label(done))
+		k.i(x86.JMP, x86.Label(done))
 		// (e·v) << shift in 64 bits: cl is taken, the values are read one by
 		// one.
 		k.label(slow)
 		exp(sskip)
 		ev := k.v()
-		k.i(MOV, ev, EAX)
+		k.i(x86.MOV, ev, x86.EAX)
 		for i := 0; i < hd; i++ {
 			k.loadCached(c, vp, int32(loc.V)+int32(i*qb))
-			k.i(IMUL, ev)
-			k.i(SHLD, EDX, EAX, CL)
-			k.i(SHL, EAX, CL)
-			k.i(ADD, abs(acc+int32(8*i)), EAX)
-			k.i(ADC, abs(acc+int32(8*i+4)), EDX)
+			k.i(x86.IMUL, ev)
+			k.i(x86.SHLD, x86.EDX, x86.EAX, x86.CL)
+			k.i(x86.SHL, x86.EAX, x86.CL)
+			k.i(x86.ADD, abs(acc+int32(8*i)), x86.EAX)
+			k.i(x86.ADC, abs(acc+int32(8*i+4)), x86.EDX)
 		}
 		next(sskip, slow)
 		k.label(done)
@@ -322,37 +322,37 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 		// out_i = acc_i / sum, halves away from zero: the magnitude plus sum/2
 		// divided unsigned (sum may pass 2^31), the sign put back.
 		o, half, s, sum := k.v(), k.v(), k.v(), k.v()
-		k.i(MOV, sum, low32(addrTmp))
-		k.i(MOV, o, low32(addrOut))
-		k.i(MOV, half, sum)
-		k.i(SHR, half, Imm(1))
+		k.i(x86.MOV, sum, low32(addrTmp))
+		k.i(x86.MOV, o, low32(addrOut))
+		k.i(x86.MOV, half, sum)
+		k.i(x86.SHR, half, x86.Imm(1))
 		for i := 0; i < hd; i++ {
-			k.i(MOV, EAX, abs(acc+int32(8*i)))
-			k.i(MOV, EDX, abs(acc+int32(8*i+4)))
-			k.i(MOV, s, EDX)
-			k.i(SAR, s, Imm(31))
-			k.i(XOR, EAX, s)
-			k.i(XOR, EDX, s)
-			k.i(SUB, EAX, s)
-			k.i(SBB, EDX, s)
-			k.i(ADD, EAX, half)
-			k.i(ADC, EDX, Imm(0))
-			k.i(DIV, sum)
-			k.i(XOR, EAX, s)
-			k.i(SUB, EAX, s)
-			k.i(MOV, D(Ptr32(o, NoReg, 1, int32(4*i))), EAX)
+			k.i(x86.MOV, x86.EAX, abs(acc+int32(8*i)))
+			k.i(x86.MOV, x86.EDX, abs(acc+int32(8*i+4)))
+			k.i(x86.MOV, s, x86.EDX)
+			k.i(x86.SAR, s, x86.Imm(31))
+			k.i(x86.XOR, x86.EAX, s)
+			k.i(x86.XOR, x86.EDX, s)
+			k.i(x86.SUB, x86.EAX, s)
+			k.i(x86.SBB, x86.EDX, s)
+			k.i(x86.ADD, x86.EAX, half)
+			k.i(x86.ADC, x86.EDX, x86.Imm(0))
+			k.i(x86.DIV, sum)
+			k.i(x86.XOR, x86.EAX, s)
+			k.i(x86.SUB, x86.EAX, s)
+			k.i(x86.MOV, x86.D(x86.Ptr32(o, x86.NoReg, 1, int32(4*i))), x86.EAX)
 		}
 
 		same := e.fresh("same")
-		k.i(ADD, low32(addrQ), Imm(int64(4*hd)))
-		k.i(ADD, low32(addrOut), Imm(int64(4*hd)))
-		k.i(DEC, low16(addrCount))
-		k.i(JNE, Label(same))
-		k.i(MOV, low16(addrCount), Imm(int64(group)))
-		k.i(ADD, low32(addrKH), Imm(int64(hd*qb)))
-		k.i(INC, low32(addrKHI))
+		k.i(x86.ADD, low32(addrQ), x86.Imm(int64(4*hd)))
+		k.i(x86.ADD, low32(addrOut), x86.Imm(int64(4*hd)))
+		k.i(x86.DEC, low16(addrCount))
+		k.i(x86.JNE, x86.Label(same))
+		k.i(x86.MOV, low16(addrCount), x86.Imm(int64(group)))
+		k.i(x86.ADD, low32(addrKH), x86.Imm(int64(hd*qb)))
+		k.i(x86.INC, low32(addrKHI))
 		k.label(same)
-		k.i(DEC, low16(addrHead))
-		k.i(JNE, Label(head))
+		k.i(x86.DEC, low16(addrHead))
+		k.i(x86.JNE, x86.Label(head))
 	})
 }

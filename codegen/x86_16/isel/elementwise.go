@@ -3,7 +3,7 @@ package isel
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
@@ -15,9 +15,9 @@ func (e *fast) add(op *ir.Op, l *Layout) {
 	e.opSub(func(k *kern) {
 		v := k.v()
 		k.elems(op.Dst.Len, func(el elem) {
-			k.i(MOV, v, el.at(a))
-			k.i(ADD, v, el.at(b))
-			k.i(MOV, el.at(d), v)
+			k.i(x86.MOV, v, el.at(a))
+			k.i(x86.ADD, v, el.at(b))
+			k.i(x86.MOV, el.at(d), v)
 		})
 	})
 }
@@ -26,10 +26,10 @@ func (e *fast) mul(op *ir.Op, l *Layout) {
 	a, b, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Args[1]), l.VarAddr(op.Dst)
 	e.opSub(func(k *kern) {
 		k.elems(op.Dst.Len, func(el elem) {
-			k.i(MOV, EAX, el.at(a))
-			k.i(IMUL, el.at(b))
+			k.i(x86.MOV, x86.EAX, el.at(a))
+			k.i(x86.IMUL, el.at(b))
 			k.rshr64(ir.FracBits)
-			k.i(MOV, el.at(d), EAX)
+			k.i(x86.MOV, el.at(d), x86.EAX)
 		})
 	})
 }
@@ -41,37 +41,37 @@ func (e *fast) mul(op *ir.Op, l *Layout) {
 func (e *fast) gate(op *ir.Op, l *Layout) {
 	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
 	tab := int32(e.pointData(l.Tables[op.Table]))
-	t := func(r Reg, disp int32) Mem { return D(e.far(Ptr32(NoReg, r, 4, tab+disp), ES)) }
+	t := func(r x86.Reg, disp int32) x86.Mem { return x86.D(e.far(x86.Ptr32(x86.NoReg, r, 4, tab+disp), x86.ES)) }
 	e.opSub(func(k *kern) {
 		xv, in, j, dt, out := k.v(), k.v(), k.v(), k.v(), k.v()
 		k.elems(op.Dst.Len, func(el elem) {
-			k.i(MOV, xv, el.at(x))
-			k.i(LEA, in, D(Ptr32(xv, NoReg, 1, -ir.GateLow)))
-			k.i(MOV, EAX, in)
-			k.i(CMP, in, Imm(ir.GateHigh-ir.GateLow))
-			k.i(SBB, in, in) // all ones within the table
-			k.i(AND, EAX, in)
-			k.i(MOV, j, EAX)
-			k.i(SHR, j, Imm(ir.GateStepBits))
-			k.i(AND, EAX, Imm(1<<ir.GateStepBits-1))
-			k.i(MOV, dt, t(j, 4))
-			k.i(MOV, j, t(j, 0))
-			k.i(SUB, dt, j)
-			k.i(IMUL, dt)
+			k.i(x86.MOV, xv, el.at(x))
+			k.i(x86.LEA, in, x86.D(x86.Ptr32(xv, x86.NoReg, 1, -ir.GateLow)))
+			k.i(x86.MOV, x86.EAX, in)
+			k.i(x86.CMP, in, x86.Imm(ir.GateHigh-ir.GateLow))
+			k.i(x86.SBB, in, in) // all ones within the table
+			k.i(x86.AND, x86.EAX, in)
+			k.i(x86.MOV, j, x86.EAX)
+			k.i(x86.SHR, j, x86.Imm(ir.GateStepBits))
+			k.i(x86.AND, x86.EAX, x86.Imm(1<<ir.GateStepBits-1))
+			k.i(x86.MOV, dt, t(j, 4))
+			k.i(x86.MOV, j, t(j, 0))
+			k.i(x86.SUB, dt, j)
+			k.i(x86.IMUL, dt)
 			k.rshr64(ir.GateStepBits)
-			k.i(ADD, EAX, j)
-			k.i(AND, EAX, in)
+			k.i(x86.ADD, x86.EAX, j)
+			k.i(x86.AND, x86.EAX, in)
 			// Outside: 1.0 (Q1.30) for x >= 0, else 0.
-			k.i(MOV, out, xv)
-			k.i(NOT, out)
-			k.i(SAR, out, Imm(31))
-			k.i(NOT, in)
-			k.i(AND, out, in)
-			k.i(AND, out, Imm(1<<ir.GateBits))
-			k.i(OR, EAX, out)
-			k.i(IMUL, xv)
+			k.i(x86.MOV, out, xv)
+			k.i(x86.NOT, out)
+			k.i(x86.SAR, out, x86.Imm(31))
+			k.i(x86.NOT, in)
+			k.i(x86.AND, out, in)
+			k.i(x86.AND, out, x86.Imm(1<<ir.GateBits))
+			k.i(x86.OR, x86.EAX, out)
+			k.i(x86.IMUL, xv)
 			k.rshr64(ir.GateBits)
-			k.i(MOV, el.at(d), EAX)
+			k.i(x86.MOV, el.at(d), x86.EAX)
 		})
 	})
 }
@@ -98,45 +98,45 @@ func (e *fast) rope(op *ir.Op, l *Layout) {
 	name, args := e.sub(name, func(k *kern) {
 		p, tb, a1, lo, hi := k.v(), k.v(), k.v(), k.v(), k.v()
 		k.in(p)
-		k.i(MOVZX, tb, low16(addrPos))
-		k.i(IMUL, tb, tb, Imm(int64(hd*4)))
+		k.i(x86.MOVZX, tb, low16(addrPos))
+		k.i(x86.IMUL, tb, tb, x86.Imm(int64(hd*4)))
 		if tab != 0 {
-			k.i(ADD, tb, Imm(int64(tab)))
+			k.i(x86.ADD, tb, x86.Imm(int64(tab)))
 		}
 		top := name + ".head"
 		k.label(top)
 		for j := 0; j < hd/2; j++ {
-			a, b := D(Ptr32(p, NoReg, 1, int32(8*j))), D(Ptr32(p, NoReg, 1, int32(8*j+4)))
-			c, s := D(e.far(Ptr32(tb, NoReg, 1, int32(4*j)), ES)), D(e.far(Ptr32(tb, NoReg, 1, half+int32(4*j)), ES))
-			k.i(MOV, EAX, a)
-			k.i(IMUL, c)
-			k.i(MOV, a1, EAX)
-			k.i(MOV, hi, EDX)
-			k.i(MOV, EAX, b)
-			k.i(IMUL, s)
-			k.i(SUB, a1, EAX)
-			k.i(SBB, hi, EDX)
+			a, b := x86.D(x86.Ptr32(p, x86.NoReg, 1, int32(8*j))), x86.D(x86.Ptr32(p, x86.NoReg, 1, int32(8*j+4)))
+			c, s := x86.D(e.far(x86.Ptr32(tb, x86.NoReg, 1, int32(4*j)), x86.ES)), x86.D(e.far(x86.Ptr32(tb, x86.NoReg, 1, half+int32(4*j)), x86.ES))
+			k.i(x86.MOV, x86.EAX, a)
+			k.i(x86.IMUL, c)
+			k.i(x86.MOV, a1, x86.EAX)
+			k.i(x86.MOV, hi, x86.EDX)
+			k.i(x86.MOV, x86.EAX, b)
+			k.i(x86.IMUL, s)
+			k.i(x86.SUB, a1, x86.EAX)
+			k.i(x86.SBB, hi, x86.EDX)
 			k.rshrPair(a1, hi, ir.RopeBits)
-			k.i(MOV, EAX, a)
-			k.i(IMUL, s)
-			k.i(MOV, lo, EAX)
-			k.i(MOV, hi, EDX)
-			k.i(MOV, EAX, b)
-			k.i(IMUL, c)
-			k.i(ADD, EAX, lo)
-			k.i(ADC, EDX, hi)
+			k.i(x86.MOV, x86.EAX, a)
+			k.i(x86.IMUL, s)
+			k.i(x86.MOV, lo, x86.EAX)
+			k.i(x86.MOV, hi, x86.EDX)
+			k.i(x86.MOV, x86.EAX, b)
+			k.i(x86.IMUL, c)
+			k.i(x86.ADD, x86.EAX, lo)
+			k.i(x86.ADC, x86.EDX, hi)
 			k.rshr64(ir.RopeBits)
-			k.i(MOV, D(Ptr32(p, NoReg, 1, delta+int32(8*j+4))), EAX)
-			k.i(MOV, D(Ptr32(p, NoReg, 1, delta+int32(8*j))), a1)
+			k.i(x86.MOV, x86.D(x86.Ptr32(p, x86.NoReg, 1, delta+int32(8*j+4))), x86.EAX)
+			k.i(x86.MOV, x86.D(x86.Ptr32(p, x86.NoReg, 1, delta+int32(8*j))), a1)
 		}
-		k.i(ADD, p, Imm(int64(4*hd)))
-		k.i(CMP, p, low32(argEnd))
-		k.i(JB, Label(top))
-		k.i(RET)
+		k.i(x86.ADD, p, x86.Imm(int64(4*hd)))
+		k.i(x86.CMP, p, low32(argEnd))
+		k.i(x86.JB, x86.Label(top))
+		k.i(x86.RET)
 	})
-	e.i(MOV, low32(argEnd), Imm(int64(x)+int64(4*op.Dst.Len)))
-	e.i(MOV, args[0], Imm(int64(x)))
-	e.i(CALL, Label(name))
+	e.i(x86.MOV, low32(argEnd), x86.Imm(int64(x)+int64(4*op.Dst.Len)))
+	e.i(x86.MOV, args[0], x86.Imm(int64(x)))
+	e.i(x86.CALL, x86.Label(name))
 }
 
 // argmax leaves the first index of the largest element in next. The
@@ -150,27 +150,27 @@ func (e *fast) argmax(op *ir.Op, l *Layout) {
 	u := unroll(n)
 	e.opSub(func(k *kern) {
 		c, best, idx, v, m, t := k.v(), k.v(), k.v(), k.v(), k.v(), k.v()
-		k.i(XOR, best, best) // −2^31, flipped
-		k.i(MOV, idx, Imm(int64(-n)))
-		k.i(MOV, c, Imm(int64(-n)))
+		k.i(x86.XOR, best, best) // −2^31, flipped
+		k.i(x86.MOV, idx, x86.Imm(int64(-n)))
+		k.i(x86.MOV, c, x86.Imm(int64(-n)))
 		top := e.fresh("amax")
 		k.label(top)
 		for i := 0; i < u; i++ {
-			k.i(MOV, v, D(Ptr32(NoReg, c, 4, int32(x)+int32(4*(n+i)))))
-			k.i(XOR, v, Imm(-1<<31))
-			k.i(CMP, best, v)
-			k.i(SBB, m, m) // all ones when the element is larger
-			k.i(XOR, v, best)
-			k.i(AND, v, m)
-			k.i(XOR, best, v)
-			k.i(LEA, t, D(Ptr32(c, NoReg, 1, int32(i))))
-			k.i(XOR, t, idx)
-			k.i(AND, t, m)
-			k.i(XOR, idx, t)
+			k.i(x86.MOV, v, x86.D(x86.Ptr32(x86.NoReg, c, 4, int32(x)+int32(4*(n+i)))))
+			k.i(x86.XOR, v, x86.Imm(-1<<31))
+			k.i(x86.CMP, best, v)
+			k.i(x86.SBB, m, m) // all ones when the element is larger
+			k.i(x86.XOR, v, best)
+			k.i(x86.AND, v, m)
+			k.i(x86.XOR, best, v)
+			k.i(x86.LEA, t, x86.D(x86.Ptr32(c, x86.NoReg, 1, int32(i))))
+			k.i(x86.XOR, t, idx)
+			k.i(x86.AND, t, m)
+			k.i(x86.XOR, idx, t)
 		}
-		k.i(ADD, c, Imm(int64(u)))
-		k.i(JNE, Label(top))
-		k.i(ADD, idx, Imm(int64(n)))
-		k.i(MOV, low16(addrNext), w16(idx))
+		k.i(x86.ADD, c, x86.Imm(int64(u)))
+		k.i(x86.JNE, x86.Label(top))
+		k.i(x86.ADD, idx, x86.Imm(int64(n)))
+		k.i(x86.MOV, low16(addrNext), w16(idx))
 	})
 }

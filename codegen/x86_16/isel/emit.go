@@ -3,13 +3,13 @@ package isel
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
 // emitter appends instructions to a program and makes fresh labels.
 type emitter struct {
-	p      *Program
+	p      *x86.Program
 	labels int
 	// seg: the segmented model. Data, weights and caches are then reached
 	// through ES (weights, tables, prompt) and FS (the cache), with 16-bit
@@ -17,11 +17,11 @@ type emitter struct {
 	seg bool
 	// dataSeg is the segment register pointData sets (segmented): ES for
 	// the fast kernels, FS for the small ones, which keep ES = 0 for stosd.
-	dataSeg Reg
+	dataSeg x86.Reg
 }
 
 // far puts m in segment s in the segmented model.
-func (e *emitter) far(m Mem, s Reg) Mem {
+func (e *emitter) far(m x86.Mem, s x86.Reg) x86.Mem {
 	if e.seg {
 		m.Seg = s
 	}
@@ -30,12 +30,12 @@ func (e *emitter) far(m Mem, s Reg) Mem {
 
 // setSeg loads a segment register from an immediate or a word in memory
 // (through AX).
-func (e *emitter) setSeg(s Reg, from Operand) {
-	e.i(MOV, AX, from)
-	e.i(MOV, s, AX)
+func (e *emitter) setSeg(s x86.Reg, from x86.Operand) {
+	e.i(x86.MOV, x86.AX, from)
+	e.i(x86.MOV, s, x86.AX)
 }
 
-func (e *emitter) i(op Op, args ...Operand) { e.p.I(op, args...) }
+func (e *emitter) i(op x86.Op, args ...x86.Operand) { e.p.I(op, args...) }
 
 // fresh returns a new local label name.
 func (e *emitter) fresh(what string) string {
@@ -46,33 +46,33 @@ func (e *emitter) fresh(what string) string {
 func (e *emitter) label(name string) { e.p.Label(name) }
 
 // low16/low32 are scalars in low memory, reached with 16-bit addressing.
-func low16(addr uint16) Mem { return W(Abs16(addr)) }
-func low32(addr uint16) Mem { return D(Abs16(addr)) }
+func low16(addr uint16) x86.Mem { return x86.W(x86.Abs16(addr)) }
+func low32(addr uint16) x86.Mem { return x86.D(x86.Abs16(addr)) }
 
 // pointParam sets r to a param's address plus add: linear (flat, for a
 // per-layer param relative to this layer's region), or an offset in ES
 // (segmented). It clobbers AX.
-func (e *emitter) pointParam(r Reg, loc *ParamLoc, add uint32) {
+func (e *emitter) pointParam(r x86.Reg, loc *ParamLoc, add uint32) {
 	if e.seg {
 		off := add
 		if loc.PerLayer {
-			e.setSeg(ES, low16(addrLayerW))
+			e.setSeg(x86.ES, low16(addrLayerW))
 			off += loc.Addr
 		} else {
-			e.setSeg(ES, Imm(int64(loc.Addr>>4)))
+			e.setSeg(x86.ES, x86.Imm(int64(loc.Addr>>4)))
 			off += loc.Addr & 15
 		}
-		e.i(MOV, r, Imm(int64(off)))
+		e.i(x86.MOV, r, x86.Imm(int64(off)))
 		return
 	}
 	if loc.PerLayer {
-		e.i(MOV, r, low32(addrLayerW))
+		e.i(x86.MOV, r, low32(addrLayerW))
 		if a := loc.Addr + add; a != 0 {
-			e.i(ADD, r, Imm(int64(a)))
+			e.i(x86.ADD, r, x86.Imm(int64(a)))
 		}
 		return
 	}
-	e.i(MOV, r, Imm(int64(loc.Addr+add)))
+	e.i(x86.MOV, r, x86.Imm(int64(loc.Addr+add)))
 }
 
 // pointData makes the data at linear address a reachable: it returns a in
@@ -82,7 +82,7 @@ func (e *emitter) pointData(a uint32) uint32 {
 	if !e.seg {
 		return a
 	}
-	e.setSeg(e.dataSeg, Imm(int64(a>>4)))
+	e.setSeg(e.dataSeg, x86.Imm(int64(a>>4)))
 	return a & 15
 }
 
@@ -90,7 +90,7 @@ func (e *emitter) pointData(a uint32) uint32 {
 // segment. It clobbers AX.
 func (e *emitter) pointCache() {
 	if e.seg {
-		e.setSeg(FS, low16(addrLayerC))
+		e.setSeg(x86.FS, low16(addrLayerC))
 	}
 }
 
@@ -98,15 +98,15 @@ func (e *emitter) pointCache() {
 // forward (bench builds: the time stamp first, and a count of the passes).
 func (e *emitter) step(bench bool) {
 	if bench {
-		e.i(RDTSC)
-		e.i(MOV, low32(addrClock), EAX)
-		e.i(MOV, low32(addrClock+4), EDX)
-		e.i(MOV, low32(addrSteps), Imm(0))
+		e.i(x86.RDTSC)
+		e.i(x86.MOV, low32(addrClock), x86.EAX)
+		e.i(x86.MOV, low32(addrClock+4), x86.EDX)
+		e.i(x86.MOV, low32(addrSteps), x86.Imm(0))
 	}
 	e.label("step")
-	e.i(CALL, Label("forward"))
+	e.i(x86.CALL, x86.Label("forward"))
 	if bench {
-		e.i(INC, low32(addrSteps))
+		e.i(x86.INC, low32(addrSteps))
 	}
 }
 
@@ -116,30 +116,30 @@ func (e *emitter) step(bench bool) {
 // through putc and exit 0.
 func (e *emitter) advance(steps int, bench, inAX bool) {
 	if !inAX {
-		e.i(MOV, AX, low16(addrNext))
+		e.i(x86.MOV, x86.AX, low16(addrNext))
 	}
 	// BOS (1) or EOS (2): ax-1 is then 0 or 1.
-	e.i(DEC, AX)
-	e.i(CMP, AX, Imm(ir.EOS-1))
-	e.i(JBE, Label("done"))
-	e.i(INC, AX)
-	e.i(MOV, BX, low16(addrTok))
-	e.i(CALL, Label("print_piece"))
-	e.i(MOV, low16(addrTok), AX)
-	e.i(INC, low16(addrPos))
+	e.i(x86.DEC, x86.AX)
+	e.i(x86.CMP, x86.AX, x86.Imm(ir.EOS-1))
+	e.i(x86.JBE, x86.Label("done"))
+	e.i(x86.INC, x86.AX)
+	e.i(x86.MOV, x86.BX, low16(addrTok))
+	e.i(x86.CALL, x86.Label("print_piece"))
+	e.i(x86.MOV, low16(addrTok), x86.AX)
+	e.i(x86.INC, low16(addrPos))
 	if steps <= 0xFF {
 		// pos <= steps: its high byte is 0, and a byte takes an imm8.
-		e.i(CMP, B(Abs16(addrPos)), Imm(int64(steps)))
+		e.i(x86.CMP, x86.B(x86.Abs16(addrPos)), x86.Imm(int64(steps)))
 	} else {
-		e.i(CMP, low16(addrPos), Imm(int64(steps)))
+		e.i(x86.CMP, low16(addrPos), x86.Imm(int64(steps)))
 	}
-	e.i(JB, Label("step"))
+	e.i(x86.JB, x86.Label("step"))
 	e.label("done")
 	if bench {
 		e.benchReport()
 	}
-	e.i(MOV, AL, Imm('\n'))
-	e.i(CALL, Label("putc"))
-	e.i(MOV, AL, Imm(0))
-	e.i(JMP, Label("exit"))
+	e.i(x86.MOV, x86.AL, x86.Imm('\n'))
+	e.i(x86.CALL, x86.Label("putc"))
+	e.i(x86.MOV, x86.AL, x86.Imm(0))
+	e.i(x86.JMP, x86.Label("exit"))
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/regalloc"
 )
 
@@ -25,7 +25,7 @@ type fast struct {
 	// subs are the subroutines the code calls, by label, and the
 	// registers regalloc gave their virtuals; marks name their regions.
 	subs   map[string]*kern
-	assign map[string]map[int]Reg
+	assign map[string]map[int]x86.Reg
 	marks  map[string]string
 	// The op being selected: its number in program order and its region.
 	opNum    int
@@ -47,23 +47,23 @@ func (f *fast) kernel(name string) *kern {
 }
 
 // v returns a fresh virtual register.
-func (k *kern) v() Reg {
+func (k *kern) v() x86.Reg {
 	k.next++
 	return regalloc.V(k.next - 1)
 }
 
-func (k *kern) i(op Op, args ...Operand) { k.k.I(op, args...) }
-func (k *kern) label(name string)        { k.k.Label(name) }
+func (k *kern) i(op x86.Op, args ...x86.Operand) { k.k.I(op, args...) }
+func (k *kern) label(name string)                { k.k.Label(name) }
 
 // in declares arguments: virtuals live at the kernel's entry.
-func (k *kern) in(rs ...Reg) {
+func (k *kern) in(rs ...x86.Reg) {
 	for _, r := range rs {
 		k.o.LiveIn = append(k.o.LiveIn, vnum(r))
 	}
 }
 
 // vnum is the number of a 32-bit virtual register.
-func vnum(r Reg) int {
+func vnum(r x86.Reg) int {
 	n := int(r) - int(regalloc.V(0))
 	if n < 0 || n >= regalloc.MaxVirtual {
 		panic(fmt.Sprintf("BUG: isel: %v is not a 32-bit virtual register", r))
@@ -72,12 +72,12 @@ func vnum(r Reg) int {
 }
 
 // w16 and b8 are the low 16 and 8 bits of a virtual register.
-func w16(r Reg) Reg { return regalloc.V16(vnum(r)) }
-func b8(r Reg) Reg  { return regalloc.V8(vnum(r)) }
+func w16(r x86.Reg) x86.Reg { return regalloc.V16(vnum(r)) }
+func b8(r x86.Reg) x86.Reg  { return regalloc.V8(vnum(r)) }
 
 // allocate gives every virtual a register; a failure is a bug of the
 // kernel's author.
-func (k *kern) allocate() map[int]Reg {
+func (k *kern) allocate() map[int]x86.Reg {
 	as, err := regalloc.Allocate(&k.k, k.o)
 	if err != nil {
 		panic(fmt.Sprintf("BUG: isel: %v\n%s", err, k.k.String()))
@@ -89,11 +89,11 @@ func (k *kern) allocate() map[int]Reg {
 // body at its first use, and the registers its arguments (the kernel's
 // virtuals 0, 1, ... in LiveIn) were given. Callers load those registers
 // and call the label.
-func (f *fast) sub(name string, body func(k *kern)) (string, []Reg) {
+func (f *fast) sub(name string, body func(k *kern)) (string, []x86.Reg) {
 	return f.subMarked(name, name, body)
 }
 
-func (f *fast) subMarked(name, mark string, body func(k *kern)) (string, []Reg) {
+func (f *fast) subMarked(name, mark string, body func(k *kern)) (string, []x86.Reg) {
 	if f.subs[name] == nil {
 		k := f.kernel(name)
 		body(k)
@@ -102,7 +102,7 @@ func (f *fast) subMarked(name, mark string, body func(k *kern)) (string, []Reg) 
 		f.marks[name] = mark
 	}
 	as := f.assign[name]
-	regs := make([]Reg, len(f.subs[name].o.LiveIn))
+	regs := make([]x86.Reg, len(f.subs[name].o.LiveIn))
 	for i, n := range f.subs[name].o.LiveIn {
 		regs[i] = as[n]
 	}
@@ -115,9 +115,9 @@ func (f *fast) subMarked(name, mark string, body func(k *kern)) (string, []Reg) 
 func (f *fast) opSub(body func(k *kern)) {
 	name, _ := f.subMarked(fmt.Sprintf("op.%d", f.opNum), f.opRegion, func(k *kern) {
 		body(k)
-		k.i(RET)
+		k.i(x86.RET)
 	})
-	f.i(CALL, Label(name))
+	f.i(x86.CALL, x86.Label(name))
 }
 
 // pageSize is the unit of QEMU's translated code: a jump to another page
@@ -135,7 +135,7 @@ func (f *fast) emitSubs() {
 	}
 	var subs []sub
 	for n, k := range f.subs {
-		var p Program
+		var p x86.Program
 		if err := regalloc.Rewrite(&k.k, f.assign[n], &p); err != nil {
 			panic(fmt.Sprintf("BUG: isel: %v", err))
 		}
@@ -184,42 +184,42 @@ func (f *fast) emitSubs() {
 }
 
 // rshr64 rounds edx:eax right by n into eax (ir.Rshr).
-func (k *kern) rshr64(n uint) { k.rshrPair(EAX, EDX, n) }
+func (k *kern) rshr64(n uint) { k.rshrPair(x86.EAX, x86.EDX, n) }
 
 // rshrPair rounds hi:lo right by n into lo.
-func (k *kern) rshrPair(lo, hi Reg, n uint) {
+func (k *kern) rshrPair(lo, hi x86.Reg, n uint) {
 	if n == 0 {
 		return
 	}
-	k.i(ADD, lo, Imm(1<<(n-1)))
-	k.i(ADC, hi, Imm(0))
-	k.i(SHRD, lo, hi, Imm(n))
+	k.i(x86.ADD, lo, x86.Imm(1<<(n-1)))
+	k.i(x86.ADC, hi, x86.Imm(0))
+	k.i(x86.SHRD, lo, hi, x86.Imm(n))
 }
 
 // pointParam sets the virtual r to a param's address (flat: linear, for
 // a per-layer param within this layer's region) or, segmented, to its
 // offset in ES, which it sets (through ax).
-func (k *kern) pointParam(r Reg, loc *ParamLoc) {
+func (k *kern) pointParam(r x86.Reg, loc *ParamLoc) {
 	if k.f.seg {
 		off := loc.Addr
 		if loc.PerLayer {
-			k.i(MOV, AX, low16(addrLayerW))
+			k.i(x86.MOV, x86.AX, low16(addrLayerW))
 		} else {
-			k.i(MOV, AX, Imm(int64(loc.Addr>>4)))
+			k.i(x86.MOV, x86.AX, x86.Imm(int64(loc.Addr>>4)))
 			off = loc.Addr & 15
 		}
-		k.i(MOV, ES, AX)
-		k.i(MOV, r, Imm(int64(off)))
+		k.i(x86.MOV, x86.ES, x86.AX)
+		k.i(x86.MOV, r, x86.Imm(int64(off)))
 		return
 	}
 	if loc.PerLayer {
-		k.i(MOV, r, low32(addrLayerW))
+		k.i(x86.MOV, r, low32(addrLayerW))
 		if loc.Addr != 0 {
-			k.i(ADD, r, Imm(int64(loc.Addr)))
+			k.i(x86.ADD, r, x86.Imm(int64(loc.Addr)))
 		}
 		return
 	}
-	k.i(MOV, r, Imm(int64(loc.Addr)))
+	k.i(x86.MOV, r, x86.Imm(int64(loc.Addr)))
 }
 
 // unroll is the number of elements a loop body handles: the largest of
@@ -248,29 +248,29 @@ const (
 func (k *kern) elems(n int, body func(el elem)) {
 	u := unroll(n)
 	c := k.v()
-	k.i(MOV, c, Imm(int64(n)))
+	k.i(x86.MOV, c, x86.Imm(int64(n)))
 	top := k.f.fresh("el")
 	k.label(top)
 	for i := 0; i < u; i++ {
 		body(elem{c, i, u})
 	}
-	k.i(SUB, c, Imm(int64(u)))
-	k.i(JNE, Label(top))
+	k.i(x86.SUB, c, x86.Imm(int64(u)))
+	k.i(x86.JNE, x86.Label(top))
 }
 
 // elem is element i of the group of u that a loop pass handles: the
 // index c counts down from n by u, so that the element is number c−u+i.
 type elem struct {
-	c    Reg
+	c    x86.Reg
 	i, u int
 }
 
 // at is the element's dword in the vector at addr.
-func (el elem) at(addr uint32) Mem { return D(el.scaled(NoReg, 4, int32(addr))) }
+func (el elem) at(addr uint32) x86.Mem { return x86.D(el.scaled(x86.NoReg, 4, int32(addr))) }
 
 // scaled is the element's item of size bytes in the array at base+disp.
-func (el elem) scaled(base Reg, size int, disp int32) Mem {
-	return Ptr32(base, el.c, size, disp+int32(size*(el.i-el.u)))
+func (el elem) scaled(base x86.Reg, size int, disp int32) x86.Mem {
+	return x86.Ptr32(base, el.c, size, disp+int32(size*(el.i-el.u)))
 }
 
 // unpack puts count packed signed values of eb bytes (1 or 2) in eax one
@@ -279,31 +279,31 @@ func (el elem) scaled(base Reg, size int, disp int32) Mem {
 // at a time (a memory operand costs more than a few register operations)
 // into t: each value but the dword's last is sign-extended from its low
 // bits and shifted out, the last is what remains.
-func (k *kern) unpack(eb, count int, mem func(off int32) Mem, t Reg, use func(i int)) {
+func (k *kern) unpack(eb, count int, mem func(off int32) x86.Mem, t x86.Reg, use func(i int)) {
 	n := 4 / eb
 	for i := 0; i < count; {
 		if i+n > count {
 			if eb == 1 {
-				k.i(MOVSX, EAX, B(mem(int32(i))))
+				k.i(x86.MOVSX, x86.EAX, x86.B(mem(int32(i))))
 			} else {
-				k.i(MOVSX, EAX, W(mem(int32(eb*i))))
+				k.i(x86.MOVSX, x86.EAX, x86.W(mem(int32(eb*i))))
 			}
 			use(i)
 			i++
 			continue
 		}
-		k.i(MOV, t, D(mem(int32(eb*i))))
+		k.i(x86.MOV, t, x86.D(mem(int32(eb*i))))
 		for j := 0; j < n; j++ {
 			switch {
 			case j == n-1:
-				k.i(MOV, EAX, t)
+				k.i(x86.MOV, x86.EAX, t)
 			case eb == 1:
-				k.i(MOVSX, EAX, b8(t))
+				k.i(x86.MOVSX, x86.EAX, b8(t))
 			default:
-				k.i(MOVSX, EAX, w16(t))
+				k.i(x86.MOVSX, x86.EAX, w16(t))
 			}
 			if j < n-1 {
-				k.i(SAR, t, Imm(int64(8*eb)))
+				k.i(x86.SAR, t, x86.Imm(int64(8*eb)))
 			}
 			use(i + j)
 		}

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
@@ -45,7 +45,7 @@ type Kernel struct {
 	// or through another one (regions Subs, each entered at the label of its
 	// name), and the tables it reads (regions "data: table X", labels
 	// "tab.X"). Assemble it at any origin; its first byte is the entry.
-	Prog *Program
+	Prog *x86.Program
 	Name string
 	Subs []string
 	// Ops are the ops the code computes: op, or op and a neighbour when the
@@ -70,7 +70,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 	if why := SmallSupports(p); why != "" {
 		return nil, fmt.Errorf("no small code: %s", why)
 	}
-	full := &Program{}
+	full := &x86.Program{}
 	if err := SelectSmall(full, p, l, SelectOptions{Steps: 1}); err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 			if !seen[m[1]] {
 				seen[m[1]] = true
 				full.Label(m[1])
-				full.I(RET)
+				full.I(x86.RET)
 			}
 		}
 	}
@@ -148,7 +148,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 
 	// The regions to copy: the op's, then the subroutines it reaches.
 	placed := full.PlacedWithData()
-	code := map[int][]Placed{}
+	code := map[int][]x86.Placed{}
 	cut := func(ri int) error {
 		r := regions[ri]
 		n := uint32(0)
@@ -173,7 +173,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 		}
 		if ri == at && lastOp == at {
 			// forward's RET follows the last op.
-			if ins := code[ri]; len(ins) > 0 && ins[len(ins)-1].Data == nil && ins[len(ins)-1].Inst.Op == RET {
+			if ins := code[ri]; len(ins) > 0 && ins[len(ins)-1].Data == nil && ins[len(ins)-1].Inst.Op == x86.RET {
 				code[ri] = ins[:len(ins)-1]
 			}
 		}
@@ -212,7 +212,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 	for _, ns := range labelsAt {
 		sort.Strings(ns)
 	}
-	prog := &Program{}
+	prog := &x86.Program{}
 	for n, ri := range list {
 		r := regions[ri]
 		prog.Mark(r.Name)
@@ -240,7 +240,7 @@ func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
 		if n == 0 {
 			k.Name = r.Name
 			prog.Mark("ret")
-			prog.I(RET)
+			prog.I(x86.RET)
 		}
 	}
 	for _, name := range tabs {

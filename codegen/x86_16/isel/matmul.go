@@ -3,7 +3,7 @@ package isel
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
@@ -36,11 +36,11 @@ const mmBias = 128
 func (e *fast) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) {
 	name, args := e.matmulSub(q, l)
 	e.pointParam(args[0], l.Params[q], mmBias)
-	e.i(LEA, EAX, D(Ptr32(args[0], NoReg, 1, int32(rows*l.Params[q].RowBytes))))
-	e.i(MOV, low32(argEnd), EAX)
-	e.i(MOV, args[1], Imm(int64(l.VarAddr(in)+mmBias)))
-	e.i(MOV, low32(argY), Imm(int64(l.VarAddr(out))))
-	e.i(CALL, Label(name))
+	e.i(x86.LEA, x86.EAX, x86.D(x86.Ptr32(args[0], x86.NoReg, 1, int32(rows*l.Params[q].RowBytes))))
+	e.i(x86.MOV, low32(argEnd), x86.EAX)
+	e.i(x86.MOV, args[1], x86.Imm(int64(l.VarAddr(in)+mmBias)))
+	e.i(x86.MOV, low32(argY), x86.Imm(int64(l.VarAddr(out))))
+	e.i(x86.CALL, x86.Label(name))
 }
 
 // matmulSub is the row loop of one shape (columns, weight size): per row,
@@ -51,7 +51,7 @@ func (e *fast) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) {
 // costs more than a few register operations, so the weights are read a
 // dword at a time (two int16 or four int8, split in registers), which
 // leaves no register for y.
-func (e *fast) matmulSub(q *ir.Param, l *Layout) (string, []Reg) {
+func (e *fast) matmulSub(q *ir.Param, l *Layout) (string, []x86.Reg) {
 	cols, eb, shift := q.Cols, elemBytes(q), q.Q.Shift
 	rowBytes := l.Params[q].RowBytes
 	name := fmt.Sprintf("matmul.%dx%d.%d", cols, eb*8, shift)
@@ -61,28 +61,28 @@ func (e *fast) matmulSub(q *ir.Param, l *Layout) (string, []Reg) {
 		row := name + ".row"
 		k.label(row)
 		mac := func(j int) {
-			k.i(IMUL, D(Ptr32(x, NoReg, 1, int32(4*j-mmBias))))
+			k.i(x86.IMUL, x86.D(x86.Ptr32(x, x86.NoReg, 1, int32(4*j-mmBias))))
 			if j == 0 {
-				k.i(MOV, lo, EAX)
-				k.i(MOV, hi, EDX)
+				k.i(x86.MOV, lo, x86.EAX)
+				k.i(x86.MOV, hi, x86.EDX)
 			} else {
-				k.i(ADD, lo, EAX)
-				k.i(ADC, hi, EDX)
+				k.i(x86.ADD, lo, x86.EAX)
+				k.i(x86.ADC, hi, x86.EDX)
 			}
 		}
-		k.unpack(eb, cols, func(off int32) Mem { return e.far(Ptr32(w, NoReg, 1, 4-mmBias+off), ES) }, t, mac)
+		k.unpack(eb, cols, func(off int32) x86.Mem { return e.far(x86.Ptr32(w, x86.NoReg, 1, 4-mmBias+off), x86.ES) }, t, mac)
 		k.rshrPair(lo, hi, ir.MatmulPreShift)
-		k.i(MOV, EAX, lo)
-		k.i(IMUL, D(e.far(Ptr32(w, NoReg, 1, -mmBias), ES)))
+		k.i(x86.MOV, x86.EAX, lo)
+		k.i(x86.IMUL, x86.D(e.far(x86.Ptr32(w, x86.NoReg, 1, -mmBias), x86.ES)))
 		k.rshr64(shift)
-		k.i(MOV, t, low32(argY))
-		k.i(MOV, D(Ptr32(t, NoReg, 1, 0)), EAX)
-		k.i(ADD, t, Imm(4))
-		k.i(MOV, low32(argY), t)
-		k.i(ADD, w, Imm(int64(rowBytes)))
-		k.i(CMP, w, low32(argEnd))
-		k.i(JNE, Label(row))
-		k.i(RET)
+		k.i(x86.MOV, t, low32(argY))
+		k.i(x86.MOV, x86.D(x86.Ptr32(t, x86.NoReg, 1, 0)), x86.EAX)
+		k.i(x86.ADD, t, x86.Imm(4))
+		k.i(x86.MOV, low32(argY), t)
+		k.i(x86.ADD, w, x86.Imm(int64(rowBytes)))
+		k.i(x86.CMP, w, low32(argEnd))
+		k.i(x86.JNE, x86.Label(row))
+		k.i(x86.RET)
 	})
 }
 
@@ -95,21 +95,21 @@ func (e *fast) embed(op *ir.Op, l *Layout) {
 	e.opSub(func(k *kern) {
 		w, m := k.v(), k.v()
 		k.pointParam(w, loc)
-		k.i(MOVZX, EAX, low16(addrTok))
-		k.i(IMUL, EAX, EAX, Imm(int64(loc.RowBytes)))
-		k.i(ADD, w, EAX)
-		k.i(MOV, m, D(e.far(Ptr32(w, NoReg, 1, 0), ES)))
+		k.i(x86.MOVZX, x86.EAX, low16(addrTok))
+		k.i(x86.IMUL, x86.EAX, x86.EAX, x86.Imm(int64(loc.RowBytes)))
+		k.i(x86.ADD, w, x86.EAX)
+		k.i(x86.MOV, m, x86.D(e.far(x86.Ptr32(w, x86.NoReg, 1, 0), x86.ES)))
 		dst := l.VarAddr(op.Dst)
 		k.elems(q.Cols, func(el elem) {
-			wm := e.far(el.scaled(w, eb, 4), ES)
+			wm := e.far(el.scaled(w, eb, 4), x86.ES)
 			if eb == 1 {
-				k.i(MOVSX, EAX, B(wm))
+				k.i(x86.MOVSX, x86.EAX, x86.B(wm))
 			} else {
-				k.i(MOVSX, EAX, W(wm))
+				k.i(x86.MOVSX, x86.EAX, x86.W(wm))
 			}
-			k.i(IMUL, m)
+			k.i(x86.IMUL, m)
 			k.rshr64(q.Q.Shift)
-			k.i(MOV, el.at(dst), EAX)
+			k.i(x86.MOV, el.at(dst), x86.EAX)
 		})
 	})
 }

@@ -3,7 +3,7 @@ package isel
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
@@ -11,11 +11,11 @@ import (
 // the destination in argX, argW, argY.
 func (e *fast) rmsnorm(op *ir.Op, l *Layout) {
 	name := e.rmsnormSub(op.Args[0].Len)
-	e.pointParam(EAX, l.Params[op.Params[0]], 0)
-	e.i(MOV, low32(argW), EAX)
-	e.i(MOV, low32(argX), Imm(int64(l.VarAddr(op.Args[0]))))
-	e.i(MOV, low32(argY), Imm(int64(l.VarAddr(op.Dst))))
-	e.i(CALL, Label(name))
+	e.pointParam(x86.EAX, l.Params[op.Params[0]], 0)
+	e.i(x86.MOV, low32(argW), x86.EAX)
+	e.i(x86.MOV, low32(argX), x86.Imm(int64(l.VarAddr(op.Args[0]))))
+	e.i(x86.MOV, low32(argY), x86.Imm(int64(l.VarAddr(op.Dst))))
+	e.i(x86.CALL, x86.Label(name))
 }
 
 // rmsnormSub (ir.RMSInv): ss = Σ x² in 64 bits; ss/n by two divisions
@@ -26,82 +26,82 @@ func (e *fast) rmsnorm(op *ir.Op, l *Layout) {
 func (e *fast) rmsnormSub(n int) string {
 	name := fmt.Sprintf("rmsnorm.%d", n)
 	u := unroll(n)
-	at := func(base, c Reg, i int) Mem { return D(Ptr32(base, c, 4, int32(4*(i-u)))) }
+	at := func(base, c x86.Reg, i int) x86.Mem { return x86.D(x86.Ptr32(base, c, 4, int32(4*(i-u)))) }
 	name, _ = e.sub(name, func(k *kern) {
 		x, lo, hi, c := k.v(), k.v(), k.v(), k.v()
-		k.i(MOV, x, low32(argX))
-		k.i(XOR, lo, lo)
-		k.i(XOR, hi, hi)
-		k.i(MOV, c, Imm(int64(n)))
+		k.i(x86.MOV, x, low32(argX))
+		k.i(x86.XOR, lo, lo)
+		k.i(x86.XOR, hi, hi)
+		k.i(x86.MOV, c, x86.Imm(int64(n)))
 		sq := name + ".ss"
 		k.label(sq)
 		for i := 0; i < u; i++ {
-			k.i(MOV, EAX, at(x, c, i))
-			k.i(IMUL, EAX)
-			k.i(ADD, lo, EAX)
-			k.i(ADC, hi, EDX)
+			k.i(x86.MOV, x86.EAX, at(x, c, i))
+			k.i(x86.IMUL, x86.EAX)
+			k.i(x86.ADD, lo, x86.EAX)
+			k.i(x86.ADC, hi, x86.EDX)
 		}
-		k.i(SUB, c, Imm(int64(u)))
-		k.i(JNE, Label(sq))
+		k.i(x86.SUB, c, x86.Imm(int64(u)))
+		k.i(x86.JNE, x86.Label(sq))
 
 		// v = ss/n + eps in vh:vl.
 		dv, vh, vl := k.v(), k.v(), k.v()
-		k.i(MOV, dv, Imm(int64(n)))
-		k.i(MOV, EAX, hi)
-		k.i(XOR, EDX, EDX)
-		k.i(DIV, dv)
-		k.i(MOV, vh, EAX)
-		k.i(MOV, EAX, lo)
-		k.i(DIV, dv)
-		k.i(ADD, EAX, Imm(ir.RMSEps))
-		k.i(ADC, vh, Imm(0))
-		k.i(MOV, vl, EAX)
+		k.i(x86.MOV, dv, x86.Imm(int64(n)))
+		k.i(x86.MOV, x86.EAX, hi)
+		k.i(x86.XOR, x86.EDX, x86.EDX)
+		k.i(x86.DIV, dv)
+		k.i(x86.MOV, vh, x86.EAX)
+		k.i(x86.MOV, x86.EAX, lo)
+		k.i(x86.DIV, dv)
+		k.i(x86.ADD, x86.EAX, x86.Imm(ir.RMSEps))
+		k.i(x86.ADC, vh, x86.Imm(0))
+		k.i(x86.MOV, vl, x86.EAX)
 
 		// r = isqrt(v): for each bit from the top, r |= bit when
 		// (r|bit)² <= v, the comparison's borrow turned into a mask.
 		r, bit, t, m := k.v(), k.v(), k.v(), k.v()
-		k.i(XOR, r, r)
-		k.i(MOV, bit, Imm(1<<31))
+		k.i(x86.XOR, r, r)
+		k.i(x86.MOV, bit, x86.Imm(1<<31))
 		sqrt := name + ".sqrt"
 		k.label(sqrt)
-		k.i(MOV, EAX, r)
-		k.i(OR, EAX, bit)
-		k.i(MUL, EAX)
-		k.i(CMP, vl, EAX)
-		k.i(MOV, t, vh)
-		k.i(SBB, t, EDX) // borrow: v < (r|bit)²
-		k.i(CMC)
-		k.i(SBB, m, m)
-		k.i(AND, m, bit)
-		k.i(OR, r, m)
-		k.i(SHR, bit, Imm(1))
-		k.i(JNE, Label(sqrt))
+		k.i(x86.MOV, x86.EAX, r)
+		k.i(x86.OR, x86.EAX, bit)
+		k.i(x86.MUL, x86.EAX)
+		k.i(x86.CMP, vl, x86.EAX)
+		k.i(x86.MOV, t, vh)
+		k.i(x86.SBB, t, x86.EDX) // borrow: v < (r|bit)²
+		k.i(x86.CMC)
+		k.i(x86.SBB, m, m)
+		k.i(x86.AND, m, bit)
+		k.i(x86.OR, r, m)
+		k.i(x86.SHR, bit, x86.Imm(1))
+		k.i(x86.JNE, x86.Label(sqrt))
 
 		inv := k.v()
-		k.i(MOV, EAX, r)
-		k.i(SHR, EAX, Imm(1))
-		k.i(MOV, EDX, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
-		k.i(DIV, r)
-		k.i(MOV, inv, EAX)
+		k.i(x86.MOV, x86.EAX, r)
+		k.i(x86.SHR, x86.EAX, x86.Imm(1))
+		k.i(x86.MOV, x86.EDX, x86.Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
+		k.i(x86.DIV, r)
+		k.i(x86.MOV, inv, x86.EAX)
 
 		px, pg, py, c2 := k.v(), k.v(), k.v(), k.v()
-		k.i(MOV, px, low32(argX))
-		k.i(MOV, pg, low32(argW))
-		k.i(MOV, py, low32(argY))
-		k.i(MOV, c2, Imm(int64(n)))
+		k.i(x86.MOV, px, low32(argX))
+		k.i(x86.MOV, pg, low32(argW))
+		k.i(x86.MOV, py, low32(argY))
+		k.i(x86.MOV, c2, x86.Imm(int64(n)))
 		out := name + ".norm"
 		k.label(out)
 		for i := 0; i < u; i++ {
-			k.i(MOV, EAX, at(px, c2, i))
-			k.i(IMUL, inv)
+			k.i(x86.MOV, x86.EAX, at(px, c2, i))
+			k.i(x86.IMUL, inv)
 			k.rshr64(ir.RMSInvBits)
-			k.i(IMUL, e.far(at(pg, c2, i), ES))
+			k.i(x86.IMUL, e.far(at(pg, c2, i), x86.ES))
 			k.rshr64(ir.FracBits)
-			k.i(MOV, at(py, c2, i), EAX)
+			k.i(x86.MOV, at(py, c2, i), x86.EAX)
 		}
-		k.i(SUB, c2, Imm(int64(u)))
-		k.i(JNE, Label(out))
-		k.i(RET)
+		k.i(x86.SUB, c2, x86.Imm(int64(u)))
+		k.i(x86.JNE, x86.Label(out))
+		k.i(x86.RET)
 	})
 	return name
 }

@@ -3,7 +3,7 @@ package isel
 import (
 	"fmt"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
@@ -27,11 +27,11 @@ type SelectOptions struct {
 // The kernels are subroutines that forward calls; they come between
 // generate and forward, placed in pages by emitSubs. A first pass over the
 // ops builds them (its glue thrown away), the second emits forward.
-func Select(prog *Program, p *ir.Program, l *Layout, o SelectOptions) error {
-	e := &fast{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: ES},
-		subs: map[string]*kern{}, assign: map[string]map[int]Reg{}, marks: map[string]string{}, trace: o.Trace}
+func Select(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) error {
+	e := &fast{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: x86.ES},
+		subs: map[string]*kern{}, assign: map[string]map[int]x86.Reg{}, marks: map[string]string{}, trace: o.Trace}
 	e.generate(p, l, o.Steps, o.Bench)
-	e.emitter.p = &Program{}
+	e.emitter.p = &x86.Program{}
 	if err := e.forward(p, l); err != nil {
 		return err
 	}
@@ -53,9 +53,9 @@ func (e *fast) forward(p *ir.Program, l *Layout) error {
 			prog.Mark("layer loop")
 			w, _ := l.layerW()
 			c, _ := l.layerC()
-			e.i(MOV, low32(addrLayerW), Imm(int64(w)))
-			e.i(MOV, low32(addrLayerC), Imm(int64(c)))
-			e.i(MOV, low16(addrLayerN), Imm(int64(p.Layers)))
+			e.i(x86.MOV, low32(addrLayerW), x86.Imm(int64(w)))
+			e.i(x86.MOV, low32(addrLayerC), x86.Imm(int64(c)))
+			e.i(x86.MOV, low16(addrLayerN), x86.Imm(int64(p.Layers)))
 			e.label("layer")
 		}
 		for _, op := range ops {
@@ -82,13 +82,13 @@ func (e *fast) forward(p *ir.Program, l *Layout) error {
 			prog.Mark("layer loop")
 			_, w := l.layerW()
 			_, c := l.layerC()
-			e.i(ADD, low32(addrLayerW), Imm(int64(w)))
-			e.i(ADD, low32(addrLayerC), Imm(int64(c)))
-			e.i(DEC, low16(addrLayerN))
-			e.i(JNE, Label("layer"))
+			e.i(x86.ADD, low32(addrLayerW), x86.Imm(int64(w)))
+			e.i(x86.ADD, low32(addrLayerC), x86.Imm(int64(c)))
+			e.i(x86.DEC, low16(addrLayerN))
+			e.i(x86.JNE, x86.Label("layer"))
 		}
 	}
-	e.i(RET)
+	e.i(x86.RET)
 	return nil
 }
 
@@ -134,21 +134,21 @@ func (e *fast) op(op *ir.Op, l *Layout) {
 func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.p.Mark("generate")
 	e.p.Label("generate")
-	e.i(MOV, low16(addrTok), Imm(ir.BOS))
-	e.i(MOV, low16(addrPos), Imm(0))
-	e.i(MOV, low32(addrBigShift), Imm(0))
+	e.i(x86.MOV, low16(addrTok), x86.Imm(ir.BOS))
+	e.i(x86.MOV, low16(addrPos), x86.Imm(0))
+	e.i(x86.MOV, low32(addrBigShift), x86.Imm(0))
 	if seed := p.Gen.Seed; hasSample(p) {
-		e.i(MOV, low32(addrRng), Imm(int64(int32(uint32(seed)))))
-		e.i(MOV, low32(addrRng+4), Imm(int64(int32(uint32(seed>>32)))))
+		e.i(x86.MOV, low32(addrRng), x86.Imm(int64(int32(uint32(seed)))))
+		e.i(x86.MOV, low32(addrRng+4), x86.Imm(int64(int32(uint32(seed>>32)))))
 	}
 	e.emitter.step(bench)
 	prompt := e.pointData(l.Prompt)
-	e.i(MOVZX, EBX, low16(addrPos))
-	e.i(INC, BX)
-	e.i(CMP, BX, Imm(int64(l.NPrompt)))
-	e.i(JAE, Label("chosen"))
-	e.i(MOV, AX, e.far(W(Ptr32(NoReg, EBX, 2, int32(prompt))), e.dataSeg))
-	e.i(MOV, low16(addrNext), AX)
+	e.i(x86.MOVZX, x86.EBX, low16(addrPos))
+	e.i(x86.INC, x86.BX)
+	e.i(x86.CMP, x86.BX, x86.Imm(int64(l.NPrompt)))
+	e.i(x86.JAE, x86.Label("chosen"))
+	e.i(x86.MOV, x86.AX, e.far(x86.W(x86.Ptr32(x86.NoReg, x86.EBX, 2, int32(prompt))), e.dataSeg))
+	e.i(x86.MOV, low16(addrNext), x86.AX)
 	e.label("chosen")
 	e.emitter.advance(steps, bench, false)
 }
@@ -167,35 +167,35 @@ const DebugconPort = 0xE9
 // time stamp counter's advance over the generation (under QEMU's -icount
 // shift=0, the guest instructions executed) and the forward passes run.
 func (e *emitter) benchReport() {
-	e.i(RDTSC)
-	e.i(SUB, EAX, low32(addrClock))
-	e.i(SBB, EDX, low32(addrClock+4))
-	e.i(MOV, ESI, EAX)
-	e.i(MOV, EBX, EDX)
-	e.i(CALL, Label("bench.hex"))
-	e.i(MOV, AL, Imm(' '))
-	e.i(OUT, Imm(DebugconPort), AL)
-	e.i(XOR, EBX, EBX)
-	e.i(MOV, ESI, low32(addrSteps))
-	e.i(CALL, Label("bench.hex"))
-	e.i(MOV, AL, Imm('\n'))
-	e.i(OUT, Imm(DebugconPort), AL)
-	e.i(JMP, Label("bench.end"))
+	e.i(x86.RDTSC)
+	e.i(x86.SUB, x86.EAX, low32(addrClock))
+	e.i(x86.SBB, x86.EDX, low32(addrClock+4))
+	e.i(x86.MOV, x86.ESI, x86.EAX)
+	e.i(x86.MOV, x86.EBX, x86.EDX)
+	e.i(x86.CALL, x86.Label("bench.hex"))
+	e.i(x86.MOV, x86.AL, x86.Imm(' '))
+	e.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	e.i(x86.XOR, x86.EBX, x86.EBX)
+	e.i(x86.MOV, x86.ESI, low32(addrSteps))
+	e.i(x86.CALL, x86.Label("bench.hex"))
+	e.i(x86.MOV, x86.AL, x86.Imm('\n'))
+	e.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	e.i(x86.JMP, x86.Label("bench.end"))
 	// bench.hex writes ebx:esi as 16 hex digits.
 	e.label("bench.hex")
-	e.i(MOV, CX, Imm(16))
+	e.i(x86.MOV, x86.CX, x86.Imm(16))
 	e.label("bench.digit")
-	e.i(MOV, EAX, EBX)
-	e.i(SHR, EAX, Imm(28))
-	e.i(SHLD, EBX, ESI, Imm(4))
-	e.i(SHL, ESI, Imm(4))
-	e.i(ADD, AL, Imm('0'))
-	e.i(CMP, AL, Imm('9'))
-	e.i(JBE, Label("bench.out"))
-	e.i(ADD, AL, Imm('a'-'0'-10))
+	e.i(x86.MOV, x86.EAX, x86.EBX)
+	e.i(x86.SHR, x86.EAX, x86.Imm(28))
+	e.i(x86.SHLD, x86.EBX, x86.ESI, x86.Imm(4))
+	e.i(x86.SHL, x86.ESI, x86.Imm(4))
+	e.i(x86.ADD, x86.AL, x86.Imm('0'))
+	e.i(x86.CMP, x86.AL, x86.Imm('9'))
+	e.i(x86.JBE, x86.Label("bench.out"))
+	e.i(x86.ADD, x86.AL, x86.Imm('a'-'0'-10))
 	e.label("bench.out")
-	e.i(OUT, Imm(DebugconPort), AL)
-	e.i(LOOP, Label("bench.digit"))
-	e.i(RET)
+	e.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	e.i(x86.LOOP, x86.Label("bench.digit"))
+	e.i(x86.RET)
 	e.label("bench.end")
 }

@@ -6,7 +6,7 @@ import (
 	"math/bits"
 	"sort"
 
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
@@ -70,10 +70,10 @@ type small struct {
 
 // SelectSmall appends the small code of p: the generation loop, forward,
 // the subroutines it calls, then the tables (data, not code: marked so).
-func SelectSmall(prog *Program, p *ir.Program, l *Layout, o SelectOptions) error {
+func SelectSmall(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) error {
 	// A first pass into a scratch program counts the rounding shifts, so
 	// that the second can give the frequent counts entry points of their own.
-	dry := newSmall(&Program{}, p, l, nil)
+	dry := newSmall(&x86.Program{}, p, l, nil)
 	dry.trace = o.Trace
 	if err := dry.selectAll(o.Steps, o.Bench); err != nil {
 		return err
@@ -83,8 +83,8 @@ func SelectSmall(prog *Program, p *ir.Program, l *Layout, o SelectOptions) error
 	return s.selectAll(o.Steps, o.Bench)
 }
 
-func newSmall(prog *Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
-	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: FS}, p: p, l: l, subs: map[string]func(){},
+func newSmall(prog *x86.Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
+	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: x86.FS}, p: p, l: l, subs: map[string]func(){},
 		mmVariants: map[int]int{}, rmsLen: map[int]int{}, rshrUses: map[uint]int{}, rshrEntries: rshrEntries(plan), ropeDims: inlineRopes(p)}
 	s.planRMSMatmuls()
 	return s
@@ -160,7 +160,7 @@ func (s *small) selectAll(steps int, bench bool) error {
 		// Flat: the layer base from the start, since the matmul and
 		// rmsnorm subroutines add it to every weights address.
 		w, _ := l.layerW()
-		s.i(MOV, low32(addrLayerW), Imm(int64(w)))
+		s.i(x86.MOV, low32(addrLayerW), x86.Imm(int64(w)))
 	}
 	for b, ops := range p.Blocks {
 		s.block = b
@@ -173,19 +173,19 @@ func (s *small) selectAll(steps int, bench bool) error {
 			w, _ := l.layerW()
 			c, _ := l.layerC()
 			if segLoop {
-				s.setSeg(FS, Imm(int64(w)))
-				s.setSeg(GS, Imm(int64(c)))
+				s.setSeg(x86.FS, x86.Imm(int64(w)))
+				s.setSeg(x86.GS, x86.Imm(int64(c)))
 			} else {
 				if s.seg {
-					s.i(MOV, s.layerPtr(addrLayerW), Imm(int64(w)))
+					s.i(x86.MOV, s.layerPtr(addrLayerW), x86.Imm(int64(w)))
 				}
-				s.i(MOV, s.layerPtr(addrLayerC), Imm(int64(c)))
-				s.i(MOV, B(Abs16(addrLayerN)), Imm(int64(p.Layers)))
+				s.i(x86.MOV, s.layerPtr(addrLayerC), x86.Imm(int64(c)))
+				s.i(x86.MOV, x86.B(x86.Abs16(addrLayerN)), x86.Imm(int64(p.Layers)))
 			}
 			s.label("layer")
 			if s.seg && !segLoop {
-				s.i(MOV, FS, low16(addrLayerW))
-				s.i(MOV, GS, low16(addrLayerC))
+				s.i(x86.MOV, x86.FS, low16(addrLayerW))
+				s.i(x86.MOV, x86.GS, low16(addrLayerC))
 			}
 			s.fsLayer = true
 		}
@@ -214,24 +214,24 @@ func (s *small) selectAll(steps int, bench bool) error {
 			_, w := l.layerW()
 			c0, c := l.layerC()
 			if segLoop {
-				s.i(MOV, AX, FS)
-				s.i(ADD, AX, Imm(int64(w)))
-				s.i(MOV, FS, AX)
-				s.i(MOV, AX, GS)
-				s.i(ADD, AX, Imm(int64(c)))
-				s.i(MOV, GS, AX)
-				s.i(CMP, AX, Imm(int64(c0+uint32(p.Layers)*c)))
-				s.i(JB, Label("layer"))
+				s.i(x86.MOV, x86.AX, x86.FS)
+				s.i(x86.ADD, x86.AX, x86.Imm(int64(w)))
+				s.i(x86.MOV, x86.FS, x86.AX)
+				s.i(x86.MOV, x86.AX, x86.GS)
+				s.i(x86.ADD, x86.AX, x86.Imm(int64(c)))
+				s.i(x86.MOV, x86.GS, x86.AX)
+				s.i(x86.CMP, x86.AX, x86.Imm(int64(c0+uint32(p.Layers)*c)))
+				s.i(x86.JB, x86.Label("layer"))
 			} else {
-				s.i(ADD, s.layerPtr(addrLayerW), Imm(int64(w)))
-				s.i(ADD, s.layerPtr(addrLayerC), Imm(int64(c)))
-				s.i(DEC, B(Abs16(addrLayerN)))
-				s.i(JNE, Label("layer"))
+				s.i(x86.ADD, s.layerPtr(addrLayerW), x86.Imm(int64(w)))
+				s.i(x86.ADD, s.layerPtr(addrLayerC), x86.Imm(int64(c)))
+				s.i(x86.DEC, x86.B(x86.Abs16(addrLayerN)))
+				s.i(x86.JNE, x86.Label("layer"))
 			}
 			s.fsLayer = false
 		}
 	}
-	s.i(RET)
+	s.i(x86.RET)
 	// A subroutine may use another (the matmul's rounding shift): emit
 	// until every one used is there.
 	done := map[string]bool{}
@@ -293,11 +293,11 @@ func (s *small) rshr(n uint) {
 	for _, e := range s.rshrEntries {
 		if e == n {
 			s.rshrSub()
-			s.i(CALL, Label(fmt.Sprintf("rshr.%d", n)))
+			s.i(x86.CALL, x86.Label(fmt.Sprintf("rshr.%d", n)))
 			return
 		}
 	}
-	s.i(MOV, CL, Imm(int64(n)))
+	s.i(x86.MOV, x86.CL, x86.Imm(int64(n)))
 	s.rshrCL()
 }
 
@@ -308,12 +308,12 @@ func (s *small) rshrTail(n uint) {
 	s.rshrSub()
 	for _, e := range s.rshrEntries {
 		if e == n {
-			s.i(JMP, Label(fmt.Sprintf("rshr.%d", n)))
+			s.i(x86.JMP, x86.Label(fmt.Sprintf("rshr.%d", n)))
 			return
 		}
 	}
-	s.i(MOV, CL, Imm(int64(n)))
-	s.i(JMP, Label("rshr.body"))
+	s.i(x86.MOV, x86.CL, x86.Imm(int64(n)))
+	s.i(x86.JMP, x86.Label("rshr.body"))
 }
 
 // rshrEntries picks the counts worth an entry point: a call then takes 3
@@ -344,7 +344,7 @@ func rshrEntries(uses map[uint]int) []uint {
 // is all the arithmetic keeps). Keeps every other register.
 func (s *small) rshrCL() {
 	s.rshrSub()
-	s.i(CALL, Label("rshr.body"))
+	s.i(x86.CALL, x86.Label("rshr.body"))
 }
 
 // rshrSub schedules the rounding-shift subroutine: its entry points, then
@@ -353,7 +353,7 @@ func (s *small) rshrSub() {
 	s.use("rshr", func() {
 		for i, n := range s.rshrEntries {
 			s.label(fmt.Sprintf("rshr.%d", n))
-			s.i(MOV, CL, Imm(int64(n)))
+			s.i(x86.MOV, x86.CL, x86.Imm(int64(n)))
 			if i < len(s.rshrEntries)-1 {
 				// cmp ax, imm16: its immediate is the next entry's mov
 				// (rshr.body sets the flags anew).
@@ -363,41 +363,41 @@ func (s *small) rshrSub() {
 		s.label("rshr.body")
 		// shrd leaves the last bit shifted out, bit cl-1, in CF: adding it
 		// rounds exactly as adding 2^(cl-1) before the shift would.
-		s.i(SHRD, EAX, EDX, CL)
-		s.i(ADC, EAX, Imm(0))
-		s.i(RET)
+		s.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
+		s.i(x86.ADC, x86.EAX, x86.Imm(0))
+		s.i(x86.RET)
 	})
 }
 
 // The weights pointer: BX in FS (segmented), EBX (flat).
-func (s *small) w() Reg {
+func (s *small) w() x86.Reg {
 	if s.seg {
-		return BX
+		return x86.BX
 	}
-	return EBX
+	return x86.EBX
 }
 
-func (s *small) wmem(disp int32) Mem {
+func (s *small) wmem(disp int32) x86.Mem {
 	if s.seg {
-		return Mem{Base: BX, Disp: disp, Seg: FS}
+		return x86.Mem{Base: x86.BX, Disp: disp, Seg: x86.FS}
 	}
-	return Mem{Base: EBX, Disp: disp, Addr32: true}
+	return x86.Mem{Base: x86.EBX, Disp: disp, Addr32: true}
 }
 
 // cmem is cache memory through ptr: GS:[bx] (segmented), [ebx] (flat).
-func (s *small) cmem(ptr Reg, disp int32) Mem {
+func (s *small) cmem(ptr x86.Reg, disp int32) x86.Mem {
 	if s.seg {
-		return Mem{Base: ptr, Disp: disp, Seg: GS}
+		return x86.Mem{Base: ptr, Disp: disp, Seg: x86.GS}
 	}
-	return Mem{Base: ptr + (EAX - AX), Disp: disp, Addr32: true}
+	return x86.Mem{Base: ptr + (x86.EAX - x86.AX), Disp: disp, Addr32: true}
 }
 
 // creg is a cache pointer register: 16-bit (segmented) or 32-bit (flat).
-func (s *small) creg(r Reg) Reg {
+func (s *small) creg(r x86.Reg) x86.Reg {
 	if s.seg {
 		return r
 	}
-	return r + (EAX - AX)
+	return r + (x86.EAX - x86.AX)
 }
 
 // useFS points FS at the weights: this layer's (per-layer params, from
@@ -405,12 +405,12 @@ func (s *small) creg(r Reg) Reg {
 func (s *small) useFS(perLayer bool, seg uint32) {
 	if perLayer {
 		if !s.fsLayer {
-			s.i(MOV, FS, low16(addrLayerW))
+			s.i(x86.MOV, x86.FS, low16(addrLayerW))
 			s.fsLayer = true
 		}
 		return
 	}
-	s.setSeg(FS, Imm(int64(seg)))
+	s.setSeg(x86.FS, x86.Imm(int64(seg)))
 	s.fsLayer = false
 }
 
@@ -420,17 +420,17 @@ func (s *small) pointW(q *ir.Param) {
 	switch {
 	case s.seg && loc.PerLayer:
 		s.useFS(true, 0)
-		s.movImm(BX, loc.Addr)
+		s.movImm(x86.BX, loc.Addr)
 	case s.seg:
 		s.useFS(false, loc.Addr>>4)
-		s.movImm(BX, loc.Addr&15)
+		s.movImm(x86.BX, loc.Addr&15)
 	case loc.PerLayer:
-		s.i(MOV, EBX, low32(addrLayerW))
+		s.i(x86.MOV, x86.EBX, low32(addrLayerW))
 		if loc.Addr != 0 {
-			s.i(ADD, EBX, Imm(int64(loc.Addr)))
+			s.i(x86.ADD, x86.EBX, x86.Imm(int64(loc.Addr)))
 		}
 	default:
-		s.i(MOV, EBX, Imm(int64(loc.Addr)))
+		s.i(x86.MOV, x86.EBX, x86.Imm(int64(loc.Addr)))
 	}
 }
 
@@ -445,10 +445,10 @@ func (s *small) pointWRel(q *ir.Param) {
 	}
 	off := s.relW(q)
 	if off == 0 {
-		s.i(XOR, EBX, EBX)
+		s.i(x86.XOR, x86.EBX, x86.EBX)
 		return
 	}
-	s.i(MOV, EBX, Imm(off))
+	s.i(x86.MOV, x86.EBX, x86.Imm(off))
 }
 
 // relW is param q's address relative to the layer base the flat code keeps
@@ -481,16 +481,16 @@ func (s *small) withoutLayerBase(q *ir.Param, call func()) {
 		call()
 		return
 	}
-	s.i(PUSH, low32(addrLayerW))
-	s.i(AND, low32(addrLayerW), Imm(0))
+	s.i(x86.PUSH, low32(addrLayerW))
+	s.i(x86.AND, low32(addrLayerW), x86.Imm(0))
 	call()
-	s.i(POP, low32(addrLayerW))
+	s.i(x86.POP, low32(addrLayerW))
 }
 
 // addLayerBase is the subroutines' half of pointWRel.
 func (s *small) addLayerBase() {
 	if !s.seg {
-		s.i(ADD, EBX, low32(addrLayerW))
+		s.i(x86.ADD, x86.EBX, low32(addrLayerW))
 	}
 }
 
@@ -498,20 +498,20 @@ func (s *small) addLayerBase() {
 func (s *small) advanceW(n int) {
 	if n == 1 || (n == 2 && s.seg) {
 		for ; n > 0; n-- {
-			s.i(INC, s.w())
+			s.i(x86.INC, s.w())
 		}
 		return
 	}
-	s.i(ADD, s.w(), Imm(int64(n)))
+	s.i(x86.ADD, s.w(), x86.Imm(int64(n)))
 }
 
 // wlods is a string load from the weights: FS:SI (segmented), [ESI]
 // (flat, a32).
-func (s *small) wlods(o Op) {
+func (s *small) wlods(o x86.Op) {
 	if s.seg {
-		s.i(SegOverride(FS) | o)
+		s.i(x86.SegOverride(x86.FS) | o)
 	} else {
-		s.i(A32 | o)
+		s.i(x86.A32 | o)
 	}
 }
 
@@ -519,15 +519,15 @@ func (s *small) wlods(o Op) {
 // into eax.
 func (s *small) loadWeight(eb int) {
 	if eb == 1 {
-		s.wlods(LODSB)
-		s.i(CBW)
+		s.wlods(x86.LODSB)
+		s.i(x86.CBW)
 	} else {
-		s.wlods(LODSW)
+		s.wlods(x86.LODSW)
 	}
-	s.i(CWDE)
+	s.i(x86.CWDE)
 }
 
-func v16(a uint32) Imm { return Imm(int64(a)) }
+func v16(a uint32) x86.Imm { return x86.Imm(int64(a)) }
 
 func (s *small) op(op *ir.Op) error {
 	l := s.l
@@ -539,19 +539,19 @@ func (s *small) op(op *ir.Op) error {
 	case ir.RMSNorm:
 		s.withoutLayerBase(op.Params[0], func() {
 			s.pointWRel(op.Params[0])
-			s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
-			s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
-			s.i(CALL, Label(s.rmsnormSub(op.Args[0].Len)))
+			s.i(x86.MOV, x86.SI, v16(l.VarAddr(op.Args[0])))
+			s.i(x86.MOV, x86.DI, v16(l.VarAddr(op.Dst)))
+			s.i(x86.CALL, x86.Label(s.rmsnormSub(op.Args[0].Len)))
 		})
 	case ir.RoPE:
 		if s.ropeDims[op.Table] > 0 {
 			s.ropeInline(op, op.Dst.Len/2)
 			break
 		}
-		s.i(MOV, SI, v16(l.VarAddr(op.Args[0])))
-		s.i(MOV, DI, v16(l.VarAddr(op.Dst)))
-		s.i(MOV, BP, Imm(int64(op.Dst.Len/2)))
-		s.i(CALL, Label(s.ropeSub(op)))
+		s.i(x86.MOV, x86.SI, v16(l.VarAddr(op.Args[0])))
+		s.i(x86.MOV, x86.DI, v16(l.VarAddr(op.Dst)))
+		s.i(x86.MOV, x86.BP, x86.Imm(int64(op.Dst.Len/2)))
+		s.i(x86.CALL, x86.Label(s.ropeSub(op)))
 	case ir.Store:
 		s.store(op)
 	case ir.Attention:
@@ -597,7 +597,7 @@ func (s *small) matmul(op *ir.Op, dst *ir.Var, acc bool) {
 		w = uint32(s.relW(q))
 	}
 	s.withoutLayerBase(q, func() {
-		s.i(CALL, Label(name))
+		s.i(x86.CALL, x86.Label(name))
 		s.matmulArgs(op, dst, w, acc)
 	})
 }
@@ -645,7 +645,7 @@ func (s *small) rmsMatmul(a, b *ir.Op) {
 		ga, wa = uint32(s.relW(a.Params[0])), uint32(s.relW(b.Params[0]))
 	}
 	s.withoutLayerBase(b.Params[0], func() { // a's agrees (rmsSeg)
-		s.i(CALL, Label(name))
+		s.i(x86.CALL, x86.Label(name))
 		s.weightArg(ga)
 		s.matmulArgs(b, b.Dst, wa, false)
 	})
@@ -678,10 +678,10 @@ func (s *small) fused(a, b *ir.Op, emit bool) bool {
 			s.ropeInline(a, (a.Dst.Len+b.Dst.Len)/2)
 			return true
 		}
-		s.i(MOV, SI, v16(s.l.VarAddr(a.Args[0])))
-		s.i(MOV, DI, SI)
-		s.i(MOV, BP, Imm(int64((a.Dst.Len+b.Dst.Len)/2)))
-		s.i(CALL, Label(s.ropeSub(a)))
+		s.i(x86.MOV, x86.SI, v16(s.l.VarAddr(a.Args[0])))
+		s.i(x86.MOV, x86.DI, x86.SI)
+		s.i(x86.MOV, x86.BP, x86.Imm(int64((a.Dst.Len+b.Dst.Len)/2)))
+		s.i(x86.CALL, x86.Label(s.ropeSub(a)))
 		return true
 	case s.rmsIn != 0 && s.rmsPairable(a, b) && s.l.VarAddr(a.Args[0]) == s.rmsIn:
 		if emit {
@@ -745,12 +745,12 @@ func aliasVars(a, b *ir.Var) bool {
 }
 
 // movImm sets a 16-bit register to v, by xor when v is 0.
-func (s *small) movImm(r Reg, v uint32) {
+func (s *small) movImm(r x86.Reg, v uint32) {
 	if v == 0 {
-		s.i(XOR, r, r)
+		s.i(x86.XOR, r, r)
 		return
 	}
-	s.i(MOV, r, Imm(int64(v)))
+	s.i(x86.MOV, r, x86.Imm(int64(v)))
 }
 
 // matmulSub reads its arguments after the call (see matmul) and returns
@@ -769,74 +769,74 @@ func (s *small) matmulSub(eb int) string {
 		if n := s.rmsLen[eb]; n > 0 {
 			// The rms entry: rmsnorm(rmsIn, g) into x, then on as a
 			// store.
-			s.i(POP, SI)
+			s.i(x86.POP, x86.SI)
 			if s.seg {
-				s.i(LODSW)
-				s.i(XCHG, AX, BX)
+				s.i(x86.LODSW)
+				s.i(x86.XCHG, x86.AX, x86.BX)
 			} else {
-				s.i(LODSD)
-				s.i(XCHG, EAX, EBX)
+				s.i(x86.LODSD)
+				s.i(x86.XCHG, x86.EAX, x86.EBX)
 			}
-			s.i(PUSH, SI)
-			s.i(MOV, DI, W(Mem{Base: SI}))
-			s.i(MOV, SI, v16(s.rmsIn))
+			s.i(x86.PUSH, x86.SI)
+			s.i(x86.MOV, x86.DI, x86.W(x86.Mem{Base: x86.SI}))
+			s.i(x86.MOV, x86.SI, v16(s.rmsIn))
 			if norm := fmt.Sprintf("rmsnorm%d", n); s.subs[norm] != nil {
-				s.i(CALL, Label(norm))
+				s.i(x86.CALL, x86.Label(norm))
 			} else {
 				s.rmsnormBody(name+".rms", n, false)
 			}
 			s.label(name + ".st")
 		}
-		s.i(POP, SI)
-		s.i(MOV, DI, Imm(addrMM))
+		s.i(x86.POP, x86.SI)
+		s.i(x86.MOV, x86.DI, x86.Imm(addrMM))
 		for i := 0; i < 3; i++ {
-			s.i(MOVSW)
+			s.i(x86.MOVSW)
 		}
-		s.i(LODSW)
-		s.i(XCHG, AX, DI)
+		s.i(x86.LODSW)
+		s.i(x86.XCHG, x86.AX, x86.DI)
 		if s.seg {
-			s.i(LODSW)
-			s.i(PUSH, SI)
-			s.i(XCHG, AX, SI)
+			s.i(x86.LODSW)
+			s.i(x86.PUSH, x86.SI)
+			s.i(x86.XCHG, x86.AX, x86.SI)
 		} else {
-			s.i(LODSD)
-			s.i(PUSH, SI)
-			s.i(XCHG, EAX, ESI)
-			s.i(ADD, ESI, low32(addrLayerW))
+			s.i(x86.LODSD)
+			s.i(x86.PUSH, x86.SI)
+			s.i(x86.XCHG, x86.EAX, x86.ESI)
+			s.i(x86.ADD, x86.ESI, low32(addrLayerW))
 		}
 		s.label(name + ".row")
-		s.i(PUSH, DI)
-		s.wlods(LODSD)
-		s.i(PUSH, EAX)
-		s.i(MOV, DI, low16(addrMM))
-		s.i(MOV, EBP, Imm(1<<(ir.MatmulPreShift-1)))
-		s.i(XOR, BX, BX)
-		s.i(MOV, CX, low16(addrMM+2))
+		s.i(x86.PUSH, x86.DI)
+		s.wlods(x86.LODSD)
+		s.i(x86.PUSH, x86.EAX)
+		s.i(x86.MOV, x86.DI, low16(addrMM))
+		s.i(x86.MOV, x86.EBP, x86.Imm(1<<(ir.MatmulPreShift-1)))
+		s.i(x86.XOR, x86.BX, x86.BX)
+		s.i(x86.MOV, x86.CX, low16(addrMM+2))
 		s.label(name + ".col")
 		s.loadWeight(eb)
-		s.i(IMUL, D(Mem{Base: DI}))
-		s.i(SCASD)
-		s.i(ADD, EBP, EAX)
-		s.i(ADC, BX, DX)
-		s.i(LOOP, Label(name+".col"))
-		s.i(SHRD, EBP, EBX, Imm(ir.MatmulPreShift))
-		s.i(POP, EAX)
-		s.i(IMUL, EBP)
+		s.i(x86.IMUL, x86.D(x86.Mem{Base: x86.DI}))
+		s.i(x86.SCASD)
+		s.i(x86.ADD, x86.EBP, x86.EAX)
+		s.i(x86.ADC, x86.BX, x86.DX)
+		s.i(x86.LOOP, x86.Label(name+".col"))
+		s.i(x86.SHRD, x86.EBP, x86.EBX, x86.Imm(ir.MatmulPreShift))
+		s.i(x86.POP, x86.EAX)
+		s.i(x86.IMUL, x86.EBP)
 		s.rshr(s.shift())
-		s.i(POP, DI)
+		s.i(x86.POP, x86.DI)
 		switch s.mmVariants[eb] {
 		case 2:
-			s.i(ADD, EAX, D(Mem{Base: DI}))
+			s.i(x86.ADD, x86.EAX, x86.D(x86.Mem{Base: x86.DI}))
 		case 3:
-			s.i(TEST, B(Abs16(addrMM+4)), Imm(1)) // the end's bit 0: add
-			s.i(JZ, Label(name+".store"))
-			s.i(ADD, EAX, D(Mem{Base: DI}))
+			s.i(x86.TEST, x86.B(x86.Abs16(addrMM+4)), x86.Imm(1)) // the end's bit 0: add
+			s.i(x86.JZ, x86.Label(name+".store"))
+			s.i(x86.ADD, x86.EAX, x86.D(x86.Mem{Base: x86.DI}))
 			s.label(name + ".store")
 		}
-		s.i(STOSD)
-		s.i(CMP, DI, low16(addrMM+4))
-		s.i(JB, Label(name+".row"))
-		s.i(RET)
+		s.i(x86.STOSD)
+		s.i(x86.CMP, x86.DI, low16(addrMM+4))
+		s.i(x86.JB, x86.Label(name+".row"))
+		s.i(x86.RET)
 	})
 }
 
@@ -866,30 +866,30 @@ func (s *small) embed(op *ir.Op) {
 			s.useFS(false, loc.Addr>>4)
 			off &= 15
 		}
-		s.i(IMUL, SI, low16(addrTok), Imm(int64(loc.RowBytes)))
+		s.i(x86.IMUL, x86.SI, low16(addrTok), x86.Imm(int64(loc.RowBytes)))
 		if off != 0 {
-			s.i(ADD, SI, Imm(int64(off)))
+			s.i(x86.ADD, x86.SI, x86.Imm(int64(off)))
 		}
 	default:
-		s.i(MOVZX, ESI, low16(addrTok))
-		s.i(IMUL, ESI, ESI, Imm(int64(loc.RowBytes)))
-		s.i(ADD, ESI, Imm(int64(loc.Addr)))
+		s.i(x86.MOVZX, x86.ESI, low16(addrTok))
+		s.i(x86.IMUL, x86.ESI, x86.ESI, x86.Imm(int64(loc.RowBytes)))
+		s.i(x86.ADD, x86.ESI, x86.Imm(int64(loc.Addr)))
 		if loc.PerLayer {
-			s.i(ADD, ESI, low32(addrLayerW))
+			s.i(x86.ADD, x86.ESI, low32(addrLayerW))
 		}
 	}
-	s.wlods(LODSD)
-	s.i(XCHG, EAX, EBP)
-	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
-	s.i(MOV, CX, Imm(int64(q.Cols)))
+	s.wlods(x86.LODSD)
+	s.i(x86.XCHG, x86.EAX, x86.EBP)
+	s.i(x86.MOV, x86.DI, v16(s.l.VarAddr(op.Dst)))
+	s.i(x86.MOV, x86.CX, x86.Imm(int64(q.Cols)))
 	top := s.fresh("emb")
 	s.label(top)
 	s.loadWeight(eb)
-	s.i(IMUL, EBP)
-	s.i(SHRD, EAX, EDX, Imm(int64(s.shift())))
-	s.i(ADC, EAX, Imm(0))
-	s.i(STOSD)
-	s.i(LOOP, Label(top))
+	s.i(x86.IMUL, x86.EBP)
+	s.i(x86.SHRD, x86.EAX, x86.EDX, x86.Imm(int64(s.shift())))
+	s.i(x86.ADC, x86.EAX, x86.Imm(0))
+	s.i(x86.STOSD)
+	s.i(x86.LOOP, x86.Label(top))
 }
 
 // rmsnormSub (ir.RMSInv): si = x, di = dst, the weights pointer at g; n
@@ -905,71 +905,71 @@ func (s *small) rmsnormSub(n int) string {
 // falls through (inline in the matmul's rms entry).
 func (s *small) rmsnormBody(name string, n int, ret bool) {
 	s.addLayerBase()
-	s.i(PUSH, SI)
-	s.i(PUSH, DI)
-	s.i(MOV, CX, Imm(int64(n)))
+	s.i(x86.PUSH, x86.SI)
+	s.i(x86.PUSH, x86.DI)
+	s.i(x86.MOV, x86.CX, x86.Imm(int64(n)))
 	// The sum starts at n·(eps+1): ss/n below is then v+1, exactly
 	// (floor((ss + n·k)/n) = floor(ss/n) + k).
-	s.i(MOV, EBP, Imm(int64(n)*(ir.RMSEps+1)))
-	s.i(XOR, EDI, EDI)
+	s.i(x86.MOV, x86.EBP, x86.Imm(int64(n)*(ir.RMSEps+1)))
+	s.i(x86.XOR, x86.EDI, x86.EDI)
 	s.label(name + ".ss")
-	s.i(LODSD)
-	s.i(IMUL, EAX)
-	s.i(ADD, EBP, EAX)
-	s.i(ADC, EDI, EDX)
-	s.i(LOOP, Label(name+".ss"))
+	s.i(x86.LODSD)
+	s.i(x86.IMUL, x86.EAX)
+	s.i(x86.ADD, x86.EBP, x86.EAX)
+	s.i(x86.ADC, x86.EDI, x86.EDX)
+	s.i(x86.LOOP, x86.Label(name+".ss"))
 	// v+1 = ss/n + eps + 1 in edi:ebp, by a shift when n is a power
 	// of two, else two divisions (the quotient can pass 32 bits).
 	if k := bits.TrailingZeros(uint(n)); n == 1<<k {
-		s.i(SHRD, EBP, EDI, Imm(int64(k)))
-		s.i(SHR, EDI, Imm(int64(k)))
+		s.i(x86.SHRD, x86.EBP, x86.EDI, x86.Imm(int64(k)))
+		s.i(x86.SHR, x86.EDI, x86.Imm(int64(k)))
 	} else {
 		// All of ecx: its top half may hold a caller's leftovers.
-		s.i(MOV, ECX, Imm(int64(n)))
-		s.i(XCHG, EAX, EDI)
-		s.i(XOR, EDX, EDX)
-		s.i(DIV, ECX)
-		s.i(XCHG, EAX, EBP)
-		s.i(DIV, ECX)
-		s.i(MOV, EDI, EBP)
-		s.i(XCHG, EAX, EBP)
+		s.i(x86.MOV, x86.ECX, x86.Imm(int64(n)))
+		s.i(x86.XCHG, x86.EAX, x86.EDI)
+		s.i(x86.XOR, x86.EDX, x86.EDX)
+		s.i(x86.DIV, x86.ECX)
+		s.i(x86.XCHG, x86.EAX, x86.EBP)
+		s.i(x86.DIV, x86.ECX)
+		s.i(x86.MOV, x86.EDI, x86.EBP)
+		s.i(x86.XCHG, x86.EAX, x86.EBP)
 	}
 	// r = isqrt(v) in esi, bit by bit from bit 31 (cl): t = r|bit
 	// stays when t² < v+1.
-	s.i(XOR, ESI, ESI)
-	s.i(MOV, CL, Imm(31))
+	s.i(x86.XOR, x86.ESI, x86.ESI)
+	s.i(x86.MOV, x86.CL, x86.Imm(31))
 	s.label(name + ".bit")
-	s.i(BTS, ESI, ECX) // the bit is cl mod 32
-	s.i(MOV, EAX, ESI)
-	s.i(MUL, EAX)
-	s.i(SUB, EAX, EBP)
-	s.i(SBB, EDX, EDI)
-	s.i(JB, Label(name+".keep"))
-	s.i(BTR, ESI, ECX)
+	s.i(x86.BTS, x86.ESI, x86.ECX) // the bit is cl mod 32
+	s.i(x86.MOV, x86.EAX, x86.ESI)
+	s.i(x86.MUL, x86.EAX)
+	s.i(x86.SUB, x86.EAX, x86.EBP)
+	s.i(x86.SBB, x86.EDX, x86.EDI)
+	s.i(x86.JB, x86.Label(name+".keep"))
+	s.i(x86.BTR, x86.ESI, x86.ECX)
 	s.label(name + ".keep")
-	s.i(DEC, CL)
-	s.i(JNS, Label(name+".bit"))
-	s.i(MOV, EAX, ESI)
-	s.i(SHR, EAX, Imm(1))
-	s.i(CDQ) // eax < 2^31: edx = 0
-	s.i(MOV, DL, Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
-	s.i(DIV, ESI)
-	s.i(XCHG, EAX, EBP)
-	s.i(POP, DI)
-	s.i(POP, SI)
-	s.i(MOV, CH, Imm(int64(n)))
+	s.i(x86.DEC, x86.CL)
+	s.i(x86.JNS, x86.Label(name+".bit"))
+	s.i(x86.MOV, x86.EAX, x86.ESI)
+	s.i(x86.SHR, x86.EAX, x86.Imm(1))
+	s.i(x86.CDQ) // eax < 2^31: edx = 0
+	s.i(x86.MOV, x86.DL, x86.Imm(1<<(ir.FracBits+ir.RMSInvBits-32)))
+	s.i(x86.DIV, x86.ESI)
+	s.i(x86.XCHG, x86.EAX, x86.EBP)
+	s.i(x86.POP, x86.DI)
+	s.i(x86.POP, x86.SI)
+	s.i(x86.MOV, x86.CH, x86.Imm(int64(n)))
 	s.label(name + ".out")
-	s.i(LODSD)
-	s.i(IMUL, EBP)
+	s.i(x86.LODSD)
+	s.i(x86.IMUL, x86.EBP)
 	s.rshr(ir.RMSInvBits)
-	s.i(IMUL, D(s.wmem(0)))
+	s.i(x86.IMUL, x86.D(s.wmem(0)))
 	s.advanceW(4)
 	s.rshr(ir.FracBits)
-	s.i(STOSD)
-	s.i(DEC, CH)
-	s.i(JNE, Label(name+".out"))
+	s.i(x86.STOSD)
+	s.i(x86.DEC, x86.CH)
+	s.i(x86.JNE, x86.Label(name+".out"))
 	if ret {
-		s.i(RET)
+		s.i(x86.RET)
 	}
 }
 
@@ -981,47 +981,47 @@ func (s *small) ropeSub(op *ir.Op) string {
 	tab := "tab." + op.Table.Name
 	name := fmt.Sprintf("rope%d", d)
 	return s.use(name, func() {
-		s.i(MOV, AX, low16(addrPos))
-		s.i(IMUL, BX, AX, Imm(int64(d*4)))
-		s.i(MOV, CH, Imm(int64(d/2)))
-		c := func() Mem { return D(Mem{Base: BX, Label: tab}) }
-		sn := func() Mem { return D(Mem{Base: BX, Label: tab, Disp: int32(d * 2)}) }
-		a, b := D(Mem{Base: SI}), D(Mem{Base: SI, Disp: 4})
+		s.i(x86.MOV, x86.AX, low16(addrPos))
+		s.i(x86.IMUL, x86.BX, x86.AX, x86.Imm(int64(d*4)))
+		s.i(x86.MOV, x86.CH, x86.Imm(int64(d/2)))
+		c := func() x86.Mem { return x86.D(x86.Mem{Base: x86.BX, Label: tab}) }
+		sn := func() x86.Mem { return x86.D(x86.Mem{Base: x86.BX, Label: tab, Disp: int32(d * 2)}) }
+		a, b := x86.D(x86.Mem{Base: x86.SI}), x86.D(x86.Mem{Base: x86.SI, Disp: 4})
 		t0, t1 := low32(addrTmp), low32(addrTmp+4)
 		s.label(name + ".pair")
-		s.i(MOV, EAX, b)
-		s.i(IMUL, sn())
-		s.i(MOV, t0, EAX)
-		s.i(MOV, t1, EDX)
-		s.i(MOV, EAX, a)
-		s.i(IMUL, c())
-		s.i(SUB, EAX, t0)
-		s.i(SBB, EDX, t1)
+		s.i(x86.MOV, x86.EAX, b)
+		s.i(x86.IMUL, sn())
+		s.i(x86.MOV, t0, x86.EAX)
+		s.i(x86.MOV, t1, x86.EDX)
+		s.i(x86.MOV, x86.EAX, a)
+		s.i(x86.IMUL, c())
+		s.i(x86.SUB, x86.EAX, t0)
+		s.i(x86.SBB, x86.EDX, t1)
 		s.rshr(ir.RopeBits)
-		s.i(PUSH, EAX)
-		s.i(MOV, EAX, a)
-		s.i(IMUL, sn())
-		s.i(MOV, t0, EAX)
-		s.i(MOV, t1, EDX)
-		s.i(MOV, EAX, b)
-		s.i(IMUL, c())
-		s.i(ADD, EAX, t0)
-		s.i(ADC, EDX, t1)
+		s.i(x86.PUSH, x86.EAX)
+		s.i(x86.MOV, x86.EAX, a)
+		s.i(x86.IMUL, sn())
+		s.i(x86.MOV, t0, x86.EAX)
+		s.i(x86.MOV, t1, x86.EDX)
+		s.i(x86.MOV, x86.EAX, b)
+		s.i(x86.IMUL, c())
+		s.i(x86.ADD, x86.EAX, t0)
+		s.i(x86.ADC, x86.EDX, t1)
 		s.rshr(ir.RopeBits)
-		s.i(MOV, D(Mem{Base: DI, Disp: 4}), EAX)
-		s.i(POP, EAX)
-		s.i(MOV, D(Mem{Base: DI}), EAX)
-		s.i(ADD, SI, Imm(8))
-		s.i(ADD, DI, Imm(8))
-		s.i(ADD, BX, Imm(4))
-		s.i(DEC, CH)
-		s.i(JNE, Label(name+".same"))
-		s.i(SUB, BX, Imm(int64(d*2)))
-		s.i(MOV, CH, Imm(int64(d/2)))
+		s.i(x86.MOV, x86.D(x86.Mem{Base: x86.DI, Disp: 4}), x86.EAX)
+		s.i(x86.POP, x86.EAX)
+		s.i(x86.MOV, x86.D(x86.Mem{Base: x86.DI}), x86.EAX)
+		s.i(x86.ADD, x86.SI, x86.Imm(8))
+		s.i(x86.ADD, x86.DI, x86.Imm(8))
+		s.i(x86.ADD, x86.BX, x86.Imm(4))
+		s.i(x86.DEC, x86.CH)
+		s.i(x86.JNE, x86.Label(name+".same"))
+		s.i(x86.SUB, x86.BX, x86.Imm(int64(d*2)))
+		s.i(x86.MOV, x86.CH, x86.Imm(int64(d/2)))
 		s.label(name + ".same")
-		s.i(DEC, BP)
-		s.i(JNE, Label(name+".pair"))
-		s.i(RET)
+		s.i(x86.DEC, x86.BP)
+		s.i(x86.JNE, x86.Label(name+".pair"))
+		s.i(x86.RET)
 	})
 }
 
@@ -1035,25 +1035,25 @@ func (s *small) store(op *ir.Op) {
 	c := op.Cache
 	loc := s.l.Caches[c]
 	qb, heads, hd := c.Bits/8, c.Heads(), c.HeadDim
-	str := func(op Op) Op {
+	str := func(op x86.Op) x86.Op {
 		if s.seg {
 			return op
 		}
-		return A32 | op
+		return x86.A32 | op
 	}
 	if s.seg {
-		s.i(PUSH, GS)
-		s.i(POP, ES)
-		s.i(IMUL, DI, low16(addrPos), Imm(int64(loc.Rec)))
+		s.i(x86.PUSH, x86.GS)
+		s.i(x86.POP, x86.ES)
+		s.i(x86.IMUL, x86.DI, low16(addrPos), x86.Imm(int64(loc.Rec)))
 		if loc.K != 0 {
-			s.i(ADD, DI, Imm(int64(loc.K)))
+			s.i(x86.ADD, x86.DI, x86.Imm(int64(loc.K)))
 		}
 	} else {
-		s.i(MOVZX, EAX, low16(addrPos))
-		s.i(IMUL, EDI, EAX, Imm(int64(loc.Rec)))
-		s.i(ADD, EDI, low32(addrLayerC))
+		s.i(x86.MOVZX, x86.EAX, low16(addrPos))
+		s.i(x86.IMUL, x86.EDI, x86.EAX, x86.Imm(int64(loc.Rec)))
+		s.i(x86.ADD, x86.EDI, low32(addrLayerC))
 		if loc.K != 0 {
-			s.i(ADD, EDI, Imm(int64(loc.K)))
+			s.i(x86.ADD, x86.EDI, x86.Imm(int64(loc.K)))
 		}
 	}
 	k, v := s.l.VarAddr(op.Args[0]), s.l.VarAddr(op.Args[1])
@@ -1062,68 +1062,68 @@ func (s *small) store(op *ir.Op) {
 		if i == 1 && together {
 			break
 		}
-		s.i(MOV, SI, v16(src))
+		s.i(x86.MOV, x86.SI, v16(src))
 		n := heads
 		if together {
 			n *= 2
 		}
-		s.i(MOV, BP, Imm(int64(n)))
+		s.i(x86.MOV, x86.BP, x86.Imm(int64(n)))
 		head, mx, pos, keep, try, done, quant := s.fresh("sh"), s.fresh("smax"), s.fresh("spos"), s.fresh("skeep"),
 			s.fresh("stry"), s.fresh("sdone"), s.fresh("sq")
 		s.label(head)
-		s.i(PUSH, SI)
-		s.i(XOR, EDX, EDX)
-		s.i(MOV, CX, Imm(int64(hd)))
+		s.i(x86.PUSH, x86.SI)
+		s.i(x86.XOR, x86.EDX, x86.EDX)
+		s.i(x86.MOV, x86.CX, x86.Imm(int64(hd)))
 		s.label(mx)
-		s.i(LODSD)
-		s.i(TEST, EAX, EAX)
-		s.i(JNS, Label(pos))
-		s.i(NEG, EAX)
+		s.i(x86.LODSD)
+		s.i(x86.TEST, x86.EAX, x86.EAX)
+		s.i(x86.JNS, x86.Label(pos))
+		s.i(x86.NEG, x86.EAX)
 		s.label(pos)
-		s.i(CMP, EAX, EDX)
-		s.i(JBE, Label(keep))
-		s.i(XCHG, EAX, EDX)
+		s.i(x86.CMP, x86.EAX, x86.EDX)
+		s.i(x86.JBE, x86.Label(keep))
+		s.i(x86.XCHG, x86.EAX, x86.EDX)
 		s.label(keep)
-		s.i(LOOP, Label(mx))
-		s.i(POP, SI)
+		s.i(x86.LOOP, x86.Label(mx))
+		s.i(x86.POP, x86.SI)
 		// rshr(max, s) of an unsigned max: shr leaves bit s-1 in CF; with
 		// s = 0 (cx after the loop) it changes no flag, hence the clc.
-		s.i(CLC)
+		s.i(x86.CLC)
 		s.label(try)
-		s.i(MOV, EAX, EDX)
-		s.i(SHR, EAX, CL)
-		s.i(ADC, EAX, Imm(0))
-		s.i(CMP, EAX, Imm(int64(1)<<(c.Bits-1)-1))
-		s.i(JBE, Label(done))
-		s.i(INC, CX)
-		s.i(JMP, Label(try))
+		s.i(x86.MOV, x86.EAX, x86.EDX)
+		s.i(x86.SHR, x86.EAX, x86.CL)
+		s.i(x86.ADC, x86.EAX, x86.Imm(0))
+		s.i(x86.CMP, x86.EAX, x86.Imm(int64(1)<<(c.Bits-1)-1))
+		s.i(x86.JBE, x86.Label(done))
+		s.i(x86.INC, x86.CX)
+		s.i(x86.JMP, x86.Label(try))
 		s.label(done)
-		s.i(XCHG, AX, CX)
-		s.i(str(STOSB))
-		s.i(XCHG, AX, CX)
-		s.i(MOV, CH, Imm(int64(hd)))
+		s.i(x86.XCHG, x86.AX, x86.CX)
+		s.i(str(x86.STOSB))
+		s.i(x86.XCHG, x86.AX, x86.CX)
+		s.i(x86.MOV, x86.CH, x86.Imm(int64(hd)))
 		// rshr(x, s) inline: shrd leaves bit s-1 in CF; with s = 0 it
 		// changes no flag, and CF stays 0 from here (adc of 0 with CF 0,
 		// dec and the string stores keep it).
-		s.i(CLC)
+		s.i(x86.CLC)
 		s.label(quant)
-		s.i(LODSD)
-		s.i(CDQ)
-		s.i(SHRD, EAX, EDX, CL)
-		s.i(ADC, EAX, Imm(0))
+		s.i(x86.LODSD)
+		s.i(x86.CDQ)
+		s.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
+		s.i(x86.ADC, x86.EAX, x86.Imm(0))
 		if qb == 2 {
-			s.i(str(STOSW))
+			s.i(str(x86.STOSW))
 		} else {
-			s.i(str(STOSB))
+			s.i(str(x86.STOSB))
 		}
-		s.i(DEC, CH)
-		s.i(JNE, Label(quant))
-		s.i(DEC, BP)
-		s.i(JNE, Label(head))
+		s.i(x86.DEC, x86.CH)
+		s.i(x86.JNE, x86.Label(quant))
+		s.i(x86.DEC, x86.BP)
+		s.i(x86.JNE, x86.Label(head))
 	}
 	if s.seg {
-		s.i(PUSH, DS)
-		s.i(POP, ES)
+		s.i(x86.PUSH, x86.DS)
+		s.i(x86.POP, x86.ES)
 	}
 }
 
@@ -1143,101 +1143,101 @@ func (s *small) attention(op *ir.Op) {
 	att, acc := s.l.Att, s.l.Acc
 	q, out := s.l.VarAddr(op.Args[0]), s.l.VarAddr(op.Dst)
 	tab := "tab." + op.Table.Name
-	bx := s.creg(BX)
+	bx := s.creg(x86.BX)
 	headBytes := 1 + hd*qb
 	next := int64(int(loc.Rec) - headBytes)
 	const endp = addrKHI // word: Att + 4·(pos+1)
-	loadC := func(r Reg) {
-		m := s.cmem(BX, 0)
+	loadC := func(r x86.Reg) {
+		m := s.cmem(x86.BX, 0)
 		if qb == 1 {
 			m.Size = 8
 		} else {
 			m.Size = 16
 		}
-		s.i(MOVSX, r, m)
+		s.i(x86.MOVSX, r, m)
 		for k := 0; k < qb; k++ {
-			s.i(INC, bx)
+			s.i(x86.INC, bx)
 		}
 	}
 	shiftC := func() {
-		s.i(MOV, CL, B(s.cmem(BX, 0)))
-		s.i(INC, bx)
+		s.i(x86.MOV, x86.CL, x86.B(s.cmem(x86.BX, 0)))
+		s.i(x86.INC, bx)
 	}
-	s.i(IMUL, AX, low16(addrPos), Imm(4))
-	s.i(ADD, AX, v16(att+4))
-	s.i(MOV, low16(endp), AX)
-	s.i(MOV, DI, v16(out))
+	s.i(x86.IMUL, x86.AX, low16(addrPos), x86.Imm(4))
+	s.i(x86.ADD, x86.AX, v16(att+4))
+	s.i(x86.MOV, low16(endp), x86.AX)
+	s.i(x86.MOV, x86.DI, v16(out))
 	head := s.fresh("ahead")
 	s.label(head)
 	// A head's query and output advance together (4·hd bytes a head):
 	// the query's pointer and the kv head follow from the output's.
-	s.i(LEA, SI, Mem{Base: DI, Disp: int32(q) - int32(out)})
-	s.i(PUSH, DI)
+	s.i(x86.LEA, x86.SI, x86.Mem{Base: x86.DI, Disp: int32(q) - int32(out)})
+	s.i(x86.PUSH, x86.DI)
 	// The kv head: the output's offset / (4·hd·group).
-	s.i(LEA, AX, Mem{Base: DI, Disp: -int32(out)})
+	s.i(x86.LEA, x86.AX, x86.Mem{Base: x86.DI, Disp: -int32(out)})
 	if span := 4 * hd * group; span&(span-1) == 0 {
-		s.i(SHR, AX, Imm(int64(bits.TrailingZeros(uint(span)))))
+		s.i(x86.SHR, x86.AX, x86.Imm(int64(bits.TrailingZeros(uint(span)))))
 	} else {
-		s.i(XOR, DX, DX)
-		s.i(MOV, CX, Imm(int64(span)))
-		s.i(DIV, CX)
+		s.i(x86.XOR, x86.DX, x86.DX)
+		s.i(x86.MOV, x86.CX, x86.Imm(int64(span)))
+		s.i(x86.DIV, x86.CX)
 	}
 	if s.seg {
-		s.i(IMUL, BX, AX, Imm(int64(headBytes)))
+		s.i(x86.IMUL, x86.BX, x86.AX, x86.Imm(int64(headBytes)))
 	} else {
-		s.i(MOVZX, EAX, AX)
-		s.i(IMUL, EBX, EAX, Imm(int64(headBytes)))
-		s.i(ADD, EBX, low32(addrLayerC))
+		s.i(x86.MOVZX, x86.EAX, x86.AX)
+		s.i(x86.IMUL, x86.EBX, x86.EAX, x86.Imm(int64(headBytes)))
+		s.i(x86.ADD, x86.EBX, low32(addrLayerC))
 	}
 	if loc.K != 0 {
-		s.i(ADD, bx, Imm(int64(loc.K)))
+		s.i(x86.ADD, bx, x86.Imm(int64(loc.K)))
 	}
 	// The stack: the output, the kv head's cache pointer at t = 0, the
 	// query.
-	s.i(PUSH, bx)
-	s.i(PUSH, SI)
+	s.i(x86.PUSH, bx)
+	s.i(x86.PUSH, x86.SI)
 
 	// Scores into Att, their maximum in low memory (the first score sets
 	// it).
-	s.i(MOV, DI, v16(att))
+	s.i(x86.MOV, x86.DI, v16(att))
 	score, dot, setmax, nomax := s.fresh("ascore"), s.fresh("adot"), s.fresh("asetmax"), s.fresh("anomax")
 	s.label(score)
-	s.i(POP, SI)
-	s.i(PUSH, SI)
-	s.i(PUSH, DI)
-	s.i(XOR, EBP, EBP)
-	s.i(XOR, DI, DI)
+	s.i(x86.POP, x86.SI)
+	s.i(x86.PUSH, x86.SI)
+	s.i(x86.PUSH, x86.DI)
+	s.i(x86.XOR, x86.EBP, x86.EBP)
+	s.i(x86.XOR, x86.DI, x86.DI)
 	shiftC()
-	s.i(MOV, CH, Imm(int64(hd)))
+	s.i(x86.MOV, x86.CH, x86.Imm(int64(hd)))
 	s.label(dot)
-	s.i(LODSD)
-	loadC(EDX)
-	s.i(IMUL, EDX)
-	s.i(ADD, EBP, EAX)
-	s.i(ADC, DI, DX)
-	s.i(DEC, CH)
-	s.i(JNE, Label(dot))
-	s.i(ADD, bx, Imm(next))
+	s.i(x86.LODSD)
+	loadC(x86.EDX)
+	s.i(x86.IMUL, x86.EDX)
+	s.i(x86.ADD, x86.EBP, x86.EAX)
+	s.i(x86.ADC, x86.DI, x86.DX)
+	s.i(x86.DEC, x86.CH)
+	s.i(x86.JNE, x86.Label(dot))
+	s.i(x86.ADD, bx, x86.Imm(next))
 	// rshr(dot << shift, 16) inline: shrd leaves the rounding bit in CF.
-	s.i(SHLD, EDI, EBP, CL)
-	s.i(SHL, EBP, CL)
-	s.i(SHRD, EBP, EDI, Imm(ir.FracBits))
-	s.i(ADC, EBP, Imm(0))
-	s.i(MOV, EAX, Imm(ir.AttnScale(hd)))
-	s.i(IMUL, EBP)
+	s.i(x86.SHLD, x86.EDI, x86.EBP, x86.CL)
+	s.i(x86.SHL, x86.EBP, x86.CL)
+	s.i(x86.SHRD, x86.EBP, x86.EDI, x86.Imm(ir.FracBits))
+	s.i(x86.ADC, x86.EBP, x86.Imm(0))
+	s.i(x86.MOV, x86.EAX, x86.Imm(ir.AttnScale(hd)))
+	s.i(x86.IMUL, x86.EBP)
 	s.rshr(ir.AttnScaleBits)
-	s.i(POP, DI)
-	s.i(STOSD)
-	s.i(CMP, DI, v16(att+4))
-	s.i(JE, Label(setmax))
-	s.i(CMP, EAX, low32(addrBest))
-	s.i(JLE, Label(nomax))
+	s.i(x86.POP, x86.DI)
+	s.i(x86.STOSD)
+	s.i(x86.CMP, x86.DI, v16(att+4))
+	s.i(x86.JE, x86.Label(setmax))
+	s.i(x86.CMP, x86.EAX, low32(addrBest))
+	s.i(x86.JLE, x86.Label(nomax))
 	s.label(setmax)
-	s.i(MOV, low32(addrBest), EAX)
+	s.i(x86.MOV, low32(addrBest), x86.EAX)
 	s.label(nomax)
-	s.i(CMP, DI, low16(endp))
-	s.i(JB, Label(score))
-	s.i(POP, AX) // the query
+	s.i(x86.CMP, x86.DI, low16(endp))
+	s.i(x86.JB, x86.Label(score))
+	s.i(x86.POP, x86.AX) // the query
 
 	// e_t = exp(best − score_t), added to the sum and, times v_t <<
 	// shift_t, to acc. The exp table falls: with m = T[j] − T[j+1] >= 0
@@ -1245,88 +1245,88 @@ func (s *small) attention(op *ir.Op) {
 	// T[j] + rshr(−m·f, 11) = T[j] − (m·f + 1023) >> 11: the add carries.
 	// The sum of the exps follows the 64-bit sums, so that one rep stosd
 	// clears both and the v_t loop's pointer ends at it.
-	s.i(MOV, DI, v16(acc))
+	s.i(x86.MOV, x86.DI, v16(acc))
 	if n := 2*hd + 1; n <= 0xFF {
-		s.i(MOV, CL, Imm(int64(n))) // ch = 0: the dot product's count
+		s.i(x86.MOV, x86.CL, x86.Imm(int64(n))) // ch = 0: the dot product's count
 	} else {
-		s.i(MOV, CX, Imm(int64(n)))
+		s.i(x86.MOV, x86.CX, x86.Imm(int64(n)))
 	}
-	s.i(XOR, EAX, EAX)
-	s.i(REP | STOSD)
-	s.i(POP, bx)
-	s.i(ADD, bx, Imm(int64(loc.V-loc.K)))
-	s.i(MOV, SI, v16(att))
+	s.i(x86.XOR, x86.EAX, x86.EAX)
+	s.i(x86.REP | x86.STOSD)
+	s.i(x86.POP, bx)
+	s.i(x86.ADD, bx, x86.Imm(int64(loc.V-loc.K)))
+	s.i(x86.MOV, x86.SI, v16(att))
 	vt, vi, zero := s.fresh("avt"), s.fresh("avi"), s.fresh("azero")
 	s.label(vt)
-	s.i(LODSD)
-	s.i(NEG, EAX)
-	s.i(ADD, EAX, low32(addrBest))
-	s.i(XOR, EBP, EBP)
-	s.i(CMP, EAX, Imm(ir.ExpLimit))
-	s.i(JAE, Label(zero))
+	s.i(x86.LODSD)
+	s.i(x86.NEG, x86.EAX)
+	s.i(x86.ADD, x86.EAX, low32(addrBest))
+	s.i(x86.XOR, x86.EBP, x86.EBP)
+	s.i(x86.CMP, x86.EAX, x86.Imm(ir.ExpLimit))
+	s.i(x86.JAE, x86.Label(zero))
 	// u < 2^20: rotated, the step j lands in ax and the fraction on top.
 	if ir.ExpLimit > 1<<(16+ir.ExpStepBits) {
 		panic("BUG: the exp table's steps do not fit ax")
 	}
-	s.i(ROL, EAX, Imm(32-ir.ExpStepBits))
-	s.i(IMUL, DI, AX, Imm(4))
-	s.i(XOR, AX, AX)
-	s.i(MOV, EDX, D(Mem{Base: DI, Label: tab}))
-	s.i(MOV, EBP, EDX)
-	s.i(SUB, EDX, D(Mem{Base: DI, Label: tab, Disp: 4}))
-	s.i(MUL, EDX)
+	s.i(x86.ROL, x86.EAX, x86.Imm(32-ir.ExpStepBits))
+	s.i(x86.IMUL, x86.DI, x86.AX, x86.Imm(4))
+	s.i(x86.XOR, x86.AX, x86.AX)
+	s.i(x86.MOV, x86.EDX, x86.D(x86.Mem{Base: x86.DI, Label: tab}))
+	s.i(x86.MOV, x86.EBP, x86.EDX)
+	s.i(x86.SUB, x86.EDX, x86.D(x86.Mem{Base: x86.DI, Label: tab, Disp: 4}))
+	s.i(x86.MUL, x86.EDX)
 	bias := uint32(1<<(ir.ExpStepBits-1)-1) << (32 - ir.ExpStepBits)
-	s.i(ADD, EAX, Imm(int64(int32(bias))))
-	s.i(SBB, EBP, EDX)
+	s.i(x86.ADD, x86.EAX, x86.Imm(int64(int32(bias))))
+	s.i(x86.SBB, x86.EBP, x86.EDX)
 	s.label(zero)
 	shiftC()
-	s.i(MOV, DI, v16(acc))
-	s.i(MOV, CH, Imm(int64(hd)))
+	s.i(x86.MOV, x86.DI, v16(acc))
+	s.i(x86.MOV, x86.CH, x86.Imm(int64(hd)))
 	s.label(vi)
-	loadC(EAX)
-	s.i(IMUL, EBP)
-	s.i(SHLD, EDX, EAX, CL)
-	s.i(SHL, EAX, CL)
+	loadC(x86.EAX)
+	s.i(x86.IMUL, x86.EBP)
+	s.i(x86.SHLD, x86.EDX, x86.EAX, x86.CL)
+	s.i(x86.SHL, x86.EAX, x86.CL)
 	// Each sum high dword first, for the division's loads.
-	s.i(ADD, D(Mem{Base: DI, Disp: 4}), EAX)
-	s.i(ADC, D(Mem{Base: DI}), EDX)
-	s.i(ADD, DI, Imm(8))
-	s.i(DEC, CH)
-	s.i(JNE, Label(vi))
-	s.i(ADD, D(Mem{Base: DI}), EBP) // di has reached the sum
-	s.i(ADD, bx, Imm(next))
-	s.i(CMP, SI, low16(endp))
-	s.i(JB, Label(vt))
+	s.i(x86.ADD, x86.D(x86.Mem{Base: x86.DI, Disp: 4}), x86.EAX)
+	s.i(x86.ADC, x86.D(x86.Mem{Base: x86.DI}), x86.EDX)
+	s.i(x86.ADD, x86.DI, x86.Imm(8))
+	s.i(x86.DEC, x86.CH)
+	s.i(x86.JNE, x86.Label(vi))
+	s.i(x86.ADD, x86.D(x86.Mem{Base: x86.DI}), x86.EBP) // di has reached the sum
+	s.i(x86.ADD, bx, x86.Imm(next))
+	s.i(x86.CMP, x86.SI, low16(endp))
+	s.i(x86.JB, x86.Label(vt))
 
 	// out_i = acc_i / sum, halves away from zero: sum/2 added to a
 	// positive acc, taken from a negative one, then idiv, which truncates
 	// toward zero. The quotient fits 32 bits: it is a weighted mean of the
 	// v_t << shift_t.
-	s.i(MOV, EBX, D(Mem{Base: DI})) // the sum, where di stopped
-	s.i(MOV, SI, v16(acc))
-	s.i(POP, DI)
-	s.i(MOV, EBP, EBX)
-	s.i(SHR, EBP, Imm(1))
-	s.i(MOV, CL, Imm(int64(hd))) // ch = 0: the last v_t's count
+	s.i(x86.MOV, x86.EBX, x86.D(x86.Mem{Base: x86.DI})) // the sum, where di stopped
+	s.i(x86.MOV, x86.SI, v16(acc))
+	s.i(x86.POP, x86.DI)
+	s.i(x86.MOV, x86.EBP, x86.EBX)
+	s.i(x86.SHR, x86.EBP, x86.Imm(1))
+	s.i(x86.MOV, x86.CL, x86.Imm(int64(hd))) // ch = 0: the last v_t's count
 	div, neg, quot := s.fresh("adiv"), s.fresh("aneg"), s.fresh("aquot")
 	s.label(div)
-	s.i(LODSD)
-	s.i(XCHG, EAX, EDX)
-	s.i(LODSD)
-	s.i(TEST, EDX, EDX)
-	s.i(JS, Label(neg))
-	s.i(ADD, EAX, EBP)
-	s.i(ADC, EDX, Imm(0))
-	s.i(JMP, Label(quot))
+	s.i(x86.LODSD)
+	s.i(x86.XCHG, x86.EAX, x86.EDX)
+	s.i(x86.LODSD)
+	s.i(x86.TEST, x86.EDX, x86.EDX)
+	s.i(x86.JS, x86.Label(neg))
+	s.i(x86.ADD, x86.EAX, x86.EBP)
+	s.i(x86.ADC, x86.EDX, x86.Imm(0))
+	s.i(x86.JMP, x86.Label(quot))
 	s.label(neg)
-	s.i(SUB, EAX, EBP)
-	s.i(SBB, EDX, Imm(0))
+	s.i(x86.SUB, x86.EAX, x86.EBP)
+	s.i(x86.SBB, x86.EDX, x86.Imm(0))
 	s.label(quot)
-	s.i(IDIV, EBX)
-	s.i(STOSD)
-	s.i(LOOP, Label(div))
-	s.i(CMP, DI, v16(out+uint32(4*hd*heads)))
-	s.i(JB, Label(head))
+	s.i(x86.IDIV, x86.EBX)
+	s.i(x86.STOSD)
+	s.i(x86.LOOP, x86.Label(div))
+	s.i(x86.CMP, x86.DI, v16(out+uint32(4*hd*heads)))
+	s.i(x86.JB, x86.Label(head))
 }
 
 // gate: y = rshr(x·g(x), 30) with g interpolated in the table (which
@@ -1343,80 +1343,80 @@ func (s *small) gate(op, mul *ir.Op) {
 	if mul != nil {
 		dst = mul.Dst
 	}
-	s.i(MOV, SI, v16(x))
+	s.i(x86.MOV, x86.SI, v16(x))
 	if y := s.l.VarAddr(dst); y == x {
-		s.i(MOV, DI, SI)
+		s.i(x86.MOV, x86.DI, x86.SI)
 	} else {
-		s.i(MOV, DI, v16(y))
+		s.i(x86.MOV, x86.DI, v16(y))
 	}
 	top, in, st := s.fresh("gate"), s.fresh("gin"), s.fresh("gst")
 	s.label(top)
-	s.i(LODSD)
-	s.i(MOV, EBP, EAX)
-	s.i(ADD, EAX, Imm(-ir.GateLow)) // u = x − low: in the table when below its span
-	s.i(CMP, EAX, Imm(ir.GateHigh-ir.GateLow))
-	s.i(JB, Label(in))
-	s.i(XOR, EAX, EAX)
-	s.i(TEST, EBP, EBP)
-	s.i(JS, Label(st))
-	s.i(XCHG, EAX, EBP)
-	s.i(JMP, Label(st))
+	s.i(x86.LODSD)
+	s.i(x86.MOV, x86.EBP, x86.EAX)
+	s.i(x86.ADD, x86.EAX, x86.Imm(-ir.GateLow)) // u = x − low: in the table when below its span
+	s.i(x86.CMP, x86.EAX, x86.Imm(ir.GateHigh-ir.GateLow))
+	s.i(x86.JB, x86.Label(in))
+	s.i(x86.XOR, x86.EAX, x86.EAX)
+	s.i(x86.TEST, x86.EBP, x86.EBP)
+	s.i(x86.JS, x86.Label(st))
+	s.i(x86.XCHG, x86.EAX, x86.EBP)
+	s.i(x86.JMP, x86.Label(st))
 	s.label(in)
 	// u < 2^21: rotated, the step j lands in ax and the fraction on top.
 	if ir.GateHigh-ir.GateLow > 1<<(16+ir.GateStepBits) {
 		panic("BUG: the gate table's steps do not fit ax")
 	}
-	s.i(ROL, EAX, Imm(32-ir.GateStepBits))
-	s.i(IMUL, BX, AX, Imm(4))
-	s.i(XOR, AX, AX)
-	s.i(MOV, EDX, D(Mem{Base: BX, Label: tab, Disp: 4}))
-	s.i(SUB, EDX, D(Mem{Base: BX, Label: tab}))
-	s.i(MUL, EDX)
-	s.i(ADD, EAX, EAX)
-	s.i(ADC, EDX, D(Mem{Base: BX, Label: tab}))
-	s.i(XCHG, EAX, EDX)
-	s.i(IMUL, EBP)
+	s.i(x86.ROL, x86.EAX, x86.Imm(32-ir.GateStepBits))
+	s.i(x86.IMUL, x86.BX, x86.AX, x86.Imm(4))
+	s.i(x86.XOR, x86.AX, x86.AX)
+	s.i(x86.MOV, x86.EDX, x86.D(x86.Mem{Base: x86.BX, Label: tab, Disp: 4}))
+	s.i(x86.SUB, x86.EDX, x86.D(x86.Mem{Base: x86.BX, Label: tab}))
+	s.i(x86.MUL, x86.EDX)
+	s.i(x86.ADD, x86.EAX, x86.EAX)
+	s.i(x86.ADC, x86.EDX, x86.D(x86.Mem{Base: x86.BX, Label: tab}))
+	s.i(x86.XCHG, x86.EAX, x86.EDX)
+	s.i(x86.IMUL, x86.EBP)
 	s.rshr(ir.GateBits)
 	s.label(st)
 	if mul != nil {
 		// si has passed x[i].
 		o := s.l.VarAddr(mulOther(op, mul))
-		s.i(IMUL, D(Mem{Base: SI, Disp: int32(o) - int32(x) - 4}))
+		s.i(x86.IMUL, x86.D(x86.Mem{Base: x86.SI, Disp: int32(o) - int32(x) - 4}))
 		s.rshr(ir.FracBits)
 	}
-	s.i(STOSD)
-	s.i(CMP, SI, v16(x+uint32(4*op.Args[0].Len)))
-	s.i(JB, Label(top))
+	s.i(x86.STOSD)
+	s.i(x86.CMP, x86.SI, v16(x+uint32(4*op.Args[0].Len)))
+	s.i(x86.JB, x86.Label(top))
 }
 
 func (s *small) mul(op *ir.Op) {
-	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
-	s.i(MOV, BX, v16(s.l.VarAddr(op.Args[1])))
-	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
-	s.i(MOV, BP, Imm(int64(op.Dst.Len)))
+	s.i(x86.MOV, x86.SI, v16(s.l.VarAddr(op.Args[0])))
+	s.i(x86.MOV, x86.BX, v16(s.l.VarAddr(op.Args[1])))
+	s.i(x86.MOV, x86.DI, v16(s.l.VarAddr(op.Dst)))
+	s.i(x86.MOV, x86.BP, x86.Imm(int64(op.Dst.Len)))
 	top := s.fresh("mul")
 	s.label(top)
-	s.i(LODSD)
-	s.i(IMUL, D(Mem{Base: BX}))
-	s.i(ADD, BX, Imm(4))
+	s.i(x86.LODSD)
+	s.i(x86.IMUL, x86.D(x86.Mem{Base: x86.BX}))
+	s.i(x86.ADD, x86.BX, x86.Imm(4))
 	s.rshr(ir.FracBits)
-	s.i(STOSD)
-	s.i(DEC, BP)
-	s.i(JNE, Label(top))
+	s.i(x86.STOSD)
+	s.i(x86.DEC, x86.BP)
+	s.i(x86.JNE, x86.Label(top))
 }
 
 func (s *small) add(op *ir.Op) {
-	s.i(MOV, SI, v16(s.l.VarAddr(op.Args[0])))
-	s.i(MOV, BX, v16(s.l.VarAddr(op.Args[1])))
-	s.i(MOV, DI, v16(s.l.VarAddr(op.Dst)))
-	s.i(MOV, CX, Imm(int64(op.Dst.Len)))
+	s.i(x86.MOV, x86.SI, v16(s.l.VarAddr(op.Args[0])))
+	s.i(x86.MOV, x86.BX, v16(s.l.VarAddr(op.Args[1])))
+	s.i(x86.MOV, x86.DI, v16(s.l.VarAddr(op.Dst)))
+	s.i(x86.MOV, x86.CX, x86.Imm(int64(op.Dst.Len)))
 	top := s.fresh("add")
 	s.label(top)
-	s.i(LODSD)
-	s.i(ADD, EAX, D(Mem{Base: BX}))
-	s.i(ADD, BX, Imm(4))
-	s.i(STOSD)
-	s.i(LOOP, Label(top))
+	s.i(x86.LODSD)
+	s.i(x86.ADD, x86.EAX, x86.D(x86.Mem{Base: x86.BX}))
+	s.i(x86.ADD, x86.BX, x86.Imm(4))
+	s.i(x86.STOSD)
+	s.i(x86.LOOP, x86.Label(top))
 }
 
 // argmax: the first index of the largest, scanning down (std) from the
@@ -1424,28 +1424,28 @@ func (s *small) add(op *ir.Op) {
 // first compare, of the last element with itself, sets the index.
 func (s *small) argmax(op *ir.Op) {
 	x, n := s.l.VarAddr(op.Args[0]), op.Args[0].Len
-	s.i(STD)
-	s.i(MOV, SI, v16(x+uint32(4*(n-1))))
-	s.i(MOV, CX, Imm(int64(n)))
-	s.i(MOV, EDX, D(Mem{Base: SI}))
+	s.i(x86.STD)
+	s.i(x86.MOV, x86.SI, v16(x+uint32(4*(n-1))))
+	s.i(x86.MOV, x86.CX, x86.Imm(int64(n)))
+	s.i(x86.MOV, x86.EDX, x86.D(x86.Mem{Base: x86.SI}))
 	top, less := s.fresh("amax"), s.fresh("aless")
 	s.label(top)
-	s.i(LODSD)
-	s.i(CMP, EAX, EDX)
-	s.i(JL, Label(less))
-	s.i(XCHG, EAX, EDX)
-	s.i(MOV, BX, CX) // index + 1
+	s.i(x86.LODSD)
+	s.i(x86.CMP, x86.EAX, x86.EDX)
+	s.i(x86.JL, x86.Label(less))
+	s.i(x86.XCHG, x86.EAX, x86.EDX)
+	s.i(x86.MOV, x86.BX, x86.CX) // index + 1
 	s.label(less)
-	s.i(LOOP, Label(top))
-	s.i(CLD)
+	s.i(x86.LOOP, x86.Label(top))
+	s.i(x86.CLD)
 	// The token in AX, for the generation loop: no store.
-	s.i(XCHG, AX, BX)
-	s.i(DEC, AX)
+	s.i(x86.XCHG, x86.AX, x86.BX)
+	s.i(x86.DEC, x86.AX)
 }
 
 // layerPtr is the layer loop's weights or cache pointer: a segment (word)
 // in the segmented model, a linear address (dword) in the flat one.
-func (s *small) layerPtr(a uint16) Mem {
+func (s *small) layerPtr(a uint16) x86.Mem {
 	if s.seg {
 		return low16(a)
 	}
@@ -1459,18 +1459,18 @@ func (s *small) generateSmall(steps int, bench bool) {
 	l := s.l
 	s.emitter.p.Mark("generate")
 	s.emitter.p.Label("generate")
-	s.i(XOR, AX, AX)
-	s.i(MOV, low16(addrPos), AX)
-	s.i(INC, AX)
-	s.i(MOV, low16(addrTok), AX)
+	s.i(x86.XOR, x86.AX, x86.AX)
+	s.i(x86.MOV, low16(addrPos), x86.AX)
+	s.i(x86.INC, x86.AX)
+	s.i(x86.MOV, low16(addrTok), x86.AX)
 	s.emitter.step(bench)
 	if l.NPrompt > 1 {
-		s.i(MOV, BX, low16(addrPos))
-		s.i(INC, BX)
-		s.i(CMP, BX, Imm(int64(l.NPrompt)))
-		s.i(JAE, Label("chosen"))
-		s.i(ADD, BX, BX)
-		s.i(MOV, AX, W(Mem{Base: BX, Label: "prompt"}))
+		s.i(x86.MOV, x86.BX, low16(addrPos))
+		s.i(x86.INC, x86.BX)
+		s.i(x86.CMP, x86.BX, x86.Imm(int64(l.NPrompt)))
+		s.i(x86.JAE, x86.Label("chosen"))
+		s.i(x86.ADD, x86.BX, x86.BX)
+		s.i(x86.MOV, x86.AX, x86.W(x86.Mem{Base: x86.BX, Label: "prompt"}))
 		s.label("chosen")
 	}
 	s.emitter.advance(steps, bench, true)
@@ -1526,37 +1526,37 @@ func (s *small) ropeInline(op *ir.Op, pairs int) {
 	tab := "tab." + op.Table.Name
 	x := s.l.VarAddr(op.Args[0])
 	rot := s.use(fmt.Sprintf("rot%d", d), func() {
-		s.i(MOV, EAX, D(Mem{Base: SI}))
-		s.i(IMUL, D(Mem{Base: BX, Label: tab}))
-		s.i(XCHG, EAX, ECX)
-		s.i(MOV, EBP, EDX)
-		s.i(MOV, EAX, D(Mem{Base: SI, Disp: 4}))
-		s.i(IMUL, D(Mem{Base: BX, Label: tab, Disp: int32(2 * d)}))
-		s.i(ADD, EAX, ECX)
-		s.i(ADC, EDX, EBP)
+		s.i(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: x86.SI}))
+		s.i(x86.IMUL, x86.D(x86.Mem{Base: x86.BX, Label: tab}))
+		s.i(x86.XCHG, x86.EAX, x86.ECX)
+		s.i(x86.MOV, x86.EBP, x86.EDX)
+		s.i(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: x86.SI, Disp: 4}))
+		s.i(x86.IMUL, x86.D(x86.Mem{Base: x86.BX, Label: tab, Disp: int32(2 * d)}))
+		s.i(x86.ADD, x86.EAX, x86.ECX)
+		s.i(x86.ADC, x86.EDX, x86.EBP)
 		s.rshrTail(ir.RopeBits)
 	})
-	s.i(MOV, SI, v16(x))
+	s.i(x86.MOV, x86.SI, v16(x))
 	top := s.fresh("rope")
 	s.label(top)
-	s.i(IMUL, BX, low16(addrPos), Imm(int64(6*d)))
+	s.i(x86.IMUL, x86.BX, low16(addrPos), x86.Imm(int64(6*d)))
 	if x%uint32(4*d) == 0 {
-		s.i(MOV, AX, SI)
+		s.i(x86.MOV, x86.AX, x86.SI)
 	} else {
-		s.i(LEA, AX, Mem{Base: SI, Disp: -int32(x)})
+		s.i(x86.LEA, x86.AX, x86.Mem{Base: x86.SI, Disp: -int32(x)})
 	}
-	s.i(AND, AX, Imm(int64(4*d-1)))
-	s.i(SHR, AX, Imm(1))
-	s.i(ADD, BX, AX)
-	s.i(CALL, Label(rot)) // b'
-	s.i(PUSH, EAX)
-	s.i(ADD, BX, Imm(int64(2*d)))
-	s.i(CALL, Label(rot)) // a'
-	s.i(MOV, D(Mem{Base: SI}), EAX)
-	s.i(POP, D(Mem{Base: SI, Disp: 4}))
-	s.i(ADD, SI, Imm(8))
-	s.i(CMP, SI, v16(x+uint32(8*pairs)))
-	s.i(JB, Label(top))
+	s.i(x86.AND, x86.AX, x86.Imm(int64(4*d-1)))
+	s.i(x86.SHR, x86.AX, x86.Imm(1))
+	s.i(x86.ADD, x86.BX, x86.AX)
+	s.i(x86.CALL, x86.Label(rot)) // b'
+	s.i(x86.PUSH, x86.EAX)
+	s.i(x86.ADD, x86.BX, x86.Imm(int64(2*d)))
+	s.i(x86.CALL, x86.Label(rot)) // a'
+	s.i(x86.MOV, x86.D(x86.Mem{Base: x86.SI}), x86.EAX)
+	s.i(x86.POP, x86.D(x86.Mem{Base: x86.SI, Disp: 4}))
+	s.i(x86.ADD, x86.SI, x86.Imm(8))
+	s.i(x86.CMP, x86.SI, v16(x+uint32(8*pairs)))
+	s.i(x86.JB, x86.Label(top))
 }
 
 // tableBytes is a table as the small generator stores it after its code:

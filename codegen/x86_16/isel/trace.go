@@ -1,7 +1,7 @@
 package isel
 
 import (
-	. "tfc/codegen/x86_16"
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 )
 
@@ -25,14 +25,14 @@ func finalOp(p *ir.Program) *ir.Op {
 // the flags, which the final op sets before it reads them.
 func (e *emitter) traceLogits(x uint32, n int) {
 	e.p.Mark("trace")
-	e.i(MOV, ESI, Imm(int64(x)))
+	e.i(x86.MOV, x86.ESI, x86.Imm(int64(x)))
 	top := e.fresh("trace")
 	e.label(top)
-	e.i(MOV, AL, B(Ptr32(ESI, NoReg, 1, 0)))
-	e.i(OUT, Imm(DebugconPort), AL)
-	e.i(INC, ESI)
-	e.i(CMP, ESI, Imm(int64(x)+int64(4*n)))
-	e.i(JB, Label(top))
+	e.i(x86.MOV, x86.AL, x86.B(x86.Ptr32(x86.ESI, x86.NoReg, 1, 0)))
+	e.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	e.i(x86.INC, x86.ESI)
+	e.i(x86.CMP, x86.ESI, x86.Imm(int64(x)+int64(4*n)))
+	e.i(x86.JB, x86.Label(top))
 }
 
 // traceToken writes the chosen token to the debug console, low byte
@@ -44,11 +44,11 @@ func (e *emitter) traceLogits(x uint32, n int) {
 func (e *emitter) traceToken(inAX bool, region string) {
 	e.p.Mark("trace")
 	if !inAX {
-		e.i(MOV, AX, low16(addrNext))
+		e.i(x86.MOV, x86.AX, low16(addrNext))
 	}
-	e.i(OUT, Imm(DebugconPort), AL)
-	e.i(XCHG, AL, AH)
-	e.i(OUT, Imm(DebugconPort), AL)
-	e.i(XCHG, AL, AH)
+	e.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	e.i(x86.XCHG, x86.AL, x86.AH)
+	e.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	e.i(x86.XCHG, x86.AL, x86.AH)
 	e.p.Mark(region)
 }
