@@ -12,17 +12,12 @@ import (
 	"os/exec"
 	"strconv"
 	"time"
+
+	"tfc/runtime/ioport"
 )
 
 // Binary is the emulator the harness starts.
 const Binary = "qemu-system-i386"
-
-// The isa-debug-exit device: a guest write of v to this port ends QEMU with
-// exit status v*2+1. The runtime and the tests both use these numbers.
-const (
-	DebugExitPort = 0xf4
-	DebugExitSize = 0x04
-)
 
 // ErrNotInstalled says that qemu-system-i386 is missing and how to get it.
 var ErrNotInstalled = errors.New(Binary + " is not installed (Debian: apt-get install qemu-system-x86, or run `make deps`)")
@@ -73,7 +68,7 @@ func Args(image string, o Options) []string {
 		"-machine", "accel=tcg",
 		"-nodefaults",
 		"-serial", "stdio",
-		"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=%#02x", DebugExitPort, DebugExitSize),
+		"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=%#02x", ioport.DebugExit, ioport.DebugExitSize),
 		"-drive", "file=" + image + ",format=raw,if=ide,index=0,media=disk",
 		"-boot", "c",
 		"-no-reboot",

@@ -10,6 +10,7 @@ import (
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/qemu"
+	"tfc/runtime/ioport"
 )
 
 func needQEMU(t *testing.T) {
@@ -44,7 +45,7 @@ func bootSector(t *testing.T, body func(p *x86.Program)) []byte {
 	p.Label("print.done")
 	p.I(x86.RET)
 	p.Label("exit")
-	p.I(x86.OUT, x86.Imm(qemu.DebugExitPort), x86.AL)
+	p.I(x86.OUT, x86.Imm(ioport.DebugExit), x86.AL)
 	p.Label("halt")
 	p.I(x86.HLT)
 	p.I(x86.JMP, x86.Label("halt"))
@@ -172,7 +173,7 @@ func TestTimeout(t *testing.T) {
 func TestArgs(t *testing.T) {
 	got := strings.Join(qemu.Args("d.img", qemu.Options{Icount: true}), " ")
 	for _, want := range []string{"-machine accel=tcg", "-nodefaults", "-display none", "-serial stdio",
-		fmt.Sprintf("isa-debug-exit,iobase=%#x", qemu.DebugExitPort), "-icount shift=0,sleep=off", "file=d.img,format=raw"} {
+		fmt.Sprintf("isa-debug-exit,iobase=%#x", ioport.DebugExit), "-icount shift=0,sleep=off", "file=d.img,format=raw"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("args %q lack %q", got, want)
 		}

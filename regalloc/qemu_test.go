@@ -11,6 +11,7 @@ import (
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/qemu"
+	"tfc/runtime/ioport"
 )
 
 // End-to-end: real kernels written with virtual registers are allocated,
@@ -182,7 +183,7 @@ func runKernel(t *testing.T, k *Kernel, o Options, args map[int]x86.Operand, dat
 	p.I(x86.MOV, x86.CX, x86.Imm(int64(dumpWords)))
 	p.I(x86.CALL, x86.Label("dump"))
 	p.I(x86.MOV, x86.AL, x86.Imm(0))
-	p.I(x86.OUT, x86.Imm(qemu.DebugExitPort), x86.AL)
+	p.I(x86.OUT, x86.Imm(ioport.DebugExit), x86.AL)
 	p.Label("halt")
 	p.I(x86.HLT)
 	p.I(x86.JMP, x86.Label("halt"))

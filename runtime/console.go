@@ -3,9 +3,8 @@ package runtime
 import (
 	"fmt"
 
-	"tfc/qemu"
-
 	x86 "tfc/codegen/x86_16"
+	"tfc/runtime/ioport"
 )
 
 // Console says where the console routines find their data, and whether
@@ -182,7 +181,7 @@ func emitPutc(p *x86.Program, name string, lean bool) {
 // port is not there): an interrupt wakes the CPU only to halt it again.
 // name is its label's prefix.
 func emitExit(p *x86.Program, name string) {
-	p.I(x86.OUT, x86.Imm(qemu.DebugExitPort), x86.AL)
+	p.I(x86.OUT, x86.Imm(ioport.DebugExit), x86.AL)
 	p.Label(name + ".halt")
 	p.I(x86.HLT)
 	p.I(x86.JMP, x86.Label(name+".halt"))

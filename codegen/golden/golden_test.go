@@ -24,6 +24,7 @@ import (
 	"tfc/ir"
 	"tfc/qemu"
 	"tfc/runtime"
+	"tfc/runtime/ioport"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/handwritten/SIZES.md")
@@ -711,7 +712,7 @@ func (r *run) program(blob []byte, callee string) *x86.Program {
 		p.I(x86.MOV, x86.DS, x86.AX)
 	}
 	p.I(x86.MOV, x86.AL, x86.Imm(0))
-	p.I(x86.OUT, x86.Imm(qemu.DebugExitPort), x86.AL)
+	p.I(x86.OUT, x86.Imm(ioport.DebugExit), x86.AL)
 	p.I(x86.CLI)
 	p.Label("halt")
 	p.I(x86.HLT)
