@@ -9,7 +9,7 @@ import (
 
 // store quantizes k and v into the cache at pos through a subroutine
 // per head shape: the source, the first value's place and, in addrTmp,
-// its shift byte's; the heads in addrCount; in argW the mask (1 for the
+// its shift byte's; the heads in addrCount; in addrW the mask (1 for the
 // values) of what goes into addrBigShift.
 func (e *fast) store(op *ir.Op, l *Layout) {
 	c := op.Cache
@@ -34,7 +34,7 @@ func (e *fast) store(op *ir.Op, l *Layout) {
 		e.i(x86.MOV, low32(addrTmp), x86.EAX)
 		e.i(x86.MOV, args[0], x86.Imm(int64(l.VarAddr(v))))
 		e.i(x86.MOV, low16(addrCount), x86.Imm(int64(c.Heads())))
-		e.i(x86.MOV, low32(argW), x86.Imm(int64(n)))
+		e.i(x86.MOV, low32(addrW), x86.Imm(int64(n)))
 		e.i(x86.CALL, x86.Label(name))
 	}
 }
@@ -86,12 +86,12 @@ func (e *fast) storeSub(c *ir.Cache) (string, []x86.Reg) {
 		k.i(x86.SHR, m, x86.CL)
 		k.i(x86.CMP, m, x86.Imm(qmax+1))
 		k.i(x86.SBB, x86.ECX, x86.Imm(-1))
-		// addrBigShift |= (s > 8) & argW
+		// addrBigShift |= (s > 8) & addrW
 		k.i(x86.MOV, t, x86.ECX)
 		k.i(x86.SUB, t, x86.Imm(31-ir.ExpBits))
 		k.i(x86.NOT, t)
 		k.i(x86.SHR, t, x86.Imm(31))
-		k.i(x86.AND, t, low32(argW))
+		k.i(x86.AND, t, low32(addrW))
 		k.i(x86.OR, low32(addrBigShift), t)
 		k.i(x86.MOV, sb, low32(addrTmp))
 		k.i(x86.MOV, x86.B(e.far(x86.Ptr32(sb, x86.NoReg, 1, 0), x86.FS)), x86.CL)
@@ -143,12 +143,6 @@ func (k *kern) cachePtr(r x86.Reg, off uint16) {
 	}
 }
 
-// addrBigShift is a dword, 0 at the start of the generation, that store
-// turns non-zero for good when it gives values a shift past 8: attention
-// then takes its 64-bit path (attention's softmax sum, addrSum, lives in a
-// register in -O2).
-const addrBigShift = addrSum
-
 // expLookup sets eax to exp(−d) from the table (ir.ExpLookup) for d in
 // eax, below ExpLimit. j and dt are scratch; T[j] is read once.
 func (k *kern) expLookup(tab int32, j, dt x86.Reg) {
@@ -188,21 +182,21 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 	tab := int32(e.pointData(l.Tables[op.Table]))
 	e.pointCache()
 	e.opSub(func(k *kern) {
-		k.i(x86.MOV, low32(addrQ), x86.Imm(int64(l.VarAddr(op.Args[0]))))
-		k.i(x86.MOV, low32(addrOut), x86.Imm(int64(l.VarAddr(op.Dst))))
-		k.i(x86.MOV, low32(addrKH), x86.Imm(0))
-		k.i(x86.MOV, low32(addrKHI), x86.Imm(0))
+		k.i(x86.MOV, low32(addrX), x86.Imm(int64(l.VarAddr(op.Args[0]))))
+		k.i(x86.MOV, low32(addrY), x86.Imm(int64(l.VarAddr(op.Dst))))
+		k.i(x86.MOV, low32(addrW), x86.Imm(0))
+		k.i(x86.MOV, low32(addrAttAux), x86.Imm(0))
 		k.i(x86.MOV, low16(addrHead), x86.Imm(int64(heads)))
 		k.i(x86.MOV, low16(addrCount), x86.Imm(int64(group)))
-		end := k.v() // addrT: the end of this step's scores
+		end := k.v() // addrEnd: the end of this step's scores
 		k.i(x86.MOVZX, end, low16(addrPos))
 		k.i(x86.LEA, end, x86.Ptr32(x86.NoReg, end, 4, att+4))
-		k.i(x86.MOV, low32(addrT), end)
+		k.i(x86.MOV, low32(addrEnd), end)
 
 		head := e.fresh("head")
 		k.label(head)
 		qp, qv := k.v(), k.v()
-		k.i(x86.MOV, qp, low32(addrQ))
+		k.i(x86.MOV, qp, low32(addrX))
 		for i := 0; i < hd; i++ {
 			k.i(x86.MOV, qv, x86.D(x86.Ptr32(qp, x86.NoReg, 1, int32(4*i))))
 			k.i(x86.MOV, abs(acc+int32(4*i)), qv)
@@ -210,8 +204,8 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 
 		// Scores and their maximum.
 		kp, sp, ap, lo, hi := k.v(), k.v(), k.v(), k.v(), k.v()
-		k.cachePtr(kp, addrKH)
-		k.cachePtr(sp, addrKHI)
+		k.cachePtr(kp, addrW)
+		k.cachePtr(sp, addrAttAux)
 		k.i(x86.MOV, ap, x86.Imm(int64(att)))
 		k.i(x86.MOV, low32(addrBest), x86.Imm(-1<<31))
 		score := e.fresh("score")
@@ -249,7 +243,7 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 		k.i(x86.ADD, kp, x86.Imm(stride))
 		k.i(x86.ADD, sp, x86.Imm(int64(H)))
 		k.i(x86.ADD, ap, x86.Imm(4))
-		k.i(x86.CMP, ap, low32(addrT))
+		k.i(x86.CMP, ap, low32(addrEnd))
 		k.i(x86.JB, x86.Label(score))
 
 		// Exponentials, their sum and the weighted values.
@@ -259,8 +253,8 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 		// The sum of the e waits in addrTmp, which leaves a register to
 		// unpack the values.
 		vp, vsp, vap := k.v(), k.v(), k.v()
-		k.cachePtr(vp, addrKH)
-		k.cachePtr(vsp, addrKHI)
+		k.cachePtr(vp, addrW)
+		k.cachePtr(vsp, addrAttAux)
 		k.i(x86.MOV, vap, x86.Imm(int64(att)))
 		k.i(x86.MOV, low32(addrTmp), x86.Imm(0))
 		j, dt, m, t := k.v(), k.v(), k.v(), k.v()
@@ -284,7 +278,7 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 			k.i(x86.ADD, vp, x86.Imm(stride))
 			k.i(x86.ADD, vsp, x86.Imm(int64(H)))
 			k.i(x86.ADD, vap, x86.Imm(4))
-			k.i(x86.CMP, vap, low32(addrT))
+			k.i(x86.CMP, vap, low32(addrEnd))
 			k.i(x86.JB, x86.Label(top))
 		}
 		vt, slow, done := e.fresh("vt"), e.fresh("vslow"), e.fresh("vdone")
@@ -323,7 +317,7 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 		// divided unsigned (sum may pass 2^31), the sign put back.
 		o, half, s, sum := k.v(), k.v(), k.v(), k.v()
 		k.i(x86.MOV, sum, low32(addrTmp))
-		k.i(x86.MOV, o, low32(addrOut))
+		k.i(x86.MOV, o, low32(addrY))
 		k.i(x86.MOV, half, sum)
 		k.i(x86.SHR, half, x86.Imm(1))
 		for i := 0; i < hd; i++ {
@@ -344,13 +338,13 @@ func (e *fast) attention(op *ir.Op, l *Layout) {
 		}
 
 		same := e.fresh("same")
-		k.i(x86.ADD, low32(addrQ), x86.Imm(int64(4*hd)))
-		k.i(x86.ADD, low32(addrOut), x86.Imm(int64(4*hd)))
+		k.i(x86.ADD, low32(addrX), x86.Imm(int64(4*hd)))
+		k.i(x86.ADD, low32(addrY), x86.Imm(int64(4*hd)))
 		k.i(x86.DEC, low16(addrCount))
 		k.i(x86.JNE, x86.Label(same))
 		k.i(x86.MOV, low16(addrCount), x86.Imm(int64(group)))
-		k.i(x86.ADD, low32(addrKH), x86.Imm(int64(hd*qb)))
-		k.i(x86.INC, low32(addrKHI))
+		k.i(x86.ADD, low32(addrW), x86.Imm(int64(hd*qb)))
+		k.i(x86.INC, low32(addrAttAux))
 		k.label(same)
 		k.i(x86.DEC, low16(addrHead))
 		k.i(x86.JNE, x86.Label(head))

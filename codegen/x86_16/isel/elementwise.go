@@ -81,7 +81,7 @@ func (e *fast) gate(op *ir.Op, l *Layout) {
 // pass with the pairs unrolled (the table row of pos at fixed
 // displacements). The result may overwrite x: a' waits in a register
 // until b' is done. A subroutine per table (head size) and distance from
-// x to the result; x in its argument, the end of x in argEnd.
+// x to the result; x in its argument, the end of x in addrEnd.
 func (e *fast) rope(op *ir.Op, l *Layout) {
 	x, d := l.VarAddr(op.Args[0]), l.VarAddr(op.Dst)
 	tab := e.pointData(l.Tables[op.Table])
@@ -130,11 +130,11 @@ func (e *fast) rope(op *ir.Op, l *Layout) {
 			k.i(x86.MOV, x86.D(x86.Ptr32(p, x86.NoReg, 1, delta+int32(8*j))), a1)
 		}
 		k.i(x86.ADD, p, x86.Imm(int64(4*hd)))
-		k.i(x86.CMP, p, low32(argEnd))
+		k.i(x86.CMP, p, low32(addrEnd))
 		k.i(x86.JB, x86.Label(top))
 		k.i(x86.RET)
 	})
-	e.i(x86.MOV, low32(argEnd), x86.Imm(int64(x)+int64(4*op.Dst.Len)))
+	e.i(x86.MOV, low32(addrEnd), x86.Imm(int64(x)+int64(4*op.Dst.Len)))
 	e.i(x86.MOV, args[0], x86.Imm(int64(x)))
 	e.i(x86.CALL, x86.Label(name))
 }

@@ -233,15 +233,6 @@ func unroll(n int) int {
 	return 1
 }
 
-// The arguments of subroutines that need every register: dwords in low
-// memory (attention's scalars, free outside attention).
-const (
-	argX   = addrQ   // the input vector
-	argW   = addrKH  // the weights (an offset in ES when segmented)
-	argY   = addrOut // the output vector
-	argEnd = addrT   // where a loop's pointer stops
-)
-
 // elems emits a loop over n elements of vectors at fixed addresses: an
 // index counts down through them and a pass handles unroll(n) of them
 // with displacements, body once per element of the pass.

@@ -15,30 +15,44 @@ import (
 // Scalars live in low memory, below the boot sector, where a 16-bit
 // absolute address reaches them in the shortest encodings.
 const (
-	scalarBase = 0x0500
-	addrTok    = scalarBase + 0   // word: the current token
-	addrPos    = scalarBase + 2   // word: its position
-	addrNext   = scalarBase + 4   // word: the token chosen
-	addrCount  = scalarBase + 6   // word: a kernel's outer loop counter
-	addrLayerN = scalarBase + 8   // word: layers left
-	addrLayerW = scalarBase + 12  // dword: this layer's weights
-	addrLayerC = scalarBase + 16  // dword: this layer's cache
-	addrHead   = scalarBase + 24  // word: attention's head counter
-	addrSum    = scalarBase + 28  // dword: softmax sum
-	addrBest   = scalarBase + 32  // dword: softmax max
-	addrKH     = scalarBase + 36  // dword: attention's kv-head byte offset
-	addrQ      = scalarBase + 40  // dword: attention's query pointer
-	addrOut    = scalarBase + 44  // dword: attention's output pointer
-	addrT      = scalarBase + 48  // dword: attention's position counter
-	addrKHI    = scalarBase + 52  // dword: attention's kv-head index
-	addrTmp    = scalarBase + 56  // 4 dwords: 64-bit temporaries
-	addrRng    = scalarBase + 72  // qword: the sampler's xorshift64* state
-	addrLimit  = scalarBase + 80  // dword: the top-p limit
-	addrTotal  = scalarBase + 84  // dword: the nucleus weight
-	addrClock  = scalarBase + 88  // qword: bench builds: rdtsc at the start
-	addrSteps  = scalarBase + 96  // dword: bench builds: forward passes run
-	addrMM     = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
+	scalarBase   = 0x0500
+	addrTok      = scalarBase + 0   // word: the current token
+	addrPos      = scalarBase + 2   // word: its position
+	addrNext     = scalarBase + 4   // word: the token chosen
+	addrCount    = scalarBase + 6   // word: a kernel's outer loop counter
+	addrLayerN   = scalarBase + 8   // word: layers left
+	addrLayerW   = scalarBase + 12  // dword: this layer's weights
+	addrLayerC   = scalarBase + 16  // dword: this layer's cache
+	addrHead     = scalarBase + 24  // word: attention's head counter
+	addrBigShift = scalarBase + 28  // dword: -O2 attention's 64-bit path is on (below)
+	addrBest     = scalarBase + 32  // dword: softmax max
+	addrW        = scalarBase + 36  // dword: weights (an offset in ES when segmented); store's mask; attention's kv-head byte offset
+	addrX        = scalarBase + 40  // dword: an input vector; attention's query pointer
+	addrY        = scalarBase + 44  // dword: an output vector; attention's output pointer
+	addrEnd      = scalarBase + 48  // dword: where a loop's pointer stops; attention's end of this step's scores
+	addrAttAux   = scalarBase + 52  // dword: -O2 attention's kv-head index; -Os attention's end of its scores (a word)
+	addrTmp      = scalarBase + 56  // 4 dwords: 64-bit temporaries
+	addrRng      = scalarBase + 72  // qword: the sampler's xorshift64* state
+	addrLimit    = scalarBase + 80  // dword: the top-p limit
+	addrTotal    = scalarBase + 84  // dword: the nucleus weight
+	addrClock    = scalarBase + 88  // qword: bench builds: rdtsc at the start
+	addrSteps    = scalarBase + 96  // dword: bench builds: forward passes run
+	addrMM       = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
 )
+
+// Notes on the slots above. One address has one name; kernels that never
+// run at the same time share a slot under it.
+//
+// addrBigShift is 0 at the start of the generation; -O2 store turns it
+// non-zero for good when it gives values a shift past 8 (the mask in
+// addrW says which of k and v count), and attention then takes its 64-bit
+// path.
+//
+// addrW, addrX, addrY and addrEnd are the arguments of the -O2
+// subroutines that need every register (rmsnorm, matmul, the elementwise
+// loops, store). -O2 attention calls none of them and keeps its own
+// scalars there, and in addrAttAux, which -Os attention uses for the end
+// of its scores, Att + 4·(pos+1).
 
 // Where each memory model puts things. Flat: data at 1 MiB, above all the
 // memory real mode reaches without unreal mode, and everything computed

@@ -37,9 +37,9 @@ func (e *fast) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) {
 	name, args := e.matmulSub(q, l)
 	e.pointParam(args[0], l.Params[q], mmBias)
 	e.i(x86.LEA, x86.EAX, x86.D(x86.Ptr32(args[0], x86.NoReg, 1, int32(rows*l.Params[q].RowBytes))))
-	e.i(x86.MOV, low32(argEnd), x86.EAX)
+	e.i(x86.MOV, low32(addrEnd), x86.EAX)
 	e.i(x86.MOV, args[1], x86.Imm(int64(l.VarAddr(in)+mmBias)))
-	e.i(x86.MOV, low32(argY), x86.Imm(int64(l.VarAddr(out))))
+	e.i(x86.MOV, low32(addrY), x86.Imm(int64(l.VarAddr(out))))
 	e.i(x86.CALL, x86.Label(name))
 }
 
@@ -47,7 +47,7 @@ func (e *fast) matmulRows(q *ir.Param, rows int, in, out *ir.Var, l *Layout) {
 // acc = Σ w·x in 64 bits, unrolled over the columns with displacements;
 // t = rshr(acc, 16), y = rshr(t·m, B) with the row's multiplier m.
 // Arguments: w (the first row, plus mmBias) and x (plus mmBias); y in
-// argY, the end of the rows (plus mmBias) in argEnd. A memory operand
+// addrY, the end of the rows (plus mmBias) in addrEnd. A memory operand
 // costs more than a few register operations, so the weights are read a
 // dword at a time (two int16 or four int8, split in registers), which
 // leaves no register for y.
@@ -75,12 +75,12 @@ func (e *fast) matmulSub(q *ir.Param, l *Layout) (string, []x86.Reg) {
 		k.i(x86.MOV, x86.EAX, lo)
 		k.i(x86.IMUL, x86.D(e.far(x86.Ptr32(w, x86.NoReg, 1, -mmBias), x86.ES)))
 		k.rshr64(shift)
-		k.i(x86.MOV, t, low32(argY))
+		k.i(x86.MOV, t, low32(addrY))
 		k.i(x86.MOV, x86.D(x86.Ptr32(t, x86.NoReg, 1, 0)), x86.EAX)
 		k.i(x86.ADD, t, x86.Imm(4))
-		k.i(x86.MOV, low32(argY), t)
+		k.i(x86.MOV, low32(addrY), t)
 		k.i(x86.ADD, w, x86.Imm(int64(rowBytes)))
-		k.i(x86.CMP, w, low32(argEnd))
+		k.i(x86.CMP, w, low32(addrEnd))
 		k.i(x86.JNE, x86.Label(row))
 		k.i(x86.RET)
 	})

@@ -8,20 +8,20 @@ import (
 )
 
 // rmsnorm calls the subroutine for its length with x, the weights and
-// the destination in argX, argW, argY.
+// the destination in addrX, addrW, addrY.
 func (e *fast) rmsnorm(op *ir.Op, l *Layout) {
 	name := e.rmsnormSub(op.Args[0].Len)
 	e.pointParam(x86.EAX, l.Params[op.Params[0]], 0)
-	e.i(x86.MOV, low32(argW), x86.EAX)
-	e.i(x86.MOV, low32(argX), x86.Imm(int64(l.VarAddr(op.Args[0]))))
-	e.i(x86.MOV, low32(argY), x86.Imm(int64(l.VarAddr(op.Dst))))
+	e.i(x86.MOV, low32(addrW), x86.EAX)
+	e.i(x86.MOV, low32(addrX), x86.Imm(int64(l.VarAddr(op.Args[0]))))
+	e.i(x86.MOV, low32(addrY), x86.Imm(int64(l.VarAddr(op.Dst))))
 	e.i(x86.CALL, x86.Label(name))
 }
 
 // rmsnormSub (ir.RMSInv): ss = Σ x² in 64 bits; ss/n by two divisions
 // (the quotient can pass 32 bits); r = isqrt(ss/n + eps) bit by bit,
 // without branches inside a step; inv = (2^38 + r/2)/r; y =
-// rshr(rshr(x·inv, 22)·g, 16). Arguments in argX, argW, argY. The loops
+// rshr(rshr(x·inv, 22)·g, 16). Arguments in addrX, addrW, addrY. The loops
 // over the elements are unrolled; an index counts down through them.
 func (e *fast) rmsnormSub(n int) string {
 	name := fmt.Sprintf("rmsnorm.%d", n)
@@ -29,7 +29,7 @@ func (e *fast) rmsnormSub(n int) string {
 	at := func(base, c x86.Reg, i int) x86.Mem { return x86.D(x86.Ptr32(base, c, 4, int32(4*(i-u)))) }
 	name, _ = e.sub(name, func(k *kern) {
 		x, lo, hi, c := k.v(), k.v(), k.v(), k.v()
-		k.i(x86.MOV, x, low32(argX))
+		k.i(x86.MOV, x, low32(addrX))
 		k.i(x86.XOR, lo, lo)
 		k.i(x86.XOR, hi, hi)
 		k.i(x86.MOV, c, x86.Imm(int64(n)))
@@ -85,9 +85,9 @@ func (e *fast) rmsnormSub(n int) string {
 		k.i(x86.MOV, inv, x86.EAX)
 
 		px, pg, py, c2 := k.v(), k.v(), k.v(), k.v()
-		k.i(x86.MOV, px, low32(argX))
-		k.i(x86.MOV, pg, low32(argW))
-		k.i(x86.MOV, py, low32(argY))
+		k.i(x86.MOV, px, low32(addrX))
+		k.i(x86.MOV, pg, low32(addrW))
+		k.i(x86.MOV, py, low32(addrY))
 		k.i(x86.MOV, c2, x86.Imm(int64(n)))
 		out := name + ".norm"
 		k.label(out)

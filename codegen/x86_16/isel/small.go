@@ -1146,7 +1146,6 @@ func (s *small) attention(op *ir.Op) {
 	bx := s.creg(x86.BX)
 	headBytes := 1 + hd*qb
 	next := int64(int(loc.Rec) - headBytes)
-	const endp = addrKHI // word: Att + 4·(pos+1)
 	loadC := func(r x86.Reg) {
 		m := s.cmem(x86.BX, 0)
 		if qb == 1 {
@@ -1165,7 +1164,7 @@ func (s *small) attention(op *ir.Op) {
 	}
 	s.i(x86.IMUL, x86.AX, low16(addrPos), x86.Imm(4))
 	s.i(x86.ADD, x86.AX, v16(att+4))
-	s.i(x86.MOV, low16(endp), x86.AX)
+	s.i(x86.MOV, low16(addrAttAux), x86.AX)
 	s.i(x86.MOV, x86.DI, v16(out))
 	head := s.fresh("ahead")
 	s.label(head)
@@ -1235,7 +1234,7 @@ func (s *small) attention(op *ir.Op) {
 	s.label(setmax)
 	s.i(x86.MOV, low32(addrBest), x86.EAX)
 	s.label(nomax)
-	s.i(x86.CMP, x86.DI, low16(endp))
+	s.i(x86.CMP, x86.DI, low16(addrAttAux))
 	s.i(x86.JB, x86.Label(score))
 	s.i(x86.POP, x86.AX) // the query
 
@@ -1295,7 +1294,7 @@ func (s *small) attention(op *ir.Op) {
 	s.i(x86.JNE, x86.Label(vi))
 	s.i(x86.ADD, x86.D(x86.Mem{Base: x86.DI}), x86.EBP) // di has reached the sum
 	s.i(x86.ADD, bx, x86.Imm(next))
-	s.i(x86.CMP, x86.SI, low16(endp))
+	s.i(x86.CMP, x86.SI, low16(addrAttAux))
 	s.i(x86.JB, x86.Label(vt))
 
 	// out_i = acc_i / sum, halves away from zero: sum/2 added to a
