@@ -460,7 +460,7 @@ func TestRandomKernels(t *testing.T) {
 
 // High virtual numbers span several words of the liveness sets.
 func TestHighVirtualNumbers(t *testing.T) {
-	hi, top, b := V(100), V(MaxVirtual-1), MaxViews-1
+	hi, top, b := V(100), V(MaxVirtual-1), MaxViews-2
 	k := &Kernel{Name: "high"}
 	k.I(x86.MOV, hi, mx)
 	k.I(x86.MOVZX, top, x86.B(x86.Abs16(0x500)))

@@ -49,9 +49,10 @@ import (
 const (
 	vBase = 48
 	// MaxVirtual is the number of virtual registers: V(0) .. V(MaxVirtual-1).
-	MaxVirtual = 128
+	// Generated kernels (codegen/loopgen) take thousands.
+	MaxVirtual = 4096
 	// MaxViews is the number of virtuals that have 16- and 8-bit views.
-	MaxViews = (256 - vBase - MaxVirtual) / 2
+	MaxViews = MaxVirtual
 
 	v16Base = vBase + MaxVirtual
 	v8Base  = v16Base + MaxViews

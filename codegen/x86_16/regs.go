@@ -8,7 +8,7 @@ package x86_16
 
 // Reg is a register. The zero value means "no register", so an unset
 // Mem.Base/Index/Seg field needs no special marker.
-type Reg uint8
+type Reg uint16
 
 // Registers. Within each group the order is the hardware encoding order, so
 // num() is a subtraction.
