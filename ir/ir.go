@@ -4,8 +4,6 @@
 package ir
 
 import (
-	"github.com/alecthomas/participle/v2/lexer"
-
 	"tfc/checkpoint"
 	"tfc/lang"
 )
@@ -34,7 +32,7 @@ func (k Kind) String() string { return kindNames[k] }
 // Program is a model in the IR.
 type Program struct {
 	Name                                                string
-	Pos                                                 lexer.Position // the model declaration
+	Pos                                                 lang.Pos // the model declaration
 	Dim, Hidden, Layers, Heads, KVHeads, Vocab, Context int
 
 	Params []*Param
@@ -69,10 +67,23 @@ type Param struct {
 	PerLayer   bool
 	Layers     int
 	Rows, Cols int
-	Quant      lang.Quant
+	Quant      Quant
 	F          []float32 // the float weights, Layers*Rows*Cols
 	Q          *QData    // set by the quantize pass
-	Pos        lexer.Position
+	Pos        lang.Pos
+}
+
+// Quant is how a param is stored in the image (spec.md section 6).
+type Quant struct {
+	Type string // "fixed", "int8" or "int16"
+	Per  string // "tensor", "layer" or "row" for int8/int16; "" for fixed
+}
+
+func (q Quant) String() string {
+	if q.Per == "" {
+		return q.Type
+	}
+	return q.Type + " per " + q.Per
 }
 
 // QData is a quantized tensor: integers W (int8 or int16 range, or Q16.16
@@ -120,7 +131,7 @@ type Cache struct {
 	Layers, Context, Width int
 	Bits                   int
 	HeadDim                int
-	Pos                    lexer.Position
+	Pos                    lang.Pos
 }
 
 // Heads is the number of heads of the cache (its scales per position).
@@ -152,7 +163,7 @@ type Op struct {
 	Table   *Table
 	HeadDim int
 	Func    string // gate: "silu" or "gelu"
-	Pos     lexer.Position
+	Pos     lang.Pos
 }
 
 // Rows is the number of output rows of a matmul (all fused params).

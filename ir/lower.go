@@ -22,7 +22,7 @@ func Lower(lp *lang.Program) (*Program, error) {
 	p := &Program{Name: lp.Name, Pos: lp.Pos, Dim: lp.Dim, Hidden: lp.Hidden, Layers: lp.Layers, Heads: lp.Heads,
 		KVHeads: lp.KVHeads, Vocab: lp.Vocab, Context: lp.Context, Gen: lp.Gen}
 	for _, lpar := range lp.Params {
-		q := &Param{Name: lpar.Name, PerLayer: lpar.PerLayer, Layers: 1, Quant: lpar.Quant, Pos: lpar.Pos}
+		q := &Param{Name: lpar.Name, PerLayer: lpar.PerLayer, Layers: 1, Quant: Quant{Type: lpar.Quant.Type, Per: lpar.Quant.Per}, Pos: lpar.Pos}
 		dims := lpar.Shape
 		if lpar.PerLayer {
 			q.Layers, dims = dims[0], dims[1:]

@@ -96,7 +96,13 @@ type checker struct {
 	header *checkpoint.Config
 }
 
+// fail reports an error at a syntax tree position.
 func (c *checker) fail(pos lexer.Position, format string, args ...any) {
+	c.failAt(PosOf(pos), format, args...)
+}
+
+// failAt reports an error at a position of the checked program.
+func (c *checker) failAt(pos Pos, format string, args ...any) {
 	if pos.Filename == "" {
 		pos.Filename = c.file.Filename
 	}
@@ -178,7 +184,7 @@ func (c *checker) collect() {
 
 func (c *checker) checkModel() {
 	c.p.Name = c.model.Name
-	c.p.Pos = c.model.Pos
+	c.p.Pos = PosOf(c.model.Pos)
 	c.p.Dir = c.opts.Dir
 	if c.p.Dir == "" {
 		c.p.Dir = filepath.Dir(c.file.Filename)
@@ -346,7 +352,7 @@ func (c *checker) resolvePath(written string) string {
 
 func (c *checker) checkSources() {
 	w := c.weights
-	c.p.Weights.Pos = w.Pos
+	c.p.Weights.Pos = PosOf(w.Pos)
 	if w.Checkpoint != nil {
 		if *w.Checkpoint == "" {
 			c.fail(w.Pos, "the checkpoint path is empty")
@@ -360,7 +366,7 @@ func (c *checker) checkSources() {
 		}
 	}
 	t := c.tokenizer
-	c.p.Tokenizer.Pos = t.Pos
+	c.p.Tokenizer.Pos = PosOf(t.Pos)
 	if t.Path != nil {
 		if *t.Path == "" {
 			c.fail(t.Pos, "the tokenizer path is empty")
@@ -474,7 +480,7 @@ func (c *checker) checkParams() {
 				c.fail(d.Shape.Pos, "param %q has more than %d elements", d.Name, int64(MaxElements))
 			}
 		}
-		p := &Param{Pos: d.Pos, Name: d.Name, Shape: dims, PerLayer: perLayer}
+		p := &Param{Pos: PosOf(d.Pos), Name: d.Name, Shape: dims, PerLayer: perLayer}
 		c.param[d.Name] = p
 		c.p.Params = append(c.p.Params, p)
 	}
@@ -535,7 +541,7 @@ func (c *checker) checkCaches() {
 		if dims[1] != c.p.Context {
 			c.fail(d.Shape.Dims[1].Pos, "the cache's second dimension is %d, but context is %d", dims[1], c.p.Context)
 		}
-		k := &Cache{Pos: d.Pos, Name: d.Name, Layers: dims[0], Context: dims[1], Width: dims[2], Type: d.Type}
+		k := &Cache{Pos: PosOf(d.Pos), Name: d.Name, Layers: dims[0], Context: dims[1], Width: dims[2], Type: d.Type}
 		c.cache[d.Name] = k
 		c.p.Caches = append(c.p.Caches, k)
 	}
@@ -560,7 +566,7 @@ func (c *checker) checkGenerate() {
 		case it.Prompt != nil:
 			once("prompt", it.Pos)
 			g.Prompt = string(*it.Prompt)
-			g.PromptPos = it.Pos
+			g.PromptPos = PosOf(it.Pos)
 		case it.Steps != nil:
 			once("steps", it.Pos)
 			n := int64(*it.Steps)

@@ -5,22 +5,20 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/alecthomas/participle/v2/lexer"
 )
 
 // Error is a syntax or check error at a position of a .tf file. Error()
 // reads "file:line:col: message"; Detail() gives the source line and a caret
 // under the column, when the source is known.
 type Error struct {
-	Pos lexer.Position
+	Pos Pos
 	Msg string
 
 	src []byte // the file's text, for Detail
 }
 
 // Errorf returns an *Error at pos.
-func Errorf(pos lexer.Position, format string, args ...any) *Error {
+func Errorf(pos Pos, format string, args ...any) *Error {
 	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -49,7 +47,7 @@ func (e *Error) Detail() string {
 // SourceCaret returns the line of src at pos and, on a second line, a caret
 // under pos's column (tabs in the line are kept so that the caret lines up).
 // It returns "" when pos is not inside src.
-func SourceCaret(src []byte, pos lexer.Position) string {
+func SourceCaret(src []byte, pos Pos) string {
 	if src == nil || pos.Line < 1 {
 		return ""
 	}

@@ -6,8 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/alecthomas/participle/v2/lexer"
-
 	"tfc/checkpoint"
 )
 
@@ -21,27 +19,27 @@ func (c *checker) openFiles() {
 	if t := c.p.Tokenizer; !t.Synthetic {
 		_, err := checkpoint.LoadTokenizer(t.Path, c.p.Vocab)
 		if err != nil {
-			c.fail(t.Pos, "%s", fileError(err, t.Path, t.Written))
+			c.failAt(t.Pos, "%s", fileError(err, t.Path, t.Written))
 		}
 	}
 }
 
-func (c *checker) openCheckpoint(pos lexer.Position, written, path string) {
+func (c *checker) openCheckpoint(pos Pos, written, path string) {
 	f, err := os.Open(path)
 	if err != nil {
-		c.fail(pos, "%s", fileError(err, path, written))
+		c.failAt(pos, "%s", fileError(err, path, written))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		c.fail(pos, "%s", fileError(err, path, written))
+		c.failAt(pos, "%s", fileError(err, path, written))
 	}
 	if st.IsDir() {
-		c.fail(pos, "%s is a directory", written)
+		c.failAt(pos, "%s is a directory", written)
 	}
 	h, err := checkpoint.ReadHeader(f)
 	if err != nil {
-		c.fail(pos, "%s", fileError(err, path, written))
+		c.failAt(pos, "%s", fileError(err, path, written))
 	}
 	c.header = &h
 	have := map[string]int{
@@ -56,9 +54,9 @@ func (c *checker) openCheckpoint(pos lexer.Position, written, path string) {
 	if want := checkpoint.ExpectedSize(h); st.Size() != want {
 		// The checkpoint package words the size error.
 		if _, err := checkpoint.Load(path); err != nil {
-			c.fail(pos, "%s", fileError(err, path, written))
+			c.failAt(pos, "%s", fileError(err, path, written))
 		}
-		c.fail(pos, "the checkpoint is %d bytes, but its header needs %d", st.Size(), want)
+		c.failAt(pos, "the checkpoint is %d bytes, but its header needs %d", st.Size(), want)
 	}
 }
 

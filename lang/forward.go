@@ -181,7 +181,7 @@ func (fw *fwd) stmt(s *Statement, isLast bool) *Stmt {
 			fw.lastBound[s.Target] = s
 		}
 	}
-	return &Stmt{Pos: s.Pos, Target: s.Target, Call: e}
+	return &Stmt{Pos: PosOf(s.Pos), Target: s.Target, Call: e}
 }
 
 // checkTarget rejects binding a name that is not a value's.
@@ -219,7 +219,7 @@ func (fw *fwd) call(ce *CallExpr, top bool) *Expr {
 	if (ce.Op == "store" || ce.Op == "attention") && !fw.inLayer {
 		c.fail(ce.Pos, "%s can only be used inside the layer block", ce.Op)
 	}
-	e := &Expr{Pos: ce.Pos, Kind: Call, Op: ce.Op}
+	e := &Expr{Pos: PosOf(ce.Pos), Kind: Call, Op: ce.Op}
 	for i, a := range ce.Args {
 		e.Args = append(e.Args, fw.arg(a, sig.args[i], ce.Op, i))
 	}
@@ -248,7 +248,7 @@ func (fw *fwd) arg(a *Arg, want argKind, op string, i int) *Expr {
 		}
 		return fw.call(a.Call, false)
 	case a.Int != nil:
-		e = &Expr{Pos: a.Pos, Kind: Const, Int: int(*a.Int)}
+		e = &Expr{Pos: PosOf(a.Pos), Kind: Const, Int: int(*a.Int)}
 	default:
 		e = fw.resolve(a.Pos, a.Name)
 	}
@@ -307,8 +307,9 @@ func describe(e *Expr) string {
 }
 
 // resolve resolves a name used as an argument.
-func (fw *fwd) resolve(pos lexer.Position, name string) *Expr {
+func (fw *fwd) resolve(at lexer.Position, name string) *Expr {
 	c := fw.c
+	pos := PosOf(at)
 	if n, ok := fw.env[name]; ok {
 		return &Expr{Pos: pos, Kind: ValueRef, Name: name, Len: n}
 	}
@@ -325,9 +326,9 @@ func (fw *fwd) resolve(pos lexer.Position, name string) *Expr {
 		return &Expr{Pos: pos, Kind: Input, Name: name}
 	}
 	if fw.anyBind[name] {
-		c.fail(pos, "%s is used before it is bound", name)
+		c.failAt(pos, "%s is used before it is bound", name)
 	}
-	c.fail(pos, "unknown name %q", name)
+	c.failAt(pos, "unknown name %q", name)
 	return nil
 }
 
@@ -349,50 +350,50 @@ func (fw *fwd) shape(e *Expr) {
 	case "embed":
 		w := param(a[0])
 		if w.IsVector() {
-			c.fail(e.Pos, "embed: %s must be a matrix [vocab, n], but it is a vector", w.Name)
+			c.failAt(e.Pos, "embed: %s must be a matrix [vocab, n], but it is a vector", w.Name)
 		}
 		d := w.Dims()
 		if d[0] != p.Vocab {
-			c.fail(e.Pos, "embed: %s has %d rows, but vocab is %d", w.Name, d[0], p.Vocab)
+			c.failAt(e.Pos, "embed: %s has %d rows, but vocab is %d", w.Name, d[0], p.Vocab)
 		}
 		e.Len = d[1]
 	case "rmsnorm":
 		g := param(a[1])
 		if !g.IsVector() {
-			c.fail(e.Pos, "rmsnorm: %s must be a vector, but it is a matrix", g.Name)
+			c.failAt(e.Pos, "rmsnorm: %s must be a vector, but it is a matrix", g.Name)
 		}
 		if n := g.Dims()[0]; n != a[0].Len {
-			c.fail(e.Pos, "rmsnorm: %s has %d elements, but %s has %d", valueName(a[0]), a[0].Len, g.Name, n)
+			c.failAt(e.Pos, "rmsnorm: %s has %d elements, but %s has %d", valueName(a[0]), a[0].Len, g.Name, n)
 		}
 		if g.Quant.Type != "fixed" {
 			// The norm multiplies by its weights in Q16.16 (spec.md section 6).
-			c.fail(a[1].Pos, "rmsnorm: the weights %s must be fixed, not %s", g.Name, g.Quant)
+			c.failAt(a[1].Pos, "rmsnorm: the weights %s must be fixed, not %s", g.Name, g.Quant)
 		}
 		e.Len = a[0].Len
 	case "matmul":
 		w := param(a[0])
 		if w.IsVector() {
-			c.fail(e.Pos, "matmul: %s must be a matrix, but it is a vector", w.Name)
+			c.failAt(e.Pos, "matmul: %s must be a matrix, but it is a vector", w.Name)
 		}
 		d := w.Dims()
 		if d[1] != a[1].Len {
-			c.fail(e.Pos, "matmul: %s has %d columns, but %s has %d elements", w.Name, d[1], valueName(a[1]), a[1].Len)
+			c.failAt(e.Pos, "matmul: %s has %d columns, but %s has %d elements", w.Name, d[1], valueName(a[1]), a[1].Len)
 		}
 		e.Len = d[0]
 	case "rope":
 		hd := fw.headSize(e, a[1])
 		if hd%2 != 0 {
-			c.fail(e.Pos, "rope: the head size %d is odd (rope rotates pairs)", hd)
+			c.failAt(e.Pos, "rope: the head size %d is odd (rope rotates pairs)", hd)
 		}
 		if a[0].Len%hd != 0 {
-			c.fail(e.Pos, "rope: %s has %d elements, not a multiple of the head size %d", valueName(a[0]), a[0].Len, hd)
+			c.failAt(e.Pos, "rope: %s has %d elements, not a multiple of the head size %d", valueName(a[0]), a[0].Len, hd)
 		}
 		e.Len = a[0].Len
 	case "store":
 		k := c.cache[a[0].Name]
 		for _, x := range a[1:] {
 			if x.Len != k.Width {
-				c.fail(e.Pos, "store: %s has %d elements, but cache %s has width %d", valueName(x), x.Len, k.Name, k.Width)
+				c.failAt(e.Pos, "store: %s has %d elements, but cache %s has width %d", valueName(x), x.Len, k.Name, k.Width)
 			}
 		}
 		fw.stored[k.Name] = true
@@ -400,34 +401,34 @@ func (fw *fwd) shape(e *Expr) {
 		q, k := a[0], c.cache[a[1].Name]
 		hd := fw.headSize(e, a[2])
 		if q.Len%hd != 0 {
-			c.fail(e.Pos, "attention: %s has %d elements, not a multiple of the head size %d", valueName(q), q.Len, hd)
+			c.failAt(e.Pos, "attention: %s has %d elements, not a multiple of the head size %d", valueName(q), q.Len, hd)
 		}
 		if q.Len/hd != p.Heads {
-			c.fail(e.Pos, "attention: %s has %d heads of %d elements, but heads is %d", valueName(q), q.Len/hd, hd, p.Heads)
+			c.failAt(e.Pos, "attention: %s has %d heads of %d elements, but heads is %d", valueName(q), q.Len/hd, hd, p.Heads)
 		}
 		if k.Width%hd != 0 {
-			c.fail(e.Pos, "attention: cache %s has width %d, not a multiple of the head size %d", k.Name, k.Width, hd)
+			c.failAt(e.Pos, "attention: cache %s has width %d, not a multiple of the head size %d", k.Name, k.Width, hd)
 		}
 		if k.Width/hd != p.KVHeads {
-			c.fail(e.Pos, "attention: cache %s holds %d heads of %d elements, but kv_heads is %d", k.Name, k.Width/hd, hd, p.KVHeads)
+			c.failAt(e.Pos, "attention: cache %s holds %d heads of %d elements, but kv_heads is %d", k.Name, k.Width/hd, hd, p.KVHeads)
 		}
 		if !fw.stored[k.Name] {
-			c.fail(e.Pos, "attention reads cache %s before the layer block stores into it", k.Name)
+			c.failAt(e.Pos, "attention reads cache %s before the layer block stores into it", k.Name)
 		}
 		e.Len = q.Len
 	case "silu", "gelu":
 		e.Len = a[0].Len
 	case "mul", "add":
 		if a[0].Len != a[1].Len {
-			c.fail(e.Pos, "%s: %s has %d elements, but %s has %d", e.Op, valueName(a[0]), a[0].Len, valueName(a[1]), a[1].Len)
+			c.failAt(e.Pos, "%s: %s has %d elements, but %s has %d", e.Op, valueName(a[0]), a[0].Len, valueName(a[1]), a[1].Len)
 		}
 		e.Len = a[0].Len
 	case "argmax", "sample":
 		if a[0].Len != p.Vocab {
-			c.fail(e.Pos, "%s: %s has %d elements, but vocab is %d", e.Op, valueName(a[0]), a[0].Len, p.Vocab)
+			c.failAt(e.Pos, "%s: %s has %d elements, but vocab is %d", e.Op, valueName(a[0]), a[0].Len, p.Vocab)
 		}
 		if e.Op == "sample" && p.Vocab > MaxSampleVocab {
-			c.fail(e.Pos, "sample: vocab %d is more than %d, the most whose softmax weights the image sums in 32 bits", p.Vocab, MaxSampleVocab)
+			c.failAt(e.Pos, "sample: vocab %d is more than %d, the most whose softmax weights the image sums in 32 bits", p.Vocab, MaxSampleVocab)
 		}
 	}
 }
@@ -435,7 +436,7 @@ func (fw *fwd) shape(e *Expr) {
 // headSize checks a head-size argument.
 func (fw *fwd) headSize(e, d *Expr) int {
 	if d.Int <= 0 {
-		fw.c.fail(d.Pos, "%s: the head size must be positive, not %d", e.Op, d.Int)
+		fw.c.failAt(d.Pos, "%s: the head size must be positive, not %d", e.Op, d.Int)
 	}
 	return d.Int
 }

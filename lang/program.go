@@ -4,16 +4,14 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/alecthomas/participle/v2/lexer"
 )
 
 // Program is a checked .tf file with every name resolved: what the IR
 // lowering consumes.
 type Program struct {
 	Name string
-	Pos  lexer.Position // the model declaration: where whole-model errors point
-	Dir  string         // directory of the .tf file ("." for a file in the working directory)
+	Pos  Pos    // the model declaration: where whole-model errors point
+	Dir  string // directory of the .tf file ("." for a file in the working directory)
 
 	Weights   WeightsSource
 	Tokenizer TokenizerSource
@@ -38,7 +36,7 @@ type Program struct {
 
 // WeightsSource says where the weights come from.
 type WeightsSource struct {
-	Pos        lexer.Position
+	Pos        Pos
 	Checkpoint string // the checkpoint path as written ("" for random weights)
 	Path       string // the checkpoint path joined with Dir (unless absolute)
 	Random     bool
@@ -47,7 +45,7 @@ type WeightsSource struct {
 
 // TokenizerSource says where the tokenizer comes from.
 type TokenizerSource struct {
-	Pos       lexer.Position
+	Pos       Pos
 	Synthetic bool
 	Path      string // the tokenizer path joined with Dir (unless absolute)
 	Written   string // the path as written
@@ -55,7 +53,7 @@ type TokenizerSource struct {
 
 // Param is a weight tensor.
 type Param struct {
-	Pos      lexer.Position
+	Pos      Pos
 	Name     string
 	Shape    []int // the full shape, with the layer dimension first when PerLayer
 	PerLayer bool
@@ -90,7 +88,7 @@ func (q Quant) String() string {
 // Cache is a KV cache: keys and values of Width elements per layer and
 // position, with one scale per position and head.
 type Cache struct {
-	Pos                    lexer.Position
+	Pos                    Pos
 	Name                   string
 	Layers, Context, Width int
 	Type                   string // "int8" or "int16"
@@ -98,7 +96,7 @@ type Cache struct {
 
 // Stmt is one statement of the forward pass.
 type Stmt struct {
-	Pos    lexer.Position
+	Pos    Pos
 	Target string // the value bound; "" for store
 	Call   *Expr  // always of Kind Call
 }
@@ -127,7 +125,7 @@ func (k ExprKind) String() string {
 
 // Expr is a resolved argument or call.
 type Expr struct {
-	Pos  lexer.Position
+	Pos  Pos
 	Kind ExprKind
 	Op   string  // for Call
 	Args []*Expr // for Call
@@ -141,7 +139,7 @@ type Expr struct {
 // Generate is the generation setup, with the defaults filled in.
 type Generate struct {
 	Prompt    string
-	PromptPos lexer.Position // where the prompt is written (Line 0: not in the file)
+	PromptPos Pos // where the prompt is written (Line 0: not in the file)
 	Steps     int
 	// Greedy: the next token is the argmax (sampler greedy, the default, or
 	// a temperature of 0).

@@ -54,9 +54,9 @@ func convertError(err error, toks []lexer.Token, filename string) *lang.Error {
 				break
 			}
 		}
-		return &lang.Error{Pos: pos, Msg: msg}
+		return &lang.Error{Pos: lang.PosOf(pos), Msg: msg}
 	}
-	return &lang.Error{Pos: lexer.Position{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
+	return &lang.Error{Pos: lang.Pos{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
 }
 
 func unexpected(ute *participle.UnexpectedTokenError, toks []lexer.Token) *lang.Error {
@@ -125,7 +125,7 @@ func unexpected(ute *participle.UnexpectedTokenError, toks []lexer.Token) *lang.
 	case prev != nil:
 		fmt.Fprintf(&b, " after %s", quoteToken(*prev))
 	}
-	return &lang.Error{Pos: pos, Msg: b.String()}
+	return &lang.Error{Pos: lang.PosOf(pos), Msg: b.String()}
 }
 
 func elided(t lexer.Token) bool {

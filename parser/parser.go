@@ -56,7 +56,7 @@ func Parse(filename string, src []byte) (file *lang.File, err error) {
 			// but no input may crash the compiler.
 			file = nil
 			err = (&lang.Error{
-				Pos: lexer.Position{Filename: filename, Line: 1, Column: 1},
+				Pos: lang.Pos{Filename: filename, Line: 1, Column: 1},
 				Msg: fmt.Sprintf("internal parser error: %v", r),
 			}).WithSource(src)
 		}
@@ -70,7 +70,7 @@ func Parse(filename string, src []byte) (file *lang.File, err error) {
 	}
 	peek, perr := lexer.Upgrade(&tokenLexer{toks: toks}, Lexer.Symbols()["Comment"], Lexer.Symbols()["Whitespace"])
 	if perr != nil {
-		return nil, (&lang.Error{Pos: lexer.Position{Filename: filename, Line: 1, Column: 1}, Msg: perr.Error()}).WithSource(src)
+		return nil, (&lang.Error{Pos: lang.Pos{Filename: filename, Line: 1, Column: 1}, Msg: perr.Error()}).WithSource(src)
 	}
 	f, perr := grammar.ParseFromLexer(peek)
 	if perr != nil {
@@ -101,7 +101,7 @@ func (l *tokenLexer) Next() (lexer.Token, error) {
 func lex(filename string, src []byte) ([]lexer.Token, *lang.Error) {
 	l, err := Lexer.LexString(filename, string(src))
 	if err != nil {
-		return nil, &lang.Error{Pos: lexer.Position{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
+		return nil, &lang.Error{Pos: lang.Pos{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
 	}
 	var toks []lexer.Token
 	for {
@@ -109,9 +109,9 @@ func lex(filename string, src []byte) ([]lexer.Token, *lang.Error) {
 		if err != nil {
 			var le *lexer.Error
 			if errors.As(err, &le) {
-				return nil, &lang.Error{Pos: le.Pos, Msg: lexMessage(src, le.Pos)}
+				return nil, &lang.Error{Pos: lang.PosOf(le.Pos), Msg: lexMessage(src, le.Pos)}
 			}
-			return nil, &lang.Error{Pos: lexer.Position{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
+			return nil, &lang.Error{Pos: lang.Pos{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
 		}
 		toks = append(toks, t)
 		if t.EOF() {
@@ -145,7 +145,7 @@ func checkNesting(toks []lexer.Token) *lang.Error {
 		case "(", "[", "{":
 			depth++
 			if depth > MaxNesting {
-				return &lang.Error{Pos: t.Pos, Msg: fmt.Sprintf("brackets nested deeper than %d", MaxNesting)}
+				return &lang.Error{Pos: lang.PosOf(t.Pos), Msg: fmt.Sprintf("brackets nested deeper than %d", MaxNesting)}
 			}
 		case ")", "]", "}":
 			if depth > 0 {

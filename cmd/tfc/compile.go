@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/alecthomas/participle/v2/lexer"
-
 	"tfc/ir"
 	"tfc/lang"
 )
@@ -44,7 +42,7 @@ func addGenFlags(fs interface {
 func (g genFlags) apply(p *ir.Program, set map[string]bool) error {
 	if set["prompt"] {
 		p.Gen.Prompt = *g.prompt
-		p.Gen.PromptPos = lexer.Position{} // not in the file
+		p.Gen.PromptPos = lang.Pos{} // not in the file
 	}
 	if set["steps"] {
 		if *g.steps <= 0 {
