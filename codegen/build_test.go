@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"tfc/codegen"
+	"tfc/frontend"
 	"tfc/ir"
 	"tfc/qemu"
 )
 
 func build(t *testing.T, path, memory string) (*ir.Program, *codegen.Image) {
 	t.Helper()
-	p, err := ir.LoadFile(path, ir.Options{})
+	p, err := frontend.LoadFile(path, ir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestMemoryModels(t *testing.T) {
 							t.Skip("SKIPPED: models/ is empty (make models)")
 						}
 					}
-					p, err := ir.LoadFile(path(name), ir.Options{})
+					p, err := frontend.LoadFile(path(name), ir.Options{})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -112,7 +113,7 @@ func TestMemoryModelChoice(t *testing.T) {
 	if im.Memory != "flat" {
 		t.Errorf("mha-random: chose %s, want flat (a layer's weights pass 64 KiB)", im.Memory)
 	}
-	p, err := ir.LoadFile(path("mha-random"), ir.Options{})
+	p, err := frontend.LoadFile(path("mha-random"), ir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestListingAssemblesToImagePrefix(t *testing.T) {
 // the BIOS status in hex from the full boot sector (-O2), "E" alone from the
 // lean one (-Os); exit 2 from both.
 func TestCutShortImage(t *testing.T) {
-	p, err := ir.LoadFile(path("gelu-random"), ir.Options{})
+	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestFastShapes(t *testing.T) {
 		file := shapeFile(t, c.name, c.vars)
 		for _, memory := range []string{"flat", "segmented"} {
 			t.Run(c.name+"/"+memory, func(t *testing.T) {
-				p, err := ir.LoadFile(file, ir.Options{})
+				p, err := frontend.LoadFile(file, ir.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"tfc/codegen"
+	"tfc/frontend"
 	"tfc/ir"
 )
 
@@ -27,7 +28,7 @@ func TestSmallFallsBackWhenTablesDoNotFit(t *testing.T) {
 	if err := os.WriteFile(f, []byte(big), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := ir.LoadFile(f, ir.Options{})
+	p, err := frontend.LoadFile(f, ir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

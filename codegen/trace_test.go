@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tfc/codegen"
+	"tfc/frontend"
 	"tfc/ir"
 	"tfc/qemu"
 )
@@ -65,7 +66,7 @@ func TestLogitsBitForBit(t *testing.T) {
 		for _, memory := range []string{"flat", "segmented"} {
 			for _, opt := range []string{"s", "2"} {
 				t.Run(name+"/"+memory+"/O"+opt, func(t *testing.T) {
-					p, err := ir.LoadFile(files[name], ir.Options{})
+					p, err := frontend.LoadFile(files[name], ir.Options{})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -5,7 +5,6 @@ import (
 
 	"tfc/checkpoint"
 	"tfc/lang"
-	"tfc/parser"
 )
 
 // Load lowers a checked program and attaches its weights and tokenizer:
@@ -59,25 +58,4 @@ func randomWeights(p *Program, seed uint64) {
 			q.F[i] = float32(base + a*u)
 		}
 	}
-}
-
-// LoadFile is the whole front end for one .tf file: parse, check (opening
-// the files it names), lower, attach weights, run the passes.
-func LoadFile(path string, o Options) (*Program, error) {
-	f, err := parser.ParseFile(path)
-	if err != nil {
-		return nil, err
-	}
-	lp, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
-	if err != nil {
-		return nil, err
-	}
-	p, err := Load(lp)
-	if err != nil {
-		return nil, err
-	}
-	if err := Compile(p, o); err != nil {
-		return nil, err
-	}
-	return p, nil
 }

@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"tfc/frontend"
 	"tfc/ir"
 	"tfc/lang"
 )
 
 func load(t *testing.T, path string, quantize bool) *ir.Program {
 	t.Helper()
-	p, err := ir.LoadFile(path, ir.Options{SkipQuantize: !quantize})
+	p, err := frontend.LoadFile(path, ir.Options{SkipQuantize: !quantize})
 	if err != nil {
 		t.Fatal(lang.FormatError(err, nil))
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"tfc/frontend"
 	"tfc/ir"
 	"tfc/lang"
 )
@@ -59,7 +60,7 @@ func (g genFlags) apply(p *ir.Program, set map[string]bool) error {
 // frontEnd loads path, applies the generation flags and encodes the
 // prompt: what every command that compiles starts with.
 func (g genFlags) frontEnd(path string, set map[string]bool, o ir.Options) (*ir.Program, []int, error) {
-	p, err := ir.LoadFile(path, o)
+	p, err := frontend.LoadFile(path, o)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"tfc/codegen"
 	x86 "tfc/codegen/x86_16"
 	"tfc/codegen/x86_16/isel"
+	"tfc/frontend"
 	"tfc/ir"
 	"tfc/qemu"
 	"tfc/runtime"
@@ -49,7 +50,7 @@ func (c *config) seg() bool { return c.l.Segmented }
 
 func loadConfig(t *testing.T, name, file, memory string) *config {
 	t.Helper()
-	p, err := ir.LoadFile(filepath.Join(hwDir, file), ir.Options{})
+	p, err := frontend.LoadFile(filepath.Join(hwDir, file), ir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +471,7 @@ func TestSmallKernelIsTheBuildsCode(t *testing.T) {
 		{"untied-random", "../../examples/untied-random.tf", ""},
 	} {
 		t.Run(cs.name, func(t *testing.T) {
-			p, err := ir.LoadFile(filepath.Join(hwDir, cs.file), ir.Options{})
+			p, err := frontend.LoadFile(filepath.Join(hwDir, cs.file), ir.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
