@@ -7,6 +7,7 @@ package codegen
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -33,6 +34,12 @@ type Options struct {
 	// the time stamp counter's advance over the generation and the number
 	// of forward passes.
 	Bench bool
+	// Gen forces a code generator: "loop" (the loop-level back end).
+	Gen string
+	// Dump names a loop IR pass ("lir.fold", …) after which the loop
+	// generator prints its IR to DumpTo.
+	Dump   string
+	DumpTo io.Writer
 }
 
 // Image is a built disk image and what it is made of.
@@ -88,6 +95,9 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if err := checkSteps(p, steps); err != nil {
 		return nil, err
 	}
+	if o.Gen == "loop" {
+		return buildLoop(p, prompt, steps, o)
+	}
 	small := o.Opt != "2"
 	note := ""
 	if small {
@@ -98,8 +108,14 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	im, err := build(p, prompt, steps, o, small, note)
 	if err == errSmallTooBig {
 		n := isel.SmallDataBytes(p) + 2*len(prompt)
-		return build(p, prompt, steps, o, false,
+		im, err = build(p, prompt, steps, o, false,
 			fmt.Sprintf("-Os: the fast code generator, since the code and its tables (%d bytes of tables) do not fit below 64 KiB", n))
+	}
+	if err == errFastTooBig && o.Memory != "segmented" {
+		// The loop back end's code does not grow with the shape.
+		if im, err = buildLoop(p, prompt, steps, o); err == nil {
+			im.Note = "the loop code generator, since the fast one's unrolled code passes 64 KiB"
+		}
 	}
 	return im, err
 }
@@ -119,6 +135,10 @@ func checkSteps(p *ir.Program, steps int) error {
 
 // errSmallTooBig: the small generator's code and tables pass 64 KiB.
 var errSmallTooBig = errors.New("the small code and its tables do not fit below 64 KiB")
+
+// errFastTooBig: the fast generator's code passes 64 KiB.
+var errFastTooBig = fmt.Errorf("the code is more than the %d bytes from %#x to 64 KiB where it runs (the fast code generator unrolls its loops for each shape)",
+	runtime.MaxCodeSize, runtime.CodeAddr)
 
 func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note string) (*Image, error) {
 	pieces := runtime.PieceData(p.Tokenizer, 0)
@@ -168,8 +188,7 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 		if l.Small {
 			return nil, errSmallTooBig
 		}
-		return nil, fmt.Errorf("the code is %d bytes, more than the %d from %#x to 64 KiB where it runs (the fast code generator unrolls its loops for each shape)",
-			n, runtime.MaxCodeSize, runtime.CodeAddr)
+		return nil, errFastTooBig
 	}
 	code, err := main.Assemble(runtime.CodeAddr)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"tfc/frontend"
 	"tfc/ir"
 )
 
@@ -25,7 +26,7 @@ func TestGenerateDeterministicAndValid(t *testing.T) {
 		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		q, err := ir.LoadFile(path, ir.Options{})
+		q, err := frontend.LoadFile(path, ir.Options{})
 		if err != nil {
 			// The refusals it means to provoke: norm weights quantized,
 			// sample() over a large vocabulary.
@@ -62,7 +63,7 @@ func TestReduce(t *testing.T) {
 		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		ip, err := ir.LoadFile(path, ir.Options{})
+		ip, err := frontend.LoadFile(path, ir.Options{})
 		return err == nil && ip.Layers >= 2 && strings.Contains(src, "rope(")
 	}
 	p.Consts = append(p.Consts, Const{"layers", "2"}) // redefined: refused

@@ -12,22 +12,29 @@ import (
 	"time"
 
 	"tfc/codegen"
+	"tfc/frontend"
 	"tfc/ir"
 	"tfc/lang"
 	"tfc/qemu"
 )
 
 // Config is one way to build an image: a code generator policy and a
-// memory model.
+// memory model, or the loop-level back end (Gen "loop").
 type Config struct {
 	Opt    string // "s" (-Os) or "2" (-O2)
 	Memory string // "segmented" or "flat"
+	Gen    string // "loop": the loop-level back end
 }
 
-func (c Config) String() string { return "-O" + c.Opt + "/" + c.Memory }
+func (c Config) String() string {
+	if c.Gen != "" {
+		return c.Gen + "/" + c.Memory
+	}
+	return "-O" + c.Opt + "/" + c.Memory
+}
 
 // Configs are the configurations every program is built and booted in.
-var Configs = []Config{{"s", "segmented"}, {"s", "flat"}, {"2", "segmented"}, {"2", "flat"}}
+var Configs = []Config{{"s", "segmented", ""}, {"s", "flat", ""}, {"2", "segmented", ""}, {"2", "flat", ""}, {"s", "flat", "loop"}}
 
 // Failure kinds: each is a compiler bug.
 const (
@@ -111,7 +118,7 @@ func Run(name, src string, o RunOptions) *Result {
 	var prompt []int
 	if !res.guard("check", func() error {
 		var err error
-		if p, err = ir.LoadFile(path, ir.Options{}); err != nil {
+		if p, err = frontend.LoadFile(path, ir.Options{}); err != nil {
 			return err
 		}
 		if prompt, err = p.PromptTokens(); err != nil {
@@ -195,7 +202,7 @@ func (r *Result) config(cr *ConfigResult, p *ir.Program, prompt []int, path stri
 				err = errPanicked
 			}
 		}()
-		im, err = codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Opt: c.Opt, Memory: c.Memory, Trace: true})
+		im, err = codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Opt: c.Opt, Memory: c.Memory, Gen: c.Gen, Trace: true})
 		return err
 	}()
 	if built == errPanicked {
@@ -219,7 +226,7 @@ func (r *Result) config(cr *ConfigResult, p *ir.Program, prompt []int, path stri
 		timeout = time.Minute
 	}
 	dir := filepath.Dir(path)
-	img := filepath.Join(dir, "img-"+c.Opt+c.Memory)
+	img := filepath.Join(dir, "img-"+c.Opt+c.Memory+c.Gen)
 	dc := img + ".debugcon"
 	defer os.Remove(img)
 	defer os.Remove(dc)

@@ -14,17 +14,19 @@ import (
 
 // buildFlags are the flags of every command that builds an image.
 type buildFlags struct {
-	gen    genFlags
-	memory *string
-	os, o2 *bool
+	gen     genFlags
+	memory  *string
+	backend *string
+	os, o2  *bool
 }
 
 func addBuildFlags(fs *flag.FlagSet) buildFlags {
 	return buildFlags{
-		gen:    addGenFlags(fs),
-		memory: fs.String("memory", "", "memory model: flat (unreal mode, memory above 1 MiB) or segmented (real mode, 640 KiB); default: chosen by the compiler"),
-		os:     fs.Bool("Os", false, "optimize for size (the default)"),
-		o2:     fs.Bool("O2", false, "optimize for speed"),
+		gen:     addGenFlags(fs),
+		memory:  fs.String("memory", "", "memory model: flat (unreal mode, memory above 1 MiB) or segmented (real mode, 640 KiB); default: chosen by the compiler"),
+		backend: fs.String("gen", "", "code generator: loop (the loop-level back end: any shape and op, flat memory only); default: chosen by -Os/-O2"),
+		os:      fs.Bool("Os", false, "optimize for size (the default)"),
+		o2:      fs.Bool("O2", false, "optimize for speed"),
 	}
 }
 
@@ -37,7 +39,12 @@ func (b buildFlags) options() (codegen.Options, error) {
 	if *b.o2 {
 		opt = "2"
 	}
-	return codegen.Options{Memory: *b.memory, Opt: opt}, nil
+	switch *b.backend {
+	case "", "loop":
+	default:
+		return codegen.Options{}, usageErrorf("unknown code generator %q (loop)", *b.backend)
+	}
+	return codegen.Options{Memory: *b.memory, Opt: opt, Gen: *b.backend}, nil
 }
 
 // compile runs the front end and the code generator for path.

@@ -1,0 +1,65 @@
+package codegen
+
+import (
+	"fmt"
+
+	"tfc/codegen/loopgen"
+	x86 "tfc/codegen/x86_16"
+	"tfc/codegen/x86_16/isel"
+	"tfc/ir"
+	"tfc/lir"
+	"tfc/runtime"
+)
+
+// buildLoop builds p with the loop-level back end: the tensor IR lowered
+// to lir, its passes, instruction selection and allocation of every
+// instruction (loopgen), in the flat memory model.
+func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
+	if o.Memory == "segmented" {
+		return nil, fmt.Errorf("the loop code generator has no segmented memory model yet")
+	}
+	f, err := lir.Lower(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo}); err != nil {
+		return nil, err
+	}
+	pieces := runtime.PieceData(p.Tokenizer, 0)
+	l, err := loopgen.NewLayout(p, f, pieces, prompt)
+	if err != nil {
+		return nil, fmt.Errorf("flat memory model: %v", err)
+	}
+	console := runtime.Console{Flat: true, PiecesAddr: l.Pieces, PiecesBytes: len(pieces)}
+	if err := console.CheckPieces(len(pieces)); err != nil {
+		return nil, err
+	}
+	if b := console.PieceBias(); b != 0 {
+		copy(l.Data[l.Pieces-loopgen.DataAddr:], runtime.PieceData(p.Tokenizer, b))
+	}
+	main := &x86.Program{}
+	if err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench}); err != nil {
+		return nil, err
+	}
+	runtime.EmitConsole(main, console)
+	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {
+		return nil, fmt.Errorf("the code is %d bytes, more than the %d from %#x to 64 KiB where it runs", n, runtime.MaxCodeSize, runtime.CodeAddr)
+	}
+	code, err := main.Assemble(runtime.CodeAddr)
+	if err != nil {
+		return nil, fmt.Errorf("BUG: code generation: %v", err)
+	}
+	cfg := runtime.BootConfig{Flat: true, DataAddr: loopgen.DataAddr, CodeSectors: sectors(len(code)), DataSectors: sectors(len(l.Data))}
+	boot, err := runtime.BootSector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	img, err := runtime.Link(boot, main, l.Data, cfg)
+	if err != nil {
+		return nil, err
+	}
+	il := &isel.Layout{DataAddr: loopgen.DataAddr, Data: l.Data, Pieces: l.Pieces, Prompt: l.Prompt, NPrompt: l.NPrompt, End: l.End}
+	im := &Image{Bytes: img, Memory: "flat", Generator: "loop", Boot: boot, Main: main, Layout: il}
+	im.Regions, im.DataRegions = regions(boot, main)
+	return im, nil
+}

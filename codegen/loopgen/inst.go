@@ -1,0 +1,399 @@
+package loopgen
+
+import (
+	"fmt"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/lir"
+)
+
+// inst selects one lir instruction.
+func (k *kernel) inst(in *lir.Inst) {
+	if in.Dst != lir.NoReg {
+		if _, ok := k.konst[in.Dst]; ok {
+			return // an immediate wherever it is read
+		}
+	}
+	w64 := in.Dst != lir.NoReg && k.is64(in.Dst)
+	switch in.Op {
+	case lir.OpConst:
+		k.i(x86.MOV, k.dst(in.Dst), x86.Imm(int64(int32(in.Imm))))
+		if w64 {
+			k.i(x86.MOV, k.dstHi(in.Dst), x86.Imm(int64(int32(in.Imm>>32))))
+		}
+	case lir.OpCopy:
+		k.move(in.Dst, in.A)
+	case lir.OpAdd:
+		k.alu(in, x86.ADD, x86.ADC, true)
+	case lir.OpSub:
+		k.alu(in, x86.SUB, x86.SBB, false)
+	case lir.OpAnd:
+		k.alu(in, x86.AND, x86.AND, true)
+	case lir.OpOr:
+		k.alu(in, x86.OR, x86.OR, true)
+	case lir.OpXor:
+		k.alu(in, x86.XOR, x86.XOR, true)
+	case lir.OpMul:
+		if w64 {
+			k.mul64(in)
+		} else {
+			k.mul32(in)
+		}
+	case lir.OpNeg:
+		k.move(in.Dst, in.A)
+		d := k.dst(in.Dst)
+		k.i(x86.NEG, d)
+		if w64 {
+			h := k.dstHi(in.Dst)
+			k.i(x86.ADC, h, x86.Imm(0))
+			k.i(x86.NEG, h)
+		}
+	case lir.OpShlI, lir.OpShrI, lir.OpSarI:
+		k.shiftImm(in)
+	case lir.OpShl, lir.OpShr, lir.OpSar:
+		k.shiftReg(in)
+	case lir.OpMulWide, lir.OpMulWideU:
+		k.i(x86.MOV, x86.EAX, k.src(in.A))
+		op := x86.IMUL
+		if in.Op == lir.OpMulWideU {
+			op = x86.MUL
+		}
+		k.i(op, k.reg(in.B))
+		k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+		k.i(x86.MOV, k.dstHi(in.Dst), x86.EDX)
+	case lir.OpExt:
+		d, h := k.dst(in.Dst), k.dstHi(in.Dst)
+		k.i(x86.MOV, d, k.src(in.A))
+		k.i(x86.MOV, h, d)
+		k.i(x86.SAR, h, x86.Imm(31))
+	case lir.OpExtU:
+		k.i(x86.MOV, k.dst(in.Dst), k.src(in.A))
+		k.i(x86.MOV, k.dstHi(in.Dst), x86.Imm(0))
+	case lir.OpLo:
+		k.i(x86.MOV, k.dst(in.Dst), k.src(in.A))
+	case lir.OpHi:
+		k.i(x86.MOV, k.dst(in.Dst), k.srcHi(in.A))
+	case lir.OpRshrLo:
+		// shrd leaves the last bit shifted out, bit n-1, in CF: adding it
+		// rounds as adding 2^(n-1) before the shift would.
+		d := k.dst(in.Dst)
+		k.i(x86.MOV, d, k.src(in.A))
+		k.i(x86.SHRD, d, k.hiReg(in.A), x86.Imm(in.Imm))
+		k.i(x86.ADC, d, x86.Imm(0))
+	case lir.OpRshrI:
+		k.move(in.Dst, in.A)
+		d, h := k.dst(in.Dst), k.dstHi(in.Dst)
+		k.i(x86.ADD, d, x86.Imm(int64(int32(1<<(in.Imm-1)))))
+		k.i(x86.ADC, h, x86.Imm(0))
+		k.i(x86.SHRD, d, h, x86.Imm(in.Imm))
+		k.i(x86.SAR, h, x86.Imm(in.Imm))
+	case lir.OpRshr:
+		// The bias 2^(n-1) (0 for n = 0) from the count in cl.
+		k.i(x86.MOV, x86.ECX, k.src(in.B))
+		t := k.v()
+		k.i(x86.MOV, t, x86.Imm(1))
+		k.i(x86.SHL, t, x86.CL)
+		k.i(x86.SHR, t, x86.Imm(1))
+		k.move(in.Dst, in.A)
+		d, h := k.dst(in.Dst), k.dstHi(in.Dst)
+		k.i(x86.ADD, d, t)
+		k.i(x86.ADC, h, x86.Imm(0))
+		k.i(x86.SHRD, d, h, x86.CL)
+		k.i(x86.SAR, h, x86.CL)
+	case lir.OpUDiv:
+		b := k.reg(in.B)
+		k.i(x86.MOV, x86.EAX, k.srcHi(in.A))
+		k.i(x86.MOV, x86.EDX, x86.Imm(0))
+		k.i(x86.DIV, b)
+		k.i(x86.MOV, k.dstHi(in.Dst), x86.EAX)
+		k.i(x86.MOV, x86.EAX, k.src(in.A))
+		k.i(x86.DIV, b)
+		k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+	case lir.OpCmp:
+		k.cmp(in)
+	case lir.OpSelect:
+		k.sel(in)
+	case lir.OpLoad:
+		k.load(in)
+	case lir.OpStore:
+		k.store(in)
+	case lir.OpToken, lir.OpPos:
+		a := addrTok
+		if in.Op == lir.OpPos {
+			a = addrPos
+		}
+		k.i(x86.MOVZX, k.dst(in.Dst), x86.W(x86.Abs16(uint16(a))))
+	default:
+		panic(fmt.Sprintf("BUG: loopgen: opcode %v", in.Op))
+	}
+}
+
+// move is dst = a (both dwords of an i64).
+func (k *kernel) move(dst, a lir.Reg) {
+	if dst == a {
+		return
+	}
+	k.i(x86.MOV, k.dst(dst), k.src(a))
+	if k.is64(dst) {
+		k.i(x86.MOV, k.dstHi(dst), k.srcHi(a))
+	}
+}
+
+// alu is dst = a op b, two-address: a copied into dst first, unless b is
+// dst (then swapped when op commutes, else through a temporary).
+func (k *kernel) alu(in *lir.Inst, op, opHi x86.Op, commutes bool) {
+	a, b := in.A, in.B
+	if b == in.Dst && a != in.Dst {
+		if !commutes {
+			t, th := k.v(), k.v()
+			k.i(x86.MOV, t, k.src(a))
+			if k.is64(in.Dst) {
+				k.i(x86.MOV, th, k.srcHi(a))
+			}
+			k.i(op, t, k.src(b))
+			if k.is64(in.Dst) {
+				k.i(opHi, th, k.srcHi(b))
+				k.i(x86.MOV, k.dstHi(in.Dst), th)
+			}
+			k.i(x86.MOV, k.dst(in.Dst), t)
+			return
+		}
+		a, b = b, a
+	}
+	k.move(in.Dst, a)
+	k.i(op, k.dst(in.Dst), k.src(b))
+	if k.is64(in.Dst) {
+		k.i(opHi, k.dstHi(in.Dst), k.srcHi(b))
+	}
+}
+
+func (k *kernel) mul32(in *lir.Inst) {
+	a, b := in.A, in.B
+	if _, ok := k.known(a); ok {
+		a, b = b, a
+	}
+	if c, ok := k.known(b); ok {
+		k.i(x86.IMUL, k.dst(in.Dst), k.reg(a), x86.Imm(int64(int32(c))))
+		return
+	}
+	if b == in.Dst {
+		a, b = b, a
+	}
+	k.move(in.Dst, a)
+	k.i(x86.IMUL, k.dst(in.Dst), k.src(b))
+}
+
+// mul64 is the low 64 bits of a·b: the low dwords' full product, plus
+// the cross products into the high dword.
+func (k *kernel) mul64(in *lir.Inst) {
+	alo, ahi, blo, bhi := k.reg(in.A), k.hiReg(in.A), k.reg(in.B), k.hiReg(in.B)
+	t := k.v()
+	k.i(x86.MOV, t, alo)
+	k.i(x86.IMUL, t, bhi)
+	u := k.v()
+	k.i(x86.MOV, u, ahi)
+	k.i(x86.IMUL, u, blo)
+	k.i(x86.ADD, t, u)
+	k.i(x86.MOV, x86.EAX, alo)
+	k.i(x86.MUL, blo)
+	k.i(x86.ADD, x86.EDX, t)
+	k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+	k.i(x86.MOV, k.dstHi(in.Dst), x86.EDX)
+}
+
+func (k *kernel) shiftImm(in *lir.Inst) {
+	n := in.Imm
+	k.move(in.Dst, in.A)
+	d := k.dst(in.Dst)
+	if !k.is64(in.Dst) {
+		op := map[lir.Opcode]x86.Op{lir.OpShlI: x86.SHL, lir.OpShrI: x86.SHR, lir.OpSarI: x86.SAR}[in.Op]
+		if n != 0 {
+			k.i(op, d, x86.Imm(n))
+		}
+		return
+	}
+	h := k.dstHi(in.Dst)
+	switch {
+	case n == 0:
+	case n < 32 && in.Op == lir.OpShlI:
+		k.i(x86.SHLD, h, d, x86.Imm(n))
+		k.i(x86.SHL, d, x86.Imm(n))
+	case n < 32:
+		k.i(x86.SHRD, d, h, x86.Imm(n))
+		k.i(map[lir.Opcode]x86.Op{lir.OpShrI: x86.SHR, lir.OpSarI: x86.SAR}[in.Op], h, x86.Imm(n))
+	case in.Op == lir.OpShlI:
+		k.i(x86.MOV, h, d)
+		k.i(x86.SHL, h, x86.Imm(n-32))
+		k.i(x86.MOV, d, x86.Imm(0))
+	case in.Op == lir.OpShrI:
+		k.i(x86.MOV, d, h)
+		k.i(x86.SHR, d, x86.Imm(n-32))
+		k.i(x86.MOV, h, x86.Imm(0))
+	default:
+		k.i(x86.MOV, d, h)
+		k.i(x86.SAR, d, x86.Imm(n-32))
+		k.i(x86.SAR, h, x86.Imm(31))
+	}
+}
+
+// shiftReg shifts by a register count: an i64 by 0..31 (the lowering's
+// only counts; shld/shrd take counts mod 32).
+func (k *kernel) shiftReg(in *lir.Inst) {
+	k.i(x86.MOV, x86.ECX, k.src(in.B))
+	k.move(in.Dst, in.A)
+	d := k.dst(in.Dst)
+	op := map[lir.Opcode]x86.Op{lir.OpShl: x86.SHL, lir.OpShr: x86.SHR, lir.OpSar: x86.SAR}[in.Op]
+	if !k.is64(in.Dst) {
+		k.i(op, d, x86.CL)
+		return
+	}
+	h := k.dstHi(in.Dst)
+	if in.Op == lir.OpShl {
+		k.i(x86.SHLD, h, d, x86.CL)
+		k.i(x86.SHL, d, x86.CL)
+		return
+	}
+	k.i(x86.SHRD, d, h, x86.CL)
+	k.i(op, h, x86.CL)
+}
+
+var setcc = map[lir.Cond]x86.Op{
+	lir.EQ: x86.SETE, lir.NE: x86.SETNE, lir.LT: x86.SETL, lir.LE: x86.SETLE, lir.GT: x86.SETG, lir.GE: x86.SETGE,
+	lir.LTU: x86.SETB, lir.LEU: x86.SETBE, lir.GTU: x86.SETA, lir.GEU: x86.SETAE,
+}
+
+// swapped is the condition with its operands exchanged.
+var swapped = map[lir.Cond]lir.Cond{
+	lir.EQ: lir.EQ, lir.NE: lir.NE, lir.LT: lir.GT, lir.LE: lir.GE, lir.GT: lir.LT, lir.GE: lir.LE,
+	lir.LTU: lir.GTU, lir.LEU: lir.GEU, lir.GTU: lir.LTU, lir.GEU: lir.LEU,
+}
+
+func (k *kernel) cmp(in *lir.Inst) {
+	a, b, c := in.A, in.B, in.Cond
+	d := k.v() // the flag, then the result
+	if !k.is64(a) {
+		if _, ok := k.known(a); ok {
+			a, b, c = b, a, swapped[c]
+		}
+		k.i(x86.MOV, d, x86.Imm(0))
+		k.i(x86.CMP, k.reg(a), k.src(b))
+		k.i(setcc[c], v8(d))
+		k.i(x86.MOV, k.dst(in.Dst), d)
+		return
+	}
+	switch c {
+	case lir.EQ, lir.NE:
+		t, u := k.v(), k.v()
+		k.i(x86.MOV, t, k.src(a))
+		k.i(x86.XOR, t, k.src(b))
+		k.i(x86.MOV, u, k.srcHi(a))
+		k.i(x86.XOR, u, k.srcHi(b))
+		k.i(x86.MOV, d, x86.Imm(0))
+		k.i(x86.OR, t, u)
+	default:
+		// a − b over 64 bits sets the flags of the high dwords' compare:
+		// GT and LE compare b − a.
+		if c == lir.GT || c == lir.LE || c == lir.GTU || c == lir.LEU {
+			a, b, c = b, a, swapped[c]
+		}
+		t := k.v()
+		k.i(x86.MOV, t, k.srcHi(a))
+		k.i(x86.MOV, d, x86.Imm(0))
+		k.i(x86.CMP, k.reg(a), k.src(b))
+		k.i(x86.SBB, t, k.srcHi(b))
+	}
+	k.i(setcc[c], v8(d))
+	k.i(x86.MOV, k.dst(in.Dst), d)
+}
+
+// sel is dst = c ? a : b, with a branch (386 code has no cmov).
+func (k *kernel) sel(in *lir.Inst) {
+	skip := k.fresh("sel")
+	c := k.reg(in.C)
+	wide := k.is64(in.Dst)
+	if in.Dst == in.A {
+		k.i(x86.TEST, c, c)
+		k.i(x86.JNZ, x86.Label(skip))
+		k.move(in.Dst, in.B)
+		k.label(skip)
+		return
+	}
+	k.i(x86.TEST, c, c)
+	if in.Dst != in.B {
+		k.move(in.Dst, in.B)
+	}
+	k.i(x86.JZ, x86.Label(skip))
+	k.i(x86.MOV, k.dst(in.Dst), k.src(in.A))
+	if wide {
+		k.i(x86.MOV, k.dstHi(in.Dst), k.srcHi(in.A))
+	}
+	k.label(skip)
+}
+
+func (k *kernel) load(in *lir.Inst) {
+	m := k.addr(in.Mem)
+	d := k.dst(in.Dst)
+	switch w := in.Mem.Width; w {
+	case 1, 2:
+		op := x86.MOVZX
+		if in.Mem.Signed {
+			op = x86.MOVSX
+		}
+		m.Size = 8 * w
+		k.i(op, d, m)
+	case 4:
+		m.Size = 32
+		k.i(x86.MOV, d, m)
+	case 8:
+		m.Size = 32
+		k.i(x86.MOV, d, m)
+		m.Disp += 4
+		k.i(x86.MOV, k.dstHi(in.Dst), m)
+		return
+	}
+	if k.is64(in.Dst) {
+		h := k.dstHi(in.Dst)
+		if in.Mem.Signed {
+			k.i(x86.MOV, h, d)
+			k.i(x86.SAR, h, x86.Imm(31))
+		} else {
+			k.i(x86.MOV, h, x86.Imm(0))
+		}
+	}
+}
+
+func (k *kernel) store(in *lir.Inst) {
+	m := k.addr(in.Mem)
+	w := in.Mem.Width
+	m.Size = 8 * min(w, 4)
+	c, known := k.known(in.A)
+	switch {
+	case known && w <= 4:
+		k.i(x86.MOV, m, x86.Imm(int64(truncate(c, w))))
+	case known:
+		k.i(x86.MOV, m, x86.Imm(int64(int32(c))))
+		m.Disp += 4
+		k.i(x86.MOV, m, x86.Imm(int64(int32(c>>32))))
+	case w == 1:
+		k.i(x86.MOV, m, v8(k.dst(in.A)))
+	case w == 2:
+		k.i(x86.MOV, m, v16(k.dst(in.A)))
+	case w == 4:
+		k.i(x86.MOV, m, k.dst(in.A))
+	default:
+		k.i(x86.MOV, m, k.dst(in.A))
+		m.Disp += 4
+		k.i(x86.MOV, m, k.dstHi(in.A))
+	}
+}
+
+// truncate is c as a signed immediate of w bytes.
+func truncate(c int64, w int) int64 {
+	switch w {
+	case 1:
+		return int64(int8(c))
+	case 2:
+		return int64(int16(c))
+	}
+	return int64(int32(c))
+}

@@ -1,0 +1,230 @@
+package loopgen
+
+import (
+	"fmt"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/lir"
+	"tfc/regalloc"
+)
+
+// kernel selects the instructions of one tensor op (an lir NOp) with
+// virtual registers: each lir register is one virtual (an i64 two, low
+// and high dword), a constant written once is an immediate wherever the
+// instruction takes one. The x86 forms that fix their registers (imul and
+// div in edx:eax, shifts by cl) name them, and the allocator works around.
+type kernel struct {
+	f     *lir.Func
+	l     *Layout
+	k     regalloc.Kernel
+	name  string
+	nv    int
+	lo    map[lir.Reg]x86.Reg
+	hi    map[lir.Reg]x86.Reg
+	konst map[lir.Reg]int64
+	nd    []int
+	// region is the virtual holding a layer region's pointer (by its
+	// low-memory slot), loaded at the kernel's entry when it is used.
+	region  map[uint16]x86.Reg
+	entry   []regalloc.Item
+	nlabels int
+}
+
+func newKernel(f *lir.Func, l *Layout, name string, nd []int, konst map[lir.Reg]int64) *kernel {
+	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, nd: nd, region: map[uint16]x86.Reg{}}
+}
+
+func (k *kernel) v() x86.Reg {
+	k.nv++
+	if k.nv > regalloc.MaxVirtual {
+		panic(fmt.Sprintf("BUG: loopgen: kernel %s needs more than %d virtual registers", k.name, regalloc.MaxVirtual))
+	}
+	return regalloc.V(k.nv - 1)
+}
+
+func (k *kernel) i(op x86.Op, args ...x86.Operand) { k.k.I(op, args...) }
+func (k *kernel) label(name string)                { k.k.Label(name) }
+
+func (k *kernel) fresh(what string) string {
+	k.nlabels++
+	return fmt.Sprintf("%s.%s%d", k.name, what, k.nlabels)
+}
+
+func vnum(r x86.Reg) int    { return int(r) - int(regalloc.V(0)) }
+func v8(r x86.Reg) x86.Reg  { return regalloc.V8(vnum(r)) }
+func v16(r x86.Reg) x86.Reg { return regalloc.V16(vnum(r)) }
+
+func (k *kernel) is64(r lir.Reg) bool { return k.f.Types[r] == lir.I64 }
+
+// reg is the virtual of r (the low dword of an i64): a known constant is
+// loaded into a fresh virtual first.
+func (k *kernel) reg(r lir.Reg) x86.Reg {
+	if c, ok := k.konst[r]; ok {
+		t := k.v()
+		k.i(x86.MOV, t, x86.Imm(int64(int32(c))))
+		return t
+	}
+	return k.dst(r)
+}
+
+// hiReg is the high dword's virtual of an i64 r.
+func (k *kernel) hiReg(r lir.Reg) x86.Reg {
+	if c, ok := k.konst[r]; ok {
+		t := k.v()
+		k.i(x86.MOV, t, x86.Imm(int64(int32(c>>32))))
+		return t
+	}
+	k.dst(r)
+	return k.hi[r]
+}
+
+// src is r as an operand: an immediate when it is a known constant.
+func (k *kernel) src(r lir.Reg) x86.Operand {
+	if c, ok := k.konst[r]; ok {
+		return x86.Imm(int64(int32(c)))
+	}
+	return k.dst(r)
+}
+
+func (k *kernel) srcHi(r lir.Reg) x86.Operand {
+	if c, ok := k.konst[r]; ok {
+		return x86.Imm(int64(int32(c >> 32)))
+	}
+	k.dst(r)
+	return k.hi[r]
+}
+
+// dst is the virtual r lives in (made at its first mention).
+func (k *kernel) dst(r lir.Reg) x86.Reg {
+	v, ok := k.lo[r]
+	if !ok {
+		v = k.v()
+		k.lo[r] = v
+		if k.is64(r) {
+			k.hi[r] = k.v()
+		}
+	}
+	return v
+}
+
+func (k *kernel) dstHi(r lir.Reg) x86.Reg {
+	k.dst(r)
+	return k.hi[r]
+}
+
+// known reports a constant written once.
+func (k *kernel) known(r lir.Reg) (int64, bool) {
+	c, ok := k.konst[r]
+	return c, ok
+}
+
+// nodes selects a list of nodes.
+func (k *kernel) nodes(ns []*lir.Node) {
+	for _, n := range ns {
+		switch n.Kind {
+		case lir.NInst:
+			k.inst(&n.Inst)
+		case lir.NLoop:
+			k.loop(n)
+		case lir.NIf:
+			k.iff(n)
+		default:
+			panic(fmt.Sprintf("BUG: loopgen: node kind %d inside an op", n.Kind))
+		}
+	}
+}
+
+func (k *kernel) loop(n *lir.Node) {
+	idx := k.dst(n.Index)
+	top, end := k.fresh("loop"), k.fresh("end")
+	count := x86.Operand(x86.Imm(n.CountImm))
+	if n.Count != lir.NoReg {
+		count = k.src(n.Count)
+	}
+	k.i(x86.MOV, idx, x86.Imm(0))
+	guard := n.Count != lir.NoReg || n.CountImm <= 0
+	if c, ok := count.(x86.Imm); ok && c <= 0 {
+		k.i(x86.JMP, x86.Label(end))
+		guard = false
+	}
+	if guard {
+		k.i(x86.CMP, idx, count)
+		k.i(x86.JGE, x86.Label(end))
+	}
+	k.label(top)
+	k.nodes(n.Body)
+	k.i(x86.INC, idx)
+	k.i(x86.CMP, idx, count)
+	k.i(x86.JL, x86.Label(top))
+	k.label(end)
+}
+
+func (k *kernel) iff(n *lir.Node) {
+	els, end := k.fresh("else"), k.fresh("fi")
+	c := k.reg(n.Cond)
+	k.i(x86.TEST, c, c)
+	k.i(x86.JZ, x86.Label(els))
+	k.nodes(n.Then)
+	k.i(x86.JMP, x86.Label(end))
+	k.label(els)
+	k.nodes(n.Else)
+	k.label(end)
+}
+
+// addr is the x86 memory operand of m: the buffer's address (and its
+// layer region's pointer), the base and the scaled index, with temporaries
+// where the forms take fewer registers or no such scale.
+func (k *kernel) addr(m lir.Mem) x86.Mem {
+	a, region := k.l.base(m.Buf)
+	disp := int64(a) + m.Disp
+	var bases []x86.Reg
+	if region != 0 {
+		r, ok := k.region[region]
+		if !ok {
+			r = k.v()
+			k.region[region] = r
+			k.entry = append(k.entry, regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, x86.D(x86.Abs16(region))}}})
+		}
+		bases = append(bases, r)
+	}
+	if m.Base != lir.NoReg {
+		if c, ok := k.known(m.Base); ok {
+			disp += int64(int32(c))
+		} else {
+			bases = append(bases, k.dst(m.Base))
+		}
+	}
+	index, scale := x86.NoReg, 0
+	if m.Index != lir.NoReg {
+		if c, ok := k.known(m.Index); ok {
+			disp += int64(int32(c)) * m.Scale
+		} else {
+			index, scale = k.dst(m.Index), int(m.Scale)
+			switch scale {
+			case 1, 2, 4, 8:
+			default:
+				t := k.v()
+				k.i(x86.IMUL, t, index, x86.Imm(m.Scale))
+				index, scale = t, 1
+			}
+		}
+	}
+	if index != x86.NoReg && len(bases) == 2 {
+		t := k.v()
+		k.i(x86.MOV, t, bases[0])
+		k.i(x86.ADD, t, bases[1])
+		bases = []x86.Reg{t}
+	}
+	if index == x86.NoReg && len(bases) == 2 {
+		index, scale, bases = bases[1], 1, bases[:1]
+	}
+	base := x86.NoReg
+	if len(bases) == 1 {
+		base = bases[0]
+	}
+	if scale == 0 {
+		scale = 1
+	}
+	return x86.Mem{Base: base, Index: index, Scale: scale, Disp: int32(uint32(disp)), Addr32: true}
+}

@@ -1,0 +1,169 @@
+// Package loopgen is the code generator of the loop-level IR (lir): it
+// selects x86 instructions for every lir operation with virtual registers,
+// allocates all of them (spilling where seven registers do not suffice),
+// and lays the buffers out in the flat memory model (unreal mode). It
+// takes any program the language accepts, whatever its shape or ops.
+package loopgen
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"tfc/ir"
+	"tfc/lir"
+)
+
+// Low memory, reached with 16-bit addresses: the generation loop's
+// scalars, the layer pointers and the kernels' spill slots. One name a
+// slot.
+const (
+	addrTok    = 0x500 // word: the current token
+	addrPos    = 0x502 // word: its position
+	addrLayerW = 0x504 // dword: this layer's params
+	addrLayerC = 0x508 // dword: this layer's caches
+	addrLayerN = 0x50C // word: layers left
+	addrClock  = 0x510 // qword: bench builds: rdtsc at the start
+	addrSteps  = 0x518 // dword: bench builds: forward passes run
+	spillBase  = 0x600 // dwords: a kernel's spilled values
+	spillEnd   = 0x6000
+)
+
+// DataAddr is where the image's data is loaded: 1 MiB, above everything
+// real mode reaches without unreal mode.
+const DataAddr = 0x100000
+
+// Layout places a Func's buffers: the data the image loads (the tokenizer's
+// pieces first, where the console's print_piece reads them, then params,
+// tables, the sampler's state and the prompt), then the memory it computes
+// in (vars, scratch, the chosen token, the caches). A per-layer buffer has
+// an offset in its layer's region: params in one (W), caches in another (C).
+type Layout struct {
+	Data    []byte
+	Pieces  uint32
+	Prompt  uint32 // the prompt's tokens, words
+	NPrompt int
+	// Addr is a buffer's linear address, or for a per-layer buffer its
+	// offset in every layer's region.
+	Addr             map[*lir.Buf]uint32
+	LayerW, StrideW  uint32
+	LayerC, StrideC  uint32
+	End              uint32 // first byte past everything
+	next             *lir.Buf
+	layers           int
+	promptTokens     []int
+	piecesBytes      int
+	paramsGlobalSize int
+}
+
+func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
+
+// NewLayout lays f out for p; pieces is the console's piece table, prompt
+// the prompt's tokens.
+func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout, error) {
+	l := &Layout{Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
+	here := func() uint64 { return DataAddr + uint64(len(l.Data)) }
+	pad := func(a int) {
+		for len(l.Data)%a != 0 {
+			l.Data = append(l.Data, 0)
+		}
+	}
+	l.Pieces = DataAddr
+	l.Data = append(l.Data, pieces...)
+	pad(16)
+	// Loaded: global params, tables, state; then the layer region.
+	var layered []*lir.Buf
+	for _, b := range f.Bufs {
+		switch {
+		case b.Kind == lir.BufParam && b.PerLayer:
+			layered = append(layered, b)
+		case b.Kind == lir.BufParam:
+			pad(4)
+			l.Addr[b] = uint32(here())
+			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), 0)...)
+		case b.Kind == lir.BufTable:
+			pad(4)
+			l.Addr[b] = uint32(here())
+			for _, v := range b.Of.(*ir.Table).Data {
+				l.Data = binary.LittleEndian.AppendUint32(l.Data, uint32(v))
+			}
+		case b.Kind == lir.BufState:
+			pad(8)
+			l.Addr[b] = uint32(here())
+			l.Data = append(l.Data, b.Init...)
+		}
+	}
+	pad(4)
+	l.Prompt, l.NPrompt = uint32(here()), len(prompt)
+	for _, t := range prompt {
+		l.Data = binary.LittleEndian.AppendUint16(l.Data, uint16(t))
+	}
+	pad(16)
+	l.LayerW = uint32(here())
+	var off uint32
+	for _, b := range layered {
+		l.Addr[b] = off
+		off = align(off+uint32(b.Size), 4)
+	}
+	l.StrideW = align(off, 16)
+	for li := 0; li < p.Layers; li++ {
+		start := len(l.Data)
+		for _, b := range layered {
+			for len(l.Data)-start < int(l.Addr[b]) {
+				l.Data = append(l.Data, 0)
+			}
+			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
+		}
+		for len(l.Data)-start < int(l.StrideW) {
+			l.Data = append(l.Data, 0)
+		}
+	}
+	if here() >= 1<<32 {
+		return nil, fmt.Errorf("the data is %d bytes, more than fit from 1 MiB below 4 GiB", len(l.Data))
+	}
+	// Computed: vars, scratch, the token; then the caches' region.
+	at := uint64(align(uint32(here()), 16))
+	var caches []*lir.Buf
+	for _, b := range f.Bufs {
+		switch b.Kind {
+		case lir.BufVar, lir.BufScratch, lir.BufNext:
+			at = (at + 7) &^ 7
+			l.Addr[b] = uint32(at)
+			at += uint64(b.Size)
+			if b.Kind == lir.BufNext {
+				l.next = b
+			}
+		case lir.BufCacheK, lir.BufCacheV, lir.BufCacheKS, lir.BufCacheVS:
+			caches = append(caches, b)
+		}
+	}
+	at = (at + 15) &^ 15
+	l.LayerC = uint32(at)
+	off = 0
+	for _, b := range caches {
+		l.Addr[b] = off
+		off = align(off+uint32(b.Size), 4)
+	}
+	l.StrideC = align(off, 16)
+	end := at + uint64(l.StrideC)*uint64(p.Layers)
+	if end >= 1<<32 {
+		return nil, fmt.Errorf("needs %d bytes of memory from %#x, more than 4 GiB", end-DataAddr, DataAddr)
+	}
+	l.End = uint32(end)
+	return l, nil
+}
+
+// base is the linear address of buffer b (global) or its offset in its
+// layer's region (per-layer), and the low-memory pointer to that region.
+func (l *Layout) base(b *lir.Buf) (addr uint32, region uint16) {
+	a, ok := l.Addr[b]
+	if !ok {
+		panic(fmt.Sprintf("BUG: loopgen: buffer %s has no address", b.Name))
+	}
+	if !b.PerLayer {
+		return a, 0
+	}
+	if b.Kind == lir.BufParam {
+		return a, addrLayerW
+	}
+	return a, addrLayerC
+}

@@ -1,0 +1,271 @@
+package loopgen
+
+import (
+	"fmt"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/ir"
+	"tfc/lir"
+	"tfc/regalloc"
+)
+
+// Options control Select.
+type Options struct {
+	Steps int
+	// Trace writes, after every forward pass, the logits (4·vocab bytes)
+	// and the chosen token (2 bytes) to QEMU's debug console.
+	Trace bool
+	// Bench reports the time stamp counter's advance over the generation
+	// and the number of forward passes on the debug console.
+	Bench bool
+}
+
+// DebugconPort is QEMU's debug console.
+const DebugconPort = 0xE9
+
+// Select appends the code of f: the generation loop "generate", the
+// function "forward" (the layer loop and a call of each op's kernel), and
+// the kernels. The console (print_piece, putc, exit) comes from the
+// runtime.
+func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) error {
+	g := &gen{prog: prog, p: p, f: f, l: l, o: o}
+	g.generate()
+	if err := g.forward(); err != nil {
+		return err
+	}
+	return nil
+}
+
+type gen struct {
+	prog   *x86.Program
+	p      *ir.Program
+	f      *lir.Func
+	l      *Layout
+	o      Options
+	ops    int
+	labels int
+	kernel []func() error // the kernels, emitted after forward
+}
+
+func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
+
+func low16(a uint16) x86.Mem { return x86.W(x86.Abs16(a)) }
+func low32(a uint16) x86.Mem { return x86.D(x86.Abs16(a)) }
+
+// far is a dword (or word) at a linear address above 64 KiB.
+func far(a uint32, size int) x86.Mem {
+	return x86.Mem{Size: size, Disp: int32(a), Addr32: true}
+}
+
+// generate is llama2.c's loop (ir.Generate): forward, the prompt's next
+// token forced while there is one, stop at BOS or EOS, print, advance.
+func (g *gen) generate() {
+	g.prog.Mark("generate")
+	g.prog.Label("generate")
+	g.i(x86.MOV, low16(addrTok), x86.Imm(ir.BOS))
+	g.i(x86.MOV, low16(addrPos), x86.Imm(0))
+	if g.o.Bench {
+		g.i(x86.RDTSC)
+		g.i(x86.MOV, low32(addrClock), x86.EAX)
+		g.i(x86.MOV, low32(addrClock+4), x86.EDX)
+		g.i(x86.MOV, low32(addrSteps), x86.Imm(0))
+	}
+	g.prog.Label("step")
+	g.i(x86.CALL, x86.Label("forward"))
+	if g.o.Bench {
+		g.i(x86.INC, low32(addrSteps))
+	}
+	next, _ := g.l.base(g.l.next)
+	g.i(x86.MOV, x86.AX, far(next, 16))
+	if g.l.NPrompt > 1 {
+		g.i(x86.MOVZX, x86.EBX, low16(addrPos))
+		g.i(x86.INC, x86.BX)
+		g.i(x86.CMP, x86.BX, x86.Imm(int64(g.l.NPrompt)))
+		g.i(x86.JAE, x86.Label("chosen"))
+		g.i(x86.MOV, x86.AX, x86.Mem{Size: 16, Index: x86.EBX, Scale: 2, Disp: int32(g.l.Prompt), Addr32: true})
+		g.prog.Label("chosen")
+	}
+	// BOS (1) or EOS (2): ax-1 is then 0 or 1.
+	g.i(x86.DEC, x86.AX)
+	g.i(x86.CMP, x86.AX, x86.Imm(ir.EOS-1))
+	g.i(x86.JBE, x86.Label("done"))
+	g.i(x86.INC, x86.AX)
+	g.i(x86.MOV, x86.BX, low16(addrTok))
+	g.i(x86.CALL, x86.Label("print_piece"))
+	g.i(x86.MOV, low16(addrTok), x86.AX)
+	g.i(x86.INC, low16(addrPos))
+	g.i(x86.CMP, low16(addrPos), x86.Imm(int64(g.o.Steps)))
+	g.i(x86.JB, x86.Label("step"))
+	g.prog.Label("done")
+	if g.o.Bench {
+		g.benchReport()
+	}
+	g.i(x86.MOV, x86.AL, x86.Imm('\n'))
+	g.i(x86.CALL, x86.Label("putc"))
+	g.i(x86.MOV, x86.AL, x86.Imm(0))
+	g.i(x86.JMP, x86.Label("exit"))
+}
+
+// forward calls each op's kernel in order, the layer block's once per
+// layer with the layer pointers advanced between.
+func (g *gen) forward() error {
+	g.prog.Mark("forward")
+	g.prog.Label("forward")
+	final := len(g.f.Body) - 1
+	for i, n := range g.f.Body {
+		switch n.Kind {
+		case lir.NOp:
+			if i == final && g.o.Trace {
+				g.traceLogits()
+			}
+			if err := g.callOp(n); err != nil {
+				return err
+			}
+		case lir.NLayers:
+			g.prog.Mark("layer loop")
+			g.i(x86.MOV, low32(addrLayerW), x86.Imm(int64(g.l.LayerW)))
+			g.i(x86.MOV, low32(addrLayerC), x86.Imm(int64(g.l.LayerC)))
+			g.i(x86.MOV, low16(addrLayerN), x86.Imm(int64(g.p.Layers)))
+			g.prog.Label("layer")
+			for _, op := range n.Body {
+				if err := g.callOp(op); err != nil {
+					return err
+				}
+			}
+			g.prog.Mark("layer loop")
+			g.i(x86.ADD, low32(addrLayerW), x86.Imm(int64(g.l.StrideW)))
+			g.i(x86.ADD, low32(addrLayerC), x86.Imm(int64(g.l.StrideC)))
+			g.i(x86.DEC, low16(addrLayerN))
+			g.i(x86.JNE, x86.Label("layer"))
+		default:
+			return fmt.Errorf("BUG: loopgen: node kind %d at the top of the function", n.Kind)
+		}
+	}
+	if g.o.Trace {
+		g.prog.Mark("trace")
+		next, _ := g.l.base(g.l.next)
+		g.i(x86.MOV, x86.AX, far(next, 16))
+		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+		g.i(x86.MOV, x86.AL, x86.AH)
+		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	}
+	g.i(x86.RET)
+	for _, k := range g.kernel {
+		if err := k(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// callOp calls an op's kernel, made after forward.
+func (g *gen) callOp(n *lir.Node) error {
+	if n.Kind != lir.NOp {
+		return fmt.Errorf("BUG: loopgen: node kind %d where an op belongs", n.Kind)
+	}
+	g.ops++
+	name := fmt.Sprintf("op%d", g.ops)
+	g.prog.Mark(n.Note)
+	g.i(x86.CALL, x86.Label(name))
+	g.kernel = append(g.kernel, func() error { return g.emitKernel(name, n) })
+	return nil
+}
+
+// emitKernel selects, allocates and appends one op's kernel.
+func (g *gen) emitKernel(name string, n *lir.Node) error {
+	nd := defs(n.Body, len(g.f.Types))
+	konst := map[lir.Reg]int64{}
+	lir.Walk(n.Body, func(x *lir.Node) {
+		if x.Kind == lir.NInst && x.Inst.Op == lir.OpConst && nd[x.Inst.Dst] == 1 {
+			konst[x.Inst.Dst] = x.Inst.Imm
+		}
+	})
+	k := newKernel(g.f, g.l, name, nd, konst)
+	k.nodes(n.Body)
+	k.i(x86.RET)
+	k.k.Items = append(k.entry, k.k.Items...)
+	slots := 0
+	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
+		slots = max(slots, i+1)
+		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
+	})
+	if err != nil {
+		return fmt.Errorf("BUG: loopgen: %s (%s): %v", name, n.Note, err)
+	}
+	if spillBase+4*slots > spillEnd {
+		return fmt.Errorf("%s: %d spill slots, more than low memory holds", n.Note, slots)
+	}
+	g.prog.Mark(n.Note)
+	g.prog.Label(name)
+	return regalloc.Rewrite(out, as, g.prog)
+}
+
+// defs counts each register's definitions within nodes.
+func defs(nodes []*lir.Node, n int) []int {
+	d := make([]int, n)
+	lir.Walk(nodes, func(x *lir.Node) {
+		switch {
+		case x.Kind == lir.NInst && x.Inst.Dst != lir.NoReg:
+			d[x.Inst.Dst]++
+		case x.Kind == lir.NLoop:
+			d[x.Index]++
+		}
+	})
+	return d
+}
+
+// traceLogits writes the logits, 4·vocab bytes, to the debug console
+// before the final op runs (the sampler may change them).
+func (g *gen) traceLogits() {
+	post := g.p.Blocks[ir.PostBlock]
+	x := post[len(post)-1].Args[0]
+	r, off := x.Root()
+	var addr uint32
+	for _, b := range g.f.Bufs {
+		if b.Kind == lir.BufVar && b.Of == r {
+			addr, _ = g.l.base(b)
+		}
+	}
+	g.prog.Mark("trace")
+	g.i(x86.MOV, x86.ESI, x86.Imm(int64(addr)+int64(4*off)))
+	g.i(x86.MOV, x86.ECX, x86.Imm(int64(4*x.Len)))
+	g.prog.Label("trace.byte")
+	g.i(x86.MOV, x86.AL, x86.Mem{Size: 8, Base: x86.ESI, Addr32: true})
+	g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	g.i(x86.INC, x86.ESI)
+	g.i(x86.LOOP|x86.A32, x86.Label("trace.byte"))
+}
+
+// benchReport writes "CYCLES STEPS\n" in hex to the debug console.
+func (g *gen) benchReport() {
+	g.i(x86.RDTSC)
+	g.i(x86.SUB, x86.EAX, low32(addrClock))
+	g.i(x86.SBB, x86.EDX, low32(addrClock+4))
+	g.i(x86.MOV, x86.ESI, x86.EAX)
+	g.i(x86.MOV, x86.EBX, x86.EDX)
+	g.i(x86.CALL, x86.Label("bench.hex"))
+	g.i(x86.MOV, x86.AL, x86.Imm(' '))
+	g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	g.i(x86.XOR, x86.EBX, x86.EBX)
+	g.i(x86.MOV, x86.ESI, low32(addrSteps))
+	g.i(x86.CALL, x86.Label("bench.hex"))
+	g.i(x86.MOV, x86.AL, x86.Imm('\n'))
+	g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	g.i(x86.JMP, x86.Label("bench.end"))
+	g.prog.Label("bench.hex") // ebx:esi as 16 hex digits
+	g.i(x86.MOV, x86.CX, x86.Imm(16))
+	g.prog.Label("bench.digit")
+	g.i(x86.MOV, x86.EAX, x86.EBX)
+	g.i(x86.SHR, x86.EAX, x86.Imm(28))
+	g.i(x86.SHLD, x86.EBX, x86.ESI, x86.Imm(4))
+	g.i(x86.SHL, x86.ESI, x86.Imm(4))
+	g.i(x86.ADD, x86.AL, x86.Imm('0'))
+	g.i(x86.CMP, x86.AL, x86.Imm('9'))
+	g.i(x86.JBE, x86.Label("bench.out"))
+	g.i(x86.ADD, x86.AL, x86.Imm('a'-'0'-10))
+	g.prog.Label("bench.out")
+	g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	g.i(x86.LOOP, x86.Label("bench.digit"))
+	g.i(x86.RET)
+	g.prog.Label("bench.end")
+}

@@ -1,0 +1,310 @@
+package lir
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"tfc/ir"
+)
+
+// Machine runs a Func on the host: the reference for the code generator,
+// equal to ir's simulator bit for bit. Registers hold int64: an i32
+// register its value sign-extended, so that signed comparisons need no
+// care and unsigned ones look at the low 32 bits.
+type Machine struct {
+	f      *Func
+	p      *ir.Program
+	mem    map[*Buf][][]byte // a slice per layer (one for other buffers)
+	regs   []int64
+	layer  int
+	token  int
+	pos    int
+	logits *ir.Var
+}
+
+// NewMachine loads a Func's buffers: the params as the image stores them,
+// the tables, the initial state; everything else zero.
+func NewMachine(f *Func, p *ir.Program) *Machine {
+	m := &Machine{f: f, p: p, mem: map[*Buf][][]byte{}, regs: make([]int64, len(f.Types))}
+	for _, b := range f.Bufs {
+		n := 1
+		if b.PerLayer {
+			n = p.Layers
+		}
+		slices := make([][]byte, n)
+		for l := range slices {
+			switch b.Kind {
+			case BufParam:
+				slices[l] = ParamBytes(b.Of.(*ir.Param), l)
+			case BufTable:
+				for _, v := range b.Of.(*ir.Table).Data {
+					slices[l] = binary.LittleEndian.AppendUint32(slices[l], uint32(v))
+				}
+			case BufState:
+				slices[l] = append([]byte(nil), b.Init...)
+			default:
+				slices[l] = make([]byte, b.Size)
+			}
+		}
+		m.mem[b] = slices
+	}
+	post := p.Blocks[ir.PostBlock]
+	m.logits = post[len(post)-1].Args[0]
+	return m
+}
+
+// Step runs the forward pass for token at pos and returns the token chosen.
+func (m *Machine) Step(token, pos int) int {
+	m.token, m.pos, m.layer = token, pos, 0
+	m.run(m.f.Body)
+	for _, b := range m.f.Bufs {
+		if b.Kind == BufNext {
+			return int(int32(binary.LittleEndian.Uint32(m.mem[b][0])))
+		}
+	}
+	panic("BUG: lir: no next buffer")
+}
+
+// RawLogits are the last step's logits as the image holds them.
+func (m *Machine) RawLogits() []int32 {
+	r, off := m.logits.Root()
+	for b, s := range m.mem {
+		if b.Kind == BufVar && b.Of == r {
+			out := make([]int32, m.logits.Len)
+			for i := range out {
+				out[i] = int32(binary.LittleEndian.Uint32(s[0][4*(off+i):]))
+			}
+			return out
+		}
+	}
+	panic("BUG: lir: the logits have no buffer")
+}
+
+func (m *Machine) run(nodes []*Node) {
+	for _, n := range nodes {
+		switch n.Kind {
+		case NInst:
+			m.exec(&n.Inst)
+		case NLoop:
+			count := n.CountImm
+			if n.Count != NoReg {
+				count = m.regs[n.Count]
+			}
+			for i := int64(0); i < count; i++ {
+				m.regs[n.Index] = i
+				m.run(n.Body)
+			}
+		case NIf:
+			if m.regs[n.Cond] != 0 {
+				m.run(n.Then)
+			} else {
+				m.run(n.Else)
+			}
+		case NOp:
+			m.run(n.Body)
+		case NLayers:
+			for l := 0; l < m.p.Layers; l++ {
+				m.layer = l
+				m.run(n.Body)
+			}
+			m.layer = 0
+		}
+	}
+}
+
+func (m *Machine) bytes(mem Mem) []byte {
+	addr := mem.Disp
+	if mem.Base != NoReg {
+		addr += m.regs[mem.Base]
+	}
+	if mem.Index != NoReg {
+		addr += m.regs[mem.Index] * mem.Scale
+	}
+	s := m.mem[mem.Buf]
+	l := 0
+	if mem.Buf.PerLayer {
+		l = m.layer
+	}
+	if addr < 0 || addr+int64(mem.Width) > int64(len(s[l])) {
+		panic(fmt.Sprintf("BUG: lir: %d bytes at %d outside %s (%d bytes)", mem.Width, addr, mem.Buf.Name, len(s[l])))
+	}
+	return s[l][addr : addr+int64(mem.Width)]
+}
+
+func (m *Machine) exec(in *Inst) {
+	r := m.regs
+	a, b := int64(0), int64(0)
+	if in.A != NoReg {
+		a = r[in.A]
+	}
+	if in.B != NoReg {
+		b = r[in.B]
+	}
+	var v int64
+	switch in.Op {
+	case OpSelect:
+		v = b
+		if r[in.C] != 0 {
+			v = a
+		}
+	case OpLoad:
+		v = load(m.bytes(in.Mem), in.Mem.Signed)
+	case OpStore:
+		store(m.bytes(in.Mem), a)
+		return
+	case OpToken:
+		v = int64(m.token)
+	case OpPos:
+		v = int64(m.pos)
+	default:
+		var at Type
+		if in.A != NoReg {
+			at = m.f.Types[in.A]
+		}
+		v = eval(in, m.f.Types[in.Dst], at, a, b)
+	}
+	r[in.Dst] = norm(m.f.Types[in.Dst], v)
+}
+
+// norm makes v a value of type t: an i32 sign-extended.
+func norm(t Type, v int64) int64 {
+	if t == I32 {
+		return int64(int32(v))
+	}
+	return v
+}
+
+// eval computes an operation on register values (dt: the result's type,
+// at: A's): the semantics the interpreter runs and the passes fold by.
+func eval(in *Inst, dt, at Type, a, b int64) int64 {
+	is32 := dt == I32
+	switch in.Op {
+	case OpConst:
+		return in.Imm
+	case OpCopy:
+		return a
+	case OpAdd:
+		return a + b
+	case OpSub:
+		return a - b
+	case OpAnd:
+		return a & b
+	case OpOr:
+		return a | b
+	case OpXor:
+		return a ^ b
+	case OpMul:
+		return a * b
+	case OpNeg:
+		return -a
+	case OpShl:
+		return a << uint(b)
+	case OpShlI:
+		return a << uint(in.Imm)
+	case OpShr, OpShrI:
+		n := uint(b)
+		if in.Op == OpShrI {
+			n = uint(in.Imm)
+		}
+		if is32 {
+			return int64(uint32(a) >> n)
+		}
+		return int64(uint64(a) >> n)
+	case OpSar:
+		return a >> uint(b)
+	case OpSarI:
+		return a >> uint(in.Imm)
+	case OpMulWide:
+		return int64(int32(a)) * int64(int32(b))
+	case OpMulWideU:
+		return int64(uint64(uint32(a)) * uint64(uint32(b)))
+	case OpExt, OpLo:
+		return int64(int32(a))
+	case OpExtU:
+		return int64(uint32(a))
+	case OpHi:
+		return int64(int32(a >> 32))
+	case OpRshr:
+		return ir.Rshr(a, uint(b))
+	case OpRshrI, OpRshrLo:
+		return ir.Rshr(a, uint(in.Imm))
+	case OpUDiv:
+		d := uint64(uint32(b))
+		if d == 0 {
+			panic("BUG: lir: division by zero")
+		}
+		return int64(uint64(a) / d)
+	case OpCmp:
+		if compare(in.Cond, a, b, at == I32) {
+			return 1
+		}
+		return 0
+	}
+	panic(fmt.Sprintf("BUG: lir: opcode %v", in.Op))
+}
+
+func compare(c Cond, a, b int64, is32 bool) bool {
+	ua, ub := uint64(a), uint64(b)
+	if is32 {
+		ua, ub = uint64(uint32(a)), uint64(uint32(b))
+	}
+	switch c {
+	case EQ:
+		return a == b
+	case NE:
+		return a != b
+	case LT:
+		return a < b
+	case LE:
+		return a <= b
+	case GT:
+		return a > b
+	case GE:
+		return a >= b
+	case LTU:
+		return ua < ub
+	case LEU:
+		return ua <= ub
+	case GTU:
+		return ua > ub
+	case GEU:
+		return ua >= ub
+	}
+	panic(fmt.Sprintf("BUG: lir: condition %v", c))
+}
+
+func load(b []byte, signed bool) int64 {
+	switch len(b) {
+	case 1:
+		if signed {
+			return int64(int8(b[0]))
+		}
+		return int64(b[0])
+	case 2:
+		v := binary.LittleEndian.Uint16(b)
+		if signed {
+			return int64(int16(v))
+		}
+		return int64(v)
+	case 4:
+		v := binary.LittleEndian.Uint32(b)
+		if signed {
+			return int64(int32(v))
+		}
+		return int64(v)
+	}
+	return int64(binary.LittleEndian.Uint64(b))
+}
+
+func store(b []byte, v int64) {
+	switch len(b) {
+	case 1:
+		b[0] = byte(v)
+	case 2:
+		binary.LittleEndian.PutUint16(b, uint16(v))
+	case 4:
+		binary.LittleEndian.PutUint32(b, uint32(v))
+	default:
+		binary.LittleEndian.PutUint64(b, uint64(v))
+	}
+}

@@ -1,0 +1,324 @@
+// Package lir is tfc's loop-level IR: what the tensor IR's ops compute,
+// written as counted loops over scalar integer operations on virtual
+// registers, loads and stores through named buffers. Each tensor op lowers
+// to it once (lower.go, following spec.md section 6); an interpreter
+// (interp.go) runs it on the host and must equal ir's simulator bit for
+// bit; passes (passes.go) rewrite it; the code generator selects x86
+// instructions for it.
+//
+// Registers are mutable (not SSA): a loop's accumulator is a register its
+// body updates. Each register has one type, I32 or I64; arithmetic wraps.
+package lir
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Type is a register's type.
+type Type uint8
+
+const (
+	I32 Type = iota + 1
+	I64
+)
+
+func (t Type) String() string {
+	switch t {
+	case I32:
+		return "i32"
+	case I64:
+		return "i64"
+	}
+	return "?"
+}
+
+// Reg is a virtual register: an index into Func.Types. NoReg is none.
+type Reg int32
+
+const NoReg Reg = -1
+
+func (r Reg) String() string {
+	if r == NoReg {
+		return "_"
+	}
+	return fmt.Sprintf("r%d", r)
+}
+
+// Opcode is a scalar operation. Unless noted, the operands and the result
+// have one type (the result register's) and arithmetic wraps.
+type Opcode uint8
+
+const (
+	OpConst    Opcode = iota + 1 // Dst = Imm
+	OpCopy                       // Dst = A
+	OpAdd                        // Dst = A + B
+	OpSub                        // Dst = A - B
+	OpAnd                        // Dst = A & B
+	OpOr                         // Dst = A | B
+	OpXor                        // Dst = A ^ B
+	OpMul                        // Dst = A * B (low bits)
+	OpNeg                        // Dst = -A
+	OpShl                        // Dst = A << B (B an i32 register, 0..width-1)
+	OpShr                        // Dst = A >> B, logical
+	OpSar                        // Dst = A >> B, arithmetic
+	OpShlI                       // Dst = A << Imm
+	OpShrI                       // Dst = A >> Imm, logical
+	OpSarI                       // Dst = A >> Imm, arithmetic
+	OpMulWide                    // i64 Dst = i32 A * i32 B, signed
+	OpMulWideU                   // i64 Dst = i32 A * i32 B, unsigned
+	OpExt                        // i64 Dst = i32 A sign-extended
+	OpExtU                       // i64 Dst = i32 A zero-extended
+	OpLo                         // i32 Dst = low half of i64 A
+	OpHi                         // i32 Dst = high half of i64 A
+	OpRshr                       // Dst = rshr(A, B): (A + 2^(B-1)) >> B, arithmetic, B an i32 register 0..31 (ir.Rshr)
+	OpRshrI                      // Dst = rshr(A, Imm), 1 <= Imm <= 31
+	OpRshrLo                     // i32 Dst = low half of rshr(i64 A, Imm), 1 <= Imm <= 31
+	OpUDiv                       // i64 Dst = i64 A / i32 B, unsigned (B > 0)
+	OpCmp                        // i32 Dst = A Cond B ? 1 : 0
+	OpSelect                     // Dst = C != 0 ? A : B (C an i32 register)
+	OpLoad                       // Dst = Mem (Width bytes, sign- or zero-extended by Signed)
+	OpStore                      // Mem = A (its low Width bytes)
+	OpToken                      // i32 Dst = the current token
+	OpPos                        // i32 Dst = the current position
+	opEnd
+)
+
+var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
+	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
+	"select", "load", "store", "token", "pos"}
+
+func (o Opcode) String() string {
+	if o < opEnd {
+		return opNames[o]
+	}
+	return fmt.Sprintf("op%d", o)
+}
+
+// Cond is a comparison of OpCmp.
+type Cond uint8
+
+const (
+	EQ Cond = iota + 1
+	NE
+	LT // signed
+	LE
+	GT
+	GE
+	LTU // unsigned
+	LEU
+	GTU
+	GEU
+)
+
+var condNames = [...]string{"", "eq", "ne", "lt", "le", "gt", "ge", "ltu", "leu", "gtu", "geu"}
+
+func (c Cond) String() string { return condNames[c] }
+
+// Inst is one scalar operation.
+type Inst struct {
+	Op      Opcode
+	Dst     Reg
+	A, B, C Reg
+	Imm     int64
+	Cond    Cond
+	Mem     Mem
+}
+
+// Mem is a memory operand: byte address base(Buf) + Base + Index*Scale +
+// Disp, where base(Buf) is, for a per-layer buffer, the current layer's
+// slice, and Base and Index are i32 registers or NoReg. Width is 1, 2, 4
+// or 8 bytes; a load of fewer bytes than its register extends them
+// (Signed: sign, else zero).
+type Mem struct {
+	Buf    *Buf
+	Base   Reg
+	Index  Reg
+	Scale  int64
+	Disp   int64
+	Width  int
+	Signed bool
+}
+
+// NodeKind is what a Node is.
+type NodeKind uint8
+
+const (
+	NInst   NodeKind = iota + 1 // one instruction
+	NLoop                       // Body runs Count times, Index from 0
+	NIf                         // Then when Cond != 0, else Else
+	NLayers                     // Body runs once per layer, the per-layer buffers at that layer
+	NOp                         // Body is the code of one tensor op (Note names it): its registers are its own
+)
+
+// Node is an instruction or a structured control construct.
+type Node struct {
+	Kind NodeKind
+	Inst Inst
+	// NLoop: Index counts from 0 to Count-1 (Count an i32 register, or
+	// CountImm when Count is NoReg).
+	Index    Reg
+	Count    Reg
+	CountImm int64
+	Body     []*Node
+	// NIf
+	Cond       Reg
+	Then, Else []*Node
+	// Note names the tensor op of an NOp (dumps, size reports).
+	Note string
+}
+
+// BufKind is what a buffer holds.
+type BufKind uint8
+
+const (
+	BufVar     BufKind = iota + 1 // an activation vector: int32 Q16.16
+	BufParam                      // a param as the image stores it (ParamBytes)
+	BufTable                      // a constant table of int32
+	BufCacheK                     // a cache's keys: [context][width] of Bits
+	BufCacheV                     // its values
+	BufCacheKS                    // its keys' shifts: [context][heads] bytes
+	BufCacheVS                    // its values' shifts
+	BufScratch                    // working memory of one op
+	BufState                      // memory that lives across steps (the sampler's generator)
+	BufNext                       // the chosen token (i32)
+)
+
+var bufKindNames = [...]string{"", "var", "param", "table", "cachek", "cachev", "cacheks", "cachevs", "scratch", "state", "next"}
+
+// Buf is a named region of memory: per layer (a slice per layer) or one.
+type Buf struct {
+	Name     string
+	Kind     BufKind
+	PerLayer bool
+	Size     int64 // bytes (of one layer's slice)
+	// Init is the content of a BufState at the start of the run.
+	Init []byte
+	// The tensor IR object it holds (for the code generator's layout):
+	// *ir.Var, *ir.Param, *ir.Table or *ir.Cache.
+	Of any
+}
+
+func (b *Buf) String() string { return b.Name }
+
+// Func is a program's forward pass in the loop IR: Body runs once per
+// token; it stores the chosen token into the BufNext buffer.
+type Func struct {
+	Types []Type
+	Bufs  []*Buf
+	Body  []*Node
+}
+
+// NewReg makes a register of type t.
+func (f *Func) NewReg(t Type) Reg {
+	f.Types = append(f.Types, t)
+	return Reg(len(f.Types) - 1)
+}
+
+// Walk calls fn for every node, depth first, in program order.
+func Walk(nodes []*Node, fn func(n *Node)) {
+	for _, n := range nodes {
+		fn(n)
+		Walk(n.Body, fn)
+		Walk(n.Then, fn)
+		Walk(n.Else, fn)
+	}
+}
+
+// String prints f, one instruction a line, loops and ifs indented.
+func (f *Func) String() string {
+	var b strings.Builder
+	for _, buf := range f.Bufs {
+		layer := ""
+		if buf.PerLayer {
+			layer = " per layer"
+		}
+		fmt.Fprintf(&b, "buf %s %s %d%s\n", buf.Name, bufKindNames[buf.Kind], buf.Size, layer)
+	}
+	printNodes(&b, f, f.Body, 0)
+	return b.String()
+}
+
+func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
+	ind := strings.Repeat("  ", depth)
+	for _, n := range nodes {
+		switch n.Kind {
+		case NOp:
+			fmt.Fprintf(b, "%s# %s\n", ind, n.Note)
+			printNodes(b, f, n.Body, depth)
+		case NInst:
+			fmt.Fprintf(b, "%s%s\n", ind, f.InstString(&n.Inst))
+		case NLoop:
+			count := n.Count.String()
+			if n.Count == NoReg {
+				count = fmt.Sprint(n.CountImm)
+			}
+			fmt.Fprintf(b, "%sloop %s < %s {\n", ind, n.Index, count)
+			printNodes(b, f, n.Body, depth+1)
+			fmt.Fprintf(b, "%s}\n", ind)
+		case NIf:
+			fmt.Fprintf(b, "%sif %s {\n", ind, n.Cond)
+			printNodes(b, f, n.Then, depth+1)
+			if len(n.Else) > 0 {
+				fmt.Fprintf(b, "%s} else {\n", ind)
+				printNodes(b, f, n.Else, depth+1)
+			}
+			fmt.Fprintf(b, "%s}\n", ind)
+		case NLayers:
+			fmt.Fprintf(b, "%slayers {\n", ind)
+			printNodes(b, f, n.Body, depth+1)
+			fmt.Fprintf(b, "%s}\n", ind)
+		}
+	}
+}
+
+// InstString prints one instruction: "r3:i64 = mulwide r1, r2".
+func (f *Func) InstString(in *Inst) string {
+	typ := func(r Reg) string {
+		if r >= 0 && int(r) < len(f.Types) {
+			return r.String() + ":" + f.Types[r].String()
+		}
+		return r.String()
+	}
+	switch in.Op {
+	case OpStore:
+		return fmt.Sprintf("store%d %s, %s", in.Mem.Width, in.Mem, in.A)
+	case OpLoad:
+		s := "u"
+		if in.Mem.Signed {
+			s = "s"
+		}
+		return fmt.Sprintf("%s = load%s%d %s", typ(in.Dst), s, in.Mem.Width, in.Mem)
+	case OpConst:
+		return fmt.Sprintf("%s = %d", typ(in.Dst), in.Imm)
+	case OpCmp:
+		return fmt.Sprintf("%s = cmp.%s %s, %s", typ(in.Dst), in.Cond, in.A, in.B)
+	case OpSelect:
+		return fmt.Sprintf("%s = select %s, %s, %s", typ(in.Dst), in.C, in.A, in.B)
+	case OpShlI, OpShrI, OpSarI, OpRshrI, OpRshrLo:
+		return fmt.Sprintf("%s = %s %s, %d", typ(in.Dst), in.Op, in.A, in.Imm)
+	case OpToken, OpPos:
+		return fmt.Sprintf("%s = %s", typ(in.Dst), in.Op)
+	}
+	args := []string{}
+	for _, r := range []Reg{in.A, in.B} {
+		if r != NoReg {
+			args = append(args, r.String())
+		}
+	}
+	return fmt.Sprintf("%s = %s %s", typ(in.Dst), in.Op, strings.Join(args, ", "))
+}
+
+func (m Mem) String() string {
+	s := "[" + m.Buf.Name
+	if m.Base != NoReg {
+		s += " + " + m.Base.String()
+	}
+	if m.Index != NoReg {
+		s += fmt.Sprintf(" + %s*%d", m.Index, m.Scale)
+	}
+	if m.Disp != 0 {
+		s += fmt.Sprintf(" + %d", m.Disp)
+	}
+	return s + "]"
+}

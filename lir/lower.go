@@ -1,0 +1,540 @@
+package lir
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"tfc/ir"
+)
+
+// Lower builds the loop IR of a compiled program (after ir's passes): the
+// ops of the pre block, a layers node with the layer block's, the post
+// block's; each op by its lowering in lowerings.
+func Lower(p *ir.Program) (*Func, error) {
+	lw := &lowerer{p: p, f: &Func{}, vars: map[*ir.Var]*Buf{}, params: map[*ir.Param]*Buf{},
+		tables: map[*ir.Table]*Buf{}, caches: map[*ir.Cache]*cacheBufs{}, scratch: map[string]*Buf{}}
+	lw.b = builder{f: lw.f, cur: &lw.f.Body}
+	lw.next = lw.buf(&Buf{Name: "next", Kind: BufNext, Size: 4})
+	for _, v := range p.Vars {
+		if v.Parent == nil {
+			lw.vars[v] = lw.buf(&Buf{Name: v.Name, Kind: BufVar, Size: int64(4 * v.Len), Of: v})
+		}
+	}
+	for b, ops := range p.Blocks {
+		into := &lw.f.Body
+		if b == ir.LayerBlock {
+			layers := &Node{Kind: NLayers}
+			lw.f.Body = append(lw.f.Body, layers)
+			into = &layers.Body
+		}
+		for _, op := range ops {
+			lower, ok := lowerings[op.Kind]
+			if !ok {
+				return nil, fmt.Errorf("BUG: lir: no lowering of %v", op.Kind)
+			}
+			n := &Node{Kind: NOp, Note: fmt.Sprintf("%v %s", op.Kind, opName(op))}
+			*into = append(*into, n)
+			lw.b.cur = &n.Body
+			lower(lw, op)
+		}
+	}
+	return lw.f, nil
+}
+
+func opName(op *ir.Op) string {
+	if op.Dst != nil {
+		return op.Dst.Name
+	}
+	if op.Cache != nil {
+		return op.Cache.Name
+	}
+	return "next"
+}
+
+type lowerer struct {
+	p       *ir.Program
+	f       *Func
+	b       builder
+	vars    map[*ir.Var]*Buf
+	params  map[*ir.Param]*Buf
+	tables  map[*ir.Table]*Buf
+	caches  map[*ir.Cache]*cacheBufs
+	scratch map[string]*Buf
+	next    *Buf
+	rng     *Buf
+}
+
+type cacheBufs struct{ k, v, ks, vs *Buf }
+
+func (lw *lowerer) buf(b *Buf) *Buf {
+	lw.f.Bufs = append(lw.f.Bufs, b)
+	return b
+}
+
+// vec is the buffer that holds v and v's offset in it, in elements.
+func (lw *lowerer) vec(v *ir.Var) (*Buf, int64) {
+	r, off := v.Root()
+	return lw.vars[r], int64(off)
+}
+
+func (lw *lowerer) param(q *ir.Param) *Buf {
+	if b := lw.params[q]; b != nil {
+		return b
+	}
+	b := lw.buf(&Buf{Name: q.Name, Kind: BufParam, PerLayer: q.PerLayer, Size: int64(len(ParamBytes(q, 0))), Of: q})
+	lw.params[q] = b
+	return b
+}
+
+func (lw *lowerer) table(t *ir.Table) *Buf {
+	if b := lw.tables[t]; b != nil {
+		return b
+	}
+	b := lw.buf(&Buf{Name: "tab." + t.Name, Kind: BufTable, Size: int64(4 * len(t.Data)), Of: t})
+	lw.tables[t] = b
+	return b
+}
+
+func (lw *lowerer) cache(c *ir.Cache) *cacheBufs {
+	if cb := lw.caches[c]; cb != nil {
+		return cb
+	}
+	n := int64(c.Context * c.Width * c.Bits / 8)
+	h := int64(c.Context * c.Heads())
+	cb := &cacheBufs{
+		k:  lw.buf(&Buf{Name: c.Name + ".k", Kind: BufCacheK, PerLayer: true, Size: n, Of: c}),
+		v:  lw.buf(&Buf{Name: c.Name + ".v", Kind: BufCacheV, PerLayer: true, Size: n, Of: c}),
+		ks: lw.buf(&Buf{Name: c.Name + ".ks", Kind: BufCacheKS, PerLayer: true, Size: h, Of: c}),
+		vs: lw.buf(&Buf{Name: c.Name + ".vs", Kind: BufCacheVS, PerLayer: true, Size: h, Of: c}),
+	}
+	lw.caches[c] = cb
+	return cb
+}
+
+// scratchBuf is working memory of at least size bytes, shared by every op
+// that asks for name (ops run one after another).
+func (lw *lowerer) scratchBuf(name string, size int64) *Buf {
+	b := lw.scratch[name]
+	if b == nil {
+		b = lw.buf(&Buf{Name: name, Kind: BufScratch})
+		lw.scratch[name] = b
+	}
+	b.Size = max(b.Size, size)
+	return b
+}
+
+// ParamBytes is layer l's slice of q as the image stores it: fixed params
+// as int32; quantized ones row by row, each row its multiplier (int32) then
+// its weights (int8 or int16), whatever the scale groups, so that one
+// matmul reads every scheme.
+func ParamBytes(q *ir.Param, l int) []byte {
+	w := q.Slice(l)
+	var b []byte
+	if q.Quant.Type == "fixed" {
+		for _, v := range w {
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+		return b
+	}
+	for r := 0; r < q.Rows; r++ {
+		b = binary.LittleEndian.AppendUint32(b, uint32(q.Mult(q.Layer(l), r)))
+		for _, v := range w[r*q.Cols : (r+1)*q.Cols] {
+			if q.Q.Bits == 8 {
+				b = append(b, byte(int8(v)))
+			} else {
+				b = binary.LittleEndian.AppendUint16(b, uint16(int16(v)))
+			}
+		}
+	}
+	return b
+}
+
+// rowBytes is the size of one stored row of a quantized param.
+func rowBytes(q *ir.Param) int64 { return 4 + int64(q.Cols*q.Q.Bits/8) }
+
+// lowerings holds each tensor op's lowering, following spec.md section 6
+// and ir's simulator step for step.
+var lowerings = map[ir.Kind]func(lw *lowerer, op *ir.Op){
+	ir.Embed:     (*lowerer).embed,
+	ir.RMSNorm:   (*lowerer).rmsnorm,
+	ir.MatMul:    (*lowerer).matmul,
+	ir.RoPE:      (*lowerer).rope,
+	ir.Store:     (*lowerer).store,
+	ir.Attention: (*lowerer).attention,
+	ir.Gate:      (*lowerer).gate,
+	ir.Mul:       (*lowerer).mul,
+	ir.Add:       (*lowerer).add,
+	ir.Argmax:    (*lowerer).argmax,
+	ir.Sample:    (*lowerer).sample,
+}
+
+// rshr is the low 32 bits of rshr(x, n) of an i64 x.
+func (lw *lowerer) rshr(x Reg, n uint) Reg {
+	if n == 0 {
+		return lw.b.lo(x)
+	}
+	return lw.b.rshrLo(x, n)
+}
+
+func (lw *lowerer) embed(op *ir.Op) {
+	b, q := &lw.b, op.Params[0]
+	w := lw.param(q)
+	eb := int64(q.Q.Bits / 8)
+	y, yoff := lw.vec(op.Dst)
+	row := b.mul32(b.op(OpToken, I32, NoReg, NoReg), b.c32(rowBytes(q)))
+	m := b.load(I32, at(w, row, 1, 0, 4, true))
+	b.loopN(q.Cols, func(j Reg) {
+		a := b.add32(row, b.mul32(j, b.c32(eb)))
+		wv := b.load(I32, at(w, a, 1, 4, int(eb), true))
+		b.store(i32At(y, j, yoff), lw.rshr(b.wide(wv, m), q.Q.Shift))
+	})
+}
+
+func (lw *lowerer) matmul(op *ir.Op) {
+	b := &lw.b
+	x, xoff := lw.vec(op.Args[0])
+	for i, q := range op.Params {
+		w := lw.param(q)
+		eb := int64(q.Q.Bits / 8)
+		y, yoff := lw.vec(op.Parts[i])
+		b.loopN(q.Rows, func(r Reg) {
+			row := b.mul32(r, b.c32(rowBytes(q)))
+			acc := b.c64(0)
+			b.loopN(q.Cols, func(c Reg) {
+				a := b.add32(row, b.mul32(c, b.c32(eb)))
+				wv := b.load(I32, at(w, a, 1, 4, int(eb), true))
+				xv := b.load(I32, i32At(x, c, xoff))
+				b.set(acc, OpAdd, acc, b.wide(wv, xv))
+			})
+			t := lw.rshr(acc, ir.MatmulPreShift)
+			m := b.load(I32, at(w, row, 1, 0, 4, true))
+			b.store(i32At(y, r, yoff), lw.rshr(b.wide(t, m), q.Q.Shift))
+		})
+	}
+}
+
+// isqrt is floor(sqrt(v)) of an unsigned i64 v, bit by bit from the top
+// (ir.Isqrt).
+func (lw *lowerer) isqrt(v Reg) Reg {
+	b := &lw.b
+	r := b.c32(0)
+	b.loopN(32, func(k Reg) {
+		bit := b.op(OpShl, I32, b.c32(1), b.sub32(b.c32(31), k))
+		t := b.op(OpOr, I32, r, bit)
+		ok := b.cmp(LEU, b.wideU(t, t), v)
+		b.setSel(r, ok, t, r)
+	})
+	return r
+}
+
+func (lw *lowerer) rmsnorm(op *ir.Op) {
+	b := &lw.b
+	x, xoff := lw.vec(op.Args[0])
+	y, yoff := lw.vec(op.Dst)
+	g := lw.param(op.Params[0])
+	n := op.Args[0].Len
+	ss := b.c64(0)
+	b.loopN(n, func(i Reg) {
+		v := b.load(I32, i32At(x, i, xoff))
+		b.set(ss, OpAdd, ss, b.wide(v, v))
+	})
+	mean := b.op(OpUDiv, I64, ss, b.c32(int64(n)))
+	r := lw.isqrt(b.add64(mean, b.c64(ir.RMSEps)))
+	// inv = (2^38 + r/2) / r, in Q10.22: it fits 31 bits (ir.RMSInv).
+	num := b.add64(b.extU(b.imm(OpShrI, I32, r, 1)), b.c64(1<<(ir.FracBits+ir.RMSInvBits)))
+	inv := b.lo(b.op(OpUDiv, I64, num, r))
+	b.loopN(n, func(i Reg) {
+		v := b.load(I32, i32At(x, i, xoff))
+		t := lw.rshr(b.wide(v, inv), ir.RMSInvBits)
+		gv := b.load(I32, i32At(g, i, 0))
+		b.store(i32At(y, i, yoff), lw.rshr(b.wide(t, gv), ir.FracBits))
+	})
+}
+
+func (lw *lowerer) rope(op *ir.Op) {
+	b := &lw.b
+	x, xoff := lw.vec(op.Args[0])
+	y, yoff := lw.vec(op.Dst)
+	tab := lw.table(op.Table)
+	d := int64(op.HeadDim)
+	half := d / 2
+	// The table's row of pos: the cosines, then the sines.
+	row := b.mul32(b.op(OpPos, I32, NoReg, NoReg), b.c32(4*d))
+	b.loopN(op.Args[0].Len/op.HeadDim, func(h Reg) {
+		head := b.mul32(h, b.c32(d))
+		b.loop(NoReg, half, func(j Reg) {
+			i := b.add32(head, b.imm(OpShlI, I32, j, 1))
+			ti := b.add32(row, b.imm(OpShlI, I32, j, 2))
+			c := b.load(I32, at(tab, ti, 1, 0, 4, true))
+			s := b.load(I32, at(tab, ti, 1, 4*half, 4, true))
+			av := b.load(I32, i32At(x, i, xoff))
+			bv := b.load(I32, i32At(x, i, xoff+1))
+			a2 := lw.rshr(b.sub64(b.wide(av, c), b.wide(bv, s)), ir.RopeBits)
+			b2 := lw.rshr(b.add64(b.wide(av, s), b.wide(bv, c)), ir.RopeBits)
+			b.store(i32At(y, i, yoff), a2)
+			b.store(i32At(y, i, yoff+1), b2)
+		})
+	})
+}
+
+func (lw *lowerer) store(op *ir.Op) {
+	b := &lw.b
+	c := op.Cache
+	cb := lw.cache(c)
+	qmax := int64(1)<<(c.Bits-1) - 1
+	eb := int64(c.Bits / 8)
+	heads, hd, width := int64(c.Heads()), int64(c.HeadDim), int64(c.Width)
+	pos := b.op(OpPos, I32, NoReg, NoReg)
+	for k, part := range []struct{ q, s *Buf }{{cb.k, cb.ks}, {cb.v, cb.vs}} {
+		x, xoff := lw.vec(op.Args[k])
+		b.loop(NoReg, heads, func(h Reg) {
+			head := b.mul32(h, b.c32(hd))
+			// The largest magnitude, unsigned (|−2^31| fits).
+			m := b.c32(0)
+			b.loop(NoReg, hd, func(i Reg) {
+				v := b.load(I32, i32At(x, b.add32(head, i), xoff))
+				a := b.sel(b.cmp(LT, v, b.c32(0)), b.op(OpNeg, I32, v, NoReg), v)
+				b.setSel(m, b.cmp(GTU, a, m), a, m)
+			})
+			// The smallest s < 31 with rshr(m, s) <= qmax: rshr(m, s)
+			// falls with s, so s counts the shifts that leave it above.
+			s := b.c32(0)
+			mw := b.extU(m)
+			b.loopN(31, func(t Reg) {
+				above := b.cmp(GTU, b.op(OpRshr, I64, mw, t), b.c64(qmax))
+				b.set(s, OpAdd, s, above)
+			})
+			b.store(at(part.s, b.add32(b.mul32(pos, b.c32(heads)), h), 1, 0, 1, false), s)
+			base := b.add32(b.mul32(pos, b.c32(width)), head)
+			b.loop(NoReg, hd, func(i Reg) {
+				v := b.load(I32, i32At(x, b.add32(head, i), xoff))
+				qv := b.lo(b.op(OpRshr, I64, b.ext(v), s))
+				b.store(at(part.q, b.add32(base, i), eb, 0, int(eb), true), qv)
+			})
+		})
+	}
+}
+
+// expLookup is exp(−d) from the exp table for 0 <= d < ir.ExpLimit
+// (ir.ExpLookup).
+func (lw *lowerer) expLookup(tab *Buf, d Reg) Reg {
+	b := &lw.b
+	j := b.imm(OpShrI, I32, d, ir.ExpStepBits)
+	f := b.op(OpAnd, I32, d, b.c32(1<<ir.ExpStepBits-1))
+	t0 := b.load(I32, i32At(tab, j, 0))
+	t1 := b.load(I32, i32At(tab, j, 1))
+	return b.add32(t0, lw.rshr(b.wide(b.sub32(t1, t0), f), ir.ExpStepBits))
+}
+
+// expOrZero is exp(−(best − z)) for best >= z, 0 at or past the table.
+func (lw *lowerer) expOrZero(tab *Buf, best, z Reg) Reg {
+	b := &lw.b
+	d := b.sub64(b.ext(best), b.ext(z))
+	e := b.c32(0)
+	b.iff(b.cmp(LT, d, b.c64(ir.ExpLimit)), func() {
+		b.set(e, OpCopy, lw.expLookup(tab, b.lo(d)), NoReg)
+	}, nil)
+	return e
+}
+
+func (lw *lowerer) attention(op *ir.Op) {
+	b := &lw.b
+	c, hd := op.Cache, int64(op.HeadDim)
+	cb := lw.cache(c)
+	q, qoff := lw.vec(op.Args[0])
+	out, ooff := lw.vec(op.Dst)
+	heads := int64(op.Args[0].Len) / hd
+	kvHeads := int64(c.Heads())
+	group := heads / kvHeads
+	width, eb := int64(c.Width), int64(c.Bits/8)
+	tab := lw.table(op.Table)
+	scores := lw.scratchBuf("att.scores", 4*int64(c.Context))
+	exps := lw.scratchBuf("att.exps", 4*int64(c.Context))
+	acc := lw.scratchBuf("att.acc", 8*hd)
+	scale := ir.AttnScale(op.HeadDim)
+	pos := b.op(OpPos, I32, NoReg, NoReg)
+	n := b.add32(pos, b.c32(1))
+	b.loop(NoReg, kvHeads, func(kh Reg) {
+		b.loop(NoReg, group, func(g Reg) {
+			head := b.mul32(b.add32(b.mul32(kh, b.c32(group)), g), b.c32(hd))
+			kvHead := b.mul32(kh, b.c32(hd))
+			best := b.c32(math.MinInt32)
+			b.loop(n, 0, func(t Reg) {
+				kb := b.add32(b.mul32(t, b.c32(width)), kvHead)
+				dot := b.c64(0)
+				b.loop(NoReg, hd, func(i Reg) {
+					qv := b.load(I32, i32At(q, b.add32(head, i), qoff))
+					kv := b.load(I32, at(cb.k, b.add32(kb, i), eb, 0, int(eb), true))
+					b.set(dot, OpAdd, dot, b.wide(qv, kv))
+				})
+				sh := b.load(I32, at(cb.ks, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
+				sc := lw.rshr(b.op(OpShl, I64, dot, sh), ir.FracBits)
+				score := lw.rshr(b.wide(sc, b.c32(scale)), ir.AttnScaleBits)
+				b.store(i32At(scores, t, 0), score)
+				b.setSel(best, b.cmp(GT, score, best), score, best)
+			})
+			sum := b.c64(0)
+			b.loop(n, 0, func(t Reg) {
+				e := lw.expOrZero(tab, best, b.load(I32, i32At(scores, t, 0)))
+				b.store(i32At(exps, t, 0), e)
+				b.set(sum, OpAdd, sum, b.extU(e))
+			})
+			b.loop(NoReg, hd, func(i Reg) {
+				b.store(at(acc, i, 8, 0, 8, true), b.c64(0))
+			})
+			b.loop(n, 0, func(t Reg) {
+				e := b.load(I32, i32At(exps, t, 0))
+				vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
+				vb := b.add32(b.mul32(t, b.c32(width)), kvHead)
+				b.loop(NoReg, hd, func(i Reg) {
+					v := b.load(I32, at(cb.v, b.add32(vb, i), eb, 0, int(eb), true))
+					a := at(acc, i, 8, 0, 8, true)
+					b.store(a, b.add64(b.load(I64, a), b.op(OpShl, I64, b.wide(e, v), vs)))
+				})
+			})
+			// out = acc / sum, halves away from zero: the magnitude
+			// divided unsigned, the sign restored (ir.DivRound).
+			half := b.imm(OpShrI, I64, sum, 1)
+			d := b.lo(sum)
+			b.loop(NoReg, hd, func(i Reg) {
+				a := b.load(I64, at(acc, i, 8, 0, 8, true))
+				neg := b.cmp(LT, a, b.c64(0))
+				mag := b.add64(b.sel(neg, b.op(OpNeg, I64, a, NoReg), a), half)
+				qt := b.lo(b.op(OpUDiv, I64, mag, d))
+				b.store(i32At(out, b.add32(head, i), ooff), b.sel(neg, b.op(OpNeg, I32, qt, NoReg), qt))
+			})
+		})
+	})
+}
+
+func (lw *lowerer) gate(op *ir.Op) {
+	b := &lw.b
+	x, xoff := lw.vec(op.Args[0])
+	y, yoff := lw.vec(op.Dst)
+	tab := lw.table(op.Table)
+	b.loopN(op.Args[0].Len, func(i Reg) {
+		v := b.load(I32, i32At(x, i, xoff))
+		// g(v): 0 below the table, 1 at or past its end (ir.GateLookup).
+		g := b.c32(0)
+		b.iff(b.cmp(GE, v, b.c32(ir.GateHigh)), func() {
+			b.setConst(g, 1<<ir.GateBits)
+		}, func() {
+			b.iff(b.cmp(GE, v, b.c32(ir.GateLow)), func() {
+				u := b.sub32(v, b.c32(ir.GateLow))
+				j := b.imm(OpShrI, I32, u, ir.GateStepBits)
+				f := b.op(OpAnd, I32, u, b.c32(1<<ir.GateStepBits-1))
+				t0 := b.load(I32, i32At(tab, j, 0))
+				t1 := b.load(I32, i32At(tab, j, 1))
+				b.set(g, OpAdd, t0, lw.rshr(b.wide(b.sub32(t1, t0), f), ir.GateStepBits))
+			}, nil)
+		})
+		b.store(i32At(y, i, yoff), lw.rshr(b.wide(v, g), ir.GateBits))
+	})
+}
+
+func (lw *lowerer) mul(op *ir.Op) {
+	lw.elementwise(op, func(a, c Reg) Reg { return lw.rshr(lw.b.wide(a, c), ir.FracBits) })
+}
+
+func (lw *lowerer) add(op *ir.Op) {
+	lw.elementwise(op, func(a, c Reg) Reg { return lw.b.add32(a, c) })
+}
+
+// elementwise stores f(a_i, b_i) for every element.
+func (lw *lowerer) elementwise(op *ir.Op, f func(a, b Reg) Reg) {
+	b := &lw.b
+	x, xoff := lw.vec(op.Args[0])
+	z, zoff := lw.vec(op.Args[1])
+	y, yoff := lw.vec(op.Dst)
+	b.loopN(op.Dst.Len, func(i Reg) {
+		b.store(i32At(y, i, yoff), f(b.load(I32, i32At(x, i, xoff)), b.load(I32, i32At(z, i, zoff))))
+	})
+}
+
+func (lw *lowerer) argmax(op *ir.Op) {
+	b := &lw.b
+	x, xoff := lw.vec(op.Args[0])
+	best := b.load(I32, i32At(x, NoReg, xoff))
+	idx := b.c32(0)
+	b.loopN(op.Args[0].Len, func(i Reg) {
+		v := b.load(I32, i32At(x, i, xoff))
+		gt := b.cmp(GT, v, best)
+		b.setSel(best, gt, v, best)
+		b.setSel(idx, gt, i, idx)
+	})
+	b.store(at(lw.next, NoReg, 0, 0, 4, true), idx)
+}
+
+// rngNext is a draw of llama2.c's xorshift64* generator (ir.Rng.U32),
+// its state in a buffer that lives across steps.
+func (lw *lowerer) rngNext() Reg {
+	b := &lw.b
+	if lw.rng == nil {
+		init := binary.LittleEndian.AppendUint64(nil, lw.p.Gen.Seed)
+		lw.rng = lw.buf(&Buf{Name: "rng", Kind: BufState, Size: 8, Init: init})
+	}
+	m := at(lw.rng, NoReg, 0, 0, 8, true)
+	s := b.load(I64, m)
+	b.set(s, OpXor, s, b.imm(OpShrI, I64, s, 12))
+	b.set(s, OpXor, s, b.imm(OpShlI, I64, s, 25))
+	b.set(s, OpXor, s, b.imm(OpShrI, I64, s, 27))
+	b.store(m, s)
+	k := uint64(0x2545F4914F6CDD1D)
+	return b.op(OpHi, I32, b.op(OpMul, I64, s, b.c64(int64(k))), NoReg)
+}
+
+func (lw *lowerer) sample(op *ir.Op) {
+	b := &lw.b
+	g := lw.p.Gen
+	x, xoff := lw.vec(op.Args[0])
+	n := int64(op.Args[0].Len)
+	tab := lw.table(op.Table)
+	zs := lw.scratchBuf("sample.z", 4*n)
+	es := lw.scratchBuf("sample.e", 4*n)
+	invT := int64(math.Round(ir.One / g.Temperature))
+	best := b.c32(math.MinInt32)
+	b.loop(NoReg, n, func(i Reg) {
+		z := lw.rshr(b.wide(b.load(I32, i32At(x, i, xoff)), b.c32(invT)), ir.FracBits)
+		b.store(i32At(zs, i, 0), z)
+		b.setSel(best, b.cmp(GT, z, best), z, best)
+	})
+	total := b.c64(0)
+	b.loop(NoReg, n, func(i Reg) {
+		e := lw.expOrZero(tab, best, b.load(I32, i32At(zs, i, 0)))
+		b.store(i32At(es, i, 0), e)
+		b.set(total, OpAdd, total, b.extU(e))
+	})
+	weights := es
+	if g.TopP > 0 && g.TopP < 1 {
+		// The nucleus: each token whose better-ranked tokens (larger
+		// weight, or equal and a lower index) weigh at most the limit.
+		ns := lw.scratchBuf("sample.n", 4*n)
+		limit := b.imm(OpShrI, I64, b.op(OpMul, I64, b.c64(int64(math.Round(g.TopP*ir.One))), total), ir.FracBits)
+		b.loop(NoReg, n, func(i Reg) {
+			ei := b.load(I32, i32At(es, i, 0))
+			before := b.c64(0)
+			b.loop(NoReg, n, func(j Reg) {
+				ej := b.load(I32, i32At(es, j, 0))
+				ahead := b.op(OpOr, I32, b.cmp(GTU, ej, ei), b.op(OpAnd, I32, b.cmp(EQ, ej, ei), b.cmp(LT, j, i)))
+				b.set(before, OpAdd, before, b.sel(ahead, b.extU(ej), b.c64(0)))
+			})
+			b.store(i32At(ns, i, 0), b.sel(b.cmp(LEU, before, limit), ei, b.c32(0)))
+		})
+		weights = ns
+	}
+	nucleus := b.c64(0)
+	b.loop(NoReg, n, func(i Reg) {
+		b.set(nucleus, OpAdd, nucleus, b.extU(b.load(I32, i32At(weights, i, 0))))
+	})
+	u := b.imm(OpShrI, I32, lw.rngNext(), 8)
+	threshold := b.imm(OpShrI, I64, b.op(OpMul, I64, b.extU(u), nucleus), 24)
+	cdf := b.c64(0)
+	found := b.c32(-1)
+	b.loop(NoReg, n, func(i Reg) {
+		b.set(cdf, OpAdd, cdf, b.extU(b.load(I32, i32At(weights, i, 0))))
+		hit := b.op(OpAnd, I32, b.cmp(LTU, threshold, cdf), b.cmp(LT, found, b.c32(0)))
+		b.setSel(found, hit, i, found)
+	})
+	b.store(at(lw.next, NoReg, 0, 0, 4, true), found)
+}

@@ -1,0 +1,327 @@
+package lir
+
+import (
+	"fmt"
+	"io"
+)
+
+// A pass is one named rewrite of the loop IR, run from the ordered table
+// below with the verifier after each (as ir's passes and Go's
+// ssa/compile.go); `-d lir.NAME` prints the Func after it.
+type pass struct {
+	name string
+	fn   func(*Func)
+	desc string
+}
+
+var passes = []pass{
+	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale"},
+	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop"},
+	{"dce", dce, "instructions whose result nothing reads are removed"},
+}
+
+// PassNames lists the passes in order, as -d names them ("lir.fold").
+func PassNames() []string {
+	n := []string{"lir.lower"}
+	for _, p := range passes {
+		n = append(n, "lir."+p.name)
+	}
+	return n
+}
+
+// Options control Compile.
+type Options struct {
+	// Dump names a pass ("lir.lower" for the Func as lowered) after which
+	// the Func is printed to DumpTo.
+	Dump   string
+	DumpTo io.Writer
+}
+
+// Compile runs the passes over a lowered Func.
+func Compile(f *Func, o Options) error {
+	if o.Dump == "lir.lower" {
+		fmt.Fprintf(o.DumpTo, "# lir after lower\n%s", f)
+	}
+	if err := Verify(f); err != nil {
+		return fmt.Errorf("BUG: lir after lower: %v", err)
+	}
+	for _, p := range passes {
+		p.fn(f)
+		if err := Verify(f); err != nil {
+			return fmt.Errorf("BUG: lir after %s: %v", p.name, err)
+		}
+		if o.Dump == "lir."+p.name {
+			fmt.Fprintf(o.DumpTo, "# lir after %s\n%s", p.name, f)
+		}
+	}
+	return nil
+}
+
+// defs counts each register's definitions (a loop's index counts once).
+func defs(f *Func) []int {
+	n := make([]int, len(f.Types))
+	Walk(f.Body, func(x *Node) {
+		switch {
+		case x.Kind == NInst && x.Inst.Dst != NoReg:
+			n[x.Inst.Dst]++
+		case x.Kind == NLoop:
+			n[x.Index]++
+		}
+	})
+	return n
+}
+
+// reads lists the registers an instruction reads.
+func (in *Inst) reads() []Reg {
+	var r []Reg
+	for _, x := range []Reg{in.A, in.B, in.C} {
+		if x != NoReg {
+			r = append(r, x)
+		}
+	}
+	if in.Op == OpLoad || in.Op == OpStore {
+		for _, x := range []Reg{in.Mem.Base, in.Mem.Index} {
+			if x != NoReg {
+				r = append(r, x)
+			}
+		}
+	}
+	return r
+}
+
+// pure: the instruction only computes its result (no memory, no trap).
+func (in *Inst) pure() bool {
+	switch in.Op {
+	case OpLoad, OpStore, OpUDiv:
+		return false
+	}
+	return true
+}
+
+// fold evaluates instructions whose operands are constants, and folds
+// constant and scaled indexes into memory operands. Only registers
+// written once are taken as known values.
+func fold(f *Func) {
+	nd := defs(f)
+	konst := map[Reg]int64{}
+	def := map[Reg]*Inst{}
+	Walk(f.Body, func(n *Node) {
+		if n.Kind != NInst {
+			return
+		}
+		in := &n.Inst
+		if in.Op == OpLoad || in.Op == OpStore {
+			foldMem(&in.Mem, konst, def, nd)
+		}
+		if in.Dst == NoReg || nd[in.Dst] != 1 {
+			return
+		}
+		def[in.Dst] = in
+		if in.pure() && in.Op != OpConst && in.Op != OpToken && in.Op != OpPos {
+			known := true
+			var vals [3]int64
+			for i, r := range []Reg{in.A, in.B, in.C} {
+				if r == NoReg {
+					continue
+				}
+				v, ok := konst[r]
+				known = known && ok
+				vals[i] = v
+			}
+			a, b, c := vals[0], vals[1], vals[2]
+			if known {
+				v := a
+				if in.Op == OpSelect {
+					v = b
+					if c != 0 {
+						v = a
+					}
+				} else {
+					var at Type
+					if in.A != NoReg {
+						at = f.Types[in.A]
+					}
+					v = eval(in, f.Types[in.Dst], at, a, b)
+				}
+				*in = Inst{Op: OpConst, Dst: in.Dst, A: NoReg, B: NoReg, C: NoReg, Imm: norm(f.Types[in.Dst], v)}
+			}
+		}
+		if in.Op == OpMul && f.Types[in.Dst] == I32 {
+			// x * 2^k: a shift.
+			for _, swap := range []bool{false, true} {
+				x, k := in.A, in.B
+				if swap {
+					x, k = k, x
+				}
+				if v, ok := konst[k]; ok && v > 0 && v&(v-1) == 0 {
+					*in = Inst{Op: OpShlI, Dst: in.Dst, A: x, B: NoReg, C: NoReg, Imm: int64(log2(v))}
+					break
+				}
+			}
+		}
+		if in.Op == OpConst {
+			konst[in.Dst] = in.Imm
+		}
+	})
+}
+
+func log2(v int64) int {
+	n := 0
+	for v > 1 {
+		v >>= 1
+		n++
+	}
+	return n
+}
+
+// foldMem moves a constant index, or the constant of an index plus a
+// constant, into the displacement, and an index times a constant into the
+// scale. The register the operand then reads must be written once (a
+// loop's index counts: it changes only between iterations), so that it
+// holds the same value where the memory operand reads it.
+func foldMem(m *Mem, konst map[Reg]int64, def map[Reg]*Inst, nd []int) {
+	for changed := true; changed && m.Index != NoReg; {
+		changed = false
+		if v, ok := konst[m.Index]; ok {
+			m.Disp += v * m.Scale
+			m.Index, m.Scale = NoReg, 0
+			return
+		}
+		d := def[m.Index]
+		if d == nil {
+			return
+		}
+		switch d.Op {
+		case OpAdd:
+			for _, p := range [][2]Reg{{d.A, d.B}, {d.B, d.A}} {
+				if v, ok := konst[p[1]]; ok && nd[p[0]] == 1 {
+					m.Disp += v * m.Scale
+					m.Index, changed = p[0], true
+					break
+				}
+			}
+			// Two registers: one becomes the base (scale 1 only).
+			if !changed && m.Base == NoReg && m.Scale == 1 && nd[d.A] == 1 && nd[d.B] == 1 {
+				if _, ok := konst[d.A]; !ok {
+					m.Base, m.Index, changed = d.A, d.B, true
+				}
+			}
+		case OpMul:
+			for _, p := range [][2]Reg{{d.A, d.B}, {d.B, d.A}} {
+				if v, ok := konst[p[1]]; ok && nd[p[0]] == 1 {
+					m.Scale *= v
+					m.Index, changed = p[0], true
+					break
+				}
+			}
+		case OpShlI:
+			if nd[d.A] == 1 {
+				m.Scale <<= uint(d.Imm)
+				m.Index, changed = d.A, true
+			}
+		}
+	}
+}
+
+// licm moves pure instructions out of loops when nothing in the loop
+// writes their operands and their result is written only there: inner
+// loops first, so that an invariant moves as far out as it can, but not
+// out of its op (an op is a kernel of its own). Constants stay: the code
+// generator takes them as immediates, and a register held across a loop
+// costs more than an immediate in it.
+func licm(f *Func) {
+	nd := defs(f)
+	f.Body = hoistIn(f.Body, nd)
+}
+
+// hoistIn processes the loops among nodes and returns nodes with each
+// loop's invariants placed before it.
+func hoistIn(nodes []*Node, nd []int) []*Node {
+	var out []*Node
+	for _, n := range nodes {
+		switch n.Kind {
+		case NLayers, NOp:
+			n.Body = hoistIn(n.Body, nd)
+			out = append(out, n)
+		case NLoop:
+			n.Body = hoistIn(n.Body, nd)
+			written := map[Reg]bool{n.Index: true}
+			Walk(n.Body, func(x *Node) {
+				switch {
+				case x.Kind == NInst && x.Inst.Dst != NoReg:
+					written[x.Inst.Dst] = true
+				case x.Kind == NLoop:
+					written[x.Index] = true
+				}
+			})
+			var keep, moved []*Node
+			for _, x := range n.Body {
+				if x.Kind == NInst && x.Inst.pure() && x.Inst.Op != OpConst && nd[x.Inst.Dst] == 1 && invariant(&x.Inst, written) {
+					delete(written, x.Inst.Dst)
+					moved = append(moved, x)
+					continue
+				}
+				keep = append(keep, x)
+			}
+			n.Body = keep
+			out = append(out, moved...)
+			out = append(out, n)
+		case NIf:
+			n.Then = hoistIn(n.Then, nd)
+			n.Else = hoistIn(n.Else, nd)
+			out = append(out, n)
+		default:
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func invariant(in *Inst, written map[Reg]bool) bool {
+	for _, r := range in.reads() {
+		if written[r] {
+			return false
+		}
+	}
+	return true
+}
+
+// dce removes pure instructions whose result no one reads, until none is
+// left.
+func dce(f *Func) {
+	for {
+		used := make([]bool, len(f.Types))
+		Walk(f.Body, func(n *Node) {
+			switch n.Kind {
+			case NInst:
+				for _, r := range n.Inst.reads() {
+					used[r] = true
+				}
+			case NLoop:
+				if n.Count != NoReg {
+					used[n.Count] = true
+				}
+			case NIf:
+				used[n.Cond] = true
+			}
+		})
+		removed := false
+		var sweep func(nodes []*Node) []*Node
+		sweep = func(nodes []*Node) []*Node {
+			var out []*Node
+			for _, n := range nodes {
+				if n.Kind == NInst && n.Inst.Op != OpStore && (n.Inst.pure() || n.Inst.Op == OpLoad) && !used[n.Inst.Dst] {
+					removed = true
+					continue
+				}
+				n.Body, n.Then, n.Else = sweep(n.Body), sweep(n.Then), sweep(n.Else)
+				out = append(out, n)
+			}
+			return out
+		}
+		f.Body = sweep(f.Body)
+		if !removed {
+			return
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package lir
+
+import "fmt"
+
+// Verify checks a Func's invariants: every register read is written
+// earlier in program order (a loop's index by its loop), operand types
+// fit each opcode, memory operands name the Func's buffers with a valid
+// width, counts and conditions are i32.
+func Verify(f *Func) error {
+	bufs := map[*Buf]bool{}
+	for _, b := range f.Bufs {
+		bufs[b] = true
+	}
+	defined := make([]bool, len(f.Types))
+	var err error
+	fail := func(format string, a ...any) {
+		if err == nil {
+			err = fmt.Errorf(format, a...)
+		}
+	}
+	typ := func(r Reg) Type {
+		if r < 0 || int(r) >= len(f.Types) {
+			fail("register %v does not exist", r)
+			return 0
+		}
+		return f.Types[r]
+	}
+	read := func(in string, r Reg, want Type) {
+		if r == NoReg {
+			fail("%s: a missing operand", in)
+			return
+		}
+		if t := typ(r); want != 0 && t != want {
+			fail("%s: %v is %v, want %v", in, r, t, want)
+		}
+		if r >= 0 && int(r) < len(defined) && !defined[r] {
+			fail("%s: %v is read before it is written", in, r)
+		}
+	}
+	var walk func(nodes []*Node)
+	walk = func(nodes []*Node) {
+		for _, n := range nodes {
+			switch n.Kind {
+			case NInst:
+				verifyInst(f, &n.Inst, bufs, read, typ, fail)
+				if n.Inst.Dst != NoReg && int(n.Inst.Dst) < len(defined) {
+					defined[n.Inst.Dst] = true
+				}
+			case NLoop:
+				if n.Count != NoReg {
+					read("loop count", n.Count, I32)
+				} else if n.CountImm < 0 {
+					fail("loop of %d iterations", n.CountImm)
+				}
+				if typ(n.Index) != I32 {
+					fail("loop index %v is not i32", n.Index)
+				}
+				defined[n.Index] = true
+				walk(n.Body)
+			case NIf:
+				read("if", n.Cond, I32)
+				walk(n.Then)
+				walk(n.Else)
+			case NLayers, NOp:
+				walk(n.Body)
+			default:
+				fail("node kind %d", n.Kind)
+			}
+		}
+	}
+	walk(f.Body)
+	return err
+}
+
+func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Type), typ func(Reg) Type, fail func(string, ...any)) {
+	name := f.InstString(in)
+	var dt Type
+	if in.Op != OpStore {
+		if in.Dst == NoReg {
+			fail("%s: no destination", name)
+			return
+		}
+		dt = typ(in.Dst)
+	}
+	switch in.Op {
+	case OpConst, OpToken, OpPos:
+		if in.Op != OpConst && dt != I32 {
+			fail("%s: not i32", name)
+		}
+	case OpCopy, OpNeg, OpShlI, OpShrI, OpSarI, OpRshrI:
+		read(name, in.A, dt)
+	case OpAdd, OpSub, OpAnd, OpOr, OpXor, OpMul:
+		read(name, in.A, dt)
+		read(name, in.B, dt)
+	case OpShl, OpShr, OpSar, OpRshr:
+		read(name, in.A, dt)
+		read(name, in.B, I32)
+	case OpMulWide, OpMulWideU:
+		want(fail, name, dt, I64)
+		read(name, in.A, I32)
+		read(name, in.B, I32)
+	case OpExt, OpExtU:
+		want(fail, name, dt, I64)
+		read(name, in.A, I32)
+	case OpLo, OpHi, OpRshrLo:
+		want(fail, name, dt, I32)
+		read(name, in.A, I64)
+	case OpUDiv:
+		want(fail, name, dt, I64)
+		read(name, in.A, I64)
+		read(name, in.B, I32)
+	case OpCmp:
+		want(fail, name, dt, I32)
+		read(name, in.A, 0)
+		read(name, in.B, typ(in.A))
+		if in.Cond < EQ || in.Cond > GEU {
+			fail("%s: condition %d", name, in.Cond)
+		}
+	case OpSelect:
+		read(name, in.C, I32)
+		read(name, in.A, dt)
+		read(name, in.B, dt)
+	case OpLoad, OpStore:
+		m := in.Mem
+		if !bufs[m.Buf] {
+			fail("%s: buffer %v is not the function's", name, m.Buf)
+		}
+		if m.Width != 1 && m.Width != 2 && m.Width != 4 && m.Width != 8 {
+			fail("%s: width %d", name, m.Width)
+		}
+		for _, r := range []Reg{m.Base, m.Index} {
+			if r != NoReg {
+				read(name, r, I32)
+			}
+		}
+		if in.Op == OpStore {
+			read(name, in.A, 0)
+		} else if m.Width == 8 && dt != I64 {
+			fail("%s: 8 bytes into an i32", name)
+		}
+	default:
+		fail("%s: unknown opcode %d", name, in.Op)
+	}
+	switch in.Op {
+	case OpShlI, OpShrI, OpSarI:
+		if in.Imm < 0 || (dt == I32 && in.Imm > 31) || in.Imm > 63 {
+			fail("%s: shift count %d", name, in.Imm)
+		}
+	case OpRshrI, OpRshrLo:
+		if in.Imm < 1 || in.Imm > 31 {
+			fail("%s: rounding shift count %d (1..31)", name, in.Imm)
+		}
+	}
+}
+
+func want(fail func(string, ...any), name string, got, t Type) {
+	if got != t {
+		fail("%s: result is %v, want %v", name, got, t)
+	}
+}

@@ -1,0 +1,200 @@
+package regalloc
+
+import (
+	"fmt"
+
+	x86 "tfc/codegen/x86_16"
+)
+
+// AllocateSpilling is Allocate for kernels that may need more registers
+// than there are: while allocation fails, one virtual is spilled to a
+// memory slot (slot(i) is the i-th, a dword) and the kernel rewritten:
+// each instruction that reads it loads it into a fresh virtual first, each
+// that writes it stores that virtual after. The victim is live where the
+// most values are, and has the fewest instructions per instruction of its
+// life: a long-lived value that is rarely touched, such as a loop bound
+// or an outer loop's pointer. It returns the rewritten kernel, its
+// assignment and the number of slots used. Arguments, results and pinned
+// virtuals are never spilled.
+func AllocateSpilling(k *Kernel, o Options, slot func(i int) x86.Mem) (*Kernel, map[int]x86.Reg, int, error) {
+	spilled := 0
+	fresh := map[int]bool{} // virtuals made by spilling: never victims
+	for {
+		as, err := Allocate(k, o)
+		if err == nil {
+			return k, as, spilled, nil
+		}
+		v, verr := victim(k, o, fresh)
+		if verr != nil {
+			return nil, nil, 0, fmt.Errorf("%v (and nothing to spill: %v)", err, verr)
+		}
+		k = spillVirtual(k, &o, v, slot(spilled), fresh)
+		spilled++
+	}
+}
+
+// victim picks the virtual to spill.
+func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
+	if o.Allowed == nil {
+		o.Allowed = DefaultAllowed
+	}
+	a, err := analyze(k, &o)
+	if err != nil {
+		return 0, err
+	}
+	keep := map[int]bool{}
+	for _, n := range append(append([]int(nil), o.LiveIn...), o.LiveOut...) {
+		keep[n] = true
+	}
+	for n := range o.Pinned {
+		keep[n] = true
+	}
+	// The most crowded instruction.
+	best, at := -1, -1
+	for j := range a.item {
+		s := newSet(a.nnodes)
+		s.copyFrom(a.in[j])
+		s.or(a.def[j])
+		if c := len(s.nodes()); c > best {
+			best, at = c, j
+		}
+	}
+	if at < 0 {
+		return 0, fmt.Errorf("no instructions")
+	}
+	live := newSet(a.nnodes)
+	live.copyFrom(a.in[at])
+	live.or(a.out[at])
+	span := make([]int, a.nnodes) // instructions where each node is live
+	uses := make([]int, a.nnodes) // instructions that touch it
+	for j := range a.item {
+		for _, n := range a.in[j].nodes() {
+			span[n]++
+		}
+		touched := map[int]bool{}
+		for _, ac := range a.eff[j].acc {
+			if n, _ := nodeOf(ac.reg); n >= physNodes {
+				touched[n] = true
+			}
+		}
+		for n := range touched {
+			uses[n]++
+		}
+	}
+	pick, cost := -1, 0.0
+	for _, n := range live.nodes() {
+		v := n - physNodes
+		if n < physNodes || keep[v] || fresh[v] {
+			continue
+		}
+		c := float64(uses[n]) / float64(span[n]+1)
+		if pick < 0 || c < cost {
+			pick, cost = v, c
+		}
+	}
+	if pick < 0 {
+		return 0, fmt.Errorf("every value live at %s is an argument, a result, pinned or already spilled", a.where(at))
+	}
+	return pick, nil
+}
+
+// spillVirtual rewrites k with v in memory at m.
+func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *Kernel {
+	m.Size = 32
+	next := 0
+	for _, it := range k.Items {
+		for _, r := range regsOf(it.Inst) {
+			if n, _, ok := virt(r); ok && n >= next {
+				next = n + 1
+			}
+		}
+	}
+	for _, n := range append(append([]int(nil), o.LiveIn...), o.LiveOut...) {
+		next = max(next, n+1)
+	}
+	out := &Kernel{Name: k.Name}
+	for _, it := range k.Items {
+		if it.Label != "" || !mentions(it.Inst, v) {
+			out.Items = append(out.Items, it)
+			continue
+		}
+		e, err := effectsOf(it.Inst, o)
+		reads, writes := true, true
+		if err == nil {
+			reads, writes = false, false
+			for _, ac := range e.acc {
+				if n, bits, ok := virt(ac.reg); ok && n == v {
+					// A write to a view keeps the other bits: they
+					// come from memory too.
+					reads = reads || ac.read || bits < 32
+					writes = writes || ac.write
+				}
+			}
+		}
+		t := next
+		next++
+		fresh[t] = true
+		if reads {
+			out.I(x86.MOV, V(t), m)
+		}
+		out.Items = append(out.Items, Item{Inst: replace(it.Inst, v, t)})
+		if writes {
+			out.I(x86.MOV, m, V(t))
+		}
+	}
+	return out
+}
+
+// regsOf lists the registers an instruction names, in operands and
+// addresses.
+func regsOf(in x86.Inst) []x86.Reg {
+	var rs []x86.Reg
+	for _, a := range in.Args {
+		switch a := a.(type) {
+		case x86.Reg:
+			rs = append(rs, a)
+		case x86.Mem:
+			rs = append(rs, a.Base, a.Index)
+		}
+	}
+	return rs
+}
+
+func mentions(in x86.Inst, v int) bool {
+	for _, r := range regsOf(in) {
+		if n, _, ok := virt(r); ok && n == v {
+			return true
+		}
+	}
+	return false
+}
+
+// replace renames virtual v (and its views) to t.
+func replace(in x86.Inst, v, t int) x86.Inst {
+	sub := func(r x86.Reg) x86.Reg {
+		n, bits, ok := virt(r)
+		if !ok || n != v {
+			return r
+		}
+		switch bits {
+		case 16:
+			return V16(t)
+		case 8:
+			return V8(t)
+		}
+		return V(t)
+	}
+	args := make([]x86.Operand, len(in.Args))
+	for i, a := range in.Args {
+		switch a := a.(type) {
+		case x86.Reg:
+			args[i] = sub(a)
+		case x86.Mem:
+			a.Base, a.Index = sub(a.Base), sub(a.Index)
+			args[i] = a
+		default:
+			args[i] = a
+		}
+	}
+	return x86.Inst{Op: in.Op, Args: args}
+}
