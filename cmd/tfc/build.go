@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"tfc/codegen"
 	"tfc/ir"
+	"tfc/lir"
 )
 
 // buildFlags are the flags of every command that builds an image.
@@ -58,6 +60,12 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 		return nil, nil, err
 	}
 	o.Bench = bench
+	if d := *b.gen.dump; strings.HasPrefix(d, "lir.") {
+		if !slices.Contains(lir.PassNames(), d) {
+			return nil, nil, usageErrorf("-d %s: no such pass (the loop IR's: %v)", d, lir.PassNames())
+		}
+		o.Dump, o.DumpTo = d, stderr
+	}
 	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr))
 	if err != nil {
 		return nil, nil, err

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"tfc/frontend"
 	"tfc/ir"
 	"tfc/lang"
+	"tfc/lir"
 )
 
 // formatError prints a compile error as file:line:col: message with the
@@ -35,7 +37,8 @@ func addGenFlags(fs interface {
 	return genFlags{
 		prompt: fs.String("prompt", "", "the prompt (default: the .tf file's generate block)"),
 		steps:  fs.Int("steps", 0, "positions to generate, prompt included (default: the .tf file's)"),
-		dump:   fs.String("d", "", "print the IR after the named pass to stderr (lower, "+fmt.Sprint(ir.PassNames())+")"),
+		dump: fs.String("d", "", "print the IR after the named pass to stderr: the tensor IR's (lower, "+fmt.Sprint(ir.PassNames())+
+			"), or, with --gen loop, the loop IR's "+fmt.Sprint(lir.PassNames())),
 	}
 }
 
@@ -81,6 +84,11 @@ func flagsSet(fs *flag.FlagSet) map[string]bool {
 	return set
 }
 
+// irOptions asks for the tensor IR's dump, unless -d names a loop IR pass
+// (lir.…), which the code generator prints.
 func irOptions(g genFlags, stderr io.Writer) ir.Options {
+	if strings.HasPrefix(*g.dump, "lir.") {
+		return ir.Options{}
+	}
 	return ir.Options{Dump: *g.dump, DumpTo: stderr}
 }
