@@ -4,42 +4,9 @@ import (
 	"strconv"
 
 	"github.com/alecthomas/participle/v2/lexer"
+
+	"tfc/op"
 )
-
-// argKind is what an operation's argument must be.
-type argKind int
-
-const (
-	argValue argKind = iota // a vector: a bound value or a call
-	argParam                // a param
-	argCache                // a cache
-	argInt                  // an integer: a config constant or a literal
-	argToken                // the input token
-)
-
-var argKindNames = [...]string{"a vector", "a param", "a cache", "an integer (a constant or a number)", "token"}
-
-// opSig is the signature of an operation.
-type opSig struct {
-	args []argKind
-	form string // how it is written, for messages
-}
-
-// Ops are the operations of the forward pass (spec.md section 3).
-var ops = map[string]opSig{
-	"embed":     {[]argKind{argParam, argToken}, "embed(P, token)"},
-	"rmsnorm":   {[]argKind{argValue, argParam}, "rmsnorm(x, g)"},
-	"matmul":    {[]argKind{argParam, argValue}, "matmul(W, x)"},
-	"rope":      {[]argKind{argValue, argInt}, "rope(x, D)"},
-	"store":     {[]argKind{argCache, argValue, argValue}, "store(C, k, v)"},
-	"attention": {[]argKind{argValue, argCache, argInt}, "attention(q, C, D)"},
-	"silu":      {[]argKind{argValue}, "silu(x)"},
-	"gelu":      {[]argKind{argValue}, "gelu(x)"},
-	"mul":       {[]argKind{argValue, argValue}, "mul(a, b)"},
-	"add":       {[]argKind{argValue, argValue}, "add(a, b)"},
-	"argmax":    {[]argKind{argValue}, "argmax(x)"},
-	"sample":    {[]argKind{argValue}, "sample(x)"},
-}
 
 const endMessage = "the forward pass must end, after the layer block, with NAME = argmax(…) or NAME = sample(…)"
 
@@ -120,9 +87,7 @@ func (c *checker) checkForward() {
 		c.fail(end, endMessage)
 	}
 	last := post[len(post)-1]
-	switch last.Call.Op {
-	case "argmax", "sample":
-	default:
+	if r, _ := op.Lookup(last.Call.Op); r == nil || !r.Ends {
 		c.fail(last.Pos, endMessage)
 	}
 	c.checkSampler(last.Call)
@@ -160,18 +125,15 @@ func (fw *fwd) stmt(s *Statement, isLast bool) *Stmt {
 	if s.Target != "" {
 		fw.checkTarget(s.Pos, s.Target)
 	}
-	switch call.Op {
-	case "argmax", "sample":
-		if !isLast {
+	if r, known := op.Lookup(call.Op); known {
+		switch {
+		case r.Ends && !isLast:
 			c.fail(call.Pos, "%s can only be the last statement of the forward pass", call.Op)
+		case !r.Binds && s.Target != "":
+			c.fail(s.Pos, "%s returns no value, so it cannot be bound", call.Op)
+		case r.Binds && s.Target == "":
+			c.fail(call.Pos, "the result of %s is not used: bind it, as in NAME = %s(…)", call.Op, call.Op)
 		}
-	case "store":
-		if s.Target != "" {
-			c.fail(s.Pos, "store returns no value, so it cannot be bound")
-		}
-	}
-	if _, known := ops[call.Op]; known && call.Op != "store" && s.Target == "" {
-		c.fail(call.Pos, "the result of %s is not used: bind it, as in NAME = %s(…)", call.Op, call.Op)
 	}
 	e := fw.call(call, true)
 	if s.Target != "" {
@@ -201,29 +163,29 @@ func (fw *fwd) checkTarget(pos lexer.Position, name string) {
 
 func (fw *fwd) call(ce *CallExpr, top bool) *Expr {
 	c := fw.c
-	sig, ok := ops[ce.Op]
+	r, ok := op.Lookup(ce.Op)
 	if !ok {
 		c.fail(ce.Pos, "unknown operation %q", ce.Op)
 	}
 	if !top {
-		switch ce.Op {
-		case "store":
-			c.fail(ce.Pos, "store returns no value, so it cannot be an argument")
-		case "argmax", "sample":
+		switch {
+		case !r.Binds:
+			c.fail(ce.Pos, "%s returns no value, so it cannot be an argument", ce.Op)
+		case r.Ends:
 			c.fail(ce.Pos, "%s can only be the last statement of the forward pass", ce.Op)
 		}
 	}
-	if len(ce.Args) != len(sig.args) {
-		c.fail(ce.Pos, "%s takes %s, not %d", ce.Op, plural(len(sig.args), "argument"), len(ce.Args))
+	if len(ce.Args) != len(r.Args) {
+		c.fail(ce.Pos, "%s takes %s, not %d", ce.Op, plural(len(r.Args), "argument"), len(ce.Args))
 	}
-	if (ce.Op == "store" || ce.Op == "attention") && !fw.inLayer {
+	if r.LayerOnly && !fw.inLayer {
 		c.fail(ce.Pos, "%s can only be used inside the layer block", ce.Op)
 	}
 	e := &Expr{Pos: PosOf(ce.Pos), Kind: Call, Op: ce.Op}
 	for i, a := range ce.Args {
-		e.Args = append(e.Args, fw.arg(a, sig.args[i], ce.Op, i))
+		e.Args = append(e.Args, fw.arg(a, r.Args[i], ce.Op, i))
 	}
-	fw.shape(e)
+	fw.shape(e, r)
 	return e
 }
 
@@ -238,13 +200,13 @@ func plural(n int, what string) string {
 }
 
 // arg resolves one argument that must be of kind want.
-func (fw *fwd) arg(a *Arg, want argKind, op string, i int) *Expr {
+func (fw *fwd) arg(a *Arg, want op.ArgKind, opName string, i int) *Expr {
 	c := fw.c
 	var e *Expr
 	switch {
 	case a.Call != nil:
-		if want != argValue {
-			c.fail(a.Pos, "%s: argument %d must be %s, not the result of %s(…)", op, i+1, argKindNames[want], a.Call.Op)
+		if want != op.Vector {
+			c.fail(a.Pos, "%s: argument %d must be %s, not the result of %s(…)", opName, i+1, want, a.Call.Op)
 		}
 		return fw.call(a.Call, false)
 	case a.Int != nil:
@@ -254,19 +216,19 @@ func (fw *fwd) arg(a *Arg, want argKind, op string, i int) *Expr {
 	}
 	ok := false
 	switch want {
-	case argValue:
+	case op.Vector:
 		ok = e.Kind == ValueRef
-	case argParam:
+	case op.Param:
 		ok = e.Kind == ParamRef
-	case argCache:
+	case op.Cache:
 		ok = e.Kind == CacheRef
-	case argInt:
+	case op.Int:
 		ok = e.Kind == Const
-	case argToken:
+	case op.Token:
 		ok = e.Kind == Input && e.Name == "token"
 	}
 	if !ok {
-		c.fail(a.Pos, "%s: argument %d must be %s, not %s", op, i+1, argKindNames[want], describe(e))
+		c.fail(a.Pos, "%s: argument %d must be %s, not %s", opName, i+1, want, describe(e))
 	}
 	if e.Kind == ParamRef && c.param[e.Name].PerLayer && !fw.inLayer {
 		c.fail(a.Pos, "%s is a per-layer param: it can only be used inside the layer block", e.Name)
@@ -340,105 +302,51 @@ func valueName(e *Expr) string {
 	return e.Name
 }
 
-// shape infers the length of a call's result, checking its arguments'.
-func (fw *fwd) shape(e *Expr) {
+// shape infers the length of a call's result by its row's rule, then makes
+// the checks that need more than the arguments' shapes.
+func (fw *fwd) shape(e *Expr, r *op.Row) {
 	c := fw.c
 	p := c.p
+	args := make([]op.Arg, len(e.Args))
+	for i, x := range e.Args {
+		switch r.Args[i] {
+		case op.Vector:
+			args[i] = op.Arg{Name: valueName(x), Len: x.Len}
+		case op.Param:
+			args[i] = op.Arg{Name: x.Name, Dims: c.param[x.Name].Dims()}
+		case op.Cache:
+			args[i] = op.Arg{Name: x.Name, Width: c.cache[x.Name].Width}
+		case op.Int:
+			args[i] = op.Arg{Name: x.Name, Int: x.Int}
+		}
+	}
+	n, err := r.Length(args, op.Config{Vocab: p.Vocab, Heads: p.Heads, KVHeads: p.KVHeads})
+	if err != nil {
+		pos := e.Pos
+		if err.Arg >= 0 {
+			pos = e.Args[err.Arg].Pos
+		}
+		c.failAt(pos, "%s", err.Msg)
+	}
+	e.Len = n
 	a := e.Args
-	param := func(x *Expr) *Param { return c.param[x.Name] }
-	switch e.Op {
-	case "embed":
-		w := param(a[0])
-		if w.IsVector() {
-			c.failAt(e.Pos, "embed: %s must be a matrix [vocab, n], but it is a vector", w.Name)
-		}
-		d := w.Dims()
-		if d[0] != p.Vocab {
-			c.failAt(e.Pos, "embed: %s has %d rows, but vocab is %d", w.Name, d[0], p.Vocab)
-		}
-		e.Len = d[1]
-	case "rmsnorm":
-		g := param(a[1])
-		if !g.IsVector() {
-			c.failAt(e.Pos, "rmsnorm: %s must be a vector, but it is a matrix", g.Name)
-		}
-		if n := g.Dims()[0]; n != a[0].Len {
-			c.failAt(e.Pos, "rmsnorm: %s has %d elements, but %s has %d", valueName(a[0]), a[0].Len, g.Name, n)
-		}
-		if g.Quant.Type != "fixed" {
+	switch r.Kind {
+	case op.RMSNorm:
+		if g := c.param[a[1].Name]; g.Quant.Type != "fixed" {
 			// The norm multiplies by its weights in Q16.16 (spec.md section 6).
 			c.failAt(a[1].Pos, "rmsnorm: the weights %s must be fixed, not %s", g.Name, g.Quant)
 		}
-		e.Len = a[0].Len
-	case "matmul":
-		w := param(a[0])
-		if w.IsVector() {
-			c.failAt(e.Pos, "matmul: %s must be a matrix, but it is a vector", w.Name)
+	case op.Store:
+		fw.stored[a[0].Name] = true
+	case op.Attention:
+		if !fw.stored[a[1].Name] {
+			c.failAt(e.Pos, "attention reads cache %s before the layer block stores into it", a[1].Name)
 		}
-		d := w.Dims()
-		if d[1] != a[1].Len {
-			c.failAt(e.Pos, "matmul: %s has %d columns, but %s has %d elements", w.Name, d[1], valueName(a[1]), a[1].Len)
-		}
-		e.Len = d[0]
-	case "rope":
-		hd := fw.headSize(e, a[1])
-		if hd%2 != 0 {
-			c.failAt(e.Pos, "rope: the head size %d is odd (rope rotates pairs)", hd)
-		}
-		if a[0].Len%hd != 0 {
-			c.failAt(e.Pos, "rope: %s has %d elements, not a multiple of the head size %d", valueName(a[0]), a[0].Len, hd)
-		}
-		e.Len = a[0].Len
-	case "store":
-		k := c.cache[a[0].Name]
-		for _, x := range a[1:] {
-			if x.Len != k.Width {
-				c.failAt(e.Pos, "store: %s has %d elements, but cache %s has width %d", valueName(x), x.Len, k.Name, k.Width)
-			}
-		}
-		fw.stored[k.Name] = true
-	case "attention":
-		q, k := a[0], c.cache[a[1].Name]
-		hd := fw.headSize(e, a[2])
-		if q.Len%hd != 0 {
-			c.failAt(e.Pos, "attention: %s has %d elements, not a multiple of the head size %d", valueName(q), q.Len, hd)
-		}
-		if q.Len/hd != p.Heads {
-			c.failAt(e.Pos, "attention: %s has %d heads of %d elements, but heads is %d", valueName(q), q.Len/hd, hd, p.Heads)
-		}
-		if k.Width%hd != 0 {
-			c.failAt(e.Pos, "attention: cache %s has width %d, not a multiple of the head size %d", k.Name, k.Width, hd)
-		}
-		if k.Width/hd != p.KVHeads {
-			c.failAt(e.Pos, "attention: cache %s holds %d heads of %d elements, but kv_heads is %d", k.Name, k.Width/hd, hd, p.KVHeads)
-		}
-		if !fw.stored[k.Name] {
-			c.failAt(e.Pos, "attention reads cache %s before the layer block stores into it", k.Name)
-		}
-		e.Len = q.Len
-	case "silu", "gelu":
-		e.Len = a[0].Len
-	case "mul", "add":
-		if a[0].Len != a[1].Len {
-			c.failAt(e.Pos, "%s: %s has %d elements, but %s has %d", e.Op, valueName(a[0]), a[0].Len, valueName(a[1]), a[1].Len)
-		}
-		e.Len = a[0].Len
-	case "argmax", "sample":
-		if a[0].Len != p.Vocab {
-			c.failAt(e.Pos, "%s: %s has %d elements, but vocab is %d", e.Op, valueName(a[0]), a[0].Len, p.Vocab)
-		}
-		if e.Op == "sample" && p.Vocab > MaxSampleVocab {
+	case op.Sample:
+		if p.Vocab > MaxSampleVocab {
 			c.failAt(e.Pos, "sample: vocab %d is more than %d, the most whose softmax weights the image sums in 32 bits", p.Vocab, MaxSampleVocab)
 		}
 	}
-}
-
-// headSize checks a head-size argument.
-func (fw *fwd) headSize(e, d *Expr) int {
-	if d.Int <= 0 {
-		fw.c.failAt(d.Pos, "%s: the head size must be positive, not %d", e.Op, d.Int)
-	}
-	return d.Int
 }
 
 func quote(s string) string { return strconv.Quote(s) }

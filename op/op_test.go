@@ -1,0 +1,152 @@
+package op_test
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"tfc/op"
+)
+
+func TestRowsAreFoundByNameAndKind(t *testing.T) {
+	kinds := map[op.Kind]bool{}
+	for _, r := range op.Rows {
+		if got, ok := op.Lookup(r.Name); !ok || got != r {
+			t.Errorf("Lookup(%q) = %v, %v", r.Name, got, ok)
+		}
+		if got := op.RowOf(r.Kind, r.Func); got != r {
+			t.Errorf("RowOf(%v, %q) = %v, want the row %s", r.Kind, r.Func, got, r.Name)
+		}
+		kinds[r.Kind] = true
+	}
+	for k := op.Kind(0); k < op.NumKinds; k++ {
+		if !kinds[k] {
+			t.Errorf("kind %v has no row", k)
+		}
+	}
+	if _, ok := op.Lookup("relu"); ok {
+		t.Error("Lookup found relu")
+	}
+}
+
+// The rows of a family share the kind's code in every stage, so they may
+// differ only in what names them.
+func TestFamiliesAgree(t *testing.T) {
+	first := map[op.Kind]*op.Row{}
+	for _, r := range op.Rows {
+		f, ok := first[r.Kind]
+		if !ok {
+			first[r.Kind] = r
+			continue
+		}
+		if f.Func == "" || r.Func == "" {
+			t.Errorf("%s and %s share kind %v without a Func each", f.Name, r.Name, r.Kind)
+		}
+		a, b := f, r
+		if !reflect.DeepEqual(a.Args, b.Args) || a.Binds != b.Binds || a.LayerOnly != b.LayerOnly || a.Ends != b.Ends || a.InPlace != b.InPlace ||
+			a.ReadsPos != b.ReadsPos || a.Table != b.Table {
+			t.Errorf("%s and %s (kind %v) differ", f.Name, r.Name, r.Kind)
+		}
+	}
+}
+
+func TestForms(t *testing.T) {
+	for _, r := range op.Rows {
+		m := regexp.MustCompile(`^(\w+)\((.*)\)$`).FindStringSubmatch(r.Form)
+		if m == nil || m[1] != r.Name || len(strings.Split(m[2], ", ")) != len(r.Args) {
+			t.Errorf("%s: form %q does not name it with %d arguments", r.Name, r.Form, len(r.Args))
+		}
+	}
+}
+
+// spec.md section 3's table of ops lists every row as written.
+func TestSpecListsEveryOp(t *testing.T) {
+	spec, err := os.ReadFile("../spec.md")
+	if err != nil {
+		t.Skip("no spec.md:", err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(spec), "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cell := strings.Split(line, "|")[1]
+		for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cell, -1) {
+			listed[m[1]] = true
+		}
+	}
+	for _, r := range op.Rows {
+		if !listed[r.Form] {
+			t.Errorf("spec.md's op table has no row for %s", r.Form)
+		}
+	}
+}
+
+func TestUnary(t *testing.T) {
+	var got []string
+	for _, r := range op.Rows {
+		if r.InPlace && r.Unary() {
+			got = append(got, r.Name)
+		}
+	}
+	// The ops whose nested first argument the lowering computes straight
+	// into their destination (q = rope(matmul(wq, h), D)).
+	if want := []string{"rope", "silu", "gelu"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("unary in-place ops %v, want %v", got, want)
+	}
+}
+
+func TestShapeRules(t *testing.T) {
+	cfg := op.Config{Vocab: 32, Heads: 4, KVHeads: 2}
+	vec := func(name string, n int) op.Arg { return op.Arg{Name: name, Len: n} }
+	par := func(name string, dims ...int) op.Arg { return op.Arg{Name: name, Dims: dims} }
+	cache := op.Arg{Name: "kv", Width: 16}
+	num := func(n int) op.Arg { return op.Arg{Int: n} }
+	for _, c := range []struct {
+		op   string
+		args []op.Arg
+		n    int
+		arg  int
+		msg  string
+	}{
+		{"embed", []op.Arg{par("E", 32, 8), {}}, 8, 0, ""},
+		{"embed", []op.Arg{par("E", 8), {}}, 0, -1, "embed: E must be a matrix [vocab, n], but it is a vector"},
+		{"embed", []op.Arg{par("E", 31, 8), {}}, 0, -1, "embed: E has 31 rows, but vocab is 32"},
+		{"rmsnorm", []op.Arg{vec("x", 8), par("g", 8)}, 8, 0, ""},
+		{"rmsnorm", []op.Arg{vec("x", 8), par("g", 1, 8)}, 0, -1, "rmsnorm: g must be a vector, but it is a matrix"},
+		{"rmsnorm", []op.Arg{vec("x", 8), par("g", 9)}, 0, -1, "rmsnorm: x has 8 elements, but g has 9"},
+		{"matmul", []op.Arg{par("W", 1, 8), vec("x", 8)}, 1, 0, ""},
+		{"matmul", []op.Arg{par("W", 8), vec("x", 8)}, 0, -1, "matmul: W must be a matrix, but it is a vector"},
+		{"matmul", []op.Arg{par("W", 4, 7), vec("matmul(…)", 8)}, 0, -1, "matmul: W has 7 columns, but matmul(…) has 8 elements"},
+		{"rope", []op.Arg{vec("q", 16), num(4)}, 16, 0, ""},
+		{"rope", []op.Arg{vec("q", 16), num(0)}, 0, 1, "rope: the head size must be positive, not 0"},
+		{"rope", []op.Arg{vec("q", 15), num(5)}, 0, -1, "rope: the head size 5 is odd (rope rotates pairs)"},
+		{"rope", []op.Arg{vec("q", 18), num(4)}, 0, -1, "rope: q has 18 elements, not a multiple of the head size 4"},
+		{"store", []op.Arg{cache, vec("k", 16), vec("v", 16)}, 0, 0, ""},
+		{"store", []op.Arg{cache, vec("k", 16), vec("v", 8)}, 0, -1, "store: v has 8 elements, but cache kv has width 16"},
+		{"attention", []op.Arg{vec("q", 32), cache, num(8)}, 32, 0, ""},
+		{"attention", []op.Arg{vec("q", 32), cache, num(-8)}, 0, 2, "attention: the head size must be positive, not -8"},
+		{"attention", []op.Arg{vec("q", 32), cache, num(3)}, 0, -1, "attention: q has 32 elements, not a multiple of the head size 3"},
+		{"attention", []op.Arg{vec("q", 32), cache, num(4)}, 0, -1, "attention: q has 8 heads of 4 elements, but heads is 4"},
+		{"attention", []op.Arg{vec("q", 32), {Name: "kv", Width: 12}, num(8)}, 0, -1, "attention: cache kv has width 12, not a multiple of the head size 8"},
+		{"attention", []op.Arg{vec("q", 32), {Name: "kv", Width: 8}, num(8)}, 0, -1, "attention: cache kv holds 1 heads of 8 elements, but kv_heads is 2"},
+		{"gelu", []op.Arg{vec("x", 5)}, 5, 0, ""},
+		{"mul", []op.Arg{vec("a", 5), vec("b", 5)}, 5, 0, ""},
+		{"add", []op.Arg{vec("a", 5), vec("b", 6)}, 0, -1, "add: a has 5 elements, but b has 6"},
+		{"argmax", []op.Arg{vec("x", 32)}, 0, 0, ""},
+		{"sample", []op.Arg{vec("x", 31)}, 0, -1, "sample: x has 31 elements, but vocab is 32"},
+	} {
+		r, _ := op.Lookup(c.op)
+		n, err := r.Length(c.args, cfg)
+		switch {
+		case c.msg == "" && err != nil:
+			t.Errorf("%s: %v", c.op, err)
+		case c.msg == "" && n != c.n:
+			t.Errorf("%s: length %d, want %d", c.op, n, c.n)
+		case c.msg != "" && (err == nil || err.Msg != c.msg || err.Arg != c.arg):
+			t.Errorf("%s: error %+v, want %q at argument %d", c.op, err, c.msg, c.arg)
+		}
+	}
+}
