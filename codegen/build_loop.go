@@ -22,7 +22,11 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if err != nil {
 		return nil, err
 	}
-	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo}); err != nil {
+	policy := "size"
+	if o.Opt == "2" {
+		policy = "speed"
+	}
+	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo, Policy: policy}); err != nil {
 		return nil, err
 	}
 	pieces := runtime.PieceData(p.Tokenizer, 0)

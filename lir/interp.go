@@ -3,6 +3,7 @@ package lir
 import (
 	"encoding/binary"
 	"fmt"
+	"sort"
 
 	"tfc/ir"
 )
@@ -12,9 +13,13 @@ import (
 // register its value sign-extended, so that signed comparisons need no
 // care and unsigned ones look at the low 32 bits.
 type Machine struct {
-	f      *Func
-	p      *ir.Program
-	mem    map[*Buf][][]byte // a slice per layer (one for other buffers)
+	f   *Func
+	p   *ir.Program
+	mem map[*Buf][][]byte // a slice per layer (one for other buffers)
+	// Every slice has an address (OpAddr's value), and spans holds them
+	// in address order, for memory reached through an address alone.
+	addr   map[*Buf][]int64
+	spans  []span
 	regs   []int64
 	layer  int
 	token  int
@@ -25,7 +30,8 @@ type Machine struct {
 // NewMachine loads a Func's buffers: the params as the image stores them,
 // the tables, the initial state; everything else zero.
 func NewMachine(f *Func, p *ir.Program) *Machine {
-	m := &Machine{f: f, p: p, mem: map[*Buf][][]byte{}, regs: make([]int64, len(f.Types))}
+	m := &Machine{f: f, p: p, mem: map[*Buf][][]byte{}, addr: map[*Buf][]int64{}, regs: make([]int64, len(f.Types))}
+	next := int64(0x10000)
 	for _, b := range f.Bufs {
 		n := 1
 		if b.PerLayer {
@@ -47,6 +53,11 @@ func NewMachine(f *Func, p *ir.Program) *Machine {
 			}
 		}
 		m.mem[b] = slices
+		for _, s := range slices {
+			m.addr[b] = append(m.addr[b], next)
+			m.spans = append(m.spans, span{next, s})
+			next += (int64(len(s)) + 31) &^ 15 // a gap between slices
+		}
 	}
 	post := p.Blocks[ir.PostBlock]
 	m.logits = post[len(post)-1].Args[0]
@@ -102,6 +113,11 @@ func (m *Machine) run(nodes []*Node) {
 			}
 		case NOp:
 			m.run(n.Body)
+		case NCall:
+			for i, p := range n.Proc.Params {
+				m.regs[p] = m.regs[n.Args[i]]
+			}
+			m.run(n.Proc.Body)
 		case NLayers:
 			for l := 0; l < m.p.Layers; l++ {
 				m.layer = l
@@ -112,23 +128,53 @@ func (m *Machine) run(nodes []*Node) {
 	}
 }
 
-func (m *Machine) bytes(mem Mem) []byte {
-	addr := mem.Disp
+// span is a buffer slice at its address.
+type span struct {
+	addr int64
+	b    []byte
+}
+
+// address is where mem points: OpAddr's value.
+func (m *Machine) address(mem Mem) int64 {
+	a := mem.Disp
+	if mem.Buf != nil {
+		l := 0
+		if mem.Buf.PerLayer {
+			l = m.layer
+		}
+		a += m.addr[mem.Buf][l]
+	}
 	if mem.Base != NoReg {
-		addr += m.regs[mem.Base]
+		a += m.regs[mem.Base]
 	}
 	if mem.Index != NoReg {
-		addr += m.regs[mem.Index] * mem.Scale
+		a += m.regs[mem.Index] * mem.Scale
 	}
-	s := m.mem[mem.Buf]
-	l := 0
-	if mem.Buf.PerLayer {
-		l = m.layer
+	return a
+}
+
+// bytes are the Width bytes mem names; they must lie in one slice (in
+// mem's buffer, when it names one).
+func (m *Machine) bytes(mem Mem) []byte {
+	a := m.address(mem)
+	var s span
+	if mem.Buf != nil {
+		l := 0
+		if mem.Buf.PerLayer {
+			l = m.layer
+		}
+		s = span{m.addr[mem.Buf][l], m.mem[mem.Buf][l]}
+	} else if i := sort.Search(len(m.spans), func(i int) bool { return m.spans[i].addr > a }) - 1; i >= 0 {
+		s = m.spans[i]
 	}
-	if addr < 0 || addr+int64(mem.Width) > int64(len(s[l])) {
-		panic(fmt.Sprintf("BUG: lir: %d bytes at %d outside %s (%d bytes)", mem.Width, addr, mem.Buf.Name, len(s[l])))
+	if off := a - s.addr; s.b != nil && off >= 0 && off+int64(mem.Width) <= int64(len(s.b)) {
+		return s.b[off : off+int64(mem.Width)]
 	}
-	return s[l][addr : addr+int64(mem.Width)]
+	name := "memory"
+	if mem.Buf != nil {
+		name = mem.Buf.Name
+	}
+	panic(fmt.Sprintf("BUG: lir: %d bytes at %#x outside %s", mem.Width, a, name))
 }
 
 func (m *Machine) exec(in *Inst) {
@@ -156,6 +202,8 @@ func (m *Machine) exec(in *Inst) {
 		v = int64(m.token)
 	case OpPos:
 		v = int64(m.pos)
+	case OpAddr:
+		v = m.address(in.Mem)
 	default:
 		var at Type
 		if in.A != NoReg {

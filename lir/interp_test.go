@@ -28,14 +28,21 @@ func equalRuns(t *testing.T, name string, p *ir.Program, steps int) {
 	compare(t, name, p, f, steps)
 }
 
-// equalCompiled is equalRuns after the passes.
+// equalCompiled is equalRuns after the passes of both policies.
 func equalCompiled(t *testing.T, name string, p *ir.Program, steps int) {
+	t.Helper()
+	for _, policy := range []string{"size", "speed"} {
+		compiled(t, name+"/"+policy, p, steps, policy)
+	}
+}
+
+func compiled(t *testing.T, name string, p *ir.Program, steps int, policy string) {
 	t.Helper()
 	f, err := lir.Lower(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := lir.Compile(f, lir.Options{}); err != nil {
+	if err := lir.Compile(f, lir.Options{Policy: policy}); err != nil {
 		t.Fatal(err)
 	}
 	compare(t, name, p, f, steps)

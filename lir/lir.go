@@ -81,12 +81,13 @@ const (
 	OpStore                      // Mem = A (its low Width bytes)
 	OpToken                      // i32 Dst = the current token
 	OpPos                        // i32 Dst = the current position
+	OpAddr                       // i32 Dst = the address of Mem (its Width unused)
 	opEnd
 )
 
 var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
 	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
-	"select", "load", "store", "token", "pos"}
+	"select", "load", "store", "token", "pos", "addr"}
 
 func (o Opcode) String() string {
 	if o < opEnd {
@@ -127,9 +128,10 @@ type Inst struct {
 
 // Mem is a memory operand: byte address base(Buf) + Base + Index*Scale +
 // Disp, where base(Buf) is, for a per-layer buffer, the current layer's
-// slice, and Base and Index are i32 registers or NoReg. Width is 1, 2, 4
-// or 8 bytes; a load of fewer bytes than its register extends them
-// (Signed: sign, else zero).
+// slice (0 when Buf is nil: Base then holds an address, OpAddr's), and
+// Base and Index are i32 registers or NoReg. Width is 1, 2, 4 or 8 bytes;
+// a load of fewer bytes than its register extends them (Signed: sign,
+// else zero).
 type Mem struct {
 	Buf    *Buf
 	Base   Reg
@@ -149,6 +151,7 @@ const (
 	NIf                         // Then when Cond != 0, else Else
 	NLayers                     // Body runs once per layer, the per-layer buffers at that layer
 	NOp                         // Body is the code of one tensor op (Note names it): its registers are its own
+	NCall                       // runs Proc with its Params set to Args
 )
 
 // Node is an instruction or a structured control construct.
@@ -166,6 +169,19 @@ type Node struct {
 	Then, Else []*Node
 	// Note names the tensor op of an NOp (dumps, size reports).
 	Note string
+	// NCall
+	Proc *Proc
+	Args []Reg
+}
+
+// Proc is a procedure that calls share: code that several ops run with
+// other constants and buffers (the outline pass makes them). Its
+// registers, Params among them, are its own.
+type Proc struct {
+	Name   string
+	Params []Reg
+	Body   []*Node
+	Calls  int
 }
 
 // BufKind is what a buffer holds.
@@ -202,11 +218,22 @@ type Buf struct {
 func (b *Buf) String() string { return b.Name }
 
 // Func is a program's forward pass in the loop IR: Body runs once per
-// token; it stores the chosen token into the BufNext buffer.
+// token; it stores the chosen token into the BufNext buffer. Procs are
+// the procedures its calls run.
 type Func struct {
 	Types []Type
 	Bufs  []*Buf
 	Body  []*Node
+	Procs []*Proc
+}
+
+// Bodies lists Body and every proc's body: what passes rewrite.
+func (f *Func) Bodies() []*[]*Node {
+	b := []*[]*Node{&f.Body}
+	for _, p := range f.Procs {
+		b = append(b, &p.Body)
+	}
+	return b
 }
 
 // NewReg makes a register of type t.
@@ -235,8 +262,20 @@ func (f *Func) String() string {
 		}
 		fmt.Fprintf(&b, "buf %s %s %d%s\n", buf.Name, bufKindNames[buf.Kind], buf.Size, layer)
 	}
+	for _, p := range f.Procs {
+		fmt.Fprintf(&b, "proc %s(%s) # %d calls\n", p.Name, regList(p.Params), p.Calls)
+		printNodes(&b, f, p.Body, 1)
+	}
 	printNodes(&b, f, f.Body, 0)
 	return b.String()
+}
+
+func regList(rs []Reg) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
@@ -264,6 +303,8 @@ func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
 				printNodes(b, f, n.Else, depth+1)
 			}
 			fmt.Fprintf(b, "%s}\n", ind)
+		case NCall:
+			fmt.Fprintf(b, "%scall %s(%s)\n", ind, n.Proc.Name, regList(n.Args))
 		case NLayers:
 			fmt.Fprintf(b, "%slayers {\n", ind)
 			printNodes(b, f, n.Body, depth+1)
@@ -299,6 +340,8 @@ func (f *Func) InstString(in *Inst) string {
 		return fmt.Sprintf("%s = %s %s, %d", typ(in.Dst), in.Op, in.A, in.Imm)
 	case OpToken, OpPos:
 		return fmt.Sprintf("%s = %s", typ(in.Dst), in.Op)
+	case OpAddr:
+		return fmt.Sprintf("%s = addr %s", typ(in.Dst), in.Mem)
 	}
 	args := []string{}
 	for _, r := range []Reg{in.A, in.B} {
@@ -310,7 +353,10 @@ func (f *Func) InstString(in *Inst) string {
 }
 
 func (m Mem) String() string {
-	s := "[" + m.Buf.Name
+	s := "[0"
+	if m.Buf != nil {
+		s = "[" + m.Buf.Name
+	}
 	if m.Base != NoReg {
 		s += " + " + m.Base.String()
 	}

@@ -9,15 +9,17 @@ import (
 // below with the verifier after each (as ir's passes and Go's
 // ssa/compile.go); `-d lir.NAME` prints the Func after it.
 type pass struct {
-	name string
-	fn   func(*Func)
-	desc string
+	name   string
+	fn     func(*Func)
+	desc   string
+	policy string // "size" or "speed": run only for that policy; "": always
 }
 
 var passes = []pass{
-	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale"},
-	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop"},
-	{"dce", dce, "instructions whose result nothing reads are removed"},
+	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size"},
+	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", ""},
+	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", ""},
+	{"dce", dce, "instructions whose result nothing reads are removed", ""},
 }
 
 // PassNames lists the passes in order, as -d names them ("lir.fold").
@@ -35,6 +37,8 @@ type Options struct {
 	// the Func is printed to DumpTo.
 	Dump   string
 	DumpTo io.Writer
+	// Policy is "size" (-Os: outlining) or "speed" (-O2).
+	Policy string
 }
 
 // Compile runs the passes over a lowered Func.
@@ -46,6 +50,9 @@ func Compile(f *Func, o Options) error {
 		return fmt.Errorf("BUG: lir after lower: %v", err)
 	}
 	for _, p := range passes {
+		if p.policy != "" && p.policy != o.Policy {
+			continue
+		}
 		p.fn(f)
 		if err := Verify(f); err != nil {
 			return fmt.Errorf("BUG: lir after %s: %v", p.name, err)
@@ -57,10 +64,11 @@ func Compile(f *Func, o Options) error {
 	return nil
 }
 
-// defs counts each register's definitions (a loop's index counts once).
+// defs counts each register's definitions (a loop's index counts once,
+// and a proc's param: within its body it is written once, at entry).
 func defs(f *Func) []int {
 	n := make([]int, len(f.Types))
-	Walk(f.Body, func(x *Node) {
+	walkAll(f, func(x *Node) {
 		switch {
 		case x.Kind == NInst && x.Inst.Dst != NoReg:
 			n[x.Inst.Dst]++
@@ -68,7 +76,19 @@ func defs(f *Func) []int {
 			n[x.Index]++
 		}
 	})
+	for _, p := range f.Procs {
+		for _, r := range p.Params {
+			n[r]++
+		}
+	}
 	return n
+}
+
+// walkAll walks Body and every proc's body.
+func walkAll(f *Func, fn func(n *Node)) {
+	for _, b := range f.Bodies() {
+		Walk(*b, fn)
+	}
 }
 
 // reads lists the registers an instruction reads.
@@ -79,7 +99,7 @@ func (in *Inst) reads() []Reg {
 			r = append(r, x)
 		}
 	}
-	if in.Op == OpLoad || in.Op == OpStore {
+	if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
 		for _, x := range []Reg{in.Mem.Base, in.Mem.Index} {
 			if x != NoReg {
 				r = append(r, x)
@@ -105,19 +125,19 @@ func fold(f *Func) {
 	nd := defs(f)
 	konst := map[Reg]int64{}
 	def := map[Reg]*Inst{}
-	Walk(f.Body, func(n *Node) {
+	walkAll(f, func(n *Node) {
 		if n.Kind != NInst {
 			return
 		}
 		in := &n.Inst
-		if in.Op == OpLoad || in.Op == OpStore {
+		if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
 			foldMem(&in.Mem, konst, def, nd)
 		}
 		if in.Dst == NoReg || nd[in.Dst] != 1 {
 			return
 		}
 		def[in.Dst] = in
-		if in.pure() && in.Op != OpConst && in.Op != OpToken && in.Op != OpPos {
+		if in.pure() && in.Op != OpConst && in.Op != OpToken && in.Op != OpPos && in.Op != OpAddr {
 			known := true
 			var vals [3]int64
 			for i, r := range []Reg{in.A, in.B, in.C} {
@@ -231,7 +251,9 @@ func foldMem(m *Mem, konst map[Reg]int64, def map[Reg]*Inst, nd []int) {
 // costs more than an immediate in it.
 func licm(f *Func) {
 	nd := defs(f)
-	f.Body = hoistIn(f.Body, nd)
+	for _, b := range f.Bodies() {
+		*b = hoistIn(*b, nd)
+	}
 }
 
 // hoistIn processes the loops among nodes and returns nodes with each
@@ -291,10 +313,14 @@ func invariant(in *Inst, written map[Reg]bool) bool {
 func dce(f *Func) {
 	for {
 		used := make([]bool, len(f.Types))
-		Walk(f.Body, func(n *Node) {
+		walkAll(f, func(n *Node) {
 			switch n.Kind {
 			case NInst:
 				for _, r := range n.Inst.reads() {
+					used[r] = true
+				}
+			case NCall:
+				for _, r := range n.Args {
 					used[r] = true
 				}
 			case NLoop:
@@ -319,7 +345,9 @@ func dce(f *Func) {
 			}
 			return out
 		}
-		f.Body = sweep(f.Body)
+		for _, b := range f.Bodies() {
+			*b = sweep(*b)
+		}
 		if !removed {
 			return
 		}

@@ -3,9 +3,10 @@ package lir
 import "fmt"
 
 // Verify checks a Func's invariants: every register read is written
-// earlier in program order (a loop's index by its loop), operand types
-// fit each opcode, memory operands name the Func's buffers with a valid
-// width, counts and conditions are i32.
+// earlier in program order (a loop's index by its loop, a proc's params
+// by its calls), operand types fit each opcode, memory operands name the
+// Func's buffers (or an address in a register) with a valid width, counts
+// and conditions are i32, calls pass their procs' params.
 func Verify(f *Func) error {
 	bufs := map[*Buf]bool{}
 	for _, b := range f.Bufs {
@@ -63,10 +64,26 @@ func Verify(f *Func) error {
 				walk(n.Else)
 			case NLayers, NOp:
 				walk(n.Body)
+			case NCall:
+				if len(n.Args) != len(n.Proc.Params) {
+					fail("call %s: %d args for %d params", n.Proc.Name, len(n.Args), len(n.Proc.Params))
+					break
+				}
+				for i, a := range n.Args {
+					read("call "+n.Proc.Name, a, typ(n.Proc.Params[i]))
+				}
 			default:
 				fail("node kind %d", n.Kind)
 			}
 		}
+	}
+	for _, p := range f.Procs {
+		for _, r := range p.Params {
+			if int(r) < len(defined) && r >= 0 {
+				defined[r] = true
+			}
+		}
+		walk(p.Body)
 	}
 	walk(f.Body)
 	return err
@@ -87,12 +104,26 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		if in.Op != OpConst && dt != I32 {
 			fail("%s: not i32", name)
 		}
-	case OpCopy, OpNeg, OpShlI, OpShrI, OpSarI, OpRshrI:
+	case OpAddr:
+		want(fail, name, dt, I32)
+		for _, r := range []Reg{in.Mem.Base, in.Mem.Index} {
+			if r != NoReg {
+				read(name, r, I32)
+			}
+		}
+	case OpCopy, OpNeg, OpShlI, OpShrI, OpSarI:
+		read(name, in.A, dt)
+	case OpRshrI:
+		want(fail, name, dt, I64)
 		read(name, in.A, dt)
 	case OpAdd, OpSub, OpAnd, OpOr, OpXor, OpMul:
 		read(name, in.A, dt)
 		read(name, in.B, dt)
-	case OpShl, OpShr, OpSar, OpRshr:
+	case OpShl, OpShr, OpSar:
+		read(name, in.A, dt)
+		read(name, in.B, I32)
+	case OpRshr:
+		want(fail, name, dt, I64)
 		read(name, in.A, dt)
 		read(name, in.B, I32)
 	case OpMulWide, OpMulWideU:
@@ -122,8 +153,11 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		read(name, in.B, dt)
 	case OpLoad, OpStore:
 		m := in.Mem
-		if !bufs[m.Buf] {
+		if m.Buf != nil && !bufs[m.Buf] {
 			fail("%s: buffer %v is not the function's", name, m.Buf)
+		}
+		if m.Buf == nil && m.Base == NoReg {
+			fail("%s: no buffer and no address", name)
 		}
 		if m.Width != 1 && m.Width != 2 && m.Width != 4 && m.Width != 8 {
 			fail("%s: width %d", name, m.Width)

@@ -117,6 +117,14 @@ func (k *kernel) inst(in *lir.Inst) {
 		k.load(in)
 	case lir.OpStore:
 		k.store(in)
+	case lir.OpAddr:
+		m := k.addr(in.Mem)
+		if m.Base == x86.NoReg && m.Index == x86.NoReg {
+			k.i(x86.MOV, k.dst(in.Dst), x86.Imm(int64(m.Disp)))
+			break
+		}
+		m.Size = 32
+		k.i(x86.LEA, k.dst(in.Dst), m)
 	case lir.OpToken, lir.OpPos:
 		a := addrTok
 		if in.Op == lir.OpPos {

@@ -129,10 +129,36 @@ func (k *kernel) nodes(ns []*lir.Node) {
 			k.loop(n)
 		case lir.NIf:
 			k.iff(n)
+		case lir.NCall:
+			k.call(n)
 		default:
 			panic(fmt.Sprintf("BUG: loopgen: node kind %d inside an op", n.Kind))
 		}
 	}
+}
+
+// call passes a proc's arguments in its slots and calls it (a call
+// clobbers every register: the allocator knows).
+func (k *kernel) call(n *lir.Node) {
+	for i, a := range n.Args {
+		k.i(x86.MOV, argSlot(i, false), k.src(a))
+		if k.is64(a) {
+			k.i(x86.MOV, argSlot(i, true), k.srcHi(a))
+		}
+	}
+	k.i(x86.CALL, x86.Label(n.Proc.Name))
+}
+
+// argSlot is where a proc's i-th argument waits (hi: its high dword).
+func argSlot(i int, hi bool) x86.Mem {
+	a := addrArgs + 8*i
+	if hi {
+		a += 4
+	}
+	if a+4 > addrArgsEnd {
+		panic(fmt.Sprintf("BUG: loopgen: argument %d past the argument slots", i))
+	}
+	return x86.D(x86.Abs16(uint16(a)))
 }
 
 func (k *kernel) loop(n *lir.Node) {
@@ -176,7 +202,11 @@ func (k *kernel) iff(n *lir.Node) {
 // layer region's pointer), the base and the scaled index, with temporaries
 // where the forms take fewer registers or no such scale.
 func (k *kernel) addr(m lir.Mem) x86.Mem {
-	a, region := k.l.base(m.Buf)
+	var a uint32
+	var region uint16
+	if m.Buf != nil {
+		a, region = k.l.base(m.Buf)
+	}
 	disp := int64(a) + m.Disp
 	var bases []x86.Reg
 	if region != 0 {

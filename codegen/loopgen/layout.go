@@ -17,15 +17,20 @@ import (
 // scalars, the layer pointers and the kernels' spill slots. One name a
 // slot.
 const (
-	addrTok    = 0x500 // word: the current token
-	addrPos    = 0x502 // word: its position
-	addrLayerW = 0x504 // dword: this layer's params
-	addrLayerC = 0x508 // dword: this layer's caches
-	addrLayerN = 0x50C // word: layers left
-	addrClock  = 0x510 // qword: bench builds: rdtsc at the start
-	addrSteps  = 0x518 // dword: bench builds: forward passes run
-	spillBase  = 0x600 // dwords: a kernel's spilled values
-	spillEnd   = 0x6000
+	addrTok     = 0x500 // word: the current token
+	addrPos     = 0x502 // word: its position
+	addrLayerW  = 0x504 // dword: this layer's params
+	addrLayerC  = 0x508 // dword: this layer's caches
+	addrLayerN  = 0x50C // word: layers left
+	addrClock   = 0x510 // qword: bench builds: rdtsc at the start
+	addrSteps   = 0x518 // dword: bench builds: forward passes run
+	addrArgs    = 0x540 // qwords: a proc's arguments
+	addrArgsEnd = 0x600
+	// A kernel's spilled values, in dwords: an op's from spillBase, a
+	// proc's from procSpillBase (an op's live across its calls).
+	spillBase     = 0x600
+	procSpillBase = 0x3000
+	spillEnd      = 0x6000
 )
 
 // DataAddr is where the image's data is loaded: 1 MiB, above everything

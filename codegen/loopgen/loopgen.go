@@ -155,7 +155,59 @@ func (g *gen) forward() error {
 			return err
 		}
 	}
+	for _, p := range g.f.Procs {
+		if err := g.emitProc(p); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// emitProc appends a proc: its params loaded from the argument slots, its
+// body, ret.
+func (g *gen) emitProc(p *lir.Proc) error {
+	k := g.newKernel(p.Name, p.Body)
+	for i, r := range p.Params {
+		k.i(x86.MOV, k.dst(r), argSlot(i, false))
+		if k.is64(r) {
+			k.i(x86.MOV, k.dstHi(r), argSlot(i, true))
+		}
+	}
+	k.nodes(p.Body)
+	return g.finish(k, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase)
+}
+
+// newKernel starts the kernel of nodes, its constants those written once.
+func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
+	nd := defs(nodes, len(g.f.Types))
+	konst := map[lir.Reg]int64{}
+	lir.Walk(nodes, func(x *lir.Node) {
+		if x.Kind == lir.NInst && x.Inst.Op == lir.OpConst && nd[x.Inst.Dst] == 1 {
+			konst[x.Inst.Dst] = x.Inst.Imm
+		}
+	})
+	return newKernel(g.f, g.l, name, nd, konst)
+}
+
+// finish ends a kernel, allocates it with spill slots from spill, and
+// appends it as region mark.
+func (g *gen) finish(k *kernel, name, mark string, spill int) error {
+	k.i(x86.RET)
+	k.k.Items = append(k.entry, k.k.Items...)
+	slots := 0
+	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
+		slots = max(slots, i+1)
+		return x86.D(x86.Abs16(uint16(spill + 4*i)))
+	})
+	if err != nil {
+		return fmt.Errorf("BUG: loopgen: %s (%s): %v", name, mark, err)
+	}
+	if spill+4*slots > spillEnd || (spill == spillBase && spill+4*slots > procSpillBase) {
+		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, slots)
+	}
+	g.prog.Mark(mark)
+	g.prog.Label(name)
+	return regalloc.Rewrite(out, as, g.prog)
 }
 
 // callOp calls an op's kernel, made after forward.
@@ -173,31 +225,9 @@ func (g *gen) callOp(n *lir.Node) error {
 
 // emitKernel selects, allocates and appends one op's kernel.
 func (g *gen) emitKernel(name string, n *lir.Node) error {
-	nd := defs(n.Body, len(g.f.Types))
-	konst := map[lir.Reg]int64{}
-	lir.Walk(n.Body, func(x *lir.Node) {
-		if x.Kind == lir.NInst && x.Inst.Op == lir.OpConst && nd[x.Inst.Dst] == 1 {
-			konst[x.Inst.Dst] = x.Inst.Imm
-		}
-	})
-	k := newKernel(g.f, g.l, name, nd, konst)
+	k := g.newKernel(name, n.Body)
 	k.nodes(n.Body)
-	k.i(x86.RET)
-	k.k.Items = append(k.entry, k.k.Items...)
-	slots := 0
-	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
-		slots = max(slots, i+1)
-		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
-	})
-	if err != nil {
-		return fmt.Errorf("BUG: loopgen: %s (%s): %v", name, n.Note, err)
-	}
-	if spillBase+4*slots > spillEnd {
-		return fmt.Errorf("%s: %d spill slots, more than low memory holds", n.Note, slots)
-	}
-	g.prog.Mark(n.Note)
-	g.prog.Label(name)
-	return regalloc.Rewrite(out, as, g.prog)
+	return g.finish(k, name, n.Note, spillBase)
 }
 
 // defs counts each register's definitions within nodes.

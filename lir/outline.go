@@ -1,0 +1,442 @@
+package lir
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// outline is the size policy's pass: code that several ops run alike,
+// with other constants, loop counts and buffers, becomes one procedure
+// that each calls with its own (the five matmuls of a Llama block, its
+// three norms, its two ropes, the two halves of a store). A unit is an
+// op's whole body, or failing that one of its top-level loops; units with
+// equal shapes form a group, and a group of two or more becomes a proc.
+func outline(f *Func) {
+	groups := map[string][]*unit{}
+	var order []string
+	add := func(u *unit) {
+		if u == nil {
+			return
+		}
+		if groups[u.sig] == nil {
+			order = append(order, u.sig)
+		}
+		groups[u.sig] = append(groups[u.sig], u)
+	}
+	var ops []*Node
+	Walk(f.Body, func(n *Node) {
+		if n.Kind == NOp {
+			ops = append(ops, n)
+		}
+	})
+	// Whole ops first.
+	whole := map[*Node]bool{}
+	for _, op := range ops {
+		add(shapeOf(f, op, 0, len(op.Body)))
+	}
+	for _, sig := range order {
+		if g := groups[sig]; len(g) > 1 {
+			for _, u := range g {
+				whole[u.op] = true
+			}
+		}
+	}
+	// Then the loops of the others.
+	for _, op := range ops {
+		if whole[op] || len(op.Body) == 1 {
+			continue // (a body of one loop was a unit already)
+		}
+		for i, n := range op.Body {
+			if n.Kind == NLoop {
+				add(shapeOf(f, op, i, i+1))
+			}
+		}
+	}
+	// Replace from the last unit of each op backwards, so that indexes
+	// into op bodies stay right.
+	type site struct {
+		u    *unit
+		proc *Proc
+		spec []param
+	}
+	var sites []site
+	for _, sig := range order {
+		g := groups[sig]
+		if len(g) < 2 || g[0].insts < outlineMin {
+			continue
+		}
+		if !whole[g[0].op] && g[0].whole() {
+			continue // a whole op that found no twin
+		}
+		proc, spec := makeProc(f, g)
+		for _, u := range g {
+			sites = append(sites, site{u, proc, spec})
+		}
+	}
+	// Each op's units from its last, so that the others' indexes hold.
+	sort.SliceStable(sites, func(i, j int) bool {
+		return sites[i].u.op == sites[j].u.op && sites[i].u.from > sites[j].u.from
+	})
+	byOp := map[*Node][]site{}
+	for _, s := range sites {
+		byOp[s.u.op] = append(byOp[s.u.op], s)
+	}
+	for _, ss := range byOp {
+		sort.Slice(ss, func(i, j int) bool { return ss[i].u.from > ss[j].u.from })
+		for _, s := range ss {
+			s.u.replace(f, s.proc, s.spec)
+		}
+	}
+}
+
+// outlineMin is the fewest instructions a unit has for a call to pay.
+const outlineMin = 8
+
+// unit is a run of nodes of an op's body, Body[from:to], and its shape.
+type unit struct {
+	op       *Node
+	from, to int
+	sig      string
+	consts   []int64 // every OpConst's value, in order
+	counts   []int64 // every constant loop count, in order
+	bufs     []*Buf  // every memory operand's buffer, in order
+	disps    []int64 // and its displacement
+	free     []Reg   // registers read before written: from outside
+	insts    int
+}
+
+func (u *unit) whole() bool { return u.from == 0 && u.to == len(u.op.Body) }
+
+// shapeOf computes the shape of op.Body[from:to]: a signature with
+// registers numbered by first use and constants, counts and buffers left
+// out (recorded apart), or nil when the unit writes a register that code
+// outside it reads.
+func shapeOf(f *Func, op *Node, from, to int) *unit {
+	u := &unit{op: op, from: from, to: to}
+	local := map[Reg]int{}
+	freeAt := map[Reg]int{}
+	written := map[Reg]bool{}
+	var sb strings.Builder
+	reg := func(r Reg, write bool) {
+		if r == NoReg {
+			sb.WriteString("_ ")
+			return
+		}
+		if n, ok := local[r]; ok {
+			fmt.Fprintf(&sb, "r%d:%v ", n, f.Types[r])
+		} else if n, ok := freeAt[r]; ok {
+			fmt.Fprintf(&sb, "f%d:%v ", n, f.Types[r])
+		} else if write {
+			local[r] = len(local)
+			fmt.Fprintf(&sb, "r%d:%v ", local[r], f.Types[r])
+		} else {
+			freeAt[r] = len(u.free)
+			u.free = append(u.free, r)
+			fmt.Fprintf(&sb, "f%d:%v ", freeAt[r], f.Types[r])
+		}
+		if write {
+			written[r] = true
+		}
+	}
+	// Buffers and displacements are left out: which accesses share a
+	// pointer is the group's to decide (accessClasses).
+	mem := func(m Mem) {
+		if m.Buf == nil {
+			sb.WriteString("[abs] ")
+		} else {
+			u.bufs = append(u.bufs, m.Buf)
+			u.disps = append(u.disps, m.Disp)
+			sb.WriteString("[b ")
+		}
+		reg(m.Base, false)
+		reg(m.Index, false)
+		fmt.Fprintf(&sb, "*%d w%d s%v] ", m.Scale, m.Width, m.Signed)
+	}
+	var walk func(nodes []*Node)
+	walk = func(nodes []*Node) {
+		for _, n := range nodes {
+			switch n.Kind {
+			case NInst:
+				in := &n.Inst
+				u.insts++
+				fmt.Fprintf(&sb, "%v.%d ", in.Op, in.Cond)
+				for _, r := range []Reg{in.A, in.B, in.C} {
+					reg(r, false)
+				}
+				switch in.Op {
+				case OpConst:
+					u.consts = append(u.consts, in.Imm)
+				default:
+					fmt.Fprintf(&sb, "#%d ", in.Imm)
+				}
+				if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
+					mem(in.Mem)
+				}
+				if in.Dst != NoReg {
+					reg(in.Dst, true)
+				}
+				sb.WriteString(";")
+			case NLoop:
+				sb.WriteString("loop ")
+				if n.Count == NoReg {
+					u.counts = append(u.counts, n.CountImm)
+					sb.WriteString("N ")
+				} else {
+					reg(n.Count, false)
+				}
+				reg(n.Index, true)
+				sb.WriteString("{")
+				walk(n.Body)
+				sb.WriteString("}")
+			case NIf:
+				sb.WriteString("if ")
+				reg(n.Cond, false)
+				sb.WriteString("{")
+				walk(n.Then)
+				sb.WriteString("}{")
+				walk(n.Else)
+				sb.WriteString("}")
+			default:
+				u.sig = ""
+				return
+			}
+		}
+	}
+	walk(op.Body[from:to])
+	u.sig = sb.String()
+	if u.sig == "" {
+		return nil
+	}
+	// A unit must not hand values to code outside it: it writes none of
+	// its free registers, and nothing after it reads its own.
+	for _, r := range u.free {
+		if written[r] {
+			return nil
+		}
+	}
+	escapes := false
+	for _, n := range op.Body[to:] {
+		Walk([]*Node{n}, func(x *Node) {
+			if x.Kind == NInst {
+				for _, r := range x.Inst.reads() {
+					if _, ok := local[r]; ok {
+						escapes = true
+					}
+				}
+			}
+		})
+	}
+	if escapes {
+		return nil
+	}
+	return u
+}
+
+// param is one parameter of an outlined proc: what each call passes.
+type param struct {
+	kind  int // paramFree, paramConst, paramCount, paramBuf
+	index int // into the unit's free, consts, counts or bufs
+	reg   Reg // the proc's register
+}
+
+const (
+	paramFree = iota
+	paramConst
+	paramCount
+	paramBuf
+)
+
+// makeProc builds the proc of a group from its first unit: registers
+// renamed, every constant, count and buffer that differs among the units
+// a parameter.
+func makeProc(f *Func, g []*unit) (*Proc, []param) {
+	t := g[0]
+	varies := func(get func(u *unit) int64) bool {
+		for _, u := range g[1:] {
+			if get(u) != get(t) {
+				return true
+			}
+		}
+		return false
+	}
+	var spec []param
+	rename := map[Reg]Reg{}
+	for i, r := range t.free {
+		p := f.NewReg(f.Types[r])
+		rename[r] = p
+		spec = append(spec, param{paramFree, i, p})
+	}
+	constParam := map[int]Reg{}
+	for i := range t.consts {
+		if varies(func(u *unit) int64 { return u.consts[i] }) {
+			constParam[i] = NoReg // typed when its instruction is seen
+		}
+	}
+	countParam := map[int]Reg{}
+	for i := range t.counts {
+		if varies(func(u *unit) int64 { return u.counts[i] }) {
+			p := f.NewReg(I32)
+			countParam[i] = p
+			spec = append(spec, param{paramCount, i, p})
+		}
+	}
+	// Memory accesses in classes: one pointer param a class, the
+	// accesses' displacements relative to its first (classBase).
+	class, classBase := accessClasses(g)
+	bufParam := map[int]Reg{} // by class
+	for a, c := range class {
+		if c < 0 || a != classBase[c] {
+			continue
+		}
+		p := f.NewReg(I32)
+		bufParam[c] = p
+		spec = append(spec, param{paramBuf, a, p})
+	}
+	proc := &Proc{Name: fmt.Sprintf("proc%d", len(f.Procs)), Calls: len(g)}
+	nconst, ncount, naccess := 0, 0, 0
+	re := func(r Reg) Reg {
+		if r == NoReg {
+			return NoReg
+		}
+		if n, ok := rename[r]; ok {
+			return n
+		}
+		n := f.NewReg(f.Types[r])
+		rename[r] = n
+		return n
+	}
+	// mem rewrites m; a buffer that varies is reached through its
+	// pointer param, plus the old base in a new register if there was one.
+	mem := func(m Mem, out *[]*Node) Mem {
+		m.Base, m.Index = re(m.Base), re(m.Index)
+		if m.Buf == nil {
+			return m
+		}
+		a := naccess
+		naccess++
+		c := class[a]
+		if c < 0 {
+			return m // the same buffer and place in every unit
+		}
+		p := bufParam[c]
+		m.Disp -= t.disps[classBase[c]]
+		if m.Base != NoReg {
+			sum := f.NewReg(I32)
+			*out = append(*out, &Node{Kind: NInst, Inst: Inst{Op: OpAdd, Dst: sum, A: p, B: m.Base, C: NoReg}})
+			p = sum
+		}
+		m.Buf, m.Base = nil, p
+		return m
+	}
+	var clone func(nodes []*Node) []*Node
+	clone = func(nodes []*Node) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			c := *n
+			switch n.Kind {
+			case NInst:
+				in := n.Inst
+				in.A, in.B, in.C = re(in.A), re(in.B), re(in.C)
+				if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
+					in.Mem = mem(in.Mem, &out)
+				}
+				in.Dst = re(in.Dst)
+				if in.Op == OpConst {
+					if _, ok := constParam[nconst]; ok {
+						p := f.NewReg(f.Types[in.Dst])
+						constParam[nconst] = p
+						spec = append(spec, param{paramConst, nconst, p})
+						in = Inst{Op: OpCopy, Dst: in.Dst, A: p, B: NoReg, C: NoReg}
+					}
+					nconst++
+				}
+				c.Inst = in
+			case NLoop:
+				c.Index = re(n.Index)
+				c.Count = re(n.Count)
+				if n.Count == NoReg {
+					if p, ok := countParam[ncount]; ok {
+						c.Count = p
+					}
+					ncount++
+				}
+				c.Body = clone(n.Body)
+			case NIf:
+				c.Cond = re(n.Cond)
+				c.Then, c.Else = clone(n.Then), clone(n.Else)
+			}
+			out = append(out, &c)
+		}
+		return out
+	}
+	proc.Body = clone(t.op.Body[t.from:t.to])
+	for _, s := range spec {
+		proc.Params = append(proc.Params, s.reg)
+	}
+	f.Procs = append(f.Procs, proc)
+	return proc, spec
+}
+
+// accessClasses partitions a group's memory accesses (by their index in
+// the units' bufs): accesses that name the same buffer and place in every
+// unit need no param (class -1); others share a pointer param when, in
+// every unit, they name one buffer at displacements a fixed distance
+// apart. classBase[c] is the first access of class c.
+func accessClasses(g []*unit) (class, classBase []int) {
+	t := g[0]
+	class = make([]int, len(t.bufs))
+	for a := range t.bufs {
+		same := true
+		for _, u := range g[1:] {
+			same = same && u.bufs[a] == t.bufs[a] && u.disps[a] == t.disps[a]
+		}
+		if same {
+			class[a] = -1
+			continue
+		}
+		class[a] = len(classBase)
+		for c, b := range classBase {
+			joins := true
+			for _, u := range g {
+				joins = joins && u.bufs[a] == u.bufs[b] && u.disps[a]-u.disps[b] == t.disps[a]-t.disps[b]
+			}
+			if joins {
+				class[a] = c
+				break
+			}
+		}
+		if class[a] == len(classBase) {
+			classBase = append(classBase, a)
+		}
+	}
+	return class, classBase
+}
+
+// replace puts a call of proc, with this unit's arguments, where the
+// unit's nodes were.
+func (u *unit) replace(f *Func, proc *Proc, spec []param) {
+	var code []*Node
+	emit := func(in Inst) Reg {
+		code = append(code, &Node{Kind: NInst, Inst: in})
+		return in.Dst
+	}
+	var args []Reg
+	for _, s := range spec {
+		switch s.kind {
+		case paramFree:
+			args = append(args, u.free[s.index])
+		case paramConst:
+			args = append(args, emit(Inst{Op: OpConst, Dst: f.NewReg(f.Types[s.reg]), A: NoReg, B: NoReg, C: NoReg, Imm: u.consts[s.index]}))
+		case paramCount:
+			args = append(args, emit(Inst{Op: OpConst, Dst: f.NewReg(I32), A: NoReg, B: NoReg, C: NoReg, Imm: u.counts[s.index]}))
+		case paramBuf:
+			m := Mem{Buf: u.bufs[s.index], Base: NoReg, Index: NoReg, Disp: u.disps[s.index]}
+			args = append(args, emit(Inst{Op: OpAddr, Dst: f.NewReg(I32), A: NoReg, B: NoReg, C: NoReg, Mem: m}))
+		}
+	}
+	code = append(code, &Node{Kind: NCall, Proc: proc, Args: args})
+	body := append([]*Node(nil), u.op.Body[:u.from]...)
+	body = append(body, code...)
+	u.op.Body = append(body, u.op.Body[u.to:]...)
+}
