@@ -3,6 +3,8 @@ package ir
 import (
 	"fmt"
 	"math"
+
+	"tfc/op"
 )
 
 // FloatSim runs a program on its float weights in float32, in llama2.c's
@@ -13,6 +15,7 @@ type FloatSim struct {
 	k, v  map[*Cache][]float32
 	rng   Rng
 	scale map[int]float32
+	next  int // the token the last op chose, or -1
 }
 
 // NewFloatSim prepares a float simulator; it needs no quantization.
@@ -47,7 +50,7 @@ func (s *FloatSim) Logits() []float64 {
 
 // Step runs the forward pass for token at pos and returns the next token.
 func (s *FloatSim) Step(token, pos int) int {
-	return s.p.forward(func(op *Op, l int) int { return s.run(op, token, pos, l) })
+	return s.p.forward(func(o *Op, l int) int { return s.run(o, token, pos, l) })
 }
 
 // slice is the float weights that layer l reads.
@@ -57,81 +60,118 @@ func (p *Param) slice(l int) []float32 {
 	return p.F[l*n : (l+1)*n]
 }
 
-func (s *FloatSim) run(op *Op, token, pos, l int) int {
-	switch op.Kind {
-	case Embed:
-		p := op.Params[0]
-		copy(s.vec(op.Dst), p.slice(l)[token*p.Cols:(token+1)*p.Cols])
-	case RMSNorm:
-		x, dst, g := s.vec(op.Args[0]), s.vec(op.Dst), op.Params[0].slice(l)
-		var ss float32
-		for _, v := range x {
-			ss += v * v
-		}
-		ss /= float32(len(x))
-		ss += 1e-5
-		ss = 1 / float32(math.Sqrt(float64(ss)))
-		for i := range x {
-			dst[i] = g[i] * (ss * x[i])
-		}
-	case MatMul:
-		x := s.vec(op.Args[0])
-		for i, p := range op.Params {
-			dst, w := s.vec(op.Parts[i]), p.slice(l)
-			for r := 0; r < p.Rows; r++ {
-				var acc float32
-				for c, wv := range w[r*p.Cols : (r+1)*p.Cols] {
-					acc += wv * x[c]
-				}
-				dst[r] = acc
-			}
-		}
-	case RoPE:
-		x, dst := s.vec(op.Args[0]), s.vec(op.Dst)
-		for i := 0; i < len(x); i += 2 {
-			c, sn := ropeAngle(pos, i%op.HeadDim, op.HeadDim)
-			a, b := x[i], x[i+1]
-			dst[i] = a*c - b*sn
-			dst[i+1] = a*sn + b*c
-		}
-	case Store:
-		c := op.Cache
-		at := (l*c.Context + pos) * c.Width
-		copy(s.k[c][at:at+c.Width], s.vec(op.Args[0]))
-		copy(s.v[c][at:at+c.Width], s.vec(op.Args[1]))
-	case Attention:
-		s.attention(op, l, pos)
-	case Gate:
-		x, dst := s.vec(op.Args[0]), s.vec(op.Dst)
-		for i, v := range x {
-			dst[i] = v * float32(gateFunc(op.Func, float64(v)))
-		}
-	case Mul:
-		a, b, dst := s.vec(op.Args[0]), s.vec(op.Args[1]), s.vec(op.Dst)
-		for i := range dst {
-			dst[i] = a[i] * b[i]
-		}
-	case Add:
-		a, b, dst := s.vec(op.Args[0]), s.vec(op.Args[1]), s.vec(op.Dst)
-		for i := range dst {
-			dst[i] = a[i] + b[i]
-		}
-	case Argmax:
-		x := s.vec(op.Args[0])
-		best := 0
-		for i, v := range x {
-			if v > x[best] {
-				best = i
-			}
-		}
-		return best
-	case Sample:
-		x := append([]float32(nil), s.vec(op.Args[0])...)
-		return sampleFloat(x, float32(s.p.Gen.Temperature), float32(s.p.Gen.TopP), &s.rng)
-	default:
-		panic(fmt.Sprintf("BUG: float sim: op %v", op.Kind))
+// floatOps gives each op kind its float semantics, in llama2.c's order of
+// operations. An op that chooses the next token leaves it in FloatSim.next.
+var floatOps = [op.NumKinds]func(s *FloatSim, o *Op, at step){
+	Embed:     (*FloatSim).embed,
+	RMSNorm:   (*FloatSim).rmsnorm,
+	MatMul:    (*FloatSim).matmul,
+	RoPE:      (*FloatSim).rope,
+	Store:     (*FloatSim).store,
+	Attention: (*FloatSim).attention,
+	Gate:      (*FloatSim).gate,
+	Mul:       (*FloatSim).mul,
+	Add:       (*FloatSim).add,
+	Argmax:    (*FloatSim).argmax,
+	Sample:    (*FloatSim).sample,
+}
+
+func (s *FloatSim) run(o *Op, token, pos, l int) int {
+	sem := floatOps[o.Kind]
+	if sem == nil {
+		panic(fmt.Sprintf("BUG: float sim: op %v has no semantics", o.Kind))
 	}
-	return -1
+	s.next = -1
+	sem(s, o, step{token, pos, l})
+	return s.next
+}
+
+func (s *FloatSim) embed(o *Op, at step) {
+	p := o.Params[0]
+	copy(s.vec(o.Dst), p.slice(at.layer)[at.token*p.Cols:(at.token+1)*p.Cols])
+}
+
+func (s *FloatSim) rmsnorm(o *Op, at step) {
+	x, dst, g := s.vec(o.Args[0]), s.vec(o.Dst), o.Params[0].slice(at.layer)
+	var ss float32
+	for _, v := range x {
+		ss += v * v
+	}
+	ss /= float32(len(x))
+	ss += 1e-5
+	ss = 1 / float32(math.Sqrt(float64(ss)))
+	for i := range x {
+		dst[i] = g[i] * (ss * x[i])
+	}
+}
+
+func (s *FloatSim) matmul(o *Op, at step) {
+	x := s.vec(o.Args[0])
+	for i, p := range o.Params {
+		dst, w := s.vec(o.Parts[i]), p.slice(at.layer)
+		for r := 0; r < p.Rows; r++ {
+			var acc float32
+			for c, wv := range w[r*p.Cols : (r+1)*p.Cols] {
+				acc += wv * x[c]
+			}
+			dst[r] = acc
+		}
+	}
+}
+
+func (s *FloatSim) rope(o *Op, at step) {
+	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	for i := 0; i < len(x); i += 2 {
+		c, sn := ropeAngle(at.pos, i%o.HeadDim, o.HeadDim)
+		a, b := x[i], x[i+1]
+		dst[i] = a*c - b*sn
+		dst[i+1] = a*sn + b*c
+	}
+}
+
+func (s *FloatSim) store(o *Op, at step) {
+	c := o.Cache
+	base := (at.layer*c.Context + at.pos) * c.Width
+	copy(s.k[c][base:base+c.Width], s.vec(o.Args[0]))
+	copy(s.v[c][base:base+c.Width], s.vec(o.Args[1]))
+}
+
+func (s *FloatSim) gate(o *Op, _ step) {
+	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	g := gateFuncs[o.Func]
+	for i, v := range x {
+		dst[i] = v * float32(g(float64(v)))
+	}
+}
+
+func (s *FloatSim) mul(o *Op, _ step) {
+	a, b, dst := s.vec(o.Args[0]), s.vec(o.Args[1]), s.vec(o.Dst)
+	for i := range dst {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+func (s *FloatSim) add(o *Op, _ step) {
+	a, b, dst := s.vec(o.Args[0]), s.vec(o.Args[1]), s.vec(o.Dst)
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+func (s *FloatSim) argmax(o *Op, _ step) {
+	x := s.vec(o.Args[0])
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	s.next = best
+}
+
+func (s *FloatSim) sample(o *Op, _ step) {
+	x := append([]float32(nil), s.vec(o.Args[0])...)
+	s.next = sampleFloat(x, float32(s.p.Gen.Temperature), float32(s.p.Gen.TopP), &s.rng)
 }
 
 // ropeAngle is llama2.c's cos and sin for position pos and head index i
@@ -148,20 +188,18 @@ func ropeAngle64(pos, i, headDim int) (float64, float64) {
 	return math.Cos(val), math.Sin(val)
 }
 
-// gateFunc is the function a gate table tabulates: x*gate(x) is the activation.
-func gateFunc(name string, x float64) float64 {
-	switch name {
-	case "silu":
-		return 1 / (1 + math.Exp(-x))
-	case "gelu":
-		return 0.5 * (1 + math.Erf(x/math.Sqrt2))
-	}
-	panic("BUG: unknown gate " + name)
+// gateFuncs are the functions g of the Gate family's members (op/'s Func),
+// x·g(x) being the activation: the float simulator computes them, and
+// build_tables tabulates them for the integer one and the image.
+var gateFuncs = map[string]func(x float64) float64{
+	"silu": func(x float64) float64 { return 1 / (1 + math.Exp(-x)) },
+	"gelu": func(x float64) float64 { return 0.5 * (1 + math.Erf(x/math.Sqrt2)) },
 }
 
-func (s *FloatSim) attention(op *Op, l, pos int) {
-	c, D := op.Cache, op.HeadDim
-	q, dst := s.vec(op.Args[0]), s.vec(op.Dst)
+func (s *FloatSim) attention(o *Op, at step) {
+	l, pos := at.layer, at.pos
+	c, D := o.Cache, o.HeadDim
+	q, dst := s.vec(o.Args[0]), s.vec(o.Dst)
 	heads, kvHeads := len(q)/D, c.Heads()
 	att := make([]float32, pos+1)
 	sq := float32(math.Sqrt(float64(D)))

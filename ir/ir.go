@@ -6,28 +6,28 @@ package ir
 import (
 	"tfc/checkpoint"
 	"tfc/lang"
+	"tfc/op"
 )
 
-// Kind is an operation of the IR.
-type Kind int
+// Kind is an operation of the IR: op/'s table describes each (its
+// arguments, result length, in-place rule, tables), the simulators here
+// give its semantics.
+type Kind = op.Kind
 
+// The kinds, with the operands each reads and writes in an Op.
 const (
-	Embed     Kind = iota // Dst = row Token of Params[0]
-	RMSNorm               // Dst = Args[0] * Params[0] / rms(Args[0])
-	MatMul                // Dst = concat(Params[i] · Args[0]); Parts[i] are views of Dst
-	RoPE                  // Dst = Args[0] rotated at pos, pairs inside heads of HeadDim
-	Store                 // Cache[layer][pos] = Args[0] (keys), Args[1] (values)
-	Attention             // Dst = softmax(q·K/sqrt(HeadDim)) V over positions 0..pos
-	Gate                  // Dst = Args[0] * Table(Args[0]): silu, gelu
-	Mul                   // Dst = Args[0] * Args[1]
-	Add                   // Dst = Args[0] + Args[1]
-	Argmax                // the next token: index of the largest of Args[0]
-	Sample                // the next token: drawn from softmax(Args[0]/temperature)
+	Embed     = op.Embed     // Dst = row Token of Params[0]
+	RMSNorm   = op.RMSNorm   // Dst = Args[0] * Params[0] / rms(Args[0])
+	MatMul    = op.MatMul    // Dst = concat(Params[i] · Args[0]); Parts[i] are views of Dst
+	RoPE      = op.RoPE      // Dst = Args[0] rotated at pos, pairs inside heads of HeadDim
+	Store     = op.Store     // Cache[layer][pos] = Args[0] (keys), Args[1] (values)
+	Attention = op.Attention // Dst = softmax(q·K/sqrt(HeadDim)) V over positions 0..pos
+	Gate      = op.Gate      // Dst = Args[0] * Table(Args[0]): silu, gelu (Func)
+	Mul       = op.Mul       // Dst = Args[0] * Args[1]
+	Add       = op.Add       // Dst = Args[0] + Args[1]
+	Argmax    = op.Argmax    // the next token: index of the largest of Args[0]
+	Sample    = op.Sample    // the next token: drawn from softmax(Args[0]/temperature)
 )
-
-var kindNames = [...]string{"embed", "rmsnorm", "matmul", "rope", "store", "attention", "gate", "mul", "add", "argmax", "sample"}
-
-func (k Kind) String() string { return kindNames[k] }
 
 // Program is a model in the IR.
 type Program struct {
@@ -67,10 +67,13 @@ type Param struct {
 	PerLayer   bool
 	Layers     int
 	Rows, Cols int
-	Quant      Quant
-	F          []float32 // the float weights, Layers*Rows*Cols
-	Q          *QData    // set by the quantize pass
-	Pos        lang.Pos
+	// Vector: declared with one dimension per layer (norm weights), which
+	// Rows 1 does not tell from a matrix of one row.
+	Vector bool
+	Quant  Quant
+	F      []float32 // the float weights, Layers*Rows*Cols
+	Q      *QData    // set by the quantize pass
+	Pos    lang.Pos
 }
 
 // Quant is how a param is stored in the image (spec.md section 6).
@@ -94,6 +97,15 @@ type QData struct {
 	W     []int32
 	M     []int32
 	Shift uint
+}
+
+// Dims is the shape of one layer's slice as declared: [Cols] for a vector,
+// [Rows, Cols] for a matrix.
+func (p *Param) Dims() []int {
+	if p.Vector {
+		return []int{p.Cols}
+	}
+	return []int{p.Rows, p.Cols}
 }
 
 // Layer is the slice of p that layer l reads: l, or 0 for a param that
@@ -162,9 +174,12 @@ type Op struct {
 	Cache   *Cache
 	Table   *Table
 	HeadDim int
-	Func    string // gate: "silu" or "gelu"
+	Func    string // within a family of one kind (op.Row.Func): gate's "silu" or "gelu"
 	Pos     lang.Pos
 }
+
+// Row is o's row of the op table (nil for a kind and Func it lacks).
+func (o *Op) Row() *op.Row { return op.RowOf(o.Kind, o.Func) }
 
 // Rows is the number of output rows of a matmul (all fused params).
 func (o *Op) Rows() int {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"tfc/lang"
+	"tfc/op"
 )
 
 // lowerer turns checked statements into ops over vars. A name is a buffer:
@@ -29,7 +30,7 @@ func Lower(lp *lang.Program) (*Program, error) {
 		}
 		switch len(dims) {
 		case 1:
-			q.Rows, q.Cols = 1, dims[0]
+			q.Rows, q.Cols, q.Vector = 1, dims[0], true
 		case 2:
 			q.Rows, q.Cols = dims[0], dims[1]
 		default:
@@ -71,34 +72,18 @@ func (lw *lowerer) stmt(st *lang.Stmt) error {
 	return nil
 }
 
-// inPlace ops read each element before writing it, so their destination
-// may be one of their arguments.
-func inPlace(k Kind) bool {
-	switch k {
-	case RMSNorm, RoPE, Gate, Mul, Add:
-		return true
-	}
-	return false
-}
-
-var opKinds = map[string]Kind{"embed": Embed, "rmsnorm": RMSNorm, "matmul": MatMul, "rope": RoPE, "store": Store,
-	"attention": Attention, "silu": Gate, "gelu": Gate, "mul": Mul, "add": Add, "argmax": Argmax, "sample": Sample}
-
 // call lowers one call. hint is the var the result should go to (the
 // statement's target, when it already exists); name names a new var.
 func (lw *lowerer) call(e *lang.Expr, hint *Var, name string) (*Var, error) {
-	kind, ok := opKinds[e.Op]
+	r, ok := op.Lookup(e.Op)
 	if !ok {
 		return nil, lang.Errorf(e.Pos, "unknown operation %s", e.Op)
 	}
-	if kind == Sample && lw.p.Gen.Greedy {
+	if r.Kind == Sample && lw.p.Gen.Greedy {
 		// Temperature 0: llama2.c takes the argmax and draws nothing.
-		kind = Argmax
+		r = op.RowOf(Argmax, "")
 	}
-	op := &Op{Kind: kind, Pos: e.Pos}
-	if kind == Gate {
-		op.Func = e.Op
-	}
+	o := &Op{Kind: r.Kind, Func: r.Func, Pos: e.Pos}
 	for i, a := range e.Args {
 		switch a.Kind {
 		case lang.Call:
@@ -106,67 +91,69 @@ func (lw *lowerer) call(e *lang.Expr, hint *Var, name string) (*Var, error) {
 			// its own destination.
 			var h *Var
 			var n string
-			if i == 0 && (kind == RoPE || kind == Gate) {
+			if i == 0 && r.InPlace && r.Unary() {
 				h, n = hint, name
 			}
 			v, err := lw.call(a, h, n)
 			if err != nil {
 				return nil, err
 			}
-			op.Args = append(op.Args, v)
+			o.Args = append(o.Args, v)
 		case lang.ValueRef:
 			v := lw.env[a.Name]
 			if v == nil {
 				return nil, lang.Errorf(a.Pos, "%s is not bound", a.Name)
 			}
-			op.Args = append(op.Args, v)
+			o.Args = append(o.Args, v)
 		case lang.ParamRef:
-			op.Params = append(op.Params, lw.p.Param(a.Name))
+			o.Params = append(o.Params, lw.p.Param(a.Name))
 		case lang.CacheRef:
 			for _, c := range lw.p.Caches {
 				if c.Name == a.Name {
-					op.Cache = c
+					o.Cache = c
 				}
 			}
 		case lang.Const:
-			op.HeadDim = a.Int
+			o.HeadDim = a.Int
 		case lang.Input:
 			// token and pos are implicit operands of embed, rope, store
 			// and attention.
 		}
 	}
-	n, err := lw.length(op)
-	if err != nil {
-		return nil, err
+	var w *Param
+	if len(o.Params) > 0 {
+		w = o.Params[0]
 	}
-	switch kind {
-	case Store, Argmax, Sample:
-	default:
-		op.Dst = lw.dest(op, hint, name, n)
+	n, serr := r.Length(operands(o, r, w), lw.p.shapeConfig())
+	if serr != nil {
+		return nil, lang.Errorf(o.Pos, "%s", serr.Msg)
 	}
-	if kind == MatMul {
-		op.Parts = []*Var{op.Dst}
+	if r.Vector() {
+		o.Dst = lw.dest(o, r, hint, name, n)
 	}
-	lw.p.Blocks[lw.block] = append(lw.p.Blocks[lw.block], op)
-	return op.Dst, nil
+	if r.Kind == MatMul {
+		o.Parts = []*Var{o.Dst}
+	}
+	lw.p.Blocks[lw.block] = append(lw.p.Blocks[lw.block], o)
+	return o.Dst, nil
 }
 
 // dest picks the destination: the hint when the op may write it, else the
 // first argument of an in-place op when that is a temporary, else a new var.
-func (lw *lowerer) dest(op *Op, hint *Var, name string, n int) *Var {
+func (lw *lowerer) dest(o *Op, r *op.Row, hint *Var, name string, n int) *Var {
 	reads := func(v *Var) bool {
-		for _, a := range op.Args {
+		for _, a := range o.Args {
 			if a == v {
 				return true
 			}
 		}
 		return false
 	}
-	if hint != nil && hint.Len == n && (inPlace(op.Kind) || !reads(hint)) {
+	if hint != nil && hint.Len == n && (r.InPlace || !reads(hint)) {
 		return hint
 	}
-	if inPlace(op.Kind) && len(op.Args) > 0 && op.Args[0].Len == n && lw.isTemp(op.Args[0]) {
-		return op.Args[0]
+	if r.InPlace && len(o.Args) > 0 && o.Args[0].Len == n && lw.isTemp(o.Args[0]) {
+		return o.Args[0]
 	}
 	if name == "" {
 		lw.temps++
@@ -195,17 +182,4 @@ func (lw *lowerer) named(name string) bool {
 		}
 	}
 	return false
-}
-
-// length is the number of elements an op produces.
-func (lw *lowerer) length(op *Op) (int, error) {
-	switch op.Kind {
-	case Embed:
-		return op.Params[0].Cols, nil
-	case MatMul:
-		return op.Params[0].Rows, nil
-	case RMSNorm, RoPE, Gate, Mul, Add, Attention:
-		return op.Args[0].Len, nil
-	}
-	return 0, nil
 }

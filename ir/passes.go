@@ -3,6 +3,8 @@ package ir
 import (
 	"fmt"
 	"io"
+
+	"tfc/op"
 )
 
 // A pass is one named step of compilation. Analyses only check or annotate
@@ -79,9 +81,10 @@ func knownPass(name string) bool {
 	return false
 }
 
-// Verify checks the IR's invariants: operands present and in the program,
-// views inside their parents, per-layer params only in the layer block, a
-// token-choosing op last.
+// Verify checks the IR's invariants: every op has the operands its row of
+// the op table says and they are in the program, views inside their
+// parents, per-layer params only in the layer block, a token-choosing op
+// last.
 func Verify(p *Program) error {
 	vars := map[*Var]bool{}
 	for _, v := range p.Vars {
@@ -98,38 +101,69 @@ func Verify(p *Program) error {
 		}
 	}
 	var err error
-	p.Ops(func(b int, op *Op) {
-		if err != nil {
-			return
-		}
-		if op.Dst != nil && !vars[op.Dst] {
-			err = fmt.Errorf("%s: dst %s not in program", op.Kind, op.Dst.Name)
-		}
-		for _, a := range op.Args {
-			if !vars[a] {
-				err = fmt.Errorf("%s: arg %s not in program", op.Kind, a.Name)
-			}
-		}
-		for _, q := range op.Params {
-			if !params[q] {
-				err = fmt.Errorf("%s: param %s not in program", op.Kind, q.Name)
-			} else if q.PerLayer && b != LayerBlock {
-				err = fmt.Errorf("%s: per-layer param %s outside the layer block", op.Kind, q.Name)
-			}
-		}
-		if op.Kind == MatMul && len(op.Parts) != len(op.Params) {
-			err = fmt.Errorf("matmul: %d parts for %d params", len(op.Parts), len(op.Params))
-		}
-		if (op.Kind == RoPE || op.Kind == Attention || op.Kind == Gate) && p.TablesBuilt && op.Table == nil {
-			err = fmt.Errorf("%s: no table after build_tables", op.Kind)
+	p.Ops(func(b int, o *Op) {
+		if err == nil {
+			err = verifyOp(b, o, vars, params, p.TablesBuilt)
 		}
 	})
 	if err != nil {
 		return err
 	}
 	post := p.Blocks[PostBlock]
-	if len(post) == 0 || (post[len(post)-1].Kind != Argmax && post[len(post)-1].Kind != Sample) {
+	if len(post) == 0 || !post[len(post)-1].Row().Ends {
 		return fmt.Errorf("the last op does not choose the next token")
+	}
+	return nil
+}
+
+// verifyOp checks that o has the operands its row of the op table says,
+// all of them in the program, and, once the tables are built, its table.
+func verifyOp(b int, o *Op, vars map[*Var]bool, params map[*Param]bool, tablesBuilt bool) error {
+	r := o.Row()
+	if r == nil {
+		return fmt.Errorf("%v %q: not in the op table", o.Kind, o.Func)
+	}
+	vectors, hasParam, hasCache := 0, false, false
+	for _, k := range r.Args {
+		switch k {
+		case op.Vector:
+			vectors++
+		case op.Param:
+			hasParam = true
+		case op.Cache:
+			hasCache = true
+		}
+	}
+	switch {
+	case len(o.Args) != vectors:
+		return fmt.Errorf("%s: %d vector operands, want %d", r.Name, len(o.Args), vectors)
+	case hasParam != (len(o.Params) > 0), len(o.Params) > 1 && o.Kind != MatMul:
+		return fmt.Errorf("%s: %d params", r.Name, len(o.Params))
+	case hasCache != (o.Cache != nil):
+		return fmt.Errorf("%s: a cache where there should be none, or none where there should be one", r.Name)
+	case r.Vector() != (o.Dst != nil):
+		return fmt.Errorf("%s: a destination where there should be none, or none where there should be one", r.Name)
+	case o.Kind == MatMul && len(o.Parts) != len(o.Params):
+		return fmt.Errorf("matmul: %d parts for %d params", len(o.Parts), len(o.Params))
+	case tablesBuilt && r.Table != op.NoTable && o.Table == nil:
+		return fmt.Errorf("%s: no table after build_tables", r.Name)
+	case r.Ends && b != PostBlock:
+		return fmt.Errorf("%s: chooses the next token outside the post block", r.Name)
+	}
+	if o.Dst != nil && !vars[o.Dst] {
+		return fmt.Errorf("%s: dst %s not in program", o.Kind, o.Dst.Name)
+	}
+	for _, a := range o.Args {
+		if !vars[a] {
+			return fmt.Errorf("%s: arg %s not in program", o.Kind, a.Name)
+		}
+	}
+	for _, q := range o.Params {
+		if !params[q] {
+			return fmt.Errorf("%s: param %s not in program", o.Kind, q.Name)
+		} else if q.PerLayer && b != LayerBlock {
+			return fmt.Errorf("%s: per-layer param %s outside the layer block", o.Kind, q.Name)
+		}
 	}
 	return nil
 }

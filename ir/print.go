@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"tfc/op"
 )
 
 // Print writes the IR as text: params with their storage, caches, vars and
@@ -52,8 +54,14 @@ func (o *Op) String() string {
 	for _, q := range o.Params {
 		args = append(args, q.Name)
 	}
-	if o.Kind == Embed {
-		args = append(args, "token")
+	r := o.Row()
+	if r == nil {
+		r = &op.Row{} // an op outside the table, which Verify is reporting
+	}
+	for _, k := range r.Args {
+		if k == op.Token {
+			args = append(args, "token")
+		}
 	}
 	if o.Cache != nil {
 		args = append(args, o.Cache.Name)
@@ -64,14 +72,14 @@ func (o *Op) String() string {
 	if o.HeadDim != 0 {
 		args = append(args, fmt.Sprintf("head=%d", o.HeadDim))
 	}
-	if o.Kind == RoPE || o.Kind == Attention || o.Kind == Store {
+	if r.ReadsPos {
 		args = append(args, "pos")
 	}
 	if o.Table != nil {
 		args = append(args, "table="+o.Table.Name)
 	}
 	name := o.Kind.String()
-	if o.Kind == Gate {
+	if o.Func != "" {
 		name += "." + o.Func
 	}
 	s := name + " " + strings.Join(args, ", ")
@@ -84,7 +92,7 @@ func (o *Op) String() string {
 		return fmt.Sprintf("%s (%s) = %s", o.Dst.Name, strings.Join(parts, ", "), s)
 	case o.Dst != nil:
 		return o.Dst.Name + " = " + s
-	case o.Kind == Argmax || o.Kind == Sample:
+	case r.Ends:
 		return "next = " + s
 	}
 	return s

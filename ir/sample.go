@@ -29,27 +29,27 @@ func (r *Rng) U32() uint32 {
 // F32 is llama2.c's random_f32: 24 random bits in [0, 1).
 func (r *Rng) F32() float32 { return float32(r.U32()>>8) / 16777216.0 }
 
-// sample draws the next token from integer logits (spec.md section 6,
+// draw draws the next token from integer logits (spec.md section 6,
 // "Sampling"): softmax weights by the exp table at the sampler's
 // temperature; with top-p, the nucleus is every token whose better-ranked
 // tokens (larger weight, or equal weight and lower index) weigh at most
 // top_p of the total; a 24-bit coin picks a token by scanning the nucleus
 // in index order. The ranking needs no sort, which keeps the image's code
 // short.
-func (s *Sim) sample(logits []int32, op *Op) int {
+func (s *Sim) draw(logits []int32, o *Op) int {
 	g := s.p.Gen
 	invT := int64(math.Round(One / g.Temperature))
 	z := make([]int32, len(logits))
 	best := int32(math.MinInt32)
 	for i, v := range logits {
-		z[i] = s.fit(Rshr(int64(v)*invT, FracBits), op)
+		z[i] = s.fit(Rshr(int64(v)*invT, FracBits), o)
 		best = max(best, z[i])
 	}
 	e := make([]uint64, len(z))
 	var total uint64
 	for i := range z {
 		if d := int64(best) - int64(z[i]); d < ExpLimit {
-			e[i] = uint64(ExpLookup(op.Table.Data, int32(d)))
+			e[i] = uint64(ExpLookup(o.Table.Data, int32(d)))
 		}
 		total += e[i]
 	}

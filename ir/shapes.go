@@ -1,70 +1,47 @@
 package ir
 
 import (
-	"fmt"
-
 	"tfc/lang"
+	"tfc/op"
 )
 
-// inferShapes checks every op's operand lengths (the checker did so on the
-// source; this holds the IR to the same rules after any rewrite) and gives
-// each cache the head size its attention uses.
+// inferShapes holds every op to its row's shape rule, the one the checker
+// applied to the source, so that no rewrite breaks what was checked, and
+// gives each cache the head size its attention uses.
 func inferShapes(p *Program) error {
 	var err error
-	fail := func(op *Op, format string, a ...any) {
+	fail := func(o *Op, format string, a ...any) {
 		if err == nil {
-			err = lang.Errorf(op.Pos, "%s", fmt.Sprintf(format, a...))
+			err = lang.Errorf(o.Pos, format, a...)
 		}
 	}
-	p.Ops(func(b int, op *Op) {
-		switch op.Kind {
-		case Embed:
-			if op.Dst.Len != op.Params[0].Cols {
-				fail(op, "embed: %d elements into %s of %d", op.Params[0].Cols, op.Dst.Name, op.Dst.Len)
+	cfg := p.shapeConfig()
+	p.Ops(func(b int, o *Op) {
+		r := o.Row()
+		// A matmul (fused or not) writes one part per param; any other op
+		// reads at most one param and writes Dst.
+		ws, dsts := []*Param{nil}, []*Var{o.Dst}
+		if len(o.Parts) > 0 {
+			ws, dsts = o.Params, o.Parts
+		} else if len(o.Params) > 0 {
+			ws[0] = o.Params[0]
+		}
+		for i, w := range ws {
+			n, serr := r.Length(operands(o, r, w), cfg)
+			if serr != nil {
+				fail(o, "%s", serr.Msg)
+				return
 			}
-		case RMSNorm:
-			if g := op.Params[0]; g.Rows != 1 || g.Cols != op.Args[0].Len {
-				fail(op, "rmsnorm: %s has %d elements, %s has %d", g.Name, g.Rows*g.Cols, op.Args[0].Name, op.Args[0].Len)
+			if d := dsts[i]; d != nil && d.Len != n {
+				fail(o, "%s: the result has %d elements, but %s has %d", r.Name, n, d.Name, d.Len)
+				return
 			}
-		case MatMul:
-			for i, w := range op.Params {
-				if w.Cols != op.Args[0].Len {
-					fail(op, "matmul: %s has %d columns, %s has %d elements", w.Name, w.Cols, op.Args[0].Name, op.Args[0].Len)
-				}
-				if op.Parts[i].Len != w.Rows {
-					fail(op, "matmul: %s has %d rows, %s has %d elements", w.Name, w.Rows, op.Parts[i].Name, op.Parts[i].Len)
-				}
-			}
-		case RoPE:
-			if op.HeadDim <= 0 || op.HeadDim%2 != 0 || op.Args[0].Len%op.HeadDim != 0 {
-				fail(op, "rope: %s (%d) is not whole heads of an even size %d", op.Args[0].Name, op.Args[0].Len, op.HeadDim)
-			}
-		case Store:
-			c := op.Cache
-			for _, a := range op.Args {
-				if a.Len != c.Width {
-					fail(op, "store: %s has %d elements, the cache %s holds %d", a.Name, a.Len, c.Name, c.Width)
-				}
-			}
-		case Attention:
-			c, d := op.Cache, op.HeadDim
-			switch {
-			case d <= 0 || op.Args[0].Len%d != 0 || c.Width%d != 0:
-				fail(op, "attention: head size %d does not divide %s (%d) and the cache width %d", d, op.Args[0].Name, op.Args[0].Len, c.Width)
-			case (op.Args[0].Len/d)%(c.Width/d) != 0:
-				fail(op, "attention: %d kv heads do not divide %d heads", c.Width/d, op.Args[0].Len/d)
-			case c.HeadDim != 0 && c.HeadDim != d:
-				fail(op, "attention: cache %s is read with head sizes %d and %d", c.Name, c.HeadDim, d)
-			default:
-				c.HeadDim = d
-			}
-		case Mul, Add:
-			if op.Args[0].Len != op.Args[1].Len {
-				fail(op, "%s: %s has %d elements, %s has %d", op.Kind, op.Args[0].Name, op.Args[0].Len, op.Args[1].Name, op.Args[1].Len)
-			}
-		case Argmax, Sample:
-			if op.Args[0].Len != p.Vocab {
-				fail(op, "%s: %s has %d elements, the vocabulary %d", op.Kind, op.Args[0].Name, op.Args[0].Len, p.Vocab)
+		}
+		if o.Kind == Attention {
+			if c := o.Cache; c.HeadDim != 0 && c.HeadDim != o.HeadDim {
+				fail(o, "attention: cache %s is read with head sizes %d and %d", c.Name, c.HeadDim, o.HeadDim)
+			} else {
+				c.HeadDim = o.HeadDim
 			}
 		}
 	})
@@ -74,4 +51,32 @@ func inferShapes(p *Program) error {
 		}
 	}
 	return err
+}
+
+// shapeConfig is what the shape rules know of p.
+func (p *Program) shapeConfig() op.Config {
+	return op.Config{Vocab: p.Vocab, Heads: p.Heads, KVHeads: p.KVHeads}
+}
+
+// operands are o's operands as its row's shape rule sees them, in the
+// order of the row's arguments, with w as the param (a fused matmul has one
+// per part). The verifier has checked that o has the operands r needs.
+func operands(o *Op, r *op.Row, w *Param) []op.Arg {
+	a := make([]op.Arg, len(r.Args))
+	vec := 0
+	for i, k := range r.Args {
+		switch k {
+		case op.Vector:
+			v := o.Args[vec]
+			vec++
+			a[i] = op.Arg{Name: v.Name, Len: v.Len}
+		case op.Param:
+			a[i] = op.Arg{Name: w.Name, Dims: w.Dims()}
+		case op.Cache:
+			a[i] = op.Arg{Name: o.Cache.Name, Width: o.Cache.Width}
+		case op.Int:
+			a[i] = op.Arg{Int: o.HeadDim}
+		}
+	}
+	return a
 }

@@ -3,6 +3,8 @@ package ir
 import (
 	"fmt"
 	"math"
+
+	"tfc/op"
 )
 
 // Sim runs a quantized program on the host in exactly the integer arithmetic
@@ -14,6 +16,7 @@ type Sim struct {
 	kq, vq map[*Cache][]int32 // quantized keys/values, [layer][pos][width]
 	ks, vs map[*Cache][]uint8 // their shifts, [layer][pos][head]
 	rng    Rng
+	next   int // the token the last op chose, or -1
 	// Overflow is set when a value left its 32-bit range: the image would
 	// have wrapped where the simulator did not.
 	Overflow error
@@ -43,9 +46,9 @@ func (s *Sim) vec(v *Var) []int32 {
 	return s.mem[r][off : off+v.Len]
 }
 
-func (s *Sim) fit(x int64, op *Op) int32 {
+func (s *Sim) fit(x int64, o *Op) int32 {
 	if x != int64(int32(x)) && s.Overflow == nil {
-		s.Overflow = fmt.Errorf("%s: %s overflows 32 bits (%d)", op.Pos, op.Kind, x)
+		s.Overflow = fmt.Errorf("%s: %s overflows 32 bits (%d)", o.Pos, o.Kind, x)
 	}
 	return int32(x)
 }
@@ -69,12 +72,12 @@ func (s *Sim) RawLogits() []int32 {
 
 // Step runs the forward pass for token at pos and returns the next token.
 func (s *Sim) Step(token, pos int) int {
-	return s.p.forward(func(op *Op, l int) int { return s.run(op, token, pos, l) })
+	return s.p.forward(func(o *Op, l int) int { return s.run(o, token, pos, l) })
 }
 
 // forward runs every op in order, the layer block once per layer, and
 // returns the token the last token-choosing op picked.
-func (p *Program) forward(run func(op *Op, layer int) int) int {
+func (p *Program) forward(run func(o *Op, layer int) int) int {
 	next := -1
 	for b, ops := range p.Blocks {
 		layers := 1
@@ -82,8 +85,8 @@ func (p *Program) forward(run func(op *Op, layer int) int) int {
 			layers = p.Layers
 		}
 		for l := 0; l < layers; l++ {
-			for _, op := range ops {
-				if t := run(op, l); t >= 0 {
+			for _, o := range ops {
+				if t := run(o, l); t >= 0 {
 					next = t
 				}
 			}
@@ -92,84 +95,121 @@ func (p *Program) forward(run func(op *Op, layer int) int) int {
 	return next
 }
 
-func (s *Sim) run(op *Op, token, pos, l int) int {
-	switch op.Kind {
-	case Embed:
-		p := op.Params[0]
-		dst, w := s.vec(op.Dst), p.Slice(l)[token*p.Cols:]
-		m := int64(p.Mult(p.Layer(l), token))
-		for i := range dst {
-			dst[i] = s.fit(Rshr(int64(w[i])*m, p.Q.Shift), op)
-		}
-	case RMSNorm:
-		x, dst := s.vec(op.Args[0]), s.vec(op.Dst)
-		g := op.Params[0].Slice(l)
-		var ss uint64
-		for _, v := range x {
-			ss += uint64(int64(v) * int64(v))
-		}
-		inv := int64(RMSInv(ss, len(x)))
-		for i := range x {
-			y := Rshr(int64(x[i])*inv, RMSInvBits)
-			dst[i] = s.fit(Rshr(y*int64(g[i]), FracBits), op)
-		}
-	case MatMul:
-		x := s.vec(op.Args[0])
-		for i, p := range op.Params {
-			dst := s.vec(op.Parts[i])
-			layer := p.Layer(l)
-			w := p.Slice(l)
-			for r := 0; r < p.Rows; r++ {
-				var acc int64
-				row := w[r*p.Cols : (r+1)*p.Cols]
-				for c, wv := range row {
-					acc += int64(wv) * int64(x[c])
-				}
-				t := int64(s.fit(Rshr(acc, MatmulPreShift), op))
-				dst[r] = s.fit(Rshr(t*int64(p.Mult(layer, r)), p.Q.Shift), op)
-			}
-		}
-	case RoPE:
-		x, dst := s.vec(op.Args[0]), s.vec(op.Dst)
-		half := op.HeadDim / 2
-		tab := op.Table.Data[pos*op.HeadDim:]
-		for i := 0; i < len(x); i += 2 {
-			j := (i % op.HeadDim) / 2
-			c, sn := int64(tab[j]), int64(tab[half+j])
-			a, b := int64(x[i]), int64(x[i+1])
-			dst[i] = s.fit(Rshr(a*c-b*sn, RopeBits), op)
-			dst[i+1] = s.fit(Rshr(a*sn+b*c, RopeBits), op)
-		}
-	case Store:
-		c := op.Cache
-		s.store(c, s.kq[c], s.ks[c], s.vec(op.Args[0]), l, pos)
-		s.store(c, s.vq[c], s.vs[c], s.vec(op.Args[1]), l, pos)
-	case Attention:
-		s.attention(op, l, pos)
-	case Gate:
-		x, dst := s.vec(op.Args[0]), s.vec(op.Dst)
-		for i, v := range x {
-			dst[i] = s.fit(Rshr(int64(v)*int64(GateLookup(op.Table.Data, v)), GateBits), op)
-		}
-	case Mul:
-		a, b, dst := s.vec(op.Args[0]), s.vec(op.Args[1]), s.vec(op.Dst)
-		for i := range dst {
-			dst[i] = s.fit(Rshr(int64(a[i])*int64(b[i]), FracBits), op)
-		}
-	case Add:
-		a, b, dst := s.vec(op.Args[0]), s.vec(op.Args[1]), s.vec(op.Dst)
-		for i := range dst {
-			dst[i] = s.fit(int64(a[i])+int64(b[i]), op)
-		}
-	case Argmax:
-		return argmax(s.vec(op.Args[0]))
-	case Sample:
-		return s.sample(s.vec(op.Args[0]), op)
-	default:
-		panic(fmt.Sprintf("BUG: sim: op %v", op.Kind))
-	}
-	return -1
+// step is where the forward pass is: the input token, its position and
+// the layer the layer block runs for (0 outside it).
+type step struct{ token, pos, layer int }
+
+// intOps gives each op kind its integer semantics (spec.md section 6), so
+// that a new op is a row in op/ and an entry here and in floatOps. An op
+// that chooses the next token leaves it in Sim.next.
+var intOps = [op.NumKinds]func(s *Sim, o *Op, at step){
+	Embed:     (*Sim).embed,
+	RMSNorm:   (*Sim).rmsnorm,
+	MatMul:    (*Sim).matmul,
+	RoPE:      (*Sim).rope,
+	Store:     (*Sim).store,
+	Attention: (*Sim).attention,
+	Gate:      (*Sim).gate,
+	Mul:       (*Sim).mul,
+	Add:       (*Sim).add,
+	Argmax:    (*Sim).argmax,
+	Sample:    (*Sim).sample,
 }
+
+func (s *Sim) run(o *Op, token, pos, l int) int {
+	sem := intOps[o.Kind]
+	if sem == nil {
+		panic(fmt.Sprintf("BUG: sim: op %v has no semantics", o.Kind))
+	}
+	s.next = -1
+	sem(s, o, step{token, pos, l})
+	return s.next
+}
+
+func (s *Sim) embed(o *Op, at step) {
+	p := o.Params[0]
+	dst, w := s.vec(o.Dst), p.Slice(at.layer)[at.token*p.Cols:]
+	m := int64(p.Mult(p.Layer(at.layer), at.token))
+	for i := range dst {
+		dst[i] = s.fit(Rshr(int64(w[i])*m, p.Q.Shift), o)
+	}
+}
+
+func (s *Sim) rmsnorm(o *Op, at step) {
+	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	g := o.Params[0].Slice(at.layer)
+	var ss uint64
+	for _, v := range x {
+		ss += uint64(int64(v) * int64(v))
+	}
+	inv := int64(RMSInv(ss, len(x)))
+	for i := range x {
+		y := Rshr(int64(x[i])*inv, RMSInvBits)
+		dst[i] = s.fit(Rshr(y*int64(g[i]), FracBits), o)
+	}
+}
+
+func (s *Sim) matmul(o *Op, at step) {
+	x := s.vec(o.Args[0])
+	for i, p := range o.Params {
+		dst := s.vec(o.Parts[i])
+		layer := p.Layer(at.layer)
+		w := p.Slice(at.layer)
+		for r := 0; r < p.Rows; r++ {
+			var acc int64
+			row := w[r*p.Cols : (r+1)*p.Cols]
+			for c, wv := range row {
+				acc += int64(wv) * int64(x[c])
+			}
+			t := int64(s.fit(Rshr(acc, MatmulPreShift), o))
+			dst[r] = s.fit(Rshr(t*int64(p.Mult(layer, r)), p.Q.Shift), o)
+		}
+	}
+}
+
+func (s *Sim) rope(o *Op, at step) {
+	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	half := o.HeadDim / 2
+	tab := o.Table.Data[at.pos*o.HeadDim:]
+	for i := 0; i < len(x); i += 2 {
+		j := (i % o.HeadDim) / 2
+		c, sn := int64(tab[j]), int64(tab[half+j])
+		a, b := int64(x[i]), int64(x[i+1])
+		dst[i] = s.fit(Rshr(a*c-b*sn, RopeBits), o)
+		dst[i+1] = s.fit(Rshr(a*sn+b*c, RopeBits), o)
+	}
+}
+
+func (s *Sim) store(o *Op, at step) {
+	c := o.Cache
+	s.quantizeKV(c, s.kq[c], s.ks[c], s.vec(o.Args[0]), at.layer, at.pos)
+	s.quantizeKV(c, s.vq[c], s.vs[c], s.vec(o.Args[1]), at.layer, at.pos)
+}
+
+func (s *Sim) gate(o *Op, _ step) {
+	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	for i, v := range x {
+		dst[i] = s.fit(Rshr(int64(v)*int64(GateLookup(o.Table.Data, v)), GateBits), o)
+	}
+}
+
+func (s *Sim) mul(o *Op, _ step) {
+	a, b, dst := s.vec(o.Args[0]), s.vec(o.Args[1]), s.vec(o.Dst)
+	for i := range dst {
+		dst[i] = s.fit(Rshr(int64(a[i])*int64(b[i]), FracBits), o)
+	}
+}
+
+func (s *Sim) add(o *Op, _ step) {
+	a, b, dst := s.vec(o.Args[0]), s.vec(o.Args[1]), s.vec(o.Dst)
+	for i := range dst {
+		dst[i] = s.fit(int64(a[i])+int64(b[i]), o)
+	}
+}
+
+func (s *Sim) argmax(o *Op, _ step) { s.next = argmax(s.vec(o.Args[0])) }
+
+func (s *Sim) sample(o *Op, _ step) { s.next = s.draw(s.vec(o.Args[0]), o) }
 
 func argmax(x []int32) int {
 	best := 0
@@ -181,9 +221,9 @@ func argmax(x []int32) int {
 	return best
 }
 
-// store quantizes one position's keys or values, head by head, with a
+// quantizeKV quantizes one position's keys or values, head by head, with a
 // power-of-two scale each.
-func (s *Sim) store(c *Cache, q []int32, sh []uint8, x []int32, l, pos int) {
+func (s *Sim) quantizeKV(c *Cache, q []int32, sh []uint8, x []int32, l, pos int) {
 	qmax := int64(1)<<(c.Bits-1) - 1
 	base := (l*c.Context + pos) * c.Width
 	for h := 0; h < c.Heads(); h++ {
@@ -211,9 +251,10 @@ func AttnScale(headDim int) int64 {
 	return int64(math.Round(math.Ldexp(1/math.Sqrt(float64(headDim)), AttnScaleBits)))
 }
 
-func (s *Sim) attention(op *Op, l, pos int) {
-	c, D := op.Cache, op.HeadDim
-	q, dst := s.vec(op.Args[0]), s.vec(op.Dst)
+func (s *Sim) attention(o *Op, at step) {
+	l, pos := at.layer, at.pos
+	c, D := o.Cache, o.HeadDim
+	q, dst := s.vec(o.Args[0]), s.vec(o.Dst)
 	heads, kvHeads := len(q)/D, c.Heads()
 	scale := AttnScale(D)
 	scores := make([]int32, pos+1)
@@ -229,7 +270,7 @@ func (s *Sim) attention(op *Op, l, pos int) {
 			}
 			sh := s.ks[c][(l*c.Context+t)*kvHeads+kh]
 			sc := Rshr(dot<<sh, FracBits)
-			scores[t] = s.fit(Rshr(int64(s.fit(sc, op))*scale, AttnScaleBits), op)
+			scores[t] = s.fit(Rshr(int64(s.fit(sc, o))*scale, AttnScaleBits), o)
 			best = max(best, scores[t])
 		}
 		var sum int64
@@ -238,7 +279,7 @@ func (s *Sim) attention(op *Op, l, pos int) {
 			// since both are 32-bit.
 			es[t] = 0
 			if d := int64(best) - int64(scores[t]); d < ExpLimit {
-				es[t] = int64(ExpLookup(op.Table.Data, int32(d)))
+				es[t] = int64(ExpLookup(o.Table.Data, int32(d)))
 			}
 			sum += es[t]
 		}
@@ -248,7 +289,7 @@ func (s *Sim) attention(op *Op, l, pos int) {
 				at := (l*c.Context+t)*c.Width + kh*D + i
 				num += es[t] * (int64(s.vq[c][at]) << s.vs[c][(l*c.Context+t)*kvHeads+kh])
 			}
-			dst[h*D+i] = s.fit(DivRound(num, sum), op)
+			dst[h*D+i] = s.fit(DivRound(num, sum), o)
 		}
 	}
 }

@@ -3,11 +3,13 @@ package ir
 import (
 	"math"
 	"strconv"
+
+	"tfc/op"
 )
 
-// buildTables makes the constant tables the ops read: exp for attention and
-// sampling, one gate table per activation function, one RoPE table per head
-// size. The simulator and the image read the same integers.
+// buildTables makes the constant tables the ops read (op/'s Table: exp for
+// attention and sampling, one gate table per activation function, one RoPE
+// table per head size). The simulator and the image read the same integers.
 func buildTables(p *Program) error {
 	get := func(name string, build func() []int32) *Table {
 		if t := p.Table(name); t != nil {
@@ -17,15 +19,15 @@ func buildTables(p *Program) error {
 		p.Tables = append(p.Tables, t)
 		return t
 	}
-	p.Ops(func(_ int, op *Op) {
-		switch op.Kind {
-		case Attention, Sample:
-			op.Table = get("exp", expTable)
-		case Gate:
-			op.Table = get(op.Func, func() []int32 { return gateTable(op.Func) })
-		case RoPE:
-			d := op.HeadDim
-			op.Table = get("rope"+itoa(d), func() []int32 { return ropeTable(p.Context, d) })
+	p.Ops(func(_ int, o *Op) {
+		switch o.Row().Table {
+		case op.ExpTable:
+			o.Table = get("exp", expTable)
+		case op.GateTable:
+			o.Table = get(o.Func, func() []int32 { return gateTable(o.Func) })
+		case op.RoPETable:
+			d := o.HeadDim
+			o.Table = get("rope"+itoa(d), func() []int32 { return ropeTable(p.Context, d) })
 		}
 	})
 	p.TablesBuilt = true
@@ -45,11 +47,12 @@ func expTable() []int32 {
 
 // gateTable is the gate function at GateLow + j/32 in Q1.30.
 func gateTable(fn string) []int32 {
+	g := gateFuncs[fn]
 	t := make([]int32, GateEntries+1)
-	step := 1 / float64(int(1)<<(FracBits-GateStepBits))
+	dx := 1 / float64(int(1)<<(FracBits-GateStepBits))
 	for j := range t {
-		x := float64(GateLow)/One + float64(j)*step
-		t[j] = int32(math.Round(gateFunc(fn, x) * (1 << GateBits)))
+		x := float64(GateLow)/One + float64(j)*dx
+		t[j] = int32(math.Round(g(x) * (1 << GateBits)))
 	}
 	return t
 }
