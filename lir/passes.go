@@ -17,7 +17,9 @@ type pass struct {
 
 var passes = []pass{
 	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size"},
+	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed"},
 	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", ""},
+	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed"},
 	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", ""},
 	{"dce", dce, "instructions whose result nothing reads are removed", ""},
 }
@@ -84,6 +86,30 @@ func defs(f *Func) []int {
 	return n
 }
 
+// useCounts counts each register's readers.
+func useCounts(f *Func) []int {
+	u := make([]int, len(f.Types))
+	walkAll(f, func(n *Node) {
+		switch n.Kind {
+		case NInst:
+			for _, r := range n.Inst.reads() {
+				u[r]++
+			}
+		case NLoop:
+			if n.Count != NoReg {
+				u[n.Count]++
+			}
+		case NIf:
+			u[n.Cond]++
+		case NCall:
+			for _, r := range n.Args {
+				u[r]++
+			}
+		}
+	})
+	return u
+}
+
 // walkAll walks Body and every proc's body.
 func walkAll(f *Func, fn func(n *Node)) {
 	for _, b := range f.Bodies() {
@@ -123,6 +149,7 @@ func (in *Inst) pure() bool {
 // written once are taken as known values.
 func fold(f *Func) {
 	nd := defs(f)
+	uses := useCounts(f)
 	konst := map[Reg]int64{}
 	def := map[Reg]*Inst{}
 	walkAll(f, func(n *Node) {
@@ -131,7 +158,7 @@ func fold(f *Func) {
 		}
 		in := &n.Inst
 		if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
-			foldMem(&in.Mem, konst, def, nd)
+			foldMem(&in.Mem, konst, def, nd, uses)
 		}
 		if in.Dst == NoReg || nd[in.Dst] != 1 {
 			return
@@ -199,7 +226,7 @@ func log2(v int64) int {
 // scale. The register the operand then reads must be written once (a
 // loop's index counts: it changes only between iterations), so that it
 // holds the same value where the memory operand reads it.
-func foldMem(m *Mem, konst map[Reg]int64, def map[Reg]*Inst, nd []int) {
+func foldMem(m *Mem, konst map[Reg]int64, def map[Reg]*Inst, nd, uses []int) {
 	for changed := true; changed && m.Index != NoReg; {
 		changed = false
 		if v, ok := konst[m.Index]; ok {
@@ -227,6 +254,9 @@ func foldMem(m *Mem, konst map[Reg]int64, def map[Reg]*Inst, nd []int) {
 				}
 			}
 		case OpMul:
+			if uses[m.Index] > 1 {
+				break // the product is there anyway: a scale would repeat it
+			}
 			for _, p := range [][2]Reg{{d.A, d.B}, {d.B, d.A}} {
 				if v, ok := konst[p[1]]; ok && nd[p[0]] == 1 {
 					m.Scale *= v

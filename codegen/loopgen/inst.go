@@ -383,15 +383,15 @@ func (k *kernel) store(in *lir.Inst) {
 		m.Disp += 4
 		k.i(x86.MOV, m, x86.Imm(int64(int32(c>>32))))
 	case w == 1:
-		k.i(x86.MOV, m, v8(k.dst(in.A)))
+		k.i(x86.MOV, m, v8(k.reg(in.A)))
 	case w == 2:
-		k.i(x86.MOV, m, v16(k.dst(in.A)))
+		k.i(x86.MOV, m, v16(k.reg(in.A)))
 	case w == 4:
-		k.i(x86.MOV, m, k.dst(in.A))
+		k.i(x86.MOV, m, k.reg(in.A))
 	default:
-		k.i(x86.MOV, m, k.dst(in.A))
+		k.i(x86.MOV, m, k.reg(in.A))
 		m.Disp += 4
-		k.i(x86.MOV, m, k.dstHi(in.A))
+		k.i(x86.MOV, m, k.hiReg(in.A))
 	}
 }
 

@@ -22,6 +22,9 @@ type kernel struct {
 	lo    map[lir.Reg]x86.Reg
 	hi    map[lir.Reg]x86.Reg
 	konst map[lir.Reg]int64
+	// inMem are registers that stay in memory, read where they are used:
+	// a proc's params, in their argument slots (a proc never writes them).
+	inMem map[lir.Reg]x86.Mem
 	nd    []int
 	// region is the virtual holding a layer region's pointer (by its
 	// low-memory slot), loaded at the kernel's entry when it is used.
@@ -32,7 +35,7 @@ type kernel struct {
 
 func newKernel(f *lir.Func, l *Layout, name string, nd []int, konst map[lir.Reg]int64) *kernel {
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
-		hi: map[lir.Reg]x86.Reg{}, konst: konst, nd: nd, region: map[uint16]x86.Reg{}}
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{}}
 }
 
 func (k *kernel) v() x86.Reg {
@@ -57,46 +60,69 @@ func v16(r x86.Reg) x86.Reg { return regalloc.V16(vnum(r)) }
 
 func (k *kernel) is64(r lir.Reg) bool { return k.f.Types[r] == lir.I64 }
 
-// reg is the virtual of r (the low dword of an i64): a known constant is
-// loaded into a fresh virtual first.
+// reg is r in a register (the low dword of an i64): a known constant or
+// a register kept in memory is loaded into a fresh virtual first.
 func (k *kernel) reg(r lir.Reg) x86.Reg {
-	if c, ok := k.konst[r]; ok {
+	if op, ok := k.operand(r, false); ok {
 		t := k.v()
-		k.i(x86.MOV, t, x86.Imm(int64(int32(c))))
+		k.i(x86.MOV, t, op)
 		return t
 	}
 	return k.dst(r)
 }
 
-// hiReg is the high dword's virtual of an i64 r.
+// hiReg is the high dword of an i64 r in a register.
 func (k *kernel) hiReg(r lir.Reg) x86.Reg {
-	if c, ok := k.konst[r]; ok {
+	if op, ok := k.operand(r, true); ok {
 		t := k.v()
-		k.i(x86.MOV, t, x86.Imm(int64(int32(c>>32))))
+		k.i(x86.MOV, t, op)
 		return t
 	}
 	k.dst(r)
 	return k.hi[r]
 }
 
-// src is r as an operand: an immediate when it is a known constant.
+// src is r as a source operand: an immediate when it is a known
+// constant, memory when it stays there.
 func (k *kernel) src(r lir.Reg) x86.Operand {
-	if c, ok := k.konst[r]; ok {
-		return x86.Imm(int64(int32(c)))
+	if op, ok := k.operand(r, false); ok {
+		return op
 	}
 	return k.dst(r)
 }
 
 func (k *kernel) srcHi(r lir.Reg) x86.Operand {
-	if c, ok := k.konst[r]; ok {
-		return x86.Imm(int64(int32(c >> 32)))
+	if op, ok := k.operand(r, true); ok {
+		return op
 	}
 	k.dst(r)
 	return k.hi[r]
 }
 
-// dst is the virtual r lives in (made at its first mention).
+// operand is r (or its high dword) as an immediate or memory operand,
+// when it has no register.
+func (k *kernel) operand(r lir.Reg, hi bool) (x86.Operand, bool) {
+	if c, ok := k.konst[r]; ok {
+		if hi {
+			c >>= 32
+		}
+		return x86.Imm(int64(int32(c))), true
+	}
+	if m, ok := k.inMem[r]; ok {
+		if hi {
+			m.Disp += 4
+		}
+		return m, true
+	}
+	return nil, false
+}
+
+// dst is the virtual r lives in (made at its first mention): r's
+// register for writing, or reading where it has one.
 func (k *kernel) dst(r lir.Reg) x86.Reg {
+	if _, ok := k.inMem[r]; ok {
+		panic(fmt.Sprintf("BUG: loopgen: %v stays in memory, but an instruction writes it", r))
+	}
 	v, ok := k.lo[r]
 	if !ok {
 		v = k.v()
@@ -141,12 +167,25 @@ func (k *kernel) nodes(ns []*lir.Node) {
 // clobbers every register: the allocator knows).
 func (k *kernel) call(n *lir.Node) {
 	for i, a := range n.Args {
-		k.i(x86.MOV, argSlot(i, false), k.src(a))
+		k.i(x86.MOV, argSlot(i, false), k.regOrImm(a, false))
 		if k.is64(a) {
-			k.i(x86.MOV, argSlot(i, true), k.srcHi(a))
+			k.i(x86.MOV, argSlot(i, true), k.regOrImm(a, true))
 		}
 	}
 	k.i(x86.CALL, x86.Label(n.Proc.Name))
+}
+
+// regOrImm is r (or its high dword) as a register or an immediate: what
+// a store to memory takes.
+func (k *kernel) regOrImm(r lir.Reg, hi bool) x86.Operand {
+	if _, ok := k.konst[r]; ok {
+		op, _ := k.operand(r, hi)
+		return op
+	}
+	if hi {
+		return k.hiReg(r)
+	}
+	return k.reg(r)
 }
 
 // argSlot is where a proc's i-th argument waits (hi: its high dword).
@@ -222,7 +261,7 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 		if c, ok := k.known(m.Base); ok {
 			disp += int64(int32(c))
 		} else {
-			bases = append(bases, k.dst(m.Base))
+			bases = append(bases, k.reg(m.Base))
 		}
 	}
 	index, scale := x86.NoReg, 0
@@ -230,7 +269,7 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 		if c, ok := k.known(m.Index); ok {
 			disp += int64(int32(c)) * m.Scale
 		} else {
-			index, scale = k.dst(m.Index), int(m.Scale)
+			index, scale = k.reg(m.Index), int(m.Scale)
 			switch scale {
 			case 1, 2, 4, 8:
 			default:

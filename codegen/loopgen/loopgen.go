@@ -168,10 +168,7 @@ func (g *gen) forward() error {
 func (g *gen) emitProc(p *lir.Proc) error {
 	k := g.newKernel(p.Name, p.Body)
 	for i, r := range p.Params {
-		k.i(x86.MOV, k.dst(r), argSlot(i, false))
-		if k.is64(r) {
-			k.i(x86.MOV, k.dstHi(r), argSlot(i, true))
-		}
+		k.inMem[r] = argSlot(i, false)
 	}
 	k.nodes(p.Body)
 	return g.finish(k, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase)
@@ -194,6 +191,7 @@ func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 func (g *gen) finish(k *kernel, name, mark string, spill int) error {
 	k.i(x86.RET)
 	k.k.Items = append(k.entry, k.k.Items...)
+	peephole(k.k.Items)
 	slots := 0
 	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
 		slots = max(slots, i+1)

@@ -1,0 +1,49 @@
+package loopgen
+
+import (
+	x86 "tfc/codegen/x86_16"
+	"tfc/regalloc"
+)
+
+// peephole rewrites a kernel's instructions into shorter equivalents
+// before allocation: `mov r, 0` becomes `xor r, r` (2 bytes fewer in 32
+// bits) where the flags it then changes are dead, that is where the code
+// after it writes every arithmetic flag before anything reads one.
+func peephole(items []regalloc.Item) {
+	for i, it := range items {
+		in := it.Inst
+		if it.Label != "" || in.Op != x86.MOV || len(in.Args) != 2 {
+			continue
+		}
+		r, isReg := in.Args[0].(x86.Reg)
+		if imm, ok := in.Args[1].(x86.Imm); !ok || imm != 0 || !isReg {
+			continue
+		}
+		if flagsDeadAfter(items[i+1:]) {
+			items[i].Inst = x86.Inst{Op: x86.XOR, Args: []x86.Operand{r, r}}
+		}
+	}
+}
+
+// flagsDeadAfter scans the straight-line code of items: true when an
+// instruction that writes all the arithmetic flags comes before one that
+// reads any (or before control leaves the straight line).
+func flagsDeadAfter(items []regalloc.Item) bool {
+	for _, it := range items {
+		if it.Label != "" {
+			continue // what falls through here matters, as before it
+		}
+		switch it.Inst.Op {
+		case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA:
+			continue
+		case x86.CMP, x86.TEST, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.NEG, x86.MUL, x86.DIV:
+			return true
+		case x86.IMUL:
+			// The two- and three-operand forms; the one-operand form leaves
+			// SF and ZF undefined.
+			return len(it.Inst.Args) > 1
+		}
+		return false
+	}
+	return false
+}

@@ -1,0 +1,91 @@
+package lir
+
+// reassoc rewrites memory operands whose index adds two registers when
+// there is a base already (or the buffer is per layer, whose slice the
+// code generator reaches through a pointer): the base and one addend
+// become a new register, computed just before, which licm can then move
+// out of an inner loop, and the other addend stays the index (where fold
+// can make its shift a scale). x86 addresses take two registers.
+func reassoc(f *Func) {
+	nd := defs(f)
+	def := map[Reg]*Inst{}
+	walkAll(f, func(n *Node) {
+		if n.Kind == NInst && n.Inst.Dst != NoReg && nd[n.Inst.Dst] == 1 {
+			def[n.Inst.Dst] = &n.Inst
+		}
+	})
+	// inLoop: the registers the innermost loop around a node writes.
+	var rewrite func(nodes []*Node, inLoop map[Reg]bool) []*Node
+	rewrite = func(nodes []*Node, inLoop map[Reg]bool) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			inner := inLoop
+			if n.Kind == NLoop {
+				inner = map[Reg]bool{n.Index: true}
+				Walk(n.Body, func(x *Node) {
+					if x.Kind == NInst && x.Inst.Dst != NoReg {
+						inner[x.Inst.Dst] = true
+					}
+				})
+			}
+			n.Body, n.Then, n.Else = rewrite(n.Body, inner), rewrite(n.Then, inner), rewrite(n.Else, inner)
+			if n.Kind == NInst && (n.Inst.Op == OpLoad || n.Inst.Op == OpStore || n.Inst.Op == OpAddr) {
+				out = append(out, reassocMem(f, &n.Inst.Mem, def, nd, inLoop)...)
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = rewrite(*b, map[Reg]bool{})
+	}
+}
+
+// reassocMem returns the instructions that m, rewritten, needs first;
+// inLoop are the registers the innermost loop around it writes.
+func reassocMem(f *Func, m *Mem, def map[Reg]*Inst, nd []int, inLoop map[Reg]bool) []*Node {
+	var pre []*Node
+	emit := func(in Inst) Reg {
+		in.Dst = f.NewReg(I32)
+		if in.C == 0 {
+			in.C = NoReg
+		}
+		pre = append(pre, &Node{Kind: NInst, Inst: in})
+		return in.Dst
+	}
+	if m.Index == NoReg {
+		return nil
+	}
+	d := def[m.Index]
+	perLayer := m.Buf != nil && m.Buf.PerLayer
+	if m.Base == NoReg && !perLayer {
+		return nil // fold makes such an index a base and an index itself
+	}
+	if d == nil || d.Op != OpAdd || m.Scale != 1 || nd[d.A] != 1 || nd[d.B] != 1 {
+		if perLayer && m.Base != NoReg {
+			// Three registers (the slice, base, index): the slice and
+			// the base in one.
+			p := emit(Inst{Op: OpAddr, Mem: Mem{Buf: m.Buf, Base: NoReg, Index: NoReg}, A: NoReg, B: NoReg})
+			m.Base, m.Buf = emit(Inst{Op: OpAdd, A: p, B: m.Base}), nil
+		}
+		return pre
+	}
+	// The addend the loop does not change goes to the base.
+	x, y := d.A, d.B
+	if inLoop[x] && !inLoop[y] {
+		x, y = y, x
+	}
+	base := m.Base
+	if perLayer {
+		p := emit(Inst{Op: OpAddr, Mem: Mem{Buf: m.Buf, Base: NoReg, Index: NoReg}, A: NoReg, B: NoReg})
+		if base == NoReg {
+			base = p
+		} else {
+			base = emit(Inst{Op: OpAdd, A: p, B: base})
+		}
+		m.Buf = nil
+	}
+	m.Base = emit(Inst{Op: OpAdd, A: base, B: x})
+	m.Index = y
+	return pre
+}
