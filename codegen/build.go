@@ -36,6 +36,10 @@ type Options struct {
 	Bench bool
 	// Gen forces a code generator: "loop" (the loop-level back end).
 	Gen string
+	// Boot chooses the boot path: "" or "full", the full boot sector and
+	// the loader (spec.md section 7); "lean", the lean boot sector, for
+	// -Os images (the small code generator) only.
+	Boot string
 	// Dump names a loop IR pass ("lir.fold", …) after which the loop
 	// generator prints its IR to DumpTo.
 	Dump   string
@@ -51,8 +55,12 @@ type Image struct {
 	// Note says why -Os used the fast generator, when it did.
 	Note   string
 	Boot   *x86.Program
+	Loader *x86.Program // nil with the lean boot sector
 	Main   *x86.Program
-	Layout *isel.Layout
+	// Streams is the length of what the boot sector and the loader read:
+	// the padding to whole cylinders follows.
+	Streams int
+	Layout  *isel.Layout
 	// Sizes of the code: per marked region (runtime pieces and ops); and
 	// of the data placed among the code (regions named "data: …").
 	Regions, DataRegions []Region
@@ -163,9 +171,9 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	if b := console.PieceBias(); b != 0 {
 		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
-	// -Os: the lean boot sector, and a console that calls its putc and
-	// exit (their addresses do not depend on the sector counts).
-	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, Lean: l.Small}
+	// The boot sector's putc and exit, which the small generator's
+	// console calls (their addresses do not depend on the sector counts).
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Lean: l.Small && leanBoot(o)}
 	if l.Small {
 		r, err := runtime.SharedRoutines(cfg)
 		if err != nil {
@@ -190,16 +198,10 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 		}
 		return nil, errFastTooBig
 	}
-	code, err := main.Assemble(runtime.CodeAddr)
-	if err != nil {
+	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
-	cfg.CodeSectors, cfg.DataSectors = sectors(len(code)), sectors(len(l.Data))
-	boot, err := runtime.BootSector(cfg)
-	if err != nil {
-		return nil, err
-	}
-	img, err := runtime.Link(boot, main, l.Data, cfg)
+	ln, err := runtime.LinkImage(nil, main, l.Data, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -207,9 +209,15 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	if l.Small {
 		gen = "small"
 	}
-	im := &Image{Bytes: img, Memory: model, Generator: gen, Note: note, Boot: boot, Main: main, Layout: l}
-	im.Regions, im.DataRegions = regions(boot, main)
+	im := &Image{Bytes: ln.Bytes, Memory: model, Generator: gen, Note: note, Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), Layout: l}
+	im.Regions, im.DataRegions = regions(ln.Boot, ln.Loader, main)
 	return im, nil
+}
+
+// leanBoot reports whether o asks for the lean boot sector: by default
+// (Boot "") -Os images keep it until the .tf file can ask for it.
+func leanBoot(o Options) bool {
+	return o.Boot == "lean" || o.Boot == ""
 }
 
 // layout places p in the memory model asked for, or, with none asked for,
@@ -242,7 +250,13 @@ func layout(p *ir.Program, memory string, small bool, pieces []byte, prompt []in
 func regions(progs ...*x86.Program) (code, data []Region) {
 	sizes := map[string]int{}
 	for _, pr := range progs {
+		if pr == nil {
+			continue
+		}
 		for _, r := range pr.Regions() {
+			if strings.HasPrefix(r.Name, runtime.PadRegion) {
+				continue
+			}
 			sizes[r.Name] += int(r.End - r.Start)
 		}
 	}
@@ -270,7 +284,35 @@ func sectors(n int) int { return (n + runtime.SectorSize - 1) / runtime.SectorSi
 // 0x7C00, its padding and signature, then the main code at 0x7E00.
 // nasm -f bin of it gives the image's bytes up to the data.
 func (im *Image) Listing() string {
-	return im.Boot.Listing() + "    times 510-($-$$) db 0\n    db 0x55, 0xaa\n" + stripHeader(im.Main.Listing())
+	var b strings.Builder
+	b.WriteString(im.Boot.Listing())
+	b.WriteString("    times 0x1b8-($-$$) db 0\n")
+	b.WriteString(dbLine(im.Bytes[0x1b8:512]))
+	if im.Loader != nil {
+		n, _ := im.Loader.Size(runtime.LoaderAddr)
+		sec := (n + 2 + 511) / 512
+		fmt.Fprintf(&b, "\nsection loader vstart=%#x align=1\n", runtime.LoaderAddr)
+		b.WriteString(stripHeader(im.Loader.Listing()))
+		fmt.Fprintf(&b, "    times %d-($-$$) db 0\n", sec*512-2)
+		b.WriteString(dbLine(im.Bytes[512+sec*512-2 : 512+sec*512]))
+	}
+	fmt.Fprintf(&b, "\nsection main vstart=%#x align=1\n", runtime.CodeAddr)
+	b.WriteString(stripHeader(im.Main.Listing()))
+	return b.String()
+}
+
+// dbLine is a NASM db line of bs.
+func dbLine(bs []byte) string {
+	var b strings.Builder
+	b.WriteString("    db ")
+	for i, x := range bs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%#02x", x)
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 // stripHeader drops a listing's "bits" and "org" lines, so that it can

@@ -49,21 +49,16 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {
 		return nil, fmt.Errorf("the code is %d bytes, more than the %d from %#x to 64 KiB where it runs", n, runtime.MaxCodeSize, runtime.CodeAddr)
 	}
-	code, err := main.Assemble(runtime.CodeAddr)
-	if err != nil {
+	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
-	cfg := runtime.BootConfig{Flat: true, DataAddr: loopgen.DataAddr, CodeSectors: sectors(len(code)), DataSectors: sectors(len(l.Data))}
-	boot, err := runtime.BootSector(cfg)
-	if err != nil {
-		return nil, err
-	}
-	img, err := runtime.Link(boot, main, l.Data, cfg)
+	cfg := runtime.BootConfig{Flat: true, DataAddr: loopgen.DataAddr, End: l.End}
+	ln, err := runtime.LinkImage(nil, main, l.Data, cfg)
 	if err != nil {
 		return nil, err
 	}
 	il := &isel.Layout{DataAddr: loopgen.DataAddr, Data: l.Data, Pieces: l.Pieces, Prompt: l.Prompt, NPrompt: l.NPrompt, End: l.End}
-	im := &Image{Bytes: img, Memory: "flat", Generator: "loop", Boot: boot, Main: main, Layout: il}
-	im.Regions, im.DataRegions = regions(boot, main)
+	im := &Image{Bytes: ln.Bytes, Memory: "flat", Generator: "loop", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), Layout: il}
+	im.Regions, im.DataRegions = regions(ln.Boot, ln.Loader, main)
 	return im, nil
 }

@@ -1,14 +1,17 @@
 // Package runtime is the machine code around the generated model: the boot
-// sector that loads the image, the console routines the generated code
-// calls (putc, print_piece, newline, exit), the token piece table they read,
-// and Link, which puts boot sector, main code and data together into a disk
-// image.
+// sector and the loader that load the image and check the machine, the
+// console routines the generated code calls (putc, print_piece, newline,
+// exit), the token piece table they read, and Link, which puts boot
+// sector, loader, main code and data together into a disk image.
 //
 // Memory map (linear addresses):
 //
 //	0x00000-0x004FF  IVT and BIOS data area
-//	     ...-0x07BFF  stack (SS:SP = 0:0x7C00; the boot drive is pushed first,
-//	                  so the main code starts with SP = 0x7BFE, [0x7BFE] = drive)
+//	0x00500-0x0051F  the loader's E820 buffer
+//	0x00600-...      the loader (full boot path), free once it has run
+//	     ...-0x06FFF  stack (SS:SP = 0:0x7000; the full boot sector pushes
+//	                  the boot drive first, so the main code starts with
+//	                  SP = 0x6FFE, [0x6FFE] = drive)
 //	0x07C00-0x07DFF  boot sector
 //	0x07E00-...      main code (at most up to 0x10000: CS = 0, IP is 16 bits)
 //	0x10000-0x17FFF  flat: bounce buffer for the loader, free afterwards
@@ -25,6 +28,13 @@ import (
 const (
 	BootAddr = 0x7C00
 	CodeAddr = 0x7E00 // main code: loaded and entered here
+	// LoaderAddr is where the full boot sector loads the loader (the
+	// sectors right after it), which checks the machine and loads the
+	// main code and the data. Low memory that the main code may use once
+	// it runs.
+	LoaderAddr = 0x0600
+	// e820Buf is the loader's buffer for one INT 15h E820 entry.
+	e820Buf = 0x0500
 	// StackTop is where the boot sector puts the stack, for the main code
 	// too: below the page of the boot sector and the code, since under
 	// QEMU's TCG every write to a page that holds translated code throws
@@ -54,19 +64,35 @@ const (
 	// MaxCodeSize is the largest main program: the code must stay in
 	// segment 0 (and, flat, below the bounce buffer).
 	MaxCodeSize = 0x10000 - CodeAddr
+
+	// bpbEnd is the first byte after the room kept for a BIOS parameter
+	// block: a BIOS that boots a USB drive as a floppy may write one over
+	// bytes 3 to 61 of the sector it loaded.
+	bpbEnd = 62
+	// codeEnd is where the boot sector's bytes must end: the disk
+	// signature (the tfc magic) and the partition table follow.
+	codeEnd = magicOffset
 )
 
 // BootConfig describes what the boot sector loads and how.
 type BootConfig struct {
 	Flat        bool   // unreal mode, data at DataAddr >= 1 MiB; else plain real mode
-	CodeSectors int    // sectors after sector 0 holding the main code, loaded to CodeAddr
+	CodeSectors int    // sectors of the main code, loaded to CodeAddr
 	DataSectors int    // sectors after those, loaded to DataAddr
 	DataAddr    uint32 // linear; 0 = DefaultFlatDataAddr or DefaultSegDataAddr
-	ForceCHS    bool   // tests: no INT 13h extensions, read with AH=02h
+	// End is the first byte of memory past everything the image uses
+	// (data, caches, activations): the loader checks that the machine
+	// has memory up to it. 0: the end of the data.
+	End      uint32
+	ForceCHS bool // tests: no INT 13h extensions, read with AH=02h
 
-	// Lean asks for the small boot sector of -Os images (see lean.go):
-	// extended reads only, in whole chunks from a padded image, no retries.
+	// Lean asks for the small boot sector (see lean.go): extended reads
+	// only, in whole chunks from a padded image, no retries, no loader
+	// (no machine checks).
 	Lean bool
+
+	// LoaderSectors is the loader's size (full boot path); Link sets it.
+	LoaderSectors int
 
 	// extFn replaces the extension check's function 41h, or the lean
 	// sector's read function 42h (tests: an unknown function makes a
@@ -85,6 +111,28 @@ func (c BootConfig) dataAddr() uint32 {
 	return DefaultSegDataAddr
 }
 
+// end is End with its default applied.
+func (c BootConfig) end() uint32 {
+	if e := c.dataAddr() + uint32(c.DataSectors)*SectorSize; c.End < e {
+		return e
+	}
+	return c.End
+}
+
+// StreamSectors returns the sectors that main code of code bytes and data
+// of data bytes take in an image linked with c: the full boot path ends
+// each stream with a word (code) or dword (data) that makes its sum 0.
+func StreamSectors(c BootConfig, code, data int) (codeSectors, dataSectors int) {
+	if c.Lean {
+		return sectors(code), sectors(data)
+	}
+	d := 0
+	if data > 0 {
+		d = sectors(data + 4)
+	}
+	return sectors(code + 2), d
+}
+
 // check validates the layout: the code below the bounce buffer or the data,
 // the data inside the memory model.
 func (c BootConfig) check() error {
@@ -100,6 +148,9 @@ func (c BootConfig) check() error {
 	if code > MaxCodeSize {
 		return fmt.Errorf("main code needs %d bytes (%d sectors) at %#x, only %d bytes fit below %#x",
 			code, c.CodeSectors, CodeAddr, MaxCodeSize, CodeAddr+MaxCodeSize)
+	}
+	if !c.Lean && addr%4 != 0 {
+		return fmt.Errorf("data address %#x is not a multiple of 4 (the loader sums the data in dwords)", addr)
 	}
 	if c.Flat {
 		if addr < 0x100000 {
@@ -126,16 +177,22 @@ func (c BootConfig) check() error {
 }
 
 // BootSector returns the boot sector program for c, assembled at BootAddr
-// (so its Listing and Regions are ready). It is at most 510 bytes; the
-// 0x55 0xAA signature is Link's.
+// (so its Listing and Regions are ready). Its bytes end before the disk
+// signature (codeEnd); the partition table and the 0x55 0xAA signature
+// are Link's.
 //
-// It sets SS:SP = 0:0x7C00, pushes the boot drive, enables A20 and unreal
-// mode (flat), reads CodeSectors to CodeAddr and DataSectors to DataAddr,
-// and far-jumps to 0:CodeAddr with DS = ES = 0 (flat: FS = GS = 0 too, all
-// four with 4 GiB limits) and the direction flag clear. A read that fails
-// (after three tries; lean: at once) prints "E" and the BIOS status in two
-// hex digits and '\n' (COM1; the screen gets a new line), and exits with
-// code 2.
+// Both sectors start with a short jump over bytes 3 to 61, which a BIOS
+// may overwrite with a BIOS parameter block, set SS:SP = 0:0x7000,
+// initialise COM1 (INT 14h AH=0: 9600 baud, 8 data bits, no parity, one
+// stop bit) and hand over to the main code at 0:CodeAddr with DS = ES = 0
+// (flat: FS = GS = 0 too, all with 4 GiB limits) and the direction flag
+// clear.
+//
+// The full sector (see full.go) loads the loader, which checks the
+// machine and loads the main code and the data; the lean one (lean.go)
+// loads them itself. A read that fails (after three tries; lean: at once)
+// prints "disk error" and the BIOS status in two hex digits (lean: "E"
+// alone) and exits with code 2.
 //
 // Its putc and exit are at addresses that do not depend on the sector
 // counts (SharedRoutines), so the main code, which is built first, can
@@ -154,38 +211,81 @@ func BootSector(c BootConfig) (*x86.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Lean && len(b)+leanTail > 510 {
-		return nil, fmt.Errorf("lean boot sector is %d bytes, and its last %d bytes, zeros, must fit before the signature too", len(b), leanTail)
+	if c.Lean && len(b)+leanTail > codeEnd {
+		return nil, fmt.Errorf("lean boot sector is %d bytes, and its last %d bytes, zeros, must fit before byte %d too", len(b), leanTail, codeEnd)
 	}
 	return p, nil
 }
 
-// Labels of the boot sector routines the main code may share.
+// emitBPBJump emits the sector's first bytes: a short jump to start and a
+// nop (the form BIOSes look for), then zeros up to bpbEnd, the room for a
+// BIOS parameter block, in a region that the size report leaves out.
+func emitBPBJump(p *x86.Program) {
+	p.Mark("boot.start")
+	p.I(x86.JMP, x86.Short{To: x86.Label("start")})
+	p.Mark(PadRegion + "bpb")
+	p.DB(0x90)
+	p.PadTo(bpbEnd, 0)
+}
+
+// PadRegion starts the names of regions that are neither code nor data
+// among the code (the room for a BIOS parameter block): size reports
+// leave them out.
+const PadRegion = "pad: "
+
+// emitCOM1Init initialises COM1 through the BIOS: INT 14h AH=0 with AL =
+// 0E3h (9600 baud, no parity, one stop bit, 8 data bits). Until then the
+// UART keeps what the BIOS left, which need not be 8 data bits (Bochs'
+// BIOS leaves 5). DX is 0 after it.
+func emitCOM1Init(p *x86.Program) {
+	p.I(x86.MOV, x86.AX, x86.Imm(0xE3))
+	p.I(x86.CWD) // DX = 0: COM1
+	p.I(x86.INT, x86.Imm(0x14))
+}
+
+// Labels of the boot sector routines the main code and the loader may
+// share.
 const (
-	BootPutc = "boot.putc"
-	BootExit = "boot.exit"
+	BootPutc    = "boot.putc"
+	BootExit    = "boot.exit"
+	BootFailMsg = "boot.failmsg"
+	BootLoad    = "boot.load"
+	BootSum     = "boot.sum"
+	BootDAP     = "dap"
+	BootMsgSum  = "msg.sum"
 )
 
 // BootRoutines are the addresses of the boot sector's routines that the
 // main code may call: putc (AL to COM1 and the screen, all registers
-// preserved) and exit (AL = exit code; never returns).
+// preserved) and exit (AL = exit code; never returns). The loader also
+// calls FailMsg (SI = a message ending in '\n': prints it, exits with 2),
+// Load (BP sectors to the DAP's buffer), Sum (CX words at SI must add up
+// to 0, else "checksum error") and finds the DAP and the message.
 type BootRoutines struct {
-	Putc, Exit uint32
+	Putc, Exit                   uint32
+	FailMsg, Load, Sum, DAP, Msg uint32
 }
 
 // SharedRoutines returns where the boot sector for c has putc and exit.
 // c's sector counts are ignored: the routines come before anything that
-// depends on them (the shared block follows the start-up code, which
-// depends on Flat, Lean and ForceCHS only), so the main code can be built
-// before the counts are known.
+// depends on them, so the main code can be built before the counts are
+// known.
 func SharedRoutines(c BootConfig) (BootRoutines, error) {
-	c.CodeSectors, c.DataSectors = 0, 0
+	c.CodeSectors, c.DataSectors, c.LoaderSectors = 0, 0, 0
 	p, err := BootSector(c)
 	if err != nil {
 		return BootRoutines{}, err
 	}
+	return routinesOf(p), nil
+}
+
+func routinesOf(p *x86.Program) BootRoutines {
 	s := p.Symbols()
-	return BootRoutines{Putc: s[BootPutc], Exit: s[BootExit]}, nil
+	if _, full := s[BootFailMsg]; !full {
+		return BootRoutines{Putc: s[BootPutc], Exit: s[BootExit]}
+	}
+	return BootRoutines{Putc: s[BootPutc], Exit: s[BootExit], FailMsg: s[BootFailMsg], Load: s[BootLoad],
+		Sum: s[BootSum], DAP: s[BootDAP], Msg: s[BootMsgSum]}
 }
 
 // assembleBoot assembles a boot sector program and checks that it fits.
@@ -194,153 +294,58 @@ func assembleBoot(p *x86.Program) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boot sector: %w", err)
 	}
-	if len(b) > 510 {
-		return nil, fmt.Errorf("boot sector is %d bytes, more than the 510 before the signature", len(b))
+	if len(b) > codeEnd {
+		return nil, fmt.Errorf("boot sector is %d bytes, more than the %d before the disk signature and the partition table", len(b), codeEnd)
 	}
 	return b, nil
 }
 
-// emitStart sets up the stack, DS = 0 and the direction flag, and enables
-// A20 (flat). CX is 0 after it.
-func emitStart(p *x86.Program, c BootConfig) {
-	p.Mark("boot.start")
-	p.Label("start")
-	// The BIOS may enter at 07C0:0000; nothing here depends on CS, and the
-	// final far jump sets it for the main code.
-	p.I(x86.XOR, x86.CX, x86.CX)
-	p.I(x86.MOV, x86.SS, x86.CX) // mov ss holds interrupts off until sp is set too
-	p.I(x86.MOV, x86.SP, x86.Imm(StackTop))
-	if !c.Lean {
-		// The drive, at DriveAddr, for the CHS reads; the lean sector's
-		// reads find it in DL, which nothing before them changes.
-		p.I(x86.PUSH, x86.DX)
-	}
-	p.I(x86.MOV, x86.DS, x86.CX)
-	if c.Lean && !c.Flat {
-		p.I(x86.MOV, x86.ES, x86.CX) // the full sector sets ES after its CHS reads
-	}
-	p.I(x86.CLD)
-	if c.Flat {
-		// Fast A20; bit 0 (reset) reads as 0 and is written back as 0.
-		p.I(x86.IN, x86.AL, x86.Imm(0x92))
-		p.I(x86.OR, x86.AL, x86.Imm(2))
-		p.I(x86.OUT, x86.Imm(0x92), x86.AL)
-	}
-}
-
-// emitShared emits fail, which falls into exit, then putc. fail: AH =
-// BIOS status; prints "E", two hex digits and '\n' (lean: "E" alone),
-// exits with 2.
-func emitShared(p *x86.Program, c BootConfig) {
-	p.Mark("boot.fail")
-	p.Label("fail")
-	p.I(x86.MOV, x86.AL, x86.Imm('E'))
-	p.I(x86.CALL, x86.Label(BootPutc))
-	if !c.Lean {
-		p.I(x86.MOV, x86.AL, x86.AH)
-		p.DB(0xD4, 0x10) // aam 16: AH = high digit, AL = low digit
-		p.I(x86.XCHG, x86.AL, x86.AH)
-		p.I(x86.CALL, x86.Label("hexdigit"))
-		p.I(x86.MOV, x86.AL, x86.AH) // putc preserves AH: the low digit
-		p.I(x86.CALL, x86.Label("hexdigit"))
-		p.I(x86.MOV, x86.AL, x86.Imm('\n'))
-		p.I(x86.CALL, x86.Label(BootPutc))
-	}
-	p.I(x86.MOV, x86.AL, x86.Imm(2))
-	p.Mark(BootExit)
-	p.Label(BootExit)
-	emitExit(p, BootExit)
-	if !c.Lean {
-		p.Mark("boot.fail")
-		p.Label("hexdigit")
-		// AL = 0..15 to '0'..'9', 'A'..'F', then on into putc.
-		p.I(x86.CMP, x86.AL, x86.Imm(10))
-		p.I(x86.SBB, x86.AL, x86.Imm(0x69))
-		p.DB(0x2F) // das
-	}
-	emitPutc(p, BootPutc, c.Lean)
-}
-
-// emitBoot emits the full boot sector: extended reads with a CHS fallback,
-// three tries per read.
-func emitBoot(p *x86.Program, c BootConfig) {
-	emitStart(p, c)
-	emitDiskSetup(p, c) // with fail, exit and putc in its middle
-
-	p.Mark("boot.streams")
-	if c.Flat {
-		emitStream(p, c, CodeAddr, c.CodeSectors)
-		emitStream(p, c, c.dataAddr(), c.DataSectors)
+// emitPutc emits putc under the label (and mark) name: the boot sector's
+// copy has another name, so that one listing can hold both.
+//
+// The character goes to COM1 through INT 14h (the BIOS waits for the
+// transmitter, with a timeout), then to the screen with INT 10h AH=0Eh;
+// after '\n' it prints '\r' too (line feed, then carriage return: the
+// same new line as "\r\n"). This relies on INT 10h keeping AX,
+// as the BIOS convention says and as print loops everywhere assume.
+//
+// The boot sectors' copies keep the 16-bit registers (pusha): their
+// callers (the boot sector and the loader, the small code generator's
+// print_piece and generation loop) keep nothing in the top halves of
+// 32-bit registers across it, and the full sector's runs on a 286 too, so
+// that the loader can say that the machine is not a 386. The console's own
+// copy (wide) keeps all 32 bits.
+//
+// lean leaves BX as the caller has it: BH is the page only for the IBM PC's
+// 1981 ROMs (every BIOS able to run 386 code writes to the active page, as
+// SeaVGABIOS and the Bochs VGA BIOS say outright), and BL is a colour only
+// in graphics modes, which nothing here sets. The other copies set BX = 7.
+func emitPutc(p *x86.Program, name string, lean, wide bool) {
+	p.Mark(name)
+	p.Label(name)
+	if wide {
+		p.I(x86.PUSHAD) // all of them: a BIOS may not keep the top halves
 	} else {
-		code, data := c.CodeSectors, c.DataSectors
-		contiguous := c.dataAddr() == CodeAddr+uint32(code)*SectorSize
-		if contiguous {
-			code, data = code+data, 0
-		}
-		// The DAP starts out pointing at CodeAddr.
-		emitStream(p, c, CodeAddr, code)
-		if data > 0 {
-			a := c.dataAddr()
-			p.I(x86.MOV, x86.W(x86.At("dap", 6)), x86.Imm(int64(a>>4)))
-			if a&15 != 0 {
-				p.I(x86.MOV, x86.W(x86.At("dap", 4)), x86.Imm(int64(a&15)))
-			}
-			emitStream(p, c, a, data)
-		}
-		// AH=08h and the CHS reads leave ES changed.
-		p.I(x86.PUSH, x86.DS)
-		p.I(x86.POP, x86.ES)
+		p.I(x86.PUSHA)
 	}
-	p.I(x86.JMP, x86.Far{Seg: 0, Off: CodeAddr})
-
-	emitLoad(p, c)
-	emitRead(p, c)
-
-	p.Mark("boot.data")
-	if c.Flat {
-		// GDT: the null descriptor holds the GDTR (limit, base) and the CHS
-		// sectors per track; selector 8 is a flat 4 GiB read/write data
-		// segment.
-		p.Label("gdt")
-		p.DW(15)
-		p.DDAddr("gdt", 0)
-		p.Label("spt")
-		p.DW(0)
-		p.DB(flatDescriptor...)
+	// INT 14h AH=1: DX = 0 is COM1, AL is kept. The BIOS returns at once
+	// when the machine has no COM1; fewer bytes than polling the port.
+	p.I(x86.MOV, x86.AH, x86.Imm(1))
+	p.I(x86.CWD) // AX < 8000h: DX = 0
+	p.I(x86.INT, x86.Imm(0x14))
+	if !lean {
+		p.I(x86.MOV, x86.BX, x86.Imm(7)) // page 0, light grey (graphics modes)
+	}
+	p.I(x86.MOV, x86.AH, x86.Imm(0x0E))
+	p.Label(name + ".tty")
+	p.I(x86.INT, x86.Imm(0x10))
+	p.I(x86.CMP, x86.AL, x86.Imm('\n'))
+	p.I(x86.MOV, x86.AL, x86.Imm('\r'))
+	p.I(x86.JE, x86.Label(name+".tty"))
+	if wide {
+		p.I(x86.POPAD)
 	} else {
-		p.Label("spt")
-		p.DW(0)
+		p.I(x86.POPA)
 	}
-	p.Label("heads")
-	p.DW(0)
-	// Disk address packet. The buffer is the bounce buffer (flat) or the
-	// destination, advanced per read (segmented); the LBA is the next sector.
-	seg := uint16(BounceAddr >> 4)
-	if !c.Flat {
-		seg = CodeAddr >> 4
-	}
-	p.Label("dap")
-	p.DB(0x10, 0)
-	p.DW(0, 0, seg)
-	p.Label("lba")
-	p.DD(1, 0)
-}
-
-// flatDescriptor is a flat 4 GiB read/write data segment (base 0, limit
-// 0xFFFFF pages), for selector 8.
-var flatDescriptor = []byte{0xFF, 0xFF, 0x00, 0x00, 0x00, 0x92, 0xCF, 0x00}
-
-// emitStream loads n sectors (continuing the LBA) to dest: flat through
-// EDI, segmented through the DAP buffer the caller has set.
-func emitStream(p *x86.Program, c BootConfig, dest uint32, n int) {
-	if n == 0 {
-		return
-	}
-	if c.Flat {
-		p.I(x86.MOV, x86.EDI, x86.Imm(int64(dest)))
-		p.I(x86.MOV, x86.EBP, x86.Imm(int64(n)))
-	} else {
-		p.I(x86.MOV, x86.BP, x86.Imm(int64(n)))
-	}
-	p.I(x86.CALL, x86.Label("load"))
+	p.I(x86.RET)
 }

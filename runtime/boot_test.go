@@ -123,11 +123,14 @@ func TestCutShort(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			data := randomData(100<<10, 7)
-			img := sumImage(t, tc.c, data)
-			img = img[:len(img)-len(data)/2/SectorSize*SectorSize]
+			l, err := LinkImage(nil, sumProgram(tc.c.Flat, tc.c.dataAddr(), len(data)), data, tc.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := l.Bytes[:l.StreamsEnd()-len(data)/2/SectorSize*SectorSize]
 			res := boot(t, img, 10*time.Second)
-			if !regexp.MustCompile(`^E[0-9A-F]{2}\n$`).Match(res.Serial) || res.ExitCode != 2 {
-				t.Errorf("COM1 %q, exit %d; want E, two hex digits, newline, exit 2", res.Serial, res.ExitCode)
+			if !regexp.MustCompile(`^disk error [0-9A-F]{2}\n$`).Match(res.Serial) || res.ExitCode != 2 {
+				t.Errorf("COM1 %q, exit %d; want disk error, two hex digits, newline, exit 2", res.Serial, res.ExitCode)
 			}
 			if res.Elapsed > 5*time.Second {
 				t.Errorf("took %v", res.Elapsed)

@@ -123,58 +123,12 @@ func EmitConsole(p *x86.Program, c Console) {
 	if c.Shared() {
 		return
 	}
-	emitPutc(p, Putc, false)
+	emitPutc(p, Putc, false, true)
 	if exit {
 		p.Mark(Exit)
 		p.Label(Exit)
 		emitExit(p, Exit)
 	}
-}
-
-// emitPutc emits putc under the label (and mark) name: the boot sector's
-// copy has another name, so that one listing can hold both.
-//
-// The character goes to COM1 through INT 14h (the BIOS waits for the
-// transmitter, with a timeout), then to the screen with INT 10h AH=0Eh;
-// after '\n' it prints '\r' too (line feed, then carriage return: the
-// same new line as "\r\n"). This relies on INT 10h keeping AX,
-// as the BIOS convention says and as print loops everywhere assume.
-//
-// lean leaves BX as the caller has it: BH is the page only for the IBM PC's
-// 1981 ROMs (every BIOS able to run 386 code writes to the active page, as
-// SeaVGABIOS and the Bochs VGA BIOS say outright), and BL is a colour only
-// in graphics modes, which nothing here sets. The full copy sets BX = 7.
-func emitPutc(p *x86.Program, name string, lean bool) {
-	p.Mark(name)
-	p.Label(name)
-	if lean {
-		// The callers of the lean copy (the small code generator's
-		// print_piece and generation loop, the boot sector) keep nothing
-		// in the top halves of 32-bit registers across it.
-		p.I(x86.PUSHA)
-	} else {
-		p.I(x86.PUSHAD) // all of them: a BIOS may not keep the top halves
-	}
-	// INT 14h AH=1: DX = 0 is COM1, AL is kept. The BIOS returns at once
-	// when the machine has no COM1; fewer bytes than polling the port.
-	p.I(x86.MOV, x86.AH, x86.Imm(1))
-	p.I(x86.CWD) // AX < 8000h: DX = 0
-	p.I(x86.INT, x86.Imm(0x14))
-	if !lean {
-		p.I(x86.MOV, x86.BX, x86.Imm(7)) // page 0, light grey (graphics modes)
-	}
-	p.I(x86.MOV, x86.AH, x86.Imm(0x0E))
-	p.Label(name + ".tty")
-	p.I(x86.INT, x86.Imm(0x10))
-	p.I(x86.CMP, x86.AL, x86.Imm('\n'))
-	p.I(x86.MOV, x86.AL, x86.Imm('\r'))
-	p.I(x86.JE, x86.Label(name+".tty"))
-	if lean {
-		p.I(x86.POPA)
-	} else {
-		p.I(x86.POPAD)
-	}
-	p.I(x86.RET)
 }
 
 // emitExit writes AL to the debug-exit port and halts for good (if the
@@ -194,7 +148,7 @@ func emitExit(p *x86.Program, name string) {
 
 // emitPrintPieceFlat: the piece table is read with 32-bit addresses.
 // With keep32, putc may change the top halves of 32-bit registers (the
-// lean boot sector's keeps 16 bits), so the loop keeps ESI and EDX
+// boot sectors' copies keep 16 bits), so the loop keeps ESI and EDX
 // around it.
 func emitPrintPieceFlat(p *x86.Program, addr uint32, putc x86.Operand, keep32 bool) {
 	p.I(x86.PUSHAD)

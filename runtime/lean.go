@@ -122,18 +122,19 @@ func (c BootConfig) readFunction() byte {
 	return 0x42
 }
 
-// emitLeanBoot emits the lean boot sector.
+// emitLeanBoot emits the lean boot sector: the jump over the BPB room,
+// the shared block (fail, exit, putc) at addresses that depend on nothing,
+// the start-up code, the streams, the load loop and the data.
 func emitLeanBoot(p *x86.Program, c BootConfig) {
 	k, streams := c.leanPlan()
-	emitStart(p, c)
-	p.I(x86.JMP, x86.Label("streams"))
-	emitShared(p, c)
+	emitBPBJump(p)
+	emitLeanShared(p)
+	emitLeanStart(p, c)
 
 	// Each stream but the last is a far call of load (CS may be 07C0h);
 	// the last pushes 0:CodeAddr and falls into load, whose retf enters
 	// the main code.
 	p.Mark("boot.streams")
-	p.Label("streams")
 	if len(streams) == 0 {
 		p.I(x86.JMP, x86.Far{Seg: 0, Off: CodeAddr})
 	}
@@ -258,4 +259,47 @@ func emitLeanLoad(p *x86.Program, c BootConfig, k int) {
 	p.I(x86.DEC, x86.BP)
 	p.I(x86.JNZ, x86.Label("load"))
 	p.I(x86.RETF)
+}
+
+// emitLeanStart sets up the stack, DS = 0 (segmented: ES = 0 too) and the
+// direction flag, initialises COM1 and enables A20 (flat). CX is 0 and DL
+// the boot drive after it.
+func emitLeanStart(p *x86.Program, c BootConfig) {
+	p.Mark("boot.start")
+	p.Label("start")
+	// The BIOS may enter at 07C0:0000; nothing here depends on CS, and the
+	// final far return sets it for the main code.
+	p.I(x86.XOR, x86.CX, x86.CX)
+	p.I(x86.MOV, x86.SS, x86.CX) // mov ss holds interrupts off until sp is set too
+	p.I(x86.MOV, x86.SP, x86.Imm(StackTop))
+	p.I(x86.MOV, x86.DS, x86.CX)
+	if !c.Flat {
+		p.I(x86.MOV, x86.ES, x86.CX) // flat: the first copy sets ES
+	}
+	p.I(x86.CLD)
+	p.Mark("boot.com1")
+	p.I(x86.PUSH, x86.DX) // the reads find the drive in DL
+	emitCOM1Init(p)
+	p.I(x86.POP, x86.DX)
+	if c.Flat {
+		p.Mark("boot.start")
+		// Fast A20; bit 0 (reset) reads as 0 and is written back as 0.
+		p.I(x86.IN, x86.AL, x86.Imm(0x92))
+		p.I(x86.OR, x86.AL, x86.Imm(2))
+		p.I(x86.OUT, x86.Imm(0x92), x86.AL)
+	}
+}
+
+// emitLeanShared emits fail ("E", exit code 2), which falls into exit,
+// then putc.
+func emitLeanShared(p *x86.Program) {
+	p.Mark("boot.fail")
+	p.Label("fail")
+	p.I(x86.MOV, x86.AL, x86.Imm('E'))
+	p.I(x86.CALL, x86.Label(BootPutc))
+	p.I(x86.MOV, x86.AL, x86.Imm(2))
+	p.Mark(BootExit)
+	p.Label(BootExit)
+	emitExit(p, BootExit)
+	emitPutc(p, BootPutc, true, false)
 }

@@ -54,8 +54,7 @@ func TestSharedRoutinesIgnoreCounts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%+v: %v", c, err)
 			}
-			s := p.Symbols()
-			if got := (BootRoutines{Putc: s[BootPutc], Exit: s[BootExit]}); got != want {
+			if got := routinesOf(p); got != want {
 				t.Errorf("%+v: routines at %+v, SharedRoutines says %+v", c, got, want)
 			}
 			built++
@@ -171,8 +170,8 @@ func TestLeanCodeOnly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(img) != (1+64)*SectorSize {
-				t.Errorf("image of %d bytes, want %d", len(img), (1+64)*SectorSize)
+			if len(img) != CylinderSectors(1+64)*SectorSize {
+				t.Errorf("image of %d bytes, want %d", len(img), CylinderSectors(1+64)*SectorSize)
 			}
 			res := boot(t, img, 10*time.Second)
 			if string(res.Serial) != "ok\n" || res.ExitCode != 0 {
@@ -198,7 +197,7 @@ func TestLeanCutShort(t *testing.T) {
 			c := tc.c
 			c.Lean = true
 			data := randomData(tc.n, 7)
-			img, err := Link(nil, sumProgramWith(sharedConsole(t, c, 0), c.dataAddr(), len(data)), data, c)
+			l, err := LinkImage(nil, sumProgramWith(sharedConsole(t, c, 0), c.dataAddr(), len(data)), data, c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +205,7 @@ func TestLeanCutShort(t *testing.T) {
 			if tc.name == "flat_last_chunk" {
 				cut = SectorSize // only the padding's last sector is missing
 			}
-			img = img[:len(img)-cut]
+			img := l.Bytes[:l.StreamsEnd()-cut]
 			res := boot(t, img, 10*time.Second)
 			if string(res.Serial) != "E" || res.ExitCode != 2 {
 				t.Errorf("COM1 %q, exit %d; want \"E\", exit 2", res.Serial, res.ExitCode)
@@ -255,7 +254,7 @@ func TestLeanLinkLayout(t *testing.T) {
 			at = SectorSize + int(c.dataAddr()-CodeAddr)
 			size = SectorSize + roundUp(at-SectorSize+len(data), 64*SectorSize)
 		}
-		if len(img) != size || img[510] != 0x55 || img[511] != 0xAA {
+		if size = CylinderSectors(size/SectorSize) * SectorSize; len(img) != size || img[510] != 0x55 || img[511] != 0xAA {
 			t.Errorf("%+v: %d bytes, want %d; signature % x", c, len(img), size, img[510:512])
 		}
 		if !bytes.Equal(img[SectorSize:][:len(code)], code) || !bytes.Equal(img[at:][:len(data)], data) {
@@ -263,7 +262,7 @@ func TestLeanLinkLayout(t *testing.T) {
 		}
 		b, _ := BootSector(withSizes(c, len(code), len(data)))
 		bs, _ := b.Assemble(BootAddr)
-		if !bytes.Equal(img[:len(bs)], bs) || !bytes.Equal(img[len(bs):510], make([]byte, 510-len(bs))) {
+		if !bytes.Equal(img[:len(bs)], bs) || !bytes.Equal(img[len(bs):magicOffset], make([]byte, magicOffset-len(bs))) {
 			t.Errorf("%+v: sector 0 is not the boot sector and zeros", c)
 		}
 	}

@@ -1,33 +1,53 @@
 package runtime
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	x86 "tfc/codegen/x86_16"
 )
 
-// Link builds the disk image: sector 0 is the boot sector (padded to 510
-// bytes and signed 0x55 0xAA), then main assembled at CodeAddr (its entry is
-// its first byte) padded to whole sectors, then data padded to whole
-// sectors. Lean (see leanPlan): flat, the code and the data each padded to
-// whole chunks; segmented, the memory from CodeAddr to the data's end
-// (code, zeros, data), padded to whole chunks.
+// Linked is a disk image and the programs in it.
+type Linked struct {
+	Bytes  []byte
+	Boot   *x86.Program
+	Loader *x86.Program // nil for the lean boot sector
+	Config BootConfig   // with the sector counts
+}
+
+// Link builds the disk image (see LinkImage) and returns its bytes.
+func Link(boot, main *x86.Program, data []byte, c BootConfig) ([]byte, error) {
+	l, err := LinkImage(boot, main, data, c)
+	if err != nil {
+		return nil, err
+	}
+	return l.Bytes, nil
+}
+
+// LinkImage builds the disk image. Sector 0 is the boot sector, ending as
+// a master boot record (see mbr.go). The full boot path: then the loader,
+// the main code assembled at CodeAddr (its entry is its first byte) and
+// the data, each padded to whole sectors and ending with the word (data:
+// dword) that makes its sum what the loader checks. Lean (see leanPlan):
+// flat, the code and the data each padded to whole chunks; segmented,
+// the memory from CodeAddr to the data's end (code, zeros, data), padded
+// to whole chunks. The image is padded to whole cylinders
+// (CylinderSectors).
 //
-// Link sets c.CodeSectors and c.DataSectors from the sizes. With boot nil
-// (the normal case) it builds the boot sector from them; a caller that
+// LinkImage sets c.CodeSectors and c.DataSectors from the sizes. With boot
+// nil (the normal case) it builds the boot sector from them; a caller that
 // passes its own boot program must have built it with the same counts
 // (nonzero counts in c are checked against the sizes).
-func Link(boot, main *x86.Program, data []byte, c BootConfig) ([]byte, error) {
+func LinkImage(boot, main *x86.Program, data []byte, c BootConfig) (*Linked, error) {
 	code, err := main.Assemble(CodeAddr)
 	if err != nil {
 		return nil, fmt.Errorf("main code: %w", err)
 	}
-	codeSectors := sectors(len(code))
-	dataSectors := sectors(len(data))
 	if len(code) > MaxCodeSize {
 		return nil, fmt.Errorf("main code is %d bytes, only %d fit at %#x below %#x",
 			len(code), MaxCodeSize, CodeAddr, CodeAddr+MaxCodeSize)
 	}
+	codeSectors, dataSectors := StreamSectors(c, len(code), len(data))
 	if (c.CodeSectors != 0 && c.CodeSectors != codeSectors) || (c.DataSectors != 0 && c.DataSectors != dataSectors) {
 		return nil, fmt.Errorf("config says %d code and %d data sectors, the image has %d and %d",
 			c.CodeSectors, c.DataSectors, codeSectors, dataSectors)
@@ -35,6 +55,22 @@ func Link(boot, main *x86.Program, data []byte, c BootConfig) ([]byte, error) {
 	c.CodeSectors, c.DataSectors = codeSectors, dataSectors
 	if err := c.check(); err != nil {
 		return nil, err
+	}
+	var loader *x86.Program
+	var ld []byte
+	if !c.Lean {
+		r, err := SharedRoutines(c)
+		if err != nil {
+			return nil, err
+		}
+		if loader, err = Loader(c, r); err != nil {
+			return nil, err
+		}
+		ld, _ = loader.Assemble(LoaderAddr)
+		c.LoaderSectors = sectors(len(ld) + 2)
+		if LoaderAddr+c.LoaderSectors*SectorSize > StackTop-0x400 {
+			return nil, fmt.Errorf("BUG: the loader is %d bytes", len(ld))
+		}
 	}
 	if boot == nil {
 		if boot, err = BootSector(c); err != nil {
@@ -45,7 +81,7 @@ func Link(boot, main *x86.Program, data []byte, c BootConfig) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := make([]byte, 0, (1+codeSectors+dataSectors)*SectorSize)
+	img := make([]byte, 0, (1+c.LoaderSectors+codeSectors+dataSectors)*SectorSize)
 	img = append(img, bs...)
 	img = append(img, make([]byte, 510-len(bs))...)
 	img = append(img, 0x55, 0xAA)
@@ -68,19 +104,63 @@ func Link(boot, main *x86.Program, data []byte, c BootConfig) ([]byte, error) {
 		}
 		img = append(img, mem...)
 	default:
-		img = appendPadded(img, code)
-		img = appendPadded(img, data)
+		img = appendSummed16(img, ld, c.LoaderSectors)
+		img = appendSummed16(img, code, codeSectors)
+		img = appendSummed32(img, data, dataSectors)
 	}
-	return img, nil
+	img = appendPaddedTo(img, nil, (CylinderSectors(len(img)/SectorSize)*SectorSize)-len(img))
+	writeMBR(img)
+	return &Linked{Bytes: img, Boot: boot, Loader: loader, Config: c}, nil
+}
+
+// appendSummed16 appends b padded to n sectors, its last word set so that
+// the words and SumSeed16 add up to 0 (the boot sector's sum).
+func appendSummed16(img, b []byte, n int) []byte {
+	start := len(img)
+	img = appendPaddedTo(img, b, n*SectorSize)
+	s := uint16(SumSeed16)
+	for i := start; i < len(img); i += 2 {
+		s += binary.LittleEndian.Uint16(img[i:])
+	}
+	binary.LittleEndian.PutUint16(img[len(img)-2:], -s)
+	return img
+}
+
+// appendSummed32 appends b padded to n sectors (none for n = 0), its last
+// dword set so that the dwords and SumSeed32 add up to 0 (the loader's
+// check of the data).
+func appendSummed32(img, b []byte, n int) []byte {
+	if n == 0 {
+		return img
+	}
+	start := len(img)
+	img = appendPaddedTo(img, b, n*SectorSize)
+	s := uint32(SumSeed32)
+	for i := start; i < len(img); i += 4 {
+		s += binary.LittleEndian.Uint32(img[i:])
+	}
+	binary.LittleEndian.PutUint32(img[len(img)-4:], -s)
+	return img
+}
+
+// StreamsEnd is where the streams of the image end: the padding to whole
+// cylinders follows.
+func (l *Linked) StreamsEnd() int {
+	c := l.Config
+	if !c.Lean {
+		return (1 + c.LoaderSectors + c.CodeSectors + c.DataSectors) * SectorSize
+	}
+	k, streams := c.leanPlan()
+	n := 1
+	for _, s := range streams {
+		n += s.chunks * k
+	}
+	return n * SectorSize
 }
 
 func sectors(n int) int { return (n + SectorSize - 1) / SectorSize }
 
 func roundUp(n, k int) int { return (n + k - 1) / k * k }
-
-func appendPadded(img, b []byte) []byte {
-	return appendPaddedTo(img, b, sectors(len(b))*SectorSize)
-}
 
 // appendPaddedTo appends b and zeros up to n bytes.
 func appendPaddedTo(img, b []byte, n int) []byte {

@@ -30,10 +30,13 @@ func TestLinkDeterministic(t *testing.T) {
 		if !bytes.Equal(a, b) {
 			t.Errorf("%+v: two links differ", c)
 		}
-		if len(a) != (1+1+10)*SectorSize || a[510] != 0x55 || a[511] != 0xAA {
+		if len(a) != CylinderSectors(1)*SectorSize || a[510] != 0x55 || a[511] != 0xAA {
 			t.Errorf("%+v: %d bytes, signature % x", c, len(a), a[510:512])
 		}
-		if !bytes.Equal(a[len(a)-10*SectorSize:][:len(data)], data) {
+		if err := CheckImage(a[:SectorSize], int64(len(a))); err != nil {
+			t.Errorf("%+v: %v", c, err)
+		}
+		if !bytes.Equal(a[(1+1+1)*SectorSize:][:len(data)], data) {
 			t.Errorf("%+v: data is not in the last sectors", c)
 		}
 	}
@@ -51,16 +54,16 @@ func TestLinkErrors(t *testing.T) {
 
 	// 700 KiB does not fit in conventional memory.
 	_, err := Link(nil, smallMain(false), make([]byte, 700<<10), BootConfig{DataAddr: 0x10000})
-	if err == nil || !strings.Contains(err.Error(), "716800 bytes") || !strings.Contains(err.Error(), "588800 bytes") {
+	if err == nil || !strings.Contains(err.Error(), "717312 bytes") || !strings.Contains(err.Error(), "588800 bytes") {
 		t.Errorf("segmented data too large: %v", err)
 	}
 	// Padding to a whole sector counts: the BIOS writes whole sectors.
-	// At 0x10100, 1149.5 sectors fit.
+	// At 0x10100, 1149.5 sectors fit; the data's sum takes 4 bytes.
 	c := BootConfig{DataAddr: 0x10100}
-	if _, err := Link(nil, smallMain(false), make([]byte, 1149*SectorSize+256), c); err == nil {
+	if _, err := Link(nil, smallMain(false), make([]byte, 1149*SectorSize-3), c); err == nil {
 		t.Errorf("data up to the limit, padded past it: no error")
 	}
-	if _, err := Link(nil, smallMain(false), make([]byte, 1149*SectorSize), c); err != nil {
+	if _, err := Link(nil, smallMain(false), make([]byte, 1149*SectorSize-4), c); err != nil {
 		t.Errorf("data within the limit: %v", err)
 	}
 
@@ -88,7 +91,7 @@ func TestListingRoundTrip(t *testing.T) {
 	for _, c := range []BootConfig{
 		{Flat: true, CodeSectors: 2, DataSectors: 1000},
 		{Flat: true, CodeSectors: 2, DataSectors: 1000, ForceCHS: true},
-		{CodeSectors: 2, DataSectors: 100, DataAddr: 0x12345},
+		{CodeSectors: 2, DataSectors: 100, DataAddr: 0x12344},
 		{CodeSectors: 2, DataSectors: 100, ForceCHS: true},
 		{Flat: true, Lean: true, CodeSectors: 2, DataSectors: 1000},
 		{Lean: true, CodeSectors: 2, DataSectors: 100, DataAddr: 0x12345},

@@ -19,6 +19,7 @@ type buildFlags struct {
 	gen     genFlags
 	memory  *string
 	backend *string
+	boot    *string
 	os, o2  *bool
 }
 
@@ -27,6 +28,7 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 		gen:     addGenFlags(fs),
 		memory:  fs.String("memory", "", "memory model: flat (unreal mode, memory above 1 MiB) or segmented (real mode, 640 KiB); default: chosen by the compiler"),
 		backend: fs.String("gen", "", "code generator: loop (the loop-level back end: any shape and op, flat memory only); default: chosen by -Os/-O2"),
+		boot:    fs.String("boot", "", "boot path: full (the full boot sector and the loader, which checks the machine) or lean (the lean boot sector, -Os only); default: the .tf file's boot declaration, else full"),
 		os:      fs.Bool("Os", false, "optimize for size (the default)"),
 		o2:      fs.Bool("O2", false, "optimize for speed"),
 	}
@@ -46,7 +48,12 @@ func (b buildFlags) options() (codegen.Options, error) {
 	default:
 		return codegen.Options{}, usageErrorf("unknown code generator %q (loop)", *b.backend)
 	}
-	return codegen.Options{Memory: *b.memory, Opt: opt, Gen: *b.backend}, nil
+	switch *b.boot {
+	case "", "lean", "full":
+	default:
+		return codegen.Options{}, usageErrorf("unknown boot path %q (full or lean)", *b.boot)
+	}
+	return codegen.Options{Memory: *b.memory, Opt: opt, Gen: *b.backend, Boot: *b.boot}, nil
 }
 
 // compile runs the front end and the code generator for path.
