@@ -11,15 +11,19 @@ all: build
 build:
 	$(GO) build -o tfc ./cmd/tfc
 
-# deps installs QEMU and NASM with apt-get where they are missing: as root it
-# runs apt-get update first (a fresh machine's package lists can be empty);
-# otherwise it prints the command to run.
+# deps installs QEMU, NASM and Bochs (with its BIOS, the VGA BIOS and the
+# text-terminal display the tests run it with) with apt-get where they are
+# missing: as root it runs apt-get update first (a fresh machine's package
+# lists can be empty); otherwise it prints the command to run.
 deps:
 	@missing=""; \
 	command -v qemu-system-i386 >/dev/null || missing="$$missing qemu-system-x86"; \
 	command -v nasm >/dev/null || missing="$$missing nasm"; \
 	command -v objdump >/dev/null || missing="$$missing binutils"; \
-	if [ -z "$$missing" ]; then echo "deps: qemu-system-i386, nasm and objdump are installed"; \
+	for p in bochs bochs-term bochsbios vgabios; do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: qemu-system-i386, nasm, objdump and bochs are installed"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "deps: installing$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \

@@ -33,6 +33,16 @@ type Options struct {
 	Display bool
 	// Memory in MiB (0: QEMU's default).
 	MemoryMiB int
+	// Machine is the machine type: "" or "pc" (i440FX, the disk on IDE),
+	// "q35" (ICH9, the disk on its AHCI controller).
+	Machine string
+	// Disk is how the image is attached: "" (a hard disk on the machine's
+	// disk controller: IDE on pc, AHCI on q35), "usb" (a USB stick,
+	// usb-storage on an xHCI controller) or "floppy" (drive A:, the image
+	// a 1.44 MB floppy: FloppyBytes at most, padded to that by Boot).
+	Disk string
+	// CPU is the CPU model ("486"; "": QEMU's default).
+	CPU string
 	// Stdout, when set, receives COM1 output as it arrives (it is still
 	// collected in Result.Serial).
 	Stdout io.Writer
@@ -62,16 +72,34 @@ func Available() bool {
 	return err == nil
 }
 
+// FloppyBytes is the size of a 1.44 MB floppy image.
+const FloppyBytes = 1474560
+
 // Args returns the qemu-system-i386 command line for booting image.
 func Args(image string, o Options) []string {
+	machine := "accel=tcg"
+	if o.Machine != "" {
+		machine = o.Machine + "," + machine
+	}
 	args := []string{
-		"-machine", "accel=tcg",
+		"-machine", machine,
 		"-nodefaults",
 		"-serial", "stdio",
 		"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=%#02x", ioport.DebugExit, ioport.DebugExitSize),
-		"-drive", "file=" + image + ",format=raw,if=ide,index=0,media=disk",
-		"-boot", "c",
-		"-no-reboot",
+	}
+	switch o.Disk {
+	case "usb":
+		args = append(args, "-device", "qemu-xhci,id=xhci",
+			"-drive", "if=none,id=stick,format=raw,snapshot=on,file="+image,
+			"-device", "usb-storage,bus=xhci.0,drive=stick,bootindex=0")
+	case "floppy":
+		args = append(args, "-drive", "file="+image+",format=raw,snapshot=on,if=floppy,index=0", "-boot", "a")
+	default:
+		args = append(args, "-drive", "file="+image+",format=raw,snapshot=on,if=ide,index=0,media=disk", "-boot", "c")
+	}
+	args = append(args, "-no-reboot")
+	if o.CPU != "" {
+		args = append(args, "-cpu", o.CPU)
 	}
 	if o.Display {
 		args = append(args, "-vga", "std")
@@ -96,8 +124,31 @@ func Boot(ctx context.Context, image string, o Options) (*Result, error) {
 	if !Available() {
 		return nil, ErrNotInstalled
 	}
-	if _, err := os.Stat(image); err != nil {
+	st, err := os.Stat(image)
+	if err != nil {
 		return nil, err
+	}
+	if o.Disk == "floppy" && st.Size() != FloppyBytes {
+		if st.Size() > FloppyBytes {
+			return nil, fmt.Errorf("qemu: %s is %d bytes, more than a 1.44 MB floppy", image, st.Size())
+		}
+		b, err := os.ReadFile(image)
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.CreateTemp("", "tfc-floppy-*.img")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(f.Name())
+		_, err = f.Write(append(b, make([]byte, FloppyBytes-len(b))...))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		image = f.Name()
 	}
 	timeout := o.Timeout
 	if timeout == 0 {
@@ -115,7 +166,7 @@ func Boot(ctx context.Context, image string, o Options) (*Result, error) {
 		cmd.Stdout = io.MultiWriter(&serial, clock)
 	}
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	res := &Result{Serial: serial.Bytes(), Stderr: stderr.String(), ExitCode: -1, Elapsed: time.Since(start),
 		FirstOutput: clock.first, LastOutput: clock.last}
 	if ctx.Err() == context.DeadlineExceeded {

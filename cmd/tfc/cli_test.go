@@ -20,6 +20,13 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 func TestExitCodesAndMessages(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.tf")
+	cut := filepath.Join(dir, "cut.img")
+	if code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut); code != 0 {
+		t.Fatal(stderr)
+	}
+	if err := os.Truncate(cut, 196*512); err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(bad, []byte("model x\nweights checkpoint \"nosuch.bin\"\ntokenizer synthetic\nconfig {\n  dim = 8 hidden = 8 layers = 1 heads = 2 kv_heads = 2 vocab = 8 context = 8\n}\nforward { next = argmax(x) }\n"), 0o644)
 	for _, c := range []struct {
 		args   []string
@@ -38,6 +45,8 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{[]string{"build", "../../examples/gelu-random.tf", "--memory", "paged", "-o", filepath.Join(dir, "x.img")}, 1, `unknown memory model "paged"`},
 		{[]string{"sim", "../../examples/gelu-random.tf", "-d", "nosuch"}, 1, "-d nosuch: no such pass"},
 		{[]string{"run", "../../examples/gelu-random.img", "--steps", "3"}, 2, "--prompt and --steps need a .tf file"},
+		{[]string{"run", "../../README.md"}, 1, "tfc: ../../README.md: not a tfc image: no boot signature (0x55 0xAA) at the end of its first sector\n"},
+		{[]string{"run", cut}, 1, "tfc: " + cut + ": a tfc image of 100352 bytes, but its partition table says 1008 sectors: cut short or padded?\n"},
 	} {
 		code, _, stderr := runCLI(c.args...)
 		if code != c.code || !strings.Contains(stderr, c.stderr) {
@@ -79,6 +88,13 @@ func TestCheck(t *testing.T) {
 func TestErrorShowsLineAndCaret(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.tf")
+	cut := filepath.Join(dir, "cut.img")
+	if code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut); code != 0 {
+		t.Fatal(stderr)
+	}
+	if err := os.Truncate(cut, 196*512); err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(bad, []byte("model x\nweights random seed 1\ntokenizer synthetic\nconfig {\n  dim = 8\n  hidden = 8\n  layers = 1\n  heads = 3\n  kv_heads = 1\n  vocab = 8\n  context = 8\n}\nforward { next = argmax(x) }\n"), 0o644)
 	code, _, stderr := runCLI("sim", bad)
 	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tfc/qemu"
+	"tfc/runtime"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -44,6 +45,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "tfc: built %s: code %d bytes, data %d bytes, %s memory model\n", path, im.CodeBytes(), len(im.Layout.Data), im.Memory)
 	} else if fs.Lookup("prompt").Value.String() != "" || fs.Lookup("steps").Value.String() != "0" {
 		return usageErrorf("run: --prompt and --steps need a .tf file: an image's prompt is built in")
+	} else if err := checkImage(path); err != nil {
+		return err
 	}
 	o := qemu.Options{Timeout: *timeout, Display: *display, Stdout: stdout, Icount: *icount}
 	if *bench {
@@ -88,5 +91,25 @@ func benchReport(debugcon string, res *qemu.Result, icount bool, stderr io.Write
 		unit = "guest instructions"
 	}
 	fmt.Fprintf(stderr, "tfc: bench: %d %s over the generation, %d per token\n", cycles, unit, cycles/steps)
+	return nil
+}
+
+// checkImage refuses a file that is not a tfc image (runtime.CheckImage),
+// before QEMU boots it.
+func checkImage(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	b := make([]byte, runtime.SectorSize)
+	n, _ := io.ReadFull(f, b)
+	if err := runtime.CheckImage(b[:n], st.Size()); err != nil {
+		return &exitError{1, fmt.Sprintf("%s: %v", path, err)}
+	}
 	return nil
 }
