@@ -36,9 +36,10 @@ type Options struct {
 	Bench bool
 	// Gen forces a code generator: "loop" (the loop-level back end).
 	Gen string
-	// Boot chooses the boot path: "" or "full", the full boot sector and
-	// the loader (spec.md section 7); "lean", the lean boot sector, for
-	// -Os images (the small code generator) only.
+	// Boot chooses the boot path: "full", the full boot sector and the
+	// loader (spec.md section 7); "lean", the lean boot sector, for images
+	// of the small code generator (-Os) only; "": the program's boot
+	// declaration, else full.
 	Boot string
 	// Dump names a loop IR pass ("lir.fold", …) after which the loop
 	// generator prints its IR to DumpTo.
@@ -58,9 +59,10 @@ type Image struct {
 	Loader *x86.Program // nil with the lean boot sector
 	Main   *x86.Program
 	// Streams is the length of what the boot sector and the loader read:
-	// the padding to whole cylinders follows.
-	Streams int
-	Layout  *isel.Layout
+	// the padding to whole cylinders follows. CodeOffset is where the main
+	// code starts in Bytes.
+	Streams, CodeOffset int
+	Layout              *isel.Layout
 	// Sizes of the code: per marked region (runtime pieces and ops); and
 	// of the data placed among the code (regions named "data: …").
 	Regions, DataRegions []Region
@@ -173,7 +175,7 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	}
 	// The boot sector's putc and exit, which the small generator's
 	// console calls (their addresses do not depend on the sector counts).
-	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Lean: l.Small && leanBoot(o)}
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Lean: l.Small && leanBoot(p, o)}
 	if l.Small {
 		r, err := runtime.SharedRoutines(cfg)
 		if err != nil {
@@ -209,15 +211,18 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	if l.Small {
 		gen = "small"
 	}
-	im := &Image{Bytes: ln.Bytes, Memory: model, Generator: gen, Note: note, Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), Layout: l}
+	im := &Image{Bytes: ln.Bytes, Memory: model, Generator: gen, Note: note, Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: l}
 	im.Regions, im.DataRegions = regions(ln.Boot, ln.Loader, main)
 	return im, nil
 }
 
-// leanBoot reports whether o asks for the lean boot sector: by default
-// (Boot "") -Os images keep it until the .tf file can ask for it.
-func leanBoot(o Options) bool {
-	return o.Boot == "lean" || o.Boot == ""
+// leanBoot reports whether the lean boot sector is asked for: by o, else
+// by the program's boot declaration. The full one is the default.
+func leanBoot(p *ir.Program, o Options) bool {
+	if o.Boot != "" {
+		return o.Boot == "lean"
+	}
+	return p.Boot == "lean"
 }
 
 // layout places p in the memory model asked for, or, with none asked for,

@@ -58,7 +58,7 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		return nil, err
 	}
 	il := &isel.Layout{DataAddr: loopgen.DataAddr, Data: l.Data, Pieces: l.Pieces, Prompt: l.Prompt, NPrompt: l.NPrompt, End: l.End}
-	im := &Image{Bytes: ln.Bytes, Memory: "flat", Generator: "loop", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), Layout: il}
+	im := &Image{Bytes: ln.Bytes, Memory: "flat", Generator: "loop", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: il}
 	im.Regions, im.DataRegions = regions(ln.Boot, ln.Loader, main)
 	return im, nil
 }

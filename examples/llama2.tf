@@ -51,6 +51,11 @@ forward {
   next = argmax(matmul(token_embedding, x))
 }
 
+# The lean boot sector (spec.md section 7): the code bytes of the record
+# comparison. Without this line the image gets the full boot path, which
+# also boots from floppies and checks the machine.
+boot lean
+
 generate {
   prompt = ""
   steps  = 200

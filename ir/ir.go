@@ -48,6 +48,7 @@ type Program struct {
 	TablesBuilt bool
 
 	Gen       lang.Generate
+	Boot      string // lang.Program.Boot
 	Tokenizer *checkpoint.Tokenizer
 }
 

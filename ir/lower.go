@@ -21,7 +21,7 @@ type lowerer struct {
 // Lower builds the IR of a checked program; weights are attached by Load.
 func Lower(lp *lang.Program) (*Program, error) {
 	p := &Program{Name: lp.Name, Pos: lp.Pos, Dim: lp.Dim, Hidden: lp.Hidden, Layers: lp.Layers, Heads: lp.Heads,
-		KVHeads: lp.KVHeads, Vocab: lp.Vocab, Context: lp.Context, Gen: lp.Gen}
+		KVHeads: lp.KVHeads, Vocab: lp.Vocab, Context: lp.Context, Gen: lp.Gen, Boot: lp.Boot}
 	for _, lpar := range lp.Params {
 		q := &Param{Name: lpar.Name, PerLayer: lpar.PerLayer, Layers: 1, Quant: Quant{Type: lpar.Quant.Type, Per: lpar.Quant.Per}, Pos: lpar.Pos}
 		dims := lpar.Shape

@@ -27,7 +27,7 @@ type File struct {
 	Source   []byte
 }
 
-// Decl = ModelDecl | WeightsDecl | TokenizerDecl | ConfigDecl | ParamDecl | QuantDecl | CacheDecl | ForwardDecl | GenerateDecl .
+// Decl = ModelDecl | WeightsDecl | TokenizerDecl | ConfigDecl | ParamDecl | QuantDecl | CacheDecl | ForwardDecl | GenerateDecl | BootDecl .
 type Decl struct {
 	Pos lexer.Position
 
@@ -40,6 +40,14 @@ type Decl struct {
 	Cache     *CacheDecl     `parser:"| @@"`
 	Forward   *ForwardDecl   `parser:"| @@"`
 	Generate  *GenerateDecl  `parser:"| @@"`
+	Boot      *BootDecl      `parser:"| @@"`
+}
+
+// BootDecl = "boot" ( "full" | "lean" ) .
+type BootDecl struct {
+	Pos lexer.Position
+
+	Path string `parser:"'boot' @( 'full' | 'lean' )"`
 }
 
 // ModelDecl = "model" Ident .

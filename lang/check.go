@@ -161,6 +161,9 @@ func (c *checker) collect() {
 		case d.Generate != nil:
 			once("generate", d.Generate.Pos)
 			c.generate = d.Generate
+		case d.Boot != nil:
+			once("boot", d.Boot.Pos)
+			c.p.Boot = d.Boot.Path
 		case d.Param != nil:
 			c.params = append(c.params, d.Param)
 		case d.Quant != nil:

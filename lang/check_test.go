@@ -171,6 +171,10 @@ var errorRows = []errorRow{
 		want: `t.tf:1:1: missing model declaration`},
 	{name: "duplicate model", src: edit(base, `weights random seed 1`, `weights random seed 1 model other`),
 		want: `t.tf:2:23: duplicate model declaration (the first is at line 1)`},
+	{name: "duplicate boot", src: edit(base, `weights random seed 1`, `weights random seed 1 boot lean boot full`),
+		want: `t.tf:2:33: duplicate boot declaration (the first is at line 2)`},
+	{name: "unknown boot path", src: edit(base, `weights random seed 1`, `weights random seed 1 boot fast`),
+		want: `t.tf:2:28: unexpected "fast" (expected ("full" | "lean") after "boot")`},
 	{name: "missing context", src: edit(base, "  context = 128\n", "\n"),
 		want: `t.tf:4:1: config is missing context`},
 	{name: "duplicate constant", src: edit(base, `head_dim = dim / heads`, `dim = dim / heads`),
@@ -418,7 +422,7 @@ func TestProgramFields(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "model.bin"), checkpointFile(good, 0), 0o644)
 	os.WriteFile(filepath.Join(dir, "tok.bin"), tokenizerFile(256), 0o644)
 	src := edit(withCkpt, "generate {\n  prompt = \"\"\n  steps = 64\n  sampler greedy\n}\n",
-		"generate { sampler temperature 0.5 }\n")
+		"generate { sampler temperature 0.5 } boot lean\n")
 	src = edit(src, `next = argmax(`, `next = sample(`)
 	path := filepath.Join(dir, "sub", "..", "t.tf")
 	f, err := parser.Parse(path, []byte(src))
@@ -437,6 +441,9 @@ func TestProgramFields(t *testing.T) {
 		t.Errorf("tokenizer: %+v", p.Tokenizer)
 	}
 	want := lang.Generate{Steps: 128, Temperature: 0.5, TopP: lang.DefaultTopP, Seed: lang.DefaultSeed}
+	if p.Boot != "lean" {
+		t.Errorf("boot %q, want lean", p.Boot)
+	}
 	if p.Gen != want {
 		t.Errorf("generate: %+v, want %+v", p.Gen, want)
 	}

@@ -32,6 +32,9 @@ type Program struct {
 	Pre, Layer, Post []*Stmt
 
 	Gen Generate
+
+	// Boot is the boot declaration's path: "full", "lean" or "" (none).
+	Boot string
 }
 
 // WeightsSource says where the weights come from.

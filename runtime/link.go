@@ -158,6 +158,9 @@ func (l *Linked) StreamsEnd() int {
 	return n * SectorSize
 }
 
+// CodeOffset is where the main code starts in the image.
+func (l *Linked) CodeOffset() int { return (1 + l.Config.LoaderSectors) * SectorSize }
+
 func sectors(n int) int { return (n + SectorSize - 1) / SectorSize }
 
 func roundUp(n, k int) int { return (n + k - 1) / k * k }

@@ -67,7 +67,7 @@ func loadConfig(t *testing.T, name, file, memory string) *config {
 			file, im.Generator, im.Memory, memory, im.Note)
 	}
 	return &config{name: name, file: file, memory: memory, p: p, im: im, l: im.Layout,
-		code: im.Bytes[runtime.SectorSize:]}
+		code: im.Bytes[im.CodeOffset:]}
 }
 
 // kernel is one kernel of the comparison.
@@ -482,7 +482,7 @@ func TestSmallKernelIsTheBuildsCode(t *testing.T) {
 			if im.Generator != "small" {
 				t.Skipf("built with the %s generator: %s", im.Generator, im.Note)
 			}
-			cfg := &config{name: cs.name, p: p, im: im, l: im.Layout, code: im.Bytes[runtime.SectorSize:]}
+			cfg := &config{name: cs.name, p: p, im: im, l: im.Layout, code: im.Bytes[im.CodeOffset:]}
 			n := 0
 			p.Ops(func(_ int, op *ir.Op) {
 				k, err := isel.SmallKernel(p, im.Layout, op)
