@@ -39,6 +39,7 @@ func reassoc(f *Func) {
 	for _, b := range f.Bodies() {
 		*b = rewrite(*b, map[Reg]bool{})
 	}
+	dce(f) // the sums the new addresses bypass: fold counts their readers
 }
 
 // reassocMem returns the instructions that m, rewritten, needs first;

@@ -101,8 +101,9 @@ func (m *Machine) run(nodes []*Node) {
 			if n.Count != NoReg {
 				count = m.regs[n.Count]
 			}
+			step := max(n.Step, 1)
 			for i := int64(0); i < count; i++ {
-				m.regs[n.Index] = i
+				m.regs[n.Index] = i * step
 				m.run(n.Body)
 			}
 		case NIf:

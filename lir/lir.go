@@ -158,11 +158,13 @@ const (
 type Node struct {
 	Kind NodeKind
 	Inst Inst
-	// NLoop: Index counts from 0 to Count-1 (Count an i32 register, or
-	// CountImm when Count is NoReg).
+	// NLoop: the body runs Count times (an i32 register, or CountImm
+	// when Count is NoReg), Index taking 0, Step, 2·Step, … (Step 0 or 1:
+	// counting by one; a step other than 1 only with CountImm).
 	Index    Reg
 	Count    Reg
 	CountImm int64
+	Step     int64
 	Body     []*Node
 	// NIf
 	Cond       Reg
@@ -292,7 +294,11 @@ func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
 			if n.Count == NoReg {
 				count = fmt.Sprint(n.CountImm)
 			}
-			fmt.Fprintf(b, "%sloop %s < %s {\n", ind, n.Index, count)
+			step := ""
+			if n.Step > 1 {
+				step = fmt.Sprintf(" step %d", n.Step)
+			}
+			fmt.Fprintf(b, "%sloop %s < %s%s {\n", ind, n.Index, count, step)
 			printNodes(b, f, n.Body, depth+1)
 			fmt.Fprintf(b, "%s}\n", ind)
 		case NIf:

@@ -178,7 +178,7 @@ func shapeOf(f *Func, op *Node, from, to int) *unit {
 				}
 				sb.WriteString(";")
 			case NLoop:
-				sb.WriteString("loop ")
+				fmt.Fprintf(&sb, "loop%d ", n.Step)
 				if n.Count == NoReg {
 					u.counts = append(u.counts, n.CountImm)
 					sb.WriteString("N ")

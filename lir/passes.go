@@ -16,7 +16,11 @@ type pass struct {
 }
 
 var passes = []pass{
+	{"fuse", fuse, "an op that is one loop joins the loop that ends the op before it, when each iteration touches only its own element of what the other writes", "speed"},
+	{"forward", forward, "a load of what a store just before it put there reads the stored value", "speed"},
+	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed"},
 	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size"},
+	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed"},
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed"},
 	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", ""},
 	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed"},
@@ -265,7 +269,7 @@ func foldMem(m *Mem, konst map[Reg]int64, def map[Reg]*Inst, nd, uses []int) {
 				}
 			}
 		case OpShlI:
-			if nd[d.A] == 1 {
+			if nd[d.A] == 1 && uses[m.Index] == 1 {
 				m.Scale <<= uint(d.Imm)
 				m.Index, changed = d.A, true
 			}

@@ -48,6 +48,9 @@ func Verify(f *Func) error {
 					defined[n.Inst.Dst] = true
 				}
 			case NLoop:
+				if n.Step < 0 || n.Step > 1 && n.Count != NoReg {
+					fail("loop step %d", n.Step)
+				}
 				if n.Count != NoReg {
 					read("loop count", n.Count, I32)
 				} else if n.CountImm < 0 {

@@ -53,12 +53,20 @@ func (k *kernel) inst(in *lir.Inst) {
 	case lir.OpShl, lir.OpShr, lir.OpSar:
 		k.shiftReg(in)
 	case lir.OpMulWide, lir.OpMulWideU:
-		k.i(x86.MOV, x86.EAX, k.src(in.A))
+		a, b := in.A, in.B
+		if _, ok := k.deferred[a]; ok {
+			a, b = b, a // the memory operand is the factor imul reads
+		}
+		k.i(x86.MOV, x86.EAX, k.src(a))
 		op := x86.IMUL
 		if in.Op == lir.OpMulWideU {
 			op = x86.MUL
 		}
-		k.i(op, k.reg(in.B))
+		if _, ok := k.deferred[b]; ok {
+			k.i(op, k.src(b))
+		} else {
+			k.i(op, k.reg(b))
+		}
 		k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 		k.i(x86.MOV, k.dstHi(in.Dst), x86.EDX)
 	case lir.OpExt:

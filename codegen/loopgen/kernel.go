@@ -25,7 +25,12 @@ type kernel struct {
 	// inMem are registers that stay in memory, read where they are used:
 	// a proc's params, in their argument slots (a proc never writes them).
 	inMem map[lir.Reg]x86.Mem
-	nd    []int
+	// foldable loads are not selected where they are but deferred to
+	// their one reader, which reads the memory operand itself.
+	foldable map[lir.Reg]bool
+	deferred map[lir.Reg]lir.Mem
+	readers  map[lir.Reg]int
+	nd       []int
 	// region is the virtual holding a layer region's pointer (by its
 	// low-memory slot), loaded at the kernel's entry when it is used.
 	region  map[uint16]x86.Reg
@@ -35,7 +40,8 @@ type kernel struct {
 
 func newKernel(f *lir.Func, l *Layout, name string, nd []int, konst map[lir.Reg]int64) *kernel {
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
-		hi: map[lir.Reg]x86.Reg{}, konst: konst, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{}}
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{},
+		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{}}
 }
 
 func (k *kernel) v() x86.Reg {
@@ -114,6 +120,11 @@ func (k *kernel) operand(r lir.Reg, hi bool) (x86.Operand, bool) {
 		}
 		return m, true
 	}
+	if m, ok := k.deferred[r]; ok && !hi {
+		a := k.addr(m)
+		a.Size = 32
+		return a, true
+	}
 	return nil, false
 }
 
@@ -147,9 +158,14 @@ func (k *kernel) known(r lir.Reg) (int64, bool) {
 
 // nodes selects a list of nodes.
 func (k *kernel) nodes(ns []*lir.Node) {
+	k.findFoldable(ns)
 	for _, n := range ns {
 		switch n.Kind {
 		case lir.NInst:
+			if in := &n.Inst; in.Op == lir.OpLoad && k.foldable[in.Dst] {
+				k.deferred[in.Dst] = in.Mem // read where it is used
+				continue
+			}
 			k.inst(&n.Inst)
 		case lir.NLoop:
 			k.loop(n)
@@ -161,6 +177,74 @@ func (k *kernel) nodes(ns []*lir.Node) {
 			panic(fmt.Sprintf("BUG: loopgen: node kind %d inside an op", n.Kind))
 		}
 	}
+}
+
+// findFoldable marks the loads of ns whose one reader comes later in ns,
+// with no store, call or control between, and takes a memory operand
+// where it reads the load's register: the reader reads memory instead.
+// The load's address registers are written once or are loop indexes
+// (lir's loads in kernels), so they still hold their values there.
+func (k *kernel) findFoldable(ns []*lir.Node) {
+	if k.readers == nil {
+		k.readers = map[lir.Reg]int{}
+		var count func(ns []*lir.Node)
+		count = func(ns []*lir.Node) {
+			lir.Walk(ns, func(n *lir.Node) {
+				switch n.Kind {
+				case lir.NInst:
+					for _, r := range []lir.Reg{n.Inst.A, n.Inst.B, n.Inst.C, n.Inst.Mem.Base, n.Inst.Mem.Index} {
+						if r != lir.NoReg {
+							k.readers[r]++
+						}
+					}
+				case lir.NLoop:
+					if n.Count != lir.NoReg {
+						k.readers[n.Count]++
+					}
+				case lir.NIf:
+					k.readers[n.Cond]++
+				case lir.NCall:
+					for _, r := range n.Args {
+						k.readers[r]++
+					}
+				}
+			})
+		}
+		count(ns)
+	}
+	pending := map[lir.Reg]bool{}
+	for _, n := range ns {
+		if n.Kind != lir.NInst {
+			pending = map[lir.Reg]bool{}
+			continue
+		}
+		in := &n.Inst
+		for _, r := range []lir.Reg{in.A, in.B} {
+			if pending[r] && takesMem(in, r == in.B) && !(in.A == in.B) {
+				k.foldable[r] = true
+			}
+		}
+		if in.Op == lir.OpStore {
+			pending = map[lir.Reg]bool{}
+		}
+		if in.Op == lir.OpLoad && in.Mem.Width == 4 && k.f.Types[in.Dst] == lir.I32 &&
+			k.nd[in.Dst] == 1 && k.readers[in.Dst] == 1 {
+			pending[in.Dst] = true
+		}
+	}
+}
+
+// takesMem: in can read its A (or, with b, its B) operand from memory.
+func takesMem(in *lir.Inst, b bool) bool {
+	switch in.Op {
+	case lir.OpMulWide, lir.OpMulWideU:
+		return true
+	case lir.OpAdd, lir.OpSub, lir.OpAnd, lir.OpOr, lir.OpXor, lir.OpMul:
+		return b && in.Dst != in.B
+	case lir.OpCmp:
+		return b
+	}
+	return false
 }
 
 // call passes a proc's arguments in its slots and calls it (a call
@@ -219,7 +303,12 @@ func (k *kernel) loop(n *lir.Node) {
 	}
 	k.label(top)
 	k.nodes(n.Body)
-	k.i(x86.INC, idx)
+	if n.Step > 1 {
+		k.i(x86.ADD, idx, x86.Imm(n.Step))
+		count = x86.Imm(n.CountImm * n.Step)
+	} else {
+		k.i(x86.INC, idx)
+	}
 	k.i(x86.CMP, idx, count)
 	k.i(x86.JL, x86.Label(top))
 	k.label(end)

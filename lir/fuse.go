@@ -1,0 +1,236 @@
+package lir
+
+import "fmt"
+
+// fuse merges an op whose code ends with a loop into the next op when
+// that op is one loop of the same count, and each iteration of the second
+// touches of what the first writes (and the first of what the second
+// writes) only the element of its own iteration: a matmul and the residual
+// add after it (the add runs as each row is done), a gate and the mul that
+// reads it. forward and dse then drop the value's round trip through
+// memory.
+func fuse(f *Func) {
+	for _, b := range f.Bodies() {
+		*b = fuseIn(*b)
+	}
+}
+
+func fuseIn(nodes []*Node) []*Node {
+	var out []*Node
+	for _, n := range nodes {
+		if n.Kind == NLayers {
+			n.Body = fuseIn(n.Body)
+		}
+		if k := len(out); k > 0 && fusable(out[k-1], n) {
+			out[k-1] = fuseOps(out[k-1], n)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// fusable: a ends with a loop, b is pure instructions then one loop of the
+// same constant count, and their memory accesses allow running them as
+// one loop.
+func fusable(a, b *Node) bool {
+	if a.Kind != NOp || b.Kind != NOp || len(a.Body) == 0 || len(b.Body) == 0 {
+		return false
+	}
+	l1, l2 := a.Body[len(a.Body)-1], b.Body[len(b.Body)-1]
+	if l1.Kind != NLoop || l2.Kind != NLoop || l1.Count != NoReg || l2.Count != NoReg || l1.CountImm != l2.CountImm || l1.Step > 1 || l2.Step > 1 {
+		return false
+	}
+	for _, n := range b.Body[:len(b.Body)-1] {
+		if n.Kind != NInst || !n.Inst.pure() {
+			return false
+		}
+	}
+	acc1, ok1 := accesses(l1)
+	acc2, ok2 := accesses(l2)
+	if !ok1 || !ok2 {
+		return false
+	}
+	for buf, as1 := range acc1 {
+		as2, both := acc2[buf]
+		if !both || !(written(as1) || written(as2)) {
+			continue
+		}
+		// Both touch buf and one writes it: every access the element of
+		// its own iteration, the same element in both loops.
+		var elem *access
+		for _, as := range [][]access{as1, as2} {
+			for i := range as {
+				a := &as[i]
+				if !a.aligned {
+					return false
+				}
+				if elem == nil {
+					elem = a
+				} else if a.scale != elem.scale || a.disp != elem.disp {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// access is one memory access of a loop: aligned when it reaches the
+// element Index*scale+disp of the loop's own index, directly in its body.
+type access struct {
+	write       bool
+	aligned     bool
+	scale, disp int64
+}
+
+func written(as []access) bool {
+	for _, a := range as {
+		if a.write {
+			return true
+		}
+	}
+	return false
+}
+
+// accesses lists a loop's memory accesses by buffer; ok is false when
+// some access cannot be known (a call, memory through an address).
+func accesses(l *Node) (map[*Buf][]access, bool) {
+	acc := map[*Buf][]access{}
+	ok := true
+	var walk func(nodes []*Node, direct bool)
+	walk = func(nodes []*Node, direct bool) {
+		for _, n := range nodes {
+			switch n.Kind {
+			case NInst:
+				in := &n.Inst
+				if in.Op != OpLoad && in.Op != OpStore && in.Op != OpAddr {
+					continue
+				}
+				m := in.Mem
+				if m.Buf == nil || in.Op == OpAddr {
+					ok = false
+					continue
+				}
+				aligned := direct && m.Base == NoReg && m.Index == l.Index
+				acc[m.Buf] = append(acc[m.Buf], access{write: in.Op == OpStore, aligned: aligned, scale: m.Scale, disp: m.Disp})
+			case NCall:
+				ok = false
+			case NLoop, NIf:
+				walk(n.Body, false)
+				walk(n.Then, false)
+				walk(n.Else, false)
+			}
+		}
+	}
+	walk(l.Body, true)
+	return acc, ok
+}
+
+// fuseOps is a with b's loop run in a's last loop.
+func fuseOps(a, b *Node) *Node {
+	l1, l2 := a.Body[len(a.Body)-1], b.Body[len(b.Body)-1]
+	same := map[Reg]Reg{l2.Index: l1.Index}
+	Walk(l2.Body, func(n *Node) {
+		switch n.Kind {
+		case NInst:
+			renameReads(&n.Inst, same)
+		case NLoop:
+			n.Count = rename(n.Count, same)
+		case NIf:
+			n.Cond = rename(n.Cond, same)
+		case NCall:
+			for i, r := range n.Args {
+				n.Args[i] = rename(r, same)
+			}
+		}
+	})
+	l1.Body = append(l1.Body, l2.Body...)
+	body := append([]*Node(nil), a.Body[:len(a.Body)-1]...)
+	body = append(body, b.Body[:len(b.Body)-1]...)
+	body = append(body, l1)
+	return &Node{Kind: NOp, Note: fmt.Sprintf("%s + %s", a.Note, b.Note), Body: body}
+}
+
+// forward replaces a load by the value a store before it in the same
+// straight run of instructions put there (the same buffer, address
+// registers written once, width): fused loops store a value and load it
+// back.
+func forward(f *Func) {
+	nd := defs(f)
+	var run func(nodes []*Node)
+	run = func(nodes []*Node) {
+		stored := map[Mem]Reg{}
+		for _, n := range nodes {
+			if n.Kind != NInst {
+				stored = map[Mem]Reg{}
+				run(n.Body)
+				run(n.Then)
+				run(n.Else)
+				continue
+			}
+			in := &n.Inst
+			switch in.Op {
+			case OpStore:
+				for k := range stored {
+					if k.Buf == in.Mem.Buf || in.Mem.Buf == nil {
+						delete(stored, k)
+					}
+				}
+				if stable(in.Mem, nd) && nd[in.A] == 1 {
+					stored[in.Mem] = in.A
+				}
+			case OpLoad:
+				v, hit := stored[in.Mem]
+				if hit && stable(in.Mem, nd) && in.Mem.Width == 4 && f.Types[v] == I32 && f.Types[in.Dst] == I32 {
+					*in = Inst{Op: OpCopy, Dst: in.Dst, A: v, B: NoReg, C: NoReg}
+				}
+			}
+		}
+	}
+	for _, b := range f.Bodies() {
+		run(*b)
+	}
+}
+
+// stable: m names a buffer through registers written once, so that two
+// equal operands name the same bytes.
+func stable(m Mem, nd []int) bool {
+	return m.Buf != nil && (m.Base == NoReg || nd[m.Base] == 1) && (m.Index == NoReg || nd[m.Index] == 1)
+}
+
+// dse removes the stores into a var or scratch buffer that nothing reads
+// any more (forward took its loads), and the buffer.
+func dse(f *Func) {
+	read := map[*Buf]bool{}
+	walkAll(f, func(n *Node) {
+		if n.Kind == NInst && (n.Inst.Op == OpLoad || n.Inst.Op == OpAddr) {
+			read[n.Inst.Mem.Buf] = true
+		}
+	})
+	dead := func(b *Buf) bool {
+		return b != nil && (b.Kind == BufVar || b.Kind == BufScratch) && !read[b]
+	}
+	var sweep func(nodes []*Node) []*Node
+	sweep = func(nodes []*Node) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			if n.Kind == NInst && n.Inst.Op == OpStore && dead(n.Inst.Mem.Buf) {
+				continue
+			}
+			n.Body, n.Then, n.Else = sweep(n.Body), sweep(n.Then), sweep(n.Else)
+			out = append(out, n)
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = sweep(*b)
+	}
+	var keep []*Buf
+	for _, b := range f.Bufs {
+		if !dead(b) {
+			keep = append(keep, b)
+		}
+	}
+	f.Bufs = keep
+}

@@ -1,0 +1,135 @@
+package lir
+
+// unroll is the speed policy's pass: an innermost loop of a constant count
+// runs its body unrollBy times a pass (by 2 when 4 does not divide the
+// count), fewer compares and branches, the copies' indexes constant
+// offsets from the pass's (fold makes them displacements).
+func unroll(f *Func) {
+	nd := defs(f)
+	reads := useCounts(f)
+	for _, b := range f.Bodies() {
+		Walk(*b, func(n *Node) {
+			if n.Kind == NLoop && n.Count == NoReg && n.Step <= 1 && innermost(n) && count(n.Body) <= unrollMaxBody && !liveOut(n, reads, nd) {
+				for _, by := range []int64{unrollBy, 2} {
+					if n.CountImm >= by && n.CountImm%by == 0 {
+						unrollLoop(f, n, by, nd)
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+const (
+	unrollBy      = 4
+	unrollMaxBody = 40 // instructions: bigger bodies gain little
+)
+
+// liveOut: code outside the loop reads a register only its body writes
+// (its reads outside the body are more than those inside), which the
+// copies would rename.
+func liveOut(n *Node, reads, nd []int) bool {
+	inside := map[Reg]int{}
+	defsIn := map[Reg]int{}
+	Walk(n.Body, func(x *Node) {
+		if x.Kind == NInst {
+			for _, r := range x.Inst.reads() {
+				inside[r]++
+			}
+			if x.Inst.Dst != NoReg {
+				defsIn[x.Inst.Dst]++
+			}
+		}
+		if x.Kind == NIf {
+			inside[x.Cond]++
+		}
+	})
+	for r, d := range defsIn {
+		if d == nd[r] && reads[r] > inside[r] {
+			return true
+		}
+	}
+	return false
+}
+
+func innermost(n *Node) bool {
+	inner := true
+	Walk(n.Body, func(x *Node) { inner = inner && x.Kind != NLoop && x.Kind != NCall })
+	return inner
+}
+
+func count(nodes []*Node) int {
+	c := 0
+	Walk(nodes, func(x *Node) {
+		if x.Kind == NInst {
+			c++
+		}
+	})
+	return c
+}
+
+// unrollLoop rewrites n as by copies of its body a pass. A register the
+// body alone writes gets a fresh one in each copy; the others (the
+// accumulators it updates) stay shared, so the copies run as the
+// iterations did, in order.
+func unrollLoop(f *Func, n *Node, by int64, nd []int) {
+	local := map[Reg]bool{}
+	inside := map[Reg]int{}
+	Walk(n.Body, func(x *Node) {
+		if x.Kind == NInst && x.Inst.Dst != NoReg {
+			inside[x.Inst.Dst]++
+		}
+	})
+	for r, c := range inside {
+		local[r] = c == nd[r] // every definition is in the body
+	}
+	// The index steps by by; copy k's is index + k (fold makes it a
+	// displacement).
+	var body []*Node
+	index := f.NewReg(I32)
+	for k := int64(0); k < by; k++ {
+		idx := index
+		if k > 0 {
+			c, sum := f.NewReg(I32), f.NewReg(I32)
+			body = append(body,
+				&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: c, A: NoReg, B: NoReg, C: NoReg, Imm: k}},
+				&Node{Kind: NInst, Inst: Inst{Op: OpAdd, Dst: sum, A: index, B: c, C: NoReg}})
+			idx = sum
+		}
+		names := map[Reg]Reg{n.Index: idx}
+		for r, isLocal := range local {
+			if isLocal {
+				names[r] = f.NewReg(f.Types[r])
+			}
+		}
+		body = append(body, cloneRenamed(n.Body, names)...)
+	}
+	n.Index, n.CountImm, n.Step, n.Body = index, n.CountImm/by, by, body
+}
+
+// cloneRenamed copies nodes with the registers of names renamed.
+func cloneRenamed(nodes []*Node, names map[Reg]Reg) []*Node {
+	re := func(r Reg) Reg {
+		if s, ok := names[r]; ok {
+			return s
+		}
+		return r
+	}
+	var out []*Node
+	for _, n := range nodes {
+		c := *n
+		switch n.Kind {
+		case NInst:
+			in := n.Inst
+			in.Dst, in.A, in.B, in.C = re(in.Dst), re(in.A), re(in.B), re(in.C)
+			in.Mem.Base, in.Mem.Index = re(in.Mem.Base), re(in.Mem.Index)
+			c.Inst = in
+		case NIf:
+			c.Cond = re(n.Cond)
+			c.Then, c.Else = cloneRenamed(n.Then, names), cloneRenamed(n.Else, names)
+		}
+		out = append(out, &c)
+	}
+	return out
+}
