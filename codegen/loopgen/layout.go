@@ -15,21 +15,22 @@ import (
 
 // Low memory, reached with 16-bit addresses: the generation loop's
 // scalars, the layer pointers and the kernels' spill slots. One name a
-// slot.
+// slot. They start at page 1: under QEMU's TCG every write to a page that
+// holds translated code (page 0 holds the loader's) takes a slow path.
 const (
-	addrTok     = 0x500 // word: the current token
-	addrPos     = 0x502 // word: its position
-	addrLayerW  = 0x504 // dword: this layer's params
-	addrLayerC  = 0x508 // dword: this layer's caches
-	addrLayerN  = 0x50C // word: layers left
-	addrClock   = 0x510 // qword: bench builds: rdtsc at the start
-	addrSteps   = 0x518 // dword: bench builds: forward passes run
-	addrArgs    = 0x540 // qwords: a proc's arguments
-	addrArgsEnd = 0x600
+	addrTok     = 0x1000 // word: the current token
+	addrPos     = 0x1002 // word: its position
+	addrLayerW  = 0x1004 // dword: this layer's params
+	addrLayerC  = 0x1008 // dword: this layer's caches
+	addrLayerN  = 0x100C // word: layers left
+	addrClock   = 0x1010 // qword: bench builds: rdtsc at the start
+	addrSteps   = 0x1018 // dword: bench builds: forward passes run
+	addrArgs    = 0x1040 // qwords: a proc's arguments
+	addrArgsEnd = 0x1100
 	// A kernel's spilled values, in dwords: an op's from spillBase, a
 	// proc's from procSpillBase (an op's live across its calls).
-	spillBase     = 0x600
-	procSpillBase = 0x3000
+	spillBase     = 0x1100
+	procSpillBase = 0x3800
 	spillEnd      = 0x6000
 )
 
