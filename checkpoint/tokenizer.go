@@ -290,8 +290,23 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) ([]int, error) {
 	if eos && EOS >= len(t.Pieces) {
 		return nil, fmt.Errorf("cannot encode %q: EOS (2) is outside the vocabulary of %d tokens", text, len(t.Pieces))
 	}
-	src := cstr([]byte(text))
 	x := t.index()
+	tokens, err := t.split(x, text, bos)
+	if err != nil {
+		return nil, err
+	}
+	tokens = t.merge(x, tokens)
+	if eos {
+		tokens = append(tokens, EOS)
+	}
+	return tokens, nil
+}
+
+// split returns text's tokens before the merges, as llama2.c's encode
+// makes them: BOS (with bos), the dummy prefix " ", then each UTF-8
+// character's piece or its bytes' tokens.
+func (t *Tokenizer) split(x vocabIndex, text string, bos bool) ([]int, error) {
+	src := cstr([]byte(text))
 	tokens := make([]int, 0, len(src)+3)
 	if bos {
 		tokens = append(tokens, BOS)
@@ -326,26 +341,112 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) ([]int, error) {
 		}
 		buf = buf[:0]
 	}
-	var pair []byte
-	for {
-		bestScore := float32(-1e10)
-		bestID, bestIdx := -1, -1
-		for i := 0; i+1 < len(tokens); i++ {
-			pair = append(append(pair[:0], cstr(t.Pieces[tokens[i]])...), cstr(t.Pieces[tokens[i+1]])...)
-			if id := x.lookup(pair); id != -1 && t.Scores[id] > bestScore {
-				bestScore, bestID, bestIdx = t.Scores[id], id, i
-			}
+	return tokens, nil
+}
+
+// merge applies llama2.c's merges to tokens: while some adjacent pair's
+// concatenation is a piece with a score above -1e10, the pair whose piece
+// scores highest (the leftmost of equals) becomes that piece. llama2.c scans
+// every pair after each merge, quadratic in the length; here a heap holds
+// the candidate pairs, and a merge adds only its two new neighbours' pairs,
+// so that n tokens take O(n log n) steps and give the same tokens.
+func (t *Tokenizer) merge(x vocabIndex, tokens []int) []int {
+	n := len(tokens)
+	next, prev := make([]int, n), make([]int, n)
+	for i := range n {
+		next[i], prev[i] = i+1, i-1
+	}
+	h := &pairHeap{}
+	var buf []byte
+	push := func(l int) {
+		r := next[l]
+		if l < 0 || r >= n {
+			return
 		}
-		if bestIdx == -1 {
+		buf = append(append(buf[:0], cstr(t.Pieces[tokens[l]])...), cstr(t.Pieces[tokens[r]])...)
+		if id := x.lookup(buf); id != -1 && t.Scores[id] > -1e10 {
+			h.push(pair{score: t.Scores[id], left: l, right: r, lt: tokens[l], rt: tokens[r], id: id})
+		}
+	}
+	for i := 0; i+1 < n; i++ {
+		push(i)
+	}
+	dead := make([]bool, n)
+	for h.len() > 0 {
+		c := h.pop()
+		if dead[c.left] || dead[c.right] || next[c.left] != c.right || tokens[c.left] != c.lt || tokens[c.right] != c.rt {
+			continue // stale: a merge changed a side
+		}
+		tokens[c.left] = c.id
+		dead[c.right] = true
+		next[c.left] = next[c.right]
+		if next[c.left] < n {
+			prev[next[c.left]] = c.left
+		}
+		if prev[c.left] >= 0 {
+			push(prev[c.left])
+		}
+		push(c.left)
+	}
+	out := tokens[:0]
+	for i := 0; i < n; i = next[i] {
+		out = append(out, tokens[i])
+	}
+	return out
+}
+
+// pair is a candidate merge of the tokens at positions left and right
+// (lt and rt when it was found) into id.
+type pair struct {
+	score       float32
+	left, right int
+	lt, rt, id  int
+}
+
+// pairHeap is a max-heap of pairs by score, then leftmost first.
+type pairHeap struct{ a []pair }
+
+func (h *pairHeap) len() int { return len(h.a) }
+
+func (h *pairHeap) less(i, j int) bool {
+	if h.a[i].score != h.a[j].score {
+		return h.a[i].score > h.a[j].score
+	}
+	return h.a[i].left < h.a[j].left
+}
+
+func (h *pairHeap) push(p pair) {
+	h.a = append(h.a, p)
+	for i := len(h.a) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !h.less(i, up) {
 			break
 		}
-		tokens[bestIdx] = bestID
-		tokens = slices.Delete(tokens, bestIdx+1, bestIdx+2)
+		h.a[i], h.a[up] = h.a[up], h.a[i]
+		i = up
 	}
-	if eos {
-		tokens = append(tokens, EOS)
+}
+
+func (h *pairHeap) pop() pair {
+	top := h.a[0]
+	last := len(h.a) - 1
+	h.a[0] = h.a[last]
+	h.a = h.a[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < last && h.less(l, m) {
+			m = l
+		}
+		if r < last && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h.a[i], h.a[m] = h.a[m], h.a[i]
+		i = m
 	}
-	return tokens, nil
+	return top
 }
 
 // Piece returns the text of token tok following token prev, exactly as

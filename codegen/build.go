@@ -190,6 +190,9 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	} else {
 		err = isel.Select(main, p, l, so)
 	}
+	if errors.Is(err, isel.ErrKernelTooBig) {
+		return nil, errFastTooBig
+	}
 	if err != nil {
 		return nil, err
 	}

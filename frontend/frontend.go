@@ -4,6 +4,8 @@
 package frontend
 
 import (
+	"math/bits"
+
 	"tfc/ir"
 	"tfc/lang"
 	"tfc/parser"
@@ -20,6 +22,9 @@ func LoadFile(path string, o ir.Options) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckSize(lp); err != nil {
+		return nil, err
+	}
 	p, err := ir.Load(lp)
 	if err != nil {
 		return nil, err
@@ -28,4 +33,40 @@ func LoadFile(path string, o ir.Options) (*ir.Program, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// MaxDataBytes is the most data an image holds: the flat memory model's
+// data lies between 1 MiB and 4 GiB.
+const MaxDataBytes = 1<<32 - 1<<20
+
+// CheckSize refuses, at the model declaration, a model whose weights and
+// caches alone need more than MaxDataBytes in the image, before any weight
+// is generated or read: the host would need several times that.
+func CheckSize(lp *lang.Program) error {
+	var weights, caches uint64
+	add := func(sum *uint64, dims ...int) {
+		n := uint64(1)
+		for _, d := range dims {
+			hi, lo := bits.Mul64(n, uint64(d))
+			if hi != 0 {
+				lo = 1 << 63
+			}
+			n = lo
+		}
+		if *sum += n; *sum < n {
+			*sum = 1 << 63
+		}
+	}
+	size := map[string]int{"fixed": 4, "int8": 1, "int16": 2}
+	for _, q := range lp.Params {
+		add(&weights, append([]int{size[q.Quant.Type]}, q.Shape...)...)
+	}
+	for _, k := range lp.Caches {
+		add(&caches, 2, k.Layers, k.Context, k.Width, size[k.Type]) // keys and values
+	}
+	if total := weights + caches; total > MaxDataBytes || total < weights {
+		return lang.Errorf(lp.Pos, "the model needs %d bytes of weights and %d of caches, more than the %d an image holds (between 1 MiB and 4 GiB)",
+			weights, caches, uint64(MaxDataBytes))
+	}
+	return nil
 }

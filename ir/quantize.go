@@ -43,6 +43,12 @@ func quantizeParam(q *Param, maxShift uint) error {
 	if len(q.F) != n {
 		panic(fmt.Sprintf("BUG: param %s has %d weights, want %d", q.Name, len(q.F), n))
 	}
+	for i, f := range q.F {
+		if f != f {
+			return lang.Errorf(q.Pos, "param %s: weight %d (layer %d, row %d, column %d) is not a number (NaN)",
+				q.Name, i, i/(q.Rows*q.Cols), i/q.Cols%q.Rows, i%q.Cols)
+		}
+	}
 	if q.Quant.Type == "fixed" {
 		w := make([]int32, n)
 		for i, f := range q.F {

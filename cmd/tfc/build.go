@@ -73,7 +73,7 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 		}
 		o.Dump, o.DumpTo = d, stderr
 	}
-	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr))
+	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr), stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,9 +90,12 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 func cmdBuild(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("build", "build FILE.tf -o disk.img [flags]")
 	b := addBuildFlags(fs)
-	out := fs.String("o", "", "the image to write (default: FILE.img)")
+	out := fs.String("o", "", "the image to write, - for standard output (default: FILE.img)")
 	path, err := parseFlags(fs, args, stderr)
 	if err != nil {
+		return err
+	}
+	if err := checkOut(fs, *out); err != nil {
 		return err
 	}
 	_, im, err := b.compile(fs, path, stderr)
@@ -102,7 +105,12 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = strings.TrimSuffix(path, ".tf") + ".img"
 	}
-	if err := os.WriteFile(*out, im.Bytes, 0o644); err != nil {
+	if *out == "-" {
+		if _, err := stdout.Write(im.Bytes); err != nil {
+			return err
+		}
+		*out = "standard output"
+	} else if err := os.WriteFile(*out, im.Bytes, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "tfc: wrote %s: %d bytes (%s memory model, %s code generator, code %d bytes, data %d bytes)\n",
@@ -113,9 +121,12 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 func cmdAsm(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("asm", "asm FILE.tf -o out.asm [flags]")
 	b := addBuildFlags(fs)
-	out := fs.String("o", "", "the NASM source to write (default: standard output)")
+	out := fs.String("o", "", "the NASM source to write (default or -: standard output)")
 	path, err := parseFlags(fs, args, stderr)
 	if err != nil {
+		return err
+	}
+	if err := checkOut(fs, *out); err != nil {
 		return err
 	}
 	_, im, err := b.compile(fs, path, stderr)
@@ -123,7 +134,7 @@ func cmdAsm(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	src := im.Listing()
-	if *out == "" {
+	if *out == "" || *out == "-" {
 		_, err = io.WriteString(stdout, src)
 		return err
 	}
@@ -158,6 +169,15 @@ func cmdSize(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "(%s memory model, %s code generator; data %d bytes)\n", im.Memory, im.Generator, len(im.Layout.Data)+dataBytes(im))
 	fmt.Fprintf(stdout, "code %d bytes\n", im.CodeBytes())
+	return nil
+}
+
+// checkOut refuses -o given an empty name (a missing argument, say from
+// an unset shell variable), before anything is built.
+func checkOut(fs *flag.FlagSet, out string) error {
+	if flagsSet(fs)["o"] && out == "" {
+		return usageErrorf("%s: -o needs a file name (or - for standard output)", fs.Name())
+	}
 	return nil
 }
 

@@ -20,7 +20,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr))
+	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr), stderr)
 	if err != nil {
 		return err
 	}

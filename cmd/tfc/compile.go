@@ -42,8 +42,13 @@ func addGenFlags(fs interface {
 	}
 }
 
-// apply overrides the program's generate settings with the flags given.
-func (g genFlags) apply(p *ir.Program, set map[string]bool) error {
+// maxPromptBytes bounds the prompt tfc encodes (about a million tokens at
+// most, more than any context holds).
+const maxPromptBytes = 1 << 20
+
+// apply overrides the program's generate settings with the flags given;
+// steps past the context are cut, with a warning on warn.
+func (g genFlags) apply(p *ir.Program, set map[string]bool, warn io.Writer) error {
 	if set["prompt"] {
 		p.Gen.Prompt = *g.prompt
 		p.Gen.PromptPos = lang.Pos{} // not in the file
@@ -55,24 +60,36 @@ func (g genFlags) apply(p *ir.Program, set map[string]bool) error {
 		p.Gen.Steps = *g.steps
 	}
 	if p.Gen.Steps > p.Context {
+		fmt.Fprintf(warn, "tfc: warning: --steps %d is more than the context (%d): %d steps\n", p.Gen.Steps, p.Context, p.Context)
 		p.Gen.Steps = p.Context
 	}
 	return nil
 }
 
 // frontEnd loads path, applies the generation flags and encodes the
-// prompt: what every command that compiles starts with.
-func (g genFlags) frontEnd(path string, set map[string]bool, o ir.Options) (*ir.Program, []int, error) {
+// prompt: what every command that compiles starts with. A prompt of more
+// tokens than the steps is cut there by the image and the simulator: it
+// says so on warn.
+func (g genFlags) frontEnd(path string, set map[string]bool, o ir.Options, warn io.Writer) (*ir.Program, []int, error) {
 	p, err := frontend.LoadFile(path, o)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := g.apply(p, set); err != nil {
+	if err := g.apply(p, set, warn); err != nil {
 		return nil, nil, err
+	}
+	if n := len(p.Gen.Prompt); n > maxPromptBytes {
+		if p.Gen.PromptPos.Line == 0 {
+			return nil, nil, usageErrorf("the prompt is %d bytes, more than the %d tfc encodes", n, maxPromptBytes)
+		}
+		return nil, nil, lang.Errorf(p.Gen.PromptPos, "the prompt is %d bytes, more than the %d tfc encodes", n, maxPromptBytes)
 	}
 	prompt, err := p.PromptTokens()
 	if err != nil {
 		return nil, nil, err
+	}
+	if n := len(prompt) - 1; n > p.Gen.Steps {
+		fmt.Fprintf(warn, "tfc: warning: the prompt is %d tokens, more than the %d steps: only its first %d are used\n", n, p.Gen.Steps, p.Gen.Steps)
 	}
 	return p, prompt, nil
 }

@@ -23,7 +23,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	}
 	o := irOptions(g, stderr)
 	o.SkipQuantize = *float && *g.dump == ""
-	p, prompt, err := g.frontEnd(path, flagsSet(fs), o)
+	p, prompt, err := g.frontEnd(path, flagsSet(fs), o, stderr)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package isel
 
 import (
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/regalloc"
@@ -125,10 +127,14 @@ func (f *fast) opSub(body func(k *kern)) {
 // that crosses a page costs more.
 const pageSize = 4096
 
+// ErrKernelTooBig: a kernel's unrolled code is too long for its own
+// branches (rel16), as a matmul over thousands of columns is.
+var ErrKernelTooBig = errors.New("a kernel's unrolled code is more than its branches reach")
+
 // emitSubs appends the subroutines, each within a page where it fits:
 // first fit by decreasing size into pages, each page aligned. A page's
 // padding is the region "page alignment".
-func (f *fast) emitSubs() {
+func (f *fast) emitSubs() error {
 	type sub struct {
 		name string
 		size int
@@ -140,6 +146,9 @@ func (f *fast) emitSubs() {
 			panic(fmt.Sprintf("BUG: isel: %v", err))
 		}
 		b, err := p.Assemble(0)
+		if err != nil && strings.Contains(err.Error(), "out of rel16 range") {
+			return fmt.Errorf("%w (%s: %v)", ErrKernelTooBig, n, err)
+		}
 		if err != nil {
 			panic(fmt.Sprintf("BUG: isel: %s: %v", n, err))
 		}
@@ -181,6 +190,7 @@ func (f *fast) emitSubs() {
 			}
 		}
 	}
+	return nil
 }
 
 // rshr64 rounds edx:eax right by n into eax (ir.Rshr).

@@ -36,7 +36,9 @@ func Select(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) error 
 		return err
 	}
 	e.emitter.p = prog
-	e.emitSubs()
+	if err := e.emitSubs(); err != nil {
+		return err
+	}
 	return e.forward(p, l)
 }
 
