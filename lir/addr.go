@@ -43,7 +43,9 @@ func reassoc(f *Func) {
 }
 
 // reassocMem returns the instructions that m, rewritten, needs first;
-// inLoop are the registers the innermost loop around it writes.
+// inLoop are the registers the innermost loop around it writes. An index
+// that adds what the loop changes to what it does not gives the latter,
+// scaled, to the base; a per-layer buffer's slice joins the base.
 func reassocMem(f *Func, m *Mem, def map[Reg]*Inst, nd []int, inLoop map[Reg]bool) []*Node {
 	var pre []*Node
 	emit := func(in Inst) Reg {
@@ -54,16 +56,14 @@ func reassocMem(f *Func, m *Mem, def map[Reg]*Inst, nd []int, inLoop map[Reg]boo
 		pre = append(pre, &Node{Kind: NInst, Inst: in})
 		return in.Dst
 	}
-	if m.Index == NoReg {
-		return nil
-	}
-	d := def[m.Index]
 	perLayer := m.Buf != nil && m.Buf.PerLayer
-	if m.Base == NoReg && !perLayer {
-		return nil // fold makes such an index a base and an index itself
+	var d *Inst
+	if m.Index != NoReg {
+		d = def[m.Index]
 	}
-	if d == nil || d.Op != OpAdd || m.Scale != 1 || nd[d.A] != 1 || nd[d.B] != 1 {
-		if perLayer && m.Base != NoReg {
+	split := d != nil && d.Op == OpAdd && nd[d.A] == 1 && nd[d.B] == 1 && inLoop[d.A] != inLoop[d.B]
+	if !split {
+		if perLayer && m.Base != NoReg && m.Index != NoReg {
 			// Three registers (the slice, base, index): the slice and
 			// the base in one.
 			p := emit(Inst{Op: OpAddr, Mem: Mem{Buf: m.Buf, Base: NoReg, Index: NoReg}, A: NoReg, B: NoReg})
@@ -71,10 +71,12 @@ func reassocMem(f *Func, m *Mem, def map[Reg]*Inst, nd []int, inLoop map[Reg]boo
 		}
 		return pre
 	}
-	// The addend the loop does not change goes to the base.
-	x, y := d.A, d.B
-	if inLoop[x] && !inLoop[y] {
+	x, y := d.A, d.B // x the loop does not change
+	if inLoop[x] {
 		x, y = y, x
+	}
+	if m.Scale != 1 {
+		x = emit(Inst{Op: OpMul, A: x, B: emit(Inst{Op: OpConst, A: NoReg, B: NoReg, Imm: m.Scale})})
 	}
 	base := m.Base
 	if perLayer {
@@ -86,7 +88,11 @@ func reassocMem(f *Func, m *Mem, def map[Reg]*Inst, nd []int, inLoop map[Reg]boo
 		}
 		m.Buf = nil
 	}
-	m.Base = emit(Inst{Op: OpAdd, A: base, B: x})
+	if base == NoReg {
+		m.Base = x
+	} else {
+		m.Base = emit(Inst{Op: OpAdd, A: base, B: x})
+	}
 	m.Index = y
 	return pre
 }

@@ -2,6 +2,7 @@ package regalloc
 
 import (
 	"fmt"
+	"math"
 
 	x86 "tfc/codegen/x86_16"
 )
@@ -65,11 +66,14 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 	live := newSet(a.nnodes)
 	live.copyFrom(a.in[at])
 	live.or(a.out[at])
-	span := make([]int, a.nnodes) // instructions where each node is live
-	uses := make([]int, a.nnodes) // instructions that touch it
+	// A use in a loop costs as many as the loop runs: ten times a level,
+	// the levels from the backward branches around it.
+	weight := loopWeights(a)
+	span := make([]float64, a.nnodes) // where each node is live
+	uses := make([]float64, a.nnodes) // the instructions that touch it
 	for j := range a.item {
 		for _, n := range a.in[j].nodes() {
-			span[n]++
+			span[n] += weight[j]
 		}
 		touched := map[int]bool{}
 		for _, ac := range a.eff[j].acc {
@@ -78,7 +82,7 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 			}
 		}
 		for n := range touched {
-			uses[n]++
+			uses[n] += weight[j]
 		}
 	}
 	pick, cost := -1, 0.0
@@ -87,7 +91,7 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 		if n < physNodes || keep[v] || fresh[v] {
 			continue
 		}
-		c := float64(uses[n]) / float64(span[n]+1)
+		c := uses[n] / (span[n] + 1)
 		if pick < 0 || c < cost {
 			pick, cost = v, c
 		}
@@ -96,6 +100,27 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 		return 0, fmt.Errorf("every value live at %s is an argument, a result, pinned or already spilled", a.where(at))
 	}
 	return pick, nil
+}
+
+// loopWeights weighs each instruction by the loops around it, which a
+// backward branch closes: 10 to the number of them.
+func loopWeights(a *analysis) []float64 {
+	w := make([]float64, len(a.item))
+	depth := make([]int, len(a.item)+1)
+	for j, succ := range a.succ {
+		for _, s := range succ {
+			if s != exitPos && s <= j {
+				depth[s]++
+				depth[j+1]--
+			}
+		}
+	}
+	d := 0
+	for j := range w {
+		d += depth[j]
+		w[j] = math.Pow(10, float64(min(d, 6)))
+	}
+	return w
 }
 
 // spillVirtual rewrites k with v in memory at m.
@@ -116,6 +141,10 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 	for _, it := range k.Items {
 		if it.Label != "" || !mentions(it.Inst, v) {
 			out.Items = append(out.Items, it)
+			continue
+		}
+		if in, ok := memForm(it.Inst, v, m); ok {
+			out.Items = append(out.Items, Item{Inst: in})
 			continue
 		}
 		e, err := effectsOf(it.Inst, o)
@@ -143,6 +172,68 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 		}
 	}
 	return out
+}
+
+// memForm is in with v, a 32-bit operand it names once (not in an
+// address), read or written in memory at m instead, where x86 has that
+// form: a source of mov, the ALU ops, cmp, test and two-operand imul, the
+// operand of one-operand mul, imul, div and the unary ops, or the
+// destination of mov, the ALU ops and shifts from a register or an
+// immediate. No form takes two memory operands.
+func memForm(in x86.Inst, v int, m x86.Mem) (x86.Inst, bool) {
+	at := -1
+	for i, a := range in.Args {
+		switch a := a.(type) {
+		case x86.Reg:
+			if n, bits, ok := virt(a); ok && n == v {
+				if bits != 32 || at >= 0 {
+					return in, false
+				}
+				at = i
+			}
+		case x86.Mem:
+			if mentions(x86.Inst{Args: []x86.Operand{a}}, v) {
+				return in, false
+			}
+		}
+	}
+	if at < 0 {
+		return in, false
+	}
+	for i, a := range in.Args {
+		if _, isMem := a.(x86.Mem); isMem && i != at {
+			return in, false
+		}
+	}
+	ok := false
+	switch op := in.Op; {
+	case len(in.Args) == 1:
+		ok = op == x86.MUL || op == x86.IMUL || op == x86.DIV || op == x86.IDIV || op == x86.INC || op == x86.DEC ||
+			op == x86.NEG || op == x86.NOT
+	case len(in.Args) == 2 && at == 1:
+		ok = op == x86.MOV || op == x86.ADD || op == x86.ADC || op == x86.SUB || op == x86.SBB || op == x86.AND ||
+			op == x86.OR || op == x86.XOR || op == x86.CMP || op == x86.TEST || op == x86.IMUL
+		if r, isReg := in.Args[0].(x86.Reg); !isReg || r.Size() == 16 && !IsVirtual(r) {
+			ok = false
+		}
+	case len(in.Args) == 2 && at == 0:
+		_, srcImm := in.Args[1].(x86.Imm)
+		_, srcReg := in.Args[1].(x86.Reg)
+		ok = (srcImm || srcReg) && (op == x86.MOV || op == x86.ADD || op == x86.ADC || op == x86.SUB ||
+			op == x86.SBB || op == x86.AND || op == x86.OR || op == x86.XOR || op == x86.CMP || op == x86.TEST ||
+			op == x86.SHL || op == x86.SHR || op == x86.SAR)
+		if op == x86.XOR || op == x86.SUB {
+			if r, isReg := in.Args[1].(x86.Reg); isReg && r == in.Args[0] {
+				ok = false // the zeroing idiom: mov [m], 0 would do, but keep it simple
+			}
+		}
+	}
+	if !ok {
+		return in, false
+	}
+	args := append([]x86.Operand(nil), in.Args...)
+	args[at] = m
+	return x86.Inst{Op: in.Op, Args: args}, true
 }
 
 // regsOf lists the registers an instruction names, in operands and
