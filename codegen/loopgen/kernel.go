@@ -30,6 +30,11 @@ type kernel struct {
 	foldable map[lir.Reg]bool
 	deferred map[lir.Reg]lir.Mem
 	readers  map[lir.Reg]int
+	// rmw: a load and the op on it that a store puts back where the load
+	// read (acc[i] += p) run as one instruction on memory: rmw marks the
+	// load and the op, rmwStore gives the store its op.
+	rmw      map[*lir.Inst]*lir.Inst
+	rmwStore map[*lir.Inst]*lir.Inst
 	nd       []int
 	// region is the virtual holding a layer region's pointer (by its
 	// low-memory slot), loaded at the kernel's entry when it is used.
@@ -41,7 +46,8 @@ type kernel struct {
 func newKernel(f *lir.Func, l *Layout, name string, nd []int, konst map[lir.Reg]int64) *kernel {
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
 		hi: map[lir.Reg]x86.Reg{}, konst: konst, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{},
-		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{}}
+		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
+		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}}
 }
 
 func (k *kernel) v() x86.Reg {
@@ -166,6 +172,13 @@ func (k *kernel) nodes(ns []*lir.Node) {
 				k.deferred[in.Dst] = in.Mem // read where it is used
 				continue
 			}
+			if in := &n.Inst; k.rmw[in] != nil {
+				continue // done in memory by the store that ends it
+			}
+			if in := &n.Inst; in.Op == lir.OpStore && k.rmwStore[in] != nil {
+				k.memOp(in, k.rmwStore[in])
+				continue
+			}
 			k.inst(&n.Inst)
 		case lir.NLoop:
 			k.loop(n)
@@ -212,6 +225,7 @@ func (k *kernel) findFoldable(ns []*lir.Node) {
 		}
 		count(ns)
 	}
+	k.findRMW(ns)
 	pending := map[lir.Reg]bool{}
 	for _, n := range ns {
 		if n.Kind != lir.NInst {
@@ -231,6 +245,71 @@ func (k *kernel) findFoldable(ns []*lir.Node) {
 			k.nd[in.Dst] == 1 && k.readers[in.Dst] == 1 {
 			pending[in.Dst] = true
 		}
+	}
+}
+
+// findRMW finds, in ns, a load, an add/sub/and/or/xor of its value (its
+// one reader) and a store of the result (its one reader) to the same
+// place, no store between them: the op runs on memory.
+func (k *kernel) findRMW(ns []*lir.Node) {
+	for i, n := range ns {
+		st := &n.Inst
+		if n.Kind != lir.NInst || st.Op != lir.OpStore || k.readers[st.A] != 1 {
+			continue
+		}
+		var op, ld *lir.Inst
+		for j := i - 1; j >= 0 && op == nil || ld == nil && j >= 0; j-- {
+			x := &ns[j].Inst
+			if ns[j].Kind != lir.NInst || x.Op == lir.OpStore {
+				break
+			}
+			if op == nil && x.Dst == st.A {
+				op = x
+			} else if op != nil && x.Dst == op.A && x.Op == lir.OpLoad {
+				ld = x
+			}
+		}
+		if op == nil || ld == nil || ld.Mem != st.Mem || k.readers[ld.Dst] != 1 || k.nd[ld.Dst] != 1 || k.nd[op.Dst] != 1 ||
+			op.B == op.A || ld.Mem.Width != 4*len(k.regsOf(ld.Dst)) || !k.stableMem(ld.Mem) {
+			continue
+		}
+		switch op.Op {
+		case lir.OpAdd, lir.OpSub, lir.OpAnd, lir.OpOr, lir.OpXor:
+			k.rmw[ld], k.rmw[op], k.rmwStore[st] = op, op, op
+		}
+	}
+}
+
+// stableMem: m's registers are written once (or are loop indexes), so
+// that it names the same bytes wherever it is read.
+func (k *kernel) stableMem(m lir.Mem) bool {
+	for _, r := range []lir.Reg{m.Base, m.Index} {
+		if r != lir.NoReg && k.nd[r] > 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// regsOf lists the dwords of r: one, or two for an i64.
+func (k *kernel) regsOf(r lir.Reg) []bool {
+	if k.is64(r) {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// memOp stores in's op on memory: op [m], b (and its high dwords with the
+// carry for an i64).
+func (k *kernel) memOp(st, op *lir.Inst) {
+	m := k.addr(st.Mem)
+	m.Size = 32
+	lo := map[lir.Opcode]x86.Op{lir.OpAdd: x86.ADD, lir.OpSub: x86.SUB, lir.OpAnd: x86.AND, lir.OpOr: x86.OR, lir.OpXor: x86.XOR}[op.Op]
+	hi := map[lir.Opcode]x86.Op{lir.OpAdd: x86.ADC, lir.OpSub: x86.SBB, lir.OpAnd: x86.AND, lir.OpOr: x86.OR, lir.OpXor: x86.XOR}[op.Op]
+	k.i(lo, m, k.regOrImm(op.B, false))
+	if k.is64(op.Dst) {
+		m.Disp += 4
+		k.i(hi, m, k.regOrImm(op.B, true))
 	}
 }
 
