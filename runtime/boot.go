@@ -7,11 +7,11 @@
 // Memory map (linear addresses):
 //
 //	0x00000-0x004FF  IVT and BIOS data area
-//	0x00500-0x0051F  the loader's E820 buffer
-//	0x00600-...      the loader (full boot path), free once it has run
+//	0x00500-0x0051F  the loader's E820 buffer, free once it has run
 //	     ...-0x06FFF  stack (SS:SP = 0:0x7000; the full boot sector pushes
 //	                  the boot drive first, so the main code starts with
 //	                  SP = 0x6FFE, [0x6FFE] = drive)
+//	0x07400-0x07BFF  the loader (full boot path), free once it has run
 //	0x07C00-0x07DFF  boot sector
 //	0x07E00-...      main code (at most up to 0x10000: CS = 0, IP is 16 bits)
 //	0x10000-0x17FFF  flat: bounce buffer for the loader, free afterwards
@@ -30,9 +30,14 @@ const (
 	CodeAddr = 0x7E00 // main code: loaded and entered here
 	// LoaderAddr is where the full boot sector loads the loader (the
 	// sectors right after it), which checks the machine and loads the
-	// main code and the data. Low memory that the main code may use once
-	// it runs.
-	LoaderAddr = 0x0600
+	// main code and the data: up to the boot sector, in the 4 KiB page
+	// that holds the boot sector and the start of the code. Not in the
+	// low memory that the code generators use for their variables: under
+	// QEMU's TCG every write to a page that held translated code is slow
+	// (-O2 ran at a tenth of its speed with the loader at 0x0600).
+	LoaderAddr = 0x7400
+	// loaderEnd is where the loader must end.
+	loaderEnd = BootAddr
 	// e820Buf is the loader's buffer for one INT 15h E820 entry.
 	e820Buf = 0x0500
 	// StackTop is where the boot sector puts the stack, for the main code

@@ -68,8 +68,8 @@ func LinkImage(boot, main *x86.Program, data []byte, c BootConfig) (*Linked, err
 		}
 		ld, _ = loader.Assemble(LoaderAddr)
 		c.LoaderSectors = sectors(len(ld) + 2)
-		if LoaderAddr+c.LoaderSectors*SectorSize > StackTop-0x400 {
-			return nil, fmt.Errorf("BUG: the loader is %d bytes", len(ld))
+		if LoaderAddr+c.LoaderSectors*SectorSize > loaderEnd {
+			return nil, fmt.Errorf("BUG: the loader is %d bytes, more than fit from %#x to %#x", len(ld), LoaderAddr, loaderEnd)
 		}
 	}
 	if boot == nil {
