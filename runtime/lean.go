@@ -6,19 +6,22 @@ import (
 	x86 "tfc/codegen/x86_16"
 )
 
-// The lean boot sector (BootConfig.Lean), for -Os images. It does what the
-// full one does, with less code:
+// The lean boot sector (BootConfig.Lean, `boot lean`), for -Os images. It
+// loads the main code and the data itself, with less code than the full
+// sector and its loader (spec.md section 7 lists what each piece costs):
 //
-//   - INT 13h extensions only. The extension check stays (AH=41h: carry
-//     clear and bit 0 of CX, which is 0 beforehand, so a BIOS that ignores
-//     the call fails it too); without them the sector prints "E" and
-//     exits with code 2, where the full sector would read by CHS. Every BIOS since the late 1990s has the extensions (EDD) for
-//     hard disks, USB drives booted as hard disks and QEMU; what lacks them
-//     is floppies (and USB drives emulating one).
-//   - No retries: a read that fails ends the boot with its status. The full
-//     sector's three tries with a controller reset are for floppies, whose
-//     first read fails while the motor spins up; behind the extensions, the
-//     BIOS's disk and USB drivers retry on their own.
+//   - INT 13h extensions only, and no extension check: a BIOS without
+//     them fails the first read (AH=42h) as an unknown function, and the
+//     sector prints "E" and exits with code 2, where the full sector would
+//     read by CHS. Every BIOS since the late 1990s has the extensions (EDD)
+//     for hard disks, USB drives booted as hard disks and QEMU; what lacks
+//     them is floppies (and USB drives emulating one).
+//   - No retries: a read that fails ends the boot. The full sector's three
+//     tries with a disk reset are for floppies, whose first read fails
+//     while the motor spins up; behind the extensions, the BIOS's disk and
+//     USB drivers retry on their own.
+//   - DL, the drive, is taken to survive INT 13h and INT 14h.
+//   - No loader: no CPU, memory or checksum checks.
 //   - Whole chunks: every read is one chunk (flat: 64 sectors, 32 KiB).
 //     Link pads each stream of the image to whole chunks, so no read is cut
 //     short and the loop has no remainder to work out. The padding lands
@@ -33,17 +36,19 @@ import (
 //   - Flat, the copy from the bounce buffer runs in protected mode, and the
 //     return to real mode is unreal mode (see emitLeanCopy).
 //   - putc leaves BX alone (see emitPutc).
-//   - The BIOS status on a failed read: "E" alone (the full sector prints
+//   - A failed read prints "E" alone (the full sector: "disk error" and
 //     the status in hex).
 //
-// What it keeps: "E" and exit 2 on any failed read,
-// the A20 gate and the re-entry into unreal mode after every read (flat),
-// EDI saved around INT 13h (not every BIOS keeps the top
-// halves of 32-bit registers).
+// What it keeps: the room for a BIOS parameter block (bytes 3 to 61),
+// COM1's initialisation, "E" and exit 2 on any failed read, the A20 gate
+// and the re-entry into unreal mode after every read (flat), EDI saved
+// around INT 13h (not every BIOS keeps the top halves of 32-bit
+// registers). The partition table and the padding to whole cylinders are
+// Link's, as for every image.
 //
-// Layout: start-up and a jump over the shared block (fail, exit, putc) at
-// addresses that depend on Flat only, then the streams, the load loop and
-// the data.
+// Layout: the jump over the BPB room, the shared block (fail, exit, putc)
+// at addresses that depend on nothing, the start-up code, then the
+// streams, the load loop and the data.
 
 // leanTail is how many zero bytes end the lean sector's disk address
 // packet (the top bytes of its LBA) without being emitted: the sector's
