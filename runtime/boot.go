@@ -103,6 +103,9 @@ type BootConfig struct {
 	// sector's read function 42h (tests: an unknown function makes a
 	// BIOS without extensions).
 	extFn byte
+	// noE820 and noE801 make the loader's memory check call a function
+	// no BIOS has in place of E820h (and E801h) (tests: the fallbacks).
+	noE820, noE801 bool
 }
 
 // dataAddr is DataAddr with its default applied.

@@ -58,7 +58,7 @@ func emitLoader(p *x86.Program, c BootConfig, r BootRoutines) {
 	p.I(x86.PUSH, x86.DS) // the boot sector's CHS reads change ES
 	p.I(x86.POP, x86.ES)
 	if c.Flat {
-		emitMemoryFlat(p, c.end(), failmsg)
+		emitMemoryFlat(p, c, failmsg)
 	} else {
 		kib := (uint64(c.end()) + 1023) / 1024
 		p.I(x86.INT, x86.Imm(0x12)) // AX = KiB from 0
@@ -176,13 +176,21 @@ var flatDescriptor = []byte{0xFF, 0xFF, 0x00, 0x00, 0x00, 0x92, 0xCF, 0x00}
 
 // emitMemoryFlat checks that memory reaches end, from 1 MiB up without a
 // hole; else "not enough memory". See emitLoader.
-func emitMemoryFlat(p *x86.Program, end uint32, failmsg string) {
+func emitMemoryFlat(p *x86.Program, c BootConfig, failmsg string) {
 	const smap = 0x534D4150 // "SMAP"
+	end := c.end()
+	e820, e801 := int64(0xE820), int64(0xE801)
+	if c.noE820 {
+		e820 = 0xE8FF
+	}
+	if c.noE801 {
+		e801 = 0xE8FE
+	}
 	buf := func(off int32) x86.Mem { return x86.Abs16(uint16(e820Buf + off)) }
 	p.I(x86.XOR, x86.EBX, x86.EBX)
 	p.Label("e820")
 	p.I(x86.MOV, x86.DI, x86.Imm(e820Buf))
-	p.I(x86.MOV, x86.EAX, x86.Imm(0xE820))
+	p.I(x86.MOV, x86.EAX, x86.Imm(e820))
 	p.I(x86.MOV, x86.EDX, x86.Imm(smap))
 	p.I(x86.MOV, x86.ECX, x86.Imm(24))
 	p.I(x86.INT, x86.Imm(0x15))
@@ -206,7 +214,7 @@ func emitMemoryFlat(p *x86.Program, end uint32, failmsg string) {
 	p.Label("e801")
 	p.I(x86.XOR, x86.CX, x86.CX)
 	p.I(x86.XOR, x86.DX, x86.DX)
-	p.I(x86.MOV, x86.AX, x86.Imm(0xE801))
+	p.I(x86.MOV, x86.AX, x86.Imm(e801))
 	p.I(x86.INT, x86.Imm(0x15))
 	p.I(x86.JC, x86.Label("e88"))
 	p.I(x86.JCXZ, x86.Label("e801.ax")) // some BIOSes answer in AX, BX only

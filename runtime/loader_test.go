@@ -49,17 +49,38 @@ func TestLoaderChecks(t *testing.T) {
 	}
 }
 
-// A flat image needs memory up to End: just enough boots.
-func TestLoaderMemoryEnough(t *testing.T) {
+// A flat image needs memory up to End, which the loader learns from E820,
+// else E801, else 88h (QEMU's default is 128 MiB; 88h tells 63 MiB at
+// most): just enough boots, more prints "not enough memory".
+func TestLoaderMemory(t *testing.T) {
 	data := randomData(10<<10, 3)
-	c := BootConfig{Flat: true, End: 100 << 20} // QEMU's default is 128 MiB
-	img, err := Link(nil, sumProgram(true, c.dataAddr(), len(data)), data, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := boot(t, img, 10*time.Second)
-	if want := fmt.Sprintf("%08X\n", sum32(data)); string(res.Serial) != want || res.ExitCode != 0 {
-		t.Errorf("COM1 %q, exit %d; want %q, exit 0", res.Serial, res.ExitCode, want)
+	sum := fmt.Sprintf("%08X\n", sum32(data))
+	const mem = "not enough memory\n"
+	for _, tc := range []struct {
+		name string
+		c    BootConfig
+		want string
+	}{
+		{"e820", BootConfig{End: 120 << 20}, sum},
+		{"e820_short", BootConfig{End: 130 << 20}, mem},
+		{"e801", BootConfig{End: 120 << 20, noE820: true}, sum},
+		{"e801_short", BootConfig{End: 130 << 20, noE820: true}, mem},
+		{"88h", BootConfig{End: 60 << 20, noE820: true, noE801: true}, sum},
+		{"88h_short", BootConfig{End: 100 << 20, noE820: true, noE801: true}, mem},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := tc.c
+			c.Flat = true
+			img, err := Link(nil, sumProgram(true, c.dataAddr(), len(data)), data, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := boot(t, img, 10*time.Second)
+			if code := map[bool]int{true: 2, false: 0}[tc.want == mem]; string(res.Serial) != tc.want || res.ExitCode != code {
+				t.Errorf("COM1 %q, exit %d; want %q, exit %d", res.Serial, res.ExitCode, tc.want, code)
+			}
+		})
 	}
 }
 
