@@ -1,16 +1,16 @@
 package lir
 
 // unroll is the speed policy's pass: an innermost loop of a constant count
-// runs its body unrollBy times a pass (by 2 when 4 does not divide the
-// count), fewer compares and branches, the copies' indexes constant
-// offsets from the pass's (fold makes them displacements).
+// runs its body unrollBy times a pass (4 or 2 times when that does not
+// divide the count), fewer compares and branches, the copies' indexes
+// constant offsets from the pass's (fold makes them displacements).
 func unroll(f *Func) {
 	nd := defs(f)
 	reads := useCounts(f)
 	for _, b := range f.Bodies() {
 		Walk(*b, func(n *Node) {
 			if n.Kind == NLoop && n.Count == NoReg && n.Step <= 1 && innermost(n) && count(n.Body) <= unrollMaxBody && !liveOut(n, reads, nd) {
-				for _, by := range []int64{unrollBy, 2} {
+				for _, by := range []int64{unrollBy, 4, 2} {
 					if n.CountImm >= by && n.CountImm%by == 0 {
 						unrollLoop(f, n, by, nd)
 						break
@@ -22,7 +22,7 @@ func unroll(f *Func) {
 }
 
 const (
-	unrollBy      = 4
+	unrollBy      = 8
 	unrollMaxBody = 40 // instructions: bigger bodies gain little
 )
 

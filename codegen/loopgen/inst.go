@@ -120,7 +120,7 @@ func (k *kernel) inst(in *lir.Inst) {
 	case lir.OpCmp:
 		k.cmp(in)
 	case lir.OpSelect:
-		k.sel(in)
+		k.sel(in, nil)
 	case lir.OpLoad:
 		k.load(in)
 	case lir.OpStore:
@@ -285,17 +285,24 @@ var swapped = map[lir.Cond]lir.Cond{
 }
 
 func (k *kernel) cmp(in *lir.Inst) {
-	a, b, c := in.A, in.B, in.Cond
 	d := k.v() // the flag, then the result
+	k.i(x86.MOV, d, x86.Imm(0))
+	c := k.compare(in)
+	k.i(setcc[c], v8(d))
+	k.i(x86.MOV, k.dst(in.Dst), d)
+}
+
+// compare sets the flags for in, an OpCmp, and returns the condition to
+// test them by (the operands may have been swapped).
+func (k *kernel) compare(in *lir.Inst) lir.Cond {
+	a, b, c := in.A, in.B, in.Cond
 	if !k.is64(a) {
 		if _, ok := k.known(a); ok {
 			a, b, c = b, a, swapped[c]
 		}
-		k.i(x86.MOV, d, x86.Imm(0))
-		k.i(x86.CMP, k.reg(a), k.src(b))
-		k.i(setcc[c], v8(d))
-		k.i(x86.MOV, k.dst(in.Dst), d)
-		return
+		ra, sb := k.reg(a), k.src(b)
+		k.i(x86.CMP, ra, sb)
+		return c
 	}
 	switch c {
 	case lir.EQ, lir.NE:
@@ -304,7 +311,6 @@ func (k *kernel) cmp(in *lir.Inst) {
 		k.i(x86.XOR, t, k.src(b))
 		k.i(x86.MOV, u, k.srcHi(a))
 		k.i(x86.XOR, u, k.srcHi(b))
-		k.i(x86.MOV, d, x86.Imm(0))
 		k.i(x86.OR, t, u)
 	default:
 		// a − b over 64 bits sets the flags of the high dwords' compare:
@@ -314,17 +320,45 @@ func (k *kernel) cmp(in *lir.Inst) {
 		}
 		t := k.v()
 		k.i(x86.MOV, t, k.srcHi(a))
-		k.i(x86.MOV, d, x86.Imm(0))
-		k.i(x86.CMP, k.reg(a), k.src(b))
+		ra, sb := k.reg(a), k.src(b)
+		k.i(x86.CMP, ra, sb)
 		k.i(x86.SBB, t, k.srcHi(b))
 	}
-	k.i(setcc[c], v8(d))
-	k.i(x86.MOV, k.dst(in.Dst), d)
+	return c
 }
 
-// sel is dst = c ? a : b, with a branch (386 code has no cmov).
-func (k *kernel) sel(in *lir.Inst) {
+// jcc jumps when a condition holds; negated is the condition that does
+// not.
+var (
+	jcc = map[lir.Cond]x86.Op{
+		lir.EQ: x86.JE, lir.NE: x86.JNE, lir.LT: x86.JL, lir.LE: x86.JLE, lir.GT: x86.JG, lir.GE: x86.JGE,
+		lir.LTU: x86.JB, lir.LEU: x86.JBE, lir.GTU: x86.JA, lir.GEU: x86.JAE,
+	}
+	negated = map[lir.Cond]lir.Cond{
+		lir.EQ: lir.NE, lir.NE: lir.EQ, lir.LT: lir.GE, lir.LE: lir.GT, lir.GT: lir.LE, lir.GE: lir.LT,
+		lir.LTU: lir.GEU, lir.LEU: lir.GTU, lir.GTU: lir.LEU, lir.GEU: lir.LTU,
+	}
+)
+
+// sel is dst = c ? a : b, with a branch (386 code has no cmov); cmp,
+// when not nil, is the comparison that computes c, whose flags it jumps
+// on.
+func (k *kernel) sel(in *lir.Inst, cmp *lir.Inst) {
 	skip := k.fresh("sel")
+	if cmp != nil {
+		if in.Dst == in.A {
+			k.i(jcc[k.compare(cmp)], x86.Label(skip))
+			k.move(in.Dst, in.B)
+		} else {
+			if in.Dst != in.B {
+				k.move(in.Dst, in.B)
+			}
+			k.i(jcc[negated[k.compare(cmp)]], x86.Label(skip))
+			k.move(in.Dst, in.A)
+		}
+		k.label(skip)
+		return
+	}
 	c := k.reg(in.C)
 	wide := k.is64(in.Dst)
 	if in.Dst == in.A {

@@ -165,9 +165,20 @@ func (k *kernel) known(r lir.Reg) (int64, bool) {
 // nodes selects a list of nodes.
 func (k *kernel) nodes(ns []*lir.Node) {
 	k.findFoldable(ns)
-	for _, n := range ns {
+	var flags *lir.Inst // a comparison whose flags the next node jumps on
+	for i, n := range ns {
+		if n.Kind == lir.NInst && n.Inst.Op == lir.OpCmp && i+1 < len(ns) && k.jumpsOn(&n.Inst, ns[i+1]) {
+			flags = &n.Inst
+			continue
+		}
+		cmp := flags
+		flags = nil
 		switch n.Kind {
 		case lir.NInst:
+			if in := &n.Inst; in.Op == lir.OpSelect && cmp != nil {
+				k.sel(in, cmp)
+				continue
+			}
 			if in := &n.Inst; in.Op == lir.OpLoad && k.foldable[in.Dst] {
 				k.deferred[in.Dst] = in.Mem // read where it is used
 				continue
@@ -183,7 +194,7 @@ func (k *kernel) nodes(ns []*lir.Node) {
 		case lir.NLoop:
 			k.loop(n)
 		case lir.NIf:
-			k.iff(n)
+			k.iff(n, cmp)
 		case lir.NCall:
 			k.call(n)
 		default:
@@ -393,13 +404,38 @@ func (k *kernel) loop(n *lir.Node) {
 	k.label(end)
 }
 
-func (k *kernel) iff(n *lir.Node) {
+// jumpsOn: next reads cmp's result, its one reader, as its condition, and
+// can take the flags instead (an if; a select whose destination is not
+// an operand of the comparison, since it may be written before).
+func (k *kernel) jumpsOn(cmp *lir.Inst, next *lir.Node) bool {
+	if k.readers[cmp.Dst] != 1 || k.nd[cmp.Dst] != 1 {
+		return false
+	}
+	switch {
+	case next.Kind == lir.NIf:
+		return next.Cond == cmp.Dst
+	case next.Kind == lir.NInst && next.Inst.Op == lir.OpSelect:
+		s := &next.Inst
+		premove := s.Dst != s.A && s.Dst != s.B // written before the comparison
+		return s.C == cmp.Dst && s.A != cmp.Dst && s.B != cmp.Dst && !(premove && (s.Dst == cmp.A || s.Dst == cmp.B))
+	}
+	return false
+}
+
+// iff is an if: on cmp's flags when it is not nil, else on its register.
+func (k *kernel) iff(n *lir.Node, cmp *lir.Inst) {
 	els, end := k.fresh("else"), k.fresh("fi")
-	c := k.reg(n.Cond)
-	k.i(x86.TEST, c, c)
-	k.i(x86.JZ, x86.Label(els))
+	if cmp != nil {
+		k.i(jcc[negated[k.compare(cmp)]], x86.Label(els))
+	} else {
+		c := k.reg(n.Cond)
+		k.i(x86.TEST, c, c)
+		k.i(x86.JZ, x86.Label(els))
+	}
 	k.nodes(n.Then)
-	k.i(x86.JMP, x86.Label(end))
+	if len(n.Else) > 0 {
+		k.i(x86.JMP, x86.Label(end))
+	}
 	k.label(els)
 	k.nodes(n.Else)
 	k.label(end)
