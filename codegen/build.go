@@ -36,6 +36,9 @@ type Options struct {
 	Bench bool
 	// Gen forces a code generator: "loop" (the loop-level back end).
 	Gen string
+	// Profile (the loop code generator) counts the time stamp counter's
+	// advance over each op, reported after Bench's line (ParseProfile).
+	Profile bool
 	// Boot chooses the boot path: "full", the full boot sector and the
 	// loader (spec.md section 7); "lean", the lean boot sector, for images
 	// of the small code generator (-Os) only; "": the program's boot
@@ -66,6 +69,9 @@ type Image struct {
 	// Sizes of the code: per marked region (runtime pieces and ops); and
 	// of the data placed among the code (regions named "data: …").
 	Regions, DataRegions []Region
+	// ProfileNames are the ops a profile build counts, in the order it
+	// reports them (Options.Profile).
+	ProfileNames []string
 }
 
 // Region is the code size of one op or runtime piece.

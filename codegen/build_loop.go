@@ -42,7 +42,8 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		copy(l.Data[l.Pieces-loopgen.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
 	main := &x86.Program{}
-	if err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench}); err != nil {
+	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile})
+	if err != nil {
 		return nil, err
 	}
 	runtime.EmitConsole(main, console)
@@ -58,7 +59,7 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		return nil, err
 	}
 	il := &isel.Layout{DataAddr: loopgen.DataAddr, Data: l.Data, Pieces: l.Pieces, Prompt: l.Prompt, NPrompt: l.NPrompt, End: l.End}
-	im := &Image{Bytes: ln.Bytes, Memory: "flat", Generator: "loop", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: il}
+	im := &Image{Bytes: ln.Bytes, Memory: "flat", Generator: "loop", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: il, ProfileNames: profiled}
 	im.Regions, im.DataRegions = regions(ln.Boot, ln.Loader, main)
 	return im, nil
 }

@@ -31,7 +31,12 @@ const (
 	// proc's from procSpillBase (an op's live across its calls).
 	spillBase     = 0x1100
 	procSpillBase = 0x3800
-	spillEnd      = 0x6000
+	spillEnd      = 0x5800
+	// Profile builds: the time stamp counter at an op's call, then a
+	// qword of counts an op.
+	addrProfT   = 0x5800
+	addrProf    = 0x5808
+	addrProfEnd = 0x6000
 )
 
 // DataAddr is where the image's data is loaded: 1 MiB, above everything

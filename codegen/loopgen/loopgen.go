@@ -18,6 +18,10 @@ type Options struct {
 	// Bench reports the time stamp counter's advance over the generation
 	// and the number of forward passes on the debug console.
 	Bench bool
+	// Profile (with Bench) also counts the time stamp counter's advance
+	// over each op's call, and reports the counts after Bench's line, one
+	// a line in hex, in the order of Select's ProfileNames.
+	Profile bool
 }
 
 // DebugconPort is QEMU's debug console.
@@ -27,13 +31,20 @@ const DebugconPort = 0xE9
 // function "forward" (the layer loop and a call of each op's kernel), and
 // the kernels. The console (print_piece, putc, exit) comes from the
 // runtime.
-func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) error {
+//
+// With o.Profile, it returns the names of the ops whose counts the image
+// reports, in order.
+func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) ([]string, error) {
+	o.Bench = o.Bench || o.Profile
 	g := &gen{prog: prog, p: p, f: f, l: l, o: o}
 	g.generate()
 	if err := g.forward(); err != nil {
-		return err
+		return nil, err
 	}
-	return nil
+	if o.Profile {
+		g.prog.Equ("profile.end", uint32(addrProf+8*len(g.profiled)))
+	}
+	return g.profiled, nil
 }
 
 type gen struct {
@@ -45,6 +56,8 @@ type gen struct {
 	ops    int
 	labels int
 	kernel []func() error // the kernels, emitted after forward
+	// profiled are the ops Profile counts, by their region names.
+	profiled []string
 }
 
 func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
@@ -64,6 +77,14 @@ func (g *gen) generate() {
 	g.prog.Label("generate")
 	g.i(x86.MOV, low16(addrTok), x86.Imm(ir.BOS))
 	g.i(x86.MOV, low16(addrPos), x86.Imm(0))
+	if g.o.Profile {
+		// Low memory holds what the BIOS and the loader left: the
+		// counters start at 0.
+		g.i(x86.XOR, x86.EAX, x86.EAX)
+		g.i(x86.MOV, x86.DI, x86.Imm(addrProf))
+		g.i(x86.MOV, x86.CX, x86.Imm((addrProfEnd-addrProf)/4))
+		g.i(x86.REP | x86.STOSD)
+	}
 	if g.o.Bench {
 		g.i(x86.RDTSC)
 		g.i(x86.MOV, low32(addrClock), x86.EAX)
@@ -216,7 +237,26 @@ func (g *gen) callOp(n *lir.Node) error {
 	g.ops++
 	name := fmt.Sprintf("op%d", g.ops)
 	g.prog.Mark(n.Note)
+	if g.o.Profile {
+		// rdtsc before and after: the call, the kernel and its ret, and
+		// one rdtsc, count toward the op.
+		g.i(x86.RDTSC)
+		g.i(x86.MOV, low32(addrProfT), x86.EAX)
+		g.i(x86.MOV, low32(addrProfT+4), x86.EDX)
+	}
 	g.i(x86.CALL, x86.Label(name))
+	if g.o.Profile {
+		c := uint16(addrProf + 8*len(g.profiled))
+		if c+8 > addrProfEnd {
+			return fmt.Errorf("--profile: more ops than the profile's %d counters", (addrProfEnd-addrProf)/8)
+		}
+		g.i(x86.RDTSC)
+		g.i(x86.SUB, x86.EAX, low32(addrProfT))
+		g.i(x86.SBB, x86.EDX, low32(addrProfT+4))
+		g.i(x86.ADD, low32(c), x86.EAX)
+		g.i(x86.ADC, low32(c+4), x86.EDX)
+		g.profiled = append(g.profiled, n.Note)
+	}
 	g.kernel = append(g.kernel, func() error { return g.emitKernel(name, n) })
 	return nil
 }
@@ -279,6 +319,19 @@ func (g *gen) benchReport() {
 	g.i(x86.CALL, x86.Label("bench.hex"))
 	g.i(x86.MOV, x86.AL, x86.Imm('\n'))
 	g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+	if g.o.Profile {
+		// The counters, one a line.
+		g.i(x86.MOV, x86.DI, x86.Imm(addrProf))
+		g.prog.Label("profile.next")
+		g.i(x86.MOV, x86.ESI, x86.D(x86.Mem{Base: x86.DI}))
+		g.i(x86.MOV, x86.EBX, x86.D(x86.Mem{Base: x86.DI, Disp: 4}))
+		g.i(x86.CALL, x86.Label("bench.hex"))
+		g.i(x86.MOV, x86.AL, x86.Imm('\n'))
+		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
+		g.i(x86.ADD, x86.DI, x86.Imm(8))
+		g.i(x86.CMP, x86.DI, x86.ImmLabel{Name: "profile.end"}) // forward's calls are counted later
+		g.i(x86.JB, x86.Label("profile.next"))
+	}
 	g.i(x86.JMP, x86.Label("bench.end"))
 	g.prog.Label("bench.hex") // ebx:esi as 16 hex digits
 	g.i(x86.MOV, x86.CX, x86.Imm(16))
