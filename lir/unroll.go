@@ -7,17 +7,34 @@ package lir
 func unroll(f *Func) {
 	nd := defs(f)
 	reads := useCounts(f)
-	for _, b := range f.Bodies() {
-		Walk(*b, func(n *Node) {
-			if n.Kind == NLoop && n.Count == NoReg && n.Step <= 1 && innermost(n) && count(n.Body) <= unrollMaxBody && !liveOut(n, reads, nd) {
+	var rewrite func(nodes []*Node) []*Node
+	rewrite = func(nodes []*Node) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			// Decided before the inner lists change: only loops that were
+			// innermost, with the registers there were.
+			eligible := n.Kind == NLoop && n.Count == NoReg && n.Step <= 1 && innermost(n) && count(n.Body) <= unrollMaxBody && !liveOut(n, reads, nd)
+			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
+			if eligible {
 				for _, by := range []int64{unrollBy, 4, 2} {
 					if n.CountImm >= by && n.CountImm%by == 0 {
 						unrollLoop(f, n, by, nd)
 						break
 					}
 				}
+				if n.Step > 1 && n.CountImm == 1 {
+					// One pass: the body alone, its index 0.
+					out = append(out, &Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: n.Index, A: NoReg, B: NoReg, C: NoReg}})
+					out = append(out, n.Body...)
+					continue
+				}
 			}
-		})
+			out = append(out, n)
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = rewrite(*b)
 	}
 }
 
