@@ -108,11 +108,20 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 }
 
 func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
-	if err := checkSteps(p, steps); err != nil {
-		return nil, err
-	}
 	if o.Gen == "loop" {
 		return buildLoop(p, prompt, steps, o)
+	}
+	if why := isel.FastSupports(p, steps); why != "" {
+		// Neither template generator takes the program: the loop code
+		// generator takes every op.
+		if o.Memory == "segmented" {
+			return nil, fmt.Errorf("segmented memory model: the template code generators cannot take the model (%s), and the loop code generator has no segmented model yet", why)
+		}
+		im, err := buildLoop(p, prompt, steps, o)
+		if err == nil {
+			im.Note = "the loop code generator, since " + why
+		}
+		return im, err
 	}
 	small := o.Opt != "2"
 	note := ""
@@ -134,19 +143,6 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		}
 	}
 	return im, err
-}
-
-// checkSteps refuses more positions than attention's 32-bit sum of
-// softmax weights holds (spec.md section 6).
-func checkSteps(p *ir.Program, steps int) error {
-	var err error
-	p.Ops(func(_ int, op *ir.Op) {
-		if op.Kind == ir.Attention && steps > ir.MaxSoftmaxTerms && err == nil {
-			err = lang.Errorf(op.Pos, "attention over %d positions (steps): the image sums their softmax weights in 32 bits, which holds %d",
-				steps, ir.MaxSoftmaxTerms)
-		}
-	})
-	return err
 }
 
 // errSmallTooBig: the small generator's code and tables pass 64 KiB.

@@ -30,6 +30,7 @@ func Generate(seed uint64, o Options) *Program {
 	g := &gen{r: rand.New(rand.NewPCG(seed, 0x7466632d64696666)), o: o,
 		p:      &Program{Name: fmt.Sprintf("diff%d", seed), Seed: int64(seed%1000 + 1)},
 		consts: map[string]int{}, params: map[string]*pinfo{}, env: map[string]int{}}
+	g.modern = g.chance(0.5)
 	g.config()
 	g.makeCaches()
 	g.forward()
@@ -42,6 +43,12 @@ type gen struct {
 	r *rand.Rand
 	o Options
 	p *Program
+	// modern programs use the ops and options added for GPT-2, GPT-J and
+	// Llama variants (layernorm, biases, learned positions, relu, sub,
+	// mul by a constant, gelu_tanh, eps, theta, rotary_dim), which the
+	// template code generators leave to the loop code generator; the
+	// others keep to the first language, which the templates take.
+	modern bool
 
 	consts map[string]int
 	params map[string]*pinfo
@@ -322,14 +329,21 @@ func (g *gen) call(n, depth int) *Expr {
 			m := g.pickLen()
 			return call("matmul", ref(g.param("w", n, m)), g.vec(m, d))
 		}},
-		{2, func() *Expr { return call("rmsnorm", g.vec(n, d), ref(g.param("g", n, 0))) }},
-		{1, func() *Expr { return call(pick(g, []string{"silu", "gelu"}), g.vec(n, d)) }},
+		{2, func() *Expr { return g.norm(g.vec(n, d), n) }},
+		{1, func() *Expr { return call(g.gate(), g.vec(n, d)) }},
 		{1, func() *Expr { return call("mul", g.vec(n, d), g.vec(n, d)) }},
 		{2, func() *Expr { return call("add", g.vec(n, d), g.vec(n, d)) }},
 		{1, func() *Expr { return call("embed", ref(g.param("e", g.consts["vocab"], n)), ref("token")) }},
 	}
+	if g.modern {
+		choices = append(choices,
+			choice{1, func() *Expr { return call("sub", g.vec(n, d), g.vec(n, d)) }},
+			choice{1, func() *Expr { return call("mul", g.vec(n, d), g.scalar()) }},
+			choice{1, func() *Expr { return g.bias(g.vec(n, d), n) }},
+			choice{1, func() *Expr { return g.positions(n) }})
+	}
 	if n%2 == 0 {
-		choices = append(choices, choice{1, func() *Expr { return call("rope", g.vec(n, d), g.ropeDim(n)) }})
+		choices = append(choices, choice{1, func() *Expr { return g.rope(g.vec(n, d), g.ropeDim(n)) }})
 	}
 	if g.block == 1 {
 		for _, c := range g.caches {
@@ -354,6 +368,67 @@ func (g *gen) call(n, depth int) *Expr {
 		k -= c.w
 	}
 	panic("unreachable")
+}
+
+// norm is rmsnorm, or in modern programs layernorm with or without a bias,
+// now and then with an eps.
+func (g *gen) norm(x *Expr, n int) *Expr {
+	e := call("rmsnorm", x, ref(g.param("g", n, 0)))
+	if g.modern && g.chance(0.5) {
+		e = call("layernorm", x, ref(g.param("g", n, 0)))
+		if g.chance(0.7) {
+			e.Args = append(e.Args, ref(g.param("bias", n, 0)))
+		}
+	}
+	if g.modern && g.chance(0.2) {
+		e.Opts = []Opt{{"eps", pick(g, []string{"1e-6", "0.001", "1e-5", "3e-7"})}}
+	}
+	return e
+}
+
+// gate is an activation: silu or gelu, and in modern programs gelu_tanh
+// or relu.
+func (g *gen) gate() string {
+	if g.modern {
+		return pick(g, []string{"silu", "gelu", "gelu_tanh", "relu"})
+	}
+	return pick(g, []string{"silu", "gelu"})
+}
+
+// scalar is the constant of mul(x, c): a literal or a config constant.
+func (g *gen) scalar() *Expr {
+	if g.chance(0.2) {
+		return ref("head_dim")
+	}
+	return num(pick(g, []string{"0.5", "-1", "2", "0.125", "3", "-0.75", "1e-2", "1.5"}))
+}
+
+// bias adds a param vector to x.
+func (g *gen) bias(x *Expr, n int) *Expr { return call("add", x, ref(g.param("bias", n, 0))) }
+
+// positions is embed(P, pos) of a table of learned positions.
+func (g *gen) positions(n int) *Expr {
+	return call("embed", ref(g.param("pe", g.consts["context"], n)), ref("pos"))
+}
+
+// rope rotates x by head size D, in modern programs now and then with a
+// base or over part of each head.
+func (g *gen) rope(x, D *Expr) *Expr {
+	e := call("rope", x, D)
+	if !g.modern {
+		return e
+	}
+	if g.chance(0.3) {
+		e.Opts = append(e.Opts, Opt{"theta", pick(g, []string{"500000", "100", "1e6", "25.5"})})
+	}
+	d := D.Int
+	if D.Name != "" {
+		d = g.consts[D.Name]
+	}
+	if d > 2 && g.chance(0.3) {
+		e.Opts = append(e.Opts, Opt{"rotary_dim", strconv.Itoa(2 * g.in(1, d/2))})
+	}
+	return e
 }
 
 // pickLen picks a vector length: a common one, or one already bound.
@@ -392,7 +467,11 @@ func (g *gen) forward() {
 	g.block = 0
 	preEmpty := g.chance(0.08)
 	if !preEmpty {
-		g.bind(&g.p.Pre, "x", call("embed", ref(g.param("emb", vocab, dim)), ref("token")), dim)
+		var x *Expr = call("embed", ref(g.param("emb", vocab, dim)), ref("token"))
+		if g.modern && g.chance(0.4) {
+			x = call("add", x, g.positions(dim)) // GPT-2's learned positions
+		}
+		g.bind(&g.p.Pre, "x", x, dim)
 		g.randomStmts(&g.p.Pre, pick(g, []int{0, 0, 1, 2, 3}))
 	}
 	g.preEnv = map[string]int{}
@@ -422,7 +501,7 @@ func (g *gen) forward() {
 
 	g.block = 2
 	if g.chance(0.8) {
-		g.bind(&g.p.Post, "x", call("rmsnorm", ref("x"), ref(g.param("gf", dim, 0))), dim)
+		g.bind(&g.p.Post, "x", g.norm(ref("x"), dim), dim)
 	}
 	g.randomStmts(&g.p.Post, pick(g, []int{0, 0, 1, 2}))
 	var logits *Expr
@@ -434,6 +513,9 @@ func (g *gen) forward() {
 			cls = "emb0"
 		}
 		logits = call("matmul", ref(cls), ref("x"))
+		if g.modern && g.chance(0.2) {
+			logits = g.bias(logits, vocab) // GPT-J's biased classifier
+		}
 	default:
 		logits = g.call(vocab, 2)
 	}
@@ -465,13 +547,17 @@ func (g *gen) attention(c *cinfo) {
 	L := &g.p.Layer
 	in := "x"
 	if g.chance(0.85) {
-		in = g.bind(L, pick(g, []string{"h", "xn", g.newName()}), call("rmsnorm", ref("x"), ref(g.param("g", dim, 0))), dim)
+		in = g.bind(L, pick(g, []string{"h", "xn", g.newName()}), g.norm(ref("x"), dim), dim)
 	}
 	rope := c.d%2 == 0 && g.chance(0.8)
+	biased := g.modern && g.chance(0.5)
 	proj := func(rows int) *Expr {
 		var e *Expr = call("matmul", ref(g.param("w", rows, dim)), ref(in))
+		if biased {
+			e = g.bias(e, rows)
+		}
 		if rope {
-			e = call("rope", e, g.headArg(c.d))
+			e = g.rope(e, g.headArg(c.d))
 		}
 		return e
 	}
@@ -514,10 +600,17 @@ func (g *gen) mlp() {
 	L := &g.p.Layer
 	in := "x"
 	if g.chance(0.85) {
-		in = g.bind(L, pick(g, []string{"h", g.newName()}), call("rmsnorm", ref("x"), ref(g.param("g", dim, 0))), dim)
+		in = g.bind(L, pick(g, []string{"h", g.newName()}), g.norm(ref("x"), dim), dim)
 	}
-	up := func() *Expr { return call("matmul", ref(g.param("w", hidden, dim)), ref(in)) }
-	var act *Expr = call(pick(g, []string{"silu", "gelu"}), up())
+	biased := g.modern && g.chance(0.5)
+	up := func() *Expr {
+		var e *Expr = call("matmul", ref(g.param("w", hidden, dim)), ref(in))
+		if biased {
+			e = g.bias(e, hidden)
+		}
+		return e
+	}
+	var act *Expr = call(g.gate(), up())
 	switch {
 	case g.chance(0.6):
 		act = call("mul", act, up())

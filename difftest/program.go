@@ -54,13 +54,20 @@ type Stmt struct {
 	Call   *Expr
 }
 
-// Expr is a call (Op set) or a name or integer argument.
+// Expr is a call (Op set) or a name or number argument.
 type Expr struct {
 	Op   string
 	Args []*Expr
-	Name string // a value, param, cache, constant, or token
-	Int  int    // a literal when Name and Op are empty
+	Name string // a value, param, cache, constant, token or pos
+	Int  int    // a literal when Name, Op and Lit are empty
+	Lit  string // a number literal as written ("0.5", "-2")
+	// Opts are a call's options, NAME = literal, written after its
+	// arguments.
+	Opts []Opt
 }
+
+// Opt is an option of a call.
+type Opt struct{ Name, Value string }
 
 // GenBlock is the generate block; an empty Sampler is left out.
 type GenBlock struct {
@@ -72,6 +79,7 @@ type GenBlock struct {
 func call(op string, args ...*Expr) *Expr { return &Expr{Op: op, Args: args} }
 func ref(name string) *Expr               { return &Expr{Name: name} }
 func lit(n int) *Expr                     { return &Expr{Int: n} }
+func num(s string) *Expr                  { return &Expr{Lit: s} }
 
 func (e *Expr) String() string {
 	switch {
@@ -80,9 +88,14 @@ func (e *Expr) String() string {
 		for i, a := range e.Args {
 			args[i] = a.String()
 		}
+		for _, o := range e.Opts {
+			args = append(args, o.Name+" = "+o.Value)
+		}
 		return e.Op + "(" + strings.Join(args, ", ") + ")"
 	case e.Name != "":
 		return e.Name
+	case e.Lit != "":
+		return e.Lit
 	}
 	return fmt.Sprint(e.Int)
 }
@@ -170,6 +183,7 @@ func cloneStmts(ss []*Stmt) []*Stmt {
 
 func (e *Expr) clone() *Expr {
 	c := *e
+	c.Opts = append([]Opt(nil), e.Opts...)
 	c.Args = nil
 	for _, a := range e.Args {
 		c.Args = append(c.Args, a.clone())

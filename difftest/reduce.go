@@ -110,6 +110,20 @@ func candidates(p *Program) []*Program {
 			}
 		}
 	}
+	// Options left out.
+	for b, blk := range p.blocks() {
+		for i, s := range *blk {
+			for _, path := range calls(s.Call) {
+				if len(at(s.Call, path).Opts) == 0 {
+					continue
+				}
+				edit(func(q *Program) bool {
+					at((*q.blocks()[b])[i].Call, path).Opts = nil
+					return true
+				})
+			}
+		}
+	}
 	// Declarations: no quant declarations, int16 caches, unused params.
 	edit(func(q *Program) bool { ok := len(q.Quants) > 0; q.Quants = nil; return ok })
 	for i := range p.Quants {

@@ -1,5 +1,7 @@
 package ir
 
+import "math"
+
 // The integer arithmetic that the simulator and the generated code share.
 // Every constant here is used by both; spec.md section 6 explains each one.
 // The values were chosen by measurement: with them the stories260K model in
@@ -19,7 +21,7 @@ const (
 
 	// RopeBits: cos and sin of the RoPE table are Q1.30.
 	RopeBits = 30
-	// RopeTheta is the RoPE base frequency.
+	// RopeTheta is the default RoPE base frequency (rope's theta option).
 	RopeTheta = 10000.0
 
 	// AttnScaleBits: 1/sqrt(head_dim) is a Q1.30 constant.
@@ -81,11 +83,36 @@ func DivRound(n, d int64) int64 {
 }
 
 // RMSInv returns 1/sqrt(mean(x²)+eps) in Q10.22 for a sum of squares ss
-// (Q32.32) over n elements.
+// (Q32.32) over n elements, with the default eps.
 func RMSInv(ss uint64, n int) uint64 {
-	r := Isqrt(ss/uint64(n) + RMSEps)
-	return (uint64(1)<<(FracBits+RMSInvBits) + r/2) / r
+	return NormInv(ss, n, RMSEps, RMSInvBits)
 }
+
+// EpsQ is a norm's epsilon in Q32.32 (the checks keep it at least 1).
+func EpsQ(eps float64) uint64 { return uint64(math.Round(math.Ldexp(eps, 32))) }
+
+// NormInvBits is the number of fraction bits of a norm's 1/sqrt(v + eps)
+// for eps epsQ in Q32.32: RMSInvBits, or fewer when eps is so small that
+// 2^(16+bits)/isqrt(epsQ) would not fit 31 bits.
+func NormInvBits(epsQ uint64) uint {
+	r := Isqrt(epsQ)
+	b := uint(RMSInvBits)
+	for b > 0 && (uint64(1)<<(FracBits+b)+r/2)/r >= 1<<31 {
+		b--
+	}
+	return b
+}
+
+// NormInv returns 1/sqrt(ss/n + epsQ) in Q(32−bits).bits for a sum of
+// squares ss (Q32.32) over n elements: rmsnorm's 1/RMS, layernorm's
+// 1/sd.
+func NormInv(ss uint64, n int, epsQ uint64, bits uint) uint64 {
+	r := Isqrt(ss/uint64(n) + epsQ)
+	return (uint64(1)<<(FracBits+bits) + r/2) / r
+}
+
+// ScaleQ is mul(x, c)'s constant in Q16.16.
+func ScaleQ(c float64) int32 { return int32(math.Round(c * One)) }
 
 // ExpLookup is exp(-d) in Q0.22 for d >= 0 in Q16.16, by linear
 // interpolation in table t (ExpEntries+1 entries).

@@ -74,6 +74,11 @@ var floatOps = [op.NumKinds]func(s *FloatSim, o *Op, at step){
 	Add:       (*FloatSim).add,
 	Argmax:    (*FloatSim).argmax,
 	Sample:    (*FloatSim).sample,
+	LayerNorm: (*FloatSim).layernorm,
+	Relu:      (*FloatSim).relu,
+	Bias:      (*FloatSim).bias,
+	Scale:     (*FloatSim).scaleBy,
+	Sub:       (*FloatSim).sub,
 }
 
 func (s *FloatSim) run(o *Op, token, pos, l int) int {
@@ -88,7 +93,8 @@ func (s *FloatSim) run(o *Op, token, pos, l int) int {
 
 func (s *FloatSim) embed(o *Op, at step) {
 	p := o.Params[0]
-	copy(s.vec(o.Dst), p.slice(at.layer)[at.token*p.Cols:(at.token+1)*p.Cols])
+	row := embedRow(o, at)
+	copy(s.vec(o.Dst), p.slice(at.layer)[row*p.Cols:(row+1)*p.Cols])
 }
 
 func (s *FloatSim) rmsnorm(o *Op, at step) {
@@ -98,10 +104,67 @@ func (s *FloatSim) rmsnorm(o *Op, at step) {
 		ss += v * v
 	}
 	ss /= float32(len(x))
-	ss += 1e-5
+	ss += float32(o.Opts["eps"])
 	ss = 1 / float32(math.Sqrt(float64(ss)))
 	for i := range x {
 		dst[i] = g[i] * (ss * x[i])
+	}
+}
+
+// layernorm is llm.c's layernorm_forward.
+func (s *FloatSim) layernorm(o *Op, at step) {
+	x, dst, g := s.vec(o.Args[0]), s.vec(o.Dst), o.Params[0].slice(at.layer)
+	var b []float32
+	if len(o.Params) > 1 {
+		b = o.Params[1].slice(at.layer)
+	}
+	var m float32
+	for _, v := range x {
+		m += v
+	}
+	m /= float32(len(x))
+	var v float32
+	for _, xv := range x {
+		d := xv - m
+		v += d * d
+	}
+	v /= float32(len(x))
+	rs := 1 / float32(math.Sqrt(float64(v+float32(o.Opts["eps"]))))
+	for i := range x {
+		y := (rs * (x[i] - m)) * g[i]
+		if b != nil {
+			y += b[i]
+		}
+		dst[i] = y
+	}
+}
+
+func (s *FloatSim) relu(o *Op, _ step) {
+	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	for i, v := range x {
+		dst[i] = max(v, 0)
+	}
+}
+
+func (s *FloatSim) bias(o *Op, at step) {
+	x, dst, b := s.vec(o.Args[0]), s.vec(o.Dst), o.Params[0].slice(at.layer)
+	for i := range dst {
+		dst[i] = x[i] + b[i]
+	}
+}
+
+func (s *FloatSim) scaleBy(o *Op, _ step) {
+	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	c := float32(o.Num)
+	for i := range dst {
+		dst[i] = x[i] * c
+	}
+}
+
+func (s *FloatSim) sub(o *Op, _ step) {
+	a, b, dst := s.vec(o.Args[0]), s.vec(o.Args[1]), s.vec(o.Dst)
+	for i := range dst {
+		dst[i] = a[i] - b[i]
 	}
 }
 
@@ -121,8 +184,14 @@ func (s *FloatSim) matmul(o *Op, at step) {
 
 func (s *FloatSim) rope(o *Op, at step) {
 	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	R := op.RotaryDim(o.Opts, o.HeadDim)
 	for i := 0; i < len(x); i += 2 {
-		c, sn := ropeAngle(at.pos, i%o.HeadDim, o.HeadDim)
+		k := i % o.HeadDim
+		if k >= R {
+			dst[i], dst[i+1] = x[i], x[i+1]
+			continue
+		}
+		c, sn := ropeAngle(at.pos, k, R, o.Opts["theta"])
 		a, b := x[i], x[i+1]
 		dst[i] = a*c - b*sn
 		dst[i+1] = a*sn + b*c
@@ -138,10 +207,26 @@ func (s *FloatSim) store(o *Op, at step) {
 
 func (s *FloatSim) gate(o *Op, _ step) {
 	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	if f := floatGates[o.Func]; f != nil {
+		for i, v := range x {
+			dst[i] = f(v)
+		}
+		return
+	}
 	g := gateFuncs[o.Func]
 	for i, v := range x {
 		dst[i] = v * float32(g(float64(v)))
 	}
+}
+
+// floatGates compute an activation in float32 step by step where the
+// reference implementation does (llm.c's gelu_forward).
+var floatGates = map[string]func(x float32) float32{
+	"gelu_tanh": func(x float32) float32 {
+		cube := float32(0.044715) * x * x * x
+		s := float32(math.Sqrt(2 / math.Pi))
+		return 0.5 * x * (1 + float32(math.Tanh(float64(s*(x+cube)))))
+	},
 }
 
 func (s *FloatSim) mul(o *Op, _ step) {
@@ -175,15 +260,16 @@ func (s *FloatSim) sample(o *Op, _ step) {
 }
 
 // ropeAngle is llama2.c's cos and sin for position pos and head index i
-// (even): the frequency and angle in float32 as run.c computes them.
-func ropeAngle(pos, i, headDim int) (float32, float32) {
-	c, s := ropeAngle64(pos, i, headDim)
+// (even) of the dims rotated elements: the frequency and angle in float32
+// as run.c computes them, with base theta.
+func ropeAngle(pos, i, dims int, theta float64) (float32, float32) {
+	c, s := ropeAngle64(pos, i, dims, theta)
 	return float32(c), float32(s)
 }
 
 // ropeAngle64 is the cosine and sine of llama2.c's float32 angle, unrounded.
-func ropeAngle64(pos, i, headDim int) (float64, float64) {
-	freq := float32(1.0 / math.Pow(RopeTheta, float64(float32(i)/float32(headDim))))
+func ropeAngle64(pos, i, dims int, theta float64) (float64, float64) {
+	freq := float32(1.0 / math.Pow(theta, float64(float32(i)/float32(dims))))
 	val := float64(float32(pos) * freq)
 	return math.Cos(val), math.Sin(val)
 }
@@ -194,6 +280,10 @@ func ropeAngle64(pos, i, headDim int) (float64, float64) {
 var gateFuncs = map[string]func(x float64) float64{
 	"silu": func(x float64) float64 { return 1 / (1 + math.Exp(-x)) },
 	"gelu": func(x float64) float64 { return 0.5 * (1 + math.Erf(x/math.Sqrt2)) },
+	// GPT-2's GELU: Φ by the tanh approximation.
+	"gelu_tanh": func(x float64) float64 {
+		return 0.5 * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+	},
 }
 
 func (s *FloatSim) attention(o *Op, at step) {

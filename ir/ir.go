@@ -22,11 +22,16 @@ const (
 	RoPE      = op.RoPE      // Dst = Args[0] rotated at pos, pairs inside heads of HeadDim
 	Store     = op.Store     // Cache[layer][pos] = Args[0] (keys), Args[1] (values)
 	Attention = op.Attention // Dst = softmax(q·K/sqrt(HeadDim)) V over positions 0..pos
-	Gate      = op.Gate      // Dst = Args[0] * Table(Args[0]): silu, gelu (Func)
+	Gate      = op.Gate      // Dst = Args[0] * Table(Args[0]): silu, gelu, gelu_tanh (Func)
 	Mul       = op.Mul       // Dst = Args[0] * Args[1]
 	Add       = op.Add       // Dst = Args[0] + Args[1]
 	Argmax    = op.Argmax    // the next token: index of the largest of Args[0]
 	Sample    = op.Sample    // the next token: drawn from softmax(Args[0]/temperature)
+	LayerNorm = op.LayerNorm // Dst = (Args[0] − mean) * Params[0] / sd(Args[0]) [+ Params[1]]
+	Relu      = op.Relu      // Dst = max(Args[0], 0)
+	Bias      = op.Bias      // Dst = Args[0] + Params[0]
+	Scale     = op.Scale     // Dst = Args[0] * Num
+	Sub       = op.Sub       // Dst = Args[0] − Args[1]
 )
 
 // Program is a model in the IR.
@@ -176,7 +181,12 @@ type Op struct {
 	Table   *Table
 	HeadDim int
 	Func    string // within a family of one kind (op.Row.Func): gate's "silu" or "gelu"
-	Pos     lang.Pos
+	// Num is a Number argument's value (scale's constant).
+	Num float64
+	// Opts holds the value of every option of the op's row (the defaults
+	// filled in): a norm's eps, rope's theta and rotary_dim.
+	Opts op.Opts
+	Pos  lang.Pos
 }
 
 // Row is o's row of the op table (nil for a kind and Func it lacks).

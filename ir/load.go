@@ -44,18 +44,42 @@ func Load(lp *lang.Program) (*Program, error) {
 
 // randomWeights fills every param from one xorshift stream in declaration
 // order (spec.md section 5): matrices uniform in ±sqrt(3/cols), so that a
-// matmul keeps its input's scale; vectors (norm weights) 1 ± 0.25.
+// matmul keeps its input's scale; vectors 1 ± 0.25 (norm weights), or
+// 0 ± 0.25 when only biases read them.
 func randomWeights(p *Program, seed uint64) {
 	r := Rng(seed*2654435761 + 1)
+	biases := biasParams(p)
 	for _, q := range p.Params {
 		q.F = make([]float32, q.Layers*q.Rows*q.Cols)
 		a, base := math.Sqrt(3/float64(q.Cols)), 0.0
 		if q.Rows == 1 {
 			a, base = 0.25, 1
+			if biases[q] {
+				base = 0
+			}
 		}
 		for i := range q.F {
 			u := float64(r.U32()>>8)/(1<<23) - 1 // uniform in [-1, 1)
 			q.F[i] = float32(base + a*u)
 		}
 	}
+}
+
+// biasParams are the params that only biases read: add(x, b) and
+// layernorm's b.
+func biasParams(p *Program) map[*Param]bool {
+	bias, other := map[*Param]bool{}, map[*Param]bool{}
+	p.Ops(func(_ int, o *Op) {
+		for i, q := range o.Params {
+			if o.Kind == Bias || (o.Kind == LayerNorm && i == 1) {
+				bias[q] = true
+			} else {
+				other[q] = true
+			}
+		}
+	})
+	for q := range other {
+		delete(bias, q)
+	}
+	return bias
 }

@@ -75,8 +75,8 @@ func (lw *lowerer) stmt(st *lang.Stmt) error {
 // call lowers one call. hint is the var the result should go to (the
 // statement's target, when it already exists); name names a new var.
 func (lw *lowerer) call(e *lang.Expr, hint *Var, name string) (*Var, error) {
-	r, ok := op.Lookup(e.Op)
-	if !ok {
+	r := e.Row
+	if r == nil {
 		return nil, lang.Errorf(e.Pos, "unknown operation %s", e.Op)
 	}
 	if r.Kind == Sample && lw.p.Gen.Greedy {
@@ -84,6 +84,9 @@ func (lw *lowerer) call(e *lang.Expr, hint *Var, name string) (*Var, error) {
 		r = op.RowOf(Argmax, "")
 	}
 	o := &Op{Kind: r.Kind, Func: r.Func, Pos: e.Pos}
+	if len(r.Opts) > 0 {
+		o.Opts = r.Defaults(e.Opts)
+	}
 	for i, a := range e.Args {
 		switch a.Kind {
 		case lang.Call:
@@ -114,17 +117,19 @@ func (lw *lowerer) call(e *lang.Expr, hint *Var, name string) (*Var, error) {
 				}
 			}
 		case lang.Const:
-			o.HeadDim = a.Int
+			if r.Args[i] == op.Number {
+				o.Num = float64(a.Int)
+			} else {
+				o.HeadDim = a.Int
+			}
+		case lang.Decimal:
+			o.Num = a.Num
 		case lang.Input:
 			// token and pos are implicit operands of embed, rope, store
 			// and attention.
 		}
 	}
-	var w *Param
-	if len(o.Params) > 0 {
-		w = o.Params[0]
-	}
-	n, serr := r.Length(operands(o, r, w), lw.p.shapeConfig())
+	n, serr := r.Length(operands(o, r, nil), lw.p.shapeConfig())
 	if serr != nil {
 		return nil, lang.Errorf(o.Pos, "%s", serr.Msg)
 	}

@@ -123,13 +123,13 @@ func verifyOp(b int, o *Op, vars map[*Var]bool, params map[*Param]bool, tablesBu
 	if r == nil {
 		return fmt.Errorf("%v %q: not in the op table", o.Kind, o.Func)
 	}
-	vectors, hasParam, hasCache := 0, false, false
+	vectors, nparams, hasCache := 0, 0, false
 	for _, k := range r.Args {
 		switch k {
 		case op.Vector:
 			vectors++
 		case op.Param:
-			hasParam = true
+			nparams++
 		case op.Cache:
 			hasCache = true
 		}
@@ -137,8 +137,10 @@ func verifyOp(b int, o *Op, vars map[*Var]bool, params map[*Param]bool, tablesBu
 	switch {
 	case len(o.Args) != vectors:
 		return fmt.Errorf("%s: %d vector operands, want %d", r.Name, len(o.Args), vectors)
-	case hasParam != (len(o.Params) > 0), len(o.Params) > 1 && o.Kind != MatMul:
+	case o.Kind == MatMul && len(o.Params) == 0, o.Kind != MatMul && len(o.Params) != nparams:
 		return fmt.Errorf("%s: %d params", r.Name, len(o.Params))
+	case len(r.Opts) != len(o.Opts):
+		return fmt.Errorf("%s: %d options, want %d", r.Name, len(o.Opts), len(r.Opts))
 	case hasCache != (o.Cache != nil):
 		return fmt.Errorf("%s: a cache where there should be none, or none where there should be one", r.Name)
 	case r.Vector() != (o.Dst != nil):

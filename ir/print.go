@@ -72,6 +72,12 @@ func (o *Op) String() string {
 	if o.HeadDim != 0 {
 		args = append(args, fmt.Sprintf("head=%d", o.HeadDim))
 	}
+	if o.Kind == Scale {
+		args = append(args, fmt.Sprintf("c=%g", o.Num))
+	}
+	for _, name := range r.NonDefault(o.Opts) {
+		args = append(args, fmt.Sprintf("%s=%g", name, o.Opts[name]))
+	}
 	if r.ReadsPos {
 		args = append(args, "pos")
 	}

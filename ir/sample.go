@@ -6,12 +6,13 @@ import (
 )
 
 // MaxSoftmaxTerms is the most softmax weights, each at most 2^ExpBits,
-// whose sum the image holds in 32 bits: attention's positions and the
-// sampler's vocabulary.
+// whose sum fits 32 bits: attention's positions and the sampler's
+// vocabulary that the template code generators take (they sum in 32
+// bits; the simulator and the loop code generator sum in 64).
 const MaxSoftmaxTerms = 1<<(32-ExpBits) - 1
 
-// MaxSampleVocab is the largest vocabulary sample() takes. The checks
-// (lang.MaxSampleVocab, the same number) refuse more.
+// MaxSampleVocab is the largest vocabulary the template code generators'
+// sample() takes.
 const MaxSampleVocab = MaxSoftmaxTerms
 
 // Rng is llama2.c's sampler generator (xorshift64*), so that a seed gives
@@ -54,20 +55,7 @@ func (s *Sim) draw(logits []int32, o *Op) int {
 		total += e[i]
 	}
 	if g.TopP > 0 && g.TopP < 1 {
-		limit := uint64(math.Round(g.TopP*One)) * total >> FracBits
-		in := make([]uint64, len(e))
-		for i := range e {
-			var before uint64
-			for j := range e {
-				if e[j] > e[i] || (e[j] == e[i] && j < i) {
-					before += e[j]
-				}
-			}
-			if before <= limit {
-				in[i] = e[i]
-			}
-		}
-		e = in
+		e = Nucleus(e, uint64(math.Round(g.TopP*One))*total>>FracBits)
 	}
 	var nucleus uint64
 	for _, v := range e {
@@ -82,6 +70,73 @@ func (s *Sim) draw(logits []int32, o *Op) int {
 		}
 	}
 	panic("BUG: sample: the coin passed the nucleus")
+}
+
+// Nucleus returns the weights e (each at most 2^ExpBits) with every token
+// outside the nucleus at 0: token i is in when its better-ranked tokens
+// (larger weight, or equal weight and a lower index) weigh at most limit.
+//
+// Without a sort, in O(n·ExpBits): the nucleus is a prefix of the ranking,
+// so it is every token of weight above a threshold u, and of weight u those
+// that the tokens before them leave room for. With G(v) the weight of the
+// tokens heavier than v, u is the least v with G(v) <= limit (G falls with
+// v, G(2^ExpBits) = 0), found by bisection; a token of weight u is in when
+// G(u) plus the weight of the earlier tokens of weight u is at most limit.
+// (NucleusByRank is the definition, one token against every other.)
+func Nucleus(e []uint64, limit uint64) []uint64 {
+	heavier := func(v uint64) uint64 {
+		var g uint64
+		for _, w := range e {
+			if w > v {
+				g += w
+			}
+		}
+		return g
+	}
+	lo, hi := uint64(0), uint64(1)<<ExpBits
+	for k := 0; k < NucleusSteps; k++ {
+		mid := (lo + hi) / 2
+		if heavier(mid) <= limit {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	u := hi
+	before := heavier(u)
+	in := make([]uint64, len(e))
+	for i, w := range e {
+		switch {
+		case w > u:
+			in[i] = w
+		case w == u:
+			if before <= limit {
+				in[i] = w
+			}
+			before += w
+		}
+	}
+	return in
+}
+
+// NucleusSteps is the bisection's steps: enough for 2^ExpBits+1 values.
+const NucleusSteps = ExpBits + 1
+
+// NucleusByRank is Nucleus by its definition, in O(n²): for tests.
+func NucleusByRank(e []uint64, limit uint64) []uint64 {
+	in := make([]uint64, len(e))
+	for i := range e {
+		var before uint64
+		for j := range e {
+			if e[j] > e[i] || (e[j] == e[i] && j < i) {
+				before += e[j]
+			}
+		}
+		if before <= limit {
+			in[i] = e[i]
+		}
+	}
+	return in
 }
 
 // sampleFloat is llama2.c's sample() with temperature > 0.

@@ -19,15 +19,17 @@ func inferShapes(p *Program) error {
 	p.Ops(func(b int, o *Op) {
 		r := o.Row()
 		// A matmul (fused or not) writes one part per param; any other op
-		// reads at most one param and writes Dst.
+		// writes Dst.
 		ws, dsts := []*Param{nil}, []*Var{o.Dst}
 		if len(o.Parts) > 0 {
 			ws, dsts = o.Params, o.Parts
-		} else if len(o.Params) > 0 {
-			ws[0] = o.Params[0]
 		}
 		for i, w := range ws {
-			n, serr := r.Length(operands(o, r, w), cfg)
+			a := operands(o, r, w)
+			n, serr := r.Length(a, cfg)
+			if serr == nil {
+				serr = r.CheckOpts(a, o.Opts)
+			}
 			if serr != nil {
 				fail(o, "%s", serr.Msg)
 				return
@@ -55,15 +57,16 @@ func inferShapes(p *Program) error {
 
 // shapeConfig is what the shape rules know of p.
 func (p *Program) shapeConfig() op.Config {
-	return op.Config{Vocab: p.Vocab, Heads: p.Heads, KVHeads: p.KVHeads}
+	return op.Config{Vocab: p.Vocab, Heads: p.Heads, KVHeads: p.KVHeads, Context: p.Context}
 }
 
 // operands are o's operands as its row's shape rule sees them, in the
-// order of the row's arguments, with w as the param (a fused matmul has one
-// per part). The verifier has checked that o has the operands r needs.
+// order of the row's arguments; w, when not nil, is a matmul's param (a
+// fused matmul has one per part). The verifier has checked that o has the
+// operands r needs.
 func operands(o *Op, r *op.Row, w *Param) []op.Arg {
 	a := make([]op.Arg, len(r.Args))
-	vec := 0
+	vec, par := 0, 0
 	for i, k := range r.Args {
 		switch k {
 		case op.Vector:
@@ -71,11 +74,18 @@ func operands(o *Op, r *op.Row, w *Param) []op.Arg {
 			vec++
 			a[i] = op.Arg{Name: v.Name, Len: v.Len}
 		case op.Param:
-			a[i] = op.Arg{Name: w.Name, Dims: w.Dims()}
+			q := w
+			if q == nil {
+				q = o.Params[par]
+			}
+			par++
+			a[i] = op.Arg{Name: q.Name, Dims: q.Dims()}
 		case op.Cache:
 			a[i] = op.Arg{Name: o.Cache.Name, Width: o.Cache.Width}
 		case op.Int:
 			a[i] = op.Arg{Int: o.HeadDim}
+		case op.Number:
+			a[i] = op.Arg{Num: o.Num}
 		}
 	}
 	return a

@@ -114,6 +114,11 @@ var intOps = [op.NumKinds]func(s *Sim, o *Op, at step){
 	Add:       (*Sim).add,
 	Argmax:    (*Sim).argmax,
 	Sample:    (*Sim).sample,
+	LayerNorm: (*Sim).layernorm,
+	Relu:      (*Sim).relu,
+	Bias:      (*Sim).bias,
+	Scale:     (*Sim).scale,
+	Sub:       (*Sim).sub,
 }
 
 func (s *Sim) run(o *Op, token, pos, l int) int {
@@ -126,10 +131,20 @@ func (s *Sim) run(o *Op, token, pos, l int) int {
 	return s.next
 }
 
+// embedRow is the row an embed reads: the token's, or the position's
+// (embed(P, pos), learned positions).
+func embedRow(o *Op, at step) int {
+	if o.Func == "pos" {
+		return at.pos
+	}
+	return at.token
+}
+
 func (s *Sim) embed(o *Op, at step) {
 	p := o.Params[0]
-	dst, w := s.vec(o.Dst), p.Slice(at.layer)[at.token*p.Cols:]
-	m := int64(p.Mult(p.Layer(at.layer), at.token))
+	row := embedRow(o, at)
+	dst, w := s.vec(o.Dst), p.Slice(at.layer)[row*p.Cols:]
+	m := int64(p.Mult(p.Layer(at.layer), row))
 	for i := range dst {
 		dst[i] = s.fit(Rshr(int64(w[i])*m, p.Q.Shift), o)
 	}
@@ -142,10 +157,45 @@ func (s *Sim) rmsnorm(o *Op, at step) {
 	for _, v := range x {
 		ss += uint64(int64(v) * int64(v))
 	}
-	inv := int64(RMSInv(ss, len(x)))
+	epsQ := EpsQ(o.Opts["eps"])
+	bits := NormInvBits(epsQ)
+	inv := int64(NormInv(ss, len(x), epsQ, bits))
 	for i := range x {
-		y := Rshr(int64(x[i])*inv, RMSInvBits)
+		y := Rshr(int64(x[i])*inv, bits)
 		dst[i] = s.fit(Rshr(y*int64(g[i]), FracBits), o)
+	}
+}
+
+// layernorm is rmsnorm of x less its mean, then the bias: mean =
+// DivRound(Σ x, n); d = x − mean (32 bits); 1/sd from Σ d² as rmsnorm's
+// 1/RMS from Σ x².
+func (s *Sim) layernorm(o *Op, at step) {
+	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	g := o.Params[0].Slice(at.layer)
+	var b []int32
+	if len(o.Params) > 1 {
+		b = o.Params[1].Slice(at.layer)
+	}
+	var sum int64
+	for _, v := range x {
+		sum += int64(v)
+	}
+	mean := DivRound(sum, int64(len(x)))
+	var ss uint64
+	for _, v := range x {
+		d := int64(s.fit(int64(v)-mean, o))
+		ss += uint64(d * d)
+	}
+	epsQ := EpsQ(o.Opts["eps"])
+	bits := NormInvBits(epsQ)
+	inv := int64(NormInv(ss, len(x), epsQ, bits))
+	for i := range x {
+		d := int64(int32(int64(x[i]) - mean))
+		y := s.fit(Rshr(Rshr(d*inv, bits)*int64(g[i]), FracBits), o)
+		if b != nil {
+			y = s.fit(int64(y)+int64(b[i]), o)
+		}
+		dst[i] = y
 	}
 }
 
@@ -169,10 +219,18 @@ func (s *Sim) matmul(o *Op, at step) {
 
 func (s *Sim) rope(o *Op, at step) {
 	x, dst := s.vec(o.Args[0]), s.vec(o.Dst)
-	half := o.HeadDim / 2
-	tab := o.Table.Data[at.pos*o.HeadDim:]
+	// The first R elements of each head rotate (rotary_dim), the others
+	// pass.
+	R := op.RotaryDim(o.Opts, o.HeadDim)
+	half := R / 2
+	tab := o.Table.Data[at.pos*R:]
 	for i := 0; i < len(x); i += 2 {
-		j := (i % o.HeadDim) / 2
+		k := i % o.HeadDim
+		if k >= R {
+			dst[i], dst[i+1] = x[i], x[i+1]
+			continue
+		}
+		j := k / 2
 		c, sn := int64(tab[j]), int64(tab[half+j])
 		a, b := int64(x[i]), int64(x[i+1])
 		dst[i] = s.fit(Rshr(a*c-b*sn, RopeBits), o)
@@ -204,6 +262,36 @@ func (s *Sim) add(o *Op, _ step) {
 	a, b, dst := s.vec(o.Args[0]), s.vec(o.Args[1]), s.vec(o.Dst)
 	for i := range dst {
 		dst[i] = s.fit(int64(a[i])+int64(b[i]), o)
+	}
+}
+
+func (s *Sim) sub(o *Op, _ step) {
+	a, b, dst := s.vec(o.Args[0]), s.vec(o.Args[1]), s.vec(o.Dst)
+	for i := range dst {
+		dst[i] = s.fit(int64(a[i])-int64(b[i]), o)
+	}
+}
+
+func (s *Sim) bias(o *Op, at step) {
+	a, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	b := o.Params[0].Slice(at.layer)
+	for i := range dst {
+		dst[i] = s.fit(int64(a[i])+int64(b[i]), o)
+	}
+}
+
+func (s *Sim) scale(o *Op, _ step) {
+	a, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	c := int64(ScaleQ(o.Num))
+	for i := range dst {
+		dst[i] = s.fit(Rshr(int64(a[i])*c, FracBits), o)
+	}
+}
+
+func (s *Sim) relu(o *Op, _ step) {
+	a, dst := s.vec(o.Args[0]), s.vec(o.Dst)
+	for i := range dst {
+		dst[i] = max(a[i], 0)
 	}
 }
 

@@ -26,8 +26,12 @@ func buildTables(p *Program) error {
 		case op.GateTable:
 			o.Table = get(o.Func, func() []int32 { return gateTable(o.Func) })
 		case op.RoPETable:
-			d := o.HeadDim
-			o.Table = get("rope"+itoa(d), func() []int32 { return ropeTable(p.Context, d) })
+			r, theta := op.RotaryDim(o.Opts, o.HeadDim), o.Opts["theta"]
+			name := "rope" + itoa(r)
+			if theta != RopeTheta {
+				name += "t" + strconv.FormatFloat(theta, 'g', -1, 64)
+			}
+			o.Table = get(name, func() []int32 { return ropeTable(p.Context, r, theta) })
 		}
 	})
 	p.TablesBuilt = true
@@ -58,15 +62,16 @@ func gateTable(fn string) []int32 {
 }
 
 // ropeTable holds, for each position, the cosines then the sines of the
-// headDim/2 frequencies in Q1.30, from llama2.c's float32 angles.
-func ropeTable(context, headDim int) []int32 {
-	t := make([]int32, context*headDim)
-	half := headDim / 2
+// dims/2 frequencies (dims: the rotated elements of a head) in Q1.30, from
+// llama2.c's float32 angles with base theta.
+func ropeTable(context, dims int, theta float64) []int32 {
+	t := make([]int32, context*dims)
+	half := dims / 2
 	for pos := 0; pos < context; pos++ {
 		for j := 0; j < half; j++ {
-			c, s := ropeAngle64(pos, 2*j, headDim)
-			t[pos*headDim+j] = int32(math.Round(c * (1 << RopeBits)))
-			t[pos*headDim+half+j] = int32(math.Round(s * (1 << RopeBits)))
+			c, s := ropeAngle64(pos, 2*j, dims, theta)
+			t[pos*dims+j] = int32(math.Round(c * (1 << RopeBits)))
+			t[pos*dims+half+j] = int32(math.Round(s * (1 << RopeBits)))
 		}
 	}
 	return t

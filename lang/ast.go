@@ -220,13 +220,45 @@ type CallExpr struct {
 	Args []*Arg `parser:"( @@ ( ',' @@ )* )? ')'"`
 }
 
-// Arg = CallExpr | Ident | Int .
+// Arg = Option | CallExpr | Ident | Literal .
 type Arg struct {
 	Pos lexer.Position
 
-	Call *CallExpr `parser:"  (?= Ident '(') @@"`
-	Name string    `parser:"| @Ident"`
-	Int  *Int      `parser:"| @Int"`
+	Option *Option   `parser:"  (?= Ident '=') @@"`
+	Call   *CallExpr `parser:"| (?= Ident '(') @@"`
+	Name   string    `parser:"| @Ident"`
+	Lit    *Literal  `parser:"| @@"`
+}
+
+// Option = Ident "=" Literal .
+type Option struct {
+	Pos lexer.Position
+
+	Name  string   `parser:"@Ident '='"`
+	Value *Literal `parser:"@@"`
+}
+
+// Literal = [ "-" ] ( Int | Float ) .
+type Literal struct {
+	Pos lexer.Position
+
+	Neg   bool   `parser:"@'-'?"`
+	Int   *Int   `parser:"( @Int"`
+	Float *Float `parser:"| @Float )"`
+}
+
+// Value is the literal's value.
+func (l *Literal) Value() float64 {
+	v := float64(0)
+	if l.Int != nil {
+		v = float64(*l.Int)
+	} else {
+		v = float64(*l.Float)
+	}
+	if l.Neg {
+		v = -v
+	}
+	return v
 }
 
 // GenerateDecl = "generate" "{" { GenItem } "}" .

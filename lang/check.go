@@ -42,10 +42,6 @@ const (
 	MaxElements = 1 << 31
 )
 
-// MaxSampleVocab is the largest vocabulary sample() takes: the image sums
-// the softmax weights (each below 2^22, spec.md section 6) in 32 bits.
-const MaxSampleVocab = 1023
-
 // DefaultSteps, DefaultTopP and DefaultSeed are the generate defaults.
 const (
 	DefaultSteps = 256

@@ -1,7 +1,9 @@
 package lang
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
 
@@ -163,10 +165,11 @@ func (fw *fwd) checkTarget(pos lexer.Position, name string) {
 
 func (fw *fwd) call(ce *CallExpr, top bool) *Expr {
 	c := fw.c
-	r, ok := op.Lookup(ce.Op)
-	if !ok {
-		c.fail(ce.Pos, "unknown operation %q", ce.Op)
+	rows := op.Overloads(ce.Op)
+	if len(rows) == 0 {
+		c.fail(ce.Pos, "unknown operation %q (the operations: %s)", ce.Op, strings.Join(op.Names(), ", "))
 	}
+	r := rows[0]
 	if !top {
 		switch {
 		case !r.Binds:
@@ -175,18 +178,104 @@ func (fw *fwd) call(ce *CallExpr, top bool) *Expr {
 			c.fail(ce.Pos, "%s can only be the last statement of the forward pass", ce.Op)
 		}
 	}
-	if len(ce.Args) != len(r.Args) {
-		c.fail(ce.Pos, "%s takes %s, not %d", ce.Op, plural(len(r.Args), "argument"), len(ce.Args))
+	var args []*Arg
+	var opts []*Option
+	for _, a := range ce.Args {
+		if a.Option != nil {
+			opts = append(opts, a.Option)
+		} else {
+			args = append(args, a)
+		}
+	}
+	// The rows that take as many arguments.
+	var cands []*op.Row
+	var arities []int
+	for _, row := range rows {
+		if len(row.Args) == len(args) {
+			cands = append(cands, row)
+		}
+		if !slices.Contains(arities, len(row.Args)) {
+			arities = append(arities, len(row.Args))
+		}
+	}
+	if len(cands) == 0 {
+		c.fail(ce.Pos, "%s takes %s, not %d", ce.Op, arityText(arities), len(args))
 	}
 	if r.LayerOnly && !fw.inLayer {
 		c.fail(ce.Pos, "%s can only be used inside the layer block", ce.Op)
 	}
 	e := &Expr{Pos: PosOf(ce.Pos), Kind: Call, Op: ce.Op}
-	for i, a := range ce.Args {
-		e.Args = append(e.Args, fw.arg(a, r.Args[i], ce.Op, i))
+	for i, a := range args {
+		var wants []op.ArgKind
+		for _, row := range cands {
+			if !slices.Contains(wants, row.Args[i]) {
+				wants = append(wants, row.Args[i])
+			}
+		}
+		x, k := fw.arg(a, wants, ce.Op, i)
+		e.Args = append(e.Args, x)
+		var keep []*op.Row
+		for _, row := range cands {
+			if row.Args[i] == k || (k == op.Int && row.Args[i] == op.Number) {
+				keep = append(keep, row)
+			}
+		}
+		cands = keep
 	}
-	fw.shape(e, r)
+	r = cands[0]
+	e.Row = r
+	e.Opts = fw.options(ce.Op, r, opts)
+	fw.shape(e, r, opts)
 	return e
+}
+
+// arityText words the argument counts an op takes: "2 or 3 arguments".
+func arityText(ns []int) string {
+	slices.Sort(ns)
+	if len(ns) == 1 {
+		return plural(ns[0], "argument")
+	}
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = itoa(n)
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1] + " arguments"
+}
+
+// options checks the options a call names against its row's.
+func (fw *fwd) options(name string, r *op.Row, opts []*Option) map[string]float64 {
+	c := fw.c
+	if len(opts) == 0 {
+		return nil
+	}
+	vals := map[string]float64{}
+	for _, o := range opts {
+		spec, ok := r.Option(o.Name)
+		if !ok {
+			if len(r.Opts) == 0 {
+				c.fail(o.Pos, "%s has no options", name)
+			}
+			var names []string
+			for _, x := range r.Opts {
+				names = append(names, x.Name)
+			}
+			c.fail(o.Pos, "%s has no option %q (its options: %s)", name, o.Name, strings.Join(names, ", "))
+		}
+		if _, dup := vals[o.Name]; dup {
+			c.fail(o.Pos, "%s: option %s is given twice", name, o.Name)
+		}
+		v := o.Value.Value()
+		if spec.Int && (o.Value.Int == nil) {
+			c.fail(o.Value.Pos, "%s: %s must be an integer, not %g", name, o.Name, v)
+		}
+		if spec.Check != nil {
+			if msg := spec.Check(v); msg != "" {
+				c.fail(o.Value.Pos, "%s: %s", name, msg)
+			}
+		}
+		vals[o.Name] = v
+	}
+	return vals
 }
 
 func plural(n int, what string) string {
@@ -199,36 +288,64 @@ func plural(n int, what string) string {
 	return itoa(n) + " " + what + "s"
 }
 
-// arg resolves one argument that must be of kind want.
-func (fw *fwd) arg(a *Arg, want op.ArgKind, opName string, i int) *Expr {
+// kindsText words the argument kinds a position takes: "a vector or a
+// param".
+func kindsText(ks []op.ArgKind) string {
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = k.String()
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+}
+
+// arg resolves argument i, which must be of one of the kinds wants, and
+// returns it with its kind.
+func (fw *fwd) arg(a *Arg, wants []op.ArgKind, opName string, i int) (*Expr, op.ArgKind) {
 	c := fw.c
 	var e *Expr
 	switch {
 	case a.Call != nil:
-		if want != op.Vector {
-			c.fail(a.Pos, "%s: argument %d must be %s, not the result of %s(…)", opName, i+1, want, a.Call.Op)
+		if !slices.Contains(wants, op.Vector) {
+			c.fail(a.Pos, "%s: argument %d must be %s, not the result of %s(…)", opName, i+1, kindsText(wants), a.Call.Op)
 		}
-		return fw.call(a.Call, false)
-	case a.Int != nil:
-		e = &Expr{Pos: PosOf(a.Pos), Kind: Const, Int: int(*a.Int)}
+		return fw.call(a.Call, false), op.Vector
+	case a.Lit != nil && a.Lit.Int != nil:
+		v := int64(*a.Lit.Int)
+		if a.Lit.Neg {
+			v = -v
+		}
+		e = &Expr{Pos: PosOf(a.Pos), Kind: Const, Int: int(v)}
+	case a.Lit != nil:
+		e = &Expr{Pos: PosOf(a.Pos), Kind: Decimal, Num: a.Lit.Value()}
 	default:
 		e = fw.resolve(a.Pos, a.Name)
 	}
-	ok := false
-	switch want {
-	case op.Vector:
-		ok = e.Kind == ValueRef
-	case op.Param:
-		ok = e.Kind == ParamRef
-	case op.Cache:
-		ok = e.Kind == CacheRef
-	case op.Int:
-		ok = e.Kind == Const
-	case op.Token:
-		ok = e.Kind == Input && e.Name == "token"
+	var k op.ArgKind
+	switch e.Kind {
+	case ValueRef:
+		k = op.Vector
+	case ParamRef:
+		k = op.Param
+	case CacheRef:
+		k = op.Cache
+	case Const:
+		k = op.Int
+		if !slices.Contains(wants, op.Int) {
+			k = op.Number
+		}
+	case Decimal:
+		k = op.Number
+	case Input:
+		k = op.Token
+		if e.Name == "pos" {
+			k = op.Pos
+		}
 	}
-	if !ok {
-		c.fail(a.Pos, "%s: argument %d must be %s, not %s", opName, i+1, want, describe(e))
+	if !slices.Contains(wants, k) {
+		c.fail(a.Pos, "%s: argument %d must be %s, not %s", opName, i+1, kindsText(wants), describe(e))
 	}
 	if e.Kind == ParamRef && c.param[e.Name].PerLayer && !fw.inLayer {
 		c.fail(a.Pos, "%s is a per-layer param: it can only be used inside the layer block", e.Name)
@@ -236,7 +353,7 @@ func (fw *fwd) arg(a *Arg, want op.ArgKind, opName string, i int) *Expr {
 	if e.Kind == ValueRef && fw.inLayer && !fw.bound[e.Name] && !contains(fw.carried, e.Name) {
 		fw.carried = append(fw.carried, e.Name)
 	}
-	return e
+	return e, k
 }
 
 func contains(list []string, s string) bool {
@@ -264,6 +381,8 @@ func describe(e *Expr) string {
 		return "the integer " + itoa(e.Int)
 	case Input:
 		return quote(e.Name)
+	case Decimal:
+		return "the decimal " + decimal(e.Num)
 	}
 	return "the result of " + e.Op + "(…)"
 }
@@ -302,9 +421,9 @@ func valueName(e *Expr) string {
 	return e.Name
 }
 
-// shape infers the length of a call's result by its row's rule, then makes
-// the checks that need more than the arguments' shapes.
-func (fw *fwd) shape(e *Expr, r *op.Row) {
+// shape infers the length of a call's result by its row's rule, checks its
+// options, then makes the checks that need more than the arguments' shapes.
+func (fw *fwd) shape(e *Expr, r *op.Row, opts []*Option) {
 	c := fw.c
 	p := c.p
 	args := make([]op.Arg, len(e.Args))
@@ -318,9 +437,25 @@ func (fw *fwd) shape(e *Expr, r *op.Row) {
 			args[i] = op.Arg{Name: x.Name, Width: c.cache[x.Name].Width}
 		case op.Int:
 			args[i] = op.Arg{Name: x.Name, Int: x.Int}
+		case op.Number:
+			args[i] = op.Arg{Name: x.Name, Num: x.Num}
+			if x.Kind == Const {
+				args[i].Num = float64(x.Int)
+			}
 		}
 	}
-	n, err := r.Length(args, op.Config{Vocab: p.Vocab, Heads: p.Heads, KVHeads: p.KVHeads})
+	n, err := r.Length(args, op.Config{Vocab: p.Vocab, Heads: p.Heads, KVHeads: p.KVHeads, Context: p.Context})
+	if err == nil {
+		err = r.CheckOpts(args, r.Defaults(e.Opts))
+		if err != nil {
+			// At the option the message names, when the call names it.
+			for _, o := range opts {
+				if strings.Contains(err.Msg, o.Name) {
+					c.failAt(PosOf(o.Value.Pos), "%s", err.Msg)
+				}
+			}
+		}
+	}
 	if err != nil {
 		pos := e.Pos
 		if err.Arg >= 0 {
@@ -330,21 +465,27 @@ func (fw *fwd) shape(e *Expr, r *op.Row) {
 	}
 	e.Len = n
 	a := e.Args
+	fixed := func(x *Expr, what string) {
+		// The op adds or multiplies its weights in Q16.16 (spec.md section 6).
+		if q := c.param[x.Name]; q.Quant.Type != "fixed" {
+			c.failAt(x.Pos, "%s: the %s %s must be fixed, not %s", e.Op, what, q.Name, q.Quant)
+		}
+	}
 	switch r.Kind {
 	case op.RMSNorm:
-		if g := c.param[a[1].Name]; g.Quant.Type != "fixed" {
-			// The norm multiplies by its weights in Q16.16 (spec.md section 6).
-			c.failAt(a[1].Pos, "rmsnorm: the weights %s must be fixed, not %s", g.Name, g.Quant)
+		fixed(a[1], "weights")
+	case op.LayerNorm:
+		fixed(a[1], "weights")
+		if len(a) > 2 {
+			fixed(a[2], "biases")
 		}
+	case op.Bias:
+		fixed(a[1], "biases")
 	case op.Store:
 		fw.stored[a[0].Name] = true
 	case op.Attention:
 		if !fw.stored[a[1].Name] {
 			c.failAt(e.Pos, "attention reads cache %s before the layer block stores into it", a[1].Name)
-		}
-	case op.Sample:
-		if p.Vocab > MaxSampleVocab {
-			c.failAt(e.Pos, "sample: vocab %d is more than %d, the most whose softmax weights the image sums in 32 bits", p.Vocab, MaxSampleVocab)
 		}
 	}
 }
@@ -352,3 +493,12 @@ func (fw *fwd) shape(e *Expr, r *op.Row) {
 func quote(s string) string { return strconv.Quote(s) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// decimal prints a decimal literal's value with a point or an exponent.
+func decimal(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") {
+		s += ".0"
+	}
+	return s
+}

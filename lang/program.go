@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"tfc/op"
 )
 
 // Program is a checked .tf file with every name resolved: what the IR
@@ -115,9 +117,10 @@ const (
 	ValueRef                 // a value bound by an earlier statement, by Name
 	Const                    // an integer: a config constant (Name) or a literal (Name ""); Int holds it
 	Input                    // token or pos, by Name
+	Decimal                  // a number literal with a point or an exponent; Num holds it
 )
 
-var kindNames = [...]string{"call", "param", "cache", "value", "const", "input"}
+var kindNames = [...]string{"call", "param", "cache", "value", "const", "input", "decimal"}
 
 func (k ExprKind) String() string {
 	if int(k) >= 0 && int(k) < len(kindNames) {
@@ -134,6 +137,11 @@ type Expr struct {
 	Args []*Expr // for Call
 	Name string  // for ParamRef, CacheRef, ValueRef, Input, and a named Const
 	Int  int     // for Const
+	Num  float64 // for Decimal
+	// Row is the op table's row of a Call (of its name, the one whose
+	// arguments' kinds the call's have); Opts the options it names.
+	Row  *op.Row
+	Opts map[string]float64
 	// Len is the length of the vector a Call or ValueRef produces; 0 for
 	// store, argmax and sample and for the other kinds.
 	Len int
@@ -171,6 +179,13 @@ func (e *Expr) write(b *strings.Builder) {
 			}
 			a.write(b)
 		}
+		if e.Row != nil {
+			for _, o := range e.Row.Opts {
+				if v, ok := e.Opts[o.Name]; ok {
+					fmt.Fprintf(b, ", %s = %g", o.Name, v)
+				}
+			}
+		}
 		b.WriteByte(')')
 	case Const:
 		if e.Name != "" {
@@ -178,6 +193,9 @@ func (e *Expr) write(b *strings.Builder) {
 		} else {
 			b.WriteString(strconv.Itoa(e.Int))
 		}
+		return
+	case Decimal:
+		b.WriteString(decimal(e.Num))
 		return
 	default:
 		b.WriteString(e.Name)

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"tfc/ir"
+	opkg "tfc/op"
 )
 
 // Lower builds the loop IR of a compiled program (after ir's passes): the
@@ -167,6 +168,11 @@ var lowerings = map[ir.Kind]func(lw *lowerer, op *ir.Op){
 	ir.Add:       (*lowerer).add,
 	ir.Argmax:    (*lowerer).argmax,
 	ir.Sample:    (*lowerer).sample,
+	ir.LayerNorm: (*lowerer).layernorm,
+	ir.Relu:      (*lowerer).relu,
+	ir.Bias:      (*lowerer).bias,
+	ir.Scale:     (*lowerer).scale,
+	ir.Sub:       (*lowerer).sub,
 }
 
 // rshr is the low 32 bits of rshr(x, n) of an i64 x.
@@ -182,7 +188,11 @@ func (lw *lowerer) embed(op *ir.Op) {
 	w := lw.param(q)
 	eb := int64(q.Q.Bits / 8)
 	y, yoff := lw.vec(op.Dst)
-	row := b.mul32(b.op(OpToken, I32, NoReg, NoReg), b.c32(rowBytes(q)))
+	in := OpToken
+	if op.Func == "pos" {
+		in = OpPos // learned positions
+	}
+	row := b.mul32(b.op(in, I32, NoReg, NoReg), b.c32(rowBytes(q)))
 	m := b.load(I32, at(w, row, 1, 0, 4, true))
 	b.loopN(q.Cols, func(j Reg) {
 		a := b.add32(row, b.mul32(j, b.c32(eb)))
@@ -239,16 +249,67 @@ func (lw *lowerer) rmsnorm(op *ir.Op) {
 		v := b.load(I32, i32At(x, i, xoff))
 		b.set(ss, OpAdd, ss, b.wide(v, v))
 	})
-	mean := b.op(OpUDiv, I64, ss, b.c32(int64(n)))
-	r := lw.isqrt(b.add64(mean, b.c64(ir.RMSEps)))
-	// inv = (2^38 + r/2) / r, in Q10.22: it fits 31 bits (ir.RMSInv).
-	num := b.add64(b.extU(b.imm(OpShrI, I32, r, 1)), b.c64(1<<(ir.FracBits+ir.RMSInvBits)))
-	inv := b.lo(b.op(OpUDiv, I64, num, r))
+	inv, bits := lw.normInv(op, ss, n)
 	b.loopN(n, func(i Reg) {
 		v := b.load(I32, i32At(x, i, xoff))
-		t := lw.rshr(b.wide(v, inv), ir.RMSInvBits)
+		t := lw.rshr(b.wide(v, inv), bits)
 		gv := b.load(I32, i32At(g, i, 0))
 		b.store(i32At(y, i, yoff), lw.rshr(b.wide(t, gv), ir.FracBits))
+	})
+}
+
+// normInv is a norm's 1/sqrt(ss/n + eps) and its fraction bits
+// (ir.NormInv): inv = (2^(16+bits) + r/2) / r fits 31 bits.
+func (lw *lowerer) normInv(op *ir.Op, ss Reg, n int) (Reg, uint) {
+	b := &lw.b
+	epsQ := ir.EpsQ(op.Opts["eps"])
+	bits := ir.NormInvBits(epsQ)
+	mean := b.op(OpUDiv, I64, ss, b.c32(int64(n)))
+	r := lw.isqrt(b.add64(mean, b.c64(int64(epsQ))))
+	num := b.add64(b.extU(b.imm(OpShrI, I32, r, 1)), b.c64(1<<(ir.FracBits+bits)))
+	return b.lo(b.op(OpUDiv, I64, num, r)), bits
+}
+
+// divRound is DivRound(a, d) of an i64 a by a positive i32 d, to 32 bits:
+// the magnitude divided unsigned, the sign restored.
+func (lw *lowerer) divRound(a, d Reg) Reg {
+	b := &lw.b
+	neg := b.cmp(LT, a, b.c64(0))
+	mag := b.add64(b.sel(neg, b.op(OpNeg, I64, a, NoReg), a), b.extU(b.imm(OpShrI, I32, d, 1)))
+	q := b.lo(b.op(OpUDiv, I64, mag, d))
+	return b.sel(neg, b.op(OpNeg, I32, q, NoReg), q)
+}
+
+func (lw *lowerer) layernorm(op *ir.Op) {
+	b := &lw.b
+	x, xoff := lw.vec(op.Args[0])
+	y, yoff := lw.vec(op.Dst)
+	g := lw.param(op.Params[0])
+	var bias *Buf
+	if len(op.Params) > 1 {
+		bias = lw.param(op.Params[1])
+	}
+	n := op.Args[0].Len
+	sum := b.c64(0)
+	b.loopN(n, func(i Reg) {
+		b.set(sum, OpAdd, sum, b.ext(b.load(I32, i32At(x, i, xoff))))
+	})
+	mean := lw.divRound(sum, b.c32(int64(n)))
+	ss := b.c64(0)
+	b.loopN(n, func(i Reg) {
+		d := b.sub32(b.load(I32, i32At(x, i, xoff)), mean)
+		b.set(ss, OpAdd, ss, b.wide(d, d))
+	})
+	inv, bits := lw.normInv(op, ss, n)
+	b.loopN(n, func(i Reg) {
+		d := b.sub32(b.load(I32, i32At(x, i, xoff)), mean)
+		t := lw.rshr(b.wide(d, inv), bits)
+		gv := b.load(I32, i32At(g, i, 0))
+		v := lw.rshr(b.wide(t, gv), ir.FracBits)
+		if bias != nil {
+			v = b.add32(v, b.load(I32, i32At(bias, i, 0)))
+		}
+		b.store(i32At(y, i, yoff), v)
 	})
 }
 
@@ -258,11 +319,20 @@ func (lw *lowerer) rope(op *ir.Op) {
 	y, yoff := lw.vec(op.Dst)
 	tab := lw.table(op.Table)
 	d := int64(op.HeadDim)
-	half := d / 2
+	// The first rd elements of each head rotate (rotary_dim).
+	rd := int64(opkg.RotaryDim(op.Opts, op.HeadDim))
+	half := rd / 2
 	// The table's row of pos: the cosines, then the sines.
-	row := b.mul32(b.op(OpPos, I32, NoReg, NoReg), b.c32(4*d))
+	row := b.mul32(b.op(OpPos, I32, NoReg, NoReg), b.c32(4*rd))
 	b.loopN(op.Args[0].Len/op.HeadDim, func(h Reg) {
 		head := b.mul32(h, b.c32(d))
+		if rd < d && (x != y || xoff != yoff) {
+			// The elements that pass, out of place.
+			b.loop(NoReg, d-rd, func(j Reg) {
+				i := b.add32(head, j)
+				b.store(i32At(y, i, yoff+rd), b.load(I32, i32At(x, i, xoff+rd)))
+			})
+		}
 		b.loop(NoReg, half, func(j Reg) {
 			i := b.add32(head, b.imm(OpShlI, I32, j, 1))
 			ti := b.add32(row, b.imm(OpShlI, I32, j, 2))
@@ -396,15 +466,49 @@ func (lw *lowerer) attention(op *ir.Op) {
 			// out = acc / sum, halves away from zero: the magnitude
 			// divided unsigned, the sign restored (ir.DivRound).
 			half := b.imm(OpShrI, I64, sum, 1)
-			d := b.lo(sum)
-			b.loop(NoReg, hd, func(i Reg) {
-				a := b.load(I64, at(acc, i, 8, 0, 8, true))
-				neg := b.cmp(LT, a, b.c64(0))
-				mag := b.add64(b.sel(neg, b.op(OpNeg, I64, a, NoReg), a), half)
-				qt := b.lo(b.op(OpUDiv, I64, mag, d))
-				b.store(i32At(out, b.add32(head, i), ooff), b.sel(neg, b.op(OpNeg, I32, qt, NoReg), qt))
-			})
+			divide := func(quot func(mag Reg) Reg) {
+				b.loop(NoReg, hd, func(i Reg) {
+					a := b.load(I64, at(acc, i, 8, 0, 8, true))
+					neg := b.cmp(LT, a, b.c64(0))
+					qt := quot(b.add64(b.sel(neg, b.op(OpNeg, I64, a, NoReg), a), half))
+					b.store(i32At(out, b.add32(head, i), ooff), b.sel(neg, b.op(OpNeg, I32, qt, NoReg), qt))
+				})
+			}
+			small := func() {
+				d := b.lo(sum)
+				divide(func(mag Reg) Reg { return b.lo(b.op(OpUDiv, I64, mag, d)) })
+			}
+			if int64(c.Context) <= ir.MaxSoftmaxTerms {
+				small() // the sum fits 32 bits
+				return
+			}
+			b.iff(b.cmp(LT, sum, b.c64(1<<32)), small, func() { lw.bigDivide(sum, divide) })
 		})
+	})
+}
+
+// bigDivide divides by a sum of 2^32 or more (attention over more than
+// ir.MaxSoftmaxTerms positions) with 32-bit divisions, exactly: with s the
+// shift that leaves t = sum >> s in [2^30, 2^31), q0 = (mag >> s) / (t+1)
+// is at most 3 below mag / sum (when that fits 31 bits, as the result
+// must), and three steps of the remainder mag − q0·sum correct it.
+func (lw *lowerer) bigDivide(sum Reg, divide func(quot func(mag Reg) Reg)) {
+	b := &lw.b
+	sh := b.c32(0)
+	b.loopN(33, func(k Reg) {
+		above := b.cmp(NE, b.op(OpShr, I64, sum, b.add32(k, b.c32(31))), b.c64(0))
+		b.set(sh, OpAdd, sh, above)
+	})
+	d := b.add32(b.lo(b.op(OpShr, I64, sum, sh)), b.c32(1))
+	divide(func(mag Reg) Reg {
+		q := b.lo(b.op(OpUDiv, I64, b.op(OpShr, I64, mag, sh), d))
+		rem := b.sub64(mag, b.op(OpMul, I64, b.extU(q), sum))
+		for k := 0; k < 3; k++ {
+			ge := b.cmp(GEU, rem, sum)
+			b.set(q, OpAdd, q, ge)
+			b.set(rem, OpSub, rem, b.sel(ge, sum, b.c64(0)))
+		}
+		return q
 	})
 }
 
@@ -439,6 +543,38 @@ func (lw *lowerer) mul(op *ir.Op) {
 
 func (lw *lowerer) add(op *ir.Op) {
 	lw.elementwise(op, func(a, c Reg) Reg { return lw.b.add32(a, c) })
+}
+
+func (lw *lowerer) sub(op *ir.Op) {
+	lw.elementwise(op, func(a, c Reg) Reg { return lw.b.sub32(a, c) })
+}
+
+// unary stores f(x_i) for every element.
+func (lw *lowerer) unary(op *ir.Op, f func(i, x Reg) Reg) {
+	b := &lw.b
+	x, xoff := lw.vec(op.Args[0])
+	y, yoff := lw.vec(op.Dst)
+	b.loopN(op.Dst.Len, func(i Reg) {
+		b.store(i32At(y, i, yoff), f(i, b.load(I32, i32At(x, i, xoff))))
+	})
+}
+
+func (lw *lowerer) bias(op *ir.Op) {
+	w := lw.param(op.Params[0])
+	lw.unary(op, func(i, x Reg) Reg { return lw.b.add32(x, lw.b.load(I32, i32At(w, i, 0))) })
+}
+
+func (lw *lowerer) scale(op *ir.Op) {
+	c := int64(ir.ScaleQ(op.Num))
+	lw.unary(op, func(_, x Reg) Reg { return lw.rshr(lw.b.wide(x, lw.b.c32(c)), ir.FracBits) })
+}
+
+func (lw *lowerer) relu(op *ir.Op) {
+	lw.unary(op, func(_, x Reg) Reg {
+		b := &lw.b
+		zero := b.c32(0)
+		return b.sel(b.cmp(GT, x, zero), x, zero)
+	})
 }
 
 // elementwise stores f(a_i, b_i) for every element.
@@ -507,19 +643,35 @@ func (lw *lowerer) sample(op *ir.Op) {
 	})
 	weights := es
 	if g.TopP > 0 && g.TopP < 1 {
-		// The nucleus: each token whose better-ranked tokens (larger
-		// weight, or equal and a lower index) weigh at most the limit.
+		// The nucleus (ir.Nucleus): each token whose better-ranked tokens
+		// (larger weight, or equal and a lower index) weigh at most the
+		// limit: every token heavier than u, the least weight whose
+		// heavier tokens weigh at most the limit (by bisection), and of
+		// weight u those the earlier ones leave room for.
 		ns := lw.scratchBuf("sample.n", 4*n)
 		limit := b.imm(OpShrI, I64, b.op(OpMul, I64, b.c64(int64(math.Round(g.TopP*ir.One))), total), ir.FracBits)
-		b.loop(NoReg, n, func(i Reg) {
-			ei := b.load(I32, i32At(es, i, 0))
-			before := b.c64(0)
-			b.loop(NoReg, n, func(j Reg) {
-				ej := b.load(I32, i32At(es, j, 0))
-				ahead := b.op(OpOr, I32, b.cmp(GTU, ej, ei), b.op(OpAnd, I32, b.cmp(EQ, ej, ei), b.cmp(LT, j, i)))
-				b.set(before, OpAdd, before, b.sel(ahead, b.extU(ej), b.c64(0)))
+		heavier := func(v Reg) Reg {
+			sum := b.c64(0)
+			b.loop(NoReg, n, func(i Reg) {
+				e := b.load(I32, i32At(es, i, 0))
+				b.set(sum, OpAdd, sum, b.sel(b.cmp(GTU, e, v), b.extU(e), b.c64(0)))
 			})
-			b.store(i32At(ns, i, 0), b.sel(b.cmp(LEU, before, limit), ei, b.c32(0)))
+			return sum
+		}
+		lo, hi := b.c32(0), b.c32(1<<ir.ExpBits)
+		b.loopN(ir.NucleusSteps, func(Reg) {
+			mid := b.imm(OpShrI, I32, b.add32(lo, hi), 1)
+			fits := b.cmp(LEU, heavier(mid), limit)
+			b.setSel(hi, fits, mid, hi)
+			b.setSel(lo, fits, lo, b.add32(mid, b.c32(1)))
+		})
+		before := heavier(hi)
+		b.loop(NoReg, n, func(i Reg) {
+			e := b.load(I32, i32At(es, i, 0))
+			tie := b.cmp(EQ, e, hi)
+			in := b.op(OpOr, I32, b.cmp(GTU, e, hi), b.op(OpAnd, I32, tie, b.cmp(LEU, before, limit)))
+			b.store(i32At(ns, i, 0), b.sel(in, e, b.c32(0)))
+			b.set(before, OpAdd, before, b.sel(tie, b.extU(e), b.c64(0)))
 		})
 		weights = ns
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,8 +14,11 @@ import (
 func TestRowsAreFoundByNameAndKind(t *testing.T) {
 	kinds := map[op.Kind]bool{}
 	for _, r := range op.Rows {
-		if got, ok := op.Lookup(r.Name); !ok || got != r {
+		if got, ok := op.Lookup(r.Name); !ok || got != op.Overloads(r.Name)[0] {
 			t.Errorf("Lookup(%q) = %v, %v", r.Name, got, ok)
+		}
+		if !slices.Contains(op.Overloads(r.Name), r) {
+			t.Errorf("Overloads(%q) lacks %s", r.Name, r.Form)
 		}
 		if got := op.RowOf(r.Kind, r.Func); got != r {
 			t.Errorf("RowOf(%v, %q) = %v, want the row %s", r.Kind, r.Func, got, r.Name)
@@ -26,28 +30,47 @@ func TestRowsAreFoundByNameAndKind(t *testing.T) {
 			t.Errorf("kind %v has no row", k)
 		}
 	}
-	if _, ok := op.Lookup("relu"); ok {
-		t.Error("Lookup found relu")
+	if _, ok := op.Lookup("tanh"); ok {
+		t.Error("Lookup found tanh")
+	}
+	if got, want := op.Names(), []string{"embed", "rmsnorm", "layernorm", "matmul", "rope", "store", "attention",
+		"silu", "gelu", "gelu_tanh", "relu", "mul", "add", "sub", "argmax", "sample"}; !slices.Equal(got, want) {
+		t.Errorf("Names() = %v, want %v", got, want)
 	}
 }
 
-// The rows of a family share the kind's code in every stage, so they may
-// differ only in what names them.
+// The rows of a kind share its code in every stage, which tells them apart
+// by Func; rows of one kind with the same arguments (a family: silu, gelu)
+// may differ only in what names them.
 func TestFamiliesAgree(t *testing.T) {
-	first := map[op.Kind]*op.Row{}
+	seen := map[op.Kind]map[string]*op.Row{}
 	for _, r := range op.Rows {
-		f, ok := first[r.Kind]
-		if !ok {
-			first[r.Kind] = r
-			continue
+		if seen[r.Kind] == nil {
+			seen[r.Kind] = map[string]*op.Row{}
 		}
-		if f.Func == "" || r.Func == "" {
-			t.Errorf("%s and %s share kind %v without a Func each", f.Name, r.Name, r.Kind)
+		if f := seen[r.Kind][r.Func]; f != nil {
+			t.Errorf("%s and %s share kind %v and Func %q", f.Form, r.Form, r.Kind, r.Func)
 		}
-		a, b := f, r
-		if !reflect.DeepEqual(a.Args, b.Args) || a.Binds != b.Binds || a.LayerOnly != b.LayerOnly || a.Ends != b.Ends || a.InPlace != b.InPlace ||
-			a.ReadsPos != b.ReadsPos || a.Table != b.Table {
-			t.Errorf("%s and %s (kind %v) differ", f.Name, r.Name, r.Kind)
+		for _, f := range seen[r.Kind] {
+			a, b := f, r
+			if reflect.DeepEqual(a.Args, b.Args) && (a.Binds != b.Binds || a.LayerOnly != b.LayerOnly || a.Ends != b.Ends || a.InPlace != b.InPlace ||
+				a.ReadsPos != b.ReadsPos || a.Table != b.Table) {
+				t.Errorf("%s and %s (kind %v) differ", f.Name, r.Name, r.Kind)
+			}
+		}
+		seen[r.Kind][r.Func] = r
+	}
+}
+
+// The overloads of a name agree in what the checks read before they know
+// which one a call is.
+func TestOverloadsAgree(t *testing.T) {
+	for _, name := range op.Names() {
+		rs := op.Overloads(name)
+		for _, r := range rs[1:] {
+			if r.Binds != rs[0].Binds || r.Ends != rs[0].Ends || r.LayerOnly != rs[0].LayerOnly {
+				t.Errorf("%s and %s differ", rs[0].Form, r.Form)
+			}
 		}
 	}
 }
@@ -93,7 +116,7 @@ func TestUnary(t *testing.T) {
 	}
 	// The ops whose nested first argument the lowering computes straight
 	// into their destination (q = rope(matmul(wq, h), D)).
-	if want := []string{"rope", "silu", "gelu"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"rope", "silu", "gelu", "gelu_tanh", "relu", "mul"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("unary in-place ops %v, want %v", got, want)
 	}
 }
@@ -136,9 +159,17 @@ func TestShapeRules(t *testing.T) {
 		{"mul", []op.Arg{vec("a", 5), vec("b", 5)}, 5, 0, ""},
 		{"add", []op.Arg{vec("a", 5), vec("b", 6)}, 0, -1, "add: a has 5 elements, but b has 6"},
 		{"argmax", []op.Arg{vec("x", 32)}, 0, 0, ""},
+		{"layernorm", []op.Arg{vec("x", 8), par("g", 8), par("b", 8)}, 8, 0, ""},
+		{"layernorm", []op.Arg{vec("x", 8), par("g", 8), par("b", 9)}, 0, -1, "layernorm: x has 8 elements, but b has 9"},
+		{"layernorm", []op.Arg{vec("x", 8), par("g", 8), par("b", 1, 8)}, 0, -1, "layernorm: b must be a vector, but it is a matrix"},
 		{"sample", []op.Arg{vec("x", 31)}, 0, -1, "sample: x has 31 elements, but vocab is 32"},
 	} {
-		r, _ := op.Lookup(c.op)
+		var r *op.Row
+		for _, o := range op.Overloads(c.op) {
+			if len(o.Args) == len(c.args) && r == nil {
+				r = o // the first of the arity: the tests name the others by their form below
+			}
+		}
 		n, err := r.Length(c.args, cfg)
 		switch {
 		case c.msg == "" && err != nil:

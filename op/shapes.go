@@ -1,6 +1,9 @@
 package op
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // The shape rules of the rows. Each checks in the order its messages should
 // come (the checks stop at the first error) and words them for the person
@@ -118,4 +121,96 @@ func vocabLength(a []Arg, c Config) (int, *ShapeError) {
 		return fail(call, "%s has %d elements, but vocab is %d", a[0].Name, a[0].Len, c.Vocab)
 	}
 	return 0, nil
+}
+
+// posEmbedShape: a table of learned positions, a row per position.
+func posEmbedShape(a []Arg, c Config) (int, *ShapeError) {
+	w := a[0]
+	if len(w.Dims) != 2 {
+		return fail(call, "%s must be a matrix [context, n], but it is a vector", w.Name)
+	}
+	if w.Dims[0] < c.Context {
+		return fail(call, "%s has %d rows, but context is %d (a row per position)", w.Name, w.Dims[0], c.Context)
+	}
+	return w.Dims[1], nil
+}
+
+// layernormShape: x, and the weights g and biases b of its length.
+func layernormShape(a []Arg, c Config) (int, *ShapeError) {
+	if _, err := rmsnormShape(a[:2], c); err != nil {
+		return 0, err
+	}
+	return biasShape([]Arg{a[0], a[2]}, c)
+}
+
+// biasShape: a param vector of x's length added to x.
+func biasShape(a []Arg, _ Config) (int, *ShapeError) {
+	x, b := a[0], a[1]
+	if len(b.Dims) != 1 {
+		return fail(call, "%s must be a vector, but it is a matrix", b.Name)
+	}
+	if n := b.Dims[0]; n != x.Len {
+		return fail(call, "%s has %d elements, but %s has %d", x.Name, x.Len, b.Name, n)
+	}
+	return x.Len, nil
+}
+
+// MaxScale bounds the constant of mul(x, c): it is Q16.16 in 32 bits.
+const MaxScale = 32768
+
+// scaleShape: the constant must be a Q16.16 number other than 0.
+func scaleShape(a []Arg, _ Config) (int, *ShapeError) {
+	c := a[1].Num
+	if !(c > -MaxScale && c < MaxScale) {
+		return fail(1, "the constant %g is out of range (it must be within ±%d)", c, MaxScale)
+	}
+	if math.Round(c*65536) == 0 {
+		return fail(1, "the constant %g is 0 in Q16.16 (the smallest is 1/65536)", c)
+	}
+	return a[0].Len, nil
+}
+
+// checkEps: a norm's epsilon is Q32.32, at least 1 in its last place.
+func checkEps(v float64) string {
+	switch {
+	case !(v > 0 && v <= 1):
+		return fmt.Sprintf("eps must be in (0, 1], not %g", v)
+	case math.Round(math.Ldexp(v, 32)) < 1:
+		return fmt.Sprintf("eps %g is 0 in Q32.32 (the smallest is %.2g)", v, math.Ldexp(0.5, -32))
+	}
+	return ""
+}
+
+// checkTheta: RoPE's base.
+func checkTheta(v float64) string {
+	if !(v > 1 && v <= 1e12) {
+		return fmt.Sprintf("theta must be more than 1 and at most 1e12, not %g", v)
+	}
+	return ""
+}
+
+// ropeOpts: rotary_dim rotates the first pairs of each head, 0 all of them.
+func ropeOpts(a []Arg, o Opts) *ShapeError {
+	r, d := int(o["rotary_dim"]), a[1].Int
+	switch {
+	case r < 0:
+		_, err := fail(call, "rotary_dim must be positive, not %d", r)
+		return err
+	case r%2 != 0:
+		_, err := fail(call, "rotary_dim %d is odd (rope rotates pairs)", r)
+		return err
+	case r > d:
+		_, err := fail(call, "rotary_dim %d is more than the head size %d", r, d)
+		return err
+	}
+	return nil
+}
+
+// RotaryDim is the number of leading elements of each head of size d that
+// a rope with options o rotates.
+func RotaryDim(o Opts, d int) int {
+	if r := int(o["rotary_dim"]); r > 0 {
+		return r
+	}
+	return d
 }

@@ -106,6 +106,13 @@ func unexpected(ute *participle.UnexpectedTokenError, toks []lexer.Token) *lang.
 			expect = w
 		}
 	}
+	if expect == "(<int> | <float>)" {
+		// A literal is the last alternative of an argument.
+		expect = "a number"
+		if prev != nil && (prev.Value == "," || prev.Value == "(") {
+			expect = "an argument"
+		}
+	}
 	if expect == `"}"` {
 		if block := innerBlock(toks, idx); block != "" {
 			expect = block

@@ -20,7 +20,7 @@ import (
 var Lexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Comment", Pattern: `(?:#|//)[^\n]*`},
 	{Name: "Whitespace", Pattern: `[ \t\r\n\f\v]+`},
-	{Name: "Float", Pattern: `[0-9]+\.[0-9]*|\.[0-9]+`},
+	{Name: "Float", Pattern: `(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+`},
 	{Name: "Int", Pattern: `[0-9]+`},
 	{Name: "String", Pattern: `"(?:\\[^\n]|[^"\\\n])*"`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},

@@ -72,7 +72,7 @@ generate { sampler temperature 0.5 top_p 1 seed 7 prompt = "hi" steps = 3 }
 	}
 	last := fw.Items[2].Stmt
 	if last.Target != "y" || last.Call.Op != "argmax" || last.Call.Args[0].Call.Op != "f" ||
-		*last.Call.Args[0].Call.Args[1].Int != 3 || last.Call.Args[0].Call.Args[0].Call.Args[0].Name != "x" {
+		*last.Call.Args[0].Call.Args[1].Lit.Int != 3 || last.Call.Args[0].Call.Args[0].Call.Args[0].Name != "x" {
 		t.Errorf("last statement: %+v", last)
 	}
 	g := d[8].Generate.Items
@@ -123,7 +123,9 @@ func TestSyntaxErrors(t *testing.T) {
 		{"quant a : int9", `t.tf:1:11: unexpected "int9" (expected "fixed", "int8" or "int16" after ":")`},
 		{"forward { 5 }", `t.tf:1:11: unexpected "5" (expected a statement, "layer" or "}" after "{")`},
 		{"forward { layer { layer { } } }", `t.tf:1:25: unexpected "{" (expected "(" after "layer")`},
-		{"forward { x = f(a, }", `t.tf:1:20: unexpected "}" after ","`},
+		{"forward { x = f(a, }", `t.tf:1:20: unexpected "}" (expected an argument after ",")`},
+		{"forward { x = f(a, eps = }", `t.tf:1:26: unexpected "}" (expected a number after "=")`},
+		{"forward { x = f(a, eps = -) }", `t.tf:1:27: unexpected ")" (expected a number after "-")`},
 		{"forward { x = f(a) } }", `t.tf:1:22: unexpected "}" (expected a declaration: model, weights, tokenizer, config, param, quant, cache, forward or generate)`},
 		{"generate { foo = 1 }", `t.tf:1:12: unexpected "foo" (expected "prompt", "steps", "sampler" or "}" after "{")`},
 		{"generate { sampler foo }", `t.tf:1:20: unexpected "foo" (expected "greedy" or "temperature" after "sampler")`},

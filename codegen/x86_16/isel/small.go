@@ -29,7 +29,7 @@ import (
 
 // SmallSupports says why the small code generator cannot compile p, or "".
 func SmallSupports(p *ir.Program) string {
-	why := ""
+	why := templateSupports(p, 0)
 	p.Ops(func(_ int, op *ir.Op) {
 		switch {
 		case why != "":
