@@ -234,7 +234,7 @@ func (r *Result) config(cr *ConfigResult, p *ir.Program, prompt []int, path stri
 		r.fail(KindBug, c.String(), err.Error())
 		return
 	}
-	res, err := qemu.Boot(context.Background(), img, qemu.Options{Timeout: timeout, Debugcon: dc})
+	res, err := qemu.Boot(context.Background(), img, qemu.Options{Timeout: timeout, Debugcon: dc, MemoryMiB: im.MemoryMiB()})
 	if err != nil {
 		r.fail(KindBoot, c.String(), err.Error())
 		return

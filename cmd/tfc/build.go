@@ -113,8 +113,8 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 	} else if err := os.WriteFile(*out, im.Bytes, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "tfc: wrote %s: %d bytes (%s memory model, %s code generator, code %d bytes, data %d bytes)\n",
-		*out, len(im.Bytes), im.Memory, im.Generator, im.CodeBytes(), len(im.Layout.Data))
+	fmt.Fprintf(stderr, "tfc: wrote %s: %d bytes (%s memory model, %s code generator, code %d bytes, data %d bytes); it needs %s of memory\n",
+		*out, len(im.Bytes), im.Memory, im.Generator, im.CodeBytes(), len(im.Layout.Data), memoryText(im.MemoryBytes()))
 	return nil
 }
 
@@ -162,12 +162,14 @@ func cmdSize(args []string, stdout, stderr io.Writer) error {
 			Regions   []codegen.Region `json:"regions"`
 			Code      int              `json:"code_bytes"`
 			Data      int              `json:"data_bytes"`
-		}{im.Memory, im.Generator, im.Regions, im.CodeBytes(), len(im.Layout.Data) + dataBytes(im)})
+			Needs     int64            `json:"memory_bytes"`
+		}{im.Memory, im.Generator, im.Regions, im.CodeBytes(), len(im.Layout.Data) + dataBytes(im), im.MemoryBytes()})
 	}
 	for _, r := range im.Regions {
 		fmt.Fprintf(stdout, "%6d  %s\n", r.Bytes, r.Name)
 	}
-	fmt.Fprintf(stdout, "(%s memory model, %s code generator; data %d bytes)\n", im.Memory, im.Generator, len(im.Layout.Data)+dataBytes(im))
+	fmt.Fprintf(stdout, "(%s memory model, %s code generator; data %d bytes; needs %s of memory)\n",
+		im.Memory, im.Generator, len(im.Layout.Data)+dataBytes(im), memoryText(im.MemoryBytes()))
 	fmt.Fprintf(stdout, "code %d bytes\n", im.CodeBytes())
 	return nil
 }

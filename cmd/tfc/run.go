@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"tfc/codegen"
 	"tfc/qemu"
 	"tfc/runtime"
 )
@@ -20,11 +21,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 10*time.Minute, "stop QEMU after this long")
 	bench := fs.Bool("bench", false, "report the pace on stderr: tokens per second between the first and the last token, and the guest's time stamp counter per token (instructions, with --icount)")
 	icount := fs.Bool("icount", false, "run under -icount shift=0,sleep=off: rdtsc counts guest instructions exactly")
+	memSize := fs.Int("memory-size", 0, "the machine's memory in MiB (default: what the image needs, at least QEMU's 128)")
 	path, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	image := path
+	memory := 0 // MiB the image needs
 	if strings.HasSuffix(path, ".tf") {
 		_, im, err := b.compileWith(fs, path, stderr, *bench)
 		if err != nil {
@@ -42,13 +45,30 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		image = f.Name()
-		fmt.Fprintf(stderr, "tfc: built %s: code %d bytes, data %d bytes, %s memory model\n", path, im.CodeBytes(), len(im.Layout.Data), im.Memory)
+		memory = im.MemoryMiB()
+		fmt.Fprintf(stderr, "tfc: built %s: code %d bytes, data %d bytes, %s memory model, needs %s of memory\n",
+			path, im.CodeBytes(), len(im.Layout.Data), im.Memory, memoryText(im.MemoryBytes()))
 	} else if fs.Lookup("prompt").Value.String() != "" || fs.Lookup("steps").Value.String() != "0" {
 		return usageErrorf("run: --prompt and --steps need a .tf file: an image's prompt is built in")
 	} else if err := checkImage(path); err != nil {
 		return err
 	}
-	o := qemu.Options{Timeout: *timeout, Display: *display, Stdout: stdout, Icount: *icount}
+	if memory == 0 {
+		// An image file: its data, which the memory holds, and a quarter
+		// more for caches and activations (--memory-size says exactly).
+		st, err := os.Stat(image)
+		if err != nil {
+			return err
+		}
+		memory = codegen.MemoryMiBFor(1<<20 + st.Size() + st.Size()/4)
+	}
+	if *memSize != 0 {
+		if *memSize < 1 {
+			return usageErrorf("--memory-size must be positive, not %d", *memSize)
+		}
+		memory = *memSize
+	}
+	o := qemu.Options{Timeout: *timeout, Display: *display, Stdout: stdout, Icount: *icount, MemoryMiB: memory}
 	if *bench {
 		dir, err := os.MkdirTemp("", "tfc-bench")
 		if err != nil {
@@ -112,4 +132,9 @@ func checkImage(path string) error {
 		return &exitError{1, fmt.Sprintf("%s: %v", path, err)}
 	}
 	return nil
+}
+
+// memoryText prints a memory size in bytes and MiB.
+func memoryText(n int64) string {
+	return fmt.Sprintf("%d bytes (%.1f MiB)", n, float64(n)/(1<<20))
 }
