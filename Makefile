@@ -4,7 +4,7 @@ MODELS  := models
 SHARED  := ../shared/models
 TINY    := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 
-.PHONY: all build deps models run test stress fuzz bench clean
+.PHONY: all build deps models run screenshot test stress fuzz bench clean
 
 all: build
 
@@ -41,6 +41,12 @@ $(MODELS)/%.bin:
 
 run: deps models build
 	./tfc run examples/llama2.tf
+
+# screenshot boots the story and writes the screen it leaves to
+# docs/screenshot.png (the README's picture).
+screenshot: deps models build
+	@mkdir -p docs
+	./tfc run examples/llama2.tf --screenshot docs/screenshot.png > /dev/null
 
 test:
 	$(GO) vet ./...

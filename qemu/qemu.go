@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -31,6 +33,17 @@ type Options struct {
 	Timeout time.Duration
 	// Display shows the VGA window instead of running headless.
 	Display bool
+	// KeepOpen (with Display) leaves the window open after the guest
+	// exits, until the user closes it.
+	KeepOpen bool
+	// Screenshot, when set, is a PNG file that receives the screen as the
+	// guest left it (at its exit, or at the timeout).
+	Screenshot string
+	// Frames, when set, is a folder that receives the screen as PNG files
+	// frame-0001.png, … every FrameEvery (0: 250 ms) while the guest runs,
+	// and once more at its end.
+	Frames     string
+	FrameEvery time.Duration
 	// Memory in MiB (0: QEMU's default).
 	MemoryMiB int
 	// Machine is the machine type: "" or "pc" (i440FX, the disk on IDE),
@@ -64,6 +77,8 @@ type Result struct {
 	// FirstOutput and LastOutput are when the first and the last COM1
 	// bytes arrived, from QEMU's start: the story's pace without the boot.
 	FirstOutput, LastOutput time.Duration
+	// Frames is the number of frames written to Options.Frames.
+	Frames int
 }
 
 // Available reports whether qemu-system-i386 can be started.
@@ -77,6 +92,12 @@ const FloppyBytes = 1474560
 
 // Args returns the qemu-system-i386 command line for booting image.
 func Args(image string, o Options) []string {
+	return args(image, o, "", "")
+}
+
+// args is Args; with a monitor socket, QEMU connects its QMP monitor to
+// mon and its exit port, an isa-debugcon device, to exit.
+func args(image string, o Options, mon, exit string) []string {
 	machine := "accel=tcg"
 	if o.Machine != "" {
 		machine = o.Machine + "," + machine
@@ -85,7 +106,14 @@ func Args(image string, o Options) []string {
 		"-machine", machine,
 		"-nodefaults",
 		"-serial", "stdio",
-		"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=%#02x", ioport.DebugExit, ioport.DebugExitSize),
+	}
+	if mon != "" {
+		args = append(args,
+			"-chardev", "socket,id=tfcmon,path="+mon, "-mon", "chardev=tfcmon,mode=control",
+			"-chardev", "socket,id=tfcexit,path="+exit,
+			"-device", fmt.Sprintf("isa-debugcon,iobase=%#x,chardev=tfcexit", ioport.DebugExit))
+	} else {
+		args = append(args, "-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=%#02x", ioport.DebugExit, ioport.DebugExitSize))
 	}
 	switch o.Disk {
 	case "usb":
@@ -103,6 +131,8 @@ func Args(image string, o Options) []string {
 	}
 	if o.Display {
 		args = append(args, "-vga", "std")
+	} else if o.monitored() {
+		args = append(args, "-vga", "std", "-display", "none")
 	} else {
 		args = append(args, "-display", "none")
 	}
@@ -154,6 +184,9 @@ func Boot(ctx context.Context, image string, o Options) (*Result, error) {
 	if timeout == 0 {
 		timeout = time.Minute
 	}
+	if o.monitored() {
+		return bootMonitored(ctx, image, o, timeout)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary, Args(image, o)...)
@@ -186,6 +219,140 @@ func Boot(ctx context.Context, image string, o Options) (*Result, error) {
 		res.ExitCode = res.Status >> 1
 	}
 	return res, nil
+}
+
+// bootMonitored boots with the QMP monitor and the exit port on sockets:
+// it takes frames while the guest runs and the screenshot when it exits,
+// then quits QEMU (or, with KeepOpen, waits for the user to close the
+// window).
+func bootMonitored(ctx context.Context, image string, o Options, timeout time.Duration) (*Result, error) {
+	dir, err := os.MkdirTemp("", "tfc-qmp")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	monPath, exitPath := filepath.Join(dir, "qmp"), filepath.Join(dir, "exit")
+	monL, err := net.Listen("unix", monPath)
+	if err != nil {
+		return nil, err
+	}
+	defer monL.Close()
+	exitL, err := net.Listen("unix", exitPath)
+	if err != nil {
+		return nil, err
+	}
+	defer exitL.Close()
+	if o.Frames != "" {
+		if err := os.MkdirAll(o.Frames, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	exited := watchExit(exitL)
+
+	// QEMU runs until it is told to quit (or, with KeepOpen, its window
+	// is closed): the context only ends it at the timeout.
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(qctx, Binary, args(image, o, monPath, exitPath)...)
+	var serial, stderr bytes.Buffer
+	start := time.Now()
+	clock := &timedWriter{start: start}
+	if o.Stdout != nil {
+		cmd.Stdout = io.MultiWriter(&serial, o.Stdout, clock)
+	} else {
+		cmd.Stdout = io.MultiWriter(&serial, clock)
+	}
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	res := &Result{ExitCode: -1}
+	finish := func(err error) (*Result, error) {
+		cancel()
+		werr := <-done
+		res.Serial, res.Stderr, res.Elapsed = serial.Bytes(), stderr.String(), time.Since(start)
+		res.FirstOutput, res.LastOutput = clock.first, clock.last
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			res.Status = ee.ExitCode()
+		}
+		return res, err
+	}
+	mon, err := dialMonitor(monL, start.Add(30*time.Second))
+	if err != nil {
+		return finish(fmt.Errorf("%v (%s)", err, bytes.TrimSpace(stderr.Bytes())))
+	}
+	defer mon.close()
+	every := o.FrameEvery
+	if every <= 0 {
+		every = 250 * time.Millisecond
+	}
+	var tick <-chan time.Time
+	if o.Frames != "" {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	frame := func() error {
+		res.Frames++
+		return mon.screenshot(frameName(o.Frames, res.Frames))
+	}
+	// end takes the last frame and the screenshot.
+	end := func() error {
+		if o.Frames != "" {
+			if err := frame(); err != nil {
+				return err
+			}
+		}
+		if o.Screenshot != "" {
+			return mon.screenshot(o.Screenshot)
+		}
+		return nil
+	}
+	for {
+		select {
+		case code := <-exited.code:
+			res.ExitCode = code
+			if err := end(); err != nil {
+				return finish(err)
+			}
+			if o.KeepOpen && o.Display {
+				// The window stays until the user closes it (or the
+				// context ends).
+				select {
+				case <-done:
+					done <- nil
+				case <-ctx.Done():
+				}
+				return finish(nil)
+			}
+			mon.execute("quit", nil)
+			select {
+			case werr := <-done:
+				done <- werr
+			case <-time.After(5 * time.Second):
+			}
+			return finish(nil)
+		case <-tick:
+			if err := frame(); err != nil {
+				return finish(err)
+			}
+		case werr := <-done:
+			// QEMU ended before the guest exited (a window closed, a
+			// crash, a triple fault with -no-reboot).
+			done <- werr
+			return finish(nil)
+		case <-deadline.C:
+			end()
+			return finish(fmt.Errorf("qemu: timed out after %v (guest wrote %d bytes to COM1)", timeout, serial.Len()))
+		case <-ctx.Done():
+			return finish(ctx.Err())
+		}
+	}
 }
 
 // BootBytes writes image to a temporary file and boots it.

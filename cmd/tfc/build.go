@@ -91,6 +91,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("build", "build FILE.tf -o disk.img [flags]")
 	b := addBuildFlags(fs)
 	out := fs.String("o", "", "the image to write, - for standard output (default: FILE.img)")
+	bench := fs.Bool("bench", false, "add the counters that tfc run --bench reads (tokens, and the time stamp counter over the generation)")
 	path, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err
@@ -98,7 +99,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 	if err := checkOut(fs, *out); err != nil {
 		return err
 	}
-	_, im, err := b.compile(fs, path, stderr)
+	_, im, err := b.compileWith(fs, path, stderr, *bench)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "tfc: wrote %s: %d bytes (%s memory model, %s code generator, code %d bytes, data %d bytes); it needs %s of memory\n",
-		*out, len(im.Bytes), im.Memory, im.Generator, im.CodeBytes(), len(im.Layout.Data), memoryText(im.MemoryBytes()))
+		*out, len(im.Bytes), im.Memory, im.Generator, im.CodeBytes(), dataTotal(im), memoryText(im.MemoryBytes()))
 	return nil
 }
 
@@ -163,13 +164,13 @@ func cmdSize(args []string, stdout, stderr io.Writer) error {
 			Code      int              `json:"code_bytes"`
 			Data      int              `json:"data_bytes"`
 			Needs     int64            `json:"memory_bytes"`
-		}{im.Memory, im.Generator, im.Regions, im.CodeBytes(), len(im.Layout.Data) + dataBytes(im), im.MemoryBytes()})
+		}{im.Memory, im.Generator, im.Regions, im.CodeBytes(), dataTotal(im), im.MemoryBytes()})
 	}
 	for _, r := range im.Regions {
 		fmt.Fprintf(stdout, "%6d  %s\n", r.Bytes, r.Name)
 	}
 	fmt.Fprintf(stdout, "(%s memory model, %s code generator; data %d bytes; needs %s of memory)\n",
-		im.Memory, im.Generator, len(im.Layout.Data)+dataBytes(im), memoryText(im.MemoryBytes()))
+		im.Memory, im.Generator, dataTotal(im), memoryText(im.MemoryBytes()))
 	fmt.Fprintf(stdout, "code %d bytes\n", im.CodeBytes())
 	return nil
 }
@@ -183,9 +184,11 @@ func checkOut(fs *flag.FlagSet, out string) error {
 	return nil
 }
 
-// dataBytes counts the data placed among the code (tables, prompt).
-func dataBytes(im *codegen.Image) int {
-	n := 0
+// dataTotal is the image's data: what the layout places in the data area
+// (weights, the token pieces) and the data placed among the code (tables,
+// prompt). build, size and run print this one figure.
+func dataTotal(im *codegen.Image) int {
+	n := len(im.Layout.Data)
 	for _, r := range im.DataRegions {
 		n += r.Bytes
 	}

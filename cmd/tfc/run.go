@@ -17,9 +17,12 @@ import (
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run FILE.tf|disk.img [--prompt TEXT] [--steps N] [flags]")
 	b := addBuildFlags(fs)
-	display := fs.Bool("display", false, "show the VGA window instead of running headless")
+	display := fs.Bool("display", false, "show the VGA window instead of running headless; it stays open after the story until you close it")
+	screenshot := fs.String("screenshot", "", "write the screen as the image left it to this PNG file")
+	frames := fs.String("frames", "", "write the screen to this folder as PNG files (frame-0001.png, …) every --frame-every while the image runs, and at its end")
+	frameEvery := fs.Duration("frame-every", 250*time.Millisecond, "the time between two --frames")
 	timeout := fs.Duration("timeout", 10*time.Minute, "stop QEMU after this long")
-	bench := fs.Bool("bench", false, "report the pace on stderr: tokens per second between the first and the last token, and the guest's time stamp counter per token (instructions, with --icount)")
+	bench := fs.Bool("bench", false, "report the pace on stderr: tokens per second between the first and the last token, and the guest's time stamp counter per token (instructions, with --icount); an image file has these counters when tfc build --bench made it, else the pace is in bytes of the story")
 	icount := fs.Bool("icount", false, "run under -icount shift=0,sleep=off: rdtsc counts guest instructions exactly")
 	memSize := fs.Int("memory-size", 0, "the machine's memory in MiB (default: what the image needs, at least QEMU's 128)")
 	path, err := parseFlags(fs, args, stderr)
@@ -47,7 +50,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		image = f.Name()
 		memory = im.MemoryMiB()
 		fmt.Fprintf(stderr, "tfc: built %s: code %d bytes, data %d bytes, %s memory model, needs %s of memory\n",
-			path, im.CodeBytes(), len(im.Layout.Data), im.Memory, memoryText(im.MemoryBytes()))
+			path, im.CodeBytes(), dataTotal(im), im.Memory, memoryText(im.MemoryBytes()))
 	} else if fs.Lookup("prompt").Value.String() != "" || fs.Lookup("steps").Value.String() != "0" {
 		return usageErrorf("run: --prompt and --steps need a .tf file: an image's prompt is built in")
 	} else if err := checkImage(path); err != nil {
@@ -68,7 +71,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		memory = *memSize
 	}
-	o := qemu.Options{Timeout: *timeout, Display: *display, Stdout: stdout, Icount: *icount, MemoryMiB: memory}
+	o := qemu.Options{Timeout: *timeout, Display: *display, KeepOpen: *display, Stdout: stdout, Icount: *icount, MemoryMiB: memory,
+		Screenshot: *screenshot, Frames: *frames, FrameEvery: *frameEvery}
 	if *bench {
 		dir, err := os.MkdirTemp("", "tfc-bench")
 		if err != nil {
@@ -93,17 +97,29 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// benchReport prints what a bench build measured.
+// benchReport prints what a bench build measured. An image built without
+// the counters (an image file tfc build made without --bench) reports
+// nothing: then the pace is the story's bytes per second.
 func benchReport(debugcon string, res *qemu.Result, icount bool, stderr io.Writer) error {
 	b, err := os.ReadFile(debugcon)
 	if err != nil {
 		return err
 	}
+	span := res.LastOutput - res.FirstOutput
+	if len(b) == 0 {
+		rate := 0.0
+		if span > 0 {
+			rate = float64(len(res.Serial)) / span.Seconds()
+		}
+		fmt.Fprintf(stderr, "tfc: bench: %d bytes of story; %.1f bytes/s between the first and the last byte (%v); "+
+			"the image has no bench counters (tfc build --bench makes an image that counts tokens and cycles)\n",
+			len(res.Serial), rate, span.Round(time.Millisecond))
+		return nil
+	}
 	var cycles, steps uint64
 	if _, err := fmt.Sscanf(string(b), "%x %x", &cycles, &steps); err != nil || steps == 0 {
 		return fmt.Errorf("bench: the image reported %q (built with --bench?)", b)
 	}
-	span := res.LastOutput - res.FirstOutput
 	fmt.Fprintf(stderr, "tfc: bench: %d tokens; %.1f tokens/s between the first and the last token (%v)\n",
 		steps, float64(steps-1)/span.Seconds(), span.Round(time.Millisecond))
 	unit := "time stamp counter ticks (host TSC under TCG)"
