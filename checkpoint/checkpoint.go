@@ -38,6 +38,76 @@ type Config struct {
 	// vocab_size > 0). When false the header's vocab_size is negative and a
 	// separate wcls tensor follows the legacy RoPE tables.
 	Shared bool
+
+	// Format is the file's format: LLaMA2C (the zero value) or GPT2 (llm.c's
+	// GPT-2 checkpoint, gpt2.go), which also sets PaddedVocab.
+	Format Format
+	// PaddedVocab is llm.c's padded_vocab_size: the rows of its wte.
+	PaddedVocab int
+}
+
+// Format is a checkpoint file format.
+type Format int
+
+// The formats.
+const (
+	LLaMA2C Format = iota // llama2.c's: 7 int32, then the tensors
+	GPT2                  // llm.c's GPT-2: 256 int32 (magic GPT2Magic), then the tensors
+)
+
+func (f Format) String() string {
+	if f == GPT2 {
+		return "llm.c GPT-2"
+	}
+	return "llama2.c"
+}
+
+// headerNames are the header's names of the seven hyper-parameters, by
+// the .tf config's names, per format.
+var headerNames = [...]map[string]string{
+	LLaMA2C: {"dim": "dim", "hidden": "hidden_dim", "layers": "n_layers", "heads": "n_heads",
+		"kv_heads": "n_kv_heads", "vocab": "vocab_size", "context": "seq_len"},
+	GPT2: {"dim": "channels", "hidden": "4*channels", "layers": "num_layers", "heads": "num_heads",
+		"kv_heads": "num_heads", "vocab": "vocab_size", "context": "max_seq_len"},
+}
+
+// HeaderName is how the header calls the hyper-parameter a .tf config
+// names field ("hidden": "hidden_dim").
+func (c Config) HeaderName(field string) string { return headerNames[c.Format][field] }
+
+// Values are the seven hyper-parameters by their .tf config names.
+func (c Config) Values() map[string]int {
+	return map[string]int{"dim": c.Dim, "hidden": c.Hidden, "layers": c.Layers, "heads": c.Heads,
+		"kv_heads": c.KVHeads, "vocab": c.Vocab, "context": c.SeqLen}
+}
+
+// Names lists c's tensors in file order (the split ones where their
+// source is).
+func (c Config) Names() []string {
+	if c.Format == GPT2 {
+		return gpt2Names
+	}
+	return TensorNames(c.Shared)
+}
+
+// Shapes gives the shape of each tensor of c.Names().
+func (c Config) Shapes() map[string][]int {
+	if c.Format == GPT2 {
+		return gpt2Shapes(c)
+	}
+	return TensorShapes(c)
+}
+
+// PerLayer says whether c's tensor name has a slice per layer.
+func (c Config) PerLayer(name string) bool {
+	if c.Format == GPT2 {
+		return gpt2PerLayer[name]
+	}
+	switch name {
+	case "rms_att", "wq", "wk", "wv", "wo", "rms_ffn", "w1", "w2", "w3":
+		return true
+	}
+	return false
 }
 
 // HeadSize is Dim / Heads.
@@ -149,6 +219,9 @@ func legacyRoPEFloats(c Config) int64 {
 // when a dimension is negative or more than MaxDim, or when the size does
 // not fit in an int64.
 func ExpectedSize(c Config) int64 {
+	if c.Format == GPT2 {
+		return gpt2Size(c)
+	}
 	for _, d := range []int{c.Dim, c.Hidden, c.Layers, c.Heads, c.KVHeads, c.Vocab, c.SeqLen} {
 		if d < 0 || d > MaxDim {
 			return -1
@@ -206,8 +279,12 @@ func (a *acc) prod(dims ...int) uint64 {
 func (a *acc) add(x uint64) { a.n = a.sum(a.n, x) }
 
 // ParseHeader decodes and validates the header at the start of data (data
-// may be the whole file).
+// may be the whole file): llama2.c's, or llm.c's GPT-2 one (its magic
+// first).
 func ParseHeader(data []byte) (Config, error) {
+	if len(data) >= 4 && binary.LittleEndian.Uint32(data) == GPT2Magic {
+		return parseGPT2Header(data)
+	}
 	if len(data) < HeaderSize {
 		return Config{}, fmt.Errorf("checkpoint header is truncated: %d bytes, need %d", len(data), HeaderSize)
 	}
@@ -237,15 +314,22 @@ func ParseHeader(data []byte) (Config, error) {
 // ReadHeader reads and validates a checkpoint header from r, consuming
 // exactly HeaderSize bytes when they are available.
 func ReadHeader(r io.Reader) (Config, error) {
-	var buf [HeaderSize]byte
-	n, err := io.ReadFull(r, buf[:])
+	buf := make([]byte, HeaderSize)
+	n, err := io.ReadFull(r, buf)
+	if err == nil && binary.LittleEndian.Uint32(buf) == GPT2Magic {
+		// llm.c's header is longer.
+		buf = append(buf, make([]byte, GPT2HeaderSize-HeaderSize)...)
+		var m int
+		m, err = io.ReadFull(r, buf[HeaderSize:])
+		n += m
+	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return ParseHeader(buf[:n])
 	}
 	if err != nil {
 		return Config{}, fmt.Errorf("reading checkpoint header: %w", err)
 	}
-	return ParseHeader(buf[:])
+	return ParseHeader(buf)
 }
 
 // Model is a parsed checkpoint.
@@ -276,6 +360,9 @@ func Parse(data []byte) (*Model, error) {
 	c, err := ParseHeader(data)
 	if err != nil {
 		return nil, err
+	}
+	if c.Format == GPT2 {
+		return parseGPT2(c, data)
 	}
 	want := ExpectedSize(c)
 	if int64(len(data)) != want {

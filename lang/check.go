@@ -27,12 +27,6 @@ type CheckOptions struct {
 // The seven hyper-parameters every config defines, in canonical order.
 var required = []string{"dim", "hidden", "layers", "heads", "kv_heads", "vocab", "context"}
 
-// headerNames are the checkpoint header's names of the seven.
-var headerNames = map[string]string{
-	"dim": "dim", "hidden": "hidden_dim", "layers": "n_layers", "heads": "n_heads",
-	"kv_heads": "n_kv_heads", "vocab": "vocab_size", "context": "seq_len",
-}
-
 // Limits: every config value and dimension is at most MaxValue in
 // magnitude, each hyper-parameter at most MaxDim, and a param has at most
 // MaxElements elements.
@@ -396,21 +390,15 @@ func isLayers(d *DimExpr) bool {
 		d.First.First.Sub == nil && d.First.First.Ident == "layers"
 }
 
-// perLayerTensors are llama2.c's per-layer tensors.
-var perLayerTensors = map[string]bool{
-	"rms_att": true, "wq": true, "wk": true, "wv": true, "wo": true,
-	"rms_ffn": true, "w1": true, "w2": true, "w3": true,
-}
-
-// checkpointShapes is the shape of each llama2.c tensor for the config
-// (which, when the files are opened, equals the checkpoint's header).
-func (c *checker) checkpointShapes() map[string][]int {
-	cfg := checkpoint.Config{Dim: c.p.Dim, Hidden: c.p.Hidden, Layers: c.p.Layers, Heads: c.p.Heads,
-		KVHeads: c.p.KVHeads, Vocab: c.p.Vocab, SeqLen: c.p.Context, Shared: false}
+// checkpointConfig is the checkpoint's header (with the files opened) or,
+// without, a llama2.c header of the config's values and an unshared
+// classifier.
+func (c *checker) checkpointConfig() checkpoint.Config {
 	if c.header != nil {
-		cfg.Shared = c.header.Shared
+		return *c.header
 	}
-	return checkpoint.TensorShapes(cfg)
+	return checkpoint.Config{Dim: c.p.Dim, Hidden: c.p.Hidden, Layers: c.p.Layers, Heads: c.p.Heads,
+		KVHeads: c.p.KVHeads, Vocab: c.p.Vocab, SeqLen: c.p.Context, Shared: false}
 }
 
 func (c *checker) nameTaken(pos lexer.Position, name, what string) {
@@ -436,8 +424,10 @@ func (c *checker) checkParams() {
 	c.param = map[string]*Param{}
 	c.cache = map[string]*Cache{}
 	var shapes map[string][]int
+	var ckpt checkpoint.Config
 	if !c.p.Weights.Random {
-		shapes = c.checkpointShapes()
+		ckpt = c.checkpointConfig()
+		shapes = ckpt.Shapes()
 	}
 	for _, d := range c.params {
 		c.nameTaken(d.Pos, d.Name, "param")
@@ -446,16 +436,19 @@ func (c *checker) checkParams() {
 		if shapes != nil {
 			want, ok := shapes[d.Name]
 			if !ok {
-				if d.Name == "wcls" {
+				if d.Name == "wcls" && ckpt.Format == checkpoint.LLaMA2C {
 					c.fail(d.Pos, "the checkpoint has no wcls: its classifier is token_embedding")
 				}
-				c.fail(d.Pos, "%q is not a tensor of the checkpoint (%s)", d.Name,
-					strings.Join(checkpoint.TensorNames(false), " "))
+				names := ckpt.Names()
+				if ckpt.Format == checkpoint.LLaMA2C {
+					names = checkpoint.TensorNames(false)
+				}
+				c.fail(d.Pos, "%q is not a tensor of the checkpoint (%s)", d.Name, strings.Join(names, " "))
 			}
 			if !slices.Equal(dims, want) {
 				c.fail(d.Shape.Pos, "%s has shape %s, but the checkpoint's is %s", d.Name, formatShape(dims), formatShape(want))
 			}
-			if perLayer != perLayerTensors[d.Name] {
+			if perLayer != ckpt.PerLayer(d.Name) {
 				if perLayer {
 					c.fail(d.Shape.Pos, "%s is not per-layer: its first dimension cannot be written layers", d.Name)
 				}

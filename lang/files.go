@@ -42,13 +42,10 @@ func (c *checker) openCheckpoint(pos Pos, written, path string) {
 		c.failAt(pos, "%s", fileError(err, path, written))
 	}
 	c.header = &h
-	have := map[string]int{
-		"dim": h.Dim, "hidden": h.Hidden, "layers": h.Layers, "heads": h.Heads,
-		"kv_heads": h.KVHeads, "vocab": h.Vocab, "context": h.SeqLen,
-	}
+	have := h.Values()
 	for _, name := range required {
 		if v := c.p.Consts[name]; v != have[name] {
-			c.fail(c.constDef[name].Pos, "%s = %d, but the checkpoint has %s %d", name, v, headerNames[name], have[name])
+			c.fail(c.constDef[name].Pos, "%s = %d, but the checkpoint has %s %d", name, v, h.HeaderName(name), have[name])
 		}
 	}
 	if want := checkpoint.ExpectedSize(h); st.Size() != want {

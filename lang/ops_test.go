@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"tfc/checkpoint"
 	"tfc/lang"
 	"tfc/parser"
 )
@@ -81,6 +82,12 @@ func TestNewOpsCheck(t *testing.T) {
 	}
 	if got := p.Pre[0].Call.Args[1].Row.Form; got != "embed(P, pos)" {
 		t.Errorf("embed(wpe, pos) is %s", got)
+	}
+	// The same with llm.c's names and weights from its checkpoint.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "model.bin"), gpt2Files()["model.bin"], 0o644)
+	if err := parseAndCheck(gptCkpt(`model g`, `model g`), lang.CheckOptions{OpenFiles: true, Dir: dir}); err != nil {
+		t.Errorf("with an llm.c checkpoint: %v", err)
 	}
 	// sample() over any vocabulary (the templates' 32-bit limit is theirs).
 	big := edit(edit(edit(base, `vocab = 256`, `vocab = 32000`), `next = argmax`, `next = sample`), `sampler greedy`, `sampler temperature 1`)
@@ -162,6 +169,17 @@ func TestNewOpsErrors(t *testing.T) {
 			want: `t.tf:38:44: attention: argument 3 must be an integer (a constant or a number), not the decimal 16.0`},
 		{name: "decimal argument of a param", src: edit(gpt, `embed(wte, token)`, `embed(wte, 1.5)`),
 			want: `t.tf:31:22: embed: argument 2 must be token or pos, not the decimal 1.5`},
+		// An llm.c GPT-2 checkpoint: its header's names, its tensors.
+		{name: "gpt2 checkpoint hidden", src: gptCkpt(`hidden = 256`, `hidden = 128`), files: gpt2Files(), open: true,
+			want: `t.tf:6:3: hidden = 128, but the checkpoint has 4*channels 256`},
+		{name: "gpt2 checkpoint context", src: gptCkpt(`context = 128`, `context = 64`), files: gpt2Files(), open: true,
+			want: `t.tf:11:3: context = 64, but the checkpoint has max_seq_len 128`},
+		{name: "gpt2 checkpoint tensor", src: gptCkpt(`param w_fc [layers, hidden, dim]`, `param w1 [layers, hidden, dim]`), files: gpt2Files(), open: true,
+			want: `t.tf:24:1: "w1" is not a tensor of the checkpoint (wte wpe ln1w ln1b wq wk wv bq bk bv attprojw attprojb ln2w ln2b fcw fcb fcprojw fcprojb lnfw lnfb)`},
+		{name: "gpt2 checkpoint shape", src: gptCkpt(`param wpe [context, dim]`, `param wpe [64, dim]`), files: gpt2Files(), open: true,
+			want: `t.tf:15:11: wpe has shape [64, 64], but the checkpoint's is [128, 64]`},
+		{name: "gpt2 checkpoint per layer", src: gptCkpt(`param lnf_w [dim]`, `param lnfw [layers, dim]`), files: gpt2Files(), open: true,
+			want: `t.tf:27:12: lnfw has shape [2, 64], but the checkpoint's is [64]`},
 	} {
 		t.Run(row.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -184,3 +202,32 @@ func TestNewOpsErrors(t *testing.T) {
 	}
 }
 
+// gptCkpt is gpt with llm.c's tensor names and its weights from model.bin,
+// then old replaced by new.
+func gptCkpt(old, new string) string {
+	src := edit(gpt, `weights random seed 1`, `weights checkpoint "model.bin"`)
+	for _, r := range [][2]string{{"ln1_w", "ln1w"}, {"ln1_b", "ln1b"}, {"ln2_w", "ln2w"}, {"lnf_w", "lnfw"}, {"lnf_b", "lnfb"},
+		{"w_fc", "fcw"}, {"b_fc", "fcb"}, {"w_proj", "fcprojw"}, {"param wo ", "param attprojw "}, {"matmul(wo,", "matmul(attprojw,"}} {
+		if r[0] != old {
+			src = strings.ReplaceAll(src, r[0], r[1])
+			old = strings.ReplaceAll(old, r[0], r[1])
+		}
+	}
+	return edit(src, old, new)
+}
+
+// gpt2Files is an llm.c GPT-2 checkpoint of gpt's config: vocab 256 (padded
+// to 320), context 128, 2 layers, 4 heads, 64 channels.
+func gpt2Files() map[string][]byte {
+	c := checkpoint.Config{Format: checkpoint.GPT2, Dim: 64, Hidden: 256, Layers: 2, Heads: 4, KVHeads: 4, Vocab: 256,
+		SeqLen: 128, Shared: true, PaddedVocab: 320}
+	m := &checkpoint.Model{Config: c, Tensors: map[string]*checkpoint.Tensor{}}
+	for name, shape := range c.Shapes() {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		m.Tensors[name] = &checkpoint.Tensor{Name: name, Shape: shape, Data: make([]float32, n)}
+	}
+	return map[string][]byte{"model.bin": checkpoint.WriteGPT2(m)}
+}

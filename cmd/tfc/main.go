@@ -21,6 +21,7 @@ Usage:
   tfc check FILE.tf                every check a build makes, writing nothing
   tfc asm FILE.tf -o out.asm       the image's code as NASM source
   tfc size FILE.tf                 code bytes per operation and runtime piece
+  tfc import model.bin [-z tok.bin] a .tf file for a llama2.c or llm.c GPT-2 checkpoint
 
 Run 'tfc COMMAND --help' for a command's flags.
 `
@@ -82,6 +83,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdAsm(args[1:], stdout, stderr)
 	case "size":
 		return cmdSize(args[1:], stdout, stderr)
+	case "import":
+		return cmdImport(args[1:], stdout, stderr)
 	}
 	if strings.HasSuffix(args[0], ".tf") || strings.HasPrefix(args[0], "-") {
 		return cmdBuild(args, stdout, stderr)
