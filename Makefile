@@ -4,7 +4,7 @@ MODELS  := models
 SHARED  := ../shared/models
 TINY    := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 
-.PHONY: all build deps models run screenshot test stress fuzz bench clean
+.PHONY: all build deps models run screenshot web test stress fuzz bench clean
 
 all: build
 
@@ -12,23 +12,29 @@ build:
 	$(GO) build -o tfc ./cmd/tfc
 
 # deps installs QEMU, NASM and Bochs (with its BIOS, the VGA BIOS and the
-# text-terminal display the tests run it with) with apt-get where they are
-# missing: as root it runs apt-get update first (a fresh machine's package
-# lists can be empty); otherwise it prints the command to run.
+# text-terminal display the tests run it with), SeaBIOS (the BIOS tfc web's
+# pages boot with) and Chromium (the browser the web page's test drives)
+# with apt-get where they are missing: as root it runs apt-get update first
+# (a fresh machine's package lists can be empty); otherwise it prints the
+# command to run. Then the v86 emulator from npm into web/node_modules.
 deps:
 	@missing=""; \
 	command -v qemu-system-i386 >/dev/null || missing="$$missing qemu-system-x86"; \
 	command -v nasm >/dev/null || missing="$$missing nasm"; \
 	command -v objdump >/dev/null || missing="$$missing binutils"; \
-	for p in bochs bochs-term bochsbios vgabios; do \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	for p in bochs bochs-term bochsbios vgabios seabios; do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
-	if [ -z "$$missing" ]; then echo "deps: qemu-system-i386, nasm, objdump and bochs are installed"; \
+	if [ -z "$$missing" ]; then echo "deps: qemu-system-i386, nasm, objdump, bochs, seabios and chromium are installed"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "deps: installing$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: missing$$missing; run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi
+	@if [ -f web/node_modules/v86/build/libv86.js ]; then echo "deps: v86 is installed (web/node_modules)"; \
+	elif command -v npm >/dev/null; then echo "deps: npm ci in web/ (v86)"; cd web && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "deps: npm is missing: tfc web and its test need v86 (install Node.js and npm, then make deps)"; fi
 
 # models copies the stories260K checkpoint and its tokenizer into models/
 # (ignored by git) from ../shared/models when it exists, else downloads them.
@@ -41,6 +47,12 @@ $(MODELS)/%.bin:
 
 run: deps models build
 	./tfc run examples/llama2.tf
+
+# web writes a page that boots the story in the browser (v86) into site/
+# and serves it at http://localhost:8086/ until interrupted.
+WEBADDR ?= localhost:8086
+web: deps models build
+	./tfc web examples/llama2.tf -o site --serve $(WEBADDR)
 
 # screenshot boots the story and writes the screen it leaves to
 # docs/screenshot.png (the README's picture).

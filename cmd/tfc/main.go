@@ -22,6 +22,7 @@ Usage:
   tfc asm FILE.tf -o out.asm       the image's code as NASM source
   tfc size FILE.tf                 code bytes per operation and runtime piece
   tfc import model.bin [-z tok.bin] a .tf file for a llama2.c or llm.c GPT-2 checkpoint
+  tfc web FILE.tf -o site/         a web page that boots the image in the browser (v86)
 
 Run 'tfc COMMAND --help' for a command's flags.
 `
@@ -85,6 +86,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdSize(args[1:], stdout, stderr)
 	case "import":
 		return cmdImport(args[1:], stdout, stderr)
+	case "web":
+		return cmdWeb(args[1:], stdout, stderr)
 	}
 	if strings.HasSuffix(args[0], ".tf") || strings.HasPrefix(args[0], "-") {
 		return cmdBuild(args, stdout, stderr)
