@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	goruntime "runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 )
 
@@ -19,12 +22,13 @@ Usage:
   tfc run FILE.tf|disk.img         build if needed, boot in QEMU, stream the story
   tfc sim FILE.tf                  run the model on the host, in the image's arithmetic
   tfc check FILE.tf                every check a build makes, writing nothing
+  tfc fmt [-w] FILE.tf…            the canonical form of .tf files (-w rewrites them)
   tfc asm FILE.tf -o out.asm       the image's code as NASM source
   tfc size FILE.tf                 code bytes per operation and runtime piece
   tfc import model.bin [-z tok.bin] a .tf file for a llama2.c or llm.c GPT-2 checkpoint
   tfc web FILE.tf -o site/         a web page that boots the image in the browser (v86)
 
-Run 'tfc COMMAND --help' for a command's flags.
+Run 'tfc COMMAND --help' for a command's flags, 'tfc --version' for the version.
 `
 
 // exitError carries the exit status: 1 for errors in the input or the
@@ -72,6 +76,11 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "fmt":
+		return cmdFmt(args[1:], stdout, stderr)
 	case "build":
 		return cmdBuild(args[1:], stdout, stderr)
 	case "run":
@@ -125,7 +134,82 @@ func newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tfc %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs
+}
+
+// flagName is a flag as the README writes it: --name, but -o, -d, -w, -l
+// and -Os/-O2 with one dash (the flag package takes either).
+func flagName(name string) string {
+	if len(name) == 1 || name == "Os" || name == "O2" {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// printFlags is flag.PrintDefaults with the names in flagName's form.
+func printFlags(fs *flag.FlagSet) {
+	w := fs.Output()
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(f)
+		line := "  " + flagName(f.Name)
+		if typ != "" {
+			line += " " + typ
+		}
+		line += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" {
+			if typ == "string" {
+				d = strconv.Quote(d)
+			}
+			line += " (default " + d + ")"
+		}
+		fmt.Fprintln(w, line)
+	})
+}
+
+// version is set by the release build (-ldflags "-X main.version=v1.2.3");
+// otherwise the module's version and the commit come from the build info.
+var version = ""
+
+// versionString is what tfc --version prints: the version, the commit it
+// was built from (with its date, and "modified" for a dirty tree) and Go's
+// version and target.
+func versionString() string {
+	v := version
+	var rev, when string
+	modified := false
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	var parts []string
+	if rev != "" {
+		parts = append(parts, "commit "+rev[:min(len(rev), 12)])
+	}
+	if when != "" {
+		parts = append(parts, when)
+	}
+	if modified {
+		parts = append(parts, "modified")
+	}
+	s := "tfc " + v
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s + " " + goruntime.Version() + " " + goruntime.GOOS + "/" + goruntime.GOARCH
 }

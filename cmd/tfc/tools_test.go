@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,3 +77,74 @@ func TestDataFiguresAgree(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// tfc fmt: every example is canonical; a file laid out otherwise prints
+// canonically, -l lists it, -w rewrites it, after which fmt is a no-op
+// and check says the same; a file that does not parse is refused.
+func TestFmt(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/*.tf")
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		assert.Equal(t, string(src), tfc(t, "fmt", f), "tfc fmt %s", f)
+	}
+	code, stdout, stderr := runCLI(append([]string{"fmt", "-l"}, files...)...)
+	assert.Equal(t, 0, code, stderr)
+	assert.Empty(t, stdout, "tfc fmt -l lists no example")
+
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/mha-random.tf")
+	require.NoError(t, err)
+	// The same program squeezed onto few lines, without alignment.
+	messy := regexp.MustCompile(`[ \t]*\n[ \t]*`).ReplaceAllString(regexp.MustCompile(`#.*`).ReplaceAllString(string(src), ""), " ")
+	messy = regexp.MustCompile(` +`).ReplaceAllString(messy, " ")
+	path := filepath.Join(dir, "messy.tf")
+	require.NoError(t, os.WriteFile(path, []byte(messy), 0o644))
+	before := tfc(t, "check", path)
+	assert.Equal(t, path+"\n", tfc(t, "fmt", "-l", path))
+	canon := tfc(t, "fmt", path)
+	tfc(t, "fmt", "-w", path)
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, canon, string(got))
+	assert.Equal(t, "", tfc(t, "fmt", "-l", path))
+	assert.Equal(t, before, tfc(t, "check", path))
+	// Without its comments and blank lines (fmt keeps those it finds),
+	// mha-random's canonical form is the file's.
+	stripped := regexp.MustCompile(`(?m)^(#.*)?\n`).ReplaceAllString(string(src), "")
+	assert.Equal(t, stripped, canon)
+
+	bad := filepath.Join(dir, "bad.tf")
+	require.NoError(t, os.WriteFile(bad, []byte("model m\nconfig {\n  dim = \n}\n"), 0o644))
+	code, _, stderr = runCLI("fmt", bad)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, bad+":4:1:")
+	code, _, stderr = runCLI("fmt")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "want one or more input files")
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "-version", "version"} {
+		assert.Regexp(t, `^tfc \S+ .*go1\.\d+.* \w+/\w+\n$`, tfc(t, arg))
+	}
+}
+
+// Help texts write flags as the README does: --name, and -o, -d, -w, -l,
+// -Os, -O2 with one dash.
+func TestHelpFlagForm(t *testing.T) {
+	for _, cmd := range []string{"build", "run", "sim", "check", "asm", "size", "web", "fmt"} {
+		code, _, stderr := runCLI(cmd, "--help")
+		require.Equal(t, 0, code, cmd)
+		assert.Contains(t, stderr, "Usage: tfc "+cmd)
+		for _, line := range strings.Split(stderr, "\n") {
+			if m := regexp.MustCompile(`^  (-+)(\w+)`).FindStringSubmatch(line); m != nil {
+				assert.Equal(t, flagName(m[2]), m[1]+m[2], "tfc %s --help: %q", cmd, line)
+			}
+		}
+	}
+	assert.Equal(t, "--steps", flagName("steps"))
+	assert.Equal(t, "-o", flagName("o"))
+	assert.Equal(t, "-O2", flagName("O2"))
+}
