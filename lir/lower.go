@@ -400,10 +400,12 @@ func (lw *lowerer) expLookup(tab *Buf, d Reg) Reg {
 // expOrZero is exp(−(best − z)) for best >= z, 0 at or past the table.
 func (lw *lowerer) expOrZero(tab *Buf, best, z Reg) Reg {
 	b := &lw.b
-	d := b.sub64(b.ext(best), b.ext(z))
+	// best − z is at least 0 and below 2^32: compared unsigned in 32
+	// bits, it cannot wrap.
+	d := b.sub32(best, z)
 	e := b.c32(0)
-	b.iff(b.cmp(LT, d, b.c64(ir.ExpLimit)), func() {
-		b.set(e, OpCopy, lw.expLookup(tab, b.lo(d)), NoReg)
+	b.iff(b.cmp(LTU, d, b.c32(ir.ExpLimit)), func() {
+		b.set(e, OpCopy, lw.expLookup(tab, d), NoReg)
 	}, nil)
 	return e
 }
@@ -453,15 +455,28 @@ func (lw *lowerer) attention(op *ir.Op) {
 			b.loop(NoReg, hd, func(i Reg) {
 				b.store(at(acc, i, 8, 0, 8, true), b.c64(0))
 			})
+			// A position whose e is 0 (often many) adds nothing. While the
+			// value shift is at most 8, e << shift fits 31 bits (e is at
+			// most 2^22), and (e·v) << shift is one product: (e << shift)·v.
 			b.loop(n, 0, func(t Reg) {
 				e := b.load(I32, i32At(exps, t, 0))
-				vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
-				vb := b.add32(b.mul32(t, b.c32(width)), kvHead)
-				b.loop(NoReg, hd, func(i Reg) {
-					v := b.load(I32, at(cb.v, b.add32(vb, i), eb, 0, int(eb), true))
-					a := at(acc, i, 8, 0, 8, true)
-					b.store(a, b.add64(b.load(I64, a), b.op(OpShl, I64, b.wide(e, v), vs)))
-				})
+				b.iff(b.cmp(NE, e, b.c32(0)), func() {
+					vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
+					vb := b.add32(b.mul32(t, b.c32(width)), kvHead)
+					accumulate := func(term func(v Reg) Reg) {
+						b.loop(NoReg, hd, func(i Reg) {
+							v := b.load(I32, at(cb.v, b.add32(vb, i), eb, 0, int(eb), true))
+							a := at(acc, i, 8, 0, 8, true)
+							b.store(a, b.add64(b.load(I64, a), term(v)))
+						})
+					}
+					b.iff(b.cmp(LEU, vs, b.c32(8)), func() {
+						m := b.op(OpShl, I32, e, vs)
+						accumulate(func(v Reg) Reg { return b.wide(m, v) })
+					}, func() {
+						accumulate(func(v Reg) Reg { return b.op(OpShl, I64, b.wide(e, v), vs) })
+					})
+				}, nil)
 			})
 			// out = acc / sum, halves away from zero: the magnitude
 			// divided unsigned, the sign restored (ir.DivRound).
