@@ -14,6 +14,17 @@ import (
 // LoadFile is the whole front end for one .tf file: parse, check (opening
 // the files it names), lower, attach weights, run the passes.
 func LoadFile(path string, o ir.Options) (*ir.Program, error) {
+	return LoadFileProgress(path, o, nil)
+}
+
+// LoadFileProgress is LoadFile telling phase, when not nil, what it starts:
+// "checking", "loading the weights" (reading the checkpoint or drawing the
+// random ones), "quantizing" (the IR passes).
+func LoadFileProgress(path string, o ir.Options, phase func(string)) (*ir.Program, error) {
+	if phase == nil {
+		phase = func(string) {}
+	}
+	phase("checking")
 	f, err := parser.ParseFile(path)
 	if err != nil {
 		return nil, err
@@ -25,10 +36,12 @@ func LoadFile(path string, o ir.Options) (*ir.Program, error) {
 	if err := CheckSize(lp); err != nil {
 		return nil, err
 	}
+	phase("loading the weights")
 	p, err := ir.Load(lp)
 	if err != nil {
 		return nil, err
 	}
+	phase("quantizing")
 	if err := ir.Compile(p, o); err != nil {
 		return nil, err
 	}

@@ -73,11 +73,15 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 		}
 		o.Dump, o.DumpTo = d, stderr
 	}
-	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr), stderr)
+	pr := startProgress(stderr)
+	defer pr.Stop()
+	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr), stderr, pr)
 	if err != nil {
 		return nil, nil, err
 	}
+	pr.Phase("generating code")
 	im, err := codegen.Build(p, prompt, p.Gen.Steps, o)
+	pr.Stop()
 	if err == nil && im.Note != "" {
 		fmt.Fprintln(stderr, "tfc:", im.Note)
 	}
@@ -111,8 +115,14 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		*out = "standard output"
-	} else if err := os.WriteFile(*out, im.Bytes, 0o644); err != nil {
-		return err
+	} else {
+		pr := startProgress(stderr)
+		pr.Phase(fmt.Sprintf("writing %s (%d sectors)", *out, len(im.Bytes)/512))
+		err := os.WriteFile(*out, im.Bytes, 0o644)
+		pr.Stop()
+		if err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stderr, "tfc: wrote %s: %d bytes (%s memory model, %s code generator, code %d bytes, data %d bytes); it needs %s of memory\n",
 		*out, len(im.Bytes), im.Memory, im.Generator, im.CodeBytes(), dataTotal(im), memoryText(im.MemoryBytes()))

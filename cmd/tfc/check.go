@@ -20,13 +20,17 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr), stderr)
+	pr := startProgress(stderr)
+	defer pr.Stop()
+	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr), stderr, pr)
 	if err != nil {
 		return err
 	}
+	pr.Phase("checking the code generator's limits")
 	if err := codegen.Check(p, prompt, p.Gen.Steps, o); err != nil {
 		return err
 	}
+	pr.Stop()
 	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return nil
 }

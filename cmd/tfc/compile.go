@@ -70,8 +70,14 @@ func (g genFlags) apply(p *ir.Program, set map[string]bool, warn io.Writer) erro
 // prompt: what every command that compiles starts with. A prompt of more
 // tokens than the steps is cut there by the image and the simulator: it
 // says so on warn.
-func (g genFlags) frontEnd(path string, set map[string]bool, o ir.Options, warn io.Writer) (*ir.Program, []int, error) {
-	p, err := frontend.LoadFile(path, o)
+//
+// pr, when not nil, shows the front end's phases.
+func (g genFlags) frontEnd(path string, set map[string]bool, o ir.Options, warn io.Writer, pr *progress) (*ir.Program, []int, error) {
+	var phase func(string)
+	if pr != nil {
+		phase = pr.Phase
+	}
+	p, err := frontend.LoadFileProgress(path, o, phase)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -81,7 +81,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(dir)
 		o.Debugcon = filepath.Join(dir, "debugcon")
 	}
+	// Until the story starts, a terminal shows that QEMU is booting (a
+	// large image takes a while to load).
+	pr := startProgress(stderr)
+	if st, err := os.Stat(image); err == nil {
+		pr.Phase(fmt.Sprintf("booting in QEMU: the image loads %d sectors", st.Size()/512))
+	}
+	defer pr.Stop()
+	o.Stdout = &firstWrite{w: stdout, f: pr.Stop}
 	res, err := qemu.Boot(context.Background(), image, o)
+	pr.Stop()
 	if err != nil {
 		return err
 	}

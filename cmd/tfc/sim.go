@@ -23,16 +23,20 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	}
 	o := irOptions(g, stderr)
 	o.SkipQuantize = *float && *g.dump == ""
-	p, prompt, err := g.frontEnd(path, flagsSet(fs), o, stderr)
+	pr := startProgress(stderr)
+	defer pr.Stop()
+	p, prompt, err := g.frontEnd(path, flagsSet(fs), o, stderr, pr)
 	if err != nil {
 		return err
 	}
 	if !o.SkipQuantize {
 		// What the build would refuse, the simulator refuses too.
+		pr.Phase("checking the code generator's limits")
 		if err := codegen.Check(p, prompt, p.Gen.Steps, codegen.Options{}); err != nil {
 			return err
 		}
 	}
+	pr.Stop()
 	var stepper ir.Stepper
 	var sim *ir.Sim
 	if *float {

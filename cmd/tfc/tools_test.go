@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -147,4 +149,49 @@ func TestHelpFlagForm(t *testing.T) {
 	assert.Equal(t, "--steps", flagName("steps"))
 	assert.Equal(t, "-o", flagName("o"))
 	assert.Equal(t, "-O2", flagName("O2"))
+}
+
+// Progress: on a terminal, after a while, a line naming the phase that is
+// rewritten in place and cleared at the end; elsewhere nothing.
+func TestProgress(t *testing.T) {
+	var buf strings.Builder
+	assert.Nil(t, startProgress(&buf), "not a terminal: no progress")
+	var none *progress
+	none.Phase("x") // a nil progress does nothing
+	none.Stop()
+
+	w := &lockedBuffer{}
+	p := newProgress(w, 0, 5*time.Millisecond)
+	p.Phase("loading the weights")
+	time.Sleep(50 * time.Millisecond)
+	p.Phase("generating code")
+	time.Sleep(50 * time.Millisecond)
+	p.Stop()
+	p.Stop() // twice is fine
+	out := w.String()
+	assert.Regexp(t, `^\r\x1b\[Ktfc: loading the weights… \d+\.\d s`, out)
+	assert.Contains(t, out, "\r\x1b[Ktfc: generating code… ")
+	assert.True(t, strings.HasSuffix(out, " s\r\x1b[K"), "cleared at the end: %q", out)
+
+	// A build whose stderr is no terminal prints no progress.
+	code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", filepath.Join(t.TempDir(), "x.img"))
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "\r")
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
