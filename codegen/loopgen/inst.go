@@ -56,6 +56,10 @@ func (k *kernel) inst(in *lir.Inst) {
 		a, b := in.A, in.B
 		if _, ok := k.deferred[a]; ok {
 			a, b = b, a // the memory operand is the factor imul reads
+		} else if _, ok := k.deferred[b]; !ok && k.readers[b] == 1 && k.readers[a] > 1 {
+			// b ends here: it goes to eax (the allocator gives it eax,
+			// dropping the copy), a, which lives on, is the factor.
+			a, b = b, a
 		}
 		k.i(x86.MOV, x86.EAX, k.src(a))
 		op := x86.IMUL
