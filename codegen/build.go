@@ -34,6 +34,10 @@ type Options struct {
 	// the time stamp counter's advance over the generation and the number
 	// of forward passes.
 	Bench bool
+	// TracePrompt writes the tokens of each typed line (a typed prompt's
+	// image) to QEMU's debug console: little-endian words, then 0xFFFF
+	// (ParsePromptTrace). The same console as Trace and Bench: use one.
+	TracePrompt bool
 	// Gen forces a code generator: "loop" (the loop-level back end).
 	Gen string
 	// Profile (the loop code generator) counts the time stamp counter's
@@ -154,10 +158,14 @@ var errFastTooBig = fmt.Errorf("the code is more than the %d bytes from %#x to 6
 
 func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note string) (*Image, error) {
 	pieces := runtime.PieceData(p.Tokenizer, 0)
-	l, err := layout(p, o.Memory, small, pieces, prompt)
+	data, typed, err := typedData(p, pieces, o)
+	if err != nil {
+		return nil, err
+	}
+	l, err := layout(p, o.Memory, small, data, prompt)
 	if err != nil && small {
 		// The small generator needs the activations in low memory.
-		if l, err = layout(p, o.Memory, false, pieces, prompt); err == nil {
+		if l, err = layout(p, o.Memory, false, data, prompt); err == nil {
 			note = "-Os: the fast code generator, since the activations do not fit low memory"
 		}
 	}
@@ -175,9 +183,14 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	if b := console.PieceBias(); b != 0 {
 		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
+	if typed != nil {
+		if err := placeTyped(typed, l.Pieces, len(pieces), !l.Segmented); err != nil {
+			return nil, err
+		}
+	}
 	// The boot sector's putc and exit, which the small generator's
 	// console calls (their addresses do not depend on the sector counts).
-	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Lean: l.Small && leanBoot(p, o)}
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Lean: l.Small && leanBoot(p, o), Input: typed != nil}
 	if l.Small {
 		r, err := runtime.SharedRoutines(cfg)
 		if err != nil {
@@ -186,7 +199,7 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 		console.BootPutc, console.BootExit = r.Putc, r.Exit
 	}
 	main := &x86.Program{}
-	so := isel.SelectOptions{Steps: steps, Bench: o.Bench, Trace: o.Trace}
+	so := isel.SelectOptions{Steps: steps, Bench: o.Bench, Trace: o.Trace, Typed: typed != nil}
 	if l.Small {
 		err = isel.SelectSmall(main, p, l, so)
 	} else {
@@ -197,6 +210,9 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	}
 	if err != nil {
 		return nil, err
+	}
+	if typed != nil {
+		runtime.EmitTyped(main, *typed)
 	}
 	runtime.EmitConsole(main, console)
 	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {

@@ -30,7 +30,11 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		return nil, err
 	}
 	pieces := runtime.PieceData(p.Tokenizer, 0)
-	l, err := loopgen.NewLayout(p, f, pieces, prompt)
+	data, typed, err := typedData(p, pieces, o)
+	if err != nil {
+		return nil, err
+	}
+	l, err := loopgen.NewLayout(p, f, data, prompt)
 	if err != nil {
 		return nil, fmt.Errorf("flat memory model: %v", err)
 	}
@@ -41,10 +45,18 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if b := console.PieceBias(); b != 0 {
 		copy(l.Data[l.Pieces-loopgen.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
+	if typed != nil {
+		if err := placeTyped(typed, l.Pieces, len(pieces), true); err != nil {
+			return nil, err
+		}
+	}
 	main := &x86.Program{}
-	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile})
+	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil})
 	if err != nil {
 		return nil, err
+	}
+	if typed != nil {
+		runtime.EmitTyped(main, *typed)
 	}
 	runtime.EmitConsole(main, console)
 	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {
@@ -53,7 +65,7 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
-	cfg := runtime.BootConfig{Flat: true, DataAddr: loopgen.DataAddr, End: l.End}
+	cfg := runtime.BootConfig{Flat: true, DataAddr: loopgen.DataAddr, End: l.End, Input: typed != nil}
 	ln, err := runtime.LinkImage(nil, main, l.Data, cfg)
 	if err != nil {
 		return nil, err

@@ -269,23 +269,25 @@ type GenerateDecl struct {
 	Items []*GenItem `parser:"'generate' '{' @@* '}'"`
 }
 
-// GenItem = "prompt" "=" String | "steps" "=" Int | "sampler" Sampler .
+// GenItem = "prompt" "=" ( String | "typed" ) | "steps" "=" Int | "sampler" Sampler .
 type GenItem struct {
 	Pos lexer.Position
 
-	Prompt  *String  `parser:"  'prompt' '=' @String"`
+	Prompt  *String  `parser:"  'prompt' '=' ( @String"`
+	Typed   bool     `parser:"              | @'typed' )"`
 	Steps   *Int     `parser:"| 'steps' '=' @Int"`
 	Sampler *Sampler `parser:"| 'sampler' @@"`
 }
 
-// Sampler = "greedy" | "temperature" Number [ "top_p" Number ] [ "seed" Int ] .
+// Sampler = "greedy" | "temperature" Number [ "top_p" Number ] [ "seed" ( Int | "clock" ) ] .
 type Sampler struct {
 	Pos lexer.Position
 
 	Greedy      bool    `parser:"  @'greedy'"`
 	Temperature *Number `parser:"| 'temperature' @@"`
 	TopP        *Number `parser:"  ( 'top_p' @@ )?"`
-	Seed        *Int    `parser:"  ( 'seed' @Int )?"`
+	Seed        *Int    `parser:"  ( 'seed' ( @Int"`
+	Clock       bool    `parser:"           | @'clock' ) )?"`
 }
 
 // Number = [ "-" ] ( Float | Int ) .

@@ -555,9 +555,12 @@ func (c *checker) checkGenerate() {
 	}
 	for _, it := range c.generate.Items {
 		switch {
-		case it.Prompt != nil:
+		case it.Prompt != nil || it.Typed:
 			once("prompt", it.Pos)
-			g.Prompt = string(*it.Prompt)
+			if it.Prompt != nil {
+				g.Prompt = string(*it.Prompt)
+			}
+			g.Typed = it.Typed
 			g.PromptPos = PosOf(it.Pos)
 		case it.Steps != nil:
 			once("steps", it.Pos)
@@ -590,6 +593,7 @@ func (c *checker) checkGenerate() {
 				g.TopP = p
 			}
 			g.Seed = DefaultSeed
+			g.SeedClock = s.Clock
 			if s.Seed != nil {
 				if *s.Seed == 0 {
 					c.fail(s.Pos, "seed must be positive, not 0")

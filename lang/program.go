@@ -151,13 +151,19 @@ type Expr struct {
 type Generate struct {
 	Prompt    string
 	PromptPos Pos // where the prompt is written (Line 0: not in the file)
-	Steps     int
+	// Typed: prompt = typed, the image reads its prompts from the keyboard
+	// and COM1 (Prompt is then empty).
+	Typed bool
+	Steps int
 	// Greedy: the next token is the argmax (sampler greedy, the default, or
 	// a temperature of 0).
 	Greedy      bool
 	Temperature float64
 	TopP        float64
 	Seed        uint64
+	// SeedClock: seed clock, the sampler's generator seeded from the clock
+	// at the start of each generation (Seed is then the default).
+	SeedClock bool
 }
 
 // String prints e as written, with the inferred length of each vector
@@ -255,10 +261,17 @@ func (p *Program) String() string {
 		}
 	}
 	g := p.Gen
-	fmt.Fprintf(&b, "generate prompt=%q steps=%d", g.Prompt, g.Steps)
-	if g.Greedy && g.Temperature == 0 && g.TopP == 0 {
-		fmt.Fprintf(&b, " greedy\n")
+	if g.Typed {
+		fmt.Fprintf(&b, "generate prompt=typed steps=%d", g.Steps)
 	} else {
+		fmt.Fprintf(&b, "generate prompt=%q steps=%d", g.Prompt, g.Steps)
+	}
+	switch {
+	case g.Greedy && g.Temperature == 0 && g.TopP == 0:
+		fmt.Fprintf(&b, " greedy\n")
+	case g.SeedClock:
+		fmt.Fprintf(&b, " greedy=%v temperature=%g top_p=%g seed=clock\n", g.Greedy, g.Temperature, g.TopP)
+	default:
 		fmt.Fprintf(&b, " greedy=%v temperature=%g top_p=%g seed=%d\n", g.Greedy, g.Temperature, g.TopP, g.Seed)
 	}
 	return b.String()

@@ -59,6 +59,11 @@ type Options struct {
 	// Stdout, when set, receives COM1 output as it arrives (it is still
 	// collected in Result.Serial).
 	Stdout io.Writer
+	// Stdin, when set, is what the guest reads from COM1, as it comes
+	// (a typed prompt's lines). At its end the guest reads EOT (0x04),
+	// after a '\n' when it did not end with one: a serial line has no end
+	// of its own. Without it COM1 receives nothing.
+	Stdin io.Reader
 	// Debugcon, when set, is a file that receives what the guest writes to
 	// port 0xE9 (QEMU's debug console): statistics that must not mix with
 	// the story on COM1.
@@ -199,6 +204,11 @@ func Boot(ctx context.Context, image string, o Options) (*Result, error) {
 		cmd.Stdout = io.MultiWriter(&serial, clock)
 	}
 	cmd.Stderr = &stderr
+	closeIn, err := attachStdin(cmd, o.Stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer closeIn()
 	err = cmd.Run()
 	res := &Result{Serial: serial.Bytes(), Stderr: stderr.String(), ExitCode: -1, Elapsed: time.Since(start),
 		FirstOutput: clock.first, LastOutput: clock.last}
@@ -263,6 +273,11 @@ func bootMonitored(ctx context.Context, image string, o Options, timeout time.Du
 		cmd.Stdout = io.MultiWriter(&serial, clock)
 	}
 	cmd.Stderr = &stderr
+	closeIn, err := attachStdin(cmd, o.Stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer closeIn()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("qemu: %v", err)
 	}
@@ -386,3 +401,46 @@ func (w *timedWriter) Write(b []byte) (int, error) {
 	w.last = now
 	return len(b), nil
 }
+
+// attachStdin gives cmd in (Options.Stdin) as its standard input, through
+// a pipe of our own rather than exec's copy, which Wait would wait for
+// while it blocks on a terminal after QEMU has stopped; close ends the
+// pipe once QEMU has.
+func attachStdin(cmd *exec.Cmd, in io.Reader) (close func(), err error) {
+	if in == nil {
+		return func() {}, nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdin = r
+	go forward(w, in)
+	return func() { r.Close(); w.Close() }, nil
+}
+
+// forward copies in to w, then ends it as Options.Stdin says. Errors end
+// it quietly: QEMU has stopped.
+func forward(w io.Writer, in io.Reader) {
+	buf := make([]byte, 4096)
+	last := byte('\n')
+	for {
+		n, err := in.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			last = buf[n-1]
+		}
+		if err != nil {
+			break
+		}
+	}
+	if last != '\n' {
+		w.Write([]byte{'\n'})
+	}
+	w.Write([]byte{EOT})
+}
+
+// EOT is the byte that ends a guest's input on COM1 (Options.Stdin).
+const EOT = 0x04

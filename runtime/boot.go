@@ -96,6 +96,11 @@ type BootConfig struct {
 	// (no machine checks).
 	Lean bool
 
+	// Input: the image reads COM1 (a typed prompt), which its first
+	// sector says (ReadsInput), so that a harness knows to forward its
+	// input.
+	Input bool
+
 	// LoaderSectors is the loader's size (full boot path); Link sets it.
 	LoaderSectors int
 

@@ -109,7 +109,7 @@ func LinkImage(boot, main *x86.Program, data []byte, c BootConfig) (*Linked, err
 		img = appendSummed32(img, data, dataSectors)
 	}
 	img = appendPaddedTo(img, nil, (CylinderSectors(len(img)/SectorSize)*SectorSize)-len(img))
-	writeMBR(img)
+	writeMBR(img, c.Input)
 	return &Linked{Bytes: img, Boot: boot, Loader: loader, Config: c}, nil
 }
 

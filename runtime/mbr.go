@@ -9,7 +9,8 @@ import (
 // Sector 0 ends as a master boot record does:
 //
 //	0x1B8  the disk signature: the tfc magic, "tfc" and the format version
-//	0x1BC  two zero bytes
+//	0x1BC  flags: bit 0, the image reads COM1 (BootConfig.Input); then a
+//	       zero byte
 //	0x1BE  partition entry 1, covering the image after sector 0: active
 //	       (0x80), type PartitionType, CHS and LBA of its first and last
 //	       sectors in the geometry of Geometry
@@ -21,6 +22,7 @@ import (
 // an IDE or AHCI disk image from its first partition's end.
 const (
 	magicOffset     = 0x1B8
+	flagsOffset     = 0x1BC
 	partitionOffset = 0x1BE
 	// PartitionType is "non-file-system data".
 	PartitionType = 0xDA
@@ -80,12 +82,15 @@ func chs(lba, heads, spt int) [3]byte {
 	return [3]byte{byte(h), byte(s | c>>8<<6), byte(c)}
 }
 
-// writeMBR writes the magic and the partition table into img, whose
-// length is whole cylinders.
-func writeMBR(img []byte) {
+// writeMBR writes the magic, the flags and the partition table into img,
+// whose length is whole cylinders.
+func writeMBR(img []byte, input bool) {
 	n := len(img) / SectorSize
 	heads, spt := Geometry(n)
 	copy(img[magicOffset:], Magic[:])
+	if input {
+		img[flagsOffset] |= 1
+	}
 	e := img[partitionOffset : partitionOffset+16]
 	e[0] = 0x80
 	first, last := chs(1, heads, spt), chs(n-1, heads, spt)
@@ -116,4 +121,10 @@ func CheckImage(sector0 []byte, size int64) error {
 		return fmt.Errorf("a tfc image of %d bytes, but its partition table says %d sectors: cut short or padded?", size, count+1)
 	}
 	return nil
+}
+
+// ReadsInput reports whether the tfc image whose first sector is sector0
+// reads COM1 (BootConfig.Input).
+func ReadsInput(sector0 []byte) bool {
+	return len(sector0) > flagsOffset && sector0[flagsOffset]&1 != 0
 }

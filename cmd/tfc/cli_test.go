@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tfc/qemu"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -44,7 +46,8 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{[]string{"build", "../../examples/mha-random.tf", "--memory", "segmented", "-o", filepath.Join(dir, "x.img")}, 1, "more than a 64 KiB segment"},
 		{[]string{"build", "../../examples/gelu-random.tf", "--memory", "paged", "-o", filepath.Join(dir, "x.img")}, 1, `unknown memory model "paged"`},
 		{[]string{"sim", "../../examples/gelu-random.tf", "-d", "nosuch"}, 1, "-d nosuch: no such pass"},
-		{[]string{"run", "../../examples/gelu-random.img", "--steps", "3"}, 2, "--prompt and --steps need a .tf file"},
+		{[]string{"run", "../../examples/gelu-random.img", "--steps", "3"}, 2, "--prompt, --steps and llama2.c's -n -i -t -p -s -z need a .tf file"},
+		{[]string{"run", "../../examples/gelu-random.img", "-t", "0.5"}, 2, "need a .tf file: an image's prompt and sampler are built in"},
 		{[]string{"run", "../../README.md"}, 1, "tfc: ../../README.md: not a tfc image: no boot signature (0x55 0xAA) at the end of its first sector\n"},
 		{[]string{"run", cut}, 1, "tfc: " + cut + ": a tfc image of 100352 bytes, but its partition table says 1008 sectors: cut short or padded?\n"},
 	} {
@@ -177,5 +180,42 @@ func TestAttentionPositions(t *testing.T) {
 	code, _, stderr = runCLI("check", "--steps", "1023", long)
 	if code != 0 {
 		t.Errorf("tfc check --steps 1023: exit %d, %q", code, stderr)
+	}
+}
+
+// llama2.c's flags override the generate block: -n -i -t -p -s, and -t
+// above 0 needs sample().
+func TestLlama2cFlags(t *testing.T) {
+	f := "../../examples/mha-random.tf"
+	a := tfc(t, "sim", f, "--steps", "12", "--prompt", "the dog")
+	if b := tfc(t, "sim", f, "-n", "12", "-i", "the dog"); a != b {
+		t.Errorf("-n -i: %q, --steps --prompt: %q", b, a)
+	}
+	hot := tfc(t, "sim", f, "-n", "30", "-t", "1.5", "-p", "1", "-s", "5")
+	if cold := tfc(t, "sim", f, "-n", "30", "-t", "0.1", "-p", "1", "-s", "5"); hot == cold {
+		t.Errorf("-t 1.5 and -t 0.1 print the same: %q", hot)
+	}
+	if other := tfc(t, "sim", f, "-n", "30", "-t", "1.5", "-p", "1", "-s", "6"); hot == other {
+		t.Errorf("-s 5 and -s 6 print the same: %q", hot)
+	}
+	if qemu.Available() {
+		if got := tfc(t, "run", f, "-n", "30", "-t", "1.5", "-p", "1", "-s", "5"); got != hot {
+			t.Errorf("tfc run -t 1.5 -p 1 -s 5:\n%q\nwant, as tfc sim:\n%q", got, hot)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sim", "../../examples/gelu-random.tf", "-t", "0.8"}, "-t 0.8: the model's final op is argmax, which ignores the temperature"},
+		{[]string{"sim", "../../examples/gelu-random.tf", "-s", "4"}, "-p and -s set the sampler of sample(…): the model's final op is argmax"},
+		{[]string{"sim", f, "-p", "1.5"}, "-p must be in (0, 1], not 1.5"},
+		{[]string{"sim", f, "-t", "-1"}, "-t must be at least 0, not -1"},
+		{[]string{"sim", f, "-z", "nosuch.bin"}, "-z: open nosuch.bin: no such file or directory"},
+	} {
+		code, _, stderr := runCLI(c.args...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("tfc %s: exit %d, %q, want %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
 	}
 }

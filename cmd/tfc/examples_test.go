@@ -17,6 +17,15 @@ var update = flag.Bool("update", false, "rewrite examples/*.expected from tfc si
 // the test with stderr.
 func tfc(t *testing.T, args ...string) string {
 	t.Helper()
+	return tfcInput(t, "", args...)
+}
+
+// tfcInput is tfc with input as the standard input (a typed prompt's
+// lines).
+func tfcInput(t *testing.T, input string, args ...string) string {
+	t.Helper()
+	stdin = strings.NewReader(input)
+	defer func() { stdin = os.Stdin }()
 	var out, errb bytes.Buffer
 	if code := run(args, &out, &errb); code != 0 {
 		t.Fatalf("tfc %s: exit %d\n%s", strings.Join(args, " "), code, errb.String())
@@ -42,7 +51,8 @@ func needQEMU(t *testing.T) {
 }
 
 // Every example checks itself: tfc sim prints what NAME.expected holds,
-// and the image booted in QEMU prints exactly what tfc sim prints.
+// and the image booted in QEMU prints exactly what tfc sim prints. A
+// typed prompt's lines come from NAME.input.
 func TestExamples(t *testing.T) {
 	files, _ := filepath.Glob("../../examples/*.tf")
 	if len(files) < 6 {
@@ -54,7 +64,8 @@ func TestExamples(t *testing.T) {
 			if strings.HasPrefix(name, "llama2") {
 				needModels(t)
 			}
-			sim := tfc(t, "sim", f)
+			input, _ := os.ReadFile(strings.TrimSuffix(f, ".tf") + ".input")
+			sim := tfcInput(t, string(input), "sim", f)
 			want := strings.TrimSuffix(f, ".tf") + ".expected"
 			if *update {
 				if err := os.WriteFile(want, []byte(sim), 0o644); err != nil {
@@ -69,7 +80,7 @@ func TestExamples(t *testing.T) {
 				t.Errorf("tfc sim %s:\n%q\nwant (%s):\n%q", f, sim, want, exp)
 			}
 			needQEMU(t)
-			if got := tfc(t, "run", f); got != sim {
+			if got := tfcInput(t, string(input), "run", f); got != sim {
 				t.Errorf("tfc run %s (QEMU):\n%q\nwant, as tfc sim:\n%q", f, got, sim)
 			}
 		})
@@ -96,6 +107,14 @@ func TestLlama2EqualsReference(t *testing.T) {
 			}
 			if got := tfc(t, append(cmd, args...)...); got != string(want) {
 				t.Errorf("tfc %s (%s):\n%q\nwant:\n%q", strings.Join(cmd, " "), c.ref, got, want)
+			}
+			// The same prompt typed: printf '…\n' | tfc run llama2-typed.tf -n N.
+			if c.prompt == "" {
+				continue
+			}
+			typed := []string{"../../examples/llama2-typed.tf", "-n", c.steps}
+			if got := tfcInput(t, c.prompt+"\n", append(cmd, typed...)...); got != string(want) {
+				t.Errorf("tfc %s, %q typed (%s):\n%q\nwant:\n%q", strings.Join(cmd, " "), c.prompt, c.ref, got, want)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,12 +31,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	image := path
-	memory := 0 // MiB the image needs
+	memory := 0    // MiB the image needs
+	input := false // it reads COM1: a typed prompt
 	if strings.HasSuffix(path, ".tf") {
-		_, im, err := b.compileWith(fs, path, stderr, *bench)
+		p, im, err := b.compileWith(fs, path, stderr, *bench)
 		if err != nil {
 			return err
 		}
+		input = p.Gen.Typed
 		f, err := os.CreateTemp("", "tfc-*.img")
 		if err != nil {
 			return err
@@ -51,9 +54,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		memory = im.MemoryMiB()
 		fmt.Fprintf(stderr, "tfc: built %s: code %d bytes, data %d bytes, %s memory model, needs %s of memory\n",
 			path, im.CodeBytes(), dataTotal(im), im.Memory, memoryText(im.MemoryBytes()))
-	} else if fs.Lookup("prompt").Value.String() != "" || fs.Lookup("steps").Value.String() != "0" {
-		return usageErrorf("run: --prompt and --steps need a .tf file: an image's prompt is built in")
-	} else if err := checkImage(path); err != nil {
+	} else if set := flagsSet(fs); slices.ContainsFunc(genFlagNames, func(n string) bool { return set[n] }) {
+		return usageErrorf("run: --prompt, --steps and llama2.c's -n -i -t -p -s -z need a .tf file: an image's prompt and sampler are built in")
+	} else if input, err = checkImage(path); err != nil {
 		return err
 	}
 	if memory == 0 {
@@ -73,6 +76,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	o := qemu.Options{Timeout: *timeout, Display: *display, KeepOpen: *display, Stdout: stdout, Icount: *icount, MemoryMiB: memory,
 		Screenshot: *screenshot, Frames: *frames, FrameEvery: *frameEvery}
+	if input {
+		o.Stdin = stdin
+	}
 	if *bench {
 		dir, err := os.MkdirTemp("", "tfc-bench")
 		if err != nil {
@@ -140,24 +146,29 @@ func benchReport(debugcon string, res *qemu.Result, icount bool, stderr io.Write
 }
 
 // checkImage refuses a file that is not a tfc image (runtime.CheckImage),
-// before QEMU boots it.
-func checkImage(path string) error {
+// before QEMU boots it, and says whether the image reads COM1 (a typed
+// prompt: runtime.ReadsInput).
+func checkImage(path string) (input bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return false, err
 	}
 	b := make([]byte, runtime.SectorSize)
 	n, _ := io.ReadFull(f, b)
 	if err := runtime.CheckImage(b[:n], st.Size()); err != nil {
-		return &exitError{1, fmt.Sprintf("%s: %v", path, err)}
+		return false, &exitError{1, fmt.Sprintf("%s: %v", path, err)}
 	}
-	return nil
+	return runtime.ReadsInput(b), nil
 }
+
+// stdin is what tfc run forwards to a typed-prompt image's COM1 and tfc
+// sim reads a typed prompt's lines from (tests set it).
+var stdin io.Reader = os.Stdin
 
 // memoryText prints a memory size in bytes and MiB.
 func memoryText(n int64) string {

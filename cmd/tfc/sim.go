@@ -37,17 +37,32 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	pr.Stop()
-	var stepper ir.Stepper
-	var sim *ir.Sim
-	if *float {
-		stepper = ir.NewFloatSim(p)
-	} else {
-		sim = ir.NewSim(p)
-		stepper = sim
+	var sims []*ir.Sim
+	newStepper := func() ir.Stepper {
+		if p.Gen.SeedClock {
+			p.Gen.Seed = uint64(time.Now().Unix()) // llama2.c's time(NULL)
+		}
+		if *float {
+			return ir.NewFloatSim(p)
+		}
+		sims = append(sims, ir.NewSim(p))
+		return sims[len(sims)-1]
 	}
 	w := bufio.NewWriter(stdout)
 	start := time.Now()
-	toks, err := ir.Generate(stepper, p.Tokenizer, prompt, p.Gen.Steps, flushing{w})
+	var toks []int
+	n := 0
+	if p.Gen.Typed {
+		// Each line of the standard input is a prompt, as the image reads
+		// them from COM1.
+		if *ids != "" {
+			return usageErrorf("sim: --ids takes a prompt in the file or --prompt, not a typed one")
+		}
+		n, err = ir.Converse(newStepper, p.Tokenizer, stdin, p.Gen.Steps, flushing{w}, nil)
+	} else {
+		toks, err = ir.Generate(newStepper(), p.Tokenizer, prompt, p.Gen.Steps, flushing{w})
+		n = len(toks)
+	}
 	if err != nil {
 		return err
 	}
@@ -60,9 +75,11 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "sim: %d tokens in %v (%.1f tokens/s)\n", len(toks), el.Round(time.Millisecond), float64(len(toks))/el.Seconds())
-	if sim != nil && sim.Overflow != nil {
-		return fmt.Errorf("warning: %v", sim.Overflow)
+	fmt.Fprintf(stderr, "sim: %d tokens in %v (%.1f tokens/s)\n", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	for _, sim := range sims {
+		if sim.Overflow != nil {
+			return fmt.Errorf("warning: %v", sim.Overflow)
+		}
 	}
 	return nil
 }

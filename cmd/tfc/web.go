@@ -70,7 +70,7 @@ func cmdWeb(args []string, stdout, stderr io.Writer) error {
 		}
 		img, memory, title = im.Bytes, webMemoryMiB(im.MemoryBytes()), p.Name
 	} else {
-		if err := checkImage(path); err != nil {
+		if _, err := checkImage(path); err != nil {
 			return err
 		}
 		if img, err = os.ReadFile(path); err != nil {

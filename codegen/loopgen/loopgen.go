@@ -1,6 +1,7 @@
 package loopgen
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	x86 "tfc/codegen/x86_16"
@@ -22,6 +23,11 @@ type Options struct {
 	// over each op's call, and reports the counts after Bench's line, one
 	// a line in hex, in the order of Select's ProfileNames.
 	Profile bool
+	// Typed: the prompt is typed (generate { prompt = typed }): each
+	// generation starts with the runtime's read_prompt (and the sampler
+	// seeded anew) and takes the prompt's tokens from its prompt_next,
+	// and the loop asks again instead of exiting.
+	Typed bool
 }
 
 // DebugconPort is QEMU's debug console.
@@ -75,6 +81,32 @@ func far(a uint32, size int) x86.Mem {
 func (g *gen) generate() {
 	g.prog.Mark("generate")
 	g.prog.Label("generate")
+	if g.o.Typed {
+		g.i(x86.CALL, x86.Label("read_prompt"))
+	}
+	for _, b := range g.f.Bufs {
+		if b.Kind != lir.BufState {
+			continue
+		}
+		a, _ := g.l.base(b)
+		switch {
+		case b.Kind == lir.BufState && b.Name == "rng" && g.p.Gen.SeedClock:
+			// seed clock: the BIOS's ticks since midnight (INT 1Ah) in
+			// the low half, 1 in the high one (never 0, which xorshift
+			// keeps).
+			g.i(x86.MOV, x86.AH, x86.Imm(0))
+			g.i(x86.INT, x86.Imm(0x1A))
+			g.i(x86.MOV, far(a, 16), x86.DX)
+			g.i(x86.MOV, far(a+2, 16), x86.CX)
+			g.i(x86.MOV, far(a+4, 32), x86.Imm(1))
+		case b.Kind == lir.BufState && g.o.Typed:
+			// Its initial value again for each line (the sampler's seed).
+			for k := 0; k+4 <= len(b.Init); k += 4 {
+				v := binary.LittleEndian.Uint32(b.Init[k:])
+				g.i(x86.MOV, far(a+uint32(k), 32), x86.Imm(int64(int32(v))))
+			}
+		}
+	}
 	g.i(x86.MOV, low16(addrTok), x86.Imm(ir.BOS))
 	g.i(x86.MOV, low16(addrPos), x86.Imm(0))
 	if g.o.Profile {
@@ -98,6 +130,10 @@ func (g *gen) generate() {
 	}
 	next, _ := g.l.base(g.l.next)
 	g.i(x86.MOV, x86.AX, far(next, 16))
+	if g.o.Typed {
+		g.i(x86.MOV, x86.BX, low16(addrPos))
+		g.i(x86.CALL, x86.Label("prompt_next"))
+	}
 	if g.l.NPrompt > 1 {
 		g.i(x86.MOVZX, x86.EBX, low16(addrPos))
 		g.i(x86.INC, x86.BX)
@@ -123,6 +159,10 @@ func (g *gen) generate() {
 	}
 	g.i(x86.MOV, x86.AL, x86.Imm('\n'))
 	g.i(x86.CALL, x86.Label("putc"))
+	if g.o.Typed {
+		g.i(x86.JMP, x86.Label("generate"))
+		return
+	}
 	g.i(x86.MOV, x86.AL, x86.Imm(0))
 	g.i(x86.JMP, x86.Label("exit"))
 }

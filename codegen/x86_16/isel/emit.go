@@ -113,8 +113,9 @@ func (e *emitter) step(bench bool) {
 // advance ends the generation loop (ir.Generate) once next (or, with inAX,
 // AX) holds the chosen token: stop at BOS or EOS, print it after the
 // current token, make it current, loop while positions remain; then '\n'
-// through putc and exit 0.
-func (e *emitter) advance(steps int, bench, inAX bool) {
+// through putc and exit 0, or, with typed, back to generate for the next
+// line.
+func (e *emitter) advance(steps int, bench, inAX, typed bool) {
 	if !inAX {
 		e.i(x86.MOV, x86.AX, low16(addrNext))
 	}
@@ -140,6 +141,10 @@ func (e *emitter) advance(steps int, bench, inAX bool) {
 	}
 	e.i(x86.MOV, x86.AL, x86.Imm('\n'))
 	e.i(x86.CALL, x86.Label("putc"))
+	if typed {
+		e.i(x86.JMP, x86.Label("generate"))
+		return
+	}
 	e.i(x86.MOV, x86.AL, x86.Imm(0))
 	e.i(x86.JMP, x86.Label("exit"))
 }

@@ -16,6 +16,11 @@ type SelectOptions struct {
 	// Trace: write every forward pass's logits and chosen token to the
 	// debug console (trace.go), for tests against the simulator.
 	Trace bool
+	// Typed: the prompt is typed (generate { prompt = typed }): each
+	// generation starts with the runtime's read_prompt and takes the
+	// prompt's tokens from its prompt_next, and the loop asks again
+	// instead of exiting.
+	Typed bool
 }
 
 // Select appends the code of every op of p, as the function "forward"
@@ -30,7 +35,7 @@ type SelectOptions struct {
 func Select(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) error {
 	e := &fast{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: x86.ES},
 		subs: map[string]*kern{}, assign: map[string]map[int]x86.Reg{}, marks: map[string]string{}, trace: o.Trace}
-	e.generate(p, l, o.Steps, o.Bench)
+	e.generate(p, l, o)
 	e.emitter.p = &x86.Program{}
 	if err := e.forward(p, l); err != nil {
 		return err
@@ -133,17 +138,36 @@ func (e *fast) op(op *ir.Op, l *Layout) {
 
 // generate is llama2.c's loop (ir.Generate): forward, the prompt's next
 // token forced while there is one, stop at BOS or EOS, print, advance.
-func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
+func (e *fast) generate(p *ir.Program, l *Layout, o SelectOptions) {
+	steps, bench := o.Steps, o.Bench
 	e.p.Mark("generate")
 	e.p.Label("generate")
+	if o.Typed {
+		e.i(x86.CALL, x86.Label("read_prompt"))
+	}
 	e.i(x86.MOV, low16(addrTok), x86.Imm(ir.BOS))
 	e.i(x86.MOV, low16(addrPos), x86.Imm(0))
 	e.i(x86.MOV, low32(addrBigShift), x86.Imm(0))
-	if seed := p.Gen.Seed; hasSample(p) {
+	if seed := p.Gen.Seed; hasSample(p) && p.Gen.SeedClock {
+		// seed clock: the BIOS's ticks since midnight (INT 1Ah) in the
+		// low half, 1 in the high one (never 0, which xorshift keeps).
+		e.i(x86.MOV, x86.AH, x86.Imm(0))
+		e.i(x86.INT, x86.Imm(0x1A))
+		e.i(x86.MOV, low16(addrRng), x86.DX)
+		e.i(x86.MOV, low16(addrRng+2), x86.CX)
+		e.i(x86.MOV, low32(addrRng+4), x86.Imm(1))
+	} else if hasSample(p) {
 		e.i(x86.MOV, low32(addrRng), x86.Imm(int64(int32(uint32(seed)))))
 		e.i(x86.MOV, low32(addrRng+4), x86.Imm(int64(int32(uint32(seed>>32)))))
 	}
 	e.emitter.step(bench)
+	if o.Typed {
+		e.i(x86.MOV, x86.AX, low16(addrNext))
+		e.i(x86.MOV, x86.BX, low16(addrPos))
+		e.i(x86.CALL, x86.Label("prompt_next"))
+		e.emitter.advance(steps, bench, true, true)
+		return
+	}
 	prompt := e.pointData(l.Prompt)
 	e.i(x86.MOVZX, x86.EBX, low16(addrPos))
 	e.i(x86.INC, x86.BX)
@@ -152,7 +176,7 @@ func (e *fast) generate(p *ir.Program, l *Layout, steps int, bench bool) {
 	e.i(x86.MOV, x86.AX, e.far(x86.W(x86.Ptr32(x86.NoReg, x86.EBX, 2, int32(prompt))), e.dataSeg))
 	e.i(x86.MOV, low16(addrNext), x86.AX)
 	e.label("chosen")
-	e.emitter.advance(steps, bench, false)
+	e.emitter.advance(steps, bench, false, false)
 }
 
 func hasSample(p *ir.Program) bool {

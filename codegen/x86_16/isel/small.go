@@ -81,12 +81,12 @@ func SelectSmall(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) e
 	// that the second can give the frequent counts entry points of their own.
 	dry := newSmall(&x86.Program{}, p, l, nil)
 	dry.trace = o.Trace
-	if err := dry.selectAll(o.Steps, o.Bench); err != nil {
+	if err := dry.selectAll(o); err != nil {
 		return err
 	}
 	s := newSmall(prog, p, l, dry.rshrUses)
 	s.trace = o.Trace
-	return s.selectAll(o.Steps, o.Bench)
+	return s.selectAll(o)
 }
 
 func newSmall(prog *x86.Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
@@ -157,9 +157,9 @@ func (s *small) rmsSeg(a, b *ir.Op) (seg uint32, ok bool) {
 	return base >> 4, max(wEnd, gEnd)-base <= segmentSize
 }
 
-func (s *small) selectAll(steps int, bench bool) error {
+func (s *small) selectAll(o SelectOptions) error {
 	prog, p, l := s.emitter.p, s.p, s.l
-	s.generateSmall(steps, bench)
+	s.generateSmall(o)
 	prog.Mark("forward")
 	prog.Label("forward")
 	if !s.seg {
@@ -520,16 +520,24 @@ func (s *small) movImm(r x86.Reg, v uint32) {
 
 // generateSmall is llama2.c's loop (ir.Generate) in few bytes: tok = BOS,
 // pos = 0; forward; the prompt's next token forced while there is one (no
-// code at all without a prompt); stop at BOS or EOS; print; advance.
-func (s *small) generateSmall(steps int, bench bool) {
-	l := s.l
+// code at all without a prompt); stop at BOS or EOS; print; advance. A
+// typed prompt comes from the runtime's read_prompt and prompt_next.
+func (s *small) generateSmall(o SelectOptions) {
+	l, steps, bench := s.l, o.Steps, o.Bench
 	s.emitter.p.Mark("generate")
 	s.emitter.p.Label("generate")
+	if o.Typed {
+		s.i(x86.CALL, x86.Label("read_prompt"))
+	}
 	s.i(x86.XOR, x86.AX, x86.AX)
 	s.i(x86.MOV, low16(addrPos), x86.AX)
 	s.i(x86.INC, x86.AX)
 	s.i(x86.MOV, low16(addrTok), x86.AX)
 	s.emitter.step(bench)
+	if o.Typed {
+		s.i(x86.MOV, x86.BX, low16(addrPos))
+		s.i(x86.CALL, x86.Label("prompt_next"))
+	}
 	if l.NPrompt > 1 {
 		s.i(x86.MOV, x86.BX, low16(addrPos))
 		s.i(x86.INC, x86.BX)
@@ -539,7 +547,7 @@ func (s *small) generateSmall(steps int, bench bool) {
 		s.i(x86.MOV, x86.AX, x86.W(x86.Mem{Base: x86.BX, Label: "prompt"}))
 		s.label("chosen")
 	}
-	s.emitter.advance(steps, bench, true)
+	s.emitter.advance(steps, bench, true, o.Typed)
 }
 
 // tableBytes is a table as the small generator stores it after its code:

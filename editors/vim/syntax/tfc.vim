@@ -12,7 +12,7 @@ syn case match
 
 " Declarations and the words of the grammar (spec.md section 2).
 syn keyword tfcDecl      model weights tokenizer config param quant cache forward generate boot
-syn keyword tfcKeyword   checkpoint random seed synthetic layer prompt steps sampler
+syn keyword tfcKeyword   checkpoint random seed synthetic layer prompt steps sampler typed clock
 syn keyword tfcType      fixed int8 int16 per tensor row token_head
 syn keyword tfcSampler   greedy temperature top_p
 syn keyword tfcBoot      full lean

@@ -1,0 +1,182 @@
+package codegen_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tfc/codegen"
+	"tfc/frontend"
+	"tfc/ir"
+	"tfc/qemu"
+)
+
+// typedLines are the prompts the typed-prompt tests type on COM1, and
+// what the line discipline makes of some (ir.LineReader).
+var typedLines = []string{
+	"Lily wanted a puppy",
+	"Sara had a red kite",
+	"Once upon a time, there was a little girl named Lily.",
+	"The cat sat on the mat.",
+	"Tom and Ben went to the park to play with a ball!",
+	"What is your name?",
+	`"Hello," said the dog.`,
+	"She was 3 years old and had 42 toys.",
+	"1234567890",
+	"   leading spaces",
+	"trailing spaces   ",
+	"  both  ",
+	" ",
+	"a",
+	"I",
+	"x y z",
+	"It's a sunny day; let's go!",
+	"(parentheses) [brackets] {braces} <angles>",
+	"100% of 7 + 8 = 15 & more #1 @home ~ok ^ |",
+	`Mom said: "No." Dad said: 'Yes.'`,
+	"The END",
+	"café",
+	"“Quoted” and ‘single’ – dash… ™",
+	"naïve",
+	"世界",
+	"emoji 😀",
+	"\x01\x02 unknown bytes \x1b",
+	"\xff\xfe broken \xc3",
+	"\x80\x80\x80\x80\x80 continuation bytes",
+	"tab\there",
+	strings.Repeat("1234567890 ", 60),            // more tokens than the context
+	strings.Repeat("The big dog ran away. ", 60), // past ir.MaxLine: cut
+	"Lily wantd\bed a puppy",                     // backspace
+	"hello\x7f\x7f\x7fp",                         // DEL
+	"\b\bhi",                                     // backspace over nothing
+	"Sara had a red kite\r",                      // CRLF
+	"a\x00b",                                     // NUL, dropped
+}
+
+// typedInput is lines as typed on COM1.
+func typedInput(lines []string) string { return strings.Join(lines, "\n") + "\n" }
+
+// A typed-prompt image reads each line from COM1, encodes it on the
+// machine exactly as llama2.c's encoder (checkpoint.Tokenizer.Encode)
+// does, and tells each story as tfc sim does from that prompt; at the end
+// of the input it stops with exit code 0. Every code generator, both
+// memory models, and the sampler seeded anew for each line.
+func TestTypedPrompts(t *testing.T) {
+	if !qemu.Available() {
+		t.Skip("SKIPPED: qemu-system-i386 is not installed (make deps)")
+	}
+	_, err := os.Stat("../models/stories260K.bin")
+	models := err == nil
+	if !models {
+		t.Log("SKIPPED for the llama2 examples: models/ is empty (make models)")
+	}
+	few := append(typedLines[:8:8], typedLines[21], typedLines[26], typedLines[30], typedLines[32])
+	type tcase struct {
+		name, file  string
+		o           codegen.Options
+		lines       []string
+		steps       int
+		needsModels bool
+	}
+	int8 := typedFile(t, "llama2-int8-typed", "../examples/llama2-int8.tf")
+	sampled := typedFile(t, "sample-typed", shapeFile(t, "sample", "SEED=5 DIM=36 HIDDEN=150 HEADS=9 KVHEADS=3 VOCAB=300 WEIGHTS=int8~per~tensor CACHE=int8 GATE=gelu FINAL=sample SAMPLER=sampler~temperature~0.9~top_p~0.8~seed~3"))
+	greedy := typedFile(t, "greedy-typed", shapeFile(t, "greedy", "SEED=7 DIM=30 HIDDEN=45 HEADS=5 KVHEADS=5 VOCAB=263 WEIGHTS=int16~per~row CACHE=int16 GATE=silu FINAL=argmax SAMPLER=sampler~greedy"))
+	cases := []tcase{
+		{"llama2-typed/Os", path("llama2-typed"), codegen.Options{}, typedLines, 24, true},
+		{"llama2-typed/O2", path("llama2-typed"), codegen.Options{Opt: "2"}, few, 12, true},
+		{"llama2-typed/loop", path("llama2-typed"), codegen.Options{Gen: "loop"}, few, 12, true},
+		{"llama2-int8-typed/Os/segmented", int8, codegen.Options{}, few, 12, true},
+		{"greedy/Os/segmented", greedy, codegen.Options{Memory: "segmented"}, few, 12, false},
+		{"greedy/O2/segmented", greedy, codegen.Options{Memory: "segmented", Opt: "2"}, few[:4], 12, false},
+		{"sample/O2/flat", sampled, codegen.Options{Opt: "2", Memory: "flat"}, few[:4], 12, false},
+		{"sample/loop", sampled, codegen.Options{Gen: "loop"}, few[:4], 12, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.needsModels && !models {
+				t.Skip("SKIPPED: models/ is empty (make models)")
+			}
+			t.Parallel()
+			p, err := frontend.LoadFile(c.file, ir.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := c.o
+			o.TracePrompt = true
+			im, err := codegen.Build(p, []int{ir.BOS}, c.steps, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s generator, %s memory model, code %d bytes", im.Generator, im.Memory, im.CodeBytes())
+			input := typedInput(c.lines)
+			var want bytes.Buffer
+			var wantIDs [][]int
+			if _, err := ir.Converse(func() ir.Stepper { return ir.NewSim(p) }, p.Tokenizer, strings.NewReader(input), c.steps, &want,
+				func(ids []int) { wantIDs = append(wantIDs, ids) }); err != nil {
+				t.Fatal(err)
+			}
+			if len(wantIDs) != len(c.lines) {
+				t.Fatalf("the line discipline read %d lines, want %d", len(wantIDs), len(c.lines))
+			}
+			debugcon := filepath.Join(t.TempDir(), "debugcon")
+			res, err := qemu.BootBytes(context.Background(), im.Bytes, qemu.Options{Timeout: 2 * time.Minute, Stdin: strings.NewReader(input),
+				Debugcon: debugcon, MemoryMiB: im.MemoryMiB()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(debugcon)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotIDs, err := codegen.ParsePromptTrace(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range max(len(gotIDs), len(wantIDs)) {
+				switch {
+				case i >= len(gotIDs):
+					t.Errorf("line %d (%q): the image encoded no more lines", i, c.lines[i])
+				case i >= len(wantIDs):
+					t.Errorf("the image encoded a line %d: %v", i, gotIDs[i])
+				case fmt.Sprint(gotIDs[i]) != fmt.Sprint(wantIDs[i]):
+					t.Errorf("line %d (%q): the image encoded\n%v\nllama2.c's encoder:\n%v", i, c.lines[i], gotIDs[i], wantIDs[i])
+				}
+			}
+			if res.ExitCode != 0 {
+				t.Errorf("exit code %d (stderr %q)", res.ExitCode, res.Stderr)
+			}
+			if got := string(res.Serial); got != want.String() {
+				t.Errorf("COM1:\n%q\nwant, as the simulator:\n%q", got, want.String())
+			}
+		})
+	}
+}
+
+// typedFile writes the .tf file at src with prompt = typed.
+func typedFile(t *testing.T, name, src string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `prompt = ""`, "prompt = typed", 1)
+	if s == string(b) {
+		t.Fatalf("%s has no empty prompt to make typed", src)
+	}
+	// Its files, relative to src's directory.
+	dir, err := filepath.Abs(filepath.Dir(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = strings.ReplaceAll(s, `"../models/`, `"`+dir+`/../models/`)
+	file := filepath.Join(t.TempDir(), name+".tf")
+	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}

@@ -1,0 +1,200 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tfc/checkpoint"
+	x86 "tfc/codegen/x86_16"
+	"tfc/ir"
+	"tfc/qemu"
+)
+
+// randomLines are lines with what a typed line may hold: the tokenizer's
+// pieces run together, ASCII, UTF-8, stray bytes, and the line
+// discipline's control bytes (backspace, DEL, CR, NUL).
+func randomLines(tok *checkpoint.Tokenizer, n int) []string {
+	r := rand.New(rand.NewSource(int64(n)))
+	extra := []string{" ", "  ", "42", ",", ".", "!", "é", "€", "“", "’", "世", "\xc3", "\xa9", "\x80", "\xf0\x9f\x98\x80",
+		"\t", "\x01", "\xff", "\b", "\x7f", "\r", "\x00"}
+	var lines []string
+	for range n {
+		var b []byte
+		for k := r.Intn(30); k > 0; k-- {
+			switch r.Intn(3) {
+			case 0:
+				b = append(b, extra[r.Intn(len(extra))]...)
+			case 1:
+				if c := byte(1 + r.Intn(255)); c != '\n' && c != ir.EOT {
+					b = append(b, c)
+				}
+			default:
+				p := tok.Pieces[3+r.Intn(len(tok.Pieces)-3)]
+				if !bytes.ContainsAny(p, "\n\x04") {
+					b = append(b, p...)
+				}
+			}
+		}
+		lines = append(lines, string(b)+"x") // never empty
+	}
+	return lines
+}
+
+// read_prompt reads lines as ir.LineReader does and encodes each as
+// checkpoint.Tokenizer.Encode does (its trace on the debug console), and
+// prompt_next gives the tokens after BOS; DS and ES are 0 after it; the
+// end of the input exits with code 0. Flat (segment FFFFh) and segmented,
+// with the synthetic tokenizer and llama2.c's tok512.bin (make models).
+func TestReadPrompt(t *testing.T) {
+	if !qemu.Available() {
+		t.Skip(qemu.ErrNotInstalled)
+	}
+	toks := map[string]*checkpoint.Tokenizer{"synthetic": checkpoint.Synthetic(300)}
+	if tok, err := checkpoint.LoadTokenizer("../models/tok512.bin", 512); err == nil {
+		toks["tok512"] = tok
+	} else {
+		t.Log("SKIPPED for tok512.bin: models/ is empty (make models)")
+	}
+	for name, tok := range toks {
+		for _, flat := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/flat=%v", name, flat), func(t *testing.T) {
+				t.Parallel()
+				lines := append(randomLines(tok, 150),
+					"Lily wanted a puppy", "  spaces  ", " ", strings.Repeat("0123456789 ", 120), "ab\bc", "\b\b\bx", "tail\x7f\x7f\x7fl")
+				input := strings.Join(lines, "\n") + "\nignored after the EOT: \x04more\n"
+				testReadPrompt(t, tok, flat, input)
+			})
+		}
+	}
+	// An empty line ends it too, and a partial line before EOT counts for
+	// nothing.
+	t.Run("empty line", func(t *testing.T) {
+		t.Parallel()
+		testReadPrompt(t, checkpoint.Synthetic(300), true, "one\n\ntwo\n")
+	})
+	t.Run("EOT in a line", func(t *testing.T) {
+		t.Parallel()
+		testReadPrompt(t, checkpoint.Synthetic(300), false, "one\ntw\x04o\n")
+	})
+}
+
+func testReadPrompt(t *testing.T, tok *checkpoint.Tokenizer, flat bool, input string) {
+	t.Helper()
+	et, err := tok.EncodeTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := BootConfig{Flat: flat, Input: true}
+	ty := Typed{Tables: et, MaxLine: ir.MaxLine, Trace: true}
+	if flat {
+		ty.Seg, ty.Base = 0xFFFF, uint16(c.dataAddr()-0xFFFF0)
+	} else {
+		ty.Seg = uint16(c.dataAddr() >> 4)
+	}
+	if err := ty.Check(); err != nil {
+		t.Fatal(err)
+	}
+	// Each line: its tokens after BOS, words, on COM1, from prompt_next.
+	p := &x86.Program{}
+	p.Label("line")
+	p.I(x86.CALL, x86.Label(ReadPrompt))
+	p.I(x86.MOV, x86.AX, x86.DS)
+	p.I(x86.MOV, x86.CX, x86.ES)
+	p.I(x86.OR, x86.AX, x86.CX)
+	p.I(x86.JNZ, x86.Label("bad"))
+	p.I(x86.XOR, x86.SI, x86.SI)
+	p.Label("tok")
+	p.I(x86.MOV, x86.AX, x86.Imm(0xEEEE))
+	p.I(x86.MOV, x86.BX, x86.SI)
+	p.I(x86.MOV, x86.DI, x86.Imm(0x1234))
+	p.I(x86.CALL, x86.Label(PromptNext))
+	p.I(x86.CMP, x86.DI, x86.Imm(0x1234))
+	p.I(x86.JNE, x86.Label("bad"))
+	p.I(x86.CMP, x86.AX, x86.Imm(0xEEEE))
+	p.I(x86.JE, x86.Label("end"))
+	p.I(x86.CALL, x86.Label(Putc))
+	p.I(x86.MOV, x86.AL, x86.AH)
+	p.I(x86.CALL, x86.Label(Putc))
+	p.I(x86.INC, x86.SI)
+	p.I(x86.JMP, x86.Label("tok"))
+	p.Label("end")
+	p.I(x86.MOV, x86.AX, x86.Imm(0xFFFF))
+	p.I(x86.CALL, x86.Label(Putc))
+	p.I(x86.CALL, x86.Label(Putc))
+	p.I(x86.JMP, x86.Label("line"))
+	p.Label("bad")
+	p.I(x86.MOV, x86.AL, x86.Imm(3))
+	p.I(x86.CALL, x86.Label(Exit))
+	EmitTyped(p, ty)
+	con := Console{Flat: flat, PiecesAddr: c.dataAddr()}
+	EmitConsole(p, con)
+	data := TypedData(ty)
+	if flat {
+		data = append(make([]byte, ty.Base-0x10), data...)
+	}
+	img, err := Link(nil, p, data, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ReadsInput(img) {
+		t.Error("the image does not say that it reads COM1")
+	}
+	// What it must do: ir.LineReader's lines, encoded.
+	var wantIDs [][]int
+	var wantSerial []byte
+	lr := ir.NewLineReader(strings.NewReader(input))
+	for {
+		line, ok, err := lr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok || len(line) == 0 {
+			break
+		}
+		ids, err := tok.Encode(string(line), true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIDs = append(wantIDs, ids)
+		for _, id := range ids[1:] {
+			wantSerial = append(wantSerial, byte(id), byte(id>>8))
+		}
+		wantSerial = append(wantSerial, 0xFF, 0xFF)
+	}
+	debugcon := filepath.Join(t.TempDir(), "debugcon")
+	res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 30 * time.Second, Stdin: strings.NewReader(input), Debugcon: debugcon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(debugcon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]int
+	var cur []int
+	for i := 0; i+1 < len(raw); i += 2 {
+		if w := int(raw[i]) | int(raw[i+1])<<8; w != 0xFFFF {
+			cur = append(cur, w)
+		} else {
+			got, cur = append(got, cur), nil
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantIDs) {
+		for i := range min(len(got), len(wantIDs)) {
+			if fmt.Sprint(got[i]) != fmt.Sprint(wantIDs[i]) {
+				t.Fatalf("line %d: the image encoded\n%v\nllama2.c's encoder:\n%v", i, got[i], wantIDs[i])
+			}
+		}
+		t.Fatalf("the image encoded %d lines, want %d", len(got), len(wantIDs))
+	}
+	if !bytes.Equal(res.Serial, wantSerial) || res.ExitCode != 0 {
+		t.Errorf("prompt_next gave %d bytes, exit %d; want %d bytes (%d lines), exit 0", len(res.Serial), res.ExitCode, len(wantSerial), len(wantIDs))
+	}
+}
