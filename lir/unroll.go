@@ -7,17 +7,26 @@ package lir
 func unroll(f *Func) {
 	nd := defs(f)
 	reads := useCounts(f)
-	var rewrite func(nodes []*Node) []*Node
-	rewrite = func(nodes []*Node) []*Node {
+	// depth: the loops around nodes.
+	var rewrite func(nodes []*Node, depth int) []*Node
+	rewrite = func(nodes []*Node, depth int) []*Node {
 		var out []*Node
 		for _, n := range nodes {
 			// Decided before the inner lists change: only loops that were
 			// innermost, with the registers there were.
 			eligible := n.Kind == NLoop && n.Count == NoReg && n.Step <= 1 && innermost(n) && count(n.Body) <= unrollMaxBody && !liveOut(n, reads, nd)
-			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
+			inner := depth
+			if n.Kind == NLoop {
+				inner++
+			}
+			n.Body, n.Then, n.Else = rewrite(n.Body, inner), rewrite(n.Then, inner), rewrite(n.Else, inner)
 			if eligible {
-				for _, by := range []int64{unrollBy, 4, 2} {
-					if n.CountImm >= by && n.CountImm%by == 0 {
+				full := int64(0)
+				if depth > 0 {
+					full = fullBy(n, f)
+				}
+				for _, by := range []int64{full, unrollBy, 4, 2} {
+					if by >= 2 && n.CountImm >= by && n.CountImm%by == 0 {
 						unrollLoop(f, n, by, nd)
 						break
 					}
@@ -34,11 +43,38 @@ func unroll(f *Func) {
 		return out
 	}
 	for _, b := range f.Bodies() {
-		*b = rewrite(*b)
+		*b = rewrite(*b, 0)
 	}
 }
 
+// fullBy is how many copies a pass of a dot product's loop (a 64-bit sum
+// of products, loop-carried) inside another loop makes: the most that
+// fit unrollFull instructions and divide its count; its count when all
+// do (no loop then, the copies' offsets displacements: a matmul's rows). Loops that run once an op gain a few
+// instructions for their size.
+func fullBy(n *Node, f *Func) int64 {
+	dot := false
+	Walk(n.Body, func(x *Node) {
+		in := x.Inst
+		if x.Kind == NInst && in.Op == OpAdd && f.Types[in.Dst] == I64 && (in.A == in.Dst || in.B == in.Dst) {
+			dot = true
+		}
+	})
+	if !dot {
+		return 0
+	}
+	// The most copies that fit and divide the count: a 172-long row runs
+	// 4 passes of 43.
+	for by := n.CountImm; by > unrollBy; by-- {
+		if n.CountImm%by == 0 && by*int64(count(n.Body)) <= unrollFull {
+			return by
+		}
+	}
+	return 0
+}
+
 const (
+	unrollFull    = 460
 	unrollBy      = 8
 	unrollMaxBody = 40 // instructions: bigger bodies gain little
 )
