@@ -212,6 +212,9 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 		return nil, err
 	}
 	if typed != nil {
+		if p.Samples() {
+			typed.Params = isel.SamplingAddr // the small generator has no sample()
+		}
 		runtime.EmitTyped(main, *typed)
 	}
 	runtime.EmitConsole(main, console)

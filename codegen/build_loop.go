@@ -56,6 +56,11 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		return nil, err
 	}
 	if typed != nil {
+		for _, b := range f.Bufs {
+			if b.Kind == lir.BufState && b.Name == "sampling" {
+				typed.Params = l.Addr[b] // the sampler's parameters (lir's sample)
+			}
+		}
 		runtime.EmitTyped(main, *typed)
 	}
 	runtime.EmitConsole(main, console)

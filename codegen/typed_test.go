@@ -58,6 +58,25 @@ var typedLines = []string{
 	"a\x00b",                                     // NUL, dropped
 }
 
+// paramLines set the sampler between prompts: 7 parameter lines (the
+// others, "/t 1.5x" and "/p .5", are prompts).
+var paramLines = []string{
+	"the dog",
+	"/t 0",
+	"the dog",
+	"/t 1.5",
+	"/p 0.5",
+	"the dog",
+	"/t 1.5x",
+	"/p .5",
+	"/t 0.05",
+	"/p 1",
+	"the dog",
+	"/p 0.9999",
+	"/t 999.9999",
+	"the dog",
+}
+
 // typedInput is lines as typed on COM1.
 func typedInput(lines []string) string { return strings.Join(lines, "\n") + "\n" }
 
@@ -82,19 +101,21 @@ func TestTypedPrompts(t *testing.T) {
 		lines       []string
 		steps       int
 		needsModels bool
+		params      int // of the lines, parameter lines
 	}
 	int8 := typedFile(t, "llama2-int8-typed", "../examples/llama2-int8.tf")
 	sampled := typedFile(t, "sample-typed", shapeFile(t, "sample", "SEED=5 DIM=36 HIDDEN=150 HEADS=9 KVHEADS=3 VOCAB=300 WEIGHTS=int8~per~tensor CACHE=int8 GATE=gelu FINAL=sample SAMPLER=sampler~temperature~0.9~top_p~0.8~seed~3"))
 	greedy := typedFile(t, "greedy-typed", shapeFile(t, "greedy", "SEED=7 DIM=30 HIDDEN=45 HEADS=5 KVHEADS=5 VOCAB=263 WEIGHTS=int16~per~row CACHE=int16 GATE=silu FINAL=argmax SAMPLER=sampler~greedy"))
 	cases := []tcase{
-		{"llama2-typed/Os", path("llama2-typed"), codegen.Options{}, typedLines, 24, true},
-		{"llama2-typed/O2", path("llama2-typed"), codegen.Options{Opt: "2"}, few, 12, true},
-		{"llama2-typed/loop", path("llama2-typed"), codegen.Options{Gen: "loop"}, few, 12, true},
-		{"llama2-int8-typed/Os/segmented", int8, codegen.Options{}, few, 12, true},
-		{"greedy/Os/segmented", greedy, codegen.Options{Memory: "segmented"}, few, 12, false},
-		{"greedy/O2/segmented", greedy, codegen.Options{Memory: "segmented", Opt: "2"}, few[:4], 12, false},
-		{"sample/O2/flat", sampled, codegen.Options{Opt: "2", Memory: "flat"}, few[:4], 12, false},
-		{"sample/loop", sampled, codegen.Options{Gen: "loop"}, few[:4], 12, false},
+		{"llama2-typed/Os", path("llama2-typed"), codegen.Options{}, typedLines, 24, true, 0},
+		{"llama2-typed/O2", path("llama2-typed"), codegen.Options{Opt: "2"}, few, 12, true, 0},
+		{"llama2-typed/loop", path("llama2-typed"), codegen.Options{Gen: "loop"}, few, 12, true, 0},
+		{"llama2-int8-typed/Os/segmented", int8, codegen.Options{}, few, 12, true, 0},
+		{"greedy/Os/segmented", greedy, codegen.Options{Memory: "segmented"}, few, 12, false, 0},
+		{"greedy/O2/segmented", greedy, codegen.Options{Memory: "segmented", Opt: "2"}, few[:4], 12, false, 0},
+		{"sample/O2/flat", sampled, codegen.Options{Opt: "2", Memory: "flat"}, paramLines, 24, false, 7},
+		{"sample/O2/segmented", sampled, codegen.Options{Opt: "2", Memory: "segmented"}, paramLines, 24, false, 7},
+		{"sample/loop", sampled, codegen.Options{Gen: "loop"}, paramLines, 24, false, 7},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -116,12 +137,24 @@ func TestTypedPrompts(t *testing.T) {
 			input := typedInput(c.lines)
 			var want bytes.Buffer
 			var wantIDs [][]int
-			if _, err := ir.Converse(func() ir.Stepper { return ir.NewSim(p) }, p.Tokenizer, strings.NewReader(input), c.steps, &want,
+			var sampling *ir.Sampling
+			if p.Samples() {
+				s := ir.SamplingOf(p.Gen)
+				sampling = &s
+			}
+			newSim := func(s ir.Sampling) ir.Stepper {
+				sim := ir.NewSim(p)
+				if sampling != nil {
+					sim.Sampling = s
+				}
+				return sim
+			}
+			if _, err := ir.Converse(newSim, p.Tokenizer, strings.NewReader(input), c.steps, &want, sampling,
 				func(ids []int) { wantIDs = append(wantIDs, ids) }); err != nil {
 				t.Fatal(err)
 			}
-			if len(wantIDs) != len(c.lines) {
-				t.Fatalf("the line discipline read %d lines, want %d", len(wantIDs), len(c.lines))
+			if len(wantIDs) != len(c.lines)-c.params {
+				t.Fatalf("the line discipline read %d prompts, want %d", len(wantIDs), len(c.lines)-c.params)
 			}
 			debugcon := filepath.Join(t.TempDir(), "debugcon")
 			res, err := qemu.BootBytes(context.Background(), im.Bytes, qemu.Options{Timeout: 2 * time.Minute, Stdin: strings.NewReader(input),
@@ -140,11 +173,11 @@ func TestTypedPrompts(t *testing.T) {
 			for i := range max(len(gotIDs), len(wantIDs)) {
 				switch {
 				case i >= len(gotIDs):
-					t.Errorf("line %d (%q): the image encoded no more lines", i, c.lines[i])
+					t.Errorf("prompt %d (%v): the image encoded no more lines", i, wantIDs[i])
 				case i >= len(wantIDs):
-					t.Errorf("the image encoded a line %d: %v", i, gotIDs[i])
+					t.Errorf("the image encoded a prompt %d: %v", i, gotIDs[i])
 				case fmt.Sprint(gotIDs[i]) != fmt.Sprint(wantIDs[i]):
-					t.Errorf("line %d (%q): the image encoded\n%v\nllama2.c's encoder:\n%v", i, c.lines[i], gotIDs[i], wantIDs[i])
+					t.Errorf("prompt %d: the image encoded\n%v\nllama2.c's encoder:\n%v", i, gotIDs[i], wantIDs[i])
 				}
 			}
 			if res.ExitCode != 0 {

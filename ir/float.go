@@ -256,6 +256,10 @@ func (s *FloatSim) argmax(o *Op, _ step) {
 
 func (s *FloatSim) sample(o *Op, _ step) {
 	x := append([]float32(nil), s.vec(o.Args[0])...)
+	if s.p.Gen.Temperature == 0 {
+		s.argmax(o, step{}) // a typed line's /t 0: greedy, as llama2.c
+		return
+	}
 	s.next = sampleFloat(x, float32(s.p.Gen.Temperature), float32(s.p.Gen.TopP), &s.rng)
 }
 

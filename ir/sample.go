@@ -1,8 +1,11 @@
 package ir
 
 import (
+	"bytes"
 	"math"
 	"sort"
+
+	"tfc/lang"
 )
 
 // MaxSoftmaxTerms is the most softmax weights, each at most 2^ExpBits,
@@ -38,8 +41,10 @@ func (r *Rng) F32() float32 { return float32(r.U32()>>8) / 16777216.0 }
 // in index order. The ranking needs no sort, which keeps the image's code
 // short.
 func (s *Sim) draw(logits []int32, o *Op) int {
-	g := s.p.Gen
-	invT := int64(math.Round(One / g.Temperature))
+	invT := s.Sampling.InvT
+	if invT == 0 {
+		return argmax(logits) // a typed line's /t 0: greedy, no draw
+	}
 	z := make([]int32, len(logits))
 	best := int32(math.MinInt32)
 	for i, v := range logits {
@@ -54,8 +59,8 @@ func (s *Sim) draw(logits []int32, o *Op) int {
 		}
 		total += e[i]
 	}
-	if g.TopP > 0 && g.TopP < 1 {
-		e = Nucleus(e, uint64(math.Round(g.TopP*One))*total>>FracBits)
+	if s.Sampling.TopP < One {
+		e = Nucleus(e, uint64(s.Sampling.TopP)*total>>FracBits)
 	}
 	var nucleus uint64
 	for _, v := range e {
@@ -70,6 +75,75 @@ func (s *Sim) draw(logits []int32, o *Op) int {
 		}
 	}
 	panic("BUG: sample: the coin passed the nucleus")
+}
+
+// Sampling is the sampler's parameters as the image holds them: InvT =
+// round(2^16/temperature), 0 for a temperature of 0 (greedy: the argmax);
+// TopP = round(top_p·2^16) when top_p < 1, else One (no nucleus: with
+// TopP = One the nucleus would be every token).
+type Sampling struct{ InvT, TopP int64 }
+
+// SamplingOf is the generate block's sampler as a Sampling.
+func SamplingOf(g lang.Generate) Sampling {
+	s := Sampling{TopP: One}
+	if !g.Greedy && g.Temperature > 0 {
+		s.InvT = int64(math.Round(One / g.Temperature))
+	}
+	if g.TopP > 0 && g.TopP < 1 {
+		s.TopP = int64(math.Round(g.TopP * One))
+	}
+	return s
+}
+
+// ParseSamplingLine reads a typed parameter line (spec.md section 3,
+// "Typed prompts"): "/t X" sets the temperature, "/p X" top-p, X one to
+// three digits, then optionally a point and one to four digits, nothing
+// else. With N the digits of X and d those after the point (X = N/10^d):
+// /t makes InvT = (2^17·10^d + N) / (2N), round(2^16/X) with halves up, or
+// 0 for X = 0; /p makes TopP = (2^17·N + 10^d) / (2·10^d), round(X·2^16),
+// or One when X is 0 or at least 1. ok is false when line is no parameter
+// line (a prompt).
+func ParseSamplingLine(line []byte, s Sampling) (Sampling, bool) {
+	if len(line) < 4 || line[0] != '/' || (line[1] != 't' && line[1] != 'p') || line[2] != ' ' {
+		return s, false
+	}
+	num := line[3:]
+	ip, fp, point := num, []byte(nil), false
+	if i := bytes.IndexByte(num, '.'); i >= 0 {
+		ip, fp, point = num[:i], num[i+1:], true
+	}
+	digits := func(b []byte, lo, hi int) bool {
+		if len(b) < lo || len(b) > hi {
+			return false
+		}
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	if !digits(ip, 1, 3) || (point && !digits(fp, 1, 4)) {
+		return s, false
+	}
+	n, scale := int64(0), int64(1)
+	for _, c := range ip {
+		n = 10*n + int64(c-'0')
+	}
+	for _, c := range fp {
+		n, scale = 10*n+int64(c-'0'), 10*scale
+	}
+	switch {
+	case line[1] == 't' && n == 0:
+		s.InvT = 0
+	case line[1] == 't':
+		s.InvT = (2*One*scale + n) / (2 * n)
+	case n == 0 || n >= scale:
+		s.TopP = One
+	default:
+		s.TopP = (2*One*n + scale) / (2 * scale)
+	}
+	return s, true
 }
 
 // Nucleus returns the weights e (each at most 2^ExpBits) with every token

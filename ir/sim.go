@@ -16,7 +16,10 @@ type Sim struct {
 	kq, vq map[*Cache][]int32 // quantized keys/values, [layer][pos][width]
 	ks, vs map[*Cache][]uint8 // their shifts, [layer][pos][head]
 	rng    Rng
-	next   int // the token the last op chose, or -1
+	// Sampling is what sample() draws with: the generate block's
+	// (SamplingOf), or what a typed parameter line set (ParseSamplingLine).
+	Sampling Sampling
+	next     int // the token the last op chose, or -1
 	// Overflow is set when a value left its 32-bit range: the image would
 	// have wrapped where the simulator did not.
 	Overflow error
@@ -25,7 +28,7 @@ type Sim struct {
 // NewSim prepares a simulator for a compiled program (after the passes).
 func NewSim(p *Program) *Sim {
 	s := &Sim{p: p, mem: map[*Var][]int32{}, kq: map[*Cache][]int32{}, vq: map[*Cache][]int32{},
-		ks: map[*Cache][]uint8{}, vs: map[*Cache][]uint8{}, rng: Rng(p.Gen.Seed)}
+		ks: map[*Cache][]uint8{}, vs: map[*Cache][]uint8{}, rng: Rng(p.Gen.Seed), Sampling: SamplingOf(p.Gen)}
 	for _, v := range p.Vars {
 		if v.Parent == nil {
 			s.mem[v] = make([]int32, v.Len)

@@ -74,15 +74,28 @@ func (lr *LineReader) Next() (line []byte, ok bool, err error) {
 // line's tokens (BOS and the line, llama2.c's encoding), then Generate's
 // loop and output from them, with a fresh stepper (position 0, the sampler
 // seeded anew); an empty line or the end of the input ends it, with
-// nothing more written. prompts, when not nil, gets each line's tokens.
-// It returns the number of tokens the generations chose.
-func Converse(newStepper func() Stepper, tok *checkpoint.Tokenizer, in io.Reader, steps int, w io.Writer, prompts func([]int)) (int, error) {
+// nothing more written. With sampling not nil (a program whose final op
+// is sample()), a parameter line (ParseSamplingLine) sets *sampling for
+// the generations after it and tells no story; newStepper gets the
+// sampling of each generation (the zero Sampling without). prompts, when
+// not nil, gets each line's tokens. It returns the number of tokens the
+// generations chose.
+func Converse(newStepper func(Sampling) Stepper, tok *checkpoint.Tokenizer, in io.Reader, steps int, w io.Writer,
+	sampling *Sampling, prompts func([]int)) (int, error) {
 	lr := NewLineReader(in)
 	n := 0
+	var cur Sampling
 	for {
 		line, ok, err := lr.Next()
 		if err != nil || !ok || len(line) == 0 {
 			return n, err
+		}
+		if sampling != nil {
+			if s, ok := ParseSamplingLine(line, *sampling); ok {
+				*sampling = s
+				continue
+			}
+			cur = *sampling
 		}
 		ids, err := tok.Encode(string(line), true, false)
 		if err != nil {
@@ -91,10 +104,17 @@ func Converse(newStepper func() Stepper, tok *checkpoint.Tokenizer, in io.Reader
 		if prompts != nil {
 			prompts(ids)
 		}
-		out, err := Generate(newStepper(), tok, ids, steps, w)
+		out, err := Generate(newStepper(cur), tok, ids, steps, w)
 		n += len(out)
 		if err != nil {
 			return n, err
 		}
 	}
+}
+
+// Samples reports whether p's final op is sample(): its typed lines may
+// be parameter lines.
+func (p *Program) Samples() bool {
+	post := p.Blocks[PostBlock]
+	return len(post) > 0 && post[len(post)-1].Kind == Sample
 }

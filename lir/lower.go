@@ -636,17 +636,37 @@ func (lw *lowerer) rngNext() Reg {
 }
 
 func (lw *lowerer) sample(op *ir.Op) {
-	b := &lw.b
 	g := lw.p.Gen
+	if !g.Typed {
+		lw.draw(op, lw.b.c32(int64(math.Round(ir.One/g.Temperature))), g.TopP > 0 && g.TopP < 1,
+			func() Reg { return lw.b.c64(int64(math.Round(g.TopP * ir.One))) })
+		return
+	}
+	// A typed prompt's parameter lines set the sampler (ir.Sampling, in
+	// a buffer that lives across steps): InvT 0 is greedy, and with a TopP
+	// of One the nucleus is every token.
+	b := &lw.b
+	s := ir.SamplingOf(g)
+	init := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, uint32(s.InvT)), uint32(s.TopP))
+	params := lw.buf(&Buf{Name: "sampling", Kind: BufState, Size: 8, Init: init})
+	invT := b.load(I32, at(params, NoReg, 0, 0, 4, true))
+	b.iff(b.cmp(EQ, invT, b.c32(0)), func() { lw.argmax(op) }, func() {
+		lw.draw(op, invT, true, func() Reg { return b.extU(b.load(I32, at(params, NoReg, 0, 4, 4, true))) })
+	})
+}
+
+// draw draws the next token (ir.Sim.draw) with the multiplier invT, and
+// with the nucleus of topP (an i64, round(top_p·2^16)) when nucleus.
+func (lw *lowerer) draw(op *ir.Op, invT Reg, withNucleus bool, topP func() Reg) {
+	b := &lw.b
 	x, xoff := lw.vec(op.Args[0])
 	n := int64(op.Args[0].Len)
 	tab := lw.table(op.Table)
 	zs := lw.scratchBuf("sample.z", 4*n)
 	es := lw.scratchBuf("sample.e", 4*n)
-	invT := int64(math.Round(ir.One / g.Temperature))
 	best := b.c32(math.MinInt32)
 	b.loop(NoReg, n, func(i Reg) {
-		z := lw.rshr(b.wide(b.load(I32, i32At(x, i, xoff)), b.c32(invT)), ir.FracBits)
+		z := lw.rshr(b.wide(b.load(I32, i32At(x, i, xoff)), invT), ir.FracBits)
 		b.store(i32At(zs, i, 0), z)
 		b.setSel(best, b.cmp(GT, z, best), z, best)
 	})
@@ -657,14 +677,14 @@ func (lw *lowerer) sample(op *ir.Op) {
 		b.set(total, OpAdd, total, b.extU(e))
 	})
 	weights := es
-	if g.TopP > 0 && g.TopP < 1 {
+	if withNucleus {
 		// The nucleus (ir.Nucleus): each token whose better-ranked tokens
 		// (larger weight, or equal and a lower index) weigh at most the
 		// limit: every token heavier than u, the least weight whose
 		// heavier tokens weigh at most the limit (by bisection), and of
 		// weight u those the earlier ones leave room for.
 		ns := lw.scratchBuf("sample.n", 4*n)
-		limit := b.imm(OpShrI, I64, b.op(OpMul, I64, b.c64(int64(math.Round(g.TopP*ir.One))), total), ir.FracBits)
+		limit := b.imm(OpShrI, I64, b.op(OpMul, I64, topP(), total), ir.FracBits)
 		heavier := func(v Reg) Reg {
 			sum := b.c64(0)
 			b.loop(NoReg, n, func(i Reg) {

@@ -30,6 +30,11 @@ type Typed struct {
 	// to QEMU's debug console (port 0xE9), for tests against the host's
 	// encoder.
 	Trace bool
+	// Params, when not 0, is the linear address of the sampler's
+	// parameters, the dwords InvT and TopP of ir.Sampling, that a
+	// parameter line ("/t 0.8", "/p 0.9": ir.ParseSamplingLine) sets
+	// instead of being a prompt (an image whose final op is sample()).
+	Params uint32
 }
 
 // Labels of the typed-prompt routines.
@@ -197,10 +202,15 @@ func EmitTyped(p *x86.Program, t Typed) {
 	i(x86.MOV, x86.AL, x86.Imm('\n'))
 	i(x86.INT, x86.Imm(0x10))
 	i(x86.CMP, x86.DI, x86.Imm(int64(off(l.line))))
-	i(x86.JNE, lbl("encode"))
+	i(x86.JNE, lbl("line"))
 	at("quit")
 	i(x86.MOV, x86.AL, x86.Imm(0))
 	i(x86.JMP, x86.Label(Exit))
+
+	at("line")
+	if t.Params != 0 {
+		emitParamLine(p, t, off(l.line))
+	}
 
 	// The encoder: SI reads the line up to BP, DI writes the entries.
 	p.Mark("prompt.encode")
@@ -355,5 +365,96 @@ func EmitTyped(p *x86.Program, t Typed) {
 	i(x86.MOV, x86.AX, mem(x86.BX, off(l.ent)))
 	at("pn")
 	i(x86.POP, x86.DS)
+	i(x86.RET)
+}
+
+// emitParamLine emits prompt.params: a line (at line up to DI) that is a
+// parameter line (ir.ParseSamplingLine) sets the sampler's parameter at
+// t.Params and reads the next line; any other goes on to rp.encode.
+func emitParamLine(p *x86.Program, t Typed, line int32) {
+	i := p.I
+	lbl := func(s string) x86.Label { return x86.Label("rp." + s) }
+	at := func(s string) { p.Label("rp." + s) }
+	mem := func(base x86.Reg, o int32) x86.Mem { return x86.Ptr16(base, x86.NoReg, o) }
+	p.Mark("prompt.params")
+	i(x86.CMP, x86.B(mem(x86.NoReg, line)), x86.Imm('/'))
+	i(x86.JNE, lbl("encode"))
+	i(x86.CMP, x86.B(mem(x86.NoReg, line+2)), x86.Imm(' '))
+	i(x86.JNE, lbl("encode"))
+	// X: one to three digits (N in ECX, 10^digits in EBP), then a point
+	// and one to four digits (EBP: 10^those), then the end of the line.
+	i(x86.MOV, x86.SI, x86.Imm(int64(line+3)))
+	i(x86.XOR, x86.ECX, x86.ECX)
+	i(x86.CALL, lbl("digits"))
+	i(x86.LEA, x86.AX, mem(x86.SI, -(line + 4)))
+	i(x86.CMP, x86.AX, x86.Imm(2))
+	i(x86.JA, lbl("encode"))
+	i(x86.XOR, x86.EBP, x86.EBP)
+	i(x86.INC, x86.BP)
+	i(x86.CMP, x86.SI, x86.DI)
+	i(x86.JE, lbl("set"))
+	i(x86.LODSB)
+	i(x86.CMP, x86.AL, x86.Imm('.'))
+	i(x86.JNE, lbl("encode"))
+	i(x86.MOV, x86.BX, x86.SI)
+	i(x86.CALL, lbl("digits"))
+	i(x86.CMP, x86.SI, x86.DI)
+	i(x86.JNE, lbl("encode"))
+	i(x86.LEA, x86.AX, mem(x86.SI, -1))
+	i(x86.SUB, x86.AX, x86.BX)
+	i(x86.CMP, x86.AX, x86.Imm(3))
+	i(x86.JA, lbl("encode"))
+	at("set")
+	i(x86.MOV, x86.AL, mem(x86.NoReg, line+1))
+	i(x86.XOR, x86.EDX, x86.EDX)
+	i(x86.XOR, x86.EBX, x86.EBX) // InvT's offset; TopP's is 4
+	i(x86.CMP, x86.AL, x86.Imm('t'))
+	i(x86.JE, lbl("temp"))
+	i(x86.CMP, x86.AL, x86.Imm('p'))
+	i(x86.JNE, lbl("encode"))
+	// /p: round(N/scale · 2^16), or 2^16 for 0 and from 1 on.
+	i(x86.MOV, x86.EAX, x86.Imm(1<<16))
+	i(x86.TEST, x86.ECX, x86.ECX)
+	i(x86.JZ, lbl("topp"))
+	i(x86.CMP, x86.ECX, x86.EBP)
+	i(x86.JAE, lbl("topp"))
+	i(x86.MOV, x86.EAX, x86.ECX)
+	i(x86.SHL, x86.EAX, x86.Imm(17))
+	i(x86.ADD, x86.EAX, x86.EBP)
+	i(x86.ADD, x86.EBP, x86.EBP)
+	i(x86.DIV, x86.EBP)
+	at("topp")
+	i(x86.MOV, x86.BL, x86.Imm(4))
+	i(x86.JMP, lbl("store"))
+	// /t: round(2^16 · scale/N), or 0 (greedy) for 0.
+	at("temp")
+	i(x86.XOR, x86.EAX, x86.EAX)
+	i(x86.TEST, x86.ECX, x86.ECX)
+	i(x86.JZ, lbl("store"))
+	i(x86.MOV, x86.EAX, x86.EBP)
+	i(x86.SHL, x86.EAX, x86.Imm(17))
+	i(x86.ADD, x86.EAX, x86.ECX)
+	i(x86.ADD, x86.ECX, x86.ECX)
+	i(x86.DIV, x86.ECX)
+	at("store")
+	i(x86.PUSH, x86.Word(0))
+	i(x86.POP, x86.DS)
+	i(x86.MOV, x86.D(x86.Mem{Base: x86.EBX, Disp: int32(t.Params), Addr32: true}), x86.EAX)
+	i(x86.JMP, x86.Label(ReadPrompt))
+	// digits: N = 10·N + each digit at SI (up to DI), EBP ×10 for each.
+	at("digits")
+	i(x86.CMP, x86.SI, x86.DI)
+	i(x86.JAE, lbl("dret"))
+	i(x86.MOV, x86.AL, mem(x86.SI, 0))
+	i(x86.SUB, x86.AL, x86.Imm('0'))
+	i(x86.CMP, x86.AL, x86.Imm(9))
+	i(x86.JA, lbl("dret"))
+	i(x86.INC, x86.SI)
+	i(x86.MOVZX, x86.EAX, x86.AL)
+	i(x86.IMUL, x86.ECX, x86.ECX, x86.Imm(10))
+	i(x86.ADD, x86.ECX, x86.EAX)
+	i(x86.IMUL, x86.EBP, x86.EBP, x86.Imm(10))
+	i(x86.JMP, lbl("digits"))
+	at("dret")
 	i(x86.RET)
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand"
 	"os"
@@ -196,5 +197,94 @@ func testReadPrompt(t *testing.T, tok *checkpoint.Tokenizer, flat bool, input st
 	}
 	if !bytes.Equal(res.Serial, wantSerial) || res.ExitCode != 0 {
 		t.Errorf("prompt_next gave %d bytes, exit %d; want %d bytes (%d lines), exit 0", len(res.Serial), res.ExitCode, len(wantSerial), len(wantIDs))
+	}
+}
+
+// A parameter line ("/t 0.8", "/p 0.9") sets the sampler's parameters as
+// ir.ParseSamplingLine does; any other line is a prompt. After each
+// prompt the test prints the two dwords on COM1.
+func TestParamLines(t *testing.T) {
+	if !qemu.Available() {
+		t.Skip(qemu.ErrNotInstalled)
+	}
+	cands := []string{"/t 0", "/t 0.8", "/t 1", "/t 1.", "/t .5", "/t 999.9999", "/t 1000", "/t 0.00001", "/t 12.3456", "/t 007",
+		"/p 0.9", "/p 1", "/p 0", "/p 0.0001", "/p 0.99995", "/p 2.5", "/p 1.0000", "/t", "/t ", "/t 0.8 ", "/t  0.8", "/x 1",
+		"/t 0.8x", "/p 0..9", "t 0.8", "/T 0.8", "/t 1.23456", "/p 9.9999", "/t 3.14159"}
+	r := rand.New(rand.NewSource(3))
+	for range 60 {
+		b := []byte{'/', "tp"[r.Intn(2)], ' '}
+		for k := 1 + r.Intn(3); k > 0; k-- {
+			b = append(b, byte('0'+r.Intn(10)))
+		}
+		if r.Intn(3) > 0 {
+			b = append(b, '.')
+			for k := 1 + r.Intn(4); k > 0; k-- {
+				b = append(b, byte('0'+r.Intn(10)))
+			}
+		}
+		cands = append(cands, string(b))
+	}
+	s := ir.Sampling{InvT: 12345, TopP: 54321}
+	var input strings.Builder
+	var want []byte
+	for _, c := range cands {
+		var ok bool
+		if s, ok = ir.ParseSamplingLine([]byte(c), s); !ok {
+			want = binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(want, uint32(s.InvT)), uint32(s.TopP))
+		}
+		want = binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(want, uint32(s.InvT)), uint32(s.TopP))
+		input.WriteString(c + "\nx\n")
+	}
+	for _, flat := range []bool{true, false} {
+		t.Run(fmt.Sprintf("flat=%v", flat), func(t *testing.T) {
+			t.Parallel()
+			tok := checkpoint.Synthetic(300)
+			et, err := tok.EncodeTables()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := BootConfig{Flat: flat, Input: true}
+			ty := Typed{Tables: et, MaxLine: ir.MaxLine, Params: 0x1000}
+			if flat {
+				ty.Seg, ty.Base, ty.Params = 0xFFFF, uint16(c.dataAddr()-0xFFFF0), 0x200000
+			} else {
+				ty.Seg = uint16(c.dataAddr() >> 4)
+			}
+			p := &x86.Program{}
+			p.I(x86.MOV, x86.D(x86.Abs32(ty.Params)), x86.Imm(12345))
+			p.I(x86.MOV, x86.D(x86.Abs32(ty.Params+4)), x86.Imm(54321))
+			p.Label("line")
+			p.I(x86.CALL, x86.Label(ReadPrompt))
+			p.I(x86.MOV, x86.ESI, x86.Imm(int64(ty.Params)))
+			p.I(x86.MOV, x86.CX, x86.Imm(8))
+			p.Label("byte")
+			p.I(x86.MOV, x86.AL, x86.B(x86.Ptr32(x86.ESI, x86.NoReg, 1, 0)))
+			p.I(x86.CALL, x86.Label(Putc))
+			p.I(x86.INC, x86.ESI)
+			p.I(x86.LOOP, x86.Label("byte"))
+			p.I(x86.JMP, x86.Label("line"))
+			EmitTyped(p, ty)
+			EmitConsole(p, Console{Flat: flat, PiecesAddr: c.dataAddr()})
+			data := TypedData(ty)
+			if flat {
+				data = append(make([]byte, ty.Base-0x10), data...)
+			}
+			img, err := Link(nil, p, data, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 30 * time.Second, Stdin: strings.NewReader(input.String())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < len(want); i += 8 {
+				if i+8 > len(res.Serial) || !bytes.Equal(res.Serial[i:i+8], want[i:i+8]) {
+					t.Fatalf("after line %d the parameters are %x, want %x (ir.ParseSamplingLine)", i/8, res.Serial[i:min(i+8, len(res.Serial))], want[i:i+8])
+				}
+			}
+			if len(res.Serial) != len(want) || res.ExitCode != 0 {
+				t.Errorf("COM1 %d bytes, exit %d; want %d bytes, exit 0", len(res.Serial), res.ExitCode, len(want))
+			}
+		})
 	}
 }

@@ -38,15 +38,31 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	}
 	pr.Stop()
 	var sims []*ir.Sim
-	newStepper := func() ir.Stepper {
+	var sampling *ir.Sampling // a typed prompt's parameter lines set it
+	if p.Samples() {
+		s := ir.SamplingOf(p.Gen)
+		sampling = &s
+	}
+	newStepper := func(s ir.Sampling) ir.Stepper {
 		if p.Gen.SeedClock {
 			p.Gen.Seed = uint64(time.Now().Unix()) // llama2.c's time(NULL)
 		}
 		if *float {
-			return ir.NewFloatSim(p)
+			q := *p
+			if sampling != nil {
+				q.Gen.Temperature, q.Gen.TopP = 0, float64(s.TopP)/ir.One
+				if s.InvT != 0 {
+					q.Gen.Temperature = ir.One / float64(s.InvT)
+				}
+			}
+			return ir.NewFloatSim(&q)
 		}
-		sims = append(sims, ir.NewSim(p))
-		return sims[len(sims)-1]
+		sim := ir.NewSim(p)
+		if sampling != nil {
+			sim.Sampling = s
+		}
+		sims = append(sims, sim)
+		return sim
 	}
 	w := bufio.NewWriter(stdout)
 	start := time.Now()
@@ -58,9 +74,9 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 		if *ids != "" {
 			return usageErrorf("sim: --ids takes a prompt in the file or --prompt, not a typed one")
 		}
-		n, err = ir.Converse(newStepper, p.Tokenizer, stdin, p.Gen.Steps, flushing{w}, nil)
+		n, err = ir.Converse(newStepper, p.Tokenizer, stdin, p.Gen.Steps, flushing{w}, sampling, nil)
 	} else {
-		toks, err = ir.Generate(newStepper(), p.Tokenizer, prompt, p.Gen.Steps, flushing{w})
+		toks, err = ir.Generate(newStepper(ir.SamplingOf(p.Gen)), p.Tokenizer, prompt, p.Gen.Steps, flushing{w})
 		n = len(toks)
 	}
 	if err != nil {

@@ -99,7 +99,7 @@ func (g *gen) generate() {
 			g.i(x86.MOV, far(a, 16), x86.DX)
 			g.i(x86.MOV, far(a+2, 16), x86.CX)
 			g.i(x86.MOV, far(a+4, 32), x86.Imm(1))
-		case b.Kind == lir.BufState && g.o.Typed:
+		case b.Kind == lir.BufState && b.Name == "rng" && g.o.Typed:
 			// Its initial value again for each line (the sampler's seed).
 			for k := 0; k+4 <= len(b.Init); k += 4 {
 				v := binary.LittleEndian.Uint32(b.Init[k:])

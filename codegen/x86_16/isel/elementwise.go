@@ -147,30 +147,34 @@ func (e *fast) rope(op *ir.Op, l *Layout) {
 func (e *fast) argmax(op *ir.Op, l *Layout) {
 	x := l.VarAddr(op.Args[0])
 	n := op.Args[0].Len
+	e.opSub(func(k *kern) { e.argmaxBody(k, x, n) })
+}
+
+// argmaxBody sets next to the index of the largest of the n dwords at x
+// (the first of equals).
+func (e *fast) argmaxBody(k *kern, x uint32, n int) {
 	u := unroll(n)
-	e.opSub(func(k *kern) {
-		c, best, idx, v, m, t := k.v(), k.v(), k.v(), k.v(), k.v(), k.v()
-		k.i(x86.XOR, best, best) // −2^31, flipped
-		k.i(x86.MOV, idx, x86.Imm(int64(-n)))
-		k.i(x86.MOV, c, x86.Imm(int64(-n)))
-		top := e.fresh("amax")
-		k.label(top)
-		for i := 0; i < u; i++ {
-			k.i(x86.MOV, v, x86.D(x86.Ptr32(x86.NoReg, c, 4, int32(x)+int32(4*(n+i)))))
-			k.i(x86.XOR, v, x86.Imm(-1<<31))
-			k.i(x86.CMP, best, v)
-			k.i(x86.SBB, m, m) // all ones when the element is larger
-			k.i(x86.XOR, v, best)
-			k.i(x86.AND, v, m)
-			k.i(x86.XOR, best, v)
-			k.i(x86.LEA, t, x86.D(x86.Ptr32(c, x86.NoReg, 1, int32(i))))
-			k.i(x86.XOR, t, idx)
-			k.i(x86.AND, t, m)
-			k.i(x86.XOR, idx, t)
-		}
-		k.i(x86.ADD, c, x86.Imm(int64(u)))
-		k.i(x86.JNE, x86.Label(top))
-		k.i(x86.ADD, idx, x86.Imm(int64(n)))
-		k.i(x86.MOV, low16(addrNext), w16(idx))
-	})
+	c, best, idx, v, m, t := k.v(), k.v(), k.v(), k.v(), k.v(), k.v()
+	k.i(x86.XOR, best, best) // −2^31, flipped
+	k.i(x86.MOV, idx, x86.Imm(int64(-n)))
+	k.i(x86.MOV, c, x86.Imm(int64(-n)))
+	top := e.fresh("amax")
+	k.label(top)
+	for i := 0; i < u; i++ {
+		k.i(x86.MOV, v, x86.D(x86.Ptr32(x86.NoReg, c, 4, int32(x)+int32(4*(n+i)))))
+		k.i(x86.XOR, v, x86.Imm(-1<<31))
+		k.i(x86.CMP, best, v)
+		k.i(x86.SBB, m, m) // all ones when the element is larger
+		k.i(x86.XOR, v, best)
+		k.i(x86.AND, v, m)
+		k.i(x86.XOR, best, v)
+		k.i(x86.LEA, t, x86.D(x86.Ptr32(c, x86.NoReg, 1, int32(i))))
+		k.i(x86.XOR, t, idx)
+		k.i(x86.AND, t, m)
+		k.i(x86.XOR, idx, t)
+	}
+	k.i(x86.ADD, c, x86.Imm(int64(u)))
+	k.i(x86.JNE, x86.Label(top))
+	k.i(x86.ADD, idx, x86.Imm(int64(n)))
+	k.i(x86.MOV, low16(addrNext), w16(idx))
 }

@@ -33,6 +33,9 @@ type fast struct {
 	opNum    int
 	opRegion string
 	trace    bool // SelectOptions.Trace
+	// sampling: the sampler reads its parameters from SamplingAddr (a
+	// typed prompt's parameter lines set them).
+	sampling bool
 }
 
 // kern is a kernel being written: its items, the options of its

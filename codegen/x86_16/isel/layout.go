@@ -38,7 +38,14 @@ const (
 	addrClock    = scalarBase + 88  // qword: bench builds: rdtsc at the start
 	addrSteps    = scalarBase + 96  // dword: bench builds: forward passes run
 	addrMM       = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
+	addrInvT     = scalarBase + 112 // dword: a typed prompt's sampler: ir.Sampling's InvT
+	addrTopP     = scalarBase + 116 // dword: and its TopP
 )
+
+// SamplingAddr is where -O2 images with a typed prompt and sample() keep
+// the sampler's parameters (ir.Sampling: InvT, then TopP, dwords), which
+// the runtime's parameter lines set.
+const SamplingAddr = addrInvT
 
 // Notes on the slots above. One address has one name; kernels that never
 // run at the same time share a slot under it.

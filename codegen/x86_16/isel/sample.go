@@ -29,16 +29,32 @@ func (e *fast) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 		return fmt.Errorf("BUG: sample over %d tokens passed the checks (at most %d)", n, ir.MaxSampleVocab)
 	}
 	g := p.Gen
-	invT := int64(math.Round(ir.One / g.Temperature))
+	invT := x86.Operand(x86.Imm(int64(math.Round(ir.One / g.Temperature))))
+	nucleus := g.TopP > 0 && g.TopP < 1
+	var topP x86.Operand = x86.Imm(int64(math.Round(g.TopP * ir.One)))
+	if e.sampling {
+		// From memory; with a TopP of One the nucleus is every token.
+		invT, topP, nucleus = low32(addrInvT), low32(addrTopP), true
+	}
 	tab := int32(e.pointData(l.Tables[op.Table]))
 	e.opSub(func(k *kern) {
+		done := e.fresh("sdone")
+		if e.sampling {
+			// An InvT of 0 (/t 0): greedy, the argmax, no draw.
+			draw := e.fresh("sdraw")
+			k.i(x86.CMP, low32(addrInvT), x86.Imm(0))
+			k.i(x86.JNE, x86.Label(draw))
+			e.argmaxBody(k, x, n)
+			k.i(x86.JMP, x86.Label(done))
+			k.label(draw)
+		}
 
 		// z_i = rshr(logit·invT, 16) and their maximum (compared unsigned
 		// with the sign bits flipped, kept flipped).
 		best, v, m, f := k.v(), k.v(), k.v(), k.v()
 		k.i(x86.XOR, best, best)
 		k.elems(n, func(el elem) {
-			k.i(x86.MOV, f, x86.Imm(invT))
+			k.i(x86.MOV, f, invT)
 			k.i(x86.MOV, x86.EAX, el.at(x))
 			k.i(x86.IMUL, f)
 			k.rshr64(ir.FracBits)
@@ -65,14 +81,14 @@ func (e *fast) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 		})
 
 		weights := x
-		if g.TopP > 0 && g.TopP < 1 {
+		if nucleus {
 			// A token is in the nucleus when the tokens ranked above it (a
 			// larger e, or an equal e and a lower index) weigh at most the
 			// limit. The comparison's borrow: ei − ej − (j < i) borrows
 			// exactly when j ranks above i.
 			weights = l.Nucleus
 			k.i(x86.MOV, x86.EAX, total)
-			k.i(x86.MOV, x86.EDX, x86.Imm(int64(math.Round(g.TopP*ir.One))))
+			k.i(x86.MOV, x86.EDX, topP)
 			k.i(x86.MUL, x86.EDX)
 			k.i(x86.SHRD, x86.EAX, x86.EDX, x86.Imm(ir.FracBits))
 			k.i(x86.MOV, low32(addrLimit), x86.EAX)
@@ -134,6 +150,7 @@ func (e *fast) sample(op *ir.Op, p *ir.Program, l *Layout) error {
 		k.i(x86.JMP, x86.Label(scan)) // the coin is below the total: the scan ends
 		k.label(found)
 		k.i(x86.MOV, low16(addrNext), w16(c))
+		k.label(done)
 	})
 	return nil
 }

@@ -34,7 +34,8 @@ type SelectOptions struct {
 // ops builds them (its glue thrown away), the second emits forward.
 func Select(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) error {
 	e := &fast{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: x86.ES},
-		subs: map[string]*kern{}, assign: map[string]map[int]x86.Reg{}, marks: map[string]string{}, trace: o.Trace}
+		subs: map[string]*kern{}, assign: map[string]map[int]x86.Reg{}, marks: map[string]string{}, trace: o.Trace,
+		sampling: o.Typed && hasSample(p)}
 	e.generate(p, l, o)
 	e.emitter.p = &x86.Program{}
 	if err := e.forward(p, l); err != nil {
@@ -140,6 +141,13 @@ func (e *fast) op(op *ir.Op, l *Layout) {
 // token forced while there is one, stop at BOS or EOS, print, advance.
 func (e *fast) generate(p *ir.Program, l *Layout, o SelectOptions) {
 	steps, bench := o.Steps, o.Bench
+	if e.sampling {
+		// The sampler's parameters, once: parameter lines change them.
+		e.p.Mark("sampling")
+		s := ir.SamplingOf(p.Gen)
+		e.i(x86.MOV, low32(addrInvT), x86.Imm(s.InvT))
+		e.i(x86.MOV, low32(addrTopP), x86.Imm(s.TopP))
+	}
 	e.p.Mark("generate")
 	e.p.Label("generate")
 	if o.Typed {
