@@ -67,11 +67,8 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 		return nil, nil, err
 	}
 	o.Bench = bench
-	if d := *b.gen.dump; strings.HasPrefix(d, "lir.") {
-		if !slices.Contains(lir.PassNames(), d) {
-			return nil, nil, usageErrorf("-d %s: no such pass (the loop IR's: %v)", d, lir.PassNames())
-		}
-		o.Dump, o.DumpTo = d, stderr
+	if err := b.lirDump(&o, stderr); err != nil {
+		return nil, nil, err
 	}
 	pr := startProgress(stderr)
 	defer pr.Stop()
@@ -89,6 +86,18 @@ func (b buildFlags) compileWith(fs *flag.FlagSet, path string, stderr io.Writer,
 		return nil, nil, err
 	}
 	return p, im, nil
+}
+
+// lirDump asks the loop code generator for the dump that -d names, when
+// it names a loop IR pass (lir.…).
+func (b buildFlags) lirDump(o *codegen.Options, stderr io.Writer) error {
+	if d := *b.gen.dump; strings.HasPrefix(d, "lir.") {
+		if !slices.Contains(lir.PassNames(), d) {
+			return usageErrorf("-d %s: no such pass (the loop IR's: %v)", d, lir.PassNames())
+		}
+		o.Dump, o.DumpTo = d, stderr
+	}
+	return nil
 }
 
 func cmdBuild(args []string, stdout, stderr io.Writer) error {

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"tfc/codegen"
+	"tfc/ir"
 	"tfc/qemu"
 	"tfc/runtime"
 )
@@ -26,16 +28,30 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	bench := fs.Bool("bench", false, "report the pace on stderr: tokens per second between the first and the last token, and the guest's time stamp counter per token (instructions, with --icount); an image file has these counters when tfc build --bench made it, else the pace is in bytes of the story")
 	icount := fs.Bool("icount", false, "run under -icount shift=0,sleep=off: rdtsc counts guest instructions exactly")
 	memSize := fs.Int("memory-size", 0, "the machine's memory in MiB (default: what the image needs, at least QEMU's 128)")
+	profile := fs.Bool("profile", false, "report on stderr, after the story, each op's guest instructions per token, the largest first, and per multiply-accumulate "+
+		"for matmuls and attention (exact: implies --icount); it builds with the loop code generator (--gen loop) at -Os's or -O2's policy "+
+		"and boots the build without the counters beside it, whose --icount total the profile's must match; a .tf file only")
 	path, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err
 	}
+	if *profile && !strings.HasSuffix(path, ".tf") {
+		return usageErrorf("run: --profile needs a .tf file: it builds an image that counts each op's instructions, which %s has not", path)
+	}
 	image := path
 	memory := 0    // MiB the image needs
 	input := false // it reads COM1: a typed prompt
+	var prof *profiled
 	if strings.HasSuffix(path, ".tf") {
-		p, im, err := b.compileWith(fs, path, stderr, *bench)
-		if err != nil {
+		var p *ir.Program
+		var im *codegen.Image
+		if *profile {
+			if prof, err = b.compileProfile(fs, path, stderr); err != nil {
+				return err
+			}
+			p, im = prof.p, prof.im
+			*icount = true
+		} else if p, im, err = b.compileWith(fs, path, stderr, *bench); err != nil {
 			return err
 		}
 		input = p.Gen.Typed
@@ -79,13 +95,34 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if input {
 		o.Stdin = stdin
 	}
-	if *bench {
-		dir, err := os.MkdirTemp("", "tfc-bench")
-		if err != nil {
+	var dir string
+	if *bench || prof != nil {
+		if dir, err = os.MkdirTemp("", "tfc-bench"); err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
 		o.Debugcon = filepath.Join(dir, "debugcon")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	type boot struct {
+		res *qemu.Result
+		err error
+	}
+	var ref chan boot
+	var wg sync.WaitGroup
+	// Before dir goes: a QEMU left writes there until it ends.
+	defer wg.Wait()
+	defer cancel()
+	if prof != nil && !input {
+		// Beside the profiled run, on the other core: -icount's counts
+		// do not depend on the host's pace.
+		ref = make(chan boot, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := prof.bootRef(ctx, o, filepath.Join(dir, "ref"))
+			ref <- boot{res, err}
+		}()
 	}
 	// Until the story starts, a terminal shows that QEMU is booting (a
 	// large image takes a while to load).
@@ -95,13 +132,31 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	defer pr.Stop()
 	o.Stdout = &firstWrite{w: stdout, f: pr.Stop}
-	res, err := qemu.Boot(context.Background(), image, o)
+	res, err := qemu.Boot(ctx, image, o)
 	pr.Stop()
 	if err != nil {
 		return err
 	}
 	if *bench {
 		if err := benchReport(o.Debugcon, res, *icount, stderr); err != nil {
+			return err
+		}
+	}
+	if prof != nil && res.ExitCode == 0 {
+		var total, steps uint64
+		if ref != nil {
+			r := <-ref
+			if r.err == nil && r.res.ExitCode != 0 {
+				r.err = fmt.Errorf("the build without the profile's counters stopped with code %d", r.res.ExitCode)
+			}
+			if r.err != nil {
+				return fmt.Errorf("--profile: %v", r.err)
+			}
+			if total, steps, err = benchCounts(filepath.Join(dir, "ref")); err != nil {
+				return fmt.Errorf("--profile: the build without counters: %v", err)
+			}
+		}
+		if err := prof.report(o.Debugcon, total, steps, stderr); err != nil {
 			return err
 		}
 	}
