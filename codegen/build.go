@@ -118,9 +118,6 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if why := isel.FastSupports(p, steps); why != "" {
 		// Neither template generator takes the program: the loop code
 		// generator takes every op.
-		if o.Memory == "segmented" {
-			return nil, fmt.Errorf("segmented memory model: the template code generators cannot take the model (%s), and the loop code generator has no segmented model yet", why)
-		}
 		im, err := buildLoop(p, prompt, steps, o)
 		if err == nil {
 			im.Note = "the loop code generator, since " + why
@@ -140,7 +137,7 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		im, err = build(p, prompt, steps, o, false,
 			fmt.Sprintf("-Os: the fast code generator, since the code and its tables (%d bytes of tables) do not fit below 64 KiB", n))
 	}
-	if err == errFastTooBig && o.Memory != "segmented" {
+	if err == errFastTooBig {
 		// The loop back end's code does not grow with the shape.
 		if im, err = buildLoop(p, prompt, steps, o); err == nil {
 			im.Note = "the loop code generator, since the fast one's unrolled code passes 64 KiB"

@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"errors"
 	"fmt"
 
 	"tfc/codegen/loopgen"
@@ -13,40 +14,104 @@ import (
 
 // buildLoop builds p with the loop-level back end: the tensor IR lowered
 // to lir, its passes, instruction selection and allocation of every
-// instruction (loopgen), in the flat memory model.
+// instruction (loopgen). Without a memory model asked for, the segmented
+// one when the model fits it (plain real mode), else flat. When -O2's code
+// does not fit below 64 KiB, it unrolls less, then takes the size policy.
 func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
-	if o.Memory == "segmented" {
-		return nil, fmt.Errorf("the loop code generator has no segmented memory model yet")
+	try := loopTry{policy: "size"}
+	if o.Opt == "2" {
+		try.policy = "speed"
 	}
+	im, err := buildLoopModel(p, prompt, steps, o, try)
+	for _, next := range []loopTry{{"speed", true, "unrolled by 8 at most"}, {"size", false, "with the size policy"}} {
+		if big := (*codeTooBig)(nil); !errors.As(err, &big) || try.policy != "speed" {
+			break
+		}
+		try = next
+		if im, err = buildLoopModel(p, prompt, steps, o, try); err == nil {
+			im.Note = fmt.Sprintf("-O2: %s, since the code of the speed policy passes 64 KiB", try.note)
+		}
+	}
+	return im, err
+}
+
+// loopTry is how buildLoop tries to build.
+type loopTry struct {
+	policy       string // lir's
+	noFullUnroll bool
+	note         string
+}
+
+// codeTooBig: the code passes 64 KiB.
+type codeTooBig struct{ n int }
+
+func (e *codeTooBig) Error() string {
+	return fmt.Sprintf("the code is %d bytes, more than the %d from %#x to 64 KiB where it runs", e.n, runtime.MaxCodeSize, runtime.CodeAddr)
+}
+
+func buildLoopModel(p *ir.Program, prompt []int, steps int, o Options, try loopTry) (*Image, error) {
+	switch o.Memory {
+	case "segmented", "flat":
+		im, err := buildLoopIn(p, prompt, steps, o, try, o.Memory == "segmented")
+		if e := (*loopgen.SegmentedError)(nil); errors.As(err, &e) {
+			err = fmt.Errorf("segmented memory model: %v", err)
+		}
+		return im, err
+	case "":
+		im, err := buildLoopIn(p, prompt, steps, o, try, true)
+		if e := (*loopgen.SegmentedError)(nil); errors.As(err, &e) {
+			return buildLoopIn(p, prompt, steps, o, try, false)
+		}
+		return im, err
+	}
+	return nil, fmt.Errorf("unknown memory model %q (flat or segmented)", o.Memory)
+}
+
+func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry, segmented bool) (*Image, error) {
 	f, err := lir.Lower(p)
 	if err != nil {
 		return nil, err
 	}
-	policy := "size"
-	if o.Opt == "2" {
-		policy = "speed"
-	}
-	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo, Policy: policy}); err != nil {
-		return nil, err
-	}
+	f.NoFullUnroll = try.noFullUnroll
 	pieces := runtime.PieceData(p.Tokenizer, 0)
 	data, typed, err := typedData(p, pieces, o)
 	if err != nil {
 		return nil, err
 	}
-	l, err := loopgen.NewLayout(p, f, data, prompt)
-	if err != nil {
-		return nil, fmt.Errorf("flat memory model: %v", err)
+	if segmented {
+		// The layout does not change with the passes: whether the model
+		// fits is known before them.
+		if _, err := loopgen.NewSegmentedLayout(p, f, data, prompt); err != nil {
+			return nil, err
+		}
+		f.Segmented = true
 	}
-	console := runtime.Console{Flat: true, PiecesAddr: l.Pieces, PiecesBytes: len(pieces)}
+	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo, Policy: try.policy}); err != nil {
+		return nil, err
+	}
+	var l *loopgen.Layout
+	model := "flat"
+	if segmented {
+		model = "segmented"
+		l, err = loopgen.NewSegmentedLayout(p, f, data, prompt)
+	} else {
+		l, err = loopgen.NewLayout(p, f, data, prompt)
+		if err != nil {
+			err = fmt.Errorf("flat memory model: %v", err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	console := runtime.Console{Flat: !l.Segmented, PiecesAddr: l.Pieces, PiecesBytes: len(pieces)}
 	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
 	}
 	if b := console.PieceBias(); b != 0 {
-		copy(l.Data[l.Pieces-loopgen.DataAddr:], runtime.PieceData(p.Tokenizer, b))
+		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
 	if typed != nil {
-		if err := placeTyped(typed, l.Pieces, len(pieces), true); err != nil {
+		if err := placeTyped(typed, l.Pieces, len(pieces), !l.Segmented); err != nil {
 			return nil, err
 		}
 	}
@@ -58,25 +123,25 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if typed != nil {
 		for _, b := range f.Bufs {
 			if b.Kind == lir.BufState && b.Name == "sampling" {
-				typed.Params = l.Addr[b] // the sampler's parameters (lir's sample)
+				typed.Params = l.Linear(b) // the sampler's parameters (lir's sample)
 			}
 		}
 		runtime.EmitTyped(main, *typed)
 	}
 	runtime.EmitConsole(main, console)
 	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {
-		return nil, fmt.Errorf("the code is %d bytes, more than the %d from %#x to 64 KiB where it runs", n, runtime.MaxCodeSize, runtime.CodeAddr)
+		return nil, &codeTooBig{n}
 	}
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
-	cfg := runtime.BootConfig{Flat: true, DataAddr: loopgen.DataAddr, End: l.End, Input: typed != nil}
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Input: typed != nil}
 	ln, err := runtime.LinkImage(nil, main, l.Data, cfg)
 	if err != nil {
 		return nil, err
 	}
-	il := &isel.Layout{DataAddr: loopgen.DataAddr, Data: l.Data, Pieces: l.Pieces, Prompt: l.Prompt, NPrompt: l.NPrompt, End: l.End}
-	im := &Image{Bytes: ln.Bytes, Memory: "flat", Generator: "loop", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: il, ProfileNames: profiled}
+	il := &isel.Layout{Segmented: l.Segmented, DataAddr: l.DataAddr, Data: l.Data, Pieces: l.Pieces, Prompt: l.Prompt, NPrompt: l.NPrompt, End: l.End}
+	im := &Image{Bytes: ln.Bytes, Memory: model, Generator: "loop", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: il, ProfileNames: profiled}
 	im.Regions, im.DataRegions = regions(ln.Boot, ln.Loader, main)
 	return im, nil
 }

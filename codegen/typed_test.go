@@ -115,7 +115,8 @@ func TestTypedPrompts(t *testing.T) {
 		{"greedy/O2/segmented", greedy, codegen.Options{Memory: "segmented", Opt: "2"}, few[:4], 12, false, 0},
 		{"sample/O2/flat", sampled, codegen.Options{Opt: "2", Memory: "flat"}, paramLines, 24, false, 7},
 		{"sample/O2/segmented", sampled, codegen.Options{Opt: "2", Memory: "segmented"}, paramLines, 24, false, 7},
-		{"sample/loop", sampled, codegen.Options{Gen: "loop"}, paramLines, 24, false, 7},
+		{"sample/loop/segmented", sampled, codegen.Options{Gen: "loop", Memory: "segmented"}, paramLines, 24, false, 7},
+		{"sample/loop/flat", sampled, codegen.Options{Gen: "loop", Memory: "flat"}, paramLines[:6], 24, false, 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -34,7 +34,7 @@ func (c Config) String() string {
 }
 
 // Configs are the configurations every program is built and booted in.
-var Configs = []Config{{"s", "segmented", ""}, {"s", "flat", ""}, {"2", "segmented", ""}, {"2", "flat", ""}, {"s", "flat", "loop"}, {"2", "flat", "loop"}}
+var Configs = []Config{{"s", "segmented", ""}, {"s", "flat", ""}, {"2", "segmented", ""}, {"2", "flat", ""}, {"s", "flat", "loop"}, {"2", "flat", "loop"}, {"s", "segmented", "loop"}, {"2", "segmented", "loop"}}
 
 // Failure kinds: each is a compiler bug.
 const (

@@ -56,7 +56,8 @@ func reassocMem(f *Func, m *Mem, def map[Reg]*Inst, nd []int, inLoop map[Reg]boo
 		pre = append(pre, &Node{Kind: NInst, Inst: in})
 		return in.Dst
 	}
-	perLayer := m.Buf != nil && m.Buf.PerLayer
+	// Segmented, a layer's slice is a segment register's, no register.
+	perLayer := m.Buf != nil && m.Buf.PerLayer && !f.Segmented
 	var d *Inst
 	if m.Index != NoReg {
 		d = def[m.Index]

@@ -227,6 +227,14 @@ type Func struct {
 	Bufs  []*Buf
 	Body  []*Node
 	Procs []*Proc
+	// Segmented: the code generator reaches buffers through segment
+	// registers, each address an offset in a 64 KiB segment, so a
+	// buffer's address is no value a register can hold: no pass makes
+	// one (OpAddr), and every memory operand keeps its buffer.
+	Segmented bool
+	// NoFullUnroll: the speed policy unrolls dot products by 8 at most
+	// (when the code of whole rows does not fit).
+	NoFullUnroll bool
 }
 
 // Bodies lists Body and every proc's body: what passes rewrite.

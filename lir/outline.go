@@ -13,6 +13,9 @@ import (
 // op's whole body, or failing that one of its top-level loops; units with
 // equal shapes form a group, and a group of two or more becomes a proc.
 func outline(f *Func) {
+	if f.Segmented {
+		return // a proc's buffers would be arguments, their addresses values
+	}
 	groups := map[string][]*unit{}
 	var order []string
 	add := func(u *unit) {

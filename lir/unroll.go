@@ -22,7 +22,7 @@ func unroll(f *Func) {
 			n.Body, n.Then, n.Else = rewrite(n.Body, inner), rewrite(n.Then, inner), rewrite(n.Else, inner)
 			if eligible {
 				full := int64(0)
-				if depth > 0 {
+				if depth > 0 && !f.NoFullUnroll {
 					full = fullBy(n, f)
 				}
 				for _, by := range []int64{full, unrollBy, 4, 2} {

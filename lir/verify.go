@@ -108,6 +108,9 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 			fail("%s: not i32", name)
 		}
 	case OpAddr:
+		if f.Segmented {
+			fail("%s: a buffer's address in a segmented function", name)
+		}
 		want(fail, name, dt, I32)
 		for _, r := range []Reg{in.Mem.Base, in.Mem.Index} {
 			if r != NoReg {
@@ -161,6 +164,9 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		}
 		if m.Buf == nil && m.Base == NoReg {
 			fail("%s: no buffer and no address", name)
+		}
+		if m.Buf == nil && f.Segmented {
+			fail("%s: no buffer in a segmented function", name)
 		}
 		if m.Width != 1 && m.Width != 2 && m.Width != 4 && m.Width != 8 {
 			fail("%s: width %d", name, m.Width)

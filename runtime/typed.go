@@ -386,7 +386,7 @@ func emitParamLine(p *x86.Program, t Typed, line int32) {
 	i(x86.MOV, x86.SI, x86.Imm(int64(line+3)))
 	i(x86.XOR, x86.ECX, x86.ECX)
 	i(x86.CALL, lbl("digits"))
-	i(x86.LEA, x86.AX, mem(x86.SI, -(line + 4)))
+	i(x86.LEA, x86.AX, mem(x86.SI, -(line+4)))
 	i(x86.CMP, x86.AX, x86.Imm(2))
 	i(x86.JA, lbl("encode"))
 	i(x86.XOR, x86.EBP, x86.EBP)
@@ -437,9 +437,17 @@ func emitParamLine(p *x86.Program, t Typed, line int32) {
 	i(x86.ADD, x86.ECX, x86.ECX)
 	i(x86.DIV, x86.ECX)
 	at("store")
+	if t.Params > 0xFFFF && t.Params < 0x100000 {
+		// The segmented model's data, past DS 0's 64 KiB in real mode.
+		i(x86.PUSH, x86.Word(int64(t.Params>>4)))
+		i(x86.POP, x86.DS)
+		i(x86.MOV, x86.D(x86.Mem{Base: x86.EBX, Disp: int32(t.Params & 15), Addr32: true}), x86.EAX)
+	}
 	i(x86.PUSH, x86.Word(0))
 	i(x86.POP, x86.DS)
-	i(x86.MOV, x86.D(x86.Mem{Base: x86.EBX, Disp: int32(t.Params), Addr32: true}), x86.EAX)
+	if t.Params <= 0xFFFF || t.Params >= 0x100000 {
+		i(x86.MOV, x86.D(x86.Mem{Base: x86.EBX, Disp: int32(t.Params), Addr32: true}), x86.EAX)
+	}
 	i(x86.JMP, x86.Label(ReadPrompt))
 	// digits: N = 10·N + each digit at SI (up to DI), EBP ×10 for each.
 	at("digits")

@@ -80,14 +80,15 @@ func TestCheck(t *testing.T) {
 	big := filepath.Join(dir, "big.tf")
 	os.WriteFile(big, []byte(strings.Replace(string(src), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
 	// sample() over more tokens than the templates' 32-bit sum holds: the
-	// loop code generator takes it (flat), which no segmented build can.
+	// loop code generator takes it (flat: its embedding table is more than
+	// a 64 KiB segment).
 	code, _, stderr = runCLI("build", "-o", filepath.Join(dir, "x.img"), big)
 	if want := "tfc: the loop code generator, since sample() over 1100 tokens (the template kernels sum their softmax weights in 32 bits, which hold 1023)"; code != 0 || !strings.Contains(stderr, want) {
 		t.Errorf("tfc build big.tf: exit %d, %q, want %q", code, stderr, want)
 	}
 	for _, args := range [][]string{{"check"}, {"build", "-o", filepath.Join(dir, "x.img")}} {
 		code, _, stderr = runCLI(append(args, "--memory", "segmented", big)...)
-		if want := "big.tf:4:1: segmented memory model: the template code generators cannot take the model (sample() over 1100 tokens"; code != 1 || !strings.Contains(stderr, want) {
+		if want := "big.tf:4:1: segmented memory model: token_embedding is 145200 bytes, more than a 64 KiB segment"; code != 1 || !strings.Contains(stderr, want) {
 			t.Errorf("tfc %s --memory segmented big.tf: exit %d, %q, want %q", args[0], code, stderr, want)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 
 // tfc size and build print the memory an image needs, tfc run gives QEMU
 // that much (at least its default), and --memory-size overrides it: with
-// 1 MiB the loader says so and stops.
+// 1 MiB the loader of a flat image says so and stops.
 func TestMemoryNeeded(t *testing.T) {
 	if got := codegen.MemoryMiBFor(0); got != 128 {
 		t.Errorf("MemoryMiBFor(0) = %d, want QEMU's 128", got)
@@ -19,7 +19,7 @@ func TestMemoryNeeded(t *testing.T) {
 		t.Errorf("MemoryMiBFor(200 MiB + 1) = %d, want 201 + 2", got)
 	}
 	const ex = "../../examples/gpt2-random.tf"
-	code, stdout, stderr := runCLI("size", "--json", ex)
+	code, stdout, stderr := runCLI("size", "--json", "--memory", "flat", ex)
 	var j struct {
 		Data  int   `json:"data_bytes"`
 		Needs int64 `json:"memory_bytes"`
@@ -32,7 +32,7 @@ func TestMemoryNeeded(t *testing.T) {
 		t.Errorf("tfc size says nothing of memory:\n%s", stdout)
 	}
 	needQEMU(t)
-	code, stdout, stderr = runCLI("run", "--memory-size", "1", ex)
+	code, stdout, stderr = runCLI("run", "--memory-size", "1", "--memory", "flat", ex)
 	if code != 1 || !strings.Contains(stdout, "not enough memory") || !strings.Contains(stderr, "needs ") {
 		t.Errorf("tfc run --memory-size 1: exit %d, COM1 %q, stderr %q", code, stdout, stderr)
 	}

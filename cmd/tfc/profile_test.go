@@ -63,7 +63,7 @@ func TestRunProfile(t *testing.T) {
 }
 
 // --profile needs a build it can count: a .tf file, the loop code
-// generator, its flat memory model.
+// generator.
 func TestRunProfileRefused(t *testing.T) {
 	for _, c := range []struct {
 		args   []string
@@ -74,8 +74,6 @@ func TestRunProfileRefused(t *testing.T) {
 			"tfc: run: --profile needs a .tf file: it builds an image that counts each op's instructions, which ../../examples/gelu-random.img has not\n"},
 		{[]string{"run", "--profile", "--gen", "fast", "../../examples/gelu-random.tf"}, 2,
 			"tfc: run: --profile counts the ops of the loop code generator (--gen loop), not --gen fast\n"},
-		{[]string{"run", "--profile", "--memory", "segmented", "../../examples/gelu-random.tf"}, 1,
-			"gelu-random.tf:3:1: the loop code generator has no segmented memory model yet"},
 	} {
 		code, stdout, stderr := runCLI(c.args...)
 		assert.Equal(t, c.code, code, "tfc %s: %s", strings.Join(c.args, " "), stderr)

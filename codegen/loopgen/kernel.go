@@ -38,14 +38,19 @@ type kernel struct {
 	nd       []int
 	// region is the virtual holding a layer region's pointer (by its
 	// low-memory slot), loaded at the kernel's entry when it is used.
-	region  map[uint16]x86.Reg
+	region map[uint16]x86.Reg
+	// segs: segmented, the segment register of each group the kernel
+	// reaches (by its slot), loaded at its entry.
+	segs    map[Group]x86.Reg
+	err     error  // what the kernel cannot do
+	note    string // the op, for messages
 	entry   []regalloc.Item
 	nlabels int
 }
 
 func newKernel(f *lir.Func, l *Layout, name string, nd []int, konst map[lir.Reg]int64) *kernel {
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
-		hi: map[lir.Reg]x86.Reg{}, konst: konst, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{},
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[Group]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
 		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}}
 }
@@ -450,6 +455,13 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 	if m.Buf != nil {
 		a, region = k.l.base(m.Buf)
 	}
+	seg := x86.NoReg
+	if k.l.Segmented {
+		if m.Buf == nil {
+			panic(fmt.Sprintf("BUG: loopgen: kernel %s: an address in a register in the segmented model", k.name))
+		}
+		seg = k.segment(k.l.Group[m.Buf])
+	}
 	disp := int64(a) + m.Disp
 	var bases []x86.Reg
 	if region != 0 {
@@ -499,5 +511,40 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 	if scale == 0 {
 		scale = 1
 	}
-	return x86.Mem{Base: base, Index: index, Scale: scale, Disp: int32(uint32(disp)), Addr32: true}
+	return x86.Mem{Base: base, Index: index, Scale: scale, Disp: int32(uint32(disp)), Addr32: true, Seg: seg}
+}
+
+// segment is the segment register that holds the segment of a group of
+// the segmented model, which the kernel's entry loads: the
+// first that no other group of the kernel holds. A kernel that reaches
+// more than three groups fails (k.err).
+func (k *kernel) segment(gr Group) x86.Reg {
+	if r, ok := k.segs[gr]; ok {
+		return r
+	}
+	taken := map[x86.Reg]bool{}
+	for _, r := range k.segs {
+		taken[r] = true
+	}
+	for _, r := range []x86.Reg{x86.ES, x86.FS, x86.GS} {
+		if taken[r] {
+			continue
+		}
+		k.segs[gr] = r
+		slot := x86.W(x86.Abs16(gr.Slot))
+		if gr.Add == 0 {
+			k.entry = append(k.entry, regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, slot}}})
+			return r
+		}
+		v := v16(k.v())
+		k.entry = append(k.entry,
+			regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v, slot}}},
+			regalloc.Item{Inst: x86.Inst{Op: x86.ADD, Args: []x86.Operand{v, x86.Imm(int64(gr.Add))}}},
+			regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, v}}})
+		return r
+	}
+	if k.err == nil {
+		k.err = segErrorf("%s reaches more than three 64 KiB segments, as many as the 386 has registers for (es, fs, gs)", k.note)
+	}
+	return x86.ES
 }

@@ -15,16 +15,20 @@ import (
 
 // Low memory, reached with 16-bit addresses: the generation loop's
 // scalars, the layer pointers and the kernels' spill slots. One name a
-// slot. They start at page 1: under QEMU's TCG every write to a page that
-// holds translated code (page 0 holds the loader's) takes a slow path.
+// slot. They keep off the pages of code (the loader's and the boot
+// sector's at 0x7000, the main code's from 0x7E00): under QEMU's TCG every
+// write to a page that holds translated code takes a slow path.
 const (
-	addrTok     = 0x1000 // word: the current token
-	addrPos     = 0x1002 // word: its position
-	addrLayerW  = 0x1004 // dword: this layer's params
-	addrLayerC  = 0x1008 // dword: this layer's caches
-	addrLayerN  = 0x100C // word: layers left
-	addrClock   = 0x1010 // qword: bench builds: rdtsc at the start
-	addrSteps   = 0x1018 // dword: bench builds: forward passes run
+	addrTok    = 0x1000 // word: the current token
+	addrPos    = 0x1002 // word: its position
+	addrLayerW = 0x1004 // dword: this layer's params (segmented: their segment)
+	addrLayerC = 0x1008 // dword: this layer's caches (segmented: their segment)
+	addrLayerN = 0x100C // word: layers left
+	addrClock  = 0x1010 // qword: bench builds: rdtsc at the start
+	addrSteps  = 0x1018 // dword: bench builds: forward passes run
+	// Segmented: the global groups' segments, words (layout_seg.go).
+	addrSegs    = 0x101C
+	addrSegsEnd = 0x1040
 	addrArgs    = 0x1040 // qwords: a proc's arguments
 	addrArgsEnd = 0x1100
 	// A kernel's spilled values, in dwords: an op's from spillBase, a
@@ -39,9 +43,12 @@ const (
 	addrProfEnd = 0x6000
 )
 
-// DataAddr is where the image's data is loaded: 1 MiB, above everything
-// real mode reaches without unreal mode.
-const DataAddr = 0x100000
+// DataAddr is where the image's data is loaded: flat, at 1 MiB, above
+// everything real mode reaches without unreal mode; segmented, at 64 KiB.
+const (
+	DataAddr          = 0x100000
+	SegmentedDataAddr = 0x10000
+)
 
 // Layout places a Func's buffers: the data the image loads (the tokenizer's
 // pieces first, where the console's print_piece reads them, then params,
@@ -49,10 +56,17 @@ const DataAddr = 0x100000
 // in (vars, scratch, the chosen token, the caches). A per-layer buffer has
 // an offset in its layer's region: params in one (W), caches in another (C).
 type Layout struct {
-	Data    []byte
-	Pieces  uint32
-	Prompt  uint32 // the prompt's tokens, words
-	NPrompt int
+	// Segmented: buffers are reached through segment registers (layout_seg.go).
+	Segmented bool
+	// Segmented: each global buffer's group (the slot of its segment),
+	// and the groups' segments, the activations' first.
+	Group    map[*lir.Buf]Group
+	Segs     []SegSlot
+	DataAddr uint32 // where Data is loaded
+	Data     []byte
+	Pieces   uint32
+	Prompt   uint32 // the prompt's tokens, words
+	NPrompt  int
 	// Addr is a buffer's linear address, or for a per-layer buffer its
 	// offset in every layer's region.
 	Addr             map[*lir.Buf]uint32
@@ -71,7 +85,7 @@ func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 // NewLayout lays f out for p; pieces is the console's piece table, prompt
 // the prompt's tokens.
 func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout, error) {
-	l := &Layout{Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
+	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
 	here := func() uint64 { return DataAddr + uint64(len(l.Data)) }
 	pad := func(a int) {
 		for len(l.Data)%a != 0 {
@@ -164,17 +178,30 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout
 }
 
 // base is the linear address of buffer b (global) or its offset in its
-// layer's region (per-layer), and the low-memory pointer to that region.
+// layer's region (per-layer), and the low-memory slot that holds that
+// region's pointer. Segmented, every address is an offset in its group's
+// segment (Group).
 func (l *Layout) base(b *lir.Buf) (addr uint32, region uint16) {
 	a, ok := l.Addr[b]
 	if !ok {
 		panic(fmt.Sprintf("BUG: loopgen: buffer %s has no address", b.Name))
 	}
-	if !b.PerLayer {
+	switch {
+	case l.Segmented:
+		return a, 0 // its group says where
+	case !b.PerLayer:
 		return a, 0
-	}
-	if b.Kind == lir.BufParam {
+	case b.Kind == lir.BufParam:
 		return a, addrLayerW
 	}
 	return a, addrLayerC
+}
+
+// layerStart and layerStep are the values the layer loop starts a
+// region's slot at and steps it by: a linear address, or a segment.
+func (l *Layout) layerStart(a uint32) int64 {
+	if l.Segmented {
+		return int64(a >> 4)
+	}
+	return int64(a)
 }

@@ -71,9 +71,27 @@ func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
 func low16(a uint16) x86.Mem { return x86.W(x86.Abs16(a)) }
 func low32(a uint16) x86.Mem { return x86.D(x86.Abs16(a)) }
 
-// far is a dword (or word) at a linear address above 64 KiB.
-func far(a uint32, size int) x86.Mem {
-	return x86.Mem{Size: size, Disp: int32(a), Addr32: true}
+// global is size bits at offset off of global buffer b: flat, at its
+// linear address; segmented, in the globals' segment, which it loads in
+// es first (a kernel may have changed es).
+func (g *gen) global(b *lir.Buf, off uint32, size int) x86.Mem {
+	a, _ := g.l.base(b)
+	return g.globalAt(b, a+off, size, x86.NoReg, 0)
+}
+
+// globalAt is global's operand for an address (or offset) a in b, with an
+// index register scaled.
+func (g *gen) globalAt(b *lir.Buf, a uint32, size int, index x86.Reg, scale int) x86.Mem {
+	m := x86.Mem{Size: size, Disp: int32(a), Index: index, Scale: scale, Addr32: true}
+	if g.l.Segmented {
+		gr := g.l.Group[b]
+		if gr.Add != 0 {
+			panic("BUG: loopgen: a layer's buffer outside a kernel")
+		}
+		g.i(x86.MOV, x86.ES, low16(gr.Slot))
+		m.Seg = x86.ES
+	}
+	return m
 }
 
 // generate is llama2.c's loop (ir.Generate): forward, the prompt's next
@@ -84,11 +102,13 @@ func (g *gen) generate() {
 	if g.o.Typed {
 		g.i(x86.CALL, x86.Label("read_prompt"))
 	}
+	for _, s := range g.l.Segs {
+		g.i(x86.MOV, low16(s.Slot), x86.Imm(int64(s.Seg)))
+	}
 	for _, b := range g.f.Bufs {
 		if b.Kind != lir.BufState {
 			continue
 		}
-		a, _ := g.l.base(b)
 		switch {
 		case b.Kind == lir.BufState && b.Name == "rng" && g.p.Gen.SeedClock:
 			// seed clock: the BIOS's ticks since midnight (INT 1Ah) in
@@ -96,14 +116,14 @@ func (g *gen) generate() {
 			// keeps).
 			g.i(x86.MOV, x86.AH, x86.Imm(0))
 			g.i(x86.INT, x86.Imm(0x1A))
-			g.i(x86.MOV, far(a, 16), x86.DX)
-			g.i(x86.MOV, far(a+2, 16), x86.CX)
-			g.i(x86.MOV, far(a+4, 32), x86.Imm(1))
+			g.i(x86.MOV, g.global(b, 0, 16), x86.DX)
+			g.i(x86.MOV, g.global(b, 2, 16), x86.CX)
+			g.i(x86.MOV, g.global(b, 4, 32), x86.Imm(1))
 		case b.Kind == lir.BufState && b.Name == "rng" && g.o.Typed:
 			// Its initial value again for each line (the sampler's seed).
 			for k := 0; k+4 <= len(b.Init); k += 4 {
 				v := binary.LittleEndian.Uint32(b.Init[k:])
-				g.i(x86.MOV, far(a+uint32(k), 32), x86.Imm(int64(int32(v))))
+				g.i(x86.MOV, g.global(b, uint32(k), 32), x86.Imm(int64(int32(v))))
 			}
 		}
 	}
@@ -128,8 +148,7 @@ func (g *gen) generate() {
 	if g.o.Bench {
 		g.i(x86.INC, low32(addrSteps))
 	}
-	next, _ := g.l.base(g.l.next)
-	g.i(x86.MOV, x86.AX, far(next, 16))
+	g.i(x86.MOV, x86.AX, g.global(g.l.next, 0, 16))
 	if g.o.Typed {
 		g.i(x86.MOV, x86.BX, low16(addrPos))
 		g.i(x86.CALL, x86.Label("prompt_next"))
@@ -139,7 +158,7 @@ func (g *gen) generate() {
 		g.i(x86.INC, x86.BX)
 		g.i(x86.CMP, x86.BX, x86.Imm(int64(g.l.NPrompt)))
 		g.i(x86.JAE, x86.Label("chosen"))
-		g.i(x86.MOV, x86.AX, x86.Mem{Size: 16, Index: x86.EBX, Scale: 2, Disp: int32(g.l.Prompt), Addr32: true})
+		g.i(x86.MOV, x86.AX, g.globalAt(g.l.next, g.l.Prompt, 16, x86.EBX, 2)) // the prompt is in the activations' group
 		g.prog.Label("chosen")
 	}
 	// BOS (1) or EOS (2): ax-1 is then 0 or 1.
@@ -184,8 +203,8 @@ func (g *gen) forward() error {
 			}
 		case lir.NLayers:
 			g.prog.Mark("layer loop")
-			g.i(x86.MOV, low32(addrLayerW), x86.Imm(int64(g.l.LayerW)))
-			g.i(x86.MOV, low32(addrLayerC), x86.Imm(int64(g.l.LayerC)))
+			g.i(x86.MOV, low32(addrLayerW), x86.Imm(g.l.layerStart(g.l.LayerW)))
+			g.i(x86.MOV, low32(addrLayerC), x86.Imm(g.l.layerStart(g.l.LayerC)))
 			g.i(x86.MOV, low16(addrLayerN), x86.Imm(int64(g.p.Layers)))
 			g.prog.Label("layer")
 			for _, op := range n.Body {
@@ -194,8 +213,8 @@ func (g *gen) forward() error {
 				}
 			}
 			g.prog.Mark("layer loop")
-			g.i(x86.ADD, low32(addrLayerW), x86.Imm(int64(g.l.StrideW)))
-			g.i(x86.ADD, low32(addrLayerC), x86.Imm(int64(g.l.StrideC)))
+			g.i(x86.ADD, low32(addrLayerW), x86.Imm(g.l.layerStart(g.l.StrideW)))
+			g.i(x86.ADD, low32(addrLayerC), x86.Imm(g.l.layerStart(g.l.StrideC)))
 			g.i(x86.DEC, low16(addrLayerN))
 			g.i(x86.JNE, x86.Label("layer"))
 		default:
@@ -204,8 +223,7 @@ func (g *gen) forward() error {
 	}
 	if g.o.Trace {
 		g.prog.Mark("trace")
-		next, _ := g.l.base(g.l.next)
-		g.i(x86.MOV, x86.AX, far(next, 16))
+		g.i(x86.MOV, x86.AX, g.global(g.l.next, 0, 16))
 		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
 		g.i(x86.MOV, x86.AL, x86.AH)
 		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
@@ -228,6 +246,7 @@ func (g *gen) forward() error {
 // body, ret.
 func (g *gen) emitProc(p *lir.Proc) error {
 	k := g.newKernel(p.Name, p.Body)
+	k.note = "proc " + p.Name
 	for i, r := range p.Params {
 		k.inMem[r] = argSlot(i, false)
 	}
@@ -250,6 +269,9 @@ func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 // finish ends a kernel, allocates it with spill slots from spill, and
 // appends it as region mark.
 func (g *gen) finish(k *kernel, name, mark string, spill int) error {
+	if k.err != nil {
+		return k.err
+	}
 	k.i(x86.RET)
 	k.k.Items = append(k.entry, k.k.Items...)
 	peephole(k.k.Items)
@@ -304,6 +326,7 @@ func (g *gen) callOp(n *lir.Node) error {
 // emitKernel selects, allocates and appends one op's kernel.
 func (g *gen) emitKernel(name string, n *lir.Node) error {
 	k := g.newKernel(name, n.Body)
+	k.note = n.Note
 	k.nodes(n.Body)
 	return g.finish(k, name, n.Note, spillBase)
 }
@@ -329,16 +352,20 @@ func (g *gen) traceLogits() {
 	x := post[len(post)-1].Args[0]
 	r, off := x.Root()
 	var addr uint32
+	var logits *lir.Buf
 	for _, b := range g.f.Bufs {
 		if b.Kind == lir.BufVar && b.Of == r {
 			addr, _ = g.l.base(b)
+			logits = b
 		}
 	}
 	g.prog.Mark("trace")
 	g.i(x86.MOV, x86.ESI, x86.Imm(int64(addr)+int64(4*off)))
 	g.i(x86.MOV, x86.ECX, x86.Imm(int64(4*x.Len)))
+	m := g.globalAt(logits, 0, 8, x86.NoReg, 0)
+	m.Base = x86.ESI
 	g.prog.Label("trace.byte")
-	g.i(x86.MOV, x86.AL, x86.Mem{Size: 8, Base: x86.ESI, Addr32: true})
+	g.i(x86.MOV, x86.AL, m)
 	g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
 	g.i(x86.INC, x86.ESI)
 	g.i(x86.LOOP|x86.A32, x86.Label("trace.byte"))

@@ -1,0 +1,264 @@
+package loopgen
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"tfc/ir"
+	"tfc/lir"
+	"tfc/runtime"
+)
+
+// The segmented memory model: plain real mode, everything below 640 KiB,
+// each byte reached through a segment register and a 16-bit offset. The
+// buffers fall in groups of at most 64 KiB, each a segment whose value
+// waits in a low-memory slot, which a kernel loads in a segment register
+// (es, fs or gs) at its entry:
+//
+//	addrLayerW  this layer's params (in parts of at most 64 KiB: the
+//	            slot's segment and the part's start)
+//	addrLayerC  this layer's caches (the same)
+//	addrSegs    the activations (vars, scratch, the chosen token, the
+//	            sampler's state, the prompt's tokens) with as many of the
+//	            global params and tables as fit; then each other global
+//	            param or table in a segment of its own
+//
+// A kernel that reaches more than three groups has no segment register
+// left: the model then takes the flat memory model. No register holds a
+// buffer's address (lir.Func.Segmented).
+
+// NewSegmentedLayout lays f out for p in the segmented model: the piece
+// table at 64 KiB (a segment's offset 0, as the console reads it), the
+// layers' params, the global groups, then the layers' caches.
+func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout, error) {
+	l := &Layout{Segmented: true, DataAddr: SegmentedDataAddr, Addr: map[*lir.Buf]uint32{}, Group: map[*lir.Buf]Group{},
+		layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
+	here := func() uint32 { return SegmentedDataAddr + uint32(len(l.Data)) }
+	pad := func(a int) {
+		for len(l.Data)%a != 0 {
+			l.Data = append(l.Data, 0)
+		}
+	}
+	l.Pieces = SegmentedDataAddr
+	l.Data = append(l.Data, pieces...)
+	pad(16)
+	// The layers' params.
+	var layered, globals, computed []*lir.Buf
+	var states []*lir.Buf
+	for _, b := range f.Bufs {
+		switch {
+		case b.Kind == lir.BufParam && b.PerLayer:
+			layered = append(layered, b)
+		case b.Kind == lir.BufParam || b.Kind == lir.BufTable:
+			globals = append(globals, b)
+		case b.Kind == lir.BufState:
+			states = append(states, b)
+		case b.Kind == lir.BufVar || b.Kind == lir.BufScratch || b.Kind == lir.BufNext:
+			computed = append(computed, b)
+		}
+	}
+	l.LayerW = here()
+	var err error
+	if l.StrideW, err = l.region(layered, addrLayerW); err != nil {
+		return nil, err
+	}
+	for li := 0; li < p.Layers; li++ {
+		start := len(l.Data)
+		for _, b := range layered {
+			for len(l.Data)-start < int(l.Addr[b]) {
+				l.Data = append(l.Data, 0)
+			}
+			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
+		}
+		for len(l.Data)-start < int(l.StrideW) {
+			l.Data = append(l.Data, 0)
+		}
+	}
+	// The activations' group: what it must hold, then the smallest
+	// globals while they fit.
+	need := uint32(0)
+	for _, b := range computed {
+		need = align(need, 8) + uint32(b.Size)
+	}
+	for _, b := range states {
+		need = align(need, 8) + uint32(b8(b))
+	}
+	need += uint32(2*len(prompt)) + 16
+	var shared, own []*lir.Buf
+	sort.SliceStable(globals, func(i, j int) bool { return globals[i].Size < globals[j].Size })
+	for _, b := range globals {
+		if need+uint32(globalBytes(b))+4 <= segmentBytes {
+			need += uint32(globalBytes(b)) + 4
+			shared = append(shared, b)
+		} else {
+			own = append(own, b)
+		}
+	}
+	// The globals of their own segments, in f's order; the activations'
+	// group, last in memory, has the first slot.
+	first := uint16(addrSegs)
+	slot := first + 2
+	newGroup := func() (uint16, error) {
+		pad(16)
+		if slot+2 > addrSegsEnd {
+			return 0, segErrorf("more than %d global params and tables of their own 64 KiB segments", (addrSegsEnd-addrSegs)/2-1)
+		}
+		l.Segs = append(l.Segs, SegSlot{Slot: slot, Seg: uint16(here() >> 4)})
+		slot += 2
+		return slot - 2, nil
+	}
+	for _, b := range inOrder(f, own) {
+		if globalBytes(b) > segmentBytes {
+			return nil, segErrorf("%s is %d bytes, more than a 64 KiB segment", b.Name, globalBytes(b))
+		}
+		s, err := newGroup()
+		if err != nil {
+			return nil, err
+		}
+		l.Group[b], l.Addr[b] = Group{Slot: s}, 0
+		l.appendGlobal(b)
+	}
+	// The activations' group: loaded (globals, state, prompt), then
+	// computed past the data's end.
+	pad(16)
+	g := here()
+	l.Segs = append(l.Segs, SegSlot{Slot: first, Seg: uint16(g >> 4)})
+	at := func() uint32 { return here() - g }
+	for _, b := range inOrder(f, shared) {
+		pad(4)
+		l.Group[b], l.Addr[b] = Group{Slot: first}, at()
+		l.appendGlobal(b)
+	}
+	for _, b := range states {
+		pad(8)
+		l.Group[b], l.Addr[b] = Group{Slot: first}, at()
+		l.Data = append(l.Data, b.Init...)
+	}
+	pad(4)
+	l.Prompt, l.NPrompt = at(), len(prompt)
+	for _, t := range prompt {
+		l.Data = binary.LittleEndian.AppendUint16(l.Data, uint16(t))
+	}
+	end := uint64(at())
+	for _, b := range computed {
+		end = (end + 7) &^ 7
+		l.Group[b], l.Addr[b] = Group{Slot: first}, uint32(end)
+		end += uint64(b.Size)
+		if b.Kind == lir.BufNext {
+			l.next = b
+		}
+	}
+	if end > segmentBytes {
+		return nil, segErrorf("the activations are %d bytes, more than a 64 KiB segment", end)
+	}
+	// The caches' region.
+	c := align(g+uint32(end), 16)
+	l.LayerC = c
+	var caches []*lir.Buf
+	for _, b := range f.Bufs {
+		switch b.Kind {
+		case lir.BufCacheK, lir.BufCacheV, lir.BufCacheKS, lir.BufCacheVS:
+			caches = append(caches, b)
+		}
+	}
+	if l.StrideC, err = l.region(caches, addrLayerC); err != nil {
+		return nil, err
+	}
+	all := uint64(c) + uint64(l.StrideC)*uint64(p.Layers)
+	if all > runtime.ConventionalTop {
+		return nil, segErrorf("needs %d bytes of memory from %#x, %d are below %#x", all-SegmentedDataAddr, SegmentedDataAddr, runtime.ConventionalTop-SegmentedDataAddr, runtime.ConventionalTop)
+	}
+	l.End = uint32(all)
+	return l, nil
+}
+
+// region places the per-layer buffers bs in a layer's region whose
+// segment slot holds: in parts of at most 64 KiB, each a group, its
+// segment the slot's plus the part's start. It returns the region's size.
+func (l *Layout) region(bs []*lir.Buf, slot uint16) (uint32, error) {
+	var start, off uint32
+	for _, b := range bs {
+		if b.Size > segmentBytes {
+			return 0, segErrorf("%s is %d bytes, more than a 64 KiB segment", b.Name, b.Size)
+		}
+		if off+uint32(b.Size)-start > segmentBytes {
+			start = align(off, 16)
+			off = start
+		}
+		l.Addr[b] = off - start
+		l.Group[b] = Group{Slot: slot, Add: uint16(start >> 4)}
+		off = align(off+uint32(b.Size), 4)
+	}
+	return align(off, 16), nil
+}
+
+// Group is a group of buffers of the segmented model: its segment is the
+// word at Slot in low memory, plus Add.
+type Group struct{ Slot, Add uint16 }
+
+// SegSlot is a global group's segment and the low-memory word that holds
+// it while the image runs.
+type SegSlot struct{ Slot, Seg uint16 }
+
+// globalBytes is the size of a global param or table as stored.
+func globalBytes(b *lir.Buf) int {
+	if b.Kind == lir.BufTable {
+		return 4 * len(b.Of.(*ir.Table).Data)
+	}
+	return len(lir.ParamBytes(b.Of.(*ir.Param), 0))
+}
+
+func (l *Layout) appendGlobal(b *lir.Buf) {
+	if b.Kind == lir.BufTable {
+		for _, v := range b.Of.(*ir.Table).Data {
+			l.Data = binary.LittleEndian.AppendUint32(l.Data, uint32(v))
+		}
+		return
+	}
+	l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), 0)...)
+}
+
+// inOrder is bs in f's order of buffers.
+func inOrder(f *lir.Func, bs []*lir.Buf) []*lir.Buf {
+	in := map[*lir.Buf]bool{}
+	for _, b := range bs {
+		in[b] = true
+	}
+	var out []*lir.Buf
+	for _, b := range f.Bufs {
+		if in[b] {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func b8(b *lir.Buf) int { return len(b.Init) }
+
+const segmentBytes = 0x10000
+
+// A SegmentedError says why a program does not fit the segmented model
+// (which the flat one may take instead).
+type SegmentedError struct{ Msg string }
+
+func (e *SegmentedError) Error() string { return e.Msg }
+
+func segErrorf(format string, args ...any) error {
+	return &SegmentedError{fmt.Sprintf(format, args...)}
+}
+
+// Linear is a global buffer's linear address, for code outside the
+// generated kernels (the typed prompt's parameter lines).
+func (l *Layout) Linear(b *lir.Buf) uint32 {
+	if !l.Segmented {
+		return l.Addr[b]
+	}
+	g := l.Group[b]
+	for _, s := range l.Segs {
+		if s.Slot == g.Slot {
+			return uint32(s.Seg+g.Add)<<4 + l.Addr[b]
+		}
+	}
+	panic(fmt.Sprintf("BUG: loopgen: buffer %s has no segment", b.Name))
+}
