@@ -58,9 +58,11 @@ type Options struct {
 type Image struct {
 	Bytes  []byte
 	Memory string // the memory model used
-	// Generator is the code generator used: "small" (-Os) or "fast".
+	// Generator is the code generator used: "small" (-Os's templates)
+	// or "loop".
 	Generator string
-	// Note says why -Os used the fast generator, when it did.
+	// Note says why a build took another way than the usual one (-Os the
+	// loop code generator, -O2 less unrolling).
 	Note   string
 	Boot   *x86.Program
 	Loader *x86.Program // nil with the lean boot sector
@@ -112,62 +114,45 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 }
 
 func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
-	if o.Gen == "loop" {
+	if o.Gen == "loop" || o.Opt == "2" {
 		return buildLoop(p, prompt, steps, o)
 	}
-	if why := isel.FastSupports(p, steps); why != "" {
-		// Neither template generator takes the program: the loop code
-		// generator takes every op.
+	// -Os: the small templates, hand-golfed for the first language's
+	// shapes, where they take the model; the loop code generator's size
+	// policy otherwise.
+	loop := func(why string) (*Image, error) {
 		im, err := buildLoop(p, prompt, steps, o)
 		if err == nil {
-			im.Note = "the loop code generator, since " + why
+			im.Note = "-Os: the loop code generator, since " + why
 		}
 		return im, err
 	}
-	small := o.Opt != "2"
-	note := ""
-	if small {
-		if why := isel.SmallSupports(p); why != "" {
-			small, note = false, "-Os: the fast code generator, since "+why
-		}
+	if why := isel.SmallSupports(p, steps); why != "" {
+		return loop(why)
 	}
-	im, err := build(p, prompt, steps, o, small, note)
-	if err == errSmallTooBig {
-		n := isel.SmallDataBytes(p) + 2*len(prompt)
-		im, err = build(p, prompt, steps, o, false,
-			fmt.Sprintf("-Os: the fast code generator, since the code and its tables (%d bytes of tables) do not fit below 64 KiB", n))
-	}
-	if err == errFastTooBig {
-		// The loop back end's code does not grow with the shape.
-		if im, err = buildLoop(p, prompt, steps, o); err == nil {
-			im.Note = "the loop code generator, since the fast one's unrolled code passes 64 KiB"
-		}
+	im, err := build(p, prompt, steps, o)
+	var small *smallRefused
+	if errors.As(err, &small) {
+		return loop(small.why)
 	}
 	return im, err
 }
 
-// errSmallTooBig: the small generator's code and tables pass 64 KiB.
-var errSmallTooBig = errors.New("the small code and its tables do not fit below 64 KiB")
+// smallRefused: the small templates cannot place the model (their code
+// and tables, or activations, past what 16-bit addresses reach).
+type smallRefused struct{ why string }
 
-// errFastTooBig: the fast generator's code passes 64 KiB.
-var errFastTooBig = fmt.Errorf("the code is more than the %d bytes from %#x to 64 KiB where it runs (the fast code generator unrolls its loops for each shape)",
-	runtime.MaxCodeSize, runtime.CodeAddr)
+func (e *smallRefused) Error() string { return e.why }
 
-func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note string) (*Image, error) {
+func build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	pieces := runtime.PieceData(p.Tokenizer, 0)
 	data, typed, err := typedData(p, pieces, o)
 	if err != nil {
 		return nil, err
 	}
-	l, err := layout(p, o.Memory, small, data, prompt)
-	if err != nil && small {
-		// The small generator needs the activations in low memory.
-		if l, err = layout(p, o.Memory, false, data, prompt); err == nil {
-			note = "-Os: the fast code generator, since the activations do not fit low memory"
-		}
-	}
+	l, err := layout(p, o.Memory, data, prompt)
 	if err != nil {
-		return nil, err
+		return nil, &smallRefused{fmt.Sprintf("the small templates cannot lay it out (%v)", err)}
 	}
 	model := "flat"
 	if l.Segmented {
@@ -187,39 +172,23 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	}
 	// The boot sector's putc and exit, which the small generator's
 	// console calls (their addresses do not depend on the sector counts).
-	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Lean: l.Small && leanBoot(p, o), Input: typed != nil}
-	if l.Small {
-		r, err := runtime.SharedRoutines(cfg)
-		if err != nil {
-			return nil, err
-		}
-		console.BootPutc, console.BootExit = r.Putc, r.Exit
-	}
-	main := &x86.Program{}
-	so := isel.SelectOptions{Steps: steps, Bench: o.Bench, Trace: o.Trace, Typed: typed != nil}
-	if l.Small {
-		err = isel.SelectSmall(main, p, l, so)
-	} else {
-		err = isel.Select(main, p, l, so)
-	}
-	if errors.Is(err, isel.ErrKernelTooBig) {
-		return nil, errFastTooBig
-	}
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Lean: leanBoot(p, o), Input: typed != nil}
+	r, err := runtime.SharedRoutines(cfg)
 	if err != nil {
 		return nil, err
 	}
+	console.BootPutc, console.BootExit = r.Putc, r.Exit
+	main := &x86.Program{}
+	so := isel.SelectOptions{Steps: steps, Bench: o.Bench, Trace: o.Trace, Typed: typed != nil}
+	if err := isel.SelectSmall(main, p, l, so); err != nil {
+		return nil, err
+	}
 	if typed != nil {
-		if p.Samples() {
-			typed.Params = isel.SamplingAddr // the small generator has no sample()
-		}
 		runtime.EmitTyped(main, *typed)
 	}
 	runtime.EmitConsole(main, console)
 	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {
-		if l.Small {
-			return nil, errSmallTooBig
-		}
-		return nil, errFastTooBig
+		return nil, &smallRefused{fmt.Sprintf("the small templates' code and tables (%d bytes of tables) do not fit below 64 KiB", isel.SmallDataBytes(p)+2*len(prompt))}
 	}
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
@@ -228,11 +197,7 @@ func build(p *ir.Program, prompt []int, steps int, o Options, small bool, note s
 	if err != nil {
 		return nil, err
 	}
-	gen := "fast"
-	if l.Small {
-		gen = "small"
-	}
-	im := &Image{Bytes: ln.Bytes, Memory: model, Generator: gen, Note: note, Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: l}
+	im := &Image{Bytes: ln.Bytes, Memory: model, Generator: "small", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: l}
 	im.Regions, im.DataRegions = regions(ln.Boot, ln.Loader, main)
 	return im, nil
 }
@@ -249,20 +214,20 @@ func leanBoot(p *ir.Program, o Options) bool {
 // layout places p in the memory model asked for, or, with none asked for,
 // in the segmented model when it fits 640 KiB (plain real mode runs on any
 // PC), else in the flat one.
-func layout(p *ir.Program, memory string, small bool, pieces []byte, prompt []int) (*isel.Layout, error) {
+func layout(p *ir.Program, memory string, pieces []byte, prompt []int) (*isel.Layout, error) {
 	switch memory {
 	case "":
-		l, segErr := isel.NewLayout(p, isel.LayoutOptions{Segmented: true, Small: small}, pieces, prompt)
+		l, segErr := isel.NewLayout(p, isel.LayoutOptions{Segmented: true}, pieces, prompt)
 		if segErr == nil {
 			return l, nil
 		}
-		l, err := isel.NewLayout(p, isel.LayoutOptions{Small: small}, pieces, prompt)
+		l, err := isel.NewLayout(p, isel.LayoutOptions{}, pieces, prompt)
 		if err != nil {
 			return nil, fmt.Errorf("the model fits neither memory model: segmented: %v; flat: %v", segErr, err)
 		}
 		return l, nil
 	case "flat", "segmented":
-		l, err := isel.NewLayout(p, isel.LayoutOptions{Segmented: memory == "segmented", Small: small}, pieces, prompt)
+		l, err := isel.NewLayout(p, isel.LayoutOptions{Segmented: memory == "segmented"}, pieces, prompt)
 		if err != nil {
 			return nil, fmt.Errorf("%s memory model: %v", memory, err)
 		}
@@ -303,8 +268,6 @@ func regions(progs ...*x86.Program) (code, data []Region) {
 	}
 	return code, data
 }
-
-func sectors(n int) int { return (n + runtime.SectorSize - 1) / runtime.SectorSize }
 
 // Listing is the image's code as one NASM source: the boot sector at
 // 0x7C00, its padding and signature, then the main code at 0x7E00.

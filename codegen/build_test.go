@@ -91,7 +91,7 @@ func TestMemoryModels(t *testing.T) {
 					if im.Memory != memory {
 						t.Fatalf("built %s, asked for %s", im.Memory, memory)
 					}
-					if want := map[string]string{"s": "small", "2": "fast"}[opt]; im.Generator != want && im.Note == "" {
+					if want := map[string]string{"s": "small", "2": "loop"}[opt]; im.Generator != want && im.Note == "" {
 						t.Fatalf("-O%s built with the %s generator", opt, im.Generator)
 					}
 					res := boot(t, im.Bytes)
@@ -109,16 +109,29 @@ func TestMemoryModelChoice(t *testing.T) {
 	if im.Memory != "segmented" {
 		t.Errorf("gelu-random: chose %s, want segmented (it fits 640 KiB)", im.Memory)
 	}
+	// A layer's weights pass 64 KiB: the loop code generator (mha-random
+	// samples) splits them in segments.
 	_, im = build(t, path("mha-random"), "")
-	if im.Memory != "flat" {
-		t.Errorf("mha-random: chose %s, want flat (a layer's weights pass 64 KiB)", im.Memory)
+	if im.Memory != "segmented" {
+		t.Errorf("mha-random: chose %s, want segmented (a layer's weights in two segments)", im.Memory)
 	}
-	p, err := frontend.LoadFile(path("mha-random"), ir.Options{})
+	// A table of more than 64 KiB: flat.
+	src, err := os.ReadFile(path("mha-random"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide := filepath.Join(t.TempDir(), "wide.tf")
+	os.WriteFile(wide, []byte(strings.Replace(string(src), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
+	_, im = build(t, wide, "")
+	if im.Memory != "flat" {
+		t.Errorf("mha-random with 1100 tokens: chose %s, want flat (its embedding table passes 64 KiB)", im.Memory)
+	}
+	p, err := frontend.LoadFile(wide, ir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = codegen.Build(p, []int{1}, 8, codegen.Options{Memory: "segmented"})
-	want := "../examples/mha-random.tf:4:1: segmented memory model: one layer's weights is 72192 bytes, more than a 64 KiB segment"
+	want := wide + ":4:1: segmented memory model: token_embedding is 145200 bytes, more than a 64 KiB segment"
 	if err == nil || err.Error() != want {
 		t.Errorf("forcing segmented: err = %v, want %q", err, want)
 	}
@@ -188,12 +201,11 @@ func TestCutShortImage(t *testing.T) {
 	}
 }
 
-// shapesModel is a model with random weights whose sizes take the fast
-// generator's rarer paths: head sizes 4, 6 and 20, groups of 3 query
-// heads, lengths that 8 does not divide (loops unrolled by 2, 4 or not at
-// all), more than 127 columns (32-bit displacements), odd numbers of rows
-// and of columns (weights left after the dword reads), int8 weights (read
-// four at a time) and caches (value shifts past 8), top-p sampling.
+// shapesModel is a model with random weights whose sizes take -O2's rarer
+// paths: head sizes 4, 6 and 20, groups of 3 query heads, lengths that 8
+// does not divide (loops unrolled by what divides them or not at all),
+// more than 127 columns (32-bit displacements), odd numbers of rows and of
+// columns, int8 weights and caches (value shifts past 8), top-p sampling.
 const shapesModel = `model shapes
 
 weights   random seed {SEED}
@@ -251,9 +263,9 @@ generate {
 }
 `
 
-// The fast generator on unusual shapes, in both memory models, prints
-// what the simulator prints.
-func TestFastShapes(t *testing.T) {
+// -O2 (the loop code generator) on unusual shapes, in both memory models,
+// prints what the simulator prints.
+func TestO2Shapes(t *testing.T) {
 	cases := []struct{ name, vars string }{
 		{"d4-group3-int8", "SEED=5 DIM=36 HIDDEN=150 HEADS=9 KVHEADS=3 VOCAB=259 WEIGHTS=int8~per~tensor CACHE=int8 GATE=gelu FINAL=sample SAMPLER=sampler~temperature~0.9~top_p~0.8~seed~3"},
 		{"d20-mha-int16", "SEED=6 DIM=40 HIDDEN=66 HEADS=2 KVHEADS=2 VOCAB=301 WEIGHTS=int16~per~tensor CACHE=int16 GATE=silu FINAL=argmax SAMPLER=sampler~greedy"},

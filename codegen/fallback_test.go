@@ -11,7 +11,7 @@ import (
 	"tfc/ir"
 )
 
-// -Os falls back to the fast generator, and says why, when the small one
+// -Os falls back to the loop code generator, and says why, when the small one
 // cannot take the model: here a context of 1024 makes the RoPE table too
 // large to sit beside the code below 64 KiB. The image is still right.
 func TestSmallFallsBackWhenTablesDoNotFit(t *testing.T) {
@@ -36,8 +36,8 @@ func TestSmallFallsBackWhenTablesDoNotFit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if im.Generator != "fast" || !strings.Contains(im.Note, "tables") {
-		t.Errorf("generator %q, note %q; want the fast one, because of the tables", im.Generator, im.Note)
+	if im.Generator != "loop" || !strings.Contains(im.Note, "tables") {
+		t.Errorf("generator %q, note %q; want the loop one, because of the tables", im.Generator, im.Note)
 	}
 	res := boot(t, im.Bytes)
 	if want := simulate(t, p); string(res.Serial) != want {
@@ -55,7 +55,7 @@ func TestSmallIsTheDefault(t *testing.T) {
 		}
 	}
 	_, im := build(t, path("mha-random"), "")
-	if im.Generator != "fast" || !strings.Contains(im.Note, "sample()") {
+	if im.Generator != "loop" || !strings.Contains(im.Note, "sample()") {
 		t.Errorf("mha-random: generator %q, note %q", im.Generator, im.Note)
 	}
 }

@@ -33,9 +33,8 @@ func (r *recorder) Step(token, pos int) int {
 // even where it would not change a token. Both code generators, in both
 // memory models; the image writes its trace to QEMU's debug console. The
 // token is the one the model chose, before a prompt token replaces it, so
-// that the sampler is checked at every step too (mha-random samples: the
-// fast sampler overwrites the logits, so its trace shows that they are
-// written before it runs).
+// that the sampler is checked at every step too (mha-random samples: its
+// trace shows the logits as they were before the sampler ran).
 func TestLogitsBitForBit(t *testing.T) {
 	if !qemu.Available() {
 		t.Skip("SKIPPED: qemu-system-i386 is not installed (make deps)")

@@ -58,7 +58,7 @@ func (f Failure) String() string { return fmt.Sprintf("%s [%s]: %s", f.Kind, f.C
 type ConfigResult struct {
 	Config
 	Built     bool
-	Generator string // "small" or "fast", when built
+	Generator string // "small" or "loop", when built
 	Why       string // why it did not build
 	Booted    bool
 }

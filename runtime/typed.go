@@ -68,9 +68,6 @@ func (t Typed) layout() typedLayout {
 	return l
 }
 
-// TypedBytes is the size of TypedData for t.
-func (t Typed) TypedBytes() int { return t.layout().size }
-
 // TypedData is the data of the typed-prompt routines (see Typed): the
 // tables, then room for the line and its tokens (zeros).
 //

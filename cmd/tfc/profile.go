@@ -75,7 +75,7 @@ func (b buildFlags) compileProfile(fs *flag.FlagSet, path string, stderr io.Writ
 		policy = "-O2"
 	}
 	if usual != "loop" {
-		which := map[string]string{"small": "the small templates", "fast": "the fast templates"}[usual]
+		which := map[string]string{"small": "the small templates"}[usual]
 		if which == "" {
 			which = "the " + usual + " code generator"
 		}

@@ -69,15 +69,14 @@ type Layout struct {
 	NPrompt  int
 	// Addr is a buffer's linear address, or for a per-layer buffer its
 	// offset in every layer's region.
-	Addr             map[*lir.Buf]uint32
-	LayerW, StrideW  uint32
-	LayerC, StrideC  uint32
-	End              uint32 // first byte past everything
-	next             *lir.Buf
-	layers           int
-	promptTokens     []int
-	piecesBytes      int
-	paramsGlobalSize int
+	Addr            map[*lir.Buf]uint32
+	LayerW, StrideW uint32
+	LayerC, StrideC uint32
+	End             uint32 // first byte past everything
+	next            *lir.Buf
+	layers          int
+	promptTokens    []int
+	piecesBytes     int
 }
 
 func align(n, a uint32) uint32 { return (n + a - 1) / a * a }

@@ -60,7 +60,6 @@ type gen struct {
 	l      *Layout
 	o      Options
 	ops    int
-	labels int
 	kernel []func() error // the kernels, emitted after forward
 	// profiled are the ops Profile counts, by their region names.
 	profiled []string

@@ -20,14 +20,6 @@ type emitter struct {
 	dataSeg x86.Reg
 }
 
-// far puts m in segment s in the segmented model.
-func (e *emitter) far(m x86.Mem, s x86.Reg) x86.Mem {
-	if e.seg {
-		m.Seg = s
-	}
-	return m
-}
-
 // setSeg loads a segment register from an immediate or a word in memory
 // (through AX).
 func (e *emitter) setSeg(s x86.Reg, from x86.Operand) {
@@ -48,51 +40,6 @@ func (e *emitter) label(name string) { e.p.Label(name) }
 // low16/low32 are scalars in low memory, reached with 16-bit addressing.
 func low16(addr uint16) x86.Mem { return x86.W(x86.Abs16(addr)) }
 func low32(addr uint16) x86.Mem { return x86.D(x86.Abs16(addr)) }
-
-// pointParam sets r to a param's address plus add: linear (flat, for a
-// per-layer param relative to this layer's region), or an offset in ES
-// (segmented). It clobbers AX.
-func (e *emitter) pointParam(r x86.Reg, loc *ParamLoc, add uint32) {
-	if e.seg {
-		off := add
-		if loc.PerLayer {
-			e.setSeg(x86.ES, low16(addrLayerW))
-			off += loc.Addr
-		} else {
-			e.setSeg(x86.ES, x86.Imm(int64(loc.Addr>>4)))
-			off += loc.Addr & 15
-		}
-		e.i(x86.MOV, r, x86.Imm(int64(off)))
-		return
-	}
-	if loc.PerLayer {
-		e.i(x86.MOV, r, low32(addrLayerW))
-		if a := loc.Addr + add; a != 0 {
-			e.i(x86.ADD, r, x86.Imm(int64(a)))
-		}
-		return
-	}
-	e.i(x86.MOV, r, x86.Imm(int64(loc.Addr+add)))
-}
-
-// pointData makes the data at linear address a reachable: it returns a in
-// the flat model, and in the segmented model sets ES to a's segment and
-// returns the offset. It clobbers AX.
-func (e *emitter) pointData(a uint32) uint32 {
-	if !e.seg {
-		return a
-	}
-	e.setSeg(e.dataSeg, x86.Imm(int64(a>>4)))
-	return a & 15
-}
-
-// pointCache makes this layer's cache reachable: segmented, FS is its
-// segment. It clobbers AX.
-func (e *emitter) pointCache() {
-	if e.seg {
-		e.setSeg(x86.FS, low16(addrLayerC))
-	}
-}
 
 // step starts the generation loop: the label "step" and the call of
 // forward (bench builds: the time stamp first, and a count of the passes).

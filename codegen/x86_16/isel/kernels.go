@@ -64,10 +64,7 @@ type Kernel struct {
 // op of the layer block LayerW and LayerC (Layout.LayerPointers) and, in
 // the segmented model, FS and GS loaded from them.
 func SmallKernel(p *ir.Program, l *Layout, op *ir.Op) (*Kernel, error) {
-	if !l.Small {
-		return nil, fmt.Errorf("the layout is not the small code generator's")
-	}
-	if why := SmallSupports(p); why != "" {
+	if why := SmallSupports(p, 0); why != "" {
 		return nil, fmt.Errorf("no small code: %s", why)
 	}
 	full := &x86.Program{}

@@ -15,51 +15,20 @@ import (
 // Scalars live in low memory, below the boot sector, where a 16-bit
 // absolute address reaches them in the shortest encodings.
 const (
-	scalarBase   = 0x0500
-	addrTok      = scalarBase + 0   // word: the current token
-	addrPos      = scalarBase + 2   // word: its position
-	addrNext     = scalarBase + 4   // word: the token chosen
-	addrCount    = scalarBase + 6   // word: a kernel's outer loop counter
-	addrLayerN   = scalarBase + 8   // word: layers left
-	addrLayerW   = scalarBase + 12  // dword: this layer's weights
-	addrLayerC   = scalarBase + 16  // dword: this layer's cache
-	addrHead     = scalarBase + 24  // word: attention's head counter
-	addrBigShift = scalarBase + 28  // dword: -O2 attention's 64-bit path is on (below)
-	addrBest     = scalarBase + 32  // dword: softmax max
-	addrW        = scalarBase + 36  // dword: weights (an offset in ES when segmented); store's mask; attention's kv-head byte offset
-	addrX        = scalarBase + 40  // dword: an input vector; attention's query pointer
-	addrY        = scalarBase + 44  // dword: an output vector; attention's output pointer
-	addrEnd      = scalarBase + 48  // dword: where a loop's pointer stops; attention's end of this step's scores
-	addrAttAux   = scalarBase + 52  // dword: -O2 attention's kv-head index; -Os attention's end of its scores (a word)
-	addrTmp      = scalarBase + 56  // 4 dwords: 64-bit temporaries
-	addrRng      = scalarBase + 72  // qword: the sampler's xorshift64* state
-	addrLimit    = scalarBase + 80  // dword: the top-p limit
-	addrTotal    = scalarBase + 84  // dword: the nucleus weight
-	addrClock    = scalarBase + 88  // qword: bench builds: rdtsc at the start
-	addrSteps    = scalarBase + 96  // dword: bench builds: forward passes run
-	addrMM       = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
-	addrInvT     = scalarBase + 112 // dword: a typed prompt's sampler: ir.Sampling's InvT
-	addrTopP     = scalarBase + 116 // dword: and its TopP
+	scalarBase = 0x0500
+	addrTok    = scalarBase + 0   // word: the current token
+	addrPos    = scalarBase + 2   // word: its position
+	addrNext   = scalarBase + 4   // word: the token chosen
+	addrLayerN = scalarBase + 8   // word: layers left
+	addrLayerW = scalarBase + 12  // dword: this layer's weights
+	addrLayerC = scalarBase + 16  // dword: this layer's cache
+	addrBest   = scalarBase + 32  // dword: softmax max
+	addrAttAux = scalarBase + 52  // word: attention's end of its scores, Att + 4·(pos+1)
+	addrTmp    = scalarBase + 56  // 4 dwords: 64-bit temporaries
+	addrClock  = scalarBase + 88  // qword: bench builds: rdtsc at the start
+	addrSteps  = scalarBase + 96  // dword: bench builds: forward passes run
+	addrMM     = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
 )
-
-// SamplingAddr is where -O2 images with a typed prompt and sample() keep
-// the sampler's parameters (ir.Sampling: InvT, then TopP, dwords), which
-// the runtime's parameter lines set.
-const SamplingAddr = addrInvT
-
-// Notes on the slots above. One address has one name; kernels that never
-// run at the same time share a slot under it.
-//
-// addrBigShift is 0 at the start of the generation; -O2 store turns it
-// non-zero for good when it gives values a shift past 8 (the mask in
-// addrW says which of k and v count), and attention then takes its 64-bit
-// path.
-//
-// addrW, addrX, addrY and addrEnd are the arguments of the -O2
-// subroutines that need every register (rmsnorm, matmul, the elementwise
-// loops, store). -O2 attention calls none of them and keeps its own
-// scalars there, and in addrAttAux, which -Os attention uses for the end
-// of its scores, Att + 4·(pos+1).
 
 // Where each memory model puts things. Flat: data at 1 MiB, above all the
 // memory real mode reaches without unreal mode, and everything computed
@@ -86,14 +55,12 @@ type ParamLoc struct {
 	RowBytes int
 }
 
-// CacheLoc gives a cache's offsets within every layer's cache region.
-// Fast layout: keys, values (Context*Width elements), key shifts and value
-// shifts (Context*Heads bytes). Small layout: one record of Rec bytes per
-// position, at K: per head its shift byte then its keys, then (at V) the
-// same for the values, so that one pointer walks shifts and values.
+// CacheLoc gives a cache's offsets within every layer's cache region: one
+// record of Rec bytes per position, at K: per head its shift byte then its
+// keys, then (at V) the same for the values, so that one pointer walks
+// shifts and values.
 type CacheLoc struct {
-	K, V, KS, VS uint32
-	Rec          uint32
+	K, V, Rec uint32
 }
 
 // Layout is the memory map of an image. In the segmented model every
@@ -101,13 +68,11 @@ type CacheLoc struct {
 // reaches it through a segment register set to address>>4.
 type Layout struct {
 	Segmented    bool
-	Small        bool
 	DataAddr     uint32
 	Data         []byte // loaded at DataAddr
 	Params       map[*ir.Param]*ParamLoc
 	LayerBase    uint32 // the first layer's region of per-layer params
 	LayerStride  uint32
-	Tables       map[*ir.Table]uint32
 	Pieces       uint32
 	Prompt       uint32 // prompt tokens, words
 	NPrompt      int
@@ -117,7 +82,6 @@ type Layout struct {
 	Vars        map[*ir.Var]uint32
 	Att         uint32 // attention scores, Context dwords
 	Acc         uint32 // attention's 64-bit sums, one per head element, then a dword
-	Nucleus     uint32 // the sampler's nucleus weights, Vocab dwords
 	Caches      map[*ir.Cache]*CacheLoc
 	CacheBase   uint32
 	CacheStride uint32
@@ -173,22 +137,20 @@ func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 
 // NewLayout places everything a compiled program needs. pieces is the
 // tokenizer's data for the console, prompt the prompt's tokens.
-// LayoutOptions choose the memory model and where small things go.
+// LayoutOptions choose the memory model. In both, the vars and scratch
+// buffers go in low memory (16-bit addresses), and the tables and the
+// prompt after the code, where 16-bit addresses reach them too.
 type LayoutOptions struct {
 	Segmented bool
-	// Small: the vars and scratch buffers in low memory (16-bit addresses)
-	// in both models, and the tables left out of the data: the small code
-	// generator puts them after the code, where 16-bit addresses reach them.
-	Small bool
 }
 
 func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*Layout, error) {
-	segmented, low := o.Segmented, o.Segmented || o.Small
+	segmented := o.Segmented
 	dataAddr, unit := uint32(FlatDataAddr), uint32(4)
 	if segmented {
 		dataAddr, unit = SegmentedDataAddr, 16
 	}
-	l := &Layout{Segmented: segmented, Small: o.Small, DataAddr: dataAddr, Params: map[*ir.Param]*ParamLoc{}, Tables: map[*ir.Table]uint32{},
+	l := &Layout{Segmented: segmented, DataAddr: dataAddr, Params: map[*ir.Param]*ParamLoc{},
 		Vars: map[*ir.Var]uint32{}, Caches: map[*ir.Cache]*CacheLoc{}}
 	here := func() uint32 { return dataAddr + uint32(len(l.Data)) }
 	pad := func(a uint32) {
@@ -262,25 +224,8 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 			l.Data = append(l.Data, 0)
 		}
 	}
-	for _, t := range p.Tables {
-		if o.Small {
-			break
-		}
-		pad(4)
-		fits("table "+t.Name, uint32(4*len(t.Data)))
-		l.Tables[t] = here()
-		for _, v := range t.Data {
-			l.Data = binary.LittleEndian.AppendUint32(l.Data, uint32(v))
-		}
-	}
 	pad(4)
 	l.Prompt, l.NPrompt, l.PromptTokens = here(), len(prompt), prompt
-	for _, t := range prompt {
-		if o.Small {
-			break // the small generator keeps them after its code
-		}
-		l.Data = binary.LittleEndian.AppendUint16(l.Data, uint16(t))
-	}
 	if segmented {
 		pad(16) // a segment's offset 0: no bias for the console
 		l.Pieces = here()
@@ -289,10 +234,7 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 	}
 
 	// Computed memory: vars and scratch buffers, then the caches.
-	at := here()
-	if low {
-		at = segVarBase
-	}
+	at := uint32(segVarBase)
 	for _, v := range p.Vars {
 		if v.Parent == nil {
 			l.Vars[v] = at
@@ -307,27 +249,18 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 		maxHead = max(maxHead, c.HeadDim)
 	}
 	at += uint32(8*maxHead) + 4 // and the small attention's softmax sum
-	l.Nucleus = at
-	at += uint32(4 * p.Vocab)
-	if low {
-		if at > segVarEnd {
-			errs = append(errs, fmt.Errorf("the activations need %d bytes, %d are free in low memory", at-segVarBase, segVarEnd-segVarBase))
-		}
-		at = here()
+	if at > segVarEnd {
+		errs = append(errs, fmt.Errorf("the activations need %d bytes, %d are free in low memory", at-segVarBase, segVarEnd-segVarBase))
 	}
-	at = align(at, 16)
+	at = align(here(), 16)
 	l.CacheBase = at
 	var coff uint32
 	for _, c := range p.Caches {
 		n := uint32(c.Context * c.Width * c.Bits / 8)
 		h := uint32(c.Context * c.Heads())
-		cl := &CacheLoc{K: coff, V: coff + n, KS: coff + 2*n, VS: coff + 2*n + h}
-		if o.Small {
-			half := uint32(c.Heads() * (1 + c.HeadDim*c.Bits/8))
-			cl = &CacheLoc{K: coff, V: coff + half, Rec: 2 * half}
-		}
+		half := uint32(c.Heads() * (1 + c.HeadDim*c.Bits/8))
+		l.Caches[c] = &CacheLoc{K: coff, V: coff + half, Rec: 2 * half}
 		coff = align(coff+2*n+2*h, unit)
-		l.Caches[c] = cl
 	}
 	l.CacheStride = coff
 	fits("one layer's KV cache", coff)

@@ -19,3 +19,14 @@ func RegionName(op *ir.Op) string {
 	}
 	return name
 }
+
+// opName names an op by what it writes.
+func opName(op *ir.Op) string {
+	if op.Dst != nil {
+		return op.Dst.Name
+	}
+	if op.Cache != nil {
+		return op.Cache.Name
+	}
+	return "next"
+}

@@ -28,8 +28,8 @@ import (
 // weights and caches in either memory model.
 
 // SmallSupports says why the small code generator cannot compile p, or "".
-func SmallSupports(p *ir.Program) string {
-	why := templateSupports(p, 0)
+func SmallSupports(p *ir.Program, steps int) string {
+	why := templateSupports(p, steps)
 	p.Ops(func(_ int, op *ir.Op) {
 		switch {
 		case why != "":

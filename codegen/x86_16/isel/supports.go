@@ -7,7 +7,7 @@ import (
 	"tfc/op"
 )
 
-// The template generators (small and fast) have a kernel for each op of
+// The small templates have a kernel for each op of
 // the first language and no more: every op added since, and every option
 // away from its default, goes to the loop code generator, which lowers
 // every op through lir (codegen.Build falls back to it). templateSupports
@@ -44,7 +44,3 @@ func templateSupports(p *ir.Program, steps int) string {
 	})
 	return why
 }
-
-// FastSupports says why the fast code generator cannot compile p for
-// steps positions, or "".
-func FastSupports(p *ir.Program, steps int) string { return templateSupports(p, steps) }
