@@ -119,3 +119,31 @@ func TestLlama2EqualsReference(t *testing.T) {
 		}
 	}
 }
+
+// The int8 example keeps at least the record's 61 tokens of llama2.c's
+// float greedy output from BOS (the reference's token ids).
+func TestInt8Fidelity(t *testing.T) {
+	needModels(t)
+	ref, err := os.ReadFile("../../../shared/reference/stories260K-bos-greedy.ids")
+	if err != nil {
+		t.Skipf("SKIPPED: no reference outputs: %v", err)
+	}
+	ids := filepath.Join(t.TempDir(), "int8.ids")
+	tfc(t, "sim", "../../examples/llama2-int8.tf", "--steps", "200", "--ids", ids)
+	got, err := os.ReadFile(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, have := strings.Split(string(ref), "\n"), strings.Split(string(got), "\n")
+	if want[0] != have[0] {
+		t.Fatalf("prompt line %q, the reference's %q", have[0], want[0])
+	}
+	n := 0
+	for n+1 < min(len(want), len(have)) && want[n+1] == have[n+1] {
+		n++
+	}
+	if n < 61 {
+		t.Errorf("llama2-int8.tf keeps %d tokens of the float model's, want 61 or more", n)
+	}
+	t.Logf("llama2-int8.tf keeps the float model's first %d tokens", n)
+}
