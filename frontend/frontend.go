@@ -37,7 +37,7 @@ func LoadFileProgress(path string, o ir.Options, phase func(string)) (*ir.Progra
 		return nil, err
 	}
 	phase("loading the weights")
-	p, err := ir.Load(lp)
+	p, err := ir.LoadWith(lp, o)
 	if err != nil {
 		return nil, err
 	}

@@ -126,6 +126,9 @@ func (p *Param) Layer(l int) int {
 // Slice is the quantized weights that layer l reads.
 func (p *Param) Slice(l int) []int32 {
 	n := p.Rows * p.Cols
+	if p.Q.W == nil {
+		return make([]int32, n) // shapes only (Options.ShapesOnly)
+	}
 	l = p.Layer(l)
 	return p.Q.W[l*n : (l+1)*n]
 }

@@ -10,13 +10,18 @@ import (
 // Load lowers a checked program and attaches its weights and tokenizer:
 // from the checkpoint and tokenizer files it names, or generated from its
 // seed. File errors are reported at the line that names the file.
-func Load(lp *lang.Program) (*Program, error) {
+func Load(lp *lang.Program) (*Program, error) { return LoadWith(lp, Options{}) }
+
+// LoadWith is Load; with o.ShapesOnly, random weights are left undrawn.
+func LoadWith(lp *lang.Program, o Options) (*Program, error) {
 	p, err := Lower(lp)
 	if err != nil {
 		return nil, err
 	}
 	if lp.Weights.Random {
-		randomWeights(p, uint64(lp.Weights.Seed))
+		if !o.ShapesOnly {
+			randomWeights(p, uint64(lp.Weights.Seed))
+		}
 	} else {
 		m, err := checkpoint.Load(lp.Weights.Path)
 		if err != nil {

@@ -84,3 +84,31 @@ func TestVerifyRejectsBrokenIR(t *testing.T) {
 		}
 	}
 }
+
+// ShapesOnly leaves random weights undrawn and quantizes them to zeros of
+// the right shapes, which the layouts read as they read real ones.
+func TestShapesOnly(t *testing.T) {
+	f, err := parser.ParseFile("../examples/gelu-random.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ir.LoadWith(lp, ir.Options{ShapesOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.Compile(p, ir.Options{ShapesOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range p.Params {
+		if q.F != nil || q.Q == nil || q.Q.W != nil {
+			t.Fatalf("param %s: weights drawn or not quantized", q.Name)
+		}
+		if w := q.Slice(q.Layers - 1); len(w) != q.Rows*q.Cols {
+			t.Errorf("param %s: a slice of %d weights, want %d", q.Name, len(w), q.Rows*q.Cols)
+		}
+	}
+}

@@ -38,8 +38,28 @@ func quantize(p *Program) error {
 	return nil
 }
 
+// scaleGroup is the number of weights that share a scale.
+func scaleGroup(q *Param) int {
+	switch q.Quant.Per {
+	case "layer":
+		return q.Rows * q.Cols
+	case "tensor":
+		return q.Layers * q.Rows * q.Cols
+	}
+	return q.Cols // per row
+}
+
 func quantizeParam(q *Param, maxShift uint) error {
 	n := q.Layers * q.Rows * q.Cols
+	if q.F == nil {
+		// Shapes only (Options.ShapesOnly): zeros, which Slice gives.
+		bits := map[string]int{"fixed": 32, "int8": 8, "int16": 16}[q.Quant.Type]
+		q.Q = &QData{Bits: bits, Shift: maxShift}
+		if q.Quant.Type != "fixed" {
+			q.Q.M = make([]int32, n/scaleGroup(q))
+		}
+		return nil
+	}
 	if len(q.F) != n {
 		panic(fmt.Sprintf("BUG: param %s has %d weights, want %d", q.Name, len(q.F), n))
 	}
@@ -66,13 +86,7 @@ func quantizeParam(q *Param, maxShift uint) error {
 		bits = 8
 	}
 	qmax := float64(int(1)<<(bits-1) - 1)
-	group := q.Cols // per row
-	switch q.Quant.Per {
-	case "layer":
-		group = q.Rows * q.Cols
-	case "tensor":
-		group = n
-	}
+	group := scaleGroup(q)
 	scales := make([]float64, n/group)
 	maxScale := 0.0
 	for g := range scales {

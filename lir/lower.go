@@ -131,7 +131,7 @@ func (lw *lowerer) scratchBuf(name string, size int64) *Buf {
 // matmul reads every scheme.
 func ParamBytes(q *ir.Param, l int) []byte {
 	w := q.Slice(l)
-	var b []byte
+	b := make([]byte, 0, q.Rows*int(rowBytes(q)))
 	if q.Quant.Type == "fixed" {
 		for _, v := range w {
 			b = binary.LittleEndian.AppendUint32(b, uint32(v))

@@ -81,7 +81,7 @@ func LinkImage(boot, main *x86.Program, data []byte, c BootConfig) (*Linked, err
 	if err != nil {
 		return nil, err
 	}
-	img := make([]byte, 0, (1+c.LoaderSectors+codeSectors+dataSectors)*SectorSize)
+	img := make([]byte, 0, CylinderSectors(1+c.LoaderSectors+codeSectors+dataSectors)*SectorSize)
 	img = append(img, bs...)
 	img = append(img, make([]byte, 510-len(bs))...)
 	img = append(img, 0x55, 0xAA)

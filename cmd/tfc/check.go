@@ -22,7 +22,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	pr := startProgress(stderr)
 	defer pr.Stop()
-	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), irOptions(b.gen, stderr), stderr, pr)
+	// The build's checks on the model's shapes: random weights undrawn
+	// (a checkpoint's are read: their values are checked).
+	io := irOptions(b.gen, stderr)
+	io.ShapesOnly = true
+	p, prompt, err := b.gen.frontEnd(path, flagsSet(fs), io, stderr, pr)
 	if err != nil {
 		return err
 	}

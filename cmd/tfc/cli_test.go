@@ -74,6 +74,12 @@ func TestCheck(t *testing.T) {
 	if code != 0 || stdout != "../../examples/gelu-random.tf: ok\n" {
 		t.Errorf("tfc check gelu-random: exit %d, %q %q", code, stdout, stderr)
 	}
+	// Random weights are not drawn: stories15M's shape (15M weights) is
+	// checked from its shapes.
+	code, stdout, stderr = runCLI("check", "../../testdata/tinyllamas/stories15M.tf")
+	if code != 0 || stdout != "../../testdata/tinyllamas/stories15M.tf: ok\n" {
+		t.Errorf("tfc check stories15M: exit %d, %q %q", code, stdout, stderr)
+	}
 	dir := t.TempDir()
 	src, err := os.ReadFile("../../examples/mha-random.tf")
 	if err != nil {

@@ -117,7 +117,7 @@ func appendSlice(b []byte, q *ir.Param, l int) []byte {
 			b = binary.LittleEndian.AppendUint32(b, uint32(v))
 		}
 	}
-	w := q.Q.W[l*q.Rows*q.Cols : (l+1)*q.Rows*q.Cols]
+	w := q.Slice(l)
 	if q.Quant.Type == "fixed" {
 		for _, v := range w {
 			put(v, 4)

@@ -17,12 +17,10 @@ func finalOp(p *ir.Program) *ir.Op {
 	return post[len(post)-1]
 }
 
-// traceLogits writes the n dwords at x to the debug console. It runs
-// before the final op, since the fast sampler overwrites the logits in
-// place. The addresses are 32-bit because the fast generator's flat vars
-// lie above 1 MiB (DS has a 4 GiB limit there); low memory, where the
-// other layouts put them, is reached the same way. It clobbers AL, ESI and
-// the flags, which the final op sets before it reads them.
+// traceLogits writes the n dwords at x (low memory) to the debug
+// console. It runs before the final op, as the loop generator's trace
+// does. It clobbers AL, ESI and the flags, which the final op sets before
+// it reads them.
 func (e *emitter) traceLogits(x uint32, n int) {
 	e.p.Mark("trace")
 	e.i(x86.MOV, x86.ESI, x86.Imm(int64(x)))
@@ -38,7 +36,7 @@ func (e *emitter) traceLogits(x uint32, n int) {
 // traceToken writes the chosen token to the debug console, low byte
 // first: from AX with inAX (the small argmax's result, which its generation
 // loop takes from AX: AX and the flags are left as they were), else from
-// next, through AX (the fast loop reloads it from there). A byte at a time:
+// next, through AX. A byte at a time:
 // QEMU's debug console is a one-byte port. The code after it (forward's
 // ret) goes back to region, the final op's, as in a build without trace.
 func (e *emitter) traceToken(inAX bool, region string) {
