@@ -43,6 +43,11 @@ type Options struct {
 	// Profile (the loop code generator) counts the time stamp counter's
 	// advance over each op, reported after Bench's line (ParseProfile).
 	Profile bool
+	// SelfTest: the image first runs its first steps silently and
+	// checks their logits against the simulator's (runtime.SelfTest),
+	// printing "self-test ok" or the step that differs. Not with a typed
+	// prompt.
+	SelfTest bool
 	// Boot chooses the boot path: "full", the full boot sector and the
 	// loader (spec.md section 7); "lean", the lean boot sector, for images
 	// of the small code generator (-Os) only; "": the program's boot
@@ -114,6 +119,9 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 }
 
 func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
+	if o.SelfTest && p.Gen.Typed {
+		return nil, errors.New("--selftest needs the prompt in the file or --prompt: a typed prompt is the user's")
+	}
 	if o.Gen == "loop" || o.Opt == "2" {
 		return buildLoop(p, prompt, steps, o)
 	}
@@ -179,9 +187,17 @@ func build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	}
 	console.BootPutc, console.BootExit = r.Putc, r.Exit
 	main := &x86.Program{}
-	so := isel.SelectOptions{Steps: steps, Bench: o.Bench, Trace: o.Trace, Typed: typed != nil}
+	so := isel.SelectOptions{Steps: steps, Bench: o.Bench, Trace: o.Trace, Typed: typed != nil, SelfTest: o.SelfTest}
 	if err := isel.SelectSmall(main, p, l, so); err != nil {
 		return nil, err
+	}
+	if o.SelfTest {
+		sc := isel.Scalars()
+		post := p.Blocks[ir.PostBlock]
+		logits := post[len(post)-1].Args[0]
+		if err := emitSelfTest(main, p, prompt, steps, sc.Tok, sc.Pos, l.VarAddr(logits), 0); err != nil {
+			return nil, err
+		}
 	}
 	if typed != nil {
 		runtime.EmitTyped(main, *typed)

@@ -116,9 +116,15 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		}
 	}
 	main := &x86.Program{}
-	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil})
+	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest})
 	if err != nil {
 		return nil, err
+	}
+	if o.SelfTest {
+		tok, pos, logits, rng := l.SelfTestAddrs(p, f)
+		if err := emitSelfTest(main, p, prompt, steps, tok, pos, logits, rng); err != nil {
+			return nil, err
+		}
 	}
 	if typed != nil {
 		for _, b := range f.Bufs {

@@ -16,21 +16,23 @@ import (
 
 // buildFlags are the flags of every command that builds an image.
 type buildFlags struct {
-	gen     genFlags
-	memory  *string
-	backend *string
-	boot    *string
-	os, o2  *bool
+	gen      genFlags
+	memory   *string
+	backend  *string
+	boot     *string
+	os, o2   *bool
+	selftest *bool
 }
 
 func addBuildFlags(fs *flag.FlagSet) buildFlags {
 	return buildFlags{
-		gen:     addGenFlags(fs),
-		memory:  fs.String("memory", "", "memory model: flat (unreal mode, memory above 1 MiB) or segmented (real mode, 640 KiB); default: chosen by the compiler"),
-		backend: fs.String("gen", "", "code generator: loop (the loop-level back end: any shape and op); default: -O2 loop, -Os the small templates where they take the model, else loop"),
-		boot:    fs.String("boot", "", "boot path: full (the full boot sector and the loader, which checks the machine) or lean (the lean boot sector, -Os only); default: the .tf file's boot declaration, else full"),
-		os:      fs.Bool("Os", false, "optimize for size (the default)"),
-		o2:      fs.Bool("O2", false, "optimize for speed"),
+		gen:      addGenFlags(fs),
+		memory:   fs.String("memory", "", "memory model: flat (unreal mode, memory above 1 MiB) or segmented (real mode, 640 KiB); default: chosen by the compiler"),
+		backend:  fs.String("gen", "", "code generator: loop (the loop-level back end: any shape and op); default: -O2 loop, -Os the small templates where they take the model, else loop"),
+		boot:     fs.String("boot", "", "boot path: full (the full boot sector and the loader, which checks the machine) or lean (the lean boot sector, -Os only); default: the .tf file's boot declaration, else full"),
+		os:       fs.Bool("Os", false, "optimize for size (the default)"),
+		o2:       fs.Bool("O2", false, "optimize for speed"),
+		selftest: fs.Bool("selftest", false, "the image first runs its first 8 steps silently and checks their logits against the compiler's, then prints \"self-test ok\" (or the step that differs, and stops) before the story"),
 	}
 }
 
@@ -53,7 +55,7 @@ func (b buildFlags) options() (codegen.Options, error) {
 	default:
 		return codegen.Options{}, usageErrorf("unknown boot path %q (full or lean)", *b.boot)
 	}
-	return codegen.Options{Memory: *b.memory, Opt: opt, Gen: *b.backend, Boot: *b.boot}, nil
+	return codegen.Options{Memory: *b.memory, Opt: opt, Gen: *b.backend, Boot: *b.boot, SelfTest: *b.selftest}, nil
 }
 
 // compile runs the front end and the code generator for path.

@@ -29,6 +29,8 @@ func TestExitCodesAndMessages(t *testing.T) {
 	}
 	wide := filepath.Join(dir, "wide.tf") // its embedding table passes 64 KiB
 	os.WriteFile(wide, []byte(strings.Replace(string(mha), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
+	typed := filepath.Join(dir, "typed.tf")
+	os.WriteFile(typed, []byte(strings.Replace(string(mha), `prompt = ""`, "prompt = typed", 1)), 0o644)
 	if code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut); code != 0 {
 		t.Fatal(stderr)
 	}
@@ -51,6 +53,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{[]string{"build", "../../examples/gelu-random.tf", "-Os", "-O2", "-o", filepath.Join(dir, "x.img")}, 2, "-Os and -O2 exclude each other"},
 		{[]string{"build", wide, "--memory", "segmented", "-o", filepath.Join(dir, "x.img")}, 1, "more than a 64 KiB segment"},
 		{[]string{"build", "../../examples/gelu-random.tf", "--memory", "paged", "-o", filepath.Join(dir, "x.img")}, 1, `unknown memory model "paged"`},
+		{[]string{"build", "--selftest", typed, "-o", filepath.Join(dir, "x.img")}, 1, "typed.tf:4:1: --selftest needs the prompt in the file or --prompt: a typed prompt is the user's"},
 		{[]string{"sim", "../../examples/gelu-random.tf", "-d", "nosuch"}, 1, "-d nosuch: no such pass"},
 		{[]string{"run", "../../examples/gelu-random.img", "--steps", "3"}, 2, "--prompt, --steps and llama2.c's -n -i -t -p -s -z need a .tf file"},
 		{[]string{"run", "../../examples/gelu-random.img", "-t", "0.5"}, 2, "need a .tf file: an image's prompt and sampler are built in"},
@@ -113,6 +116,8 @@ func TestErrorShowsLineAndCaret(t *testing.T) {
 	}
 	wide := filepath.Join(dir, "wide.tf") // its embedding table passes 64 KiB
 	os.WriteFile(wide, []byte(strings.Replace(string(mha), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
+	typed := filepath.Join(dir, "typed.tf")
+	os.WriteFile(typed, []byte(strings.Replace(string(mha), `prompt = ""`, "prompt = typed", 1)), 0o644)
 	if code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut); code != 0 {
 		t.Fatal(stderr)
 	}

@@ -262,3 +262,20 @@ func (l *Layout) Linear(b *lir.Buf) uint32 {
 	}
 	panic(fmt.Sprintf("BUG: loopgen: buffer %s has no segment", b.Name))
 }
+
+// SelfTestAddrs are the token's and position's words and the linear
+// addresses of the logits (the final op's input) and of the sampler's
+// state (0 without one), for runtime.SelfTest.
+func (l *Layout) SelfTestAddrs(p *ir.Program, f *lir.Func) (tok, pos uint16, logits, rng uint32) {
+	post := p.Blocks[ir.PostBlock]
+	r, off := post[len(post)-1].Args[0].Root()
+	for _, b := range f.Bufs {
+		switch {
+		case b.Kind == lir.BufVar && b.Of == r:
+			logits = l.Linear(b) + uint32(4*off)
+		case b.Kind == lir.BufState && b.Name == "rng":
+			rng = l.Linear(b)
+		}
+	}
+	return addrTok, addrPos, logits, rng
+}

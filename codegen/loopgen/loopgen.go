@@ -8,6 +8,7 @@ import (
 	"tfc/ir"
 	"tfc/lir"
 	"tfc/regalloc"
+	"tfc/runtime"
 )
 
 // Options control Select.
@@ -28,6 +29,10 @@ type Options struct {
 	// seeded anew) and takes the prompt's tokens from its prompt_next,
 	// and the loop asks again instead of exiting.
 	Typed bool
+	// SelfTest: the image runs the runtime's self-test (runtime.SelfTest)
+	// before its first generation; forward calls its check before the
+	// final op.
+	SelfTest bool
 }
 
 // DebugconPort is QEMU's debug console.
@@ -96,6 +101,14 @@ func (g *gen) globalAt(b *lir.Buf, a uint32, size int, index x86.Reg, scale int)
 // generate is llama2.c's loop (ir.Generate): forward, the prompt's next
 // token forced while there is one, stop at BOS or EOS, print, advance.
 func (g *gen) generate() {
+	if g.o.SelfTest {
+		// Its forward passes need the segments.
+		g.prog.Mark("selftest")
+		for _, s := range g.l.Segs {
+			g.i(x86.MOV, low16(s.Slot), x86.Imm(int64(s.Seg)))
+		}
+		g.i(x86.CALL, x86.Label(runtime.SelfTestRun))
+	}
 	g.prog.Mark("generate")
 	g.prog.Label("generate")
 	if g.o.Typed {
@@ -194,6 +207,9 @@ func (g *gen) forward() error {
 	for i, n := range g.f.Body {
 		switch n.Kind {
 		case lir.NOp:
+			if i == final && g.o.SelfTest {
+				g.i(x86.CALL, x86.Label(runtime.SelfTestCheck))
+			}
 			if i == final && g.o.Trace {
 				g.traceLogits()
 			}

@@ -18,6 +18,10 @@ type SelectOptions struct {
 	// prompt's tokens from its prompt_next, and the loop asks again
 	// instead of exiting.
 	Typed bool
+	// SelfTest: the image runs the runtime's self-test (runtime.SelfTest)
+	// before its first generation; forward calls its check before the
+	// final op.
+	SelfTest bool
 }
 
 // DebugconPort is QEMU's debug console: bench builds write their counts

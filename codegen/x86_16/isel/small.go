@@ -7,6 +7,7 @@ import (
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
+	"tfc/runtime"
 )
 
 // The small code generator (-Os). Its kernels are subroutines shared by
@@ -62,6 +63,7 @@ type small struct {
 	rshrUses    map[uint]int
 	rshrEntries []uint
 	trace       bool
+	selftest    bool
 	block       int // the block being selected
 	// ropeDims: the RoPE tables stored with a third column, the negated
 	// sines (data, for fewer code bytes), mapped to their head size: those
@@ -80,12 +82,12 @@ func SelectSmall(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) e
 	// A first pass into a scratch program counts the rounding shifts, so
 	// that the second can give the frequent counts entry points of their own.
 	dry := newSmall(&x86.Program{}, p, l, nil)
-	dry.trace = o.Trace
+	dry.trace, dry.selftest = o.Trace, o.SelfTest
 	if err := dry.selectAll(o); err != nil {
 		return err
 	}
 	s := newSmall(prog, p, l, dry.rshrUses)
-	s.trace = o.Trace
+	s.trace, s.selftest = o.Trace, o.SelfTest
 	return s.selectAll(o)
 }
 
@@ -202,6 +204,9 @@ func (s *small) selectAll(o SelectOptions) error {
 				s.fused(op, ops[i+1], true)
 				i++
 				continue
+			}
+			if s.selftest && op == finalOp(p) {
+				s.i(x86.CALL, x86.Label(runtime.SelfTestCheck))
 			}
 			final := s.trace && op == finalOp(p)
 			if final {
@@ -524,6 +529,10 @@ func (s *small) movImm(r x86.Reg, v uint32) {
 // typed prompt comes from the runtime's read_prompt and prompt_next.
 func (s *small) generateSmall(o SelectOptions) {
 	l, steps, bench := s.l, o.Steps, o.Bench
+	if o.SelfTest {
+		s.emitter.p.Mark("selftest")
+		s.i(x86.CALL, x86.Label(runtime.SelfTestRun))
+	}
 	s.emitter.p.Mark("generate")
 	s.emitter.p.Label("generate")
 	if o.Typed {

@@ -1,0 +1,77 @@
+package codegen_test
+
+import (
+	"testing"
+
+	"tfc/codegen"
+	"tfc/frontend"
+	"tfc/ir"
+	"tfc/runtime"
+)
+
+// A self-test image prints "self-test ok" and then the simulator's story,
+// with each generator, memory model and boot path (mha-random samples:
+// the self-test's steps must leave the sampler's state as it was). A
+// machine that computes something else (a weight changed in memory) or
+// a table that says something else stops at the first step that differs.
+func TestSelfTest(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		o    codegen.Options
+	}{
+		{"gelu-random", codegen.Options{}},
+		{"gelu-random", codegen.Options{Opt: "2", Memory: "flat"}},
+		{"gelu-random", codegen.Options{Boot: "lean", Memory: "flat"}},
+		{"mha-random", codegen.Options{}},
+		{"mha-random", codegen.Options{Opt: "2", Memory: "flat"}},
+	} {
+		p, err := frontend.LoadFile(path(c.name), ir.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
+		c.o.SelfTest = true
+		im, err := codegen.Build(p, prompt, p.Gen.Steps, c.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := boot(t, im.Bytes)
+		if want := "self-test ok\n" + simulate(t, p); string(res.Serial) != want || res.ExitCode != 0 {
+			t.Errorf("%s %+v: exit %d, COM1:\n%q\nwant:\n%q", c.name, c.o, res.ExitCode, res.Serial, want)
+		}
+	}
+
+	// The lean boot sector sums nothing: bytes of the image can change.
+	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := codegen.Build(p, []int{ir.BOS}, p.Gen.Steps, codegen.Options{Boot: "lean", Memory: "segmented", SelfTest: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(linear uint32) int { return im.CodeOffset + int(linear-runtime.CodeAddr) }
+	sums := im.Main.Symbols()["selftest.sums"]
+	if sums == 0 {
+		t.Fatal("no selftest.sums")
+	}
+	table := append([]byte(nil), im.Bytes...)
+	table[at(sums+4*5)] ^= 1
+	res := boot(t, table)
+	if want := "self-test: step 5 differs\n"; string(res.Serial) != want || res.ExitCode != 2 {
+		t.Errorf("a changed sum: exit %d, COM1 %q, want %q", res.ExitCode, res.Serial, want)
+	}
+	var emb *ir.Param
+	for _, q := range p.Params {
+		if q.Name == "token_embedding" {
+			emb = q
+		}
+	}
+	loc := im.Layout.Params[emb]
+	weights := append([]byte(nil), im.Bytes...)
+	weights[at(loc.Addr+uint32(loc.RowBytes)*ir.BOS+4)] += 50 // BOS's row, past its multiplier
+	res = boot(t, weights)
+	if want := "self-test: step 0 differs\n"; string(res.Serial) != want || res.ExitCode != 2 {
+		t.Errorf("a changed weight: exit %d, COM1 %q, want %q", res.ExitCode, res.Serial, want)
+	}
+}
