@@ -49,6 +49,17 @@ const (
 	kRelNear  // relaxable branch target in its near form
 	kRel16    // branch target, rel16 only (call)
 	kFar      // seg:offset
+
+	// SSE operands. Their operation size is fixed by the opcode, so none of
+	// them is class V: a 32-bit register or address never adds 0x66 here,
+	// and the 66/F3 written in an SSE form's opcode is its mandatory
+	// prefix, emitted after any 0x67 as NASM does.
+	kX     // xmm register in ModRM.reg
+	kXR    // xmm register in ModRM.rm (shift by immediate: reg holds /digit)
+	kXM128 // xmm or m128
+	kXM64  // xmm or m64 (movq load)
+	kM64   // m64 only (movq store)
+	kRM32  // r32 or m32 (movd), 32 bits in any mode
 )
 
 func (k kind) classB() bool {
@@ -65,14 +76,14 @@ func (k kind) classV() bool {
 
 func (k kind) isRM() bool {
 	switch k {
-	case kRM8, kRM, kRM16, kRMSrcSeg, kRMFromSeg, kM, kR32RM:
+	case kRM8, kRM, kRM16, kRMSrcSeg, kRMFromSeg, kM, kR32RM, kXR, kXM128, kXM64, kM64, kRM32:
 		return true
 	}
 	return false
 }
 
 func (k kind) isReg() bool {
-	return k == kR8 || k == kR || k == kSreg || k == kSregDst || k == kCR
+	return k == kR8 || k == kR || k == kSreg || k == kSregDst || k == kCR || k == kX
 }
 
 type fflag uint8

@@ -139,6 +139,9 @@ func isMem(o Operand) bool { _, ok := o.(Mem); return ok }
 func canonArg(a Operand, pc uint32, width int) string {
 	switch a := a.(type) {
 	case Reg:
+		if a.isXMM() {
+			return fmt.Sprintf("X%d", a-XMM0) // x86asm's names
+		}
 		return strings.ToUpper(a.String())
 	case Imm:
 		return fmt.Sprintf("%#x", mask(int64(a), width))

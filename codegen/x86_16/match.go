@@ -152,7 +152,7 @@ func matchArg(k kind, o Operand, s *matchState, ctx *encCtx) *failure {
 		}
 		return nil
 	case kCR:
-		if o != Operand(CR0) {
+		if r, ok := o.(Reg); !ok || !r.isCR() {
 			return failShape
 		}
 		return nil
@@ -187,6 +187,8 @@ func matchArg(k kind, o Operand, s *matchState, ctx *encCtx) *failure {
 			return s.addV(o.Size)
 		}
 		return failShape
+	case kX, kXR, kXM128, kXM64, kM64, kRM32:
+		return matchSSE(k, o)
 	case kRel8, kRelShort, kRelNear, kRel16:
 		return matchTarget(k, o, ctx)
 	case kFar:
@@ -203,6 +205,38 @@ func matchArg(k kind, o Operand, s *matchState, ctx *encCtx) *failure {
 }
 
 var fixedRegs = map[kind]Reg{kCL: CL, kDX: DX, kES: ES, kCS: CS, kSS: SS, kDS: DS, kFS: FS, kGS: GS}
+
+// matchSSE checks an SSE slot. A memory operand may be unsized (the xmm
+// operand says it all, and NASM accepts that) or carry the slot's size.
+func matchSSE(k kind, o Operand) *failure {
+	switch o := o.(type) {
+	case Reg:
+		switch k {
+		case kX, kXR, kXM128, kXM64:
+			if o.isXMM() {
+				return nil
+			}
+		case kRM32:
+			if o.isGPR32() {
+				return nil
+			}
+			if o.isGPR() {
+				return failSize
+			}
+		}
+		return failShape
+	case Mem:
+		size := map[kind]int{kXM128: 128, kXM64: 64, kM64: 64, kRM32: 32}[k]
+		if size == 0 {
+			return failShape
+		}
+		if o.Size != 0 && o.Size != size {
+			return failSize
+		}
+		return nil
+	}
+	return failShape
+}
 
 func matchMemB(m Mem, s *matchState) *failure {
 	switch m.Size {

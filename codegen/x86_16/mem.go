@@ -34,7 +34,7 @@ func (m Mem) analyze() (memEnc, error) {
 		return memEnc{}, fmt.Errorf("segment override %s is not a segment register", m.Seg)
 	}
 	switch m.Size {
-	case 0, 8, 16, 32:
+	case 0, 8, 16, 32, 64, 128: // 64 and 128 for SSE operands
 	default:
 		return memEnc{}, fmt.Errorf("invalid memory operand size %d", m.Size)
 	}

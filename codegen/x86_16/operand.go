@@ -12,7 +12,7 @@ type Operand interface{ isOperand() }
 // addressing (0x67 prefix), which unreal-mode code needs to reach memory
 // above 64 KiB.
 type Mem struct {
-	Size   int // 8, 16, 32; 0 = taken from the other operand
+	Size   int // 8, 16, 32, 64, 128 (SSE); 0 = taken from the other operand
 	Seg    Reg // segment override; NoReg = default segment
 	Base   Reg //
 	Index  Reg //
@@ -77,6 +77,11 @@ func (Far) isOperand()      {}
 func B(m Mem) Mem { m.Size = 8; return m }
 func W(m Mem) Mem { m.Size = 16; return m }
 func D(m Mem) Mem { m.Size = 32; return m }
+
+// Q and O size a memory operand of an SSE instruction: qword (movq) and
+// oword (128 bits, NASM's name). SSE operands may also stay unsized.
+func Q(m Mem) Mem { m.Size = 64; return m }
+func O(m Mem) Mem { m.Size = 128; return m }
 
 // Ptr16 is a 16-bit addressing form: [base+index+disp]. Either register
 // may be NoReg.

@@ -165,6 +165,31 @@ const (
 	LEAVE
 	UD2
 
+	// SSE2 (ops_sse.go), after UD2 so that tables bounded by UD2 keep
+	// meaning the general-purpose instructions.
+	MOVDQU
+	MOVDQA
+	MOVD
+	MOVQ
+	PMADDWD
+	PADDD
+	PADDQ
+	PSUBQ
+	PXOR
+	PUNPCKLWD
+	PUNPCKHWD
+	PUNPCKLDQ
+	PUNPCKHDQ
+	PUNPCKLQDQ
+	PUNPCKHQDQ
+	PSHUFD
+	PSRAW
+	PSRAD
+	PSRLQ
+	PSRLDQ
+	PSLLQ
+	PSLLD
+
 	opEnd
 )
 
@@ -234,6 +259,9 @@ var opNames = func() [opEnd]string {
 		scasb scasw scasd cmpsb cmpsw cmpsd
 		jmp call ret retf iret loop loope loopne jcxz jecxz int int3 in out
 		hlt cli sti cld std clc stc cmc nop lgdt lidt rdtsc cpuid xlatb leave ud2`)
+	set(MOVDQU, `movdqu movdqa movd movq pmaddwd paddd paddq psubq pxor
+		punpcklwd punpckhwd punpckldq punpckhdq punpcklqdq punpckhqdq
+		pshufd psraw psrad psrlq psrldq psllq pslld`)
 	return n
 }()
 

@@ -20,7 +20,7 @@ func signed(v int64) string {
 	return "+" + hexNum(v)
 }
 
-var sizeNames = map[int]string{8: "byte", 16: "word", 32: "dword"}
+var sizeNames = map[int]string{8: "byte", 16: "word", 32: "dword", 64: "qword", 128: "oword"}
 
 // String prints the instruction in NASM syntax.
 func (in Inst) String() string {
@@ -47,8 +47,10 @@ func (in Inst) String() string {
 // rel8Only branches have no near form.
 var rel8Only = map[Op]bool{LOOP: true, LOOPE: true, LOOPNE: true, JCXZ: true, JECXZ: true}
 
-// noSizeOps take a memory operand whose size is meaningless.
-var noSizeOps = map[Op]bool{LEA: true, LGDT: true, LIDT: true}
+// noSizeOps take a memory operand whose size is meaningless, or, for
+// pshufd, one whose size NASM rejects: its table sizes every operand of
+// pshufd as its imm8 (the SB flag), so "oword [si]" is a mismatch there.
+var noSizeOps = map[Op]bool{LEA: true, LGDT: true, LIDT: true, PSHUFD: true}
 
 func operandString(o Operand) string {
 	switch o := o.(type) {

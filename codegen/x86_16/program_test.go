@@ -394,7 +394,22 @@ func TestErrors(t *testing.T) {
 		{inst(MOV, AX, Reg(200)), "invalid register"},
 		{inst(JMP, Far{Seg: 8, Off: 0x10000}), "does not fit 16 bits"},
 		{inst(PUSH, SizedImm{8, Imm(1)}), "operand size mismatch"},
-		{inst(MOV, AX, Mem{Base: BX, Size: 64}), "invalid memory operand size"},
+		{inst(MOV, AX, Mem{Base: BX, Size: 48}), "invalid memory operand size"},
+		{inst(MOV, AX, Q(p16(BX, 0, 0))), "operand size mismatch"},
+		{inst(MOV, CR4, AX), "operand size mismatch"},
+		{inst(MOV, XMM0, EAX), "invalid combination"},
+		{inst(MOVD, XMM0, AX), "operand size mismatch"},
+		{inst(MOVD, XMM0, Q(p16(BX, 0, 0))), "operand size mismatch"},
+		{inst(MOVQ, XMM0, EAX), "invalid combination"},
+		{inst(MOVQ, EAX, XMM0), "invalid combination"},
+		{inst(MOVDQU, XMM0, D(p16(SI, 0, 0))), "operand size mismatch"},
+		{inst(MOVDQU, p16(SI, 0, 0), p16(DI, 0, 0)), "invalid combination"},
+		{inst(PMADDWD, p16(SI, 0, 0), XMM0), "invalid combination"},
+		{inst(PMADDWD, XMM0, EAX), "invalid combination"},
+		{inst(PSRLQ, p16(SI, 0, 0), Imm(4)), "invalid combination"},
+		{inst(PSRAD, XMM0, Imm(256)), "out of range"},
+		{inst(PSHUFD, XMM0, XMM1, Imm(-1)), "out of range"},
+		{inst(MOVDQA, XMM0, p16(XMM1, 0, 0)), "cannot be used in a 16-bit address"},
 	}
 	for _, tc := range tests {
 		_, err := assembleRow(tc.in)

@@ -156,7 +156,18 @@ func (g gen) operand(k kind, v int) Operand {
 	case kSregDst:
 		return []Reg{ES, SS, DS, FS, GS}[g.pick(5)]
 	case kCR:
-		return CR0
+		return []Reg{CR0, CR4}[g.pick(2)]
+	case kX, kXR:
+		return XMM0 + Reg(g.pick(8))
+	case kXM128, kXM64:
+		if g.chance(0.5) {
+			return XMM0 + Reg(g.pick(8))
+		}
+		return g.mem(map[kind]int{kXM128: 128, kXM64: 64}[k])
+	case kM64:
+		return g.mem(64)
+	case kRM32:
+		return regOrMem(32)
 	case kR32RM:
 		return g.reg(32)
 	case kES, kCS, kSS, kDS, kFS, kGS:
@@ -335,7 +346,7 @@ func (s *byteSource) anyOperand(depth int) Operand {
 	case 0:
 		return Reg(s.u8() % (byte(regEnd) + 2))
 	case 1:
-		return Mem{Size: []int{0, 8, 16, 32, 64}[s.u8()%5], Seg: Reg(s.u8() % (byte(regEnd) + 1)),
+		return Mem{Size: []int{0, 8, 16, 32, 64, 128, 48}[s.u8()%7], Seg: Reg(s.u8() % (byte(regEnd) + 1)),
 			Base: Reg(s.u8() % (byte(regEnd) + 1)), Index: Reg(s.u8() % (byte(regEnd) + 1)),
 			Scale: int(s.u8()%10) - 1, Disp: int32(s.u32()), Addr32: s.u8()%2 == 0,
 			Label: []string{"", "", lbl()}[s.u8()%3]}

@@ -50,6 +50,18 @@ const (
 	GS
 
 	CR0
+	CR4
+
+	// SSE registers, for the int16 dot products that pmaddwd does in one
+	// instruction where the GPR code needs a multiply per element.
+	XMM0
+	XMM1
+	XMM2
+	XMM3
+	XMM4
+	XMM5
+	XMM6
+	XMM7
 
 	regEnd
 )
@@ -58,7 +70,8 @@ var regNames = [regEnd]string{
 	"", "al", "cl", "dl", "bl", "ah", "ch", "dh", "bh",
 	"ax", "cx", "dx", "bx", "sp", "bp", "si", "di",
 	"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
-	"es", "cs", "ss", "ds", "fs", "gs", "cr0",
+	"es", "cs", "ss", "ds", "fs", "gs", "cr0", "cr4",
+	"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
 }
 
 func (r Reg) String() string {
@@ -73,6 +86,8 @@ func (r Reg) isGPR16() bool { return r >= AX && r <= DI }
 func (r Reg) isGPR32() bool { return r >= EAX && r <= EDI }
 func (r Reg) isGPR() bool   { return r >= AL && r <= EDI }
 func (r Reg) isSeg() bool   { return r >= ES && r <= GS }
+func (r Reg) isCR() bool    { return r == CR0 || r == CR4 }
+func (r Reg) isXMM() bool   { return r >= XMM0 && r <= XMM7 }
 
 // Size is the register width in bits (segment registers count as 16).
 func (r Reg) Size() int {
@@ -81,8 +96,10 @@ func (r Reg) Size() int {
 		return 8
 	case r.isGPR16(), r.isSeg():
 		return 16
-	case r.isGPR32(), r == CR0:
+	case r.isGPR32(), r.isCR():
 		return 32
+	case r.isXMM():
+		return 128
 	}
 	return 0
 }
@@ -100,6 +117,10 @@ func (r Reg) num() byte {
 		return byte(r - ES)
 	case r == CR0:
 		return 0
+	case r == CR4:
+		return 4
+	case r.isXMM():
+		return byte(r - XMM0)
 	}
 	panic("BUG: num of invalid register " + r.String())
 }
