@@ -200,6 +200,9 @@ func build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 		}
 	}
 	if typed != nil {
+		if p.Samples() {
+			typed.Params = isel.SamplingAddr
+		}
 		runtime.EmitTyped(main, *typed)
 	}
 	runtime.EmitConsole(main, console)

@@ -109,11 +109,18 @@ func TestMemoryModelChoice(t *testing.T) {
 	if im.Memory != "segmented" {
 		t.Errorf("gelu-random: chose %s, want segmented (it fits 640 KiB)", im.Memory)
 	}
-	// A layer's weights pass 64 KiB: the loop code generator (mha-random
-	// samples) splits them in segments.
+	// A layer's weights pass 64 KiB: the small templates take it flat;
+	// the loop code generator splits them in segments.
 	_, im = build(t, path("mha-random"), "")
-	if im.Memory != "segmented" {
-		t.Errorf("mha-random: chose %s, want segmented (a layer's weights in two segments)", im.Memory)
+	if im.Memory != "flat" || im.Generator != "small" {
+		t.Errorf("mha-random: chose %s, %s generator, want flat, small (a layer's weights pass 64 KiB)", im.Memory, im.Generator)
+	}
+	p, err := frontend.LoadFile(path("mha-random"), ir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im, err = codegen.Build(p, []int{1}, 8, codegen.Options{Gen: "loop"}); err != nil || im.Memory != "segmented" {
+		t.Errorf("mha-random --gen loop: %v, want segmented (a layer's weights in two segments)", err)
 	}
 	// A table of more than 64 KiB: flat.
 	src, err := os.ReadFile(path("mha-random"))
@@ -126,7 +133,7 @@ func TestMemoryModelChoice(t *testing.T) {
 	if im.Memory != "flat" {
 		t.Errorf("mha-random with 1100 tokens: chose %s, want flat (its embedding table passes 64 KiB)", im.Memory)
 	}
-	p, err := frontend.LoadFile(wide, ir.Options{})
+	p, err = frontend.LoadFile(wide, ir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,6 +113,8 @@ func TestTypedPrompts(t *testing.T) {
 		{"llama2-int8-typed/Os/segmented", int8, codegen.Options{}, few, 12, true, 0},
 		{"greedy/Os/segmented", greedy, codegen.Options{Memory: "segmented"}, few, 12, false, 0},
 		{"greedy/O2/segmented", greedy, codegen.Options{Memory: "segmented", Opt: "2"}, few[:4], 12, false, 0},
+		{"sample/Os/segmented", sampled, codegen.Options{Memory: "segmented"}, paramLines, 24, false, 7},
+		{"sample/Os/flat", sampled, codegen.Options{Memory: "flat"}, paramLines, 24, false, 7},
 		{"sample/O2/flat", sampled, codegen.Options{Opt: "2", Memory: "flat"}, paramLines, 24, false, 7},
 		{"sample/O2/segmented", sampled, codegen.Options{Opt: "2", Memory: "segmented"}, paramLines, 24, false, 7},
 		{"sample/loop/segmented", sampled, codegen.Options{Gen: "loop", Memory: "segmented"}, paramLines, 24, false, 7},

@@ -25,10 +25,19 @@ const (
 	addrBest   = scalarBase + 32  // dword: softmax max
 	addrAttAux = scalarBase + 52  // word: attention's end of its scores, Att + 4·(pos+1)
 	addrTmp    = scalarBase + 56  // 4 dwords: 64-bit temporaries
+	addrRng    = scalarBase + 72  // qword: the sampler's xorshift64* state
+	addrLimit  = scalarBase + 80  // dword: the sampler's top-p limit
 	addrClock  = scalarBase + 88  // qword: bench builds: rdtsc at the start
 	addrSteps  = scalarBase + 96  // dword: bench builds: forward passes run
 	addrMM     = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
+	addrInvT   = scalarBase + 112 // dword: a typed prompt's sampler: ir.Sampling's InvT
+	addrTopP   = scalarBase + 116 // dword: and its TopP
 )
+
+// SamplingAddr is where images with a typed prompt and sample() keep the
+// sampler's parameters (ir.Sampling: InvT, then TopP, dwords), which a
+// parameter line of the typed prompt sets (runtime.Typed.Params).
+const SamplingAddr = addrInvT
 
 // Where each memory model puts things. Flat: data at 1 MiB, above all the
 // memory real mode reaches without unreal mode, and everything computed

@@ -3,6 +3,7 @@ package isel
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 
 	x86 "tfc/codegen/x86_16"
@@ -25,8 +26,8 @@ import (
 // and the generation loop. The kernels are by concern in small_matmul.go
 // (matmul, with embed and rmsnorm, which share its weights loads and its
 // rms entry), small_rope_store.go, small_attention.go and
-// small_elementwise.go (gate, mul, add, argmax); small_memory.go reaches
-// weights and caches in either memory model.
+// small_elementwise.go (gate, mul, add, argmax), small_sample.go (sample);
+// small_memory.go reaches weights and caches in either memory model.
 
 // SmallSupports says why the small code generator cannot compile p, or "".
 func SmallSupports(p *ir.Program, steps int) string {
@@ -34,8 +35,8 @@ func SmallSupports(p *ir.Program, steps int) string {
 	p.Ops(func(_ int, op *ir.Op) {
 		switch {
 		case why != "":
-		case op.Kind == ir.Sample:
-			why = "sample() has no small kernel yet"
+		case op.Kind == ir.Sample && ir.SamplingOf(p.Gen).InvT > math.MaxInt32:
+			why = fmt.Sprintf("temperature %g (the small sampler's 2^16/temperature is a signed dword)", p.Gen.Temperature)
 		case op.Kind == ir.RMSNorm && op.Args[0].Len > 255:
 			why = fmt.Sprintf("rmsnorm over %d elements (the small kernel counts to 255)", op.Args[0].Len)
 		case (op.Kind == ir.RoPE || op.Kind == ir.Attention || op.Kind == ir.Store) && op.HeadDim > 255:
@@ -64,7 +65,10 @@ type small struct {
 	rshrEntries []uint
 	trace       bool
 	selftest    bool
-	block       int // the block being selected
+	// typed: a typed prompt's image, whose sampler reads its parameters
+	// from low memory.
+	typed bool
+	block int // the block being selected
 	// ropeDims: the RoPE tables stored with a third column, the negated
 	// sines (data, for fewer code bytes), mapped to their head size: those
 	// whose ropes all run in place with a power-of-two head size.
@@ -82,12 +86,12 @@ func SelectSmall(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) e
 	// A first pass into a scratch program counts the rounding shifts, so
 	// that the second can give the frequent counts entry points of their own.
 	dry := newSmall(&x86.Program{}, p, l, nil)
-	dry.trace, dry.selftest = o.Trace, o.SelfTest
+	dry.trace, dry.selftest, dry.typed = o.Trace, o.SelfTest, o.Typed
 	if err := dry.selectAll(o); err != nil {
 		return err
 	}
 	s := newSmall(prog, p, l, dry.rshrUses)
-	s.trace, s.selftest = o.Trace, o.SelfTest
+	s.trace, s.selftest, s.typed = o.Trace, o.SelfTest, o.Typed
 	return s.selectAll(o)
 }
 
@@ -415,6 +419,8 @@ func (s *small) op(op *ir.Op) error {
 		s.add(op)
 	case ir.Argmax:
 		s.argmax(op)
+	case ir.Sample:
+		s.sample(op)
 	default:
 		return fmt.Errorf("%s: %s has no small kernel", op.Pos, op.Kind)
 	}
@@ -530,13 +536,27 @@ func (s *small) movImm(r x86.Reg, v uint32) {
 func (s *small) generateSmall(o SelectOptions) {
 	l, steps, bench := s.l, o.Steps, o.Bench
 	if o.SelfTest {
+		// Its forward passes draw from a generator not yet seeded: the
+		// tokens it feeds are the simulator's, and the generation seeds
+		// it after.
 		s.emitter.p.Mark("selftest")
 		s.i(x86.CALL, x86.Label(runtime.SelfTestRun))
+	}
+	samples := s.p.Samples()
+	if samples && o.Typed {
+		// Once: parameter lines change them.
+		s.emitter.p.Mark("sampling")
+		g := ir.SamplingOf(s.p.Gen)
+		s.i(x86.MOV, low32(addrInvT), x86.Imm(g.InvT))
+		s.i(x86.MOV, low32(addrTopP), x86.Imm(g.TopP))
 	}
 	s.emitter.p.Mark("generate")
 	s.emitter.p.Label("generate")
 	if o.Typed {
 		s.i(x86.CALL, x86.Label("read_prompt"))
+	}
+	if samples {
+		s.seedSampler()
 	}
 	s.i(x86.XOR, x86.AX, x86.AX)
 	s.i(x86.MOV, low16(addrPos), x86.AX)

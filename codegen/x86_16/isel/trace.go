@@ -19,7 +19,7 @@ func finalOp(p *ir.Program) *ir.Op {
 
 // traceLogits writes the n dwords at x (low memory) to the debug
 // console. It runs before the final op, as the loop generator's trace
-// does. It clobbers AL, ESI and the flags, which the final op sets before
+// does (the small sampler overwrites the logits in place). It clobbers AL, ESI and the flags, which the final op sets before
 // it reads them.
 func (e *emitter) traceLogits(x uint32, n int) {
 	e.p.Mark("trace")
