@@ -43,6 +43,10 @@ type Options struct {
 	// Profile (the loop code generator) counts the time stamp counter's
 	// advance over each op, reported after Bench's line (ParseProfile).
 	Profile bool
+	// March is "" (386 code, the default) or "sse2": -O2's matmul rows of
+	// int16 weights run SSE2's pmaddwd (lir's simd pass), and the image
+	// checks for SSE2 and turns it on before it runs.
+	March string
 	// SelfTest: the image first runs its first steps silently and
 	// checks their logits against the simulator's (runtime.SelfTest),
 	// printing "self-test ok" or the step that differs. Not with a typed
@@ -119,6 +123,16 @@ func Build(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 }
 
 func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
+	switch o.March {
+	case "", "386":
+		o.March = ""
+	case "sse2":
+		if o.Opt != "2" {
+			return nil, errors.New("-march sse2 is -O2's (the size policy has no SSE2 code)")
+		}
+	default:
+		return nil, fmt.Errorf("unknown -march %q (386 or sse2)", o.March)
+	}
 	if o.SelfTest && p.Gen.Typed {
 		return nil, errors.New("--selftest needs the prompt in the file or --prompt: a typed prompt is the user's")
 	}

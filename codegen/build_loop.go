@@ -86,7 +86,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		}
 		f.Segmented = true
 	}
-	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo, Policy: try.policy}); err != nil {
+	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo, Policy: try.policy, March: o.March}); err != nil {
 		return nil, err
 	}
 	var l *loopgen.Layout
@@ -141,7 +141,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
-	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Input: typed != nil}
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Input: typed != nil, SSE2: o.March == "sse2"}
 	ln, err := runtime.LinkImage(nil, main, l.Data, cfg)
 	if err != nil {
 		return nil, err

@@ -30,8 +30,8 @@ func (r *recorder) Step(token, pos int) int {
 
 // Every image computes the simulator's logits bit for bit at every step,
 // not only the same tokens: a rounding off by one in any kernel shows here
-// even where it would not change a token. Both code generators, in both
-// memory models; the image writes its trace to QEMU's debug console. The
+// even where it would not change a token. Both code generators (-O2 also
+// with -march sse2's pmaddwd dot products), in both memory models; the image writes its trace to QEMU's debug console. The
 // token is the one the model chose, before a prompt token replaces it, so
 // that the sampler is checked at every step too (mha-random samples: its
 // trace shows the logits as they were before the sampler ran).
@@ -63,7 +63,7 @@ func TestLogitsBitForBit(t *testing.T) {
 	}
 	for _, name := range names {
 		for _, memory := range []string{"flat", "segmented"} {
-			for _, opt := range []string{"s", "2"} {
+			for _, opt := range []string{"s", "2", "2sse2"} {
 				t.Run(name+"/"+memory+"/O"+opt, func(t *testing.T) {
 					p, err := frontend.LoadFile(files[name], ir.Options{})
 					if err != nil {
@@ -71,7 +71,11 @@ func TestLogitsBitForBit(t *testing.T) {
 					}
 					steps := min(p.Gen.Steps, 24)
 					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
-					im, err := codegen.Build(p, prompt, steps, codegen.Options{Memory: memory, Opt: opt, Trace: true})
+					o := codegen.Options{Memory: memory, Opt: opt, Trace: true}
+					if opt == "2sse2" {
+						o.Opt, o.March = "2", "sse2"
+					}
+					im, err := codegen.Build(p, prompt, steps, o)
 					if err != nil {
 						t.Skipf("does not build in this memory model: %v", err)
 					}

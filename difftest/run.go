@@ -24,17 +24,23 @@ type Config struct {
 	Opt    string // "s" (-Os) or "2" (-O2)
 	Memory string // "segmented" or "flat"
 	Gen    string // "loop": the loop-level back end
+	March  string // "sse2": -march sse2
 }
 
 func (c Config) String() string {
+	s := "-O" + c.Opt + "/" + c.Memory
 	if c.Gen != "" {
-		return c.Gen + "/" + c.Memory
+		s = c.Gen + "/" + c.Memory
 	}
-	return "-O" + c.Opt + "/" + c.Memory
+	if c.March != "" {
+		s += "/" + c.March
+	}
+	return s
 }
 
 // Configs are the configurations every program is built and booted in.
-var Configs = []Config{{"s", "segmented", ""}, {"s", "flat", ""}, {"2", "segmented", ""}, {"2", "flat", ""}, {"s", "flat", "loop"}, {"2", "flat", "loop"}, {"s", "segmented", "loop"}, {"2", "segmented", "loop"}}
+var Configs = []Config{{"s", "segmented", "", ""}, {"s", "flat", "", ""}, {"2", "segmented", "", ""}, {"2", "flat", "", ""},
+	{"s", "flat", "loop", ""}, {"s", "segmented", "loop", ""}, {"2", "flat", "", "sse2"}, {"2", "segmented", "", "sse2"}}
 
 // Failure kinds: each is a compiler bug.
 const (
@@ -202,7 +208,7 @@ func (r *Result) config(cr *ConfigResult, p *ir.Program, prompt []int, path stri
 				err = errPanicked
 			}
 		}()
-		im, err = codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Opt: c.Opt, Memory: c.Memory, Gen: c.Gen, Trace: true})
+		im, err = codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Opt: c.Opt, Memory: c.Memory, Gen: c.Gen, March: c.March, Trace: true})
 		return err
 	}()
 	if built == errPanicked {

@@ -204,8 +204,10 @@ func stable(m Mem, nd []int) bool {
 func dse(f *Func) {
 	read := map[*Buf]bool{}
 	walkAll(f, func(n *Node) {
-		if n.Kind == NInst && (n.Inst.Op == OpLoad || n.Inst.Op == OpAddr) {
-			read[n.Inst.Mem.Buf] = true
+		if n.Kind == NInst && n.Inst.Op != OpStore {
+			for _, m := range n.Inst.mems() {
+				read[m.Buf] = true
+			}
 		}
 	})
 	dead := func(b *Buf) bool {

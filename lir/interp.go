@@ -205,6 +205,8 @@ func (m *Machine) exec(in *Inst) {
 		v = int64(m.pos)
 	case OpAddr:
 		v = m.address(in.Mem)
+	case OpDot:
+		v = m.dot(in)
 	default:
 		var at Type
 		if in.A != NoReg {

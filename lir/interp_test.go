@@ -128,3 +128,37 @@ func TestPassesKeepResults(t *testing.T) {
 		equalCompiled(t, p.Name, q, min(q.Gen.Steps, 6))
 	}
 }
+
+// -march sse2's simd pass keeps every result: the examples (llama2.tf's
+// int16 rows of 64 and 172 columns) and generated programs, compiled
+// with the speed policy for SSE2, equal the simulator.
+func TestSimdKeepsResults(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.tf")
+	dir := t.TempDir()
+	for seed := uint64(100); seed <= 130; seed++ {
+		p := difftest.Generate(seed, difftest.Options{})
+		path := filepath.Join(dir, p.Name+".tf")
+		if err := os.WriteFile(path, []byte(p.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, path)
+	}
+	for _, file := range files {
+		name := filepath.Base(file)
+		if _, err := os.Stat("../models/stories260K.bin"); err != nil && strings.HasPrefix(name, "llama2") {
+			continue
+		}
+		q, err := frontend.LoadFile(file, ir.Options{})
+		if err != nil {
+			continue
+		}
+		f, err := lir.Lower(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lir.Compile(f, lir.Options{Policy: "speed", March: "sse2"}); err != nil {
+			t.Fatal(err)
+		}
+		compare(t, name+"/sse2", q, f, min(q.Gen.Steps, 6))
+	}
+}

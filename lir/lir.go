@@ -82,12 +82,17 @@ const (
 	OpToken                      // i32 Dst = the current token
 	OpPos                        // i32 Dst = the current position
 	OpAddr                       // i32 Dst = the address of Mem (its Width unused)
+	// OpDot (-march sse2, the simd pass): i64 Dst = Σ_{j<Imm} Mem[j]·x_j,
+	// Mem the first of Imm int16 weights (Width 2, signed), x_j = d0_j +
+	// d1_j·2^11 + d2_j·2^22 from Mem2: three rows of DigitRow(Imm) int16
+	// digits (Mem2 names its buffer only: no registers).
+	OpDot
 	opEnd
 )
 
 var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
 	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
-	"select", "load", "store", "token", "pos", "addr"}
+	"select", "load", "store", "token", "pos", "addr", "dot"}
 
 func (o Opcode) String() string {
 	if o < opEnd {
@@ -124,6 +129,7 @@ type Inst struct {
 	Imm     int64
 	Cond    Cond
 	Mem     Mem
+	Mem2    Mem // OpDot's digits
 }
 
 // Mem is a memory operand: byte address base(Buf) + Base + Index*Scale +
@@ -346,6 +352,8 @@ func (f *Func) InstString(in *Inst) string {
 		return fmt.Sprintf("%s = load%s%d %s", typ(in.Dst), s, in.Mem.Width, in.Mem)
 	case OpConst:
 		return fmt.Sprintf("%s = %d", typ(in.Dst), in.Imm)
+	case OpDot:
+		return fmt.Sprintf("%s = dot%d %s, %s", typ(in.Dst), in.Imm, in.Mem, in.Mem2)
 	case OpCmp:
 		return fmt.Sprintf("%s = cmp.%s %s, %s", typ(in.Dst), in.Cond, in.A, in.B)
 	case OpSelect:

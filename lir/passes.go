@@ -13,19 +13,21 @@ type pass struct {
 	fn     func(*Func)
 	desc   string
 	policy string // "size" or "speed": run only for that policy; "": always
+	march  string // "sse2": run only for that machine; "": always
 }
 
 var passes = []pass{
-	{"fuse", fuse, "an op that is one loop joins the loop that ends the op before it, when each iteration touches only its own element of what the other writes", "speed"},
-	{"forward", forward, "a load of what a store just before it put there reads the stored value", "speed"},
-	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed"},
-	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size"},
-	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed"},
-	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed"},
-	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", ""},
-	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed"},
-	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", ""},
-	{"dce", dce, "instructions whose result nothing reads are removed", ""},
+	{"fuse", fuse, "an op that is one loop joins the loop that ends the op before it, when each iteration touches only its own element of what the other writes", "speed", ""},
+	{"forward", forward, "a load of what a store just before it put there reads the stored value", "speed", ""},
+	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed", ""},
+	{"simd", simd, "a row's dot product of int16 weights with a vector becomes one dot over the vector's 11-bit digits, which a loop before the rows writes (SSE2's pmaddwd)", "speed", "sse2"},
+	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size", ""},
+	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", ""},
+	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", ""},
+	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", ""},
+	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed", ""},
+	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", ""},
+	{"dce", dce, "instructions whose result nothing reads are removed", "", ""},
 }
 
 // PassNames lists the passes in order, as -d names them ("lir.fold").
@@ -45,6 +47,8 @@ type Options struct {
 	DumpTo io.Writer
 	// Policy is "size" (-Os: outlining) or "speed" (-O2).
 	Policy string
+	// March is "" (386 code) or "sse2".
+	March string
 }
 
 // Compile runs the passes over a lowered Func.
@@ -56,7 +60,7 @@ func Compile(f *Func, o Options) error {
 		return fmt.Errorf("BUG: lir after lower: %v", err)
 	}
 	for _, p := range passes {
-		if p.policy != "" && p.policy != o.Policy {
+		if p.policy != "" && p.policy != o.Policy || p.march != "" && p.march != o.March {
 			continue
 		}
 		p.fn(f)
@@ -129,8 +133,8 @@ func (in *Inst) reads() []Reg {
 			r = append(r, x)
 		}
 	}
-	if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
-		for _, x := range []Reg{in.Mem.Base, in.Mem.Index} {
+	for _, m := range in.mems() {
+		for _, x := range []Reg{m.Base, m.Index} {
 			if x != NoReg {
 				r = append(r, x)
 			}
@@ -139,10 +143,21 @@ func (in *Inst) reads() []Reg {
 	return r
 }
 
+// mems lists the memory operands of in.
+func (in *Inst) mems() []*Mem {
+	switch in.Op {
+	case OpLoad, OpStore, OpAddr:
+		return []*Mem{&in.Mem}
+	case OpDot:
+		return []*Mem{&in.Mem, &in.Mem2}
+	}
+	return nil
+}
+
 // pure: the instruction only computes its result (no memory, no trap).
 func (in *Inst) pure() bool {
 	switch in.Op {
-	case OpLoad, OpStore, OpUDiv:
+	case OpLoad, OpStore, OpUDiv, OpDot:
 		return false
 	}
 	return true
@@ -161,8 +176,8 @@ func fold(f *Func) {
 			return
 		}
 		in := &n.Inst
-		if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
-			foldMem(&in.Mem, konst, def, nd, uses)
+		for _, m := range in.mems() {
+			foldMem(m, konst, def, nd, uses)
 		}
 		if in.Dst == NoReg || nd[in.Dst] != 1 {
 			return

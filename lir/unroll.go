@@ -14,7 +14,7 @@ func unroll(f *Func) {
 		for _, n := range nodes {
 			// Decided before the inner lists change: only loops that were
 			// innermost, with the registers there were.
-			eligible := n.Kind == NLoop && n.Count == NoReg && n.Step <= 1 && innermost(n) && count(n.Body) <= unrollMaxBody && !liveOut(n, reads, nd)
+			eligible := n.Kind == NLoop && n.Count == NoReg && n.Step <= 1 && innermost(n) && !hasDot(n.Body) && count(n.Body) <= unrollMaxBody && !liveOut(n, reads, nd)
 			inner := depth
 			if n.Kind == NLoop {
 				inner++
@@ -185,4 +185,11 @@ func cloneRenamed(nodes []*Node, names map[Reg]Reg) []*Node {
 		out = append(out, &c)
 	}
 	return out
+}
+
+// hasDot: nodes hold an OpDot, whose code is a loop of its own.
+func hasDot(nodes []*Node) bool {
+	found := false
+	Walk(nodes, func(x *Node) { found = found || (x.Kind == NInst && x.Inst.Op == OpDot) })
+	return found
 }

@@ -181,6 +181,20 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		} else if m.Width == 8 && dt != I64 {
 			fail("%s: 8 bytes into an i32", name)
 		}
+	case OpDot:
+		want(fail, name, dt, I64)
+		if in.Mem.Buf == nil || !bufs[in.Mem.Buf] || in.Mem.Width != 2 || !in.Mem.Signed || in.Mem.Index != NoReg {
+			fail("%s: weights %v", name, in.Mem)
+		}
+		if in.Mem.Base != NoReg {
+			read(name, in.Mem.Base, I32)
+		}
+		if d := in.Mem2; d.Buf == nil || !bufs[d.Buf] || d.Base != NoReg || d.Index != NoReg || d.Buf.Size < 6*DigitRow(in.Imm) {
+			fail("%s: digits %v", name, d)
+		}
+		if in.Imm <= 0 || in.Imm%4 != 0 || in.Imm > maxDotCols {
+			fail("%s: %d columns (a multiple of 4, at most %d)", name, in.Imm, maxDotCols)
+		}
 	default:
 		fail("%s: unknown opcode %d", name, in.Op)
 	}

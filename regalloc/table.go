@@ -146,6 +146,14 @@ var table = []row{
 	{ops: ops(x86.LGDT, x86.LIDT), args: "r"},
 	{ops: ops(x86.RDTSC), def: regs(eax, edx)},
 	{ops: ops(x86.CPUID), use: regs(eax, ecx), def: regs(eax, ebx, ecx, edx)},
+
+	// SSE2 (-march sse2's dot products): XMM registers are not tracked
+	// (no virtual stands for one), so only a GPR operand (movd's) and the
+	// registers of a memory operand count.
+	{ops: ops(x86.MOVDQU, x86.MOVDQA, x86.MOVQ, x86.MOVD), args: "w r"},
+	{ops: ops(x86.PMADDWD, x86.PADDD, x86.PADDQ, x86.PSUBQ, x86.PXOR, x86.PUNPCKLWD, x86.PUNPCKHWD, x86.PUNPCKLDQ,
+		x86.PUNPCKHDQ, x86.PUNPCKLQDQ, x86.PUNPCKHQDQ, x86.PSRAW, x86.PSRAD, x86.PSRLQ, x86.PSRLDQ, x86.PSLLQ, x86.PSLLD), args: "rw r"},
+	{ops: ops(x86.PSHUFD), args: "w r -"},
 }
 
 var rowsByOp = func() map[x86.Op][]*row {

@@ -101,6 +101,10 @@ type BootConfig struct {
 	// input.
 	Input bool
 
+	// SSE2: the code uses SSE2 (-march sse2): the loader checks that the
+	// CPU has it and turns it on (full boot path only).
+	SSE2 bool
+
 	// LoaderSectors is the loader's size (full boot path); Link sets it.
 	LoaderSectors int
 

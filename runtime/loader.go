@@ -54,6 +54,10 @@ func emitLoader(p *x86.Program, c BootConfig, r BootRoutines) {
 	p.I(x86.MOV, x86.SI, x86.ImmLabel{Name: "msg.cpu"})
 	p.I(x86.JNE, x86.Label(failmsg))
 
+	if c.SSE2 {
+		emitSSE2On(p, failmsg)
+	}
+
 	p.Mark("loader.memory")
 	p.I(x86.PUSH, x86.DS) // the boot sector's CHS reads change ES
 	p.I(x86.POP, x86.ES)
@@ -166,6 +170,10 @@ func emitLoader(p *x86.Program, c BootConfig, r BootRoutines) {
 	}
 	p.Label("msg.cpu")
 	p.DB([]byte("needs a 386\n")...)
+	if c.SSE2 {
+		p.Label("msg.sse2")
+		p.DB([]byte("needs SSE2\n")...)
+	}
 	p.Label("msg.mem")
 	p.DB([]byte("not enough memory\n")...)
 }
@@ -283,4 +291,39 @@ func Loader(c BootConfig, r BootRoutines) (*x86.Program, error) {
 		return nil, fmt.Errorf("loader: %w", err)
 	}
 	return p, nil
+}
+
+// emitSSE2On checks that the CPU has CPUID (EFLAGS.ID can change) and
+// SSE2 (CPUID 1: EDX bit 26), else fails with "needs SSE2", and turns SSE
+// on: CR0.EM clear and CR0.MP set (no x87 emulation), CR4.OSFXSR set
+// (without it SSE instructions fault). Every register is kept (DL is the
+// boot drive).
+func emitSSE2On(p *x86.Program, failmsg string) {
+	p.Mark("loader.sse2")
+	p.I(x86.PUSHAD)
+	p.I(x86.PUSHFD)
+	p.I(x86.POP, x86.EAX)
+	p.I(x86.MOV, x86.ECX, x86.EAX)
+	p.I(x86.XOR, x86.EAX, x86.Imm(1<<21))
+	p.I(x86.PUSH, x86.EAX)
+	p.I(x86.POPFD)
+	p.I(x86.PUSHFD)
+	p.I(x86.POP, x86.EAX)
+	p.I(x86.PUSH, x86.ECX)
+	p.I(x86.POPFD)
+	p.I(x86.XOR, x86.EAX, x86.ECX)
+	p.I(x86.MOV, x86.SI, x86.ImmLabel{Name: "msg.sse2"})
+	p.I(x86.JZ, x86.Label(failmsg))
+	p.I(x86.MOV, x86.EAX, x86.Imm(1))
+	p.I(x86.CPUID)
+	p.I(x86.BT, x86.EDX, x86.Imm(26))
+	p.I(x86.JNC, x86.Label(failmsg))
+	p.I(x86.MOV, x86.EAX, x86.CR0)
+	p.I(x86.AND, x86.AL, x86.Imm(^4&0xFF))
+	p.I(x86.OR, x86.AL, x86.Imm(2))
+	p.I(x86.MOV, x86.CR0, x86.EAX)
+	p.I(x86.MOV, x86.EAX, x86.CR4)
+	p.I(x86.OR, x86.AX, x86.Imm(1<<9))
+	p.I(x86.MOV, x86.CR4, x86.EAX)
+	p.I(x86.POPAD)
 }

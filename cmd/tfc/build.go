@@ -22,6 +22,7 @@ type buildFlags struct {
 	boot     *string
 	os, o2   *bool
 	selftest *bool
+	march    *string
 }
 
 func addBuildFlags(fs *flag.FlagSet) buildFlags {
@@ -32,6 +33,7 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 		boot:     fs.String("boot", "", "boot path: full (the full boot sector and the loader, which checks the machine) or lean (the lean boot sector, -Os only); default: the .tf file's boot declaration, else full"),
 		os:       fs.Bool("Os", false, "optimize for size (the default)"),
 		o2:       fs.Bool("O2", false, "optimize for speed"),
+		march:    fs.String("march", "386", "the CPU the code is for: 386 (any PC since 1985, and the fastest under QEMU's TCG) or sse2 (-O2: matmul rows with SSE2's pmaddwd, fewer instructions; a Pentium 4 or later: the image checks)"),
 		selftest: fs.Bool("selftest", false, "the image first runs its first 8 steps silently and checks their logits against the compiler's, then prints \"self-test ok\" (or the step that differs, and stops) before the story"),
 	}
 }
@@ -55,7 +57,7 @@ func (b buildFlags) options() (codegen.Options, error) {
 	default:
 		return codegen.Options{}, usageErrorf("unknown boot path %q (full or lean)", *b.boot)
 	}
-	return codegen.Options{Memory: *b.memory, Opt: opt, Gen: *b.backend, Boot: *b.boot, SelfTest: *b.selftest}, nil
+	return codegen.Options{Memory: *b.memory, Opt: opt, Gen: *b.backend, Boot: *b.boot, SelfTest: *b.selftest, March: *b.march}, nil
 }
 
 // compile runs the front end and the code generator for path.

@@ -129,6 +129,8 @@ func (k *kernel) inst(in *lir.Inst) {
 		k.load(in)
 	case lir.OpStore:
 		k.store(in)
+	case lir.OpDot:
+		k.dot(in)
 	case lir.OpAddr:
 		m := k.addr(in.Mem)
 		if m.Base == x86.NoReg && m.Index == x86.NoReg {
