@@ -581,6 +581,8 @@ func (c *checker) checkGenerate() {
 			t := float64(s.Temperature.Value)
 			if t < 0 {
 				c.fail(s.Temperature.Pos, "temperature must be at least 0, not %g", t)
+			} else if t > 0 && t < MinTemperature {
+				c.fail(s.Temperature.Pos, "temperature %g is below %.3g, the smallest whose 2^16/temperature fits the sampler's 31 bits (0: greedy)", t, MinTemperature)
 			}
 			g.Greedy = t == 0
 			g.Temperature = t

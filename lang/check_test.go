@@ -344,6 +344,8 @@ var errorRows = []errorRow{
 		want: `t.tf:47:33: top_p must be in (0, 1], not 1.5`},
 	{name: "negative temperature", src: edit(base, `sampler greedy`, `sampler temperature -1`),
 		want: `t.tf:47:23: temperature must be at least 0, not -1`},
+	{name: "temperature too small", src: edit(base, `sampler greedy`, `sampler temperature 0.00001`),
+		want: `t.tf:47:23: temperature 1e-05 is below 3.05e-05, the smallest whose 2^16/temperature fits the sampler's 31 bits (0: greedy)`},
 	{name: "sample with a greedy sampler", src: edit(base, `next = argmax(`, `next = sample(`),
 		want: `t.tf:42:10: sample needs a temperature sampler, but generate says sampler greedy (line 47)`},
 	{name: "sample with the default sampler", src: edit(edit(base, "generate {\n  prompt = \"\"\n  steps = 64\n  sampler greedy\n}\n", ""), `next = argmax(`, `next = sample(`),

@@ -147,6 +147,10 @@ type Expr struct {
 	Len int
 }
 
+// MinTemperature is the smallest temperature above 0: the sampler
+// multiplies by round(2^16/temperature) in 31 bits (spec.md section 6).
+const MinTemperature = 65536.0 / (1<<31 - 1)
+
 // Generate is the generation setup, with the defaults filled in.
 type Generate struct {
 	Prompt    string

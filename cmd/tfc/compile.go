@@ -101,6 +101,9 @@ func (g genFlags) applySampler(p *ir.Program, set map[string]bool) error {
 		if !(*g.temp >= 0) {
 			return usageErrorf("-t must be at least 0, not %g", *g.temp)
 		}
+		if *g.temp > 0 && *g.temp < lang.MinTemperature {
+			return usageErrorf("-t %g is below %.3g, the smallest whose 2^16/temperature fits the sampler's 31 bits (0: greedy)", *g.temp, lang.MinTemperature)
+		}
 		if gen.Greedy && gen.Temperature == 0 && gen.TopP == 0 {
 			// A greedy file: llama2.c's defaults for the rest.
 			gen.TopP, gen.Seed = lang.DefaultTopP, lang.DefaultSeed
