@@ -83,7 +83,7 @@ func (lw *lowerer) param(q *ir.Param) *Buf {
 	if b := lw.params[q]; b != nil {
 		return b
 	}
-	b := lw.buf(&Buf{Name: q.Name, Kind: BufParam, PerLayer: q.PerLayer, Size: int64(len(ParamBytes(q, 0))), Of: q})
+	b := lw.buf(&Buf{Name: q.Name, Kind: BufParam, PerLayer: q.PerLayer, Size: paramSize(q), Of: q})
 	lw.params[q] = b
 	return b
 }
@@ -130,8 +130,12 @@ func (lw *lowerer) scratchBuf(name string, size int64) *Buf {
 // its weights (int8 or int16), whatever the scale groups, so that one
 // matmul reads every scheme.
 func ParamBytes(q *ir.Param, l int) []byte {
+	if q.Q.W == nil {
+		// Shapes only (ir.Options.ShapesOnly): zero weights and multipliers.
+		return make([]byte, paramSize(q))
+	}
 	w := q.Slice(l)
-	b := make([]byte, 0, q.Rows*int(rowBytes(q)))
+	b := make([]byte, 0, paramSize(q))
 	if q.Quant.Type == "fixed" {
 		for _, v := range w {
 			b = binary.LittleEndian.AppendUint32(b, uint32(v))
@@ -149,6 +153,14 @@ func ParamBytes(q *ir.Param, l int) []byte {
 		}
 	}
 	return b
+}
+
+// paramSize is the size of one layer's slice of q as ParamBytes stores it.
+func paramSize(q *ir.Param) int64 {
+	if q.Quant.Type == "fixed" {
+		return int64(q.Rows * q.Cols * 4)
+	}
+	return int64(q.Rows) * rowBytes(q)
 }
 
 // rowBytes is the size of one stored row of a quantized param.
