@@ -66,7 +66,9 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 	for li := 0; li < p.Layers; li++ {
 		start := len(l.Data)
 		for _, b := range layered {
-			for len(l.Data)-start < int(l.Addr[b]) {
+			// Its offset in the layer's region: its part's start, and its
+			// offset in that part.
+			for len(l.Data)-start < int(uint32(l.Group[b].Add)<<4+l.Addr[b]) {
 				l.Data = append(l.Data, 0)
 			}
 			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
