@@ -8,6 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var stories260K = Config{Dim: 64, Hidden: 172, Layers: 5, Heads: 8, KVHeads: 4, Vocab: 512, SeqLen: 512, Shared: true}
@@ -16,20 +20,20 @@ func TestRealCheckpoint(t *testing.T) {
 	dir := modelsDir(t)
 	path := filepath.Join(dir, "stories260K.bin")
 	data, err := os.ReadFile(path)
-	must(t, err)
+	require.NoError(t, err)
 
 	m, err := Load(path)
-	must(t, err)
-	eq(t, stories260K, m.Config, "config")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff(stories260K, m.Config), "config (-want +got)")
 	if !m.Shared {
 		t.Error("Shared is false")
 	}
-	eq(t, int64(1056540), ExpectedSize(m.Config), "ExpectedSize")
-	eq(t, int64(len(data)), ExpectedSize(m.Config), "ExpectedSize vs file")
+	assert.Equal(t, int64(1056540), ExpectedSize(m.Config), "ExpectedSize")
+	assert.Equal(t, int64(len(data)), ExpectedSize(m.Config), "ExpectedSize vs file")
 
 	hc, err := ReadHeader(bytes.NewReader(data))
-	must(t, err)
-	eq(t, stories260K, hc, "ReadHeader")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff(stories260K, hc), "ReadHeader (-want +got)")
 
 	wantShapes := map[string][]int{
 		"token_embedding": {512, 64},
@@ -44,7 +48,7 @@ func TestRealCheckpoint(t *testing.T) {
 		"w3":              {5, 172, 64},
 		"rms_final":       {64},
 	}
-	eq(t, wantShapes, TensorShapes(m.Config), "TensorShapes")
+	assert.Empty(t, cmp.Diff(wantShapes, TensorShapes(m.Config)), "TensorShapes (-want +got)")
 	if len(m.Tensors) != len(wantShapes) {
 		t.Fatalf("%d tensors, want %d", len(m.Tensors), len(wantShapes))
 	}
@@ -54,26 +58,26 @@ func TestRealCheckpoint(t *testing.T) {
 		if tn == nil {
 			t.Fatalf("no tensor %s", name)
 		}
-		eq(t, name, tn.Name, "name")
-		eq(t, shape, tn.Shape, name+" shape")
+		assert.Equal(t, name, tn.Name, "name")
+		assert.Empty(t, cmp.Diff(shape, tn.Shape), name+" shape (-want +got)")
 		n := 1
 		for _, d := range shape {
 			n *= d
 		}
-		eq(t, n, len(tn.Data), name+" length")
+		assert.Equal(t, n, len(tn.Data), name+" length")
 		total += n
 	}
-	eq(t, 260032, total, "weight count")
+	assert.Equal(t, 260032, total, "weight count")
 
 	// First values of some tensors, as in the file.
-	eq(t, []float32{-0.29474878311157227, 0.5618956089019775, 0.1754225343465805,
+	assert.Empty(t, cmp.Diff([]float32{-0.29474878311157227, 0.5618956089019775, 0.1754225343465805,
 		0.34057360887527466, -0.11446066945791245, 0.2313181459903717},
-		m.Tensors["token_embedding"].Data[:6], "token_embedding")
-	eq(t, []float32{0.9722429513931274, 0.6754933595657349, 0.8203195333480835},
-		m.Tensors["rms_att"].Data[:3], "rms_att")
-	eq(t, []float32{2.4583089351654053, 1.3673226833343506, 1.7504382133483887},
-		m.Tensors["rms_final"].Data[:3], "rms_final")
-	eq(t, m.Tensors["rms_att"].Data[64:128], m.Tensors["rms_att"].Layer(1), "Layer(1)")
+		m.Tensors["token_embedding"].Data[:6]), "token_embedding (-want +got)")
+	assert.Empty(t, cmp.Diff([]float32{0.9722429513931274, 0.6754933595657349, 0.8203195333480835},
+		m.Tensors["rms_att"].Data[:3]), "rms_att (-want +got)")
+	assert.Empty(t, cmp.Diff([]float32{2.4583089351654053, 1.3673226833343506, 1.7504382133483887},
+		m.Tensors["rms_final"].Data[:3]), "rms_final (-want +got)")
+	assert.Empty(t, cmp.Diff(m.Tensors["rms_att"].Data[64:128], m.Tensors["rms_att"].Layer(1)), "Layer(1) (-want +got)")
 
 	// Write reproduces the file byte for byte except for the legacy RoPE
 	// tables (which llama2.c skips), where it agrees to within one float32 ulp.
@@ -95,14 +99,14 @@ func TestRealCheckpoint(t *testing.T) {
 }
 
 func TestTensorNames(t *testing.T) {
-	eq(t, []string{"token_embedding", "rms_att", "wq", "wk", "wv", "wo",
-		"rms_ffn", "w1", "w2", "w3", "rms_final"}, TensorNames(true), "TensorNames(true)")
-	eq(t, append(TensorNames(true), "wcls"), TensorNames(false), "TensorNames(false)")
+	assert.Empty(t, cmp.Diff([]string{"token_embedding", "rms_att", "wq", "wk", "wv", "wo",
+		"rms_ffn", "w1", "w2", "w3", "rms_final"}, TensorNames(true)), "TensorNames(true) (-want +got)")
+	assert.Empty(t, cmp.Diff(append(TensorNames(true), "wcls"), TensorNames(false)), "TensorNames(false) (-want +got)")
 	s := TensorShapes(tinyUnshared)
-	eq(t, []int{5, 4}, s["wcls"], "wcls")
-	eq(t, []int{1, 2, 4}, s["wk"], "wk")
-	eq(t, 12, len(s), "unshared tensor count")
-	eq(t, 11, len(TensorShapes(tinyShared)), "shared tensor count")
+	assert.Empty(t, cmp.Diff([]int{5, 4}, s["wcls"]), "wcls (-want +got)")
+	assert.Empty(t, cmp.Diff([]int{1, 2, 4}, s["wk"]), "wk (-want +got)")
+	assert.Equal(t, 12, len(s), "unshared tensor count")
+	assert.Equal(t, 11, len(TensorShapes(tinyShared)), "shared tensor count")
 	for _, shared := range []bool{true, false} {
 		c := tinyShared
 		c.Shared = shared
@@ -116,18 +120,18 @@ func TestTensorNames(t *testing.T) {
 }
 
 func TestExpectedSize(t *testing.T) {
-	eq(t, int64(1056540), ExpectedSize(stories260K), "stories260K")
+	assert.Equal(t, int64(1056540), ExpectedSize(stories260K), "stories260K")
 	u := stories260K
 	u.Shared = false
-	eq(t, int64(1056540+512*64*4), ExpectedSize(u), "unshared")
+	assert.Equal(t, int64(1056540+512*64*4), ExpectedSize(u), "unshared")
 	// Legacy tables: seq_len*head_size/2 each, integer division as in llama2.c.
 	odd := Config{Dim: 3, Hidden: 1, Layers: 1, Heads: 1, KVHeads: 1, Vocab: 1, SeqLen: 3, Shared: true}
 	weights := 3 + 3 + 9 + 9 + 9 + 9 + 3 + 3 + 3 + 3 + 3
-	eq(t, int64(28+4*(weights+2*(9/2))), ExpectedSize(odd), "odd")
-	eq(t, int64(-1), ExpectedSize(Config{Dim: -1}), "negative")
-	eq(t, int64(-1), ExpectedSize(Config{Dim: MaxDim + 1}), "too large")
+	assert.Equal(t, int64(28+4*(weights+2*(9/2))), ExpectedSize(odd), "odd")
+	assert.Equal(t, int64(-1), ExpectedSize(Config{Dim: -1}), "negative")
+	assert.Equal(t, int64(-1), ExpectedSize(Config{Dim: MaxDim + 1}), "too large")
 	big := Config{Dim: MaxDim, Hidden: MaxDim, Layers: MaxDim, Heads: MaxDim, KVHeads: MaxDim, Vocab: MaxDim, SeqLen: MaxDim}
-	eq(t, int64(-1), ExpectedSize(big), "overflow")
+	assert.Equal(t, int64(-1), ExpectedSize(big), "overflow")
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -137,41 +141,41 @@ func TestRoundTrip(t *testing.T) {
 	} {
 		m := randomModel(c, 42)
 		data := Write(m)
-		eq(t, ExpectedSize(c), int64(len(data)), "size")
+		assert.Equal(t, ExpectedSize(c), int64(len(data)), "size")
 		got, err := Parse(data)
-		must(t, err)
-		eq(t, m, got, "round trip")
+		require.NoError(t, err)
+		assert.Empty(t, cmp.Diff(m, got), "round trip (-want +got)")
 		hc, err := ParseHeader(data)
-		must(t, err)
-		eq(t, c, hc, "ParseHeader")
+		require.NoError(t, err)
+		assert.Empty(t, cmp.Diff(c, hc), "ParseHeader (-want +got)")
 	}
 }
 
 func TestUnsharedClassifier(t *testing.T) {
 	m := randomModel(tinyUnshared, 7)
 	data := Write(m)
-	eq(t, header(-5), data[20:24], "header vocab_size")
+	assert.Empty(t, cmp.Diff(header(-5), data[20:24]), "header vocab_size (-want +got)")
 	got, err := Parse(data)
-	must(t, err)
+	require.NoError(t, err)
 	if got.Shared {
 		t.Error("Shared is true")
 	}
-	eq(t, 5, got.Vocab, "Vocab")
+	assert.Equal(t, 5, got.Vocab, "Vocab")
 	w := got.Tensors["wcls"]
 	if w == nil {
 		t.Fatal("no wcls")
 	}
-	eq(t, []int{5, 4}, w.Shape, "wcls shape")
-	eq(t, m.Tensors["wcls"].Data, w.Data, "wcls")
+	assert.Empty(t, cmp.Diff([]int{5, 4}, w.Shape), "wcls shape (-want +got)")
+	assert.Empty(t, cmp.Diff(m.Tensors["wcls"].Data, w.Data), "wcls (-want +got)")
 	// wcls is last, after the legacy RoPE tables.
 	last := data[len(data)-4:]
-	eq(t, math.Float32bits(m.Tensors["wcls"].Data[19]),
+	assert.Equal(t, math.Float32bits(m.Tensors["wcls"].Data[19]),
 		uint32(last[0])|uint32(last[1])<<8|uint32(last[2])<<16|uint32(last[3])<<24, "last float")
 
 	// The same bytes with a positive vocab_size are too long.
 	copy(data[20:24], header(5))
 	_, err = Parse(data)
-	wantErr(t, err, "checkpoint is 740 bytes, but dim=4 hidden_dim=6 n_layers=1 n_heads=2 n_kv_heads=1 vocab_size=5 seq_len=3 needs 660")
+	assert.EqualError(t, err, "checkpoint is 740 bytes, but dim=4 hidden_dim=6 n_layers=1 n_heads=2 n_kv_heads=1 vocab_size=5 seq_len=3 needs 660")
 }
 
 func TestBadCheckpoints(t *testing.T) {
@@ -230,7 +234,7 @@ func TestBadCheckpoints(t *testing.T) {
 			if m != nil {
 				t.Error("got a model")
 			}
-			wantErr(t, err, tt.want)
+			assert.EqualError(t, err, tt.want)
 		})
 	}
 }
@@ -243,18 +247,18 @@ func TestReadHeader(t *testing.T) {
 	data := Write(randomModel(tinyShared, 1))
 	r := bytes.NewReader(data)
 	c, err := ReadHeader(r)
-	must(t, err)
-	eq(t, tinyShared, c, "config")
-	eq(t, len(data)-HeaderSize, r.Len(), "bytes left after ReadHeader")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff(tinyShared, c), "config (-want +got)")
+	assert.Equal(t, len(data)-HeaderSize, r.Len(), "bytes left after ReadHeader")
 
 	_, err = ReadHeader(bytes.NewReader(data[:10]))
-	wantErr(t, err, "checkpoint header is truncated: 10 bytes, need 28")
+	assert.EqualError(t, err, "checkpoint header is truncated: 10 bytes, need 28")
 	_, err = ReadHeader(bytes.NewReader(nil))
-	wantErr(t, err, "checkpoint header is truncated: 0 bytes, need 28")
+	assert.EqualError(t, err, "checkpoint header is truncated: 0 bytes, need 28")
 	_, err = ReadHeader(failingReader{})
-	wantErr(t, err, "reading checkpoint header: disk on fire")
+	assert.EqualError(t, err, "reading checkpoint header: disk on fire")
 	_, err = ReadHeader(bytes.NewReader(header(64, 172, 5, 8, 3, 512, 512)))
-	wantErr(t, err, "checkpoint header: n_heads 8 is not a multiple of n_kv_heads 3")
+	assert.EqualError(t, err, "checkpoint header: n_heads 8 is not a multiple of n_kv_heads 3")
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -265,35 +269,35 @@ func TestLoadErrors(t *testing.T) {
 	}
 
 	path := filepath.Join(dir, "short.bin")
-	must(t, os.WriteFile(path, []byte{1, 2, 3}, 0o644))
+	require.NoError(t, os.WriteFile(path, []byte{1, 2, 3}, 0o644))
 	_, err = Load(path)
-	wantErr(t, err, path+": checkpoint header is truncated: 3 bytes, need 28")
+	assert.EqualError(t, err, path+": checkpoint header is truncated: 3 bytes, need 28")
 
 	path = filepath.Join(dir, "ok.bin")
 	m := randomModel(tinyUnshared, 3)
-	must(t, os.WriteFile(path, Write(m), 0o644))
+	require.NoError(t, os.WriteFile(path, Write(m), 0o644))
 	got, err := Load(path)
-	must(t, err)
-	eq(t, m, got, "Load")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff(m, got), "Load (-want +got)")
 }
 
 func TestValidate(t *testing.T) {
-	must(t, stories260K.Validate())
+	require.NoError(t, stories260K.Validate())
 	c := stories260K
 	c.Heads = 0
-	wantErr(t, c.Validate(), "n_heads is 0, must be positive")
-	eq(t, 8, stories260K.HeadSize(), "HeadSize")
-	eq(t, 32, stories260K.KVDim(), "KVDim")
+	assert.EqualError(t, c.Validate(), "n_heads is 0, must be positive")
+	assert.Equal(t, 8, stories260K.HeadSize(), "HeadSize")
+	assert.Equal(t, 32, stories260K.KVDim(), "KVDim")
 }
 
 func TestWritePanicsOnBadModels(t *testing.T) {
 	m := randomModel(tinyShared, 1)
 	delete(m.Tensors, "w2")
-	wantPanic(t, "checkpoint.Write: missing tensor w2", func() { Write(m) })
+	assert.PanicsWithValue(t, "checkpoint.Write: missing tensor w2", func() { Write(m) })
 	m = randomModel(tinyShared, 1)
 	m.Tensors["wq"].Data = m.Tensors["wq"].Data[:3]
-	wantPanic(t, "checkpoint.Write: tensor wq has shape [2 8 8] and 3 values, want shape [2 8 8]", func() { Write(m) })
+	assert.PanicsWithValue(t, "checkpoint.Write: tensor wq has shape [2 8 8] and 3 values, want shape [2 8 8]", func() { Write(m) })
 	m = randomModel(tinyShared, 1)
 	m.Dim = 0
-	wantPanic(t, "checkpoint.Write: dim is 0, must be positive", func() { Write(m) })
+	assert.PanicsWithValue(t, "checkpoint.Write: dim is 0, must be positive", func() { Write(m) })
 }

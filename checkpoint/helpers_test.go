@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // repoRoot is the directory holding go.mod, found upward from the test's
@@ -156,41 +154,3 @@ func sameBits(a, b *Model) bool {
 
 var tinyShared = Config{Dim: 8, Hidden: 12, Layers: 2, Heads: 4, KVHeads: 2, Vocab: 16, SeqLen: 6, Shared: true}
 var tinyUnshared = Config{Dim: 4, Hidden: 6, Layers: 1, Heads: 2, KVHeads: 1, Vocab: 5, SeqLen: 3}
-
-// must fails the test on an error.
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wantErr checks that err is an error with exactly the message want.
-func wantErr(t testing.TB, err error, want string) {
-	t.Helper()
-	if err == nil {
-		t.Errorf("got no error, want %q", want)
-	} else if err.Error() != want {
-		t.Errorf("got error\n\t%q\nwant\n\t%q", err.Error(), want)
-	}
-}
-
-// eq reports a difference between want and got.
-func eq(t testing.TB, want, got any, what string) {
-	t.Helper()
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", what, diff)
-	}
-}
-
-// wantPanic checks that f panics with the value want.
-func wantPanic(t testing.TB, want any, f func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		if got := recover(); got != want {
-			t.Errorf("panic value %v, want %v", got, want)
-		}
-	}()
-	f()
-}

@@ -8,13 +8,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // realTokenizer loads tok512.bin, or skips the test.
 func realTokenizer(t *testing.T) *Tokenizer {
 	t.Helper()
 	tok, err := LoadTokenizer(filepath.Join(modelsDir(t), "tok512.bin"), 512)
-	must(t, err)
+	require.NoError(t, err)
 	return tok
 }
 
@@ -38,35 +42,35 @@ func render(tok *Tokenizer, prev int, next []int) string {
 
 func TestRealTokenizer(t *testing.T) {
 	tok := realTokenizer(t)
-	eq(t, 7, tok.MaxTokenLength, "max_token_length")
-	eq(t, 512, len(tok.Pieces), "pieces")
-	eq(t, "<unk>", string(tok.Pieces[0]), "piece 0")
-	eq(t, "\n<s>\n", string(tok.Pieces[1]), "piece 1")
-	eq(t, "<0x41>", string(tok.Pieces[3+0x41]), "byte piece")
-	eq(t, " t", string(tok.Pieces[259]), "piece 259")
-	eq(t, float32(-1), tok.Scores[260], "score 260")
+	assert.Equal(t, 7, tok.MaxTokenLength, "max_token_length")
+	assert.Equal(t, 512, len(tok.Pieces), "pieces")
+	assert.Equal(t, "<unk>", string(tok.Pieces[0]), "piece 0")
+	assert.Equal(t, "\n<s>\n", string(tok.Pieces[1]), "piece 1")
+	assert.Equal(t, "<0x41>", string(tok.Pieces[3+0x41]), "byte piece")
+	assert.Equal(t, " t", string(tok.Pieces[259]), "piece 259")
+	assert.Equal(t, float32(-1), tok.Scores[260], "score 260")
 
 	data, err := os.ReadFile(filepath.Join(modelsDir(t), "tok512.bin"))
-	must(t, err)
+	require.NoError(t, err)
 	if !bytes.Equal(data, WriteTokenizer(tok)) {
 		t.Error("WriteTokenizer(tok512) differs from the file")
 	}
 
 	ids, err := tok.Encode("", true, false)
-	must(t, err)
-	eq(t, []int{1}, ids, `Encode("")`)
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]int{1}, ids), `Encode("") (-want +got)`)
 	ids, err = tok.Encode("", false, true)
-	must(t, err)
-	eq(t, []int{2}, ids, `Encode("", eos)`)
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]int{2}, ids), `Encode("", eos) (-want +got)`)
 
 	// Every text survives encode and decode (bytes via byte fallback).
 	for _, text := range []string{"Once upon a time", "héllo, 世界! ✓\n\ttabs", "\xff\xfe broken \xc3", " leading space"} {
 		ids, err := tok.Encode(text, true, true)
-		must(t, err)
+		require.NoError(t, err)
 		if ids[0] != BOS || ids[len(ids)-1] != EOS {
 			t.Errorf("Encode(%q) = %v lacks BOS/EOS", text, ids)
 		}
-		eq(t, text, decodeAll(tok, ids[:len(ids)-1]), "decode(encode)")
+		assert.Equal(t, text, decodeAll(tok, ids[:len(ids)-1]), "decode(encode)")
 	}
 }
 
@@ -75,12 +79,12 @@ func TestReferenceEncodings(t *testing.T) {
 	ref := referenceDir(t)
 	prompt, _ := readIDs(t, filepath.Join(ref, "lily-wanted-a-puppy-greedy.ids"))
 	ids, err := tok.Encode("Lily wanted a puppy", true, false)
-	must(t, err)
-	eq(t, prompt, ids, `Encode("Lily wanted a puppy")`)
-	eq(t, []int{1, 317, 391, 266, 261, 282, 425, 339, 422}, ids, "literal ids")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff(prompt, ids), `Encode("Lily wanted a puppy") (-want +got)`)
+	assert.Empty(t, cmp.Diff([]int{1, 317, 391, 266, 261, 282, 425, 339, 422}, ids), "literal ids (-want +got)")
 
 	prompt, _ = readIDs(t, filepath.Join(ref, "stories260K-bos-greedy.ids"))
-	eq(t, []int{1}, prompt, "BOS prompt")
+	assert.Empty(t, cmp.Diff([]int{1}, prompt), "BOS prompt (-want +got)")
 }
 
 func TestReferenceDecodings(t *testing.T) {
@@ -89,11 +93,11 @@ func TestReferenceDecodings(t *testing.T) {
 	for _, name := range []string{"stories260K-bos-greedy", "lily-wanted-a-puppy-greedy"} {
 		prompt, gen := readIDs(t, filepath.Join(ref, name+".ids"))
 		want, err := os.ReadFile(filepath.Join(ref, name+".txt"))
-		must(t, err)
+		require.NoError(t, err)
 		// The generated ids start with the rest of the prompt (forced), so
 		// decoding starts after the prompt's first token, BOS.
 		got := render(tok, prompt[0], gen)
-		eq(t, string(want), got, name)
+		assert.Equal(t, string(want), got, name)
 	}
 }
 
@@ -137,19 +141,19 @@ func TestBadTokenizers(t *testing.T) {
 			if tok != nil {
 				t.Error("got a tokenizer")
 			}
-			wantErr(t, err, tt.want)
+			assert.EqualError(t, err, tt.want)
 		})
 	}
 	tok, err := ParseTokenizer(good, 2)
-	must(t, err)
-	eq(t, &Tokenizer{MaxTokenLength: 3, Pieces: [][]byte{[]byte("ab"), []byte("abc")}, Scores: []float32{1, 1}}, tok, "good")
-	eq(t, good, WriteTokenizer(tok), "WriteTokenizer")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff(&Tokenizer{MaxTokenLength: 3, Pieces: [][]byte{[]byte("ab"), []byte("abc")}, Scores: []float32{1, 1}}, tok), "good (-want +got)")
+	assert.Empty(t, cmp.Diff(good, WriteTokenizer(tok)), "WriteTokenizer (-want +got)")
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tok.bin")
-	must(t, os.WriteFile(path, good[:10], 0o644))
+	require.NoError(t, os.WriteFile(path, good[:10], 0o644))
 	_, err = LoadTokenizer(path, 2)
-	wantErr(t, err, path+": tokenizer is truncated: token 0 of 2 at offset 4 needs 8 bytes for its score and length, only 6 remain")
+	assert.EqualError(t, err, path+": tokenizer is truncated: token 0 of 2 at offset 4 needs 8 bytes for its score and length, only 6 remain")
 }
 
 // toy builds a tokenizer from pieces and scores (special tokens first as
@@ -193,46 +197,46 @@ func TestEncodeSemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := tok.Encode(tt.text, tt.bos, tt.eos)
-		must(t, err)
-		eq(t, tt.want, got, "Encode("+tt.text+")")
+		require.NoError(t, err)
+		assert.Empty(t, cmp.Diff(tt.want, got), "Encode("+tt.text+") (-want +got)")
 	}
 
 	// Byte fallback: each byte of a character that is no piece.
 	syn := Synthetic(300)
 	got, err := syn.Encode("ü", false, false)
-	must(t, err)
-	eq(t, []int{259, 0xc3 + 3, 0xbc + 3}, got, "byte fallback")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]int{259, 0xc3 + 3, 0xbc + 3}, got), "byte fallback (-want +got)")
 	// Up to four bytes are grouped: a lead byte and continuation bytes.
 	got, err = syn.Encode("\xf0\x80\x80\x80\x80", false, false)
-	must(t, err)
-	eq(t, []int{259, 0xf3, 0x83, 0x83, 0x83, 0x83}, got, "long sequence")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]int{259, 0xf3, 0x83, 0x83, 0x83, 0x83}, got), "long sequence (-want +got)")
 
 	// Scores at or below -1e10 never merge (llama2.c's initial best score).
 	low := toy([]string{"<unk>", "<s>", "</s>", " ", "a", " a"}, []float32{0, 0, 0, 0, 0, -1e10})
 	got, err = low.Encode("a", false, false)
-	must(t, err)
-	eq(t, []int{3, 4}, got, "no merge at -1e10")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]int{3, 4}, got), "no merge at -1e10 (-want +got)")
 
 	// Pieces are C strings: "x\x00junk" acts as "x".
 	nul := toy([]string{"<unk>", "<s>", "</s>", " ", "x\x00junk", " x"}, []float32{0, 0, 0, 0, 0, 0})
 	got, err = nul.Encode("x", false, false)
-	must(t, err)
-	eq(t, []int{5}, got, "NUL piece")
-	eq(t, "x", string(nul.Piece(3, 4)), "NUL piece decode")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]int{5}, got), "NUL piece (-want +got)")
+	assert.Equal(t, "x", string(nul.Piece(3, 4)), "NUL piece decode")
 
 	// Where llama2.c would index outside the vocabulary, Encode fails.
 	noSpace := toy([]string{"<unk>", "<s>", "</s>", "a"}, []float32{0, 0, 0, 0})
 	_, err = noSpace.Encode("a", true, false)
-	wantErr(t, err, `cannot encode "a": the tokenizer has no " " piece for the dummy prefix`)
+	assert.EqualError(t, err, `cannot encode "a": the tokenizer has no " " piece for the dummy prefix`)
 	_, err = Synthetic(1).Encode("", true, false)
-	wantErr(t, err, `cannot encode "": BOS (1) is outside the vocabulary of 1 tokens`)
+	assert.EqualError(t, err, `cannot encode "": BOS (1) is outside the vocabulary of 1 tokens`)
 	_, err = Synthetic(2).Encode("", false, true)
-	wantErr(t, err, `cannot encode "": EOS (2) is outside the vocabulary of 2 tokens`)
+	assert.EqualError(t, err, `cannot encode "": EOS (2) is outside the vocabulary of 2 tokens`)
 	ids, err := Synthetic(2).Encode("", true, false)
-	must(t, err)
-	eq(t, []int{1}, ids, "BOS in a vocabulary of 2")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]int{1}, ids), "BOS in a vocabulary of 2 (-want +got)")
 	_, err = tok.Encode("abz", true, false)
-	wantErr(t, err, `cannot encode "abz": byte 0x7a is no piece and its byte token 125 is outside the vocabulary of 11 tokens`)
+	assert.EqualError(t, err, `cannot encode "abz": byte 0x7a is no piece and its byte token 125 is outside the vocabulary of 11 tokens`)
 }
 
 func TestDuplicatePieces(t *testing.T) {
@@ -240,8 +244,8 @@ func TestDuplicatePieces(t *testing.T) {
 	// stably sorted vocabulary: here the middle of three equal entries.
 	tok := toy([]string{"<unk>", "<s>", "</s>", " ", " ", " "}, []float32{0, 0, 0, 0, 0, 0})
 	got, err := tok.Encode("\x02", false, false)
-	must(t, err)
-	eq(t, []int{4, 5}, got, "duplicate lookup")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]int{4, 5}, got), "duplicate lookup (-want +got)")
 }
 
 func TestPiece(t *testing.T) {
@@ -276,7 +280,7 @@ func TestPiece(t *testing.T) {
 		{0, len(pieces), ""},
 	}
 	for _, tt := range tests {
-		eq(t, tt.want, string(tok.Piece(tt.prev, tt.tok)), "Piece")
+		assert.Equal(t, tt.want, string(tok.Piece(tt.prev, tt.tok)), "Piece")
 	}
 	if tok.Piece(0, 99) != nil {
 		t.Error("Piece outside the vocabulary is not nil")
@@ -334,42 +338,42 @@ func TestSynthetic(t *testing.T) {
 				}
 			}
 		}
-		eq(t, longest, tok.MaxTokenLength, "MaxTokenLength")
+		assert.Equal(t, longest, tok.MaxTokenLength, "MaxTokenLength")
 		// It survives the file format.
 		if vocab > 0 {
 			back, err := ParseTokenizer(WriteTokenizer(tok), vocab)
-			must(t, err)
-			eq(t, tok, back, "ParseTokenizer(WriteTokenizer)")
+			require.NoError(t, err)
+			assert.Empty(t, cmp.Diff(tok, back), "ParseTokenizer(WriteTokenizer) (-want +got)")
 		}
 	}
 	small := Synthetic(60)
-	eq(t, []string{"<unk>", "<s>", "</s>", " ", "a", "b"}, strs(small.Pieces[:6]), "first pieces")
-	eq(t, []string{" x", " y", " z", " th", " the", " an", " and"}, strs(small.Pieces[53:60]), "last pieces of 60")
-	eq(t, []float32{0, 0, 0, 0, -1, -2}, small.Scores[:6], "first scores")
+	assert.Empty(t, cmp.Diff([]string{"<unk>", "<s>", "</s>", " ", "a", "b"}, strs(small.Pieces[:6])), "first pieces (-want +got)")
+	assert.Empty(t, cmp.Diff([]string{" x", " y", " z", " th", " the", " an", " and"}, strs(small.Pieces[53:60])), "last pieces of 60 (-want +got)")
+	assert.Empty(t, cmp.Diff([]float32{0, 0, 0, 0, -1, -2}, small.Scores[:6]), "first scores (-want +got)")
 
 	big := Synthetic(512)
-	eq(t, "<0x00>", string(big.Pieces[3]), "piece 3")
-	eq(t, "<0xFF>", string(big.Pieces[258]), "piece 258")
-	eq(t, " ", string(big.Pieces[259]), "piece 259")
-	eq(t, "a", string(big.Pieces[260]), "piece 260")
-	eq(t, float32(-1), big.Scores[260], "score 260")
-	eq(t, Synthetic(512), big, "deterministic")
+	assert.Equal(t, "<0x00>", string(big.Pieces[3]), "piece 3")
+	assert.Equal(t, "<0xFF>", string(big.Pieces[258]), "piece 258")
+	assert.Equal(t, " ", string(big.Pieces[259]), "piece 259")
+	assert.Equal(t, "a", string(big.Pieces[260]), "piece 260")
+	assert.Equal(t, float32(-1), big.Scores[260], "score 260")
+	assert.Empty(t, cmp.Diff(Synthetic(512), big), "deterministic (-want +got)")
 
 	// Encoding works and decodes back, with byte fallback for anything else.
 	for _, text := range []string{"once upon a time there was a little girl", "Lily, 42 €!", "the the"} {
 		ids, err := big.Encode(text, true, false)
-		must(t, err)
-		eq(t, text, decodeAll(big, ids), "synthetic(512) round trip")
+		require.NoError(t, err)
+		assert.Equal(t, text, decodeAll(big, ids), "synthetic(512) round trip")
 	}
 	ids, err := big.Encode("the", true, false)
-	must(t, err)
-	eq(t, []string{" the"}, strs(pieceList(big, ids[1:])), "word merges")
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff([]string{" the"}, strs(pieceList(big, ids[1:]))), "word merges (-want +got)")
 
 	ids, err = small.Encode("a cat", true, false)
-	must(t, err)
-	eq(t, "a cat\n", render(small, BOS, ids[1:]), "synthetic(60) round trip")
+	require.NoError(t, err)
+	assert.Equal(t, "a cat\n", render(small, BOS, ids[1:]), "synthetic(60) round trip")
 	_, err = small.Encode("A", true, false)
-	wantErr(t, err, `cannot encode "A": byte 0x41 is no piece and its byte token 68 is outside the vocabulary of 60 tokens`)
+	assert.EqualError(t, err, `cannot encode "A": byte 0x41 is no piece and its byte token 68 is outside the vocabulary of 60 tokens`)
 }
 
 func TestSyntheticHuge(t *testing.T) {
@@ -377,9 +381,9 @@ func TestSyntheticHuge(t *testing.T) {
 		t.Skip("short")
 	}
 	tok := Synthetic(MaxDim)
-	eq(t, MaxDim, len(tok.Pieces), "pieces")
-	eq(t, 7, tok.MaxTokenLength, "MaxTokenLength")
-	eq(t, float32(-(MaxDim - 260)), tok.Scores[MaxDim-1], "last score")
+	assert.Equal(t, MaxDim, len(tok.Pieces), "pieces")
+	assert.Equal(t, 7, tok.MaxTokenLength, "MaxTokenLength")
+	assert.Equal(t, float32(-(MaxDim - 260)), tok.Scores[MaxDim-1], "last score")
 }
 
 func strs(ps [][]byte) []string {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // typedLines are lines of the kinds a typed prompt holds: pieces of the
@@ -48,19 +51,19 @@ func TestEncodeTables(t *testing.T) {
 	for _, dir := range []string{"/../shared/models/", "/models/"} {
 		if path := repoRoot(t) + dir + "tok512.bin"; fileExists(path) {
 			tok, err := LoadTokenizer(path, 512)
-			must(t, err)
+			require.NoError(t, err)
 			toks["tok512"] = tok
 			break
 		}
 	}
 	for name, tok := range toks {
 		et, err := tok.EncodeTables()
-		must(t, err)
+		require.NoError(t, err)
 		lines := typedLines(tok, 400, 1)
 		lines = append(lines, []byte("Lily wanted a puppy"), []byte(" leading and trailing  "), []byte("a"), bytes.Repeat([]byte("0123456789"), 70))
 		for _, line := range lines {
 			want, err := tok.Encode(string(line), true, false)
-			must(t, err)
+			require.NoError(t, err)
 			if got := et.Encode(line); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("%s: tables encode %q as %v, Encode as %v", name, line, got, want)
 			}
@@ -70,10 +73,10 @@ func TestEncodeTables(t *testing.T) {
 
 func TestEncodeTablesRefused(t *testing.T) {
 	_, err := Synthetic(258).EncodeTables()
-	wantErr(t, err, "a vocabulary of 258 tokens: a typed line may hold any byte, and llama2.c encodes a byte that is no piece as its byte token (3..258)")
+	assert.EqualError(t, err, "a vocabulary of 258 tokens: a typed line may hold any byte, and llama2.c encodes a byte that is no piece as its byte token (3..258)")
 	noSpace := Synthetic(259)
 	_, err = noSpace.EncodeTables()
-	wantErr(t, err, `the tokenizer has no " " piece for the dummy prefix`)
+	assert.EqualError(t, err, `the tokenizer has no " " piece for the dummy prefix`)
 }
 
 func FuzzEncodeTables(f *testing.F) {
