@@ -28,6 +28,10 @@ type Tokenizer struct {
 	MaxTokenLength int // the file's max_token_length: no piece is longer
 	Pieces         [][]byte
 	Scores         []float32
+	// EOT, when not 0, makes it llm.c's GPT-2 tokenizer
+	// (ParseLLMCTokenizer): pieces are raw bytes, a generation starts
+	// from and ends at EOT (not BOS and EOS), and nothing encodes.
+	EOT int
 }
 
 // ParseTokenizer decodes a tokenizer file holding vocab tokens (vocab is the
@@ -87,7 +91,11 @@ func LoadTokenizer(path string, vocab int) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := ParseTokenizer(data, vocab)
+	parse := ParseTokenizer
+	if len(data) >= 4 && binary.LittleEndian.Uint32(data) == LLMCTokenizerMagic {
+		parse = ParseLLMCTokenizer
+	}
+	t, err := parse(data, vocab)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -281,6 +289,15 @@ func (x vocabIndex) lookup(s []byte) int {
 // Each call sorts the vocabulary (as llama2.c does once per tokenizer):
 // O(V log V) for V pieces, besides the merges' O(n²) lookups for n bytes.
 func (t *Tokenizer) Encode(text string, bos, eos bool) ([]int, error) {
+	if t.EOT != 0 {
+		if text != "" || eos {
+			return nil, ErrNoMerges
+		}
+		if bos {
+			return []int{t.EOT}, nil
+		}
+		return []int{}, nil
+	}
 	if len(t.Scores) != len(t.Pieces) {
 		return nil, fmt.Errorf("tokenizer has %d pieces but %d scores", len(t.Pieces), len(t.Scores))
 	}
@@ -460,6 +477,9 @@ func (t *Tokenizer) Piece(prev, tok int) []byte {
 		return nil
 	}
 	p := cstr(t.Pieces[tok])
+	if t.EOT != 0 {
+		return append([]byte{}, p...) // llm.c's decode: the bytes
+	}
 	if prev == BOS && len(p) > 0 && p[0] == ' ' {
 		p = p[1:]
 	}

@@ -60,6 +60,8 @@ const MaxTypedVocab = 0xFFFF
 func (t *Tokenizer) EncodeTables() (*EncodeTables, error) {
 	v := len(t.Pieces)
 	switch {
+	case t.EOT != 0:
+		return nil, ErrNoMerges
 	case len(t.Scores) != v:
 		return nil, fmt.Errorf("tokenizer has %d pieces but %d scores", v, len(t.Scores))
 	case v > MaxTypedVocab:

@@ -25,7 +25,7 @@ func emitSelfTest(main *x86.Program, p *ir.Program, prompt []int, steps int, tok
 		if i+1 < len(prompt) {
 			next = prompt[i+1]
 		}
-		if next == ir.BOS || next == ir.EOS {
+		if p.Tokenizer.Ends(next) {
 			break
 		}
 		token = next

@@ -20,7 +20,8 @@ const (
 )
 
 // Generate runs llama2.c's generation loop: the prompt's tokens are forced,
-// then the model picks each next token, until BOS or EOS or steps positions.
+// then the model picks each next token, until BOS or EOS (llm.c's
+// tokenizer: its end-of-text token) or steps positions.
 // It writes what llama2.c's run prints (pieces decoded, unprintable bytes
 // skipped, a final newline) and returns the tokens chosen.
 func Generate(s Stepper, tok *checkpoint.Tokenizer, prompt []int, steps int, w io.Writer) ([]int, error) {
@@ -32,7 +33,7 @@ func Generate(s Stepper, tok *checkpoint.Tokenizer, prompt []int, steps int, w i
 			next = prompt[pos+1]
 		}
 		out = append(out, next)
-		if next == BOS || next == EOS {
+		if tok.Ends(next) {
 			break
 		}
 		piece := tok.Piece(token, next)

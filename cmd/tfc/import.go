@@ -17,7 +17,7 @@ import (
 // greedy generation.
 func cmdImport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import", "import model.bin [-z tokenizer.bin] [-o model.tf]")
-	tok := fs.String("z", "", "the tokenizer file (llama2.c's format; default: tokenizer synthetic)")
+	tok := fs.String("z", "", "the tokenizer file (llama2.c's, or llm.c's GPT-2 one; default: tokenizer synthetic)")
 	out := fs.String("o", "", "the .tf file to write (default: standard output); paths in it are relative to its directory")
 	path, err := parseFlags(fs, args, stderr)
 	if err != nil {
@@ -33,9 +33,6 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 		return &exitError{1, fmt.Sprintf("%s: %v", path, err)}
 	}
 	if *tok != "" {
-		if c.Format == checkpoint.GPT2 {
-			return &exitError{1, fmt.Sprintf("-z %s: llm.c's tokenizer format is not read (yet); leave -z out for tokenizer synthetic", *tok)}
-		}
 		if _, err := checkpoint.LoadTokenizer(*tok, c.Vocab); err != nil {
 			return &exitError{1, fmt.Sprintf("-z %s: %v", *tok, err)}
 		}

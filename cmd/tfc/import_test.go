@@ -100,6 +100,26 @@ func TestImportGPT2(t *testing.T) {
 	if got := tfc(t, "run", tf, "--steps", "16"); got != sim {
 		t.Errorf("tfc run %q, tfc sim %q", got, sim)
 	}
+
+	// With llm.c's tokenizer file (-z): its pieces, printed from the
+	// end-of-text token on, on the host and booted alike.
+	pieces := make([][]byte, V)
+	for i := range pieces {
+		pieces[i] = []byte{byte('a' + i%26)}
+	}
+	tokFile := filepath.Join(dir, "gpt2_tokenizer.bin")
+	if err := os.WriteFile(tokFile, checkpoint.WriteLLMCTokenizer(pieces, V-1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tfz := filepath.Join(dir, "gz.tf")
+	tfc(t, "import", bin, "-z", tokFile, "-o", tfz)
+	simz := tfc(t, "sim", tfz, "--steps", "16")
+	if simz == sim {
+		t.Errorf("the llm.c tokenizer printed the synthetic one's text %q", simz)
+	}
+	if got := tfc(t, "run", tfz, "--steps", "16"); got != simz {
+		t.Errorf("with llm.c's tokenizer: tfc run %q, tfc sim %q", got, simz)
+	}
 }
 
 // gpt2Ref is GPT-2's forward pass in float64 over an llm.c model's

@@ -15,9 +15,12 @@ type emitter struct {
 	// through ES (weights, tables, prompt) and FS (the cache), with 16-bit
 	// offsets in 32-bit registers; vars through DS = 0 as in the flat model.
 	seg bool
-	// dataSeg is the segment register pointData sets (segmented): ES for
-	// the fast kernels, FS for the small ones, which keep ES = 0 for stosd.
+	// dataSeg is the segment register for data (segmented): FS, since
+	// the small kernels keep ES = 0 for stosd.
 	dataSeg x86.Reg
+	// eot: the tokenizer's end-of-text token (llm.c's), or 0 (llama2.c's
+	// BOS and EOS).
+	eot int
 }
 
 // setSeg loads a segment register from an immediate or a word in memory
@@ -66,11 +69,16 @@ func (e *emitter) advance(steps int, bench, inAX, typed bool) {
 	if !inAX {
 		e.i(x86.MOV, x86.AX, low16(addrNext))
 	}
-	// BOS (1) or EOS (2): ax-1 is then 0 or 1.
-	e.i(x86.DEC, x86.AX)
-	e.i(x86.CMP, x86.AX, x86.Imm(ir.EOS-1))
-	e.i(x86.JBE, x86.Label("done"))
-	e.i(x86.INC, x86.AX)
+	if e.eot != 0 {
+		e.i(x86.CMP, x86.AX, x86.Imm(int64(e.eot)))
+		e.i(x86.JE, x86.Label("done"))
+	} else {
+		// BOS (1) or EOS (2): ax-1 is then 0 or 1.
+		e.i(x86.DEC, x86.AX)
+		e.i(x86.CMP, x86.AX, x86.Imm(ir.EOS-1))
+		e.i(x86.JBE, x86.Label("done"))
+		e.i(x86.INC, x86.AX)
+	}
 	e.i(x86.MOV, x86.BX, low16(addrTok))
 	e.i(x86.CALL, x86.Label("print_piece"))
 	e.i(x86.MOV, low16(addrTok), x86.AX)

@@ -96,7 +96,7 @@ func SelectSmall(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) e
 }
 
 func newSmall(prog *x86.Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
-	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: x86.FS}, p: p, l: l, subs: map[string]func(){},
+	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: x86.FS, eot: p.Tokenizer.EOT}, p: p, l: l, subs: map[string]func(){},
 		mmVariants: map[int]int{}, rmsLen: map[int]int{}, rshrUses: map[uint]int{}, rshrEntries: rshrEntries(plan), ropeDims: inlineRopes(p)}
 	s.planRMSMatmuls()
 	return s
@@ -560,7 +560,11 @@ func (s *small) generateSmall(o SelectOptions) {
 	}
 	s.i(x86.XOR, x86.AX, x86.AX)
 	s.i(x86.MOV, low16(addrPos), x86.AX)
-	s.i(x86.INC, x86.AX)
+	if eot := s.p.Tokenizer.EOT; eot != 0 {
+		s.i(x86.MOV, x86.AX, x86.Imm(int64(eot)))
+	} else {
+		s.i(x86.INC, x86.AX) // BOS
+	}
 	s.i(x86.MOV, low16(addrTok), x86.AX)
 	s.emitter.step(bench)
 	if o.Typed {
