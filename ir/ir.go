@@ -195,6 +195,18 @@ type Op struct {
 // Row is o's row of the op table (nil for a kind and Func it lacks).
 func (o *Op) Row() *op.Row { return op.RowOf(o.Kind, o.Func) }
 
+// Writes names what o writes: its var, its cache, or "next" (the final
+// op's token), for dumps and size reports.
+func (o *Op) Writes() string {
+	if o.Dst != nil {
+		return o.Dst.Name
+	}
+	if o.Cache != nil {
+		return o.Cache.Name
+	}
+	return "next"
+}
+
 // Rows is the number of output rows of a matmul (all fused params).
 func (o *Op) Rows() int {
 	n := 0

@@ -34,23 +34,13 @@ func Lower(p *ir.Program) (*Func, error) {
 			if !ok {
 				return nil, fmt.Errorf("BUG: lir: no lowering of %v", op.Kind)
 			}
-			n := &Node{Kind: NOp, Note: fmt.Sprintf("%v %s", op.Kind, opName(op))}
+			n := &Node{Kind: NOp, Note: fmt.Sprintf("%v %s", op.Kind, op.Writes())}
 			*into = append(*into, n)
 			lw.b.cur = &n.Body
 			lower(lw, op)
 		}
 	}
 	return lw.f, nil
-}
-
-func opName(op *ir.Op) string {
-	if op.Dst != nil {
-		return op.Dst.Name
-	}
-	if op.Cache != nil {
-		return op.Cache.Name
-	}
-	return "next"
 }
 
 type lowerer struct {

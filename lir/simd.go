@@ -193,34 +193,29 @@ func splitDigits(f *Func, x Mem, n int64) ([]*Node, *Buf) {
 	buf := &Buf{Name: "digits", Kind: BufScratch, Size: 6 * p}
 	f.Bufs = append(f.Bufs, buf)
 	var body []*Node
-	emit := func(in Inst) Reg {
-		if in.Dst == 0 && in.Op != OpStore {
-			in.Dst = f.NewReg(I32)
-		}
-		if in.Op == OpStore {
-			in.Dst = NoReg
-		}
-		for _, r := range []*Reg{&in.A, &in.B, &in.C} {
-			if *r == 0 {
-				*r = NoReg
-			}
-		}
-		body = append(body, &Node{Kind: NInst, Inst: in})
-		return in.Dst
+	add := func(in Inst) { body = append(body, &Node{Kind: NInst, Inst: in}) }
+	op := func(o Opcode, a, b Reg, imm int64) Reg {
+		d := f.NewReg(I32)
+		add(Inst{Op: o, Dst: d, A: a, B: b, C: NoReg, Imm: imm})
+		return d
 	}
-	c := func(v int64) Reg { return emit(Inst{Op: OpConst, Imm: v}) }
+	c := func(v int64) Reg { return op(OpConst, NoReg, NoReg, v) }
 	j := f.NewReg(I32)
+	store := func(v Reg, row int64) {
+		add(Inst{Op: OpStore, Dst: NoReg, A: v, B: NoReg, C: NoReg,
+			Mem: Mem{Buf: buf, Base: NoReg, Index: j, Scale: 2, Disp: 2 * p * row, Width: 2}})
+	}
+	// digit stores v's low digit in row and returns v's digits above it.
 	digit := func(v Reg, row int64) Reg {
-		lo := emit(Inst{Op: OpAnd, A: v, B: c(2047)})
-		b := emit(Inst{Op: OpAnd, A: emit(Inst{Op: OpShrI, A: v, Imm: 10}), B: c(1)})
-		d := emit(Inst{Op: OpSub, A: lo, B: emit(Inst{Op: OpShlI, A: b, Imm: 11})})
-		emit(Inst{Op: OpStore, A: d, Mem: Mem{Buf: buf, Base: NoReg, Index: j, Scale: 2, Disp: 2 * p * row, Width: 2}})
-		return emit(Inst{Op: OpAdd, A: emit(Inst{Op: OpSarI, A: v, Imm: 11}), B: b})
+		lo := op(OpAnd, v, c(2047), 0)
+		b := op(OpAnd, op(OpShrI, v, NoReg, 10), c(1), 0)
+		store(op(OpSub, lo, op(OpShlI, b, NoReg, 11), 0), row)
+		return op(OpAdd, op(OpSarI, v, NoReg, 11), b, 0)
 	}
 	x.Index, x.Scale = j, 4
-	v := emit(Inst{Op: OpLoad, Mem: x})
-	v2 := digit(digit(v, 0), 1)
-	emit(Inst{Op: OpStore, A: v2, Mem: Mem{Buf: buf, Base: NoReg, Index: j, Scale: 2, Disp: 4 * p, Width: 2}})
+	v := f.NewReg(I32)
+	add(Inst{Op: OpLoad, Dst: v, A: NoReg, B: NoReg, C: NoReg, Mem: x})
+	store(digit(digit(v, 0), 1), 2)
 	nodes := []*Node{{Kind: NLoop, Index: j, Count: NoReg, CountImm: n, Body: body}}
 	if p > n {
 		zero := f.NewReg(I32)

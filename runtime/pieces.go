@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 
 	"tfc/checkpoint"
+	x86 "tfc/codegen/x86_16"
 )
 
 // PieceData is the table print_piece reads at Console.PiecesAddr, for a
@@ -42,6 +43,21 @@ func PieceData(t *checkpoint.Tokenizer, bias uint32) []byte {
 	}
 	binary.LittleEndian.PutUint32(out[4*v:], bias+uint32(len(out)))
 	return out
+}
+
+// EmitEndCheck jumps to done when AX, the token the model chose, ends the
+// generation (checkpoint.Tokenizer.Ends): llama2.c's BOS (1) or EOS (2),
+// whose AX−1 is 0 or 1, or llm.c's end-of-text token. AX is kept.
+func EmitEndCheck(p *x86.Program, t *checkpoint.Tokenizer, done string) {
+	if t.EOT != 0 {
+		p.I(x86.CMP, x86.AX, x86.Imm(int64(t.EOT)))
+		p.I(x86.JE, x86.Label(done))
+		return
+	}
+	p.I(x86.DEC, x86.AX)
+	p.I(x86.CMP, x86.AX, x86.Imm(checkpoint.EOS-1))
+	p.I(x86.JBE, x86.Label(done))
+	p.I(x86.INC, x86.AX)
 }
 
 // printed is what llama2.c prints for token tok after prev.

@@ -60,16 +60,22 @@ func EmitSelfTest(p *x86.Program, s SelfTest) error {
 	flag := x86.B(x86.Mem{Label: "selftest.on"})
 	p.Mark("selftest")
 	p.Label(SelfTestRun)
+	// rng does op (push or pop) on the sampler's state's two dwords,
+	// the high one first to push, through DS, then sets DS back to 0.
 	rngSeg, rngOff := segOff(s.Rng)
-	rng := func(k uint32) x86.Operand { return x86.D(x86.Ptr32(x86.NoReg, x86.NoReg, 1, int32(rngOff+k))) }
-	if s.Rng != 0 {
+	rng := func(op x86.Op, offs ...uint32) {
+		if s.Rng == 0 {
+			return
+		}
 		i(x86.PUSH, x86.Word(int64(rngSeg)))
 		i(x86.POP, x86.DS)
-		i(x86.PUSH, rng(4))
-		i(x86.PUSH, rng(0))
+		for _, k := range offs {
+			i(op, x86.D(x86.Ptr32(x86.NoReg, x86.NoReg, 1, int32(rngOff+k))))
+		}
 		i(x86.PUSH, x86.Word(0))
 		i(x86.POP, x86.DS)
 	}
+	rng(x86.PUSH, 4, 0)
 	i(x86.MOV, flag, x86.Imm(1))
 	i(x86.XOR, x86.SI, x86.SI)
 	p.Label("selftest.step")
@@ -86,14 +92,7 @@ func EmitSelfTest(p *x86.Program, s SelfTest) error {
 	i(x86.CMP, x86.SI, x86.Imm(int64(2*len(s.Tokens))))
 	i(x86.JB, lbl("step"))
 	i(x86.MOV, flag, x86.Imm(0))
-	if s.Rng != 0 {
-		i(x86.PUSH, x86.Word(int64(rngSeg)))
-		i(x86.POP, x86.DS)
-		i(x86.POP, rng(0))
-		i(x86.POP, rng(4))
-		i(x86.PUSH, x86.Word(0))
-		i(x86.POP, x86.DS)
-	}
+	rng(x86.POP, 0, 4)
 	i(x86.MOV, x86.SI, x86.ImmLabel{Name: "selftest.ok"})
 	i(x86.JMP, lbl("print"))
 

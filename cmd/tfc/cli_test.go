@@ -23,14 +23,8 @@ func TestExitCodesAndMessages(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.tf")
 	cut := filepath.Join(dir, "cut.img")
-	mha, err := os.ReadFile("../../examples/mha-random.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wide := filepath.Join(dir, "wide.tf") // its embedding table passes 64 KiB
-	os.WriteFile(wide, []byte(strings.Replace(string(mha), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
-	typed := filepath.Join(dir, "typed.tf")
-	os.WriteFile(typed, []byte(strings.Replace(string(mha), `prompt = ""`, "prompt = typed", 1)), 0o644)
+	wide := variant(t, dir, "mha-random", "wide.tf", "vocab    = 256", "vocab    = 1100") // its embedding table passes 64 KiB
+	typed := variant(t, dir, "mha-random", "typed.tf", `prompt = ""`, "prompt = typed")
 	if code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut); code != 0 {
 		t.Fatal(stderr)
 	}
@@ -110,14 +104,6 @@ func TestErrorShowsLineAndCaret(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.tf")
 	cut := filepath.Join(dir, "cut.img")
-	mha, err := os.ReadFile("../../examples/mha-random.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wide := filepath.Join(dir, "wide.tf") // its embedding table passes 64 KiB
-	os.WriteFile(wide, []byte(strings.Replace(string(mha), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
-	typed := filepath.Join(dir, "typed.tf")
-	os.WriteFile(typed, []byte(strings.Replace(string(mha), `prompt = ""`, "prompt = typed", 1)), 0o644)
 	if code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut); code != 0 {
 		t.Fatal(stderr)
 	}

@@ -173,16 +173,7 @@ func (g *gen) generate() {
 		g.i(x86.MOV, x86.AX, g.globalAt(g.l.next, g.l.Prompt, 16, x86.EBX, 2)) // the prompt is in the activations' group
 		g.prog.Label("chosen")
 	}
-	if eot := g.p.Tokenizer.EOT; eot != 0 {
-		g.i(x86.CMP, x86.AX, x86.Imm(int64(eot)))
-		g.i(x86.JE, x86.Label("done"))
-	} else {
-		// BOS (1) or EOS (2): ax-1 is then 0 or 1.
-		g.i(x86.DEC, x86.AX)
-		g.i(x86.CMP, x86.AX, x86.Imm(ir.EOS-1))
-		g.i(x86.JBE, x86.Label("done"))
-		g.i(x86.INC, x86.AX)
-	}
+	runtime.EmitEndCheck(g.prog, g.p.Tokenizer, "done")
 	g.i(x86.MOV, x86.BX, low16(addrTok))
 	g.i(x86.CALL, x86.Label("print_piece"))
 	g.i(x86.MOV, low16(addrTok), x86.AX)

@@ -3,8 +3,9 @@ package isel
 import (
 	"fmt"
 
+	"tfc/checkpoint"
 	x86 "tfc/codegen/x86_16"
-	"tfc/ir"
+	"tfc/runtime"
 )
 
 // emitter appends instructions to a program and makes fresh labels.
@@ -18,9 +19,8 @@ type emitter struct {
 	// dataSeg is the segment register for data (segmented): FS, since
 	// the small kernels keep ES = 0 for stosd.
 	dataSeg x86.Reg
-	// eot: the tokenizer's end-of-text token (llm.c's), or 0 (llama2.c's
-	// BOS and EOS).
-	eot int
+	// tok: the tokenizer, whose tokens end a generation.
+	tok *checkpoint.Tokenizer
 }
 
 // setSeg loads a segment register from an immediate or a word in memory
@@ -69,16 +69,7 @@ func (e *emitter) advance(steps int, bench, inAX, typed bool) {
 	if !inAX {
 		e.i(x86.MOV, x86.AX, low16(addrNext))
 	}
-	if e.eot != 0 {
-		e.i(x86.CMP, x86.AX, x86.Imm(int64(e.eot)))
-		e.i(x86.JE, x86.Label("done"))
-	} else {
-		// BOS (1) or EOS (2): ax-1 is then 0 or 1.
-		e.i(x86.DEC, x86.AX)
-		e.i(x86.CMP, x86.AX, x86.Imm(ir.EOS-1))
-		e.i(x86.JBE, x86.Label("done"))
-		e.i(x86.INC, x86.AX)
-	}
+	runtime.EmitEndCheck(e.p, e.tok, "done")
 	e.i(x86.MOV, x86.BX, low16(addrTok))
 	e.i(x86.CALL, x86.Label("print_piece"))
 	e.i(x86.MOV, low16(addrTok), x86.AX)

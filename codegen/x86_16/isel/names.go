@@ -9,7 +9,7 @@ import (
 // RegionName names an op's code in size reports: its kind, what it writes
 // and the params it reads, so that two rmsnorms of one var stay apart.
 func RegionName(op *ir.Op) string {
-	name := op.Kind.String() + " " + opName(op)
+	name := op.Kind.String() + " " + op.Writes()
 	if len(op.Params) > 0 {
 		var ps []string
 		for _, q := range op.Params {
@@ -18,15 +18,4 @@ func RegionName(op *ir.Op) string {
 		name += " (" + strings.Join(ps, ", ") + ")"
 	}
 	return name
-}
-
-// opName names an op by what it writes.
-func opName(op *ir.Op) string {
-	if op.Dst != nil {
-		return op.Dst.Name
-	}
-	if op.Cache != nil {
-		return op.Cache.Name
-	}
-	return "next"
 }

@@ -96,7 +96,7 @@ func SelectSmall(prog *x86.Program, p *ir.Program, l *Layout, o SelectOptions) e
 }
 
 func newSmall(prog *x86.Program, p *ir.Program, l *Layout, plan map[uint]int) *small {
-	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: x86.FS, eot: p.Tokenizer.EOT}, p: p, l: l, subs: map[string]func(){},
+	s := &small{emitter: &emitter{p: prog, seg: l.Segmented, dataSeg: x86.FS, tok: p.Tokenizer}, p: p, l: l, subs: map[string]func(){},
 		mmVariants: map[int]int{}, rmsLen: map[int]int{}, rshrUses: map[uint]int{}, rshrEntries: rshrEntries(plan), ropeDims: inlineRopes(p)}
 	s.planRMSMatmuls()
 	return s
