@@ -8,6 +8,7 @@ package loopgen
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"tfc/ir"
 	"tfc/lir"
@@ -129,6 +130,8 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout
 		off = align(off+uint32(b.Size), 4)
 	}
 	l.StrideW = align(off, 16)
+	// Every layer's region at once: one allocation, not one per doubling.
+	l.Data = slices.Grow(l.Data, int(l.StrideW)*p.Layers)
 	for li := 0; li < p.Layers; li++ {
 		start := len(l.Data)
 		for _, b := range layered {

@@ -3,6 +3,7 @@ package loopgen
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 
 	"tfc/ir"
@@ -63,6 +64,8 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 	if l.StrideW, err = l.region(layered, addrLayerW); err != nil {
 		return nil, err
 	}
+	// Every layer's region at once: one allocation, not one per doubling.
+	l.Data = slices.Grow(l.Data, int(l.StrideW)*p.Layers)
 	for li := 0; li < p.Layers; li++ {
 		start := len(l.Data)
 		for _, b := range layered {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"tfc/ir"
 	"tfc/runtime"
@@ -224,6 +225,7 @@ func NewLayout(p *ir.Program, o LayoutOptions, pieces []byte, prompt []int) (*La
 	}
 	l.LayerStride = align(off, unit)
 	fits("one layer's weights", l.LayerStride)
+	l.Data = slices.Grow(l.Data, int(l.LayerStride)*p.Layers)
 	for li := 0; li < p.Layers; li++ {
 		start := len(l.Data)
 		for _, q := range layer {
