@@ -195,25 +195,16 @@ func Boot(ctx context.Context, image string, o Options) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary, Args(image, o)...)
-	var serial, stderr bytes.Buffer
-	start := time.Now()
-	clock := &timedWriter{start: start}
-	if o.Stdout != nil {
-		cmd.Stdout = io.MultiWriter(&serial, o.Stdout, clock)
-	} else {
-		cmd.Stdout = io.MultiWriter(&serial, clock)
-	}
-	cmd.Stderr = &stderr
-	closeIn, err := attachStdin(cmd, o.Stdin)
+	out, closeIn, err := capture(cmd, o)
 	if err != nil {
 		return nil, err
 	}
 	defer closeIn()
 	err = cmd.Run()
-	res := &Result{Serial: serial.Bytes(), Stderr: stderr.String(), ExitCode: -1, Elapsed: time.Since(start),
-		FirstOutput: clock.first, LastOutput: clock.last}
+	res := &Result{ExitCode: -1}
+	out.fill(res)
 	if ctx.Err() == context.DeadlineExceeded {
-		return res, fmt.Errorf("qemu: timed out after %v (guest wrote %d bytes to COM1)", timeout, serial.Len())
+		return res, fmt.Errorf("qemu: timed out after %v (guest wrote %d bytes to COM1)", timeout, out.serial.Len())
 	}
 	var ee *exec.ExitError
 	switch {
@@ -264,16 +255,7 @@ func bootMonitored(ctx context.Context, image string, o Options, timeout time.Du
 	qctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := exec.CommandContext(qctx, Binary, args(image, o, monPath, exitPath)...)
-	var serial, stderr bytes.Buffer
-	start := time.Now()
-	clock := &timedWriter{start: start}
-	if o.Stdout != nil {
-		cmd.Stdout = io.MultiWriter(&serial, o.Stdout, clock)
-	} else {
-		cmd.Stdout = io.MultiWriter(&serial, clock)
-	}
-	cmd.Stderr = &stderr
-	closeIn, err := attachStdin(cmd, o.Stdin)
+	out, closeIn, err := capture(cmd, o)
 	if err != nil {
 		return nil, err
 	}
@@ -287,17 +269,16 @@ func bootMonitored(ctx context.Context, image string, o Options, timeout time.Du
 	finish := func(err error) (*Result, error) {
 		cancel()
 		werr := <-done
-		res.Serial, res.Stderr, res.Elapsed = serial.Bytes(), stderr.String(), time.Since(start)
-		res.FirstOutput, res.LastOutput = clock.first, clock.last
+		out.fill(res)
 		var ee *exec.ExitError
 		if errors.As(werr, &ee) {
 			res.Status = ee.ExitCode()
 		}
 		return res, err
 	}
-	mon, err := dialMonitor(monL, start.Add(30*time.Second))
+	mon, err := dialMonitor(monL, out.clock.start.Add(30*time.Second))
 	if err != nil {
-		return finish(fmt.Errorf("%v (%s)", err, bytes.TrimSpace(stderr.Bytes())))
+		return finish(fmt.Errorf("%v (%s)", err, bytes.TrimSpace(out.stderr.Bytes())))
 	}
 	defer mon.close()
 	every := o.FrameEvery
@@ -363,7 +344,7 @@ func bootMonitored(ctx context.Context, image string, o Options, timeout time.Du
 			return finish(nil)
 		case <-deadline.C:
 			end()
-			return finish(fmt.Errorf("qemu: timed out after %v (guest wrote %d bytes to COM1)", timeout, serial.Len()))
+			return finish(fmt.Errorf("qemu: timed out after %v (guest wrote %d bytes to COM1)", timeout, out.serial.Len()))
 		case <-ctx.Done():
 			return finish(ctx.Err())
 		}
@@ -388,6 +369,33 @@ func BootBytes(ctx context.Context, image []byte, o Options) (*Result, error) {
 }
 
 // timedWriter notes when output arrives.
+// output is what a QEMU run wrote: COM1 (its stdout), its stderr, and
+// when COM1 output came.
+type output struct {
+	serial, stderr bytes.Buffer
+	clock          *timedWriter
+}
+
+// capture sends cmd's stdout to COM1's buffer (and o.Stdout), its stderr
+// to a buffer, and o.Stdin to its stdin; closeIn ends that.
+func capture(cmd *exec.Cmd, o Options) (out *output, closeIn func(), err error) {
+	out = &output{clock: &timedWriter{start: time.Now()}}
+	if o.Stdout != nil {
+		cmd.Stdout = io.MultiWriter(&out.serial, o.Stdout, out.clock)
+	} else {
+		cmd.Stdout = io.MultiWriter(&out.serial, out.clock)
+	}
+	cmd.Stderr = &out.stderr
+	closeIn, err = attachStdin(cmd, o.Stdin)
+	return out, closeIn, err
+}
+
+// fill sets res's output fields.
+func (out *output) fill(res *Result) {
+	res.Serial, res.Stderr, res.Elapsed = out.serial.Bytes(), out.stderr.String(), time.Since(out.clock.start)
+	res.FirstOutput, res.LastOutput = out.clock.first, out.clock.last
+}
+
 type timedWriter struct {
 	start       time.Time
 	first, last time.Duration

@@ -133,17 +133,7 @@ func testReadPrompt(t *testing.T, tok *checkpoint.Tokenizer, flat bool, input st
 	p.Label("bad")
 	p.I(x86.MOV, x86.AL, x86.Imm(3))
 	p.I(x86.CALL, x86.Label(Exit))
-	EmitTyped(p, ty)
-	con := Console{Flat: flat, PiecesAddr: c.dataAddr()}
-	EmitConsole(p, con)
-	data := TypedData(ty)
-	if flat {
-		data = append(make([]byte, ty.Base-0x10), data...)
-	}
-	img, err := Link(nil, p, data, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := linkTyped(t, p, ty, c, flat)
 	if !ReadsInput(img) {
 		t.Error("the image does not say that it reads COM1")
 	}
@@ -263,16 +253,7 @@ func TestParamLines(t *testing.T) {
 			p.I(x86.INC, x86.ESI)
 			p.I(x86.LOOP, x86.Label("byte"))
 			p.I(x86.JMP, x86.Label("line"))
-			EmitTyped(p, ty)
-			EmitConsole(p, Console{Flat: flat, PiecesAddr: c.dataAddr()})
-			data := TypedData(ty)
-			if flat {
-				data = append(make([]byte, ty.Base-0x10), data...)
-			}
-			img, err := Link(nil, p, data, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			img := linkTyped(t, p, ty, c, flat)
 			res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 30 * time.Second, Stdin: strings.NewReader(input.String())})
 			if err != nil {
 				t.Fatal(err)
@@ -287,4 +268,22 @@ func TestParamLines(t *testing.T) {
 			}
 		})
 	}
+}
+
+// linkTyped appends the typed-prompt routines and the console to p and
+// links it with their data, flat at ty.Base as the console's table
+// would place it.
+func linkTyped(t *testing.T, p *x86.Program, ty Typed, c BootConfig, flat bool) []byte {
+	t.Helper()
+	EmitTyped(p, ty)
+	EmitConsole(p, Console{Flat: flat, PiecesAddr: c.dataAddr()})
+	data := TypedData(ty)
+	if flat {
+		data = append(make([]byte, ty.Base-0x10), data...)
+	}
+	img, err := Link(nil, p, data, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }

@@ -87,11 +87,7 @@ func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout, error) {
 	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
 	here := func() uint64 { return DataAddr + uint64(len(l.Data)) }
-	pad := func(a int) {
-		for len(l.Data)%a != 0 {
-			l.Data = append(l.Data, 0)
-		}
-	}
+	pad := l.pad
 	l.Pieces = DataAddr
 	l.Data = append(l.Data, pieces...)
 	pad(16)
@@ -130,20 +126,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout
 		off = align(off+uint32(b.Size), 4)
 	}
 	l.StrideW = align(off, 16)
-	// Every layer's region at once: one allocation, not one per doubling.
-	l.Data = slices.Grow(l.Data, int(l.StrideW)*p.Layers)
-	for li := 0; li < p.Layers; li++ {
-		start := len(l.Data)
-		for _, b := range layered {
-			for len(l.Data)-start < int(l.Addr[b]) {
-				l.Data = append(l.Data, 0)
-			}
-			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
-		}
-		for len(l.Data)-start < int(l.StrideW) {
-			l.Data = append(l.Data, 0)
-		}
-	}
+	l.appendLayers(layered)
 	if here() >= 1<<32 {
 		return nil, fmt.Errorf("the data is %d bytes, more than fit from 1 MiB below 4 GiB", len(l.Data))
 	}
@@ -206,4 +189,31 @@ func (l *Layout) layerStart(a uint32) int64 {
 		return int64(a >> 4)
 	}
 	return int64(a)
+}
+
+// pad appends zeros to the data up to a multiple of a bytes.
+func (l *Layout) pad(a int) {
+	for len(l.Data)%a != 0 {
+		l.Data = append(l.Data, 0)
+	}
+}
+
+// appendLayers appends every layer's region of the per-layer params, each
+// param at its offset in the region: its part's start (segmented: the
+// region's group, Group.Add; flat: 0) and its offset in that part.
+func (l *Layout) appendLayers(layered []*lir.Buf) {
+	// Every layer's region at once: one allocation, not one per doubling.
+	l.Data = slices.Grow(l.Data, int(l.StrideW)*l.layers)
+	for li := 0; li < l.layers; li++ {
+		start := len(l.Data)
+		for _, b := range layered {
+			for len(l.Data)-start < int(uint32(l.Group[b].Add)<<4+l.Addr[b]) {
+				l.Data = append(l.Data, 0)
+			}
+			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
+		}
+		for len(l.Data)-start < int(l.StrideW) {
+			l.Data = append(l.Data, 0)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package loopgen
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"sort"
 
 	"tfc/ir"
@@ -36,11 +35,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 	l := &Layout{Segmented: true, DataAddr: SegmentedDataAddr, Addr: map[*lir.Buf]uint32{}, Group: map[*lir.Buf]Group{},
 		layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
 	here := func() uint32 { return SegmentedDataAddr + uint32(len(l.Data)) }
-	pad := func(a int) {
-		for len(l.Data)%a != 0 {
-			l.Data = append(l.Data, 0)
-		}
-	}
+	pad := l.pad
 	l.Pieces = SegmentedDataAddr
 	l.Data = append(l.Data, pieces...)
 	pad(16)
@@ -64,22 +59,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 	if l.StrideW, err = l.region(layered, addrLayerW); err != nil {
 		return nil, err
 	}
-	// Every layer's region at once: one allocation, not one per doubling.
-	l.Data = slices.Grow(l.Data, int(l.StrideW)*p.Layers)
-	for li := 0; li < p.Layers; li++ {
-		start := len(l.Data)
-		for _, b := range layered {
-			// Its offset in the layer's region: its part's start, and its
-			// offset in that part.
-			for len(l.Data)-start < int(uint32(l.Group[b].Add)<<4+l.Addr[b]) {
-				l.Data = append(l.Data, 0)
-			}
-			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
-		}
-		for len(l.Data)-start < int(l.StrideW) {
-			l.Data = append(l.Data, 0)
-		}
-	}
+	l.appendLayers(layered)
 	// The activations' group: what it must hold, then the smallest
 	// globals while they fit.
 	need := uint32(0)
