@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/lang"
 	"tfc/parser"
 )
@@ -357,38 +360,22 @@ var errorRows = []errorRow{
 }
 
 func TestCheckErrors(t *testing.T) {
-	if len(errorRows) < 30 {
-		t.Fatalf("only %d rows", len(errorRows))
-	}
+	require.GreaterOrEqual(t, len(errorRows), 30, "rows")
 	seen := map[string]bool{}
 	for _, row := range errorRows {
-		if seen[row.name] {
-			t.Fatalf("duplicate row name %q", row.name)
-		}
+		require.False(t, seen[row.name], "duplicate row name %q", row.name)
 		seen[row.name] = true
 		t.Run(row.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, data := range row.files {
-				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
 			}
 			err := parseAndCheck(row.src, lang.CheckOptions{OpenFiles: row.open, Dir: dir})
-			if err == nil {
-				t.Fatalf("no error; want %s", row.want)
-			}
-			if got := err.Error(); got != row.want {
-				t.Errorf("got  %s\nwant %s\n%s", got, row.want, lang.FormatError(err, nil))
-			}
-			var le *lang.Error
-			if e, ok := err.(*lang.Error); ok {
-				le = e
-			} else {
-				t.Fatalf("error is a %T, not a *lang.Error", err)
-			}
-			if le.Detail() == "" {
-				t.Errorf("error has no detail")
-			}
+			require.Error(t, err, "want %s", row.want)
+			assert.Equal(t, row.want, err.Error(), lang.FormatError(err, nil))
+			le, ok := err.(*lang.Error)
+			require.True(t, ok, "error is a %T, not a *lang.Error", err)
+			assert.NotEmpty(t, le.Detail(), "error has no detail")
 		})
 	}
 }
@@ -405,73 +392,87 @@ func parseAndCheck(src string, opts lang.CheckOptions) error {
 // TestBaseIsValid makes sure the table's rows start from a valid model, with
 // and without files.
 func TestBaseIsValid(t *testing.T) {
-	if err := parseAndCheck(base, lang.CheckOptions{OpenFiles: true}); err != nil {
-		t.Fatal(lang.FormatError(err, nil))
-	}
+	err := parseAndCheck(base, lang.CheckOptions{OpenFiles: true})
+	require.NoError(t, err, lang.FormatError(err, nil))
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "model.bin"), checkpointFile(good, 0), 0o644)
-	os.WriteFile(filepath.Join(dir, "tok.bin"), tokenizerFile(256), 0o644)
-	if err := parseAndCheck(withCkpt, lang.CheckOptions{OpenFiles: true, Dir: dir}); err != nil {
-		t.Fatal(lang.FormatError(err, nil))
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.bin"), checkpointFile(good, 0), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tok.bin"), tokenizerFile(256), 0o644))
+	err = parseAndCheck(withCkpt, lang.CheckOptions{OpenFiles: true, Dir: dir})
+	require.NoError(t, err, lang.FormatError(err, nil))
 }
 
 // TestProgramFields checks the resolved sources, defaults and expressions.
 func TestProgramFields(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "model.bin"), checkpointFile(good, 0), 0o644)
-	os.WriteFile(filepath.Join(dir, "tok.bin"), tokenizerFile(256), 0o644)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.bin"), checkpointFile(good, 0), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tok.bin"), tokenizerFile(256), 0o644))
 	src := edit(withCkpt, "generate {\n  prompt = \"\"\n  steps = 64\n  sampler greedy\n}\n",
 		"generate { sampler temperature 0.5 } boot lean\n")
 	src = edit(src, `next = argmax(`, `next = sample(`)
 	path := filepath.Join(dir, "sub", "..", "t.tf")
 	f, err := parser.Parse(path, []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
-	if err != nil {
-		t.Fatal(lang.FormatError(err, nil))
-	}
-	if p.Dir != dir || p.Weights.Checkpoint != "model.bin" || p.Weights.Path != filepath.Join(dir, "model.bin") ||
-		p.Weights.Random || p.Weights.Pos.Line != 2 {
-		t.Errorf("weights: dir %q, %+v", p.Dir, p.Weights)
-	}
-	if p.Tokenizer.Written != "tok.bin" || p.Tokenizer.Path != filepath.Join(dir, "tok.bin") || p.Tokenizer.Synthetic || p.Tokenizer.Pos.Line != 3 {
-		t.Errorf("tokenizer: %+v", p.Tokenizer)
-	}
-	want := lang.Generate{Steps: 128, Temperature: 0.5, TopP: lang.DefaultTopP, Seed: lang.DefaultSeed}
-	if p.Boot != "lean" {
-		t.Errorf("boot %q, want lean", p.Boot)
-	}
-	if p.Gen != want {
-		t.Errorf("generate: %+v, want %+v", p.Gen, want)
-	}
-	if p.Dim != 64 || p.Hidden != 96 || p.Layers != 2 || p.Heads != 8 || p.KVHeads != 4 || p.Vocab != 256 || p.Context != 128 ||
-		p.Consts["kv_dim"] != 32 || strings.Join(p.ConstOrder, " ") != "dim hidden layers heads kv_heads vocab context head_dim kv_dim" {
-		t.Errorf("config: %+v", p)
-	}
-	if len(p.Params) != 11 || p.Params[1].Name != "rms_att" || !p.Params[1].PerLayer || p.Params[1].Quant != (lang.Quant{Type: "fixed"}) ||
-		p.Params[0].PerLayer || p.Params[0].Quant != (lang.Quant{Type: "int16", Per: "row"}) {
-		t.Errorf("params: %+v %+v", p.Params[0], p.Params[1])
-	}
-	if len(p.Caches) != 1 || *p.Caches[0] != (lang.Cache{Pos: p.Caches[0].Pos, Name: "kv", Layers: 2, Context: 128, Width: 32, Type: "int16"}) {
-		t.Errorf("caches: %+v", p.Caches[0])
-	}
-	if len(p.Pre) != 1 || len(p.Layer) != 8 || len(p.Post) != 2 {
-		t.Fatalf("statements: %d %d %d", len(p.Pre), len(p.Layer), len(p.Post))
-	}
+	require.NoError(t, err, lang.FormatError(err, nil))
+
+	assert.Equal(t, dir, p.Dir, "dir")
+	assert.Equal(t, "model.bin", p.Weights.Checkpoint, "weights: %+v", p.Weights)
+	assert.Equal(t, filepath.Join(dir, "model.bin"), p.Weights.Path, "weights: %+v", p.Weights)
+	assert.False(t, p.Weights.Random, "weights: %+v", p.Weights)
+	assert.Equal(t, 2, p.Weights.Pos.Line, "weights: %+v", p.Weights)
+
+	assert.Equal(t, "tok.bin", p.Tokenizer.Written, "tokenizer: %+v", p.Tokenizer)
+	assert.Equal(t, filepath.Join(dir, "tok.bin"), p.Tokenizer.Path, "tokenizer: %+v", p.Tokenizer)
+	assert.False(t, p.Tokenizer.Synthetic, "tokenizer: %+v", p.Tokenizer)
+	assert.Equal(t, 3, p.Tokenizer.Pos.Line, "tokenizer: %+v", p.Tokenizer)
+
+	assert.Equal(t, "lean", p.Boot, "boot")
+	assert.Equal(t, lang.Generate{Steps: 128, Temperature: 0.5, TopP: lang.DefaultTopP, Seed: lang.DefaultSeed}, p.Gen, "generate")
+
+	assert.Equal(t, []int{64, 96, 2, 8, 4, 256, 128}, []int{p.Dim, p.Hidden, p.Layers, p.Heads, p.KVHeads, p.Vocab, p.Context},
+		"config: dim, hidden, layers, heads, kv_heads, vocab, context")
+	assert.Equal(t, 32, p.Consts["kv_dim"], "config: kv_dim")
+	assert.Equal(t, "dim hidden layers heads kv_heads vocab context head_dim kv_dim", strings.Join(p.ConstOrder, " "), "config: ConstOrder")
+
+	require.Len(t, p.Params, 11, "params")
+	assert.Equal(t, "rms_att", p.Params[1].Name, "params[1]: %+v", p.Params[1])
+	assert.True(t, p.Params[1].PerLayer, "params[1]: %+v", p.Params[1])
+	assert.Equal(t, lang.Quant{Type: "fixed"}, p.Params[1].Quant, "params[1]: %+v", p.Params[1])
+	assert.False(t, p.Params[0].PerLayer, "params[0]: %+v", p.Params[0])
+	assert.Equal(t, lang.Quant{Type: "int16", Per: "row"}, p.Params[0].Quant, "params[0]: %+v", p.Params[0])
+
+	require.Len(t, p.Caches, 1, "caches")
+	assert.Equal(t, lang.Cache{Pos: p.Caches[0].Pos, Name: "kv", Layers: 2, Context: 128, Width: 32, Type: "int16"}, *p.Caches[0], "caches")
+
+	require.Equal(t, []int{1, 8, 2}, []int{len(p.Pre), len(p.Layer), len(p.Post)}, "statements: pre, layer, post")
 	st := p.Layer[1] // q = rope(matmul(wq, h), head_dim)
 	e := st.Call
-	if st.Target != "q" || st.Pos.Line != 33 || e.Kind != lang.Call || e.Op != "rope" || e.Len != 64 || e.Pos.Column != 9 ||
-		e.Args[0].Op != "matmul" || e.Args[0].Args[0].Kind != lang.ParamRef || e.Args[0].Args[1].Kind != lang.ValueRef ||
-		e.Args[0].Args[1].Len != 64 || e.Args[1].Kind != lang.Const || e.Args[1].Name != "head_dim" || e.Args[1].Int != 8 {
-		t.Errorf("q: %s %+v", st, e)
-	}
-	if s := p.Layer[4]; s.Target != "" || s.Call.Op != "store" || s.Call.Args[0].Kind != lang.CacheRef || s.Call.Len != 0 {
-		t.Errorf("store: %s", s)
-	}
-	if e := p.Pre[0].Call; e.Args[1].Kind != lang.Input || e.Args[1].Name != "token" || e.Len != 64 {
-		t.Errorf("embed: %s", p.Pre[0])
-	}
+	assert.Equal(t, "q", st.Target, "q: %s", st)
+	assert.Equal(t, 33, st.Pos.Line, "q: %s", st)
+	assert.Equal(t, lang.Call, e.Kind, "q: %+v", e)
+	assert.Equal(t, "rope", e.Op, "q: %+v", e)
+	assert.Equal(t, 64, e.Len, "q: %+v", e)
+	assert.Equal(t, 9, e.Pos.Column, "q: %+v", e)
+	require.Len(t, e.Args, 2, "q: %+v", e)
+	require.Len(t, e.Args[0].Args, 2, "q: %+v", e)
+	assert.Equal(t, "matmul", e.Args[0].Op, "q: %+v", e)
+	assert.Equal(t, lang.ParamRef, e.Args[0].Args[0].Kind, "q: %+v", e)
+	assert.Equal(t, lang.ValueRef, e.Args[0].Args[1].Kind, "q: %+v", e)
+	assert.Equal(t, 64, e.Args[0].Args[1].Len, "q: %+v", e)
+	assert.Equal(t, lang.Const, e.Args[1].Kind, "q: %+v", e)
+	assert.Equal(t, "head_dim", e.Args[1].Name, "q: %+v", e)
+	assert.Equal(t, 8, e.Args[1].Int, "q: %+v", e)
+
+	s := p.Layer[4]
+	assert.Equal(t, "", s.Target, "store: %s", s)
+	assert.Equal(t, "store", s.Call.Op, "store: %s", s)
+	require.NotEmpty(t, s.Call.Args, "store: %s", s)
+	assert.Equal(t, lang.CacheRef, s.Call.Args[0].Kind, "store: %s", s)
+	assert.Equal(t, 0, s.Call.Len, "store: %s", s)
+
+	e = p.Pre[0].Call
+	require.Len(t, e.Args, 2, "embed: %s", p.Pre[0])
+	assert.Equal(t, lang.Input, e.Args[1].Kind, "embed: %s", p.Pre[0])
+	assert.Equal(t, "token", e.Args[1].Name, "embed: %s", p.Pre[0])
+	assert.Equal(t, 64, e.Len, "embed: %s", p.Pre[0])
 }

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/lang"
 	"tfc/parser"
 )
@@ -20,73 +23,38 @@ func TestGolden(t *testing.T) {
 	var files []string
 	for _, pattern := range []string{"../examples/*.tf", "testdata/*.tf"} {
 		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		files = append(files, m...)
 	}
-	if len(files) < 8 {
-		t.Fatalf("only %d example files: %v", len(files), files)
-	}
+	require.GreaterOrEqual(t, len(files), 8, "example files: %v", files)
 	seen := map[string]string{}
 	for _, path := range files {
 		name := strings.TrimSuffix(filepath.Base(path), ".tf")
-		if prev, ok := seen[name]; ok {
-			t.Fatalf("%s and %s have the same golden file", prev, path)
-		}
+		prev, ok := seen[name]
+		require.False(t, ok, "%s and %s have the same golden file", prev, path)
 		seen[name] = path
 		t.Run(name, func(t *testing.T) {
 			f, err := parser.ParseFile(path)
-			if err != nil {
-				t.Fatal(lang.FormatError(err, nil))
-			}
+			require.NoError(t, err, lang.FormatError(err, nil))
 			p, err := lang.Check(f, lang.CheckOptions{})
-			if err != nil {
-				t.Fatal(lang.FormatError(err, nil))
-			}
+			require.NoError(t, err, lang.FormatError(err, nil))
 			// With its files (when they are there: ../models is made by
 			// make models), the check must pass too.
 			if exists(p.Weights.Path) && exists(p.Tokenizer.Path) {
-				if _, err := lang.Check(f, lang.CheckOptions{OpenFiles: true}); err != nil {
-					t.Fatal(lang.FormatError(err, nil))
-				}
+				_, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
+				require.NoError(t, err, lang.FormatError(err, nil))
 			}
 			got := p.String()
 			golden := filepath.Join("testdata", "golden", name+".golden")
 			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
 				return
 			}
 			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from %s (run go test -run TestGolden -update and review the diff):\n%s", path, golden, diff(string(want), got))
-			}
+			require.NoError(t, err, "run go test -run TestGolden -update")
+			assert.Equal(t, string(want), got, "%s differs from %s (run go test -run TestGolden -update and review the diff)", path, golden)
 		})
 	}
-}
-
-// diff lists the lines that differ.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a != c {
-			b.WriteString("- " + a + "\n+ " + c + "\n")
-		}
-	}
-	return b.String()
 }
 
 // exists says whether a file is there ("" is: no file is needed).

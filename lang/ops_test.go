@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/checkpoint"
 	"tfc/lang"
 	"tfc/parser"
@@ -61,39 +64,24 @@ forward {
 `
 
 func TestNewOpsCheck(t *testing.T) {
-	if err := parseAndCheck(gpt, lang.CheckOptions{}); err != nil {
-		t.Fatalf("%v\n%s", err, lang.FormatError(err, nil))
-	}
+	err := parseAndCheck(gpt, lang.CheckOptions{})
+	require.NoError(t, err, lang.FormatError(err, nil))
 	// Options print as written; the overload chosen is the one of the
 	// arguments' kinds.
 	f, err := parser.Parse("t.tf", []byte(gpt))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p, _ := lang.Check(f, lang.CheckOptions{})
-	if got, want := p.Layer[1].String(), "q = rope(add(matmul(wq, h:64):64, bq):64, head_dim=16, theta = 500000, rotary_dim = 8):64"; got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-	if got := p.Layer[0].Call.Row.Form; got != "layernorm(x, g, b)" {
-		t.Errorf("layernorm(x, ln1_w, ln1_b) is %s", got)
-	}
-	if got := p.Layer[6].Call.Row.Form; got != "layernorm(x, g)" {
-		t.Errorf("layernorm(x, ln2_w) is %s", got)
-	}
-	if got := p.Pre[0].Call.Args[1].Row.Form; got != "embed(P, pos)" {
-		t.Errorf("embed(wpe, pos) is %s", got)
-	}
+	assert.Equal(t, "q = rope(add(matmul(wq, h:64):64, bq):64, head_dim=16, theta = 500000, rotary_dim = 8):64", p.Layer[1].String())
+	assert.Equal(t, "layernorm(x, g, b)", p.Layer[0].Call.Row.Form, "layernorm(x, ln1_w, ln1_b)")
+	assert.Equal(t, "layernorm(x, g)", p.Layer[6].Call.Row.Form, "layernorm(x, ln2_w)")
+	assert.Equal(t, "embed(P, pos)", p.Pre[0].Call.Args[1].Row.Form, "embed(wpe, pos)")
 	// The same with llm.c's names and weights from its checkpoint.
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "model.bin"), gpt2Files()["model.bin"], 0o644)
-	if err := parseAndCheck(gptCkpt(`model g`, `model g`), lang.CheckOptions{OpenFiles: true, Dir: dir}); err != nil {
-		t.Errorf("with an llm.c checkpoint: %v", err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.bin"), gpt2Files()["model.bin"], 0o644))
+	assert.NoError(t, parseAndCheck(gptCkpt(`model g`, `model g`), lang.CheckOptions{OpenFiles: true, Dir: dir}), "with an llm.c checkpoint")
 	// sample() over any vocabulary (the templates' 32-bit limit is theirs).
 	big := edit(edit(edit(base, `vocab = 256`, `vocab = 32000`), `next = argmax`, `next = sample`), `sampler greedy`, `sampler temperature 1`)
-	if err := parseAndCheck(big, lang.CheckOptions{}); err != nil {
-		t.Errorf("sample over 32000 tokens: %v", err)
-	}
+	assert.NoError(t, parseAndCheck(big, lang.CheckOptions{}), "sample over 32000 tokens")
 }
 
 // Every bad use of a new op or option, with its message.
@@ -184,20 +172,12 @@ func TestNewOpsErrors(t *testing.T) {
 		t.Run(row.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, data := range row.files {
-				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
 			}
 			err := parseAndCheck(row.src, lang.CheckOptions{OpenFiles: row.open, Dir: dir})
-			if err == nil {
-				t.Fatalf("no error; want %s", row.want)
-			}
-			if got := err.Error(); got != row.want {
-				t.Errorf("got  %s\nwant %s\n%s", got, row.want, lang.FormatError(err, nil))
-			}
-			if !strings.HasPrefix(err.Error(), "t.tf:") {
-				t.Errorf("no position")
-			}
+			require.Error(t, err, "want %s", row.want)
+			assert.Equal(t, row.want, err.Error(), lang.FormatError(err, nil))
+			assert.True(t, strings.HasPrefix(err.Error(), "t.tf:"), "no position: %s", err)
 		})
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestGrammarMatchesSpec checks that the EBNF of spec.md section 2 and the
@@ -15,9 +18,7 @@ func TestGrammarMatchesSpec(t *testing.T) {
 		t.Skip("no spec.md:", err)
 	}
 	block := regexp.MustCompile("(?s)```ebnf\n(.*?)```").FindSubmatch(spec)
-	if block == nil {
-		t.Fatal("spec.md has no ebnf block")
-	}
+	require.NotNil(t, block, "spec.md has no ebnf block")
 	specRules := map[string]string{}
 	var cur string
 	for _, line := range strings.Split(string(block[1]), "\n") {
@@ -30,9 +31,7 @@ func TestGrammarMatchesSpec(t *testing.T) {
 	}
 
 	src, err := os.ReadFile("ast.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	astRules := map[string]string{}
 	lines := strings.Split(string(src), "\n")
 	for i, line := range lines {
@@ -40,26 +39,23 @@ func TestGrammarMatchesSpec(t *testing.T) {
 		if m == nil {
 			continue
 		}
-		if i+1 >= len(lines) || lines[i+1] != "type "+m[1]+" struct {" {
-			t.Errorf("ast.go:%d: rule %s is not directly above its struct", i+1, m[1])
+		next := ""
+		if i+1 < len(lines) {
+			next = lines[i+1]
 		}
+		assert.Equal(t, "type "+m[1]+" struct {", next, "ast.go:%d: rule %s is not directly above its struct", i+1, m[1])
 		astRules[m[1]] = m[2]
 	}
 
-	if len(specRules) < 25 || len(astRules) < 25 {
-		t.Fatalf("found %d rules in spec.md and %d in ast.go", len(specRules), len(astRules))
-	}
+	require.GreaterOrEqual(t, len(specRules), 25, "rules in spec.md")
+	require.GreaterOrEqual(t, len(astRules), 25, "rules in ast.go")
 	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	for name, rule := range specRules {
-		if a, ok := astRules[name]; !ok {
-			t.Errorf("spec.md rule %s has no struct in ast.go", name)
-		} else if norm(a) != norm(rule) {
-			t.Errorf("rule %s differs:\nspec.md: %s\nast.go:  %s", name, norm(rule), norm(a))
+		if a, ok := astRules[name]; assert.True(t, ok, "spec.md rule %s has no struct in ast.go", name) {
+			assert.Equal(t, norm(rule), norm(a), "rule %s differs (spec.md, ast.go)", name)
 		}
 	}
 	for name := range astRules {
-		if _, ok := specRules[name]; !ok {
-			t.Errorf("ast.go rule %s is not in spec.md", name)
-		}
+		assert.Contains(t, specRules, name, "ast.go rule %s is not in spec.md", name)
 	}
 }
