@@ -3,8 +3,10 @@ package x86_16
 import (
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func inst(op Op, args ...Operand) Inst { return Inst{Op: op, Args: args} }
@@ -488,20 +490,13 @@ var encodeTable = []struct {
 
 func TestEncodeTable(t *testing.T) {
 	for _, row := range encodeTable {
-		if got := row.in.String(); got != row.text {
-			t.Errorf("printer: %q, want %q", got, row.text)
-		}
+		assert.Equal(t, row.text, row.in.String(), "printer")
 		got, err := assembleRow(row.in)
-		if err != nil {
-			t.Errorf("%s: %v", row.text, err)
+		if !assert.NoError(t, err, row.text) {
 			continue
 		}
-		if h := hex.EncodeToString(got); h != row.hex {
-			t.Errorf("%s: encoded %s, want %s", row.text, h, row.hex)
-		}
-		if err := checkDecode(row.in, got); err != nil {
-			t.Errorf("%s (% x): %v", row.text, got, err)
-		}
+		assert.Equal(t, row.hex, hex.EncodeToString(got), "%s: encoded", row.text)
+		assert.NoError(t, checkDecode(row.in, got), "%s (% x)", row.text, got)
 	}
 }
 
@@ -512,19 +507,18 @@ func TestEncodeTableNASM(t *testing.T) {
 	}
 	rows, problems := nasmRows(t, texts)
 	for i, msg := range problems {
+		// Every entry is a non-empty diagnostic: each one fails.
 		if i < 0 {
-			t.Errorf("nasm: %s", msg)
+			assert.Empty(t, msg, "nasm diagnostics")
 		} else {
-			t.Errorf("nasm: %q: %s", texts[i], msg)
+			assert.Empty(t, msg, "nasm diagnostics for %q", texts[i])
 		}
 	}
 	for i, row := range encodeTable {
 		if rows == nil {
 			break
 		}
-		if h := hex.EncodeToString(rows[i]); h != row.hex {
-			t.Errorf("nasm: %s: assembled to %s, table says %s", row.text, h, row.hex)
-		}
+		assert.Equal(t, row.hex, hex.EncodeToString(rows[i]), "nasm: %s: assembled (expected: the table's bytes)", row.text)
 	}
 }
 
@@ -533,9 +527,7 @@ func TestEncodeTableObjdump(t *testing.T) {
 	var rows [][]byte
 	for _, row := range encodeTable {
 		b, err := hex.DecodeString(row.hex)
-		if err != nil {
-			t.Fatalf("%s: bad hex %q", row.text, row.hex)
-		}
+		require.NoError(t, err, "%s: bad hex %q", row.text, row.hex)
 		ins, rows = append(ins, row.in), append(rows, b)
 	}
 	checkObjdump(t, ins, rows)
@@ -553,9 +545,7 @@ func TestEncodeTableCoverage(t *testing.T) {
 			missing = append(missing, op.String())
 		}
 	}
-	if len(missing) > 0 {
-		t.Errorf("mnemonics without a table row: %s", strings.Join(missing, " "))
-	}
+	assert.Empty(t, missing, "mnemonics without a table row")
 	// Addressing forms: ModRM/SIB shape × displacement width, plus which
 	// segment overrides appear.
 	shapes, segs := map[string]bool{}, map[Reg]bool{}
@@ -566,8 +556,7 @@ func TestEncodeTableCoverage(t *testing.T) {
 				continue
 			}
 			e, err := m.analyze()
-			if err != nil {
-				t.Errorf("%s: %v", row.text, err)
+			if !assert.NoError(t, err, row.text) {
 				continue
 			}
 			shape := fmt.Sprintf("a16 mod=%d rm=%d", e.mod, e.rm)
@@ -580,9 +569,7 @@ func TestEncodeTableCoverage(t *testing.T) {
 		}
 	}
 	for seg := ES; seg <= GS; seg++ {
-		if !segs[seg] {
-			t.Errorf("no row with a %v: override", seg)
-		}
+		assert.True(t, segs[seg], "no row with a %v: override", seg)
 	}
 	for _, want := range []string{
 		"a16 mod=0 rm=6", "a16 mod=1 rm=6", "a16 mod=2 rm=2", "a16 mod=0 rm=0", "a16 mod=1 rm=1",
@@ -592,19 +579,13 @@ func TestEncodeTableCoverage(t *testing.T) {
 		"a32 mod=0 rm=5 sib=false sibbase=0 noindex=false", // [disp32]
 		"a32 mod=2 rm=4 sib=true sibbase=4 noindex=true",   // [esp+disp32]
 	} {
-		if !shapes[want] {
-			t.Errorf("no row with addressing form %s", want)
-		}
+		assert.True(t, shapes[want], "no row with addressing form %s", want)
 	}
 	for rm := byte(0); rm < 8; rm++ {
-		if !shapes[fmt.Sprintf("a16 mod=0 rm=%d", rm)] && !shapes[fmt.Sprintf("a16 mod=1 rm=%d", rm)] &&
-			!shapes[fmt.Sprintf("a16 mod=2 rm=%d", rm)] {
-			t.Errorf("no row with 16-bit r/m %d", rm)
-		}
+		assert.True(t, shapes[fmt.Sprintf("a16 mod=0 rm=%d", rm)] || shapes[fmt.Sprintf("a16 mod=1 rm=%d", rm)] ||
+			shapes[fmt.Sprintf("a16 mod=2 rm=%d", rm)], "no row with 16-bit r/m %d", rm)
 	}
 	t.Logf("%d distinct addressing forms (ModRM/SIB shapes)", len(shapes))
-	if len(encodeTable) < 150 {
-		t.Errorf("table has %d rows, want at least 150", len(encodeTable))
-	}
+	assert.GreaterOrEqual(t, len(encodeTable), 150, "table rows")
 	t.Logf("%d rows, %d distinct mnemonics", len(encodeTable), len(seen))
 }

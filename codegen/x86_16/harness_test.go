@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/arch/x86/x86asm"
 )
 
@@ -332,9 +334,7 @@ func nasmRows(t *testing.T, texts []string) ([][]byte, map[int]string) {
 	failed := false
 	for _, ch := range results {
 		r := <-ch
-		if r.err != nil {
-			t.Fatal(r.err)
-		}
+		require.NoError(t, r.err)
 		for k, v := range r.problems {
 			problems[k] += v
 		}
@@ -417,14 +417,10 @@ func objdumpAll(t *testing.T, code []byte) map[int]objInst {
 	t.Helper()
 	objdump := needTool(t, "objdump")
 	bin := filepath.Join(t.TempDir(), "code.bin")
-	if err := os.WriteFile(bin, code, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(bin, code, 0o644))
 	out, err := exec.Command(objdump, "-D", "-b", "binary", "-m", "i8086", "-M", "intel",
 		"--insn-width=16", bin).Output()
-	if err != nil {
-		t.Fatalf("objdump: %v", err)
-	}
+	require.NoError(t, err, "objdump")
 	re := regexp.MustCompile(`^\s*([0-9a-f]+):\t((?:[0-9a-f]{2} )+)\s*\t(.*)$`)
 	res := map[int]objInst{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -486,13 +482,13 @@ func checkObjdump(t *testing.T, ins []Inst, rows [][]byte) {
 			d.text = "push " + d.text[len("pushd "):]
 		}
 		want := objdumpMnemonic(in)
-		switch {
-		case !ok:
-			t.Errorf("objdump: %q (% x): no instruction starts at offset %d", in, rows[i], offs[i])
-		case d.size != len(rows[i]):
-			t.Errorf("objdump: %q (% x): decoded as %d-byte %q", in, rows[i], d.size, d.text)
-		case d.text != want && !strings.HasPrefix(d.text, want+" "):
-			t.Errorf("objdump: %q (% x): decoded as %q, want mnemonic %q", in, rows[i], d.text, want)
+		if !assert.True(t, ok, "objdump: %q (% x): no instruction starts at offset %d", in, rows[i], offs[i]) {
+			continue
 		}
+		if !assert.Equal(t, len(rows[i]), d.size, "objdump: %q (% x): length of its decoding %q", in, rows[i], d.text) {
+			continue
+		}
+		assert.True(t, d.text == want || strings.HasPrefix(d.text, want+" "),
+			"objdump: %q (% x): decoded as %q, want mnemonic %q", in, rows[i], d.text, want)
 	}
 }

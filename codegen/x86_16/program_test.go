@@ -1,7 +1,6 @@
 package x86_16
 
 import (
-	"bytes"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // nasmSource assembles a whole NASM source file.
@@ -18,26 +19,19 @@ func nasmSource(t *testing.T, src string) []byte {
 	nasm := needTool(t, "nasm")
 	dir := t.TempDir()
 	asm, bin := filepath.Join(dir, "p.asm"), filepath.Join(dir, "p.bin")
-	if err := os.WriteFile(asm, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(asm, []byte(src), 0o644))
 	out, err := exec.Command(nasm, "-f", "bin", "-o", bin, asm).CombinedOutput()
-	if err != nil || len(out) > 0 {
-		t.Fatalf("nasm: %v\n%s\nsource:\n%s", err, out, src)
-	}
+	require.NoError(t, err, "nasm:\n%s\nsource:\n%s", out, src)
+	require.Empty(t, string(out), "nasm's diagnostics; source:\n%s", src)
 	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
 func mustAssemble(t *testing.T, p *Program, org uint32) []byte {
 	t.Helper()
 	b, err := p.Assemble(org)
-	if err != nil {
-		t.Fatalf("Assemble: %v", err)
-	}
+	require.NoError(t, err, "Assemble")
 	return b
 }
 
@@ -48,13 +42,12 @@ func checkWithNASM(t *testing.T, p *Program, got []byte, plain bool) {
 	t.Helper()
 	// A subtest, so that a missing nasm skips only this part.
 	t.Run("nasm", func(t *testing.T) {
-		if b := nasmSource(t, p.Listing()); !bytes.Equal(b, got) {
-			t.Errorf("listing assembles to\n%s\nwe assemble\n%s\nlisting:\n%s", hex.Dump(b), hex.Dump(got), p.Listing())
-		}
+		// hex.Dump, so that a difference shows as a diff of dump lines
+		assert.Equal(t, hex.Dump(got), hex.Dump(nasmSource(t, p.Listing())),
+			"what the listing assembles to (expected: our bytes); listing:\n%s", p.Listing())
 		if plain {
-			if b := nasmSource(t, p.listing(false)); !bytes.Equal(b, got) {
-				t.Errorf("nasm relaxes differently:\n%s\nwe assemble\n%s", hex.Dump(b), hex.Dump(got))
-			}
+			assert.Equal(t, hex.Dump(got), hex.Dump(nasmSource(t, p.listing(false))),
+				"nasm relaxes differently (expected: our bytes)")
 		}
 	})
 }
@@ -98,9 +91,7 @@ func TestRelaxBoundaries(t *testing.T) {
 			} else {
 				j = got[tc.pad:]
 			}
-			if h := hex.EncodeToString(j); h != tc.want {
-				t.Errorf("jump encoded %s, want %s", h, tc.want)
-			}
+			assert.Equal(t, tc.want, hex.EncodeToString(j), "jump encoded")
 			checkWithNASM(t, &p, got, true)
 		})
 	}
@@ -118,12 +109,9 @@ func TestRelaxCascade(t *testing.T) {
 	p.Label("far")
 	p.I(RET)
 	got := mustAssemble(t, &p, 0)
-	if got[0] != 0xE9 || got[128] != 0x0F {
-		t.Errorf("want both jumps near, got % x ... % x", got[:3], got[128:132])
-	}
-	if s := p.Symbols()["a"]; s != 3+125+4 {
-		t.Errorf("a at %#x", s)
-	}
+	assert.Equal(t, byte(0xE9), got[0], "first jump near, got % x ... % x", got[:3], got[128:132])
+	assert.Equal(t, byte(0x0F), got[128], "second jump near, got % x ... % x", got[:3], got[128:132])
+	assert.Equal(t, uint32(3+125+4), p.Symbols()["a"], "a")
 	checkWithNASM(t, &p, got, true)
 }
 
@@ -135,9 +123,7 @@ func TestRel8Only(t *testing.T) {
 		p.Times(126, 0x90)
 		p.I(op, Label("top"))
 		got := mustAssemble(t, &p, 0)
-		if got[len(got)-1] != 0x80 {
-			t.Errorf("%v: rel8 %#x, want 0x80", op, got[len(got)-1])
-		}
+		assert.Equal(t, byte(0x80), got[len(got)-1], "%v: rel8", op)
 		checkWithNASM(t, &p, got, true)
 
 		// one past
@@ -145,25 +131,22 @@ func TestRel8Only(t *testing.T) {
 		q.Label("top")
 		q.Times(127, 0x90)
 		q.I(op, Label("top"))
-		if _, err := q.Assemble(0); err == nil || !strings.Contains(err.Error(), "out of rel8 range") {
-			t.Errorf("%v out of range: err = %v", op, err)
-		}
+		_, err := q.Assemble(0)
+		assert.ErrorContains(t, err, "out of rel8 range", "%v out of range", op)
 		// and forward
 		var r Program
 		r.I(op, Label("end"))
 		r.Times(128, 0x90)
 		r.Label("end")
-		if _, err := r.Assemble(0); err == nil || !strings.Contains(err.Error(), "out of rel8 range") {
-			t.Errorf("%v forward out of range: err = %v", op, err)
-		}
+		_, err = r.Assemble(0)
+		assert.ErrorContains(t, err, "out of rel8 range", "%v forward out of range", op)
 	}
 	var p Program
 	p.I(JMP, Short{Label("end")})
 	p.Times(200, 0)
 	p.Label("end")
-	if _, err := p.Assemble(0); err == nil || !strings.Contains(err.Error(), "rel8") {
-		t.Errorf("forced short out of range: err = %v", err)
-	}
+	_, err := p.Assemble(0)
+	assert.ErrorContains(t, err, "rel8", "forced short out of range")
 }
 
 // bootProgram is a small real-mode → protected-mode boot sector that uses
@@ -235,37 +218,26 @@ func bootProgram() *Program {
 func TestListingRoundTrip(t *testing.T) {
 	p := bootProgram()
 	got := mustAssemble(t, p, 0x7c00)
-	if len(got) != 512 || got[510] != 0x55 || got[511] != 0xAA {
-		t.Fatalf("boot sector is %d bytes", len(got))
-	}
+	require.Len(t, got, 512, "boot sector")
+	require.Equal(t, []byte{0x55, 0xAA}, got[510:], "boot signature")
 	lst := p.Listing()
 	for _, want := range []string{"bits 16\n", "org 0x7c00\n", "start:\n", "jmp 0x0:norm", "jmp dword 0x8:pm32",
 		"je short done", "jne near fail", "lgdt [gdt_desc]", "dd gdt\n", "dw msg+0x2\n", "db 0x74, 0x66, 0x63"} {
-		if !strings.Contains(lst, want) {
-			t.Errorf("listing lacks %q:\n%s", want, lst)
-		}
+		assert.Contains(t, lst, want, "listing:\n%s", lst)
 	}
 	checkWithNASM(t, p, got, true)
 
 	syms := p.Symbols()
-	if syms["start"] != 0x7c00 {
-		t.Errorf("start = %#x", syms["start"])
-	}
-	if a := syms["gdt"]; a%8 != 0 {
-		t.Errorf("gdt at %#x, not 8-aligned", a)
-	}
+	assert.Equal(t, uint32(0x7c00), syms["start"], "start")
+	assert.Zero(t, syms["gdt"]%8, "gdt at %#x, not 8-aligned", syms["gdt"])
 	var names []string
 	total := uint32(0)
 	for _, r := range p.Regions() {
 		names = append(names, r.Name)
 		total += r.End - r.Start
 	}
-	if diff := cmp.Diff([]string{"setup", "print", "pm", "data"}, names); diff != "" {
-		t.Errorf("regions (-want +got):\n%s", diff)
-	}
-	if total != 512 {
-		t.Errorf("regions cover %d bytes", total)
-	}
+	assert.Empty(t, cmp.Diff([]string{"setup", "print", "pm", "data"}, names), "regions (-want +got)")
+	assert.Equal(t, uint32(512), total, "bytes the regions cover")
 	for _, pl := range p.Placed() {
 		var q Program
 		q.Add(pl.Inst)
@@ -274,9 +246,7 @@ func TestListingRoundTrip(t *testing.T) {
 		}
 		b := mustAssemble(t, &q, pl.Addr)
 		off := pl.Addr - 0x7c00
-		if !bytes.Equal(b, got[off:off+uint32(pl.Size)]) {
-			t.Errorf("%v at %#x: placed bytes differ", pl.Inst, pl.Addr)
-		}
+		assert.Equal(t, got[off:off+uint32(pl.Size)], b, "%v at %#x: the instruction assembled alone (expected: its placed bytes)", pl.Inst, pl.Addr)
 	}
 }
 
@@ -286,14 +256,10 @@ func TestListingBeforeAssemble(t *testing.T) {
 	var p Program
 	p.Label("x")
 	p.I(JMP, Label("x"))
-	if lst := p.Listing(); !strings.Contains(lst, "jmp short x") {
-		t.Errorf("listing:\n%s", lst)
-	}
+	assert.Contains(t, p.Listing(), "jmp short x", "listing")
 	var bad Program
 	bad.I(MOV, AX, BL)
-	if lst := bad.Listing(); !strings.Contains(lst, "; does not assemble") {
-		t.Errorf("listing of a bad program:\n%s", lst)
-	}
+	assert.Contains(t, bad.Listing(), "; does not assemble", "listing of a bad program")
 }
 
 // Equ names an address outside the program: calls and jumps reach it,
@@ -306,22 +272,16 @@ func TestEqu(t *testing.T) {
 	p.I(JMP, Label("putc"))
 	got := mustAssemble(t, &p, 0x7E00)
 	want := []byte{0xB0, 0x0A, 0xE8, 0x21, 0xFE, 0xE9, 0x1E, 0xFE}
-	if !bytes.Equal(got, want) {
-		t.Errorf("got % x, want % x", got, want)
-	}
-	if !p.Refers("putc") || p.Refers("exit") {
-		t.Errorf("Refers: putc %v, exit %v", p.Refers("putc"), p.Refers("exit"))
-	}
-	if lst := p.Listing(); !strings.Contains(lst, "putc equ 0x7c26") {
-		t.Errorf("listing:\n%s", lst)
-	}
+	assert.Equal(t, want, got, "code")
+	assert.True(t, p.Refers("putc"), "Refers(putc)")
+	assert.False(t, p.Refers("exit"), "Refers(exit)")
+	assert.Contains(t, p.Listing(), "putc equ 0x7c26", "listing")
 	checkWithNASM(t, &p, got, true)
 	var dup Program
 	dup.Equ("x", 1)
 	dup.Label("x")
-	if _, err := dup.Assemble(0); err == nil || !strings.Contains(err.Error(), "already defined") {
-		t.Errorf("an equ and a label of one name: %v", err)
-	}
+	_, err := dup.Assemble(0)
+	assert.ErrorContains(t, err, "already defined", "an equ and a label of one name")
 }
 
 // Label names that NASM would misread: keywords, and local-label syntax
@@ -342,9 +302,7 @@ func TestLabelNames(t *testing.T) {
 	got := mustAssemble(t, &p, 0x100)
 	lst := p.Listing()
 	for _, want := range []string{"$ax:", "$loop+0x1", "..@.top:", "jne short ..@.top", "[..@.top+0x2]"} {
-		if !strings.Contains(lst, want) {
-			t.Errorf("listing lacks %q:\n%s", want, lst)
-		}
+		assert.Contains(t, lst, want, "listing:\n%s", lst)
 	}
 	checkWithNASM(t, &p, got, true)
 }
@@ -413,9 +371,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		_, err := assembleRow(tc.in)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: err = %v, want %q", tc.in, err, tc.want)
-		}
+		assert.ErrorContains(t, err, tc.want, "%v", tc.in)
 	}
 }
 
@@ -425,9 +381,7 @@ func TestProgramErrors(t *testing.T) {
 		var p Program
 		build(&p)
 		_, err := p.Assemble(0)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: err = %v, want %q", name, err, want)
-		}
+		assert.ErrorContains(t, err, want, name)
 	}
 	check("undefined", func(p *Program) { p.I(JMP, Label("nowhere")) }, `undefined label "nowhere"`)
 	check("undefined in mem", func(p *Program) { p.I(MOV, AX, At("nowhere", 0)) }, `undefined label "nowhere"`)
@@ -458,30 +412,26 @@ func TestProgramErrors(t *testing.T) {
 	p.I(MOV, AX, BL)
 	p.I(MOV, CL, DX)
 	_, err := p.Assemble(0)
-	if err == nil || strings.Count(err.Error(), "mismatch") != 2 {
-		t.Errorf("want two errors, got %v", err)
-	}
+	require.Error(t, err, "want two errors")
+	assert.Equal(t, 2, strings.Count(err.Error(), "mismatch"), "errors in %v", err)
 }
 
 func TestEmptyProgram(t *testing.T) {
 	var p Program
 	b, err := p.Assemble(0x7c00)
-	if err != nil || len(b) != 0 {
-		t.Errorf("empty program: %v, %d bytes", err, len(b))
-	}
-	if len(p.Regions()) != 0 || len(p.Placed()) != 0 {
-		t.Errorf("empty program has regions or instructions")
-	}
+	assert.NoError(t, err, "empty program")
+	assert.Empty(t, b, "empty program's bytes")
+	assert.Empty(t, p.Regions(), "empty program's regions")
+	assert.Empty(t, p.Placed(), "empty program's instructions")
 }
 
 func TestNegate(t *testing.T) {
 	pairs := [][2]Op{{JE, JNE}, {JB, JAE}, {JL, JGE}, {JLE, JG}, {JO, JNO}, {CMOVA, CMOVBE}, {SETS, SETNS}}
 	for _, pr := range pairs {
-		if pr[0].Negate() != pr[1] || pr[1].Negate() != pr[0] {
-			t.Errorf("%v/%v do not negate each other", pr[0], pr[1])
-		}
+		assert.Equal(t, pr[1], pr[0].Negate(), "%v.Negate()", pr[0])
+		assert.Equal(t, pr[0], pr[1].Negate(), "%v.Negate()", pr[1])
 	}
-	if op, ok := OpByName("JZ"); !ok || op != JE {
-		t.Errorf("OpByName(JZ) = %v, %v", op, ok)
-	}
+	op, ok := OpByName("JZ")
+	assert.True(t, ok, "OpByName(JZ) found")
+	assert.Equal(t, JE, op, "OpByName(JZ)")
 }

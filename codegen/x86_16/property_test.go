@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/arch/x86/x86asm"
 )
 
@@ -247,9 +249,8 @@ func propertySeed(t *testing.T) int64 {
 	seed := int64(20240501)
 	if s := os.Getenv("X86_16_SEED"); s != "" {
 		var err error
-		if seed, err = strconv.ParseInt(s, 10, 64); err != nil {
-			t.Fatalf("X86_16_SEED: %v", err)
-		}
+		seed, err = strconv.ParseInt(s, 10, 64)
+		require.NoError(t, err, "X86_16_SEED")
 	}
 	t.Logf("seed %d (set X86_16_SEED to vary)", seed)
 	return seed
@@ -274,9 +275,7 @@ func TestRandomInstructions(t *testing.T) {
 			rejected[in.Op.base().String()]++
 			continue
 		}
-		if err := checkDecode(in, b); err != nil {
-			t.Errorf("%s (% x): %v", in, b, err)
-		}
+		assert.NoError(t, checkDecode(in, b), "%s (% x)", in, b)
 		ins, got = append(ins, in), append(got, b)
 	}
 	total := 0
@@ -285,9 +284,7 @@ func TestRandomInstructions(t *testing.T) {
 	}
 	// The generator mostly builds valid instructions; a high rejection
 	// rate would mean the test no longer tests much.
-	if total > n/2 {
-		t.Errorf("encoder rejected %d of %d generated instructions: %v", total, n+total, rejected)
-	}
+	assert.LessOrEqual(t, total, n/2, "instructions the encoder rejected, of %d generated: %v", n+total, rejected)
 	t.Logf("%d instructions, %d rejected (operand size unspecified, invalid addresses, ...)", n, total)
 
 	texts := make([]string, len(ins))
@@ -297,20 +294,20 @@ func TestRandomInstructions(t *testing.T) {
 	t.Run("nasm", func(t *testing.T) {
 		rows, problems := nasmRows(t, texts)
 		bad := 0
+		// At most 20 failures are shown: every entry of problems is a
+		// non-empty diagnostic, so each fails.
 		for i, msg := range problems {
 			if bad++; bad <= 20 {
 				if i >= 0 {
-					t.Errorf("nasm: %q: %s", texts[i], msg)
+					assert.Empty(t, msg, "nasm diagnostics for %q", texts[i])
 				} else {
-					t.Errorf("nasm: %s", msg)
+					assert.Empty(t, msg, "nasm diagnostics")
 				}
 			}
 		}
 		for i := range rows {
-			if string(rows[i]) != string(got[i]) {
-				if bad++; bad <= 20 {
-					t.Errorf("%q: we encode % x, nasm % x", texts[i], got[i], rows[i])
-				}
+			if bad < 20 && !assert.Equal(t, got[i], rows[i], "%q: nasm's bytes (expected: ours)", texts[i]) {
+				bad++
 			}
 		}
 	})

@@ -1,8 +1,9 @@
 package x86_16
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // TestSSEDotListing builds the kind of loop an exact int16 dot product
@@ -55,9 +56,7 @@ func TestSSEDotListing(t *testing.T) {
 	lst := p.Listing()
 	for _, want := range []string{"mov cr4, eax", "movdqu xmm0, [fs:esi]", "movq qword [sum], xmm7",
 		"movdqa xmm6, oword [es:bias]", "pshufd xmm5, [bias], 0x0"} {
-		if !strings.Contains(lst, want) {
-			t.Errorf("listing lacks %q:\n%s", want, lst)
-		}
+		assert.Contains(t, lst, want, "listing:\n%s", lst)
 	}
 	checkWithNASM(t, &p, got, true)
 }
