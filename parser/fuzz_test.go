@@ -1,10 +1,11 @@
 package parser
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"tfc/lang"
 )
@@ -39,14 +40,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		_ = p.String()
-		if len(p.Post) == 0 {
-			t.Fatalf("checked program without a final statement")
-		}
-		switch op := p.Post[len(p.Post)-1].Call.Op; op {
-		case "argmax", "sample":
-		default:
-			t.Fatalf("checked program ends with %s", op)
-		}
+		require.NotEmpty(t, p.Post, "checked program without a final statement")
+		require.Contains(t, []string{"argmax", "sample"}, p.Post[len(p.Post)-1].Call.Op, "checked program's last op")
 		for _, blk := range [][]*lang.Stmt{p.Pre, p.Layer, p.Post} {
 			for _, s := range blk {
 				checkExpr(t, s.Call)
@@ -56,30 +51,26 @@ func FuzzParse(f *testing.F) {
 }
 
 func checkError(t *testing.T, err error, src []byte) {
+	t.Helper()
 	var le *lang.Error
-	if !errors.As(err, &le) {
-		t.Fatalf("error %v is a %T, not a *lang.Error", err, err)
-	}
-	if le.Pos.Filename != "t.tf" || le.Pos.Line < 1 || le.Pos.Column < 1 {
-		t.Fatalf("error %q at a bad position %+v", err, le.Pos)
-	}
-	if le.Msg == "" {
-		t.Fatalf("error without a message at %v", le.Pos)
-	}
+	require.ErrorAs(t, err, &le, "error is a %T, not a *lang.Error", err)
+	require.Equal(t, "t.tf", le.Pos.Filename, "error %q at a bad position %+v", err, le.Pos)
+	require.GreaterOrEqual(t, le.Pos.Line, 1, "error %q at a bad position %+v", err, le.Pos)
+	require.GreaterOrEqual(t, le.Pos.Column, 1, "error %q at a bad position %+v", err, le.Pos)
+	require.NotEmpty(t, le.Msg, "error without a message at %v", le.Pos)
 	_ = lang.FormatError(err, src)
 }
 
 // checkExpr checks that every vector a checked call produces has a length.
 func checkExpr(t *testing.T, e *lang.Expr) {
+	t.Helper()
 	if e.Kind != lang.Call {
 		return
 	}
 	switch e.Op {
 	case "store", "argmax", "sample":
 	default:
-		if e.Len <= 0 {
-			t.Fatalf("%s has length %d", e, e.Len)
-		}
+		require.Positive(t, e.Len, "%s has length %d", e, e.Len)
 	}
 	for _, a := range e.Args {
 		checkExpr(t, a)

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/lang"
 )
 
@@ -14,18 +17,15 @@ func TestParseExamples(t *testing.T) {
 	files, _ := filepath.Glob("../examples/*.tf")
 	more, _ := filepath.Glob("../lang/testdata/*.tf")
 	files = append(files, more...)
-	if len(files) == 0 {
-		t.Fatal("no examples")
-	}
+	require.NotEmpty(t, files, "no examples")
 	for _, path := range files {
 		f, err := ParseFile(path)
-		if err != nil {
-			t.Errorf("%s", lang.FormatError(err, nil))
+		if !assert.NoError(t, err, lang.FormatError(err, nil)) {
 			continue
 		}
-		if f.Filename != path || len(f.Source) == 0 || len(f.Decls) == 0 {
-			t.Errorf("%s: Filename %q, %d bytes, %d declarations", path, f.Filename, len(f.Source), len(f.Decls))
-		}
+		assert.Equal(t, path, f.Filename, "Filename")
+		assert.NotEmpty(t, f.Source, "%s: source", path)
+		assert.NotEmpty(t, f.Decls, "%s: declarations", path)
 	}
 }
 
@@ -45,65 +45,99 @@ forward {
 generate { sampler temperature 0.5 top_p 1 seed 7 prompt = "hi" steps = 3 }
 `
 	f, err := Parse("t.tf", []byte(src))
-	if err != nil {
-		t.Fatal(lang.FormatError(err, nil))
-	}
+	require.NoError(t, err, lang.FormatError(err, nil))
 	d := f.Decls
-	if len(d) != 9 {
-		t.Fatalf("%d declarations", len(d))
-	}
-	if d[0].Model.Name != "m" || string(*d[1].Weights.Checkpoint) != "a\tb.bin" || !d[2].Tokenizer.Synthetic {
-		t.Errorf("model/weights/tokenizer: %+v %+v %+v", d[0].Model, d[1].Weights, d[2].Tokenizer)
-	}
+	require.Len(t, d, 9, "declarations")
+
+	require.NotNil(t, d[0].Model, "model")
+	assert.Equal(t, "m", d[0].Model.Name, "model")
+	require.NotNil(t, d[1].Weights, "weights")
+	require.NotNil(t, d[1].Weights.Checkpoint, "weights: %+v", d[1].Weights)
+	assert.Equal(t, "a\tb.bin", string(*d[1].Weights.Checkpoint), "weights")
+	require.NotNil(t, d[2].Tokenizer, "tokenizer")
+	assert.True(t, d[2].Tokenizer.Synthetic, "tokenizer: %+v", d[2].Tokenizer)
+
+	require.NotNil(t, d[3].Config, "config")
+	require.NotEmpty(t, d[3].Config.Consts, "config")
 	c := d[3].Config.Consts[0]
-	if c.Name != "dim" || len(c.Value.Rest) != 1 || c.Value.Rest[0].Op != "-" || len(c.Value.First.Rest) != 1 ||
-		c.Value.First.Rest[0].Atom.Sub == nil || c.Pos.Line != 4 || c.Pos.Column != 10 {
-		t.Errorf("config: %+v", c)
+	assert.Equal(t, "dim", c.Name, "config: %+v", c)
+	assert.Equal(t, 4, c.Pos.Line, "config: %+v", c)
+	assert.Equal(t, 10, c.Pos.Column, "config: %+v", c)
+	if assert.Len(t, c.Value.Rest, 1, "config: %+v", c) {
+		assert.Equal(t, "-", c.Value.Rest[0].Op, "config: %+v", c)
 	}
-	if q := d[5].Quant; len(q.Names) != 2 || q.Names[1].Name != "v" || q.Type.Type != "int8" || q.Type.Per != "layer" || q.Names[1].Pos.Column != 10 {
-		t.Errorf("quant: %+v", q)
+	if assert.Len(t, c.Value.First.Rest, 1, "config: %+v", c) {
+		assert.NotNil(t, c.Value.First.Rest[0].Atom.Sub, "config: %+v", c)
 	}
-	if k := d[6].Cache; k.Name != "kv" || k.Type != "int16" || len(k.Shape.Dims) != 3 {
-		t.Errorf("cache: %+v", k)
+
+	require.NotNil(t, d[5].Quant, "quant")
+	q := d[5].Quant
+	assert.Equal(t, "int8", q.Type.Type, "quant: %+v", q)
+	assert.Equal(t, "layer", q.Type.Per, "quant: %+v", q)
+	if assert.Len(t, q.Names, 2, "quant: %+v", q) {
+		assert.Equal(t, "v", q.Names[1].Name, "quant: %+v", q)
+		assert.Equal(t, 10, q.Names[1].Pos.Column, "quant: %+v", q)
 	}
+
+	require.NotNil(t, d[6].Cache, "cache")
+	k := d[6].Cache
+	assert.Equal(t, "kv", k.Name, "cache: %+v", k)
+	assert.Equal(t, "int16", k.Type, "cache: %+v", k)
+	assert.Len(t, k.Shape.Dims, 3, "cache: %+v", k)
+
+	require.NotNil(t, d[7].Forward, "forward")
 	fw := d[7].Forward
-	if len(fw.Items) != 3 || fw.Items[1].Layer == nil || fw.Items[1].Layer.Stmts[0].Target != "" {
-		t.Fatalf("forward: %+v", fw)
-	}
+	require.Len(t, fw.Items, 3, "forward: %+v", fw)
+	require.NotNil(t, fw.Items[1].Layer, "forward: %+v", fw)
+	require.NotEmpty(t, fw.Items[1].Layer.Stmts, "forward: %+v", fw)
+	require.Equal(t, "", fw.Items[1].Layer.Stmts[0].Target, "forward: %+v", fw)
+
 	last := fw.Items[2].Stmt
-	if last.Target != "y" || last.Call.Op != "argmax" || last.Call.Args[0].Call.Op != "f" ||
-		*last.Call.Args[0].Call.Args[1].Lit.Int != 3 || last.Call.Args[0].Call.Args[0].Call.Args[0].Name != "x" {
-		t.Errorf("last statement: %+v", last)
-	}
+	require.NotNil(t, last, "last statement")
+	assert.Equal(t, "y", last.Target, "last statement: %+v", last)
+	assert.Equal(t, "argmax", last.Call.Op, "last statement: %+v", last)
+	require.NotEmpty(t, last.Call.Args, "last statement: %+v", last)
+	fc := last.Call.Args[0].Call
+	require.NotNil(t, fc, "last statement: %+v", last)
+	assert.Equal(t, "f", fc.Op, "last statement: %+v", last)
+	require.Len(t, fc.Args, 2, "last statement: %+v", last)
+	require.NotNil(t, fc.Args[1].Lit, "last statement: %+v", last)
+	require.NotNil(t, fc.Args[1].Lit.Int, "last statement: %+v", last)
+	assert.Equal(t, lang.Int(3), *fc.Args[1].Lit.Int, "last statement: %+v", last)
+	require.NotNil(t, fc.Args[0].Call, "last statement: %+v", last)
+	require.NotEmpty(t, fc.Args[0].Call.Args, "last statement: %+v", last)
+	assert.Equal(t, "x", fc.Args[0].Call.Args[0].Name, "last statement: %+v", last)
+
+	require.NotNil(t, d[8].Generate, "generate")
 	g := d[8].Generate.Items
-	if len(g) != 3 || g[0].Sampler.Temperature.Value != 0.5 || g[0].Sampler.TopP.Value != 1 || *g[0].Sampler.Seed != 7 ||
-		string(*g[1].Prompt) != "hi" || *g[2].Steps != 3 {
-		t.Errorf("generate: %+v", g)
-	}
+	require.Len(t, g, 3, "generate: %+v", g)
+	require.NotNil(t, g[0].Sampler, "generate: %+v", g)
+	require.NotNil(t, g[0].Sampler.Temperature, "generate: %+v", g[0].Sampler)
+	require.NotNil(t, g[0].Sampler.TopP, "generate: %+v", g[0].Sampler)
+	require.NotNil(t, g[0].Sampler.Seed, "generate: %+v", g[0].Sampler)
+	assert.Equal(t, lang.Float(0.5), g[0].Sampler.Temperature.Value, "generate: temperature")
+	assert.Equal(t, lang.Float(1), g[0].Sampler.TopP.Value, "generate: top_p")
+	assert.Equal(t, lang.Int(7), *g[0].Sampler.Seed, "generate: seed")
+	require.NotNil(t, g[1].Prompt, "generate: %+v", g[1])
+	assert.Equal(t, "hi", string(*g[1].Prompt), "generate: prompt")
+	require.NotNil(t, g[2].Steps, "generate: %+v", g[2])
+	assert.Equal(t, lang.Int(3), *g[2].Steps, "generate: steps")
 }
 
 func TestFormatError(t *testing.T) {
 	src := "model m\n\tweights checkpoint {\n"
 	_, err := Parse("x.tf", []byte(src))
-	if err == nil {
-		t.Fatal("no error")
-	}
+	require.Error(t, err)
 	want := "x.tf:2:21: unexpected \"{\" (expected a string after \"checkpoint\")\n" +
 		"\tweights checkpoint {\n" +
 		"\t                   ^"
-	if got := lang.FormatError(err, nil); got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-	if got := lang.FormatError(err, []byte(src)); got != want {
-		t.Errorf("with src: got\n%s\nwant\n%s", got, want)
-	}
+	assert.Equal(t, want, lang.FormatError(err, nil))
+	assert.Equal(t, want, lang.FormatError(err, []byte(src)), "with src")
 	var le *lang.Error
-	if !errors.As(err, &le) || le.Detail() != "\tweights checkpoint {\n\t                   ^" {
-		t.Errorf("Detail: %q", le.Detail())
+	if assert.ErrorAs(t, err, &le) {
+		assert.Equal(t, "\tweights checkpoint {\n\t                   ^", le.Detail(), "Detail")
 	}
-	if got := lang.FormatError(errors.New("plain"), nil); got != "plain" {
-		t.Errorf("plain error: %q", got)
-	}
+	assert.Equal(t, "plain", lang.FormatError(errors.New("plain"), nil), "plain error")
 }
 
 // TestSyntaxErrors covers messages the check table (lang) does not.
@@ -139,17 +173,13 @@ func TestSyntaxErrors(t *testing.T) {
 		if err != nil {
 			got = err.Error()
 		}
-		if got != tc.want {
-			t.Errorf("%q:\ngot  %s\nwant %s", tc.src, got, tc.want)
-		}
+		assert.Equal(t, tc.want, got, "%q", tc.src)
 	}
 }
 
 func TestParseFileMissing(t *testing.T) {
 	_, err := ParseFile(filepath.Join(t.TempDir(), "none.tf"))
-	if !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("got %v", err)
-	}
+	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
 // TestNoPanic feeds inputs that have broken parsers before.
