@@ -8,35 +8,31 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/op"
 )
 
 func TestRowsAreFoundByNameAndKind(t *testing.T) {
 	kinds := map[op.Kind]bool{}
 	for _, r := range op.Rows {
-		if got, ok := op.Lookup(r.Name); !ok || got != op.Overloads(r.Name)[0] {
-			t.Errorf("Lookup(%q) = %v, %v", r.Name, got, ok)
+		got, ok := op.Lookup(r.Name)
+		if assert.True(t, ok, "Lookup(%q)", r.Name) {
+			assert.Same(t, op.Overloads(r.Name)[0], got, "Lookup(%q)", r.Name)
 		}
-		if !slices.Contains(op.Overloads(r.Name), r) {
-			t.Errorf("Overloads(%q) lacks %s", r.Name, r.Form)
-		}
-		if got := op.RowOf(r.Kind, r.Func); got != r {
-			t.Errorf("RowOf(%v, %q) = %v, want the row %s", r.Kind, r.Func, got, r.Name)
-		}
+		// slices.Contains, not assert.Contains: the same row, not an equal one.
+		assert.True(t, slices.Contains(op.Overloads(r.Name), r), "Overloads(%q) lacks %s", r.Name, r.Form)
+		assert.Same(t, r, op.RowOf(r.Kind, r.Func), "RowOf(%v, %q), want the row %s", r.Kind, r.Func, r.Name)
 		kinds[r.Kind] = true
 	}
 	for k := op.Kind(0); k < op.NumKinds; k++ {
-		if !kinds[k] {
-			t.Errorf("kind %v has no row", k)
-		}
+		assert.True(t, kinds[k], "kind %v has no row", k)
 	}
-	if _, ok := op.Lookup("tanh"); ok {
-		t.Error("Lookup found tanh")
-	}
-	if got, want := op.Names(), []string{"embed", "rmsnorm", "layernorm", "matmul", "rope", "store", "attention",
-		"silu", "gelu", "gelu_tanh", "relu", "mul", "add", "sub", "argmax", "sample"}; !slices.Equal(got, want) {
-		t.Errorf("Names() = %v, want %v", got, want)
-	}
+	_, ok := op.Lookup("tanh")
+	assert.False(t, ok, "Lookup found tanh")
+	assert.Equal(t, []string{"embed", "rmsnorm", "layernorm", "matmul", "rope", "store", "attention",
+		"silu", "gelu", "gelu_tanh", "relu", "mul", "add", "sub", "argmax", "sample"}, op.Names(), "Names()")
 }
 
 // The rows of a kind share its code in every stage, which tells them apart
@@ -49,17 +45,20 @@ func TestFamiliesAgree(t *testing.T) {
 			seen[r.Kind] = map[string]*op.Row{}
 		}
 		if f := seen[r.Kind][r.Func]; f != nil {
-			t.Errorf("%s and %s share kind %v and Func %q", f.Form, r.Form, r.Kind, r.Func)
+			assert.Fail(t, "rows share a kind and a Func", "%s and %s share kind %v and Func %q", f.Form, r.Form, r.Kind, r.Func)
 		}
 		for _, f := range seen[r.Kind] {
-			a, b := f, r
-			if reflect.DeepEqual(a.Args, b.Args) && (a.Binds != b.Binds || a.LayerOnly != b.LayerOnly || a.Ends != b.Ends || a.InPlace != b.InPlace ||
-				a.ReadsPos != b.ReadsPos || a.Table != b.Table) {
-				t.Errorf("%s and %s (kind %v) differ", f.Name, r.Name, r.Kind)
+			if reflect.DeepEqual(f.Args, r.Args) {
+				assert.Equal(t, traits(f), traits(r), "%s and %s (kind %v) differ", f.Name, r.Name, r.Kind)
 			}
 		}
 		seen[r.Kind][r.Func] = r
 	}
+}
+
+// traits are what the rows of a family with the same arguments must agree on.
+func traits(r *op.Row) []any {
+	return []any{r.Binds, r.LayerOnly, r.Ends, r.InPlace, r.ReadsPos, r.Table}
 }
 
 // The overloads of a name agree in what the checks read before they know
@@ -68,9 +67,8 @@ func TestOverloadsAgree(t *testing.T) {
 	for _, name := range op.Names() {
 		rs := op.Overloads(name)
 		for _, r := range rs[1:] {
-			if r.Binds != rs[0].Binds || r.Ends != rs[0].Ends || r.LayerOnly != rs[0].LayerOnly {
-				t.Errorf("%s and %s differ", rs[0].Form, r.Form)
-			}
+			assert.Equal(t, [3]bool{rs[0].Binds, rs[0].Ends, rs[0].LayerOnly}, [3]bool{r.Binds, r.Ends, r.LayerOnly},
+				"%s and %s differ in Binds, Ends, LayerOnly", rs[0].Form, r.Form)
 		}
 	}
 }
@@ -78,8 +76,9 @@ func TestOverloadsAgree(t *testing.T) {
 func TestForms(t *testing.T) {
 	for _, r := range op.Rows {
 		m := regexp.MustCompile(`^(\w+)\((.*)\)$`).FindStringSubmatch(r.Form)
-		if m == nil || m[1] != r.Name || len(strings.Split(m[2], ", ")) != len(r.Args) {
-			t.Errorf("%s: form %q does not name it with %d arguments", r.Name, r.Form, len(r.Args))
+		if assert.NotNil(t, m, "%s: form %q", r.Name, r.Form) {
+			assert.Equal(t, r.Name, m[1], "%s: form %q does not name it", r.Name, r.Form)
+			assert.Len(t, strings.Split(m[2], ", "), len(r.Args), "%s: form %q has not %d arguments", r.Name, r.Form, len(r.Args))
 		}
 	}
 }
@@ -101,9 +100,7 @@ func TestSpecListsEveryOp(t *testing.T) {
 		}
 	}
 	for _, r := range op.Rows {
-		if !listed[r.Form] {
-			t.Errorf("spec.md's op table has no row for %s", r.Form)
-		}
+		assert.True(t, listed[r.Form], "spec.md's op table has no row for %s", r.Form)
 	}
 }
 
@@ -116,9 +113,7 @@ func TestUnary(t *testing.T) {
 	}
 	// The ops whose nested first argument the lowering computes straight
 	// into their destination (q = rope(matmul(wq, h), D)).
-	if want := []string{"rope", "silu", "gelu", "gelu_tanh", "relu", "mul"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("unary in-place ops %v, want %v", got, want)
-	}
+	assert.Equal(t, []string{"rope", "silu", "gelu", "gelu_tanh", "relu", "mul"}, got, "unary in-place ops")
 }
 
 func TestShapeRules(t *testing.T) {
@@ -170,14 +165,15 @@ func TestShapeRules(t *testing.T) {
 				r = o // the first of the arity: the tests name the others by their form below
 			}
 		}
+		require.NotNil(t, r, "%s: no overload of %d arguments", c.op, len(c.args))
 		n, err := r.Length(c.args, cfg)
-		switch {
-		case c.msg == "" && err != nil:
-			t.Errorf("%s: %v", c.op, err)
-		case c.msg == "" && n != c.n:
-			t.Errorf("%s: length %d, want %d", c.op, n, c.n)
-		case c.msg != "" && (err == nil || err.Msg != c.msg || err.Arg != c.arg):
-			t.Errorf("%s: error %+v, want %q at argument %d", c.op, err, c.msg, c.arg)
+		if c.msg == "" {
+			if assert.Nil(t, err, c.op) {
+				assert.Equal(t, c.n, n, "%s: length", c.op)
+			}
+		} else if assert.NotNil(t, err, "%s: want %q", c.op, c.msg) {
+			assert.Equal(t, c.msg, err.Msg, c.op)
+			assert.Equal(t, c.arg, err.Arg, "%s: argument", c.op)
 		}
 	}
 }
