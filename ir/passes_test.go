@@ -5,8 +5,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tfc/ir"
 	"tfc/lang"
@@ -21,35 +23,21 @@ func TestPassDumps(t *testing.T) {
 	for _, name := range []string{"mha-random", "gelu-random", "untied-random", "mlp-random"} {
 		for _, pass := range append([]string{"lower"}, ir.PassNames()...) {
 			f, err := parser.ParseFile("../examples/" + name + ".tf")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			lp, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			p, err := ir.Load(lp)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var out bytes.Buffer
-			if err := ir.Compile(p, ir.Options{Dump: pass, DumpTo: &out}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, ir.Compile(p, ir.Options{Dump: pass, DumpTo: &out}))
 			golden := filepath.Join("testdata", name+"."+pass+".ir")
 			if *update {
-				os.MkdirAll("testdata", 0o755)
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.MkdirAll("testdata", 0o755))
+				require.NoError(t, os.WriteFile(golden, out.Bytes(), 0o644))
 			}
 			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test ./ir -update writes it)", err)
-			}
-			if out.String() != string(want) {
-				t.Errorf("%s after %s:\n%s\nwant:\n%s", name, pass, out.String(), want)
-			}
+			require.NoError(t, err, "go test ./ir -update writes it")
+			assert.Equal(t, string(want), out.String(), "%s after %s", name, pass)
 		}
 	}
 }
@@ -57,9 +45,7 @@ func TestPassDumps(t *testing.T) {
 func TestUnknownPass(t *testing.T) {
 	p := &ir.Program{}
 	err := ir.Compile(p, ir.Options{Dump: "nosuch"})
-	if err == nil || !strings.Contains(err.Error(), "no such pass") {
-		t.Fatalf("err = %v", err)
-	}
+	assert.ErrorContains(t, err, "no such pass")
 }
 
 func TestVerifyRejectsBrokenIR(t *testing.T) {
@@ -67,9 +53,7 @@ func TestVerifyRejectsBrokenIR(t *testing.T) {
 	stray := &ir.Var{Name: "stray", Len: 4}
 	ok := &ir.Program{Vars: []*ir.Var{x}}
 	ok.Blocks[ir.PostBlock] = []*ir.Op{{Kind: ir.Argmax, Args: []*ir.Var{x}}}
-	if err := ir.Verify(ok); err != nil {
-		t.Fatalf("valid program: %v", err)
-	}
+	require.NoError(t, ir.Verify(ok), "valid program")
 	for name, p := range map[string]*ir.Program{
 		"unknown var": func() *ir.Program {
 			p := &ir.Program{Vars: []*ir.Var{x}}
@@ -79,9 +63,7 @@ func TestVerifyRejectsBrokenIR(t *testing.T) {
 		"no token chosen":     {Vars: []*ir.Var{x}},
 		"view outside parent": {Vars: []*ir.Var{x, {Name: "v", Len: 4, Parent: x, Offset: 2}}},
 	} {
-		if err := ir.Verify(p); err == nil {
-			t.Errorf("%s: Verify passed", name)
-		}
+		assert.Error(t, ir.Verify(p), "%s: Verify passed", name)
 	}
 }
 
@@ -89,26 +71,16 @@ func TestVerifyRejectsBrokenIR(t *testing.T) {
 // the right shapes, which the layouts read as they read real ones.
 func TestShapesOnly(t *testing.T) {
 	f, err := parser.ParseFile("../examples/gelu-random.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	lp, err := lang.Check(f, lang.CheckOptions{OpenFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p, err := ir.LoadWith(lp, ir.Options{ShapesOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ir.Compile(p, ir.Options{ShapesOnly: true}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, ir.Compile(p, ir.Options{ShapesOnly: true}))
 	for _, q := range p.Params {
-		if q.F != nil || q.Q == nil || q.Q.W != nil {
-			t.Fatalf("param %s: weights drawn or not quantized", q.Name)
-		}
-		if w := q.Slice(q.Layers - 1); len(w) != q.Rows*q.Cols {
-			t.Errorf("param %s: a slice of %d weights, want %d", q.Name, len(w), q.Rows*q.Cols)
-		}
+		require.Nil(t, q.F, "param %s: weights drawn", q.Name)
+		require.NotNil(t, q.Q, "param %s: not quantized", q.Name)
+		require.Nil(t, q.Q.W, "param %s: weights drawn", q.Name)
+		assert.Equal(t, q.Rows*q.Cols, len(q.Slice(q.Layers-1)), "param %s: weights in a slice", q.Name)
 	}
 }

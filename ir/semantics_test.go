@@ -3,6 +3,8 @@ package ir
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"tfc/op"
 )
 
@@ -10,16 +12,12 @@ import (
 // kind: this names the missing half.
 func TestEveryOpHasSemantics(t *testing.T) {
 	for k := op.Kind(0); k < op.NumKinds; k++ {
-		if intOps[k] == nil {
-			t.Errorf("%v has no integer semantics (intOps)", k)
-		}
-		if floatOps[k] == nil {
-			t.Errorf("%v has no float semantics (floatOps)", k)
-		}
+		assert.NotNil(t, intOps[k], "%v has no integer semantics (intOps)", k)
+		assert.NotNil(t, floatOps[k], "%v has no float semantics (floatOps)", k)
 	}
 	for _, r := range op.Rows {
-		if r.Table == op.GateTable && gateFuncs[r.Func] == nil {
-			t.Errorf("%s: no gate function (gateFuncs)", r.Name)
+		if r.Table == op.GateTable {
+			assert.NotNil(t, gateFuncs[r.Func], "%s: no gate function (gateFuncs)", r.Name)
 		}
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/frontend"
 	"tfc/ir"
 	"tfc/lang"
@@ -16,9 +19,7 @@ import (
 func load(t *testing.T, path string, quantize bool) *ir.Program {
 	t.Helper()
 	p, err := frontend.LoadFile(path, ir.Options{SkipQuantize: !quantize})
-	if err != nil {
-		t.Fatal(lang.FormatError(err, nil))
-	}
+	require.NoError(t, err, lang.FormatError(err, nil))
 	return p
 }
 
@@ -74,9 +75,7 @@ func TestIntegerTracksFloat(t *testing.T) {
 				}
 				tok = argmax(fl)
 			}
-			if is.Overflow != nil {
-				t.Fatal(is.Overflow)
-			}
+			require.NoError(t, is.Overflow, "integer simulation overflow")
 			rms, spread := math.Sqrt(sumSq/float64(n)), math.Sqrt(spreadSq/float64(n))
 			bound := 0.005
 			for _, q := range p.Params {
@@ -84,9 +83,7 @@ func TestIntegerTracksFloat(t *testing.T) {
 					bound = 0.10
 				}
 			}
-			if rms > bound*spread {
-				t.Errorf("logit error rms %.5f over %d positions, more than %g%% of the logits' spread %.4f (worst %.5f)", rms, steps, bound*100, spread, worst)
-			}
+			assert.LessOrEqual(t, rms, bound*spread, "logit error rms %.5f over %d positions, more than %g%% of the logits' spread %.4f (worst %.5f)", rms, steps, bound*100, spread, worst)
 			// Free-running agreement.
 			p2 := load(t, f, true)
 			ft, _ := ir.Generate(ir.NewFloatSim(p2), p2.Tokenizer, []int{ir.BOS}, p2.Gen.Steps, io.Discard)
@@ -103,7 +100,5 @@ func TestIntegerTracksFloat(t *testing.T) {
 // The templates' 32-bit sum of softmax weights holds MaxSampleVocab of
 // them (larger vocabularies go to the loop code generator).
 func TestMaxSampleVocab(t *testing.T) {
-	if uint64(ir.MaxSampleVocab)*(1<<ir.ExpBits) >= 1<<32 {
-		t.Errorf("%d weights of 2^%d pass 32 bits", ir.MaxSampleVocab, ir.ExpBits)
-	}
+	assert.Less(t, uint64(ir.MaxSampleVocab)*(1<<ir.ExpBits), uint64(1<<32), "%d weights of 2^%d pass 32 bits", ir.MaxSampleVocab, ir.ExpBits)
 }

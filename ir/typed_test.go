@@ -1,9 +1,11 @@
 package ir
 
 import (
-	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tfc/lang"
 )
@@ -26,17 +28,13 @@ func TestLineReader(t *testing.T) {
 		var got []string
 		for {
 			line, ok, err := lr.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err, "%q", c.in)
 			if !ok {
 				break
 			}
 			got = append(got, string(line))
 		}
-		if fmt.Sprint(got) != fmt.Sprint(c.want) {
-			t.Errorf("%q: lines %q, want %q", c.in, got, c.want)
-		}
+		assert.Equal(t, c.want, got, "%q: lines", c.in)
 	}
 }
 
@@ -69,15 +67,10 @@ func TestParseSamplingLine(t *testing.T) {
 		{"/t", start, false},
 	} {
 		got, ok := ParseSamplingLine([]byte(c.line), start)
-		if got != c.want || ok != c.ok {
-			t.Errorf("%q: %v %v, want %v %v", c.line, got, ok, c.want, c.ok)
-		}
+		assert.Equal(t, c.want, got, "%q", c.line)
+		assert.Equal(t, c.ok, ok, "%q: ok", c.line)
 	}
 	g := lang.Generate{Temperature: 0.8, TopP: 0.9, Seed: 1}
-	if s := SamplingOf(g); s != (Sampling{81920, 58982}) {
-		t.Errorf("SamplingOf(0.8, 0.9) = %v", s)
-	}
-	if s := SamplingOf(lang.Generate{Greedy: true}); s != (Sampling{0, One}) {
-		t.Errorf("SamplingOf(greedy) = %v", s)
-	}
+	assert.Equal(t, Sampling{81920, 58982}, SamplingOf(g), "SamplingOf(0.8, 0.9)")
+	assert.Equal(t, Sampling{0, One}, SamplingOf(lang.Generate{Greedy: true}), "SamplingOf(greedy)")
 }
