@@ -3,6 +3,7 @@ package golden_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tfc/codegen"
 	x86 "tfc/codegen/x86_16"
@@ -51,21 +55,13 @@ func (c *config) seg() bool { return c.l.Segmented }
 func loadConfig(t *testing.T, name, file, memory string) *config {
 	t.Helper()
 	p, err := frontend.LoadFile(filepath.Join(hwDir, file), ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	prompt, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if im.Generator != "small" || im.Memory != memory {
-		t.Fatalf("%s: built with the %s generator in the %s memory model, want small and %s (%s)",
-			file, im.Generator, im.Memory, memory, im.Note)
-	}
+	require.NoError(t, err)
+	require.Equal(t, "small", im.Generator, "%s: the generator it was built with (%s)", file, im.Note)
+	require.Equal(t, memory, im.Memory, "%s: the memory model it was built in (%s)", file, im.Note)
 	return &config{name: name, file: file, memory: memory, p: p, im: im, l: im.Layout,
 		code: im.Bytes[im.CodeOffset:]}
 }
@@ -130,9 +126,9 @@ func TestGeneratedVsHandwritten(t *testing.T) {
 					gen := res.genOp + res.genSubs
 					t.Logf("%s: generated %d bytes (op %d + subroutines %d: %s), handwritten %d",
 						key, gen, res.genOp, res.genSubs, strings.Join(res.subs, ", "), res.hw)
-					if gen > res.hw && res.gap == "" {
-						t.Errorf("%s: the generated kernel is %d bytes, the handwritten one %d: smaller, or list it in KNOWN_GAPS.md with the reason",
-							key, gen, res.hw)
+					if res.gap == "" {
+						assert.LessOrEqual(t, gen, res.hw,
+							"%s: the generated kernel's bytes, at most the handwritten one's: smaller, or list it in KNOWN_GAPS.md with the reason", key)
 					}
 					if gen <= res.hw && res.gap != "" {
 						t.Logf("%s: no longer a gap (generated %d <= handwritten %d): remove it from KNOWN_GAPS.md", key, gen, res.hw)
@@ -145,9 +141,7 @@ func TestGeneratedVsHandwritten(t *testing.T) {
 		}
 	})
 	if *update {
-		if len(results) != len(configs)*len(kernels) {
-			t.Fatalf("-update needs every kernel to run and pass (%d of %d did)", len(results), len(configs)*len(kernels))
-		}
+		require.Equal(t, len(configs)*len(kernels), len(results), "-update needs every kernel to run and pass: kernels that did")
 		writeSizes(t)
 	}
 }
@@ -158,9 +152,7 @@ func readGaps(t *testing.T) map[string]string {
 	t.Helper()
 	gaps := map[string]string{}
 	f, err := os.ReadFile(filepath.Join(hwDir, "KNOWN_GAPS.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sc := bufio.NewScanner(bytes.NewReader(f))
 	for sc.Scan() {
 		line := sc.Text()
@@ -168,14 +160,10 @@ func readGaps(t *testing.T) map[string]string {
 			continue
 		}
 		rest := line[3:]
+		require.Contains(t, rest, "`", "KNOWN_GAPS.md: %q: no closing backquote", line)
 		i := strings.Index(rest, "`")
-		if i < 0 {
-			t.Fatalf("KNOWN_GAPS.md: %q: no closing backquote", line)
-		}
 		reason := strings.TrimSpace(strings.TrimPrefix(rest[i+1:], ":"))
-		if reason == "" {
-			t.Fatalf("KNOWN_GAPS.md: %q gives no reason", line)
-		}
+		require.NotEmpty(t, reason, "KNOWN_GAPS.md: %q gives no reason", line)
 		gaps[rest[:i]] = reason
 	}
 	return gaps
@@ -238,9 +226,7 @@ kernel shares (` + "`rshr`, `interp`" + `), for comparison only.
 		hw += r.hw
 	}
 	fmt.Fprintf(&b, "| all | | %d | | %d | %d | %+d | |\n", gen, own, hw, gen-hw)
-	if err := os.WriteFile(filepath.Join(hwDir, "SIZES.md"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(hwDir, "SIZES.md"), []byte(b.String()), 0o644))
 }
 
 func kernelIndex(name string) int {
@@ -267,13 +253,10 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 	var gen *isel.Kernel
 	if k.op != nil {
 		op := k.op(cfg.p)
-		if op == nil {
-			t.Fatalf("no such op in %s", cfg.file)
-		}
+		require.NotNil(t, op, "no such op in %s", cfg.file)
 		var err error
-		if gen, err = isel.SmallKernel(cfg.p, cfg.l, op); err != nil {
-			t.Fatal(err)
-		}
+		gen, err = isel.SmallKernel(cfg.p, cfg.l, op)
+		require.NoError(t, err)
 		r.ops = gen.Ops
 		for _, o := range gen.Ops {
 			if o.Kind == ir.Store || o.Kind == ir.Attention || inLayer(cfg.p, o) {
@@ -299,9 +282,7 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 	if gen != nil {
 		at := r.kernelAddr(nil)
 		b, err := gen.Prog.Assemble(at)
-		if err != nil {
-			t.Fatalf("generated kernel: %v", err)
-		}
+		require.NoError(t, err, "generated kernel")
 		genBlob = b
 		live := reachable(gen.Prog)
 		for _, rg := range gen.Prog.Regions() {
@@ -347,9 +328,8 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 	hwBlob := nasm(t, k.asm, r.defs)
 	res.hw = len(hwBlob)
 	if !k.sub {
-		if len(hwBlob) == 0 || hwBlob[len(hwBlob)-1] != 0xC3 {
-			t.Fatalf("%s does not end with ret", k.asm)
-		}
+		require.NotEmpty(t, hwBlob, "%s does not end with ret", k.asm)
+		require.Equal(t, byte(0xC3), hwBlob[len(hwBlob)-1], "%s does not end with ret", k.asm)
 		res.hw--
 	}
 
@@ -363,9 +343,7 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 			callee = "kernel"
 		}
 		img, err := r.image(blob, callee)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -374,14 +352,10 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 	}
 	wg.Wait()
 	for i, who := range []string{"generated", "handwritten"} {
-		if errs[i] != nil {
-			t.Fatalf("%s: %v", who, errs[i])
-		}
+		require.NoError(t, errs[i], who)
 		r.check(who, outs[i])
 	}
-	if !bytes.Equal(outs[0], outs[1]) {
-		t.Errorf("the generated and the handwritten kernel print different outputs")
-	}
+	assert.Equal(t, string(outs[0]), string(outs[1]), "the generated (expected) and the handwritten kernel print different outputs")
 	res.checked = true
 	return res
 }
@@ -417,9 +391,7 @@ func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 		}
 	}
 	kcode, err := k.Prog.Assemble(0x8000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	kregions := map[string]x86.Region{}
 	for _, rg := range k.Prog.Regions() {
 		kregions[rg.Name] = rg
@@ -435,8 +407,7 @@ func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 	}
 	for _, name := range append([]string{k.Name}, k.Subs...) {
 		real, ok := regions[name]
-		if !ok {
-			t.Errorf("the real build has no region %q", name)
+		if !assert.True(t, ok, "the real build has no region %q", name) {
 			continue
 		}
 		want := inRegion(main.Placed(), real)
@@ -444,8 +415,7 @@ func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 		if name == k.Name && len(want) == len(got)+1 && want[len(want)-1].Inst.Op == x86.RET {
 			want = want[:len(got)] // forward's RET after the last op
 		}
-		if len(got) != len(want) {
-			t.Errorf("%s: %d instructions, the real build has %d", name, len(got), len(want))
+		if !assert.Equal(t, len(want), len(got), "%s: instructions (expected: the real build's)", name) {
 			continue
 		}
 		for i := range got {
@@ -454,8 +424,13 @@ func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
 			gb := kcode[g.Addr-0x8000 : int(g.Addr-0x8000)+g.Size]
 			wb := cfg.code[w.Addr-runtime.CodeAddr : int(w.Addr-runtime.CodeAddr)+w.Size]
 			external := g.Inst.Op == x86.CALL || strings.Contains(gs, "tab.")
-			if gs != ws || g.Size != w.Size || (!external && !bytes.Equal(gb, wb)) {
-				t.Errorf("%s: instruction %d is %s (%x), the real build's %s (%x)", name, i, gs, gb, ws, wb)
+			// The first difference only: the rest would follow from it.
+			same := assert.Equal(t, ws, gs, "%s: instruction %d (%x), expected: the real build's (%x)", name, i, gb, wb) &&
+				assert.Equal(t, w.Size, g.Size, "%s: instruction %d, %s: size (expected: the real build's)", name, i, gs)
+			if same && !external {
+				same = assert.Equal(t, hex.EncodeToString(wb), hex.EncodeToString(gb), "%s: instruction %d, %s: bytes (expected: the real build's)", name, i, gs)
+			}
+			if !same {
 				break
 			}
 		}
@@ -472,9 +447,7 @@ func TestSmallKernelIsTheBuildsCode(t *testing.T) {
 	} {
 		t.Run(cs.name, func(t *testing.T) {
 			p, err := frontend.LoadFile(filepath.Join(hwDir, cs.file), ir.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			im, err := codegen.Build(p, []int{1}, p.Gen.Steps, codegen.Options{Memory: cs.memory})
 			if err != nil {
 				t.Skipf("does not build %s: %v", cs.memory, err)
@@ -486,8 +459,7 @@ func TestSmallKernelIsTheBuildsCode(t *testing.T) {
 			n := 0
 			p.Ops(func(_ int, op *ir.Op) {
 				k, err := isel.SmallKernel(p, im.Layout, op)
-				if err != nil {
-					t.Errorf("%s: %v", isel.RegionName(op), err)
+				if !assert.NoError(t, err, isel.RegionName(op)) {
 					return
 				}
 				checkAgainstBuild(t, cfg, k)

@@ -1,7 +1,6 @@
 package golden_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +12,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/codegen/x86_16/isel"
@@ -113,45 +117,22 @@ func reachable(p *x86.Program) map[uint32]bool {
 func (r *run) check(who string, serial []byte) {
 	t := r.t
 	if r.pieces != nil {
-		if !bytes.Equal(serial, r.serial) {
-			t.Errorf("%s print_piece printed\n%q\nwant\n%q", who, serial, r.serial)
-		}
+		assert.Equal(t, string(r.serial), string(serial), "%s print_piece printed", who)
 		return
 	}
 	lines := strings.Split(strings.TrimSuffix(string(serial), "\n"), "\n")
-	if len(lines) != len(r.out) {
-		t.Errorf("%s: %d lines of output, want %d: %q", who, len(lines), len(r.out), serial)
+	if !assert.Equal(t, len(r.out), len(lines), "%s: lines of output: %q", who, serial) {
 		return
 	}
 	for i, c := range r.out {
 		got, err := hex.DecodeString(lines[i])
-		if err != nil {
-			t.Errorf("%s: output %d: %v", who, i, err)
+		if !assert.NoError(t, err, "%s: output %d", who, i) {
 			continue
 		}
-		if !bytes.Equal(got, c.data) {
-			t.Errorf("%s: output %d at %#x differs from the simulator's arithmetic:\n%s", who, i, c.addr, diff(got, c.data))
-		}
+		// EquateEmpty: nil and empty alike, as bytes.Equal.
+		assert.Empty(t, cmp.Diff(c.data, got, cmpopts.EquateEmpty()),
+			"%s: output %d at %#x differs from the simulator's arithmetic (-want +got)", who, i, c.addr)
 	}
-}
-
-// diff shows the first differing dwords.
-func diff(got, want []byte) string {
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(want) && i < len(got); i += 4 {
-		j := min(i+4, len(want), len(got))
-		if !bytes.Equal(got[i:j], want[i:j]) {
-			fmt.Fprintf(&b, "  bytes %d..%d: got %x want %x\n", i, j-1, got[i:j], want[i:j])
-			if n++; n == 8 {
-				break
-			}
-		}
-	}
-	if len(got) != len(want) {
-		fmt.Fprintf(&b, "  %d bytes, want %d\n", len(got), len(want))
-	}
-	return b.String()
 }
 
 func boot(img []byte) ([]byte, error) {
@@ -181,13 +162,11 @@ func nasm(t *testing.T, file string, defs map[string]int64) []byte {
 	args = append(args, file)
 	cmd := exec.Command("nasm", args...)
 	cmd.Dir = hwDir
-	if msg, err := cmd.CombinedOutput(); err != nil || len(msg) > 0 {
-		t.Fatalf("nasm %s: %v\n%s", strings.Join(args, " "), err, msg)
-	}
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "nasm %s:\n%s", strings.Join(args, " "), msg)
+	require.Empty(t, string(msg), "nasm %s's diagnostics", strings.Join(args, " "))
 	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
@@ -325,9 +304,8 @@ func (r *run) program(blob []byte, callee string) *x86.Program {
 // nothing before it).
 func (r *run) symbols() map[string]uint32 {
 	p := r.program(nil, "kernel")
-	if _, err := p.Assemble(runtime.CodeAddr); err != nil {
-		r.t.Fatalf("harness: %v", err)
-	}
+	_, err := p.Assemble(runtime.CodeAddr)
+	require.NoError(r.t, err, "harness")
 	return p.Symbols()
 }
 

@@ -1,6 +1,8 @@
 package golden_test
 
 import (
+	"github.com/stretchr/testify/require"
+
 	"tfc/checkpoint"
 	"tfc/codegen/x86_16/isel"
 	"tfc/ir"
@@ -61,9 +63,7 @@ func (r *run) q16(n int, lim float64) []int32 {
 // fit is the simulator's check that a value stays in 32 bits: the inputs
 // are chosen so that nothing overflows.
 func (r *run) fit(v int64) int32 {
-	if v != int64(int32(v)) {
-		r.t.Fatalf("BUG: the test's inputs overflow 32 bits (%d)", v)
-	}
+	require.Equal(r.t, int64(int32(v)), v, "BUG: the test's inputs overflow 32 bits")
 	return int32(v)
 }
 
