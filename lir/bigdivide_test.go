@@ -4,6 +4,9 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The arithmetic of bigDivide, step for step in Go: for a divisor of 2^32
@@ -39,11 +42,7 @@ func TestBigDivideSteps(t *testing.T) {
 			steps++
 		}
 		worst = max(worst, steps)
-		if uint64(est) != mag/sum {
-			t.Fatalf("mag %d / sum %d: %d, want %d", mag, sum, est, mag/sum)
-		}
+		require.Equal(t, mag/sum, uint64(est), "mag %d / sum %d", mag, sum)
 	}
-	if worst > 3 {
-		t.Errorf("%d correction steps needed; bigDivide takes 3", worst)
-	}
+	assert.LessOrEqual(t, worst, 3, "correction steps needed; bigDivide takes 3")
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"tfc/difftest"
 )
 
@@ -15,9 +17,7 @@ import (
 func TestAttentionSumPast32Bits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bigsum.tf")
 	src := difftest.BigSumSource()
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
 	p := load(t, path)
 	equalRuns(t, "bigsum", p, 1100)
 	compiled(t, "bigsum/speed", p, 1100, "speed")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"tfc/difftest"
 	"tfc/frontend"
 	"tfc/ir"
@@ -23,9 +25,7 @@ type stepper interface {
 func equalRuns(t *testing.T, name string, p *ir.Program, steps int) {
 	t.Helper()
 	f, err := lir.Lower(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, name)
 	compare(t, name, p, f, steps)
 }
 
@@ -40,12 +40,8 @@ func equalCompiled(t *testing.T, name string, p *ir.Program, steps int) {
 func compiled(t *testing.T, name string, p *ir.Program, steps int, policy string) {
 	t.Helper()
 	f, err := lir.Lower(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lir.Compile(f, lir.Options{Policy: policy}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, name)
+	require.NoError(t, lir.Compile(f, lir.Options{Policy: policy}), name)
 	compare(t, name, p, f, steps)
 }
 
@@ -57,14 +53,13 @@ func compare(t *testing.T, name string, p *ir.Program, f *lir.Func, steps int) {
 		want := sim.Step(token, pos)
 		got := m.Step(token, pos)
 		wl, gl := sim.RawLogits(), m.RawLogits()
+		require.Equal(t, len(wl), len(gl), "%s: step %d: logits (simulator, loop IR)", name, pos)
+		// Logit by logit, stopping at the first that differs: the whole
+		// vectors would print thousands of lines.
 		for i := range wl {
-			if wl[i] != gl[i] {
-				t.Fatalf("%s: step %d, logit %d: loop IR %d, simulator %d", name, pos, i, gl[i], wl[i])
-			}
+			require.Equal(t, wl[i], gl[i], "%s: step %d, logit %d (simulator, loop IR)", name, pos, i)
 		}
-		if got != want {
-			t.Fatalf("%s: step %d: loop IR chose %d, simulator %d", name, pos, got, want)
-		}
+		require.Equal(t, want, got, "%s: step %d: token chosen (simulator, loop IR)", name, pos)
 		token = want
 	}
 }
@@ -72,9 +67,7 @@ func compare(t *testing.T, name string, p *ir.Program, f *lir.Func, steps int) {
 func load(t *testing.T, path string) *ir.Program {
 	t.Helper()
 	p, err := frontend.LoadFile(path, ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return p
 }
 
@@ -101,9 +94,7 @@ func TestGeneratedEqualSimulator(t *testing.T) {
 	for seed := uint64(1); seed <= 60; seed++ {
 		p := difftest.Generate(seed, difftest.Options{})
 		path := filepath.Join(dir, p.Name+".tf")
-		if err := os.WriteFile(path, []byte(p.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(p.String()), 0o644))
 		q, err := frontend.LoadFile(path, ir.Options{})
 		if err != nil {
 			continue // refused on purpose (difftest's generator says which)
@@ -118,9 +109,7 @@ func TestPassesKeepResults(t *testing.T) {
 	for seed := uint64(100); seed <= 140; seed++ {
 		p := difftest.Generate(seed, difftest.Options{})
 		path := filepath.Join(dir, p.Name+".tf")
-		if err := os.WriteFile(path, []byte(p.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(p.String()), 0o644))
 		q, err := frontend.LoadFile(path, ir.Options{})
 		if err != nil {
 			continue
@@ -138,9 +127,7 @@ func TestSimdKeepsResults(t *testing.T) {
 	for seed := uint64(100); seed <= 130; seed++ {
 		p := difftest.Generate(seed, difftest.Options{})
 		path := filepath.Join(dir, p.Name+".tf")
-		if err := os.WriteFile(path, []byte(p.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(p.String()), 0o644))
 		files = append(files, path)
 	}
 	for _, file := range files {
@@ -153,12 +140,8 @@ func TestSimdKeepsResults(t *testing.T) {
 			continue
 		}
 		f, err := lir.Lower(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := lir.Compile(f, lir.Options{Policy: "speed", March: "sse2"}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, name)
+		require.NoError(t, lir.Compile(f, lir.Options{Policy: "speed", March: "sse2"}), name)
 		compare(t, name+"/sse2", q, f, min(q.Gen.Steps, 6))
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/ir"
 )
 
@@ -43,17 +46,13 @@ func TestSimdExact(t *testing.T) {
 			}
 		}
 		got, dots := runDot(t, x, w, rows)
-		if dots != 1 {
-			t.Errorf("%d columns: %d dots after simd, want 1", n, dots)
-		}
+		assert.Equal(t, 1, dots, "%d columns: dots after simd", n)
 		for r := 0; r < rows; r++ {
 			var want int64
 			for j := int64(0); j < n; j++ {
 				want += int64(w[int64(r)*n+j]) * int64(x[j])
 			}
-			if got[r] != want {
-				t.Errorf("%d columns, row %d: %d, want %d", n, r, got[r], want)
-			}
+			assert.Equal(t, want, got[r], "%d columns, row %d", n, r)
 		}
 	}
 }
@@ -103,13 +102,9 @@ func runDot(t *testing.T, x, w []int32, rows int) ([]int64, int) {
 		dot,
 		inst(Inst{Op: OpStore, Dst: NoReg, A: acc, Mem: Mem{Buf: out, Base: NoReg, Index: r, Scale: 8, Width: 8}}),
 	}}}
-	if err := Verify(f); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Verify(f), "before simd")
 	simd(f)
-	if err := Verify(f); err != nil {
-		t.Fatalf("after simd: %v", err)
-	}
+	require.NoError(t, Verify(f), "after simd")
 	dots := 0
 	Walk(f.Body, func(x *Node) {
 		if x.Kind == NInst && x.Inst.Op == OpDot {
