@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	x86 "tfc/codegen/x86_16"
 )
 
@@ -15,32 +17,21 @@ import (
 func allocOK(t *testing.T, k *Kernel, o Options) (map[int]x86.Reg, *x86.Program) {
 	t.Helper()
 	as, err := Allocate(k, o)
-	if err != nil {
-		t.Fatalf("Allocate: %v\n%s", err, k)
-	}
-	if err := verify(k, o, as); err != nil {
-		t.Fatalf("verify: %v\nassignment %v\n%s", err, as, k)
-	}
+	require.NoError(t, err, "Allocate\n%s", k)
+	require.NoError(t, verify(k, o, as), "verify\nassignment %v\n%s", as, k)
 	var p x86.Program
-	if err := Rewrite(k, as, &p); err != nil {
-		t.Fatalf("Rewrite: %v", err)
-	}
-	if _, err := p.Assemble(0x1000); err != nil {
-		t.Fatalf("Assemble: %v\n%s", err, p.Listing())
-	}
+	require.NoError(t, Rewrite(k, as, &p), "Rewrite")
+	_, err = p.Assemble(0x1000)
+	require.NoError(t, err, "Assemble\n%s", p.Listing())
 	return as, &p
 }
 
 func allocErr(t *testing.T, k *Kernel, o Options, want ...string) {
 	t.Helper()
 	as, err := Allocate(k, o)
-	if err == nil {
-		t.Fatalf("no error; assignment %v\n%s", as, k)
-	}
+	require.Error(t, err, "assignment %v\n%s", as, k)
 	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q lacks %q", err, w)
-		}
+		assert.ErrorContains(t, err, w)
 	}
 }
 
@@ -63,16 +54,11 @@ func TestNothingLiveAcrossMulInEaxEdx(t *testing.T) {
 	k.I(x86.MOV, mz, v3)
 	as, _ := allocOK(t, k, Options{})
 	for _, n := range []int{2, 3} {
-		if r := as[n]; r == x86.EAX || r == x86.EDX {
-			t.Errorf("v%d, live across mul, is in %s", n, r)
-		}
+		assert.NotContains(t, []x86.Reg{x86.EAX, x86.EDX}, as[n], "v%d, live across mul, is in %s", n, as[n])
 	}
-	if as[1] == x86.EAX || as[2] == as[3] {
-		t.Errorf("assignment %v", as)
-	}
-	if as[0] != x86.EAX {
-		t.Errorf("v0 is moved to eax and dies: want eax (the mov disappears), got %s", as[0])
-	}
+	assert.NotEqual(t, x86.EAX, as[1], "v1: assignment %v", as)
+	assert.NotEqual(t, as[2], as[3], "v2 and v3: assignment %v", as)
+	assert.Equal(t, x86.EAX, as[0], "v0 is moved to eax and dies: want eax (the mov disappears), got %s", as[0])
 }
 
 func TestPinsAndConvention(t *testing.T) {
@@ -85,12 +71,8 @@ func TestPinsAndConvention(t *testing.T) {
 	k.I(x86.JNE, x86.Label("top"))
 	o := Options{Pinned: map[int]x86.Reg{0: x86.ESI, 1: x86.ECX, 2: x86.EDI}, LiveIn: []int{0, 1}, LiveOut: []int{2}}
 	as, p := allocOK(t, k, o)
-	if diff := cmp.Diff(map[int]x86.Reg{0: x86.ESI, 1: x86.ECX, 2: x86.EDI}, as); diff != "" {
-		t.Error(diff)
-	}
-	if !strings.Contains(p.Listing(), "add edi, dword [esi+ecx*4-0x4]") {
-		t.Errorf("listing:\n%s", p.Listing())
-	}
+	assert.Empty(t, cmp.Diff(map[int]x86.Reg{0: x86.ESI, 1: x86.ECX, 2: x86.EDI}, as), "assignment (-want +got)")
+	assert.Contains(t, p.Listing(), "add edi, dword [esi+ecx*4-0x4]", "listing")
 }
 
 func TestDeterministic(t *testing.T) {
@@ -100,12 +82,8 @@ func TestDeterministic(t *testing.T) {
 	want := p.Listing()
 	for i := 0; i < 20; i++ {
 		as, p := allocOK(t, k, o)
-		if diff := cmp.Diff(first, as); diff != "" {
-			t.Fatalf("run %d differs: %s", i, diff)
-		}
-		if p.Listing() != want {
-			t.Fatalf("run %d: listing differs", i)
-		}
+		require.Empty(t, cmp.Diff(first, as), "run %d differs (-first +this)", i)
+		require.Equal(t, want, p.Listing(), "run %d: listing", i)
 	}
 }
 
@@ -201,9 +179,7 @@ func TestViewAndAddressConstraints(t *testing.T) {
 	}
 	as, _ := allocOK(t, k, Options{})
 	for i := 0; i < 4; i++ {
-		if as[i] > x86.EBX {
-			t.Errorf("v%d used as a byte got %s", i, as[i])
-		}
+		assert.LessOrEqual(t, as[i], x86.EBX, "v%d used as a byte got %s", i, as[i])
 	}
 	k.I(x86.MOV, V(4), x86.Imm(0))
 	k.Items = append([]Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{V(4), x86.Imm(0)}}}}, k.Items...)
@@ -221,9 +197,7 @@ func TestViewAndAddressConstraints(t *testing.T) {
 		k.I(x86.ADD, x86.D(x86.Ptr32(V(i), x86.NoReg, 1, 0)), V(6))
 	}
 	as, _ = allocOK(t, k, Options{})
-	if as[6] != x86.EBP {
-		t.Errorf("the only non-address value should get ebp: %v", as)
-	}
+	assert.Equal(t, x86.EBP, as[6], "the only non-address value should get ebp: %v", as)
 	k.I(x86.ADD, x86.D(x86.Ptr32(V(6), x86.NoReg, 1, 0)), x86.Imm(1))
 	allocErr(t, k, Options{}, "no register left for v")
 	k.Items[len(k.Items)-1].Inst.Args[0] = x86.D(x86.Ptr32(V(6), x86.NoReg, 1, 0).In(x86.DS))
@@ -237,9 +211,9 @@ func TestViewAndAddressConstraints(t *testing.T) {
 	k.I(x86.MOV, x86.AX, x86.W(x86.Ptr16(V16(0), V16(1), 0)))
 	k.I(x86.MOV, x86.W(x86.Ptr16(x86.BP, V16(2), 0)), x86.AX)
 	as, p := allocOK(t, k, Options{})
-	if as[0] != x86.EBX || (as[1] != x86.ESI && as[1] != x86.EDI) || (as[2] != x86.ESI && as[2] != x86.EDI) {
-		t.Errorf("16-bit address registers: %v\n%s", as, p.Listing())
-	}
+	assert.Equal(t, x86.EBX, as[0], "16-bit base register: %v\n%s", as, p.Listing())
+	assert.Contains(t, []x86.Reg{x86.ESI, x86.EDI}, as[1], "16-bit index register: %v\n%s", as, p.Listing())
+	assert.Contains(t, []x86.Reg{x86.ESI, x86.EDI}, as[2], "16-bit index register: %v\n%s", as, p.Listing())
 }
 
 func TestPreferences(t *testing.T) {
@@ -252,9 +226,7 @@ func TestPreferences(t *testing.T) {
 	k.I(x86.ADC, v1, v0)
 	k.I(x86.MOV, mz, v1)
 	as, _ := allocOK(t, k, Options{})
-	if as[0] != x86.EAX {
-		t.Errorf("v0 got %s, want eax", as[0])
-	}
+	assert.Equal(t, x86.EAX, as[0], "v0 got %s, want eax", as[0])
 	// mov partners share a register and the mov disappears.
 	k = &Kernel{Name: "moves"}
 	k.I(x86.MOV, v0, mx)
@@ -263,12 +235,9 @@ func TestPreferences(t *testing.T) {
 	k.I(x86.MOV, v1, x86.EAX)
 	k.I(x86.MOV, mz, v1)
 	as, p := allocOK(t, k, Options{})
-	if as[0] != x86.ECX || as[1] != x86.EAX {
-		t.Errorf("assignment %v", as)
-	}
-	if n := len(p.Placed()); n != 3 {
-		t.Errorf("%d instructions, want 3:\n%s", n, p.Listing())
-	}
+	assert.Equal(t, x86.ECX, as[0], "v0: assignment %v", as)
+	assert.Equal(t, x86.EAX, as[1], "v1: assignment %v", as)
+	assert.Equal(t, 3, len(p.Placed()), "instructions:\n%s", p.Listing())
 }
 
 func TestCallsAndExits(t *testing.T) {
@@ -284,18 +253,10 @@ func TestCallsAndExits(t *testing.T) {
 	k.I(x86.RET)
 	o := Options{CallUses: []x86.Reg{x86.ESI}, CallClobbers: []x86.Reg{x86.EAX, x86.ECX, x86.ESI}, LiveOut: []int{0}}
 	as, err := Allocate(k, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := verify(k, o, as); err != nil {
-		t.Fatal(err)
-	}
-	if r := as[0]; r == x86.EAX || r == x86.ECX || r == x86.ESI {
-		t.Errorf("v0 lives across the call in %s", r)
-	}
-	if as[1] != x86.ESI {
-		t.Errorf("v1 should share esi with its copy: %s", as[1])
-	}
+	require.NoError(t, err)
+	require.NoError(t, verify(k, o, as))
+	assert.NotContains(t, []x86.Reg{x86.EAX, x86.ECX, x86.ESI}, as[0], "v0 lives across the call in %s", as[0])
+	assert.Equal(t, x86.ESI, as[1], "v1 should share esi with its copy: %s", as[1])
 	// Without a convention, a call destroys every register.
 	allocErr(t, k, Options{LiveOut: []int{0}}, "8 values live at once at item 3 (call helper), only 7 registers: eax ecx edx ebx ebp esi edi v0")
 }
@@ -304,14 +265,10 @@ func TestRewriteErrors(t *testing.T) {
 	k := &Kernel{Name: "rw"}
 	k.I(x86.MOV, v0, v1)
 	var p x86.Program
-	if err := Rewrite(k, map[int]x86.Reg{0: x86.EAX}, &p); err == nil || !strings.Contains(err.Error(), "v1 has no register") {
-		t.Errorf("err = %v", err)
-	}
+	assert.ErrorContains(t, Rewrite(k, map[int]x86.Reg{0: x86.EAX}, &p), "v1 has no register")
 	k = &Kernel{Name: "rw"}
 	k.I(x86.MOV, V8(0), x86.Imm(1))
-	if err := Rewrite(k, map[int]x86.Reg{0: x86.ESI}, &p); err == nil || !strings.Contains(err.Error(), "8-bit") {
-		t.Errorf("err = %v", err)
-	}
+	assert.ErrorContains(t, Rewrite(k, map[int]x86.Reg{0: x86.ESI}, &p), "8-bit")
 }
 
 // randomKernel writes a kernel from a mix of free and fixed-register
@@ -423,39 +380,30 @@ func TestRandomKernels(t *testing.T) {
 		k, o := randomKernel(r, i)
 		as, err := Allocate(k, o)
 		if err != nil {
-			msg := err.Error()
+			msg, why := err.Error(), ""
 			switch {
 			case strings.Contains(msg, "values live at once"):
-				fails["pressure"]++
+				why = "pressure"
 			case strings.Contains(msg, "before any definition"):
-				fails["undefined"]++
+				why = "undefined"
 			case strings.Contains(msg, "no register left"):
-				fails["coloring"]++
-			default:
-				t.Fatalf("unexpected error: %v\n%s", err, k)
+				why = "coloring"
 			}
+			require.NotEmpty(t, why, "unexpected error: %v\n%s", err, k)
+			fails[why]++
 			continue
 		}
 		ok++
-		if err := verify(k, o, as); err != nil {
-			t.Fatalf("verify: %v\nassignment %v\n%s", err, as, k)
-		}
+		require.NoError(t, verify(k, o, as), "verify\nassignment %v\n%s", as, k)
 		again, _ := Allocate(k, o)
-		if diff := cmp.Diff(as, again); diff != "" {
-			t.Fatalf("not deterministic: %s", diff)
-		}
+		require.Empty(t, cmp.Diff(as, again), "not deterministic (-first +again)")
 		var p x86.Program
-		if err := Rewrite(k, as, &p); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.Assemble(0x1000); err != nil {
-			t.Fatalf("assemble: %v\n%s", err, p.Listing())
-		}
+		require.NoError(t, Rewrite(k, as, &p))
+		_, err = p.Assemble(0x1000)
+		require.NoError(t, err, "assemble\n%s", p.Listing())
 	}
 	t.Logf("%d allocated, failures %v", ok, fails)
-	if ok < 500 {
-		t.Errorf("only %d of 2000 random kernels allocated", ok)
-	}
+	assert.GreaterOrEqual(t, ok, 500, "random kernels allocated of 2000")
 }
 
 // High virtual numbers span several words of the liveness sets.
@@ -470,7 +418,6 @@ func TestHighVirtualNumbers(t *testing.T) {
 	k.I(x86.ADD, V16(b), x86.W(x86.Ptr16(x86.BX, x86.NoReg, 0)))
 	k.I(x86.ADD, hi, V(b))
 	as, p := allocOK(t, k, Options{LiveOut: []int{100}, Pinned: map[int]x86.Reg{100: x86.EDI}})
-	if as[100] != x86.EDI || len(as) != 3 {
-		t.Errorf("assignment %v\n%s", as, p.Listing())
-	}
+	assert.Equal(t, x86.EDI, as[100], "assignment %v\n%s", as, p.Listing())
+	assert.Len(t, as, 3, "assignment\n%s", p.Listing())
 }

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	x86 "tfc/codegen/x86_16"
 	"tfc/qemu"
 	"tfc/runtime/ioport"
@@ -151,12 +154,8 @@ func matmulKernel(rows, cols int, shift uint) *Kernel {
 func runKernel(t *testing.T, k *Kernel, o Options, args map[int]x86.Operand, data func(p *x86.Program), dumpAddr uint16, dumpWords int) (string, map[int]x86.Reg) {
 	t.Helper()
 	as, err := Allocate(k, o)
-	if err != nil {
-		t.Fatalf("Allocate: %v\n%s", err, k)
-	}
-	if err := verify(k, o, as); err != nil {
-		t.Fatalf("verify: %v", err)
-	}
+	require.NoError(t, err, "Allocate\n%s", k)
+	require.NoError(t, verify(k, o, as), "verify")
 	var p x86.Program
 	p.I(x86.CLI)
 	p.I(x86.XOR, x86.AX, x86.AX)
@@ -173,9 +172,7 @@ func runKernel(t *testing.T, k *Kernel, o Options, args map[int]x86.Operand, dat
 	for _, n := range ins {
 		p.I(x86.MOV, as[n], args[n])
 	}
-	if err := Rewrite(k, as, &p); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Rewrite(k, as, &p))
 	for j, n := range o.LiveOut {
 		p.I(x86.MOV, x86.D(x86.Abs16(uint16(resAddr+4*j))), as[n])
 	}
@@ -214,19 +211,11 @@ func runKernel(t *testing.T, k *Kernel, o Options, args map[int]x86.Operand, dat
 	p.PadTo(510, 0)
 	p.DB(0x55, 0xAA)
 	img, err := p.Assemble(0x7C00)
-	if err != nil {
-		t.Fatalf("assemble: %v\n%s", err, p.Listing())
-	}
-	if len(img) != 512 {
-		t.Fatalf("boot sector is %d bytes", len(img))
-	}
+	require.NoError(t, err, "assemble\n%s", p.Listing())
+	require.Equal(t, 512, len(img), "boot sector bytes")
 	res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.ExitCode != 0 {
-		t.Fatalf("exit code %d (status %d), COM1 %q", res.ExitCode, res.Status, res.Serial)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 0, res.ExitCode, "exit code (status %d), COM1 %q", res.Status, res.Serial)
 	return string(res.Serial), as
 }
 
@@ -275,9 +264,7 @@ func TestQEMUDotProduct(t *testing.T) {
 	}
 	args := map[int]x86.Operand{0: x86.ImmLabel{Name: "ws"}, 1: x86.ImmLabel{Name: "xs"}, 2: x86.Imm(n)}
 	got, as := runKernel(t, dotKernel(), dotOptions(), args, data, resAddr, 2)
-	if want := hexLines(uint32(sum), uint32(uint64(sum)>>32)); got != want {
-		t.Errorf("COM1:\n%s\nwant:\n%s", got, want)
-	}
+	assert.Equal(t, hexLines(uint32(sum), uint32(uint64(sum)>>32)), got, "COM1")
 	t.Logf("assignment %v", as)
 }
 
@@ -346,9 +333,7 @@ func TestQEMUMaxAbsQuantize(t *testing.T) {
 			// prologue's memory (BIOS leaves it undefined).
 			k.Items = append([]Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.D(x86.Abs16(resAddr + 4)), x86.Imm(0)}}}}, k.Items...)
 			got, as := runKernel(t, k, o, args, data, resAddr, len(want))
-			if exp := hexLines(want...); got != exp {
-				t.Errorf("COM1:\n%s\nwant:\n%s", got, exp)
-			}
+			assert.Equal(t, hexLines(want...), got, "COM1")
 			t.Logf("s = %d, assignment %v", s, as)
 		})
 	}
@@ -394,8 +379,6 @@ func TestQEMUMatmul(t *testing.T) {
 	}
 	args := map[int]x86.Operand{0: x86.ImmLabel{Name: "ws"}, 1: x86.Imm(outAddr)}
 	got, as := runKernel(t, matmulKernel(rows, cols, shift), Options{LiveIn: []int{0, 1}}, args, data, outAddr, rows)
-	if exp := hexLines(want...); got != exp {
-		t.Errorf("COM1:\n%s\nwant:\n%s", got, exp)
-	}
+	assert.Equal(t, hexLines(want...), got, "COM1")
 	t.Logf("assignment %v", as)
 }

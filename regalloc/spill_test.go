@@ -3,6 +3,9 @@ package regalloc
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	x86 "tfc/codegen/x86_16"
 )
 
@@ -19,26 +22,18 @@ func TestSpillingAllocates(t *testing.T) {
 		k.I(x86.ADD, V(n), V(i))
 	}
 	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), V(n))
-	if _, err := Allocate(k, Options{}); err == nil {
-		t.Fatal("ten live values allocated without spilling")
-	}
+	_, err := Allocate(k, Options{})
+	require.Error(t, err, "ten live values allocated without spilling")
 	slots := 0
 	out, as, used, err := AllocateSpilling(k, Options{}, func(i int) x86.Mem {
 		slots = max(slots, i+1)
 		return x86.D(x86.Abs16(uint16(0x700 + 4*i)))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if used == 0 || used != slots {
-		t.Errorf("%d slots used, %d asked for", used, slots)
-	}
-	if err := verify(out, Options{}, as); err != nil {
-		t.Fatalf("verify: %v\n%s", err, out)
-	}
+	require.NoError(t, err)
+	assert.NotZero(t, used, "slots used")
+	assert.Equal(t, slots, used, "slots used (want those asked for)")
+	require.NoError(t, verify(out, Options{}, as), "verify\n%s", out)
 	needQEMU(t)
 	got, _ := runKernel(t, out, Options{}, nil, func(*x86.Program) {}, 0x600, 1)
-	if want := hexLines(n * (n + 1) / 2); got != want {
-		t.Errorf("printed %q, want %q\n%s", got, want, out)
-	}
+	assert.Equal(t, hexLines(n*(n+1)/2), got, "printed\n%s", out)
 }

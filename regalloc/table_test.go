@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	x86 "tfc/codegen/x86_16"
 )
 
@@ -13,9 +16,7 @@ import (
 func summary(t *testing.T, in x86.Inst, o Options) (use, def string, e effects) {
 	t.Helper()
 	e, err := effectsOf(in, &o)
-	if err != nil {
-		t.Fatalf("%s: %v", InstString(in), err)
-	}
+	require.NoError(t, err, InstString(in))
 	var u, d []string
 	for _, ac := range e.acc {
 		if ac.read {
@@ -126,12 +127,14 @@ func TestImplicitOperandTable(t *testing.T) {
 		{in: x86.Inst{Op: x86.CPUID}, use: "eax ecx", def: "eax ebx ecx edx"},
 		{in: x86.Inst{Op: x86.XLATB}, use: "al bx", def: "al"},
 	}
+	type row struct {
+		Use, Def string
+		Flow     flow
+		Target   string
+	}
 	for _, tc := range tests {
 		use, def, e := summary(t, tc.in, tc.o)
-		if use != tc.use || def != tc.def || e.flow != tc.flow || e.target != tc.target {
-			t.Errorf("%s: use %q def %q flow %d target %q; want use %q def %q flow %d target %q",
-				InstString(tc.in), use, def, e.flow, e.target, tc.use, tc.def, tc.flow, tc.target)
-		}
+		assert.Equal(t, row{tc.use, tc.def, tc.flow, tc.target}, row{use, def, e.flow, e.target}, InstString(tc.in))
 	}
 }
 
@@ -143,9 +146,8 @@ func TestImplicitOperandTableErrors(t *testing.T) {
 		{Op: x86.ADD, Args: []x86.Operand{x86.EAX}},
 		{Op: x86.BadOp},
 	} {
-		if _, err := effectsOf(in, &Options{}); err == nil {
-			t.Errorf("%s: no error", InstString(in))
-		}
+		_, err := effectsOf(in, &Options{})
+		assert.Error(t, err, InstString(in))
 	}
 }
 
@@ -155,39 +157,27 @@ func TestImplicitOperandTableCoversEncoder(t *testing.T) {
 		if op == x86.SHR+1 { // the unused /6 of the shift group
 			continue
 		}
-		if len(rowsByOp[op]) == 0 {
-			t.Errorf("%v has no row", op)
-		}
+		assert.NotEmpty(t, rowsByOp[op], "%v has no row", op)
 	}
 }
 
 func TestVirtualRegisterRange(t *testing.T) {
 	// The encoder's registers end below the virtual range.
-	if s := x86.Reg(vBase - 1).String(); s != "reg?" {
-		t.Fatalf("Reg(%d) is %q: the encoder's registers reach the virtual range", vBase-1, s)
-	}
-	if V(MaxVirtual-1) >= V16(0) || V16(MaxViews-1) >= V8(0) || int(V8(MaxViews-1)) >= 1<<16 {
-		t.Fatal("virtual ranges overlap")
-	}
+	require.Equal(t, "reg?", x86.Reg(vBase-1).String(), "Reg(%d): the encoder's registers reach the virtual range", vBase-1)
+	require.Less(t, V(MaxVirtual-1), V16(0), "virtual ranges overlap")
+	require.Less(t, V16(MaxViews-1), V8(0), "virtual ranges overlap")
+	require.Less(t, int(V8(MaxViews-1)), 1<<16, "virtual ranges overlap")
 	for _, r := range []x86.Reg{V(0), V(MaxVirtual - 1), V16(5), V8(MaxViews - 1)} {
-		if !IsVirtual(r) {
-			t.Errorf("%s not virtual", regName(r))
-		}
+		assert.True(t, IsVirtual(r), "%s not virtual", regName(r))
 	}
 	for r := x86.NoReg; r <= x86.CR0; r++ {
-		if IsVirtual(r) {
-			t.Errorf("%s virtual", r)
-		}
+		assert.False(t, IsVirtual(r), "%s virtual", r)
 	}
-	if regName(V(7)) != "v7" || regName(V16(7)) != "v7w" || regName(V8(7)) != "v7b" {
-		t.Error("names")
-	}
+	assert.Equal(t, "v7", regName(V(7)), "name")
+	assert.Equal(t, "v7w", regName(V16(7)), "name")
+	assert.Equal(t, "v7b", regName(V8(7)), "name")
 	in := x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.D(x86.Ptr32(V(1), V(2), 4, -4)), V(3)}}
-	if got, want := InstString(in), "mov dword [v1+v2*4-0x4], v3"; got != want {
-		t.Errorf("InstString = %q, want %q", got, want)
-	}
+	assert.Equal(t, "mov dword [v1+v2*4-0x4], v3", InstString(in), "InstString")
 	in = x86.Inst{Op: x86.ADD, Args: []x86.Operand{V8(0), x86.Imm(5)}}
-	if got, want := InstString(in), "add v0b, 0x5"; got != want {
-		t.Errorf("InstString = %q, want %q", got, want)
-	}
+	assert.Equal(t, "add v0b, 0x5", InstString(in), "InstString")
 }
