@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	x86 "tfc/codegen/x86_16"
 	"tfc/qemu"
 	"tfc/runtime/ioport"
@@ -52,12 +55,8 @@ func bootSector(t *testing.T, body func(p *x86.Program)) []byte {
 	p.PadTo(510, 0)
 	p.DB(0x55, 0xAA)
 	b, err := p.Assemble(0x7C00)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) != 512 {
-		t.Fatalf("boot sector is %d bytes", len(b))
-	}
+	require.NoError(t, err)
+	require.Equal(t, 512, len(b), "boot sector bytes")
 	return b
 }
 
@@ -73,15 +72,9 @@ func TestBootPrintsAndExits(t *testing.T) {
 		p.DB(append([]byte(msg), 0)...)
 	})
 	res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(res.Serial) != msg {
-		t.Errorf("COM1 = %q, want %q", res.Serial, msg)
-	}
-	if res.ExitCode != 42 {
-		t.Errorf("exit code %d, want 42 (QEMU status %d)", res.ExitCode, res.Status)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, msg, string(res.Serial), "COM1")
+	assert.Equal(t, 42, res.ExitCode, "exit code (QEMU status %d)", res.Status)
 }
 
 // rdtscImage times a fixed loop of n iterations with rdtsc and prints the
@@ -123,17 +116,12 @@ func rdtscImage(t *testing.T, n int) []byte {
 }
 
 func countInstructions(t *testing.T, n int) uint64 {
+	t.Helper()
 	res, err := qemu.BootBytes(context.Background(), rdtscImage(t, n), qemu.Options{Icount: true, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.ExitCode != 0 {
-		t.Fatalf("exit code %d, COM1 %q", res.ExitCode, res.Serial)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 0, res.ExitCode, "exit code, COM1 %q", res.Serial)
 	v, err := strconv.ParseUint(strings.TrimSpace(string(res.Serial)), 16, 64)
-	if err != nil {
-		t.Fatalf("COM1 %q: %v", res.Serial, err)
-	}
+	require.NoError(t, err, "COM1 %q", res.Serial)
 	return v
 }
 
@@ -145,12 +133,8 @@ func TestRdtscCountsInstructionsExactly(t *testing.T) {
 	a := countInstructions(t, 1000)
 	b := countInstructions(t, 1000)
 	c := countInstructions(t, 2000)
-	if a != b {
-		t.Errorf("two runs counted %d and %d", a, b)
-	}
-	if c-a != 3000 {
-		t.Errorf("1000 more iterations counted %d more instructions, want 3000 (counts %d, %d)", c-a, a, c)
-	}
+	assert.Equal(t, a, b, "two runs counted")
+	assert.Equal(t, uint64(3000), c-a, "instructions more for 1000 more iterations (counts %d, %d)", a, c)
 	t.Logf("rdtsc around 1000 iterations: %d", a)
 }
 
@@ -162,20 +146,14 @@ func TestTimeout(t *testing.T) {
 	})
 	start := time.Now()
 	_, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 2 * time.Second})
-	if err == nil || !strings.Contains(err.Error(), "timed out") {
-		t.Fatalf("err = %v, want a timeout", err)
-	}
-	if el := time.Since(start); el > 20*time.Second {
-		t.Errorf("took %v to stop", el)
-	}
+	require.ErrorContains(t, err, "timed out")
+	assert.LessOrEqual(t, time.Since(start), 20*time.Second, "time to stop")
 }
 
 func TestArgs(t *testing.T) {
 	got := strings.Join(qemu.Args("d.img", qemu.Options{Icount: true}), " ")
 	for _, want := range []string{"-machine accel=tcg", "-nodefaults", "-display none", "-serial stdio",
 		fmt.Sprintf("isa-debug-exit,iobase=%#x", ioport.DebugExit), "-icount shift=0,sleep=off", "file=d.img,format=raw"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("args %q lack %q", got, want)
-		}
+		assert.Contains(t, got, want, "args")
 	}
 }
