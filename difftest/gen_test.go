@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/frontend"
 	"tfc/ir"
 )
@@ -19,30 +22,21 @@ func TestGenerateDeterministicAndValid(t *testing.T) {
 	for seed := uint64(1); seed <= n; seed++ {
 		p := Generate(seed, Options{Big: seed%8 == 0})
 		src := p.String()
-		if again := Generate(seed, Options{Big: seed%8 == 0}).String(); again != src {
-			t.Fatalf("seed %d: two programs", seed)
-		}
+		require.Equal(t, src, Generate(seed, Options{Big: seed%8 == 0}).String(), "seed %d: two programs", seed)
 		path := filepath.Join(dir, p.Name+".tf")
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
 		q, err := frontend.LoadFile(path, ir.Options{})
 		if err != nil {
 			// The refusal it means to provoke: norm weights or biases
 			// quantized.
-			if msg := err.Error(); !strings.Contains(msg, "must be fixed") {
-				t.Errorf("seed %d: %v\n%s", seed, err, src)
-			}
+			assert.ErrorContains(t, err, "must be fixed", "seed %d\n%s", seed, src)
 			refused++
 			continue
 		}
-		if _, err := q.PromptTokens(); err != nil {
-			t.Errorf("seed %d: %v", seed, err)
-		}
+		_, err = q.PromptTokens()
+		assert.NoError(t, err, "seed %d", seed)
 	}
-	if refused > n/10 {
-		t.Errorf("%d of %d programs refused", refused, n)
-	}
+	assert.LessOrEqual(t, refused, n/10, "programs refused of %d", n)
 }
 
 // The reducer keeps a candidate only while it still fails: here "fails"
@@ -60,33 +54,22 @@ func TestReduce(t *testing.T) {
 	fails := func(q *Program) bool {
 		src := q.String()
 		path := filepath.Join(dir, "r.tf")
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
 		ip, err := frontend.LoadFile(path, ir.Options{})
 		return err == nil && ip.Layers >= 2 && strings.Contains(src, "rope(")
 	}
 	p.Consts = append(p.Consts, Const{"layers", "2"}) // redefined: refused
-	if fails(p) {
-		t.Fatal("a duplicate constant was accepted")
-	}
+	require.False(t, fails(p), "a duplicate constant was accepted")
 	p.Consts = p.Consts[:len(p.Consts)-1]
 	for i, c := range p.Consts {
 		if c.Name == "layers" {
 			p.Consts[i].Expr = "3"
 		}
 	}
-	if !fails(p) {
-		t.Fatalf("the program does not fail to begin with:\n%s", p)
-	}
+	require.True(t, fails(p), "the program does not fail to begin with:\n%s", p)
 	r := reduceWith(p, fails)
-	if !fails(r) {
-		t.Fatalf("the reduced program passes:\n%s", r)
-	}
-	if strings.Count(r.String(), "\n") >= strings.Count(p.String(), "\n") || r.Gen.Steps > 2 {
-		t.Errorf("not reduced:\n%s", r)
-	}
-	if strings.Count(r.String(), "rope(") != 1 {
-		t.Errorf("more than the one rope it needs:\n%s", r)
-	}
+	require.True(t, fails(r), "the reduced program passes:\n%s", r)
+	assert.Less(t, strings.Count(r.String(), "\n"), strings.Count(p.String(), "\n"), "not reduced (lines):\n%s", r)
+	assert.LessOrEqual(t, r.Gen.Steps, 2, "not reduced (steps):\n%s", r)
+	assert.Equal(t, 1, strings.Count(r.String(), "rope("), "ropes, only the one it needs:\n%s", r)
 }
