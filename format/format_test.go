@@ -22,6 +22,7 @@ import (
 // tfFiles are the examples (canonical) and, with others, the other .tf
 // files of the repository.
 func tfFiles(t *testing.T, others bool) []string {
+	t.Helper()
 	globs := []string{"../examples/*.tf"}
 	if others {
 		globs = append(globs, "../testdata/*/*.tf", "../*/testdata/*.tf", "../*/testdata/*/*.tf")
@@ -59,9 +60,7 @@ func same(t *testing.T, name string, a, b []byte) {
 		cmpopts.IgnoreTypes(lexer.Position{}),
 		cmpopts.IgnoreFields(lang.File{}, "Source"),
 	}
-	if d := cmp.Diff(fa, fb, opts); d != "" {
-		t.Errorf("%s: fmt changed the syntax tree (-before +after):\n%s", name, d)
-	}
+	assert.Empty(t, cmp.Diff(fa, fb, opts), "%s: fmt changed the syntax tree (-before +after)", name)
 }
 
 // checkMessage is what lang's checks say of src, without the position.
