@@ -1,9 +1,11 @@
 package loopgen
 
 import (
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/lir"
@@ -35,13 +37,9 @@ func snippet(t *testing.T, types []lir.Type, ins ...lir.Inst) string {
 	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var p x86.Program
-	if err := regalloc.Rewrite(out, as, &p); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, regalloc.Rewrite(out, as, &p))
 	return p.Listing()
 }
 
@@ -84,9 +82,7 @@ func TestSelection(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got := snippet(t, c.types, c.ins...)
 			for _, w := range c.want {
-				if !regexp.MustCompile(w).MatchString(got) {
-					t.Errorf("want %s in:\n%s", w, strings.TrimSpace(got))
-				}
+				assert.Regexp(t, w, got, "listing:\n%s", strings.TrimSpace(got))
 			}
 		})
 	}
