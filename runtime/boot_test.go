@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"regexp"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	x86 "tfc/codegen/x86_16"
 )
@@ -76,9 +78,7 @@ func sumProgramWith(con Console, addr uint32, n int) *x86.Program {
 func sumImage(t *testing.T, c BootConfig, data []byte) []byte {
 	t.Helper()
 	img, err := Link(nil, sumProgram(c.Flat, c.dataAddr(), len(data)), data, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return img
 }
 
@@ -104,9 +104,8 @@ func TestLoadAndSum(t *testing.T) {
 			img := sumImage(t, tc.c, data)
 			res := boot(t, img, 30*time.Second)
 			want := fmt.Sprintf("%08X\n", sum32(data))
-			if string(res.Serial) != want || res.ExitCode != 0 {
-				t.Errorf("COM1 %q, exit %d; want %q, exit 0 (%v)", res.Serial, res.ExitCode, want, res.Elapsed)
-			}
+			assert.Equal(t, want, string(res.Serial), "COM1 (exit %d, %v)", res.ExitCode, res.Elapsed)
+			assert.Equal(t, 0, res.ExitCode, "exit code (COM1 %q)", res.Serial)
 		})
 	}
 }
@@ -124,17 +123,12 @@ func TestCutShort(t *testing.T) {
 			t.Parallel()
 			data := randomData(100<<10, 7)
 			l, err := LinkImage(nil, sumProgram(tc.c.Flat, tc.c.dataAddr(), len(data)), data, tc.c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			img := l.Bytes[:l.StreamsEnd()-len(data)/2/SectorSize*SectorSize]
 			res := boot(t, img, 10*time.Second)
-			if !regexp.MustCompile(`^disk error [0-9A-F]{2}\n$`).Match(res.Serial) || res.ExitCode != 2 {
-				t.Errorf("COM1 %q, exit %d; want disk error, two hex digits, newline, exit 2", res.Serial, res.ExitCode)
-			}
-			if res.Elapsed > 5*time.Second {
-				t.Errorf("took %v", res.Elapsed)
-			}
+			assert.Regexp(t, `^disk error [0-9A-F]{2}\n$`, string(res.Serial), "COM1: disk error, two hex digits, newline (exit %d)", res.ExitCode)
+			assert.Equal(t, 2, res.ExitCode, "exit code (COM1 %q)", res.Serial)
+			assert.LessOrEqual(t, res.Elapsed, 5*time.Second, "time to fail")
 		})
 	}
 }

@@ -1,11 +1,13 @@
 package runtime
 
 import (
-	"bytes"
 	"encoding/binary"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tfc/checkpoint"
 
@@ -64,12 +66,12 @@ func want(t *checkpoint.Tokenizer, prev, tok int) []byte {
 }
 
 func checkPieceData(t *testing.T, name string, tok *checkpoint.Tokenizer) {
+	t.Helper()
 	data := PieceData(tok, 0)
 	for i := range tok.Pieces {
 		for _, prev := range []int{checkpoint.BOS, 0, 2, i} {
-			if got, w := simulate(data, prev, i), want(tok, prev, i); !bytes.Equal(got, w) {
-				t.Errorf("%s: token %d %q after %d: got %q, want %q", name, i, tok.Pieces[i], prev, got, w)
-			}
+			// As strings: bytes.Equal's nil equals empty, and %q shows them.
+			assert.Equal(t, string(want(tok, prev, i)), string(simulate(data, prev, i)), "%s: token %d %q after %d", name, i, tok.Pieces[i], prev)
 		}
 	}
 }
@@ -80,9 +82,7 @@ func TestPieceData(t *testing.T) {
 	checkPieceData(t, "synthetic32000", checkpoint.Synthetic(32000))
 	if b, err := os.ReadFile("../models/tok512.bin"); err == nil {
 		tok, err := checkpoint.ParseTokenizer(b, 512)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		checkPieceData(t, "tok512", tok)
 	}
 }
@@ -100,8 +100,10 @@ func TestCheckPieces(t *testing.T) {
 		{Console{PiecesAddr: 0x10008}, 0xFFF8, true},
 		{Console{PiecesAddr: 0x9F000}, 0x1000, false},
 	} {
-		if err := tc.c.CheckPieces(tc.n); (err == nil) != tc.ok {
-			t.Errorf("%+v, %d bytes: %v", tc.c, tc.n, err)
+		if err := tc.c.CheckPieces(tc.n); tc.ok {
+			assert.NoError(t, err, "%+v, %d bytes", tc.c, tc.n)
+		} else {
+			assert.Error(t, err, "%+v, %d bytes", tc.c, tc.n)
 		}
 	}
 }
@@ -111,12 +113,8 @@ func TestCheckPieces(t *testing.T) {
 func TestPieceDataByteTokenWithSpace(t *testing.T) {
 	tok := &checkpoint.Tokenizer{Pieces: [][]byte{[]byte("<unk>"), []byte("<s>"), []byte(" <0x42>")}}
 	data := PieceData(tok, 0)
-	if got := simulate(data, 0, 2); string(got) != " <0x42>" {
-		t.Errorf("after a token: %q", got)
-	}
-	if got := simulate(data, 1, 2); string(got) != "<0x42>" {
-		t.Errorf("after BOS: %q", got)
-	}
+	assert.Equal(t, " <0x42>", string(simulate(data, 0, 2)), "after a token")
+	assert.Equal(t, "<0x42>", string(simulate(data, 1, 2)), "after BOS")
 }
 
 // TestPrintPiece boots print_piece over every (BOS or not, token) pair of
@@ -153,13 +151,10 @@ func TestPrintPiece(t *testing.T) {
 			p.I(x86.CALL, x86.Label(Exit))
 			EmitConsole(p, con)
 			img, err := Link(nil, p, data, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			res := boot(t, img, 20*time.Second)
-			if !bytes.Equal(res.Serial, expect) || res.ExitCode != 0 {
-				t.Errorf("COM1 %q, exit %d\nwant %q, exit 0", res.Serial, res.ExitCode, expect)
-			}
+			assert.Equal(t, string(expect), string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, 0, res.ExitCode, "exit code (COM1 %q)", res.Serial)
 		})
 	}
 }
@@ -214,13 +209,10 @@ func TestConsolePreservesRegisters(t *testing.T) {
 			}
 			EmitConsole(p, con)
 			img, err := Link(nil, p, PieceData(tok, 0), c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			res := boot(t, img, 20*time.Second)
-			if string(res.Serial) != " hellox\n" || res.ExitCode != 0 {
-				t.Errorf("COM1 %q, exit %d; want \" hellox\\n\", exit 0", res.Serial, res.ExitCode)
-			}
+			assert.Equal(t, " hellox\n", string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, 0, res.ExitCode, "exit code: 4 a register changed (COM1 %q)", res.Serial)
 		})
 	}
 }

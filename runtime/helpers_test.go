@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"tfc/qemu"
 
 	x86 "tfc/codegen/x86_16"
@@ -20,9 +22,7 @@ func boot(t *testing.T, img []byte, timeout time.Duration) *qemu.Result {
 		t.Skip(qemu.ErrNotInstalled)
 	}
 	res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: timeout})
-	if err != nil {
-		t.Fatalf("boot: %v (COM1 %q)", err, res.Serial)
-	}
+	require.NoError(t, err, "boot (COM1 %q)", res.Serial)
 	return res
 }
 
@@ -89,15 +89,10 @@ func nasm(t *testing.T, listing string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	src, bin := filepath.Join(dir, "a.asm"), filepath.Join(dir, "a.bin")
-	if err := os.WriteFile(src, []byte(listing), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("nasm", "-f", "bin", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("nasm: %v\n%s", err, out)
-	}
+	require.NoError(t, os.WriteFile(src, []byte(listing), 0o644))
+	out, err := exec.Command("nasm", "-f", "bin", "-o", bin, src).CombinedOutput()
+	require.NoError(t, err, "nasm\n%s", out)
 	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/checkpoint"
 	"tfc/qemu"
 
@@ -21,11 +24,10 @@ import (
 func sharedConsole(t *testing.T, c BootConfig, pieces uint32) Console {
 	t.Helper()
 	r, err := SharedRoutines(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Putc < BootAddr || r.Putc >= BootAddr+510 || r.Exit < BootAddr || r.Exit >= BootAddr+510 {
-		t.Fatalf("%+v: shared routines %+v outside the boot sector", c, r)
+	require.NoError(t, err, "%+v", c)
+	for _, at := range []uint32{r.Putc, r.Exit} {
+		require.GreaterOrEqual(t, at, uint32(BootAddr), "%+v: shared routines %+v outside the boot sector", c, r)
+		require.Less(t, at, uint32(BootAddr+510), "%+v: shared routines %+v outside the boot sector", c, r)
 	}
 	return Console{Flat: c.Flat, PiecesAddr: pieces, BootPutc: r.Putc, BootExit: r.Exit}
 }
@@ -40,9 +42,7 @@ func TestSharedRoutinesIgnoreCounts(t *testing.T) {
 		{Lean: true, DataAddr: 0x23458},
 	} {
 		want, err := SharedRoutines(base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "%+v", base)
 		built := 0
 		for _, n := range counts {
 			c := base
@@ -51,17 +51,11 @@ func TestSharedRoutinesIgnoreCounts(t *testing.T) {
 				continue // too much data for the memory model
 			}
 			p, err := BootSector(c)
-			if err != nil {
-				t.Fatalf("%+v: %v", c, err)
-			}
-			if got := routinesOf(p); got != want {
-				t.Errorf("%+v: routines at %+v, SharedRoutines says %+v", c, got, want)
-			}
+			require.NoError(t, err, "%+v", c)
+			assert.Equal(t, want, routinesOf(p), "%+v: routines (SharedRoutines, the sector's)", c)
 			built++
 		}
-		if built < 6 {
-			t.Errorf("%+v: only %d sector counts checked", base, built)
-		}
+		assert.GreaterOrEqual(t, built, 6, "%+v: sector counts checked", base)
 	}
 }
 
@@ -97,14 +91,11 @@ func TestLeanLoadAndSum(t *testing.T) {
 				p.Times(tc.code, 0xCC)
 			}
 			img, err := Link(nil, p, data, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			res := boot(t, img, 30*time.Second)
 			want := fmt.Sprintf("%08X\n", sum32(data))
-			if string(res.Serial) != want || res.ExitCode != 0 {
-				t.Errorf("COM1 %q, exit %d; want %q, exit 0 (%v)", res.Serial, res.ExitCode, want, res.Elapsed)
-			}
+			assert.Equal(t, want, string(res.Serial), "COM1 (exit %d, %v)", res.ExitCode, res.Elapsed)
+			assert.Equal(t, 0, res.ExitCode, "exit code (COM1 %q)", res.Serial)
 		})
 	}
 }
@@ -130,12 +121,9 @@ func TestLeanPlan(t *testing.T) {
 		for _, s := range streams {
 			chunks = append(chunks, s.chunks)
 		}
-		if k != tc.k || fmt.Sprint(chunks) != fmt.Sprint(tc.chunks) {
-			t.Errorf("%+v: chunk %d, chunks %v; want %d, %v", tc.c, k, chunks, tc.k, tc.chunks)
-		}
-		if err := tc.c.check(); err != nil {
-			t.Errorf("%+v: %v", tc.c, err)
-		}
+		assert.Equal(t, tc.k, k, "%+v: chunk", tc.c)
+		assert.Equal(t, tc.chunks, chunks, "%+v: chunks", tc.c)
+		assert.NoError(t, tc.c.check(), "%+v", tc.c)
 	}
 	// Padding that cannot fit.
 	for _, c := range []BootConfig{
@@ -143,9 +131,7 @@ func TestLeanPlan(t *testing.T) {
 		{Lean: true, Flat: true, CodeSectors: 1, DataSectors: 0x10000 * 64},
 		{Lean: true, ForceCHS: true, CodeSectors: 1},
 	} {
-		if err := c.check(); err == nil {
-			t.Errorf("%+v: no error", c)
-		}
+		assert.Error(t, c.check(), "%+v", c)
 	}
 }
 
@@ -167,16 +153,11 @@ func TestLeanCodeOnly(t *testing.T) {
 			p.I(x86.JMP, x86.Label(Exit))
 			EmitConsole(p, sharedConsole(t, c, 0))
 			img, err := Link(nil, p, nil, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(img) != CylinderSectors(1+64)*SectorSize {
-				t.Errorf("image of %d bytes, want %d", len(img), CylinderSectors(1+64)*SectorSize)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, CylinderSectors(1+64)*SectorSize, len(img), "image bytes")
 			res := boot(t, img, 10*time.Second)
-			if string(res.Serial) != "ok\n" || res.ExitCode != 0 {
-				t.Errorf("COM1 %q, exit %d; want \"ok\\n\", exit 0", res.Serial, res.ExitCode)
-			}
+			assert.Equal(t, "ok\n", string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, 0, res.ExitCode, "exit code (COM1 %q)", res.Serial)
 		})
 	}
 }
@@ -198,21 +179,16 @@ func TestLeanCutShort(t *testing.T) {
 			c.Lean = true
 			data := randomData(tc.n, 7)
 			l, err := LinkImage(nil, sumProgramWith(sharedConsole(t, c, 0), c.dataAddr(), len(data)), data, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			cut := len(data) / 2 / SectorSize * SectorSize
 			if tc.name == "flat_last_chunk" {
 				cut = SectorSize // only the padding's last sector is missing
 			}
 			img := l.Bytes[:l.StreamsEnd()-cut]
 			res := boot(t, img, 10*time.Second)
-			if string(res.Serial) != "E" || res.ExitCode != 2 {
-				t.Errorf("COM1 %q, exit %d; want \"E\", exit 2", res.Serial, res.ExitCode)
-			}
-			if res.Elapsed > 5*time.Second {
-				t.Errorf("took %v", res.Elapsed)
-			}
+			assert.Equal(t, "E", string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, 2, res.ExitCode, "exit code (COM1 %q)", res.Serial)
+			assert.LessOrEqual(t, res.Elapsed, 5*time.Second, "time to fail")
 		})
 	}
 }
@@ -226,13 +202,10 @@ func TestLeanNoExtensions(t *testing.T) {
 			c := BootConfig{Flat: flat, Lean: true, extFn: 0x7F}
 			data := randomData(10<<10, 7)
 			img, err := Link(nil, sumProgramWith(sharedConsole(t, c, 0), c.dataAddr(), len(data)), data, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			res := boot(t, img, 10*time.Second)
-			if string(res.Serial) != "E" || res.ExitCode != 2 {
-				t.Errorf("COM1 %q, exit %d; want \"E\", exit 2", res.Serial, res.ExitCode)
-			}
+			assert.Equal(t, "E", string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, 2, res.ExitCode, "exit code (COM1 %q)", res.Serial)
 		})
 	}
 }
@@ -243,9 +216,7 @@ func TestLeanLinkLayout(t *testing.T) {
 	for _, c := range []BootConfig{{Flat: true, Lean: true}, {Lean: true}, {Lean: true, DataAddr: 0x23458}} {
 		main := smallMain(c.Flat)
 		img, err := Link(nil, main, data, c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "%+v", c)
 		code, _ := main.Assemble(CodeAddr)
 		var at, size int
 		if c.Flat {
@@ -254,17 +225,16 @@ func TestLeanLinkLayout(t *testing.T) {
 			at = SectorSize + int(c.dataAddr()-CodeAddr)
 			size = SectorSize + roundUp(at-SectorSize+len(data), 64*SectorSize)
 		}
-		if size = CylinderSectors(size/SectorSize) * SectorSize; len(img) != size || img[510] != 0x55 || img[511] != 0xAA {
-			t.Errorf("%+v: %d bytes, want %d; signature % x", c, len(img), size, img[510:512])
-		}
-		if !bytes.Equal(img[SectorSize:][:len(code)], code) || !bytes.Equal(img[at:][:len(data)], data) {
-			t.Errorf("%+v: code or data not where they belong", c)
-		}
+		size = CylinderSectors(size/SectorSize) * SectorSize
+		assert.Equal(t, size, len(img), "%+v: bytes", c)
+		assert.Equal(t, []byte{0x55, 0xAA}, img[510:512], "%+v: signature", c)
+		// bytes.Equal: a diff of kilobytes is no help.
+		assert.True(t, bytes.Equal(img[SectorSize:][:len(code)], code), "%+v: code not where it belongs", c)
+		assert.True(t, bytes.Equal(img[at:][:len(data)], data), "%+v: data not where it belongs", c)
 		b, _ := BootSector(withSizes(c, len(code), len(data)))
 		bs, _ := b.Assemble(BootAddr)
-		if !bytes.Equal(img[:len(bs)], bs) || !bytes.Equal(img[len(bs):magicOffset], make([]byte, magicOffset-len(bs))) {
-			t.Errorf("%+v: sector 0 is not the boot sector and zeros", c)
-		}
+		assert.Equal(t, bs, img[:len(bs)], "%+v: sector 0 is not the boot sector", c)
+		assert.Equal(t, make([]byte, magicOffset-len(bs)), img[len(bs):magicOffset], "%+v: sector 0 is not zeros after the boot sector", c)
 	}
 }
 
@@ -302,9 +272,8 @@ func TestSharedPrintPiece(t *testing.T) {
 			if tc.hma {
 				con.PiecesBytes = len(PieceData(tok, 0))
 			}
-			if _, _, seg := con.pieceSeg(); seg != (tc.hma || !tc.flat) {
-				t.Fatalf("16-bit print_piece %v, want %v", seg, tc.hma || !tc.flat)
-			}
+			_, _, seg := con.pieceSeg()
+			require.Equal(t, tc.hma || !tc.flat, seg, "16-bit print_piece")
 			data := append(make([]byte, pad), PieceData(tok, con.PieceBias())...)
 			p := &x86.Program{}
 			for _, cl := range calls {
@@ -317,13 +286,10 @@ func TestSharedPrintPiece(t *testing.T) {
 			p.I(x86.JMP, x86.Label(Exit))
 			EmitConsole(p, con)
 			img, err := Link(nil, p, data, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			res := boot(t, img, 20*time.Second)
-			if !bytes.Equal(res.Serial, expect) || res.ExitCode != 0 {
-				t.Errorf("COM1 %q, exit %d\nwant %q, exit 0", res.Serial, res.ExitCode, expect)
-			}
+			assert.Equal(t, string(expect), string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, 0, res.ExitCode, "exit code (COM1 %q)", res.Serial)
 		})
 	}
 }
@@ -335,9 +301,7 @@ func bootVGA(t *testing.T, img []byte) *qemu.Result {
 		t.Skip(qemu.ErrNotInstalled)
 	}
 	path := filepath.Join(t.TempDir(), "vga.img")
-	if err := os.WriteFile(path, img, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, img, 0o644))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, qemu.Binary, append(qemu.Args(path, qemu.Options{}), "-vga", "std")...)
@@ -348,8 +312,8 @@ func bootVGA(t *testing.T, img []byte) *qemu.Result {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode()&1 == 1 {
 		res.ExitCode = ee.ExitCode() >> 1
-	} else if err != nil {
-		t.Fatalf("qemu: %v (COM1 %q, stderr %q)", err, out.Bytes(), stderr.String())
+	} else {
+		require.NoError(t, err, "qemu (COM1 %q, stderr %q)", out.Bytes(), stderr.String())
 	}
 	return res
 }
@@ -421,13 +385,10 @@ func TestPutcScreen(t *testing.T) {
 			}
 			EmitConsole(p, con)
 			img, err := Link(nil, p, nil, tc.c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			res := bootVGA(t, img)
-			if string(res.Serial) != "ab\ncd" || res.ExitCode != 0 {
-				t.Errorf("COM1 %q, exit %d; want \"ab\\ncd\", exit 0", res.Serial, res.ExitCode)
-			}
+			assert.Equal(t, "ab\ncd", string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, 0, res.ExitCode, "exit code: 5 the cursor, 6 the first line, 7 the second (COM1 %q)", res.Serial)
 		})
 	}
 }

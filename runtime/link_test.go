@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"bytes"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	x86 "tfc/codegen/x86_16"
 )
@@ -20,68 +22,49 @@ func TestLinkDeterministic(t *testing.T) {
 	data := randomData(5000, 3)
 	for _, c := range []BootConfig{{Flat: true}, {}, {ForceCHS: true}} {
 		a, err := Link(nil, smallMain(c.Flat), data, c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "%+v", c)
 		b, err := Link(nil, smallMain(c.Flat), data, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(a, b) {
-			t.Errorf("%+v: two links differ", c)
-		}
-		if len(a) != CylinderSectors(1)*SectorSize || a[510] != 0x55 || a[511] != 0xAA {
-			t.Errorf("%+v: %d bytes, signature % x", c, len(a), a[510:512])
-		}
-		if err := CheckImage(a[:SectorSize], int64(len(a))); err != nil {
-			t.Errorf("%+v: %v", c, err)
-		}
-		if !bytes.Equal(a[(1+1+1)*SectorSize:][:len(data)], data) {
-			t.Errorf("%+v: data is not in the last sectors", c)
-		}
+		require.NoError(t, err, "%+v", c)
+		// bytes.Equal, not assert.Equal: a diff of two images is no help.
+		assert.True(t, bytes.Equal(a, b), "%+v: two links differ", c)
+		assert.Equal(t, CylinderSectors(1)*SectorSize, len(a), "%+v: bytes", c)
+		assert.Equal(t, []byte{0x55, 0xAA}, a[510:512], "%+v: signature", c)
+		assert.NoError(t, CheckImage(a[:SectorSize], int64(len(a))), "%+v", c)
+		assert.True(t, bytes.Equal(a[(1+1+1)*SectorSize:][:len(data)], data), "%+v: data is not in the last sectors", c)
 	}
 }
 
 func TestLinkErrors(t *testing.T) {
 	big := &x86.Program{}
 	big.Times(511, 0x90)
-	if _, err := assembleBoot(big); err == nil || !strings.Contains(err.Error(), "511 bytes") {
-		t.Errorf("BootSector-size check: %v", err)
-	}
-	if _, err := Link(big, smallMain(true), nil, BootConfig{Flat: true}); err == nil || !strings.Contains(err.Error(), "511 bytes") {
-		t.Errorf("oversized boot sector: %v", err)
-	}
+	_, err := assembleBoot(big)
+	assert.ErrorContains(t, err, "511 bytes", "BootSector-size check")
+	_, err = Link(big, smallMain(true), nil, BootConfig{Flat: true})
+	assert.ErrorContains(t, err, "511 bytes", "oversized boot sector")
 
 	// 700 KiB does not fit in conventional memory.
-	_, err := Link(nil, smallMain(false), make([]byte, 700<<10), BootConfig{DataAddr: 0x10000})
-	if err == nil || !strings.Contains(err.Error(), "717312 bytes") || !strings.Contains(err.Error(), "588800 bytes") {
-		t.Errorf("segmented data too large: %v", err)
-	}
+	_, err = Link(nil, smallMain(false), make([]byte, 700<<10), BootConfig{DataAddr: 0x10000})
+	assert.ErrorContains(t, err, "717312 bytes", "segmented data too large")
+	assert.ErrorContains(t, err, "588800 bytes", "segmented data too large")
 	// Padding to a whole sector counts: the BIOS writes whole sectors.
 	// At 0x10100, 1149.5 sectors fit; the data's sum takes 4 bytes.
 	c := BootConfig{DataAddr: 0x10100}
-	if _, err := Link(nil, smallMain(false), make([]byte, 1149*SectorSize-3), c); err == nil {
-		t.Errorf("data up to the limit, padded past it: no error")
-	}
-	if _, err := Link(nil, smallMain(false), make([]byte, 1149*SectorSize-4), c); err != nil {
-		t.Errorf("data within the limit: %v", err)
-	}
+	_, err = Link(nil, smallMain(false), make([]byte, 1149*SectorSize-3), c)
+	assert.Error(t, err, "data up to the limit, padded past it")
+	_, err = Link(nil, smallMain(false), make([]byte, 1149*SectorSize-4), c)
+	assert.NoError(t, err, "data within the limit")
 
 	huge := &x86.Program{}
 	huge.Times(MaxCodeSize+1, 0x90)
-	if _, err := Link(nil, huge, nil, BootConfig{Flat: true}); err == nil || !strings.Contains(err.Error(), "33281 bytes") {
-		t.Errorf("main code too large: %v", err)
-	}
+	_, err = Link(nil, huge, nil, BootConfig{Flat: true})
+	assert.ErrorContains(t, err, "33281 bytes", "main code too large")
 	// Segmented data must not overlap the code.
-	if _, err := Link(nil, smallMain(false), []byte{1}, BootConfig{DataAddr: CodeAddr}); err == nil || !strings.Contains(err.Error(), "overlaps") {
-		t.Errorf("data over the code: %v", err)
-	}
-	if _, err := Link(nil, smallMain(true), []byte{1}, BootConfig{Flat: true, DataAddr: 0x20000}); err == nil {
-		t.Errorf("flat data below 1 MiB: no error")
-	}
-	if _, err := Link(nil, smallMain(true), []byte{1}, BootConfig{Flat: true, CodeSectors: 5}); err == nil {
-		t.Errorf("wrong CodeSectors: no error")
-	}
+	_, err = Link(nil, smallMain(false), []byte{1}, BootConfig{DataAddr: CodeAddr})
+	assert.ErrorContains(t, err, "overlaps", "data over the code")
+	_, err = Link(nil, smallMain(true), []byte{1}, BootConfig{Flat: true, DataAddr: 0x20000})
+	assert.Error(t, err, "flat data below 1 MiB")
+	_, err = Link(nil, smallMain(true), []byte{1}, BootConfig{Flat: true, CodeSectors: 5})
+	assert.Error(t, err, "wrong CodeSectors")
 }
 
 // The listings assemble with nasm to the same bytes: the stop-gap prefix
@@ -98,27 +81,17 @@ func TestListingRoundTrip(t *testing.T) {
 		{Lean: true, CodeSectors: 1, DataSectors: (ConventionalTop - 0x10000 - 512) / 512}, // 2-sector chunks
 	} {
 		p, err := BootSector(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "%+v", c)
 		b, err := p.Assemble(BootAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := nasm(t, p.Listing()); !bytes.Equal(got, b) {
-			t.Errorf("%+v: nasm gives\n% x\nwant\n% x", c, got, b)
-		}
+		require.NoError(t, err, "%+v", c)
+		assert.Equal(t, b, nasm(t, p.Listing()), "%+v: nasm's bytes", c)
 	}
 	for _, c := range []Console{{Flat: true, PiecesAddr: 0x123456}, {PiecesAddr: 0x12345}, {PiecesAddr: 0x12340},
 		{Flat: true, PiecesAddr: 0x100000, BootPutc: 0x7C40, BootExit: 0x7C3A}, {PiecesAddr: 0x10000, BootPutc: 0x7C40, BootExit: 0x7C3A}} {
 		p := &x86.Program{}
 		EmitConsole(p, c)
 		b, err := p.Assemble(CodeAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := nasm(t, p.Listing()); !bytes.Equal(got, b) {
-			t.Errorf("%+v: nasm gives\n% x\nwant\n% x", c, got, b)
-		}
+		require.NoError(t, err, "%+v", c)
+		assert.Equal(t, b, nasm(t, p.Listing()), "%+v: nasm's bytes", c)
 	}
 }

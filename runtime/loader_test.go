@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The loader's checks: each failure prints its message and exits with 2.
@@ -34,17 +37,14 @@ func TestLoaderChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l, err := LinkImage(nil, sumProgram(tc.c.Flat, tc.c.dataAddr(), len(data)), data, tc.c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			img := bytes.Clone(l.Bytes)
 			if tc.spoil != nil {
 				tc.spoil(img, l)
 			}
 			res := boot(t, img, 10*time.Second)
-			if string(res.Serial) != tc.want || res.ExitCode != 2 {
-				t.Errorf("COM1 %q, exit %d; want %q, exit 2", res.Serial, res.ExitCode, tc.want)
-			}
+			assert.Equal(t, tc.want, string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, 2, res.ExitCode, "exit code (COM1 %q)", res.Serial)
 		})
 	}
 }
@@ -73,13 +73,10 @@ func TestLoaderMemory(t *testing.T) {
 			c := tc.c
 			c.Flat = true
 			img, err := Link(nil, sumProgram(true, c.dataAddr(), len(data)), data, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			res := boot(t, img, 10*time.Second)
-			if code := map[bool]int{true: 2, false: 0}[tc.want == mem]; string(res.Serial) != tc.want || res.ExitCode != code {
-				t.Errorf("COM1 %q, exit %d; want %q, exit %d", res.Serial, res.ExitCode, tc.want, code)
-			}
+			assert.Equal(t, tc.want, string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, map[bool]int{true: 2, false: 0}[tc.want == mem], res.ExitCode, "exit code (COM1 %q)", res.Serial)
 		})
 	}
 }
@@ -90,12 +87,10 @@ func TestGeometry(t *testing.T) {
 		{16 * 63 * 1024, 16, 16 * 63 * 1024}, {16*63*1024 + 1, 16, 16 * 63 * 1025},
 		{17 * 63 * 1024, 32, 17 * 63 * 1024}, {2 << 21, 128, 128 * 63 * 521},
 	} {
-		if h, s := Geometry(tc.padded); h != tc.heads || s != 63 {
-			t.Errorf("Geometry(%d) = %d, %d; want %d, 63", tc.padded, h, s, tc.heads)
-		}
-		if got := CylinderSectors(tc.n); got != tc.padded {
-			t.Errorf("CylinderSectors(%d) = %d, want %d", tc.n, got, tc.padded)
-		}
+		h, s := Geometry(tc.padded)
+		assert.Equal(t, tc.heads, h, "Geometry(%d): heads", tc.padded)
+		assert.Equal(t, 63, s, "Geometry(%d): sectors per track", tc.padded)
+		assert.Equal(t, tc.padded, CylinderSectors(tc.n), "CylinderSectors(%d)", tc.n)
 	}
 }
 
@@ -104,16 +99,15 @@ func TestGeometry(t *testing.T) {
 // and refuses what is not a tfc image.
 func TestMBR(t *testing.T) {
 	img, err := Link(nil, smallMain(true), randomData(3000, 1), BootConfig{Flat: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e := img[partitionOffset:]
-	if e[0] != 0x80 || e[4] != PartitionType || e[5] != 15 || e[6]&63 != 63 || !bytes.Equal(img[partitionOffset+16:510], make([]byte, 48)) {
-		t.Errorf("partition table % x", img[partitionOffset:512])
-	}
-	if err := CheckImage(img[:SectorSize], int64(len(img))); err != nil {
-		t.Error(err)
-	}
+	table := fmt.Sprintf("partition table % x", img[partitionOffset:512])
+	assert.Equal(t, byte(0x80), e[0], "active: "+table)
+	assert.Equal(t, byte(PartitionType), e[4], "type: "+table)
+	assert.Equal(t, byte(15), e[5], "CHS end head: "+table)
+	assert.Equal(t, byte(63), e[6]&63, "CHS end sector: "+table)
+	assert.Equal(t, make([]byte, 48), img[partitionOffset+16:510], "the other entries: "+table)
+	assert.NoError(t, CheckImage(img[:SectorSize], int64(len(img))))
 	for _, tc := range []struct {
 		b    []byte
 		size int64
@@ -124,8 +118,6 @@ func TestMBR(t *testing.T) {
 		{append(make([]byte, 510), 0x55, 0xAA), 512, "not a tfc image: no tfc signature in its first sector"},
 		{img[:SectorSize], int64(len(img) - SectorSize), fmt.Sprintf("a tfc image of %d bytes, but its partition table says %d sectors: cut short or padded?", len(img)-SectorSize, len(img)/SectorSize)},
 	} {
-		if err := CheckImage(tc.b, tc.size); err == nil || err.Error() != tc.want {
-			t.Errorf("CheckImage: %v, want %q", err, tc.want)
-		}
+		assert.EqualError(t, CheckImage(tc.b, tc.size), tc.want, "CheckImage")
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/checkpoint"
 	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
@@ -89,9 +92,7 @@ func TestReadPrompt(t *testing.T) {
 func testReadPrompt(t *testing.T, tok *checkpoint.Tokenizer, flat bool, input string) {
 	t.Helper()
 	et, err := tok.EncodeTables()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c := BootConfig{Flat: flat, Input: true}
 	ty := Typed{Tables: et, MaxLine: ir.MaxLine, Trace: true}
 	if flat {
@@ -99,9 +100,7 @@ func testReadPrompt(t *testing.T, tok *checkpoint.Tokenizer, flat bool, input st
 	} else {
 		ty.Seg = uint16(c.dataAddr() >> 4)
 	}
-	if err := ty.Check(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, ty.Check())
 	// Each line: its tokens after BOS, words, on COM1, from prompt_next.
 	p := &x86.Program{}
 	p.Label("line")
@@ -134,25 +133,19 @@ func testReadPrompt(t *testing.T, tok *checkpoint.Tokenizer, flat bool, input st
 	p.I(x86.MOV, x86.AL, x86.Imm(3))
 	p.I(x86.CALL, x86.Label(Exit))
 	img := linkTyped(t, p, ty, c, flat)
-	if !ReadsInput(img) {
-		t.Error("the image does not say that it reads COM1")
-	}
+	assert.True(t, ReadsInput(img), "the image does not say that it reads COM1")
 	// What it must do: ir.LineReader's lines, encoded.
 	var wantIDs [][]int
 	var wantSerial []byte
 	lr := ir.NewLineReader(strings.NewReader(input))
 	for {
 		line, ok, err := lr.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if !ok || len(line) == 0 {
 			break
 		}
 		ids, err := tok.Encode(string(line), true, false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "%q", line)
 		wantIDs = append(wantIDs, ids)
 		for _, id := range ids[1:] {
 			wantSerial = append(wantSerial, byte(id), byte(id>>8))
@@ -161,13 +154,9 @@ func testReadPrompt(t *testing.T, tok *checkpoint.Tokenizer, flat bool, input st
 	}
 	debugcon := filepath.Join(t.TempDir(), "debugcon")
 	res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 30 * time.Second, Stdin: strings.NewReader(input), Debugcon: debugcon})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	raw, err := os.ReadFile(debugcon)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var got [][]int
 	var cur []int
 	for i := 0; i+1 < len(raw); i += 2 {
@@ -177,17 +166,14 @@ func testReadPrompt(t *testing.T, tok *checkpoint.Tokenizer, flat bool, input st
 			got, cur = append(got, cur), nil
 		}
 	}
-	if fmt.Sprint(got) != fmt.Sprint(wantIDs) {
-		for i := range min(len(got), len(wantIDs)) {
-			if fmt.Sprint(got[i]) != fmt.Sprint(wantIDs[i]) {
-				t.Fatalf("line %d: the image encoded\n%v\nllama2.c's encoder:\n%v", i, got[i], wantIDs[i])
-			}
-		}
-		t.Fatalf("the image encoded %d lines, want %d", len(got), len(wantIDs))
+	// Line by line, stopping at the first that differs.
+	for i := range min(len(got), len(wantIDs)) {
+		require.Equal(t, wantIDs[i], got[i], "line %d: llama2.c's encoder (expected), the image (actual)", i)
 	}
-	if !bytes.Equal(res.Serial, wantSerial) || res.ExitCode != 0 {
-		t.Errorf("prompt_next gave %d bytes, exit %d; want %d bytes (%d lines), exit 0", len(res.Serial), res.ExitCode, len(wantSerial), len(wantIDs))
-	}
+	require.Equal(t, len(wantIDs), len(got), "lines the image encoded")
+	// bytes.Equal: the lengths say enough, the bytes would be kilobytes.
+	assert.True(t, bytes.Equal(res.Serial, wantSerial), "prompt_next gave %d bytes; want %d bytes (%d lines)", len(res.Serial), len(wantSerial), len(wantIDs))
+	assert.Equal(t, 0, res.ExitCode, "exit code")
 }
 
 // A parameter line ("/t 0.8", "/p 0.9") sets the sampler's parameters as
@@ -230,9 +216,7 @@ func TestParamLines(t *testing.T) {
 			t.Parallel()
 			tok := checkpoint.Synthetic(300)
 			et, err := tok.EncodeTables()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			c := BootConfig{Flat: flat, Input: true}
 			ty := Typed{Tables: et, MaxLine: ir.MaxLine, Params: 0x1000}
 			if flat {
@@ -255,17 +239,14 @@ func TestParamLines(t *testing.T) {
 			p.I(x86.JMP, x86.Label("line"))
 			img := linkTyped(t, p, ty, c, flat)
 			res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 30 * time.Second, Stdin: strings.NewReader(input.String())})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			// Line by line, stopping at the first that differs.
 			for i := 0; i < len(want); i += 8 {
-				if i+8 > len(res.Serial) || !bytes.Equal(res.Serial[i:i+8], want[i:i+8]) {
-					t.Fatalf("after line %d the parameters are %x, want %x (ir.ParseSamplingLine)", i/8, res.Serial[i:min(i+8, len(res.Serial))], want[i:i+8])
-				}
+				require.GreaterOrEqual(t, len(res.Serial), i+8, "COM1 ends before the parameters after line %d (exit %d)", i/8, res.ExitCode)
+				require.Equal(t, want[i:i+8], res.Serial[i:i+8], "the parameters after line %d (ir.ParseSamplingLine)", i/8)
 			}
-			if len(res.Serial) != len(want) || res.ExitCode != 0 {
-				t.Errorf("COM1 %d bytes, exit %d; want %d bytes, exit 0", len(res.Serial), res.ExitCode, len(want))
-			}
+			assert.Equal(t, len(want), len(res.Serial), "COM1 bytes")
+			assert.Equal(t, 0, res.ExitCode, "exit code")
 		})
 	}
 }
@@ -282,8 +263,6 @@ func linkTyped(t *testing.T, p *x86.Program, ty Typed, c BootConfig, flat bool) 
 		data = append(make([]byte, ty.Base-0x10), data...)
 	}
 	img, err := Link(nil, p, data, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return img
 }
