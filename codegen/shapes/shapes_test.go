@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/difftest"
 	"tfc/lang"
 	"tfc/parser"
@@ -50,19 +53,14 @@ func TestTinyllamasShapes(t *testing.T) {
 			src := tinyllamaSource(c.dim, c.hidden, 1, c.heads, 32000, c.context, 16, c.quant, c.sample)
 			r := difftest.Run("tiny"+c.name, src, difftest.RunOptions{Timeout: 4 * time.Minute,
 				Configs: []difftest.Config{{Opt: c.opt, Memory: "flat"}}})
-			if r.Rejected != "" {
-				t.Fatalf("refused: %s", r.Rejected)
-			}
+			require.Empty(t, r.Rejected, "refused")
 			for _, f := range r.Failures {
-				t.Error(f)
+				assert.Fail(t, f.String())
 			}
-			if r.Tokens < 16 {
-				t.Errorf("the simulator generated %d tokens", r.Tokens)
-			}
+			assert.GreaterOrEqual(t, r.Tokens, 16, "tokens the simulator generated")
 			for _, cr := range r.Configs {
-				if !cr.Booted || cr.Generator != "loop" {
-					t.Errorf("%v: built %v (%s), booted %v", cr.Config, cr.Built, cr.Generator, cr.Booted)
-				}
+				assert.Equal(t, "loop", cr.Generator, "%v: generator (built %v, booted %v)", cr.Config, cr.Built, cr.Booted)
+				assert.True(t, cr.Booted, "%v: booted (built %v, %s)", cr.Config, cr.Built, cr.Generator)
 			}
 		})
 	}
@@ -133,16 +131,12 @@ generate {
 // programs (checked only: their weights take seconds to make).
 func TestTinyllamasFiles(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/tinyllamas/*.tf")
-	if len(files) != 3 {
-		t.Fatalf("%d files", len(files))
-	}
+	require.Len(t, files, 3, "testdata/tinyllamas/*.tf")
 	for _, f := range files {
 		ast, err := parser.ParseFile(f)
 		if err == nil {
 			_, err = lang.Check(ast, lang.CheckOptions{})
 		}
-		if err != nil {
-			t.Errorf("%v", err)
-		}
+		assert.NoError(t, err, f)
 	}
 }
