@@ -25,9 +25,7 @@ func TestRealCheckpoint(t *testing.T) {
 	m, err := Load(path)
 	require.NoError(t, err)
 	assert.Empty(t, cmp.Diff(stories260K, m.Config), "config (-want +got)")
-	if !m.Shared {
-		t.Error("Shared is false")
-	}
+	assert.True(t, m.Shared, "Shared")
 	assert.Equal(t, int64(1056540), ExpectedSize(m.Config), "ExpectedSize")
 	assert.Equal(t, int64(len(data)), ExpectedSize(m.Config), "ExpectedSize vs file")
 
@@ -49,15 +47,11 @@ func TestRealCheckpoint(t *testing.T) {
 		"rms_final":       {64},
 	}
 	assert.Empty(t, cmp.Diff(wantShapes, TensorShapes(m.Config)), "TensorShapes (-want +got)")
-	if len(m.Tensors) != len(wantShapes) {
-		t.Fatalf("%d tensors, want %d", len(m.Tensors), len(wantShapes))
-	}
+	require.Equal(t, len(wantShapes), len(m.Tensors), "tensors")
 	total := 0
 	for name, shape := range wantShapes {
 		tn := m.Tensors[name]
-		if tn == nil {
-			t.Fatalf("no tensor %s", name)
-		}
+		require.NotNil(t, tn, "no tensor %s", name)
 		assert.Equal(t, name, tn.Name, "name")
 		assert.Empty(t, cmp.Diff(shape, tn.Shape), name+" shape (-want +got)")
 		n := 1
@@ -82,19 +76,15 @@ func TestRealCheckpoint(t *testing.T) {
 	// Write reproduces the file byte for byte except for the legacy RoPE
 	// tables (which llama2.c skips), where it agrees to within one float32 ulp.
 	out := Write(m)
-	if len(out) != len(data) {
-		t.Fatalf("Write wrote %d bytes, want %d", len(out), len(data))
-	}
+	require.Equal(t, len(data), len(out), "bytes Write wrote")
 	legacyStart, legacyEnd := HeaderSize+4*260032, HeaderSize+4*(260032+2*2048)
-	if !bytes.Equal(data[:legacyStart], out[:legacyStart]) || !bytes.Equal(data[legacyEnd:], out[legacyEnd:]) {
-		t.Error("Write(Load(stories260K.bin)) differs from the file outside the legacy RoPE tables")
-	}
+	// bytes.Equal: a diff of a megabyte is no help.
+	assert.True(t, bytes.Equal(data[:legacyStart], out[:legacyStart]), "Write(Load(stories260K.bin)) differs from the file before the legacy RoPE tables")
+	assert.True(t, bytes.Equal(data[legacyEnd:], out[legacyEnd:]), "Write(Load(stories260K.bin)) differs from the file after the legacy RoPE tables")
 	for off := legacyStart; off < legacyEnd; off += 4 {
 		a := int64(binary.LittleEndian.Uint32(data[off:]))
 		b := int64(binary.LittleEndian.Uint32(out[off:]))
-		if a-b > 1 || b-a > 1 {
-			t.Errorf("legacy RoPE value at byte %d: file %#x, Write %#x", off, a, b)
-		}
+		assert.InDelta(t, a, b, 1, "legacy RoPE value at byte %d: file %#x, Write %#x", off, a, b)
 	}
 }
 
@@ -112,9 +102,7 @@ func TestTensorNames(t *testing.T) {
 		c.Shared = shared
 		shapes := TensorShapes(c)
 		for _, name := range TensorNames(shared) {
-			if shapes[name] == nil {
-				t.Errorf("TensorShapes lacks %s", name)
-			}
+			assert.NotNil(t, shapes[name], "TensorShapes lacks %s", name)
 		}
 	}
 }
@@ -157,14 +145,10 @@ func TestUnsharedClassifier(t *testing.T) {
 	assert.Empty(t, cmp.Diff(header(-5), data[20:24]), "header vocab_size (-want +got)")
 	got, err := Parse(data)
 	require.NoError(t, err)
-	if got.Shared {
-		t.Error("Shared is true")
-	}
+	assert.False(t, got.Shared, "Shared")
 	assert.Equal(t, 5, got.Vocab, "Vocab")
 	w := got.Tensors["wcls"]
-	if w == nil {
-		t.Fatal("no wcls")
-	}
+	require.NotNil(t, w, "no wcls")
 	assert.Empty(t, cmp.Diff([]int{5, 4}, w.Shape), "wcls shape (-want +got)")
 	assert.Empty(t, cmp.Diff(m.Tensors["wcls"].Data, w.Data), "wcls (-want +got)")
 	// wcls is last, after the legacy RoPE tables.
@@ -231,9 +215,7 @@ func TestBadCheckpoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := Parse(tt.data)
-			if m != nil {
-				t.Error("got a model")
-			}
+			assert.Nil(t, m, "got a model")
 			assert.EqualError(t, err, tt.want)
 		})
 	}
@@ -264,9 +246,7 @@ func TestReadHeader(t *testing.T) {
 func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Load(filepath.Join(dir, "missing.bin"))
-	if !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Load of a missing file: %v", err)
-	}
+	assert.ErrorIs(t, err, os.ErrNotExist, "Load of a missing file")
 
 	path := filepath.Join(dir, "short.bin")
 	require.NoError(t, os.WriteFile(path, []byte{1, 2, 3}, 0o644))

@@ -6,15 +6,16 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 )
 
 // checkMessage fails unless msg is a plain lower-case message.
 func checkMessage(t *testing.T, msg string) {
 	t.Helper()
 	r, _ := utf8.DecodeRuneInString(msg)
-	if msg == "" || unicode.IsUpper(r) {
-		t.Fatalf("bad error message %q", msg)
-	}
+	require.NotEmpty(t, msg, "bad error message")
+	require.False(t, unicode.IsUpper(r), "bad error message %q", msg)
 }
 
 func FuzzParse(f *testing.F) {
@@ -29,49 +30,32 @@ func FuzzParse(f *testing.F) {
 		m, err := Parse(data)
 		c, herr := ParseHeader(data)
 		rc, rerr := ReadHeader(bytes.NewReader(data))
-		if (herr == nil) != (rerr == nil) || c != rc {
-			t.Fatalf("ParseHeader %v %v, ReadHeader %v %v", c, herr, rc, rerr)
-		}
+		require.Equal(t, herr == nil, rerr == nil, "ParseHeader %v %v, ReadHeader %v %v", c, herr, rc, rerr)
+		require.Equal(t, c, rc, "ParseHeader's config, ReadHeader's (errors %v, %v)", herr, rerr)
 		if herr != nil {
 			checkMessage(t, herr.Error())
-			if herr.Error() != rerr.Error() {
-				t.Fatalf("ParseHeader %q, ReadHeader %q", herr, rerr)
-			}
+			require.EqualError(t, rerr, herr.Error(), "ReadHeader's error, ParseHeader's")
 		}
 		if err != nil {
 			checkMessage(t, err.Error())
-			if m != nil {
-				t.Fatal("model and error")
-			}
+			require.Nil(t, m, "model and error")
 			return
 		}
-		if herr != nil {
-			t.Fatalf("Parse succeeded, ParseHeader failed: %v", herr)
-		}
-		if m.Config != c || ExpectedSize(c) != int64(len(data)) {
-			t.Fatalf("config %+v, header %+v, size %d, expected %d", m.Config, c, len(data), ExpectedSize(c))
-		}
+		require.NoError(t, herr, "Parse succeeded, ParseHeader failed")
+		require.Equal(t, c, m.Config, "config (the header's, Parse's)")
+		require.Equal(t, ExpectedSize(c), int64(len(data)), "size (ExpectedSize, the data's)")
 		shapes := TensorShapes(c)
-		if len(m.Tensors) != len(shapes) {
-			t.Fatalf("%d tensors, want %d", len(m.Tensors), len(shapes))
-		}
+		require.Equal(t, len(shapes), len(m.Tensors), "tensors")
 		for name, shape := range shapes {
 			tn := m.Tensors[name]
-			if tn == nil || !equalInts(tn.Shape, shape) {
-				t.Fatalf("tensor %s: %v", name, tn)
-			}
+			require.NotNil(t, tn, "tensor %s", name)
+			require.Equal(t, shape, tn.Shape, "tensor %s", name)
 		}
 		out := Write(m)
-		if len(out) != len(data) {
-			t.Fatalf("Write wrote %d bytes, want %d", len(out), len(data))
-		}
+		require.Equal(t, len(data), len(out), "bytes Write wrote")
 		back, err := Parse(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !sameBits(m, back) {
-			t.Fatal("Parse(Write(m)) differs from m")
-		}
+		require.NoError(t, err)
+		require.True(t, sameBits(m, back), "Parse(Write(m)) differs from m")
 	})
 }
 
@@ -86,26 +70,19 @@ func FuzzParseTokenizer(f *testing.F) {
 		tok, err := ParseTokenizer(data, vocab)
 		if err != nil {
 			checkMessage(t, err.Error())
-			if tok != nil {
-				t.Fatal("tokenizer and error")
-			}
+			require.Nil(t, tok, "tokenizer and error")
 			return
 		}
-		if len(tok.Pieces) != vocab || len(tok.Scores) != vocab {
-			t.Fatalf("%d pieces, %d scores, want %d", len(tok.Pieces), len(tok.Scores), vocab)
-		}
-		if !bytes.Equal(WriteTokenizer(tok), data) {
-			t.Fatal("WriteTokenizer differs from the input")
-		}
+		require.Equal(t, vocab, len(tok.Pieces), "pieces")
+		require.Equal(t, vocab, len(tok.Scores), "scores")
+		require.Equal(t, data, WriteTokenizer(tok), "WriteTokenizer differs from the input")
 		for i, p := range tok.Pieces {
-			if len(p) > tok.MaxTokenLength {
-				t.Fatalf("piece %d longer than max_token_length", i)
-			}
+			require.LessOrEqual(t, len(p), tok.MaxTokenLength, "piece %d longer than max_token_length", i)
 			for _, prev := range []int{0, BOS, i} {
 				q := tok.Piece(prev, i)
-				if q == nil || len(q) > len(p) || bytes.IndexByte(q, 0) >= 0 {
-					t.Fatalf("Piece(%d, %d) = %q from %q", prev, i, q, p)
-				}
+				require.NotNil(t, q, "Piece(%d, %d) from %q", prev, i, p)
+				require.LessOrEqual(t, len(q), len(p), "Piece(%d, %d) = %q from %q", prev, i, q, p)
+				require.NotContains(t, string(q), "\x00", "Piece(%d, %d) = %q from %q", prev, i, q, p)
 				Printable(q)
 			}
 		}
@@ -116,15 +93,16 @@ func FuzzParseTokenizer(f *testing.F) {
 				continue
 			}
 			for _, id := range ids {
-				if id < 0 || id >= vocab {
-					t.Fatalf("Encode(%q) = %v: id outside the vocabulary", text, ids)
-				}
+				require.GreaterOrEqual(t, id, 0, "Encode(%q) = %v: id outside the vocabulary", text, ids)
+				require.Less(t, id, vocab, "Encode(%q) = %v: id outside the vocabulary", text, ids)
 			}
-			if flags[0] && (len(ids) == 0 || ids[0] != BOS) {
-				t.Fatalf("Encode(%q, bos) = %v", text, ids)
+			if flags[0] {
+				require.NotEmpty(t, ids, "Encode(%q, bos)", text)
+				require.Equal(t, BOS, ids[0], "Encode(%q, bos) = %v", text, ids)
 			}
-			if flags[1] && (len(ids) == 0 || ids[len(ids)-1] != EOS) {
-				t.Fatalf("Encode(%q, eos) = %v", text, ids)
+			if flags[1] {
+				require.NotEmpty(t, ids, "Encode(%q, eos)", text)
+				require.Equal(t, EOS, ids[len(ids)-1], "Encode(%q, eos) = %v", text, ids)
 			}
 		}
 	})
@@ -140,12 +118,7 @@ func FuzzEncode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		ids, err := tok.Encode(text, true, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := string(cstr([]byte(text)))
-		if got := decodeAll(tok, ids); got != want {
-			t.Fatalf("decode(encode(%q)) = %q (ids %v)", text, got, ids)
-		}
+		require.NoError(t, err)
+		require.Equal(t, string(cstr([]byte(text))), decodeAll(tok, ids), "decode(encode(%q)) (ids %v)", text, ids)
 	})
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // gpt2Model is a small GPT-2 model with random weights: every value
@@ -35,25 +37,18 @@ func gpt2Model(seqLen, vocab, padded, layers, heads, dim int) *Model {
 func TestGPT2RoundTrip(t *testing.T) {
 	m := gpt2Model(16, 37, 48, 2, 2, 8)
 	b := WriteGPT2(m)
-	if int64(len(b)) != ExpectedSize(m.Config) {
-		t.Fatalf("%d bytes, ExpectedSize %d", len(b), ExpectedSize(m.Config))
-	}
+	require.Equal(t, ExpectedSize(m.Config), int64(len(b)), "bytes (ExpectedSize, WriteGPT2's)")
 	got, err := Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Config != m.Config {
-		t.Errorf("config %+v, want %+v", got.Config, m.Config)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, m.Config, got.Config, "config")
 	for name, want := range m.Tensors {
 		g := got.Tensors[name]
-		if g == nil || !equalInts(g.Shape, want.Shape) || len(g.Data) != len(want.Data) {
-			t.Fatalf("%s: %+v", name, g)
-		}
+		require.NotNil(t, g, name)
+		require.Equal(t, want.Shape, g.Shape, "%s: shape", name)
+		require.Equal(t, len(want.Data), len(g.Data), "%s: values", name)
+		// Value by value, stopping at the first that differs.
 		for i := range g.Data {
-			if g.Data[i] != want.Data[i] {
-				t.Fatalf("%s[%d] = %g, want %g", name, i, g.Data[i], want.Data[i])
-			}
+			require.Equal(t, want.Data[i], g.Data[i], "%s[%d]", name, i)
 		}
 	}
 	// Where llm.c has them: layer 1's wk is rows C..2C-1 of its qkvw, the
@@ -61,13 +56,11 @@ func TestGPT2RoundTrip(t *testing.T) {
 	C, L := 8, 2
 	off := GPT2HeaderSize + 4*(48*C+16*C+2*L*C) + 4*(1*3*C*C+C*C)
 	want := m.Tensors["wk"].Data[C*C:]
-	if v := bytesFloat(b[off:]); v != want[0] {
-		t.Errorf("layer 1's wk starts with %g in the file, want %g", v, want[0])
-	}
+	assert.Equal(t, want[0], bytesFloat(b[off:]), "layer 1's wk's first value in the file")
 	// ReadHeader reads the long header from a stream.
 	h, err := ReadHeader(bytes.NewReader(b))
-	if err != nil || h != m.Config {
-		t.Errorf("ReadHeader: %+v, %v", h, err)
+	if assert.NoError(t, err, "ReadHeader") {
+		assert.Equal(t, m.Config, h, "ReadHeader")
 	}
 }
 
@@ -97,8 +90,6 @@ func TestGPT2HeaderErrors(t *testing.T) {
 		{good[:len(good)-4], "llm.c GPT-2 checkpoint is 10108 bytes, but its header (channels 8, num_layers 2, max_seq_len 16, padded_vocab_size 48) needs 10112"},
 	} {
 		_, err := Parse(c.data)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("got %v, want %q", err, c.want)
-		}
+		assert.ErrorContains(t, err, c.want)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // repoRoot is the directory holding go.mod, found upward from the test's
@@ -17,17 +19,13 @@ import (
 func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			return dir
 		}
 		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
+		require.NotEqual(t, dir, parent, "no go.mod above the test directory")
 		dir = parent
 	}
 }
@@ -72,9 +70,7 @@ func fileExists(path string) bool {
 func readIDs(t testing.TB, path string) (prompt, generated []int) {
 	t.Helper()
 	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	first := true
@@ -83,14 +79,10 @@ func readIDs(t testing.TB, path string) (prompt, generated []int) {
 		if first {
 			first = false
 			rest, ok := strings.CutPrefix(line, "prompt:")
-			if !ok {
-				t.Fatalf("%s: first line %q lacks \"prompt:\"", path, line)
-			}
+			require.True(t, ok, "%s: first line %q lacks \"prompt:\"", path, line)
 			for _, f := range strings.Fields(rest) {
 				id, err := strconv.Atoi(f)
-				if err != nil {
-					t.Fatalf("%s: %v", path, err)
-				}
+				require.NoError(t, err, path)
 				prompt = append(prompt, id)
 			}
 			continue
@@ -99,9 +91,7 @@ func readIDs(t testing.TB, path string) (prompt, generated []int) {
 			generated = append(generated, id)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sc.Err(), path)
 	return prompt, generated
 }
 

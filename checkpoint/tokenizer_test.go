@@ -52,9 +52,7 @@ func TestRealTokenizer(t *testing.T) {
 
 	data, err := os.ReadFile(filepath.Join(modelsDir(t), "tok512.bin"))
 	require.NoError(t, err)
-	if !bytes.Equal(data, WriteTokenizer(tok)) {
-		t.Error("WriteTokenizer(tok512) differs from the file")
-	}
+	assert.Equal(t, data, WriteTokenizer(tok), "WriteTokenizer(tok512) differs from the file")
 
 	ids, err := tok.Encode("", true, false)
 	require.NoError(t, err)
@@ -67,9 +65,8 @@ func TestRealTokenizer(t *testing.T) {
 	for _, text := range []string{"Once upon a time", "héllo, 世界! ✓\n\ttabs", "\xff\xfe broken \xc3", " leading space"} {
 		ids, err := tok.Encode(text, true, true)
 		require.NoError(t, err)
-		if ids[0] != BOS || ids[len(ids)-1] != EOS {
-			t.Errorf("Encode(%q) = %v lacks BOS/EOS", text, ids)
-		}
+		assert.Equal(t, BOS, ids[0], "Encode(%q) = %v lacks BOS", text, ids)
+		assert.Equal(t, EOS, ids[len(ids)-1], "Encode(%q) = %v lacks EOS", text, ids)
 		assert.Equal(t, text, decodeAll(tok, ids[:len(ids)-1]), "decode(encode)")
 	}
 }
@@ -138,9 +135,7 @@ func TestBadTokenizers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tok, err := ParseTokenizer(tt.data, tt.vocab)
-			if tok != nil {
-				t.Error("got a tokenizer")
-			}
+			assert.Nil(t, tok, "got a tokenizer")
 			assert.EqualError(t, err, tt.want)
 		})
 	}
@@ -282,9 +277,7 @@ func TestPiece(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, string(tok.Piece(tt.prev, tt.tok)), "Piece")
 	}
-	if tok.Piece(0, 99) != nil {
-		t.Error("Piece outside the vocabulary is not nil")
-	}
+	assert.Nil(t, tok.Piece(0, 99), "Piece outside the vocabulary is not nil")
 }
 
 func TestPrintable(t *testing.T) {
@@ -311,9 +304,7 @@ func TestPrintable(t *testing.T) {
 		{"\xff\xfe", true}, // only single bytes are filtered
 		{"ab", true},
 	} {
-		if got := Printable([]byte(tt.piece)); got != tt.want {
-			t.Errorf("Printable(%q) = %v, want %v", tt.piece, got, tt.want)
-		}
+		assert.Equal(t, tt.want, Printable([]byte(tt.piece)), "Printable(%q)", tt.piece)
 	}
 }
 
@@ -321,21 +312,16 @@ func TestSynthetic(t *testing.T) {
 	for _, vocab := range []int{-1, 0, 1, 2, 3, 4, 30, 56, 100, 258, 259, 260, 512, 1000, 5000, 32000} {
 		tok := Synthetic(vocab)
 		want := max(vocab, 0)
-		if len(tok.Pieces) != want || len(tok.Scores) != want {
-			t.Fatalf("Synthetic(%d) has %d pieces, %d scores", vocab, len(tok.Pieces), len(tok.Scores))
-		}
+		require.Equal(t, want, len(tok.Pieces), "Synthetic(%d): pieces", vocab)
+		require.Equal(t, want, len(tok.Scores), "Synthetic(%d): scores", vocab)
 		seen := map[string]bool{}
 		longest := 0
 		for i, p := range tok.Pieces {
-			if seen[string(p)] {
-				t.Errorf("Synthetic(%d): piece %d %q repeats", vocab, i, p)
-			}
+			assert.False(t, seen[string(p)], "Synthetic(%d): piece %d %q repeats", vocab, i, p)
 			seen[string(p)] = true
 			longest = max(longest, len(p))
 			for _, c := range p {
-				if !cIsPrint(c) {
-					t.Errorf("Synthetic(%d): piece %d %q is not printable", vocab, i, p)
-				}
+				assert.True(t, cIsPrint(c), "Synthetic(%d): piece %d %q is not printable", vocab, i, p)
 			}
 		}
 		assert.Equal(t, longest, tok.MaxTokenLength, "MaxTokenLength")
