@@ -80,9 +80,7 @@ func TestEncodeTablesRefused(t *testing.T) {
 func FuzzEncodeTables(f *testing.F) {
 	tok := Synthetic(512)
 	et, err := tok.EncodeTables()
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	for _, s := range []string{"", "a", "once upon a time", "Lily, 42 €!", "\xff\xc3", "<0x41>", " lead", "tab\there"} {
 		f.Add([]byte(s))
 	}
