@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tfc/codegen"
 	"tfc/frontend"
@@ -21,17 +23,11 @@ import (
 func build(t *testing.T, path, memory string) (*ir.Program, *codegen.Image) {
 	t.Helper()
 	p, err := frontend.LoadFile(path, ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	prompt, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return p, im
 }
 
@@ -39,9 +35,8 @@ func simulate(t *testing.T, p *ir.Program) string {
 	t.Helper()
 	prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 	var out bytes.Buffer
-	if _, err := ir.Generate(ir.NewSim(p), p.Tokenizer, prompt, p.Gen.Steps, &out); err != nil {
-		t.Fatal(err)
-	}
+	_, err := ir.Generate(ir.NewSim(p), p.Tokenizer, prompt, p.Gen.Steps, &out)
+	require.NoError(t, err)
 	return out.String()
 }
 
@@ -51,9 +46,7 @@ func boot(t *testing.T, img []byte) *qemu.Result {
 		t.Skip("SKIPPED: qemu-system-i386 is not installed (make deps)")
 	}
 	res, err := qemu.BootBytes(context.Background(), img, qemu.Options{Timeout: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return res
 }
 
@@ -77,27 +70,20 @@ func TestMemoryModels(t *testing.T) {
 						}
 					}
 					p, err := frontend.LoadFile(path(name), ir.Options{})
-					if err != nil {
-						t.Fatal(err)
-					}
+					require.NoError(t, err)
 					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 					im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Opt: opt})
-					if err != nil {
-						if memory == "segmented" && strings.Contains(err.Error(), "64 KiB segment") {
-							t.Skipf("does not fit: %v", err)
-						}
-						t.Fatal(err)
+					if err != nil && memory == "segmented" && strings.Contains(err.Error(), "64 KiB segment") {
+						t.Skipf("does not fit: %v", err)
 					}
-					if im.Memory != memory {
-						t.Fatalf("built %s, asked for %s", im.Memory, memory)
-					}
-					if want := map[string]string{"s": "small", "2": "loop"}[opt]; im.Generator != want && im.Note == "" {
-						t.Fatalf("-O%s built with the %s generator", opt, im.Generator)
+					require.NoError(t, err)
+					require.Equal(t, memory, im.Memory, "the memory model built")
+					if im.Note == "" {
+						require.Equal(t, map[string]string{"s": "small", "2": "loop"}[opt], im.Generator, "-O%s: the generator", opt)
 					}
 					res := boot(t, im.Bytes)
-					if want := simulate(t, p); string(res.Serial) != want || res.ExitCode != 0 {
-						t.Errorf("QEMU printed (exit %d):\n%q\nthe simulator:\n%q", res.ExitCode, res.Serial, want)
-					}
+					assert.Equal(t, simulate(t, p), string(res.Serial), "what QEMU printed (expected: the simulator's), exit %d", res.ExitCode)
+					assert.Equal(t, 0, res.ExitCode, "exit code")
 				})
 			}
 		}
@@ -106,42 +92,30 @@ func TestMemoryModels(t *testing.T) {
 
 func TestMemoryModelChoice(t *testing.T) {
 	_, im := build(t, path("gelu-random"), "")
-	if im.Memory != "segmented" {
-		t.Errorf("gelu-random: chose %s, want segmented (it fits 640 KiB)", im.Memory)
-	}
+	assert.Equal(t, "segmented", im.Memory, "gelu-random: the memory model chosen (it fits 640 KiB)")
 	// A layer's weights pass 64 KiB: the small templates take it flat;
 	// the loop code generator splits them in segments.
 	_, im = build(t, path("mha-random"), "")
-	if im.Memory != "flat" || im.Generator != "small" {
-		t.Errorf("mha-random: chose %s, %s generator, want flat, small (a layer's weights pass 64 KiB)", im.Memory, im.Generator)
-	}
+	assert.Equal(t, "flat", im.Memory, "mha-random: the memory model chosen (a layer's weights pass 64 KiB)")
+	assert.Equal(t, "small", im.Generator, "mha-random: the generator chosen (a layer's weights pass 64 KiB)")
 	p, err := frontend.LoadFile(path("mha-random"), ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if im, err = codegen.Build(p, []int{1}, 8, codegen.Options{Gen: "loop"}); err != nil || im.Memory != "segmented" {
-		t.Errorf("mha-random --gen loop: %v, want segmented (a layer's weights in two segments)", err)
+	require.NoError(t, err)
+	im, err = codegen.Build(p, []int{1}, 8, codegen.Options{Gen: "loop"})
+	if assert.NoError(t, err, "mha-random --gen loop") {
+		assert.Equal(t, "segmented", im.Memory, "mha-random --gen loop: the memory model (a layer's weights in two segments)")
 	}
 	// A table of more than 64 KiB: flat.
 	src, err := os.ReadFile(path("mha-random"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wide := filepath.Join(t.TempDir(), "wide.tf")
-	os.WriteFile(wide, []byte(strings.Replace(string(src), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
+	require.NoError(t, os.WriteFile(wide, []byte(strings.Replace(string(src), "vocab    = 256", "vocab    = 1100", 1)), 0o644))
 	_, im = build(t, wide, "")
-	if im.Memory != "flat" {
-		t.Errorf("mha-random with 1100 tokens: chose %s, want flat (its embedding table passes 64 KiB)", im.Memory)
-	}
+	assert.Equal(t, "flat", im.Memory, "mha-random with 1100 tokens: the memory model chosen (its embedding table passes 64 KiB)")
 	p, err = frontend.LoadFile(wide, ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	_, err = codegen.Build(p, []int{1}, 8, codegen.Options{Memory: "segmented"})
-	want := wide + ":4:1: segmented memory model: token_embedding is 145200 bytes, more than a 64 KiB segment"
-	if err == nil || err.Error() != want {
-		t.Errorf("forcing segmented: err = %v, want %q", err, want)
-	}
+	assert.EqualError(t, err, wide+":4:1: segmented memory model: token_embedding is 145200 bytes, more than a 64 KiB segment",
+		"forcing segmented")
 }
 
 // Two builds of the same input are byte-identical.
@@ -149,9 +123,7 @@ func TestDeterministic(t *testing.T) {
 	for _, name := range examples {
 		_, a := build(t, path(name), "")
 		_, b := build(t, path(name), "")
-		if sha256.Sum256(a.Bytes) != sha256.Sum256(b.Bytes) {
-			t.Errorf("%s: two builds differ", name)
-		}
+		assert.Equal(t, sha256.Sum256(a.Bytes), sha256.Sum256(b.Bytes), "%s: two builds' SHA-256", name)
 	}
 }
 
@@ -165,19 +137,13 @@ func TestListingAssemblesToImagePrefix(t *testing.T) {
 		_, im := build(t, path(name), "")
 		dir := t.TempDir()
 		src, bin := filepath.Join(dir, "a.asm"), filepath.Join(dir, "a.bin")
-		if err := os.WriteFile(src, []byte(im.Listing()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command("nasm", "-f", "bin", "-o", bin, src).CombinedOutput(); err != nil {
-			t.Fatalf("%s: nasm: %v\n%s", name, err, out)
-		}
+		require.NoError(t, os.WriteFile(src, []byte(im.Listing()), 0o644))
+		out, err := exec.Command("nasm", "-f", "bin", "-o", bin, src).CombinedOutput()
+		require.NoError(t, err, "%s: nasm:\n%s", name, out)
 		got, err := os.ReadFile(bin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) < 512+im.CodeBytes()/2 || !bytes.HasPrefix(im.Bytes, got) {
-			t.Errorf("%s: nasm gave %d bytes that are not a prefix of the %d-byte image", name, len(got), len(im.Bytes))
-		}
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, len(got), 512+im.CodeBytes()/2, "%s: the bytes nasm gave", name)
+		assert.True(t, bytes.HasPrefix(im.Bytes, got), "%s: nasm gave %d bytes that are not a prefix of the %d-byte image", name, len(got), len(im.Bytes))
 	}
 }
 
@@ -186,9 +152,7 @@ func TestListingAssemblesToImagePrefix(t *testing.T) {
 // from the lean one (-Os only); exit 2 from both.
 func TestCutShortImage(t *testing.T) {
 	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, opt := range []string{"s lean", "s full", "2 full"} {
 		want := `^disk error [0-9A-F]{2}\n$`
 		if opt == "s lean" {
@@ -196,14 +160,11 @@ func TestCutShortImage(t *testing.T) {
 		}
 		for _, memory := range []string{"flat", "segmented"} {
 			im, err := codegen.Build(p, []int{ir.BOS}, p.Gen.Steps, codegen.Options{Memory: memory, Opt: opt[:1], Boot: opt[2:]})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			cut := im.Bytes[:im.Streams-len(im.Layout.Data)/2/512*512]
 			res := boot(t, cut)
-			if !regexp.MustCompile(want).Match(res.Serial) || res.ExitCode != 2 {
-				t.Errorf("-O%s %s: cut-short image printed %q, exit %d; want %s, exit 2", opt, memory, res.Serial, res.ExitCode, want)
-			}
+			assert.Regexp(t, want, string(res.Serial), "-O%s %s: what the cut-short image printed (exit %d)", opt, memory, res.ExitCode)
+			assert.Equal(t, 2, res.ExitCode, "-O%s %s: the cut-short image's exit code (printed %q)", opt, memory, res.Serial)
 		}
 	}
 }
@@ -283,18 +244,13 @@ func TestO2Shapes(t *testing.T) {
 		for _, memory := range []string{"flat", "segmented"} {
 			t.Run(c.name+"/"+memory, func(t *testing.T) {
 				p, err := frontend.LoadFile(file, ir.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 				im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Opt: "2"})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				res := boot(t, im.Bytes)
-				if want := simulate(t, p); string(res.Serial) != want || res.ExitCode != 0 {
-					t.Errorf("QEMU printed (exit %d):\n%q\nthe simulator:\n%q", res.ExitCode, res.Serial, want)
-				}
+				assert.Equal(t, simulate(t, p), string(res.Serial), "what QEMU printed (expected: the simulator's), exit %d", res.ExitCode)
+				assert.Equal(t, 0, res.ExitCode, "exit code")
 			})
 		}
 	}
@@ -310,8 +266,6 @@ func shapeFile(t *testing.T, name, vars string) string {
 		src = strings.ReplaceAll(src, "{"+k+"}", strings.ReplaceAll(v, "~", " "))
 	}
 	file := filepath.Join(t.TempDir(), name+".tf")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
 	return file
 }

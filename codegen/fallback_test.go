@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/codegen"
 	"tfc/frontend"
 	"tfc/ir"
@@ -16,33 +19,20 @@ import (
 // large to sit beside the code below 64 KiB. The image is still right.
 func TestSmallFallsBackWhenTablesDoNotFit(t *testing.T) {
 	src, err := os.ReadFile(path("gelu-random"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	big := strings.Replace(string(src), "context  = 128", "context  = 1024", 1)
 	big = strings.Replace(big, "steps  = 64", "steps  = 12", 1)
-	if big == string(src) {
-		t.Fatal("the example changed: no context line to edit")
-	}
+	require.NotEqual(t, string(src), big, "the example changed: no context line to edit")
 	f := filepath.Join(t.TempDir(), "bigctx.tf")
-	if err := os.WriteFile(f, []byte(big), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(f, []byte(big), 0o644))
 	p, err := frontend.LoadFile(f, ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	im, err := codegen.Build(p, []int{1}, p.Gen.Steps, codegen.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if im.Generator != "loop" || !strings.Contains(im.Note, "tables") {
-		t.Errorf("generator %q, note %q; want the loop one, because of the tables", im.Generator, im.Note)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "loop", im.Generator, "the generator, because of the tables (note %q)", im.Note)
+	assert.Contains(t, im.Note, "tables", "the note: the loop generator, because of the tables")
 	res := boot(t, im.Bytes)
-	if want := simulate(t, p); string(res.Serial) != want {
-		t.Errorf("QEMU printed %q, the simulator %q", res.Serial, want)
-	}
+	assert.Equal(t, simulate(t, p), string(res.Serial), "what QEMU printed (expected: the simulator's)")
 }
 
 // The small generator is -Os's, and the default, for the examples it can
@@ -50,8 +40,7 @@ func TestSmallFallsBackWhenTablesDoNotFit(t *testing.T) {
 func TestSmallIsTheDefault(t *testing.T) {
 	for _, name := range []string{"gelu-random", "mlp-random", "untied-random", "mha-random"} {
 		_, im := build(t, path(name), "")
-		if im.Generator != "small" || im.Note != "" {
-			t.Errorf("%s: generator %q (%s)", name, im.Generator, im.Note)
-		}
+		assert.Equal(t, "small", im.Generator, "%s: the generator (%s)", name, im.Note)
+		assert.Empty(t, im.Note, "%s: the note", name)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/checkpoint"
 	"tfc/codegen"
 	"tfc/frontend"
@@ -46,49 +49,38 @@ func TestLLMCTokenizer(t *testing.T) {
 			}
 		}
 		tok := filepath.Join(dir, "gpt2_tokenizer.bin")
-		if err := os.WriteFile(tok, checkpoint.WriteLLMCTokenizer(pieces, c.eot), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(tok, checkpoint.WriteLLMCTokenizer(pieces, c.eot), 0o644))
 		src, err := os.ReadFile(path(c.example))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		s := strings.Replace(string(src), "tokenizer synthetic", fmt.Sprintf("tokenizer %q", tok), 1)
 		s = strings.Replace(s, `prompt = "the"`, `prompt = ""`, 1)
 		s = strings.Replace(s, c.seedLine, fmt.Sprintf("weights   random seed %d", c.seed), 1)
 		file := filepath.Join(dir, "gpt2.tf")
-		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(file, []byte(s), 0o644))
 		p, err := frontend.LoadFile(file, ir.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		prompt, err := p.PromptTokens()
-		if err != nil || len(prompt) != 1 || prompt[0] != c.eot {
-			t.Fatalf("prompt %v, %v: want the end-of-text token alone", prompt, err)
-		}
-		if _, err := p.Tokenizer.Encode("the", true, false); err != checkpoint.ErrNoMerges {
-			t.Errorf("encoding a prompt: %v", err)
-		}
+		require.NoError(t, err, "prompt")
+		require.Equal(t, []int{c.eot}, prompt, "prompt: the end-of-text token alone")
+		_, err = p.Tokenizer.Encode("the", true, false)
+		assert.Same(t, checkpoint.ErrNoMerges, err, "encoding a prompt: %v", err)
 		toks, err := ir.Generate(ir.NewSim(p), p.Tokenizer, prompt, p.Gen.Steps, &strings.Builder{})
-		if err != nil {
-			t.Fatal(err)
+		require.NoError(t, err)
+		require.Equal(t, c.seed == 3, toks[len(toks)-1] == c.eot,
+			"seed %d: the model's tokens %v are not what this test needs: whether they end at end-of-text", c.seed, toks)
+		if c.seed == 11 {
+			require.Equal(t, 1, toks[0], "seed %d: the model's tokens %v are not what this test needs: the first", c.seed, toks)
 		}
-		ends := toks[len(toks)-1] == c.eot
-		if ends != (c.seed == 3) || toks[0] != 1 && c.seed == 11 || c.seed == 51 && toks[19] != 2 {
-			t.Fatalf("seed %d: the model's tokens %v are not what this test needs", c.seed, toks)
+		if c.seed == 51 {
+			require.Equal(t, 2, toks[19], "seed %d: the model's tokens %v are not what this test needs: the 20th", c.seed, toks)
 		}
 		want := simulate(t, p)
 		for _, o := range []codegen.Options{{}, {Opt: "2"}, {Memory: "flat"}, {Opt: "2", Memory: "flat", March: "sse2"}} {
 			im, err := codegen.Build(p, prompt, p.Gen.Steps, o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err, "%+v", o)
 			res := boot(t, im.Bytes)
-			if string(res.Serial) != want || res.ExitCode != 0 {
-				t.Errorf("seed %d, %+v (%s): exit %d, COM1:\n%q\nwant:\n%q", c.seed, o, im.Generator, res.ExitCode, res.Serial, want)
-			}
+			assert.Equal(t, want, string(res.Serial), "seed %d, %+v (%s): COM1 (expected: the simulator's), exit %d", c.seed, o, im.Generator, res.ExitCode)
+			assert.Equal(t, 0, res.ExitCode, "seed %d, %+v (%s): exit code", c.seed, o, im.Generator)
 		}
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/difftest"
 	"tfc/qemu"
 )
@@ -19,18 +22,13 @@ func TestAttentionSumPast32BitsBoots(t *testing.T) {
 	t.Parallel()
 	r := difftest.Run("bigsum", difftest.BigSumSource(), difftest.RunOptions{Timeout: 2 * time.Minute,
 		Configs: []difftest.Config{{Opt: "s", Memory: "flat"}, {Opt: "2", Memory: "flat"}}})
-	if r.Rejected != "" {
-		t.Fatalf("refused: %s", r.Rejected)
-	}
+	require.Empty(t, r.Rejected, "refused")
 	for _, f := range r.Failures {
-		t.Error(f)
+		assert.Fail(t, f.String())
 	}
-	if r.Tokens < 1025 {
-		t.Errorf("the simulator ran %d positions", r.Tokens)
-	}
+	assert.GreaterOrEqual(t, r.Tokens, 1025, "positions the simulator ran")
 	for _, cr := range r.Configs {
-		if !cr.Booted || cr.Generator != "loop" {
-			t.Errorf("%v: built %v (%s), booted %v", cr.Config, cr.Built, cr.Generator, cr.Booted)
-		}
+		assert.Equal(t, "loop", cr.Generator, "%v: generator (built %v, booted %v)", cr.Config, cr.Built, cr.Booted)
+		assert.True(t, cr.Booted, "%v: booted (built %v, %s)", cr.Config, cr.Built, cr.Generator)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/difftest"
 	"tfc/qemu"
 )
@@ -20,12 +23,10 @@ func TestNewOpNeedsNoX86(t *testing.T) {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		for _, f := range files {
 			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(strings.ToLower(string(src)), "relu") {
-				t.Errorf("%s names relu: a new op needs no code in the code generators", f)
-			}
+			require.NoError(t, err)
+			// Not assert.NotContains: it would print the whole file.
+			assert.False(t, strings.Contains(strings.ToLower(string(src)), "relu"),
+				"%s names relu: a new op needs no code in the code generators", f)
 		}
 	}
 	if !qemu.Available() {
@@ -33,16 +34,13 @@ func TestNewOpNeedsNoX86(t *testing.T) {
 	}
 	r := difftest.Run("relu", reluModel, difftest.RunOptions{
 		Configs: []difftest.Config{{Opt: "s", Memory: "flat"}, {Opt: "2", Memory: "flat"}}})
-	if r.Rejected != "" {
-		t.Fatalf("refused: %s", r.Rejected)
-	}
+	require.Empty(t, r.Rejected, "refused")
 	for _, f := range r.Failures {
-		t.Error(f)
+		assert.Fail(t, f.String())
 	}
 	for _, c := range r.Configs {
-		if !c.Booted || c.Generator != "loop" {
-			t.Errorf("%v: built %v by %q, booted %v", c.Config, c.Built, c.Generator, c.Booted)
-		}
+		assert.Equal(t, "loop", c.Generator, "%v: generator (built %v, booted %v)", c.Config, c.Built, c.Booted)
+		assert.True(t, c.Booted, "%v: booted (built %v by %q)", c.Config, c.Built, c.Generator)
 	}
 }
 

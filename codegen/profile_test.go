@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/codegen"
 	"tfc/frontend"
 	"tfc/ir"
@@ -23,59 +26,38 @@ func TestProfile(t *testing.T) {
 		t.Skip("SKIPPED: qemu-system-i386 is not installed (make deps)")
 	}
 	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	const steps = 6
 	prompt, _ := p.PromptTokens()
 	im, err := codegen.Build(p, prompt, steps, codegen.Options{Opt: "2", Gen: "loop", Profile: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := len(p.Blocks[ir.PreBlock]) + p.Layers*0 + len(p.Blocks[ir.PostBlock]); len(im.ProfileNames) < want {
-		t.Fatalf("%d profiled ops, want at least %d: %v", len(im.ProfileNames), want, im.ProfileNames)
-	}
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(im.ProfileNames), len(p.Blocks[ir.PreBlock])+p.Layers*0+len(p.Blocks[ir.PostBlock]),
+		"profiled ops: %v", im.ProfileNames)
 	dir := t.TempDir()
 	img, dc := filepath.Join(dir, "a.img"), filepath.Join(dir, "debugcon")
-	if err := os.WriteFile(img, im.Bytes, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(img, im.Bytes, 0o644))
 	res, err := qemu.Boot(context.Background(), img, qemu.Options{Timeout: time.Minute, Debugcon: dc, Icount: true})
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("boot: %v, exit %d", err, res.ExitCode)
-	}
+	require.NoError(t, err, "boot")
+	require.Equal(t, 0, res.ExitCode, "boot: exit code")
 	raw, err := os.ReadFile(dc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pr, err := codegen.ParseProfile(raw, im, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pr.Steps != steps {
-		t.Errorf("%d steps, want %d", pr.Steps, steps)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, uint64(steps), pr.Steps, "steps")
 	var sum uint64
 	matmuls := 0
 	for _, o := range pr.Ops {
-		if o.Count == 0 {
-			t.Errorf("%s: no instructions", o.Name)
-		}
+		assert.NotZero(t, o.Count, "%s: instructions", o.Name)
 		sum += o.Count
 		if strings.HasPrefix(o.Name, "matmul") {
 			matmuls++
-			if o.MACs == 0 {
-				t.Errorf("%s: no multiply-accumulates", o.Name)
-			}
+			assert.NotZero(t, o.MACs, "%s: multiply-accumulates", o.Name)
 		}
 	}
-	if sum > pr.Total || matmuls == 0 {
-		t.Errorf("ops sum to %d of %d; %d matmuls", sum, pr.Total, matmuls)
-	}
+	assert.LessOrEqual(t, sum, pr.Total, "the ops' instructions, at most the total")
+	assert.NotZero(t, matmuls, "matmuls")
 	var out strings.Builder
 	pr.Print(&out)
-	if !strings.Contains(out.String(), "total over 6 tokens") {
-		t.Errorf("report:\n%s", out.String())
-	}
+	assert.Contains(t, out.String(), "total over 6 tokens", "report:\n%s", out.String())
 	t.Log("\n" + out.String())
 }

@@ -3,6 +3,9 @@ package codegen_test
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/codegen"
 	"tfc/frontend"
 	"tfc/ir"
@@ -26,41 +29,29 @@ func TestSelfTest(t *testing.T) {
 		{"mha-random", codegen.Options{Opt: "2", Memory: "flat"}},
 	} {
 		p, err := frontend.LoadFile(path(c.name), ir.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 		c.o.SelfTest = true
 		im, err := codegen.Build(p, prompt, p.Gen.Steps, c.o)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "%s %+v", c.name, c.o)
 		res := boot(t, im.Bytes)
-		if want := "self-test ok\n" + simulate(t, p); string(res.Serial) != want || res.ExitCode != 0 {
-			t.Errorf("%s %+v: exit %d, COM1:\n%q\nwant:\n%q", c.name, c.o, res.ExitCode, res.Serial, want)
-		}
+		assert.Equal(t, "self-test ok\n"+simulate(t, p), string(res.Serial), "%s %+v: COM1, exit %d", c.name, c.o, res.ExitCode)
+		assert.Equal(t, 0, res.ExitCode, "%s %+v: exit code", c.name, c.o)
 	}
 
 	// The lean boot sector sums nothing: bytes of the image can change.
 	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	im, err := codegen.Build(p, []int{ir.BOS}, p.Gen.Steps, codegen.Options{Boot: "lean", Memory: "segmented", SelfTest: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	at := func(linear uint32) int { return im.CodeOffset + int(linear-runtime.CodeAddr) }
 	sums := im.Main.Symbols()["selftest.sums"]
-	if sums == 0 {
-		t.Fatal("no selftest.sums")
-	}
+	require.NotZero(t, sums, "no selftest.sums")
 	table := append([]byte(nil), im.Bytes...)
 	table[at(sums+4*5)] ^= 1
 	res := boot(t, table)
-	if want := "self-test: step 5 differs\n"; string(res.Serial) != want || res.ExitCode != 2 {
-		t.Errorf("a changed sum: exit %d, COM1 %q, want %q", res.ExitCode, res.Serial, want)
-	}
+	assert.Equal(t, "self-test: step 5 differs\n", string(res.Serial), "a changed sum: COM1, exit %d", res.ExitCode)
+	assert.Equal(t, 2, res.ExitCode, "a changed sum: exit code")
 	var emb *ir.Param
 	for _, q := range p.Params {
 		if q.Name == "token_embedding" {
@@ -71,7 +62,6 @@ func TestSelfTest(t *testing.T) {
 	weights := append([]byte(nil), im.Bytes...)
 	weights[at(loc.Addr+uint32(loc.RowBytes)*ir.BOS+4)] += 50 // BOS's row, past its multiplier
 	res = boot(t, weights)
-	if want := "self-test: step 0 differs\n"; string(res.Serial) != want || res.ExitCode != 2 {
-		t.Errorf("a changed weight: exit %d, COM1 %q, want %q", res.ExitCode, res.Serial, want)
-	}
+	assert.Equal(t, "self-test: step 0 differs\n", string(res.Serial), "a changed weight: COM1, exit %d", res.ExitCode)
+	assert.Equal(t, 2, res.ExitCode, "a changed weight: exit code")
 }

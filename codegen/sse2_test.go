@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/codegen"
 	x86 "tfc/codegen/x86_16"
 	"tfc/frontend"
@@ -18,35 +21,25 @@ import (
 // loader's message and exit code 2, before any SSE2 instruction runs.
 func TestSSE2NeedsTheCPU(t *testing.T) {
 	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{March: "sse2"}); err == nil {
-		t.Error("-Os -march sse2 built")
-	}
+	require.NoError(t, err)
+	_, err = codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{March: "sse2"})
+	assert.Error(t, err, "-Os -march sse2 built")
 	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Opt: "2", March: "sse2"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dots := 0
 	for _, pl := range im.Main.Placed() {
 		if pl.Inst.Op == x86.PMADDWD {
 			dots++
 		}
 	}
-	if dots == 0 {
-		t.Fatal("no pmaddwd in the code")
-	}
+	require.NotZero(t, dots, "no pmaddwd in the code")
 	if !qemu.Available() {
 		t.Skip("SKIPPED: qemu-system-i386 is not installed (make deps)")
 	}
 	for _, cpu := range []string{"486", "pentium3"} {
 		res, err := qemu.BootBytes(context.Background(), im.Bytes, qemu.Options{Timeout: time.Minute, CPU: cpu})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(res.Serial) != "needs SSE2\n" || res.ExitCode != 2 {
-			t.Errorf("-cpu %s: exit %d, COM1 %q", cpu, res.ExitCode, res.Serial)
-		}
+		require.NoError(t, err, "-cpu %s", cpu)
+		assert.Equal(t, "needs SSE2\n", string(res.Serial), "-cpu %s: COM1, exit %d", cpu, res.ExitCode)
+		assert.Equal(t, 2, res.ExitCode, "-cpu %s: exit code", cpu)
 	}
 }

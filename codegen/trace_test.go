@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tfc/codegen"
 	"tfc/frontend"
@@ -66,9 +69,7 @@ func TestLogitsBitForBit(t *testing.T) {
 			for _, opt := range []string{"s", "2", "2sse2"} {
 				t.Run(name+"/"+memory+"/O"+opt, func(t *testing.T) {
 					p, err := frontend.LoadFile(files[name], ir.Options{})
-					if err != nil {
-						t.Fatal(err)
-					}
+					require.NoError(t, err)
 					steps := min(p.Gen.Steps, 24)
 					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 					o := codegen.Options{Memory: memory, Opt: opt, Trace: true}
@@ -81,42 +82,26 @@ func TestLogitsBitForBit(t *testing.T) {
 					}
 					t.Logf("%s generator", im.Generator)
 					rec := &recorder{sim: ir.NewSim(p)}
-					if _, err := ir.Generate(rec, p.Tokenizer, prompt, steps, io.Discard); err != nil {
-						t.Fatal(err)
-					}
+					_, err = ir.Generate(rec, p.Tokenizer, prompt, steps, io.Discard)
+					require.NoError(t, err)
 					dir := t.TempDir()
 					img, dc := filepath.Join(dir, "a.img"), filepath.Join(dir, "debugcon")
-					if err := os.WriteFile(img, im.Bytes, 0o644); err != nil {
-						t.Fatal(err)
-					}
+					require.NoError(t, os.WriteFile(img, im.Bytes, 0o644))
 					res, err := qemu.Boot(context.Background(), img, qemu.Options{Timeout: 2 * time.Minute, Debugcon: dc})
-					if err != nil || res.ExitCode != 0 {
-						t.Fatalf("boot: %v, exit %d", err, res.ExitCode)
-					}
+					require.NoError(t, err, "boot")
+					require.Equal(t, 0, res.ExitCode, "boot: exit code")
 					raw, err := os.ReadFile(dc)
-					if err != nil {
-						t.Fatal(err)
-					}
+					require.NoError(t, err)
 					got, err := codegen.ParseTrace(raw, p.Vocab)
-					if err != nil {
-						t.Fatal(err)
-					}
+					require.NoError(t, err)
+					// Stops at the first step that differs: the later ones
+					// follow from it.
 					for step, want := range rec.steps {
-						if step >= len(got) {
-							t.Fatalf("the image traced %d steps, the simulator ran %d", len(got), len(rec.steps))
-						}
-						for i, w := range want.Logits {
-							if g := got[step].Logits[i]; g != w {
-								t.Fatalf("step %d, logit %d: image %d, simulator %d", step, i, g, w)
-							}
-						}
-						if g := got[step].Token; g != want.Token {
-							t.Fatalf("step %d: the image chose token %d, the simulator %d", step, g, want.Token)
-						}
+						require.Less(t, step, len(got), "the image traced %d steps, the simulator ran %d", len(got), len(rec.steps))
+						require.Empty(t, cmp.Diff(want.Logits, got[step].Logits), "step %d: logits (-simulator +image)", step)
+						require.Equal(t, want.Token, got[step].Token, "step %d: the token chosen (expected: the simulator's)", step)
 					}
-					if len(got) != len(rec.steps) {
-						t.Fatalf("the image traced %d steps, the simulator ran %d", len(got), len(rec.steps))
-					}
+					require.Equal(t, len(rec.steps), len(got), "steps the image traced (expected: the steps the simulator ran)")
 				})
 			}
 		}
@@ -138,18 +123,15 @@ func TestParseTrace(t *testing.T) {
 		raw = binary.LittleEndian.AppendUint16(raw, uint16(s.Token))
 	}
 	got, err := codegen.ParseTrace(raw, 3)
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("ParseTrace = %v, %v; want %v", got, err, want)
-	}
-	if got, err := codegen.ParseTrace(nil, 3); err != nil || len(got) != 0 {
-		t.Errorf("empty trace: %v, %v", got, err)
-	}
+	require.NoError(t, err, "ParseTrace")
+	require.Empty(t, cmp.Diff(want, got), "ParseTrace (-want +got)")
+	got, err = codegen.ParseTrace(nil, 3)
+	assert.NoError(t, err, "empty trace")
+	assert.Empty(t, got, "empty trace")
 	for _, n := range []int{1, 13, len(raw) - 2, len(raw) - 1} {
-		if _, err := codegen.ParseTrace(raw[:n], 3); err == nil {
-			t.Errorf("a trace of %d bytes (steps of 14): no error", n)
-		}
+		_, err := codegen.ParseTrace(raw[:n], 3)
+		assert.Error(t, err, "a trace of %d bytes (steps of 14)", n)
 	}
-	if _, err := codegen.ParseTrace(raw, 0); err == nil {
-		t.Error("vocabulary 0: no error")
-	}
+	_, err = codegen.ParseTrace(raw, 0)
+	assert.Error(t, err, "vocabulary 0")
 }

@@ -3,12 +3,16 @@ package codegen_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tfc/codegen"
 	"tfc/frontend"
@@ -127,15 +131,11 @@ func TestTypedPrompts(t *testing.T) {
 			}
 			t.Parallel()
 			p, err := frontend.LoadFile(c.file, ir.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			o := c.o
 			o.TracePrompt = true
 			im, err := codegen.Build(p, []int{ir.BOS}, c.steps, o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			t.Logf("%s generator, %s memory model, code %d bytes", im.Generator, im.Memory, im.CodeBytes())
 			input := typedInput(c.lines)
 			var want bytes.Buffer
@@ -152,43 +152,23 @@ func TestTypedPrompts(t *testing.T) {
 				}
 				return sim
 			}
-			if _, err := ir.Converse(newSim, p.Tokenizer, strings.NewReader(input), c.steps, &want, sampling,
-				func(ids []int) { wantIDs = append(wantIDs, ids) }); err != nil {
-				t.Fatal(err)
-			}
-			if len(wantIDs) != len(c.lines)-c.params {
-				t.Fatalf("the line discipline read %d prompts, want %d", len(wantIDs), len(c.lines)-c.params)
-			}
+			_, err = ir.Converse(newSim, p.Tokenizer, strings.NewReader(input), c.steps, &want, sampling,
+				func(ids []int) { wantIDs = append(wantIDs, ids) })
+			require.NoError(t, err)
+			require.Equal(t, len(c.lines)-c.params, len(wantIDs), "the prompts the line discipline read")
 			debugcon := filepath.Join(t.TempDir(), "debugcon")
 			res, err := qemu.BootBytes(context.Background(), im.Bytes, qemu.Options{Timeout: 2 * time.Minute, Stdin: strings.NewReader(input),
 				Debugcon: debugcon, MemoryMiB: im.MemoryMiB()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			raw, err := os.ReadFile(debugcon)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			gotIDs, err := codegen.ParsePromptTrace(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range max(len(gotIDs), len(wantIDs)) {
-				switch {
-				case i >= len(gotIDs):
-					t.Errorf("prompt %d (%v): the image encoded no more lines", i, wantIDs[i])
-				case i >= len(wantIDs):
-					t.Errorf("the image encoded a prompt %d: %v", i, gotIDs[i])
-				case fmt.Sprint(gotIDs[i]) != fmt.Sprint(wantIDs[i]):
-					t.Errorf("prompt %d: the image encoded\n%v\nllama2.c's encoder:\n%v", i, gotIDs[i], wantIDs[i])
-				}
-			}
-			if res.ExitCode != 0 {
-				t.Errorf("exit code %d (stderr %q)", res.ExitCode, res.Stderr)
-			}
-			if got := string(res.Serial); got != want.String() {
-				t.Errorf("COM1:\n%q\nwant, as the simulator:\n%q", got, want.String())
-			}
+			require.NoError(t, err)
+			// EquateEmpty: an empty prompt is one, nil or not.
+			assert.Empty(t, cmp.Diff(wantIDs, gotIDs, cmpopts.EquateEmpty()),
+				"the prompts the image encoded (-llama2.c's encoder +image)")
+			assert.Equal(t, 0, res.ExitCode, "exit code (stderr %q)", res.Stderr)
+			assert.Equal(t, want.String(), string(res.Serial), "COM1 (expected: the simulator's)")
 		})
 	}
 }
@@ -197,22 +177,14 @@ func TestTypedPrompts(t *testing.T) {
 func typedFile(t *testing.T, name, src string) string {
 	t.Helper()
 	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.Contains(t, string(b), `prompt = ""`, "%s has no empty prompt to make typed", src)
 	s := strings.Replace(string(b), `prompt = ""`, "prompt = typed", 1)
-	if s == string(b) {
-		t.Fatalf("%s has no empty prompt to make typed", src)
-	}
 	// Its files, relative to src's directory.
 	dir, err := filepath.Abs(filepath.Dir(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s = strings.ReplaceAll(s, `"../models/`, `"`+dir+`/../models/`)
 	file := filepath.Join(t.TempDir(), name+".tf")
-	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(file, []byte(s), 0o644))
 	return file
 }
