@@ -61,6 +61,9 @@ type Options struct {
 	// generator prints its IR to DumpTo.
 	Dump   string
 	DumpTo io.Writer
+	// check (Check): the build makes its checks but need not produce
+	// the image's bytes.
+	check bool
 }
 
 // Image is a built disk image and what it is made of.

@@ -95,7 +95,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		model = "segmented"
 		l, err = loopgen.NewSegmentedLayout(p, f, data, prompt)
 	} else {
-		l, err = loopgen.NewLayout(p, f, data, prompt)
+		l, err = loopgen.NewLayout(p, f, data, prompt, o.check)
 		if err != nil {
 			err = fmt.Errorf("flat memory model: %v", err)
 		}
@@ -107,7 +107,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
 	}
-	if b := console.PieceBias(); b != 0 {
+	if b := console.PieceBias(); b != 0 && l.Data != nil {
 		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
 	if typed != nil {
@@ -142,6 +142,10 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
 	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Input: typed != nil, SSE2: o.March == "sse2"}
+	if o.check {
+		// Check: the image's checks without its bytes (NewLayout wrote no data).
+		return &Image{Memory: model, Generator: "loop", Main: main}, runtime.CheckLink(main, l.DataLen(), cfg)
+	}
 	ln, err := runtime.LinkImage(nil, main, l.Data, cfg)
 	if err != nil {
 		return nil, err

@@ -39,48 +39,13 @@ func Link(boot, main *x86.Program, data []byte, c BootConfig) ([]byte, error) {
 // passes its own boot program must have built it with the same counts
 // (nonzero counts in c are checked against the sizes).
 func LinkImage(boot, main *x86.Program, data []byte, c BootConfig) (*Linked, error) {
-	code, err := main.Assemble(CodeAddr)
-	if err != nil {
-		return nil, fmt.Errorf("main code: %w", err)
-	}
-	if len(code) > MaxCodeSize {
-		return nil, fmt.Errorf("main code is %d bytes, only %d fit at %#x below %#x",
-			len(code), MaxCodeSize, CodeAddr, CodeAddr+MaxCodeSize)
-	}
-	codeSectors, dataSectors := StreamSectors(c, len(code), len(data))
-	if (c.CodeSectors != 0 && c.CodeSectors != codeSectors) || (c.DataSectors != 0 && c.DataSectors != dataSectors) {
-		return nil, fmt.Errorf("config says %d code and %d data sectors, the image has %d and %d",
-			c.CodeSectors, c.DataSectors, codeSectors, dataSectors)
-	}
-	c.CodeSectors, c.DataSectors = codeSectors, dataSectors
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var loader *x86.Program
-	var ld []byte
-	if !c.Lean {
-		r, err := SharedRoutines(c)
-		if err != nil {
-			return nil, err
-		}
-		if loader, err = Loader(c, r); err != nil {
-			return nil, err
-		}
-		ld, _ = loader.Assemble(LoaderAddr)
-		c.LoaderSectors = sectors(len(ld) + 2)
-		if LoaderAddr+c.LoaderSectors*SectorSize > loaderEnd {
-			return nil, fmt.Errorf("BUG: the loader is %d bytes, more than fit from %#x to %#x", len(ld), LoaderAddr, loaderEnd)
-		}
-	}
-	if boot == nil {
-		if boot, err = BootSector(c); err != nil {
-			return nil, err
-		}
-	}
-	bs, err := assembleBoot(boot)
+	pl, err := plan(boot, main, len(data), c)
 	if err != nil {
 		return nil, err
 	}
+	c = pl.c
+	code, ld, bs := pl.code, pl.loader, pl.boot
+	codeSectors, dataSectors := c.CodeSectors, c.DataSectors
 	img := make([]byte, 0, CylinderSectors(1+c.LoaderSectors+codeSectors+dataSectors)*SectorSize)
 	img = append(img, bs...)
 	img = append(img, make([]byte, 510-len(bs))...)
@@ -110,7 +75,7 @@ func LinkImage(boot, main *x86.Program, data []byte, c BootConfig) (*Linked, err
 	}
 	img = appendPaddedTo(img, nil, (CylinderSectors(len(img)/SectorSize)*SectorSize)-len(img))
 	writeMBR(img, c.Input)
-	return &Linked{Bytes: img, Boot: boot, Loader: loader, Config: c}, nil
+	return &Linked{Bytes: img, Boot: pl.bootProg, Loader: pl.loaderProg, Config: c}, nil
 }
 
 // appendSummed16 appends b padded to n sectors, its last word set so that
@@ -169,4 +134,69 @@ func roundUp(n, k int) int { return (n + k - 1) / k * k }
 func appendPaddedTo(img, b []byte, n int) []byte {
 	img = append(img, b...)
 	return append(img, make([]byte, n-len(b))...)
+}
+
+// CheckLink makes every check LinkImage makes for an image of main and
+// dataLen bytes of data, without laying the image out: tfc check's, which
+// does not build the data of a large model.
+func CheckLink(main *x86.Program, dataLen int, c BootConfig) error {
+	_, err := plan(nil, main, dataLen, c)
+	return err
+}
+
+// linkPlan is what LinkImage checked and assembled before it lays the
+// image out: the config with its sector counts, and the assembled code,
+// loader (nil for the lean boot sector) and boot sector.
+type linkPlan struct {
+	c                    BootConfig
+	code, loader, boot   []byte
+	bootProg, loaderProg *x86.Program
+}
+
+// plan checks the image of main and dataLen bytes of data and assembles
+// its pieces.
+func plan(boot, main *x86.Program, dataLen int, c BootConfig) (*linkPlan, error) {
+	code, err := main.Assemble(CodeAddr)
+	if err != nil {
+		return nil, fmt.Errorf("main code: %w", err)
+	}
+	if len(code) > MaxCodeSize {
+		return nil, fmt.Errorf("main code is %d bytes, only %d fit at %#x below %#x",
+			len(code), MaxCodeSize, CodeAddr, CodeAddr+MaxCodeSize)
+	}
+	codeSectors, dataSectors := StreamSectors(c, len(code), dataLen)
+	if (c.CodeSectors != 0 && c.CodeSectors != codeSectors) || (c.DataSectors != 0 && c.DataSectors != dataSectors) {
+		return nil, fmt.Errorf("config says %d code and %d data sectors, the image has %d and %d",
+			c.CodeSectors, c.DataSectors, codeSectors, dataSectors)
+	}
+	c.CodeSectors, c.DataSectors = codeSectors, dataSectors
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	var loader *x86.Program
+	var ld []byte
+	if !c.Lean {
+		r, err := SharedRoutines(c)
+		if err != nil {
+			return nil, err
+		}
+		if loader, err = Loader(c, r); err != nil {
+			return nil, err
+		}
+		ld, _ = loader.Assemble(LoaderAddr)
+		c.LoaderSectors = sectors(len(ld) + 2)
+		if LoaderAddr+c.LoaderSectors*SectorSize > loaderEnd {
+			return nil, fmt.Errorf("BUG: the loader is %d bytes, more than fit from %#x to %#x", len(ld), LoaderAddr, loaderEnd)
+		}
+	}
+	if boot == nil {
+		if boot, err = BootSector(c); err != nil {
+			return nil, err
+		}
+	}
+	bs, err := assembleBoot(boot)
+	if err != nil {
+		return nil, err
+	}
+	return &linkPlan{c: c, code: code, loader: ld, boot: bs, bootProg: boot, loaderProg: loader}, nil
 }

@@ -78,18 +78,24 @@ type Layout struct {
 	layers          int
 	promptTokens    []int
 	piecesBytes     int
+	// sized (NewLayout's sizesOnly): the data's bytes are counted in n,
+	// not written; Data stays empty.
+	sized bool
+	n     int
 }
 
 func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 
 // NewLayout lays f out for p; pieces is the console's piece table, prompt
-// the prompt's tokens.
-func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout, error) {
-	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
-	here := func() uint64 { return DataAddr + uint64(len(l.Data)) }
+// the prompt's tokens. With sizesOnly (tfc check) it places every buffer
+// but writes no data (DataLen says its length): a large model's data is
+// hundreds of megabytes that only the image needs.
+func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, sizesOnly bool) (*Layout, error) {
+	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces), sized: sizesOnly}
+	here := func() uint64 { return DataAddr + uint64(l.DataLen()) }
 	pad := l.pad
 	l.Pieces = DataAddr
-	l.Data = append(l.Data, pieces...)
+	l.put(pieces)
 	pad(16)
 	// Loaded: global params, tables, state; then the layer region.
 	var layered []*lir.Buf
@@ -100,24 +106,20 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout
 		case b.Kind == lir.BufParam:
 			pad(4)
 			l.Addr[b] = uint32(here())
-			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), 0)...)
+			l.putParam(b, 0)
 		case b.Kind == lir.BufTable:
 			pad(4)
 			l.Addr[b] = uint32(here())
-			for _, v := range b.Of.(*ir.Table).Data {
-				l.Data = binary.LittleEndian.AppendUint32(l.Data, uint32(v))
-			}
+			l.put(tableBytes(b))
 		case b.Kind == lir.BufState:
 			pad(8)
 			l.Addr[b] = uint32(here())
-			l.Data = append(l.Data, b.Init...)
+			l.put(b.Init)
 		}
 	}
 	pad(4)
 	l.Prompt, l.NPrompt = uint32(here()), len(prompt)
-	for _, t := range prompt {
-		l.Data = binary.LittleEndian.AppendUint16(l.Data, uint16(t))
-	}
+	l.put(promptBytes(prompt))
 	pad(16)
 	l.LayerW = uint32(here())
 	var off uint32
@@ -128,7 +130,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout
 	l.StrideW = align(off, 16)
 	l.appendLayers(layered)
 	if here() >= 1<<32 {
-		return nil, fmt.Errorf("the data is %d bytes, more than fit from 1 MiB below 4 GiB", len(l.Data))
+		return nil, fmt.Errorf("the data is %d bytes, more than fit from 1 MiB below 4 GiB", l.DataLen())
 	}
 	// Computed: vars, scratch, the token; then the caches' region.
 	at := uint64(align(uint32(here()), 16))
@@ -191,29 +193,79 @@ func (l *Layout) layerStart(a uint32) int64 {
 	return int64(a)
 }
 
+// DataLen is the length of the data the image loads.
+func (l *Layout) DataLen() int {
+	if l.sized {
+		return l.n
+	}
+	return len(l.Data)
+}
+
+// put appends b to the data (sized: counts it).
+func (l *Layout) put(b []byte) {
+	if l.sized {
+		l.n += len(b)
+		return
+	}
+	l.Data = append(l.Data, b...)
+}
+
+// putZeros appends n zeros.
+func (l *Layout) putZeros(n int) {
+	if l.sized {
+		l.n += n
+		return
+	}
+	l.Data = append(l.Data, make([]byte, n)...)
+}
+
+// putParam appends param buffer b's slice of layer li as the image stores
+// it (lir.ParamBytes, of b.Size bytes).
+func (l *Layout) putParam(b *lir.Buf, li int) {
+	if l.sized {
+		l.n += int(b.Size)
+		return
+	}
+	l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
+}
+
+// tableBytes is table buffer b as stored: int32s.
+func tableBytes(b *lir.Buf) []byte {
+	var d []byte
+	for _, v := range b.Of.(*ir.Table).Data {
+		d = binary.LittleEndian.AppendUint32(d, uint32(v))
+	}
+	return d
+}
+
+// promptBytes is the prompt as stored: words.
+func promptBytes(prompt []int) []byte {
+	var d []byte
+	for _, t := range prompt {
+		d = binary.LittleEndian.AppendUint16(d, uint16(t))
+	}
+	return d
+}
+
 // pad appends zeros to the data up to a multiple of a bytes.
 func (l *Layout) pad(a int) {
-	for len(l.Data)%a != 0 {
-		l.Data = append(l.Data, 0)
-	}
+	l.putZeros((a - l.DataLen()%a) % a)
 }
 
 // appendLayers appends every layer's region of the per-layer params, each
 // param at its offset in the region: its part's start (segmented: the
 // region's group, Group.Add; flat: 0) and its offset in that part.
 func (l *Layout) appendLayers(layered []*lir.Buf) {
-	// Every layer's region at once: one allocation, not one per doubling.
-	l.Data = slices.Grow(l.Data, int(l.StrideW)*l.layers)
+	if !l.sized {
+		// Every layer's region at once: one allocation, not one per doubling.
+		l.Data = slices.Grow(l.Data, int(l.StrideW)*l.layers)
+	}
 	for li := 0; li < l.layers; li++ {
-		start := len(l.Data)
+		start := l.DataLen()
 		for _, b := range layered {
-			for len(l.Data)-start < int(uint32(l.Group[b].Add)<<4+l.Addr[b]) {
-				l.Data = append(l.Data, 0)
-			}
-			l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
+			l.putZeros(start + int(uint32(l.Group[b].Add)<<4+l.Addr[b]) - l.DataLen())
+			l.putParam(b, li)
 		}
-		for len(l.Data)-start < int(l.StrideW) {
-			l.Data = append(l.Data, 0)
-		}
+		l.putZeros(start + int(l.StrideW) - l.DataLen())
 	}
 }

@@ -1,7 +1,6 @@
 package loopgen
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sort"
 
@@ -34,10 +33,10 @@ import (
 func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout, error) {
 	l := &Layout{Segmented: true, DataAddr: SegmentedDataAddr, Addr: map[*lir.Buf]uint32{}, Group: map[*lir.Buf]Group{},
 		layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
-	here := func() uint32 { return SegmentedDataAddr + uint32(len(l.Data)) }
+	here := func() uint32 { return SegmentedDataAddr + uint32(l.DataLen()) }
 	pad := l.pad
 	l.Pieces = SegmentedDataAddr
-	l.Data = append(l.Data, pieces...)
+	l.put(pieces)
 	pad(16)
 	// The layers' params.
 	var layered, globals, computed []*lir.Buf
@@ -118,13 +117,11 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 	for _, b := range states {
 		pad(8)
 		l.Group[b], l.Addr[b] = Group{Slot: first}, at()
-		l.Data = append(l.Data, b.Init...)
+		l.put(b.Init)
 	}
 	pad(4)
 	l.Prompt, l.NPrompt = at(), len(prompt)
-	for _, t := range prompt {
-		l.Data = binary.LittleEndian.AppendUint16(l.Data, uint16(t))
-	}
+	l.put(promptBytes(prompt))
 	end := uint64(at())
 	for _, b := range computed {
 		end = (end + 7) &^ 7
@@ -191,17 +188,15 @@ func globalBytes(b *lir.Buf) int {
 	if b.Kind == lir.BufTable {
 		return 4 * len(b.Of.(*ir.Table).Data)
 	}
-	return len(lir.ParamBytes(b.Of.(*ir.Param), 0))
+	return int(b.Size)
 }
 
 func (l *Layout) appendGlobal(b *lir.Buf) {
 	if b.Kind == lir.BufTable {
-		for _, v := range b.Of.(*ir.Table).Data {
-			l.Data = binary.LittleEndian.AppendUint32(l.Data, uint32(v))
-		}
+		l.put(tableBytes(b))
 		return
 	}
-	l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), 0)...)
+	l.putParam(b, 0)
 }
 
 // inOrder is bs in f's order of buffers.
