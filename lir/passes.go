@@ -325,16 +325,8 @@ func hoistIn(nodes []*Node, nd []int) []*Node {
 					written[x.Index] = true
 				}
 			})
-			var keep, moved []*Node
-			for _, x := range n.Body {
-				if x.Kind == NInst && x.Inst.pure() && x.Inst.Op != OpConst && nd[x.Inst.Dst] == 1 && invariant(&x.Inst, written) {
-					delete(written, x.Inst.Dst)
-					moved = append(moved, x)
-					continue
-				}
-				keep = append(keep, x)
-			}
-			n.Body = keep
+			var moved []*Node
+			n.Body = hoistOut(n.Body, nd, written, &moved)
 			out = append(out, moved...)
 			out = append(out, n)
 		case NIf:
@@ -346,6 +338,28 @@ func hoistIn(nodes []*Node, nd []int) []*Node {
 		}
 	}
 	return out
+}
+
+// hoistOut moves the loop invariants among nodes (a loop's body, or an
+// if's branch in it) to moved and returns the rest. From a branch too:
+// pure instructions cannot fault, so running one the branch would have
+// skipped changes nothing but the time (an address the branch computes
+// at every position, in attention's weighted sum).
+func hoistOut(nodes []*Node, nd []int, written map[Reg]bool, moved *[]*Node) []*Node {
+	var keep []*Node
+	for _, x := range nodes {
+		switch {
+		case x.Kind == NInst && x.Inst.pure() && x.Inst.Op != OpConst && nd[x.Inst.Dst] == 1 && invariant(&x.Inst, written):
+			delete(written, x.Inst.Dst)
+			*moved = append(*moved, x)
+			continue
+		case x.Kind == NIf:
+			x.Then = hoistOut(x.Then, nd, written, moved)
+			x.Else = hoistOut(x.Else, nd, written, moved)
+		}
+		keep = append(keep, x)
+	}
+	return keep
 }
 
 func invariant(in *Inst, written map[Reg]bool) bool {
