@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/qemu"
 )
 
@@ -25,13 +28,10 @@ func TestExitCodesAndMessages(t *testing.T) {
 	cut := filepath.Join(dir, "cut.img")
 	wide := variant(t, dir, "mha-random", "wide.tf", "vocab    = 256", "vocab    = 1100") // its embedding table passes 64 KiB
 	typed := variant(t, dir, "mha-random", "typed.tf", `prompt = ""`, "prompt = typed")
-	if code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut); code != 0 {
-		t.Fatal(stderr)
-	}
-	if err := os.Truncate(cut, 196*512); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(bad, []byte("model x\nweights checkpoint \"nosuch.bin\"\ntokenizer synthetic\nconfig {\n  dim = 8 hidden = 8 layers = 1 heads = 2 kv_heads = 2 vocab = 8 context = 8\n}\nforward { next = argmax(x) }\n"), 0o644)
+	code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut)
+	require.Equal(t, 0, code, "tfc build: exit code; stderr:\n%s", stderr)
+	require.NoError(t, os.Truncate(cut, 196*512))
+	require.NoError(t, os.WriteFile(bad, []byte("model x\nweights checkpoint \"nosuch.bin\"\ntokenizer synthetic\nconfig {\n  dim = 8 hidden = 8 layers = 1 heads = 2 kv_heads = 2 vocab = 8 context = 8\n}\nforward { next = argmax(x) }\n"), 0o644))
 	for _, c := range []struct {
 		args   []string
 		code   int
@@ -55,12 +55,11 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{[]string{"run", cut}, 1, "tfc: " + cut + ": a tfc image of 100352 bytes, but its partition table says 1008 sectors: cut short or padded?\n"},
 	} {
 		code, _, stderr := runCLI(c.args...)
-		if code != c.code || !strings.Contains(stderr, c.stderr) {
-			t.Errorf("tfc %s: exit %d, stderr:\n%s\nwant exit %d and %q", strings.Join(c.args, " "), code, stderr, c.code, c.stderr)
-		}
-		if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
-			t.Errorf("tfc %s: a panic:\n%s", strings.Join(c.args, " "), stderr)
-		}
+		args := strings.Join(c.args, " ")
+		assert.Equal(t, c.code, code, "tfc %s: exit code; stderr:\n%s", args, stderr)
+		assert.Contains(t, stderr, c.stderr, "tfc %s: stderr", args)
+		assert.NotContains(t, stderr, "goroutine", "tfc %s: a panic", args)
+		assert.NotContains(t, stderr, "panic", "tfc %s: a panic", args)
 	}
 }
 
@@ -68,34 +67,30 @@ func TestExitCodesAndMessages(t *testing.T) {
 // a position, what does not; tfc sim refuses it too.
 func TestCheck(t *testing.T) {
 	code, stdout, stderr := runCLI("check", "../../examples/gelu-random.tf")
-	if code != 0 || stdout != "../../examples/gelu-random.tf: ok\n" {
-		t.Errorf("tfc check gelu-random: exit %d, %q %q", code, stdout, stderr)
-	}
+	assert.Equal(t, 0, code, "tfc check gelu-random: exit code (stderr %q)", stderr)
+	assert.Equal(t, "../../examples/gelu-random.tf: ok\n", stdout, "tfc check gelu-random: stdout (stderr %q)", stderr)
 	// Random weights are not drawn: stories15M's shape (15M weights) is
 	// checked from its shapes.
 	code, stdout, stderr = runCLI("check", "../../testdata/tinyllamas/stories15M.tf")
-	if code != 0 || stdout != "../../testdata/tinyllamas/stories15M.tf: ok\n" {
-		t.Errorf("tfc check stories15M: exit %d, %q %q", code, stdout, stderr)
-	}
+	assert.Equal(t, 0, code, "tfc check stories15M: exit code (stderr %q)", stderr)
+	assert.Equal(t, "../../testdata/tinyllamas/stories15M.tf: ok\n", stdout, "tfc check stories15M: stdout (stderr %q)", stderr)
 	dir := t.TempDir()
 	src, err := os.ReadFile("../../examples/mha-random.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	big := filepath.Join(dir, "big.tf")
-	os.WriteFile(big, []byte(strings.Replace(string(src), "vocab    = 256", "vocab    = 1100", 1)), 0o644)
+	require.NoError(t, os.WriteFile(big, []byte(strings.Replace(string(src), "vocab    = 256", "vocab    = 1100", 1)), 0o644))
 	// sample() over more tokens than the templates' 32-bit sum holds: the
 	// loop code generator takes it (flat: its embedding table is more than
 	// a 64 KiB segment).
 	code, _, stderr = runCLI("build", "-o", filepath.Join(dir, "x.img"), big)
-	if want := "tfc: -Os: the loop code generator, since sample() over 1100 tokens (the template kernels sum their softmax weights in 32 bits, which hold 1023)"; code != 0 || !strings.Contains(stderr, want) {
-		t.Errorf("tfc build big.tf: exit %d, %q, want %q", code, stderr, want)
-	}
+	assert.Equal(t, 0, code, "tfc build big.tf: exit code (stderr %q)", stderr)
+	assert.Contains(t, stderr, "tfc: -Os: the loop code generator, since sample() over 1100 tokens (the template kernels sum their softmax weights in 32 bits, which hold 1023)",
+		"tfc build big.tf: stderr")
 	for _, args := range [][]string{{"check"}, {"build", "-o", filepath.Join(dir, "x.img")}} {
 		code, _, stderr = runCLI(append(args, "--memory", "segmented", big)...)
-		if want := "big.tf:4:1: segmented memory model: token_embedding is 145200 bytes, more than a 64 KiB segment"; code != 1 || !strings.Contains(stderr, want) {
-			t.Errorf("tfc %s --memory segmented big.tf: exit %d, %q, want %q", args[0], code, stderr, want)
-		}
+		assert.Equal(t, 1, code, "tfc %s --memory segmented big.tf: exit code (stderr %q)", args[0], stderr)
+		assert.Contains(t, stderr, "big.tf:4:1: segmented memory model: token_embedding is 145200 bytes, more than a 64 KiB segment",
+			"tfc %s --memory segmented big.tf: stderr", args[0])
 	}
 }
 
@@ -104,57 +99,48 @@ func TestErrorShowsLineAndCaret(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.tf")
 	cut := filepath.Join(dir, "cut.img")
-	if code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut); code != 0 {
-		t.Fatal(stderr)
-	}
-	if err := os.Truncate(cut, 196*512); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(bad, []byte("model x\nweights random seed 1\ntokenizer synthetic\nconfig {\n  dim = 8\n  hidden = 8\n  layers = 1\n  heads = 3\n  kv_heads = 1\n  vocab = 8\n  context = 8\n}\nforward { next = argmax(x) }\n"), 0o644)
-	code, _, stderr := runCLI("sim", bad)
+	code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut)
+	require.Equal(t, 0, code, "tfc build: exit code; stderr:\n%s", stderr)
+	require.NoError(t, os.Truncate(cut, 196*512))
+	require.NoError(t, os.WriteFile(bad, []byte("model x\nweights random seed 1\ntokenizer synthetic\nconfig {\n  dim = 8\n  hidden = 8\n  layers = 1\n  heads = 3\n  kv_heads = 1\n  vocab = 8\n  context = 8\n}\nforward { next = argmax(x) }\n"), 0o644))
+	code, _, stderr = runCLI("sim", bad)
 	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-	if code != 1 || len(lines) != 3 || !strings.HasPrefix(lines[0], bad+":8:") || !strings.HasSuffix(lines[2], "^") {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
-	}
-	if lines[1] != "  heads = 3" {
-		t.Errorf("source line %q", lines[1])
-	}
+	require.Equal(t, 1, code, "exit code; stderr:\n%s", stderr)
+	require.Len(t, lines, 3, "stderr's lines:\n%s", stderr)
+	require.True(t, strings.HasPrefix(lines[0], bad+":8:"), "stderr's first line %q, want it to start with %q", lines[0], bad+":8:")
+	require.True(t, strings.HasSuffix(lines[2], "^"), "stderr's last line %q, want a caret at its end", lines[2])
+	assert.Equal(t, "  heads = 3", lines[1], "source line")
 }
 
 func TestHelp(t *testing.T) {
 	for _, cmd := range []string{"build", "run", "sim", "check", "asm", "size"} {
 		code, _, stderr := runCLI(cmd, "--help")
-		if code != 0 || !strings.Contains(stderr, "Usage: tfc "+cmd) {
-			t.Errorf("tfc %s --help: exit %d, %q", cmd, code, stderr)
-		}
+		assert.Equal(t, 0, code, "tfc %s --help: exit code", cmd)
+		assert.Contains(t, stderr, "Usage: tfc "+cmd, "tfc %s --help: stderr", cmd)
 	}
 	code, stdout, _ := runCLI("--help")
-	if code != 0 || !strings.Contains(stdout, "tfc run FILE.tf|disk.img") {
-		t.Errorf("tfc --help: exit %d, %q", code, stdout)
-	}
+	assert.Equal(t, 0, code, "tfc --help: exit code")
+	assert.Contains(t, stdout, "tfc run FILE.tf|disk.img", "tfc --help: stdout")
 }
 
 // tfc size lists regions that add up to the total it prints; --json
 // carries the same numbers.
 func TestSize(t *testing.T) {
 	code, stdout, stderr := runCLI("size", "../../examples/gelu-random.tf")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	require.Equal(t, 0, code, "exit code; stderr: %s", stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	sum := 0
 	for _, l := range lines[:len(lines)-2] {
 		var n int
 		var name string
-		if _, err := fmt.Sscan(l, &n, &name); err != nil {
-			t.Fatalf("line %q: %v", l, err)
-		}
+		_, err := fmt.Sscan(l, &n, &name)
+		require.NoError(t, err, "line %q", l)
 		sum += n
 	}
 	var total int
-	if _, err := fmt.Sscanf(lines[len(lines)-1], "code %d bytes", &total); err != nil || total != sum {
-		t.Errorf("last line %q; the regions add up to %d", lines[len(lines)-1], sum)
-	}
+	_, err := fmt.Sscanf(lines[len(lines)-1], "code %d bytes", &total)
+	assert.NoError(t, err, "last line %q", lines[len(lines)-1])
+	assert.Equal(t, sum, total, "last line %q: the total (expected: what the regions add up to)", lines[len(lines)-1])
 	code, stdout, _ = runCLI("size", "--json", "../../examples/gelu-random.tf")
 	var j struct {
 		Code    int `json:"code_bytes"`
@@ -163,9 +149,10 @@ func TestSize(t *testing.T) {
 			Bytes int    `json:"bytes"`
 		} `json:"regions"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &j); err != nil || code != 0 || j.Code != total || len(j.Regions) != len(lines)-2 {
-		t.Errorf("--json: exit %d, err %v, code %d (want %d), %d regions", code, err, j.Code, total, len(j.Regions))
-	}
+	assert.NoError(t, json.Unmarshal([]byte(stdout), &j), "--json")
+	assert.Equal(t, 0, code, "--json: exit code")
+	assert.Equal(t, total, j.Code, "--json: code_bytes")
+	assert.Len(t, j.Regions, len(lines)-2, "--json: regions")
 }
 
 // The template generators sum attention's softmax weights in 32 bits:
@@ -174,19 +161,15 @@ func TestSize(t *testing.T) {
 func TestAttentionPositions(t *testing.T) {
 	dir := t.TempDir()
 	src, err := os.ReadFile("../../examples/gelu-random.tf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	long := filepath.Join(dir, "long.tf")
-	os.WriteFile(long, []byte(strings.Replace(string(src), "context  = 128", "context  = 2000", 1)), 0o644)
+	require.NoError(t, os.WriteFile(long, []byte(strings.Replace(string(src), "context  = 128", "context  = 2000", 1)), 0o644))
 	code, _, stderr := runCLI("build", "-o", filepath.Join(dir, "x.img"), "--steps", "1024", long)
-	if want := "tfc: -Os: the loop code generator, since attention over 1024 positions (the template kernels sum their softmax weights in 32 bits, which hold 1023)"; code != 0 || !strings.Contains(stderr, want) {
-		t.Errorf("tfc build: exit %d, %q, want %q", code, stderr, want)
-	}
+	assert.Equal(t, 0, code, "tfc build: exit code (stderr %q)", stderr)
+	assert.Contains(t, stderr, "tfc: -Os: the loop code generator, since attention over 1024 positions (the template kernels sum their softmax weights in 32 bits, which hold 1023)",
+		"tfc build: stderr")
 	code, _, stderr = runCLI("check", "--steps", "1023", long)
-	if code != 0 {
-		t.Errorf("tfc check --steps 1023: exit %d, %q", code, stderr)
-	}
+	assert.Equal(t, 0, code, "tfc check --steps 1023: exit code (stderr %q)", stderr)
 }
 
 // llama2.c's flags override the generate block: -n -i -t -p -s, and -t
@@ -194,20 +177,12 @@ func TestAttentionPositions(t *testing.T) {
 func TestLlama2cFlags(t *testing.T) {
 	f := "../../examples/mha-random.tf"
 	a := tfc(t, "sim", f, "--steps", "12", "--prompt", "the dog")
-	if b := tfc(t, "sim", f, "-n", "12", "-i", "the dog"); a != b {
-		t.Errorf("-n -i: %q, --steps --prompt: %q", b, a)
-	}
+	assert.Equal(t, a, tfc(t, "sim", f, "-n", "12", "-i", "the dog"), "-n -i (expected: as --steps --prompt)")
 	hot := tfc(t, "sim", f, "-n", "30", "-t", "1.5", "-p", "1", "-s", "5")
-	if cold := tfc(t, "sim", f, "-n", "30", "-t", "0.1", "-p", "1", "-s", "5"); hot == cold {
-		t.Errorf("-t 1.5 and -t 0.1 print the same: %q", hot)
-	}
-	if other := tfc(t, "sim", f, "-n", "30", "-t", "1.5", "-p", "1", "-s", "6"); hot == other {
-		t.Errorf("-s 5 and -s 6 print the same: %q", hot)
-	}
+	assert.NotEqual(t, hot, tfc(t, "sim", f, "-n", "30", "-t", "0.1", "-p", "1", "-s", "5"), "-t 1.5 and -t 0.1 print the same")
+	assert.NotEqual(t, hot, tfc(t, "sim", f, "-n", "30", "-t", "1.5", "-p", "1", "-s", "6"), "-s 5 and -s 6 print the same")
 	if qemu.Available() {
-		if got := tfc(t, "run", f, "-n", "30", "-t", "1.5", "-p", "1", "-s", "5"); got != hot {
-			t.Errorf("tfc run -t 1.5 -p 1 -s 5:\n%q\nwant, as tfc sim:\n%q", got, hot)
-		}
+		assert.Equal(t, hot, tfc(t, "run", f, "-n", "30", "-t", "1.5", "-p", "1", "-s", "5"), "tfc run -t 1.5 -p 1 -s 5 (expected: as tfc sim)")
 	}
 	for _, c := range []struct {
 		args []string
@@ -220,8 +195,7 @@ func TestLlama2cFlags(t *testing.T) {
 		{[]string{"sim", f, "-z", "nosuch.bin"}, "-z: open nosuch.bin: no such file or directory"},
 	} {
 		code, _, stderr := runCLI(c.args...)
-		if code == 0 || !strings.Contains(stderr, c.want) {
-			t.Errorf("tfc %s: exit %d, %q, want %q", strings.Join(c.args, " "), code, stderr, c.want)
-		}
+		assert.NotEqual(t, 0, code, "tfc %s: exit code", strings.Join(c.args, " "))
+		assert.Contains(t, stderr, c.want, "tfc %s: stderr", strings.Join(c.args, " "))
 	}
 }

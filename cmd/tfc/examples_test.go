@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/qemu"
 )
 
@@ -27,9 +30,8 @@ func tfcInput(t *testing.T, input string, args ...string) string {
 	stdin = strings.NewReader(input)
 	defer func() { stdin = os.Stdin }()
 	var out, errb bytes.Buffer
-	if code := run(args, &out, &errb); code != 0 {
-		t.Fatalf("tfc %s: exit %d\n%s", strings.Join(args, " "), code, errb.String())
-	}
+	code := run(args, &out, &errb)
+	require.Equal(t, 0, code, "tfc %s: exit code; stderr:\n%s", strings.Join(args, " "), errb.String())
 	return out.String()
 }
 
@@ -55,9 +57,7 @@ func needQEMU(t *testing.T) {
 // typed prompt's lines come from NAME.input.
 func TestExamples(t *testing.T) {
 	files, _ := filepath.Glob("../../examples/*.tf")
-	if len(files) < 6 {
-		t.Fatalf("found %d examples", len(files))
-	}
+	require.GreaterOrEqual(t, len(files), 6, "examples found")
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".tf")
 		t.Run(name, func(t *testing.T) {
@@ -68,21 +68,13 @@ func TestExamples(t *testing.T) {
 			sim := tfcInput(t, string(input), "sim", f)
 			want := strings.TrimSuffix(f, ".tf") + ".expected"
 			if *update {
-				if err := os.WriteFile(want, []byte(sim), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.WriteFile(want, []byte(sim), 0o644))
 			}
 			exp, err := os.ReadFile(want)
-			if err != nil {
-				t.Fatalf("%v (go test -update writes it)", err)
-			}
-			if sim != string(exp) {
-				t.Errorf("tfc sim %s:\n%q\nwant (%s):\n%q", f, sim, want, exp)
-			}
+			require.NoError(t, err, "go test -update writes it")
+			assert.Equal(t, string(exp), sim, "tfc sim %s (expected: %s)", f, want)
 			needQEMU(t)
-			if got := tfcInput(t, string(input), "run", f); got != sim {
-				t.Errorf("tfc run %s (QEMU):\n%q\nwant, as tfc sim:\n%q", f, got, sim)
-			}
+			assert.Equal(t, sim, tfcInput(t, string(input), "run", f), "tfc run %s (QEMU) (expected: as tfc sim)", f)
 		})
 	}
 }
@@ -105,17 +97,14 @@ func TestLlama2EqualsReference(t *testing.T) {
 				t.Log("SKIPPED: tfc run: qemu-system-i386 is not installed")
 				continue
 			}
-			if got := tfc(t, append(cmd, args...)...); got != string(want) {
-				t.Errorf("tfc %s (%s):\n%q\nwant:\n%q", strings.Join(cmd, " "), c.ref, got, want)
-			}
+			assert.Equal(t, string(want), tfc(t, append(cmd, args...)...), "tfc %s (%s)", strings.Join(cmd, " "), c.ref)
 			// The same prompt typed: printf '…\n' | tfc run llama2-typed.tf -n N.
 			if c.prompt == "" {
 				continue
 			}
 			typed := []string{"../../examples/llama2-typed.tf", "-n", c.steps}
-			if got := tfcInput(t, c.prompt+"\n", append(cmd, typed...)...); got != string(want) {
-				t.Errorf("tfc %s, %q typed (%s):\n%q\nwant:\n%q", strings.Join(cmd, " "), c.prompt, c.ref, got, want)
-			}
+			assert.Equal(t, string(want), tfcInput(t, c.prompt+"\n", append(cmd, typed...)...),
+				"tfc %s, %q typed (%s)", strings.Join(cmd, " "), c.prompt, c.ref)
 		}
 	}
 }
@@ -131,19 +120,13 @@ func TestInt8Fidelity(t *testing.T) {
 	ids := filepath.Join(t.TempDir(), "int8.ids")
 	tfc(t, "sim", "../../examples/llama2-int8.tf", "--steps", "200", "--ids", ids)
 	got, err := os.ReadFile(ids)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want, have := strings.Split(string(ref), "\n"), strings.Split(string(got), "\n")
-	if want[0] != have[0] {
-		t.Fatalf("prompt line %q, the reference's %q", have[0], want[0])
-	}
+	require.Equal(t, want[0], have[0], "prompt line (expected: the reference's)")
 	n := 0
 	for n+1 < min(len(want), len(have)) && want[n+1] == have[n+1] {
 		n++
 	}
-	if n < 61 {
-		t.Errorf("llama2-int8.tf keeps %d tokens of the float model's, want 61 or more", n)
-	}
+	assert.GreaterOrEqual(t, n, 61, "tokens of the float model's that llama2-int8.tf keeps")
 	t.Logf("llama2-int8.tf keeps the float model's first %d tokens", n)
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/checkpoint"
 	"tfc/frontend"
 	"tfc/ir"
@@ -22,21 +25,15 @@ func TestImportLlama2(t *testing.T) {
 	tfc(t, "import", "../../models/stories260K.bin", "-z", "../../models/tok512.bin", "-o", tf)
 	src, _ := os.ReadFile(tf)
 	for _, want := range []string{"model stories260K\n", `weights   checkpoint "`, "hidden   = 172\n", "kv_heads = 4\n", "param wk              [layers, kv_dim, dim]\n"} {
-		if !strings.Contains(string(src), want) {
-			t.Errorf("the import lacks %q:\n%s", want, src)
-		}
+		assert.Contains(t, string(src), want, "the import:\n%s", src)
 	}
 	want, err := os.ReadFile("../../examples/llama2.expected")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := tfc(t, "sim", tf, "--steps", "200"); got != string(want) {
-		t.Errorf("tfc sim of the import:\n%q\nwant (examples/llama2.expected):\n%q", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, string(want), tfc(t, "sim", tf, "--steps", "200"), "tfc sim of the import (expected: examples/llama2.expected)")
 	needQEMU(t)
-	if got := tfc(t, "run", tf, "--steps", "40"); !strings.HasPrefix(string(want), strings.TrimSuffix(got, "\n")) {
-		t.Errorf("tfc run of the import printed %q", got)
-	}
+	got := tfc(t, "run", tf, "--steps", "40")
+	assert.True(t, strings.HasPrefix(string(want), strings.TrimSuffix(got, "\n")),
+		"tfc run of the import printed %q, not the start of examples/llama2.expected", got)
 }
 
 // A small llm.c GPT-2 checkpoint: tfc import writes a .tf file for it
@@ -67,20 +64,15 @@ func TestImportGPT2(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "tiny_gpt2.bin")
-	if err := os.WriteFile(bin, checkpoint.WriteGPT2(m), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(bin, checkpoint.WriteGPT2(m), 0o644))
 	tf := filepath.Join(dir, "g.tf")
 	tfc(t, "import", bin, "-o", tf)
 	src, _ := os.ReadFile(tf)
-	if !strings.Contains(string(src), `weights   checkpoint "tiny_gpt2.bin"`) || !strings.Contains(string(src), "layernorm(x, ln1w, ln1b)") {
-		t.Errorf("the import:\n%s", src)
-	}
+	assert.Contains(t, string(src), `weights   checkpoint "tiny_gpt2.bin"`, "the import:\n%s", src)
+	assert.Contains(t, string(src), "layernorm(x, ln1w, ln1b)", "the import:\n%s", src)
 
 	p, err := frontend.LoadFile(tf, ir.Options{SkipQuantize: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fs := ir.NewFloatSim(p)
 	ref := newGPT2Ref(m)
 	token := ir.BOS
@@ -88,18 +80,14 @@ func TestImportGPT2(t *testing.T) {
 		next := fs.Step(token, pos)
 		want := ref.step(token, pos)
 		for i, v := range fs.Logits() {
-			if math.Abs(v-want[i]) > 1e-3 {
-				t.Fatalf("step %d, logit %d: %g, reference %g", pos, i, v, want[i])
-			}
+			require.InDelta(t, want[i], v, 1e-3, "step %d, logit %d (expected: the reference's)", pos, i)
 		}
 		token = next
 	}
 
 	sim := tfc(t, "sim", tf, "--steps", "16")
 	needQEMU(t)
-	if got := tfc(t, "run", tf, "--steps", "16"); got != sim {
-		t.Errorf("tfc run %q, tfc sim %q", got, sim)
-	}
+	assert.Equal(t, sim, tfc(t, "run", tf, "--steps", "16"), "tfc run (expected: tfc sim's)")
 
 	// With llm.c's tokenizer file (-z): its pieces, printed from the
 	// end-of-text token on, on the host and booted alike.
@@ -108,18 +96,12 @@ func TestImportGPT2(t *testing.T) {
 		pieces[i] = []byte{byte('a' + i%26)}
 	}
 	tokFile := filepath.Join(dir, "gpt2_tokenizer.bin")
-	if err := os.WriteFile(tokFile, checkpoint.WriteLLMCTokenizer(pieces, V-1), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(tokFile, checkpoint.WriteLLMCTokenizer(pieces, V-1), 0o644))
 	tfz := filepath.Join(dir, "gz.tf")
 	tfc(t, "import", bin, "-z", tokFile, "-o", tfz)
 	simz := tfc(t, "sim", tfz, "--steps", "16")
-	if simz == sim {
-		t.Errorf("the llm.c tokenizer printed the synthetic one's text %q", simz)
-	}
-	if got := tfc(t, "run", tfz, "--steps", "16"); got != simz {
-		t.Errorf("with llm.c's tokenizer: tfc run %q, tfc sim %q", got, simz)
-	}
+	assert.NotEqual(t, sim, simz, "the llm.c tokenizer printed the synthetic one's text")
+	assert.Equal(t, simz, tfc(t, "run", tfz, "--steps", "16"), "with llm.c's tokenizer: tfc run (expected: tfc sim's)")
 }
 
 // gpt2Ref is GPT-2's forward pass in float64 over an llm.c model's

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"tfc/checkpoint"
 )
 
@@ -18,20 +21,14 @@ import (
 func variant(t *testing.T, dir, name, out string, repl ...string) string {
 	t.Helper()
 	b, err := os.ReadFile("../../examples/" + name + ".tf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s := string(b)
 	for i := 0; i < len(repl); i += 2 {
-		if !strings.Contains(s, repl[i]) {
-			t.Fatalf("%s has no %q", name, repl[i])
-		}
+		require.Contains(t, s, repl[i], "%s has no %q", name, repl[i])
 		s = strings.ReplaceAll(s, repl[i], repl[i+1])
 	}
 	p := filepath.Join(dir, out)
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte(s), 0o644))
 	return p
 }
 
@@ -70,19 +67,19 @@ func TestLimits(t *testing.T) {
 	} {
 		start := time.Now()
 		code, _, stderr := runCLI(c.args...)
-		if code != c.code || !strings.HasPrefix(stderr, c.stderr) {
-			t.Errorf("tfc %s: exit %d, stderr:\n%s\nwant exit %d and %q", strings.Join(c.args, " "), code, clip(stderr), c.code, c.stderr)
-		}
-		if d := time.Since(start); d > 10*time.Second {
-			t.Errorf("tfc %s took %v", strings.Join(c.args, " "), d)
-		}
+		args := strings.Join(c.args, " ")
+		assert.Equal(t, c.code, code, "tfc %s: exit code; stderr:\n%s", args, clip(stderr))
+		// clip: stderr can be long (the cut prompt's message, ...).
+		assert.True(t, strings.HasPrefix(stderr, c.stderr), "tfc %s: stderr:\n%s\nwant it to start with %q", args, clip(stderr), c.stderr)
+		assert.LessOrEqual(t, time.Since(start), 10*time.Second, "tfc %s: the time it took", args)
 	}
 	// -o - writes the image to standard output.
 	code, stdout, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", "-")
 	want, _ := os.ReadFile(buildTo(t, "../../examples/gelu-random.tf", img))
-	if code != 0 || !bytes.Equal([]byte(stdout), want) || !strings.HasPrefix(stderr, "tfc: wrote standard output: ") {
-		t.Errorf("-o -: exit %d, %d bytes on stdout (want %d), stderr %q", code, len(stdout), len(want), stderr)
-	}
+	assert.Equal(t, 0, code, "-o -: exit code (stderr %q)", stderr)
+	// Not assert.Equal: the image's bytes would make a diff too long to read.
+	assert.True(t, bytes.Equal([]byte(stdout), want), "-o -: %d bytes on stdout, not the %d of the image", len(stdout), len(want))
+	assert.True(t, strings.HasPrefix(stderr, "tfc: wrote standard output: "), "-o -: stderr %q", stderr)
 }
 
 // buildTo builds path into img and returns img.
@@ -111,9 +108,7 @@ func nanModel(t *testing.T, dir string) string {
 		m.Tensors[name] = &checkpoint.Tensor{Name: name, Shape: shape, Data: data}
 	}
 	m.Tensors["wq"].Data[8*16+6] = float32(math.NaN())
-	if err := os.WriteFile(filepath.Join(dir, "nan.bin"), checkpoint.Write(m), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "nan.bin"), checkpoint.Write(m), 0o644))
 	src := `model nan
 weights checkpoint "nan.bin"
 tokenizer synthetic
@@ -155,8 +150,6 @@ forward {
 }
 `
 	p := filepath.Join(dir, "nan.tf")
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte(src), 0o644))
 	return p
 }
