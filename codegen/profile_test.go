@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,24 @@ func TestProfile(t *testing.T) {
 	prompt, _ := p.PromptTokens()
 	im, err := codegen.Build(p, prompt, steps, codegen.Options{Opt: "2", Gen: "loop", Profile: true})
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(im.ProfileNames), len(p.Blocks[ir.PreBlock])+p.Layers*0+len(p.Blocks[ir.PostBlock]),
-		"profiled ops: %v", im.ProfileNames)
+	// Every op of the three blocks is counted, under its name or a fused
+	// op's ("matmul t2 + add x"): the layer block's once for all layers.
+	for b, ops := range p.Blocks {
+		for i, o := range ops {
+			name := ""
+			switch {
+			case o.Dst != nil:
+				name = o.Dst.Name
+			case o.Cache != nil:
+				name = o.Cache.Name
+			case b == ir.PostBlock && i == len(ops)-1:
+				name = "next" // the op that picks the next token
+			}
+			require.NotEmpty(t, name, "an op with neither a result nor a cache: %v", o)
+			assert.True(t, slices.ContainsFunc(im.ProfileNames, func(n string) bool { return slices.Contains(strings.Fields(n), name) }),
+				"%s's op (%v) not among the profiled ops %q", name, o.Kind, im.ProfileNames)
+		}
+	}
 	dir := t.TempDir()
 	img, dc := filepath.Join(dir, "a.img"), filepath.Join(dir, "debugcon")
 	require.NoError(t, os.WriteFile(img, im.Bytes, 0o644))

@@ -98,12 +98,8 @@ func TestCheck(t *testing.T) {
 func TestErrorShowsLineAndCaret(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.tf")
-	cut := filepath.Join(dir, "cut.img")
-	code, _, stderr := runCLI("build", "../../examples/gelu-random.tf", "-o", cut)
-	require.Equal(t, 0, code, "tfc build: exit code; stderr:\n%s", stderr)
-	require.NoError(t, os.Truncate(cut, 196*512))
 	require.NoError(t, os.WriteFile(bad, []byte("model x\nweights random seed 1\ntokenizer synthetic\nconfig {\n  dim = 8\n  hidden = 8\n  layers = 1\n  heads = 3\n  kv_heads = 1\n  vocab = 8\n  context = 8\n}\nforward { next = argmax(x) }\n"), 0o644))
-	code, _, stderr = runCLI("sim", bad)
+	code, _, stderr := runCLI("sim", bad)
 	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
 	require.Equal(t, 1, code, "exit code; stderr:\n%s", stderr)
 	require.Len(t, lines, 3, "stderr's lines:\n%s", stderr)
