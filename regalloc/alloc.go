@@ -531,10 +531,23 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 		}
 		return d
 	}
-	avail := func(v int, color []int) uint8 {
-		d := domain(v)
+	// Each virtual's domain and virtual neighbours, once: the searches
+	// below ask for them at every step (a scan of every node there made
+	// an exhausted search of a 270-value kernel take 15 s).
+	doms := make([]uint8, a.nnodes)
+	nbrs := make([][]int, a.nnodes)
+	for v := physNodes; v < a.nnodes; v++ {
+		doms[v] = domain(v)
 		for w := physNodes; w < a.nnodes; w++ {
-			if g.adj[v][w] && color[w] >= 0 {
+			if g.adj[v][w] {
+				nbrs[v] = append(nbrs[v], w)
+			}
+		}
+	}
+	avail := func(v int, color []int) uint8 {
+		d := doms[v]
+		for _, w := range nbrs[v] {
+			if color[w] >= 0 {
 				d &^= 1 << color[w]
 			}
 		}
