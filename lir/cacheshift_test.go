@@ -1,0 +1,52 @@
+package lir
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// cacheShift's binary search gives the count of spec.md's definition (the
+// shifts s < 31 with rshr(m, s) > qmax) for every magnitude up to 2^18,
+// around every threshold and at the ends of uint32, for both cache types.
+func TestCacheShift(t *testing.T) {
+	for _, qmax := range []int64{127, 32767} {
+		f := &Func{}
+		lw := &lowerer{f: f}
+		lw.b = builder{f: f, cur: &f.Body}
+		m := lw.b.op(OpToken, I32, NoReg, NoReg)
+		s := lw.cacheShift(m, qmax)
+		want := func(m uint64) int64 {
+			n := int64(0)
+			for sh := uint(0); sh < 31; sh++ {
+				r := m
+				if sh > 0 {
+					r = (m + 1<<(sh-1)) >> sh
+				}
+				if r > uint64(qmax) {
+					n++
+				}
+			}
+			return n
+		}
+		var ms []uint64
+		for v := uint64(0); v <= 1<<18; v++ {
+			ms = append(ms, v)
+		}
+		for k := uint(0); k < 32; k++ {
+			for _, base := range []uint64{1 << k, uint64(2*qmax+1) << k} {
+				for d := -2; d <= 2; d++ {
+					if v := int64(base) + int64(d); v >= 0 && v < 1<<32 {
+						ms = append(ms, uint64(v))
+					}
+				}
+			}
+		}
+		ms = append(ms, 1<<31, 1<<32-1)
+		for _, v := range ms {
+			mach := &Machine{f: f, regs: make([]int64, len(f.Types)), token: int(int32(uint32(v)))}
+			mach.run(f.Body)
+			require.Equal(t, want(v), mach.regs[s], "qmax %d, m %d", qmax, v)
+		}
+	}
+}
