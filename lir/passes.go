@@ -25,6 +25,7 @@ var passes = []pass{
 	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", ""},
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", ""},
 	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", ""},
+	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", ""},
 	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed", ""},
 	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", ""},
 	{"dce", dce, "instructions whose result nothing reads are removed", "", ""},
