@@ -107,7 +107,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
 	}
-	if b := console.PieceBias(); b != 0 && l.Data != nil {
+	if b := console.PieceBias(); b != 0 && !o.check {
 		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
 	if typed != nil {
