@@ -143,14 +143,7 @@ func (s *small) attention(op *ir.Op) {
 	s.i(x86.XOR, x86.EBP, x86.EBP)
 	s.i(x86.CMP, x86.EAX, x86.Imm(ir.ExpLimit))
 	s.i(x86.JAE, x86.Label(zero))
-	// u < 2^20: rotated, the step j lands in ax and the fraction on top.
-	if ir.ExpLimit > 1<<(16+ir.ExpStepBits) {
-		panic("BUG: the exp table's steps do not fit ax")
-	}
-	s.i(x86.ROL, x86.EAX, x86.Imm(32-ir.ExpStepBits))
-	s.i(x86.IMUL, x86.DI, x86.AX, x86.Imm(4))
-	s.i(x86.XOR, x86.AX, x86.AX)
-	s.i(x86.MOV, x86.EDX, x86.D(x86.Mem{Base: x86.DI, Label: tab}))
+	s.expEntry(x86.DI, tab)
 	s.i(x86.MOV, x86.EBP, x86.EDX)
 	s.i(x86.SUB, x86.EDX, x86.D(x86.Mem{Base: x86.DI, Label: tab, Disp: 4}))
 	s.i(x86.MUL, x86.EDX)
@@ -206,4 +199,17 @@ func (s *small) attention(op *ir.Op) {
 	s.i(x86.LOOP, x86.Label(div))
 	s.i(x86.CMP, x86.DI, v16(out+uint32(4*hd*heads)))
 	s.i(x86.JB, x86.Label(head))
+}
+
+// expEntry starts an exp table lookup of u = eax < ir.ExpLimit (below
+// 2^20): rotated, the step j lands in ax and the fraction f on top of
+// eax (f·2^21, ax cleared); idx = 4·j addresses T[j], which edx gets.
+func (s *small) expEntry(idx x86.Reg, tab string) {
+	if ir.ExpLimit > 1<<(16+ir.ExpStepBits) {
+		panic("BUG: the exp table's steps do not fit ax")
+	}
+	s.i(x86.ROL, x86.EAX, x86.Imm(32-ir.ExpStepBits))
+	s.i(x86.IMUL, idx, x86.AX, x86.Imm(4))
+	s.i(x86.XOR, x86.AX, x86.AX)
+	s.i(x86.MOV, x86.EDX, x86.D(x86.Mem{Base: idx, Label: tab}))
 }

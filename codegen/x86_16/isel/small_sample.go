@@ -79,13 +79,7 @@ func (s *small) sample(op *ir.Op) {
 	s.i(x86.XOR, x86.EAX, x86.EAX)
 	s.i(x86.JMP, x86.Label(est))
 	s.label(ein)
-	if ir.ExpLimit > 1<<(16+ir.ExpStepBits) {
-		panic("BUG: the exp table's steps do not fit ax")
-	}
-	s.i(x86.ROL, x86.EAX, x86.Imm(32-ir.ExpStepBits))
-	s.i(x86.IMUL, x86.BX, x86.AX, x86.Imm(4))
-	s.i(x86.XOR, x86.AX, x86.AX)
-	s.i(x86.MOV, x86.EDX, x86.D(x86.Mem{Base: x86.BX, Label: tab}))
+	s.expEntry(x86.BX, tab)
 	s.i(x86.SUB, x86.EDX, x86.D(x86.Mem{Base: x86.BX, Label: tab, Disp: 4}))
 	s.i(x86.MUL, x86.EDX)
 	bias := uint32(1<<(ir.ExpStepBits-1)-1) << (32 - ir.ExpStepBits)
