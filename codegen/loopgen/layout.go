@@ -210,8 +210,12 @@ func (l *Layout) put(b []byte) {
 	l.Data = append(l.Data, b...)
 }
 
-// putZeros appends n zeros.
+// putZeros appends n zeros (none when n <= 0: padding up to a length
+// the data has reached).
 func (l *Layout) putZeros(n int) {
+	if n <= 0 {
+		return
+	}
 	if l.sized {
 		l.n += n
 		return
