@@ -80,7 +80,9 @@ func (k *kernel) inst(in *lir.Inst) {
 		k.i(x86.SAR, h, x86.Imm(31))
 	case lir.OpExtU:
 		k.i(x86.MOV, k.dst(in.Dst), k.src(in.A))
-		k.i(x86.MOV, k.dstHi(in.Dst), x86.Imm(0))
+		if !k.zeroHi[in.Dst] {
+			k.i(x86.MOV, k.dstHi(in.Dst), x86.Imm(0))
+		}
 	case lir.OpLo:
 		k.i(x86.MOV, k.dst(in.Dst), k.src(in.A))
 	case lir.OpHi:

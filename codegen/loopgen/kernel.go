@@ -22,6 +22,9 @@ type kernel struct {
 	lo    map[lir.Reg]x86.Reg
 	hi    map[lir.Reg]x86.Reg
 	konst map[lir.Reg]int64
+	// zeroHi are i64 registers written once, by OpExtU: their high dword
+	// is the immediate 0 wherever it is read, and no register holds it.
+	zeroHi map[lir.Reg]bool
 	// inMem are registers that stay in memory, read where they are used:
 	// a proc's params, in their argument slots (a proc never writes them).
 	inMem map[lir.Reg]x86.Mem
@@ -48,9 +51,24 @@ type kernel struct {
 	nlabels int
 }
 
-func newKernel(f *lir.Func, l *Layout, name string, nd []int, konst map[lir.Reg]int64) *kernel {
+// newKernel starts the kernel of nodes: its constants are the registers
+// OpConst writes once, its zeroHi those OpExtU writes once.
+func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
+	nd := defs(nodes, len(f.Types))
+	konst, zeroHi := map[lir.Reg]int64{}, map[lir.Reg]bool{}
+	lir.Walk(nodes, func(x *lir.Node) {
+		if x.Kind != lir.NInst || x.Inst.Dst == lir.NoReg || nd[x.Inst.Dst] != 1 {
+			return
+		}
+		switch x.Inst.Op {
+		case lir.OpConst:
+			konst[x.Inst.Dst] = x.Inst.Imm
+		case lir.OpExtU:
+			zeroHi[x.Inst.Dst] = true
+		}
+	})
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
-		hi: map[lir.Reg]x86.Reg{}, konst: konst, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[Group]x86.Reg{},
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[Group]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
 		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}}
 }
@@ -124,6 +142,9 @@ func (k *kernel) operand(r lir.Reg, hi bool) (x86.Operand, bool) {
 			c >>= 32
 		}
 		return x86.Imm(int64(int32(c))), true
+	}
+	if hi && k.zeroHi[r] {
+		return x86.Imm(0), true
 	}
 	if m, ok := k.inMem[r]; ok {
 		if hi {

@@ -265,16 +265,9 @@ func (g *gen) emitProc(p *lir.Proc) error {
 	return g.finish(k, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase)
 }
 
-// newKernel starts the kernel of nodes, its constants those written once.
+// newKernel starts the kernel of nodes.
 func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
-	nd := defs(nodes, len(g.f.Types))
-	konst := map[lir.Reg]int64{}
-	lir.Walk(nodes, func(x *lir.Node) {
-		if x.Kind == lir.NInst && x.Inst.Op == lir.OpConst && nd[x.Inst.Dst] == 1 {
-			konst[x.Inst.Dst] = x.Inst.Imm
-		}
-	})
-	return newKernel(g.f, g.l, name, nd, konst)
+	return newKernel(g.f, g.l, name, nodes)
 }
 
 // finish ends a kernel, allocates it with spill slots from spill, and
