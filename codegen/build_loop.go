@@ -107,6 +107,18 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
 	}
+	// The lean boot sector is for -Os images (spec.md section 7): -O2
+	// does not trade checks for code bytes, and its SSE2 check is the
+	// loader's.
+	lean := leanBoot(p, o) && o.Opt != "2"
+	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Lean: lean, Input: typed != nil, SSE2: o.March == "sse2"}
+	// The console calls the boot sector's putc and exit (their addresses
+	// do not depend on the sector counts).
+	r, err := runtime.SharedRoutines(cfg)
+	if err != nil {
+		return nil, err
+	}
+	console.BootPutc, console.BootExit = r.Putc, r.Exit
 	if b := console.PieceBias(); b != 0 && !o.check {
 		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
 	}
@@ -141,7 +153,6 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}
-	cfg := runtime.BootConfig{Flat: !l.Segmented, DataAddr: l.DataAddr, End: l.End, Input: typed != nil, SSE2: o.March == "sse2"}
 	if o.check {
 		// Check: the image's checks without its bytes (NewLayout wrote no data).
 		return &Image{Memory: model, Generator: "loop", Main: main}, runtime.CheckLink(main, l.DataLen(), cfg)

@@ -47,6 +47,7 @@ var machines = []machine{
 var matrixBuilds = []struct{ name, flags string }{
 	{"-Os", "-Os --boot full"},
 	{"-Os lean", "-Os --boot lean"},
+	{"--gen loop lean", "--gen loop --boot lean"},
 	{"-O2", "-O2"},
 }
 
@@ -55,8 +56,8 @@ var matrixBuilds = []struct{ name, flags string }{
 // has no CHS reads.
 var leanFails = map[string]string{"floppy": "E"}
 
-// TestMatrix boots each example, built at -Os (full and lean boot sector)
-// and -O2, on every machine of the matrix, and compares COM1 with tfc sim.
+// TestMatrix boots each example, built at -Os (full and lean boot sector;
+// the loop generator's size policy with the lean one) and -O2, on every machine of the matrix, and compares COM1 with tfc sim.
 // README's table is what it shows.
 func TestMatrix(t *testing.T) {
 	if testing.Short() {
