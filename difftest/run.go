@@ -25,6 +25,7 @@ type Config struct {
 	Memory string // "segmented" or "flat"
 	Gen    string // "loop": the loop-level back end
 	March  string // "sse2": -march sse2
+	Boot   string // "lean": the lean boot sector (-Os), else the full path
 }
 
 func (c Config) String() string {
@@ -32,15 +33,22 @@ func (c Config) String() string {
 	if c.Gen != "" {
 		s = c.Gen + "/" + c.Memory
 	}
-	if c.March != "" {
-		s += "/" + c.March
+	for _, x := range []string{c.March, c.Boot} {
+		if x != "" {
+			s += "/" + x
+		}
 	}
 	return s
 }
 
 // Configs are the configurations every program is built and booted in.
-var Configs = []Config{{"s", "segmented", "", ""}, {"s", "flat", "", ""}, {"2", "segmented", "", ""}, {"2", "flat", "", ""},
-	{"s", "flat", "loop", ""}, {"s", "segmented", "loop", ""}, {"2", "flat", "", "sse2"}, {"2", "segmented", "", "sse2"}}
+// Each -Os generator boots through the lean sector in one memory model and
+// the full path in the other.
+var Configs = []Config{
+	{Opt: "s", Memory: "segmented", Boot: "lean"}, {Opt: "s", Memory: "flat"},
+	{Opt: "2", Memory: "segmented"}, {Opt: "2", Memory: "flat"},
+	{Opt: "s", Memory: "flat", Gen: "loop", Boot: "lean"}, {Opt: "s", Memory: "segmented", Gen: "loop"},
+	{Opt: "2", Memory: "flat", March: "sse2"}, {Opt: "2", Memory: "segmented", March: "sse2"}}
 
 // Failure kinds: each is a compiler bug.
 const (
@@ -208,7 +216,7 @@ func (r *Result) config(cr *ConfigResult, p *ir.Program, prompt []int, path stri
 				err = errPanicked
 			}
 		}()
-		im, err = codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Opt: c.Opt, Memory: c.Memory, Gen: c.Gen, March: c.March, Trace: true})
+		im, err = codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Opt: c.Opt, Memory: c.Memory, Gen: c.Gen, March: c.March, Boot: c.Boot, Trace: true})
 		return err
 	}()
 	if built == errPanicked {
@@ -232,7 +240,7 @@ func (r *Result) config(cr *ConfigResult, p *ir.Program, prompt []int, path stri
 		timeout = time.Minute
 	}
 	dir := filepath.Dir(path)
-	img := filepath.Join(dir, "img-"+c.Opt+c.Memory+c.Gen)
+	img := filepath.Join(dir, "img-"+c.Opt+c.Memory+c.Gen+c.March+c.Boot)
 	dc := img + ".debugcon"
 	defer os.Remove(img)
 	defer os.Remove(dc)
