@@ -436,7 +436,6 @@ func (lw *lowerer) attention(op *ir.Op) {
 	width, eb := int64(c.Width), int64(c.Bits/8)
 	tab := lw.table(op.Table)
 	scores := lw.scratchBuf("att.scores", 4*int64(c.Context))
-	exps := lw.scratchBuf("att.exps", 4*int64(c.Context))
 	acc := lw.scratchBuf("att.acc", 8*hd)
 	scale := ir.AttnScale(op.HeadDim)
 	pos := b.op(OpPos, I32, NoReg, NoReg)
@@ -460,36 +459,40 @@ func (lw *lowerer) attention(op *ir.Op) {
 				b.store(i32At(scores, t, 0), score)
 				b.setSel(best, b.cmp(GT, score, best), score, best)
 			})
-			sum := b.c64(0)
-			b.loop(n, 0, func(t Reg) {
-				e := lw.expOrZero(tab, best, b.load(I32, i32At(scores, t, 0)))
-				b.store(i32At(exps, t, 0), e)
-				b.set(sum, OpAdd, sum, b.extU(e))
-			})
 			b.loop(NoReg, hd, func(i Reg) {
 				b.store(at(acc, i, 8, 0, 8, true), b.c64(0))
 			})
-			// A position whose e is 0 (often many) adds nothing. While the
-			// value shift is at most 8, e << shift fits 31 bits (e is at
-			// most 2^22), and (e·v) << shift is one product: (e << shift)·v.
+			// One pass over the positions sums the exponentials and the
+			// values they weigh. A position past the table's end has e = 0
+			// and adds nothing; nor does one whose e is 0 (often many).
+			// While the value shift is at most 8, e << shift fits 31 bits
+			// (e is at most 2^22), and (e·v) << shift is one product:
+			// (e << shift)·v.
+			sum := b.c64(0)
 			b.loop(n, 0, func(t Reg) {
-				e := b.load(I32, i32At(exps, t, 0))
-				b.iff(b.cmp(NE, e, b.c32(0)), func() {
-					vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
-					vb := b.add32(b.mul32(t, b.c32(width)), kvHead)
-					accumulate := func(term func(v Reg) Reg) {
-						b.loop(NoReg, hd, func(i Reg) {
-							v := b.load(I32, at(cb.v, b.add32(vb, i), eb, 0, int(eb), true))
-							a := at(acc, i, 8, 0, 8, true)
-							b.store(a, b.add64(b.load(I64, a), term(v)))
+				// best − score is at least 0 and below 2^32: compared
+				// unsigned in 32 bits, it cannot wrap.
+				d := b.sub32(best, b.load(I32, i32At(scores, t, 0)))
+				b.iff(b.cmp(LTU, d, b.c32(ir.ExpLimit)), func() {
+					e := lw.expLookup(tab, d)
+					b.set(sum, OpAdd, sum, b.extU(e))
+					b.iff(b.cmp(NE, e, b.c32(0)), func() {
+						vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
+						vb := b.add32(b.mul32(t, b.c32(width)), kvHead)
+						accumulate := func(term func(v Reg) Reg) {
+							b.loop(NoReg, hd, func(i Reg) {
+								v := b.load(I32, at(cb.v, b.add32(vb, i), eb, 0, int(eb), true))
+								a := at(acc, i, 8, 0, 8, true)
+								b.store(a, b.add64(b.load(I64, a), term(v)))
+							})
+						}
+						b.iff(b.cmp(LEU, vs, b.c32(8)), func() {
+							m := b.op(OpShl, I32, e, vs)
+							accumulate(func(v Reg) Reg { return b.wide(m, v) })
+						}, func() {
+							accumulate(func(v Reg) Reg { return b.op(OpShl, I64, b.wide(e, v), vs) })
 						})
-					}
-					b.iff(b.cmp(LEU, vs, b.c32(8)), func() {
-						m := b.op(OpShl, I32, e, vs)
-						accumulate(func(v Reg) Reg { return b.wide(m, v) })
-					}, func() {
-						accumulate(func(v Reg) Reg { return b.op(OpShl, I64, b.wide(e, v), vs) })
-					})
+					}, nil)
 				}, nil)
 			})
 			// out = acc / sum, halves away from zero: the magnitude
