@@ -354,6 +354,29 @@ func (g *graph) addEdge(x, y, pos int) {
 
 func (g *graph) edgeAt(x, y int) int { return g.at[[2]int{min(x, y), max(x, y)}] }
 
+// clashing picks from ns, greedily, nodes that pairwise interfere (two
+// physical registers always do; those outside regMask are left out): each
+// needs a register of its own, so there must be as many.
+func (g *graph) clashing(ns []int, regMask uint8) []int {
+	var c []int
+	for _, n := range ns {
+		if n < physNodes && regMask&(1<<n) == 0 {
+			continue
+		}
+		clash := true
+		for _, m := range c {
+			if !g.adj[n][m] && (n >= physNodes || m >= physNodes) {
+				clash = false
+				break
+			}
+		}
+		if clash {
+			c = append(c, n)
+		}
+	}
+	return c
+}
+
 // interference builds the graph: every node written by an instruction
 // interferes with every other node live after it or written by it too
 // (except a mov's source with its destination); all values live at entry
@@ -389,17 +412,12 @@ func (a *analysis) interference() *graph {
 }
 
 // pressure finds the first place where more values are live than there
-// are registers.
-func (a *analysis) pressure(regMask uint8, nregs int) error {
-	counts := func(ns []int) []int {
-		var c []int
-		for _, n := range ns {
-			if n >= physNodes || regMask&(1<<n) != 0 {
-				c = append(c, n)
-			}
-		}
-		return c
-	}
+// are registers: values that interfere pairwise (two physical registers
+// always do). A mov's source and destination do not interfere, so a count
+// copied into ecx from a value that lives on is one value while that
+// value may get ecx.
+func (a *analysis) pressure(g *graph, regMask uint8, nregs int) error {
+	counts := func(ns []int) []int { return g.clashing(ns, regMask) }
 	report := func(pos int, ns []int) error {
 		names := make([]string, len(ns))
 		for i, n := range ns {
@@ -479,10 +497,10 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 		regMask |= 1 << f
 		color[physNodes+n] = f
 	}
-	if err := a.pressure(regMask, bits.OnesCount8(regMask)); err != nil {
+	g := a.interference()
+	if err := a.pressure(g, regMask, bits.OnesCount8(regMask)); err != nil {
 		return nil, err
 	}
-	g := a.interference()
 
 	// Pins must not clash with fixed registers or with each other.
 	for i, n := range pins {

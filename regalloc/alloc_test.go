@@ -421,3 +421,24 @@ func TestHighVirtualNumbers(t *testing.T) {
 	assert.Equal(t, x86.EDI, as[100], "assignment %v\n%s", as, p.Listing())
 	assert.Len(t, as, 3, "assignment\n%s", p.Listing())
 }
+
+// A count copied into ecx from a value that lives on is one value while
+// that value gets ecx: six others and the count fit seven registers,
+// though eight are live at each copy.
+func TestCopyIntoFixedRegisterSharesIt(t *testing.T) {
+	k := &Kernel{Name: "shifts"}
+	k.I(x86.MOV, v0, mx) // the count
+	for i := 1; i <= 6; i++ {
+		k.I(x86.MOV, V(i), x86.Imm(int64(i)))
+	}
+	for i := 1; i <= 6; i++ {
+		k.I(x86.MOV, x86.ECX, v0)
+		k.I(x86.SHL, V(i), x86.CL)
+	}
+	for i := 1; i <= 6; i++ {
+		k.I(x86.ADD, v0, V(i))
+	}
+	k.I(x86.MOV, mz, v0)
+	as, _ := allocOK(t, k, Options{})
+	assert.Equal(t, x86.ECX, as[0], "v0, the count: assignment %v", as)
+}

@@ -50,13 +50,15 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 	for n := range o.Pinned {
 		keep[n] = true
 	}
-	// The most crowded instruction.
+	// The most crowded instruction: the most values that need registers
+	// of their own (as Allocate counts them).
+	g := a.interference()
 	best, at := -1, -1
 	for j := range a.item {
 		s := newSet(a.nnodes)
 		s.copyFrom(a.in[j])
 		s.or(a.def[j])
-		if c := len(s.nodes()); c > best {
+		if c := len(g.clashing(s.nodes(), 0xff)); c > best {
 			best, at = c, j
 		}
 	}

@@ -37,3 +37,47 @@ func TestSpillingAllocates(t *testing.T) {
 	got, _ := runKernel(t, out, Options{}, nil, func(*x86.Program) {}, 0x600, 1)
 	assert.Equal(t, hexLines(n*(n+1)/2), got, "printed\n%s", out)
 }
+
+// The victim is taken where most values need registers of their own: not
+// at a copy into ecx, whose source shares it (eight live, seven distinct),
+// but where eight distinct values live. There the cheapest is v7, used
+// once a pass; at the copy it would have been the loop's counter (v0),
+// which then ran from memory.
+func TestSpillWhereValuesClash(t *testing.T) {
+	k := &Kernel{Name: "clash"}
+	k.I(x86.MOV, v0, x86.Imm(0))
+	k.Label("loop")
+	k.I(x86.MOV, V(8), v0)
+	for i := 9; i <= 13; i++ {
+		k.I(x86.MOV, V(i), x86.Imm(int64(i)))
+	}
+	k.I(x86.MOV, x86.ECX, V(8))
+	for i := 9; i <= 13; i++ {
+		k.I(x86.SHL, V(i), x86.CL)
+		k.I(x86.ADD, V(i), V(8))
+		k.I(x86.MOV, x86.D(x86.Abs16(uint16(0x640+4*i))), V(i))
+	}
+	k.I(x86.MOV, v7, v0)
+	k.I(x86.SHL, v7, x86.Imm(2))
+	for i := 1; i <= 6; i++ {
+		k.I(x86.MOV, V(i), x86.D(x86.Abs16(uint16(0x600+4*i))))
+	}
+	for i := 1; i <= 6; i++ {
+		k.I(x86.ADD, V(i), v0)
+	}
+	k.I(x86.ADD, v1, v7)
+	for i := 2; i <= 6; i++ {
+		k.I(x86.ADD, v1, V(i))
+	}
+	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), v1)
+	k.I(x86.INC, v0)
+	k.I(x86.CMP, v0, x86.Imm(100))
+	k.I(x86.JB, x86.Label("loop"))
+	out, as, used, err := AllocateSpilling(k, Options{}, func(i int) x86.Mem {
+		return x86.D(x86.Abs16(uint16(0x700 + 4*i)))
+	})
+	require.NoError(t, err)
+	require.NoError(t, verify(out, Options{}, as), "verify\n%s", out)
+	assert.Equal(t, 1, used, "slots used\n%s", out)
+	assert.Contains(t, out.String(), "inc v0", "the counter stays in a register\n%s", out)
+}
