@@ -28,6 +28,7 @@ var passes = []pass{
 	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", ""},
 	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed", ""},
 	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", ""},
+	{"localize", localize, "a loop that reads four or more dwords of a buffer at an offset it does not change reads them from a copy at fixed addresses, made before it", "speed", ""},
 	{"dce", dce, "instructions whose result nothing reads are removed", "", ""},
 }
 
