@@ -411,16 +411,20 @@ func (lw *lowerer) expLookup(tab *Buf, d Reg) Reg {
 	return b.add32(t0, lw.rshr(b.wide(b.sub32(t1, t0), f), ir.ExpStepBits))
 }
 
+// expWithin runs then with e = exp(−d) where d is within the exp table
+// (at or past its end, e would be 0). d is best − z for best >= z, at
+// least 0 and below 2^32: compared unsigned in 32 bits, it cannot wrap.
+func (lw *lowerer) expWithin(tab *Buf, d Reg, then func(e Reg)) {
+	b := &lw.b
+	b.iff(b.cmp(LTU, d, b.c32(ir.ExpLimit)), func() { then(lw.expLookup(tab, d)) }, nil)
+}
+
 // expOrZero is exp(−(best − z)) for best >= z, 0 at or past the table.
 func (lw *lowerer) expOrZero(tab *Buf, best, z Reg) Reg {
 	b := &lw.b
-	// best − z is at least 0 and below 2^32: compared unsigned in 32
-	// bits, it cannot wrap.
 	d := b.sub32(best, z)
 	e := b.c32(0)
-	b.iff(b.cmp(LTU, d, b.c32(ir.ExpLimit)), func() {
-		b.set(e, OpCopy, lw.expLookup(tab, d), NoReg)
-	}, nil)
+	lw.expWithin(tab, d, func(x Reg) { b.set(e, OpCopy, x, NoReg) })
 	return e
 }
 
@@ -470,11 +474,7 @@ func (lw *lowerer) attention(op *ir.Op) {
 			// (e << shift)·v.
 			sum := b.c64(0)
 			b.loop(n, 0, func(t Reg) {
-				// best − score is at least 0 and below 2^32: compared
-				// unsigned in 32 bits, it cannot wrap.
-				d := b.sub32(best, b.load(I32, i32At(scores, t, 0)))
-				b.iff(b.cmp(LTU, d, b.c32(ir.ExpLimit)), func() {
-					e := lw.expLookup(tab, d)
+				lw.expWithin(tab, b.sub32(best, b.load(I32, i32At(scores, t, 0))), func(e Reg) {
 					b.set(sum, OpAdd, sum, b.extU(e))
 					b.iff(b.cmp(NE, e, b.c32(0)), func() {
 						vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
@@ -493,7 +493,7 @@ func (lw *lowerer) attention(op *ir.Op) {
 							accumulate(func(v Reg) Reg { return b.op(OpShl, I64, b.wide(e, v), vs) })
 						})
 					}, nil)
-				}, nil)
+				})
 			})
 			// out = acc / sum, halves away from zero: the magnitude
 			// divided unsigned, the sign restored (ir.DivRound).
