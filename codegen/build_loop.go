@@ -3,6 +3,7 @@ package codegen
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"tfc/codegen/loopgen"
 	x86 "tfc/codegen/x86_16"
@@ -31,6 +32,9 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		if im, err = buildLoopModel(p, prompt, steps, o, try); err == nil {
 			im.Note = fmt.Sprintf("-O2: %s, since the code of the speed policy passes 64 KiB", try.note)
 		}
+	}
+	if err == nil && o.Opt == "2" && o.Boot == "lean" {
+		im.Note = strings.TrimPrefix(im.Note+"; ", "; ") + "-O2 takes the full boot path (the lean boot sector is for -Os images)"
 	}
 	return im, err
 }

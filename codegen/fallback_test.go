@@ -44,3 +44,29 @@ func TestSmallIsTheDefault(t *testing.T) {
 		assert.Empty(t, im.Note, "%s: the note", name)
 	}
 }
+
+// The lean boot sector is -Os's, with either generator; -O2 keeps the full
+// boot path and says so when --boot asks for the lean one.
+func TestLeanBootIsForOs(t *testing.T) {
+	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		o    codegen.Options
+		lean bool
+		note string
+	}{
+		{codegen.Options{Boot: "lean"}, true, ""},
+		{codegen.Options{Boot: "lean", Gen: "loop"}, true, ""},
+		{codegen.Options{Gen: "loop"}, false, ""},
+		{codegen.Options{Boot: "lean", Opt: "2"}, false, "-O2 takes the full boot path"},
+	} {
+		im, err := codegen.Build(p, []int{1}, 4, c.o)
+		require.NoError(t, err)
+		assert.Equal(t, c.lean, im.Loader == nil, "%+v: the lean boot sector (no loader)", c.o)
+		if c.note == "" {
+			assert.Empty(t, im.Note, "%+v: the note", c.o)
+		} else {
+			assert.Contains(t, im.Note, c.note, "%+v: the note", c.o)
+		}
+	}
+}
