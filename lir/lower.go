@@ -272,14 +272,31 @@ func (lw *lowerer) normInv(op *ir.Op, ss Reg, n int) (Reg, uint) {
 	return b.lo(b.op(OpUDiv, I64, num, r)), bits
 }
 
+// signOf is x's sign mask: all ones when x < 0, else 0.
+func (lw *lowerer) signOf(t Type, x Reg) Reg {
+	n := int64(31)
+	if t == I64 {
+		n = 63
+	}
+	return lw.b.imm(OpSarI, t, x, n)
+}
+
+// flip is x negated where the mask s is all ones, x where it is 0:
+// (x ^ s) − s, with no branch or select. With x's own sign mask it is |x|
+// (the most negative value stays itself, as negation leaves it).
+func (lw *lowerer) flip(t Type, x, s Reg) Reg {
+	b := &lw.b
+	return b.op(OpSub, t, b.op(OpXor, t, x, s), s)
+}
+
 // divRound is DivRound(a, d) of an i64 a by a positive i32 d, to 32 bits:
 // the magnitude divided unsigned, the sign restored.
 func (lw *lowerer) divRound(a, d Reg) Reg {
 	b := &lw.b
-	neg := b.cmp(LT, a, b.c64(0))
-	mag := b.add64(b.sel(neg, b.op(OpNeg, I64, a, NoReg), a), b.extU(b.imm(OpShrI, I32, d, 1)))
+	s := lw.signOf(I64, a)
+	mag := b.add64(lw.flip(I64, a, s), b.extU(b.imm(OpShrI, I32, d, 1)))
 	q := b.lo(b.op(OpUDiv, I64, mag, d))
-	return b.sel(neg, b.op(OpNeg, I32, q, NoReg), q)
+	return lw.flip(I32, q, b.lo(s))
 }
 
 func (lw *lowerer) layernorm(op *ir.Op) {
@@ -366,7 +383,7 @@ func (lw *lowerer) store(op *ir.Op) {
 			m := b.c32(0)
 			b.loop(NoReg, hd, func(i Reg) {
 				v := b.load(I32, i32At(x, b.add32(head, i), xoff))
-				a := b.sel(b.cmp(LT, v, b.c32(0)), b.op(OpNeg, I32, v, NoReg), v)
+				a := lw.flip(I32, v, lw.signOf(I32, v))
 				b.setSel(m, b.cmp(GTU, a, m), a, m)
 			})
 			s := lw.cacheShift(m, qmax)
@@ -501,9 +518,9 @@ func (lw *lowerer) attention(op *ir.Op) {
 			divide := func(quot func(mag Reg) Reg) {
 				b.loop(NoReg, hd, func(i Reg) {
 					a := b.load(I64, at(acc, i, 8, 0, 8, true))
-					neg := b.cmp(LT, a, b.c64(0))
-					qt := quot(b.add64(b.sel(neg, b.op(OpNeg, I64, a, NoReg), a), half))
-					b.store(i32At(out, b.add32(head, i), ooff), b.sel(neg, b.op(OpNeg, I32, qt, NoReg), qt))
+					s := lw.signOf(I64, a)
+					qt := quot(b.add64(lw.flip(I64, a, s), half))
+					b.store(i32At(out, b.add32(head, i), ooff), lw.flip(I32, qt, b.lo(s)))
 				})
 			}
 			small := func() {
