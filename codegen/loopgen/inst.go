@@ -227,6 +227,10 @@ func (k *kernel) mul64(in *lir.Inst) {
 
 func (k *kernel) shiftImm(in *lir.Inst) {
 	n := in.Imm
+	if n >= 32 && k.is64(in.Dst) {
+		k.shiftWord(in)
+		return
+	}
 	k.move(in.Dst, in.A)
 	d := k.dst(in.Dst)
 	if !k.is64(in.Dst) {
@@ -242,20 +246,42 @@ func (k *kernel) shiftImm(in *lir.Inst) {
 	case n < 32 && in.Op == lir.OpShlI:
 		k.i(x86.SHLD, h, d, x86.Imm(n))
 		k.i(x86.SHL, d, x86.Imm(n))
-	case n < 32:
+	default:
 		k.i(x86.SHRD, d, h, x86.Imm(n))
 		k.i(map[lir.Opcode]x86.Op{lir.OpShrI: x86.SHR, lir.OpSarI: x86.SAR}[in.Op], h, x86.Imm(n))
-	case in.Op == lir.OpShlI:
-		k.i(x86.MOV, h, d)
-		k.i(x86.SHL, h, x86.Imm(n-32))
+	}
+}
+
+// shiftWord shifts an i64 by 32 to 63, which moves one dword into the
+// other: the dword that goes is never copied (a sign mask, x >> 63, takes
+// three instructions).
+func (k *kernel) shiftWord(in *lir.Inst) {
+	n := in.Imm - 32
+	d, h := k.dst(in.Dst), k.dstHi(in.Dst)
+	shift := func(op x86.Op, r x86.Reg) {
+		if n > 0 {
+			k.i(op, r, x86.Imm(n))
+		}
+	}
+	switch in.Op {
+	case lir.OpShlI:
+		k.i(x86.MOV, h, k.src(in.A))
+		shift(x86.SHL, h)
 		k.i(x86.MOV, d, x86.Imm(0))
-	case in.Op == lir.OpShrI:
-		k.i(x86.MOV, d, h)
-		k.i(x86.SHR, d, x86.Imm(n-32))
+	case lir.OpShrI:
+		k.i(x86.MOV, d, k.srcHi(in.A))
+		shift(x86.SHR, d)
 		k.i(x86.MOV, h, x86.Imm(0))
 	default:
-		k.i(x86.MOV, d, h)
-		k.i(x86.SAR, d, x86.Imm(n-32))
+		k.i(x86.MOV, d, k.srcHi(in.A))
+		shift(x86.SAR, d)
+		if n == 31 {
+			k.i(x86.MOV, h, d) // both dwords are the sign
+			return
+		}
+		if in.Dst != in.A {
+			k.i(x86.MOV, h, k.srcHi(in.A))
+		}
 		k.i(x86.SAR, h, x86.Imm(31))
 	}
 }
