@@ -289,14 +289,20 @@ func (lw *lowerer) flip(t Type, x, s Reg) Reg {
 	return b.op(OpSub, t, b.op(OpXor, t, x, s), s)
 }
 
-// divRound is DivRound(a, d) of an i64 a by a positive i32 d, to 32 bits:
-// the magnitude divided unsigned, the sign restored.
+// divRound is DivRound(a, d) of an i64 a by a positive i32 d, to 32 bits.
 func (lw *lowerer) divRound(a, d Reg) Reg {
 	b := &lw.b
+	half := func() Reg { return b.extU(b.imm(OpShrI, I32, d, 1)) }
+	return lw.divRoundBy(a, half, func(mag Reg) Reg { return b.lo(b.op(OpUDiv, I64, mag, d)) })
+}
+
+// divRoundBy is DivRound of an i64 a, halves away from zero: the
+// magnitude plus half the divisor, divided unsigned by quot, the sign
+// restored.
+func (lw *lowerer) divRoundBy(a Reg, half func() Reg, quot func(mag Reg) Reg) Reg {
+	b := &lw.b
 	s := lw.signOf(I64, a)
-	mag := b.add64(lw.flip(I64, a, s), b.extU(b.imm(OpShrI, I32, d, 1)))
-	q := b.lo(b.op(OpUDiv, I64, mag, d))
-	return lw.flip(I32, q, b.lo(s))
+	return lw.flip(I32, quot(b.add64(lw.flip(I64, a, s), half())), b.lo(s))
 }
 
 func (lw *lowerer) layernorm(op *ir.Op) {
@@ -512,15 +518,13 @@ func (lw *lowerer) attention(op *ir.Op) {
 					}, nil)
 				})
 			})
-			// out = acc / sum, halves away from zero: the magnitude
-			// divided unsigned, the sign restored (ir.DivRound).
+			// out = acc / sum (ir.DivRound).
 			half := b.imm(OpShrI, I64, sum, 1)
 			divide := func(quot func(mag Reg) Reg) {
 				b.loop(NoReg, hd, func(i Reg) {
 					a := b.load(I64, at(acc, i, 8, 0, 8, true))
-					s := lw.signOf(I64, a)
-					qt := quot(b.add64(lw.flip(I64, a, s), half))
-					b.store(i32At(out, b.add32(head, i), ooff), lw.flip(I32, qt, b.lo(s)))
+					q := lw.divRoundBy(a, func() Reg { return half }, quot)
+					b.store(i32At(out, b.add32(head, i), ooff), q)
 				})
 			}
 			small := func() {
