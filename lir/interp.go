@@ -207,6 +207,9 @@ func (m *Machine) exec(in *Inst) {
 		v = m.address(in.Mem)
 	case OpDot:
 		v = m.dot(in)
+	case OpSplit:
+		m.split(in)
+		return
 	default:
 		var at Type
 		if in.A != NoReg {

@@ -87,12 +87,16 @@ const (
 	// d1_j·2^11 + d2_j·2^22 from Mem2: three rows of DigitRow(Imm) int16
 	// digits (Mem2 names its buffer only: no registers).
 	OpDot
+	// OpSplit (-march sse2, the simd pass): the four i32 at Mem (Width 4)
+	// as three balanced 11-bit digits (OpDot's x_j), int16 each, the
+	// four of digit r at Mem2 (Width 2) + r·Imm. No Dst: it stores.
+	OpSplit
 	opEnd
 )
 
 var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
 	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
-	"select", "load", "store", "token", "pos", "addr", "dot"}
+	"select", "load", "store", "token", "pos", "addr", "dot", "split"}
 
 func (o Opcode) String() string {
 	if o < opEnd {
@@ -129,7 +133,19 @@ type Inst struct {
 	Imm     int64
 	Cond    Cond
 	Mem     Mem
-	Mem2    Mem // OpDot's digits
+	Mem2    Mem // OpDot's and OpSplit's digits
+}
+
+// Stored is the memory operand the instruction writes (its only result:
+// no Dst), or nil.
+func (in *Inst) Stored() *Mem {
+	switch in.Op {
+	case OpStore:
+		return &in.Mem
+	case OpSplit:
+		return &in.Mem2
+	}
+	return nil
 }
 
 // Mem is a memory operand: byte address base(Buf) + Base + Index*Scale +
@@ -354,6 +370,8 @@ func (f *Func) InstString(in *Inst) string {
 		return fmt.Sprintf("%s = %d", typ(in.Dst), in.Imm)
 	case OpDot:
 		return fmt.Sprintf("%s = dot%d %s, %s", typ(in.Dst), in.Imm, in.Mem, in.Mem2)
+	case OpSplit:
+		return fmt.Sprintf("split %s, %s, %d", in.Mem2, in.Mem, in.Imm)
 	case OpCmp:
 		return fmt.Sprintf("%s = cmp.%s %s, %s", typ(in.Dst), in.Cond, in.A, in.B)
 	case OpSelect:

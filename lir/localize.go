@@ -45,9 +45,10 @@ func localizeLoop(f *Func, n *Node, made map[*Node]bool) []*Node {
 		case x.Kind == NInst && x.Inst.Dst != NoReg:
 			written[x.Inst.Dst] = true
 		}
-		if x.Kind == NInst && x.Inst.Op == OpStore {
-			stored[x.Inst.Mem.Buf] = true
-			unknown = unknown || x.Inst.Mem.Buf == nil
+		if x.Kind == NInst && x.Inst.Stored() != nil {
+			b := x.Inst.Stored().Buf
+			stored[b] = true
+			unknown = unknown || b == nil
 		}
 	})
 	if unknown {

@@ -150,7 +150,7 @@ func (in *Inst) mems() []*Mem {
 	switch in.Op {
 	case OpLoad, OpStore, OpAddr:
 		return []*Mem{&in.Mem}
-	case OpDot:
+	case OpDot, OpSplit:
 		return []*Mem{&in.Mem, &in.Mem2}
 	}
 	return nil
@@ -159,7 +159,7 @@ func (in *Inst) mems() []*Mem {
 // pure: the instruction only computes its result (no memory, no trap).
 func (in *Inst) pure() bool {
 	switch in.Op {
-	case OpLoad, OpStore, OpUDiv, OpDot:
+	case OpLoad, OpStore, OpUDiv, OpDot, OpSplit:
 		return false
 	}
 	return true
@@ -401,7 +401,7 @@ func dce(f *Func) {
 		sweep = func(nodes []*Node) []*Node {
 			var out []*Node
 			for _, n := range nodes {
-				if n.Kind == NInst && n.Inst.Op != OpStore && (n.Inst.pure() || n.Inst.Op == OpLoad) && !used[n.Inst.Dst] {
+				if n.Kind == NInst && n.Inst.Stored() == nil && (n.Inst.pure() || n.Inst.Op == OpLoad) && !used[n.Inst.Dst] {
 					removed = true
 					continue
 				}

@@ -83,7 +83,7 @@ func isZero(n *Node, r Reg) bool {
 func writes(n *Node, b *Buf) bool {
 	w := false
 	Walk([]*Node{n}, func(x *Node) {
-		w = w || x.Kind == NCall || x.Kind == NInst && x.Inst.Op == OpStore && (x.Inst.Mem.Buf == b || x.Inst.Mem.Buf == nil)
+		w = w || x.Kind == NCall || x.Kind == NInst && x.Inst.Stored() != nil && (x.Inst.Stored().Buf == b || x.Inst.Stored().Buf == nil)
 	})
 	return w
 }
@@ -185,38 +185,17 @@ func timesTwo(def map[Reg]*Inst, r, c Reg) bool {
 }
 
 // splitDigits writes the n elements at x as three rows of DigitRow(n)
-// int16 digits into a new scratch buffer: with lo = x & 2047 and b bit 10
-// of x, d0 = lo − b·2048 and x1 = (x >> 11) + b (no overflow, unlike
-// x − d0); the same for x1 gives d1 and d2. The padding stays 0.
+// int16 digits into a new scratch buffer, four elements an OpSplit. The
+// padding stays 0.
 func splitDigits(f *Func, x Mem, n int64) ([]*Node, *Buf) {
 	p := DigitRow(n)
 	buf := &Buf{Name: "digits", Kind: BufScratch, Size: 6 * p}
 	f.Bufs = append(f.Bufs, buf)
-	var body []*Node
-	add := func(in Inst) { body = append(body, &Node{Kind: NInst, Inst: in}) }
-	op := func(o Opcode, a, b Reg, imm int64) Reg {
-		d := f.NewReg(I32)
-		add(Inst{Op: o, Dst: d, A: a, B: b, C: NoReg, Imm: imm})
-		return d
-	}
-	c := func(v int64) Reg { return op(OpConst, NoReg, NoReg, v) }
 	j := f.NewReg(I32)
-	store := func(v Reg, row int64) {
-		add(Inst{Op: OpStore, Dst: NoReg, A: v, B: NoReg, C: NoReg,
-			Mem: Mem{Buf: buf, Base: NoReg, Index: j, Scale: 2, Disp: 2 * p * row, Width: 2}})
-	}
-	// digit stores v's low digit in row and returns v's digits above it.
-	digit := func(v Reg, row int64) Reg {
-		lo := op(OpAnd, v, c(2047), 0)
-		b := op(OpAnd, op(OpShrI, v, NoReg, 10), c(1), 0)
-		store(op(OpSub, lo, op(OpShlI, b, NoReg, 11), 0), row)
-		return op(OpAdd, op(OpSarI, v, NoReg, 11), b, 0)
-	}
-	x.Index, x.Scale = j, 4
-	v := f.NewReg(I32)
-	add(Inst{Op: OpLoad, Dst: v, A: NoReg, B: NoReg, C: NoReg, Mem: x})
-	store(digit(digit(v, 0), 1), 2)
-	nodes := []*Node{{Kind: NLoop, Index: j, Count: NoReg, CountImm: n, Body: body}}
+	x.Index, x.Scale, x.Width = j, 4, 4
+	split := Inst{Op: OpSplit, Dst: NoReg, A: NoReg, B: NoReg, C: NoReg, Imm: 2 * p,
+		Mem: x, Mem2: Mem{Buf: buf, Base: NoReg, Index: j, Scale: 2, Width: 2, Signed: true}}
+	nodes := []*Node{{Kind: NLoop, Index: j, Count: NoReg, CountImm: n / 4, Step: 4, Body: []*Node{{Kind: NInst, Inst: split}}}}
 	if p > n {
 		zero := f.NewReg(I32)
 		nodes = append(nodes, &Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: zero, A: NoReg, B: NoReg, C: NoReg}})
@@ -228,6 +207,28 @@ func splitDigits(f *Func, x Mem, n int64) ([]*Node, *Buf) {
 		}
 	}
 	return nodes, buf
+}
+
+// split is OpSplit's semantics for the interpreter, as SSE2 computes it:
+// d = x's low 11 bits sign-extended (pslld, psrad), the rest ((x >> 10)
+// + 1) >> 1, which is (x − d) / 2048 without x − d's overflow; the last
+// digit is within ±512, so packssdw never saturates.
+func (m *Machine) split(in *Inst) {
+	for k := int64(0); k < 4; k++ {
+		mem := in.Mem
+		mem.Disp += 4 * k
+		x := int32(load(m.bytes(mem), true))
+		for r := int64(0); r < 3; r++ {
+			d := x << 21 >> 21
+			if r == 2 {
+				d = x
+			}
+			out := in.Mem2
+			out.Disp += 2*k + r*in.Imm
+			store(m.bytes(out), int64(d))
+			x = (x>>10 + 1) >> 1
+		}
+	}
 }
 
 // dot is OpDot's semantics for the interpreter, as SSE2 computes it:

@@ -177,6 +177,7 @@ func cloneRenamed(nodes []*Node, names map[Reg]Reg) []*Node {
 			in := n.Inst
 			in.Dst, in.A, in.B, in.C = re(in.Dst), re(in.A), re(in.B), re(in.C)
 			in.Mem.Base, in.Mem.Index = re(in.Mem.Base), re(in.Mem.Index)
+			in.Mem2.Base, in.Mem2.Index = re(in.Mem2.Base), re(in.Mem2.Index)
 			c.Inst = in
 		case NIf:
 			c.Cond = re(n.Cond)

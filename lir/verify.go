@@ -95,7 +95,7 @@ func Verify(f *Func) error {
 func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Type), typ func(Reg) Type, fail func(string, ...any)) {
 	name := f.InstString(in)
 	var dt Type
-	if in.Op != OpStore {
+	if in.Stored() == nil {
 		if in.Dst == NoReg {
 			fail("%s: no destination", name)
 			return
@@ -194,6 +194,20 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		}
 		if in.Imm <= 0 || in.Imm%4 != 0 || in.Imm > maxDotCols {
 			fail("%s: %d columns (a multiple of 4, at most %d)", name, in.Imm, maxDotCols)
+		}
+	case OpSplit:
+		for _, m := range []Mem{in.Mem, in.Mem2} {
+			if m.Buf == nil || !bufs[m.Buf] {
+				fail("%s: buffer %v", name, m)
+			}
+			for _, r := range []Reg{m.Base, m.Index} {
+				if r != NoReg {
+					read(name, r, I32)
+				}
+			}
+		}
+		if in.Mem.Width != 4 || in.Mem2.Width != 2 || in.Imm < 8 || in.Imm%8 != 0 {
+			fail("%s: widths %d and %d, rows %d bytes apart (four dwords into three rows of words)", name, in.Mem.Width, in.Mem2.Width, in.Imm)
 		}
 	default:
 		fail("%s: unknown opcode %d", name, in.Op)

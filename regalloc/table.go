@@ -152,7 +152,7 @@ var table = []row{
 	// registers of a memory operand count.
 	{ops: ops(x86.MOVDQU, x86.MOVDQA, x86.MOVQ, x86.MOVD), args: "w r"},
 	{ops: ops(x86.PMADDWD, x86.PADDD, x86.PADDQ, x86.PSUBQ, x86.PXOR, x86.PUNPCKLWD, x86.PUNPCKHWD, x86.PUNPCKLDQ,
-		x86.PUNPCKHDQ, x86.PUNPCKLQDQ, x86.PUNPCKHQDQ, x86.PSRAW, x86.PSRAD, x86.PSRLQ, x86.PSRLDQ, x86.PSLLQ, x86.PSLLD), args: "rw r"},
+		x86.PUNPCKHDQ, x86.PUNPCKLQDQ, x86.PUNPCKHQDQ, x86.PSRAW, x86.PSRAD, x86.PSRLQ, x86.PSRLDQ, x86.PSLLQ, x86.PSLLD, x86.PCMPEQD, x86.PSUBD, x86.PACKSSDW), args: "rw r"},
 	{ops: ops(x86.PSHUFD), args: "w r -"},
 }
 

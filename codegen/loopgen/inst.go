@@ -133,6 +133,8 @@ func (k *kernel) inst(in *lir.Inst) {
 		k.store(in)
 	case lir.OpDot:
 		k.dot(in)
+	case lir.OpSplit:
+		k.split(in)
 	case lir.OpAddr:
 		m := k.addr(in.Mem)
 		if m.Base == x86.NoReg && m.Index == x86.NoReg {

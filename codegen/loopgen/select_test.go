@@ -90,3 +90,47 @@ func TestSelection(t *testing.T) {
 		})
 	}
 }
+
+// -march sse2's two instructions: OpSplit turns four dwords into three
+// rows of word digits (low 11 bits sign-extended by a shift pair, the rest
+// ((x >> 10) + 1) >> 1 with xmm7's −1s), and OpDot's first chunk of
+// products starts each digit row's sum (no pxor, no paddd into zeros); a
+// row of 12 columns ends with a movq of its last four weights.
+func TestSimdSelection(t *testing.T) {
+	x := &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 4 * 12}
+	w := &lir.Buf{Name: "w", Kind: lir.BufParam, Size: 2 * 12}
+	d := &lir.Buf{Name: "digits", Kind: lir.BufScratch, Size: 6 * lir.DigitRow(12)}
+	l := &Layout{Addr: map[*lir.Buf]uint32{x: 0x100000, w: 0x110000, d: 0x120000}}
+	f := &lir.Func{Types: []lir.Type{lir.I32, lir.I64}}
+	body := []*lir.Node{
+		{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+		{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpSplit, Dst: lir.NoReg, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg, Imm: 2 * lir.DigitRow(12),
+			Mem:  lir.Mem{Buf: x, Base: lir.NoReg, Index: 0, Scale: 4, Width: 4},
+			Mem2: lir.Mem{Buf: d, Base: lir.NoReg, Index: 0, Scale: 2, Width: 2, Signed: true}}},
+		{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpDot, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg, Imm: 12,
+			Mem:  lir.Mem{Buf: w, Base: lir.NoReg, Index: lir.NoReg, Width: 2, Signed: true},
+			Mem2: lir.Mem{Buf: d, Base: lir.NoReg, Index: lir.NoReg, Width: 2, Signed: true}}},
+	}
+	k := newKernel(f, l, "t", body)
+	k.nodes(body)
+	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
+		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
+	})
+	require.NoError(t, err)
+	var p x86.Program
+	require.NoError(t, regalloc.Rewrite(out, as, &p))
+	got := p.Listing()
+	for _, want := range []string{
+		`movdqu xmm0, oword \[e[a-z]+\*4\+0x100000\]\n\s+pcmpeqd xmm7, xmm7\n`,
+		`pslld xmm1, 0x15\n\s+psrad xmm1, 0x15\n\s+packssdw xmm1, xmm1\n\s+movq qword \[e[a-z]+\*2\+0x120000\], xmm1\n` +
+			`\s+psrad xmm0, 0xa\n\s+psubd xmm0, xmm7\n\s+psrad xmm0, 0x1\n`,
+		`movq qword \[e[a-z]+\*2\+0x120020\], xmm1\n`,
+		`packssdw xmm0, xmm0\n\s+movq qword \[e[a-z]+\*2\+0x120040\], xmm0\n`,
+		`movdqu xmm3, oword \[dword 0x110000\]\n\s+movdqu xmm0, oword \[dword 0x120000\]\n\s+pmaddwd xmm0, xmm3\n` +
+			`\s+movdqu xmm1, oword \[dword 0x120020\]\n\s+pmaddwd xmm1, xmm3\n`,
+		`movq xmm3, qword \[dword 0x110010\]\n\s+movdqu xmm4, oword \[dword 0x120010\]\n\s+pmaddwd xmm4, xmm3\n\s+paddd xmm0, xmm4\n`,
+	} {
+		assert.Regexp(t, want, got, "listing:\n%s", strings.TrimSpace(got))
+	}
+	assert.NotContains(t, got, "pxor", "listing:\n%s", strings.TrimSpace(got))
+}

@@ -468,6 +468,12 @@ var encodeTable = []struct {
 	{"punpcklqdq xmm3, [ebp]", "67660f6c5d00", inst(PUNPCKLQDQ, XMM3, p32(EBP, 0, 0, 0))},
 	{"punpckhqdq xmm3, [edi+0x10]", "67660f6d5f10", inst(PUNPCKHQDQ, XMM3, p32(EDI, 0, 0, 0x10))},
 	{"punpckhqdq xmm4, xmm4", "660f6de4", inst(PUNPCKHQDQ, XMM4, XMM4)},
+	{"pcmpeqd xmm7, xmm7", "660f76ff", inst(PCMPEQD, XMM7, XMM7)},
+	{"pcmpeqd xmm1, [esi+0x10]", "67660f764e10", inst(PCMPEQD, XMM1, p32(ESI, 0, 0, 0x10))},
+	{"psubd xmm0, xmm7", "660ffac7", inst(PSUBD, XMM0, XMM7)},
+	{"psubd xmm2, [bx+di]", "660ffa11", inst(PSUBD, XMM2, p16(BX, DI, 0))},
+	{"packssdw xmm3, xmm3", "660f6bdb", inst(PACKSSDW, XMM3, XMM3)},
+	{"packssdw xmm5, [dword 0x18ab58]", "67660f6b2d58ab1800", inst(PACKSSDW, XMM5, Abs32(0x18ab58))},
 	{"pshufd xmm0, xmm1, 0x4e", "660f70c14e", inst(PSHUFD, XMM0, XMM1, Imm(0x4e))},
 	{"pshufd xmm5, [esi+0x20], 0xff", "67660f706e20ff", inst(PSHUFD, XMM5, p32(ESI, 0, 0, 0x20), Imm(0xff))},
 	// NASM rejects a size on pshufd's memory operand: printed without it

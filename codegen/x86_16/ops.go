@@ -189,6 +189,9 @@ const (
 	PSRLDQ
 	PSLLQ
 	PSLLD
+	PCMPEQD
+	PSUBD
+	PACKSSDW
 
 	opEnd
 )
@@ -261,7 +264,7 @@ var opNames = func() [opEnd]string {
 		hlt cli sti cld std clc stc cmc nop lgdt lidt rdtsc cpuid xlatb leave ud2`)
 	set(MOVDQU, `movdqu movdqa movd movq pmaddwd paddd paddq psubq pxor
 		punpcklwd punpckhwd punpckldq punpckhdq punpcklqdq punpckhqdq
-		pshufd psraw psrad psrlq psrldq psllq pslld`)
+		pshufd psraw psrad psrlq psrldq psllq pslld pcmpeqd psubd packssdw`)
 	return n
 }()
 

@@ -20,7 +20,7 @@ func init() {
 	for op, code := range map[Op]byte{
 		PMADDWD: 0xF5, PADDD: 0xFE, PADDQ: 0xD4, PSUBQ: 0xFB, PXOR: 0xEF,
 		PUNPCKLWD: 0x61, PUNPCKHWD: 0x69, PUNPCKLDQ: 0x62, PUNPCKHDQ: 0x6A,
-		PUNPCKLQDQ: 0x6C, PUNPCKHQDQ: 0x6D,
+		PUNPCKLQDQ: 0x6C, PUNPCKHQDQ: 0x6D, PCMPEQD: 0x76, PSUBD: 0xFA, PACKSSDW: 0x6B,
 	} {
 		def(op, fm("66 "+op2(code)+" /r", kX, kXM128))
 	}
