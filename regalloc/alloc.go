@@ -132,7 +132,7 @@ func analyze(k *Kernel, o *Options) (*analysis, error) {
 			labels[it.Label] = len(a.item)
 			continue
 		}
-		e, err := effectsOf(it.Inst, o)
+		e, err := itemEffects(it, o)
 		if err != nil {
 			return nil, a.errf("item %d (%s): %v", i, InstString(it.Inst), err)
 		}

@@ -261,6 +261,25 @@ func TestCallsAndExits(t *testing.T) {
 	allocErr(t, k, Options{LiveOut: []int{0}}, "8 values live at once at item 3 (call helper), only 7 registers: eax ecx edx ebx ebp esi edi v0")
 }
 
+// A call's Reads (the arguments it passes in registers) keep those
+// registers live from their copies to the call: a value made between them
+// takes another register. Without them eax would look free again after
+// its copy, and v1, the first register's candidate, would overwrite it.
+func TestCallReadsItsArguments(t *testing.T) {
+	k := &Kernel{Name: "args"}
+	k.I(x86.MOV, v0, x86.Imm(1))
+	k.I(x86.MOV, x86.EAX, v0)
+	k.I(x86.MOV, v1, x86.Imm(0x600))
+	k.I(x86.MOV, x86.ECX, x86.D(x86.Mem{Base: v1}))
+	k.I(x86.CALL, x86.Label("helper"))
+	k.Items[len(k.Items)-1].Reads = []x86.Reg{x86.EAX, x86.ECX}
+	k.I(x86.RET)
+	as, err := Allocate(k, Options{})
+	require.NoError(t, err)
+	require.NoError(t, verify(k, Options{}, as))
+	assert.NotEqual(t, x86.EAX, as[1], "v1 overwrites the argument in eax")
+}
+
 func TestRewriteErrors(t *testing.T) {
 	k := &Kernel{Name: "rw"}
 	k.I(x86.MOV, v0, v1)

@@ -113,6 +113,9 @@ func regName(r x86.Reg) string {
 type Item struct {
 	Label string
 	Inst  x86.Inst
+	// Reads are registers a call reads besides Options.CallUses: the
+	// arguments it passes in registers.
+	Reads []x86.Reg
 }
 
 // Kernel is a routine written with virtual registers.

@@ -3,6 +3,7 @@ package regalloc
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	x86 "tfc/codegen/x86_16"
 )
@@ -50,15 +51,25 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 	for n := range o.Pinned {
 		keep[n] = true
 	}
-	// The most crowded instruction: the most values that need registers
-	// of their own (as Allocate counts them).
+	candidate := func(n int) bool {
+		v := n - physNodes
+		return n >= physNodes && !keep[v] && !fresh[v]
+	}
+	// The most crowded instruction where a value could go to memory: the
+	// most values that need registers of their own (as Allocate counts
+	// them). Registers that arrive holding a proc's arguments crowd its
+	// entry, where nothing else lives.
 	g := a.interference()
 	best, at := -1, -1
 	for j := range a.item {
 		s := newSet(a.nnodes)
 		s.copyFrom(a.in[j])
 		s.or(a.def[j])
-		if c := len(g.clashing(s.nodes(), 0xff)); c > best {
+		nodes := s.nodes()
+		if !slices.ContainsFunc(a.in[j].nodes(), candidate) && !slices.ContainsFunc(a.out[j].nodes(), candidate) {
+			continue
+		}
+		if c := len(g.clashing(nodes, 0xff)); c > best {
 			best, at = c, j
 		}
 	}
@@ -89,13 +100,12 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 	}
 	pick, cost := -1, 0.0
 	for _, n := range live.nodes() {
-		v := n - physNodes
-		if n < physNodes || keep[v] || fresh[v] {
+		if !candidate(n) {
 			continue
 		}
 		c := uses[n] / (span[n] + 1)
 		if pick < 0 || c < cost {
-			pick, cost = v, c
+			pick, cost = n-physNodes, c
 		}
 	}
 	if pick < 0 {
@@ -149,7 +159,7 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 			out.Items = append(out.Items, Item{Inst: in})
 			continue
 		}
-		e, err := effectsOf(it.Inst, o)
+		e, err := itemEffects(it, o)
 		reads, writes := true, true
 		if err == nil {
 			reads, writes = false, false

@@ -199,6 +199,15 @@ func opSize(a x86.Operand) int {
 	return 0
 }
 
+// itemEffects is effectsOf(it.Inst) with the item's own Reads.
+func itemEffects(it Item, o *Options) (effects, error) {
+	e, err := effectsOf(it.Inst, o)
+	for _, r := range it.Reads {
+		e.acc = append(e.acc, access{reg: r, read: true})
+	}
+	return e, err
+}
+
 // effectsOf looks an instruction up in the table and applies the rules
 // above; calls take their registers from o.
 func effectsOf(in x86.Inst, o *Options) (effects, error) {

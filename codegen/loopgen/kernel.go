@@ -363,16 +363,41 @@ func takesMem(in *lir.Inst, b bool) bool {
 	return false
 }
 
-// call passes a proc's arguments in its slots and calls it (a call
-// clobbers every register: the allocator knows).
+// call passes a proc's arguments, each in its register (argReg) or its
+// slots, and calls it (a call clobbers every register, and reads those
+// it passes: the allocator knows).
 func (k *kernel) call(n *lir.Node) {
+	// The register arguments' sources first: what a source needs (a
+	// register for a value in memory, say) must not find the arguments'
+	// registers taken.
+	var reads []x86.Reg
+	var srcs []x86.Operand
 	for i, a := range n.Args {
+		if r, ok := argReg(i, k.is64(a)); ok {
+			reads, srcs = append(reads, r), append(srcs, k.src(a))
+			continue
+		}
 		k.i(x86.MOV, argSlot(i, false), k.regOrImm(a, false))
 		if k.is64(a) {
 			k.i(x86.MOV, argSlot(i, true), k.regOrImm(a, true))
 		}
 	}
+	for i, r := range reads {
+		k.i(x86.MOV, r, srcs[i])
+	}
 	k.i(x86.CALL, x86.Label(n.Proc.Name))
+	k.k.Items[len(k.k.Items)-1].Reads = reads
+}
+
+// argRegs are the registers that pass a proc's first 32-bit arguments.
+var argRegs = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x86.EBP}
+
+// argReg is the register of a proc's i-th argument, if it has one.
+func argReg(i int, is64 bool) (x86.Reg, bool) {
+	if is64 || i >= len(argRegs) {
+		return x86.NoReg, false
+	}
+	return argRegs[i], true
 }
 
 // regOrImm is r (or its high dword) as a register or an immediate: what

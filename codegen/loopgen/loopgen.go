@@ -259,6 +259,10 @@ func (g *gen) emitProc(p *lir.Proc) error {
 	k := g.newKernel(p.Name, p.Body)
 	k.note = "proc " + p.Name
 	for i, r := range p.Params {
+		if a, ok := argReg(i, g.f.Types[r] == lir.I64); ok {
+			k.entry = append(k.entry, regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{k.dst(r), a}}})
+			continue
+		}
 		k.inMem[r] = argSlot(i, false)
 	}
 	k.nodes(p.Body)
