@@ -105,6 +105,13 @@ func (b *builder) loop(count Reg, n int64, body func(i Reg)) *Node {
 // loopN is loop with a constant count.
 func (b *builder) loopN(n int, body func(i Reg)) *Node { return b.loop(NoReg, int64(n), body) }
 
+// faster is iff(c, fast, general) where fast only does faster what
+// general does: the size policy keeps general alone.
+func (b *builder) faster(c Reg, fast, general func()) {
+	b.iff(c, fast, general)
+	(*b.cur)[len(*b.cur)-1].Faster = true
+}
+
 // iff emits if c != 0 { then } else { els }.
 func (b *builder) iff(c Reg, then, els func()) {
 	node := &Node{Kind: NIf, Cond: c}

@@ -188,9 +188,15 @@ type Node struct {
 	CountImm int64
 	Step     int64
 	Body     []*Node
+	// Once (NLoop with a Count register): the count is at least 1, so
+	// nothing tests it before the first pass.
+	Once bool
 	// NIf
 	Cond       Reg
 	Then, Else []*Node
+	// Faster (NIf): Then only does faster what Else does for any Cond;
+	// the size policy keeps Else alone (the pass general).
+	Faster bool
 	// Note names the tensor op of an NOp (dumps, size reports).
 	Note string
 	// NCall
@@ -328,11 +334,18 @@ func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
 			if n.Step > 1 {
 				step = fmt.Sprintf(" step %d", n.Step)
 			}
+			if n.Once {
+				step += " once"
+			}
 			fmt.Fprintf(b, "%sloop %s < %s%s {\n", ind, n.Index, count, step)
 			printNodes(b, f, n.Body, depth+1)
 			fmt.Fprintf(b, "%s}\n", ind)
 		case NIf:
-			fmt.Fprintf(b, "%sif %s {\n", ind, n.Cond)
+			faster := ""
+			if n.Faster {
+				faster = " faster"
+			}
+			fmt.Fprintf(b, "%sif%s %s {\n", ind, faster, n.Cond)
 			printNodes(b, f, n.Then, depth+1)
 			if len(n.Else) > 0 {
 				fmt.Fprintf(b, "%s} else {\n", ind)

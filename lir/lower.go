@@ -467,12 +467,14 @@ func (lw *lowerer) attention(op *ir.Op) {
 	scale := ir.AttnScale(op.HeadDim)
 	pos := b.op(OpPos, I32, NoReg, NoReg)
 	n := b.add32(pos, b.c32(1))
+	// Each position up to pos: at least one.
+	positions := func(body func(t Reg)) { b.loop(n, 0, body).Once = true }
 	b.loop(NoReg, kvHeads, func(kh Reg) {
 		b.loop(NoReg, group, func(g Reg) {
 			head := b.mul32(b.add32(b.mul32(kh, b.c32(group)), g), b.c32(hd))
 			kvHead := b.mul32(kh, b.c32(hd))
 			best := b.c32(math.MinInt32)
-			b.loop(n, 0, func(t Reg) {
+			positions(func(t Reg) {
 				kb := b.add32(b.mul32(t, b.c32(width)), kvHead)
 				dot := b.c64(0)
 				b.loop(NoReg, hd, func(i Reg) {
@@ -494,9 +496,9 @@ func (lw *lowerer) attention(op *ir.Op) {
 			// and adds nothing; nor does one whose e is 0 (often many).
 			// While the value shift is at most 8, e << shift fits 31 bits
 			// (e is at most 2^22), and (e·v) << shift is one product:
-			// (e << shift)·v.
+			// (e << shift)·v, faster than the shift of a 64-bit product.
 			sum := b.c64(0)
-			b.loop(n, 0, func(t Reg) {
+			positions(func(t Reg) {
 				lw.expWithin(tab, b.sub32(best, b.load(I32, i32At(scores, t, 0))), func(e Reg) {
 					b.set(sum, OpAdd, sum, b.extU(e))
 					b.iff(b.cmp(NE, e, b.c32(0)), func() {
@@ -509,7 +511,7 @@ func (lw *lowerer) attention(op *ir.Op) {
 								b.store(a, b.add64(b.load(I64, a), term(v)))
 							})
 						}
-						b.iff(b.cmp(LEU, vs, b.c32(8)), func() {
+						b.faster(b.cmp(LEU, vs, b.c32(8)), func() {
 							m := b.op(OpShl, I32, e, vs)
 							accumulate(func(v Reg) Reg { return b.wide(m, v) })
 						}, func() {

@@ -21,6 +21,7 @@ var passes = []pass{
 	{"forward", forward, "a load of what a store just before it put there reads the stored value", "speed", ""},
 	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed", ""},
 	{"simd", simd, "a row's dot product of int16 weights with a vector becomes one dot over the vector's 11-bit digits, which a loop before the rows writes (SSE2's pmaddwd)", "speed", "sse2"},
+	{"general", general, "an if whose then-branch only does faster what its else-branch does becomes the else-branch", "size", ""},
 	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size", ""},
 	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", ""},
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", ""},
@@ -416,5 +417,25 @@ func dce(f *Func) {
 		if !removed {
 			return
 		}
+	}
+}
+
+// general keeps, of each Faster if, the general way alone.
+func general(f *Func) {
+	var rewrite func(nodes []*Node) []*Node
+	rewrite = func(nodes []*Node) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
+			if n.Kind == NIf && n.Faster {
+				out = append(out, n.Else...)
+				continue
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = rewrite(*b)
 	}
 }

@@ -36,12 +36,10 @@ func flagsDeadAfter(items []regalloc.Item) bool {
 		switch it.Inst.Op {
 		case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA:
 			continue
-		case x86.CMP, x86.TEST, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.NEG, x86.MUL, x86.DIV:
+		case x86.CMP, x86.TEST, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.NEG, x86.MUL, x86.IMUL, x86.DIV:
+			// mul, one-operand imul and div leave some flags undefined:
+			// nothing may read those after them either.
 			return true
-		case x86.IMUL:
-			// The two- and three-operand forms; the one-operand form leaves
-			// SF and ZF undefined.
-			return len(it.Inst.Args) > 1
 		}
 		return false
 	}

@@ -134,3 +134,35 @@ func TestSimdSelection(t *testing.T) {
 	}
 	assert.NotContains(t, got, "pxor", "listing:\n%s", strings.TrimSpace(got))
 }
+
+// A loop over a count in a register tests the count before its first
+// pass, unless the lowering knows it runs at least once (Once).
+func TestLoopOnce(t *testing.T) {
+	for _, once := range []bool{false, true} {
+		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32}}
+		body := []*lir.Node{
+			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpPos, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+			{Kind: lir.NLoop, Index: 3, Count: 1, Once: once, Body: []*lir.Node{
+				{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 3, 0)},
+			}},
+			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
+				Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 4}}},
+		}
+		k := newKernel(f, &Layout{}, "t", body)
+		k.nodes(body)
+		out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
+			return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
+		})
+		require.NoError(t, err)
+		var p x86.Program
+		require.NoError(t, regalloc.Rewrite(out, as, &p))
+		got := p.Listing()
+		if once {
+			assert.NotContains(t, got, "jge", "once: listing:\n%s", got)
+		} else {
+			assert.Contains(t, got, "jge", "listing:\n%s", got)
+		}
+		assert.Contains(t, got, "jl", "listing:\n%s", got)
+	}
+}

@@ -1,0 +1,44 @@
+package loopgen
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/regalloc"
+)
+
+// mov r, 0 becomes xor r, r where the flags are dead: before an
+// instruction that writes them all (one-operand imul too, which leaves
+// some undefined: nothing may read them after it), not before a jump
+// that reads them or an inc, which keeps CF.
+func TestPeephole(t *testing.T) {
+	v0, v1 := regalloc.V(0), regalloc.V(1)
+	mem := x86.D(x86.Abs16(0x600))
+	for _, c := range []struct {
+		name string
+		next []x86.Inst
+		xor  bool
+	}{
+		{"one-operand imul", []x86.Inst{{Op: x86.MOVSX, Args: []x86.Operand{v1, x86.W(x86.Abs16(0x604))}}, {Op: x86.IMUL, Args: []x86.Operand{v1}}}, true},
+		{"cmp, across a label", []x86.Inst{{Op: x86.MOV, Args: []x86.Operand{v1, mem}}, {}, {Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}}, true},
+		{"a jump reads them", []x86.Inst{{Op: x86.JL, Args: []x86.Operand{x86.Label("l")}}}, false},
+		{"inc keeps CF", []x86.Inst{{Op: x86.INC, Args: []x86.Operand{v1}}, {Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}}, false},
+	} {
+		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v0, x86.Imm(0)}}}}
+		for _, in := range c.next {
+			if in.Op == 0 {
+				items = append(items, regalloc.Item{Label: "l"})
+				continue
+			}
+			items = append(items, regalloc.Item{Inst: in})
+		}
+		peephole(items)
+		want := x86.MOV
+		if c.xor {
+			want = x86.XOR
+		}
+		assert.Equal(t, want, items[0].Inst.Op, c.name)
+	}
+}
