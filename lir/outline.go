@@ -2,6 +2,7 @@ package lir
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -277,11 +278,13 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 		}
 	}
 	countParam := map[int]Reg{}
+	countOnce := map[int]bool{} // every call's count is at least 1
 	for i := range t.counts {
 		if varies(func(u *unit) int64 { return u.counts[i] }) {
 			p := f.NewReg(I32)
 			countParam[i] = p
 			spec = append(spec, param{paramCount, i, p})
+			countOnce[i] = !slices.ContainsFunc(g, func(u *unit) bool { return u.counts[i] < 1 })
 		}
 	}
 	// Memory accesses in classes: one pointer param a class, the
@@ -360,7 +363,7 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 				c.Count = re(n.Count)
 				if n.Count == NoReg {
 					if p, ok := countParam[ncount]; ok {
-						c.Count = p
+						c.Count, c.Once = p, countOnce[ncount]
 					}
 					ncount++
 				}
