@@ -83,7 +83,8 @@ func isZero(n *Node, r Reg) bool {
 func writes(n *Node, b *Buf) bool {
 	w := false
 	Walk([]*Node{n}, func(x *Node) {
-		w = w || x.Kind == NCall || x.Kind == NInst && x.Inst.Stored() != nil && (x.Inst.Stored().Buf == b || x.Inst.Stored().Buf == nil)
+		m := x.Inst.Stored()
+		w = w || x.Kind == NCall || x.Kind == NInst && m != nil && (m.Buf == b || m.Buf == nil)
 	})
 	return w
 }

@@ -62,14 +62,13 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 	g := a.interference()
 	best, at := -1, -1
 	for j := range a.item {
-		s := newSet(a.nnodes)
-		s.copyFrom(a.in[j])
-		s.or(a.def[j])
-		nodes := s.nodes()
 		if !slices.ContainsFunc(a.in[j].nodes(), candidate) && !slices.ContainsFunc(a.out[j].nodes(), candidate) {
 			continue
 		}
-		if c := len(g.clashing(nodes, 0xff)); c > best {
+		s := newSet(a.nnodes)
+		s.copyFrom(a.in[j])
+		s.or(a.def[j])
+		if c := len(g.clashing(s.nodes(), 0xff)); c > best {
 			best, at = c, j
 		}
 	}

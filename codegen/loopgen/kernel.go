@@ -433,7 +433,9 @@ func (k *kernel) loop(n *lir.Node) {
 		count = k.src(n.Count)
 	}
 	k.i(x86.MOV, idx, x86.Imm(0))
-	guard := n.Count != lir.NoReg && !n.Once || n.CountImm <= 0 && n.Count == lir.NoReg
+	// A count in a register is tested before the first pass, unless the
+	// lowering knows it is at least 1; a constant one needs no test.
+	guard := n.Count != lir.NoReg && !n.Once
 	if c, ok := count.(x86.Imm); ok && c <= 0 {
 		k.i(x86.JMP, x86.Label(end))
 		guard = false

@@ -25,7 +25,14 @@ func snippet(t *testing.T, types []lir.Type, ins ...lir.Inst) string {
 	for _, in := range ins {
 		body = append(body, &lir.Node{Kind: lir.NInst, Inst: in})
 	}
-	k := newKernel(f, &Layout{}, "t", body)
+	return listing(t, f, &Layout{}, body)
+}
+
+// listing selects body's instructions, allocates them and returns the
+// listing.
+func listing(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node) string {
+	t.Helper()
+	k := newKernel(f, l, "t", body)
 	k.nodes(body)
 	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
@@ -111,15 +118,7 @@ func TestSimdSelection(t *testing.T) {
 			Mem:  lir.Mem{Buf: w, Base: lir.NoReg, Index: lir.NoReg, Width: 2, Signed: true},
 			Mem2: lir.Mem{Buf: d, Base: lir.NoReg, Index: lir.NoReg, Width: 2, Signed: true}}},
 	}
-	k := newKernel(f, l, "t", body)
-	k.nodes(body)
-	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
-		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
-	})
-	require.NoError(t, err)
-	var p x86.Program
-	require.NoError(t, regalloc.Rewrite(out, as, &p))
-	got := p.Listing()
+	got := listing(t, f, l, body)
 	for _, want := range []string{
 		`movdqu xmm0, oword \[e[a-z]+\*4\+0x100000\]\n\s+pcmpeqd xmm7, xmm7\n`,
 		`pslld xmm1, 0x15\n\s+psrad xmm1, 0x15\n\s+packssdw xmm1, xmm1\n\s+movq qword \[e[a-z]+\*2\+0x120000\], xmm1\n` +
@@ -149,15 +148,7 @@ func TestLoopOnce(t *testing.T) {
 			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
 				Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 4}}},
 		}
-		k := newKernel(f, &Layout{}, "t", body)
-		k.nodes(body)
-		out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
-			return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
-		})
-		require.NoError(t, err)
-		var p x86.Program
-		require.NoError(t, regalloc.Rewrite(out, as, &p))
-		got := p.Listing()
+		got := listing(t, f, &Layout{}, body)
 		if once {
 			assert.NotContains(t, got, "jge", "once: listing:\n%s", got)
 		} else {
