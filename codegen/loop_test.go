@@ -1,13 +1,18 @@
 package codegen_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tfc/codegen"
+	x86 "tfc/codegen/x86_16"
 	"tfc/difftest"
+	"tfc/frontend"
+	"tfc/ir"
 	"tfc/qemu"
 )
 
@@ -30,5 +35,28 @@ func TestAttentionSumPast32BitsBoots(t *testing.T) {
 	for _, cr := range r.Configs {
 		assert.Equal(t, "loop", cr.Generator, "%v: generator (built %v, booted %v)", cr.Config, cr.Built, cr.Booted)
 		assert.True(t, cr.Booted, "%v: booted (built %v, %s)", cr.Config, cr.Built, cr.Generator)
+	}
+}
+
+// The loop generator runs each op's kernel where forward is, not as a
+// subroutine: each op runs from one place. Calls remain for the size
+// policy's procedures and the runtime.
+func TestOpsRunInPlace(t *testing.T) {
+	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
+	require.NoError(t, err)
+	for _, o := range []codegen.Options{{Gen: "loop", Memory: "flat"}, {Opt: "2", Memory: "flat"}} {
+		im, err := codegen.Build(p, []int{ir.BOS}, 8, o)
+		require.NoError(t, err)
+		calls := 0
+		for _, pl := range im.Main.Placed() {
+			if pl.Inst.Op != x86.CALL {
+				continue
+			}
+			calls++
+			if l, ok := pl.Inst.Args[0].(x86.Label); ok {
+				assert.False(t, strings.HasPrefix(string(l), "op"), "%+v: call %s", o, l)
+			}
+		}
+		assert.NotZero(t, calls, "%+v: no calls at all (the runtime's)", o)
 	}
 }

@@ -59,13 +59,12 @@ func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options)
 }
 
 type gen struct {
-	prog   *x86.Program
-	p      *ir.Program
-	f      *lir.Func
-	l      *Layout
-	o      Options
-	ops    int
-	kernel []func() error // the kernels, emitted after forward
+	prog *x86.Program
+	p    *ir.Program
+	f    *lir.Func
+	l    *Layout
+	o    Options
+	ops  int
 	// profiled are the ops Profile counts, by their region names.
 	profiled []string
 }
@@ -194,7 +193,7 @@ func (g *gen) generate() {
 	g.i(x86.JMP, x86.Label("exit"))
 }
 
-// forward calls each op's kernel in order, the layer block's once per
+// forward runs each op's kernel in order, the layer block's once per
 // layer with the layer pointers advanced between.
 func (g *gen) forward() error {
 	g.prog.Mark("forward")
@@ -240,11 +239,6 @@ func (g *gen) forward() error {
 		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
 	}
 	g.i(x86.RET)
-	for _, k := range g.kernel {
-		if err := k(); err != nil {
-			return err
-		}
-	}
 	for _, p := range g.f.Procs {
 		if err := g.emitProc(p); err != nil {
 			return err
@@ -266,7 +260,7 @@ func (g *gen) emitProc(p *lir.Proc) error {
 		k.inMem[r] = argSlot(i, false)
 	}
 	k.nodes(p.Body)
-	return g.finish(k, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase)
+	return g.finish(k, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase, true)
 }
 
 // newKernel starts the kernel of nodes.
@@ -275,12 +269,15 @@ func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 }
 
 // finish ends a kernel, allocates it with spill slots from spill, and
-// appends it as region mark.
-func (g *gen) finish(k *kernel, name, mark string, spill int) error {
+// appends it as region mark: a subroutine (ret: it returns), or code
+// that falls through to what follows.
+func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	if k.err != nil {
 		return k.err
 	}
-	k.i(x86.RET)
+	if ret {
+		k.i(x86.RET)
+	}
 	k.k.Items = append(k.entry, k.k.Items...)
 	peephole(k.k.Items)
 	slots := 0
@@ -299,7 +296,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int) error {
 	return regalloc.Rewrite(out, as, g.prog)
 }
 
-// callOp calls an op's kernel, made after forward.
+// callOp runs an op's kernel where forward is.
 func (g *gen) callOp(n *lir.Node) error {
 	if n.Kind != lir.NOp {
 		return fmt.Errorf("BUG: loopgen: node kind %d where an op belongs", n.Kind)
@@ -308,13 +305,15 @@ func (g *gen) callOp(n *lir.Node) error {
 	name := fmt.Sprintf("op%d", g.ops)
 	g.prog.Mark(n.Note)
 	if g.o.Profile {
-		// rdtsc before and after: the call, the kernel and its ret, and
-		// one rdtsc, count toward the op.
+		// rdtsc before and after: the kernel and one rdtsc count
+		// toward the op.
 		g.i(x86.RDTSC)
 		g.i(x86.MOV, low32(addrProfT), x86.EAX)
 		g.i(x86.MOV, low32(addrProfT+4), x86.EDX)
 	}
-	g.i(x86.CALL, x86.Label(name))
+	if err := g.emitKernel(name, n); err != nil {
+		return err
+	}
 	if g.o.Profile {
 		c := uint16(addrProf + 8*len(g.profiled))
 		if c+8 > addrProfEnd {
@@ -327,16 +326,18 @@ func (g *gen) callOp(n *lir.Node) error {
 		g.i(x86.ADC, low32(c+4), x86.EDX)
 		g.profiled = append(g.profiled, n.Note)
 	}
-	g.kernel = append(g.kernel, func() error { return g.emitKernel(name, n) })
 	return nil
 }
 
-// emitKernel selects, allocates and appends one op's kernel.
+// emitKernel selects, allocates and appends one op's kernel where forward
+// runs it: each op runs from one place, so a call and a ret would only
+// cost bytes and instructions. Registers hold nothing across it, as
+// across a call.
 func (g *gen) emitKernel(name string, n *lir.Node) error {
 	k := g.newKernel(name, n.Body)
 	k.note = n.Note
 	k.nodes(n.Body)
-	return g.finish(k, name, n.Note, spillBase)
+	return g.finish(k, name, n.Note, spillBase, false)
 }
 
 // defs counts each register's definitions within nodes.
@@ -404,7 +405,7 @@ func (g *gen) benchReport() {
 		g.i(x86.MOV, x86.AL, x86.Imm('\n'))
 		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
 		g.i(x86.ADD, x86.DI, x86.Imm(8))
-		g.i(x86.CMP, x86.DI, x86.ImmLabel{Name: "profile.end"}) // forward's calls are counted later
+		g.i(x86.CMP, x86.DI, x86.ImmLabel{Name: "profile.end"}) // forward's ops are counted later
 		g.i(x86.JB, x86.Label("profile.next"))
 	}
 	g.i(x86.JMP, x86.Label("bench.end"))
