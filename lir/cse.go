@@ -23,7 +23,7 @@ func cse(f *Func) {
 					continue
 				}
 				ok := true
-				for _, r := range in.reads() {
+				for _, r := range in.Reads() {
 					ok = ok && nd[r] == 1
 				}
 				if !ok {

@@ -45,10 +45,9 @@ func localizeLoop(f *Func, n *Node, made map[*Node]bool) []*Node {
 		case x.Kind == NInst && x.Inst.Dst != NoReg:
 			written[x.Inst.Dst] = true
 		}
-		if x.Kind == NInst && x.Inst.Stored() != nil {
-			b := x.Inst.Stored().Buf
-			stored[b] = true
-			unknown = unknown || b == nil
+		if m := x.Inst.Stored(); x.Kind == NInst && m != nil {
+			stored[m.Buf] = true
+			unknown = unknown || m.Buf == nil
 		}
 	})
 	if unknown {

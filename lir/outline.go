@@ -223,7 +223,7 @@ func shapeOf(f *Func, op *Node, from, to int) *unit {
 	for _, n := range op.Body[to:] {
 		Walk([]*Node{n}, func(x *Node) {
 			if x.Kind == NInst {
-				for _, r := range x.Inst.reads() {
+				for _, r := range x.Inst.Reads() {
 					if _, ok := local[r]; ok {
 						escapes = true
 					}

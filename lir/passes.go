@@ -103,7 +103,7 @@ func useCounts(f *Func) []int {
 	walkAll(f, func(n *Node) {
 		switch n.Kind {
 		case NInst:
-			for _, r := range n.Inst.reads() {
+			for _, r := range n.Inst.Reads() {
 				u[r]++
 			}
 		case NLoop:
@@ -128,8 +128,8 @@ func walkAll(f *Func, fn func(n *Node)) {
 	}
 }
 
-// reads lists the registers an instruction reads.
-func (in *Inst) reads() []Reg {
+// Reads lists the registers an instruction reads, its memory operands' too.
+func (in *Inst) Reads() []Reg {
 	var r []Reg
 	for _, x := range []Reg{in.A, in.B, in.C} {
 		if x != NoReg {
@@ -366,7 +366,7 @@ func hoistOut(nodes []*Node, nd []int, written map[Reg]bool, moved *[]*Node) []*
 }
 
 func invariant(in *Inst, written map[Reg]bool) bool {
-	for _, r := range in.reads() {
+	for _, r := range in.Reads() {
 		if written[r] {
 			return false
 		}
@@ -382,7 +382,7 @@ func dce(f *Func) {
 		walkAll(f, func(n *Node) {
 			switch n.Kind {
 			case NInst:
-				for _, r := range n.Inst.reads() {
+				for _, r := range n.Inst.Reads() {
 					used[r] = true
 				}
 			case NCall:

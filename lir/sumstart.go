@@ -26,7 +26,7 @@ func sumStartIn(nodes []*Node) []*Node {
 				break // a loop or an if may read it
 			}
 			in := &m.Inst
-			if !slices.Contains(in.reads(), r) && in.Dst != r {
+			if !slices.Contains(in.Reads(), r) && in.Dst != r {
 				continue
 			}
 			x := NoReg

@@ -87,7 +87,7 @@ func liveOut(n *Node, reads, nd []int) bool {
 	defsIn := map[Reg]int{}
 	Walk(n.Body, func(x *Node) {
 		if x.Kind == NInst {
-			for _, r := range x.Inst.reads() {
+			for _, r := range x.Inst.Reads() {
 				inside[r]++
 			}
 			if x.Inst.Dst != NoReg {
@@ -176,8 +176,9 @@ func cloneRenamed(nodes []*Node, names map[Reg]Reg) []*Node {
 		case NInst:
 			in := n.Inst
 			in.Dst, in.A, in.B, in.C = re(in.Dst), re(in.A), re(in.B), re(in.C)
-			in.Mem.Base, in.Mem.Index = re(in.Mem.Base), re(in.Mem.Index)
-			in.Mem2.Base, in.Mem2.Index = re(in.Mem2.Base), re(in.Mem2.Index)
+			for _, m := range in.mems() {
+				m.Base, m.Index = re(m.Base), re(m.Index)
+			}
 			c.Inst = in
 		case NIf:
 			c.Cond = re(n.Cond)

@@ -242,10 +242,8 @@ func (k *kernel) findFoldable(ns []*lir.Node) {
 			lir.Walk(ns, func(n *lir.Node) {
 				switch n.Kind {
 				case lir.NInst:
-					for _, r := range []lir.Reg{n.Inst.A, n.Inst.B, n.Inst.C, n.Inst.Mem.Base, n.Inst.Mem.Index} {
-						if r != lir.NoReg {
-							k.readers[r]++
-						}
+					for _, r := range n.Inst.Reads() {
+						k.readers[r]++
 					}
 				case lir.NLoop:
 					if n.Count != lir.NoReg {
