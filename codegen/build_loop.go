@@ -85,10 +85,11 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if segmented {
 		// The layout does not change with the passes: whether the model
 		// fits is known before them.
-		if _, err := loopgen.NewSegmentedLayout(p, f, data, prompt); err != nil {
+		l, err := loopgen.NewSegmentedLayout(p, f, data, prompt)
+		if err != nil {
 			return nil, err
 		}
-		f.Segmented = true
+		f.Segmented, f.Segment = true, l.Segments(f)
 	}
 	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo, Policy: try.policy, March: o.March}); err != nil {
 		return nil, err

@@ -60,3 +60,39 @@ func TestOpsRunInPlace(t *testing.T) {
 		assert.NotZero(t, calls, "%+v: no calls at all (the runtime's)", o)
 	}
 }
+
+// The size policy outlines in the segmented model too: a proc reaches the
+// buffers it is passed through their segments, which it loads at its
+// entry. Its callers loaded theirs at their own entries and keep using
+// them after the call, so a proc pushes each segment register it loads
+// and pops them before it returns.
+func TestSegmentedProcsKeepSegments(t *testing.T) {
+	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	require.NoError(t, err)
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
+	require.NoError(t, err)
+	procs := 0
+	var loaded, pushed, popped []string
+	in := false
+	for _, line := range strings.Split(im.Main.Listing(), "\n") {
+		f := strings.Fields(strings.ReplaceAll(line, ",", ""))
+		switch {
+		case len(f) == 1 && strings.HasPrefix(f[0], "proc") && strings.HasSuffix(f[0], ":") && !strings.Contains(f[0], "."):
+			in, procs = true, procs+1
+			loaded, pushed, popped = nil, nil, nil
+		case !in || len(f) == 0:
+		case f[0] == "push" && len(f) == 2:
+			pushed = append(pushed, f[1])
+		case f[0] == "pop" && len(f) == 2:
+			popped = append([]string{f[1]}, popped...) // reversed
+		case f[0] == "mov" && len(f) > 1 && (f[1] == "es" || f[1] == "fs" || f[1] == "gs"):
+			loaded = append(loaded, f[1])
+		case f[0] == "ret":
+			in = false
+			assert.NotEmpty(t, loaded, "proc %d loads no segment", procs)
+			assert.ElementsMatch(t, loaded, pushed, "proc %d: segments loaded, pushed", procs)
+			assert.Equal(t, pushed, popped, "proc %d: pushed, popped in reverse", procs)
+		}
+	}
+	assert.GreaterOrEqual(t, procs, 3, "procs")
+}

@@ -33,6 +33,9 @@ func NewMachine(f *Func, p *ir.Program) *Machine {
 	m := &Machine{f: f, p: p, mem: map[*Buf][][]byte{}, addr: map[*Buf][]int64{}, regs: make([]int64, len(f.Types))}
 	next := int64(0x10000)
 	for _, b := range f.Bufs {
+		if b.Kind == BufSegment {
+			continue // no bytes of its own
+		}
 		n := 1
 		if b.PerLayer {
 			n = p.Layers
@@ -135,10 +138,12 @@ type span struct {
 	b    []byte
 }
 
-// address is where mem points: OpAddr's value.
+// address is where mem points: OpAddr's value. The machine has no
+// segments: an offset in a segment (a BufSegment's) is the address that
+// OpAddr gave the buffer, so memory there is reached through it alone.
 func (m *Machine) address(mem Mem) int64 {
 	a := mem.Disp
-	if mem.Buf != nil {
+	if reached(mem) {
 		l := 0
 		if mem.Buf.PerLayer {
 			l = m.layer
@@ -159,7 +164,7 @@ func (m *Machine) address(mem Mem) int64 {
 func (m *Machine) bytes(mem Mem) []byte {
 	a := m.address(mem)
 	var s span
-	if mem.Buf != nil {
+	if reached(mem) {
 		l := 0
 		if mem.Buf.PerLayer {
 			l = m.layer
@@ -177,6 +182,9 @@ func (m *Machine) bytes(mem Mem) []byte {
 	}
 	panic(fmt.Sprintf("BUG: lir: %d bytes at %#x outside %s", mem.Width, a, name))
 }
+
+// reached: mem names the buffer it lies in (not a segment).
+func reached(mem Mem) bool { return mem.Buf != nil && mem.Buf.Kind != BufSegment }
 
 func (m *Machine) exec(in *Inst) {
 	r := m.regs

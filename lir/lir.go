@@ -228,9 +228,14 @@ const (
 	BufScratch                    // working memory of one op
 	BufState                      // memory that lives across steps (the sampler's generator)
 	BufNext                       // the chosen token (i32)
+	// BufSegment is a whole 64 KiB segment of the segmented model, its
+	// offset 0 at the segment's start: a proc reaches a buffer it is
+	// passed (OpAddr, the buffer's offset in its segment) through it. Of
+	// is a buffer in that segment; the segment has no bytes of its own.
+	BufSegment
 )
 
-var bufKindNames = [...]string{"", "var", "param", "table", "cachek", "cachev", "cacheks", "cachevs", "scratch", "state", "next"}
+var bufKindNames = [...]string{"", "var", "param", "table", "cachek", "cachev", "cacheks", "cachevs", "scratch", "state", "next", "segment"}
 
 // Buf is a named region of memory: per layer (a slice per layer) or one.
 type Buf struct {
@@ -256,10 +261,14 @@ type Func struct {
 	Body  []*Node
 	Procs []*Proc
 	// Segmented: the code generator reaches buffers through segment
-	// registers, each address an offset in a 64 KiB segment, so a
-	// buffer's address is no value a register can hold: no pass makes
-	// one (OpAddr), and every memory operand keeps its buffer.
+	// registers, each address an offset in a 64 KiB segment: OpAddr is a
+	// buffer's offset in its segment, and every memory operand names a
+	// buffer (a BufSegment where the offset is in a register).
 	Segmented bool
+	// Segment numbers the segment each buffer lies in (segmented only;
+	// from the layout, which the passes do not change): buffers that
+	// share one share a number.
+	Segment map[*Buf]int
 	// NoFullUnroll: the speed policy unrolls dot products by 8 at most
 	// (when the code of whole rows does not fit).
 	NoFullUnroll bool

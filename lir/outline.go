@@ -14,8 +14,8 @@ import (
 // op's whole body, or failing that one of its top-level loops; units with
 // equal shapes form a group, and a group of two or more becomes a proc.
 func outline(f *Func) {
-	if f.Segmented {
-		return // a proc's buffers would be arguments, their addresses values
+	if f.Segmented && f.Segment == nil {
+		return // no segments known: a proc could not reach what it is passed
 	}
 	groups := map[string][]*unit{}
 	var order []string
@@ -146,9 +146,20 @@ func shapeOf(f *Func, op *Node, from, to int) *unit {
 	// Buffers and displacements are left out: which accesses share a
 	// pointer is the group's to decide (accessClasses).
 	mem := func(m Mem) {
-		if m.Buf == nil {
+		switch {
+		case m.Buf == nil:
 			sb.WriteString("[abs] ")
-		} else {
+		case f.Segmented:
+			// A proc reaches a buffer it is passed through its
+			// segment: units share one where their buffers do.
+			u.bufs = append(u.bufs, m.Buf)
+			u.disps = append(u.disps, m.Disp)
+			n, ok := f.Segment[m.Buf]
+			if !ok {
+				panic(fmt.Sprintf("BUG: lir: buffer %s in no segment", m.Buf.Name))
+			}
+			fmt.Fprintf(&sb, "[b%d ", n)
+		default:
 			u.bufs = append(u.bufs, m.Buf)
 			u.disps = append(u.disps, m.Disp)
 			sb.WriteString("[b ")
@@ -333,6 +344,9 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 			p = sum
 		}
 		m.Buf, m.Base = nil, p
+		if f.Segmented {
+			m.Buf = segmentOf(f, t.bufs[classBase[c]])
+		}
 		return m
 	}
 	var clone func(nodes []*Node) []*Node
@@ -382,6 +396,21 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 	}
 	f.Procs = append(f.Procs, proc)
 	return proc, spec
+}
+
+// segmentOf is the BufSegment of the segment that b lies in, made the
+// first time it is asked for.
+func segmentOf(f *Func, b *Buf) *Buf {
+	n := f.Segment[b]
+	for _, s := range f.Bufs {
+		if s.Kind == BufSegment && f.Segment[s] == n {
+			return s
+		}
+	}
+	s := &Buf{Name: fmt.Sprintf("segment%d", n), Kind: BufSegment, Of: b}
+	f.Bufs = append(f.Bufs, s)
+	f.Segment[s] = n
+	return s
 }
 
 // accessClasses partitions a group's memory accesses (by their index in

@@ -108,8 +108,8 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 			fail("%s: not i32", name)
 		}
 	case OpAddr:
-		if f.Segmented {
-			fail("%s: a buffer's address in a segmented function", name)
+		if f.Segmented && (in.Mem.Buf == nil || in.Mem.Base != NoReg || in.Mem.Index != NoReg) {
+			fail("%s: segmented, an address is a buffer's offset in its segment, no more", name)
 		}
 		want(fail, name, dt, I32)
 		for _, r := range []Reg{in.Mem.Base, in.Mem.Index} {
@@ -167,6 +167,9 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		}
 		if m.Buf == nil && f.Segmented {
 			fail("%s: no buffer in a segmented function", name)
+		}
+		if m.Buf != nil && m.Buf.Kind == BufSegment && (!f.Segmented || m.Base == NoReg) {
+			fail("%s: a segment without an offset in a register, or in a flat function", name)
 		}
 		if m.Width != 1 && m.Width != 2 && m.Width != 4 && m.Width != 8 {
 			fail("%s: width %d", name, m.Width)

@@ -136,6 +136,12 @@ func (k *kernel) inst(in *lir.Inst) {
 	case lir.OpSplit:
 		k.split(in)
 	case lir.OpAddr:
+		if k.l.Segmented {
+			// Its offset in its segment (the verifier allows no more).
+			a, _ := k.l.base(in.Mem.Buf)
+			k.i(x86.MOV, k.dst(in.Dst), x86.Imm(int64(a)+in.Mem.Disp))
+			break
+		}
 		m := k.addr(in.Mem)
 		if m.Base == x86.NoReg && m.Index == x86.NoReg {
 			k.i(x86.MOV, k.dst(in.Dst), x86.Imm(int64(m.Disp)))

@@ -152,7 +152,31 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 		return nil, segErrorf("needs %d bytes of memory from %#x, %d are below %#x", all-SegmentedDataAddr, SegmentedDataAddr, runtime.ConventionalTop-SegmentedDataAddr, runtime.ConventionalTop)
 	}
 	l.End = uint32(all)
+	// A proc's segments: offset 0 in a buffer's group.
+	for _, b := range f.Bufs {
+		if b.Kind == lir.BufSegment {
+			l.Group[b], l.Addr[b] = l.Group[b.Of.(*lir.Buf)], 0
+		}
+	}
 	return l, nil
+}
+
+// Segments numbers each buffer's group, from 1 in f's order of buffers:
+// lir.Func.Segment, for the passes.
+func (l *Layout) Segments(f *lir.Func) map[*lir.Buf]int {
+	seg := map[*lir.Buf]int{}
+	num := map[Group]int{}
+	for _, b := range f.Bufs {
+		gr, ok := l.Group[b]
+		if !ok {
+			continue
+		}
+		if num[gr] == 0 {
+			num[gr] = len(num) + 1
+		}
+		seg[b] = num[gr]
+	}
+	return seg
 }
 
 // region places the per-layer buffers bs in a layer's region whose

@@ -3,6 +3,8 @@ package loopgen
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
@@ -276,6 +278,20 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 		return k.err
 	}
 	if ret {
+		// A proc keeps its caller's segment registers: the caller
+		// loaded its own at its entry.
+		var saved []x86.Reg
+		for _, r := range []x86.Reg{x86.ES, x86.FS, x86.GS} {
+			if slices.Contains(slices.Collect(maps.Values(k.segs)), r) {
+				saved = append(saved, r)
+			}
+		}
+		for i, r := range saved {
+			k.entry = slices.Insert(k.entry, i, regalloc.Item{Inst: x86.Inst{Op: x86.PUSH, Args: []x86.Operand{r}}})
+		}
+		for _, r := range slices.Backward(saved) {
+			k.i(x86.POP, r)
+		}
 		k.i(x86.RET)
 	}
 	k.k.Items = append(k.entry, k.k.Items...)
