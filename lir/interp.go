@@ -213,6 +213,8 @@ func (m *Machine) exec(in *Inst) {
 		v = int64(m.pos)
 	case OpAddr:
 		v = m.address(in.Mem)
+	case OpSeg:
+		v = 0 // no segments: OpAddr's value is the whole address
 	case OpDot:
 		v = m.dot(in)
 	case OpSplit:

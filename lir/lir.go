@@ -91,12 +91,17 @@ const (
 	// as three balanced 11-bit digits (OpDot's x_j), int16 each, the
 	// four of digit r at Mem2 (Width 2) + r·Imm. No Dst: it stores.
 	OpSplit
+	// OpSeg (segmented): i32 Dst = the segment of Mem's buffer (Buf
+	// only): what a proc loads in a segment register to reach a buffer it
+	// is passed when its callers' buffers lie in different segments. The
+	// machine has no segments (its OpAddr is the whole address): 0 there.
+	OpSeg
 	opEnd
 )
 
 var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
 	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
-	"select", "load", "store", "token", "pos", "addr", "dot", "split"}
+	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg"}
 
 func (o Opcode) String() string {
 	if o < opEnd {
@@ -231,7 +236,9 @@ const (
 	// BufSegment is a whole 64 KiB segment of the segmented model, its
 	// offset 0 at the segment's start: a proc reaches a buffer it is
 	// passed (OpAddr, the buffer's offset in its segment) through it. Of
-	// is a buffer in that segment; the segment has no bytes of its own.
+	// is a buffer in that segment, or the proc's register that holds the
+	// segment (OpSeg's value) when its calls pass buffers of different
+	// segments. The segment has no bytes of its own.
 	BufSegment
 )
 
@@ -402,8 +409,8 @@ func (f *Func) InstString(in *Inst) string {
 		return fmt.Sprintf("%s = %s %s, %d", typ(in.Dst), in.Op, in.A, in.Imm)
 	case OpToken, OpPos:
 		return fmt.Sprintf("%s = %s", typ(in.Dst), in.Op)
-	case OpAddr:
-		return fmt.Sprintf("%s = addr %s", typ(in.Dst), in.Mem)
+	case OpAddr, OpSeg:
+		return fmt.Sprintf("%s = %s %s", typ(in.Dst), in.Op, in.Mem)
 	}
 	args := []string{}
 	for _, r := range []Reg{in.A, in.B} {

@@ -73,6 +73,9 @@ func outline(f *Func) {
 		if !whole[g[0].op] && g[0].whole() {
 			continue // a whole op that found no twin
 		}
+		if _, n := segPlan(f, g); n > 3 {
+			continue // more segments than es, fs and gs
+		}
 		proc, spec := makeProc(f, g)
 		for _, u := range g {
 			sites = append(sites, site{u, proc, spec})
@@ -146,20 +149,9 @@ func shapeOf(f *Func, op *Node, from, to int) *unit {
 	// Buffers and displacements are left out: which accesses share a
 	// pointer is the group's to decide (accessClasses).
 	mem := func(m Mem) {
-		switch {
-		case m.Buf == nil:
+		if m.Buf == nil {
 			sb.WriteString("[abs] ")
-		case f.Segmented:
-			// A proc reaches a buffer it is passed through its
-			// segment: units share one where their buffers do.
-			u.bufs = append(u.bufs, m.Buf)
-			u.disps = append(u.disps, m.Disp)
-			n, ok := f.Segment[m.Buf]
-			if !ok {
-				panic(fmt.Sprintf("BUG: lir: buffer %s in no segment", m.Buf.Name))
-			}
-			fmt.Fprintf(&sb, "[b%d ", n)
-		default:
+		} else {
 			u.bufs = append(u.bufs, m.Buf)
 			u.disps = append(u.disps, m.Disp)
 			sb.WriteString("[b ")
@@ -260,6 +252,7 @@ const (
 	paramConst
 	paramCount
 	paramBuf
+	paramSeg // the segment of a paramBuf's buffer (segmented)
 )
 
 // makeProc builds the proc of a group from its first unit: registers
@@ -302,6 +295,8 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 	// accesses' displacements relative to its first (classBase).
 	class, classBase := accessClasses(g)
 	bufParam := map[int]Reg{} // by class
+	segBuf := map[int]*Buf{}  // by class, segmented: the segment it is reached through
+	plan, _ := segPlan(f, g)
 	for a, c := range class {
 		if c < 0 || a != classBase[c] {
 			continue
@@ -309,6 +304,15 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 		p := f.NewReg(I32)
 		bufParam[c] = p
 		spec = append(spec, param{paramBuf, a, p})
+		switch n, ok := plan[c]; {
+		case ok && n == 0:
+			r := f.NewReg(I32)
+			spec = append(spec, param{paramSeg, a, r})
+			segBuf[c] = &Buf{Name: fmt.Sprintf("proc%d.segment%d", len(f.Procs), c), Kind: BufSegment, Of: r}
+			f.Bufs = append(f.Bufs, segBuf[c])
+		case ok:
+			segBuf[c] = segmentOf(f, n, t.bufs[a])
+		}
 	}
 	proc := &Proc{Name: fmt.Sprintf("proc%d", len(f.Procs)), Calls: len(g)}
 	nconst, ncount, naccess := 0, 0, 0
@@ -343,10 +347,7 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 			*out = append(*out, &Node{Kind: NInst, Inst: Inst{Op: OpAdd, Dst: sum, A: p, B: m.Base, C: NoReg}})
 			p = sum
 		}
-		m.Buf, m.Base = nil, p
-		if f.Segmented {
-			m.Buf = segmentOf(f, t.bufs[classBase[c]])
-		}
+		m.Buf, m.Base = segBuf[c], p // flat: no buffer, p the address
 		return m
 	}
 	var clone func(nodes []*Node) []*Node
@@ -398,10 +399,50 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 	return proc, spec
 }
 
-// segmentOf is the BufSegment of the segment that b lies in, made the
-// first time it is asked for.
-func segmentOf(f *Func, b *Buf) *Buf {
-	n := f.Segment[b]
+// segPlan says, for a group's proc in a segmented function, through which
+// segment each class of its accesses goes (accessClasses): the number of
+// the one segment its buffers lie in, in every unit, or 0 when that
+// varies (the proc is passed the segment); and how many segment
+// registers the proc needs (the fixed buffers' segments too).
+func segPlan(f *Func, g []*unit) (plan map[int]int, regs int) {
+	if !f.Segmented {
+		return nil, 0
+	}
+	class, classBase := accessClasses(g)
+	num := func(b *Buf) int {
+		n, ok := f.Segment[b]
+		if !ok {
+			panic(fmt.Sprintf("BUG: lir: buffer %s in no segment", b.Name))
+		}
+		return n
+	}
+	plan = map[int]int{}
+	fixed := map[int]bool{}
+	for a, c := range class {
+		n := num(g[0].bufs[a])
+		switch {
+		case c < 0:
+			fixed[n] = true
+		case a == classBase[c]:
+			if slices.ContainsFunc(g, func(u *unit) bool { return num(u.bufs[a]) != n }) {
+				n = 0
+			}
+			plan[c] = n
+		}
+	}
+	for _, n := range plan {
+		if n == 0 {
+			regs++
+		} else {
+			fixed[n] = true
+		}
+	}
+	return plan, regs + len(fixed)
+}
+
+// segmentOf is the BufSegment of segment n, which b lies in, added to f
+// the first time it is asked for.
+func segmentOf(f *Func, n int, b *Buf) *Buf {
 	for _, s := range f.Bufs {
 		if s.Kind == BufSegment && f.Segment[s] == n {
 			return s
@@ -468,6 +509,9 @@ func (u *unit) replace(f *Func, proc *Proc, spec []param) {
 		case paramBuf:
 			m := Mem{Buf: u.bufs[s.index], Base: NoReg, Index: NoReg, Disp: u.disps[s.index]}
 			args = append(args, emit(Inst{Op: OpAddr, Dst: f.NewReg(I32), A: NoReg, B: NoReg, C: NoReg, Mem: m}))
+		case paramSeg:
+			m := Mem{Buf: u.bufs[s.index], Base: NoReg, Index: NoReg}
+			args = append(args, emit(Inst{Op: OpSeg, Dst: f.NewReg(I32), A: NoReg, B: NoReg, C: NoReg, Mem: m}))
 		}
 	}
 	code = append(code, &Node{Kind: NCall, Proc: proc, Args: args})

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tfc/ir"
 	"tfc/lir"
 )
 
@@ -39,59 +40,107 @@ func TestOutlinedCountsRunOnce(t *testing.T) {
 	equalCompiled(t, "mlp-random", p, 4)
 }
 
-// Segmented, a proc reaches what it is passed through the segment the
-// buffer lies in (a BufSegment), at the offset its caller computes: units
-// join a proc only where their buffers share segments. Here rms_final
-// lies in a segment of its own, so the final norm is no call of the
-// layers' norms' proc; the procs still compute what the simulator does.
+// Segmented, a proc reaches a buffer it is passed through a segment: the
+// one its buffers lie in, in every call (a BufSegment of that segment),
+// or else one each call passes (OpSeg's value, in a param). Here
+// rms_final lies in a segment of its own, so the norms' proc is passed
+// its weight's segment, and reaches x and the result in the activations'
+// segment (x, the same buffer in every call, by its name). The procs compute what the simulator does.
 func TestOutlineSegmented(t *testing.T) {
 	p := load(t, "../examples/mlp-random.tf")
+	f := segmented(t, p, func(b *lir.Buf, i int) int {
+		switch {
+		case b.Name == "rms_final":
+			return 3
+		case b.Kind == lir.BufParam && b.PerLayer:
+			return 2
+		}
+		return 1
+	})
+	norms := normCalls(f)
+	require.Len(t, norms, 3, "norms (the layer's two and the final)")
+	pr := norms[0]
+	for _, c := range norms {
+		require.NotNil(t, c, "a norm calls no proc")
+		assert.Same(t, pr, c, "the norms' proc")
+	}
+	isParam := map[lir.Reg]bool{}
+	for _, r := range pr.Params {
+		isParam[r] = true
+	}
+	passed, fixed := 0, 0
+	lir.Walk(pr.Body, func(n *lir.Node) {
+		if n.Kind != lir.NInst || (n.Inst.Op != lir.OpLoad && n.Inst.Op != lir.OpStore) {
+			return
+		}
+		b := n.Inst.Mem.Buf
+		require.NotNil(t, b, "%v", n.Inst)
+		if of, ok := b.Of.(lir.Reg); ok && b.Kind == lir.BufSegment {
+			assert.True(t, isParam[of], "%v: a segment in a register that is no param", n.Inst)
+			passed++
+			return
+		}
+		if b.Kind == lir.BufSegment {
+			b = b.Of.(*lir.Buf)
+		}
+		assert.Equal(t, 1, f.Segment[b], "%v: the activations' segment", n.Inst)
+		fixed++
+	})
+	assert.NotZero(t, passed, "accesses through a segment passed")
+	assert.NotZero(t, fixed, "accesses through the activations' segment")
+	compare(t, "mlp-random/segmented", p, f, 4)
+}
+
+// A proc needs a segment register for each segment it reaches, and there
+// are three (es, fs, gs): with every buffer in a segment of its own, a
+// layernorm's x, gain, bias and result would need four, so the layernorms
+// call no proc; with the buffers together, they do.
+func TestOutlineSegmentLimit(t *testing.T) {
+	p := load(t, "../examples/gpt2-random.tf")
+	apart := segmented(t, p, func(b *lir.Buf, i int) int { return i + 1 })
+	for _, c := range layernormCalls(apart) {
+		assert.Nil(t, c, "a layernorm calls a proc, its buffers apart")
+	}
+	together := segmented(t, p, func(b *lir.Buf, i int) int { return 1 })
+	for _, c := range layernormCalls(together) {
+		assert.NotNil(t, c, "a layernorm calls no proc, its buffers together")
+	}
+	compare(t, "gpt2-random/segmented", p, apart, 3)
+}
+
+// segmented lowers p as a segmented function, each buffer in the segment
+// seg numbers, and compiles it with the size policy.
+func segmented(t *testing.T, p *ir.Program, seg func(b *lir.Buf, i int) int) *lir.Func {
+	t.Helper()
 	f, err := lir.Lower(p)
 	require.NoError(t, err)
 	f.Segmented, f.Segment = true, map[*lir.Buf]int{}
-	for _, b := range f.Bufs {
-		switch {
-		case b.Name == "rms_final":
-			f.Segment[b] = 3
-		case b.Kind == lir.BufParam && b.PerLayer:
-			f.Segment[b] = 2
-		default:
-			f.Segment[b] = 1
-		}
+	for i, b := range f.Bufs {
+		f.Segment[b] = seg(b, i)
 	}
 	require.NoError(t, lir.Compile(f, lir.Options{Policy: "size"}))
 	require.NotEmpty(t, f.Procs)
-	segments := 0
-	norms, finalNorm := 0, false
-	var layerNorm *lir.Proc
+	return f
+}
+
+// normCalls and layernormCalls are the proc each rmsnorm or layernorm op
+// calls, nil where it calls none, in order.
+func normCalls(f *lir.Func) []*lir.Proc      { return opCalls(f, "rmsnorm") }
+func layernormCalls(f *lir.Func) []*lir.Proc { return opCalls(f, "layernorm") }
+
+func opCalls(f *lir.Func, op string) []*lir.Proc {
+	var calls []*lir.Proc
 	lir.Walk(f.Body, func(n *lir.Node) {
-		if n.Kind == lir.NOp && strings.HasPrefix(n.Note, "rmsnorm") {
-			norms++
-			lir.Walk(n.Body, func(c *lir.Node) {
-				if c.Kind == lir.NCall {
-					finalNorm = finalNorm || n.Note == "rmsnorm x"
-					layerNorm = c.Proc
-				}
-			})
+		if n.Kind != lir.NOp || !strings.HasPrefix(n.Note, op+" ") {
+			return
 		}
-	})
-	require.Equal(t, 3, norms, "norms (the layer's two and the final)")
-	assert.False(t, finalNorm, "the final norm calls a proc")
-	require.NotNil(t, layerNorm, "the layer's norms call a proc")
-	assert.Equal(t, 2, layerNorm.Calls, "calls of the layer's norms' proc")
-	for _, pr := range f.Procs {
-		lir.Walk(pr.Body, func(n *lir.Node) {
-			if n.Kind != lir.NInst || (n.Inst.Op != lir.OpLoad && n.Inst.Op != lir.OpStore) {
-				return
-			}
-			m := n.Inst.Mem
-			require.NotNil(t, m.Buf, "%s: %v", pr.Name, n.Inst)
-			if m.Buf.Kind == lir.BufSegment {
-				segments++
-				assert.Equal(t, f.Segment[m.Buf.Of.(*lir.Buf)], f.Segment[m.Buf], "%s: %v: segment", pr.Name, n.Inst)
+		var pr *lir.Proc
+		lir.Walk(n.Body, func(c *lir.Node) {
+			if c.Kind == lir.NCall {
+				pr = c.Proc
 			}
 		})
-	}
-	assert.NotZero(t, segments, "accesses through a segment")
-	compare(t, "mlp-random/segmented", p, f, 4)
+		calls = append(calls, pr)
+	})
+	return calls
 }

@@ -149,7 +149,7 @@ func (in *Inst) Reads() []Reg {
 // mems lists the memory operands of in.
 func (in *Inst) mems() []*Mem {
 	switch in.Op {
-	case OpLoad, OpStore, OpAddr:
+	case OpLoad, OpStore, OpAddr, OpSeg:
 		return []*Mem{&in.Mem}
 	case OpDot, OpSplit:
 		return []*Mem{&in.Mem, &in.Mem2}
@@ -186,7 +186,7 @@ func fold(f *Func) {
 			return
 		}
 		def[in.Dst] = in
-		if in.pure() && in.Op != OpConst && in.Op != OpToken && in.Op != OpPos && in.Op != OpAddr {
+		if in.pure() && in.Op != OpConst && in.Op != OpToken && in.Op != OpPos && in.Op != OpAddr && in.Op != OpSeg {
 			known := true
 			var vals [3]int64
 			for i, r := range []Reg{in.A, in.B, in.C} {

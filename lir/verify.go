@@ -117,6 +117,11 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 				read(name, r, I32)
 			}
 		}
+	case OpSeg:
+		if !f.Segmented || in.Mem.Buf == nil || in.Mem.Buf.Kind == BufSegment || in.Mem.Base != NoReg || in.Mem.Index != NoReg {
+			fail("%s: a segment is a buffer's, in a segmented function", name)
+		}
+		want(fail, name, dt, I32)
 	case OpCopy, OpNeg, OpShlI, OpShrI, OpSarI:
 		read(name, in.A, dt)
 	case OpRshrI:

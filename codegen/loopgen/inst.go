@@ -149,6 +149,13 @@ func (k *kernel) inst(in *lir.Inst) {
 		}
 		m.Size = 32
 		k.i(x86.LEA, k.dst(in.Dst), m)
+	case lir.OpSeg:
+		gr := k.l.Group[in.Mem.Buf]
+		d := k.dst(in.Dst)
+		k.i(x86.MOVZX, d, x86.W(x86.Abs16(gr.Slot)))
+		if gr.Add != 0 {
+			k.i(x86.ADD, d, x86.Imm(int64(gr.Add)))
+		}
 	case lir.OpToken, lir.OpPos:
 		a := addrTok
 		if in.Op == lir.OpPos {

@@ -43,8 +43,9 @@ type kernel struct {
 	// low-memory slot), loaded at the kernel's entry when it is used.
 	region map[uint16]x86.Reg
 	// segs: segmented, the segment register of each group the kernel
-	// reaches (by its slot), loaded at its entry.
-	segs    map[Group]x86.Reg
+	// reaches (a Group), or segment a proc is passed (its lir.Reg),
+	// loaded at its entry.
+	segs    map[any]x86.Reg
 	err     error  // what the kernel cannot do
 	note    string // the op, for messages
 	entry   []regalloc.Item
@@ -68,7 +69,7 @@ func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 		}
 	})
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
-		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[Group]x86.Reg{},
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
 		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}}
 }
@@ -506,7 +507,11 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 		if m.Buf == nil {
 			panic(fmt.Sprintf("BUG: loopgen: kernel %s: an address in a register in the segmented model", k.name))
 		}
-		seg = k.segment(k.l.Group[m.Buf])
+		if r, ok := m.Buf.Of.(lir.Reg); ok && m.Buf.Kind == lir.BufSegment {
+			seg = k.segmentIn(r)
+		} else {
+			seg = k.segment(k.l.Group[m.Buf])
+		}
 	}
 	disp := int64(a) + m.Disp
 	var bases []x86.Reg
@@ -565,7 +570,36 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 // first that no other group of the kernel holds. A kernel that reaches
 // more than three groups fails (k.err).
 func (k *kernel) segment(gr Group) x86.Reg {
-	if r, ok := k.segs[gr]; ok {
+	return k.segmentReg(gr, func(r x86.Reg) []regalloc.Item {
+		slot := x86.W(x86.Abs16(gr.Slot))
+		if gr.Add == 0 {
+			return []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, slot}}}}
+		}
+		v := v16(k.v())
+		return []regalloc.Item{
+			{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v, slot}}},
+			{Inst: x86.Inst{Op: x86.ADD, Args: []x86.Operand{v, x86.Imm(int64(gr.Add))}}},
+			{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, v}}}}
+	})
+}
+
+// segmentIn is segment's register for the segment a proc is passed in
+// its param p (lir.OpSeg's value at the call).
+func (k *kernel) segmentIn(p lir.Reg) x86.Reg {
+	return k.segmentReg(p, func(r x86.Reg) []regalloc.Item {
+		src, ok := k.operand(p, false)
+		if m, inMem := src.(x86.Mem); ok && inMem {
+			m.Size = 16
+			return []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, m}}}}
+		}
+		return []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, v16(k.dst(p))}}}}
+	})
+}
+
+// segmentReg gives the segment that key names (a Group or a param) a
+// segment register, with the entry's code that load loads it.
+func (k *kernel) segmentReg(key any, load func(r x86.Reg) []regalloc.Item) x86.Reg {
+	if r, ok := k.segs[key]; ok {
 		return r
 	}
 	taken := map[x86.Reg]bool{}
@@ -573,21 +607,11 @@ func (k *kernel) segment(gr Group) x86.Reg {
 		taken[r] = true
 	}
 	for _, r := range []x86.Reg{x86.ES, x86.FS, x86.GS} {
-		if taken[r] {
-			continue
-		}
-		k.segs[gr] = r
-		slot := x86.W(x86.Abs16(gr.Slot))
-		if gr.Add == 0 {
-			k.entry = append(k.entry, regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, slot}}})
+		if !taken[r] {
+			k.segs[key] = r
+			k.entry = append(k.entry, load(r)...)
 			return r
 		}
-		v := v16(k.v())
-		k.entry = append(k.entry,
-			regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v, slot}}},
-			regalloc.Item{Inst: x86.Inst{Op: x86.ADD, Args: []x86.Operand{v, x86.Imm(int64(gr.Add))}}},
-			regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, v}}})
-		return r
 	}
 	if k.err == nil {
 		k.err = segErrorf("%s reaches more than three 64 KiB segments, as many as the 386 has registers for (es, fs, gs)", k.note)

@@ -152,10 +152,14 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 		return nil, segErrorf("needs %d bytes of memory from %#x, %d are below %#x", all-SegmentedDataAddr, SegmentedDataAddr, runtime.ConventionalTop-SegmentedDataAddr, runtime.ConventionalTop)
 	}
 	l.End = uint32(all)
-	// A proc's segments: offset 0 in a buffer's group.
+	// A proc's segments: offset 0 in a buffer's group, or in the
+	// segment it is passed (no group).
 	for _, b := range f.Bufs {
 		if b.Kind == lir.BufSegment {
-			l.Group[b], l.Addr[b] = l.Group[b.Of.(*lir.Buf)], 0
+			l.Addr[b] = 0
+			if in, ok := b.Of.(*lir.Buf); ok {
+				l.Group[b] = l.Group[in]
+			}
 		}
 	}
 	return l, nil
