@@ -1,6 +1,7 @@
 package codegen_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -81,11 +82,11 @@ func TestSegmentedProcsKeepSegments(t *testing.T) {
 			in, procs = true, procs+1
 			loaded, pushed, popped = nil, nil, nil
 		case !in || len(f) == 0:
-		case f[0] == "push" && len(f) == 2:
+		case f[0] == "push" && len(f) == 2 && isSeg(f[1]):
 			pushed = append(pushed, f[1])
-		case f[0] == "pop" && len(f) == 2:
+		case f[0] == "pop" && len(f) == 2 && isSeg(f[1]):
 			popped = append([]string{f[1]}, popped...) // reversed
-		case f[0] == "mov" && len(f) > 1 && (f[1] == "es" || f[1] == "fs" || f[1] == "gs"):
+		case f[0] == "mov" && len(f) > 1 && isSeg(f[1]):
 			loaded = append(loaded, f[1])
 		case f[0] == "ret":
 			in = false
@@ -95,4 +96,59 @@ func TestSegmentedProcsKeepSegments(t *testing.T) {
 		}
 	}
 	assert.GreaterOrEqual(t, procs, 3, "procs")
+}
+
+func isSeg(r string) bool { return r == "es" || r == "fs" || r == "gs" }
+
+// The size policy's calls pass the constants a proc takes after the call,
+// as data (words, or dwords where a value needs them), where that saves
+// bytes: the proc pops its return address, reads them, and pushes the
+// address past them. mlp-random's matmuls: seven calls of one proc.
+func TestCallsPassConstantsAfter(t *testing.T) {
+	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	require.NoError(t, err)
+	for _, memory := range []string{"segmented", "flat"} {
+		im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: memory})
+		require.NoError(t, err)
+		lines := strings.Split(im.Main.Listing(), "\n")
+		calls := map[string]int{}
+		for _, line := range lines {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "call" && strings.HasPrefix(f[1], "proc") {
+				calls[f[1]]++
+			}
+		}
+		most := ""
+		for pr, n := range calls {
+			if most == "" || n > calls[most] || n == calls[most] && pr < most {
+				most = pr
+			}
+		}
+		require.GreaterOrEqual(t, calls[most], 7, "%s: calls of %s", memory, most)
+		// The proc's prologue: pop si, reads from [si+off], add si, n, push si.
+		data := -1
+		for i, line := range lines {
+			if strings.TrimSpace(line) != most+":" {
+				continue
+			}
+			var body []string
+			for _, l := range lines[i+1:] {
+				body = append(body, strings.TrimSpace(l))
+				if strings.HasPrefix(body[len(body)-1], "push si") {
+					break
+				}
+			}
+			require.Contains(t, body, "pop si", "%s: %s", memory, most)
+			_, err := fmt.Sscanf(body[len(body)-2], "add si, %v", &data)
+			require.NoError(t, err, "%s: %s: %q", memory, most, body[len(body)-2])
+		}
+		require.Greater(t, data, 0, "%s: %s's data", memory, most)
+		for i, line := range lines {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "call" && f[1] == most {
+				db := strings.Fields(strings.ReplaceAll(strings.TrimSpace(lines[i+1]), ",", ""))
+				require.NotEmpty(t, db, "%s: after a call of %s", memory, most)
+				assert.Equal(t, "db", db[0], "%s: after a call of %s", memory, most)
+				assert.Len(t, db[1:], data, "%s: bytes after a call of %s", memory, most)
+			}
+		}
+	}
 }

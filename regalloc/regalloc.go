@@ -116,6 +116,9 @@ type Item struct {
 	// Reads are registers a call reads besides Options.CallUses: the
 	// arguments it passes in registers.
 	Reads []x86.Reg
+	// Data are bytes right after the instruction: a call's arguments
+	// that the callee reads and steps over (no instruction runs them).
+	Data []byte
 }
 
 // Kernel is a routine written with virtual registers.
@@ -267,13 +270,16 @@ func Rewrite(k *Kernel, assign map[int]x86.Reg, p *x86.Program) error {
 		if isSelfMove(in) {
 			continue
 		}
-		out = append(out, Item{Inst: in})
+		out = append(out, Item{Inst: in, Data: it.Data})
 	}
 	for _, it := range out {
 		if it.Label != "" {
 			p.Label(it.Label)
-		} else {
-			p.Add(it.Inst)
+			continue
+		}
+		p.Add(it.Inst)
+		if it.Data != nil {
+			p.DB(it.Data...)
 		}
 	}
 	return nil

@@ -155,7 +155,8 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 			continue
 		}
 		if in, ok := memForm(it.Inst, v, m); ok {
-			out.Items = append(out.Items, Item{Inst: in})
+			it.Inst = in
+			out.Items = append(out.Items, it)
 			continue
 		}
 		e, err := itemEffects(it, o)
@@ -177,7 +178,8 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 		if reads {
 			out.I(x86.MOV, V(t), m)
 		}
-		out.Items = append(out.Items, Item{Inst: replace(it.Inst, v, t)})
+		it.Inst = replace(it.Inst, v, t)
+		out.Items = append(out.Items, it)
 		if writes {
 			out.I(x86.MOV, m, V(t))
 		}

@@ -45,26 +45,25 @@ type kernel struct {
 	// segs: segmented, the segment register of each group the kernel
 	// reaches (a Group), or segment a proc is passed (its lir.Reg),
 	// loaded at its entry.
-	segs    map[any]x86.Reg
-	err     error  // what the kernel cannot do
-	note    string // the op, for messages
-	entry   []regalloc.Item
-	nlabels int
+	segs map[any]x86.Reg
+	// pass: how each proc is passed its arguments (Select's plan).
+	pass  map[*lir.Proc]*passing
+	err   error  // what the kernel cannot do
+	note  string // the op, for messages
+	entry []regalloc.Item
+	// prologue: a proc's first instructions, before entry and before
+	// anything it pushes (it pops its return address).
+	prologue []regalloc.Item
+	nlabels  int
 }
 
 // newKernel starts the kernel of nodes: its constants are the registers
 // OpConst writes once, its zeroHi those OpExtU writes once.
 func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 	nd := defs(nodes, len(f.Types))
-	konst, zeroHi := map[lir.Reg]int64{}, map[lir.Reg]bool{}
+	konst, zeroHi := constants(f, l, nodes), map[lir.Reg]bool{}
 	lir.Walk(nodes, func(x *lir.Node) {
-		if x.Kind != lir.NInst || x.Inst.Dst == lir.NoReg || nd[x.Inst.Dst] != 1 {
-			return
-		}
-		switch x.Inst.Op {
-		case lir.OpConst:
-			konst[x.Inst.Dst] = x.Inst.Imm
-		case lir.OpExtU:
+		if x.Kind == lir.NInst && x.Inst.Op == lir.OpExtU && nd[x.Inst.Dst] == 1 {
 			zeroHi[x.Inst.Dst] = true
 		}
 	})
@@ -360,68 +359,6 @@ func takesMem(in *lir.Inst, b bool) bool {
 		return b
 	}
 	return false
-}
-
-// call passes a proc's arguments, each in its register (argReg) or its
-// slots, and calls it (a call clobbers every register, and reads those
-// it passes: the allocator knows).
-func (k *kernel) call(n *lir.Node) {
-	// The register arguments' sources first: what a source needs (a
-	// register for a value in memory, say) must not find the arguments'
-	// registers taken.
-	var reads []x86.Reg
-	var srcs []x86.Operand
-	for i, a := range n.Args {
-		if r, ok := argReg(i, k.is64(a)); ok {
-			reads, srcs = append(reads, r), append(srcs, k.src(a))
-			continue
-		}
-		k.i(x86.MOV, argSlot(i, false), k.regOrImm(a, false))
-		if k.is64(a) {
-			k.i(x86.MOV, argSlot(i, true), k.regOrImm(a, true))
-		}
-	}
-	for i, r := range reads {
-		k.i(x86.MOV, r, srcs[i])
-	}
-	k.i(x86.CALL, x86.Label(n.Proc.Name))
-	k.k.Items[len(k.k.Items)-1].Reads = reads
-}
-
-// argRegs are the registers that pass a proc's first 32-bit arguments.
-var argRegs = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x86.EBP}
-
-// argReg is the register of a proc's i-th argument, if it has one.
-func argReg(i int, is64 bool) (x86.Reg, bool) {
-	if is64 || i >= len(argRegs) {
-		return x86.NoReg, false
-	}
-	return argRegs[i], true
-}
-
-// regOrImm is r (or its high dword) as a register or an immediate: what
-// a store to memory takes.
-func (k *kernel) regOrImm(r lir.Reg, hi bool) x86.Operand {
-	if _, ok := k.konst[r]; ok {
-		op, _ := k.operand(r, hi)
-		return op
-	}
-	if hi {
-		return k.hiReg(r)
-	}
-	return k.reg(r)
-}
-
-// argSlot is where a proc's i-th argument waits (hi: its high dword).
-func argSlot(i int, hi bool) x86.Mem {
-	a := addrArgs + 8*i
-	if hi {
-		a += 4
-	}
-	if a+4 > addrArgsEnd {
-		panic(fmt.Sprintf("BUG: loopgen: argument %d past the argument slots", i))
-	}
-	return x86.D(x86.Abs16(uint16(a)))
 }
 
 func (k *kernel) loop(n *lir.Node) {

@@ -50,6 +50,7 @@ const DebugconPort = 0xE9
 func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) ([]string, error) {
 	o.Bench = o.Bench || o.Profile
 	g := &gen{prog: prog, p: p, f: f, l: l, o: o}
+	g.pass = planPassing(p, f, l)
 	g.generate()
 	if err := g.forward(); err != nil {
 		return nil, err
@@ -67,6 +68,7 @@ type gen struct {
 	l    *Layout
 	o    Options
 	ops  int
+	pass map[*lir.Proc]*passing // how each proc is passed its arguments
 	// profiled are the ops Profile counts, by their region names.
 	profiled []string
 }
@@ -254,20 +256,16 @@ func (g *gen) forward() error {
 func (g *gen) emitProc(p *lir.Proc) error {
 	k := g.newKernel(p.Name, p.Body)
 	k.note = "proc " + p.Name
-	for i, r := range p.Params {
-		if a, ok := argReg(i, g.f.Types[r] == lir.I64); ok {
-			k.entry = append(k.entry, regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{k.dst(r), a}}})
-			continue
-		}
-		k.inMem[r] = argSlot(i, false)
-	}
+	k.params(p)
 	k.nodes(p.Body)
 	return g.finish(k, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase, true)
 }
 
 // newKernel starts the kernel of nodes.
 func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
-	return newKernel(g.f, g.l, name, nodes)
+	k := newKernel(g.f, g.l, name, nodes)
+	k.pass = g.pass
+	return k
 }
 
 // finish ends a kernel, allocates it with spill slots from spill, and
@@ -294,7 +292,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 		}
 		k.i(x86.RET)
 	}
-	k.k.Items = append(k.entry, k.k.Items...)
+	k.k.Items = append(append(k.prologue, k.entry...), k.k.Items...)
 	peephole(k.k.Items)
 	slots := 0
 	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {

@@ -1,0 +1,257 @@
+package loopgen
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/ir"
+	"tfc/lir"
+	"tfc/regalloc"
+)
+
+// A proc's arguments arrive in registers (eax, ecx, edx, ebx, esi, edi,
+// ebp, the first seven 32-bit ones), else in low-memory slots. An
+// argument that every call passes as a constant may instead follow the
+// call as data, a word or a dword, which the proc reads through its
+// return address and steps over: "call proc; dw 64, 172" where the
+// register form takes six bytes a value. The size policy's procs are
+// called from several places with different constants (a matmul's rows,
+// columns, vectors), so this is where their calls' bytes go.
+
+// passing is how a proc's calls pass its arguments.
+type passing struct {
+	args []argLoc // by param
+	data int      // bytes after each call
+}
+
+// argLoc is where one argument goes: a register, else its slot (by the
+// param's index), or the data after the call (inline).
+type argLoc struct {
+	reg    x86.Reg
+	inline bool
+	off    int
+	width  int // inline: 2 (zero-extended) or 4
+}
+
+// inlineRegs pass the register arguments of a proc with inline ones: esi
+// holds the data's address while the proc reads it.
+var inlineRegs = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.EDI, x86.EBP}
+
+// argRegs are the registers that pass a proc's first 32-bit arguments.
+var argRegs = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x86.EBP}
+
+// planPassing decides, for each proc of f, which arguments follow its
+// calls as data: those every call passes as a constant, where the bytes
+// the calls save pay for the proc's reads (movzx or mov from [si+off])
+// and its entry's pop, add and push.
+func planPassing(p *ir.Program, f *lir.Func, l *Layout) map[*lir.Proc]*passing {
+	vals := map[*lir.Proc][][]int64{} // by param, each call's value
+	konst := map[*lir.Proc][]bool{}   // by param: constant in every call
+	for _, op := range ops(f) {
+		c := constants(f, l, op.Body)
+		lir.Walk(op.Body, func(n *lir.Node) {
+			if n.Kind != lir.NCall {
+				return
+			}
+			if vals[n.Proc] == nil {
+				vals[n.Proc] = make([][]int64, len(n.Args))
+				konst[n.Proc] = make([]bool, len(n.Args))
+				for i := range konst[n.Proc] {
+					konst[n.Proc][i] = true
+				}
+			}
+			for i, a := range n.Args {
+				v, ok := c[a]
+				konst[n.Proc][i] = konst[n.Proc][i] && ok && f.Types[a] == lir.I32
+				vals[n.Proc][i] = append(vals[n.Proc][i], v)
+			}
+		})
+	}
+	plan := map[*lir.Proc]*passing{}
+	for _, pr := range f.Procs {
+		pass := &passing{args: make([]argLoc, len(pr.Params))}
+		saved := -5 // pop si, add si, n, push si
+		for i := range pr.Params {
+			if konst[pr] == nil || !konst[pr][i] {
+				continue
+			}
+			width, net := 2, -5 // movzx r, word [si+off]
+			for _, v := range vals[pr][i] {
+				if v < 0 || v > 0xFFFF {
+					width, net = 4, -4 // mov r, dword [si+off]
+				}
+			}
+			for _, v := range vals[pr][i] {
+				mov := 6 // mov r32, imm32
+				if v == 0 {
+					mov = 3 // xor r32, r32
+				}
+				net += mov - width
+			}
+			if net > 0 {
+				pass.args[i] = argLoc{inline: true, off: pass.data, width: width}
+				pass.data += width
+				saved += net
+			}
+		}
+		if saved <= 0 || pass.data > 127 {
+			pass = &passing{args: make([]argLoc, len(pr.Params))}
+		}
+		j := 0 // with inline arguments: the next of inlineRegs
+		for i, r := range pr.Params {
+			a := &pass.args[i]
+			a.reg = x86.NoReg
+			switch {
+			case a.inline || f.Types[r] == lir.I64:
+			case pass.data == 0 && i < len(argRegs):
+				a.reg = argRegs[i]
+			case pass.data > 0 && j < len(inlineRegs):
+				a.reg = inlineRegs[j]
+				j++
+			}
+		}
+		plan[pr] = pass
+	}
+	return plan
+}
+
+// ops lists f's op nodes (the layer block's too).
+func ops(f *lir.Func) []*lir.Node {
+	var out []*lir.Node
+	lir.Walk(f.Body, func(n *lir.Node) {
+		if n.Kind == lir.NOp {
+			out = append(out, n)
+		}
+	})
+	return out
+}
+
+// constants are the registers of nodes written once with a value known
+// when compiling: by OpConst, or by OpAddr of a buffer's place that does
+// not move (segmented, any buffer's offset; flat, a global buffer's
+// address).
+func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
+	nd := defs(nodes, len(f.Types))
+	c := map[lir.Reg]int64{}
+	lir.Walk(nodes, func(x *lir.Node) {
+		if x.Kind != lir.NInst || x.Inst.Dst == lir.NoReg || nd[x.Inst.Dst] != 1 {
+			return
+		}
+		switch in := &x.Inst; in.Op {
+		case lir.OpConst:
+			c[in.Dst] = in.Imm
+		case lir.OpAddr:
+			m := in.Mem
+			if m.Buf == nil || m.Base != lir.NoReg || m.Index != lir.NoReg {
+				return
+			}
+			if a, region := l.base(m.Buf); region == 0 {
+				c[in.Dst] = int64(int32(int64(a) + m.Disp))
+			}
+		}
+	})
+	return c
+}
+
+// call passes a proc's arguments, each in its register, its slots or
+// the data after the call (passing), and calls it (a call clobbers every
+// register, and reads those it passes: the allocator knows).
+func (k *kernel) call(n *lir.Node) {
+	pass := k.pass[n.Proc]
+	// The register arguments' sources first: what a source needs (a
+	// register for a value in memory, say) must not find the arguments'
+	// registers taken.
+	var reads []x86.Reg
+	var srcs []x86.Operand
+	var data []byte
+	for i, a := range n.Args {
+		loc := pass.args[i]
+		switch {
+		case loc.inline:
+			v, ok := k.konst[a]
+			if !ok {
+				panic(fmt.Sprintf("BUG: loopgen: %s: argument %d of %s is no constant", k.name, i, n.Proc.Name))
+			}
+			if loc.width == 2 {
+				data = binary.LittleEndian.AppendUint16(data, uint16(v))
+			} else {
+				data = binary.LittleEndian.AppendUint32(data, uint32(v))
+			}
+		case loc.reg != x86.NoReg:
+			reads, srcs = append(reads, loc.reg), append(srcs, k.src(a))
+		default:
+			k.i(x86.MOV, argSlot(i, false), k.regOrImm(a, false))
+			if k.is64(a) {
+				k.i(x86.MOV, argSlot(i, true), k.regOrImm(a, true))
+			}
+		}
+	}
+	for i, r := range reads {
+		k.i(x86.MOV, r, srcs[i])
+	}
+	k.i(x86.CALL, x86.Label(n.Proc.Name))
+	k.k.Items[len(k.k.Items)-1].Reads = reads
+	k.k.Items[len(k.k.Items)-1].Data = data
+}
+
+// params starts a proc's kernel with its params (the prologue, before
+// anything the proc pushes): moved from their registers, left in their
+// slots (inMem), or read from the data after its call, whose end then
+// becomes its return address. The moves come first: the registers that
+// arrive holding arguments are then free, and their values may spill.
+func (k *kernel) params(pr *lir.Proc) {
+	pass := k.pass[pr]
+	item := func(op x86.Op, args ...x86.Operand) {
+		k.prologue = append(k.prologue, regalloc.Item{Inst: x86.Inst{Op: op, Args: args}})
+	}
+	for i, r := range pr.Params {
+		switch loc := pass.args[i]; {
+		case loc.reg != x86.NoReg:
+			item(x86.MOV, k.dst(r), loc.reg)
+		case !loc.inline:
+			k.inMem[r] = argSlot(i, false)
+		}
+	}
+	if pass.data == 0 {
+		return
+	}
+	item(x86.POP, x86.SI)
+	for i, r := range pr.Params {
+		if loc := pass.args[i]; loc.inline {
+			m := x86.Mem{Base: x86.SI, Disp: int32(loc.off), Size: 8 * loc.width}
+			if loc.width == 2 {
+				item(x86.MOVZX, k.dst(r), m)
+			} else {
+				item(x86.MOV, k.dst(r), m)
+			}
+		}
+	}
+	item(x86.ADD, x86.SI, x86.Imm(int64(pass.data)))
+	item(x86.PUSH, x86.SI)
+}
+
+// regOrImm is r (or its high dword) as a register or an immediate: what
+// a store to memory takes.
+func (k *kernel) regOrImm(r lir.Reg, hi bool) x86.Operand {
+	if _, ok := k.konst[r]; ok {
+		op, _ := k.operand(r, hi)
+		return op
+	}
+	if hi {
+		return k.hiReg(r)
+	}
+	return k.reg(r)
+}
+
+// argSlot is where a proc's i-th argument waits (hi: its high dword).
+func argSlot(i int, hi bool) x86.Mem {
+	a := addrArgs + 8*i
+	if hi {
+		a += 4
+	}
+	if a+4 > addrArgsEnd {
+		panic(fmt.Sprintf("BUG: loopgen: argument %d past the argument slots", i))
+	}
+	return x86.D(x86.Abs16(uint16(a)))
+}
