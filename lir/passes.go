@@ -23,6 +23,7 @@ var passes = []pass{
 	{"simd", simd, "a row's dot product of int16 weights with a vector becomes one dot over the vector's 11-bit digits, which a loop before the rows writes (SSE2's pmaddwd)", "speed", "sse2"},
 	{"general", general, "an if whose then-branch only does faster what its else-branch does becomes the else-branch", "size", ""},
 	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size", ""},
+	{"strength", strength, "in a procedure, an address that a loop moves by a fixed step each pass, and computes with two instructions or more, is read through a pointer set before the loop and stepped at the end of its body", "size", ""},
 	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", ""},
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", ""},
 	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", ""},

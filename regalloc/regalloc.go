@@ -86,6 +86,15 @@ func V8(n int) x86.Reg {
 // IsVirtual reports whether r is a virtual register or a view of one.
 func IsVirtual(r x86.Reg) bool { return r >= vBase }
 
+// Bits is r's width: a virtual's view (V 32, V16 16, V8 8), or a
+// physical register's.
+func Bits(r x86.Reg) int {
+	if _, bits, ok := virt(r); ok {
+		return bits
+	}
+	return r.Size()
+}
+
 // virt decodes a virtual register: its number and width in bits.
 func virt(r x86.Reg) (n, bits int, ok bool) {
 	switch {

@@ -42,3 +42,25 @@ func TestPeephole(t *testing.T) {
 		assert.Equal(t, want, items[0].Inst.Op, c.name)
 	}
 }
+
+// add r, 1 and add r, -1 become inc r and dec r where the flags are dead
+// (they keep CF, which add writes): a pointer's step.
+func TestPeepholeIncDec(t *testing.T) {
+	v0, v1 := regalloc.V(0), regalloc.V(1)
+	cmp := x86.Inst{Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}
+	jl := x86.Inst{Op: x86.JL, Args: []x86.Operand{x86.Label("l")}}
+	for _, c := range []struct {
+		imm  int64
+		next x86.Inst
+		want x86.Op
+	}{
+		{1, cmp, x86.INC},
+		{-1, cmp, x86.DEC},
+		{2, cmp, x86.ADD},
+		{1, jl, x86.ADD}, // the jump reads the add's flags
+	} {
+		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.ADD, Args: []x86.Operand{v0, x86.Imm(c.imm)}}}, {Inst: c.next}}
+		peephole(items)
+		assert.Equal(t, c.want, items[0].Inst.Op, "add %d, then %v", c.imm, c.next.Op)
+	}
+}

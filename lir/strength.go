@@ -1,0 +1,370 @@
+package lir
+
+import (
+	"fmt"
+	"slices"
+)
+
+// strength is strength reduction, in the size policy's procedures: an
+// address in a loop that moves by a fixed amount each pass (the loop's
+// index, scaled, plus what the loop does not change) is read through a
+// pointer of its own, set before the loop and stepped at the end of its
+// body. The instructions that computed the address each pass then have
+// no readers (dce), nor do the registers they kept alive: in a matmul,
+// the row's offset (a multiply a row) and the vector's base give way to
+// a pointer into the weights, which the row loop steps too. A pointer
+// pays only where two instructions or more a pass computed the address
+// for it alone: [x + i*4] costs nothing, and a pointer that replaces one
+// add only adds a register that lives across the loop. In the ops'
+// bodies outside procedures (attention's nested loops), the pointers'
+// registers cost more spill code than they saved (8 bytes in each
+// example, measured), so it leaves them alone.
+func strength(f *Func) {
+	r := &reducer{f: f, nd: defs(f), uses: useCounts(f), konst: map[Reg]int64{}, inits: map[*Inst]bool{}}
+	walkAll(f, func(n *Node) {
+		if n.Kind == NInst && n.Inst.Op == OpConst && r.nd[n.Inst.Dst] == 1 {
+			r.konst[n.Inst.Dst] = n.Inst.Imm
+		}
+	})
+	for _, p := range f.Procs {
+		p.Body = r.in(p.Body)
+	}
+}
+
+// reducer is strength's state: nd and konst of the Func before it, and
+// the instructions that set an inner loop's pointer before it (an outer
+// loop may step them as it steps its own addresses: a matmul's row).
+type reducer struct {
+	f     *Func
+	nd    []int
+	uses  []int
+	konst map[Reg]int64
+	inits map[*Inst]bool
+}
+
+// lin is a linear form over registers the loop does not change:
+// k + Σ terms[r]·r.
+type lin struct {
+	k     int64
+	terms map[Reg]int64
+}
+
+func (a lin) plus(b lin, mul int64) lin {
+	s := lin{k: a.k + mul*b.k, terms: map[Reg]int64{}}
+	for r, m := range a.terms {
+		s.terms[r] += m
+	}
+	for r, m := range b.terms {
+		s.terms[r] += mul * m
+	}
+	for r, m := range s.terms {
+		if m == 0 {
+			delete(s.terms, r)
+		}
+	}
+	return s
+}
+
+func (a lin) zero() bool { return a.k == 0 && len(a.terms) == 0 }
+
+// times is a·b, when one of them is a constant.
+func (a lin) times(b lin) (lin, bool) {
+	switch {
+	case len(b.terms) == 0:
+		return lin{}.plus(a, b.k), true
+	case len(a.terms) == 0:
+		return lin{}.plus(b, a.k), true
+	}
+	return lin{}, false
+}
+
+func (a lin) key() string {
+	rs := make([]Reg, 0, len(a.terms))
+	for r := range a.terms {
+		rs = append(rs, r)
+	}
+	slices.Sort(rs)
+	s := fmt.Sprint(a.k)
+	for _, r := range rs {
+		s += fmt.Sprintf(" %d*%d", a.terms[r], r)
+	}
+	return s
+}
+
+// affine is a value that is coef·index + base.
+type affine struct{ coef, base lin }
+
+func (a affine) plus(b affine, mul int64) affine {
+	return affine{a.coef.plus(b.coef, mul), a.base.plus(b.base, mul)}
+}
+
+// times is a·b, when the product is affine: one of them a constant, or
+// one invariant and the other's coefficient a constant.
+func (a affine) times(b affine) (affine, bool) {
+	if !a.coef.zero() && !b.coef.zero() {
+		return affine{}, false
+	}
+	if a.coef.zero() {
+		a, b = b, a // b invariant
+	}
+	c, ok1 := a.coef.times(b.base)
+	d, ok2 := a.base.times(b.base)
+	return affine{c, d}, ok1 && ok2
+}
+
+// key is the pointer an affine address can share with others: the same
+// terms and step (their constants differ, and their buffers: a pointer
+// is an offset, which each access adds to its own buffer's place).
+func (a affine) key() string {
+	base := a.base
+	base.k = 0
+	return fmt.Sprintf("%s | %s", a.coef.key(), base.key())
+}
+
+// in rewrites the loops among nodes, inner ones first.
+func (rd *reducer) in(nodes []*Node) []*Node {
+	var out []*Node
+	for _, n := range nodes {
+		switch n.Kind {
+		case NLayers, NOp:
+			n.Body = rd.in(n.Body)
+		case NIf:
+			n.Then = rd.in(n.Then)
+			n.Else = rd.in(n.Else)
+		case NLoop:
+			n.Body = rd.in(n.Body)
+			out = append(out, rd.loop(n)...)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// loop gives loop n's moving addresses their pointers and returns the
+// instructions that set them, to run before it.
+func (rd *reducer) loop(n *Node) []*Node {
+	f, nd, konst := rd.f, rd.nd, rd.konst
+	written := map[Reg]bool{n.Index: true}
+	Walk(n.Body, func(x *Node) {
+		switch {
+		case x.Kind == NInst && x.Inst.Dst != NoReg:
+			written[x.Inst.Dst] = true
+		case x.Kind == NLoop:
+			written[x.Index] = true
+		}
+	})
+	def := map[Reg]*Inst{} // written once, at the top of the body
+	for _, x := range n.Body {
+		// (Registers past nd are an inner loop's pointers.)
+		if x.Kind == NInst && x.Inst.Dst != NoReg && int(x.Inst.Dst) < len(nd) && nd[x.Inst.Dst] == 1 {
+			def[x.Inst.Dst] = &x.Inst
+		}
+	}
+	var aff func(r Reg) (affine, bool)
+	aff = func(r Reg) (affine, bool) {
+		switch {
+		case r == NoReg:
+			return affine{}, true
+		case r == n.Index:
+			return affine{coef: lin{k: 1}}, true
+		case f.Types[r] != I32:
+			return affine{}, false
+		}
+		if c, ok := konst[r]; ok {
+			return affine{base: lin{k: c}}, true
+		}
+		if !written[r] {
+			return affine{base: lin{terms: map[Reg]int64{r: 1}}}, true
+		}
+		in := def[r]
+		if in == nil {
+			return affine{}, false
+		}
+		a, okA := aff(in.A)
+		if !okA {
+			return affine{}, false
+		}
+		switch in.Op {
+		case OpAdd, OpSub:
+			b, okB := aff(in.B)
+			mul := int64(1)
+			if in.Op == OpSub {
+				mul = -1
+			}
+			return a.plus(b, mul), okB
+		case OpShlI:
+			return affine{}.plus(a, 1<<in.Imm), true
+		case OpMul:
+			if b, okB := aff(in.B); okB {
+				return a.times(b)
+			}
+		case OpCopy:
+			return a, true
+		}
+		return affine{}, false
+	}
+	// chain counts the instructions of the body that compute r and
+	// nothing else.
+	var chain func(r Reg) int
+	chain = func(r Reg) int {
+		in := def[r]
+		if in == nil {
+			return 0
+		}
+		c := 1
+		for _, o := range []Reg{in.A, in.B} {
+			if o != NoReg && o != n.Index && written[o] && int(o) < len(rd.uses) && rd.uses[o] == 1 {
+				c += chain(o)
+			}
+		}
+		return c
+	}
+	// The memory operands of the body outside its inner loops (theirs
+	// are the inner loops' to reduce), with their addresses.
+	type access struct {
+		m  *Mem  // an operand's address, or
+		in *Inst // an inner loop's pointer's first value
+		a  affine
+	}
+	groups := map[string][]access{}
+	var order []string
+	// computed: the registers the loop writes (not the index) that a
+	// group's addresses read, and how often.
+	computed := map[string]map[Reg]int{}
+	add := func(ac access, regs ...Reg) {
+		if ac.a.coef.zero() {
+			return
+		}
+		k := ac.a.key()
+		if groups[k] == nil {
+			order = append(order, k)
+			computed[k] = map[Reg]int{}
+		}
+		groups[k] = append(groups[k], ac)
+		for _, r := range regs {
+			if r != NoReg && r != n.Index && written[r] {
+				computed[k][r]++
+			}
+		}
+	}
+	var scan func(nodes []*Node)
+	scan = func(nodes []*Node) {
+		for _, x := range nodes {
+			switch x.Kind {
+			case NIf:
+				scan(x.Then)
+				scan(x.Else)
+			case NInst:
+				if in := &x.Inst; rd.inits[in] {
+					a, okA := aff(in.A)
+					b, okB := aff(in.B)
+					if okA && okB && (in.Op == OpAdd || in.Op == OpCopy) {
+						add(access{in: in, a: a.plus(b, 1)}, in.A, in.B)
+					}
+					continue
+				}
+				for _, m := range x.Inst.mems() {
+					if x.Inst.Op == OpAddr || x.Inst.Op == OpSeg || m.Buf == nil && m.Base == NoReg {
+						continue
+					}
+					base, ok1 := aff(m.Base)
+					idx, ok2 := aff(m.Index)
+					if ok1 && ok2 {
+						add(access{m: m, a: base.plus(idx, max(m.Scale, 1))}, m.Base, m.Index)
+					}
+				}
+			}
+		}
+	}
+	scan(n.Body)
+	step := n.Step
+	if step == 0 {
+		step = 1
+	}
+	var pre []*Node
+	// emit appends dst = op a, b (imm) to list; dst NoReg: a new one.
+	emit := func(list *[]*Node, op Opcode, dst, a, b Reg, imm int64) Reg {
+		if dst == NoReg {
+			dst = f.NewReg(I32)
+		}
+		*list = append(*list, &Node{Kind: NInst, Inst: Inst{Op: op, Dst: dst, A: a, B: b, C: NoReg, Imm: imm}})
+		return dst
+	}
+	// form computes a linear form's terms into a register (NoReg: none).
+	form := func(l lin) Reg {
+		p := NoReg
+		rs := make([]Reg, 0, len(l.terms))
+		for r := range l.terms {
+			rs = append(rs, r)
+		}
+		slices.Sort(rs)
+		for _, r := range rs {
+			t := r
+			if m := l.terms[r]; m != 1 {
+				if m > 0 && m&(m-1) == 0 {
+					t = emit(&pre, OpShlI, NoReg, r, NoReg, int64(log2(m)))
+				} else {
+					t = emit(&pre, OpMul, NoReg, r, emit(&pre, OpConst, NoReg, NoReg, NoReg, m), 0)
+				}
+			}
+			if p == NoReg {
+				p = t
+			} else {
+				p = emit(&pre, OpAdd, NoReg, p, t, 0)
+			}
+		}
+		return p
+	}
+	for _, k := range order {
+		// A pointer pays where the registers the addresses computed are
+		// read by nothing else, and took two instructions or more a
+		// pass: they go, and the pointer's one add a pass takes their
+		// place. Where one stays, the pointer would only add a register.
+		pays := len(computed[k]) > 0
+		gone := 0
+		for r, n := range computed[k] {
+			pays = pays && int(r) < len(rd.uses) && rd.uses[r] == n
+			gone += chain(r)
+		}
+		if !pays || gone < 2 {
+			continue
+		}
+		g := groups[k]
+		a := g[0].a
+		// The pointer starts at the base's terms and each access reads
+		// [buf + ptr + disp + base's constant]. A pointer that is a new
+		// sum is that register; one that is a register the code has
+		// already is a copy (the loop steps it).
+		ptr := form(lin{terms: a.base.terms})
+		switch {
+		case ptr == NoReg:
+			ptr = emit(&pre, OpConst, NoReg, NoReg, NoReg, 0)
+		case len(pre) == 0 || pre[len(pre)-1].Inst.Dst != ptr:
+			ptr = emit(&pre, OpCopy, NoReg, ptr, NoReg, 0)
+		}
+		rd.inits[&pre[len(pre)-1].Inst] = true
+		for _, ac := range g {
+			if ac.in != nil {
+				// The inner pointer starts where this one is.
+				*ac.in = Inst{Op: OpCopy, Dst: ac.in.Dst, A: ptr, B: NoReg, C: NoReg}
+				if k := ac.a.base.k; k != 0 {
+					*ac.in = Inst{Op: OpAdd, Dst: ac.in.Dst, A: ptr, B: emit(&pre, OpConst, NoReg, NoReg, NoReg, k), C: NoReg}
+				}
+				rd.inits[ac.in] = true
+				continue
+			}
+			ac.m.Base, ac.m.Index, ac.m.Scale = ptr, NoReg, 0
+			ac.m.Disp += ac.a.base.k
+		}
+		stepBy := lin{}.plus(a.coef, step)
+		c := form(lin{terms: stepBy.terms})
+		switch {
+		case c == NoReg:
+			c = emit(&n.Body, OpConst, NoReg, NoReg, NoReg, stepBy.k)
+		case stepBy.k != 0:
+			c = emit(&pre, OpAdd, NoReg, c, emit(&pre, OpConst, NoReg, NoReg, NoReg, stepBy.k), 0)
+		}
+		emit(&n.Body, OpAdd, ptr, ptr, c, 0)
+	}
+	return pre
+}

@@ -1,0 +1,53 @@
+package lir_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tfc/lir"
+)
+
+// Strength reduction in the size policy's matmul procedure: the row's
+// weights are read through a pointer that the column loop steps, which
+// the row loop steps by the row's stride, so no multiply of the row's
+// index is left; the procedures still compute what the simulator does.
+func TestStrengthReduction(t *testing.T) {
+	p := load(t, "../examples/mlp-random.tf")
+	f, err := lir.Lower(p)
+	require.NoError(t, err)
+	require.NoError(t, lir.Compile(f, lir.Options{Policy: "size"}))
+	var matmul *lir.Proc
+	for _, pr := range f.Procs {
+		if matmul == nil || pr.Calls > matmul.Calls {
+			matmul = pr
+		}
+	}
+	require.NotNil(t, matmul)
+	muls, stepped := 0, 0
+	lir.Walk(matmul.Body, func(n *lir.Node) {
+		if n.Kind == lir.NInst && n.Inst.Op == lir.OpMul {
+			muls++
+		}
+		if n.Kind != lir.NLoop {
+			return
+		}
+		steps := map[lir.Reg]bool{} // registers the loop adds to itself
+		for _, x := range n.Body {
+			if x.Kind == lir.NInst && x.Inst.Op == lir.OpAdd && x.Inst.Dst == x.Inst.A {
+				steps[x.Inst.Dst] = true
+			}
+		}
+		for _, x := range n.Body {
+			if x.Kind == lir.NInst && x.Inst.Op == lir.OpLoad && x.Inst.Mem.Width == 2 {
+				assert.True(t, steps[x.Inst.Mem.Base], "%s: %v: a weight not through a pointer the loop steps", matmul.Name, x.Inst)
+				assert.Equal(t, lir.NoReg, x.Inst.Mem.Index, "%s: %v", matmul.Name, x.Inst)
+				stepped++
+			}
+		}
+	})
+	assert.Zero(t, muls, "%s: multiplies", matmul.Name)
+	assert.NotZero(t, stepped, "%s: weights read in a loop", matmul.Name)
+	compare(t, "mlp-random/strength", p, f, 4)
+}
