@@ -35,6 +35,9 @@ type Options struct {
 	// before its first generation; forward calls its check before the
 	// final op.
 	SelfTest bool
+	// Size: the size policy's build, where the peephole trades an
+	// instruction for bytes (peephole).
+	Size bool
 }
 
 // DebugconPort is QEMU's debug console.
@@ -293,7 +296,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 		k.i(x86.RET)
 	}
 	k.k.Items = append(append(k.prologue, k.entry...), k.k.Items...)
-	peephole(k.k.Items)
+	peephole(k.k.Items, g.o.Size)
 	slots := 0
 	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
 		slots = max(slots, i+1)
@@ -302,6 +305,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	if err != nil {
 		return fmt.Errorf("BUG: loopgen: %s (%s): %v", name, mark, err)
 	}
+	allocated(out.Items)
 	if spill+4*slots > spillEnd || (spill == spillBase && spill+4*slots > procSpillBase) {
 		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, slots)
 	}

@@ -10,8 +10,11 @@ import (
 // dead, that is where the code after them writes every arithmetic flag
 // before anything reads one: `mov r, 0` becomes `xor r, r` (2 bytes fewer
 // in 32 bits), `add r, 1` `inc r` and `add r, -1` `dec r` (2 fewer: they
-// leave the carry alone).
-func peephole(items []regalloc.Item) {
+// leave the carry alone). For size, a shift by an immediate count writes
+// the flags too: at -O2 it does not, since a `mov r, 0` that becomes an
+// xor costs an instruction where r then goes to memory (an xor of a
+// register, then its store, for one `mov dword [m], 0`).
+func peephole(items []regalloc.Item, size bool) {
 	for i, it := range items {
 		in := it.Inst
 		if it.Label != "" || len(in.Args) != 2 {
@@ -19,7 +22,10 @@ func peephole(items []regalloc.Item) {
 		}
 		r, isReg := in.Args[0].(x86.Reg)
 		imm, isImm := in.Args[1].(x86.Imm)
-		if !isReg || !isImm || !flagsDeadAfter(items[i+1:]) {
+		if !isReg || !isImm {
+			continue
+		}
+		if !flagsDeadAfter(items[i+1:], size) {
 			continue
 		}
 		switch {
@@ -33,21 +39,45 @@ func peephole(items []regalloc.Item) {
 	}
 }
 
+// allocated rewrites a kernel after allocation, where a virtual that is
+// still named has a register: `cmp r, 0` becomes `test r, r` (1 byte
+// fewer), which sets every flag a jump reads as the cmp does (AF aside).
+// Before allocation it would cost an instruction where r goes to memory
+// (cmp takes memory; test r, r names r twice).
+func allocated(items []regalloc.Item) {
+	for i, it := range items {
+		in := it.Inst
+		if it.Label != "" || in.Op != x86.CMP || len(in.Args) != 2 {
+			continue
+		}
+		r, isReg := in.Args[0].(x86.Reg)
+		if imm, ok := in.Args[1].(x86.Imm); isReg && ok && imm == 0 {
+			items[i].Inst = x86.Inst{Op: x86.TEST, Args: []x86.Operand{r, r}}
+		}
+	}
+}
+
 // flagsDeadAfter scans the straight-line code of items: true when an
 // instruction that writes all the arithmetic flags comes before one that
-// reads any (or before control leaves the straight line).
-func flagsDeadAfter(items []regalloc.Item) bool {
+// reads any (or before control leaves the straight line); shifts counts
+// a shift by an immediate count among those.
+func flagsDeadAfter(items []regalloc.Item, shifts bool) bool {
 	for _, it := range items {
 		if it.Label != "" {
 			continue // what falls through here matters, as before it
 		}
-		switch it.Inst.Op {
+		switch in := it.Inst; in.Op {
 		case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA:
 			continue
 		case x86.CMP, x86.TEST, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.NEG, x86.MUL, x86.IMUL, x86.DIV:
 			// mul, one-operand imul and div leave some flags undefined:
 			// nothing may read those after them either.
 			return true
+		case x86.SHL, x86.SHR, x86.SAR, x86.SHLD, x86.SHRD:
+			// A count of 0 leaves the flags alone; an immediate one
+			// that is not 0 writes them (or leaves them undefined).
+			c, ok := in.Args[len(in.Args)-1].(x86.Imm)
+			return shifts && ok && c&31 != 0
 		}
 		return false
 	}

@@ -11,8 +11,10 @@ import (
 
 // mov r, 0 becomes xor r, r where the flags are dead: before an
 // instruction that writes them all (one-operand imul too, which leaves
-// some undefined: nothing may read them after it), not before a jump
-// that reads them or an inc, which keeps CF.
+// some undefined: nothing may read them after it; a shift by an
+// immediate count other than 0), not before a jump that reads them, an
+// inc, which keeps CF, or a shift by cl, which keeps them all when cl
+// is 0.
 func TestPeephole(t *testing.T) {
 	v0, v1 := regalloc.V(0), regalloc.V(1)
 	mem := x86.D(x86.Abs16(0x600))
@@ -25,6 +27,9 @@ func TestPeephole(t *testing.T) {
 		{"cmp, across a label", []x86.Inst{{Op: x86.MOV, Args: []x86.Operand{v1, mem}}, {}, {Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}}, true},
 		{"a jump reads them", []x86.Inst{{Op: x86.JL, Args: []x86.Operand{x86.Label("l")}}}, false},
 		{"inc keeps CF", []x86.Inst{{Op: x86.INC, Args: []x86.Operand{v1}}, {Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}}, false},
+		{"a shift by 5", []x86.Inst{{Op: x86.SHL, Args: []x86.Operand{v1, x86.Imm(5)}}}, true},
+		{"a shift by cl, which may be 0", []x86.Inst{{Op: x86.SHL, Args: []x86.Operand{v1, x86.CL}}}, false},
+		{"shrd by 16", []x86.Inst{{Op: x86.SHRD, Args: []x86.Operand{v1, v0, x86.Imm(16)}}}, true},
 	} {
 		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v0, x86.Imm(0)}}}}
 		for _, in := range c.next {
@@ -34,7 +39,7 @@ func TestPeephole(t *testing.T) {
 			}
 			items = append(items, regalloc.Item{Inst: in})
 		}
-		peephole(items)
+		peephole(items, true)
 		want := x86.MOV
 		if c.xor {
 			want = x86.XOR
@@ -60,7 +65,34 @@ func TestPeepholeIncDec(t *testing.T) {
 		{1, jl, x86.ADD}, // the jump reads the add's flags
 	} {
 		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.ADD, Args: []x86.Operand{v0, x86.Imm(c.imm)}}}, {Inst: c.next}}
-		peephole(items)
+		peephole(items, false)
 		assert.Equal(t, c.want, items[0].Inst.Op, "add %d, then %v", c.imm, c.next.Op)
+	}
+}
+
+// After allocation, cmp r, 0 becomes test r, r: the flags a jump reads
+// come out the same.
+func TestAllocatedTest(t *testing.T) {
+	v0 := regalloc.V(0)
+	items := []regalloc.Item{{Inst: x86.Inst{Op: x86.CMP, Args: []x86.Operand{v0, x86.Imm(0)}}},
+		{Inst: x86.Inst{Op: x86.CMP, Args: []x86.Operand{v0, x86.Imm(1)}}}}
+	allocated(items)
+	assert.Equal(t, x86.Inst{Op: x86.TEST, Args: []x86.Operand{v0, v0}}, items[0].Inst)
+	assert.Equal(t, x86.CMP, items[1].Inst.Op)
+}
+
+// At -O2 a shift does not count as writing the flags: mov r, 0 stays,
+// since its xor would cost an instruction where r goes to memory.
+func TestPeepholeShiftsForSize(t *testing.T) {
+	v0, v1 := regalloc.V(0), regalloc.V(1)
+	for _, size := range []bool{true, false} {
+		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v0, x86.Imm(0)}}},
+			{Inst: x86.Inst{Op: x86.SHL, Args: []x86.Operand{v1, x86.Imm(5)}}}}
+		peephole(items, size)
+		want := x86.MOV
+		if size {
+			want = x86.XOR
+		}
+		assert.Equal(t, want, items[0].Inst.Op, "size %v", size)
 	}
 }
