@@ -193,9 +193,18 @@ func (k *kernel) nodes(ns []*lir.Node) {
 	k.findFoldable(ns)
 	var flags *lir.Inst // a comparison whose flags the next node jumps on
 	for i, n := range ns {
-		if n.Kind == lir.NInst && n.Inst.Op == lir.OpCmp && i+1 < len(ns) && k.jumpsOn(&n.Inst, ns[i+1]) {
-			flags = &n.Inst
-			continue
+		if flags != nil && k.silent(n) {
+			continue // no code: the flags wait
+		}
+		if n.Kind == lir.NInst && n.Inst.Op == lir.OpCmp {
+			j := i + 1
+			for j < len(ns) && k.silent(ns[j]) {
+				j++
+			}
+			if j < len(ns) && k.jumpsOn(&n.Inst, ns[j]) {
+				flags = &n.Inst
+				continue
+			}
 		}
 		cmp := flags
 		flags = nil
@@ -396,6 +405,16 @@ func (k *kernel) loop(n *lir.Node) {
 // jumpsOn: next reads cmp's result, its one reader, as its condition, and
 // can take the flags instead (an if; a select whose destination is not
 // an operand of the comparison, since it may be written before).
+// silent: n is an instruction that selects to no code (its result a
+// constant, an immediate where it is read).
+func (k *kernel) silent(n *lir.Node) bool {
+	if n.Kind != lir.NInst || n.Inst.Dst == lir.NoReg {
+		return false
+	}
+	_, ok := k.konst[n.Inst.Dst]
+	return ok
+}
+
 func (k *kernel) jumpsOn(cmp *lir.Inst, next *lir.Node) bool {
 	if k.readers[cmp.Dst] != 1 || k.nd[cmp.Dst] != 1 {
 		return false

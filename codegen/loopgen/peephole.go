@@ -73,6 +73,8 @@ func flagsDeadAfter(items []regalloc.Item, shifts bool) bool {
 			// mul, one-operand imul and div leave some flags undefined:
 			// nothing may read those after them either.
 			return true
+		case x86.INC, x86.DEC:
+			continue // they write every flag but CF, which stays as dead as it was
 		case x86.SHL, x86.SHR, x86.SAR, x86.SHLD, x86.SHRD:
 			// A count of 0 leaves the flags alone; an immediate one
 			// that is not 0 writes them (or leaves them undefined).

@@ -12,9 +12,10 @@ import (
 // mov r, 0 becomes xor r, r where the flags are dead: before an
 // instruction that writes them all (one-operand imul too, which leaves
 // some undefined: nothing may read them after it; a shift by an
-// immediate count other than 0), not before a jump that reads them, an
-// inc, which keeps CF, or a shift by cl, which keeps them all when cl
-// is 0.
+// immediate count other than 0; an inc, which writes all but CF, and
+// then one that writes CF), not before a jump that reads them (after an
+// inc too: CF is still xor's), or a shift by cl, which keeps them all
+// when cl is 0.
 func TestPeephole(t *testing.T) {
 	v0, v1 := regalloc.V(0), regalloc.V(1)
 	mem := x86.D(x86.Abs16(0x600))
@@ -26,7 +27,8 @@ func TestPeephole(t *testing.T) {
 		{"one-operand imul", []x86.Inst{{Op: x86.MOVSX, Args: []x86.Operand{v1, x86.W(x86.Abs16(0x604))}}, {Op: x86.IMUL, Args: []x86.Operand{v1}}}, true},
 		{"cmp, across a label", []x86.Inst{{Op: x86.MOV, Args: []x86.Operand{v1, mem}}, {}, {Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}}, true},
 		{"a jump reads them", []x86.Inst{{Op: x86.JL, Args: []x86.Operand{x86.Label("l")}}}, false},
-		{"inc keeps CF", []x86.Inst{{Op: x86.INC, Args: []x86.Operand{v1}}, {Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}}, false},
+		{"inc keeps CF, which jb reads", []x86.Inst{{Op: x86.INC, Args: []x86.Operand{v1}}, {Op: x86.JB, Args: []x86.Operand{x86.Label("l")}}}, false},
+		{"inc keeps CF, which cmp writes", []x86.Inst{{Op: x86.INC, Args: []x86.Operand{v1}}, {Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}}, true},
 		{"a shift by 5", []x86.Inst{{Op: x86.SHL, Args: []x86.Operand{v1, x86.Imm(5)}}}, true},
 		{"a shift by cl, which may be 0", []x86.Inst{{Op: x86.SHL, Args: []x86.Operand{v1, x86.CL}}}, false},
 		{"shrd by 16", []x86.Inst{{Op: x86.SHRD, Args: []x86.Operand{v1, v0, x86.Imm(16)}}}, true},
