@@ -33,17 +33,12 @@ func localizeIn(f *Func, nodes []*Node, made map[*Node]bool) []*Node {
 
 // localizeLoop rewrites the loads of n it localizes and returns the copy.
 func localizeLoop(f *Func, n *Node, made map[*Node]bool) []*Node {
-	written := map[Reg]bool{n.Index: true}
+	written := loopWrites(n)
 	stored := map[*Buf]bool{}
 	unknown := false
 	Walk(n.Body, func(x *Node) {
-		switch {
-		case x.Kind == NCall:
+		if x.Kind == NCall {
 			unknown = true
-		case x.Kind == NLoop:
-			written[x.Index] = true
-		case x.Kind == NInst && x.Inst.Dst != NoReg:
-			written[x.Inst.Dst] = true
 		}
 		if m := x.Inst.Stored(); x.Kind == NInst && m != nil {
 			stored[m.Buf] = true

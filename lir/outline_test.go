@@ -16,10 +16,7 @@ import (
 // no test before its first pass. The procedures still compute what the
 // simulator does (equalCompiled, the size policy).
 func TestOutlinedCountsRunOnce(t *testing.T) {
-	p := load(t, "../examples/mlp-random.tf")
-	f, err := lir.Lower(p)
-	require.NoError(t, err)
-	require.NoError(t, lir.Compile(f, lir.Options{Policy: "size"}))
+	p, f := sizePolicy(t, "../examples/mlp-random.tf")
 	params, once := 0, 0
 	for _, pr := range f.Procs {
 		isParam := map[lir.Reg]bool{}
@@ -106,6 +103,17 @@ func TestOutlineSegmentLimit(t *testing.T) {
 		assert.NotNil(t, c, "a layernorm calls no proc, its buffers together")
 	}
 	compare(t, "gpt2-random/segmented", p, apart, 3)
+}
+
+// sizePolicy loads the program at path, lowers it and compiles it with
+// the size policy.
+func sizePolicy(t *testing.T, path string) (*ir.Program, *lir.Func) {
+	t.Helper()
+	p := load(t, path)
+	f, err := lir.Lower(p)
+	require.NoError(t, err)
+	require.NoError(t, lir.Compile(f, lir.Options{Policy: "size"}))
+	return p, f
 }
 
 // segmented lowers p as a segmented function, each buffer in the segment

@@ -309,6 +309,21 @@ func licm(f *Func) {
 	}
 }
 
+// loopWrites are the registers loop n writes: its index, its inner
+// loops' and every instruction's result.
+func loopWrites(n *Node) map[Reg]bool {
+	written := map[Reg]bool{n.Index: true}
+	Walk(n.Body, func(x *Node) {
+		switch {
+		case x.Kind == NInst && x.Inst.Dst != NoReg:
+			written[x.Inst.Dst] = true
+		case x.Kind == NLoop:
+			written[x.Index] = true
+		}
+	})
+	return written
+}
+
 // hoistIn processes the loops among nodes and returns nodes with each
 // loop's invariants placed before it.
 func hoistIn(nodes []*Node, nd []int) []*Node {
@@ -320,17 +335,8 @@ func hoistIn(nodes []*Node, nd []int) []*Node {
 			out = append(out, n)
 		case NLoop:
 			n.Body = hoistIn(n.Body, nd)
-			written := map[Reg]bool{n.Index: true}
-			Walk(n.Body, func(x *Node) {
-				switch {
-				case x.Kind == NInst && x.Inst.Dst != NoReg:
-					written[x.Inst.Dst] = true
-				case x.Kind == NLoop:
-					written[x.Index] = true
-				}
-			})
 			var moved []*Node
-			n.Body = hoistOut(n.Body, nd, written, &moved)
+			n.Body = hoistOut(n.Body, nd, loopWrites(n), &moved)
 			out = append(out, moved...)
 			out = append(out, n)
 		case NIf:

@@ -144,15 +144,7 @@ func (rd *reducer) in(nodes []*Node) []*Node {
 // instructions that set them, to run before it.
 func (rd *reducer) loop(n *Node) []*Node {
 	f, nd, konst := rd.f, rd.nd, rd.konst
-	written := map[Reg]bool{n.Index: true}
-	Walk(n.Body, func(x *Node) {
-		switch {
-		case x.Kind == NInst && x.Inst.Dst != NoReg:
-			written[x.Inst.Dst] = true
-		case x.Kind == NLoop:
-			written[x.Index] = true
-		}
-	})
+	written := loopWrites(n)
 	def := map[Reg]*Inst{} // written once, at the top of the body
 	for _, x := range n.Body {
 		// (Registers past nd are an inner loop's pointers.)

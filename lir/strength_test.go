@@ -14,10 +14,7 @@ import (
 // the row loop steps by the row's stride, so no multiply of the row's
 // index is left; the procedures still compute what the simulator does.
 func TestStrengthReduction(t *testing.T) {
-	p := load(t, "../examples/mlp-random.tf")
-	f, err := lir.Lower(p)
-	require.NoError(t, err)
-	require.NoError(t, lir.Compile(f, lir.Options{Policy: "size"}))
+	p, f := sizePolicy(t, "../examples/mlp-random.tf")
 	var matmul *lir.Proc
 	for _, pr := range f.Procs {
 		if matmul == nil || pr.Calls > matmul.Calls {
