@@ -249,6 +249,24 @@ func log2(v int64) int {
 // scale. The register the operand then reads must be written once (a
 // loop's index counts: it changes only between iterations), so that it
 // holds the same value where the memory operand reads it.
+// scaled: d multiplies by 2, 4 or 8 (a constant factor or shift), what
+// an address's scale does.
+func scaled(d *Inst, konst map[Reg]int64) bool {
+	switch {
+	case d == nil:
+		return false
+	case d.Op == OpShlI:
+		return d.Imm >= 1 && d.Imm <= 3
+	case d.Op == OpMul:
+		for _, r := range []Reg{d.A, d.B} {
+			if v, ok := konst[r]; ok && (v == 2 || v == 4 || v == 8) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func foldMem(m *Mem, konst map[Reg]int64, def map[Reg]*Inst, nd, uses []int) {
 	for changed := true; changed && m.Index != NoReg; {
 		changed = false
@@ -270,10 +288,15 @@ func foldMem(m *Mem, konst map[Reg]int64, def map[Reg]*Inst, nd, uses []int) {
 					break
 				}
 			}
-			// Two registers: one becomes the base (scale 1 only).
+			// Two registers: one becomes the base (scale 1 only), the
+			// other the index, a scaled one where the other is a scale
+			// (which the next round then folds into the scale).
 			if !changed && m.Base == NoReg && m.Scale == 1 && nd[d.A] == 1 && nd[d.B] == 1 {
 				if _, ok := konst[d.A]; !ok {
 					m.Base, m.Index, changed = d.A, d.B, true
+					if scaled(def[d.A], konst) && !scaled(def[d.B], konst) {
+						m.Base, m.Index = d.B, d.A
+					}
 				}
 			}
 		case OpMul:

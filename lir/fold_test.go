@@ -1,0 +1,36 @@
+package lir
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// An index that adds a scaled register to another becomes the address's
+// base and scaled index, whichever order the add names them in:
+// [b + (i*4 + h)] is [b + h + i*4], no instruction left to compute it
+// (attention's shift of a position and a head).
+func TestFoldScaledIndex(t *testing.T) {
+	for _, scaledFirst := range []bool{true, false} {
+		f := &Func{}
+		buf := &Buf{Name: "b", Kind: BufVar, Size: 64}
+		f.Bufs = []*Buf{buf}
+		i, h, four, p, sum, v := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		inst := func(op Opcode, dst, a, b Reg, imm int64) *Node {
+			return &Node{Kind: NInst, Inst: Inst{Op: op, Dst: dst, A: a, B: b, C: NoReg, Imm: imm}}
+		}
+		add := inst(OpAdd, sum, p, h, 0)
+		if !scaledFirst {
+			add = inst(OpAdd, sum, h, p, 0)
+		}
+		load := &Node{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: v, A: NoReg, B: NoReg, C: NoReg,
+			Mem: Mem{Buf: buf, Base: NoReg, Index: sum, Scale: 1, Width: 4}}}
+		f.Body = []*Node{inst(OpToken, i, NoReg, NoReg, 0), inst(OpPos, h, NoReg, NoReg, 0),
+			inst(OpConst, four, NoReg, NoReg, 4), inst(OpMul, p, i, four, 0), add, load}
+		fold(f)
+		m := load.Inst.Mem
+		assert.Equal(t, h, m.Base, "scaled first %v: base", scaledFirst)
+		assert.Equal(t, i, m.Index, "scaled first %v: index", scaledFirst)
+		assert.Equal(t, int64(4), m.Scale, "scaled first %v: scale", scaledFirst)
+	}
+}
