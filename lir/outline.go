@@ -73,10 +73,10 @@ func outline(f *Func) {
 		if !whole[g[0].op] && g[0].whole() {
 			continue // a whole op that found no twin
 		}
-		if _, n := segPlan(f, g); n > 3 {
+		proc, spec := makeProc(f, g)
+		if proc == nil {
 			continue // more segments than es, fs and gs
 		}
-		proc, spec := makeProc(f, g)
 		for _, u := range g {
 			sites = append(sites, site{u, proc, spec})
 		}
@@ -257,8 +257,16 @@ const (
 
 // makeProc builds the proc of a group from its first unit: registers
 // renamed, every constant, count and buffer that differs among the units
-// a parameter.
+// a parameter. Segmented, a proc that would reach more than three
+// segments (es, fs, gs) is not made: nil, and f as it was.
 func makeProc(f *Func, g []*unit) (*Proc, []param) {
+	// Memory accesses in classes: one pointer param a class, the
+	// accesses' displacements relative to its first (classBase).
+	class, classBase := accessClasses(g)
+	plan, segs := segPlan(f, g, class, classBase)
+	if segs > 3 {
+		return nil, nil
+	}
 	t := g[0]
 	varies := func(get func(u *unit) int64) bool {
 		for _, u := range g[1:] {
@@ -291,12 +299,8 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 			countOnce[i] = !slices.ContainsFunc(g, func(u *unit) bool { return u.counts[i] < 1 })
 		}
 	}
-	// Memory accesses in classes: one pointer param a class, the
-	// accesses' displacements relative to its first (classBase).
-	class, classBase := accessClasses(g)
 	bufParam := map[int]Reg{} // by class
 	segBuf := map[int]*Buf{}  // by class, segmented: the segment it is reached through
-	plan, _ := segPlan(f, g)
 	for a, c := range class {
 		if c < 0 || a != classBase[c] {
 			continue
@@ -400,15 +404,15 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 }
 
 // segPlan says, for a group's proc in a segmented function, through which
-// segment each class of its accesses goes (accessClasses): the number of
-// the one segment its buffers lie in, in every unit, or 0 when that
-// varies (the proc is passed the segment); and how many segment
-// registers the proc needs (the fixed buffers' segments too).
-func segPlan(f *Func, g []*unit) (plan map[int]int, regs int) {
+// segment each class of its accesses goes (accessClasses' class and
+// classBase): the number of the one segment its buffers lie in, in every
+// unit, or 0 when that varies (the proc is passed the segment); and how
+// many segment registers the proc needs (the fixed buffers' segments
+// too).
+func segPlan(f *Func, g []*unit, class, classBase []int) (plan map[int]int, regs int) {
 	if !f.Segmented {
 		return nil, 0
 	}
-	class, classBase := accessClasses(g)
 	num := func(b *Buf) int {
 		n, ok := f.Segment[b]
 		if !ok {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	x86 "tfc/codegen/x86_16"
-	"tfc/ir"
 	"tfc/lir"
 	"tfc/regalloc"
 )
@@ -45,7 +44,7 @@ var argRegs = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x8
 // calls as data: those every call passes as a constant, where the bytes
 // the calls save pay for the proc's reads (movzx or mov from [si+off])
 // and its entry's pop, add and push.
-func planPassing(p *ir.Program, f *lir.Func, l *Layout) map[*lir.Proc]*passing {
+func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 	vals := map[*lir.Proc][][]int64{} // by param, each call's value
 	konst := map[*lir.Proc][]bool{}   // by param: constant in every call
 	for _, op := range ops(f) {
