@@ -552,17 +552,27 @@ func (k *kernel) segmentIn(p lir.Reg) x86.Reg {
 	})
 }
 
+// segRegs are the segment registers a kernel may load, in the order it
+// takes them.
+var segRegs = []x86.Reg{x86.ES, x86.FS, x86.GS}
+
+// segRegs are the segment registers the kernel loads at its entry.
+func (k *kernel) segRegs() map[x86.Reg]bool {
+	held := map[x86.Reg]bool{}
+	for _, r := range k.segs {
+		held[r] = true
+	}
+	return held
+}
+
 // segmentReg gives the segment that key names (a Group or a param) a
 // segment register, with the entry's code that load loads it.
 func (k *kernel) segmentReg(key any, load func(r x86.Reg) []regalloc.Item) x86.Reg {
 	if r, ok := k.segs[key]; ok {
 		return r
 	}
-	taken := map[x86.Reg]bool{}
-	for _, r := range k.segs {
-		taken[r] = true
-	}
-	for _, r := range []x86.Reg{x86.ES, x86.FS, x86.GS} {
+	taken := k.segRegs()
+	for _, r := range segRegs {
 		if !taken[r] {
 			k.segs[key] = r
 			k.entry = append(k.entry, load(r)...)

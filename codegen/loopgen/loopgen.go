@@ -3,7 +3,6 @@ package loopgen
 import (
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
 
 	x86 "tfc/codegen/x86_16"
@@ -282,8 +281,9 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 		// A proc keeps its caller's segment registers: the caller
 		// loaded its own at its entry.
 		var saved []x86.Reg
-		for _, r := range []x86.Reg{x86.ES, x86.FS, x86.GS} {
-			if slices.Contains(slices.Collect(maps.Values(k.segs)), r) {
+		held := k.segRegs()
+		for _, r := range segRegs {
+			if held[r] {
 				saved = append(saved, r)
 			}
 		}
