@@ -187,22 +187,23 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 	return out
 }
 
-// memForm is in with v, a 32-bit operand it names once (not in an
-// address), read or written in memory at m instead, where x86 has that
-// form: a source of mov, the ALU ops, cmp, test and two-operand imul, the
-// operand of one-operand mul, imul, div and the unary ops, or the
-// destination of mov, the ALU ops and shifts from a register or an
-// immediate. No form takes two memory operands.
+// memForm is in with v, an operand it names once (32 bits, or the 16-bit
+// view, which is the slot's low word), not in an address, read or written
+// in memory at m instead, where x86 has that form: a source of mov, the
+// ALU ops, cmp, test and two-operand imul, the operand of one-operand mul,
+// imul, div and the unary ops, or the destination of mov, the ALU ops and
+// shifts from a register or an immediate. No form takes two memory
+// operands.
 func memForm(in x86.Inst, v int, m x86.Mem) (x86.Inst, bool) {
 	at := -1
 	for i, a := range in.Args {
 		switch a := a.(type) {
 		case x86.Reg:
 			if n, bits, ok := virt(a); ok && n == v {
-				if bits != 32 || at >= 0 {
+				if bits == 8 || at >= 0 {
 					return in, false
 				}
-				at = i
+				at, m.Size = i, bits
 			}
 		case x86.Mem:
 			if mentions(x86.Inst{Args: []x86.Operand{a}}, v) {
@@ -226,7 +227,7 @@ func memForm(in x86.Inst, v int, m x86.Mem) (x86.Inst, bool) {
 	case len(in.Args) == 2 && at == 1:
 		ok = op == x86.MOV || op == x86.ADD || op == x86.ADC || op == x86.SUB || op == x86.SBB || op == x86.AND ||
 			op == x86.OR || op == x86.XOR || op == x86.CMP || op == x86.TEST || op == x86.IMUL
-		if r, isReg := in.Args[0].(x86.Reg); !isReg || r.Size() == 16 && !IsVirtual(r) {
+		if r, isReg := in.Args[0].(x86.Reg); !isReg || Bits(r) != m.Size {
 			ok = false
 		}
 	case len(in.Args) == 2 && at == 0:

@@ -1,6 +1,7 @@
 package regalloc
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -80,4 +81,28 @@ func TestSpillWhereValuesClash(t *testing.T) {
 	require.NoError(t, verify(out, Options{}, as), "verify\n%s", out)
 	assert.Equal(t, 1, used, "slots used\n%s", out)
 	assert.Contains(t, out.String(), "inc v0", "the counter stays in a register\n%s", out)
+}
+
+// A spilled value's 16-bit view is read and written as its slot's low
+// word, in place, where a dword would be: no load and store around it.
+func TestSpillWordInPlace(t *testing.T) {
+	k := &Kernel{Name: "word"}
+	k.I(x86.XOR, v0, v0)
+	k.I(x86.INC, V16(0))
+	k.I(x86.CMP, V16(0), x86.Imm(8))
+	k.I(x86.MOV, x86.AX, V16(0))
+	k.I(x86.ADD, V16(0), x86.BX)
+	k.I(x86.MOV, x86.EAX, v0)
+	m := x86.D(x86.Abs16(0x700))
+	out := spillVirtual(k, &Options{}, 0, m, map[int]bool{})
+	var got []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			got = append(got, l)
+		}
+	}
+	assert.Equal(t, []string{
+		"xor v1, v1", "mov dword [0x700], v1", "inc word [0x700]", "cmp word [0x700], 0x8", "mov ax, word [0x700]",
+		"add word [0x700], bx", "mov eax, dword [0x700]",
+	}, got, "spilled")
 }

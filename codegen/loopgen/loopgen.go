@@ -267,6 +267,7 @@ func (g *gen) emitProc(p *lir.Proc) error {
 func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 	k := newKernel(g.f, g.l, name, nodes)
 	k.pass = g.pass
+	k.short = g.o.Size
 	return k
 }
 

@@ -32,7 +32,14 @@ func snippet(t *testing.T, types []lir.Type, ins ...lir.Inst) string {
 // listing.
 func listing(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node) string {
 	t.Helper()
+	return listingFor(t, f, l, body, false)
+}
+
+// listingFor is listing, for size where short is set.
+func listingFor(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short bool) string {
+	t.Helper()
 	k := newKernel(f, l, "t", body)
+	k.short = short
 	k.nodes(body)
 	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
@@ -159,5 +166,40 @@ func TestLoopOnce(t *testing.T) {
 			assert.Contains(t, got, "jge", "listing:\n%s", got)
 		}
 		assert.Contains(t, got, "jl", "listing:\n%s", got)
+	}
+}
+
+// For size, a loop whose index stays below 0x8000 steps and compares its
+// low 16 bits (no 0x66 prefix); at -O2, beyond 0x7fff, or where the body
+// writes the index too, all 32 bits.
+func TestShortLoop(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		short  bool
+		count  int64
+		writes bool
+		want   string
+	}{
+		{"for size", true, 64, false, `(?m)^\s+inc [a-ds][xi]\n\s+cmp [a-ds][xi], 0x40\n\s+jl `},
+		{"for speed", false, 64, false, `(?m)^\s+inc e[a-ds][xi]\n\s+cmp e[a-ds][xi], 0x40\n\s+jl `},
+		{"the index reaches 0x8000", true, 0x8000, false, `(?m)^\s+inc e[a-ds][xi]\n\s+cmp e[a-ds][xi], 0x8000\n`},
+		{"the body writes the index", true, 64, true, `(?m)^\s+inc e[a-ds][xi]\n\s+cmp e[a-ds][xi], 0x40\n`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32}}
+			body := []*lir.Node{{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 2, 0)}}
+			if c.writes {
+				body = append(body, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 2, 2, 0, 0)})
+			}
+			nodes := []*lir.Node{
+				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpPos, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+				{Kind: lir.NLoop, Index: 2, Count: lir.NoReg, CountImm: c.count, Body: body},
+				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
+					Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 4}}},
+			}
+			got := listingFor(t, f, &Layout{}, nodes, c.short)
+			assert.Regexp(t, c.want, got, "listing:\n%s", got)
+		})
 	}
 }
