@@ -19,19 +19,22 @@ import (
 // assignment and the number of slots used. Arguments, results and pinned
 // virtuals are never spilled.
 func AllocateSpilling(k *Kernel, o Options, slot func(i int) x86.Mem) (*Kernel, map[int]x86.Reg, int, error) {
-	spilled := 0
+	var slots []x86.Mem
 	fresh := map[int]bool{} // virtuals made by spilling: never victims
 	for {
 		as, err := Allocate(k, o)
 		if err == nil {
-			return k, as, spilled, nil
+			if len(slots) > 0 {
+				k = reloads(k, o, as, slots)
+			}
+			return k, as, len(slots), nil
 		}
 		v, verr := victim(k, o, fresh)
 		if verr != nil {
 			return nil, nil, 0, fmt.Errorf("%v (and nothing to spill: %v)", err, verr)
 		}
-		k = spillVirtual(k, &o, v, slot(spilled), fresh)
-		spilled++
+		slots = append(slots, slot(len(slots)))
+		k = spillVirtual(k, &o, v, slots[len(slots)-1], fresh)
 	}
 }
 

@@ -1,0 +1,48 @@
+package regalloc
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	x86 "tfc/codegen/x86_16"
+)
+
+// A reload of a slot that its register holds since the store (or the
+// load) before goes; one that another register holds becomes a move from
+// it. A write to the register or to the slot, a label or a call forgets.
+func TestReloads(t *testing.T) {
+	s := x86.D(x86.Abs16(0x700))
+	w := s
+	w.Size = 16
+	k := &Kernel{Name: "reloads"}
+	k.I(x86.MOV, s, x86.EAX)
+	k.I(x86.MOV, x86.EAX, s) // eax holds it: goes
+	k.I(x86.MOV, x86.ECX, s) // a move from eax
+	k.I(x86.ADD, x86.EAX, x86.Imm(1))
+	k.I(x86.MOV, x86.EDX, s) // ecx holds it still
+	k.I(x86.MOV, x86.EAX, s) // and edx
+	k.I(x86.INC, w)          // the slot changes: nothing holds it
+	k.I(x86.MOV, x86.ESI, s)
+	k.I(x86.MOV, x86.ESI, s) // goes
+	k.Label("join")
+	k.I(x86.MOV, x86.ESI, s)
+	k.I(x86.CALL, x86.Label("f"))
+	k.I(x86.MOV, x86.ESI, s)
+	k.I(x86.MOV, x86.EAX, s)         // a move from esi
+	k.I(x86.MOV, x86.AL, x86.Imm(1)) // a part of eax: it holds the slot no more
+	k.I(x86.MOV, x86.ECX, s)         // from esi, not eax (the first that holds it)
+	out := reloads(k, Options{}, map[int]x86.Reg{}, []x86.Mem{s})
+	var got []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			got = append(got, l)
+		}
+	}
+	assert.Equal(t, []string{
+		"mov dword [0x700], eax", "mov ecx, eax", "add eax, 0x1", "mov edx, ecx", "mov eax, ecx",
+		"inc word [0x700]", "mov esi, dword [0x700]", "join:", "mov esi, dword [0x700]", "call f",
+		"mov esi, dword [0x700]", "mov eax, esi", "mov al, 0x1", "mov ecx, esi",
+	}, got)
+}
