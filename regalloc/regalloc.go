@@ -256,6 +256,11 @@ type Options struct {
 	// it destroys. CallClobbers nil means all seven general registers; an
 	// empty non-nil slice means a call preserves them all.
 	CallUses, CallClobbers []x86.Reg
+	// Invariant is low memory, the 16-bit addresses [From, To) from ds,
+	// that neither the kernel nor what it calls writes: a value that one
+	// load from there writes whole is spilled by loading it again where
+	// it is read, with no slot and no store (AllocateSpilling).
+	Invariant struct{ From, To uint16 }
 }
 
 // DefaultAllowed is the default register set, in order of preference.

@@ -4,30 +4,34 @@ import (
 	x86 "tfc/codegen/x86_16"
 )
 
-// reloads drops the spill code's loads of a slot into a register that
-// already holds it, and turns a load of a slot that another register
-// holds into a move from that register (1 or 2 bytes fewer), once the
-// allocation is known: spilling loads a value before each instruction
-// that reads it, where the store before, or the load for the instruction
-// before, often left it in the same register. It follows straight-line
-// code only: a label, where other paths join, forgets every register,
-// as does a call or an instruction after which control does not fall
-// through. Only slots are tracked: nothing but the spill code (the
-// kernel's own instructions on those addresses) reads or writes them.
+// reloads drops the loads of a slot (or of o.Invariant's memory) into a
+// register that already holds what they load, and turns such a load that
+// another register holds into a move from that register (1 or 2 bytes
+// fewer), once the allocation is known: spilling loads a value before
+// each instruction that reads it, where the store before, or the load for
+// the instruction before, often left it in the same register. It follows
+// straight-line code only: a label, where other paths join, forgets every
+// register, as does a call or an instruction after which control does
+// not fall through. Only those addresses are tracked: nothing but the
+// spill code (the kernel's own instructions on them) writes a slot, and
+// nothing writes o.Invariant.
 func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel {
-	slot := func(a x86.Operand) (int, bool) {
+	tracked := func(a x86.Operand) bool {
 		m, ok := a.(x86.Mem)
-		if !ok || m.Base != x86.NoReg || m.Index != x86.NoReg {
-			return 0, false
+		if !ok {
+			return false
 		}
-		for i, s := range slots {
-			if m.Seg == s.Seg && m.Disp == s.Disp && m.Addr32 == s.Addr32 {
-				return i, true
+		if invariant(m, &o) {
+			return true
+		}
+		for _, s := range slots {
+			if m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == s.Seg && m.Disp == s.Disp && m.Addr32 == s.Addr32 {
+				return true
 			}
 		}
-		return 0, false
+		return false
 	}
-	holds := map[int]int{} // register family -> the slot its 32 bits hold
+	holds := map[int]loaded{} // register family -> what its 32 bits hold
 	out := &Kernel{Name: k.Name}
 	for _, it := range k.Items {
 		if it.Label != "" {
@@ -42,18 +46,18 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 			out.Items = append(out.Items, it)
 			continue
 		}
-		if r, s, ok := load(in, slot); ok {
+		if r, l, ok := loadOf(in, tracked); ok {
 			f, _ := family(r)
-			if h, held := holds[f]; held && h == s {
-				continue // r holds the slot already
+			if h, held := holds[f]; held && h == l {
+				continue // r holds it already
 			}
 			for g := range physNodes {
-				if h, held := holds[g]; held && h == s {
+				if h, held := holds[g]; held && h == l {
 					it.Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{it.Inst.Args[0], x86.EAX + x86.Reg(g)}}
 					break
 				}
 			}
-			holds[f] = s
+			holds[f] = l
 			out.Items = append(out.Items, it)
 			continue
 		}
@@ -64,23 +68,20 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 			}
 		}
 		for i, a := range in.Args {
-			s, ok := slot(a)
-			if !ok || i > 0 && in.Op != x86.XCHG || i == 0 && readsFirst(in) {
+			if !tracked(a) || i > 0 && in.Op != x86.XCHG || i == 0 && readsFirst(in) {
 				continue
 			}
 			for g, h := range holds {
-				if h == s {
-					delete(holds, g)
+				if d := a.(x86.Mem).Disp; d < h.disp+4 && h.disp < d+4 {
+					delete(holds, g) // the dwords overlap
 				}
 			}
 		}
-		if in.Op == x86.MOV && len(in.Args) == 2 {
-			// A store leaves its register holding the slot.
-			if s, ok := slot(in.Args[0]); ok {
-				if r, isReg := in.Args[1].(x86.Reg); isReg && r.Size() == 32 && in.Args[0].(x86.Mem).Size == 32 {
-					f, _ := family(r)
-					holds[f] = s
-				}
+		if in.Op == x86.MOV && len(in.Args) == 2 && tracked(in.Args[0]) {
+			// A store leaves its register holding what a load would.
+			if r, isReg := in.Args[1].(x86.Reg); isReg && r.Size() == 32 && in.Args[0].(x86.Mem).Size == 32 {
+				f, _ := family(r)
+				holds[f] = loaded{x86.MOV, in.Args[0].(x86.Mem).Disp, 32}
 			}
 		}
 		if e.flow != fNext && e.flow != fBranch {
@@ -91,17 +92,29 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 	return out
 }
 
-// load: in is `mov r32, dword [slot]`.
-func load(in x86.Inst, slot func(x86.Operand) (int, bool)) (x86.Reg, int, bool) {
-	if in.Op != x86.MOV || len(in.Args) != 2 {
-		return 0, 0, false
+// loaded is what a load into a 32-bit register reads: mov of a dword, or
+// movzx of a word or a byte, at disp.
+type loaded struct {
+	op   x86.Op
+	disp int32
+	size int
+}
+
+// loadOf: in is `mov r32, dword [m]` or `movzx r32, word|byte [m]`, m
+// tracked.
+func loadOf(in x86.Inst, tracked func(x86.Operand) bool) (x86.Reg, loaded, bool) {
+	if in.Op != x86.MOV && in.Op != x86.MOVZX || len(in.Args) != 2 {
+		return 0, loaded{}, false
 	}
 	r, isReg := in.Args[0].(x86.Reg)
-	s, isSlot := slot(in.Args[1])
-	if !isReg || !isSlot || r.Size() != 32 || in.Args[1].(x86.Mem).Size != 32 {
-		return 0, 0, false
+	if !isReg || r.Size() != 32 || !tracked(in.Args[1]) {
+		return 0, loaded{}, false
 	}
-	return r, s, true
+	m := in.Args[1].(x86.Mem)
+	if in.Op == x86.MOV && m.Size != 32 {
+		return 0, loaded{}, false
+	}
+	return r, loaded{in.Op, m.Disp, m.Size}, true
 }
 
 // readsFirst: in only reads its first operand (compares, tests, pushes,

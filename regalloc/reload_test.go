@@ -33,7 +33,13 @@ func TestReloads(t *testing.T) {
 	k.I(x86.MOV, x86.EAX, s)         // a move from esi
 	k.I(x86.MOV, x86.AL, x86.Imm(1)) // a part of eax: it holds the slot no more
 	k.I(x86.MOV, x86.ECX, s)         // from esi, not eax (the first that holds it)
-	out := reloads(k, Options{}, map[int]x86.Reg{}, []x86.Mem{s})
+	inv := x86.W(x86.Abs16(0x1002))
+	k.I(x86.MOVZX, x86.EBX, inv)                    // invariant memory: tracked too
+	k.I(x86.MOVZX, x86.EDX, inv)                    // a move from ebx
+	k.I(x86.MOV, x86.EBX, x86.D(x86.Abs16(0x1002))) // a load of another kind
+	o := Options{}
+	o.Invariant.From, o.Invariant.To = 0x1000, 0x1040
+	out := reloads(k, o, map[int]x86.Reg{}, []x86.Mem{s})
 	var got []string
 	for _, l := range strings.Split(out.String(), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
@@ -44,5 +50,6 @@ func TestReloads(t *testing.T) {
 		"mov dword [0x700], eax", "mov ecx, eax", "add eax, 0x1", "mov edx, ecx", "mov eax, ecx",
 		"inc word [0x700]", "mov esi, dword [0x700]", "join:", "mov esi, dword [0x700]", "call f",
 		"mov esi, dword [0x700]", "mov eax, esi", "mov al, 0x1", "mov ecx, esi",
+		"movzx ebx, word [0x1002]", "mov edx, ebx", "mov ebx, dword [0x1002]",
 	}, got)
 }

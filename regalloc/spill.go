@@ -3,6 +3,7 @@ package regalloc
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 
 	x86 "tfc/codegen/x86_16"
@@ -15,27 +16,98 @@ import (
 // that writes it stores that virtual after. The victim is live where the
 // most values are, and has the fewest instructions per instruction of its
 // life: a long-lived value that is rarely touched, such as a loop bound
-// or an outer loop's pointer. It returns the rewritten kernel, its
-// assignment and the number of slots used. Arguments, results and pinned
-// virtuals are never spilled.
+// or an outer loop's pointer. A victim that one load from o.Invariant
+// writes is loaded again instead, where it is read (rematerialize). Once
+// allocation succeeds, reloads drops the loads whose value a register
+// holds already. It returns the rewritten kernel, its assignment and the
+// number of slots used. Arguments, results and pinned virtuals are never
+// spilled.
 func AllocateSpilling(k *Kernel, o Options, slot func(i int) x86.Mem) (*Kernel, map[int]x86.Reg, int, error) {
 	var slots []x86.Mem
 	fresh := map[int]bool{} // virtuals made by spilling: never victims
 	for {
 		as, err := Allocate(k, o)
 		if err == nil {
-			if len(slots) > 0 {
-				k = reloads(k, o, as, slots)
-			}
-			return k, as, len(slots), nil
+			return reloads(k, o, as, slots), as, len(slots), nil
 		}
 		v, verr := victim(k, o, fresh)
 		if verr != nil {
 			return nil, nil, 0, fmt.Errorf("%v (and nothing to spill: %v)", err, verr)
 		}
+		if def, ok := loadedOnce(k, &o, v); ok {
+			k = rematerialize(k, &o, v, def, fresh)
+			continue
+		}
 		slots = append(slots, slot(len(slots)))
 		k = spillVirtual(k, &o, v, slots[len(slots)-1], fresh)
 	}
+}
+
+// loadedOnce: v is written once, whole, by a load from o.Invariant (mov
+// v, dword [m], or movzx from a word or a byte), which it returns.
+func loadedOnce(k *Kernel, o *Options, v int) (x86.Inst, bool) {
+	var def x86.Inst
+	n := 0
+	for _, it := range k.Items {
+		if it.Label != "" || !mentions(it.Inst, v) {
+			continue
+		}
+		e, err := itemEffects(it, o)
+		if err != nil {
+			return def, false
+		}
+		for _, ac := range e.acc {
+			if w, _, ok := virt(ac.reg); ok && w == v && ac.write {
+				def = it.Inst
+				n++
+				break
+			}
+		}
+	}
+	if n != 1 || len(def.Args) != 2 || def.Args[0] != V(v) || !invariant(def.Args[1], o) {
+		return def, false
+	}
+	m := def.Args[1].(x86.Mem)
+	return def, def.Op == x86.MOV && m.Size == 32 || def.Op == x86.MOVZX
+}
+
+// invariant: a is memory in o.Invariant.
+func invariant(a x86.Operand, o *Options) bool {
+	m, ok := a.(x86.Mem)
+	return ok && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == x86.NoReg && !m.Addr32 &&
+		m.Disp >= int32(o.Invariant.From) && m.Disp < int32(o.Invariant.To)
+}
+
+// rematerialize rewrites k with v loaded again by def where it is read:
+// def itself goes, an instruction that can read def's memory itself does
+// (mov's source is v's own memory), and others read a fresh virtual that
+// def loads just before.
+func rematerialize(k *Kernel, o *Options, v int, def x86.Inst, fresh map[int]bool) *Kernel {
+	next := nextVirtual(k, o)
+	out := &Kernel{Name: k.Name}
+	for _, it := range k.Items {
+		if it.Label != "" || !mentions(it.Inst, v) {
+			out.Items = append(out.Items, it)
+			continue
+		}
+		if reflect.DeepEqual(it.Inst, def) {
+			continue
+		}
+		if def.Op == x86.MOV {
+			if in, ok := memForm(it.Inst, v, def.Args[1].(x86.Mem)); ok {
+				it.Inst = in
+				out.Items = append(out.Items, it)
+				continue
+			}
+		}
+		t := next
+		next++
+		fresh[t] = true
+		out.I(def.Op, V(t), def.Args[1])
+		it.Inst = replace(it.Inst, v, t)
+		out.Items = append(out.Items, it)
+	}
+	return out
 }
 
 // victim picks the virtual to spill.
@@ -140,17 +212,7 @@ func loopWeights(a *analysis) []float64 {
 // spillVirtual rewrites k with v in memory at m.
 func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *Kernel {
 	m.Size = 32
-	next := 0
-	for _, it := range k.Items {
-		for _, r := range regsOf(it.Inst) {
-			if n, _, ok := virt(r); ok && n >= next {
-				next = n + 1
-			}
-		}
-	}
-	for _, n := range append(append([]int(nil), o.LiveIn...), o.LiveOut...) {
-		next = max(next, n+1)
-	}
+	next := nextVirtual(k, o)
 	out := &Kernel{Name: k.Name}
 	for _, it := range k.Items {
 		if it.Label != "" || !mentions(it.Inst, v) {
@@ -188,6 +250,23 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 		}
 	}
 	return out
+}
+
+// nextVirtual is the first virtual that neither k nor o (its arguments
+// and results) names.
+func nextVirtual(k *Kernel, o *Options) int {
+	next := 0
+	for _, it := range k.Items {
+		for _, r := range regsOf(it.Inst) {
+			if n, _, ok := virt(r); ok && n >= next {
+				next = n + 1
+			}
+		}
+	}
+	for _, n := range append(append([]int(nil), o.LiveIn...), o.LiveOut...) {
+		next = max(next, n+1)
+	}
+	return next
 }
 
 // memForm is in with v, an operand it names once (32 bits, or the 16-bit

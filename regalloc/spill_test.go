@@ -106,3 +106,51 @@ func TestSpillWordInPlace(t *testing.T) {
 		"add word [0x700], bx", "mov eax, dword [0x700]",
 	}, got, "spilled")
 }
+
+// A value that one load from invariant memory writes whole is spilled by
+// loading it again where it is read: the load itself goes, a reader that
+// takes memory reads the place, and another reads a fresh virtual loaded
+// just before it. A value written twice, or loaded from elsewhere, is
+// spilled to a slot.
+func TestSpillRematerializes(t *testing.T) {
+	o := Options{}
+	o.Invariant.From, o.Invariant.To = 0x1000, 0x1040
+	lines := func(k *Kernel) []string {
+		var got []string
+		for _, l := range strings.Split(k.String(), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				got = append(got, l)
+			}
+		}
+		return got
+	}
+	k := &Kernel{Name: "remat"}
+	k.I(x86.MOV, v0, x86.D(x86.Abs16(0x1004)))
+	k.I(x86.MOVZX, v1, x86.W(x86.Abs16(0x1002)))
+	k.I(x86.ADD, v2, v0)
+	k.I(x86.CMP, v0, x86.Imm(5))
+	k.I(x86.LEA, v3, x86.Mem{Size: 32, Base: v0, Disp: 8})
+	k.I(x86.ADD, v2, v1)
+	def, ok := loadedOnce(k, &o, 0)
+	require.True(t, ok, "v0")
+	k0 := rematerialize(k, &o, 0, def, map[int]bool{})
+	def, ok = loadedOnce(k0, &o, 1)
+	require.True(t, ok, "v1")
+	assert.Equal(t, []string{
+		"movzx v1, word [0x1002]", "add v2, dword [0x1004]", "cmp dword [0x1004], 0x5", "mov v4, dword [0x1004]",
+		"lea v3, dword [v4+0x8]", "add v2, v1",
+	}, lines(k0))
+	assert.Equal(t, []string{
+		"add v2, dword [0x1004]", "cmp dword [0x1004], 0x5", "mov v4, dword [0x1004]", "lea v3, dword [v4+0x8]",
+		"movzx v5, word [0x1002]", "add v2, v5",
+	}, lines(rematerialize(k0, &o, 1, def, map[int]bool{})))
+
+	k.I(x86.INC, v0)
+	_, ok = loadedOnce(k, &o, 0)
+	assert.False(t, ok, "v0 written twice")
+	k = &Kernel{Name: "elsewhere"}
+	k.I(x86.MOV, v0, x86.D(x86.Abs16(0x1040)))
+	k.I(x86.ADD, v2, v0)
+	_, ok = loadedOnce(k, &o, 0)
+	assert.False(t, ok, "v0 loaded from outside Invariant")
+}

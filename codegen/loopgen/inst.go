@@ -147,6 +147,11 @@ func (k *kernel) inst(in *lir.Inst) {
 			k.i(x86.MOV, k.dst(in.Dst), x86.Imm(int64(m.Disp)))
 			break
 		}
+		if m.Index == x86.NoReg && m.Disp == 0 {
+			// A copy, which allocation may make no instruction.
+			k.i(x86.MOV, k.dst(in.Dst), m.Base)
+			break
+		}
 		m.Size = 32
 		k.i(x86.LEA, k.dst(in.Dst), m)
 	case lir.OpSeg:

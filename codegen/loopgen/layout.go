@@ -30,8 +30,13 @@ const (
 	// Segmented: the global groups' segments, words (layout_seg.go).
 	addrSegs    = 0x101C
 	addrSegsEnd = 0x1040
-	addrArgs    = 0x1040 // qwords: a proc's arguments
-	addrArgsEnd = 0x1100
+	// The generation and layer loops write [invariantFrom, invariantTo):
+	// no kernel does, so the allocator loads a value from there again
+	// rather than spill it (regalloc.Options.Invariant).
+	invariantFrom = addrTok
+	invariantTo   = addrSegsEnd
+	addrArgs      = 0x1040 // qwords: a proc's arguments
+	addrArgsEnd   = 0x1100
 	// A kernel's spilled values, in dwords: an op's from spillBase, a
 	// proc's from procSpillBase (an op's live across its calls).
 	spillBase     = 0x1100

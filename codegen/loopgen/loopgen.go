@@ -299,7 +299,9 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	k.k.Items = append(append(k.prologue, k.entry...), k.k.Items...)
 	peephole(k.k.Items, g.o.Size)
 	slots := 0
-	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
+	o := regalloc.Options{}
+	o.Invariant.From, o.Invariant.To = invariantFrom, invariantTo
+	out, as, _, err := regalloc.AllocateSpilling(&k.k, o, func(i int) x86.Mem {
 		slots = max(slots, i+1)
 		return x86.D(x86.Abs16(uint16(spill + 4*i)))
 	})
