@@ -28,6 +28,7 @@ var passes = []pass{
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", ""},
 	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", ""},
 	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", ""},
+	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", ""},
 	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed", ""},
 	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", ""},
 	{"localize", localize, "a loop that reads four or more dwords of a buffer at an offset it does not change reads them from a copy at fixed addresses, made before it", "speed", ""},

@@ -205,6 +205,11 @@ func (k *kernel) alu(in *lir.Inst, op, opHi x86.Op, commutes bool) {
 		a, b = b, a
 	}
 	k.move(in.Dst, a)
+	if c, ok := k.konst[b]; ok && int32(c) == 0 && k.is64(in.Dst) && (op == x86.ADD || op == x86.SUB) {
+		// A low dword of 0 carries nothing: the high dwords' op alone.
+		k.i(op, k.dstHi(in.Dst), k.srcHi(b))
+		return
+	}
 	k.i(op, k.dst(in.Dst), k.src(b))
 	if k.is64(in.Dst) {
 		k.i(opHi, k.dstHi(in.Dst), k.srcHi(b))
