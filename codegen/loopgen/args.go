@@ -42,8 +42,8 @@ var argRegs = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x8
 
 // planPassing decides, for each proc of f, which arguments follow its
 // calls as data: those every call passes as a constant, where the bytes
-// the calls save pay for the proc's reads (movzx or mov from [si+off])
-// and its entry's pop, add and push.
+// the calls save pay for the proc's reads (lodsw or lodsd, and a move
+// from eax) and its entry's pop, push and clearing of eax.
 func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 	vals := map[*lir.Proc][][]int64{} // by param, each call's value
 	konst := map[*lir.Proc][]bool{}   // by param: constant in every call
@@ -70,15 +70,15 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 	plan := map[*lir.Proc]*passing{}
 	for _, pr := range f.Procs {
 		pass := &passing{args: make([]argLoc, len(pr.Params))}
-		saved := -5 // pop si, add si, n, push si
+		saved := -5 // pop si, push si, xor eax, eax
 		for i := range pr.Params {
 			if konst[pr] == nil || !konst[pr][i] {
 				continue
 			}
-			width, net := 2, -5 // movzx r, word [si+off]
+			width, net := 2, -4 // lodsw, mov r, eax
 			for _, v := range vals[pr][i] {
 				if v < 0 || v > 0xFFFF {
-					width, net = 4, -4 // mov r, dword [si+off]
+					width, net = 4, -5 // lodsd, mov r, eax
 				}
 			}
 			for _, v := range vals[pr][i] {
@@ -215,18 +215,28 @@ func (k *kernel) params(pr *lir.Proc) {
 	if pass.data == 0 {
 		return
 	}
+	// lodsw or lodsd reads each in turn into eax (the direction flag is
+	// clear from the boot on): a word leaves eax's upper half, which is
+	// cleared before the first word and before a word after a dword.
 	item(x86.POP, x86.SI)
+	clean := false
 	for i, r := range pr.Params {
-		if loc := pass.args[i]; loc.inline {
-			m := x86.Mem{Base: x86.SI, Disp: int32(loc.off), Size: 8 * loc.width}
-			if loc.width == 2 {
-				item(x86.MOVZX, k.dst(r), m)
-			} else {
-				item(x86.MOV, k.dst(r), m)
+		loc := pass.args[i]
+		switch {
+		case !loc.inline:
+			continue
+		case loc.width == 2:
+			if !clean {
+				item(x86.XOR, x86.EAX, x86.EAX)
+				clean = true
 			}
+			item(x86.LODSW)
+		default:
+			item(x86.LODSD)
+			clean = false
 		}
+		item(x86.MOV, k.dst(r), x86.EAX)
 	}
-	item(x86.ADD, x86.SI, x86.Imm(int64(pass.data)))
 	item(x86.PUSH, x86.SI)
 }
 
