@@ -187,6 +187,9 @@ func (k *kernel) call(n *lir.Node) {
 		}
 	}
 	for i, r := range reads {
+		if m, ok := srcs[i].(x86.Mem); ok && m.Size == 16 {
+			r = x86.AX + (r - x86.EAX) // a segment: its low word (passedSegments)
+		}
 		k.i(x86.MOV, r, srcs[i])
 	}
 	k.i(x86.CALL, x86.Label(n.Proc.Name))
@@ -263,4 +266,56 @@ func argSlot(i int, hi bool) x86.Mem {
 		panic(fmt.Sprintf("BUG: loopgen: argument %d past the argument slots", i))
 	}
 	return x86.D(x86.Abs16(uint16(a)))
+}
+
+// passedSegments: a segment (OpSeg of a group with nothing added to its
+// slot) that the kernel only passes to procs in registers, each proc
+// using it only as a segment, stays in its slot: the call loads the
+// register's low word (mov ax, [slot]: 3 bytes, where movzx eax is 5),
+// its upper half left as it was, which a segment register never reads.
+func (k *kernel) passedSegments(nodes []*lir.Node) {
+	slots := map[lir.Reg]uint16{}
+	lir.Walk(nodes, func(n *lir.Node) {
+		if n.Kind == lir.NInst && n.Inst.Op == lir.OpSeg && k.nd[n.Inst.Dst] == 1 {
+			if gr := k.l.Group[n.Inst.Mem.Buf]; gr.Add == 0 {
+				slots[n.Inst.Dst] = gr.Slot
+			}
+		}
+	})
+	other := usedOtherwise(nodes)
+	lir.Walk(nodes, func(n *lir.Node) {
+		if n.Kind != lir.NCall {
+			return
+		}
+		for i, a := range n.Args {
+			if k.pass[n.Proc].args[i].reg == x86.NoReg || usedOtherwise(n.Proc.Body)[n.Proc.Params[i]] {
+				other[a] = true
+			}
+		}
+	})
+	for r, slot := range slots {
+		if !other[r] {
+			k.inMem[r] = x86.W(x86.Abs16(slot))
+		}
+	}
+}
+
+// usedOtherwise are the registers that nodes use other than as a
+// segment (a BufSegment's) or a call's argument: read by an instruction,
+// a loop's count or an if's condition.
+func usedOtherwise(nodes []*lir.Node) map[lir.Reg]bool {
+	used := map[lir.Reg]bool{}
+	lir.Walk(nodes, func(n *lir.Node) {
+		switch n.Kind {
+		case lir.NInst:
+			for _, r := range n.Inst.Reads() {
+				used[r] = true
+			}
+		case lir.NLoop:
+			used[n.Count] = true
+		case lir.NIf:
+			used[n.Cond] = true
+		}
+	})
+	return used
 }

@@ -155,6 +155,9 @@ func (k *kernel) inst(in *lir.Inst) {
 		m.Size = 32
 		k.i(x86.LEA, k.dst(in.Dst), m)
 	case lir.OpSeg:
+		if _, ok := k.inMem[in.Dst]; ok {
+			break // its calls read its slot (passedSegments)
+		}
 		gr := k.l.Group[in.Mem.Buf]
 		d := k.dst(in.Dst)
 		k.i(x86.MOVZX, d, x86.W(x86.Abs16(gr.Slot)))

@@ -268,6 +268,7 @@ func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 	k := newKernel(g.f, g.l, name, nodes)
 	k.pass = g.pass
 	k.short = g.o.Size
+	k.passedSegments(nodes)
 	return k
 }
 

@@ -60,7 +60,7 @@ func allocated(items []regalloc.Item) {
 // flagsDeadAfter scans the straight-line code of items: true when an
 // instruction that writes all the arithmetic flags comes before one that
 // reads any (or before control leaves the straight line); shifts counts
-// a shift by an immediate count among those.
+// a shift by an immediate count among those, and looks past one by cl.
 func flagsDeadAfter(items []regalloc.Item, shifts bool) bool {
 	for _, it := range items {
 		if it.Label != "" {
@@ -77,8 +77,12 @@ func flagsDeadAfter(items []regalloc.Item, shifts bool) bool {
 			continue // they write every flag but CF, which stays as dead as it was
 		case x86.SHL, x86.SHR, x86.SAR, x86.SHLD, x86.SHRD:
 			// A count of 0 leaves the flags alone; an immediate one
-			// that is not 0 writes them (or leaves them undefined).
+			// that is not 0 writes them (or leaves them undefined). By
+			// cl, either: no flag is read, so what comes after decides.
 			c, ok := in.Args[len(in.Args)-1].(x86.Imm)
+			if !ok && shifts {
+				continue
+			}
 			return shifts && ok && c&31 != 0
 		}
 		return false

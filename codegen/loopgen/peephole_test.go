@@ -98,3 +98,24 @@ func TestPeepholeShiftsForSize(t *testing.T) {
 		assert.Equal(t, want, items[0].Inst.Op, "size %v", size)
 	}
 }
+
+// For size, a shift by cl, which writes the flags or leaves them, is
+// looked past: what follows decides (here an add, which writes them all;
+// a jump, which reads them, keeps the mov).
+func TestPeepholeLooksPastShiftByCL(t *testing.T) {
+	v0, v1 := regalloc.V(0), regalloc.V(1)
+	for _, c := range []struct {
+		size bool
+		next x86.Inst
+		want x86.Op
+	}{
+		{true, x86.Inst{Op: x86.ADD, Args: []x86.Operand{v1, v0}}, x86.XOR},
+		{true, x86.Inst{Op: x86.JB, Args: []x86.Operand{x86.Label("l")}}, x86.MOV},
+		{false, x86.Inst{Op: x86.ADD, Args: []x86.Operand{v1, v0}}, x86.MOV},
+	} {
+		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v0, x86.Imm(0)}}},
+			{Inst: x86.Inst{Op: x86.SHR, Args: []x86.Operand{v1, x86.CL}}}, {Inst: c.next}}
+		peephole(items, c.size)
+		assert.Equal(t, c.want, items[0].Inst.Op, "size %v, then %v", c.size, c.next.Op)
+	}
+}
