@@ -1,6 +1,8 @@
 package regalloc
 
 import (
+	"math/bits"
+
 	x86 "tfc/codegen/x86_16"
 )
 
@@ -31,7 +33,16 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 		}
 		return false
 	}
-	holds := map[int]loaded{} // register family -> what its 32 bits hold
+	holds := map[loaded]uint8{} // what registers hold: a bit a family
+	forget := func(f int) {
+		for l, fs := range holds {
+			if fs &^= 1 << f; fs == 0 {
+				delete(holds, l)
+			} else {
+				holds[l] = fs
+			}
+		}
+	}
 	out := &Kernel{Name: k.Name}
 	for _, it := range k.Items {
 		if it.Label != "" {
@@ -48,32 +59,32 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 		}
 		if r, l, ok := loadOf(in, tracked); ok {
 			f, _ := family(r)
-			if h, held := holds[f]; held && h == l {
+			fs := holds[l]
+			if fs&(1<<f) != 0 {
 				continue // r holds it already
 			}
-			for g := range physNodes {
-				if h, held := holds[g]; held && h == l {
-					it.Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{it.Inst.Args[0], x86.EAX + x86.Reg(g)}}
-					break
-				}
+			if fs != 0 {
+				g := bits.TrailingZeros8(fs) // the first that holds it
+				it.Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{it.Inst.Args[0], x86.EAX + x86.Reg(g)}}
 			}
-			holds[f] = l
+			forget(f)
+			holds[l] |= 1 << f
 			out.Items = append(out.Items, it)
 			continue
 		}
 		for _, ac := range e.acc {
 			if ac.write {
 				f, _ := family(ac.reg)
-				delete(holds, f)
+				forget(f)
 			}
 		}
 		for i, a := range in.Args {
 			if !tracked(a) || i > 0 && in.Op != x86.XCHG || i == 0 && readsFirst(in) {
 				continue
 			}
-			for g, h := range holds {
-				if d := a.(x86.Mem).Disp; d < h.disp+4 && h.disp < d+4 {
-					delete(holds, g) // the dwords overlap
+			for l := range holds {
+				if d := a.(x86.Mem).Disp; d < l.disp+4 && l.disp < d+4 {
+					delete(holds, l) // the dwords overlap
 				}
 			}
 		}
@@ -81,7 +92,7 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 			// A store leaves its register holding what a load would.
 			if r, isReg := in.Args[1].(x86.Reg); isReg && r.Size() == 32 && in.Args[0].(x86.Mem).Size == 32 {
 				f, _ := family(r)
-				holds[f] = loaded{x86.MOV, in.Args[0].(x86.Mem).Disp, 32}
+				holds[loaded{x86.MOV, in.Args[0].(x86.Mem).Disp, 32}] |= 1 << f
 			}
 		}
 		if e.flow != fNext && e.flow != fBranch {

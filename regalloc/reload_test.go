@@ -53,3 +53,25 @@ func TestReloads(t *testing.T) {
 		"movzx ebx, word [0x1002]", "mov edx, ebx", "mov ebx, dword [0x1002]",
 	}, got)
 }
+
+// A register holds every slot it was loaded from or stored to since it
+// was last written: a store of it to another slot, then a write to that
+// slot, leave it holding the first.
+func TestReloadsHoldSeveral(t *testing.T) {
+	a, b := x86.D(x86.Abs16(0x700)), x86.D(x86.Abs16(0x704))
+	k := &Kernel{Name: "several"}
+	k.I(x86.MOV, x86.EAX, a)
+	k.I(x86.MOV, b, x86.EAX)
+	k.I(x86.SHL, b, x86.Imm(1))
+	k.I(x86.MOV, x86.EAX, a) // goes
+	k.I(x86.MOV, x86.ECX, b) // b changed: a load
+	out := reloads(k, Options{}, map[int]x86.Reg{}, []x86.Mem{a, b})
+	var got []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			got = append(got, l)
+		}
+	}
+	assert.Equal(t, []string{"mov eax, dword [0x700]", "mov dword [0x704], eax", "shl dword [0x704], 0x1",
+		"mov ecx, dword [0x704]"}, got)
+}
