@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"tfc/ir"
 	opkg "tfc/op"
@@ -469,75 +470,90 @@ func (lw *lowerer) attention(op *ir.Op) {
 	n := b.add32(pos, b.c32(1))
 	// Each position up to pos: at least one.
 	positions := func(body func(t Reg)) { b.loop(n, 0, body).Once = true }
+	// Each query head, with its cache head kh: one loop over the heads
+	// where a group's size is a power of two (kh = h >> log2 group),
+	// else a loop over the cache heads and one over their groups.
+	perHead := func(kh, head Reg) {
+		kvHead := b.mul32(kh, b.c32(hd))
+		best := b.c32(math.MinInt32)
+		positions(func(t Reg) {
+			kb := b.add32(b.mul32(t, b.c32(width)), kvHead)
+			dot := b.c64(0)
+			b.loop(NoReg, hd, func(i Reg) {
+				qv := b.load(I32, i32At(q, b.add32(head, i), qoff))
+				kv := b.load(I32, at(cb.k, b.add32(kb, i), eb, 0, int(eb), true))
+				b.set(dot, OpAdd, dot, b.wide(qv, kv))
+			})
+			sh := b.load(I32, at(cb.ks, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
+			sc := lw.rshr(b.op(OpShl, I64, dot, sh), ir.FracBits)
+			score := lw.rshr(b.wide(sc, b.c32(scale)), ir.AttnScaleBits)
+			b.store(i32At(scores, t, 0), score)
+			b.setSel(best, b.cmp(GT, score, best), score, best)
+		})
+		b.loop(NoReg, hd, func(i Reg) {
+			b.store(at(acc, i, 8, 0, 8, true), b.c64(0))
+		})
+		// One pass over the positions sums the exponentials and the
+		// values they weigh. A position past the table's end has e = 0
+		// and adds nothing; nor does one whose e is 0 (often many).
+		// While the value shift is at most 8, e << shift fits 31 bits
+		// (e is at most 2^22), and (e·v) << shift is one product:
+		// (e << shift)·v, faster than the shift of a 64-bit product.
+		sum := b.c64(0)
+		positions(func(t Reg) {
+			lw.expWithin(tab, b.sub32(best, b.load(I32, i32At(scores, t, 0))), func(e Reg) {
+				b.set(sum, OpAdd, sum, b.extU(e))
+				b.iff(b.cmp(NE, e, b.c32(0)), func() {
+					vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
+					vb := b.add32(b.mul32(t, b.c32(width)), kvHead)
+					accumulate := func(term func(v Reg) Reg) {
+						b.loop(NoReg, hd, func(i Reg) {
+							v := b.load(I32, at(cb.v, b.add32(vb, i), eb, 0, int(eb), true))
+							a := at(acc, i, 8, 0, 8, true)
+							b.store(a, b.add64(b.load(I64, a), term(v)))
+						})
+					}
+					b.faster(b.cmp(LEU, vs, b.c32(8)), func() {
+						m := b.op(OpShl, I32, e, vs)
+						accumulate(func(v Reg) Reg { return b.wide(m, v) })
+					}, func() {
+						accumulate(func(v Reg) Reg { return b.op(OpShl, I64, b.wide(e, v), vs) })
+					})
+				}, nil)
+			})
+		})
+		// out = acc / sum (ir.DivRound).
+		half := b.imm(OpShrI, I64, sum, 1)
+		divide := func(quot func(mag Reg) Reg) {
+			b.loop(NoReg, hd, func(i Reg) {
+				a := b.load(I64, at(acc, i, 8, 0, 8, true))
+				q := lw.divRoundBy(a, func() Reg { return half }, quot)
+				b.store(i32At(out, b.add32(head, i), ooff), q)
+			})
+		}
+		small := func() {
+			d := b.lo(sum)
+			divide(func(mag Reg) Reg { return b.lo(b.op(OpUDiv, I64, mag, d)) })
+		}
+		if int64(c.Context) <= ir.MaxSoftmaxTerms {
+			small() // the sum fits 32 bits
+			return
+		}
+		b.iff(b.cmp(LT, sum, b.c64(1<<32)), small, func() { lw.bigDivide(sum, divide) })
+	}
+	if group&(group-1) == 0 {
+		b.loop(NoReg, heads, func(h Reg) {
+			kh := h
+			if s := bits.TrailingZeros64(uint64(group)); s > 0 {
+				kh = b.imm(OpShrI, I32, h, int64(s))
+			}
+			perHead(kh, b.mul32(h, b.c32(hd)))
+		})
+		return
+	}
 	b.loop(NoReg, kvHeads, func(kh Reg) {
 		b.loop(NoReg, group, func(g Reg) {
-			head := b.mul32(b.add32(b.mul32(kh, b.c32(group)), g), b.c32(hd))
-			kvHead := b.mul32(kh, b.c32(hd))
-			best := b.c32(math.MinInt32)
-			positions(func(t Reg) {
-				kb := b.add32(b.mul32(t, b.c32(width)), kvHead)
-				dot := b.c64(0)
-				b.loop(NoReg, hd, func(i Reg) {
-					qv := b.load(I32, i32At(q, b.add32(head, i), qoff))
-					kv := b.load(I32, at(cb.k, b.add32(kb, i), eb, 0, int(eb), true))
-					b.set(dot, OpAdd, dot, b.wide(qv, kv))
-				})
-				sh := b.load(I32, at(cb.ks, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
-				sc := lw.rshr(b.op(OpShl, I64, dot, sh), ir.FracBits)
-				score := lw.rshr(b.wide(sc, b.c32(scale)), ir.AttnScaleBits)
-				b.store(i32At(scores, t, 0), score)
-				b.setSel(best, b.cmp(GT, score, best), score, best)
-			})
-			b.loop(NoReg, hd, func(i Reg) {
-				b.store(at(acc, i, 8, 0, 8, true), b.c64(0))
-			})
-			// One pass over the positions sums the exponentials and the
-			// values they weigh. A position past the table's end has e = 0
-			// and adds nothing; nor does one whose e is 0 (often many).
-			// While the value shift is at most 8, e << shift fits 31 bits
-			// (e is at most 2^22), and (e·v) << shift is one product:
-			// (e << shift)·v, faster than the shift of a 64-bit product.
-			sum := b.c64(0)
-			positions(func(t Reg) {
-				lw.expWithin(tab, b.sub32(best, b.load(I32, i32At(scores, t, 0))), func(e Reg) {
-					b.set(sum, OpAdd, sum, b.extU(e))
-					b.iff(b.cmp(NE, e, b.c32(0)), func() {
-						vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
-						vb := b.add32(b.mul32(t, b.c32(width)), kvHead)
-						accumulate := func(term func(v Reg) Reg) {
-							b.loop(NoReg, hd, func(i Reg) {
-								v := b.load(I32, at(cb.v, b.add32(vb, i), eb, 0, int(eb), true))
-								a := at(acc, i, 8, 0, 8, true)
-								b.store(a, b.add64(b.load(I64, a), term(v)))
-							})
-						}
-						b.faster(b.cmp(LEU, vs, b.c32(8)), func() {
-							m := b.op(OpShl, I32, e, vs)
-							accumulate(func(v Reg) Reg { return b.wide(m, v) })
-						}, func() {
-							accumulate(func(v Reg) Reg { return b.op(OpShl, I64, b.wide(e, v), vs) })
-						})
-					}, nil)
-				})
-			})
-			// out = acc / sum (ir.DivRound).
-			half := b.imm(OpShrI, I64, sum, 1)
-			divide := func(quot func(mag Reg) Reg) {
-				b.loop(NoReg, hd, func(i Reg) {
-					a := b.load(I64, at(acc, i, 8, 0, 8, true))
-					q := lw.divRoundBy(a, func() Reg { return half }, quot)
-					b.store(i32At(out, b.add32(head, i), ooff), q)
-				})
-			}
-			small := func() {
-				d := b.lo(sum)
-				divide(func(mag Reg) Reg { return b.lo(b.op(OpUDiv, I64, mag, d)) })
-			}
-			if int64(c.Context) <= ir.MaxSoftmaxTerms {
-				small() // the sum fits 32 bits
-				return
-			}
-			b.iff(b.cmp(LT, sum, b.c64(1<<32)), small, func() { lw.bigDivide(sum, divide) })
+			perHead(kh, b.mul32(b.add32(b.mul32(kh, b.c32(group)), g), b.c32(hd)))
 		})
 	})
 }
