@@ -178,3 +178,19 @@ func TestCallsPassSegmentsAsWords(t *testing.T) {
 	assert.NotRegexp(t, `movzx eax, word \[0x10(04|1c)\]\n\s+call proc`, listing)
 	assert.Regexp(t, `movzx eax, word \[0x1002\]\n\s+call proc`, listing)
 }
+
+// In the segmented model an offset alone is a 16-bit address ([es:0xad10],
+// no 0x67 prefix and a word of displacement), both in kernels (argmax's
+// first logit and its result) and in the generation loop (the token it
+// reads); the image, booted, still prints what tfc sim prints (TestMatrix).
+func TestSegmentedOffsetsAreShort(t *testing.T) {
+	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	require.NoError(t, err)
+	for _, gen := range []codegen.Options{{Gen: "loop", Memory: "segmented"}, {Gen: "loop", Memory: "segmented", Opt: "2"}} {
+		im, err := codegen.Build(p, []int{ir.BOS}, 8, gen)
+		require.NoError(t, err)
+		listing := im.Main.Listing()
+		assert.Regexp(t, `\[es:0x[0-9a-f]+\]`, listing, "%+v", gen)
+		assert.NotRegexp(t, `\[[a-z]s:dword 0x[0-9a-f]{1,4}\]`, listing, "%+v", gen)
+	}
+}
