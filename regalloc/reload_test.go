@@ -40,12 +40,7 @@ func TestReloads(t *testing.T) {
 	o := Options{}
 	o.Invariant.From, o.Invariant.To = 0x1000, 0x1040
 	out := reloads(k, o, map[int]x86.Reg{}, []x86.Mem{s})
-	var got []string
-	for _, l := range strings.Split(out.String(), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			got = append(got, l)
-		}
-	}
+	got := lines(out)
 	assert.Equal(t, []string{
 		"mov dword [0x700], eax", "mov ecx, eax", "add eax, 0x1", "mov edx, ecx", "mov eax, ecx",
 		"inc word [0x700]", "mov esi, dword [0x700]", "join:", "mov esi, dword [0x700]", "call f",
@@ -66,12 +61,18 @@ func TestReloadsHoldSeveral(t *testing.T) {
 	k.I(x86.MOV, x86.EAX, a) // goes
 	k.I(x86.MOV, x86.ECX, b) // b changed: a load
 	out := reloads(k, Options{}, map[int]x86.Reg{}, []x86.Mem{a, b})
+	got := lines(out)
+	assert.Equal(t, []string{"mov eax, dword [0x700]", "mov dword [0x704], eax", "shl dword [0x704], 0x1",
+		"mov ecx, dword [0x704]"}, got)
+}
+
+// lines are k's instructions and labels as it prints them, one a string.
+func lines(k *Kernel) []string {
 	var got []string
-	for _, l := range strings.Split(out.String(), "\n") {
+	for _, l := range strings.Split(k.String(), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			got = append(got, l)
 		}
 	}
-	assert.Equal(t, []string{"mov eax, dword [0x700]", "mov dword [0x704], eax", "shl dword [0x704], 0x1",
-		"mov ecx, dword [0x704]"}, got)
+	return got
 }

@@ -83,29 +83,41 @@ func invariant(a x86.Operand, o *Options) bool {
 // (mov's source is v's own memory), and others read a fresh virtual that
 // def loads just before.
 func rematerialize(k *Kernel, o *Options, v int, def x86.Inst, fresh map[int]bool) *Kernel {
+	return eachUse(k, o, v, fresh, func(it Item, out *Kernel, newV func() int) {
+		if reflect.DeepEqual(it.Inst, def) {
+			return
+		}
+		if def.Op == x86.MOV {
+			if in, ok := memForm(it.Inst, v, def.Args[1].(x86.Mem)); ok {
+				it.Inst = in
+				out.Items = append(out.Items, it)
+				return
+			}
+		}
+		t := newV()
+		out.I(def.Op, V(t), def.Args[1])
+		it.Inst = replace(it.Inst, v, t)
+		out.Items = append(out.Items, it)
+	})
+}
+
+// eachUse rewrites the instructions of k that name v with use, which
+// appends what stands for one to out, with fresh virtuals (never victims)
+// from newV; the rest of k stays as it is.
+func eachUse(k *Kernel, o *Options, v int, fresh map[int]bool, use func(it Item, out *Kernel, newV func() int)) *Kernel {
 	next := nextVirtual(k, o)
+	newV := func() int {
+		fresh[next] = true
+		next++
+		return next - 1
+	}
 	out := &Kernel{Name: k.Name}
 	for _, it := range k.Items {
 		if it.Label != "" || !mentions(it.Inst, v) {
 			out.Items = append(out.Items, it)
 			continue
 		}
-		if reflect.DeepEqual(it.Inst, def) {
-			continue
-		}
-		if def.Op == x86.MOV {
-			if in, ok := memForm(it.Inst, v, def.Args[1].(x86.Mem)); ok {
-				it.Inst = in
-				out.Items = append(out.Items, it)
-				continue
-			}
-		}
-		t := next
-		next++
-		fresh[t] = true
-		out.I(def.Op, V(t), def.Args[1])
-		it.Inst = replace(it.Inst, v, t)
-		out.Items = append(out.Items, it)
+		use(it, out, newV)
 	}
 	return out
 }
@@ -224,17 +236,11 @@ func loopWeights(a *analysis) []float64 {
 // spillVirtual rewrites k with v in memory at m.
 func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *Kernel {
 	m.Size = 32
-	next := nextVirtual(k, o)
-	out := &Kernel{Name: k.Name}
-	for _, it := range k.Items {
-		if it.Label != "" || !mentions(it.Inst, v) {
-			out.Items = append(out.Items, it)
-			continue
-		}
+	return eachUse(k, o, v, fresh, func(it Item, out *Kernel, newV func() int) {
 		if in, ok := memForm(it.Inst, v, m); ok {
 			it.Inst = in
 			out.Items = append(out.Items, it)
-			continue
+			return
 		}
 		e, err := itemEffects(it, o)
 		reads, writes := true, true
@@ -249,9 +255,7 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 				}
 			}
 		}
-		t := next
-		next++
-		fresh[t] = true
+		t := newV()
 		if reads {
 			out.I(x86.MOV, V(t), m)
 		}
@@ -260,8 +264,7 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 		if writes {
 			out.I(x86.MOV, m, V(t))
 		}
-	}
-	return out
+	})
 }
 
 // nextVirtual is the first virtual that neither k nor o (its arguments

@@ -1,7 +1,6 @@
 package regalloc
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,12 +94,7 @@ func TestSpillWordInPlace(t *testing.T) {
 	k.I(x86.MOV, x86.EAX, v0)
 	m := x86.D(x86.Abs16(0x700))
 	out := spillVirtual(k, &Options{}, 0, m, map[int]bool{})
-	var got []string
-	for _, l := range strings.Split(out.String(), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			got = append(got, l)
-		}
-	}
+	got := lines(out)
 	assert.Equal(t, []string{
 		"xor v1, v1", "mov dword [0x700], v1", "inc word [0x700]", "cmp word [0x700], 0x8", "mov ax, word [0x700]",
 		"add word [0x700], bx", "mov eax, dword [0x700]",
@@ -115,15 +109,6 @@ func TestSpillWordInPlace(t *testing.T) {
 func TestSpillRematerializes(t *testing.T) {
 	o := Options{}
 	o.Invariant.From, o.Invariant.To = 0x1000, 0x1040
-	lines := func(k *Kernel) []string {
-		var got []string
-		for _, l := range strings.Split(k.String(), "\n") {
-			if l = strings.TrimSpace(l); l != "" {
-				got = append(got, l)
-			}
-		}
-		return got
-	}
 	k := &Kernel{Name: "remat"}
 	k.I(x86.MOV, v0, x86.D(x86.Abs16(0x1004)))
 	k.I(x86.MOVZX, v1, x86.W(x86.Abs16(0x1002)))
