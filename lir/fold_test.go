@@ -34,3 +34,29 @@ func TestFoldScaledIndex(t *testing.T) {
 		assert.Equal(t, int64(4), m.Scale, "scaled first %v: scale", scaledFirst)
 	}
 }
+
+// An unsigned division by a power of two is a logical shift (a norm's
+// mean of 64 squares); by another constant it stays a division. The
+// interpreter gives both forms the same quotient.
+func TestFoldDivideByPowerOfTwo(t *testing.T) {
+	for _, c := range []struct {
+		by   int64
+		want Opcode
+	}{{64, OpShrI}, {1, OpShrI}, {288, OpUDiv}} {
+		f := &Func{}
+		tok, x, d, q := f.NewReg(I32), f.NewReg(I64), f.NewReg(I32), f.NewReg(I64)
+		div := &Node{Kind: NInst, Inst: Inst{Op: OpUDiv, Dst: q, A: x, B: d, C: NoReg}}
+		f.Body = []*Node{
+			{Kind: NInst, Inst: Inst{Op: OpToken, Dst: tok, A: NoReg, B: NoReg, C: NoReg}},
+			{Kind: NInst, Inst: Inst{Op: OpExt, Dst: x, A: tok, B: NoReg, C: NoReg}},
+			{Kind: NInst, Inst: Inst{Op: OpConst, Dst: d, A: NoReg, B: NoReg, C: NoReg, Imm: c.by}},
+			div,
+		}
+		orig := div.Inst
+		fold(f)
+		assert.Equal(t, c.want, div.Inst.Op, "by %d", c.by)
+		for _, v := range []int64{0, 12345, -12345, 1 << 40, -1} {
+			assert.Equal(t, eval(&orig, I64, I64, v, c.by), eval(&div.Inst, I64, I64, v, c.by), "%d / %d", v, c.by)
+		}
+	}
+}

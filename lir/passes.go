@@ -26,7 +26,7 @@ var passes = []pass{
 	{"strength", strength, "in a procedure, an address that a loop moves by a fixed step each pass, and computes with two instructions or more, is read through a pointer set before the loop and stepped at the end of its body", "size", ""},
 	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", ""},
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", ""},
-	{"fold", fold, "constants folded; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", ""},
+	{"fold", fold, "constants folded; a multiply or an unsigned divide by a power of two becomes a shift; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", ""},
 	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", ""},
 	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", ""},
 	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed", ""},
@@ -229,6 +229,10 @@ func fold(f *Func) {
 					break
 				}
 			}
+		}
+		if v, ok := konst[in.B]; ok && in.Op == OpUDiv && v > 0 && v&(v-1) == 0 {
+			// x / 2^k, unsigned: a shift (a norm's mean over 64).
+			*in = Inst{Op: OpShrI, Dst: in.Dst, A: in.A, B: NoReg, C: NoReg, Imm: int64(log2(v))}
 		}
 		if in.Op == OpConst {
 			konst[in.Dst] = in.Imm

@@ -20,7 +20,7 @@ func TestSelects(t *testing.T) {
 	body := func() []*Node {
 		return []*Node{
 			sel(d1, x, c), sel(d2, d1, c), sel(d3, y, c), // one if
-			sel(d1, y, e), // another condition: alone
+			sel(d1, y, e),               // another condition: alone
 			sel(d2, x, c), sel(c, y, c), // the second writes c
 		}
 	}
