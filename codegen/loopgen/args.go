@@ -283,12 +283,16 @@ func (k *kernel) passedSegments(nodes []*lir.Node) {
 		}
 	})
 	other := usedOtherwise(nodes)
+	inProc := map[*lir.Proc]map[lir.Reg]bool{}
 	lir.Walk(nodes, func(n *lir.Node) {
 		if n.Kind != lir.NCall {
 			return
 		}
+		if inProc[n.Proc] == nil {
+			inProc[n.Proc] = usedOtherwise(n.Proc.Body)
+		}
 		for i, a := range n.Args {
-			if k.pass[n.Proc].args[i].reg == x86.NoReg || usedOtherwise(n.Proc.Body)[n.Proc.Params[i]] {
+			if k.pass[n.Proc].args[i].reg == x86.NoReg || inProc[n.Proc][n.Proc.Params[i]] {
 				other[a] = true
 			}
 		}

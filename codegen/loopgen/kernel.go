@@ -533,7 +533,7 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 	if scale == 0 {
 		scale = 1
 	}
-	return short(x86.Mem{Base: base, Index: index, Scale: scale, Disp: int32(uint32(disp)), Addr32: true, Seg: seg})
+	return addr16(x86.Mem{Base: base, Index: index, Scale: scale, Disp: int32(uint32(disp)), Addr32: true, Seg: seg})
 }
 
 // segment is the segment register that holds the segment of a group of

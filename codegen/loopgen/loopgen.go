@@ -100,14 +100,14 @@ func (g *gen) globalAt(b *lir.Buf, a uint32, size int, index x86.Reg, scale int)
 		g.i(x86.MOV, x86.ES, low16(gr.Slot))
 		m.Seg = x86.ES
 	}
-	return short(m)
+	return addr16(m)
 }
 
-// short is m with a 16-bit address where an offset in a segment alone
+// addr16 is m with a 16-bit address where an offset in a segment alone
 // makes it: [es:0xe110] takes no 0x67 prefix and two bytes of
 // displacement fewer than [es:dword 0xe110]. Only with a segment: a
 // 16-bit address from ds is the low-memory slots' form.
-func short(m x86.Mem) x86.Mem {
+func addr16(m x86.Mem) x86.Mem {
 	if m.Seg != x86.NoReg && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Disp >= 0 && m.Disp < 0x10000 {
 		m.Addr32 = false
 	}
