@@ -61,6 +61,8 @@ screenshot: deps models build
 	./tfc run examples/llama2.tf --screenshot docs/screenshot.png > /dev/null
 
 test:
+	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test ./...
 
