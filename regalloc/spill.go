@@ -15,13 +15,13 @@ import (
 // each instruction that reads it loads it into a fresh virtual first, each
 // that writes it stores that virtual after. The victim is live where the
 // most values are, and has the fewest instructions per instruction of its
-// life (an instruction that can take the slot in place counting half): a long-lived value that is rarely touched, such as a loop bound
-// or an outer loop's pointer. A victim that one load from o.Invariant
-// writes is loaded again instead, where it is read (rematerialize). Once
-// allocation succeeds, reloads drops the loads whose value a register
-// holds already. It returns the rewritten kernel, its assignment and the
-// number of slots used. Arguments, results and pinned virtuals are never
-// spilled.
+// life (one that can take the slot in place counting half): a long-lived
+// value that is rarely touched, such as a loop bound or an outer loop's
+// pointer. A victim that one load from o.Invariant writes is loaded again
+// instead, where it is read (rematerialize). Once allocation succeeds,
+// reloads drops the loads whose value a register holds already. It
+// returns the rewritten kernel, its assignment and the number of slots
+// used. Arguments, results and pinned virtuals are never spilled.
 func AllocateSpilling(k *Kernel, o Options, slot func(i int) x86.Mem) (*Kernel, map[int]x86.Reg, int, error) {
 	var slots []x86.Mem
 	fresh := map[int]bool{} // virtuals made by spilling: never victims

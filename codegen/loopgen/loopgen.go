@@ -311,9 +311,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	k.k.Items = append(append(k.prologue, k.entry...), k.k.Items...)
 	peephole(k.k.Items, g.o.Size)
 	slots := 0
-	o := regalloc.Options{}
-	o.Invariant.From, o.Invariant.To = invariantFrom, invariantTo
-	out, as, _, err := regalloc.AllocateSpilling(&k.k, o, func(i int) x86.Mem {
+	out, as, _, err := regalloc.AllocateSpilling(&k.k, allocOptions(), func(i int) x86.Mem {
 		slots = max(slots, i+1)
 		return x86.D(x86.Abs16(uint16(spill + 4*i)))
 	})
@@ -327,6 +325,15 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	g.prog.Mark(mark)
 	g.prog.Label(name)
 	return regalloc.Rewrite(out, as, g.prog)
+}
+
+// allocOptions are the allocator's options for every kernel: the
+// registers it may give are its defaults, and the low-memory scalars no
+// kernel writes are loaded again rather than spilled.
+func allocOptions() regalloc.Options {
+	o := regalloc.Options{}
+	o.Invariant.From, o.Invariant.To = invariantFrom, invariantTo
+	return o
 }
 
 // callOp runs an op's kernel where forward is.

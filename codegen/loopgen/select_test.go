@@ -41,7 +41,7 @@ func listingFor(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short bo
 	k := newKernel(f, l, "t", body)
 	k.short = short
 	k.nodes(body)
-	out, as, _, err := regalloc.AllocateSpilling(&k.k, regalloc.Options{}, func(i int) x86.Mem {
+	out, as, _, err := regalloc.AllocateSpilling(&k.k, allocOptions(), func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
 	})
 	require.NoError(t, err)
