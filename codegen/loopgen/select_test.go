@@ -1,6 +1,7 @@
 package loopgen
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -208,5 +209,29 @@ func TestShortLoop(t *testing.T) {
 			got := listingFor(t, f, &Layout{}, nodes, c.short)
 			assert.Regexp(t, c.want, got, "listing:\n%s", got)
 		})
+	}
+}
+
+// For size, a commutative op whose second operand is read for the last
+// time while its first lives on starts from the second, so the result
+// takes its register: `add ecx, eax`, not `mov edx, eax; add edx, ecx`.
+func TestCommuteToTheEndingOperand(t *testing.T) {
+	for _, short := range []bool{false, true} {
+		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32}}
+		nodes := []*lir.Node{
+			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpPos, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+			{Kind: lir.NInst, Inst: in(lir.OpAdd, 2, 0, 1, 0)}, // pos ends here, token lives on
+			{Kind: lir.NInst, Inst: in(lir.OpXor, 3, 2, 0, 0)},
+			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 3, B: lir.NoReg, C: lir.NoReg,
+				Mem: lir.Mem{Base: 0, Index: lir.NoReg, Width: 4}}},
+		}
+		got := listingFor(t, f, &Layout{}, nodes, short)
+		copies := regexp.MustCompile(`(?m)^\s+mov e[a-z]+, e[a-z]+$`).FindAllString(got, -1)
+		if short {
+			assert.Empty(t, copies, "listing:\n%s", got)
+		} else {
+			assert.NotEmpty(t, copies, "at -O2 the operands stay in order; listing:\n%s", got)
+		}
 	}
 }
