@@ -194,3 +194,21 @@ func TestSegmentedOffsetsAreShort(t *testing.T) {
 		assert.NotRegexp(t, `\[[a-z]s:dword 0x[0-9a-f]{1,4}\]`, listing, "%+v", gen)
 	}
 }
+
+// For size, a proc's loop that counts to a param every call passes as a
+// constant below 0x8000 steps and compares 16 bits (the count's low word:
+// no 0x66 prefix); at -O2, all 32.
+func TestProcLoopsCountToParamsInWords(t *testing.T) {
+	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	require.NoError(t, err)
+	const short = `(?m)^\s+inc [a-ds][xpi]\n\s+cmp [a-ds][xpi], word \[0x[0-9a-f]+\]\n\s+jl `
+	for _, o := range []codegen.Options{{Gen: "loop"}, {Opt: "2"}} {
+		im, err := codegen.Build(p, []int{ir.BOS}, 8, o)
+		require.NoError(t, err)
+		if o.Opt == "" {
+			assert.Regexp(t, short, im.Main.Listing())
+		} else {
+			assert.NotRegexp(t, short, im.Main.Listing())
+		}
+	}
+}

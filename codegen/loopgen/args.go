@@ -31,6 +31,8 @@ type argLoc struct {
 	inline bool
 	off    int
 	width  int // inline: 2 (zero-extended) or 4
+	// below: every call passes a constant in [0, below) (0: not known).
+	below int64
 }
 
 // inlineRegs pass the register arguments of a proc with inline ones: esi
@@ -71,10 +73,12 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 	for _, pr := range f.Procs {
 		pass := &passing{args: make([]argLoc, len(pr.Params))}
 		saved := -5 // pop si, push si, xor eax, eax
+		below := make([]int64, len(pr.Params))
 		for i := range pr.Params {
 			if konst[pr] == nil || !konst[pr][i] {
 				continue
 			}
+			below[i] = bound(vals[pr][i])
 			width, net := 2, -4 // lodsw, mov r, eax
 			for _, v := range vals[pr][i] {
 				if v < 0 || v > 0xFFFF {
@@ -100,7 +104,7 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 		j := 0 // with inline arguments: the next of inlineRegs
 		for i, r := range pr.Params {
 			a := &pass.args[i]
-			a.reg = x86.NoReg
+			a.reg, a.below = x86.NoReg, below[i]
 			switch {
 			case a.inline || f.Types[r] == lir.I64:
 			case pass.data == 0 && i < len(argRegs):
@@ -113,6 +117,19 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 		plan[pr] = pass
 	}
 	return plan
+}
+
+// bound is one more than the largest of vals, where none is negative
+// (else 0: no bound).
+func bound(vals []int64) int64 {
+	b := int64(0)
+	for _, v := range vals {
+		if v < 0 {
+			return 0
+		}
+		b = max(b, v+1)
+	}
+	return b
 }
 
 // ops lists f's op nodes (the layer block's too).
@@ -208,6 +225,9 @@ func (k *kernel) params(pr *lir.Proc) {
 		k.prologue = append(k.prologue, regalloc.Item{Inst: x86.Inst{Op: op, Args: args}})
 	}
 	for i, r := range pr.Params {
+		if b := pass.args[i].below; b > 0 {
+			k.below[r] = b
+		}
 		switch loc := pass.args[i]; {
 		case loc.reg != x86.NoReg:
 			item(x86.MOV, k.dst(r), loc.reg)

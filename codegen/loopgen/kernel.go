@@ -28,6 +28,9 @@ type kernel struct {
 	// inMem are registers that stay in memory, read where they are used:
 	// a proc's params, in their argument slots (a proc never writes them).
 	inMem map[lir.Reg]x86.Mem
+	// below: a proc's params that every call passes a constant in
+	// [0, below) (a loop counting to one may count in 16 bits).
+	below map[lir.Reg]int64
 	// foldable loads are not selected where they are but deferred to
 	// their one reader, which reads the memory operand itself.
 	foldable map[lir.Reg]bool
@@ -71,7 +74,7 @@ func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 		}
 	})
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
-		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, below: map[lir.Reg]int64{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
 		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}}
 }
@@ -396,6 +399,12 @@ func (k *kernel) loop(n *lir.Node) {
 	k.nodes(n.Body)
 	if k.shortLoop(n) {
 		idx = v16(idx)
+		switch c := count.(type) {
+		case x86.Reg:
+			count = v16(c)
+		case x86.Mem:
+			count = x86.W(c)
+		}
 	}
 	if n.Step > 1 {
 		k.i(x86.ADD, idx, x86.Imm(n.Step))
@@ -412,9 +421,18 @@ func (k *kernel) loop(n *lir.Node) {
 // index (no 0x66 prefix: 2 bytes fewer a loop) where that is the same as
 // all 32: the index starts at 0 with its upper half clear, only the loop
 // writes it, and it never reaches 0x8000, where the signed 16-bit compare
-// would part from the 32-bit one.
+// would part from the 32-bit one. Its count is a constant, or a proc's
+// param that every call passes as a constant below 0x8000 (compared by
+// its low word).
 func (k *kernel) shortLoop(n *lir.Node) bool {
-	return k.short && n.Count == lir.NoReg && n.CountImm*max(n.Step, 1) < 0x8000 && k.nd[n.Index] == 1
+	if !k.short || k.nd[n.Index] != 1 {
+		return false
+	}
+	if n.Count != lir.NoReg {
+		b, ok := k.below[n.Count]
+		return ok && b <= 0x8000 && k.nd[n.Count] == 0
+	}
+	return n.CountImm*max(n.Step, 1) < 0x8000
 }
 
 // jumpsOn: next reads cmp's result, its one reader, as its condition, and
