@@ -261,6 +261,9 @@ type Options struct {
 	// load from there writes whole is spilled by loading it again where
 	// it is read, with no slot and no store (AllocateSpilling).
 	Invariant struct{ From, To uint16 }
+	// Split lets AllocateSpilling split a value around a loop that
+	// never names it instead of spilling one (splitAround).
+	Split bool
 }
 
 // DefaultAllowed is the default register set, in order of preference.

@@ -24,22 +24,34 @@ import (
 // used. Arguments, results and pinned virtuals are never spilled.
 func AllocateSpilling(k *Kernel, o Options, slot func(i int) x86.Mem) (*Kernel, map[int]x86.Reg, int, error) {
 	var slots []x86.Mem
-	fresh := map[int]bool{} // virtuals made by spilling: never victims
+	fresh := map[int]bool{}        // virtuals made by spilling: never victims
+	splitSlot := map[int]x86.Mem{} // where a split virtual waits out loops
 	for {
 		as, err := Allocate(k, o)
 		if err == nil {
 			return reloads(k, o, as, slots), as, len(slots), nil
 		}
-		v, verr := victim(k, o, fresh)
+		c, verr := victim(k, o, fresh)
 		if verr != nil {
 			return nil, nil, 0, fmt.Errorf("%v (and nothing to spill: %v)", err, verr)
 		}
+		v := c.v
 		if def, ok := loadedOnce(k, &o, v); ok {
 			k = rematerialize(k, &o, v, def, fresh)
 			continue
 		}
-		slots = append(slots, slot(len(slots)))
-		k = spillVirtual(k, &o, v, slots[len(slots)-1], fresh)
+		m, ok := splitSlot[v]
+		if !ok {
+			slots = append(slots, slot(len(slots)))
+			m = slots[len(slots)-1]
+			m.Size = 32
+		}
+		if c.top >= 0 {
+			splitSlot[v] = m
+			k = splitAround(k, c, m)
+			continue
+		}
+		k = spillVirtual(k, &o, v, m, fresh)
 	}
 }
 
@@ -122,14 +134,23 @@ func eachUse(k *Kernel, o *Options, v int, fresh map[int]bool, use func(it Item,
 	return out
 }
 
+// choice is the virtual victim picks, with what splitAround weighs.
+type choice struct {
+	v int
+	// top, end: the loop's first instruction and backward branch, where
+	// v is split around a loop (splitAround), else top is -1.
+	top, end int
+	a        *analysis
+}
+
 // victim picks the virtual to spill.
-func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
+func victim(k *Kernel, o Options, fresh map[int]bool) (choice, error) {
 	if o.Allowed == nil {
 		o.Allowed = DefaultAllowed
 	}
 	a, err := analyze(k, &o)
 	if err != nil {
-		return 0, err
+		return choice{}, err
 	}
 	keep := map[int]bool{}
 	for _, n := range append(append([]int(nil), o.LiveIn...), o.LiveOut...) {
@@ -160,7 +181,7 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 		}
 	}
 	if at < 0 {
-		return 0, fmt.Errorf("no instructions")
+		return choice{}, fmt.Errorf("no instructions")
 	}
 	live := newSet(a.nnodes)
 	live.copyFrom(a.in[at])
@@ -199,9 +220,34 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (int, error) {
 		}
 	}
 	if pick < 0 {
-		return 0, fmt.Errorf("every value live at %s is an argument, a result, pinned or already spilled", a.where(at))
+		return choice{}, fmt.Errorf("every value live at %s is an argument, a result, pinned or already spilled", a.where(at))
 	}
-	return pick, nil
+	c := choice{v: pick, top: -1, a: a}
+	// Splitting a value around a loop that never names it (splitAround)
+	// costs its two moves, at the weight outside the loop, and frees its
+	// register where the loop runs: where that costs less for what it
+	// frees than the pick's spilling, it goes first.
+	for _, n := range live.nodes() {
+		if !o.Split || !candidate(n) {
+			continue
+		}
+		top, end := freeLoop(a, n, at)
+		if top < 0 {
+			continue
+		}
+		inside := 0.0
+		for p := top; p <= end; p++ {
+			inside += weight[p]
+		}
+		outside := 1.0
+		if end+1 < len(weight) {
+			outside = weight[end+1]
+		}
+		if sc := 2 * outside / (inside + 1); sc < cost {
+			c, cost = choice{v: n - physNodes, top: top, end: end, a: a}, sc
+		}
+	}
+	return c, nil
 }
 
 // memFormUse is what a use that can read or write the slot in place
@@ -233,10 +279,15 @@ func loopWeights(a *analysis) []float64 {
 	return w
 }
 
-// spillVirtual rewrites k with v in memory at m.
+// spillVirtual rewrites k with v in memory at m (a split's moves between
+// v and m go: v is there already).
 func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *Kernel {
 	m.Size = 32
 	return eachUse(k, o, v, fresh, func(it Item, out *Kernel, newV func() int) {
+		if in := it.Inst; in.Op == x86.MOV && len(in.Args) == 2 &&
+			(in.Args[0] == x86.Operand(m) && in.Args[1] == x86.Operand(V(v)) || in.Args[0] == x86.Operand(V(v)) && in.Args[1] == x86.Operand(m)) {
+			return
+		}
 		if in, ok := memForm(it.Inst, v, m); ok {
 			it.Inst = in
 			out.Items = append(out.Items, it)

@@ -310,21 +310,69 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	}
 	k.k.Items = append(append(k.prologue, k.entry...), k.k.Items...)
 	peephole(k.k.Items, g.o.Size)
-	slots := 0
-	out, as, _, err := regalloc.AllocateSpilling(&k.k, allocOptions(), func(i int) x86.Mem {
-		slots = max(slots, i+1)
-		return x86.D(x86.Abs16(uint16(spill + 4*i)))
-	})
+	a, err := allocate(k, allocOptions(), spill)
 	if err != nil {
 		return fmt.Errorf("BUG: loopgen: %s (%s): %v", name, mark, err)
 	}
-	allocated(out.Items)
-	if spill+4*slots > spillEnd || (spill == spillBase && spill+4*slots > procSpillBase) {
-		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, slots)
+	if g.o.Size {
+		// Splitting values around loops makes some kernels smaller and
+		// others larger: the size policy allocates both ways and keeps
+		// the smaller. At -O2 it ran more instructions a token.
+		o := allocOptions()
+		o.Split = true
+		if b, err := allocate(k, o, spill); err == nil && b.size < a.size {
+			a = b
+		}
+	}
+	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
+		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)
 	}
 	g.prog.Mark(mark)
 	g.prog.Label(name)
-	return regalloc.Rewrite(out, as, g.prog)
+	return regalloc.Rewrite(a.k, a.as, g.prog)
+}
+
+// allocation is a kernel allocated: its instructions, their registers,
+// its spill slots and its bytes.
+type allocation struct {
+	k     *regalloc.Kernel
+	as    map[int]x86.Reg
+	slots int
+	size  int
+}
+
+// allocate allocates k with o, its spill slots from spill, and measures
+// the code (what it calls or jumps to outside it at address 0).
+func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
+	out, as, slots, err := regalloc.AllocateSpilling(&k.k, o, func(i int) x86.Mem {
+		return x86.D(x86.Abs16(uint16(spill + 4*i)))
+	})
+	if err != nil {
+		return allocation{}, err
+	}
+	allocated(out.Items)
+	var p x86.Program
+	if err := regalloc.Rewrite(out, as, &p); err != nil {
+		return allocation{}, err
+	}
+	own := map[string]bool{}
+	for _, it := range out.Items {
+		own[it.Label] = true
+	}
+	outside := map[string]bool{}
+	for _, it := range out.Items {
+		for _, l := range it.Inst.LabelRefs() {
+			if !own[l] && !outside[l] {
+				outside[l] = true
+				p.Equ(l, 0)
+			}
+		}
+	}
+	size, err := p.Size(0)
+	if err != nil {
+		return allocation{}, err
+	}
+	return allocation{out, as, slots, size}, nil
 }
 
 // allocOptions are the allocator's options for every kernel: the
