@@ -139,3 +139,69 @@ func readsFirst(in x86.Inst) bool {
 	}
 	return false
 }
+
+// deadStores drops the stores to a slot that a second store to the
+// whole slot overwrites before anything reads it, in straight-line code
+// (spilling stores a value where it is written, and a two-address op
+// writes its result twice: mov v, a, then op v, b).
+func deadStores(k *Kernel, slots []x86.Mem) *Kernel {
+	slot := func(a x86.Operand) (int32, bool) {
+		m, ok := a.(x86.Mem)
+		if !ok || m.Base != x86.NoReg || m.Index != x86.NoReg {
+			return 0, false
+		}
+		for _, s := range slots {
+			if m.Seg == s.Seg && m.Disp == s.Disp && m.Addr32 == s.Addr32 {
+				return m.Disp, true
+			}
+		}
+		return 0, false
+	}
+	// store: it is `mov dword [slot], r|imm`.
+	store := func(in x86.Inst) (int32, bool) {
+		if in.Op != x86.MOV || len(in.Args) != 2 {
+			return 0, false
+		}
+		d, ok := slot(in.Args[0])
+		return d, ok && in.Args[0].(x86.Mem).Size == 32
+	}
+	dead := map[int]bool{}
+	for i, it := range k.Items {
+		d, ok := store(it.Inst)
+		if it.Label != "" || !ok {
+			continue
+		}
+	scan:
+		for _, next := range k.Items[i+1:] {
+			if next.Label != "" {
+				break
+			}
+			if d2, ok := store(next.Inst); ok && d2 == d {
+				dead[i] = true
+				break
+			}
+			switch next.Inst.Op {
+			case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA, x86.ADD, x86.ADC, x86.SUB, x86.SBB, x86.AND, x86.OR, x86.XOR,
+				x86.SHL, x86.SHR, x86.SAR, x86.SHLD, x86.SHRD, x86.INC, x86.DEC, x86.NEG, x86.NOT, x86.CMP, x86.TEST,
+				x86.IMUL, x86.MUL:
+			default:
+				break scan // control, or what else may read memory
+			}
+			for _, a := range next.Inst.Args {
+				if d2, ok := slot(a); ok && d2 < d+4 && d < d2+4 {
+					break scan // read (or written in part)
+				}
+			}
+		}
+	}
+	if len(dead) == 0 {
+		return k
+	}
+	out := &Kernel{Name: k.Name}
+	for i, it := range k.Items {
+		if !dead[i] {
+			out.Items = append(out.Items, it)
+		}
+	}
+	return out
+}

@@ -76,3 +76,30 @@ func lines(k *Kernel) []string {
 	}
 	return got
 }
+
+// A store to a slot that a second store to the whole slot overwrites,
+// nothing reading the slot between, goes; a read of it, a word written
+// in place, a label or a call between keep it.
+func TestDeadStores(t *testing.T) {
+	a, b := x86.D(x86.Abs16(0x700)), x86.D(x86.Abs16(0x704))
+	k := &Kernel{Name: "dead"}
+	k.I(x86.MOV, a, x86.EAX) // goes: overwritten below, unread
+	k.I(x86.MOV, x86.ECX, b)
+	k.I(x86.SHRD, x86.EAX, x86.ECX, x86.Imm(1))
+	k.I(x86.MOV, a, x86.EAX)
+	k.I(x86.ADD, x86.EDX, a) // read
+	k.I(x86.MOV, a, x86.Imm(0))
+	k.I(x86.INC, x86.W(a)) // a read and written in part
+	k.I(x86.MOV, b, x86.EAX)
+	k.I(x86.MOV, a, x86.EAX) // a label next
+	k.Label("join")
+	k.I(x86.MOV, a, x86.ECX) // a call next
+	k.I(x86.CALL, x86.Label("f"))
+	k.I(x86.MOV, a, x86.EDX)
+	got := lines(deadStores(k, []x86.Mem{a, b}))
+	assert.Equal(t, []string{
+		"mov ecx, dword [0x704]", "shrd eax, ecx, 0x1", "mov dword [0x700], eax", "add edx, dword [0x700]",
+		"mov dword [0x700], 0x0", "inc word [0x700]", "mov dword [0x704], eax", "mov dword [0x700], eax", "join:",
+		"mov dword [0x700], ecx", "call f", "mov dword [0x700], edx",
+	}, got)
+}

@@ -29,7 +29,7 @@ func AllocateSpilling(k *Kernel, o Options, slot func(i int) x86.Mem) (*Kernel, 
 	for {
 		as, err := Allocate(k, o)
 		if err == nil {
-			return reloads(k, o, as, slots), as, len(slots), nil
+			return deadStores(reloads(k, o, as, slots), slots), as, len(slots), nil
 		}
 		c, verr := victim(k, o, fresh)
 		if verr != nil {
