@@ -43,10 +43,15 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 			}
 		}
 	}
+	// zero: the registers (a bit a family) that an xor with themselves
+	// cleared, with only moves since, which write no flags: another such
+	// xor would leave the register and the flags as they are.
+	var zero uint8
 	out := &Kernel{Name: k.Name}
 	for _, it := range k.Items {
 		if it.Label != "" {
 			clear(holds)
+			zero = 0
 			out.Items = append(out.Items, it)
 			continue
 		}
@@ -54,8 +59,27 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 		e, eerr := itemEffects(Item{Inst: in, Reads: it.Reads}, &o)
 		if err != nil || eerr != nil {
 			clear(holds)
+			zero = 0
 			out.Items = append(out.Items, it)
 			continue
+		}
+		if r, ok := clears(in); ok {
+			f, _ := family(r)
+			if zero&(1<<f) != 0 {
+				continue
+			}
+			forget(f)
+			zero |= 1 << f
+			out.Items = append(out.Items, it)
+			continue
+		}
+		if in.Op != x86.MOV {
+			zero = 0
+		}
+		for _, ac := range e.acc {
+			if f, _ := family(ac.reg); ac.write {
+				zero &^= 1 << f
+			}
 		}
 		if r, l, ok := loadOf(in, tracked); ok {
 			f, _ := family(r)
@@ -101,6 +125,15 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 		out.Items = append(out.Items, it)
 	}
 	return out
+}
+
+// clears: in is `xor r32, r32`.
+func clears(in x86.Inst) (x86.Reg, bool) {
+	if in.Op != x86.XOR || len(in.Args) != 2 || in.Args[0] != in.Args[1] {
+		return 0, false
+	}
+	r, ok := in.Args[0].(x86.Reg)
+	return r, ok && r.Size() == 32
 }
 
 // loaded is what a load into a 32-bit register reads: mov of a dword, or

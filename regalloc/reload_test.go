@@ -103,3 +103,28 @@ func TestDeadStores(t *testing.T) {
 		"mov dword [0x700], ecx", "call f", "mov dword [0x700], edx",
 	}, got)
 }
+
+// A second `xor r, r` with only moves since the first (which write no
+// flags) and r not written goes: r and the flags are as it would leave
+// them. A write to r, another instruction or a label keeps it.
+func TestReloadsClearOnce(t *testing.T) {
+	a, b := x86.D(x86.Abs16(0x700)), x86.D(x86.Abs16(0x704))
+	k := &Kernel{Name: "clear"}
+	k.I(x86.XOR, x86.EAX, x86.EAX)
+	k.I(x86.MOV, a, x86.EAX)
+	k.I(x86.XOR, x86.ECX, x86.ECX)
+	k.I(x86.XOR, x86.EAX, x86.EAX) // goes
+	k.I(x86.MOV, b, x86.EAX)
+	k.I(x86.XOR, x86.ECX, x86.ECX) // goes
+	k.I(x86.MOV, x86.AL, x86.Imm(1))
+	k.I(x86.XOR, x86.EAX, x86.EAX) // al written
+	k.I(x86.ADD, x86.EDX, x86.Imm(1))
+	k.I(x86.XOR, x86.ECX, x86.ECX) // the add wrote the flags
+	k.Label("join")
+	k.I(x86.XOR, x86.ECX, x86.ECX) // a label
+	got := lines(reloads(k, Options{}, map[int]x86.Reg{}, []x86.Mem{a, b}))
+	assert.Equal(t, []string{
+		"xor eax, eax", "mov dword [0x700], eax", "xor ecx, ecx", "mov dword [0x704], eax", "mov al, 0x1",
+		"xor eax, eax", "add edx, 0x1", "xor ecx, ecx", "join:", "xor ecx, ecx",
+	}, got)
+}
