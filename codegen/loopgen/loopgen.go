@@ -309,6 +309,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 		k.i(x86.RET)
 	}
 	k.k.Items = append(append(k.prologue, k.entry...), k.k.Items...)
+	deadCode(&k.k)
 	peephole(k.k.Items, g.o.Size)
 	a, err := allocate(k, allocOptions(), spill)
 	if err != nil {

@@ -39,6 +39,41 @@ func peephole(items []regalloc.Item, size bool) {
 	}
 }
 
+// deadCode removes, before allocation, the instructions that compute
+// what nothing reads, where the flags they write are dead too: the high
+// dword of an i64 op whose low dword alone is read (the store of a
+// quantized byte after a rounding shift by cl), until none is left.
+func deadCode(k *regalloc.Kernel) {
+	for {
+		dead, err := regalloc.DeadWrites(k, allocOptions())
+		if err != nil {
+			return // the allocator will say what is wrong
+		}
+		drop := map[int]bool{}
+		for _, i := range dead {
+			if op := k.Items[i].Inst.Op; keepsFlags[op] || flagsDeadAfter(k.Items[i+1:], true) {
+				drop[i] = true
+			}
+		}
+		if len(drop) == 0 {
+			return
+		}
+		items := k.Items[:0]
+		for i, it := range k.Items {
+			if !drop[i] {
+				items = append(items, it)
+			}
+		}
+		k.Items = items
+	}
+}
+
+// keepsFlags are the operations of regalloc's computes that write no
+// flag.
+var keepsFlags = map[x86.Op]bool{x86.MOV: true, x86.MOVZX: true, x86.MOVSX: true, x86.LEA: true, x86.NOT: true,
+	x86.SETA: true, x86.SETAE: true, x86.SETB: true, x86.SETBE: true, x86.SETE: true, x86.SETNE: true,
+	x86.SETG: true, x86.SETGE: true, x86.SETL: true, x86.SETLE: true}
+
 // allocated rewrites a kernel after allocation, where a virtual that is
 // still named has a register: `cmp r, 0` becomes `test r, r` (1 byte
 // fewer), which sets every flag a jump reads as the cmp does (AF aside).

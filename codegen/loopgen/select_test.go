@@ -42,6 +42,7 @@ func listingFor(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short bo
 	k := newKernel(f, l, "t", body)
 	k.short = short
 	k.nodes(body)
+	deadCode(&k.k)
 	out, as, _, err := regalloc.AllocateSpilling(&k.k, allocOptions(), func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spillBase + 4*i)))
 	})
@@ -234,4 +235,19 @@ func TestCommuteToTheEndingOperand(t *testing.T) {
 			assert.NotEmpty(t, copies, "at -O2 the operands stay in order; listing:\n%s", got)
 		}
 	}
+}
+
+// The high dword of an i64 whose low dword alone is read is not computed:
+// a rounding shift by cl whose result is stored as a byte shifts the high
+// dword into the low one (shrd) but not on by itself (sar), which
+// deadCode drops before allocation.
+func TestDeadHighDword(t *testing.T) {
+	const no = lir.NoReg
+	got := snippet(t, []lir.Type{lir.I64, lir.I64, lir.I32},
+		in(lir.OpExt, 2, 0, no, 0), in(lir.OpRshr, 3, 2, 1, 0), in(lir.OpLo, 4, 3, no, 0),
+		lir.Inst{Op: lir.OpStore, Dst: no, A: 4, B: no, C: no, Mem: lir.Mem{Base: 1, Index: no, Width: 1}},
+		in(lir.OpAdd, 4, 4, 0, 0), // writes the flags: the sar's are dead
+		lir.Inst{Op: lir.OpStore, Dst: no, A: 4, B: no, C: no, Mem: lir.Mem{Base: 1, Index: no, Width: 4}})
+	assert.Regexp(t, `shrd e[a-z]+, e[a-z]+, cl`, got)
+	assert.NotRegexp(t, `sar e[a-z]+, cl`, got, "listing:\n%s", got)
 }
