@@ -232,11 +232,12 @@ func (lw *lowerer) matmul(op *ir.Op) {
 func (lw *lowerer) isqrt(v Reg) Reg {
 	b := &lw.b
 	r := b.c32(0)
+	bit := b.c32(-1 << 31)
 	b.loopN(32, func(k Reg) {
-		bit := b.op(OpShl, I32, b.c32(1), b.sub32(b.c32(31), k))
 		t := b.op(OpOr, I32, r, bit)
 		ok := b.cmp(LEU, b.wideU(t, t), v)
 		b.setSel(r, ok, t, r)
+		b.emit(Inst{Op: OpShrI, Dst: bit, A: bit, B: NoReg, C: NoReg, Imm: 1})
 	})
 	return r
 }

@@ -213,6 +213,12 @@ func (k *kernel) alu(in *lir.Inst, op, opHi x86.Op, commutes bool) {
 		// a token in llama2.tf, so there the operands stay in order.
 		a, b = b, a
 	}
+	if c, ok := k.konst[b]; ok && int32(c) == 0 && k.is64(in.Dst) && op == x86.ADD && k.zeroHi[a] && in.Dst != a {
+		// extu(x) + (c << 32): x, and c above it.
+		k.i(x86.MOV, k.dst(in.Dst), k.src(a))
+		k.i(x86.MOV, k.dstHi(in.Dst), k.srcHi(b))
+		return
+	}
 	k.move(in.Dst, a)
 	if c, ok := k.konst[b]; ok && int32(c) == 0 && k.is64(in.Dst) && (op == x86.ADD || op == x86.SUB) {
 		// A low dword of 0 carries nothing: the high dwords' op alone.
