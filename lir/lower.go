@@ -411,16 +411,18 @@ func (lw *lowerer) store(op *ir.Op) {
 // the shifts that leave it above qmax: for s = 0, m > qmax; for s >= 1,
 // rshr(m, s) > qmax exactly when m >= (2·qmax+1)·2^(s−1), that is when
 // m >> (s−1) >= 2·qmax+1. That last count, d, is a run from s = 1 (at
-// most 16 long, as m < 2^32), found by a binary search of 5 steps where
+// most 16 long, as m < 2^32), found by a binary search of 5 steps (16,
+// 8, 4, 2, 1: a running value halved each pass, not 16 >> i) where
 // counting them took 31 64-bit shifts.
 func (lw *lowerer) cacheShift(m Reg, qmax int64) Reg {
 	b := &lw.b
 	d := b.c32(0)
+	step := b.c32(16)
 	b.loopN(5, func(i Reg) {
-		step := b.op(OpShr, I32, b.c32(16), i)
 		t := b.add32(d, b.op(OpAdd, I32, step, b.c32(-1)))
 		in := b.cmp(GEU, b.op(OpShr, I32, m, t), b.c32(2*qmax+1))
 		b.set(d, OpAdd, d, b.sel(in, step, b.c32(0)))
+		b.emit(Inst{Op: OpShrI, Dst: step, A: step, B: NoReg, C: NoReg, Imm: 1})
 	})
 	return b.add32(d, b.cmp(GTU, m, b.c32(qmax)))
 }
