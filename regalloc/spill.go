@@ -343,6 +343,12 @@ func nextVirtual(k *Kernel, o *Options) int {
 // shifts from a register or an immediate. No form takes two memory
 // operands.
 func memForm(in x86.Inst, v int, m x86.Mem) (x86.Inst, bool) {
+	if (in.Op == x86.XOR || in.Op == x86.SUB) && len(in.Args) == 2 && in.Args[0] == x86.Operand(V(v)) && in.Args[1] == in.Args[0] {
+		// The zeroing idiom: and with 0 writes the same value and flags
+		// (6 bytes, where the xor of a register and its store take 7).
+		m.Size = 32
+		return x86.Inst{Op: x86.AND, Args: []x86.Operand{m, x86.Imm(0)}}, true
+	}
 	at := -1
 	for i, a := range in.Args {
 		switch a := a.(type) {
@@ -384,11 +390,7 @@ func memForm(in x86.Inst, v int, m x86.Mem) (x86.Inst, bool) {
 		ok = (srcImm || srcReg) && (op == x86.MOV || op == x86.ADD || op == x86.ADC || op == x86.SUB ||
 			op == x86.SBB || op == x86.AND || op == x86.OR || op == x86.XOR || op == x86.CMP || op == x86.TEST ||
 			op == x86.SHL || op == x86.SHR || op == x86.SAR)
-		if op == x86.XOR || op == x86.SUB {
-			if r, isReg := in.Args[1].(x86.Reg); isReg && r == in.Args[0] {
-				ok = false // the zeroing idiom: mov [m], 0 would do, but keep it simple
-			}
-		}
+
 	}
 	if !ok {
 		return in, false
