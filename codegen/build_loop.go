@@ -72,7 +72,11 @@ func buildLoopModel(p *ir.Program, prompt []int, steps int, o Options, try loopT
 }
 
 func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry, segmented bool) (*Image, error) {
-	f, err := lir.Lower(p)
+	lo := lir.LowerOptions{}
+	if segmented {
+		lo.MaxBuf = loopgen.SegmentBytes
+	}
+	f, err := lir.LowerWith(p, lo)
 	if err != nil {
 		return nil, err
 	}

@@ -102,8 +102,8 @@ func isSeg(r string) bool { return r == "es" || r == "fs" || r == "gs" }
 // The size policy's calls pass the constants a proc takes after the call,
 // as data (words, or dwords where a value needs them), where that saves
 // bytes: the proc pops its return address, reads them with lodsw and
-// lodsd, and pushes the address past them. mlp-random's matmuls: seven
-// calls of one proc.
+// lodsd, and pushes the address past them. mlp-random's matmuls: five
+// calls of one proc (q, k and v one of them: rowRun).
 func TestCallsPassConstantsAfter(t *testing.T) {
 	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
 	require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestCallsPassConstantsAfter(t *testing.T) {
 				most = pr
 			}
 		}
-		require.GreaterOrEqual(t, calls[most], 7, "%s: calls of %s", memory, most)
+		require.GreaterOrEqual(t, calls[most], 5, "%s: calls of %s", memory, most)
 		// The proc's prologue: pop si, a lodsw or lodsd for each argument
 		// (each a move from eax after it), push si.
 		data := -1

@@ -44,7 +44,7 @@ func NewMachine(f *Func, p *ir.Program) *Machine {
 		for l := range slices {
 			switch b.Kind {
 			case BufParam:
-				slices[l] = ParamBytes(b.Of.(*ir.Param), l)
+				slices[l] = ParamBytes(b, l)
 			case BufTable:
 				for _, v := range b.Of.(*ir.Table).Data {
 					slices[l] = binary.LittleEndian.AppendUint32(slices[l], uint32(v))

@@ -253,7 +253,8 @@ type Buf struct {
 	// Init is the content of a BufState at the start of the run.
 	Init []byte
 	// The tensor IR object it holds (for the code generator's layout):
-	// *ir.Var, *ir.Param, *ir.Table or *ir.Cache.
+	// *ir.Var, *ir.Param, *ir.Table or *ir.Cache; []*ir.Param for the
+	// params of a fused matmul that one loop runs, one after the other.
 	Of any
 }
 

@@ -13,8 +13,19 @@ import (
 // Lower builds the loop IR of a compiled program (after ir's passes): the
 // ops of the pre block, a layers node with the layer block's, the post
 // block's; each op by its lowering in lowerings.
-func Lower(p *ir.Program) (*Func, error) {
-	lw := &lowerer{p: p, f: &Func{}, vars: map[*ir.Var]*Buf{}, params: map[*ir.Param]*Buf{},
+func Lower(p *ir.Program) (*Func, error) { return LowerWith(p, LowerOptions{}) }
+
+// LowerOptions are what a lowering needs to know of the machine.
+type LowerOptions struct {
+	// MaxBuf is the most bytes a buffer may take (a layer's slice; the
+	// segmented memory model's 64 KiB), 0 for no limit: a fused matmul's
+	// params share a buffer (rowRun) only within it.
+	MaxBuf int64
+}
+
+// LowerWith is Lower with options.
+func LowerWith(p *ir.Program, o LowerOptions) (*Func, error) {
+	lw := &lowerer{p: p, o: o, f: &Func{}, vars: map[*ir.Var]*Buf{}, params: map[*ir.Param]*Buf{},
 		tables: map[*ir.Table]*Buf{}, caches: map[*ir.Cache]*cacheBufs{}, scratch: map[string]*Buf{}}
 	lw.b = builder{f: lw.f, cur: &lw.f.Body}
 	lw.next = lw.buf(&Buf{Name: "next", Kind: BufNext, Size: 4})
@@ -46,6 +57,7 @@ func Lower(p *ir.Program) (*Func, error) {
 
 type lowerer struct {
 	p       *ir.Program
+	o       LowerOptions
 	f       *Func
 	b       builder
 	vars    map[*ir.Var]*Buf
@@ -55,6 +67,8 @@ type lowerer struct {
 	scratch map[string]*Buf
 	next    *Buf
 	rng     *Buf
+	// paramUses: how many ops read each param (uses).
+	paramUses map[*ir.Param]int
 }
 
 type cacheBufs struct{ k, v, ks, vs *Buf }
@@ -116,11 +130,24 @@ func (lw *lowerer) scratchBuf(name string, size int64) *Buf {
 	return b
 }
 
-// ParamBytes is layer l's slice of q as the image stores it: fixed params
+// ParamBytes is layer l's slice of param buffer b as the image stores
+// it: its param's (paramBytes), or its params' one after the other.
+func ParamBytes(b *Buf, l int) []byte {
+	if run, ok := b.Of.([]*ir.Param); ok {
+		var out []byte
+		for _, q := range run {
+			out = append(out, paramBytes(q, l)...)
+		}
+		return out
+	}
+	return paramBytes(b.Of.(*ir.Param), l)
+}
+
+// paramBytes is layer l's slice of q as the image stores it: fixed params
 // as int32; quantized ones row by row, each row its multiplier (int32) then
 // its weights (int8 or int16), whatever the scale groups, so that one
 // matmul reads every scheme.
-func ParamBytes(q *ir.Param, l int) []byte {
+func paramBytes(q *ir.Param, l int) []byte {
 	if q.Q.W == nil {
 		// Shapes only (ir.Options.ShapesOnly): zero weights and multipliers.
 		return make([]byte, paramSize(q))
@@ -207,11 +234,12 @@ func (lw *lowerer) embed(op *ir.Op) {
 func (lw *lowerer) matmul(op *ir.Op) {
 	b := &lw.b
 	x, xoff := lw.vec(op.Args[0])
-	for i, q := range op.Params {
-		w := lw.param(q)
+	for i := 0; i < len(op.Params); {
+		q, w, rows, n := lw.rowRun(op, i)
 		eb := int64(q.Q.Bits / 8)
 		y, yoff := lw.vec(op.Parts[i])
-		b.loopN(q.Rows, func(r Reg) {
+		i += n
+		b.loopN(rows, func(r Reg) {
 			row := b.mul32(r, b.c32(rowBytes(q)))
 			acc := b.c64(0)
 			b.loopN(q.Cols, func(c Reg) {
@@ -225,6 +253,57 @@ func (lw *lowerer) matmul(op *ir.Op) {
 			b.store(i32At(y, r, yoff), lw.rshr(b.wide(t, m), q.Q.Shift))
 		})
 	}
+}
+
+// rowRun is the params of a fused matmul from part i that one loop over
+// their rows can run: those after the first that store their rows as it
+// does (the same columns, quantization and layer slicing), that no other
+// op reads, one buffer holding them one after the other (within
+// LowerOptions.MaxBuf) (their parts are
+// consecutive views of the matmul's destination). It returns the first
+// param, the buffer, the rows of them all and how many params it takes.
+func (lw *lowerer) rowRun(op *ir.Op, i int) (*ir.Param, *Buf, int, int) {
+	first := op.Params[i]
+	j, size := i+1, paramSize(first)
+	for ; j < len(op.Params); j++ {
+		q := op.Params[j]
+		if q.Cols != first.Cols || q.Q.Bits != first.Q.Bits || q.Q.Shift != first.Q.Shift ||
+			q.Quant.Type != first.Quant.Type || q.PerLayer != first.PerLayer || lw.uses()[q] != 1 || lw.uses()[first] != 1 ||
+			lw.o.MaxBuf > 0 && size+paramSize(q) > lw.o.MaxBuf {
+			break
+		}
+		size += paramSize(q)
+	}
+	if j == i+1 {
+		return first, lw.param(first), first.Rows, 1
+	}
+	run := op.Params[i:j]
+	name, rows := "", 0
+	for k, q := range run {
+		if k > 0 {
+			name += "+"
+		}
+		name += q.Name
+		rows += q.Rows
+	}
+	b := lw.buf(&Buf{Name: name, Kind: BufParam, PerLayer: first.PerLayer, Size: size, Of: run})
+	for _, q := range run {
+		lw.params[q] = b
+	}
+	return first, b, rows, j - i
+}
+
+// uses counts the ops that read each param.
+func (lw *lowerer) uses() map[*ir.Param]int {
+	if lw.paramUses == nil {
+		lw.paramUses = map[*ir.Param]int{}
+		lw.p.Ops(func(_ int, o *ir.Op) {
+			for _, q := range o.Params {
+				lw.paramUses[q]++
+			}
+		})
+	}
+	return lw.paramUses
 }
 
 // isqrt is floor(sqrt(v)) of an unsigned i64 v, bit by bit from the top

@@ -235,7 +235,7 @@ func (l *Layout) putParam(b *lir.Buf, li int) {
 		l.n += int(b.Size)
 		return
 	}
-	l.Data = append(l.Data, lir.ParamBytes(b.Of.(*ir.Param), li)...)
+	l.Data = append(l.Data, lir.ParamBytes(b, li)...)
 }
 
 // tableBytes is table buffer b as stored: int32s.

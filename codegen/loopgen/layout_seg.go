@@ -72,7 +72,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 	var shared, own []*lir.Buf
 	sort.SliceStable(globals, func(i, j int) bool { return globals[i].Size < globals[j].Size })
 	for _, b := range globals {
-		if need+uint32(globalBytes(b))+4 <= segmentBytes {
+		if need+uint32(globalBytes(b))+4 <= SegmentBytes {
 			need += uint32(globalBytes(b)) + 4
 			shared = append(shared, b)
 		} else {
@@ -93,7 +93,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 		return slot - 2, nil
 	}
 	for _, b := range inOrder(f, own) {
-		if globalBytes(b) > segmentBytes {
+		if globalBytes(b) > SegmentBytes {
 			return nil, segErrorf("%s is %d bytes, more than a 64 KiB segment", b.Name, globalBytes(b))
 		}
 		s, err := newGroup()
@@ -131,7 +131,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 			l.next = b
 		}
 	}
-	if end > segmentBytes {
+	if end > SegmentBytes {
 		return nil, segErrorf("the activations are %d bytes, more than a 64 KiB segment", end)
 	}
 	// The caches' region.
@@ -189,10 +189,10 @@ func (l *Layout) Segments(f *lir.Func) map[*lir.Buf]int {
 func (l *Layout) region(bs []*lir.Buf, slot uint16) (uint32, error) {
 	var start, off uint32
 	for _, b := range bs {
-		if b.Size > segmentBytes {
+		if b.Size > SegmentBytes {
 			return 0, segErrorf("%s is %d bytes, more than a 64 KiB segment", b.Name, b.Size)
 		}
-		if off+uint32(b.Size)-start > segmentBytes {
+		if off+uint32(b.Size)-start > SegmentBytes {
 			start = align(off, 16)
 			off = start
 		}
@@ -244,7 +244,9 @@ func inOrder(f *lir.Func, bs []*lir.Buf) []*lir.Buf {
 
 func b8(b *lir.Buf) int { return len(b.Init) }
 
-const segmentBytes = 0x10000
+// SegmentBytes is a segment's reach: the most a buffer of the segmented
+// memory model may take.
+const SegmentBytes = 0x10000
 
 // A SegmentedError says why a program does not fit the segmented model
 // (which the flat one may take instead).
