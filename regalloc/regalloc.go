@@ -343,6 +343,10 @@ func rewriteInst(in x86.Inst, assign map[int]x86.Reg) (x86.Inst, error) {
 }
 
 // physical maps a virtual (or view) to its assigned register.
+// Assigned is the register r names once assign is applied (r itself
+// where it is not a virtual).
+func Assigned(r x86.Reg, assign map[int]x86.Reg) (x86.Reg, error) { return physical(r, assign) }
+
 func physical(r x86.Reg, assign map[int]x86.Reg) (x86.Reg, error) {
 	n, bits, ok := virt(r)
 	if !ok {

@@ -351,7 +351,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	if err != nil {
 		return allocation{}, err
 	}
-	allocated(out.Items)
+	allocated(out.Items, as)
 	var p x86.Program
 	if err := regalloc.Rewrite(out, as, &p); err != nil {
 		return allocation{}, err

@@ -75,19 +75,35 @@ var keepsFlags = map[x86.Op]bool{x86.MOV: true, x86.MOVZX: true, x86.MOVSX: true
 	x86.SETG: true, x86.SETGE: true, x86.SETL: true, x86.SETLE: true}
 
 // allocated rewrites a kernel after allocation, where a virtual that is
-// still named has a register: `cmp r, 0` becomes `test r, r` (1 byte
-// fewer), which sets every flag a jump reads as the cmp does (AF aside).
-// Before allocation it would cost an instruction where r goes to memory
-// (cmp takes memory; test r, r names r twice).
-func allocated(items []regalloc.Item) {
+// still named has a register (as gives it): `cmp r, 0` becomes `test r,
+// r` (1 byte fewer), which sets every flag a jump reads as the cmp does
+// (AF aside). Before allocation it would cost an instruction where r goes
+// to memory (cmp takes memory; test r, r names r twice). `lea r, [s+d]`
+// where s got r's register becomes `add r, d` where the flags are dead (2
+// bytes fewer: no 0x67 prefix, and an 8-bit d where it fits).
+func allocated(items []regalloc.Item, as map[int]x86.Reg) {
+	same := func(a, b x86.Reg) bool {
+		pa, err1 := regalloc.Assigned(a, as)
+		pb, err2 := regalloc.Assigned(b, as)
+		return err1 == nil && err2 == nil && pa == pb
+	}
 	for i, it := range items {
 		in := it.Inst
-		if it.Label != "" || in.Op != x86.CMP || len(in.Args) != 2 {
+		if it.Label != "" || len(in.Args) != 2 {
 			continue
 		}
 		r, isReg := in.Args[0].(x86.Reg)
-		if imm, ok := in.Args[1].(x86.Imm); isReg && ok && imm == 0 {
-			items[i].Inst = x86.Inst{Op: x86.TEST, Args: []x86.Operand{r, r}}
+		switch in.Op {
+		case x86.CMP:
+			if imm, ok := in.Args[1].(x86.Imm); isReg && ok && imm == 0 {
+				items[i].Inst = x86.Inst{Op: x86.TEST, Args: []x86.Operand{r, r}}
+			}
+		case x86.LEA:
+			m := in.Args[1].(x86.Mem)
+			if isReg && regalloc.Bits(r) == 32 && m.Base != x86.NoReg && m.Index == x86.NoReg && m.Label == "" &&
+				same(r, m.Base) && flagsDeadAfter(items[i+1:], true) {
+				items[i].Inst = x86.Inst{Op: x86.ADD, Args: []x86.Operand{r, x86.Imm(int64(m.Disp))}}
+			}
 		}
 	}
 }
@@ -110,6 +126,10 @@ func flagsDeadAfter(items []regalloc.Item, shifts bool) bool {
 			return true
 		case x86.INC, x86.DEC:
 			continue // they write every flag but CF, which stays as dead as it was
+		case x86.CALL:
+			// No procedure (a kernel's or the runtime's) reads the flags
+			// it is called with.
+			return true
 		case x86.SHL, x86.SHR, x86.SAR, x86.SHLD, x86.SHRD:
 			// A count of 0 leaves the flags alone; an immediate one
 			// that is not 0 writes them (or leaves them undefined). By

@@ -32,6 +32,7 @@ func TestPeephole(t *testing.T) {
 		{"a shift by 5", []x86.Inst{{Op: x86.SHL, Args: []x86.Operand{v1, x86.Imm(5)}}}, true},
 		{"a shift by cl, which may be 0", []x86.Inst{{Op: x86.SHL, Args: []x86.Operand{v1, x86.CL}}}, false},
 		{"shrd by 16", []x86.Inst{{Op: x86.SHRD, Args: []x86.Operand{v1, v0, x86.Imm(16)}}}, true},
+		{"a call: no procedure reads them", []x86.Inst{{Op: x86.CALL, Args: []x86.Operand{x86.Label("proc0")}}}, true},
 	} {
 		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v0, x86.Imm(0)}}}}
 		for _, in := range c.next {
@@ -78,9 +79,27 @@ func TestAllocatedTest(t *testing.T) {
 	v0 := regalloc.V(0)
 	items := []regalloc.Item{{Inst: x86.Inst{Op: x86.CMP, Args: []x86.Operand{v0, x86.Imm(0)}}},
 		{Inst: x86.Inst{Op: x86.CMP, Args: []x86.Operand{v0, x86.Imm(1)}}}}
-	allocated(items)
+	allocated(items, map[int]x86.Reg{0: x86.EAX})
 	assert.Equal(t, x86.Inst{Op: x86.TEST, Args: []x86.Operand{v0, v0}}, items[0].Inst)
 	assert.Equal(t, x86.CMP, items[1].Inst.Op)
+}
+
+// After allocation, lea r, [s+d] where s got r's register is add r, d
+// where the flags are dead; not where a jump reads them next, nor where s
+// has another register.
+func TestAllocatedLeaIsAdd(t *testing.T) {
+	v0, v1, v2 := regalloc.V(0), regalloc.V(1), regalloc.V(2)
+	as := map[int]x86.Reg{0: x86.EAX, 1: x86.EAX, 2: x86.ECX}
+	lea := func(d, s x86.Reg) regalloc.Item {
+		return regalloc.Item{Inst: x86.Inst{Op: x86.LEA, Args: []x86.Operand{d, x86.Mem{Size: 32, Base: s, Disp: 0x104}}}}
+	}
+	sub := regalloc.Item{Inst: x86.Inst{Op: x86.SUB, Args: []x86.Operand{v2, v0}}}
+	jump := regalloc.Item{Inst: x86.Inst{Op: x86.JL, Args: []x86.Operand{x86.Label("top")}}}
+	items := []regalloc.Item{lea(v1, v0), sub, lea(v1, v0), jump, lea(v2, v0), sub}
+	allocated(items, as)
+	assert.Equal(t, x86.Inst{Op: x86.ADD, Args: []x86.Operand{v1, x86.Imm(0x104)}}, items[0].Inst)
+	assert.Equal(t, x86.LEA, items[2].Inst.Op, "a jump reads the flags")
+	assert.Equal(t, x86.LEA, items[4].Inst.Op, "another register")
 }
 
 // At -O2 a shift does not count as writing the flags: mov r, 0 stays,
