@@ -24,13 +24,23 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		try.policy = "speed"
 	}
 	im, err := buildLoopModel(p, prompt, steps, o, try)
-	for _, next := range []loopTry{{"speed", true, "unrolled by 8 at most"}, {"size", false, "with the size policy"}} {
+	for _, next := range []loopTry{{"speed", true, "unrolled by 8 at most", false}, {"size", false, "with the size policy", false}} {
 		if big := (*codeTooBig)(nil); !errors.As(err, &big) || try.policy != "speed" {
 			break
 		}
 		try = next
 		if im, err = buildLoopModel(p, prompt, steps, o, try); err == nil {
 			im.Note = fmt.Sprintf("-O2: %s, since the code of the speed policy passes 64 KiB", try.note)
+		}
+	}
+	if err == nil && try.policy == "size" {
+		// Fusing elementwise ops (a gate and its mul) makes some models
+		// smaller and others larger (loops that a procedure shared no
+		// longer alike): the size policy builds both and keeps the
+		// smaller.
+		try.fuse = true
+		if fused, ferr := buildLoopModel(p, prompt, steps, o, try); ferr == nil && fused.CodeBytes() < im.CodeBytes() {
+			im = fused
 		}
 	}
 	if err == nil && o.Opt == "2" && o.Boot == "lean" {
@@ -44,6 +54,7 @@ type loopTry struct {
 	policy       string // lir's
 	noFullUnroll bool
 	note         string
+	fuse         bool // lir.Func.FuseElementwise
 }
 
 // codeTooBig: the code passes 64 KiB.
@@ -80,7 +91,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err != nil {
 		return nil, err
 	}
-	f.NoFullUnroll = try.noFullUnroll
+	f.NoFullUnroll, f.FuseElementwise = try.noFullUnroll, try.fuse
 	pieces := runtime.PieceData(p.Tokenizer, 0)
 	data, typed, err := typedData(p, pieces, o)
 	if err != nil {

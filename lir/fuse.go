@@ -11,17 +11,17 @@ import "fmt"
 // memory.
 func fuse(f *Func) {
 	for _, b := range f.Bodies() {
-		*b = fuseIn(*b)
+		*b = fuseIn(*b, f.FuseElementwise)
 	}
 }
 
-func fuseIn(nodes []*Node) []*Node {
+func fuseIn(nodes []*Node, elementwise bool) []*Node {
 	var out []*Node
 	for _, n := range nodes {
 		if n.Kind == NLayers {
-			n.Body = fuseIn(n.Body)
+			n.Body = fuseIn(n.Body, elementwise)
 		}
-		if k := len(out); k > 0 && fusable(out[k-1], n) {
+		if k := len(out); k > 0 && fusable(out[k-1], n) && (!elementwise || flat(out[k-1])) {
 			out[k-1] = fuseOps(out[k-1], n)
 			continue
 		}
@@ -57,17 +57,27 @@ func fusable(a, b *Node) bool {
 			continue
 		}
 		// Both touch buf and one writes it: every access the element of
-		// its own iteration, the same element in both loops.
-		var elem *access
+		// its own iteration, the same element in both loops where they
+		// share a displacement; accesses at two displacements, one of
+		// them written, reach ranges that do not meet (a gate writing t3,
+		// the mul after it reading t4 of the same t3+t4).
+		elems := map[int64]access{} // by displacement: its scale, and whether written
 		for _, as := range [][]access{as1, as2} {
-			for i := range as {
-				a := &as[i]
+			for _, a := range as {
 				if !a.aligned {
 					return false
 				}
-				if elem == nil {
-					elem = a
-				} else if a.scale != elem.scale || a.disp != elem.disp {
+				e, seen := elems[a.disp]
+				if seen && e.scale != a.scale {
+					return false
+				}
+				e.scale, e.disp, e.write = a.scale, a.disp, e.write || a.write
+				elems[a.disp] = e
+			}
+		}
+		for _, e := range elems {
+			for _, o := range elems {
+				if e.disp < o.disp && (e.write || o.write) && e.disp+e.scale*l1.CountImm > o.disp {
 					return false
 				}
 			}
@@ -235,4 +245,16 @@ func dse(f *Func) {
 		}
 	}
 	f.Bufs = keep
+}
+
+// flat: the loop that ends op a has no loop inside (an elementwise op's,
+// not a matmul's rows).
+func flat(a *Node) bool {
+	ok := true
+	Walk(a.Body[len(a.Body)-1].Body, func(n *Node) {
+		if n.Kind == NLoop {
+			ok = false
+		}
+	})
+	return ok
 }

@@ -280,6 +280,10 @@ type Func struct {
 	// NoFullUnroll: the speed policy unrolls dot products by 8 at most
 	// (when the code of whole rows does not fit).
 	NoFullUnroll bool
+	// FuseElementwise: the size policy runs fuse, forward and dse too,
+	// fusing only ops whose loop has no loop inside (a gate and the mul
+	// after it): codegen builds with and without and keeps the smaller.
+	FuseElementwise bool
 }
 
 // Bodies lists Body and every proc's body: what passes rewrite.

@@ -14,25 +14,28 @@ type pass struct {
 	desc   string
 	policy string // "size" or "speed": run only for that policy; "": always
 	march  string // "sse2": run only for that machine; "": always
+	// fusing: a speed pass that the size policy runs too where the Func
+	// asks (FuseElementwise).
+	fusing bool
 }
 
 var passes = []pass{
-	{"fuse", fuse, "an op that is one loop joins the loop that ends the op before it, when each iteration touches only its own element of what the other writes", "speed", ""},
-	{"forward", forward, "a load of what a store just before it put there reads the stored value", "speed", ""},
-	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed", ""},
-	{"simd", simd, "a row's dot product of int16 weights with a vector becomes one dot over the vector's 11-bit digits, which a loop before the rows writes (SSE2's pmaddwd)", "speed", "sse2"},
-	{"general", general, "an if whose then-branch only does faster what its else-branch does becomes the else-branch", "size", ""},
-	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size", ""},
-	{"strength", strength, "in a procedure, an address that a loop moves by a fixed step each pass, and computes with two instructions or more, is read through a pointer set before the loop and stepped at the end of its body", "size", ""},
-	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", ""},
-	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", ""},
-	{"fold", fold, "constants folded; a multiply or an unsigned divide by a power of two becomes a shift; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", ""},
-	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", ""},
-	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", ""},
-	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed", ""},
-	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", ""},
-	{"localize", localize, "a loop that reads four or more dwords of a buffer at an offset it does not change reads them from a copy at fixed addresses, made before it", "speed", ""},
-	{"dce", dce, "instructions whose result nothing reads are removed", "", ""},
+	{"fuse", fuse, "an op that is one loop joins the loop that ends the op before it, when each iteration touches only its own element of what the other writes", "speed", "", true},
+	{"forward", forward, "a load of what a store just before it put there reads the stored value", "speed", "", true},
+	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed", "", true},
+	{"simd", simd, "a row's dot product of int16 weights with a vector becomes one dot over the vector's 11-bit digits, which a loop before the rows writes (SSE2's pmaddwd)", "speed", "sse2", false},
+	{"general", general, "an if whose then-branch only does faster what its else-branch does becomes the else-branch", "size", "", false},
+	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size", "", false},
+	{"strength", strength, "in a procedure, an address that a loop moves by a fixed step each pass, and computes with two instructions or more, is read through a pointer set before the loop and stepped at the end of its body", "size", "", false},
+	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", "", false},
+	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", "", false},
+	{"fold", fold, "constants folded; a multiply or an unsigned divide by a power of two becomes a shift; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", "", false},
+	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", "", false},
+	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", "", false},
+	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed", "", false},
+	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", "", false},
+	{"localize", localize, "a loop that reads four or more dwords of a buffer at an offset it does not change reads them from a copy at fixed addresses, made before it", "speed", "", false},
+	{"dce", dce, "instructions whose result nothing reads are removed", "", "", false},
 }
 
 // PassNames lists the passes in order, as -d names them ("lir.fold").
@@ -65,7 +68,7 @@ func Compile(f *Func, o Options) error {
 		return fmt.Errorf("BUG: lir after lower: %v", err)
 	}
 	for _, p := range passes {
-		if p.policy != "" && p.policy != o.Policy || p.march != "" && p.march != o.March {
+		if p.policy != "" && p.policy != o.Policy && !(p.fusing && f.FuseElementwise) || p.march != "" && p.march != o.March {
 			continue
 		}
 		p.fn(f)

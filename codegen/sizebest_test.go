@@ -1,0 +1,38 @@
+package codegen
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tfc/frontend"
+	"tfc/ir"
+)
+
+// The size policy builds with and without fusing elementwise ops and
+// keeps the smaller: gelu-random's fused build is smaller (its biases
+// join the gates after them), gpt2-random's larger (three bias loops that
+// one procedure shared become one kernel of their own); each image is
+// the smaller of its two.
+func TestSizePolicyKeepsTheSmaller(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		fusedSmaller bool
+	}{{"gelu-random", true}, {"gpt2-random", false}} {
+		p, err := frontend.LoadFile(filepath.Join("..", "examples", c.name+".tf"), ir.Options{})
+		require.NoError(t, err)
+		o := Options{Gen: "loop"}
+		sizes := map[bool]int{}
+		for _, fuse := range []bool{false, true} {
+			im, err := buildLoopModel(p, []int{ir.BOS}, 8, o, loopTry{policy: "size", fuse: fuse})
+			require.NoError(t, err)
+			sizes[fuse] = im.CodeBytes()
+		}
+		im, err := buildLoop(p, []int{ir.BOS}, 8, o)
+		require.NoError(t, err)
+		assert.Equal(t, min(sizes[false], sizes[true]), im.CodeBytes(), "%s: %v", c.name, sizes)
+		assert.Equal(t, c.fusedSmaller, sizes[true] < sizes[false], "%s: %v", c.name, sizes)
+	}
+}

@@ -1,0 +1,61 @@
+package lir
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// A gate that writes t3 in place and the mul after it, which reads t3
+// and t4 of one buffer t3+t4 and writes t3, fuse: t4's elements, 4·n
+// bytes on, are a range the gate never writes. Were the second loop to
+// read an element that the first writes in a later pass (disp 4: t3[i+1]),
+// they would not. With FuseElementwise only ops whose loop holds no loop
+// fuse.
+func TestFuseDisjointRanges(t *testing.T) {
+	const n = 8
+	build := func(disp int64, inner bool) (*Func, *Node, *Node) {
+		f := &Func{}
+		buf := &Buf{Name: "t3+t4", Kind: BufVar, Size: 8 * n}
+		f.Bufs = []*Buf{buf}
+		mem := func(i Reg, d int64) Mem { return Mem{Buf: buf, Base: NoReg, Index: i, Scale: 4, Disp: d, Width: 4} }
+		i1, i2, a, b, c, d := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		body1 := []*Node{
+			{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: a, A: NoReg, B: NoReg, C: NoReg, Mem: mem(i1, 0)}},
+			{Kind: NInst, Inst: Inst{Op: OpAdd, Dst: a, A: a, B: a, C: NoReg}},
+			{Kind: NInst, Inst: Inst{Op: OpStore, Dst: NoReg, A: a, B: NoReg, C: NoReg, Mem: mem(i1, 0)}},
+		}
+		if inner {
+			j := f.NewReg(I32)
+			body1 = append(body1, &Node{Kind: NLoop, Index: j, Count: NoReg, CountImm: 2})
+		}
+		gate := &Node{Kind: NOp, Note: "gate t3", Body: []*Node{{Kind: NLoop, Index: i1, Count: NoReg, CountImm: n, Body: body1}}}
+		mul := &Node{Kind: NOp, Note: "mul t3", Body: []*Node{{Kind: NLoop, Index: i2, Count: NoReg, CountImm: n, Body: []*Node{
+			{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: b, A: NoReg, B: NoReg, C: NoReg, Mem: mem(i2, 0)}},
+			{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: c, A: NoReg, B: NoReg, C: NoReg, Mem: mem(i2, disp)}},
+			{Kind: NInst, Inst: Inst{Op: OpMul, Dst: d, A: b, B: c, C: NoReg}},
+			{Kind: NInst, Inst: Inst{Op: OpStore, Dst: NoReg, A: d, B: NoReg, C: NoReg, Mem: mem(i2, 0)}},
+		}}}}
+		f.Body = []*Node{gate, mul}
+		return f, gate, mul
+	}
+	for _, c := range []struct {
+		name  string
+		disp  int64
+		inner bool
+		elem  bool
+		fused bool
+	}{
+		{"t4 after t3", 4 * n, false, false, true},
+		{"t3[i+1]", 4, false, false, false},
+		{"elementwise", 4 * n, false, true, true},
+		{"elementwise, a loop inside the first", 4 * n, true, true, false},
+		{"a loop inside the first, at -O2", 4 * n, true, false, true},
+	} {
+		f, gate, mul := build(c.disp, c.inner)
+		assert.Equal(t, c.disp != 4, fusable(gate, mul), "%s: fusable", c.name)
+		f.FuseElementwise = c.elem
+		fuse(f)
+		assert.Equal(t, c.fused, len(f.Body) == 1, "%s: fused", c.name)
+	}
+}
