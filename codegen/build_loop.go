@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,13 +24,24 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if o.Opt == "2" {
 		try.policy = "speed"
 	}
-	im, err := buildLoopModel(p, prompt, steps, o, try)
+	// Each build prints its -d dump to a buffer of its own: only the
+	// build kept prints it (or the last, where none is).
+	var dump *bytes.Buffer
+	model := func(try loopTry) (*Image, *bytes.Buffer, error) {
+		mo, buf := o, &bytes.Buffer{}
+		if o.Dump != "" {
+			mo.DumpTo = buf
+		}
+		im, err := buildLoopModel(p, prompt, steps, mo, try)
+		return im, buf, err
+	}
+	im, dump, err := model(try)
 	for _, next := range []loopTry{{"speed", true, "unrolled by 8 at most", false}, {"size", false, "with the size policy", false}} {
 		if big := (*codeTooBig)(nil); !errors.As(err, &big) || try.policy != "speed" {
 			break
 		}
 		try = next
-		if im, err = buildLoopModel(p, prompt, steps, o, try); err == nil {
+		if im, dump, err = model(try); err == nil {
 			im.Note = fmt.Sprintf("-O2: %s, since the code of the speed policy passes 64 KiB", try.note)
 		}
 	}
@@ -39,8 +51,14 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		// longer alike): the size policy builds both and keeps the
 		// smaller.
 		try.fuse = true
-		if fused, ferr := buildLoopModel(p, prompt, steps, o, try); ferr == nil && fused.CodeBytes() < im.CodeBytes() {
-			im = fused
+		if fused, fdump, ferr := model(try); ferr == nil && fused.CodeBytes() < im.CodeBytes() {
+			fused.Note = im.Note
+			im, dump = fused, fdump
+		}
+	}
+	if o.Dump != "" && o.DumpTo != nil {
+		if _, werr := o.DumpTo.Write(dump.Bytes()); werr != nil && err == nil {
+			err = werr
 		}
 	}
 	if err == nil && o.Opt == "2" && o.Boot == "lean" {

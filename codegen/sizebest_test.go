@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,5 +35,11 @@ func TestSizePolicyKeepsTheSmaller(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, min(sizes[false], sizes[true]), im.CodeBytes(), "%s: %v", c.name, sizes)
 		assert.Equal(t, c.fusedSmaller, sizes[true] < sizes[false], "%s: %v", c.name, sizes)
+		// -d prints the dump of the build kept, once.
+		var dump strings.Builder
+		o.Dump, o.DumpTo = "lir.outline", &dump
+		_, err = buildLoop(p, []int{ir.BOS}, 8, o)
+		require.NoError(t, err)
+		assert.Equal(t, 1, strings.Count(dump.String(), "# lir after outline"), "%s", c.name)
 	}
 }
