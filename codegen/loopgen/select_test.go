@@ -19,14 +19,20 @@ import (
 func snippet(t *testing.T, types []lir.Type, ins ...lir.Inst) string {
 	t.Helper()
 	f := &lir.Func{Types: append([]lir.Type{lir.I32, lir.I32}, types...)}
-	body := []*lir.Node{
-		{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
-		{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpPos, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
-	}
+	body := inputs()
 	for _, in := range ins {
 		body = append(body, &lir.Node{Kind: lir.NInst, Inst: in})
 	}
 	return listing(t, f, &Layout{}, body)
+}
+
+// inputs are the nodes that read the token into r0 and the position into
+// r1.
+func inputs() []*lir.Node {
+	return []*lir.Node{
+		{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+		{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpPos, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
+	}
 }
 
 // listing selects body's instructions, allocates them and returns the
@@ -163,15 +169,13 @@ func TestSimdSelection(t *testing.T) {
 func TestLoopOnce(t *testing.T) {
 	for _, once := range []bool{false, true} {
 		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32}}
-		body := []*lir.Node{
-			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
-			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpPos, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
-			{Kind: lir.NLoop, Index: 3, Count: 1, Once: once, Body: []*lir.Node{
+		body := append(inputs(),
+			&lir.Node{Kind: lir.NLoop, Index: 3, Count: 1, Once: once, Body: []*lir.Node{
 				{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 3, 0)},
 			}},
-			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
+			&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
 				Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 4}}},
-		}
+		)
 		got := listing(t, f, &Layout{}, body)
 		if once {
 			assert.NotContains(t, got, "jge", "once: listing:\n%s", got)
@@ -204,13 +208,11 @@ func TestShortLoop(t *testing.T) {
 			if c.writes {
 				body = append(body, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 2, 2, 0, 0)})
 			}
-			nodes := []*lir.Node{
-				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
-				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpPos, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
-				{Kind: lir.NLoop, Index: 2, Count: lir.NoReg, CountImm: c.count, Body: body},
-				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
+			nodes := append(inputs(),
+				&lir.Node{Kind: lir.NLoop, Index: 2, Count: lir.NoReg, CountImm: c.count, Body: body},
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
 					Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 4}}},
-			}
+			)
 			got := listingFor(t, f, &Layout{}, nodes, c.short)
 			assert.Regexp(t, c.want, got, "listing:\n%s", got)
 		})
@@ -223,14 +225,12 @@ func TestShortLoop(t *testing.T) {
 func TestCommuteToTheEndingOperand(t *testing.T) {
 	for _, short := range []bool{false, true} {
 		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32}}
-		nodes := []*lir.Node{
-			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpToken, Dst: 0, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
-			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpPos, Dst: 1, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg}},
-			{Kind: lir.NInst, Inst: in(lir.OpAdd, 2, 0, 1, 0)}, // pos ends here, token lives on
-			{Kind: lir.NInst, Inst: in(lir.OpXor, 3, 2, 0, 0)},
-			{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 3, B: lir.NoReg, C: lir.NoReg,
+		nodes := append(inputs(),
+			&lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 2, 0, 1, 0)}, // pos ends here, token lives on
+			&lir.Node{Kind: lir.NInst, Inst: in(lir.OpXor, 3, 2, 0, 0)},
+			&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 3, B: lir.NoReg, C: lir.NoReg,
 				Mem: lir.Mem{Base: 0, Index: lir.NoReg, Width: 4}}},
-		}
+		)
 		got := listingFor(t, f, &Layout{}, nodes, short)
 		copies := regexp.MustCompile(`(?m)^\s+mov e[a-z]+, e[a-z]+$`).FindAllString(got, -1)
 		if short {
