@@ -26,7 +26,6 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	}
 	// Each build prints its -d dump to a buffer of its own: only the
 	// build kept prints it (or the last, where none is).
-	var dump *bytes.Buffer
 	model := func(try loopTry) (*Image, *bytes.Buffer, error) {
 		mo, buf := o, &bytes.Buffer{}
 		if o.Dump != "" {

@@ -80,12 +80,12 @@ func rowBytes(q *ir.Param) int64 { return 4 + int64(q.Cols*q.Q.Bits/8) }
 // matmul's destination. It returns the first param, the buffer, the rows
 // of them all and how many params it takes.
 func (lw *lowerer) rowRun(op *ir.Op, i int) (*ir.Param, *Buf, int, int) {
-	first := op.Params[i]
+	first, uses := op.Params[i], lw.uses()
 	j, size := i+1, paramSize(first)
-	for ; j < len(op.Params); j++ {
+	for ; j < len(op.Params) && uses[first] == 1; j++ {
 		q := op.Params[j]
 		if q.Cols != first.Cols || q.Q.Bits != first.Q.Bits || q.Q.Shift != first.Q.Shift ||
-			q.Quant.Type != first.Quant.Type || q.PerLayer != first.PerLayer || lw.uses()[q] != 1 || lw.uses()[first] != 1 ||
+			q.Quant.Type != first.Quant.Type || q.PerLayer != first.PerLayer || uses[q] != 1 ||
 			lw.o.MaxBuf > 0 && size+paramSize(q) > lw.o.MaxBuf {
 			break
 		}

@@ -4,17 +4,24 @@ import (
 	x86 "tfc/codegen/x86_16"
 )
 
-// computes are the operations whose only effects are their register
-// destination (the first operand) and the flags: removing one whose
-// destination nothing reads changes nothing else, where its flags are
-// dead too (which the caller knows: flags are not tracked here).
-var computes = map[x86.Op]bool{
-	x86.MOV: true, x86.MOVZX: true, x86.MOVSX: true, x86.LEA: true, x86.ADD: true, x86.ADC: true, x86.SUB: true,
-	x86.SBB: true, x86.AND: true, x86.OR: true, x86.XOR: true, x86.SHL: true, x86.SHR: true, x86.SAR: true,
-	x86.SHLD: true, x86.SHRD: true, x86.NEG: true, x86.NOT: true, x86.INC: true, x86.DEC: true, x86.IMUL: true,
-	x86.SETA: true, x86.SETAE: true, x86.SETB: true, x86.SETBE: true, x86.SETE: true, x86.SETNE: true,
-	x86.SETG: true, x86.SETGE: true, x86.SETL: true, x86.SETLE: true,
+// computing are the operations whose only effects are their register
+// destination (the first operand) and, where the value is true, the
+// flags: removing one whose destination nothing reads changes nothing
+// else, where its flags are dead too (which the caller knows: flags are
+// not tracked here).
+var computing = map[x86.Op]bool{
+	x86.MOV: false, x86.MOVZX: false, x86.MOVSX: false, x86.LEA: false, x86.NOT: false,
+	x86.SETA: false, x86.SETAE: false, x86.SETB: false, x86.SETBE: false, x86.SETE: false, x86.SETNE: false,
+	x86.SETG: false, x86.SETGE: false, x86.SETL: false, x86.SETLE: false,
+	x86.ADD: true, x86.ADC: true, x86.SUB: true, x86.SBB: true, x86.AND: true, x86.OR: true, x86.XOR: true,
+	x86.SHL: true, x86.SHR: true, x86.SAR: true, x86.SHLD: true, x86.SHRD: true, x86.NEG: true, x86.INC: true,
+	x86.DEC: true, x86.IMUL: true,
 }
+
+func computes(op x86.Op) bool { _, ok := computing[op]; return ok }
+
+// WritesFlags: op, one that DeadWrites may list, writes arithmetic flags.
+func WritesFlags(op x86.Op) bool { return computing[op] }
 
 // DeadWrites lists, in order, the items of k that compute into a register
 // that nothing reads after them (a general register or a virtual, none
@@ -30,7 +37,7 @@ func DeadWrites(k *Kernel, o Options) ([]int, error) {
 	var dead []int
 	for j, e := range a.eff {
 		in := k.Items[a.item[j]].Inst
-		if !computes[in.Op] || e.flow != fNext || len(in.Args) == 0 || in.Op == x86.IMUL && len(in.Args) < 2 {
+		if !computes(in.Op) || e.flow != fNext || len(in.Args) == 0 || in.Op == x86.IMUL && len(in.Args) < 2 {
 			continue
 		}
 		if r, ok := in.Args[0].(x86.Reg); !ok || isSeg(r) {

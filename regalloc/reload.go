@@ -23,15 +23,8 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 		if !ok {
 			return false
 		}
-		if invariant(m, &o) {
-			return true
-		}
-		for _, s := range slots {
-			if m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == s.Seg && m.Disp == s.Disp && m.Addr32 == s.Addr32 {
-				return true
-			}
-		}
-		return false
+		_, isSlot := slotAt(m, slots)
+		return isSlot || invariant(m, &o)
 	}
 	holds := map[loaded]uint8{} // what registers hold: a bit a family
 	forget := func(f int) {
@@ -127,6 +120,19 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 	return out
 }
 
+// slotAt: m is one of slots (an address alone), at its displacement.
+func slotAt(m x86.Mem, slots []x86.Mem) (int32, bool) {
+	if m.Base != x86.NoReg || m.Index != x86.NoReg {
+		return 0, false
+	}
+	for _, s := range slots {
+		if m.Seg == s.Seg && m.Disp == s.Disp && m.Addr32 == s.Addr32 {
+			return m.Disp, true
+		}
+	}
+	return 0, false
+}
+
 // clears: in is `xor r32, r32`.
 func clears(in x86.Inst) (x86.Reg, bool) {
 	if in.Op != x86.XOR || len(in.Args) != 2 || in.Args[0] != in.Args[1] {
@@ -180,15 +186,10 @@ func readsFirst(in x86.Inst) bool {
 func deadStores(k *Kernel, slots []x86.Mem) *Kernel {
 	slot := func(a x86.Operand) (int32, bool) {
 		m, ok := a.(x86.Mem)
-		if !ok || m.Base != x86.NoReg || m.Index != x86.NoReg {
+		if !ok {
 			return 0, false
 		}
-		for _, s := range slots {
-			if m.Seg == s.Seg && m.Disp == s.Disp && m.Addr32 == s.Addr32 {
-				return m.Disp, true
-			}
-		}
-		return 0, false
+		return slotAt(m, slots)
 	}
 	// store: it is `mov dword [slot], r|imm`.
 	store := func(in x86.Inst) (int32, bool) {
@@ -213,11 +214,7 @@ func deadStores(k *Kernel, slots []x86.Mem) *Kernel {
 				dead[i] = true
 				break
 			}
-			switch next.Inst.Op {
-			case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA, x86.ADD, x86.ADC, x86.SUB, x86.SBB, x86.AND, x86.OR, x86.XOR,
-				x86.SHL, x86.SHR, x86.SAR, x86.SHLD, x86.SHRD, x86.INC, x86.DEC, x86.NEG, x86.NOT, x86.CMP, x86.TEST,
-				x86.IMUL, x86.MUL:
-			default:
+			if op := next.Inst.Op; !computes(op) && op != x86.CMP && op != x86.TEST && op != x86.MUL {
 				break scan // control, or what else may read memory
 			}
 			for _, a := range next.Inst.Args {

@@ -3,6 +3,7 @@ package loopgen
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	x86 "tfc/codegen/x86_16"
@@ -321,7 +322,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 		// the smaller. At -O2 it ran more instructions a token.
 		o := allocOptions()
 		o.Split = true
-		if b, err := allocate(k, o, spill); err == nil && b.size < a.size {
+		if b, err := allocate(k, o, spill); err == nil && b.bytes() < a.bytes() {
 			a = b
 		}
 	}
@@ -333,17 +334,15 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	return regalloc.Rewrite(a.k, a.as, g.prog)
 }
 
-// allocation is a kernel allocated: its instructions, their registers,
-// its spill slots and its bytes.
+// allocation is a kernel allocated: its instructions, their registers
+// and its spill slots.
 type allocation struct {
 	k     *regalloc.Kernel
 	as    map[int]x86.Reg
 	slots int
-	size  int
 }
 
-// allocate allocates k with o, its spill slots from spill, and measures
-// the code (what it calls or jumps to outside it at address 0).
+// allocate allocates k with o, its spill slots from spill.
 func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	out, as, slots, err := regalloc.AllocateSpilling(&k.k, o, func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spill + 4*i)))
@@ -352,16 +351,22 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 		return allocation{}, err
 	}
 	allocated(out.Items, as)
+	return allocation{out, as, slots}, nil
+}
+
+// bytes is the allocation's code (what it calls or jumps to outside it at
+// address 0); what does not assemble counts as endless.
+func (a allocation) bytes() int {
 	var p x86.Program
-	if err := regalloc.Rewrite(out, as, &p); err != nil {
-		return allocation{}, err
+	if err := regalloc.Rewrite(a.k, a.as, &p); err != nil {
+		return math.MaxInt
 	}
 	own := map[string]bool{}
-	for _, it := range out.Items {
+	for _, it := range a.k.Items {
 		own[it.Label] = true
 	}
 	outside := map[string]bool{}
-	for _, it := range out.Items {
+	for _, it := range a.k.Items {
 		for _, l := range it.Inst.LabelRefs() {
 			if !own[l] && !outside[l] {
 				outside[l] = true
@@ -369,11 +374,11 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 			}
 		}
 	}
-	size, err := p.Size(0)
+	n, err := p.Size(0)
 	if err != nil {
-		return allocation{}, err
+		return math.MaxInt
 	}
-	return allocation{out, as, slots, size}, nil
+	return n
 }
 
 // allocOptions are the allocator's options for every kernel: the

@@ -51,7 +51,7 @@ func deadCode(k *regalloc.Kernel) {
 		}
 		drop := map[int]bool{}
 		for _, i := range dead {
-			if op := k.Items[i].Inst.Op; keepsFlags[op] || flagsDeadAfter(k.Items[i+1:], true) {
+			if !regalloc.WritesFlags(k.Items[i].Inst.Op) || flagsDeadAfter(k.Items[i+1:], true) {
 				drop[i] = true
 			}
 		}
@@ -67,12 +67,6 @@ func deadCode(k *regalloc.Kernel) {
 		k.Items = items
 	}
 }
-
-// keepsFlags are the operations of regalloc's computes that write no
-// flag.
-var keepsFlags = map[x86.Op]bool{x86.MOV: true, x86.MOVZX: true, x86.MOVSX: true, x86.LEA: true, x86.NOT: true,
-	x86.SETA: true, x86.SETAE: true, x86.SETB: true, x86.SETBE: true, x86.SETE: true, x86.SETNE: true,
-	x86.SETG: true, x86.SETGE: true, x86.SETL: true, x86.SETLE: true}
 
 // allocated rewrites a kernel after allocation, where a virtual that is
 // still named has a register (as gives it): `cmp r, 0` becomes `test r,
