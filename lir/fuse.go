@@ -210,8 +210,12 @@ func stable(m Mem, nd []int) bool {
 }
 
 // dse removes the stores into a var or scratch buffer that nothing reads
-// any more (forward took its loads), and the buffer.
+// any more (forward took its loads), and the buffer; and a store that a
+// store to the same bytes after it in the same straight run overwrites
+// before anything reads them (a fused gate stores its value, which the
+// mul after it reads from the register and stores again).
 func dse(f *Func) {
+	overwritten(f)
 	read := map[*Buf]bool{}
 	walkAll(f, func(n *Node) {
 		if n.Kind == NInst && n.Inst.Op != OpStore {
@@ -245,6 +249,67 @@ func dse(f *Func) {
 		}
 	}
 	f.Bufs = keep
+}
+
+// overwritten removes the stores that a later store to the same operand
+// replaces, with no read of those bytes between them in the same straight
+// run. Buffers do not overlap (forward's assumption); within one, a load
+// through the same registers at a displacement whose bytes do not meet
+// the store's leaves it pending.
+func overwritten(f *Func) {
+	nd := defs(f)
+	var run func(nodes []*Node) []*Node
+	run = func(nodes []*Node) []*Node {
+		dead := map[*Node]bool{}
+		pending := map[Mem]*Node{}
+		for _, n := range nodes {
+			if n.Kind != NInst {
+				pending = map[Mem]*Node{}
+				n.Body, n.Then, n.Else = run(n.Body), run(n.Then), run(n.Else)
+				continue
+			}
+			in := &n.Inst
+			switch in.Op {
+			case OpStore:
+				if !stable(in.Mem, nd) {
+					continue
+				}
+				if old, ok := pending[in.Mem]; ok {
+					dead[old] = true
+				}
+				pending[in.Mem] = n
+			case OpAddr, OpSeg:
+			default:
+				for _, m := range in.mems() {
+					for k := range pending {
+						if m.Buf == nil || k.Buf == m.Buf && !(in.Op == OpLoad && apart(k, *m)) {
+							delete(pending, k)
+						}
+					}
+				}
+			}
+		}
+		if len(dead) == 0 {
+			return nodes
+		}
+		var out []*Node
+		for _, n := range nodes {
+			if !dead[n] {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = run(*b)
+	}
+}
+
+// apart: a and b address the buffer through the same registers and scale
+// at displacements whose bytes do not meet.
+func apart(a, b Mem) bool {
+	return a.Base == b.Base && a.Index == b.Index && a.Scale == b.Scale &&
+		(a.Disp+int64(a.Width) <= b.Disp || b.Disp+int64(b.Width) <= a.Disp)
 }
 
 // flat: the loop that ends op a has no loop inside (an elementwise op's,

@@ -59,3 +59,55 @@ func TestFuseDisjointRanges(t *testing.T) {
 		assert.Equal(t, c.fused, len(f.Body) == 1, "%s: fused", c.name)
 	}
 }
+
+// A store that a second store to the same element replaces goes when
+// nothing between them reads that element: a load of another element of
+// the buffer (t4's, n elements on) or of another buffer leaves the first
+// store dead, a load of the same bytes, or of bytes that meet them, or of
+// an element through another register, keeps it.
+func TestDSEOverwrittenStore(t *testing.T) {
+	const n = 8
+	for _, c := range []struct {
+		name  string
+		other bool
+		disp  int64
+		index bool
+		gone  bool
+	}{
+		{"t4's element", false, 4 * n, false, true},
+		{"another buffer", true, 0, false, true},
+		{"the same element", false, 0, false, false},
+		{"bytes that meet", false, 2, false, false},
+		{"another index", false, 4 * n, true, false},
+	} {
+		f := &Func{}
+		buf := &Buf{Name: "t3+t4", Kind: BufVar, Size: 8 * n}
+		other := &Buf{Name: "w", Kind: BufParam, Size: 4 * n}
+		f.Bufs = []*Buf{buf, other}
+		i, j, a, b, d := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		mem := func(bf *Buf, r Reg, disp int64) Mem {
+			return Mem{Buf: bf, Base: NoReg, Index: r, Scale: 4, Disp: disp, Width: 4}
+		}
+		read := mem(buf, i, c.disp)
+		if c.other {
+			read = mem(other, i, c.disp)
+		}
+		if c.index {
+			read = mem(buf, j, c.disp)
+		}
+		first := &Node{Kind: NInst, Inst: Inst{Op: OpStore, Dst: NoReg, A: a, B: NoReg, C: NoReg, Mem: mem(buf, i, 0)}}
+		body := []*Node{
+			{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: a, A: NoReg, B: NoReg, C: NoReg, Mem: mem(buf, i, 0)}},
+			first,
+			{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: b, A: NoReg, B: NoReg, C: NoReg, Mem: read}},
+			{Kind: NInst, Inst: Inst{Op: OpMul, Dst: d, A: a, B: b, C: NoReg}},
+			{Kind: NInst, Inst: Inst{Op: OpStore, Dst: NoReg, A: d, B: NoReg, C: NoReg, Mem: mem(buf, i, 0)}},
+		}
+		f.Body = []*Node{{Kind: NLoop, Index: j, Count: NoReg, CountImm: 2, Body: []*Node{
+			{Kind: NLoop, Index: i, Count: NoReg, CountImm: n, Body: body}}}}
+		dse(f)
+		kept := false
+		Walk(f.Body, func(nd *Node) { kept = kept || nd == first })
+		assert.Equal(t, !c.gone, kept, "%s: first store kept", c.name)
+	}
+}
