@@ -520,9 +520,11 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 	}
 
 	// Preferences: the register of a mov partner (the mov disappears),
-	// and eax for a virtual used where the accumulator forms are shorter.
+	// eax for a virtual used where the accumulator forms are shorter, and
+	// with Addr16 ebx, ebp, esi or edi for one that addresses memory.
 	moves := make([][]int, a.nnodes)
 	acc := make([]int, a.nnodes)
+	addr := make([]int, a.nnodes)
 	for _, i := range a.item {
 		in := k.Items[i].Inst
 		if d, s, ok := moveRegs(in); ok && d != s {
@@ -531,6 +533,11 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 		}
 		if n, ok := accumulatorUse(in); ok {
 			acc[physNodes+n]++
+		}
+		if o.Addr16 {
+			for _, n := range addressUses(in) {
+				addr[physNodes+n]++
+			}
 		}
 	}
 
@@ -585,6 +592,9 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 			}
 			if f == 0 {
 				score += acc[v]
+			}
+			if addr16&(1<<f) != 0 {
+				score += 2 * addr[v]
 			}
 			if score > bestScore {
 				best, bestScore = f, score

@@ -238,6 +238,25 @@ func TestPreferences(t *testing.T) {
 	assert.Equal(t, x86.ECX, as[0], "v0: assignment %v", as)
 	assert.Equal(t, x86.EAX, as[1], "v1: assignment %v", as)
 	assert.Equal(t, 3, len(p.Placed()), "instructions:\n%s", p.Listing())
+	// With Addr16, a value that addresses memory unscaled takes ebx, ebp,
+	// esi or edi (eax first otherwise); scaled, it has no 16-bit form and
+	// no preference.
+	for _, c := range []struct {
+		scale  int
+		addr16 bool
+		want   x86.Reg
+	}{{1, true, x86.EBX}, {1, false, x86.EAX}, {4, true, x86.EAX}} {
+		k = &Kernel{Name: "addr"}
+		k.I(x86.MOV, v0, mx)
+		m := x86.Mem{Base: v0, Index: x86.NoReg, Disp: 0x100, Addr32: true}
+		if c.scale > 1 {
+			m.Base, m.Index, m.Scale = x86.NoReg, v0, c.scale
+		}
+		k.I(x86.MOV, v1, x86.D(m))
+		k.I(x86.MOV, mz, v1)
+		as, _ = allocOK(t, k, Options{Addr16: c.addr16})
+		assert.Equal(t, c.want, as[0], "scale %d, addr16 %v: assignment %v", c.scale, c.addr16, as)
+	}
 }
 
 func TestCallsAndExits(t *testing.T) {

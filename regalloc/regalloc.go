@@ -264,6 +264,31 @@ type Options struct {
 	// Split lets AllocateSpilling split a value around a loop that
 	// never names it instead of spilling one (splitAround).
 	Split bool
+	// Addr16: addresses will be 16-bit where their registers allow (the
+	// segmented model): a virtual that is an unscaled address's base or
+	// index prefers ebx, ebp, esi or edi.
+	Addr16 bool
+}
+
+// addr16 are the families whose 16-bit registers address memory (bx, bp,
+// si, di).
+const addr16 = 1<<3 | 1<<famEBP | 1<<6 | 1<<7
+
+// addressUses are the virtuals that address memory in in, unscaled.
+func addressUses(in x86.Inst) []int {
+	var ns []int
+	for _, a := range in.Args {
+		m, ok := a.(x86.Mem)
+		if !ok || m.Scale > 1 {
+			continue
+		}
+		for _, r := range []x86.Reg{m.Base, m.Index} {
+			if n, _, ok := virt(r); ok {
+				ns = append(ns, n)
+			}
+		}
+	}
+	return ns
 }
 
 // DefaultAllowed is the default register set, in order of preference.

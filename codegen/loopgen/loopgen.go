@@ -344,13 +344,14 @@ type allocation struct {
 
 // allocate allocates k with o, its spill slots from spill.
 func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
+	o.Addr16 = k.l.Segmented
 	out, as, slots, err := regalloc.AllocateSpilling(&k.k, o, func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spill + 4*i)))
 	})
 	if err != nil {
 		return allocation{}, err
 	}
-	allocated(out.Items, as)
+	allocated(out.Items, as, k.l.Segmented)
 	return allocation{out, as, slots}, nil
 }
 
