@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// cacheShift's binary search gives the count of spec.md's definition (the
-// shifts s < 31 with rshr(m, s) > qmax) for every magnitude up to 2^18,
+// cacheShift's binary search, and the size policy's count, give the
+// count of spec.md's definition (the shifts s < 31 with rshr(m, s) > qmax) for every magnitude up to 2^18,
 // around every threshold and at the ends of uint32, for both cache types.
 func TestCacheShift(t *testing.T) {
 	for _, qmax := range []int64{127, 32767} {
@@ -43,10 +43,15 @@ func TestCacheShift(t *testing.T) {
 			}
 		}
 		ms = append(ms, 1<<31, 1<<32-1)
-		for _, v := range ms {
-			mach := &Machine{f: f, regs: make([]int64, len(f.Types)), token: int(int32(uint32(v)))}
-			mach.run(f.Body)
-			require.Equal(t, want(v), mach.regs[s], "qmax %d, m %d", qmax, v)
+		for _, way := range []string{"search", "count"} {
+			if way == "count" {
+				general(f) // the size policy's way
+			}
+			for _, v := range ms {
+				mach := &Machine{f: f, regs: make([]int64, len(f.Types)), token: int(int32(uint32(v)))}
+				mach.run(f.Body)
+				require.Equal(t, want(v), mach.regs[s], "%s: qmax %d, m %d", way, qmax, v)
+			}
 		}
 	}
 }

@@ -60,3 +60,22 @@ func TestFoldDivideByPowerOfTwo(t *testing.T) {
 		}
 	}
 }
+
+// An if on a known condition is the branch it takes, inside a loop too
+// (the speed policy's side of a faster if on the constant 1: the cache
+// shift's binary search); on a condition that is not known it stays.
+func TestFoldKnownIf(t *testing.T) {
+	f := &Func{}
+	one, zero, tok, a, b := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+	inst := func(op Opcode, dst Reg, imm int64) *Node {
+		return &Node{Kind: NInst, Inst: Inst{Op: op, Dst: dst, A: NoReg, B: NoReg, C: NoReg, Imm: imm}}
+	}
+	then, els := inst(OpConst, a, 1), inst(OpConst, b, 2)
+	iff := func(c Reg) *Node { return &Node{Kind: NIf, Cond: c, Then: []*Node{then}, Else: []*Node{els}} }
+	unknown := iff(tok)
+	f.Body = []*Node{inst(OpConst, one, 1), inst(OpConst, zero, 0), inst(OpToken, tok, 0),
+		{Kind: NLoop, Index: f.NewReg(I32), Count: NoReg, CountImm: 2, Body: []*Node{iff(one), iff(zero)}}, unknown}
+	fold(f)
+	assert.Equal(t, []*Node{then, els}, f.Body[3].Body)
+	assert.Same(t, unknown, f.Body[4])
+}

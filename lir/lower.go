@@ -379,17 +379,35 @@ func (lw *lowerer) store(op *ir.Op) {
 // most 16 long, as m < 2^32), found by a binary search of 5 steps (16,
 // 8, 4, 2, 1: a running value halved each pass, not 16 >> i) where
 // counting them took 31 64-bit shifts.
+//
+// The size policy counts d in a loop instead, one pass for each s − 1
+// at which m >> (s−1) can reach 2·qmax+1 (25 for int8), m halved each
+// pass: half the code, about twice the instructions (a few thousand a
+// token).
 func (lw *lowerer) cacheShift(m Reg, qmax int64) Reg {
 	b := &lw.b
 	d := b.c32(0)
-	step := b.c32(16)
-	b.loopN(5, func(i Reg) {
-		t := b.add32(d, b.op(OpAdd, I32, step, b.c32(-1)))
-		in := b.cmp(GEU, b.op(OpShr, I32, m, t), b.c32(2*qmax+1))
-		b.set(d, OpAdd, d, b.sel(in, step, b.c32(0)))
-		b.emit(Inst{Op: OpShrI, Dst: step, A: step, B: NoReg, C: NoReg, Imm: 1})
+	above := b.cmp(GTU, m, b.c32(qmax))
+	b.faster(b.c32(1), func() {
+		step := b.c32(16)
+		b.loopN(5, func(i Reg) {
+			t := b.add32(d, b.op(OpAdd, I32, step, b.c32(-1)))
+			in := b.cmp(GEU, b.op(OpShr, I32, m, t), b.c32(2*qmax+1))
+			b.set(d, OpAdd, d, b.sel(in, step, b.c32(0)))
+			b.emit(Inst{Op: OpShrI, Dst: step, A: step, B: NoReg, C: NoReg, Imm: 1})
+		})
+	}, func() {
+		passes := 0
+		for uint64(1)<<(32-passes)-1 >= uint64(2*qmax+1) {
+			passes++
+		}
+		t := b.op(OpCopy, I32, m, NoReg)
+		b.loopN(passes, func(i Reg) {
+			b.set(d, OpAdd, d, b.cmp(GEU, t, b.c32(2*qmax+1)))
+			b.emit(Inst{Op: OpShrI, Dst: t, A: t, B: NoReg, C: NoReg, Imm: 1})
+		})
 	})
-	return b.add32(d, b.cmp(GTU, m, b.c32(qmax)))
+	return b.add32(d, above)
 }
 
 // expLookup is exp(−d) from the exp table for 0 <= d < ir.ExpLimit

@@ -29,7 +29,7 @@ var passes = []pass{
 	{"strength", strength, "in a procedure, an address that a loop moves by a fixed step each pass, and computes with two instructions or more, is read through a pointer set before the loop and stepped at the end of its body", "size", "", false},
 	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", "", false},
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", "", false},
-	{"fold", fold, "constants folded; a multiply or an unsigned divide by a power of two becomes a shift; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", "", false},
+	{"fold", fold, "constants folded (an if on a known condition is its branch); a multiply or an unsigned divide by a power of two becomes a shift; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", "", false},
 	{"stride", stride, "a loop whose index only indexes memory, scaled alike (by 2, 4 or 8), steps by the scale and its operands take it unscaled", "size", "", false},
 	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", "", false},
 	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", "", false},
@@ -242,6 +242,28 @@ func fold(f *Func) {
 			konst[in.Dst] = in.Imm
 		}
 	})
+	// An if on a known condition is the branch it takes (the speed
+	// policy's side of a choice that the size policy's general makes).
+	var taken func(nodes []*Node) []*Node
+	taken = func(nodes []*Node) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			n.Body, n.Then, n.Else = taken(n.Body), taken(n.Then), taken(n.Else)
+			if c, ok := konst[n.Cond]; ok && n.Kind == NIf {
+				if c != 0 {
+					out = append(out, n.Then...)
+				} else {
+					out = append(out, n.Else...)
+				}
+				continue
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = taken(*b)
+	}
 }
 
 func log2(v int64) int {
