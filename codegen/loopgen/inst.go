@@ -375,6 +375,34 @@ func (k *kernel) cmp(in *lir.Inst) {
 	k.i(x86.MOV, k.dst(in.Dst), d)
 }
 
+// addFlag is add's d = d + c, where c is cmp's result (0 or 1), on cmp's
+// flags: the carry of an unsigned below is c (adc d, 0), and sbb d, −1
+// adds its complement (at or above); a > or <= against a constant below
+// 2^32−1 compares against the next one instead. Any other condition
+// takes a setcc (the mov of 0 before it leaves the flags alone): 2 to 6
+// bytes fewer than c's register from a setcc, then an add.
+func (k *kernel) addFlag(add, cmp *lir.Inst) {
+	d := k.dst(add.Dst)
+	c := cmp.Cond
+	if v, ok := k.known(cmp.B); ok && !k.is64(cmp.A) && (c == lir.GTU || c == lir.LEU) && uint32(v) != 1<<32-1 {
+		k.i(x86.CMP, k.reg(cmp.A), x86.Imm(int64(int32(uint32(v)+1))))
+		c = map[lir.Cond]lir.Cond{lir.GTU: lir.GEU, lir.LEU: lir.LTU}[c]
+	} else {
+		c = k.compare(cmp)
+	}
+	switch c {
+	case lir.LTU:
+		k.i(x86.ADC, d, x86.Imm(0))
+	case lir.GEU:
+		k.i(x86.SBB, d, x86.Imm(-1))
+	default:
+		t := k.v()
+		k.i(x86.MOV, t, x86.Imm(0))
+		k.i(setcc[c], v8(t))
+		k.i(x86.ADD, d, t)
+	}
+}
+
 // compare sets the flags for in, an OpCmp, and returns the condition to
 // test them by (the operands may have been swapped).
 func (k *kernel) compare(in *lir.Inst) lir.Cond {

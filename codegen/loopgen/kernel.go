@@ -220,6 +220,10 @@ func (k *kernel) nodes(ns []*lir.Node) {
 				k.sel(in, cmp)
 				continue
 			}
+			if in := &n.Inst; in.Op == lir.OpAdd && cmp != nil {
+				k.addFlag(in, cmp)
+				continue
+			}
 			if in := &n.Inst; in.Op == lir.OpLoad && k.foldable[in.Dst] {
 				k.deferred[in.Dst] = in.Mem // read where it is used
 				continue
@@ -459,6 +463,10 @@ func (k *kernel) jumpsOn(cmp *lir.Inst, next *lir.Node) bool {
 		s := &next.Inst
 		premove := s.Dst != s.A && s.Dst != s.B // written before the comparison
 		return s.C == cmp.Dst && s.A != cmp.Dst && s.B != cmp.Dst && !(premove && (s.Dst == cmp.A || s.Dst == cmp.B))
+	case next.Kind == lir.NInst && next.Inst.Op == lir.OpAdd:
+		// A count of the passes where the comparison holds (addFlag).
+		a := &next.Inst
+		return !k.is64(a.Dst) && (a.A == cmp.Dst) != (a.B == cmp.Dst) && (a.Dst == a.A || a.Dst == a.B)
 	}
 	return false
 }

@@ -62,6 +62,17 @@ func in(op lir.Opcode, dst, a, b lir.Reg, imm int64) lir.Inst {
 	return lir.Inst{Op: op, Dst: dst, A: a, B: b, C: lir.NoReg, Imm: imm}
 }
 
+// count is r3 = r0 + (r0 cond b), b r1 or (4) the constant 0x7f, then
+// its store.
+func count(c lir.Cond, b lir.Reg) []lir.Inst {
+	const no = lir.NoReg
+	return []lir.Inst{in(lir.OpConst, 4, no, no, 0x7f), in(lir.OpCopy, 3, 0, no, 0),
+		{Op: lir.OpCmp, Cond: c, Dst: 2, A: 0, B: b, C: no}, in(lir.OpAdd, 3, 3, 2, 0),
+		{Op: lir.OpStore, Dst: no, A: 3, B: no, C: no, Mem: lir.Mem{Base: 1, Index: no, Width: 4}}}
+}
+
+var countTypes = []lir.Type{lir.I32, lir.I32, lir.I32}
+
 // Each lir form selects the x86 form it should (as Go's test/codegen
 // checks its compiler): the listing matches every pattern.
 func TestSelection(t *testing.T) {
@@ -112,6 +123,11 @@ func TestSelection(t *testing.T) {
 			[]lir.Inst{{Op: lir.OpAddr, Dst: 2, A: no, B: no, C: no, Mem: lir.Mem{Base: 1, Index: no, Width: 4}},
 				{Op: lir.OpStore, Dst: no, A: 0, B: no, C: no, Mem: lir.Mem{Base: 2, Index: no, Width: 4}}},
 			[]string{`mov dword \[e[a-z]+\], e[a-z]+`}, []string{`lea`}},
+		{"a count of unsigned belows adds the carry", countTypes, count(lir.LTU, 1), []string{`cmp e[a-z]+, e[a-z]+\s+adc e[a-z]+, 0x0`}, []string{`set`}},
+		{"a count of unsigned at-or-aboves subtracts the borrow from -1", countTypes, count(lir.GEU, 1), []string{`cmp e[a-z]+, e[a-z]+\s+sbb e[a-z]+, -0x1`}, []string{`set`}},
+		{"a count of unsigned aboves a constant compares with the next one", countTypes, count(lir.GTU, 4),
+			[]string{`cmp e[a-z]+, 0x80\s+sbb e[a-z]+, -0x1`}, []string{`set`}},
+		{"a count of signed belows takes a setcc", countTypes, count(lir.LT, 1), []string{`setl [a-d]l`, `add e[a-z]+, e[a-z]+`}, nil},
 		{"an unsigned 64/32 division is two divs", []lir.Type{lir.I64, lir.I64},
 			[]lir.Inst{in(lir.OpExtU, 2, 0, no, 0), in(lir.OpUDiv, 3, 2, 1, 0)},
 			[]string{`(?s)div e[a-z]+.*div e[a-z]+`}, nil},
