@@ -387,6 +387,11 @@ func (k *kernel) loop(n *lir.Node) {
 	if n.Count != lir.NoReg {
 		count = k.src(n.Count)
 	}
+	if k.readers[n.Index] == 0 && (n.Count == lir.NoReg && n.CountImm > 0 || n.Count != lir.NoReg && n.Once) {
+		k.countDown(n, idx, count, top)
+		k.label(end)
+		return
+	}
 	k.i(x86.MOV, idx, x86.Imm(0))
 	// A count in a register is tested before the first pass, unless the
 	// lowering knows it is at least 1; a constant one needs no test.
@@ -419,6 +424,26 @@ func (k *kernel) loop(n *lir.Node) {
 	k.i(x86.CMP, idx, count)
 	k.i(x86.JL, x86.Label(top))
 	k.label(end)
+}
+
+// countDown is a loop whose index nothing reads, which runs at least
+// once: the index counts the passes left down to 0 (dec, jnz: an
+// instruction a pass fewer than inc, cmp, jl, and 1 to 4 bytes fewer).
+func (k *kernel) countDown(n *lir.Node, idx x86.Reg, count x86.Operand, top string) {
+	if k.shortLoop(n) {
+		idx = v16(idx)
+		switch c := count.(type) {
+		case x86.Reg:
+			count = v16(c)
+		case x86.Mem:
+			count = x86.W(c)
+		}
+	}
+	k.i(x86.MOV, idx, count)
+	k.label(top)
+	k.nodes(n.Body)
+	k.i(x86.DEC, idx)
+	k.i(x86.JNZ, x86.Label(top))
 }
 
 // shortLoop: for size, a loop steps and compares the low 16 bits of its

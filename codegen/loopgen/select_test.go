@@ -235,6 +235,37 @@ func TestShortLoop(t *testing.T) {
 	}
 }
 
+// A loop whose index nothing reads counts its passes down to 0 (dec,
+// jnz), in 16 bits for size; one over a count in a register that may be
+// 0 tests it first and counts up.
+func TestCountDown(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		short     bool
+		count     lir.Reg
+		once      bool
+		want, not string
+	}{
+		{"for size", true, lir.NoReg, false, `(?m)^\s+mov ([a-ds][xi]), 0x40\n[^\n]*:\n(.*\n)+\s+dec ([a-ds][xi])\n\s+jne `, `cmp`},
+		{"for speed", false, lir.NoReg, false, `(?m)^\s+mov (e[a-ds][xi]), 0x40\n[^\n]*:\n(.*\n)+\s+dec e[a-ds][xi]\n\s+jne `, `cmp`},
+		{"a count in a register, once", false, 1, true, `(?m)^\s+dec e[a-ds][xi]\n\s+jne `, `cmp`},
+		{"a count in a register", false, 1, false, `(?m)^\s+inc e[a-ds][xi]\n\s+cmp `, `dec`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32}}
+			nodes := append(inputs(),
+				&lir.Node{Kind: lir.NLoop, Index: 2, Count: c.count, CountImm: 64, Once: c.once, Body: []*lir.Node{
+					{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 1, 0)}}},
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
+					Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 4}}},
+			)
+			got := listingFor(t, f, &Layout{}, nodes, c.short)
+			assert.Regexp(t, c.want, got, "listing:\n%s", got)
+			assert.NotContains(t, got, c.not, "listing:\n%s", got)
+		})
+	}
+}
+
 // For size, a commutative op whose second operand is read for the last
 // time while its first lives on starts from the second, so the result
 // takes its register: `add ecx, eax`, not `mov edx, eax; add edx, ecx`.
