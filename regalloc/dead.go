@@ -55,3 +55,33 @@ func DeadWrites(k *Kernel, o Options) ([]int, error) {
 	}
 	return dead, nil
 }
+
+// UpperDead lists, in order, the items of k that write a 32-bit general
+// register named as their first operand whose upper 16 bits nothing
+// reads after them (a 16-bit write there, which keeps them, computes the
+// same low word where the operation's low word depends on its operands'
+// low words alone: the caller knows which).
+func UpperDead(k *Kernel, o Options) ([]int, error) {
+	if o.Allowed == nil {
+		o.Allowed = DefaultAllowed
+	}
+	a, err := analyze(k, &o)
+	if err != nil {
+		return nil, err
+	}
+	var dead []int
+	for j, e := range a.eff {
+		in := k.Items[a.item[j]].Inst
+		if e.flow != fNext || len(in.Args) == 0 {
+			continue
+		}
+		r, ok := in.Args[0].(x86.Reg)
+		if !ok || Bits(r) != 32 || isSeg(r) {
+			continue
+		}
+		if n, _ := nodeOf(r); a.out[j].parts(n)&partUp == 0 {
+			dead = append(dead, a.item[j])
+		}
+	}
+	return dead, nil
+}

@@ -327,6 +327,37 @@ func Rewrite(k *Kernel, assign map[int]x86.Reg, p *x86.Program) error {
 	return nil
 }
 
+// Physical is k with every virtual replaced by the register assign gives
+// it, in items (Rewrite's instructions): a pass after allocation that
+// needs what each register holds, which a dropped reload or a value two
+// virtuals share leave to the registers, reads this.
+func Physical(k *Kernel, assign map[int]x86.Reg) (*Kernel, error) {
+	out := &Kernel{Name: k.Name, Items: make([]Item, 0, len(k.Items))}
+	for i, it := range k.Items {
+		if it.Label != "" {
+			out.Items = append(out.Items, it)
+			continue
+		}
+		in, err := rewriteInst(it.Inst, assign)
+		if err != nil {
+			return nil, fmt.Errorf("kernel %s: item %d (%s): %w", k.Name, i, InstString(it.Inst), err)
+		}
+		if isSelfMove(in) {
+			continue
+		}
+		p := Item{Inst: in, Data: it.Data}
+		for _, r := range it.Reads {
+			r, err := physical(r, assign)
+			if err != nil {
+				return nil, fmt.Errorf("kernel %s: item %d (%s): %w", k.Name, i, InstString(it.Inst), err)
+			}
+			p.Reads = append(p.Reads, r)
+		}
+		out.Items = append(out.Items, p)
+	}
+	return out, nil
+}
+
 func isSelfMove(in x86.Inst) bool {
 	if in.Op != x86.MOV && in.Op != x86.XCHG || len(in.Args) != 2 {
 		return false

@@ -352,7 +352,12 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 		return allocation{}, err
 	}
 	allocated(out.Items, as, k.l.Segmented)
-	return allocation{out, as, slots}, nil
+	phys, err := regalloc.Physical(out, as)
+	if err != nil {
+		return allocation{}, err
+	}
+	narrow(phys)
+	return allocation{phys, as, slots}, nil
 }
 
 // bytes is the allocation's code (what it calls or jumps to outside it at

@@ -1,0 +1,54 @@
+package loopgen
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/regalloc"
+)
+
+// A value whose upper half nothing reads is computed in 16 bits: a
+// pointer loaded, scaled and stepped that only addresses memory in 16
+// bits, and what feeds it. One read whole (a compare in 32 bits, a
+// 32-bit address, a shift right, which brings the upper half down), or
+// whose flags a later instruction reads, keeps its 32 bits.
+func TestNarrow(t *testing.T) {
+	seg := func(base x86.Reg, disp int32) x86.Mem {
+		return x86.Mem{Size: 16, Seg: x86.ES, Base: base, Disp: disp}
+	}
+	k := &regalloc.Kernel{Name: "narrow"}
+	k.I(x86.MOVZX, x86.EBX, x86.W(x86.Abs16(0x1000))) // bx: a pointer, read in 16 bits
+	k.I(x86.SHL, x86.EBX, x86.Imm(2))
+	k.I(x86.MOV, x86.ESI, x86.Imm(0x12345))
+	k.I(x86.ADD, x86.EBX, x86.ESI) // reads esi's low word alone once narrowed
+	k.I(x86.MOV, x86.AX, seg(x86.BX, 0x10))
+	k.I(x86.MOV, x86.W(x86.Abs16(0x2000)), x86.AX)
+	k.I(x86.MOV, x86.ECX, x86.D(x86.Abs16(0x1004))) // shifted right: stays
+	k.I(x86.SHR, x86.ECX, x86.Imm(1))
+	k.I(x86.MOV, x86.W(x86.Abs16(0x2002)), x86.CX)
+	k.I(x86.MOV, x86.EDX, x86.D(x86.Abs16(0x1008))) // a 32-bit address: stays
+	k.I(x86.MOV, x86.EAX, x86.D(x86.Mem{Seg: x86.ES, Index: x86.EDX, Scale: 4, Addr32: true}))
+	k.I(x86.MOV, x86.D(x86.Abs16(0x2004)), x86.EAX)
+	k.I(x86.MOV, x86.EDI, x86.D(x86.Abs16(0x100c))) // its add's carry is read: stays
+	k.I(x86.ADD, x86.EDI, x86.Imm(4))
+	k.I(x86.ADC, x86.EBP, x86.Imm(0))
+	k.I(x86.MOV, x86.AX, seg(x86.DI, 0))
+	k.I(x86.MOV, x86.D(x86.Abs16(0x2008)), x86.EBP)
+	k.I(x86.MOV, x86.W(x86.Abs16(0x200c)), x86.AX)
+	k.I(x86.RET)
+	narrow(k)
+	var p x86.Program
+	require.NoError(t, regalloc.Rewrite(k, nil, &p))
+	got := p.Listing()
+	for _, want := range []string{
+		"mov bx, word [0x1000]\n", "shl bx, 0x2\n", "mov si, 0x2345\n", "add bx, si\n",
+		"mov ecx, dword [0x1004]\n", "mov edx, dword [0x1008]\n", "mov edi, dword [0x100c]\n", "add edi, 0x4\n",
+	} {
+		assert.Contains(t, got, want, "listing:\n%s", got)
+	}
+	assert.NotContains(t, got, "movzx", "listing:\n%s", strings.TrimSpace(got))
+}
