@@ -2,6 +2,7 @@ package loopgen
 
 import (
 	"fmt"
+	"math/bits"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/lir"
@@ -237,7 +238,11 @@ func (k *kernel) nodes(ns []*lir.Node) {
 			}
 			k.inst(&n.Inst)
 		case lir.NLoop:
-			k.loop(n)
+			var prev *lir.Node
+			if i > 0 {
+				prev = ns[i-1]
+			}
+			k.loop(n, prev)
 		case lir.NIf:
 			k.iff(n, cmp)
 		case lir.NCall:
@@ -380,12 +385,22 @@ func takesMem(in *lir.Inst, b bool) bool {
 	return false
 }
 
-func (k *kernel) loop(n *lir.Node) {
+// loop is a loop; prev is the node before it.
+func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
 	idx := k.dst(n.Index)
 	top, end := k.fresh("loop"), k.fresh("end")
 	count := x86.Operand(x86.Imm(n.CountImm))
 	if n.Count != lir.NoReg {
 		count = k.src(n.Count)
+	}
+	if k.readers[n.Index] == 0 && bitLoop(n, prev, k.nd, k.f.Types) {
+		// The running bit's shift sets the zero flag after the last
+		// pass alone: no count.
+		k.label(top)
+		k.nodes(n.Body)
+		k.i(x86.JNZ, x86.Label(top))
+		k.label(end)
+		return
 	}
 	if k.readers[n.Index] == 0 && (n.Count == lir.NoReg && n.CountImm > 0 || n.Count != lir.NoReg && n.Once) {
 		k.countDown(n, idx, count, top)
@@ -424,6 +439,23 @@ func (k *kernel) loop(n *lir.Node) {
 	k.i(x86.CMP, idx, count)
 	k.i(x86.JL, x86.Label(top))
 	k.label(end)
+}
+
+// bitLoop: a loop of a constant count whose body ends shifting a 32-bit
+// register right by one, which the node before the loop sets to a
+// constant whose highest bit is bit count−1 and nothing else writes (the
+// square root's running bit): the register is 0 after the last pass, and
+// not before.
+func bitLoop(n, prev *lir.Node, nd []int, types []lir.Type) bool {
+	if n.Count != lir.NoReg || len(n.Body) == 0 || prev == nil || prev.Kind != lir.NInst || prev.Inst.Op != lir.OpConst {
+		return false
+	}
+	last := n.Body[len(n.Body)-1]
+	if last.Kind != lir.NInst || last.Inst.Op != lir.OpShrI || last.Inst.Imm != 1 || last.Inst.Dst != last.Inst.A {
+		return false
+	}
+	r := last.Inst.Dst
+	return prev.Inst.Dst == r && types[r] == lir.I32 && nd[r] == 2 && bits.Len32(uint32(prev.Inst.Imm)) == int(n.CountImm)
 }
 
 // countDown is a loop whose index nothing reads, which runs at least

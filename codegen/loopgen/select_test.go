@@ -266,6 +266,32 @@ func TestCountDown(t *testing.T) {
 	}
 }
 
+// A loop whose body ends shifting right by one a running bit that
+// starts at the count's highest bit ends on the shift's zero flag, with
+// no count; a bit that starts lower counts down.
+func TestBitLoop(t *testing.T) {
+	for _, c := range []struct {
+		start     int64
+		want, not string
+	}{
+		{-1 << 31, `(?m)^\s+shr e[a-z]+, 0x1\n\s+jne `, `dec`},
+		{1 << 30, `(?m)^\s+dec [a-ds][xi]\n\s+jne `, `cmp`},
+	} {
+		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32}}
+		nodes := append(inputs(),
+			&lir.Node{Kind: lir.NInst, Inst: in(lir.OpConst, 2, lir.NoReg, lir.NoReg, c.start)},
+			&lir.Node{Kind: lir.NLoop, Index: 3, Count: lir.NoReg, CountImm: 32, Body: []*lir.Node{
+				{Kind: lir.NInst, Inst: in(lir.OpOr, 0, 0, 2, 0)},
+				{Kind: lir.NInst, Inst: in(lir.OpShrI, 2, 2, lir.NoReg, 1)}}},
+			&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
+				Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 4}}},
+		)
+		got := listingFor(t, f, &Layout{}, nodes, true)
+		assert.Regexp(t, c.want, got, "start %#x: listing:\n%s", c.start, got)
+		assert.NotContains(t, got, c.not, "start %#x: listing:\n%s", c.start, got)
+	}
+}
+
 // For size, a commutative op whose second operand is read for the last
 // time while its first lives on starts from the second, so the result
 // takes its register: `add ecx, eax`, not `mov edx, eax; add edx, ecx`.
