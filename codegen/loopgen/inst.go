@@ -102,6 +102,18 @@ func (k *kernel) inst(in *lir.Inst) {
 		k.i(x86.SHRD, d, h, x86.Imm(in.Imm))
 		k.i(x86.SAR, h, x86.Imm(in.Imm))
 	case lir.OpRshr:
+		if n := k.readers[in.Dst]; n > 0 && n == k.loReaders[in.Dst] {
+			// The low dword alone: shrd leaves the last bit out, bit
+			// n-1, in CF, which adds as the bias would (RshrLo); a
+			// count of 0 leaves the flags alone, so clc first.
+			k.i(x86.MOV, x86.ECX, k.src(in.B))
+			k.move(in.Dst, in.A)
+			d := k.dst(in.Dst)
+			k.i(x86.CLC)
+			k.i(x86.SHRD, d, k.dstHi(in.Dst), x86.CL)
+			k.i(x86.ADC, d, x86.Imm(0))
+			break
+		}
 		// The bias 2^(n-1) (0 for n = 0) from the count in cl.
 		k.i(x86.MOV, x86.ECX, k.src(in.B))
 		t := k.v()

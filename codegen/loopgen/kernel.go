@@ -37,6 +37,9 @@ type kernel struct {
 	foldable map[lir.Reg]bool
 	deferred map[lir.Reg]lir.Mem
 	readers  map[lir.Reg]int
+	// loReaders: of readers, the lo instructions (which read the low
+	// dword of an i64 alone).
+	loReaders map[lir.Reg]int
 	// rmw: a load and the op on it that a store puts back where the load
 	// read (acc[i] += p) run as one instruction on memory: rmw marks the
 	// load and the op, rmwStore gives the store its op.
@@ -260,7 +263,7 @@ func (k *kernel) nodes(ns []*lir.Node) {
 // (lir's loads in kernels), so they still hold their values there.
 func (k *kernel) findFoldable(ns []*lir.Node) {
 	if k.readers == nil {
-		k.readers = map[lir.Reg]int{}
+		k.readers, k.loReaders = map[lir.Reg]int{}, map[lir.Reg]int{}
 		var count func(ns []*lir.Node)
 		count = func(ns []*lir.Node) {
 			lir.Walk(ns, func(n *lir.Node) {
@@ -268,6 +271,9 @@ func (k *kernel) findFoldable(ns []*lir.Node) {
 				case lir.NInst:
 					for _, r := range n.Inst.Reads() {
 						k.readers[r]++
+					}
+					if n.Inst.Op == lir.OpLo {
+						k.loReaders[n.Inst.A]++
 					}
 				case lir.NLoop:
 					if n.Count != lir.NoReg {
