@@ -202,7 +202,17 @@ func (k *kernel) known(r lir.Reg) (int64, bool) {
 func (k *kernel) nodes(ns []*lir.Node) {
 	k.findFoldable(ns)
 	var flags *lir.Inst // a comparison whose flags the next node jumps on
+	skip := 0
 	for i, n := range ns {
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if flags == nil && k.absAt(ns, i) {
+			k.abs(ns[i+2].Inst.Dst, ns[i].Inst.A)
+			skip = 2
+			continue
+		}
 		if flags != nil && k.silent(n) {
 			continue // no code: the flags wait
 		}
@@ -445,6 +455,32 @@ func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
 	k.i(x86.CMP, idx, count)
 	k.i(x86.JL, x86.Label(top))
 	k.label(end)
+}
+
+// absAt: ns[i:i+3] are |v| of an i32 as lir writes it without a branch,
+// s = v >> 31, (v ^ s) − s (lir's flip by v's own sign), with s and the
+// xor read there alone.
+func (k *kernel) absAt(ns []*lir.Node, i int) bool {
+	if i+2 >= len(ns) || ns[i].Kind != lir.NInst || ns[i+1].Kind != lir.NInst || ns[i+2].Kind != lir.NInst {
+		return false
+	}
+	sar, xor, sub := &ns[i].Inst, &ns[i+1].Inst, &ns[i+2].Inst
+	s, v := sar.Dst, sar.A
+	return sar.Op == lir.OpSarI && sar.Imm == 31 && !k.is64(s) && k.readers[s] == 2 && k.nd[s] == 1 &&
+		xor.Op == lir.OpXor && (xor.A == v && xor.B == s || xor.A == s && xor.B == v) && k.readers[xor.Dst] == 1 && k.nd[xor.Dst] == 1 &&
+		sub.Op == lir.OpSub && sub.A == xor.Dst && sub.B == s
+}
+
+// abs is dst = |v| with a branch: test, jns, neg (8 bytes where the sign
+// mask, its xor and sub take 13, and a register).
+func (k *kernel) abs(dst, v lir.Reg) {
+	skip := k.fresh("abs")
+	k.move(dst, v)
+	d := k.dst(dst)
+	k.i(x86.TEST, d, d)
+	k.i(x86.JNS, x86.Label(skip))
+	k.i(x86.NEG, d)
+	k.label(skip)
 }
 
 // bitLoop: a loop of a constant count whose body ends shifting a 32-bit
