@@ -22,8 +22,8 @@ import (
 const (
 	addrTok    = 0x1000 // word: the current token
 	addrPos    = 0x1002 // word: its position
-	addrLayerW = 0x1004 // dword: this layer's params (segmented: their segment)
-	addrLayerC = 0x1008 // dword: this layer's caches (segmented: their segment)
+	addrLayerW = 0x1004 // dword: this layer's params (segmented: their segment, a word)
+	addrLayerC = 0x1008 // dword: this layer's caches (segmented: their segment, a word)
 	addrLayerN = 0x100C // word: layers left
 	addrClock  = 0x1010 // qword: bench builds: rdtsc at the start
 	addrSteps  = 0x1018 // dword: bench builds: forward passes run

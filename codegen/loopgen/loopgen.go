@@ -231,8 +231,13 @@ func (g *gen) forward() error {
 			}
 		case lir.NLayers:
 			g.prog.Mark("layer loop")
-			g.i(x86.MOV, low32(addrLayerW), x86.Imm(g.l.layerStart(g.l.LayerW)))
-			g.i(x86.MOV, low32(addrLayerC), x86.Imm(g.l.layerStart(g.l.LayerC)))
+			// Segmented, the slots hold segments, which only words read.
+			slot := low32
+			if g.l.Segmented {
+				slot = low16
+			}
+			g.i(x86.MOV, slot(addrLayerW), x86.Imm(g.l.layerStart(g.l.LayerW)))
+			g.i(x86.MOV, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.LayerC)))
 			g.i(x86.MOV, low16(addrLayerN), x86.Imm(int64(g.p.Layers)))
 			g.prog.Label("layer")
 			for _, op := range n.Body {
@@ -241,8 +246,8 @@ func (g *gen) forward() error {
 				}
 			}
 			g.prog.Mark("layer loop")
-			g.i(x86.ADD, low32(addrLayerW), x86.Imm(g.l.layerStart(g.l.StrideW)))
-			g.i(x86.ADD, low32(addrLayerC), x86.Imm(g.l.layerStart(g.l.StrideC)))
+			g.i(x86.ADD, slot(addrLayerW), x86.Imm(g.l.layerStart(g.l.StrideW)))
+			g.i(x86.ADD, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.StrideC)))
 			g.i(x86.DEC, low16(addrLayerN))
 			g.i(x86.JNE, x86.Label("layer"))
 		default:
