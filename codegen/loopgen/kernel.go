@@ -520,6 +520,31 @@ func (k *kernel) countDown(n *lir.Node, idx x86.Reg, count x86.Operand, top stri
 	k.i(x86.JNZ, x86.Label(top))
 }
 
+// bound adds to below the values a kernel computes once from the
+// position (below steps, the positions the image runs) and constants
+// that are not negative: attention's loops over the positions so far
+// count to pos+1.
+func (k *kernel) bound(nodes []*lir.Node, steps int64) {
+	lir.Walk(nodes, func(n *lir.Node) {
+		if n.Kind != lir.NInst || n.Inst.Dst == lir.NoReg || k.nd[n.Inst.Dst] != 1 || k.is64(n.Inst.Dst) {
+			return
+		}
+		in := &n.Inst
+		switch in.Op {
+		case lir.OpPos:
+			k.below[in.Dst] = steps
+		case lir.OpAdd:
+			for _, ab := range [][2]lir.Reg{{in.A, in.B}, {in.B, in.A}} {
+				b, ok := k.below[ab[0]]
+				c, known := k.known(ab[1])
+				if ok && known && c >= 0 {
+					k.below[in.Dst] = b + c
+				}
+			}
+		}
+	})
+}
+
 // shortLoop: for size, a loop steps and compares the low 16 bits of its
 // index (no 0x66 prefix: 2 bytes fewer a loop) where that is the same as
 // all 32: the index starts at 0 with its upper half clear, only the loop
@@ -533,7 +558,7 @@ func (k *kernel) shortLoop(n *lir.Node) bool {
 	}
 	if n.Count != lir.NoReg {
 		b, ok := k.below[n.Count]
-		return ok && b <= 0x8000 && k.nd[n.Count] == 0
+		return ok && b <= 0x8000 && k.nd[n.Count] <= 1
 	}
 	return n.CountImm*max(n.Step, 1) < 0x8000
 }

@@ -285,6 +285,7 @@ func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 	k := newKernel(g.f, g.l, name, nodes)
 	k.pass = g.pass
 	k.short = g.o.Size
+	k.bound(nodes, int64(g.o.Steps))
 	k.passedSegments(nodes)
 	return k
 }

@@ -47,6 +47,7 @@ func listingFor(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short bo
 	t.Helper()
 	k := newKernel(f, l, "t", body)
 	k.short = short
+	k.bound(body, 256)
 	k.nodes(body)
 	deadCode(&k.k)
 	out, as, _, err := regalloc.AllocateSpilling(&k.k, allocOptions(), func(i int) x86.Mem {
@@ -307,6 +308,23 @@ func TestBitLoop(t *testing.T) {
 		assert.Regexp(t, c.want, got, "start %#x: listing:\n%s", c.start, got)
 		assert.NotContains(t, got, c.not, "start %#x: listing:\n%s", c.start, got)
 	}
+}
+
+// For size, a loop over the positions so far (a count of pos+1, below
+// the steps the image runs, 256 here) steps and compares in 16 bits.
+func TestShortLoopToPosition(t *testing.T) {
+	const no = lir.NoReg
+	f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32, lir.I32}}
+	nodes := append(inputs(),
+		&lir.Node{Kind: lir.NInst, Inst: in(lir.OpConst, 2, no, no, 1)},
+		&lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 3, 1, 2, 0)},
+		&lir.Node{Kind: lir.NLoop, Index: 4, Count: 3, Once: true, Body: []*lir.Node{
+			{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 4, 0)}}},
+		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 0, B: no, C: no,
+			Mem: lir.Mem{Base: 1, Index: no, Width: 4}}},
+	)
+	got := listingFor(t, f, &Layout{}, nodes, true)
+	assert.Regexp(t, `(?m)^\s+inc [a-ds][xi]\n\s+cmp [a-ds][xi], [a-ds][xi]\n\s+jl `, got, "listing:\n%s", got)
 }
 
 // For size, a commutative op whose second operand is read for the last
