@@ -181,6 +181,11 @@ const (
 	NCall                       // runs Proc with its Params set to Args
 )
 
+// Activations is the number (Func.Segment) of the activations'
+// segment, which every kernel reaches through a segment register of its
+// own (es): a proc needs registers (fs, gs) for two others at most.
+const Activations = 1
+
 // Node is an instruction or a structured control construct.
 type Node struct {
 	Kind NodeKind
@@ -275,7 +280,7 @@ type Func struct {
 	Segmented bool
 	// Segment numbers the segment each buffer lies in (segmented only;
 	// from the layout, which the passes do not change): buffers that
-	// share one share a number.
+	// share one share a number; the activations' is Activations.
 	Segment map[*Buf]int
 	// NoFullUnroll: the speed policy unrolls dot products by 8 at most
 	// (when the code of whole rows does not fit).

@@ -75,7 +75,7 @@ func outline(f *Func) {
 		}
 		proc, spec := makeProc(f, g)
 		if proc == nil {
-			continue // more segments than es, fs and gs
+			continue // more segments than fs and gs besides the activations' es
 		}
 		for _, u := range g {
 			sites = append(sites, site{u, proc, spec})
@@ -260,14 +260,15 @@ const (
 
 // makeProc builds the proc of a group from its first unit: registers
 // renamed, every constant, count and buffer that differs among the units
-// a parameter. Segmented, a proc that would reach more than three
-// segments (es, fs, gs) is not made: nil, and f as it was.
+// a parameter. Segmented, a proc that would reach more than two
+// segments besides the activations' (fs, gs) is not made: nil, and f as
+// it was.
 func makeProc(f *Func, g []*unit) (*Proc, []param) {
 	// Memory accesses in classes: one pointer param a class, the
 	// accesses' displacements relative to its first (classBase).
 	class, classBase := accessClasses(g)
 	plan, segs := segPlan(f, g, class, classBase)
-	if segs > 3 {
+	if segs > 2 {
 		return nil, nil
 	}
 	t := g[0]
@@ -410,8 +411,8 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 // segment each class of its accesses goes (accessClasses' class and
 // classBase): the number of the one segment its buffers lie in, in every
 // unit, or 0 when that varies (the proc is passed the segment); and how
-// many segment registers the proc needs (the fixed buffers' segments
-// too).
+// many segment registers the proc needs besides the activations' (the
+// fixed buffers' segments too).
 func segPlan(f *Func, g []*unit, class, classBase []int) (plan map[int]int, regs int) {
 	if !f.Segmented {
 		return nil, 0
@@ -444,6 +445,7 @@ func segPlan(f *Func, g []*unit, class, classBase []int) (plan map[int]int, regs
 			fixed[n] = true
 		}
 	}
+	delete(fixed, Activations) // its register is every kernel's
 	return plan, regs + len(fixed)
 }
 

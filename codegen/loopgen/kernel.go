@@ -691,6 +691,9 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 // first that no other group of the kernel holds. A kernel that reaches
 // more than three groups fails (k.err).
 func (k *kernel) segment(gr Group) x86.Reg {
+	if gr == activations {
+		return x86.ES // forward's, for every kernel
+	}
 	return k.segmentReg(gr, func(r x86.Reg) []regalloc.Item {
 		slot := x86.W(x86.Abs16(gr.Slot))
 		if gr.Add == 0 {
@@ -718,8 +721,10 @@ func (k *kernel) segmentIn(p lir.Reg) x86.Reg {
 }
 
 // segRegs are the segment registers a kernel may load, in the order it
-// takes them.
-var segRegs = []x86.Reg{x86.ES, x86.FS, x86.GS}
+// takes them. ES holds the activations' group from forward's entry on,
+// which no kernel changes: none loads it (4 bytes each) nor keeps its
+// caller's (a push and a pop each in a procedure).
+var segRegs = []x86.Reg{x86.FS, x86.GS}
 
 // segRegs are the segment registers the kernel loads at its entry.
 func (k *kernel) segRegs() map[x86.Reg]bool {
@@ -745,7 +750,7 @@ func (k *kernel) segmentReg(key any, load func(r x86.Reg) []regalloc.Item) x86.R
 		}
 	}
 	if k.err == nil {
-		k.err = segErrorf("%s reaches more than three 64 KiB segments, as many as the 386 has registers for (es, fs, gs)", k.note)
+		k.err = segErrorf("%s reaches more than two 64 KiB segments besides the activations' (es holds those; the 386 has fs and gs for the rest)", k.note)
 	}
-	return x86.ES
+	return x86.FS
 }

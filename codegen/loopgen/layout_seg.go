@@ -169,7 +169,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 // lir.Func.Segment, for the passes.
 func (l *Layout) Segments(f *lir.Func) map[*lir.Buf]int {
 	seg := map[*lir.Buf]int{}
-	num := map[Group]int{}
+	num := map[Group]int{activations: lir.Activations}
 	for _, b := range f.Bufs {
 		gr, ok := l.Group[b]
 		if !ok {
@@ -206,6 +206,10 @@ func (l *Layout) region(bs []*lir.Buf, slot uint16) (uint32, error) {
 // Group is a group of buffers of the segmented model: its segment is the
 // word at Slot in low memory, plus Add.
 type Group struct{ Slot, Add uint16 }
+
+// activations is the activations' group (addrSegs), lir's segment
+// Activations: ES holds it in every kernel (segRegs).
+var activations = Group{Slot: addrSegs}
 
 // SegSlot is a global group's segment and the low-memory word that holds
 // it while the image runs.

@@ -104,6 +104,17 @@ func (g *gen) globalAt(b *lir.Buf, a uint32, size int, index x86.Reg, scale int)
 	return addr16(m)
 }
 
+// afterForward is global's operand for b right after forward returns,
+// which leaves ES at the activations' segment (segRegs): a buffer there
+// needs no load of ES.
+func (g *gen) afterForward(b *lir.Buf, size int) x86.Mem {
+	if g.l.Segmented && g.l.Group[b] == activations {
+		a, _ := g.l.base(b)
+		return addr16(x86.Mem{Size: size, Disp: int32(a), Seg: x86.ES, Addr32: true})
+	}
+	return g.global(b, 0, size)
+}
+
 // addr16 is m with a 16-bit address where an offset in a segment alone
 // makes it: [es:0xe110] takes no 0x67 prefix and two bytes of
 // displacement fewer than [es:dword 0xe110]. Only with a segment: a
@@ -177,7 +188,7 @@ func (g *gen) generate() {
 	if g.o.Bench {
 		g.i(x86.INC, low32(addrSteps))
 	}
-	g.i(x86.MOV, x86.AX, g.global(g.l.next, 0, 16))
+	g.i(x86.MOV, x86.AX, g.afterForward(g.l.next, 16))
 	if g.o.Typed {
 		g.i(x86.MOV, x86.BX, low16(addrPos))
 		g.i(x86.CALL, x86.Label("prompt_next"))
@@ -216,6 +227,9 @@ func (g *gen) generate() {
 func (g *gen) forward() error {
 	g.prog.Mark("forward")
 	g.prog.Label("forward")
+	if g.l.Segmented {
+		g.i(x86.MOV, x86.ES, low16(addrSegs)) // the kernels' activations (segRegs)
+	}
 	final := len(g.f.Body) - 1
 	for i, n := range g.f.Body {
 		switch n.Kind {
