@@ -175,6 +175,7 @@ func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
 // register, and reads those it passes: the allocator knows).
 func (k *kernel) call(n *lir.Node) {
 	pass := k.pass[n.Proc]
+	k.calls = append(k.calls, n.Proc)
 	// The register arguments' sources first: what a source needs (a
 	// register for a value in memory, say) must not find the arguments'
 	// registers taken.

@@ -37,6 +37,10 @@ type kernel struct {
 	foldable map[lir.Reg]bool
 	deferred map[lir.Reg]lir.Mem
 	readers  map[lir.Reg]int
+	// proc is the proc the kernel is (nil: an op's); calls are the procs
+	// it calls.
+	proc  *lir.Proc
+	calls []*lir.Proc
 	// loReaders: of readers, the lo instructions (which read the low
 	// dword of an i64 alone).
 	loReaders map[lir.Reg]int

@@ -52,7 +52,7 @@ const DebugconPort = 0xE9
 // reports, in order.
 func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) ([]string, error) {
 	o.Bench = o.Bench || o.Profile
-	g := &gen{prog: prog, p: p, f: f, l: l, o: o}
+	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}}
 	g.pass = planPassing(f, l)
 	g.generate()
 	if err := g.forward(); err != nil {
@@ -72,6 +72,9 @@ type gen struct {
 	o    Options
 	ops  int
 	pass map[*lir.Proc]*passing // how each proc is passed its arguments
+	// keeps: procs that keep their callers' segment registers (a caller
+	// holds FS or GS across a call); others load theirs over them.
+	keeps map[*lir.Proc]bool
 	// profiled are the ops Profile counts, by their region names.
 	profiled []string
 }
@@ -276,6 +279,15 @@ func (g *gen) forward() error {
 		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
 	}
 	g.i(x86.RET)
+	// A proc's calls of procs: its segments are not known before it is
+	// selected, and it may come after its callees.
+	for _, p := range g.f.Procs {
+		lir.Walk(p.Body, func(n *lir.Node) {
+			if n.Kind == lir.NCall {
+				g.keeps[n.Proc] = true
+			}
+		})
+	}
 	for _, p := range g.f.Procs {
 		if err := g.emitProc(p); err != nil {
 			return err
@@ -289,6 +301,7 @@ func (g *gen) forward() error {
 func (g *gen) emitProc(p *lir.Proc) error {
 	k := g.newKernel(p.Name, p.Body)
 	k.note = "proc " + p.Name
+	k.proc = p
 	k.params(p)
 	k.nodes(p.Body)
 	return g.finish(k, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase, true)
@@ -311,11 +324,19 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	if k.err != nil {
 		return k.err
 	}
+	if len(k.segRegs()) > 0 {
+		for _, p := range k.calls {
+			g.keeps[p] = true
+		}
+	}
 	if ret {
-		// A proc keeps its caller's segment registers: the caller
-		// loaded its own at its entry.
+		// A proc keeps its caller's segment registers where a caller
+		// holds one across the call: it loaded its own at its entry.
 		var saved []x86.Reg
 		held := k.segRegs()
+		if !g.keeps[k.proc] {
+			held = nil
+		}
 		for _, r := range segRegs {
 			if held[r] {
 				saved = append(saved, r)
