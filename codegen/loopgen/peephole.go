@@ -11,7 +11,7 @@ import (
 // before allocation, where the flags they then change differently are
 // dead, that is where the code after them writes every arithmetic flag
 // before anything reads one: `mov r, 0` becomes `xor r, r` (2 bytes fewer
-// in 32 bits), `add r, 1` `inc r` and `add r, -1` `dec r` (2 fewer: they
+// in 32 bits), `mov [m], 0` `and [m], 0`, `add r, 1` `inc r` and `add r, -1` `dec r` (2 fewer: they
 // leave the carry alone). For size, a shift by an immediate count writes
 // the flags too: at -O2 it does not, since a `mov r, 0` that becomes an
 // xor costs an instruction where r then goes to memory (an xor of a
@@ -24,6 +24,12 @@ func peephole(items []regalloc.Item, size bool) {
 		}
 		r, isReg := in.Args[0].(x86.Reg)
 		imm, isImm := in.Args[1].(x86.Imm)
+		if m, isMem := in.Args[0].(x86.Mem); isMem && isImm && imm == 0 && in.Op == x86.MOV && m.Size >= 16 && flagsDeadAfter(items[i+1:], size) {
+			// and [m], 0 takes an 8-bit immediate: 1 byte fewer for a
+			// word, 3 for a dword.
+			items[i].Inst = x86.Inst{Op: x86.AND, Args: []x86.Operand{m, x86.Imm(0)}}
+			continue
+		}
 		if !isReg || !isImm {
 			continue
 		}

@@ -190,3 +190,22 @@ func TestAllocatedAddr16(t *testing.T) {
 		assert.Less(t, size(c.want), size(long), c.name)
 	}
 }
+
+// A store of 0 to a dword or a word is an and with an 8-bit 0 where the
+// flags are dead; where a jump reads them, or to a byte (no shorter), it
+// stays a mov.
+func TestPeepholeZeroStoreIsAnd(t *testing.T) {
+	v0 := regalloc.V(0)
+	m := func(size int) x86.Mem { return x86.Mem{Size: size, Seg: x86.ES, Base: x86.BX, Disp: -0x288} }
+	add := regalloc.Item{Inst: x86.Inst{Op: x86.ADD, Args: []x86.Operand{v0, v0}}}
+	jump := regalloc.Item{Inst: x86.Inst{Op: x86.JB, Args: []x86.Operand{x86.Label("l")}}}
+	for _, c := range []struct {
+		size int
+		next regalloc.Item
+		want x86.Op
+	}{{32, add, x86.AND}, {16, add, x86.AND}, {8, add, x86.MOV}, {32, jump, x86.MOV}} {
+		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{m(c.size), x86.Imm(0)}}}, c.next}
+		peephole(items, true)
+		assert.Equal(t, c.want, items[0].Inst.Op, "size %d, then %v", c.size, c.next.Inst.Op)
+	}
+}
