@@ -74,6 +74,13 @@ func (k *kernel) inst(in *lir.Inst) {
 		k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 		k.i(x86.MOV, k.dstHi(in.Dst), x86.EDX)
 	case lir.OpExt:
+		if k.cdq {
+			k.i(x86.MOV, x86.EAX, k.src(in.A))
+			k.i(x86.CDQ)
+			k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+			k.i(x86.MOV, k.dstHi(in.Dst), x86.EDX)
+			break
+		}
 		d, h := k.dst(in.Dst), k.dstHi(in.Dst)
 		k.i(x86.MOV, d, k.src(in.A))
 		k.i(x86.MOV, h, d)

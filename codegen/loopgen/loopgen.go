@@ -299,12 +299,15 @@ func (g *gen) forward() error {
 // emitProc appends a proc: its params loaded from the argument slots, its
 // body, ret.
 func (g *gen) emitProc(p *lir.Proc) error {
-	k := g.newKernel(p.Name, p.Body)
-	k.note = "proc " + p.Name
-	k.proc = p
-	k.params(p)
-	k.nodes(p.Body)
-	return g.finish(k, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase, true)
+	return g.finish(func(cdq bool) *kernel {
+		k := g.newKernel(p.Name, p.Body)
+		k.note = "proc " + p.Name
+		k.proc = p
+		k.cdq = cdq
+		k.params(p)
+		k.nodes(p.Body)
+		return k
+	}, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase, true)
 }
 
 // newKernel starts the kernel of nodes.
@@ -317,12 +320,34 @@ func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 	return k
 }
 
-// finish ends a kernel, allocates it with spill slots from spill, and
-// appends it as region mark: a subroutine (ret: it returns), or code
-// that falls through to what follows.
-func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
+// finish selects a kernel (build), allocates it with spill slots from
+// spill, and appends it as region mark: a subroutine (ret: it returns),
+// or code that falls through to what follows. The size policy selects it
+// twice, its sign extensions with cdq and without (cdq is 1 byte where a
+// copy and a shift take 7, but it fixes eax and edx), and keeps the
+// smaller.
+func (g *gen) finish(build func(cdq bool) *kernel, name, mark string, spill int, ret bool) error {
+	a, err := g.allocateKernel(build(false), name, mark, spill, ret)
+	if err != nil {
+		return err
+	}
+	if g.o.Size {
+		if b, err := g.allocateKernel(build(true), name, mark, spill, ret); err == nil && b.bytes() < a.bytes() {
+			a = b
+		}
+	}
+	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
+		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)
+	}
+	g.prog.Mark(mark)
+	g.prog.Label(name)
+	return regalloc.Rewrite(a.k, a.as, g.prog)
+}
+
+// allocateKernel ends k and allocates it.
+func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) (allocation, error) {
 	if k.err != nil {
-		return k.err
+		return allocation{}, k.err
 	}
 	if len(k.segRegs()) > 0 {
 		for _, p := range k.calls {
@@ -355,7 +380,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 	peephole(k.k.Items, g.o.Size)
 	a, err := allocate(k, allocOptions(), spill)
 	if err != nil {
-		return fmt.Errorf("BUG: loopgen: %s (%s): %v", name, mark, err)
+		return allocation{}, fmt.Errorf("BUG: loopgen: %s (%s): %v", name, mark, err)
 	}
 	if g.o.Size {
 		// Splitting values around loops makes some kernels smaller and
@@ -367,12 +392,7 @@ func (g *gen) finish(k *kernel, name, mark string, spill int, ret bool) error {
 			a = b
 		}
 	}
-	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
-		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)
-	}
-	g.prog.Mark(mark)
-	g.prog.Label(name)
-	return regalloc.Rewrite(a.k, a.as, g.prog)
+	return a, nil
 }
 
 // allocation is a kernel allocated: its instructions, their registers
@@ -475,10 +495,13 @@ func (g *gen) callOp(n *lir.Node) error {
 // cost bytes and instructions. Registers hold nothing across it, as
 // across a call.
 func (g *gen) emitKernel(name string, n *lir.Node) error {
-	k := g.newKernel(name, n.Body)
-	k.note = n.Note
-	k.nodes(n.Body)
-	return g.finish(k, name, n.Note, spillBase, false)
+	return g.finish(func(cdq bool) *kernel {
+		k := g.newKernel(name, n.Body)
+		k.note = n.Note
+		k.cdq = cdq
+		k.nodes(n.Body)
+		return k
+	}, name, n.Note, spillBase, false)
 }
 
 // defs counts each register's definitions within nodes.

@@ -45,8 +45,14 @@ func listing(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node) string {
 // listingFor is listing, for size where short is set.
 func listingFor(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short bool) string {
 	t.Helper()
+	return listingWith(t, f, l, body, short, false)
+}
+
+// listingWith is listingFor, sign extensions with cdq where cdq is set.
+func listingWith(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short, cdq bool) string {
+	t.Helper()
 	k := newKernel(f, l, "t", body)
-	k.short = short
+	k.short, k.cdq = short, cdq
 	k.bound(body, 256)
 	k.nodes(body)
 	deadCode(&k.k)
@@ -333,6 +339,26 @@ func TestShortLoopToPosition(t *testing.T) {
 	)
 	got := listingFor(t, f, &Layout{}, nodes, true)
 	assert.Regexp(t, `(?m)^\s+inc [a-ds][xi]\n\s+cmp [a-ds][xi], [a-ds][xi]\n\s+jl `, got, "listing:\n%s", got)
+}
+
+// A sign extension to 64 bits is a copy and a shift, or (the variant
+// the size policy tries too) cdq from eax into edx.
+func TestExtCdq(t *testing.T) {
+	const no = lir.NoReg
+	for _, cdq := range []bool{false, true} {
+		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I64}}
+		nodes := append(inputs(), &lir.Node{Kind: lir.NInst, Inst: in(lir.OpExt, 2, 0, no, 0)},
+			&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 2, B: no, C: no,
+				Mem: lir.Mem{Base: 1, Index: no, Width: 8}}})
+		got := listingWith(t, f, &Layout{}, nodes, true, cdq)
+		if cdq {
+			assert.Regexp(t, `(?m)^\s+cdq$`, got, "listing:\n%s", got)
+			assert.NotContains(t, got, "sar", "listing:\n%s", got)
+		} else {
+			assert.Regexp(t, `sar e[a-z]+, 0x1f`, got, "listing:\n%s", got)
+			assert.NotContains(t, got, "cdq", "listing:\n%s", got)
+		}
+	}
 }
 
 // For size, a commutative op whose second operand is read for the last
