@@ -27,33 +27,17 @@ func WritesFlags(op x86.Op) bool { return computing[op] }
 // that nothing reads after them (a general register or a virtual, none
 // of whose bits is live).
 func DeadWrites(k *Kernel, o Options) ([]int, error) {
-	if o.Allowed == nil {
-		o.Allowed = DefaultAllowed
-	}
-	a, err := analyze(k, &o)
-	if err != nil {
-		return nil, err
-	}
-	var dead []int
-	for j, e := range a.eff {
-		in := k.Items[a.item[j]].Inst
-		if !computes(in.Op) || e.flow != fNext || len(in.Args) == 0 || in.Op == x86.IMUL && len(in.Args) < 2 {
-			continue
+	return writesWhere(k, o, func(a *analysis, j int, e effects, in x86.Inst, r x86.Reg) bool {
+		if !computes(in.Op) || in.Op == x86.IMUL && len(in.Args) < 2 {
+			return false
 		}
-		if r, ok := in.Args[0].(x86.Reg); !ok || isSeg(r) {
-			continue
-		}
-		live := false
 		for _, ac := range e.acc {
 			if n, _ := nodeOf(ac.reg); ac.write && a.out[j].has(n) {
-				live = true
+				return false
 			}
 		}
-		if !live {
-			dead = append(dead, a.item[j])
-		}
-	}
-	return dead, nil
+		return true
+	})
 }
 
 // UpperDead lists, in order, the items of k that write a 32-bit general
@@ -62,6 +46,16 @@ func DeadWrites(k *Kernel, o Options) ([]int, error) {
 // same low word where the operation's low word depends on its operands'
 // low words alone: the caller knows which).
 func UpperDead(k *Kernel, o Options) ([]int, error) {
+	return writesWhere(k, o, func(a *analysis, j int, e effects, in x86.Inst, r x86.Reg) bool {
+		n, _ := nodeOf(r)
+		return Bits(r) == 32 && a.out[j].parts(n)&partUp == 0
+	})
+}
+
+// writesWhere lists, in order, the items of k that fall through and name
+// a register (not a segment register) first, where keep, given k's
+// liveness at the item (position j), says so.
+func writesWhere(k *Kernel, o Options, keep func(a *analysis, j int, e effects, in x86.Inst, r x86.Reg) bool) ([]int, error) {
 	if o.Allowed == nil {
 		o.Allowed = DefaultAllowed
 	}
@@ -69,19 +63,15 @@ func UpperDead(k *Kernel, o Options) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dead []int
+	var items []int
 	for j, e := range a.eff {
 		in := k.Items[a.item[j]].Inst
 		if e.flow != fNext || len(in.Args) == 0 {
 			continue
 		}
-		r, ok := in.Args[0].(x86.Reg)
-		if !ok || Bits(r) != 32 || isSeg(r) {
-			continue
-		}
-		if n, _ := nodeOf(r); a.out[j].parts(n)&partUp == 0 {
-			dead = append(dead, a.item[j])
+		if r, ok := in.Args[0].(x86.Reg); ok && !isSeg(r) && keep(a, j, e, in, r) {
+			items = append(items, a.item[j])
 		}
 	}
-	return dead, nil
+	return items, nil
 }

@@ -2,7 +2,6 @@ package loopgen
 
 import (
 	"fmt"
-	"math/bits"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/lir"
@@ -412,62 +411,6 @@ func takesMem(in *lir.Inst, b bool) bool {
 	return false
 }
 
-// loop is a loop; prev is the node before it.
-func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
-	idx := k.dst(n.Index)
-	top, end := k.fresh("loop"), k.fresh("end")
-	count := x86.Operand(x86.Imm(n.CountImm))
-	if n.Count != lir.NoReg {
-		count = k.src(n.Count)
-	}
-	if k.readers[n.Index] == 0 && bitLoop(n, prev, k.nd, k.f.Types) {
-		// The running bit's shift sets the zero flag after the last
-		// pass alone: no count.
-		k.label(top)
-		k.nodes(n.Body)
-		k.i(x86.JNZ, x86.Label(top))
-		k.label(end)
-		return
-	}
-	if k.readers[n.Index] == 0 && (n.Count == lir.NoReg && n.CountImm > 0 || n.Count != lir.NoReg && n.Once) {
-		k.countDown(n, idx, count, top)
-		k.label(end)
-		return
-	}
-	k.i(x86.MOV, idx, x86.Imm(0))
-	// A count in a register is tested before the first pass, unless the
-	// lowering knows it is at least 1; a constant one needs no test.
-	guard := n.Count != lir.NoReg && !n.Once
-	if c, ok := count.(x86.Imm); ok && c <= 0 {
-		k.i(x86.JMP, x86.Label(end))
-		guard = false
-	}
-	if guard {
-		k.i(x86.CMP, idx, count)
-		k.i(x86.JGE, x86.Label(end))
-	}
-	k.label(top)
-	k.nodes(n.Body)
-	if k.shortLoop(n) {
-		idx = v16(idx)
-		switch c := count.(type) {
-		case x86.Reg:
-			count = v16(c)
-		case x86.Mem:
-			count = x86.W(c)
-		}
-	}
-	if n.Step > 1 {
-		k.i(x86.ADD, idx, x86.Imm(n.Step))
-		count = x86.Imm(n.CountImm * n.Step)
-	} else {
-		k.i(x86.INC, idx)
-	}
-	k.i(x86.CMP, idx, count)
-	k.i(x86.JL, x86.Label(top))
-	k.label(end)
-}
-
 // absAt: ns[i:i+3] are |v| of an i32 as lir writes it without a branch,
 // s = v >> 31, (v ^ s) − s (lir's flip by v's own sign), with s and the
 // xor read there alone.
@@ -526,86 +469,6 @@ func (k *kernel) lea(sh, add *lir.Inst) {
 	}
 	m := x86.Mem{Size: 32, Base: k.reg(other), Index: k.reg(sh.A), Scale: 1 << sh.Imm, Addr32: true}
 	k.i(x86.LEA, k.dst(add.Dst), m)
-}
-
-// bitLoop: a loop of a constant count whose body ends shifting a 32-bit
-// register right by one, which the node before the loop sets to a
-// constant whose highest bit is bit count−1 and nothing else writes (the
-// square root's running bit): the register is 0 after the last pass, and
-// not before.
-func bitLoop(n, prev *lir.Node, nd []int, types []lir.Type) bool {
-	if n.Count != lir.NoReg || len(n.Body) == 0 || prev == nil || prev.Kind != lir.NInst || prev.Inst.Op != lir.OpConst {
-		return false
-	}
-	last := n.Body[len(n.Body)-1]
-	if last.Kind != lir.NInst || last.Inst.Op != lir.OpShrI || last.Inst.Imm != 1 || last.Inst.Dst != last.Inst.A {
-		return false
-	}
-	r := last.Inst.Dst
-	return prev.Inst.Dst == r && types[r] == lir.I32 && nd[r] == 2 && bits.Len32(uint32(prev.Inst.Imm)) == int(n.CountImm)
-}
-
-// countDown is a loop whose index nothing reads, which runs at least
-// once: the index counts the passes left down to 0 (dec, jnz: an
-// instruction a pass fewer than inc, cmp, jl, and 1 to 4 bytes fewer).
-func (k *kernel) countDown(n *lir.Node, idx x86.Reg, count x86.Operand, top string) {
-	if k.shortLoop(n) {
-		idx = v16(idx)
-		switch c := count.(type) {
-		case x86.Reg:
-			count = v16(c)
-		case x86.Mem:
-			count = x86.W(c)
-		}
-	}
-	k.i(x86.MOV, idx, count)
-	k.label(top)
-	k.nodes(n.Body)
-	k.i(x86.DEC, idx)
-	k.i(x86.JNZ, x86.Label(top))
-}
-
-// bound adds to below the values a kernel computes once from the
-// position (below steps, the positions the image runs) and constants
-// that are not negative: attention's loops over the positions so far
-// count to pos+1.
-func (k *kernel) bound(nodes []*lir.Node, steps int64) {
-	lir.Walk(nodes, func(n *lir.Node) {
-		if n.Kind != lir.NInst || n.Inst.Dst == lir.NoReg || k.nd[n.Inst.Dst] != 1 || k.is64(n.Inst.Dst) {
-			return
-		}
-		in := &n.Inst
-		switch in.Op {
-		case lir.OpPos:
-			k.below[in.Dst] = steps
-		case lir.OpAdd:
-			for _, ab := range [][2]lir.Reg{{in.A, in.B}, {in.B, in.A}} {
-				b, ok := k.below[ab[0]]
-				c, known := k.known(ab[1])
-				if ok && known && c >= 0 {
-					k.below[in.Dst] = b + c
-				}
-			}
-		}
-	})
-}
-
-// shortLoop: for size, a loop steps and compares the low 16 bits of its
-// index (no 0x66 prefix: 2 bytes fewer a loop) where that is the same as
-// all 32: the index starts at 0 with its upper half clear, only the loop
-// writes it, and it never reaches 0x8000, where the signed 16-bit compare
-// would part from the 32-bit one. Its count is a constant, or a proc's
-// param that every call passes as a constant below 0x8000 (compared by
-// its low word).
-func (k *kernel) shortLoop(n *lir.Node) bool {
-	if !k.short || k.nd[n.Index] != 1 {
-		return false
-	}
-	if n.Count != lir.NoReg {
-		b, ok := k.below[n.Count]
-		return ok && b <= 0x8000 && k.nd[n.Count] <= 1
-	}
-	return n.CountImm*max(n.Step, 1) < 0x8000
 }
 
 // jumpsOn: next reads cmp's result, its one reader, as its condition, and
