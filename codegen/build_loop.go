@@ -123,6 +123,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		}
 		f.Segmented, f.Segment = true, l.Segments(f)
 	}
+	f.LowActivations = !segmented && loopgen.LowActivationsFit(f)
 	if err := lir.Compile(f, lir.Options{Dump: o.Dump, DumpTo: o.DumpTo, Policy: try.policy, March: o.March}); err != nil {
 		return nil, err
 	}

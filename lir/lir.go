@@ -282,6 +282,10 @@ type Func struct {
 	// from the layout, which the passes do not change): buffers that
 	// share one share a number; the activations' is Activations.
 	Segment map[*Buf]int
+	// LowActivations (flat): the activations lie in one 64 KiB segment
+	// of low memory, which the code generator reaches with 16-bit
+	// offsets, as the segmented model's buffers.
+	LowActivations bool
 	// NoFullUnroll: the speed policy unrolls dot products by 8 at most
 	// (when the code of whole rows does not fit).
 	NoFullUnroll bool

@@ -7,7 +7,8 @@ package lir
 // operand loses its scale: no SIB byte where the index is its only
 // register, and where the allocator gives it si, di, bx or bp the
 // segmented model's 16-bit address (no 0x67 prefix, no SIB, a 16-bit
-// displacement for a 32-bit one). Only loops of a constant count: a
+// displacement for a 32-bit one), as the flat model's activations where
+// they lie in low memory (LowActivations). Only loops of a constant count: a
 // step other than 1 needs one (Node.Step).
 func stride(f *Func) {
 	uses := useCounts(f)
@@ -47,17 +48,20 @@ func stride(f *Func) {
 			return
 		}
 		if !f.Segmented {
-			alone := 0
+			alone, low := 0, f.LowActivations
 			Walk(n.Body, func(b *Node) {
 				if b.Kind == NInst {
 					for _, m := range b.Inst.mems() {
 						if m.Index == n.Index && m.Base == NoReg {
 							alone++
 						}
+						if m.Index == n.Index && !activation(m.Buf) {
+							low = false
+						}
 					}
 				}
 			})
-			if alone < 3 {
+			if alone < 3 && !low {
 				return
 			}
 		}
@@ -73,4 +77,9 @@ func stride(f *Func) {
 			}
 		})
 	})
+}
+
+// activation: b is an activation (a var, scratch, the chosen token).
+func activation(b *Buf) bool {
+	return b != nil && (b.Kind == BufVar || b.Kind == BufScratch || b.Kind == BufNext)
 }

@@ -248,7 +248,7 @@ func TestPreferences(t *testing.T) {
 	}{{1, true, x86.EBX}, {1, false, x86.EAX}, {4, true, x86.EAX}} {
 		k = &Kernel{Name: "addr"}
 		k.I(x86.MOV, v0, mx)
-		m := x86.Mem{Base: v0, Index: x86.NoReg, Disp: 0x100, Addr32: true}
+		m := x86.Mem{Seg: x86.ES, Base: v0, Index: x86.NoReg, Disp: 0x100, Addr32: true}
 		if c.scale > 1 {
 			m.Base, m.Index, m.Scale = x86.NoReg, v0, c.scale
 		}

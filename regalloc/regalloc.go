@@ -264,9 +264,9 @@ type Options struct {
 	// Split lets AllocateSpilling split a value around a loop that
 	// never names it instead of spilling one (splitAround).
 	Split bool
-	// Addr16: addresses will be 16-bit where their registers allow (the
-	// segmented model): a virtual that is an unscaled address's base or
-	// index prefers ebx, ebp, esi or edi.
+	// Addr16: offsets in a segment (an address with a segment register)
+	// will be 16-bit where their registers allow: a virtual that is such
+	// an unscaled address's base or index prefers ebx, ebp, esi or edi.
 	Addr16 bool
 }
 
@@ -274,12 +274,13 @@ type Options struct {
 // si, di).
 const addr16 = 1<<3 | 1<<famEBP | 1<<6 | 1<<7
 
-// addressUses are the virtuals that address memory in in, unscaled.
+// addressUses are the virtuals that address memory in in, unscaled,
+// through a segment register.
 func addressUses(in x86.Inst) []int {
 	var ns []int
 	for _, a := range in.Args {
 		m, ok := a.(x86.Mem)
-		if !ok || m.Scale > 1 {
+		if !ok || m.Scale > 1 || m.Seg == x86.NoReg {
 			continue
 		}
 		for _, r := range []x86.Reg{m.Base, m.Index} {

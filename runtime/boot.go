@@ -15,6 +15,8 @@
 //	0x07C00-0x07DFF  boot sector
 //	0x07E00-...      main code (at most up to 0x10000: CS = 0, IP is 16 bits)
 //	0x10000-0x17FFF  flat: bounce buffer for the loader, free afterwards
+//	0x20000-0x2FFFF  flat: the loop code generator's activations, where
+//	                 they fit (loopgen.LowActivations)
 //	DataAddr-...     data (flat: >= 1 MiB; segmented: below ConventionalTop)
 package runtime
 

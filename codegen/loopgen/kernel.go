@@ -532,6 +532,10 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 		a, region = k.l.base(m.Buf)
 	}
 	seg := x86.NoReg
+	if k.l.LowSeg != 0 && m.Buf != nil && m.Base == lir.NoReg && k.l.Group[m.Buf] == activations {
+		// Flat: an offset in the activations' segment (LowActivations).
+		seg, a = x86.ES, a-LowActivations
+	}
 	if k.l.Segmented {
 		if m.Buf == nil {
 			panic(fmt.Sprintf("BUG: loopgen: kernel %s: an address in a register in the segmented model", k.name))

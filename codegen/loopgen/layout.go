@@ -49,6 +49,27 @@ const (
 	addrProfEnd = 0x6000
 )
 
+// LowActivations is where the flat model puts the activations (vars,
+// scratch, the chosen token) when they fit one 64 KiB segment: in
+// conventional memory that the loader's bounce buffer (0x10000-0x17FFF)
+// no longer needs, reached through ES (LowSeg) with 16-bit offsets as
+// the segmented model reaches its activations, where their linear
+// addresses above 1 MiB would take a 32-bit displacement and 32-bit
+// addressing. A buffer's Addr stays its linear address.
+const LowActivations = 0x20000
+
+// LowActivationsFit: f's activations fit LowActivations's segment.
+func LowActivationsFit(f *lir.Func) bool {
+	var n uint64
+	for _, b := range f.Bufs {
+		switch b.Kind {
+		case lir.BufVar, lir.BufScratch, lir.BufNext:
+			n = (n+7)&^7 + uint64(b.Size)
+		}
+	}
+	return n <= SegmentBytes
+}
+
 // DataAddr is where the image's data is loaded: flat, at 1 MiB, above
 // everything real mode reaches without unreal mode; segmented, at 64 KiB.
 const (
@@ -64,6 +85,9 @@ const (
 type Layout struct {
 	// Segmented: buffers are reached through segment registers (layout_seg.go).
 	Segmented bool
+	// LowSeg (flat): the segment of the activations' group, which ES
+	// holds in the kernels, at LowActivations; 0: they lie above 1 MiB.
+	LowSeg uint16
 	// Segmented: each global buffer's group (the slot of its segment),
 	// and the groups' segments, the activations' first.
 	Group    map[*lir.Buf]Group
@@ -137,15 +161,27 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, sizesOnl
 	if here() >= 1<<32 {
 		return nil, fmt.Errorf("the data is %d bytes, more than fit from 1 MiB below 4 GiB", l.DataLen())
 	}
-	// Computed: vars, scratch, the token; then the caches' region.
+	// Computed: vars, scratch, the token (in low memory where they fit
+	// its 64 KiB: LowSeg); then the caches' region.
 	at := uint64(align(uint32(here()), 16))
+	low := LowActivationsFit(f)
+	if low {
+		l.LowSeg, l.Group = LowActivations>>4, map[*lir.Buf]Group{}
+	}
+	lowAt := uint64(LowActivations)
 	var caches []*lir.Buf
 	for _, b := range f.Bufs {
 		switch b.Kind {
 		case lir.BufVar, lir.BufScratch, lir.BufNext:
-			at = (at + 7) &^ 7
-			l.Addr[b] = uint32(at)
-			at += uint64(b.Size)
+			if low {
+				lowAt = (lowAt + 7) &^ 7
+				l.Addr[b], l.Group[b] = uint32(lowAt), activations
+				lowAt += uint64(b.Size)
+			} else {
+				at = (at + 7) &^ 7
+				l.Addr[b] = uint32(at)
+				at += uint64(b.Size)
+			}
 			if b.Kind == lir.BufNext {
 				l.next = b
 			}

@@ -230,8 +230,12 @@ func (g *gen) generate() {
 func (g *gen) forward() error {
 	g.prog.Mark("forward")
 	g.prog.Label("forward")
-	if g.l.Segmented {
+	switch {
+	case g.l.Segmented:
 		g.i(x86.MOV, x86.ES, low16(addrSegs)) // the kernels' activations (segRegs)
+	case g.l.LowSeg != 0:
+		g.i(x86.PUSH, x86.Imm(int64(g.l.LowSeg)))
+		g.i(x86.POP, x86.ES)
 	}
 	final := len(g.f.Body) - 1
 	for i, n := range g.f.Body {
@@ -405,14 +409,14 @@ type allocation struct {
 
 // allocate allocates k with o, its spill slots from spill.
 func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
-	o.Addr16 = k.l.Segmented
+	o.Addr16 = k.l.Segmented || k.l.LowSeg != 0
 	out, as, slots, err := regalloc.AllocateSpilling(&k.k, o, func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spill + 4*i)))
 	})
 	if err != nil {
 		return allocation{}, err
 	}
-	allocated(out.Items, as, k.l.Segmented)
+	allocated(out.Items, as)
 	phys, err := regalloc.Physical(out, as)
 	if err != nil {
 		return allocation{}, err

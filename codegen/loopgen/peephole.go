@@ -82,10 +82,11 @@ func deadCode(k *regalloc.Kernel) {
 // (AF aside). Before allocation it would cost an instruction where r goes
 // to memory (cmp takes memory; test r, r names r twice). `lea r, [s+d]`
 // where s got r's register becomes `add r, d` where the flags are dead (2
-// bytes fewer: no 0x67 prefix, and an 8-bit d where it fits). In the
-// segmented model, an address whose registers got bx or bp and si or di,
-// unscaled, becomes a 16-bit address (addr16).
-func allocated(items []regalloc.Item, as map[int]x86.Reg, segmented bool) {
+// bytes fewer: no 0x67 prefix, and an 8-bit d where it fits). An offset
+// in a segment (the segmented model's, the flat model's low activations)
+// whose registers got bx or bp and si or di, unscaled, becomes a 16-bit
+// address (addr16Of).
+func allocated(items []regalloc.Item, as map[int]x86.Reg) {
 	same := func(a, b x86.Reg) bool {
 		pa, err1 := regalloc.Assigned(a, as)
 		pb, err2 := regalloc.Assigned(b, as)
@@ -93,14 +94,12 @@ func allocated(items []regalloc.Item, as map[int]x86.Reg, segmented bool) {
 	}
 	for i, it := range items {
 		in := it.Inst
-		if segmented {
-			for j, a := range in.Args {
-				if m, ok := a.(x86.Mem); ok {
-					if m16, ok := addr16Of(m, as); ok {
-						in.Args = slices.Clone(in.Args)
-						in.Args[j] = m16
-						items[i].Inst = in
-					}
+		for j, a := range in.Args {
+			if m, ok := a.(x86.Mem); ok {
+				if m16, ok := addr16Of(m, as); ok {
+					in.Args = slices.Clone(in.Args)
+					in.Args[j] = m16
+					items[i].Inst = in
 				}
 			}
 		}
@@ -126,16 +125,16 @@ func allocated(items []regalloc.Item, as map[int]x86.Reg, segmented bool) {
 // word is the 16-bit register that can address memory for a 32-bit one.
 var word = map[x86.Reg]x86.Reg{x86.EBX: x86.BX, x86.EBP: x86.BP, x86.ESI: x86.SI, x86.EDI: x86.DI}
 
-// addr16Of is m, a 32-bit address of the segmented model, as a 16-bit
-// one where its registers (as assigns them) have 16-bit forms that pair
-// (bx or bp with si or di) and nothing scales the index. In the
-// segmented model every address lies in its segment's 64 KiB, where a
-// 32-bit address (which past 0xFFFF would fault) and its 16-bit form
-// (which wraps) add the same low words to the same offset: 1 byte fewer
-// (0x67), a SIB byte fewer with two registers, and a 16-bit
-// displacement for a 32-bit one.
+// addr16Of is m, a 32-bit offset in a segment, as a 16-bit one where its
+// registers (as assigns them) have 16-bit forms that pair (bx or bp with
+// si or di) and nothing scales the index. An offset in a segment lies in
+// its 64 KiB (the segmented model's buffers, the flat model's low
+// activations), where a 32-bit address and its 16-bit form (which wraps)
+// add the same low words to the same offset: 1 byte fewer (0x67), a SIB
+// byte fewer with two registers, and a 16-bit displacement for a 32-bit
+// one. A flat address (no segment) lies anywhere.
 func addr16Of(m x86.Mem, as map[int]x86.Reg) (x86.Mem, bool) {
-	if !m.Addr32 || m.Label != "" || m.Scale > 1 || m.Base == x86.NoReg && m.Index == x86.NoReg {
+	if !m.Addr32 || m.Seg == x86.NoReg || m.Label != "" || m.Scale > 1 || m.Base == x86.NoReg && m.Index == x86.NoReg {
 		return m, false
 	}
 	if d := int64(m.Disp); d < -0x8000 || d > 0xFFFF {

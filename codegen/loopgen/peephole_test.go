@@ -80,7 +80,7 @@ func TestAllocatedTest(t *testing.T) {
 	v0 := regalloc.V(0)
 	items := []regalloc.Item{{Inst: x86.Inst{Op: x86.CMP, Args: []x86.Operand{v0, x86.Imm(0)}}},
 		{Inst: x86.Inst{Op: x86.CMP, Args: []x86.Operand{v0, x86.Imm(1)}}}}
-	allocated(items, map[int]x86.Reg{0: x86.EAX}, false)
+	allocated(items, map[int]x86.Reg{0: x86.EAX})
 	assert.Equal(t, x86.Inst{Op: x86.TEST, Args: []x86.Operand{v0, v0}}, items[0].Inst)
 	assert.Equal(t, x86.CMP, items[1].Inst.Op)
 }
@@ -97,7 +97,7 @@ func TestAllocatedLeaIsAdd(t *testing.T) {
 	sub := regalloc.Item{Inst: x86.Inst{Op: x86.SUB, Args: []x86.Operand{v2, v0}}}
 	jump := regalloc.Item{Inst: x86.Inst{Op: x86.JL, Args: []x86.Operand{x86.Label("top")}}}
 	items := []regalloc.Item{lea(v1, v0), sub, lea(v1, v0), jump, lea(v2, v0), sub}
-	allocated(items, as, false)
+	allocated(items, as)
 	assert.Equal(t, x86.Inst{Op: x86.ADD, Args: []x86.Operand{v1, x86.Imm(0x104)}}, items[0].Inst)
 	assert.Equal(t, x86.LEA, items[2].Inst.Op, "a jump reads the flags")
 	assert.Equal(t, x86.LEA, items[4].Inst.Op, "another register")
@@ -140,37 +140,36 @@ func TestPeepholeLooksPastShiftByCL(t *testing.T) {
 	}
 }
 
-// In the segmented model, an unscaled 32-bit address whose registers got
-// bx or bp and si or di becomes a 16-bit one (and assembles shorter); a
-// scaled index, a register without a 16-bit address form, two of one
-// pair, a displacement past 16 bits, or the flat model keep it.
+// An unscaled 32-bit offset in a segment whose registers got bx or bp
+// and si or di becomes a 16-bit one (and assembles shorter); a scaled
+// index, a register without a 16-bit address form, two of one pair, a
+// displacement past 16 bits, or a flat address (no segment) keep it.
 func TestAllocatedAddr16(t *testing.T) {
 	v0, v1 := regalloc.V(0), regalloc.V(1)
 	for _, c := range []struct {
-		name      string
-		m         x86.Mem
-		r0, r1    x86.Reg
-		segmented bool
-		want      x86.Mem
+		name   string
+		m      x86.Mem
+		r0, r1 x86.Reg
+		want   x86.Mem
 	}{
-		{"base and index", x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 1, Disp: 0xe118, Addr32: true}, x86.ESI, x86.EBX, true,
+		{"base and index", x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 1, Disp: 0xe118, Addr32: true}, x86.ESI, x86.EBX,
 			x86.Mem{Seg: x86.ES, Base: x86.BX, Index: x86.SI, Disp: 0xe118}},
-		{"base", x86.Mem{Seg: x86.FS, Base: v0, Disp: -4, Addr32: true}, x86.EDI, x86.EAX, true,
+		{"base", x86.Mem{Seg: x86.FS, Base: v0, Disp: -4, Addr32: true}, x86.EDI, x86.EAX,
 			x86.Mem{Seg: x86.FS, Index: x86.DI, Disp: -4}},
-		{"flat", x86.Mem{Base: v0, Disp: -4, Addr32: true}, x86.EDI, x86.EAX, false,
+		{"flat", x86.Mem{Base: v0, Disp: -4, Addr32: true}, x86.EDI, x86.EAX,
 			x86.Mem{Base: v0, Disp: -4, Addr32: true}},
-		{"scaled", x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 4, Addr32: true}, x86.ESI, x86.EBX, true,
+		{"scaled", x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 4, Addr32: true}, x86.ESI, x86.EBX,
 			x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 4, Addr32: true}},
-		{"ecx", x86.Mem{Seg: x86.ES, Base: v0, Addr32: true}, x86.ECX, x86.EBX, true,
+		{"ecx", x86.Mem{Seg: x86.ES, Base: v0, Addr32: true}, x86.ECX, x86.EBX,
 			x86.Mem{Seg: x86.ES, Base: v0, Addr32: true}},
-		{"si and di", x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 1, Addr32: true}, x86.ESI, x86.EDI, true,
+		{"si and di", x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 1, Addr32: true}, x86.ESI, x86.EDI,
 			x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 1, Addr32: true}},
-		{"displacement", x86.Mem{Seg: x86.ES, Base: v0, Disp: 0x10000, Addr32: true}, x86.ESI, x86.EDI, true,
+		{"displacement", x86.Mem{Seg: x86.ES, Base: v0, Disp: 0x10000, Addr32: true}, x86.ESI, x86.EDI,
 			x86.Mem{Seg: x86.ES, Base: v0, Disp: 0x10000, Addr32: true}},
 	} {
 		c.m.Size, c.want.Size = 32, 32
 		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.EAX, c.m}}}}
-		allocated(items, map[int]x86.Reg{0: c.r0, 1: c.r1}, c.segmented)
+		allocated(items, map[int]x86.Reg{0: c.r0, 1: c.r1})
 		assert.Equal(t, c.want, items[0].Inst.Args[1], c.name)
 		if c.want.Addr32 {
 			continue
