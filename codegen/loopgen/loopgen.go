@@ -421,7 +421,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	if err != nil {
 		return allocation{}, err
 	}
-	narrow(phys)
+	narrow(phys, uint16(spill), uint16(spill+4*slots))
 	return allocation{phys, as, slots}, nil
 }
 

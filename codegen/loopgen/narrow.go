@@ -19,13 +19,13 @@ import (
 // and, or, xor, inc, dec, neg, not, shl by a constant, imul of two or
 // three operands, lea, movzx, movsx); one that writes the flags narrows
 // only where they are dead (flagsDeadAfter).
-func narrow(k *regalloc.Kernel) {
+func narrow(k *regalloc.Kernel, from, to uint16) {
 	for {
 		dead, err := regalloc.UpperDead(k, allocOptions())
 		if err != nil {
 			return
 		}
-		changed := false
+		changed := narrowSlots(k.Items, from, to)
 		for _, i := range dead {
 			if narrows(k.Items, i) {
 				k.Items[i].Inst = narrowed(k.Items[i].Inst)
@@ -100,4 +100,59 @@ func narrowed(in x86.Inst) x86.Inst {
 		}
 	}
 	return x86.Inst{Op: op, Args: args}
+}
+
+// narrowSlots stores words into the kernel's own spill slots [from, to)
+// (no other kernel reads them) that only words are read from: a store of
+// a dword there loses its 0x66 prefix, and reads only its register's low
+// word (which narrow's next round may then compute in 16 bits).
+func narrowSlots(items []regalloc.Item, from, to uint16) bool {
+	slot := func(a x86.Operand) (x86.Mem, uint16, bool) {
+		m, ok := a.(x86.Mem)
+		if !ok || m.Base != x86.NoReg || m.Index != x86.NoReg || m.Seg != x86.NoReg || m.Addr32 || m.Label != "" {
+			return m, 0, false
+		}
+		d := uint16(m.Disp)
+		return m, d &^ 3, d >= from && d < to
+	}
+	wide := map[uint16]bool{} // read as a dword, or touched otherwise
+	for _, it := range items {
+		for j, a := range it.Inst.Args {
+			m, s, ok := slot(a)
+			if !ok {
+				continue
+			}
+			store := j == 0 && it.Inst.Op == x86.MOV
+			if !store && m.Size != 16 || uint16(m.Disp) != s {
+				wide[s] = true
+			}
+		}
+	}
+	changed := false
+	for i, it := range items {
+		in := it.Inst
+		if in.Op != x86.MOV || len(in.Args) != 2 {
+			continue
+		}
+		m, s, ok := slot(in.Args[0])
+		if !ok || wide[s] || m.Size != 32 {
+			continue
+		}
+		m.Size = 16
+		src := in.Args[1]
+		switch a := src.(type) {
+		case x86.Reg:
+			if a < x86.EAX || a > x86.EDI {
+				continue
+			}
+			src = a - x86.EAX + x86.AX
+		case x86.Imm:
+			src = x86.Imm(int64(int16(a)))
+		default:
+			continue
+		}
+		items[i].Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{m, src}}
+		changed = true
+	}
+	return changed
 }

@@ -40,7 +40,7 @@ func TestNarrow(t *testing.T) {
 	k.I(x86.MOV, x86.D(x86.Abs16(0x2008)), x86.EBP)
 	k.I(x86.MOV, x86.W(x86.Abs16(0x200c)), x86.AX)
 	k.I(x86.RET)
-	narrow(k)
+	narrow(k, 0, 0)
 	var p x86.Program
 	require.NoError(t, regalloc.Rewrite(k, nil, &p))
 	got := p.Listing()
@@ -51,4 +51,27 @@ func TestNarrow(t *testing.T) {
 		assert.Contains(t, got, want, "listing:\n%s", got)
 	}
 	assert.NotContains(t, got, "movzx", "listing:\n%s", strings.TrimSpace(got))
+}
+
+// A dword stored in the kernel's own spill slot that only words are read
+// from is stored as a word (and its register's def may then narrow); a
+// slot read as a dword, or one outside the kernel's spill slots (another
+// kernel's, or an argument's), keeps its dword.
+func TestNarrowSlots(t *testing.T) {
+	k := &regalloc.Kernel{Name: "slots"}
+	k.I(x86.MOV, x86.EAX, x86.D(x86.Abs16(0x1000)))
+	k.I(x86.MOV, x86.D(x86.Abs16(0x3800)), x86.EAX) // read as a word below
+	k.I(x86.MOV, x86.D(x86.Abs16(0x3804)), x86.EAX) // read as a dword below
+	k.I(x86.MOV, x86.D(x86.Abs16(0x3900)), x86.EAX) // not this kernel's
+	k.I(x86.CMP, x86.CX, x86.W(x86.Abs16(0x3800)))
+	k.I(x86.ADD, x86.EDX, x86.D(x86.Abs16(0x3804)))
+	k.I(x86.MOV, x86.D(x86.Abs16(0x2000)), x86.EDX)
+	k.I(x86.RET)
+	narrow(k, 0x3800, 0x3808)
+	var p x86.Program
+	require.NoError(t, regalloc.Rewrite(k, nil, &p))
+	got := p.Listing()
+	for _, want := range []string{"mov word [0x3800], ax\n", "mov dword [0x3804], eax\n", "mov dword [0x3900], eax\n"} {
+		assert.Contains(t, got, want, "listing:\n%s", got)
+	}
 }
