@@ -171,7 +171,7 @@ func (g *gen) generate() {
 		}
 	}
 	g.i(x86.MOV, low16(addrTok), x86.Imm(int64(g.p.Tokenizer.Start())))
-	g.i(x86.MOV, low16(addrPos), x86.Imm(0))
+	g.i(x86.AND, low16(addrPos), x86.Imm(0)) // mov's word of 0 is a byte longer
 	if g.o.Profile {
 		// Low memory holds what the BIOS and the loader left: the
 		// counters start at 0.
