@@ -40,10 +40,7 @@ func TestNarrow(t *testing.T) {
 	k.I(x86.MOV, x86.D(x86.Abs16(0x2008)), x86.EBP)
 	k.I(x86.MOV, x86.W(x86.Abs16(0x200c)), x86.AX)
 	k.I(x86.RET)
-	narrow(k, 0, 0)
-	var p x86.Program
-	require.NoError(t, regalloc.Rewrite(k, nil, &p))
-	got := p.Listing()
+	got := narrowed16(t, k, 0, 0)
 	for _, want := range []string{
 		"mov bx, word [0x1000]\n", "shl bx, 0x2\n", "mov si, 0x2345\n", "add bx, si\n",
 		"mov ecx, dword [0x1004]\n", "mov edx, dword [0x1008]\n", "mov edi, dword [0x100c]\n", "add edi, 0x4\n",
@@ -67,11 +64,17 @@ func TestNarrowSlots(t *testing.T) {
 	k.I(x86.ADD, x86.EDX, x86.D(x86.Abs16(0x3804)))
 	k.I(x86.MOV, x86.D(x86.Abs16(0x2000)), x86.EDX)
 	k.I(x86.RET)
-	narrow(k, 0x3800, 0x3808)
-	var p x86.Program
-	require.NoError(t, regalloc.Rewrite(k, nil, &p))
-	got := p.Listing()
+	got := narrowed16(t, k, 0x3800, 0x3808)
 	for _, want := range []string{"mov word [0x3800], ax\n", "mov dword [0x3804], eax\n", "mov dword [0x3900], eax\n"} {
 		assert.Contains(t, got, want, "listing:\n%s", got)
 	}
+}
+
+// narrowed16 narrows k, its spill slots [from, to), and lists it.
+func narrowed16(t *testing.T, k *regalloc.Kernel, from, to uint16) string {
+	t.Helper()
+	narrow(k, from, to)
+	var p x86.Program
+	require.NoError(t, regalloc.Rewrite(k, nil, &p))
+	return p.Listing()
 }
