@@ -3,6 +3,7 @@ package loopgen
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/lir"
@@ -343,4 +344,32 @@ func usedOtherwise(nodes []*lir.Node) map[lir.Reg]bool {
 		}
 	})
 	return used
+}
+
+// segmentsFirst loads a proc's segment registers from the arguments that
+// arrive in registers before anything else (where it keeps none of its
+// caller's, which it would push first): mov fs, ax, where the argument's
+// copy, which lodsw's eax would need moved, then goes unread (deadCode).
+func (k *kernel) segmentsFirst() {
+	pass := k.pass[k.proc]
+	var first []regalloc.Item
+	for i, r := range k.proc.Params {
+		in := pass.args[i].reg
+		if in == x86.NoReg {
+			continue
+		}
+		v := v16(k.dst(r))
+		entry := k.entry[:0]
+		for _, it := range k.entry {
+			a := it.Inst.Args
+			if it.Inst.Op == x86.MOV && len(a) == 2 && a[1] == x86.Operand(v) && slices.ContainsFunc(segRegs, func(r x86.Reg) bool { return a[0] == x86.Operand(r) }) {
+				it.Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{a[0], in - x86.EAX + x86.AX}}
+				first = append(first, it)
+				continue
+			}
+			entry = append(entry, it)
+		}
+		k.entry = entry
+	}
+	k.prologue = append(first, k.prologue...)
 }

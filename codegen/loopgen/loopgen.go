@@ -378,6 +378,9 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 			k.i(x86.POP, r)
 		}
 		k.i(x86.RET)
+		if len(saved) == 0 {
+			k.segmentsFirst()
+		}
 	}
 	k.k.Items = append(append(k.prologue, k.entry...), k.k.Items...)
 	deadCode(&k.k)
