@@ -265,6 +265,13 @@ type Buf struct {
 
 func (b *Buf) String() string { return b.Name }
 
+// Activation: b is what the forward pass computes in, step to step (a
+// var, scratch, the chosen token), which the code generator lays out
+// together.
+func (b *Buf) Activation() bool {
+	return b != nil && (b.Kind == BufVar || b.Kind == BufScratch || b.Kind == BufNext)
+}
+
 // Func is a program's forward pass in the loop IR: Body runs once per
 // token; it stores the chosen token into the BufNext buffer. Procs are
 // the procedures its calls run.

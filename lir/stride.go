@@ -55,7 +55,7 @@ func stride(f *Func) {
 						if m.Index == n.Index && m.Base == NoReg {
 							alone++
 						}
-						if m.Index == n.Index && !activation(m.Buf) {
+						if m.Index == n.Index && !m.Buf.Activation() {
 							low = false
 						}
 					}
@@ -77,9 +77,4 @@ func stride(f *Func) {
 			}
 		})
 	})
-}
-
-// activation: b is an activation (a var, scratch, the chosen token).
-func activation(b *Buf) bool {
-	return b != nil && (b.Kind == BufVar || b.Kind == BufScratch || b.Kind == BufNext)
 }

@@ -300,22 +300,11 @@ var DefaultAllowed = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.
 // that register). A mov between two registers that became the same
 // register is dropped.
 func Rewrite(k *Kernel, assign map[int]x86.Reg, p *x86.Program) error {
-	out := make([]Item, 0, len(k.Items))
-	for i, it := range k.Items {
-		if it.Label != "" {
-			out = append(out, it)
-			continue
-		}
-		in, err := rewriteInst(it.Inst, assign)
-		if err != nil {
-			return fmt.Errorf("kernel %s: item %d (%s): %w", k.Name, i, InstString(it.Inst), err)
-		}
-		if isSelfMove(in) {
-			continue
-		}
-		out = append(out, Item{Inst: in, Data: it.Data})
+	out, err := Physical(k, assign)
+	if err != nil {
+		return err
 	}
-	for _, it := range out {
+	for _, it := range out.Items {
 		if it.Label != "" {
 			p.Label(it.Label)
 			continue

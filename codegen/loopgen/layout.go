@@ -62,8 +62,7 @@ const LowActivations = 0x20000
 func LowActivationsFit(f *lir.Func) bool {
 	var n uint64
 	for _, b := range f.Bufs {
-		switch b.Kind {
-		case lir.BufVar, lir.BufScratch, lir.BufNext:
+		if b.Activation() {
 			n = (n+7)&^7 + uint64(b.Size)
 		}
 	}
@@ -171,8 +170,8 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, sizesOnl
 	lowAt := uint64(LowActivations)
 	var caches []*lir.Buf
 	for _, b := range f.Bufs {
-		switch b.Kind {
-		case lir.BufVar, lir.BufScratch, lir.BufNext:
+		switch {
+		case b.Activation():
 			if low {
 				lowAt = (lowAt + 7) &^ 7
 				l.Addr[b], l.Group[b] = uint32(lowAt), activations
@@ -185,7 +184,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, sizesOnl
 			if b.Kind == lir.BufNext {
 				l.next = b
 			}
-		case lir.BufCacheK, lir.BufCacheV, lir.BufCacheKS, lir.BufCacheVS:
+		case b.Kind == lir.BufCacheK || b.Kind == lir.BufCacheV || b.Kind == lir.BufCacheKS || b.Kind == lir.BufCacheVS:
 			caches = append(caches, b)
 		}
 	}

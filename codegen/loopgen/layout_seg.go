@@ -49,7 +49,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 			globals = append(globals, b)
 		case b.Kind == lir.BufState:
 			states = append(states, b)
-		case b.Kind == lir.BufVar || b.Kind == lir.BufScratch || b.Kind == lir.BufNext:
+		case b.Activation():
 			computed = append(computed, b)
 		}
 	}
