@@ -268,6 +268,12 @@ type Options struct {
 	// will be 16-bit where their registers allow: a virtual that is such
 	// an unscaled address's base or index prefers ebx, ebp, esi or edi.
 	Addr16 bool
+	// Resident virtuals are spilled whole (or loaded again) only where
+	// nothing else live can go; they may still be split around loops.
+	// The first victim a greedy choice takes may leave spilled a value
+	// that later choices freed a register for: a caller tries the
+	// allocation again with it resident (Spilled lists them).
+	Resident map[int]bool
 }
 
 // addr16 are the families whose 16-bit registers address memory (bx, bp,

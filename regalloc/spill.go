@@ -210,13 +210,18 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (choice, error) {
 		}
 	}
 	pick, cost := -1, 0.0
-	for _, n := range live.nodes() {
-		if !candidate(n) {
-			continue
+	for _, resident := range []bool{false, true} {
+		for _, n := range live.nodes() {
+			if !candidate(n) || o.Resident[n-physNodes] != resident {
+				continue
+			}
+			c := uses[n] / (span[n] + 1)
+			if pick < 0 || c < cost {
+				pick, cost = n-physNodes, c
+			}
 		}
-		c := uses[n] / (span[n] + 1)
-		if pick < 0 || c < cost {
-			pick, cost = n-physNodes, c
+		if pick >= 0 {
+			break
 		}
 	}
 	if pick < 0 {
@@ -452,4 +457,29 @@ func replace(in x86.Inst, v, t int) x86.Inst {
 		}
 	}
 	return x86.Inst{Op: in.Op, Args: args}
+}
+
+// Spilled are the virtuals of k that out, k allocated by AllocateSpilling,
+// no longer names: those spilled whole or loaded again where read, in
+// ascending order.
+func Spilled(k, out *Kernel) []int {
+	seen := map[int]bool{}
+	for _, it := range out.Items {
+		for _, r := range regsOf(it.Inst) {
+			if n, _, ok := virt(r); ok {
+				seen[n] = true
+			}
+		}
+	}
+	var vs []int
+	for _, it := range k.Items {
+		for _, r := range regsOf(it.Inst) {
+			if n, _, ok := virt(r); ok && !seen[n] {
+				seen[n] = true
+				vs = append(vs, n)
+			}
+		}
+	}
+	slices.Sort(vs)
+	return vs
 }

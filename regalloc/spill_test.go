@@ -141,3 +141,34 @@ func TestSpillRematerializes(t *testing.T) {
 	_, ok = loadedOnce(k, &o, 0)
 	assert.False(t, ok, "v0 loaded from outside Invariant")
 }
+
+// A value made resident is not spilled whole while another can go: the
+// ten values' first victim stays in a register, another goes to memory
+// in its place, and the kernel still sums them all.
+func TestResidentIsSpilledLast(t *testing.T) {
+	k := &Kernel{Name: "ten"}
+	const n = 10
+	for i := 0; i < n; i++ {
+		k.I(x86.MOV, V(i), x86.Imm(int64(i+1)))
+	}
+	k.I(x86.MOV, V(n), x86.Imm(0))
+	for i := 0; i < n; i++ {
+		k.I(x86.ADD, V(n), V(i))
+	}
+	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), V(n))
+	slot := func(i int) x86.Mem { return x86.D(x86.Abs16(uint16(0x700 + 4*i))) }
+	out, _, used, err := AllocateSpilling(k, Options{}, slot)
+	require.NoError(t, err)
+	spilled := Spilled(k, out)
+	require.NotEmpty(t, spilled)
+	v := spilled[0]
+	o := Options{Resident: map[int]bool{v: true}}
+	out, as, used2, err := AllocateSpilling(k, o, slot)
+	require.NoError(t, err)
+	assert.NotContains(t, Spilled(k, out), v, "the resident value spilled\n%s", out)
+	assert.Equal(t, used, used2, "slots used")
+	require.NoError(t, verify(out, o, as), "verify\n%s", out)
+	needQEMU(t)
+	got, _ := runKernel(t, out, o, nil, func(*x86.Program) {}, 0x600, 1)
+	assert.Equal(t, hexLines(n*(n+1)/2), got, "printed\n%s", out)
+}

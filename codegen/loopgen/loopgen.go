@@ -3,6 +3,7 @@ package loopgen
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -398,8 +399,37 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 		if b, err := allocate(k, o, spill); err == nil && b.bytes() < a.bytes() {
 			a = b
 		}
+		a = residents(k, a, spill)
 	}
 	return a, nil
+}
+
+// maxResidents: kernels that spill more (attention, with 9 to 11) gained
+// nothing from trying (llama2.tf, llama2-int8.tf, gpt2, mha, typed: `tfc
+// size --gen loop`) and took most of the time (stories15M built in 7.2 s
+// with no limit, 0.9 s with 5).
+const maxResidents = 5
+
+// residents tries a's allocation again with each value it spilled whole
+// kept in a register where anything else can go instead (the allocator
+// spills greedily: a value spilled early may have a register free after
+// later spills and splits), and keeps each that makes it smaller.
+func residents(k *kernel, a allocation, spill int) allocation {
+	if len(a.spilled) > maxResidents {
+		return a
+	}
+	for _, v := range a.spilled {
+		o := a.o
+		o.Resident = maps.Clone(o.Resident)
+		if o.Resident == nil {
+			o.Resident = map[int]bool{}
+		}
+		o.Resident[v] = true
+		if b, err := allocate(k, o, spill); err == nil && b.bytes() < a.bytes() {
+			a = b
+		}
+	}
+	return a
 }
 
 // allocation is a kernel allocated: its instructions, their registers
@@ -408,6 +438,9 @@ type allocation struct {
 	k     *regalloc.Kernel
 	as    map[int]x86.Reg
 	slots int
+	// o allocated it; spilled are the values it spilled whole.
+	o       regalloc.Options
+	spilled []int
 }
 
 // allocate allocates k with o, its spill slots from spill.
@@ -428,7 +461,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	// What narrowing left unread (a clear of eax whose upper half no
 	// argument stored as a dword reads any more, before lodsw).
 	deadCode(phys)
-	return allocation{phys, as, slots}, nil
+	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
 }
 
 // bytes is the allocation's code (what it calls or jumps to outside it at
