@@ -1,6 +1,9 @@
 package regalloc
 
 import (
+	"fmt"
+	"slices"
+
 	x86 "tfc/codegen/x86_16"
 )
 
@@ -40,18 +43,6 @@ func DeadWrites(k *Kernel, o Options) ([]int, error) {
 	})
 }
 
-// UpperDead lists, in order, the items of k that write a 32-bit general
-// register named as their first operand whose upper 16 bits nothing
-// reads after them (a 16-bit write there, which keeps them, computes the
-// same low word where the operation's low word depends on its operands'
-// low words alone: the caller knows which).
-func UpperDead(k *Kernel, o Options) ([]int, error) {
-	return writesWhere(k, o, func(a *analysis, j int, e effects, in x86.Inst, r x86.Reg) bool {
-		n, _ := nodeOf(r)
-		return Bits(r) == 32 && a.out[j].parts(n)&partUp == 0
-	})
-}
-
 // writesWhere lists, in order, the items of k that fall through and name
 // a register (not a segment register) first, where keep, given k's
 // liveness at the item (position j), says so.
@@ -75,3 +66,149 @@ func writesWhere(k *Kernel, o Options, keep func(a *analysis, j int, e effects, 
 	}
 	return items, nil
 }
+
+// UpperDemand lists, in order, the items of k (in physical registers)
+// whose first operand, a 32-bit general register or a dword slot, has an
+// upper half that nothing demands after them. narrows(i) says which items
+// compute their first operand's low word from their operands' low words
+// alone: such an item demands its operands' upper halves only where its
+// own result's upper half is demanded, so that values that only feed one
+// another around a loop (a pointer that steps, spilled and reloaded, and
+// only addresses memory in 16 bits) are found too, where liveness sees
+// each read the last one's upper half. slot gives the
+// address of the dword that m falls in where it is a slot tracked as a
+// value (a kernel's own spill slot, which nothing outside it reads);
+// other memory is not tracked. Nothing is demanded at the kernel's exits.
+func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86.Mem) (uint16, bool)) ([]int, error) {
+	if o.Allowed == nil {
+		o.Allowed = DefaultAllowed
+	}
+	a, err := analyze(k, &o)
+	if err != nil {
+		return nil, err
+	}
+	loc := map[uint16]int{} // slot address -> location, after the families
+	where := func(s uint16) int {
+		if l, ok := loc[s]; ok {
+			return l
+		}
+		loc[s] = physNodes + len(loc)
+		return loc[s]
+	}
+	type transfer struct {
+		dest               int // the first operand's location, or -1
+		narrow             bool
+		always, cond, kill []int
+	}
+	tr := make([]transfer, len(a.item))
+	for j, e := range a.eff {
+		i := a.item[j]
+		in := k.Items[i].Inst
+		t := transfer{dest: -1}
+		if len(in.Args) > 0 {
+			switch d := in.Args[0].(type) {
+			case x86.Reg:
+				if d >= x86.EAX && d <= x86.EDI {
+					t.dest = int(d - x86.EAX)
+				}
+			case x86.Mem:
+				if s, ok := slot(d); ok && d.Size == 32 && uint16(d.Disp) == s && in.Op != x86.LEA {
+					t.dest = where(s)
+				}
+			}
+		}
+		t.narrow = t.dest >= 0 && narrows(i)
+		for _, ac := range e.acc {
+			if isSeg(ac.reg) {
+				continue
+			}
+			n, p := nodeOf(ac.reg)
+			if n >= physNodes {
+				return nil, fmt.Errorf("kernel %s: item %d (%s): a virtual register", k.Name, i, InstString(in))
+			}
+			if ac.read && p&partUp != 0 {
+				if t.narrow && !ac.addr {
+					t.cond = append(t.cond, n)
+				} else {
+					t.always = append(t.always, n)
+				}
+			}
+			if ac.write && p&partUp != 0 {
+				t.kill = append(t.kill, n)
+			}
+		}
+		for x, arg := range in.Args {
+			m, ok := arg.(x86.Mem)
+			if !ok || in.Op == x86.LEA {
+				continue
+			}
+			s, ok := slot(m)
+			if !ok {
+				continue
+			}
+			l := where(s)
+			d := uint16(m.Disp)
+			exact := d == s && m.Size == 32
+			if x == 0 && exact && in.Op == x86.MOV {
+				t.kill = append(t.kill, l)
+				continue
+			}
+			written := x == 0 && (in.Op == x86.MOV || in.Op == x86.POP || setcc(in.Op))
+			if written || int(d)+m.Size/8 <= int(s)+2 {
+				continue // a write that keeps the upper half, or a read of the low half
+			}
+			if t.narrow && exact {
+				t.cond = append(t.cond, l)
+			} else {
+				t.always = append(t.always, l)
+			}
+		}
+		tr[j] = t
+	}
+	nloc := physNodes + len(loc)
+	in := make([][]bool, len(a.item))
+	out := make([][]bool, len(a.item))
+	for j := range in {
+		in[j], out[j] = make([]bool, nloc), make([]bool, nloc)
+	}
+	for changed := true; changed; {
+		changed = false
+		for j := len(a.item) - 1; j >= 0; j-- {
+			o := out[j]
+			clear(o)
+			for _, s := range a.succ[j] {
+				if s != exitPos {
+					for l, d := range in[s] {
+						o[l] = o[l] || d
+					}
+				}
+			}
+			t := tr[j]
+			next := slices.Clone(o)
+			for _, l := range t.kill {
+				next[l] = false
+			}
+			for _, l := range t.always {
+				next[l] = true
+			}
+			if t.dest >= 0 && o[t.dest] {
+				for _, l := range t.cond {
+					next[l] = true
+				}
+			}
+			if !slices.Equal(next, in[j]) {
+				in[j] = next
+				changed = true
+			}
+		}
+	}
+	var items []int
+	for j, t := range tr {
+		if t.narrow && !out[j][t.dest] && a.eff[j].flow == fNext {
+			items = append(items, a.item[j])
+		}
+	}
+	return items, nil
+}
+
+func setcc(op x86.Op) bool { return op >= x86.SETO && op <= x86.SETG }

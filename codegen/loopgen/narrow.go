@@ -9,28 +9,32 @@ import (
 
 // narrow computes in 16 bits, after allocation (k in physical
 // registers), each instruction whose 32-bit result's upper half nothing
-// reads after it (regalloc.UpperDead): a pointer or an offset that only
-// addresses memory in 16 bits, a value read through its 16- or 8-bit
-// register, or one that only feeds such values, which it then reads in
-// 16 bits too (so rounds repeat until none is left). It loses its 0x66
-// prefix, a movzx of a word becomes a mov (a byte fewer again), a mov of
-// an immediate takes a word of it. The forms that narrow keep their
-// result's low word exact from their operands' low words (mov, add, sub,
-// and, or, xor, inc, dec, neg, not, shl by a constant, imul of two or
-// three operands, lea, movzx, movsx); one that writes the flags narrows
-// only where they are dead (flagsDeadAfter).
+// demands after it (regalloc.UpperDemand): a pointer or an offset that
+// only addresses memory in 16 bits, a value read through its 16- or 8-bit
+// register, or one that only feeds such values, in registers or in the
+// kernel's own spill slots [from, to) (no other kernel reads them), which
+// are then words. It loses its 0x66 prefix, a movzx of a word becomes a
+// mov (a byte fewer again), a mov of an immediate takes a word of it. The
+// forms that narrow keep their result's low word exact from their
+// operands' low words (mov, add, sub, and, or, xor, inc, dec, neg, not,
+// shl by a constant, imul of two or three operands, lea, movzx, movsx);
+// one that writes the flags narrows only where they are dead
+// (flagsDeadAfter).
 func narrow(k *regalloc.Kernel, from, to uint16) {
+	slot := func(m x86.Mem) (uint16, bool) {
+		d := uint16(m.Disp)
+		own := m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == x86.NoReg && !m.Addr32 && m.Label == "" && d >= from && d < to
+		return d &^ 3, own
+	}
 	for {
-		dead, err := regalloc.UpperDead(k, allocOptions())
+		dead, err := regalloc.UpperDemand(k, allocOptions(), func(i int) bool { return narrows(k.Items, i) }, slot)
 		if err != nil {
 			return
 		}
-		changed := narrowSlots(k.Items, from, to)
+		changed := false
 		for _, i := range dead {
-			if narrows(k.Items, i) {
-				k.Items[i].Inst = narrowed(k.Items[i].Inst)
-				changed = true
-			}
+			k.Items[i].Inst = narrowed(k.Items[i].Inst)
+			changed = true
 		}
 		if !changed {
 			return
@@ -100,59 +104,4 @@ func narrowed(in x86.Inst) x86.Inst {
 		}
 	}
 	return x86.Inst{Op: op, Args: args}
-}
-
-// narrowSlots stores words into the kernel's own spill slots [from, to)
-// (no other kernel reads them) that only words are read from: a store of
-// a dword there loses its 0x66 prefix, and reads only its register's low
-// word (which narrow's next round may then compute in 16 bits).
-func narrowSlots(items []regalloc.Item, from, to uint16) bool {
-	slot := func(a x86.Operand) (x86.Mem, uint16, bool) {
-		m, ok := a.(x86.Mem)
-		if !ok || m.Base != x86.NoReg || m.Index != x86.NoReg || m.Seg != x86.NoReg || m.Addr32 || m.Label != "" {
-			return m, 0, false
-		}
-		d := uint16(m.Disp)
-		return m, d &^ 3, d >= from && d < to
-	}
-	wide := map[uint16]bool{} // read as a dword, or touched otherwise
-	for _, it := range items {
-		for j, a := range it.Inst.Args {
-			m, s, ok := slot(a)
-			if !ok {
-				continue
-			}
-			store := j == 0 && it.Inst.Op == x86.MOV
-			if !store && m.Size != 16 || uint16(m.Disp) != s {
-				wide[s] = true
-			}
-		}
-	}
-	changed := false
-	for i, it := range items {
-		in := it.Inst
-		if in.Op != x86.MOV || len(in.Args) != 2 {
-			continue
-		}
-		m, s, ok := slot(in.Args[0])
-		if !ok || wide[s] || m.Size != 32 {
-			continue
-		}
-		m.Size = 16
-		src := in.Args[1]
-		switch a := src.(type) {
-		case x86.Reg:
-			if a < x86.EAX || a > x86.EDI {
-				continue
-			}
-			src = a - x86.EAX + x86.AX
-		case x86.Imm:
-			src = x86.Imm(int64(int16(a)))
-		default:
-			continue
-		}
-		items[i].Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{m, src}}
-		changed = true
-	}
-	return changed
 }

@@ -78,3 +78,51 @@ func narrowed16(t *testing.T, k *regalloc.Kernel, from, to uint16) string {
 	require.NoError(t, regalloc.Rewrite(k, nil, &p))
 	return p.Listing()
 }
+
+// A pointer that steps around a loop, waits out an inner loop in its
+// spill slot and only addresses memory in 16 bits is computed in 16 bits
+// everywhere, its slot a word, though each of its instructions reads the
+// last one's upper half (as liveness sees it). Stored whole after the
+// loop, the same pointer keeps its 32 bits (but in the inner loop, whose
+// steps the reload from the slot discards).
+func TestNarrowCycle(t *testing.T) {
+	build := func(storedWhole bool) string {
+		k := &regalloc.Kernel{Name: "cycle"}
+		k.I(x86.MOV, x86.EBX, x86.D(x86.Abs16(0x1000)))
+		k.I(x86.XOR, x86.DX, x86.DX)
+		k.Label("outer")
+		k.I(x86.MOV, x86.D(x86.Abs16(0x3800)), x86.EBX)
+		k.I(x86.XOR, x86.CX, x86.CX)
+		k.Label("inner")
+		k.I(x86.ADD, x86.AX, x86.Mem{Size: 16, Seg: x86.ES, Base: x86.BX})
+		k.I(x86.INC, x86.EBX)
+		k.I(x86.INC, x86.CX)
+		k.I(x86.CMP, x86.CX, x86.Imm(4))
+		k.I(x86.JL, x86.Label("inner"))
+		k.I(x86.MOV, x86.EBX, x86.D(x86.Abs16(0x3800)))
+		k.I(x86.ADD, x86.EBX, x86.D(x86.Abs16(0x1004)))
+		k.I(x86.INC, x86.DX)
+		k.I(x86.CMP, x86.DX, x86.Imm(8))
+		k.I(x86.JL, x86.Label("outer"))
+		k.I(x86.MOV, x86.W(x86.Abs16(0x2000)), x86.AX)
+		if storedWhole {
+			k.I(x86.MOV, x86.D(x86.Abs16(0x2004)), x86.EBX)
+		}
+		k.I(x86.RET)
+		return narrowed16(t, k, 0x3800, 0x3804)
+	}
+	got := build(false)
+	for _, want := range []string{
+		"mov bx, word [0x1000]\n", "mov word [0x3800], bx\n", "inc bx\n",
+		"mov bx, word [0x3800]\n", "add bx, word [0x1004]\n",
+	} {
+		assert.Contains(t, got, want, "listing:\n%s", got)
+	}
+	got = build(true)
+	for _, want := range []string{
+		"mov ebx, dword [0x1000]\n", "mov dword [0x3800], ebx\n",
+		"mov ebx, dword [0x3800]\n", "add ebx, dword [0x1004]\n",
+	} {
+		assert.Contains(t, got, want, "listing:\n%s", got)
+	}
+}
