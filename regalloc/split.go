@@ -40,17 +40,55 @@ func freeLoop(a *analysis, n, at int) (top, end int) {
 // splitAround frees c.v's register inside the loop c names: v goes to m
 // before the loop's top label and comes back after its backward branch
 // (a guard that jumps past the loop skips both, v staying where it was).
+// The store goes up and the load down past the instructions around the
+// loop that neither name v nor jump (and past labels that nothing jumps
+// to), so that v leaves its register to the values that the loop's
+// preheader sets up and its exit reads (a sum's start and its result).
 func splitAround(k *Kernel, c choice, m x86.Mem) *Kernel {
 	label := c.a.eff[c.end].target
-	out := &Kernel{Name: k.Name}
+	end := c.a.item[c.end]
+	flow := map[int]flow{} // item -> its instruction's
+	for j, i := range c.a.item {
+		flow[i] = c.a.eff[j].flow
+	}
+	targets := map[string]bool{}
+	for _, it := range k.Items {
+		for _, l := range it.Inst.LabelRefs() {
+			targets[l] = true
+		}
+	}
+	straight := func(i int) bool {
+		it := k.Items[i]
+		if it.Label != "" {
+			return false
+		}
+		return flow[i] == fNext && !mentions(it.Inst, c.v)
+	}
+	store := -1
 	for i, it := range k.Items {
 		if it.Label == label {
+			store = i
+		}
+	}
+	for store > 0 && straight(store-1) {
+		store--
+	}
+	load := end + 1
+	for load < len(k.Items) && (straight(load) || k.Items[load].Label != "" && !targets[k.Items[load].Label]) {
+		load++
+	}
+	out := &Kernel{Name: k.Name}
+	for i, it := range k.Items {
+		if i == store {
 			out.I(x86.MOV, m, V(c.v))
 		}
-		out.Items = append(out.Items, it)
-		if i == c.a.item[c.end] {
+		if i == load {
 			out.I(x86.MOV, V(c.v), m)
 		}
+		out.Items = append(out.Items, it)
+	}
+	if load == len(k.Items) {
+		out.I(x86.MOV, V(c.v), m)
 	}
 	return out
 }

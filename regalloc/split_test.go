@@ -101,3 +101,54 @@ func indexOf(ls []string, s string) int {
 	}
 	return -1
 }
+
+// A split's store goes up past the loop's preheader and its load down past
+// the loop's exit code, where neither names the value nor jumps: the sum
+// that the preheader starts and the exit stores may then take the split
+// value's register there (seven values live in the loop, eight at its
+// edges if the moves stayed at the label and the branch).
+func TestSplitMovesOutOfTheEdges(t *testing.T) {
+	k := &Kernel{Name: "edges"}
+	k.I(x86.MOV, v0, x86.D(x86.Abs16(0x608)))
+	k.I(x86.MOV, V(8), x86.Imm(0))
+	k.I(x86.MOV, v1, x86.Imm(0))
+	k.Label("top")
+	for i := 2; i <= 6; i++ {
+		k.I(x86.MOV, V(i), x86.Imm(int64(i-1)))
+	}
+	for i := 3; i <= 6; i++ {
+		k.I(x86.ADD, V(2), V(i))
+	}
+	k.I(x86.ADD, V(8), V(2))
+	k.I(x86.INC, v1)
+	k.I(x86.CMP, v1, x86.Imm(4))
+	k.I(x86.JL, x86.Label("top"))
+	k.Label("end")
+	k.I(x86.MOV, x86.D(x86.Abs16(0x604)), V(8))
+	k.I(x86.ADD, v0, x86.Imm(3))
+	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), v0)
+	o := Options{Split: true}
+	out, as, used, err := AllocateSpilling(k, o, func(i int) x86.Mem {
+		return x86.D(x86.Abs16(uint16(0x700 + 4*i)))
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 1, used, "%s", out)
+	got := lines(out)
+	require.Greater(t, len(got), 2)
+	assert.Equal(t, "mov dword [0x700], v0", got[1], "%s", out)
+	i := indexOf(got, "mov dword [0x604], v8")
+	require.Positive(t, i, "%s", out)
+	assert.Equal(t, "mov v0, dword [0x700]", got[i+1], "%s", out)
+	needQEMU(t)
+	run := &Kernel{Name: "run"}
+	run.I(x86.MOV, x86.D(x86.Abs16(0x608)), x86.Imm(5))
+	for _, it := range out.Items {
+		if it.Label == "" {
+			it.Inst, err = rewriteInst(it.Inst, as)
+			require.NoError(t, err)
+		}
+		run.Items = append(run.Items, it)
+	}
+	res, _ := runKernel(t, run, Options{}, nil, func(*x86.Program) {}, 0x600, 2)
+	assert.Equal(t, hexLines(8, 60), res, "%s", out)
+}
