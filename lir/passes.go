@@ -34,7 +34,7 @@ var passes = []pass{
 	{"stride", stride, "a loop whose index only indexes memory, scaled alike (by 2, 4 or 8), steps by the scale and its operands take it unscaled", "size", "", false},
 	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", "", false},
 	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", "", false},
-	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "speed", "", false},
+	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "", "", false},
 	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", "", false},
 	{"localize", localize, "a loop that reads four or more dwords of a buffer at an offset it does not change reads them from a copy at fixed addresses, made before it", "speed", "", false},
 	{"dce", dce, "instructions whose result nothing reads are removed", "", "", false},
