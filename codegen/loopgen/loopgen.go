@@ -109,11 +109,15 @@ func (g *gen) globalAt(b *lir.Buf, a uint32, size int, index x86.Reg, scale int)
 }
 
 // afterForward is global's operand for b right after forward returns,
-// which leaves ES at the activations' segment (segRegs): a buffer there
-// needs no load of ES.
+// which leaves ES at the activations' segment (segRegs), segmented or
+// flat (LowSeg): a buffer there needs no load of ES, and an offset in it
+// takes 16 bits.
 func (g *gen) afterForward(b *lir.Buf, size int) x86.Mem {
-	if g.l.Segmented && g.l.Group[b] == activations {
+	if (g.l.Segmented || g.l.LowSeg != 0) && g.l.Group[b] == activations {
 		a, _ := g.l.base(b)
+		if !g.l.Segmented {
+			a -= LowActivations
+		}
 		return addr16(x86.Mem{Size: size, Disp: int32(a), Seg: x86.ES, Addr32: true})
 	}
 	return g.global(b, 0, size)
