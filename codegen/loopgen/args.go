@@ -147,7 +147,7 @@ func ops(f *lir.Func) []*lir.Node {
 // constants are the registers of nodes written once with a value known
 // when compiling: by OpConst, or by OpAddr of a buffer's place that does
 // not move (segmented, any buffer's offset; flat, a global buffer's
-// address).
+// address, or an activation's offset in ES's segment: esOffsets).
 func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
 	nd := defs(nodes, len(f.Types))
 	c := map[lir.Reg]int64{}
@@ -163,7 +163,9 @@ func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
 			if m.Buf == nil || m.Base != lir.NoReg || m.Index != lir.NoReg {
 				return
 			}
-			if a, region := l.base(m.Buf); region == 0 {
+			if a, region := l.base(m.Buf); l.esOffsets[in.Dst] {
+				c[in.Dst] = int64(a) - LowActivations + m.Disp
+			} else if region == 0 {
 				c[in.Dst] = int64(int32(int64(a) + m.Disp))
 			}
 		}

@@ -161,6 +161,10 @@ func (k *kernel) inst(in *lir.Inst) {
 			k.i(x86.MOV, k.dst(in.Dst), x86.Imm(int64(a)+in.Mem.Disp))
 			break
 		}
+		if c, ok := k.konst[in.Dst]; ok {
+			k.i(x86.MOV, k.dst(in.Dst), x86.Imm(c)) // an offset where esOffsets says
+			break
+		}
 		m := k.addr(in.Mem)
 		if m.Base == x86.NoReg && m.Index == x86.NoReg {
 			k.i(x86.MOV, k.dst(in.Dst), x86.Imm(int64(m.Disp)))

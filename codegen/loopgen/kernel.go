@@ -536,6 +536,9 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 		// Flat: an offset in the activations' segment (LowActivations).
 		seg, a = x86.ES, a-LowActivations
 	}
+	if m.Buf == nil && (k.l.esOffsets[m.Base] || k.l.esOffsets[m.Index]) {
+		seg = x86.ES // a proc's pointer to an activation (esOffsets)
+	}
 	if k.l.Segmented {
 		if m.Buf == nil {
 			panic(fmt.Sprintf("BUG: loopgen: kernel %s: an address in a register in the segmented model", k.name))

@@ -87,6 +87,9 @@ type Layout struct {
 	// LowSeg (flat): the segment of the activations' group, which ES
 	// holds in the kernels, at LowActivations; 0: they lie above 1 MiB.
 	LowSeg uint16
+	// esOffsets (LowSeg): the registers whose values are offsets in ES's
+	// segment, not linear addresses (esOffsets in espointers.go).
+	esOffsets map[lir.Reg]bool
 	// Segmented: each global buffer's group (the slot of its segment),
 	// and the groups' segments, the activations' first.
 	Group    map[*lir.Buf]Group

@@ -54,6 +54,7 @@ const DebugconPort = 0xE9
 func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) ([]string, error) {
 	o.Bench = o.Bench || o.Profile
 	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}}
+	l.esOffsets = esOffsets(f, l)
 	g.pass = planPassing(f, l)
 	g.generate()
 	if err := g.forward(); err != nil {
