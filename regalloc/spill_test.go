@@ -12,16 +12,8 @@ import (
 // Ten values live at once do not fit seven registers: AllocateSpilling
 // moves some to memory, and the kernel, run in QEMU, still sums them all.
 func TestSpillingAllocates(t *testing.T) {
-	k := &Kernel{Name: "ten"}
 	const n = 10
-	for i := 0; i < n; i++ {
-		k.I(x86.MOV, V(i), x86.Imm(int64(i+1)))
-	}
-	k.I(x86.MOV, V(n), x86.Imm(0))
-	for i := 0; i < n; i++ {
-		k.I(x86.ADD, V(n), V(i))
-	}
-	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), V(n))
+	k := sumKernel(n)
 	_, err := Allocate(k, Options{})
 	require.Error(t, err, "ten live values allocated without spilling")
 	slots := 0
@@ -36,6 +28,21 @@ func TestSpillingAllocates(t *testing.T) {
 	needQEMU(t)
 	got, _ := runKernel(t, out, Options{}, nil, func(*x86.Program) {}, 0x600, 1)
 	assert.Equal(t, hexLines(n*(n+1)/2), got, "printed\n%s", out)
+}
+
+// sumKernel sets n values live at once, 1 to n, and stores their sum at
+// 0x600.
+func sumKernel(n int) *Kernel {
+	k := &Kernel{Name: "sum"}
+	for i := 0; i < n; i++ {
+		k.I(x86.MOV, V(i), x86.Imm(int64(i+1)))
+	}
+	k.I(x86.MOV, V(n), x86.Imm(0))
+	for i := 0; i < n; i++ {
+		k.I(x86.ADD, V(n), V(i))
+	}
+	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), V(n))
+	return k
 }
 
 // The victim is taken where most values need registers of their own: not
@@ -146,16 +153,8 @@ func TestSpillRematerializes(t *testing.T) {
 // ten values' first victim stays in a register, another goes to memory
 // in its place, and the kernel still sums them all.
 func TestResidentIsSpilledLast(t *testing.T) {
-	k := &Kernel{Name: "ten"}
 	const n = 10
-	for i := 0; i < n; i++ {
-		k.I(x86.MOV, V(i), x86.Imm(int64(i+1)))
-	}
-	k.I(x86.MOV, V(n), x86.Imm(0))
-	for i := 0; i < n; i++ {
-		k.I(x86.ADD, V(n), V(i))
-	}
-	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), V(n))
+	k := sumKernel(n)
 	slot := func(i int) x86.Mem { return x86.D(x86.Abs16(uint16(0x700 + 4*i))) }
 	out, _, used, err := AllocateSpilling(k, Options{}, slot)
 	require.NoError(t, err)

@@ -75,18 +75,7 @@ func TestSplitAroundLoop(t *testing.T) {
 					assert.Greater(t, slotUses, 2, "%s", out)
 				}
 				needQEMU(t)
-				// The registers as assigned (reloads has dropped loads
-				// that the virtuals' names alone would need).
-				k := &Kernel{Name: "run"}
-				k.I(x86.MOV, x86.D(x86.Abs16(0x608)), x86.Imm(5))
-				for _, it := range out.Items {
-					if it.Label == "" {
-						it.Inst, err = rewriteInst(it.Inst, as)
-						require.NoError(t, err)
-					}
-					k.Items = append(k.Items, it)
-				}
-				res, _ := runKernel(t, k, Options{}, nil, func(*x86.Program) {}, 0x600, 2)
+				res := runAssigned(t, out, as)
 				assert.Equal(t, hexLines(5*8+3, uint32(15*count)), res, "%s", out)
 			})
 		}
@@ -140,15 +129,24 @@ func TestSplitMovesOutOfTheEdges(t *testing.T) {
 	require.Positive(t, i, "%s", out)
 	assert.Equal(t, "mov v0, dword [0x700]", got[i+1], "%s", out)
 	needQEMU(t)
+	assert.Equal(t, hexLines(8, 60), runAssigned(t, out, as), "%s", out)
+}
+
+// runAssigned runs out in QEMU in the registers as assigned (reloads has
+// dropped loads that the virtuals' names alone would need), 5 stored at
+// 0x608 first, and returns the two dwords at 0x600.
+func runAssigned(t *testing.T, out *Kernel, as map[int]x86.Reg) string {
+	t.Helper()
 	run := &Kernel{Name: "run"}
 	run.I(x86.MOV, x86.D(x86.Abs16(0x608)), x86.Imm(5))
 	for _, it := range out.Items {
 		if it.Label == "" {
+			var err error
 			it.Inst, err = rewriteInst(it.Inst, as)
 			require.NoError(t, err)
 		}
 		run.Items = append(run.Items, it)
 	}
 	res, _ := runKernel(t, run, Options{}, nil, func(*x86.Program) {}, 0x600, 2)
-	assert.Equal(t, hexLines(8, 60), res, "%s", out)
+	return res
 }

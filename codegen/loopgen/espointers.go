@@ -17,7 +17,7 @@ func esOffsets(f *lir.Func, l *Layout) map[lir.Reg]bool {
 	if l.Segmented || l.LowSeg == 0 {
 		return nil
 	}
-	all := make([]int, len(f.Types))
+	nd := make([]int, len(f.Types))
 	def := map[lir.Reg]*lir.Inst{}
 	type use struct {
 		call *lir.Node // a call's argument
@@ -25,16 +25,18 @@ func esOffsets(f *lir.Func, l *Layout) map[lir.Reg]bool {
 	}
 	uses := map[lir.Reg][]use{} // the OpAddr results' readers
 	for _, b := range f.Bodies() {
+		for r, n := range defs(*b, len(f.Types)) {
+			nd[r] += n
+		}
 		lir.Walk(*b, func(n *lir.Node) {
 			if n.Kind == lir.NInst && n.Inst.Dst != lir.NoReg {
-				all[n.Inst.Dst]++
 				def[n.Inst.Dst] = &n.Inst
 			}
 		})
 	}
 	addrOf := func(r lir.Reg) bool {
 		in := def[r]
-		return all[r] == 1 && in.Op == lir.OpAddr && in.Mem.Buf != nil && in.Mem.Base == lir.NoReg &&
+		return nd[r] == 1 && in != nil && in.Op == lir.OpAddr && in.Mem.Buf != nil && in.Mem.Base == lir.NoReg &&
 			in.Mem.Index == lir.NoReg && l.Group[in.Mem.Buf] == activations
 	}
 	for _, b := range f.Bodies() {

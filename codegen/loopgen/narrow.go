@@ -26,19 +26,15 @@ func narrow(k *regalloc.Kernel, from, to uint16) {
 		own := m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == x86.NoReg && !m.Addr32 && m.Label == "" && d >= from && d < to
 		return d &^ 3, own
 	}
-	for {
-		dead, err := regalloc.UpperDemand(k, allocOptions(), func(i int) bool { return narrows(k.Items, i) }, slot)
-		if err != nil {
-			return
-		}
-		changed := false
-		for _, i := range dead {
-			k.Items[i].Inst = narrowed(k.Items[i].Inst)
-			changed = true
-		}
-		if !changed {
-			return
-		}
+	dead, err := regalloc.UpperDemand(k, allocOptions(), func(i int) bool { return narrows(k.Items, i) }, slot)
+	if err != nil {
+		return
+	}
+	// One round: a narrowed instruction keeps its register's upper half,
+	// which nothing after it demands, so what comes before demands no
+	// more than the analysis found.
+	for _, i := range dead {
+		k.Items[i].Inst = narrowed(k.Items[i].Inst)
 	}
 }
 
