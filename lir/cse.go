@@ -38,6 +38,9 @@ func cse(f *Func) {
 			case NLoop:
 				if n.Count != NoReg {
 					n.Count = rename(n.Count, same)
+					if n.Step > 1 {
+						n.Limit = rename(n.Limit, same)
+					}
 				}
 				scope(n.Body, seen)
 			case NIf:

@@ -105,6 +105,13 @@ func (m *Machine) run(nodes []*Node) {
 				count = m.regs[n.Count]
 			}
 			step := max(n.Step, 1)
+			if n.Count != NoReg && step > 1 {
+				for i := int64(0); i < m.regs[n.Limit]; i += step {
+					m.regs[n.Index] = i
+					m.run(n.Body)
+				}
+				break
+			}
 			for i := int64(0); i < count; i++ {
 				m.regs[n.Index] = i * step
 				m.run(n.Body)

@@ -201,6 +201,9 @@ type Node struct {
 	// Once (NLoop with a Count register): the count is at least 1, so
 	// nothing tests it before the first pass.
 	Once bool
+	// Limit (NLoop with a Count register and a Step above 1): the index's
+	// bound, Count·Step, below which the loop runs (stride computes it).
+	Limit Reg
 	// NIf
 	Cond       Reg
 	Then, Else []*Node
@@ -327,6 +330,19 @@ func Walk(nodes []*Node, fn func(n *Node)) {
 	}
 }
 
+// LoopReads are the registers a loop node reads: its count, and its limit
+// where it has one.
+func (n *Node) LoopReads() []Reg {
+	var r []Reg
+	if n.Count != NoReg {
+		r = append(r, n.Count)
+		if n.Step > 1 {
+			r = append(r, n.Limit)
+		}
+	}
+	return r
+}
+
 // String prints f, one instruction a line, loops and ifs indented.
 func (f *Func) String() string {
 	var b strings.Builder
@@ -370,6 +386,9 @@ func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
 			step := ""
 			if n.Step > 1 {
 				step = fmt.Sprintf(" step %d", n.Step)
+			}
+			if n.Step > 1 && n.Count != NoReg {
+				step += " limit " + n.Limit.String()
 			}
 			if n.Once {
 				step += " once"

@@ -114,8 +114,8 @@ func useCounts(f *Func) []int {
 				u[r]++
 			}
 		case NLoop:
-			if n.Count != NoReg {
-				u[n.Count]++
+			for _, r := range n.LoopReads() {
+				u[r]++
 			}
 		case NIf:
 			u[n.Cond]++
@@ -452,8 +452,8 @@ func dce(f *Func) {
 					used[r] = true
 				}
 			case NLoop:
-				if n.Count != NoReg {
-					used[n.Count] = true
+				for _, r := range n.LoopReads() {
+					used[r] = true
 				}
 			case NIf:
 				used[n.Cond] = true

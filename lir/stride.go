@@ -1,5 +1,7 @@
 package lir
 
+import "math/bits"
+
 // stride makes a loop whose index only indexes memory, scaled the same
 // way everywhere (by 2, 4 or 8: a vector of words, dwords or int64s),
 // count in bytes: its index steps by the scale and its operands take it
@@ -8,15 +10,13 @@ package lir
 // register, and where the allocator gives it si, di, bx or bp the
 // segmented model's 16-bit address (no 0x67 prefix, no SIB, a 16-bit
 // displacement for a 32-bit one), as the flat model's activations where
-// they lie in low memory (LowActivations). Only loops of a constant count: a
-// step other than 1 needs one (Node.Step).
+// they lie in low memory (LowActivations). The index may also be shifted
+// left by the scale or more (a row's offset: t<<5 becomes t<<3). A loop
+// of a register count runs below a limit, the count shifted by the
+// scale's power, computed just before it (Node.Limit), which cse and
+// licm may share and move out: attention's loops over the positions.
 func stride(f *Func) {
 	uses := useCounts(f)
-	type scaling struct {
-		scale int64
-		n     int
-		ok    bool
-	}
 	by := map[Reg]*scaling{}
 	walkAll(f, func(n *Node) {
 		if n.Kind != NInst {
@@ -39,42 +39,97 @@ func stride(f *Func) {
 			}
 		}
 	})
+	// shifts: each register's readers that shift it left by an
+	// immediate, and the least such shift.
+	shifts := map[Reg]int{}
+	least := map[Reg]int64{}
 	walkAll(f, func(n *Node) {
-		if n.Kind != NLoop || n.Count != NoReg || n.Step > 1 || n.CountImm < 2 {
-			return
-		}
-		s := by[n.Index]
-		if s == nil || !s.ok || s.n != uses[n.Index] || s.scale != 2 && s.scale != 4 && s.scale != 8 {
-			return
-		}
-		if !f.Segmented {
-			alone, low := 0, f.LowActivations
-			Walk(n.Body, func(b *Node) {
-				if b.Kind == NInst {
-					for _, m := range b.Inst.mems() {
-						if m.Index == n.Index && m.Base == NoReg {
-							alone++
-						}
-						if m.Index == n.Index && !m.Buf.Activation() {
-							low = false
-						}
-					}
-				}
-			})
-			if alone < 3 && !low {
-				return
+		if n.Kind == NInst && n.Inst.Op == OpShlI {
+			r := n.Inst.A
+			if _, ok := least[r]; !ok || n.Inst.Imm < least[r] {
+				least[r] = n.Inst.Imm
 			}
+			shifts[r]++
 		}
-		n.Step = s.scale
+	})
+	var rewrite func(nodes []*Node) []*Node
+	rewrite = func(nodes []*Node) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
+			if n.Kind == NLoop {
+				out = append(out, strideLoop(f, n, by[n.Index], shifts[n.Index], least[n.Index], uses[n.Index])...)
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = rewrite(*b)
+	}
+}
+
+// scaling is how a register indexes memory: the scale, the operands it
+// indexes, and whether every one has that scale.
+type scaling struct {
+	scale int64
+	n     int
+	ok    bool
+}
+
+// strideLoop strides loop n where s, its index's scaling, and the index's
+// shifts (how many, the least) allow, and returns what must come before
+// it (its limit).
+func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int) []*Node {
+	if n.Step > 1 || n.Count == NoReg && n.CountImm < 2 {
+		return nil
+	}
+	if s == nil || !s.ok || s.scale != 2 && s.scale != 4 && s.scale != 8 {
+		return nil
+	}
+	k := int64(bits.TrailingZeros64(uint64(s.scale)))
+	if s.n+shifts != uses || shifts > 0 && least < k {
+		return nil
+	}
+	if !f.Segmented {
+		alone, low := 0, f.LowActivations
 		Walk(n.Body, func(b *Node) {
-			if b.Kind != NInst {
-				return
-			}
-			for _, m := range b.Inst.mems() {
-				if m.Index == n.Index {
-					m.Scale = 1
+			if b.Kind == NInst {
+				for _, m := range b.Inst.mems() {
+					if m.Index == n.Index && m.Base == NoReg {
+						alone++
+					}
+					if m.Index == n.Index && !m.Buf.Activation() {
+						low = false
+					}
 				}
 			}
 		})
+		if alone < 3 && !low {
+			return nil
+		}
+	}
+	var pre []*Node
+	if n.Count != NoReg {
+		n.Limit = f.NewReg(I32)
+		pre = append(pre, &Node{Kind: NInst, Inst: Inst{Op: OpShlI, Dst: n.Limit, A: n.Count, B: NoReg, C: NoReg, Imm: k}})
+	}
+	n.Step = s.scale
+	Walk(n.Body, func(b *Node) {
+		if b.Kind != NInst {
+			return
+		}
+		for _, m := range b.Inst.mems() {
+			if m.Index == n.Index {
+				m.Scale = 1
+			}
+		}
+		if in := &b.Inst; in.Op == OpShlI && in.A == n.Index {
+			in.Imm -= k
+			if in.Imm == 0 {
+				in.Op = OpCopy
+			}
+		}
 	})
+	return pre
 }

@@ -7,10 +7,12 @@ import (
 )
 
 // stride makes a loop whose index only indexes memory by one scale step
-// by that scale, its operands unscaled; an index that is also a value,
-// scaled two ways, or a loop of a count in a register stays. In the flat
-// model (no 16-bit addresses) only a loop of three operands or more
-// indexed by it alone pays for its step.
+// by that scale, its operands unscaled; an index that is also a value, or
+// scaled two ways, stays. An index shifted left by the scale or more is
+// shifted by that much less; by less, it stays. A loop of a count in a
+// register runs below a limit computed just before it, the count times
+// the scale. In the flat model (no 16-bit addresses) only a loop of
+// three operands or more indexed by it alone pays for its step.
 func TestStride(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -19,15 +21,19 @@ func TestStride(t *testing.T) {
 		counted   bool  // the count is in a register
 		flat      bool
 		operands  int
+		shift     int64 // the index is also shifted left by this (0: not)
 		wantStep  int64
 		wantScale int64
+		wantShift int64
 	}{
-		{"dwords", 4, false, false, false, 2, 4, 1},
-		{"two scales", 1, false, false, false, 2, 0, 4},
-		{"a value", 4, true, false, false, 2, 0, 4},
-		{"a count in a register", 4, false, true, false, 2, 0, 4},
-		{"flat, two operands", 4, false, false, true, 2, 0, 4},
-		{"flat, three operands", 4, false, false, true, 3, 4, 1},
+		{"dwords", 4, false, false, false, 2, 0, 4, 1, 0},
+		{"two scales", 1, false, false, false, 2, 0, 0, 4, 0},
+		{"a value", 4, true, false, false, 2, 0, 0, 4, 0},
+		{"a count in a register", 4, false, true, false, 2, 0, 4, 1, 0},
+		{"flat, two operands", 4, false, false, true, 2, 0, 0, 4, 0},
+		{"flat, three operands", 4, false, false, true, 3, 0, 4, 1, 0},
+		{"shifted by 5", 4, false, false, false, 2, 5, 4, 1, 3},
+		{"shifted by 1", 4, false, false, false, 2, 1, 0, 4, 1},
 	} {
 		f := &Func{Segmented: !c.flat}
 		buf := &Buf{Name: "x", Kind: BufVar, Size: 64}
@@ -44,6 +50,11 @@ func TestStride(t *testing.T) {
 		if c.value {
 			body = append(body, &Node{Kind: NInst, Inst: Inst{Op: OpAdd, Dst: a, A: a, B: i, C: NoReg}})
 		}
+		var shl *Node
+		if c.shift > 0 {
+			shl = &Node{Kind: NInst, Inst: Inst{Op: OpShlI, Dst: b, A: i, B: NoReg, C: NoReg, Imm: c.shift}}
+			body = append(body, shl)
+		}
 		loop := &Node{Kind: NLoop, Index: i, Count: NoReg, CountImm: 8, Body: body}
 		f.Body = []*Node{{Kind: NInst, Inst: Inst{Op: OpConst, Dst: n, A: NoReg, B: NoReg, C: NoReg, Imm: 8}}, loop}
 		if c.counted {
@@ -52,5 +63,54 @@ func TestStride(t *testing.T) {
 		stride(f)
 		assert.Equal(t, c.wantStep, loop.Step, "%s: step", c.name)
 		assert.Equal(t, c.wantScale, body[0].Inst.Mem.Scale, "%s: scale", c.name)
+		if shl != nil {
+			assert.Equal(t, c.wantShift, shl.Inst.Imm, "%s: shift", c.name)
+		}
+		if c.counted {
+			// The limit, the count times 4, just before the loop.
+			assert.Len(t, f.Body, 3, c.name)
+			lim := f.Body[1].Inst
+			assert.Equal(t, Inst{Op: OpShlI, Dst: loop.Limit, A: n, B: NoReg, C: NoReg, Imm: 2}, lim, c.name)
+			assert.Same(t, loop, f.Body[2], c.name)
+		}
 	}
+}
+
+// A loop of a count in a register, strided, computes what it did: the
+// machine runs it below its limit, stepping by the scale, and the index's
+// shift reads the same offsets (a sum of dwords and of row offsets).
+func TestStrideRegisterCountRuns(t *testing.T) {
+	run := func(strided bool) int64 {
+		f := &Func{Segmented: true}
+		buf := &Buf{Name: "x", Kind: BufVar, Size: 64}
+		f.Bufs = []*Buf{buf}
+		n, i, v, sum, row := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		in := func(op Opcode, dst, a, b Reg, imm int64) *Node {
+			return &Node{Kind: NInst, Inst: Inst{Op: op, Dst: dst, A: a, B: b, C: NoReg, Imm: imm}}
+		}
+		load := in(OpLoad, v, NoReg, NoReg, 0)
+		load.Inst.Mem = Mem{Buf: buf, Base: NoReg, Index: i, Scale: 4, Width: 4, Signed: true}
+		loop := &Node{Kind: NLoop, Index: i, Count: n, Once: true, Body: []*Node{
+			load,
+			in(OpAdd, sum, sum, v, 0),
+			in(OpShlI, row, i, NoReg, 5),
+			in(OpAdd, sum, sum, row, 0),
+		}}
+		f.Body = []*Node{in(OpConst, n, NoReg, NoReg, 5), in(OpConst, sum, NoReg, NoReg, 0), loop}
+		if strided {
+			stride(f)
+			assert.Equal(t, int64(4), loop.Step)
+		}
+		m := &Machine{f: f, mem: map[*Buf][][]byte{}, addr: map[*Buf][]int64{}, regs: make([]int64, len(f.Types))}
+		data := make([]byte, buf.Size)
+		for k := range data {
+			data[k] = byte(3*k + 1)
+		}
+		m.mem[buf] = [][]byte{data}
+		m.addr[buf] = []int64{0x10000}
+		m.spans = []span{{0x10000, data}}
+		m.run(f.Body)
+		return m.regs[sum]
+	}
+	assert.Equal(t, run(false), run(true))
 }

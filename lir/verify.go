@@ -48,8 +48,11 @@ func Verify(f *Func) error {
 					defined[n.Inst.Dst] = true
 				}
 			case NLoop:
-				if n.Step < 0 || n.Step > 1 && n.Count != NoReg {
+				if n.Step < 0 {
 					fail("loop step %d", n.Step)
+				}
+				if n.Count != NoReg && n.Step > 1 {
+					read("loop limit", n.Limit, I32)
 				}
 				if n.Count != NoReg {
 					read("loop count", n.Count, I32)

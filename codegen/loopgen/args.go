@@ -340,7 +340,9 @@ func usedOtherwise(nodes []*lir.Node) map[lir.Reg]bool {
 				used[r] = true
 			}
 		case lir.NLoop:
-			used[n.Count] = true
+			for _, r := range n.LoopReads() {
+				used[r] = true
+			}
 		case lir.NIf:
 			used[n.Cond] = true
 		}

@@ -1,6 +1,10 @@
 package loopgen
 
-import "tfc/lir"
+import (
+	"slices"
+
+	"tfc/lir"
+)
 
 // Flat, with the activations in low memory (LowSeg), a proc's pointer
 // param that every call passes an activation's address and that the proc
@@ -52,7 +56,9 @@ func esOffsets(f *lir.Func, l *Layout) map[lir.Reg]bool {
 					read(r, use{})
 				}
 			case lir.NLoop:
-				read(n.Count, use{})
+				for _, r := range n.LoopReads() {
+					read(r, use{})
+				}
 			case lir.NIf:
 				read(n.Cond, use{})
 			case lir.NCall:
@@ -165,7 +171,7 @@ func derivedFrom(p *lir.Proc, r lir.Reg) map[lir.Reg]bool {
 				}
 			}
 		case lir.NLoop:
-			if d[n.Count] || d[n.Index] {
+			if d[n.Index] || slices.ContainsFunc(n.LoopReads(), func(r lir.Reg) bool { return d[r] }) {
 				fine = false
 			}
 		case lir.NIf:

@@ -296,8 +296,8 @@ func (k *kernel) findFoldable(ns []*lir.Node) {
 						k.loReaders[n.Inst.A]++
 					}
 				case lir.NLoop:
-					if n.Count != lir.NoReg {
-						k.readers[n.Count]++
+					for _, r := range n.LoopReads() {
+						k.readers[r]++
 					}
 				case lir.NIf:
 					k.readers[n.Cond]++

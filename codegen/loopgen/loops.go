@@ -16,7 +16,10 @@ func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
 	idx := k.dst(n.Index)
 	top, end := k.fresh("loop"), k.fresh("end")
 	count := x86.Operand(x86.Imm(n.CountImm))
-	if n.Count != lir.NoReg {
+	switch {
+	case n.Count != lir.NoReg && n.Step > 1:
+		count = k.src(n.Limit) // the index's bound
+	case n.Count != lir.NoReg:
 		count = k.src(n.Count)
 	}
 	if k.readers[n.Index] == 0 && bitLoop(n, prev, k.nd, k.f.Types) {
@@ -52,7 +55,9 @@ func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
 	}
 	if n.Step > 1 {
 		k.i(x86.ADD, idx, x86.Imm(n.Step))
-		count = x86.Imm(n.CountImm * n.Step)
+		if n.Count == lir.NoReg {
+			count = x86.Imm(n.CountImm * n.Step)
+		}
 	} else {
 		k.i(x86.INC, idx)
 	}
@@ -105,6 +110,10 @@ func (k *kernel) bound(nodes []*lir.Node, steps int64) {
 		switch in.Op {
 		case lir.OpPos:
 			k.below[in.Dst] = steps
+		case lir.OpShlI:
+			if b, ok := k.below[in.A]; ok && in.Imm < 16 {
+				k.below[in.Dst] = b << in.Imm
+			}
 		case lir.OpAdd:
 			for _, ab := range [][2]lir.Reg{{in.A, in.B}, {in.B, in.A}} {
 				b, ok := k.below[ab[0]]
@@ -129,8 +138,12 @@ func (k *kernel) shortLoop(n *lir.Node) bool {
 		return false
 	}
 	if n.Count != lir.NoReg {
-		b, ok := k.below[n.Count]
-		return ok && b <= 0x8000 && k.nd[n.Count] <= 1
+		c := n.Count
+		if n.Step > 1 {
+			c = n.Limit
+		}
+		b, ok := k.below[c]
+		return ok && b <= 0x8000 && k.nd[c] <= 1
 	}
 	return n.CountImm*max(n.Step, 1) < 0x8000
 }
