@@ -212,3 +212,29 @@ func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86
 }
 
 func setcc(op x86.Op) bool { return op >= x86.SETO && op <= x86.SETG }
+
+// LiveOut answers, for k in physical registers, whether any bit of a
+// general register r is read after item i before it is written (the
+// liveness Allocate uses); an item that is a label or past the end is
+// answered true.
+func LiveOut(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
+	if o.Allowed == nil {
+		o.Allowed = DefaultAllowed
+	}
+	a, err := analyze(k, &o)
+	if err != nil {
+		return nil, err
+	}
+	pos := map[int]int{}
+	for j, i := range a.item {
+		pos[i] = j
+	}
+	return func(i int, r x86.Reg) bool {
+		j, ok := pos[i]
+		if !ok {
+			return true
+		}
+		n, _ := nodeOf(r)
+		return a.out[j].has(n)
+	}, nil
+}

@@ -199,3 +199,46 @@ func flagsDeadAfter(items []regalloc.Item, shifts bool) bool {
 	}
 	return false
 }
+
+// storeLast computes in the register what a store puts in a low-memory
+// slot and the next instruction then changes in place, where nothing
+// reads the register after: `mov [m], eax; shl dword [m], 3` becomes
+// `shl eax, 3; mov [m], eax`, 2 bytes fewer (3 for an inc or a dec),
+// with the flags as the change in memory left them. After allocation
+// and narrowing (k in physical registers).
+func storeLast(k *regalloc.Kernel) {
+	live, err := regalloc.LiveOut(k, allocOptions())
+	if err != nil {
+		return
+	}
+	items := k.Items
+	for i := 0; i+1 < len(items); i++ {
+		st, op := items[i].Inst, items[i+1].Inst
+		if items[i].Label != "" || items[i+1].Label != "" || st.Op != x86.MOV || len(st.Args) != 2 {
+			continue
+		}
+		m, isMem := st.Args[0].(x86.Mem)
+		r, isReg := st.Args[1].(x86.Reg)
+		if !isMem || !isReg || m.Base != x86.NoReg || m.Index != x86.NoReg || m.Label != "" || r.Size() != m.Size {
+			continue
+		}
+		switch op.Op {
+		case x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.SHL, x86.SHR, x86.SAR, x86.INC, x86.DEC, x86.NEG, x86.NOT:
+		default:
+			continue
+		}
+		if len(op.Args) == 0 || op.Args[0] != x86.Operand(m) || live(i+1, r) {
+			continue
+		}
+		if len(op.Args) == 2 {
+			if _, inMem := op.Args[1].(x86.Mem); inMem {
+				continue
+			}
+		}
+		args := slices.Clone(op.Args)
+		args[0] = r
+		items[i].Inst = x86.Inst{Op: op.Op, Args: args}
+		items[i+1].Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{m, r}}
+		i++
+	}
+}

@@ -221,3 +221,32 @@ func TestFlagsDeadPastLodsw(t *testing.T) {
 		assert.Equal(t, x86.XOR, items[0].Inst.Op, "%v", op)
 	}
 }
+
+// A store to a slot that the next instruction changes in place computes
+// in the register where nothing reads it after (the next instruction
+// writes all of it), and stores last; where the register is read after,
+// both stay.
+func TestStoreLast(t *testing.T) {
+	slot := x86.D(x86.Abs16(0x3800))
+	for _, readAfter := range []bool{false, true} {
+		k := &regalloc.Kernel{Name: "storelast"}
+		k.I(x86.MOV, x86.EAX, x86.D(x86.Abs16(0x1000)))
+		k.I(x86.MOV, slot, x86.EAX)
+		k.I(x86.SHL, slot, x86.Imm(3))
+		if readAfter {
+			k.I(x86.MOV, x86.D(x86.Abs16(0x3804)), x86.EAX)
+		}
+		k.I(x86.MOV, x86.EAX, x86.D(x86.Abs16(0x1004)))
+		k.I(x86.ADD, x86.D(x86.Abs16(0x2000)), x86.EAX)
+		k.I(x86.RET)
+		storeLast(k)
+		var p x86.Program
+		require.NoError(t, regalloc.Rewrite(k, nil, &p))
+		got := p.Listing()
+		if readAfter {
+			assert.Contains(t, got, "mov dword [0x3800], eax\n    shl dword [0x3800], 0x3\n", "listing:\n%s", got)
+		} else {
+			assert.Contains(t, got, "shl eax, 0x3\n    mov dword [0x3800], eax\n", "listing:\n%s", got)
+		}
+	}
+}
