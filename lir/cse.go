@@ -38,7 +38,7 @@ func cse(f *Func) {
 			case NLoop:
 				if n.Count != NoReg {
 					n.Count = rename(n.Count, same)
-					if n.Step > 1 {
+					if n.Limited() {
 						n.Limit = rename(n.Limit, same)
 					}
 				}

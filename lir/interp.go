@@ -100,20 +100,17 @@ func (m *Machine) run(nodes []*Node) {
 		case NInst:
 			m.exec(&n.Inst)
 		case NLoop:
-			count := n.CountImm
-			if n.Count != NoReg {
-				count = m.regs[n.Count]
-			}
+			// The index's bound: the passes times the step.
 			step := max(n.Step, 1)
-			if n.Count != NoReg && step > 1 {
-				for i := int64(0); i < m.regs[n.Limit]; i += step {
-					m.regs[n.Index] = i
-					m.run(n.Body)
-				}
-				break
+			bound := n.CountImm * step
+			switch {
+			case n.Limited():
+				bound = m.regs[n.Limit]
+			case n.Count != NoReg:
+				bound = m.regs[n.Count] * step
 			}
-			for i := int64(0); i < count; i++ {
-				m.regs[n.Index] = i * step
+			for i := int64(0); i < bound; i += step {
+				m.regs[n.Index] = i
 				m.run(n.Body)
 			}
 		case NIf:

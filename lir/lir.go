@@ -330,15 +330,19 @@ func Walk(nodes []*Node, fn func(n *Node)) {
 	}
 }
 
+// Limited: a loop of a count in a register that steps by more than 1,
+// which runs below its Limit.
+func (n *Node) Limited() bool { return n.Kind == NLoop && n.Count != NoReg && n.Step > 1 }
+
 // LoopReads are the registers a loop node reads: its count, and its limit
 // where it has one.
 func (n *Node) LoopReads() []Reg {
 	var r []Reg
 	if n.Count != NoReg {
 		r = append(r, n.Count)
-		if n.Step > 1 {
-			r = append(r, n.Limit)
-		}
+	}
+	if n.Limited() {
+		r = append(r, n.Limit)
 	}
 	return r
 }
@@ -387,7 +391,7 @@ func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
 			if n.Step > 1 {
 				step = fmt.Sprintf(" step %d", n.Step)
 			}
-			if n.Step > 1 && n.Count != NoReg {
+			if n.Limited() {
 				step += " limit " + n.Limit.String()
 			}
 			if n.Once {

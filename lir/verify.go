@@ -51,7 +51,7 @@ func Verify(f *Func) error {
 				if n.Step < 0 {
 					fail("loop step %d", n.Step)
 				}
-				if n.Count != NoReg && n.Step > 1 {
+				if n.Limited() {
 					read("loop limit", n.Limit, I32)
 				}
 				if n.Count != NoReg {

@@ -116,7 +116,12 @@ func (a *analysis) where(pos int) string {
 	return fmt.Sprintf("item %d (%s)", i, InstString(a.k.Items[i].Inst))
 }
 
+// analyze is k's liveness with o (its Allowed defaulting to
+// DefaultAllowed, in place).
 func analyze(k *Kernel, o *Options) (*analysis, error) {
+	if o.Allowed == nil {
+		o.Allowed = DefaultAllowed
+	}
 	a := &analysis{k: k, o: o, nnodes: physNodes}
 	grow := func(n int) {
 		if physNodes+n+1 > a.nnodes {
@@ -452,9 +457,6 @@ const searchBudget = 200000
 // instruction), conflicting pins, a virtual that may be read before it is
 // written, a use the table does not know.
 func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
-	if o.Allowed == nil {
-		o.Allowed = DefaultAllowed
-	}
 	a, err := analyze(k, &o)
 	if err != nil {
 		return nil, err

@@ -47,9 +47,6 @@ func DeadWrites(k *Kernel, o Options) ([]int, error) {
 // a register (not a segment register) first, where keep, given k's
 // liveness at the item (position j), says so.
 func writesWhere(k *Kernel, o Options, keep func(a *analysis, j int, e effects, in x86.Inst, r x86.Reg) bool) ([]int, error) {
-	if o.Allowed == nil {
-		o.Allowed = DefaultAllowed
-	}
 	a, err := analyze(k, &o)
 	if err != nil {
 		return nil, err
@@ -80,9 +77,6 @@ func writesWhere(k *Kernel, o Options, keep func(a *analysis, j int, e effects, 
 // value (a kernel's own spill slot, which nothing outside it reads);
 // other memory is not tracked. Nothing is demanded at the kernel's exits.
 func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86.Mem) (uint16, bool)) ([]int, error) {
-	if o.Allowed == nil {
-		o.Allowed = DefaultAllowed
-	}
 	a, err := analyze(k, &o)
 	if err != nil {
 		return nil, err
@@ -218,9 +212,6 @@ func setcc(op x86.Op) bool { return op >= x86.SETO && op <= x86.SETG }
 // liveness Allocate uses); an item that is a label or past the end is
 // answered true.
 func LiveOut(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
-	if o.Allowed == nil {
-		o.Allowed = DefaultAllowed
-	}
 	a, err := analyze(k, &o)
 	if err != nil {
 		return nil, err

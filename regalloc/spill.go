@@ -145,9 +145,6 @@ type choice struct {
 
 // victim picks the virtual to spill.
 func victim(k *Kernel, o Options, fresh map[int]bool) (choice, error) {
-	if o.Allowed == nil {
-		o.Allowed = DefaultAllowed
-	}
 	a, err := analyze(k, &o)
 	if err != nil {
 		return choice{}, err

@@ -16,11 +16,8 @@ func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
 	idx := k.dst(n.Index)
 	top, end := k.fresh("loop"), k.fresh("end")
 	count := x86.Operand(x86.Imm(n.CountImm))
-	switch {
-	case n.Count != lir.NoReg && n.Step > 1:
-		count = k.src(n.Limit) // the index's bound
-	case n.Count != lir.NoReg:
-		count = k.src(n.Count)
+	if r := countReg(n); r != lir.NoReg {
+		count = k.src(r)
 	}
 	if k.readers[n.Index] == 0 && bitLoop(n, prev, k.nd, k.f.Types) {
 		// The running bit's shift sets the zero flag after the last
@@ -126,6 +123,15 @@ func (k *kernel) bound(nodes []*lir.Node, steps int64) {
 	})
 }
 
+// countReg is the register loop n's index is compared with: its limit,
+// or its count (NoReg: a constant count).
+func countReg(n *lir.Node) lir.Reg {
+	if n.Limited() {
+		return n.Limit
+	}
+	return n.Count
+}
+
 // shortLoop: for size, a loop steps and compares the low 16 bits of its
 // index (no 0x66 prefix: 2 bytes fewer a loop) where that is the same as
 // all 32: the index starts at 0 with its upper half clear, only the loop
@@ -137,11 +143,7 @@ func (k *kernel) shortLoop(n *lir.Node) bool {
 	if !k.short || k.nd[n.Index] != 1 {
 		return false
 	}
-	if n.Count != lir.NoReg {
-		c := n.Count
-		if n.Step > 1 {
-			c = n.Limit
-		}
+	if c := countReg(n); c != lir.NoReg {
 		b, ok := k.below[c]
 		return ok && b <= 0x8000 && k.nd[c] <= 1
 	}
