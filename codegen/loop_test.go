@@ -1,6 +1,7 @@
 package codegen_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,10 +128,12 @@ func TestSegmentedProcsKeepSegments(t *testing.T) {
 func isSeg(r string) bool { return r == "es" || r == "fs" || r == "gs" }
 
 // The size policy's calls pass the constants a proc takes after the call,
-// as data (words, or dwords where a value needs them), where that saves
-// bytes: the proc pops its return address, reads them with lodsw and
-// lodsd, and pushes the address past them. mlp-random's matmuls: five
-// calls of one proc (q, k and v one of them: rowRun).
+// as data (bytes, words, or dwords where a value needs them), where that
+// saves bytes: the proc pops its return address, reads them with lodsb,
+// lodsw and lodsd (bytes first, so that one xor eax, eax clears what
+// lodsb and lodsw leave), and pushes the address past them.
+// mlp-random's matmuls: five calls of one proc (q, k and v one of them:
+// rowRun), whose columns are under 256 in every call.
 func TestCallsPassConstantsAfter(t *testing.T) {
 	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
 	require.NoError(t, err)
@@ -166,7 +169,11 @@ func TestCallsPassConstantsAfter(t *testing.T) {
 				}
 			}
 			require.Contains(t, body, "pop si", "%s: %s", memory, most)
-			data = 2*count(body, "lodsw") + 4*count(body, "lodsd")
+			data = count(body, "lodsb") + 2*count(body, "lodsw") + 4*count(body, "lodsd")
+			assert.GreaterOrEqual(t, count(body, "lodsb"), 1, "%s: %s reads no byte", memory, most)
+			wider := slices.IndexFunc(body, func(l string) bool { return l == "lodsw" || l == "lodsd" })
+			assert.True(t, wider < 0 || !slices.Contains(body[wider:], "lodsb"), "%s: %s reads a byte after a word:\n%s", memory, most, strings.Join(body, "\n"))
+			assert.Equal(t, 1, count(body, "xor eax, eax"), "%s: %s", memory, most)
 		}
 		require.Greater(t, data, 0, "%s: %s's data", memory, most)
 		for i, line := range lines {

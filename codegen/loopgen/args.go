@@ -13,7 +13,7 @@ import (
 // A proc's arguments arrive in registers (eax, ecx, edx, ebx, esi, edi,
 // ebp, the first seven 32-bit ones), else in low-memory slots. An
 // argument that every call passes as a constant may instead follow the
-// call as data, a word or a dword, which the proc reads through its
+// call as data, a byte, a word or a dword, which the proc reads through its
 // return address and steps over: "call proc; dw 64, 172" where the
 // register form takes six bytes a value. The size policy's procs are
 // called from several places with different constants (a matmul's rows,
@@ -23,6 +23,10 @@ import (
 type passing struct {
 	args []argLoc // by param
 	data int      // bytes after each call
+	// order is the inline params' indices as their data follows a call:
+	// bytes, then words, then dwords, so that one xor eax, eax clears
+	// what lodsb and lodsw leave.
+	order []int
 }
 
 // argLoc is where one argument goes: a register, else its slot (by the
@@ -30,8 +34,7 @@ type passing struct {
 type argLoc struct {
 	reg    x86.Reg
 	inline bool
-	off    int
-	width  int // inline: 2 (zero-extended) or 4
+	width  int // inline: 1 or 2 (zero-extended), or 4
 	// below: every call passes a constant in [0, below) (0: not known).
 	below int64
 }
@@ -80,10 +83,13 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 				continue
 			}
 			below[i] = bound(vals[pr][i])
-			width, net := 2, -4 // lodsw, mov r, eax
+			width, net := 1, -4 // lodsb, mov r, eax
 			for _, v := range vals[pr][i] {
-				if v < 0 || v > 0xFFFF {
+				switch {
+				case v < 0 || v > 0xFFFF:
 					width, net = 4, -5 // lodsd, mov r, eax
+				case v > 0xFF && width == 1:
+					width = 2 // lodsw
 				}
 			}
 			for _, v := range vals[pr][i] {
@@ -94,14 +100,16 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 				net += mov - width
 			}
 			if net > 0 {
-				pass.args[i] = argLoc{inline: true, off: pass.data, width: width}
+				pass.args[i] = argLoc{inline: true, width: width}
 				pass.data += width
+				pass.order = append(pass.order, i)
 				saved += net
 			}
 		}
 		if saved <= 0 || pass.data > 127 {
 			pass = &passing{args: make([]argLoc, len(pr.Params))}
 		}
+		slices.SortStableFunc(pass.order, func(a, b int) int { return pass.args[a].width - pass.args[b].width })
 		j := 0 // with inline arguments: the next of inlineRegs
 		for i, r := range pr.Params {
 			a := &pass.args[i]
@@ -185,19 +193,24 @@ func (k *kernel) call(n *lir.Node) {
 	var reads []x86.Reg
 	var srcs []x86.Operand
 	var data []byte
+	for _, i := range pass.order {
+		v, ok := k.konst[n.Args[i]]
+		if !ok {
+			panic(fmt.Sprintf("BUG: loopgen: %s: argument %d of %s is no constant", k.name, i, n.Proc.Name))
+		}
+		switch pass.args[i].width {
+		case 1:
+			data = append(data, byte(v))
+		case 2:
+			data = binary.LittleEndian.AppendUint16(data, uint16(v))
+		default:
+			data = binary.LittleEndian.AppendUint32(data, uint32(v))
+		}
+	}
 	for i, a := range n.Args {
 		loc := pass.args[i]
 		switch {
 		case loc.inline:
-			v, ok := k.konst[a]
-			if !ok {
-				panic(fmt.Sprintf("BUG: loopgen: %s: argument %d of %s is no constant", k.name, i, n.Proc.Name))
-			}
-			if loc.width == 2 {
-				data = binary.LittleEndian.AppendUint16(data, uint16(v))
-			} else {
-				data = binary.LittleEndian.AppendUint32(data, uint32(v))
-			}
 		case loc.reg != x86.NoReg:
 			reads, srcs = append(reads, loc.reg), append(srcs, k.src(a))
 		default:
@@ -242,27 +255,25 @@ func (k *kernel) params(pr *lir.Proc) {
 	if pass.data == 0 {
 		return
 	}
-	// lodsw or lodsd reads each in turn into eax (the direction flag is
-	// clear from the boot on): a word leaves eax's upper half, which is
-	// cleared before the first word and before a word after a dword.
+	// lodsb, lodsw or lodsd reads each in turn into eax (the direction
+	// flag is clear from the boot on): a byte or a word leaves the rest of
+	// eax, cleared before the first (bytes come first, dwords last).
 	item(x86.POP, x86.SI)
 	clean := false
-	for i, r := range pr.Params {
-		loc := pass.args[i]
-		switch {
-		case !loc.inline:
-			continue
-		case loc.width == 2:
+	for _, i := range pass.order {
+		op := x86.LODSD
+		if w := pass.args[i].width; w < 4 {
 			if !clean {
 				item(x86.XOR, x86.EAX, x86.EAX)
 				clean = true
 			}
-			item(x86.LODSW)
-		default:
-			item(x86.LODSD)
-			clean = false
+			op = x86.LODSW
+			if w == 1 {
+				op = x86.LODSB
+			}
 		}
-		item(x86.MOV, k.dst(r), x86.EAX)
+		item(op)
+		item(x86.MOV, k.dst(pr.Params[i]), x86.EAX)
 	}
 	item(x86.PUSH, x86.SI)
 }

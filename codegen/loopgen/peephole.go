@@ -173,7 +173,7 @@ func flagsDeadAfter(items []regalloc.Item, shifts bool) bool {
 			continue // what falls through here matters, as before it
 		}
 		switch in := it.Inst; in.Op {
-		case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA, x86.LODSW, x86.LODSD, x86.PUSH, x86.POP:
+		case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA, x86.LODSB, x86.LODSW, x86.LODSD, x86.PUSH, x86.POP:
 			continue // nor read nor write a flag (pop: a register's, not popf)
 		case x86.CMP, x86.TEST, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.NEG, x86.MUL, x86.IMUL, x86.DIV:
 			// mul, one-operand imul and div leave some flags undefined:

@@ -209,11 +209,11 @@ func TestPeepholeZeroStoreIsAnd(t *testing.T) {
 	}
 }
 
-// lodsw, push and pop neither read nor write a flag: the flags stay dead
+// lodsb, lodsw, push and pop neither read nor write a flag: the flags stay dead
 // past them (a procedure's arguments after its call).
 func TestFlagsDeadPastLodsw(t *testing.T) {
 	v0, v1 := regalloc.V(0), regalloc.V(1)
-	for _, op := range []x86.Op{x86.LODSW, x86.LODSD} {
+	for _, op := range []x86.Op{x86.LODSB, x86.LODSW, x86.LODSD} {
 		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v0, x86.Imm(0)}}},
 			{Inst: x86.Inst{Op: op}}, {Inst: x86.Inst{Op: x86.PUSH, Args: []x86.Operand{x86.SI}}},
 			{Inst: x86.Inst{Op: x86.ADD, Args: []x86.Operand{v1, v0}}}}
