@@ -17,28 +17,7 @@ import "math/bits"
 // licm may share and move out: attention's loops over the positions.
 func stride(f *Func) {
 	uses := useCounts(f)
-	by := map[Reg]*scaling{}
-	walkAll(f, func(n *Node) {
-		if n.Kind != NInst {
-			return
-		}
-		for _, m := range n.Inst.mems() {
-			if m.Index == NoReg {
-				continue
-			}
-			s := by[m.Index]
-			if s == nil {
-				s = &scaling{scale: m.Scale, ok: true}
-				by[m.Index] = s
-			}
-			s.n++
-			// A dot's or a split's operand is a vector's start, which
-			// their selection reads in its own way.
-			if s.scale != m.Scale || n.Inst.Op == OpDot || n.Inst.Op == OpSplit {
-				s.ok = false
-			}
-		}
-	})
+	by := scalings(f)
 	// shifts: each register's readers that shift it left by an
 	// immediate, and the least such shift.
 	shifts := map[Reg]int{}
@@ -67,6 +46,33 @@ func stride(f *Func) {
 	for _, b := range f.Bodies() {
 		*b = rewrite(*b)
 	}
+}
+
+// scalings are how each register indexes memory.
+func scalings(f *Func) map[Reg]*scaling {
+	by := map[Reg]*scaling{}
+	walkAll(f, func(n *Node) {
+		if n.Kind != NInst {
+			return
+		}
+		for _, m := range n.Inst.mems() {
+			if m.Index == NoReg {
+				continue
+			}
+			s := by[m.Index]
+			if s == nil {
+				s = &scaling{scale: m.Scale, ok: true}
+				by[m.Index] = s
+			}
+			s.n++
+			// A dot's or a split's operand is a vector's start, which
+			// their selection reads in its own way.
+			if s.scale != m.Scale || n.Inst.Op == OpDot || n.Inst.Op == OpSplit {
+				s.ok = false
+			}
+		}
+	})
+	return by
 }
 
 // scaling is how a register indexes memory: the scale, the operands it

@@ -1,0 +1,55 @@
+package lir
+
+// unscale: an index that only indexes memory, scaled alike by 2, 4 or 8,
+// and that a right shift by the scale's power or more computes (a
+// table's entry: x>>11 scaled by 4), shifts by that power less and
+// clears the low bits instead ((x>>9)&-4), its operands unscaled. In the
+// segmented model the table is then a 16-bit address (no 0x67 prefix,
+// no SIB, a 16-bit displacement for a 32-bit one); the flat model's
+// tables, above 1 MiB, gain no byte there and pay for the and.
+func unscale(f *Func) {
+	if !f.Segmented {
+		return
+	}
+	nd := defs(f)
+	uses := useCounts(f)
+	by := scalings(f)
+	power := map[int64]int64{2: 1, 4: 2, 8: 3}
+	done := map[Reg]bool{}
+	var rewrite func(nodes []*Node) []*Node
+	rewrite = func(nodes []*Node) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
+			out = append(out, n)
+			if n.Kind != NInst || n.Inst.Op != OpShrI || nd[n.Inst.Dst] != 1 || f.Types[n.Inst.Dst] != I32 {
+				continue
+			}
+			r := n.Inst.Dst
+			s := by[r]
+			if s == nil || !s.ok || s.n != uses[r] || power[s.scale] == 0 || n.Inst.Imm < power[s.scale] {
+				continue
+			}
+			shifted, mask := f.NewReg(I32), f.NewReg(I32)
+			n.Inst.Dst = shifted
+			n.Inst.Imm -= power[s.scale]
+			out = append(out,
+				&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: mask, A: NoReg, B: NoReg, C: NoReg, Imm: -s.scale}},
+				&Node{Kind: NInst, Inst: Inst{Op: OpAnd, Dst: r, A: shifted, B: mask, C: NoReg}})
+			done[r] = true
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = rewrite(*b)
+	}
+	walkAll(f, func(n *Node) {
+		if n.Kind == NInst {
+			for _, m := range n.Inst.mems() {
+				if done[m.Index] {
+					m.Scale = 1
+				}
+			}
+		}
+	})
+}
