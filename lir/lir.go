@@ -231,16 +231,14 @@ type Proc struct {
 type BufKind uint8
 
 const (
-	BufVar     BufKind = iota + 1 // an activation vector: int32 Q16.16
-	BufParam                      // a param as the image stores it (ParamBytes)
-	BufTable                      // a constant table of int32
-	BufCacheK                     // a cache's keys: [context][width] of Bits
-	BufCacheV                     // its values
-	BufCacheKS                    // its keys' shifts: [context][heads] bytes
-	BufCacheVS                    // its values' shifts
-	BufScratch                    // working memory of one op
-	BufState                      // memory that lives across steps (the sampler's generator)
-	BufNext                       // the chosen token (i32)
+	BufVar         BufKind = iota + 1 // an activation vector: int32 Q16.16
+	BufParam                          // a param as the image stores it (ParamBytes)
+	BufTable                          // a constant table of int32
+	BufCache                          // a cache's rows: [context][2][width] of Bits, each position's keys then its values
+	BufCacheShifts                    // their shifts: [context][2][heads] bytes, the keys' then the values'
+	BufScratch                        // working memory of one op
+	BufState                          // memory that lives across steps (the sampler's generator)
+	BufNext                           // the chosen token (i32)
 	// BufSegment is a whole 64 KiB segment of the segmented model, its
 	// offset 0 at the segment's start: a proc reaches a buffer it is
 	// passed (OpAddr, the buffer's offset in its segment) through it. Of

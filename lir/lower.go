@@ -71,7 +71,10 @@ type lowerer struct {
 	paramUses map[*ir.Param]int
 }
 
-type cacheBufs struct{ k, v, ks, vs *Buf }
+// cacheBufs are a cache's rows, each position's keys then its values,
+// and their shifts, the keys' heads then the values': one row, so that
+// where k and v come one after the other (q+k+v) one loop stores both.
+type cacheBufs struct{ rows, shifts *Buf }
 
 func (lw *lowerer) buf(b *Buf) *Buf {
 	lw.f.Bufs = append(lw.f.Bufs, b)
@@ -100,10 +103,8 @@ func (lw *lowerer) cache(c *ir.Cache) *cacheBufs {
 	n := int64(c.Context * c.Width * c.Bits / 8)
 	h := int64(c.Context * c.Heads())
 	cb := &cacheBufs{
-		k:  lw.buf(&Buf{Name: c.Name + ".k", Kind: BufCacheK, PerLayer: true, Size: n, Of: c}),
-		v:  lw.buf(&Buf{Name: c.Name + ".v", Kind: BufCacheV, PerLayer: true, Size: n, Of: c}),
-		ks: lw.buf(&Buf{Name: c.Name + ".ks", Kind: BufCacheKS, PerLayer: true, Size: h, Of: c}),
-		vs: lw.buf(&Buf{Name: c.Name + ".vs", Kind: BufCacheVS, PerLayer: true, Size: h, Of: c}),
+		rows:   lw.buf(&Buf{Name: c.Name + ".kv", Kind: BufCache, PerLayer: true, Size: 2 * n, Of: c}),
+		shifts: lw.buf(&Buf{Name: c.Name + ".s", Kind: BufCacheShifts, PerLayer: true, Size: 2 * h, Of: c}),
 	}
 	lw.caches[c] = cb
 	return cb
@@ -348,24 +349,35 @@ func (lw *lowerer) store(op *ir.Op) {
 	eb := int64(c.Bits / 8)
 	heads, hd, width := int64(c.Heads()), int64(c.HeadDim), int64(c.Width)
 	pos := b.op(OpPos, I32, NoReg, NoReg)
-	for k, part := range []struct{ q, s *Buf }{{cb.k, cb.ks}, {cb.v, cb.vs}} {
-		x, xoff := lw.vec(op.Args[k])
-		b.loop(NoReg, heads, func(h Reg) {
+	// A part is heads of the row from its first (k's 0, v's heads on).
+	type part struct {
+		x           *Buf
+		xoff, first int64
+		heads       int64
+	}
+	k, koff := lw.vec(op.Args[0])
+	v, voff := lw.vec(op.Args[1])
+	parts := []part{{k, koff, 0, heads}, {v, voff, heads, heads}}
+	if k == v && voff == koff+width {
+		parts = []part{{k, koff, 0, 2 * heads}} // one row, one loop
+	}
+	for _, pt := range parts {
+		b.loop(NoReg, pt.heads, func(h Reg) {
 			head := b.mul32(h, b.c32(hd))
 			// The largest magnitude, unsigned (|−2^31| fits).
 			m := b.c32(0)
 			b.loop(NoReg, hd, func(i Reg) {
-				v := b.load(I32, i32At(x, b.add32(head, i), xoff))
+				v := b.load(I32, i32At(pt.x, b.add32(head, i), pt.xoff))
 				a := lw.flip(I32, v, lw.signOf(I32, v))
 				b.setSel(m, b.cmp(GTU, a, m), a, m)
 			})
 			s := lw.cacheShift(m, qmax)
-			b.store(at(part.s, b.add32(b.mul32(pos, b.c32(heads)), h), 1, 0, 1, false), s)
-			base := b.add32(b.mul32(pos, b.c32(width)), head)
+			b.store(at(cb.shifts, b.add32(b.mul32(pos, b.c32(2*heads)), h), 1, pt.first, 1, false), s)
+			base := b.add32(b.mul32(pos, b.c32(2*width)), head)
 			b.loop(NoReg, hd, func(i Reg) {
-				v := b.load(I32, i32At(x, b.add32(head, i), xoff))
+				v := b.load(I32, i32At(pt.x, b.add32(head, i), pt.xoff))
 				qv := b.lo(b.op(OpRshr, I64, b.ext(v), s))
-				b.store(at(part.q, b.add32(base, i), eb, 0, int(eb), true), qv)
+				b.store(at(cb.rows, b.add32(base, i), eb, pt.first*hd*eb, int(eb), true), qv)
 			})
 		})
 	}
@@ -463,14 +475,14 @@ func (lw *lowerer) attention(op *ir.Op) {
 		kvHead := b.mul32(kh, b.c32(hd))
 		best := b.c32(math.MinInt32)
 		positions(func(t Reg) {
-			kb := b.add32(b.mul32(t, b.c32(width)), kvHead)
+			kb := b.add32(b.mul32(t, b.c32(2*width)), kvHead)
 			dot := b.c64(0)
 			b.loop(NoReg, hd, func(i Reg) {
 				qv := b.load(I32, i32At(q, b.add32(head, i), qoff))
-				kv := b.load(I32, at(cb.k, b.add32(kb, i), eb, 0, int(eb), true))
+				kv := b.load(I32, at(cb.rows, b.add32(kb, i), eb, 0, int(eb), true))
 				b.set(dot, OpAdd, dot, b.wide(qv, kv))
 			})
-			sh := b.load(I32, at(cb.ks, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
+			sh := b.load(I32, at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, 0, 1, false))
 			sc := lw.rshr(b.op(OpShl, I64, dot, sh), ir.FracBits)
 			score := lw.rshr(b.wide(sc, b.c32(scale)), ir.AttnScaleBits)
 			b.store(i32At(scores, t, 0), score)
@@ -490,11 +502,11 @@ func (lw *lowerer) attention(op *ir.Op) {
 			lw.expWithin(tab, b.sub32(best, b.load(I32, i32At(scores, t, 0))), func(e Reg) {
 				b.set(sum, OpAdd, sum, b.extU(e))
 				b.iff(b.cmp(NE, e, b.c32(0)), func() {
-					vs := b.load(I32, at(cb.vs, b.add32(b.mul32(t, b.c32(kvHeads)), kh), 1, 0, 1, false))
-					vb := b.add32(b.mul32(t, b.c32(width)), kvHead)
+					vs := b.load(I32, at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, kvHeads, 1, false))
+					vb := b.add32(b.mul32(t, b.c32(2*width)), kvHead)
 					accumulate := func(term func(v Reg) Reg) {
 						b.loop(NoReg, hd, func(i Reg) {
-							v := b.load(I32, at(cb.v, b.add32(vb, i), eb, 0, int(eb), true))
+							v := b.load(I32, at(cb.rows, b.add32(vb, i), eb, width*eb, int(eb), true))
 							a := at(acc, i, 8, 0, 8, true)
 							b.store(a, b.add64(b.load(I64, a), term(v)))
 						})

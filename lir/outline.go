@@ -10,9 +10,10 @@ import (
 // outline is the size policy's pass: code that several ops run alike,
 // with other constants, loop counts and buffers, becomes one procedure
 // that each calls with its own (the five matmuls of a Llama block, its
-// three norms, its two ropes, the two halves of a store). A unit is an
-// op's whole body, or failing that one of its top-level loops; units with
-// equal shapes form a group, and a group of two or more becomes a proc.
+// three norms, its two ropes, the two halves of a store whose k and v lie
+// apart). A unit is an op's whole body, or failing that one of its
+// top-level loops; units with equal shapes form a group, and a group of
+// two or more becomes a proc.
 func outline(f *Func) {
 	if f.Segmented && f.Segment == nil {
 		return // no segments known: a proc could not reach what it is passed

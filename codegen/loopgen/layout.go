@@ -187,7 +187,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, sizesOnl
 			if b.Kind == lir.BufNext {
 				l.next = b
 			}
-		case b.Kind == lir.BufCacheK || b.Kind == lir.BufCacheV || b.Kind == lir.BufCacheKS || b.Kind == lir.BufCacheVS:
+		case b.Kind == lir.BufCache || b.Kind == lir.BufCacheShifts:
 			caches = append(caches, b)
 		}
 	}

@@ -140,7 +140,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 	var caches []*lir.Buf
 	for _, b := range f.Bufs {
 		switch b.Kind {
-		case lir.BufCacheK, lir.BufCacheV, lir.BufCacheKS, lir.BufCacheVS:
+		case lir.BufCache, lir.BufCacheShifts:
 			caches = append(caches, b)
 		}
 	}
