@@ -28,6 +28,9 @@ func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
 		k.label(end)
 		return
 	}
+	if k.fill(n) {
+		return
+	}
 	if k.readers[n.Index] == 0 && (n.Count == lir.NoReg && n.CountImm > 0 || n.Count != lir.NoReg && n.Once) {
 		k.countDown(n, idx, count, top)
 		k.label(end)
@@ -78,6 +81,53 @@ func bitLoop(n, prev *lir.Node, nd []int, types []lir.Type) bool {
 	}
 	r := last.Inst.Dst
 	return prev.Inst.Dst == r && types[r] == lir.I32 && nd[r] == 2 && bits.Len32(uint32(prev.Inst.Imm)) == int(n.CountImm)
+}
+
+// fill is a loop of a constant count that only stores zeros, each pass
+// the next bytes of one buffer in ES's segment (attention's sums): rep
+// stosd from its first byte (mov di; mov cx; xor eax, eax: 12 bytes for
+// the 25 of attention's loop of two stores). It returns false, selecting
+// nothing, for any other loop.
+func (k *kernel) fill(n *lir.Node) bool {
+	if n.Count != lir.NoReg || n.CountImm <= 0 {
+		return false
+	}
+	var buf *lir.Buf
+	var first, bytes int64
+	stores := 0
+	for _, b := range n.Body {
+		if b.Kind == lir.NInst && b.Inst.Op == lir.OpConst {
+			continue // the zero (the stores' immediate)
+		}
+		if b.Kind != lir.NInst || b.Inst.Op != lir.OpStore {
+			return false
+		}
+		m := b.Inst.Mem
+		if c, ok := k.known(b.Inst.A); !ok || c != 0 || m.Buf == nil || m.Base != lir.NoReg || m.Index != n.Index || m.Scale != 1 {
+			return false
+		}
+		if stores == 0 {
+			buf, first = m.Buf, m.Disp
+		}
+		stores++
+		// Each store the bytes right after the one before it's.
+		if m.Buf != buf || m.Disp != first+bytes {
+			return false
+		}
+		bytes += int64(m.Width)
+	}
+	if stores == 0 || k.readers[n.Index] != stores || bytes != max(n.Step, 1) || bytes*n.CountImm%4 != 0 {
+		return false
+	}
+	at := k.addr(lir.Mem{Buf: buf, Base: lir.NoReg, Index: lir.NoReg, Disp: first, Width: 4})
+	if at.Seg != x86.ES || at.Base != x86.NoReg || at.Index != x86.NoReg || at.Addr32 {
+		return false
+	}
+	k.i(x86.MOV, x86.DI, x86.Imm(int64(uint16(at.Disp))))
+	k.i(x86.MOV, x86.CX, x86.Imm(bytes*n.CountImm/4))
+	k.i(x86.XOR, x86.EAX, x86.EAX)
+	k.i(x86.REP | x86.STOSD)
+	return true
 }
 
 // countDown is a loop whose index nothing reads, which runs at least

@@ -397,3 +397,46 @@ func TestDeadHighDword(t *testing.T) {
 	assert.Regexp(t, `shrd e[a-z]+, e[a-z]+, cl`, got)
 	assert.NotRegexp(t, `sar e[a-z]+, cl`, got, "listing:\n%s", got)
 }
+
+// A loop of a constant count that only stores zeros, each pass the next
+// bytes of an activation in ES's segment (attention's sums: two dwords a
+// pass), is rep stosd from the first byte; one whose stores leave a gap,
+// or above 1 MiB (no ES), stays a loop.
+func TestFill(t *testing.T) {
+	const no = lir.NoReg
+	for _, c := range []struct {
+		name   string
+		second int64 // the second store's displacement
+		low    bool
+		want   string
+	}{
+		{"contiguous", 4, true, `(?m)^\s+mov di, 0x140\n\s+mov cx, 0x10\n\s+xor eax, eax\n\s+rep stosd\n`},
+		{"a gap", 8, true, ``},
+		{"above 1 MiB", 4, false, ``},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			acc := &lir.Buf{Name: "acc", Kind: lir.BufScratch, Size: 128}
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32}, Bufs: []*lir.Buf{acc}}
+			store := func(disp int64) *lir.Node {
+				return &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 3, B: no, C: no,
+					Mem: lir.Mem{Buf: acc, Base: no, Index: 2, Scale: 1, Disp: disp, Width: 4}}}
+			}
+			nodes := append(inputs(),
+				&lir.Node{Kind: lir.NLoop, Index: 2, Count: no, CountImm: 8, Step: 8, Body: []*lir.Node{
+					{Kind: lir.NInst, Inst: in(lir.OpConst, 3, no, no, 0)}, store(0x40), store(0x40 + c.second)}})
+			l := &Layout{Addr: map[*lir.Buf]uint32{acc: 0x100000 + 0x100}}
+			if c.low {
+				l = &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{acc: activations},
+					Addr: map[*lir.Buf]uint32{acc: LowActivations + 0x100}}
+			}
+			got := listingFor(t, f, l, nodes, true)
+			if c.want == "" {
+				assert.NotContains(t, got, "stos", "listing:\n%s", got)
+				assert.Contains(t, got, "jl ", "listing:\n%s", got)
+				return
+			}
+			assert.Regexp(t, c.want, got, "listing:\n%s", got)
+			assert.NotContains(t, got, "jl ", "listing:\n%s", got)
+		})
+	}
+}
