@@ -296,12 +296,19 @@ func eval(in *Inst, dt, at Type, a, b int64) int64 {
 		return ir.Rshr(a, uint(b))
 	case OpRshrI, OpRshrLo:
 		return ir.Rshr(a, uint(in.Imm))
-	case OpUDiv:
+	case OpUDiv, OpUDiv32:
 		d := uint64(uint32(b))
 		if d == 0 {
 			panic("BUG: lir: division by zero")
 		}
-		return int64(uint64(a) / d)
+		q := uint64(a) / d
+		if in.Op == OpUDiv32 {
+			if q>>32 != 0 {
+				panic(fmt.Sprintf("BUG: lir: udiv32's quotient %#x is above 32 bits", q))
+			}
+			return int64(int32(uint32(q)))
+		}
+		return int64(q)
 	case OpCmp:
 		if compare(in.Cond, a, b, at == I32) {
 			return 1

@@ -96,12 +96,16 @@ const (
 	// is passed when its callers' buffers lie in different segments. The
 	// machine has no segments (its OpAddr is the whole address): 0 there.
 	OpSeg
+	// OpUDiv32: i32 Dst = i64 A / i32 B, unsigned (B > 0), where the
+	// lowering proves the quotient below 2^32 (x86's one div faults
+	// otherwise; the interpreter reports a BUG): attention's weighted mean.
+	OpUDiv32
 	opEnd
 )
 
 var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
 	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
-	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg"}
+	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg", "udiv32"}
 
 func (o Opcode) String() string {
 	if o < opEnd {

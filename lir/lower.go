@@ -529,9 +529,14 @@ func (lw *lowerer) attention(op *ir.Op) {
 				b.store(i32At(out, b.add32(head, i), ooff), q)
 			})
 		}
+		// The mean of values each below 2^31 in magnitude (an int8 or
+		// int16 shifted by at most 25 or 16) weighs them by e >= 0, whose
+		// sum is at least the best position's e > 0: |acc| <= sum·2^31,
+		// so the rounded quotient is at most 2^31 and one 64/32 division
+		// (OpUDiv32) cannot overflow.
 		small := func() {
 			d := b.lo(sum)
-			divide(func(mag Reg) Reg { return b.lo(b.op(OpUDiv, I64, mag, d)) })
+			divide(func(mag Reg) Reg { return b.op(OpUDiv32, I32, mag, d) })
 		}
 		if int64(c.Context) <= ir.MaxSoftmaxTerms {
 			small() // the sum fits 32 bits

@@ -168,7 +168,7 @@ func (in *Inst) mems() []*Mem {
 // pure: the instruction only computes its result (no memory, no trap).
 func (in *Inst) pure() bool {
 	switch in.Op {
-	case OpLoad, OpStore, OpUDiv, OpDot, OpSplit:
+	case OpLoad, OpStore, OpUDiv, OpUDiv32, OpDot, OpSplit:
 		return false
 	}
 	return true

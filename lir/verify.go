@@ -154,6 +154,10 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		want(fail, name, dt, I64)
 		read(name, in.A, I64)
 		read(name, in.B, I32)
+	case OpUDiv32:
+		want(fail, name, dt, I32)
+		read(name, in.A, I64)
+		read(name, in.B, I32)
 	case OpCmp:
 		want(fail, name, dt, I32)
 		read(name, in.A, 0)

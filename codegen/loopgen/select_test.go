@@ -163,6 +163,9 @@ func TestSelection(t *testing.T) {
 		{"an unsigned 64/32 division is two divs", []lir.Type{lir.I64, lir.I64},
 			[]lir.Inst{in(lir.OpExtU, 2, 0, no, 0), in(lir.OpUDiv, 3, 2, 1, 0)},
 			[]string{`(?s)div e[a-z]+.*div e[a-z]+`}, nil},
+		{"a 64/32 division whose quotient fits 32 bits is one div", []lir.Type{lir.I64, lir.I32},
+			[]lir.Inst{in(lir.OpExtU, 2, 0, no, 0), in(lir.OpUDiv32, 3, 2, 1, 0)},
+			[]string{`div e[a-z]+`}, []string{`(?s)div e[a-z]+.*div e[a-z]+`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := snippet(t, c.types, c.ins...)
