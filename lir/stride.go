@@ -2,10 +2,11 @@ package lir
 
 import "math/bits"
 
-// stride makes a loop whose index only indexes memory, scaled the same
-// way everywhere (by 2, 4 or 8: a vector of words, dwords or int64s),
-// count in bytes: its index steps by the scale and its operands take it
-// unscaled. The loop's step costs 2 bytes more than an inc, and each
+// stride makes a loop whose index only indexes memory, scaled by 2, 4 or
+// 8 (a vector of words, dwords or int64s), count in bytes: its index
+// steps by the least scale and its operands take it unscaled, or scaled
+// by what remains (attention's scores by 4, the cache's shifts by 8: the
+// shifts then by 2). The loop's step costs 2 bytes more than an inc, and each
 // operand loses its scale: no SIB byte where the index is its only
 // register, and where the allocator gives it si, di, bx or bp the
 // segmented model's 16-bit address (no 0x67 prefix, no SIB, a 16-bit
@@ -61,13 +62,20 @@ func scalings(f *Func) map[Reg]*scaling {
 			}
 			s := by[m.Index]
 			if s == nil {
-				s = &scaling{scale: m.Scale, ok: true}
+				s = &scaling{scale: m.Scale, least: m.Scale, ok: true, pow2: true}
 				by[m.Index] = s
 			}
 			s.n++
+			s.least = min(s.least, m.Scale)
+			if m.Scale != 1 && m.Scale != 2 && m.Scale != 4 && m.Scale != 8 {
+				s.pow2 = false
+			}
 			// A dot's or a split's operand is a vector's start, which
 			// their selection reads in its own way.
-			if s.scale != m.Scale || n.Inst.Op == OpDot || n.Inst.Op == OpSplit {
+			if n.Inst.Op == OpDot || n.Inst.Op == OpSplit {
+				s.ok, s.pow2 = false, false
+			}
+			if s.scale != m.Scale {
 				s.ok = false
 			}
 		}
@@ -75,12 +83,14 @@ func scalings(f *Func) map[Reg]*scaling {
 	return by
 }
 
-// scaling is how a register indexes memory: the scale, the operands it
-// indexes, and whether every one has that scale.
+// scaling is how a register indexes memory: the scale (its first
+// operand's) and the least, the operands it indexes, whether every one
+// has that scale (ok), and whether every scale is x86's (1, 2, 4 or 8:
+// each a multiple of the least).
 type scaling struct {
-	scale int64
-	n     int
-	ok    bool
+	scale, least int64
+	n            int
+	ok, pow2     bool
 }
 
 // strideLoop strides loop n where s, its index's scaling, and the index's
@@ -90,10 +100,10 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int)
 	if n.Step > 1 || n.Count == NoReg && n.CountImm < 2 {
 		return nil
 	}
-	if s == nil || !s.ok || s.scale != 2 && s.scale != 4 && s.scale != 8 {
+	if s == nil || !s.pow2 || s.least < 2 {
 		return nil
 	}
-	k := int64(bits.TrailingZeros64(uint64(s.scale)))
+	k := int64(bits.TrailingZeros64(uint64(s.least)))
 	if s.n+shifts != uses || shifts > 0 && least < k {
 		return nil
 	}
@@ -102,7 +112,7 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int)
 		Walk(n.Body, func(b *Node) {
 			if b.Kind == NInst {
 				for _, m := range b.Inst.mems() {
-					if m.Index == n.Index && m.Base == NoReg {
+					if m.Index == n.Index && m.Base == NoReg && m.Scale == s.least {
 						alone++
 					}
 					if m.Index == n.Index && !m.Buf.Activation() {
@@ -120,14 +130,14 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int)
 		n.Limit = f.NewReg(I32)
 		pre = append(pre, &Node{Kind: NInst, Inst: Inst{Op: OpShlI, Dst: n.Limit, A: n.Count, B: NoReg, C: NoReg, Imm: k}})
 	}
-	n.Step = s.scale
+	n.Step = s.least
 	Walk(n.Body, func(b *Node) {
 		if b.Kind != NInst {
 			return
 		}
 		for _, m := range b.Inst.mems() {
 			if m.Index == n.Index {
-				m.Scale = 1
+				m.Scale /= s.least
 			}
 		}
 		if in := &b.Inst; in.Op == OpShlI && in.A == n.Index {

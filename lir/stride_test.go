@@ -7,8 +7,9 @@ import (
 )
 
 // stride makes a loop whose index only indexes memory by one scale step
-// by that scale, its operands unscaled; an index that is also a value, or
-// scaled two ways, stays. An index shifted left by the scale or more is
+// by that scale, its operands unscaled; scaled two ways (4 and 8), by
+// the least, the others by what remains (2); an index that is also a
+// value, or scaled by 1 somewhere, stays. An index shifted left by the scale or more is
 // shifted by that much less; by less, it stays. A loop of a count in a
 // register runs below a limit computed just before it, the count times
 // the scale. In the flat model (no 16-bit addresses) only a loop of
@@ -27,7 +28,8 @@ func TestStride(t *testing.T) {
 		wantShift int64
 	}{
 		{"dwords", 4, false, false, false, 2, 0, 4, 1, 0},
-		{"two scales", 1, false, false, false, 2, 0, 0, 4, 0},
+		{"scales 4 and 1", 1, false, false, false, 2, 0, 0, 4, 0},
+		{"scales 4 and 8", 8, false, false, false, 2, 0, 4, 1, 0},
 		{"a value", 4, true, false, false, 2, 0, 0, 4, 0},
 		{"a count in a register", 4, false, true, false, 2, 0, 4, 1, 0},
 		{"flat, two operands", 4, false, false, true, 2, 0, 0, 4, 0},
@@ -63,6 +65,9 @@ func TestStride(t *testing.T) {
 		stride(f)
 		assert.Equal(t, c.wantStep, loop.Step, "%s: step", c.name)
 		assert.Equal(t, c.wantScale, body[0].Inst.Mem.Scale, "%s: scale", c.name)
+		if c.scale2 == 8 {
+			assert.Equal(t, int64(2), body[1].Inst.Mem.Scale, "%s: the second's scale", c.name)
+		}
 		if shl != nil {
 			assert.Equal(t, c.wantShift, shl.Inst.Imm, "%s: shift", c.name)
 		}
