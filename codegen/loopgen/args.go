@@ -153,8 +153,8 @@ func ops(f *lir.Func) []*lir.Node {
 }
 
 // constants are the registers of nodes written once with a value known
-// when compiling: by OpConst, or by OpAddr of a buffer's place that does
-// not move (segmented, any buffer's offset; flat, a global buffer's
+// when compiling: by OpConst, by OpSeg of the activations (segmented:
+// activationsSeg), or by OpAddr of a buffer's place that does not move (segmented, any buffer's offset; flat, a global buffer's
 // address, or an activation's offset in ES's segment: esOffsets).
 func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
 	nd := defs(nodes, len(f.Types))
@@ -166,6 +166,10 @@ func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
 		switch in := &x.Inst; in.Op {
 		case lir.OpConst:
 			c[in.Dst] = in.Imm
+		case lir.OpSeg:
+			if l.Segmented && l.Group[in.Mem.Buf] == activations {
+				c[in.Dst] = int64(l.activationsSeg())
+			}
 		case lir.OpAddr:
 			m := in.Mem
 			if m.Buf == nil || m.Base != lir.NoReg || m.Index != lir.NoReg {
@@ -192,6 +196,7 @@ func (k *kernel) call(n *lir.Node) {
 	// registers taken.
 	var reads []x86.Reg
 	var srcs []x86.Operand
+	var words []bool // a segment, passed as the register's low word
 	var data []byte
 	for _, i := range pass.order {
 		v, ok := k.konst[n.Args[i]]
@@ -213,6 +218,7 @@ func (k *kernel) call(n *lir.Node) {
 		case loc.inline:
 		case loc.reg != x86.NoReg:
 			reads, srcs = append(reads, loc.reg), append(srcs, k.src(a))
+			words = append(words, k.seg16[a])
 		default:
 			k.i(x86.MOV, argSlot(i, false), k.regOrImm(a, false))
 			if k.is64(a) {
@@ -221,7 +227,7 @@ func (k *kernel) call(n *lir.Node) {
 		}
 	}
 	for i, r := range reads {
-		if m, ok := srcs[i].(x86.Mem); ok && m.Size == 16 {
+		if words[i] {
 			r = x86.AX + (r - x86.EAX) // a segment: its low word (passedSegments)
 		}
 		k.i(x86.MOV, r, srcs[i])
@@ -308,6 +314,8 @@ func argSlot(i int, hi bool) x86.Mem {
 // using it only as a segment, stays in its slot: the call loads the
 // register's low word (mov ax, [slot]: 3 bytes, where movzx eax is 5),
 // its upper half left as it was, which a segment register never reads.
+// The activations' segment, a constant, is the word's immediate (mov ax,
+// imm16: 3 bytes, where mov eax, imm32 is 6).
 func (k *kernel) passedSegments(nodes []*lir.Node) {
 	slots := map[lir.Reg]uint16{}
 	lir.Walk(nodes, func(n *lir.Node) {
@@ -333,7 +341,11 @@ func (k *kernel) passedSegments(nodes []*lir.Node) {
 		}
 	})
 	for r, slot := range slots {
-		if !other[r] {
+		if other[r] {
+			continue
+		}
+		k.seg16[r] = true
+		if _, ok := k.konst[r]; !ok {
 			k.inMem[r] = x86.W(x86.Abs16(slot))
 		}
 	}

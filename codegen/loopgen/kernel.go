@@ -28,6 +28,9 @@ type kernel struct {
 	// inMem are registers that stay in memory, read where they are used:
 	// a proc's params, in their argument slots (a proc never writes them).
 	inMem map[lir.Reg]x86.Mem
+	// seg16 are segments that calls pass as a register's low word
+	// (passedSegments).
+	seg16 map[lir.Reg]bool
 	// below: a proc's params that every call passes a constant in
 	// [0, below) (a loop counting to one may count in 16 bits).
 	below map[lir.Reg]int64
@@ -83,7 +86,7 @@ func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 		}
 	})
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
-		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, below: map[lir.Reg]int64{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, seg16: map[lir.Reg]bool{}, below: map[lir.Reg]int64{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
 		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}}
 }

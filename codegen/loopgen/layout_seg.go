@@ -20,8 +20,10 @@ import (
 //	addrLayerC  this layer's caches (the same)
 //	addrSegs    the activations (vars, scratch, the chosen token, the
 //	            sampler's state, the prompt's tokens) with as many of the
-//	            global params and tables as fit; then each other global
-//	            param or table in a segment of its own
+//	            global params and tables as fit (a constant, which ES
+//	            holds and calls pass as an immediate: the slot stays
+//	            unused); then each other global param or table
+//	            in a segment of its own
 //
 // A kernel that reaches more than three groups has no segment register
 // left: the model then takes the flat memory model. No register holds a
@@ -214,6 +216,19 @@ var activations = Group{Slot: addrSegs}
 // SegSlot is a global group's segment and the low-memory word that holds
 // it while the image runs.
 type SegSlot struct{ Slot, Seg uint16 }
+
+// activationsSeg is the activations' segment (segmented; 0 flat), which
+// no code reads from its slot: forward loads ES with it (push, pop es:
+// the 4 bytes of mov es, [slot]), a call passes it as an immediate, and
+// generate stores no slot for it (6 bytes).
+func (l *Layout) activationsSeg() uint16 {
+	for _, s := range l.Segs {
+		if s.Slot == activations.Slot {
+			return s.Seg
+		}
+	}
+	return 0
+}
 
 // globalBytes is the size of a global param or table as stored.
 func globalBytes(b *lir.Buf) int {

@@ -103,7 +103,12 @@ func (g *gen) globalAt(b *lir.Buf, a uint32, size int, index x86.Reg, scale int)
 		if gr.Add != 0 {
 			panic("BUG: loopgen: a layer's buffer outside a kernel")
 		}
-		g.i(x86.MOV, x86.ES, low16(gr.Slot))
+		if gr == activations {
+			g.i(x86.PUSH, x86.Imm(int64(g.l.activationsSeg())))
+			g.i(x86.POP, x86.ES)
+		} else {
+			g.i(x86.MOV, x86.ES, low16(gr.Slot))
+		}
 		m.Seg = x86.ES
 	}
 	return addr16(m)
@@ -135,15 +140,23 @@ func addr16(m x86.Mem) x86.Mem {
 	return m
 }
 
+// storeSegs stores the global groups' segments in their slots, which the
+// kernels read (not the activations', a constant: activationsSeg).
+func (g *gen) storeSegs() {
+	for _, s := range g.l.Segs {
+		if s.Slot != activations.Slot {
+			g.i(x86.MOV, low16(s.Slot), x86.Imm(int64(s.Seg)))
+		}
+	}
+}
+
 // generate is llama2.c's loop (ir.Generate): forward, the prompt's next
 // token forced while there is one, stop at BOS or EOS, print, advance.
 func (g *gen) generate() {
 	if g.o.SelfTest {
 		// Its forward passes need the segments.
 		g.prog.Mark("selftest")
-		for _, s := range g.l.Segs {
-			g.i(x86.MOV, low16(s.Slot), x86.Imm(int64(s.Seg)))
-		}
+		g.storeSegs()
 		g.i(x86.CALL, x86.Label(runtime.SelfTestRun))
 	}
 	g.prog.Mark("generate")
@@ -151,9 +164,7 @@ func (g *gen) generate() {
 	if g.o.Typed {
 		g.i(x86.CALL, x86.Label("read_prompt"))
 	}
-	for _, s := range g.l.Segs {
-		g.i(x86.MOV, low16(s.Slot), x86.Imm(int64(s.Seg)))
-	}
+	g.storeSegs()
 	for _, b := range g.f.Bufs {
 		if b.Kind != lir.BufState {
 			continue
@@ -238,7 +249,8 @@ func (g *gen) forward() error {
 	g.prog.Label("forward")
 	switch {
 	case g.l.Segmented:
-		g.i(x86.MOV, x86.ES, low16(addrSegs)) // the kernels' activations (segRegs)
+		g.i(x86.PUSH, x86.Imm(int64(g.l.activationsSeg()))) // the kernels' activations (segRegs)
+		g.i(x86.POP, x86.ES)
 	case g.l.LowSeg != 0:
 		g.i(x86.PUSH, x86.Imm(int64(g.l.LowSeg)))
 		g.i(x86.POP, x86.ES)
