@@ -529,11 +529,13 @@ func (lw *lowerer) attention(op *ir.Op) {
 				b.store(i32At(out, b.add32(head, i), ooff), q)
 			})
 		}
-		// The mean of values each below 2^31 in magnitude (an int8 or
-		// int16 shifted by at most 25 or 16) weighs them by e >= 0, whose
-		// sum is at least the best position's e > 0: |acc| <= sum·2^31,
-		// so the rounded quotient is at most 2^31 and one 64/32 division
-		// (OpUDiv32) cannot overflow.
+		// The mean of values of magnitude at most 2^31 (a cached q times
+		// 2^s, |q| <= rshr(m, s) for the head's largest magnitude m <=
+		// 2^31: at most 64·2^25 for int8, 16384·2^17 for int16) weighs
+		// them by e >= 0, whose sum is at least the best position's e >
+		// 0: |acc| <= sum·2^31, so the rounded quotient is at most 2^31
+		// and one 64/32 division (OpUDiv32) cannot overflow. (A signed
+		// idiv could: +2^31 does not fit.)
 		small := func() {
 			d := b.lo(sum)
 			divide(func(mag Reg) Reg { return b.op(OpUDiv32, I32, mag, d) })
