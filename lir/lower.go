@@ -229,7 +229,9 @@ func (lw *lowerer) rmsnorm(op *ir.Op) {
 }
 
 // normInv is a norm's 1/sqrt(ss/n + eps) and its fraction bits
-// (ir.NormInv): inv = (2^(16+bits) + r/2) / r fits 31 bits.
+// (ir.NormInv): inv = (2^(16+bits) + r/2) / r fits 31 bits, since r is
+// at least isqrt(eps), where ir.NormInvBits chose bits to fit, and the
+// quotient falls as r grows: one 64/32 division (OpUDiv32).
 func (lw *lowerer) normInv(op *ir.Op, ss Reg, n int) (Reg, uint) {
 	b := &lw.b
 	epsQ := ir.EpsQ(op.Opts["eps"])
@@ -237,7 +239,7 @@ func (lw *lowerer) normInv(op *ir.Op, ss Reg, n int) (Reg, uint) {
 	mean := b.op(OpUDiv, I64, ss, b.c32(int64(n)))
 	r := lw.isqrt(b.add64(mean, b.c64(int64(epsQ))))
 	num := b.add64(b.extU(b.imm(OpShrI, I32, r, 1)), b.c64(1<<(ir.FracBits+bits)))
-	return b.lo(b.op(OpUDiv, I64, num, r)), bits
+	return b.op(OpUDiv32, I32, num, r), bits
 }
 
 // signOf is x's sign mask: all ones when x < 0, else 0.
