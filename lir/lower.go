@@ -499,10 +499,20 @@ func (lw *lowerer) attention(op *ir.Op) {
 		// While the value shift is at most 8, e << shift fits 31 bits
 		// (e is at most 2^22), and (e·v) << shift is one product:
 		// (e << shift)·v, faster than the shift of a 64-bit product.
-		sum := b.c64(0)
+		// The sum fits 32 bits where the context holds at most
+		// ir.MaxSoftmaxTerms positions, each e at most 2^ExpBits.
+		wide := int64(c.Context) > ir.MaxSoftmaxTerms
+		sum := b.c32(0)
+		if wide {
+			sum = b.c64(0)
+		}
 		positions(func(t Reg) {
 			lw.expWithin(tab, b.sub32(best, b.load(I32, i32At(scores, t, 0))), func(e Reg) {
-				b.set(sum, OpAdd, sum, b.extU(e))
+				if wide {
+					b.set(sum, OpAdd, sum, b.extU(e))
+				} else {
+					b.set(sum, OpAdd, sum, e)
+				}
 				b.iff(b.cmp(NE, e, b.c32(0)), func() {
 					vs := b.load(I32, at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, kvHeads, 1, false))
 					vb := b.add32(b.mul32(t, b.c32(2*width)), kvHead)
@@ -523,7 +533,12 @@ func (lw *lowerer) attention(op *ir.Op) {
 			})
 		})
 		// out = acc / sum (ir.DivRound).
-		half := b.imm(OpShrI, I64, sum, 1)
+		var half Reg
+		if wide {
+			half = b.imm(OpShrI, I64, sum, 1)
+		} else {
+			half = b.extU(b.imm(OpShrI, I32, sum, 1))
+		}
 		divide := func(quot func(mag Reg) Reg) {
 			b.loop(NoReg, hd, func(i Reg) {
 				a := b.load(I64, at(acc, i, 8, 0, 8, true))
@@ -538,15 +553,14 @@ func (lw *lowerer) attention(op *ir.Op) {
 		// 0: |acc| <= sum·2^31, so the rounded quotient is at most 2^31
 		// and one 64/32 division (OpUDiv32) cannot overflow. (A signed
 		// idiv could: +2^31 does not fit.)
-		small := func() {
-			d := b.lo(sum)
+		small := func(d Reg) {
 			divide(func(mag Reg) Reg { return b.op(OpUDiv32, I32, mag, d) })
 		}
-		if int64(c.Context) <= ir.MaxSoftmaxTerms {
-			small() // the sum fits 32 bits
+		if !wide {
+			small(sum)
 			return
 		}
-		b.iff(b.cmp(LT, sum, b.c64(1<<32)), small, func() { lw.bigDivide(sum, divide) })
+		b.iff(b.cmp(LT, sum, b.c64(1<<32)), func() { small(b.lo(sum)) }, func() { lw.bigDivide(sum, divide) })
 	}
 	if group&(group-1) == 0 {
 		b.loop(NoReg, heads, func(h Reg) {
