@@ -612,18 +612,19 @@ func (lw *lowerer) gate(op *ir.Op) {
 	b.loopN(op.Args[0].Len, func(i Reg) {
 		v := b.load(I32, i32At(x, i, xoff))
 		// g(v): 0 below the table, 1 at or past its end (ir.GateLookup).
+		// u = v − GateLow wraps in 32 bits, but below 2^32 − (High − Low)
+		// either way: one unsigned compare finds the table's range, and
+		// outside it v's sign tells above (GateLow < 0 <= GateHigh).
 		g := b.c32(0)
-		b.iff(b.cmp(GE, v, b.c32(ir.GateHigh)), func() {
-			b.setConst(g, 1<<ir.GateBits)
+		u := b.sub32(v, b.c32(ir.GateLow))
+		b.iff(b.cmp(LTU, u, b.c32(ir.GateHigh-ir.GateLow)), func() {
+			j := b.imm(OpShrI, I32, u, ir.GateStepBits)
+			f := b.op(OpAnd, I32, u, b.c32(1<<ir.GateStepBits-1))
+			t0 := b.load(I32, i32At(tab, j, 0))
+			t1 := b.load(I32, i32At(tab, j, 1))
+			b.set(g, OpAdd, t0, lw.rshr(b.wide(b.sub32(t1, t0), f), ir.GateStepBits))
 		}, func() {
-			b.iff(b.cmp(GE, v, b.c32(ir.GateLow)), func() {
-				u := b.sub32(v, b.c32(ir.GateLow))
-				j := b.imm(OpShrI, I32, u, ir.GateStepBits)
-				f := b.op(OpAnd, I32, u, b.c32(1<<ir.GateStepBits-1))
-				t0 := b.load(I32, i32At(tab, j, 0))
-				t1 := b.load(I32, i32At(tab, j, 1))
-				b.set(g, OpAdd, t0, lw.rshr(b.wide(b.sub32(t1, t0), f), ir.GateStepBits))
-			}, nil)
+			b.iff(b.cmp(GE, v, b.c32(0)), func() { b.setConst(g, 1<<ir.GateBits) }, nil)
 		})
 		b.store(i32At(y, i, yoff), lw.rshr(b.wide(v, g), ir.GateBits))
 	})

@@ -1,0 +1,66 @@
+package lir
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"tfc/ir"
+)
+
+// The gate's one unsigned compare finds the table's range as
+// ir.GateLookup does, where v − GateLow wraps in 32 bits too: at both
+// ends of int32, around both ends of the table and inside it.
+func TestGateEdges(t *testing.T) {
+	var vals []int32
+	for _, base := range []int64{ir.GateLow, ir.GateHigh, 0, math.MinInt32, math.MaxInt32} {
+		for d := int64(-3); d <= 3; d++ {
+			if v := base + d; v >= math.MinInt32 && v <= math.MaxInt32 {
+				vals = append(vals, int32(v))
+			}
+		}
+	}
+	vals = append(vals, math.MaxInt32-ir.GateHigh+ir.GateLow, 12345, -777777)
+	data := make([]int32, ir.GateEntries+1)
+	for j := range data {
+		data[j] = int32(j * 1049) // any increasing table
+	}
+	tab := &ir.Table{Name: "silu", Data: data}
+	x := &ir.Var{Name: "x", Len: len(vals)}
+	y := &ir.Var{Name: "y", Len: len(vals)}
+	f := &Func{}
+	lw := &lowerer{f: f, vars: map[*ir.Var]*Buf{}, tables: map[*ir.Table]*Buf{}}
+	lw.b = builder{f: f, cur: &f.Body}
+	lw.vars[x] = lw.buf(&Buf{Name: "x", Kind: BufVar, Size: int64(4 * len(vals))})
+	lw.vars[y] = lw.buf(&Buf{Name: "y", Kind: BufVar, Size: int64(4 * len(vals))})
+	lw.gate(&ir.Op{Args: []*ir.Var{x}, Dst: y, Table: tab})
+	require.NoError(t, Verify(f))
+	m := &Machine{f: f, mem: map[*Buf][][]byte{}, addr: map[*Buf][]int64{}, regs: make([]int64, len(f.Types))}
+	next := int64(0x10000)
+	for _, b := range f.Bufs {
+		var s []byte
+		switch b {
+		case lw.vars[x]:
+			for _, v := range vals {
+				s = binary.LittleEndian.AppendUint32(s, uint32(v))
+			}
+		case lw.tables[tab]:
+			for _, v := range data {
+				s = binary.LittleEndian.AppendUint32(s, uint32(v))
+			}
+		default:
+			s = make([]byte, b.Size)
+		}
+		m.mem[b], m.addr[b] = [][]byte{s}, []int64{next}
+		m.spans = append(m.spans, span{next, s})
+		next += (int64(len(s)) + 31) &^ 15
+	}
+	m.run(f.Body)
+	out := m.mem[lw.vars[y]][0]
+	for i, v := range vals {
+		want := int32(ir.Rshr(int64(v)*int64(ir.GateLookup(data, v)), ir.GateBits))
+		require.Equal(t, want, int32(binary.LittleEndian.Uint32(out[4*i:])), "x = %d", v)
+	}
+}
