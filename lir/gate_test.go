@@ -37,26 +37,14 @@ func TestGateEdges(t *testing.T) {
 	lw.vars[y] = lw.buf(&Buf{Name: "y", Kind: BufVar, Size: int64(4 * len(vals))})
 	lw.gate(&ir.Op{Args: []*ir.Var{x}, Dst: y, Table: tab})
 	require.NoError(t, Verify(f))
-	m := &Machine{f: f, mem: map[*Buf][][]byte{}, addr: map[*Buf][]int64{}, regs: make([]int64, len(f.Types))}
-	next := int64(0x10000)
-	for _, b := range f.Bufs {
+	words := func(vs []int32) []byte {
 		var s []byte
-		switch b {
-		case lw.vars[x]:
-			for _, v := range vals {
-				s = binary.LittleEndian.AppendUint32(s, uint32(v))
-			}
-		case lw.tables[tab]:
-			for _, v := range data {
-				s = binary.LittleEndian.AppendUint32(s, uint32(v))
-			}
-		default:
-			s = make([]byte, b.Size)
+		for _, v := range vs {
+			s = binary.LittleEndian.AppendUint32(s, uint32(v))
 		}
-		m.mem[b], m.addr[b] = [][]byte{s}, []int64{next}
-		m.spans = append(m.spans, span{next, s})
-		next += (int64(len(s)) + 31) &^ 15
+		return s
 	}
+	m := testMachine(f, map[*Buf][]byte{lw.vars[x]: words(vals), lw.tables[tab]: words(data)})
 	m.run(f.Body)
 	out := m.mem[lw.vars[y]][0]
 	for i, v := range vals {

@@ -88,22 +88,33 @@ func TestExamplesEqualSimulator(t *testing.T) {
 	}
 }
 
+// generated calls fn with each of difftest's programs of seeds 1 to n
+// that the front end takes (it refuses a few on purpose: the generator
+// says which), and returns how many.
+func generated(t *testing.T, n uint64, fn func(name string, p *ir.Program)) int {
+	t.Helper()
+	dir := t.TempDir()
+	taken := 0
+	for seed := uint64(1); seed <= n; seed++ {
+		g := difftest.Generate(seed, difftest.Options{})
+		path := filepath.Join(dir, g.Name+".tf")
+		require.NoError(t, os.WriteFile(path, []byte(g.String()), 0o644))
+		p, err := frontend.LoadFile(path, ir.Options{})
+		if err != nil {
+			continue
+		}
+		fn(g.Name, p)
+		taken++
+	}
+	return taken
+}
+
 // Generated programs (every op in every block, odd shapes, several caches,
 // sampling) too.
 func TestGeneratedEqualSimulator(t *testing.T) {
-	dir := t.TempDir()
-	compared := 0
-	for seed := uint64(1); seed <= 60; seed++ {
-		p := difftest.Generate(seed, difftest.Options{})
-		path := filepath.Join(dir, p.Name+".tf")
-		require.NoError(t, os.WriteFile(path, []byte(p.String()), 0o644))
-		q, err := frontend.LoadFile(path, ir.Options{})
-		if err != nil {
-			continue // refused on purpose (difftest's generator says which)
-		}
-		equalRuns(t, p.Name, q, min(q.Gen.Steps, 8))
-		compared++
-	}
+	compared := generated(t, 60, func(name string, p *ir.Program) {
+		equalRuns(t, name, p, min(p.Gen.Steps, 8))
+	})
 	// Not vacuous: the generator's refusals are a few in a hundred.
 	assert.GreaterOrEqual(t, compared, 30, "programs compared of 60")
 }

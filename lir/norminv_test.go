@@ -21,7 +21,7 @@ func TestNormInvOneDivision(t *testing.T) {
 			lw.b = builder{f: f, cur: &f.Body}
 			s := lw.b.c64(int64(ss))
 			inv, bits := lw.normInv(&ir.Op{Opts: op.Opts{"eps": eps}}, s, 64)
-			m := &Machine{f: f, regs: make([]int64, len(f.Types))}
+			m := testMachine(f, nil)
 			m.run(f.Body)
 			epsQ := ir.EpsQ(eps)
 			require.Equal(t, int64(ir.NormInv(ss, 64, epsQ, ir.NormInvBits(epsQ))), m.regs[inv], "eps %g, ss %d", eps, ss)

@@ -1,16 +1,12 @@
 package lir_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"tfc/difftest"
-	"tfc/frontend"
 	"tfc/ir"
 	"tfc/lir"
 )
@@ -42,21 +38,13 @@ func storeLoops(t *testing.T, p *ir.Program) []int {
 // simulator does (TestExamplesEqualSimulator, TestGeneratedEqualSimulator).
 func TestStoreOneLoopWhereVFollowsK(t *testing.T) {
 	assert.Equal(t, []int{1}, storeLoops(t, load(t, "../examples/mlp-random.tf")), "mlp-random (q+k+v)")
-	dir := t.TempDir()
 	apart := 0
-	for seed := uint64(1); seed <= 60; seed++ {
-		g := difftest.Generate(seed, difftest.Options{})
-		path := filepath.Join(dir, g.Name+".tf")
-		require.NoError(t, os.WriteFile(path, []byte(g.String()), 0o644))
-		p, err := frontend.LoadFile(path, ir.Options{})
-		if err != nil {
-			continue
-		}
+	generated(t, 60, func(_ string, p *ir.Program) {
 		for _, n := range storeLoops(t, p) {
 			if n == 2 {
 				apart++
 			}
 		}
-	}
+	})
 	assert.NotZero(t, apart, "generated stores whose k and v lie apart")
 }

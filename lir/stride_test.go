@@ -106,14 +106,11 @@ func TestStrideRegisterCountRuns(t *testing.T) {
 			stride(f)
 			assert.Equal(t, int64(4), loop.Step)
 		}
-		m := &Machine{f: f, mem: map[*Buf][][]byte{}, addr: map[*Buf][]int64{}, regs: make([]int64, len(f.Types))}
 		data := make([]byte, buf.Size)
 		for k := range data {
 			data[k] = byte(3*k + 1)
 		}
-		m.mem[buf] = [][]byte{data}
-		m.addr[buf] = []int64{0x10000}
-		m.spans = []span{{0x10000, data}}
+		m := testMachine(f, map[*Buf][]byte{buf: data})
 		m.run(f.Body)
 		return m.regs[sum]
 	}

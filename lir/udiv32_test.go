@@ -18,7 +18,7 @@ func TestUDiv32(t *testing.T) {
 		}
 		f.Body = []*Node{c(ra, a), c(rd, d), {Kind: NInst, Inst: Inst{Op: OpUDiv32, Dst: q, A: ra, B: rd, C: NoReg}}}
 		assert.NoError(t, Verify(f))
-		m := &Machine{f: f, regs: make([]int64, len(f.Types))}
+		m := testMachine(f, nil)
 		m.run(f.Body)
 		return m.regs[q]
 	}

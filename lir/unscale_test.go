@@ -75,14 +75,11 @@ func TestUnscaleRuns(t *testing.T) {
 			assert.Equal(t, int64(1), loads[0].Inst.Mem.Scale)
 		}
 		tab := f.Bufs[0]
-		m := &Machine{f: f, mem: map[*Buf][][]byte{}, addr: map[*Buf][]int64{}, regs: make([]int64, len(f.Types))}
 		data := make([]byte, tab.Size)
 		for k := range data {
 			data[k] = byte(7*k + 3)
 		}
-		m.mem[tab] = [][]byte{data}
-		m.addr[tab] = []int64{0x10000}
-		m.spans = []span{{0x10000, data}}
+		m := testMachine(f, map[*Buf][]byte{tab: data})
 		m.run(f.Body)
 		return m.regs[loads[0].Inst.Dst]
 	}
