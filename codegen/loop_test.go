@@ -249,3 +249,20 @@ func TestProcLoopsCountToParamsInWords(t *testing.T) {
 		}
 	}
 }
+
+// The size policy selects each kernel's rounding shifts of an i64 also as
+// calls of one shared routine (mov cl, n; call rshr), and keeps that
+// where the kernel comes out smaller: mlp-random's image has the routine
+// once, and calls it; the speed policy's has neither.
+func TestRshrRoutine(t *testing.T) {
+	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	require.NoError(t, err)
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop"})
+	require.NoError(t, err)
+	listing := im.Main.Listing()
+	assert.Equal(t, 1, strings.Count(listing, "\nrshr:\n    shrd eax, edx, cl\n    adc eax, 0x0\n    ret\n"), "the routine:\n%s", listing)
+	assert.Regexp(t, `mov cl, 0x[0-9a-f]+\n\s+call rshr\n`, listing)
+	im, err = codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Opt: "2"})
+	require.NoError(t, err)
+	assert.NotContains(t, im.Main.Listing(), "rshr")
+}

@@ -480,3 +480,34 @@ func TestCopyIntoFixedRegisterSharesIt(t *testing.T) {
 	as, _ := allocOK(t, k, Options{})
 	assert.Equal(t, x86.ECX, as[0], "v0, the count: assignment %v", as)
 }
+
+// A call's own Clobbers stand for Options.CallClobbers: with the default
+// (every register) seven values cannot live across it; with {eax, ecx}
+// the kernel's six others can, none in eax or ecx. Physical keeps them, so
+// the analyses after allocation (UpperDemand) see the same call.
+func TestCallClobbersItsOwn(t *testing.T) {
+	build := func(clobbers []x86.Reg) *Kernel {
+		k := &Kernel{Name: "own"}
+		for i := range 5 {
+			k.I(x86.MOV, V(i), x86.Imm(int64(i)))
+		}
+		k.I(x86.CALL, x86.Label("rshr"))
+		k.Items[len(k.Items)-1].Clobbers = clobbers
+		for i := range 5 {
+			k.I(x86.ADD, x86.EAX, V(i))
+		}
+		k.I(x86.RET)
+		return k
+	}
+	k := build([]x86.Reg{x86.EAX, x86.ECX})
+	as, err := Allocate(k, Options{})
+	require.NoError(t, err)
+	require.NoError(t, verify(k, Options{}, as))
+	for i := range 5 {
+		assert.NotContains(t, []x86.Reg{x86.EAX, x86.ECX}, as[i], "v%d lives across the call in %s", i, as[i])
+	}
+	phys, err := Physical(k, as)
+	require.NoError(t, err)
+	assert.Equal(t, []x86.Reg{x86.EAX, x86.ECX}, phys.Items[5].Clobbers, "Physical keeps the call's clobbers")
+	allocErr(t, build(nil), Options{}, "live at once at item 5 (call rshr)")
+}

@@ -125,6 +125,10 @@ type Item struct {
 	// Reads are registers a call reads besides Options.CallUses: the
 	// arguments it passes in registers.
 	Reads []x86.Reg
+	// Clobbers, where not nil, are the registers a call destroys in
+	// place of Options.CallClobbers (a runtime routine that keeps the
+	// rest).
+	Clobbers []x86.Reg
 	// Data are bytes right after the instruction: a call's arguments
 	// that the callee reads and steps over (no instruction runs them).
 	Data []byte
@@ -341,7 +345,7 @@ func Physical(k *Kernel, assign map[int]x86.Reg) (*Kernel, error) {
 		if isSelfMove(in) {
 			continue
 		}
-		p := Item{Inst: in, Data: it.Data}
+		p := Item{Inst: in, Data: it.Data, Clobbers: it.Clobbers}
 		for _, r := range it.Reads {
 			r, err := physical(r, assign)
 			if err != nil {

@@ -49,7 +49,7 @@ func reloads(k *Kernel, o Options, as map[int]x86.Reg, slots []x86.Mem) *Kernel 
 			continue
 		}
 		in, err := rewriteInst(it.Inst, as)
-		e, eerr := itemEffects(Item{Inst: in, Reads: it.Reads}, &o)
+		e, eerr := itemEffects(Item{Inst: in, Reads: it.Reads, Clobbers: it.Clobbers}, &o)
 		if err != nil || eerr != nil {
 			clear(holds)
 			zero = 0

@@ -199,8 +199,14 @@ func opSize(a x86.Operand) int {
 	return 0
 }
 
-// itemEffects is effectsOf(it.Inst) with the item's own Reads.
+// itemEffects is effectsOf(it.Inst) with the item's own Reads and
+// Clobbers.
 func itemEffects(it Item, o *Options) (effects, error) {
+	if it.Clobbers != nil {
+		own := *o
+		own.CallClobbers = it.Clobbers
+		o = &own
+	}
 	e, err := effectsOf(it.Inst, o)
 	for _, r := range it.Reads {
 		e.acc = append(e.acc, access{reg: r, read: true})

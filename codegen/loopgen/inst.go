@@ -97,6 +97,19 @@ func (k *kernel) inst(in *lir.Inst) {
 	case lir.OpRshrLo:
 		// shrd leaves the last bit shifted out, bit n-1, in CF: adding it
 		// rounds as adding 2^(n-1) before the shift would.
+		if k.rshrCall {
+			// mov cl, n; call rshr (5 bytes) for shrd, adc (9): the
+			// routine keeps all but eax and ecx.
+			k.i(x86.MOV, x86.EAX, k.src(in.A))
+			k.i(x86.MOV, x86.EDX, k.hiReg(in.A))
+			k.i(x86.MOV, x86.CL, x86.Imm(in.Imm))
+			k.i(x86.CALL, x86.Label(rshrRoutine))
+			last := &k.k.Items[len(k.k.Items)-1]
+			last.Reads, last.Clobbers = []x86.Reg{x86.EAX, x86.EDX, x86.ECX}, []x86.Reg{x86.EAX, x86.ECX}
+			k.usesRshr = true
+			k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+			break
+		}
 		d := k.dst(in.Dst)
 		k.i(x86.MOV, d, k.src(in.A))
 		k.i(x86.SHRD, d, k.hiReg(in.A), x86.Imm(in.Imm))

@@ -43,8 +43,10 @@ type kernel struct {
 	// it calls.
 	proc  *lir.Proc
 	calls []*lir.Proc
-	// cdq: sign extensions to 64 bits take cdq (finish tries both).
-	cdq bool
+	// variant: how it selects what finish tries two ways; usesRshr: it
+	// calls rshrRoutine.
+	variant
+	usesRshr bool
 	// loReaders: of readers, the lo instructions (which read the low
 	// dword of an i64 alone).
 	loReaders map[lir.Reg]int

@@ -79,7 +79,14 @@ type gen struct {
 	keeps map[*lir.Proc]bool
 	// profiled are the ops Profile counts, by their region names.
 	profiled []string
+	// usesRshr: some kernel calls the rshr routine, emitted after the
+	// procs.
+	usesRshr bool
 }
+
+// rshrRoutine is the shared rounding shift: eax = rshr(edx:eax, cl) to
+// its low dword, for 1 <= cl <= 31 (shrd leaves bit cl-1 in CF).
+const rshrRoutine = "rshr"
 
 func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
 
@@ -315,17 +322,24 @@ func (g *gen) forward() error {
 			return err
 		}
 	}
+	if g.usesRshr {
+		g.prog.Mark(rshrRoutine)
+		g.prog.Label(rshrRoutine)
+		g.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
+		g.i(x86.ADC, x86.EAX, x86.Imm(0))
+		g.i(x86.RET)
+	}
 	return nil
 }
 
 // emitProc appends a proc: its params loaded from the argument slots, its
 // body, ret.
 func (g *gen) emitProc(p *lir.Proc) error {
-	return g.finish(func(cdq bool) *kernel {
+	return g.finish(func(v variant) *kernel {
 		k := g.newKernel(p.Name, p.Body)
 		k.note = "proc " + p.Name
 		k.proc = p
-		k.cdq = cdq
+		k.variant = v
 		k.params(p)
 		k.nodes(p.Body)
 		return k
@@ -342,22 +356,45 @@ func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 	return k
 }
 
+// variant is how a kernel selects what the size policy selects two ways
+// (finish keeps the smaller).
+type variant struct {
+	// cdq: sign extensions to 64 bits take cdq (1 byte where a copy and
+	// a shift take 7, but it fixes eax and edx).
+	cdq bool
+	// rshrCall: a rounding shift of an i64 to its low dword by a
+	// constant calls the shared routine rshrRoutine (mov cl, n; call:
+	// 5 bytes where shrd, adc take 9, but it fixes eax, edx and ecx).
+	rshrCall bool
+}
+
 // finish selects a kernel (build), allocates it with spill slots from
 // spill, and appends it as region mark: a subroutine (ret: it returns),
 // or code that falls through to what follows. The size policy selects it
-// twice, its sign extensions with cdq and without (cdq is 1 byte where a
-// copy and a shift take 7, but it fixes eax and edx), and keeps the
-// smaller.
-func (g *gen) finish(build func(cdq bool) *kernel, name, mark string, spill int, ret bool) error {
-	a, err := g.allocateKernel(build(false), name, mark, spill, ret)
+// with cdq and without, keeps the smaller, and then that with its
+// rounding shifts as calls, where smaller again.
+func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int, ret bool) error {
+	k := build(variant{})
+	a, err := g.allocateKernel(k, name, mark, spill, ret)
 	if err != nil {
 		return err
 	}
 	if g.o.Size {
-		if b, err := g.allocateKernel(build(true), name, mark, spill, ret); err == nil && b.bytes() < a.bytes() {
-			a = b
+		v := variant{cdq: true}
+		k2 := build(v)
+		if b, err := g.allocateKernel(k2, name, mark, spill, ret); err == nil && b.bytes() < a.bytes() {
+			a, k = b, k2
+		} else {
+			v.cdq = false
+		}
+		v.rshrCall = true
+		if k3 := build(v); k3.usesRshr {
+			if b, err := g.allocateKernel(k3, name, mark, spill, ret); err == nil && b.bytes() < a.bytes() {
+				a, k = b, k3
+			}
 		}
 	}
+	g.usesRshr = g.usesRshr || k.usesRshr
 	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
 		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)
 	}
@@ -556,10 +593,10 @@ func (g *gen) callOp(n *lir.Node) error {
 // cost bytes and instructions. Registers hold nothing across it, as
 // across a call.
 func (g *gen) emitKernel(name string, n *lir.Node) error {
-	return g.finish(func(cdq bool) *kernel {
+	return g.finish(func(v variant) *kernel {
 		k := g.newKernel(name, n.Body)
 		k.note = n.Note
-		k.cdq = cdq
+		k.variant = v
 		k.nodes(n.Body)
 		return k
 	}, name, n.Note, spillBase, false)
