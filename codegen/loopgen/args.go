@@ -154,8 +154,9 @@ func ops(f *lir.Func) []*lir.Node {
 
 // constants are the registers of nodes written once with a value known
 // when compiling: by OpConst, by OpSeg of the activations (segmented:
-// activationsSeg), or by OpAddr of a buffer's place that does not move (segmented, any buffer's offset; flat, a global buffer's
-// address, or an activation's offset in ES's segment: esOffsets).
+// activationsSeg), or by OpAddr of a buffer's place that does not move
+// (segmented, any buffer's offset; flat, a global buffer's address, or
+// an activation's offset in ES's segment: esOffsets).
 func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
 	nd := defs(nodes, len(f.Types))
 	c := map[lir.Reg]int64{}
@@ -215,7 +216,7 @@ func (k *kernel) call(n *lir.Node) {
 	for i, a := range n.Args {
 		loc := pass.args[i]
 		switch {
-		case loc.inline:
+		case loc.inline: // in data, above
 		case loc.reg != x86.NoReg:
 			reads, srcs = append(reads, loc.reg), append(srcs, k.src(a))
 			words = append(words, k.seg16[a])
