@@ -44,11 +44,11 @@ func (lw *lowerer) store(op *ir.Op) {
 		xoff, first int64
 		heads       int64
 	}
-	k, koff := lw.vec(op.Args[0])
-	v, voff := lw.vec(op.Args[1])
-	parts := []part{{k, koff, 0, heads}, {v, voff, heads, heads}}
-	if k == v && voff == koff+width {
-		parts = []part{{k, koff, 0, 2 * heads}} // one row, one loop
+	kx, koff := lw.vec(op.Args[0])
+	vx, voff := lw.vec(op.Args[1])
+	parts := []part{{kx, koff, 0, heads}, {vx, voff, heads, heads}}
+	if kx == vx && voff == koff+width {
+		parts = []part{{kx, koff, 0, 2 * heads}} // one row, one loop
 	}
 	for _, pt := range parts {
 		b.loop(NoReg, pt.heads, func(h Reg) {

@@ -62,35 +62,38 @@ func scalings(f *Func) map[Reg]*scaling {
 			}
 			s := by[m.Index]
 			if s == nil {
-				s = &scaling{scale: m.Scale, least: m.Scale, ok: true, pow2: true}
+				s = &scaling{least: m.Scale, most: m.Scale, x86: true}
 				by[m.Index] = s
 			}
 			s.n++
-			s.least = min(s.least, m.Scale)
-			if m.Scale != 1 && m.Scale != 2 && m.Scale != 4 && m.Scale != 8 {
-				s.pow2 = false
-			}
+			s.least, s.most = min(s.least, m.Scale), max(s.most, m.Scale)
 			// A dot's or a split's operand is a vector's start, which
 			// their selection reads in its own way.
-			if n.Inst.Op == OpDot || n.Inst.Op == OpSplit {
-				s.ok, s.pow2 = false, false
-			}
-			if s.scale != m.Scale {
-				s.ok = false
+			if m.Scale != 1 && m.Scale != 2 && m.Scale != 4 && m.Scale != 8 || n.Inst.Op == OpDot || n.Inst.Op == OpSplit {
+				s.x86 = false
 			}
 		}
 	})
 	return by
 }
 
-// scaling is how a register indexes memory: the scale (its first
-// operand's) and the least, the operands it indexes, whether every one
-// has that scale (ok), and whether every scale is x86's (1, 2, 4 or 8:
-// each a multiple of the least).
+// scaling is how a register indexes memory: the least and the most of
+// its scales, the operands it indexes, and whether every one is an
+// address's plain scale (1, 2, 4 or 8, each a multiple of the least; not
+// a dot's or a split's vector).
 type scaling struct {
-	scale, least int64
-	n            int
-	ok, pow2     bool
+	least, most int64
+	n           int
+	x86         bool
+}
+
+// power is log2 of s's least scale where that is 2, 4 or 8 (else 0: the
+// index takes no stride nor unscale).
+func (s *scaling) power() int64 {
+	if s == nil || !s.x86 || s.least < 2 {
+		return 0
+	}
+	return int64(bits.TrailingZeros64(uint64(s.least)))
 }
 
 // strideLoop strides loop n where s, its index's scaling, and the index's
@@ -100,10 +103,10 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int)
 	if n.Step > 1 || n.Count == NoReg && n.CountImm < 2 {
 		return nil
 	}
-	if s == nil || !s.pow2 || s.least < 2 {
+	k := s.power()
+	if k == 0 {
 		return nil
 	}
-	k := int64(bits.TrailingZeros64(uint64(s.least)))
 	if s.n+shifts != uses || shifts > 0 && least < k {
 		return nil
 	}

@@ -14,7 +14,6 @@ func unscale(f *Func) {
 	nd := defs(f)
 	uses := useCounts(f)
 	by := scalings(f)
-	power := map[int64]int64{2: 1, 4: 2, 8: 3}
 	done := map[Reg]bool{}
 	var rewrite func(nodes []*Node) []*Node
 	rewrite = func(nodes []*Node) []*Node {
@@ -27,14 +26,15 @@ func unscale(f *Func) {
 			}
 			r := n.Inst.Dst
 			s := by[r]
-			if s == nil || !s.ok || s.n != uses[r] || power[s.scale] == 0 || n.Inst.Imm < power[s.scale] {
+			p := s.power()
+			if p == 0 || s.least != s.most || s.n != uses[r] || n.Inst.Imm < p {
 				continue
 			}
 			shifted, mask := f.NewReg(I32), f.NewReg(I32)
 			n.Inst.Dst = shifted
-			n.Inst.Imm -= power[s.scale]
+			n.Inst.Imm -= p
 			out = append(out,
-				&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: mask, A: NoReg, B: NoReg, C: NoReg, Imm: -s.scale}},
+				&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: mask, A: NoReg, B: NoReg, C: NoReg, Imm: -s.least}},
 				&Node{Kind: NInst, Inst: Inst{Op: OpAnd, Dst: r, A: shifted, B: mask, C: NoReg}})
 			done[r] = true
 		}

@@ -105,7 +105,7 @@ func (k *kernel) inst(in *lir.Inst) {
 			k.i(x86.MOV, x86.CL, x86.Imm(in.Imm))
 			k.i(x86.CALL, x86.Label(rshrRoutine))
 			last := &k.k.Items[len(k.k.Items)-1]
-			last.Reads, last.Clobbers = []x86.Reg{x86.EAX, x86.EDX, x86.ECX}, []x86.Reg{x86.EAX, x86.ECX}
+			last.Reads, last.Clobbers = rshrReads, rshrClobbers
 			k.usesRshr = true
 			k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 			break

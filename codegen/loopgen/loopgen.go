@@ -85,8 +85,15 @@ type gen struct {
 }
 
 // rshrRoutine is the shared rounding shift: eax = rshr(edx:eax, cl) to
-// its low dword, for 1 <= cl <= 31 (shrd leaves bit cl-1 in CF).
+// its low dword, for 1 <= cl <= 31 (shrd leaves bit cl-1 in CF); it
+// reads rshrReads and writes rshrClobbers, the allocator's view of a
+// call of it.
 const rshrRoutine = "rshr"
+
+var (
+	rshrReads    = []x86.Reg{x86.EAX, x86.EDX, x86.ECX}
+	rshrClobbers = []x86.Reg{x86.EAX, x86.ECX}
+)
 
 func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
 
