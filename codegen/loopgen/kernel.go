@@ -44,9 +44,9 @@ type kernel struct {
 	proc  *lir.Proc
 	calls []*lir.Proc
 	// variant: how it selects what finish tries two ways; usesRshr: it
-	// calls rshrRoutine.
+	// calls rshrRoutine; countsToZero: a loop counts up to 0.
 	variant
-	usesRshr bool
+	usesRshr, countsToZero bool
 	// loReaders: of readers, the lo instructions (which read the low
 	// dword of an i64 alone).
 	loReaders map[lir.Reg]int
@@ -75,6 +75,9 @@ type kernel struct {
 	// short: the size policy's build, where a loop counts in 16 bits
 	// when its index stays below 0x8000 (shortLoop).
 	short bool
+	// bias: the indexes of loops that count up to 0 (countToZero), each
+	// what its register is below the lir index.
+	bias map[lir.Reg]int64
 }
 
 // newKernel starts the kernel of nodes: its constants are the registers
@@ -90,7 +93,7 @@ func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
 		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, seg16: map[lir.Reg]bool{}, below: map[lir.Reg]int64{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
-		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}}
+		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}, bias: map[lir.Reg]int64{}}
 }
 
 func (k *kernel) v() x86.Reg {
@@ -603,7 +606,60 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 	if scale == 0 {
 		scale = 1
 	}
+	if b, ok := k.biased(m); ok {
+		// A loop's index counting up to 0 (countToZero): 16 bits.
+		if seg == x86.NoReg || scale != 1 {
+			panic(fmt.Sprintf("BUG: loopgen: kernel %s: a 16-bit address out of a segment or scaled", k.name))
+		}
+		if base != x86.NoReg {
+			base = v16(base)
+		}
+		if index != x86.NoReg {
+			index = v16(index)
+		}
+		return x86.Mem{Base: base, Index: index, Disp: int32(int16(disp + b)), Seg: seg}
+	}
 	return addr16(x86.Mem{Base: base, Index: index, Scale: scale, Disp: int32(uint32(disp)), Addr32: true, Seg: seg})
+}
+
+// biased is the displacement m's address adds for the index of a loop
+// that counts up to 0 (countToZero) that it reads, if it reads one.
+func (k *kernel) biased(m lir.Mem) (int64, bool) {
+	if b, ok := k.bias[m.Index]; ok && m.Index != lir.NoReg {
+		return b * m.Scale, true
+	}
+	if b, ok := k.bias[m.Base]; ok && m.Base != lir.NoReg {
+		return b, true
+	}
+	return 0, false
+}
+
+// inSegment: m's address is an offset in a segment (as addr selects it),
+// where a 16-bit address reaches what a 32-bit one does.
+func (k *kernel) inSegment(m lir.Mem) bool {
+	switch {
+	case k.l.Segmented:
+		return m.Buf != nil
+	case m.Buf == nil:
+		return k.l.esOffsets[m.Base] || k.l.esOffsets[m.Index]
+	}
+	return k.l.LowSeg != 0 && m.Base == lir.NoReg && k.l.Group[m.Buf] == activations
+}
+
+// addrRegs is the number of registers addr puts in m's address.
+func (k *kernel) addrRegs(m lir.Mem) int {
+	n := 0
+	if m.Buf != nil {
+		if _, region := k.l.base(m.Buf); region != 0 {
+			n++
+		}
+	}
+	for _, r := range []lir.Reg{m.Base, m.Index} {
+		if _, known := k.known(r); r != lir.NoReg && !known {
+			n++
+		}
+	}
+	return n
 }
 
 // segment is the segment register that holds the segment of a group of

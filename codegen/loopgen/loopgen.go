@@ -373,13 +373,18 @@ type variant struct {
 	// constant calls the shared routine rshrRoutine (mov cl, n; call:
 	// 5 bytes where shrd, adc take 9, but it fixes eax, edx and ecx).
 	rshrCall bool
+	// toZero: a loop whose index only addresses memory counts up to 0
+	// (countToZero: 2 or 3 bytes fewer a loop, but its addresses are
+	// 16-bit, which pairs their registers).
+	toZero bool
 }
 
 // finish selects a kernel (build), allocates it with spill slots from
 // spill, and appends it as region mark: a subroutine (ret: it returns),
 // or code that falls through to what follows. The size policy selects it
 // with cdq and without, keeps the smaller, and then that with its
-// rounding shifts as calls, where smaller again.
+// rounding shifts as calls, and then with its loops counting up to 0,
+// each where smaller again.
 func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int, ret bool) error {
 	k := build(variant{})
 	a, err := g.allocateKernel(k, name, mark, spill, ret)
@@ -387,18 +392,24 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		return err
 	}
 	if g.o.Size {
-		v := variant{cdq: true}
-		k2 := build(v)
-		if b, err := g.allocateKernel(k2, name, mark, spill, ret); err == nil && b.bytes() < a.bytes() {
-			a, k = b, k2
-		} else {
-			v.cdq = false
-		}
-		v.rshrCall = true
-		if k3 := build(v); k3.usesRshr {
-			if b, err := g.allocateKernel(k3, name, mark, spill, ret); err == nil && b.bytes() < a.bytes() {
-				a, k = b, k3
+		// try keeps v's kernel where it is smaller; it reports whether.
+		try := func(v variant, k2 *kernel) bool {
+			b, err := g.allocateKernel(k2, name, mark, spill, ret)
+			if err == nil && b.bytes() < a.bytes() {
+				a, k = b, k2
+				return true
 			}
+			return false
+		}
+		v := variant{cdq: true}
+		v.cdq = try(v, build(v))
+		v.rshrCall = true
+		if k3 := build(v); !k3.usesRshr || !try(v, k3) {
+			v.rshrCall = false
+		}
+		v.toZero = true
+		if k4 := build(v); k4.countsToZero {
+			try(v, k4)
 		}
 	}
 	g.usesRshr = g.usesRshr || k.usesRshr

@@ -36,6 +36,11 @@ func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
 		k.label(end)
 		return
 	}
+	if k.countsUp(n) {
+		k.countToZero(n, idx, top)
+		k.label(end)
+		return
+	}
 	k.i(x86.MOV, idx, x86.Imm(0))
 	// A count in a register is tested before the first pass, unless the
 	// lowering knows it is at least 1; a constant one needs no test.
@@ -141,6 +146,49 @@ func (k *kernel) countDown(n *lir.Node, idx x86.Reg, count x86.Operand, top stri
 	k.label(top)
 	k.nodes(n.Body)
 	k.i(x86.DEC, idx)
+	k.i(x86.JNZ, x86.Label(top))
+}
+
+// countsUp: a short loop of a constant count whose index only addresses
+// memory in a segment, unscaled, with one register besides it at most:
+// the index may count from −count·step up to 0, its addresses taking
+// count·step more displacement (countToZero).
+func (k *kernel) countsUp(n *lir.Node) bool {
+	if !k.toZero || n.Count != lir.NoReg || n.CountImm <= 0 || !k.shortLoop(n) {
+		return false
+	}
+	uses, ok := 0, true
+	lir.Walk(n.Body, func(x *lir.Node) {
+		if x.Kind != lir.NInst {
+			return
+		}
+		m := x.Inst.Mem
+		if x.Inst.Op != lir.OpLoad && x.Inst.Op != lir.OpStore || m.Base != n.Index && m.Index != n.Index {
+			return
+		}
+		uses++
+		ok = ok && m.Base != m.Index && (m.Index != n.Index || m.Scale == 1) && k.inSegment(m) && k.addrRegs(m) <= 2
+	})
+	return ok && uses > 0 && uses == k.readers[n.Index]
+}
+
+// countToZero is countsUp's loop: `mov idx, −count·step` and, at the end,
+// `add idx, step; jnz` where counting up from 0 compares with the count
+// (3 bytes, 4 with a count above 127). Its addresses are 16-bit (the
+// index's upper half is not the sign of its lower), in which the
+// negative index wraps to the same offset (addr).
+func (k *kernel) countToZero(n *lir.Node, idx x86.Reg, top string) {
+	step := max(n.Step, 1)
+	k.bias[n.Index] = n.CountImm * step
+	k.countsToZero = true
+	k.i(x86.MOV, idx, x86.Imm(-n.CountImm*step))
+	k.label(top)
+	k.nodes(n.Body)
+	if step > 1 {
+		k.i(x86.ADD, v16(idx), x86.Imm(step))
+	} else {
+		k.i(x86.INC, v16(idx))
+	}
 	k.i(x86.JNZ, x86.Label(top))
 }
 

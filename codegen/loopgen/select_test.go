@@ -51,8 +51,14 @@ func listingFor(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short bo
 // listingWith is listingFor, sign extensions with cdq where cdq is set.
 func listingWith(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short, cdq bool) string {
 	t.Helper()
+	return listingOf(t, f, l, body, short, variant{cdq: cdq})
+}
+
+// listingOf is listingFor, selected as variant v.
+func listingOf(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short bool, v variant) string {
+	t.Helper()
 	k := newKernel(f, l, "t", body)
-	k.short, k.cdq = short, cdq
+	k.short, k.variant = short, v
 	k.bound(body, 256)
 	k.nodes(body)
 	deadCode(&k.k)
@@ -440,6 +446,48 @@ func TestFill(t *testing.T) {
 			}
 			assert.Regexp(t, c.want, got, "listing:\n%s", got)
 			assert.NotContains(t, got, "jl ", "listing:\n%s", got)
+		})
+	}
+}
+
+// For size (the variant toZero), a loop of a constant count whose index
+// only addresses memory in a segment, unscaled, counts from −count·step
+// up to 0 and ends on add's zero flag (no cmp); its addresses are 16-bit,
+// their displacements count·step more. Scaled, or read otherwise, or not
+// the variant, it counts up to its count.
+func TestCountToZero(t *testing.T) {
+	const no = lir.NoReg
+	for _, c := range []struct {
+		name          string
+		scale, step   int64
+		readsIndex, v bool
+		want, not     string
+	}{
+		{"unscaled", 1, 4, false, true, `(?m)^\s+mov e?(bx|bp|si|di), -0x100\n[^\n]*:\n\s+add e[a-d]x, dword \[es:(bx|bp|si|di)\+0x200\]\n\s+add (bx|bp|si|di), 0x4\n\s+jne `, `cmp`},
+		{"step 1", 1, 1, false, true, `(?m)^\s+mov e?(bx|bp|si|di), -0x40\n(.*\n)+\s+inc (bx|bp|si|di)\n\s+jne `, `cmp`},
+		{"scaled", 4, 1, false, true, `(?m)^\s+cmp [a-ds][xi], 0x40\n\s+jl `, `jne`},
+		{"read otherwise", 1, 4, true, true, `(?m)^\s+cmp [a-ds][xi], 0x100\n\s+jl `, `jne`},
+		{"not the variant", 1, 4, false, false, `(?m)^\s+cmp [a-ds][xi], 0x100\n\s+jl `, `jne`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			acc := &lir.Buf{Name: "acc", Kind: lir.BufScratch, Size: 256}
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32}, Bufs: []*lir.Buf{acc}}
+			body := []*lir.Node{
+				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: 3, A: no, B: no, C: no,
+					Mem: lir.Mem{Buf: acc, Base: no, Index: 2, Scale: c.scale, Width: 4}}},
+				{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 3, 0)}}
+			if c.readsIndex {
+				body = append(body, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 2, 0)})
+			}
+			nodes := append(inputs(),
+				&lir.Node{Kind: lir.NLoop, Index: 2, Count: no, CountImm: 64, Step: c.step, Body: body},
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 0, B: no, C: no,
+					Mem: lir.Mem{Buf: acc, Base: no, Index: no, Width: 4}}})
+			l := &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{acc: activations},
+				Addr: map[*lir.Buf]uint32{acc: LowActivations + 0x100}}
+			got := listingOf(t, f, l, nodes, true, variant{toZero: c.v})
+			assert.Regexp(t, c.want, got, "listing:\n%s", got)
+			assert.NotContains(t, got, c.not, "listing:\n%s", got)
 		})
 	}
 }
