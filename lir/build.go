@@ -79,6 +79,12 @@ func (b *builder) store(m Mem, v Reg) {
 	b.emit(Inst{Op: OpStore, Dst: NoReg, A: v, B: NoReg, C: NoReg, Mem: m})
 }
 
+// lookup is dst = the table tab at u>>bits, interpolated (OpLookup).
+func (b *builder) lookup(dst Reg, tab *Buf, u Reg, bits int64) {
+	b.emit(Inst{Op: OpLookup, Dst: dst, A: u, B: NoReg, C: NoReg, Imm: bits,
+		Mem: Mem{Buf: tab, Base: NoReg, Index: NoReg, Width: 4, Signed: true}})
+}
+
 // at is the memory operand of buf at byte Index*scale + disp, width bytes.
 func at(buf *Buf, index Reg, scale, disp int64, width int, signed bool) Mem {
 	if index == NoReg {

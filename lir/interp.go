@@ -219,6 +219,15 @@ func (m *Machine) exec(in *Inst) {
 		v = m.address(in.Mem)
 	case OpSeg:
 		v = 0 // no segments: OpAddr's value is the whole address
+	case OpLookup:
+		u := uint32(a)
+		t := in.Mem
+		t.Disp += 4 * int64(u>>in.Imm)
+		t0 := int32(load(m.bytes(t), true))
+		t.Disp += 4
+		t1 := int32(load(m.bytes(t), true))
+		f := int64(u & (1<<in.Imm - 1))
+		v = int64(t0 + int32(ir.Rshr(int64(t1-t0)*f, uint(in.Imm))))
 	case OpDot:
 		v = m.dot(in)
 	case OpSplit:

@@ -100,12 +100,19 @@ const (
 	// lowering proves the quotient below 2^32 (x86's one div faults
 	// otherwise; the interpreter reports a BUG): attention's weighted mean.
 	OpUDiv32
+	// OpLookup: i32 Dst = the table Mem (Buf and Disp only, Width 4)
+	// read at j = A>>Imm and interpolated toward entry j+1 by A's low Imm
+	// bits f, A unsigned: t[j] + rshr((t[j+1] − t[j])·f, Imm) in 32 bits
+	// (ir.ExpLookup, ir.GateLookup); the lowering proves j+1 in the
+	// table. The pass lookups makes it its loads and arithmetic, except
+	// where the size policy keeps it for a shared routine.
+	OpLookup
 	opEnd
 )
 
 var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
 	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
-	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg", "udiv32"}
+	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg", "udiv32", "lookup"}
 
 func (o Opcode) String() string {
 	if o < opEnd {
@@ -457,6 +464,8 @@ func (f *Func) InstString(in *Inst) string {
 		return fmt.Sprintf("%s = %s", typ(in.Dst), in.Op)
 	case OpAddr, OpSeg:
 		return fmt.Sprintf("%s = %s %s", typ(in.Dst), in.Op, in.Mem)
+	case OpLookup:
+		return fmt.Sprintf("%s = lookup %s, %s, %d", typ(in.Dst), in.Mem, in.A, in.Imm)
 	}
 	args := []string{}
 	for _, r := range []Reg{in.A, in.B} {

@@ -337,11 +337,7 @@ func (lw *lowerer) gate(op *ir.Op) {
 		g := b.c32(0)
 		u := b.sub32(v, b.c32(ir.GateLow))
 		b.iff(b.cmp(LTU, u, b.c32(ir.GateHigh-ir.GateLow)), func() {
-			j := b.imm(OpShrI, I32, u, ir.GateStepBits)
-			f := b.op(OpAnd, I32, u, b.c32(1<<ir.GateStepBits-1))
-			t0 := b.load(I32, i32At(tab, j, 0))
-			t1 := b.load(I32, i32At(tab, j, 1))
-			b.set(g, OpAdd, t0, lw.rshr(b.wide(b.sub32(t1, t0), f), ir.GateStepBits))
+			b.lookup(g, tab, u, ir.GateStepBits)
 		}, func() {
 			b.iff(b.cmp(GE, v, b.c32(0)), func() { b.setConst(g, 1<<ir.GateBits) }, nil)
 		})

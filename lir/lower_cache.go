@@ -114,12 +114,9 @@ func (lw *lowerer) cacheShift(m Reg, qmax int64) Reg {
 // expLookup is exp(−d) from the exp table for 0 <= d < ir.ExpLimit
 // (ir.ExpLookup).
 func (lw *lowerer) expLookup(tab *Buf, d Reg) Reg {
-	b := &lw.b
-	j := b.imm(OpShrI, I32, d, ir.ExpStepBits)
-	f := b.op(OpAnd, I32, d, b.c32(1<<ir.ExpStepBits-1))
-	t0 := b.load(I32, i32At(tab, j, 0))
-	t1 := b.load(I32, i32At(tab, j, 1))
-	return b.add32(t0, lw.rshr(b.wide(b.sub32(t1, t0), f), ir.ExpStepBits))
+	e := lw.f.NewReg(I32)
+	lw.b.lookup(e, tab, d, ir.ExpStepBits)
+	return e
 }
 
 // expWithin runs then with e = exp(−d) where d is within the exp table

@@ -184,6 +184,11 @@ func shapeOf(f *Func, op *Node, from, to int) *unit {
 				if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
 					mem(in.Mem)
 				}
+				if in.Op == OpLookup {
+					// Its table is the code's, not a param: code alike
+					// looks up in one table.
+					fmt.Fprintf(&sb, "@%s+%d ", in.Mem.Buf.Name, in.Mem.Disp)
+				}
 				if in.Dst != NoReg {
 					reg(in.Dst, true)
 				}

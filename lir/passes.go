@@ -20,6 +20,8 @@ type pass struct {
 }
 
 var passes = []pass{
+	{"lookups", lookups, "a table lookup becomes its two loads and the interpolation's arithmetic", "speed", "", false},
+	{"lonelookup", lonelookup, "the one table lookup of a Func that has one becomes its loads and arithmetic (two or more share a routine)", "size", "", false},
 	{"fuse", fuse, "an op that is one loop joins the loop that ends the op before it, when each iteration touches only its own element of what the other writes", "speed", "", true},
 	{"forward", forward, "a load of what a store just before it put there reads the stored value", "speed", "", true},
 	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed", "", true},
@@ -157,7 +159,7 @@ func (in *Inst) Reads() []Reg {
 // mems lists the memory operands of in.
 func (in *Inst) mems() []*Mem {
 	switch in.Op {
-	case OpLoad, OpStore, OpAddr, OpSeg:
+	case OpLoad, OpStore, OpAddr, OpSeg, OpLookup:
 		return []*Mem{&in.Mem}
 	case OpDot, OpSplit:
 		return []*Mem{&in.Mem, &in.Mem2}
@@ -168,7 +170,7 @@ func (in *Inst) mems() []*Mem {
 // pure: the instruction only computes its result (no memory, no trap).
 func (in *Inst) pure() bool {
 	switch in.Op {
-	case OpLoad, OpStore, OpUDiv, OpUDiv32, OpDot, OpSplit:
+	case OpLoad, OpStore, OpUDiv, OpUDiv32, OpDot, OpSplit, OpLookup:
 		return false
 	}
 	return true

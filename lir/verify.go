@@ -154,6 +154,16 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		want(fail, name, dt, I64)
 		read(name, in.A, I64)
 		read(name, in.B, I32)
+	case OpLookup:
+		want(fail, name, dt, I32)
+		read(name, in.A, I32)
+		m := in.Mem
+		if m.Buf == nil || !bufs[m.Buf] || m.Buf.Kind != BufTable || m.Base != NoReg || m.Index != NoReg || m.Width != 4 {
+			fail("%s: not one of the function's tables", name)
+		}
+		if in.Imm < 1 || in.Imm > 31 {
+			fail("%s: %d bits", name, in.Imm)
+		}
 	case OpUDiv32:
 		want(fail, name, dt, I32)
 		read(name, in.A, I64)

@@ -155,6 +155,8 @@ func (k *kernel) inst(in *lir.Inst) {
 		k.i(x86.MOV, x86.EAX, k.src(in.A))
 		k.i(x86.DIV, b)
 		k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+	case lir.OpLookup:
+		k.lookup(in)
 	case lir.OpUDiv32:
 		k.i(x86.MOV, x86.EDX, k.srcHi(in.A))
 		k.i(x86.MOV, x86.EAX, k.src(in.A))

@@ -47,6 +47,8 @@ type kernel struct {
 	// calls rshrRoutine; countsToZero: a loop counts up to 0.
 	variant
 	usesRshr, countsToZero bool
+	// lookups: the lookup routines it calls.
+	lookups map[lookupRoutine]bool
 	// loReaders: of readers, the lo instructions (which read the low
 	// dword of an i64 alone).
 	loReaders map[lir.Reg]int

@@ -82,6 +82,8 @@ type gen struct {
 	// usesRshr: some kernel calls the rshr routine, emitted after the
 	// procs.
 	usesRshr bool
+	// lookups: the lookup routines the kernels call, emitted after rshr.
+	lookups map[lookupRoutine]bool
 }
 
 // rshrRoutine is the shared rounding shift: eax = rshr(edx:eax, cl) to
@@ -336,6 +338,7 @@ func (g *gen) forward() error {
 		g.i(x86.ADC, x86.EAX, x86.Imm(0))
 		g.i(x86.RET)
 	}
+	g.lookupRoutines()
 	return nil
 }
 
@@ -413,6 +416,12 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		}
 	}
 	g.usesRshr = g.usesRshr || k.usesRshr
+	for r := range k.lookups {
+		if g.lookups == nil {
+			g.lookups = map[lookupRoutine]bool{}
+		}
+		g.lookups[r] = true
+	}
 	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
 		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)
 	}

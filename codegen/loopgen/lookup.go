@@ -1,0 +1,104 @@
+package loopgen
+
+import (
+	"fmt"
+	"slices"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/lir"
+)
+
+// A table lookup the size policy keeps (lir's OpLookup, where a Func has
+// two or more: the pass lonelookup) calls a routine the calls share:
+// eax = the table at ebx (bx: an offset in the segment register the
+// routine names), entry eax>>bits interpolated by eax's low bits. Each
+// call costs `mov bx, table; call` (6 bytes, 9 flat) where the lookup
+// inline takes about 45.
+
+// lookupRoutine is one routine: its shift and the table's addressing
+// (the segment register, x86.NoReg for a flat 32-bit address).
+type lookupRoutine struct {
+	bits int64
+	seg  x86.Reg
+}
+
+func (r lookupRoutine) name() string {
+	if r.seg == x86.NoReg {
+		return fmt.Sprintf("lookup%d", r.bits)
+	}
+	return fmt.Sprintf("lookup%d.%s", r.bits, r.seg)
+}
+
+// lookupReads and lookupClobbers are a call's registers, the
+// allocator's view of it (the routine below).
+var (
+	lookupReads    = []x86.Reg{x86.EAX, x86.EBX}
+	lookupClobbers = []x86.Reg{x86.EAX, x86.EBX, x86.ECX, x86.EDX}
+)
+
+// lookup selects in as a call of its routine.
+func (k *kernel) lookup(in *lir.Inst) {
+	at := k.addr(lir.Mem{Buf: in.Mem.Buf, Base: lir.NoReg, Index: lir.NoReg, Disp: in.Mem.Disp, Width: 4})
+	r := lookupRoutine{bits: in.Imm, seg: at.Seg}
+	switch {
+	case at.Base != x86.NoReg || at.Index != x86.NoReg:
+		panic(fmt.Sprintf("BUG: loopgen: kernel %s: table %s through a register", k.name, in.Mem.Buf))
+	case at.Seg != x86.NoReg && !at.Addr32:
+		k.i(x86.MOV, x86.BX, x86.Imm(int64(uint16(at.Disp))))
+	case at.Seg == x86.NoReg:
+		k.i(x86.MOV, x86.EBX, x86.Imm(int64(uint32(at.Disp))))
+	default:
+		panic(fmt.Sprintf("BUG: loopgen: kernel %s: table %s at a 32-bit offset in a segment", k.name, in.Mem.Buf))
+	}
+	k.i(x86.MOV, x86.EAX, k.src(in.A))
+	k.i(x86.CALL, x86.Label(r.name()))
+	last := &k.k.Items[len(k.k.Items)-1]
+	last.Reads, last.Clobbers = lookupReads, lookupClobbers
+	if k.lookups == nil {
+		k.lookups = map[lookupRoutine]bool{}
+	}
+	k.lookups[r] = true
+	k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+}
+
+// lookupRoutines appends the routines the kernels call, in a fixed
+// order.
+func (g *gen) lookupRoutines() {
+	rs := make([]lookupRoutine, 0, len(g.lookups))
+	for r := range g.lookups {
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b lookupRoutine) int {
+		if a.bits != b.bits {
+			return int(a.bits - b.bits)
+		}
+		return int(a.seg) - int(b.seg)
+	})
+	for _, r := range rs {
+		g.prog.Mark(r.name())
+		g.prog.Label(r.name())
+		// edx = f, the low bits; the entry's address: bx + 4·(eax>>bits)
+		// (eax>>(bits−2) with its low 2 bits cleared), or ebx + eax·4.
+		g.i(x86.MOV, x86.EDX, x86.EAX)
+		t0, t1 := x86.D(x86.Mem{Base: x86.BX, Seg: r.seg}), x86.D(x86.Mem{Base: x86.BX, Disp: 4, Seg: r.seg})
+		if r.seg == x86.NoReg {
+			g.i(x86.SHR, x86.EAX, x86.Imm(r.bits))
+			t0 = x86.D(x86.Mem{Base: x86.EBX, Index: x86.EAX, Scale: 4})
+			t1 = x86.D(x86.Mem{Base: x86.EBX, Index: x86.EAX, Scale: 4, Disp: 4})
+		} else {
+			g.i(x86.SHR, x86.EAX, x86.Imm(r.bits-2))
+			g.i(x86.AND, x86.AL, x86.Imm(-4))
+			g.i(x86.ADD, x86.BX, x86.AX)
+		}
+		g.i(x86.AND, x86.EDX, x86.Imm(1<<r.bits-1))
+		g.i(x86.MOV, x86.ECX, t0)
+		g.i(x86.MOV, x86.EAX, t1)
+		// t0 + rshr((t1 − t0)·f, bits), the rounding bit from shrd's CF.
+		g.i(x86.SUB, x86.EAX, x86.ECX)
+		g.i(x86.IMUL, x86.EDX)
+		g.i(x86.SHRD, x86.EAX, x86.EDX, x86.Imm(r.bits))
+		g.i(x86.ADC, x86.EAX, x86.Imm(0))
+		g.i(x86.ADD, x86.EAX, x86.ECX)
+		g.i(x86.RET)
+	}
+}

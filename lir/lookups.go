@@ -1,0 +1,48 @@
+package lir
+
+// lookups makes each table lookup (OpLookup) the instructions that
+// compute it: j = u>>bits and f = u's low bits, the entries j and j+1
+// loaded, t0 + rshr((t1 − t0)·f, bits). The speed policy runs it on
+// every lookup (inline, nothing to call, and passes after it may move
+// its parts); the size policy keeps the lookups of a Func that has two or
+// more (in its code: a proc's counts once), which the code generator
+// selects as calls of one routine, and makes a lone one inline, where the
+// routine would cost more than it saves (lonelookup).
+func lookups(f *Func) { inlineLookups(f, func(*Inst) bool { return true }) }
+
+// lonelookup is lookups where the Func has one lookup in its code.
+func lonelookup(f *Func) {
+	n := 0
+	walkAll(f, func(x *Node) {
+		if x.Kind == NInst && x.Inst.Op == OpLookup {
+			n++
+		}
+	})
+	inlineLookups(f, func(*Inst) bool { return n < 2 })
+}
+
+// inlineLookups makes the lookups that inline reports its instructions.
+func inlineLookups(f *Func, inline func(*Inst) bool) {
+	var rewrite func(nodes []*Node) []*Node
+	rewrite = func(nodes []*Node) []*Node {
+		var out []*Node
+		for _, n := range nodes {
+			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
+			if n.Kind != NInst || n.Inst.Op != OpLookup || !inline(&n.Inst) {
+				out = append(out, n)
+				continue
+			}
+			in := n.Inst
+			b := &builder{f: f, cur: &out}
+			j := b.imm(OpShrI, I32, in.A, in.Imm)
+			fr := b.op(OpAnd, I32, in.A, b.c32(1<<in.Imm-1))
+			t0 := b.load(I32, i32At(in.Mem.Buf, j, in.Mem.Disp/4))
+			t1 := b.load(I32, i32At(in.Mem.Buf, j, in.Mem.Disp/4+1))
+			b.set(in.Dst, OpAdd, t0, b.rshrLo(b.wide(b.sub32(t1, t0), fr), uint(in.Imm)))
+		}
+		return out
+	}
+	for _, b := range f.Bodies() {
+		*b = rewrite(*b)
+	}
+}
