@@ -105,10 +105,37 @@ func NormInvBits(epsQ uint64) uint {
 
 // NormInv returns 1/sqrt(ss/n + epsQ) in Q(32−bits).bits for a sum of
 // squares ss (Q32.32) over n elements: rmsnorm's 1/RMS, layernorm's
-// 1/sd.
+// 1/sd. The code generators start the sum at n·(epsQ+1), so that the
+// sum over n is ss/n + epsQ + 1 (floor division), and take the largest
+// root whose square is below that (IsqrtBelow): isqrt(ss/n + epsQ), with
+// no add after the division and a compare that needs no copy. Where the
+// 64-bit sum wraps, theirs does too; the root is 0 only there
+// (NormFaults), where their division by it faults: NormInv divides by 1.
 func NormInv(ss uint64, n int, epsQ uint64, bits uint) uint64 {
-	r := Isqrt(ss/uint64(n) + epsQ)
+	r := max(normRoot(ss, n, epsQ), 1)
 	return (uint64(1)<<(FracBits+bits) + r/2) / r
+}
+
+func normRoot(ss uint64, n int, epsQ uint64) uint64 {
+	return IsqrtBelow((ss + uint64(n)*(epsQ+1)) / uint64(n))
+}
+
+// NormFaults: the generated code's division by a norm's root faults for
+// the sum of squares ss (the sum wrapped past 2^64 to below 2n: the root
+// is 0).
+func NormFaults(ss uint64, n int, epsQ uint64) bool { return normRoot(ss, n, epsQ) == 0 }
+
+// IsqrtBelow is the largest r below 2^32 whose square is below v (0 for
+// v = 0: Isqrt(v−1) otherwise), bit by bit from the top as the generated
+// code computes it.
+func IsqrtBelow(v uint64) uint64 {
+	var r uint64
+	for bit := uint64(1) << 31; bit > 0; bit >>= 1 {
+		if t := r | bit; t*t < v {
+			r = t
+		}
+	}
+	return r
 }
 
 // ScaleQ is mul(x, c)'s constant in Q16.16.

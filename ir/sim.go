@@ -56,6 +56,14 @@ func (s *Sim) fit(x int64, o *Op) int32 {
 	return int32(x)
 }
 
+// normFaults notes, as an overflow, a norm's sum of squares for which
+// the image's division by the root faults (NormFaults).
+func (s *Sim) normFaults(ss uint64, n int, epsQ uint64, o *Op) {
+	if NormFaults(ss, n, epsQ) && s.Overflow == nil {
+		s.Overflow = fmt.Errorf("%s: %s's sum of squares wraps past 2^64 to below 2n: the image divides by a root of 0", o.Pos, o.Kind)
+	}
+}
+
 // Logits returns the last step's logits (the input of argmax or sample)
 // as real numbers.
 func (s *Sim) Logits() []float64 {
@@ -162,6 +170,7 @@ func (s *Sim) rmsnorm(o *Op, at step) {
 	}
 	epsQ := EpsQ(o.Opts["eps"])
 	bits := NormInvBits(epsQ)
+	s.normFaults(ss, len(x), epsQ, o)
 	inv := int64(NormInv(ss, len(x), epsQ, bits))
 	for i := range x {
 		y := Rshr(int64(x[i])*inv, bits)
@@ -191,6 +200,7 @@ func (s *Sim) layernorm(o *Op, at step) {
 	}
 	epsQ := EpsQ(o.Opts["eps"])
 	bits := NormInvBits(epsQ)
+	s.normFaults(ss, len(x), epsQ, o)
 	inv := int64(NormInv(ss, len(x), epsQ, bits))
 	for i := range x {
 		d := int64(int32(int64(x[i]) - mean))

@@ -173,15 +173,15 @@ func (lw *lowerer) matmul(op *ir.Op) {
 	}
 }
 
-// isqrt is floor(sqrt(v)) of an unsigned i64 v, bit by bit from the top
-// (ir.Isqrt).
+// isqrt is the largest r whose square is below an unsigned i64 v, bit
+// by bit from the top (ir.IsqrtBelow: floor(sqrt(v−1)) for v >= 1).
 func (lw *lowerer) isqrt(v Reg) Reg {
 	b := &lw.b
 	r := b.c32(0)
 	bit := b.c32(-1 << 31)
 	b.loopN(32, func(k Reg) {
 		t := b.op(OpOr, I32, r, bit)
-		ok := b.cmp(LEU, b.wideU(t, t), v)
+		ok := b.cmp(LTU, b.wideU(t, t), v)
 		b.setSel(r, ok, t, r)
 		b.emit(Inst{Op: OpShrI, Dst: bit, A: bit, B: NoReg, C: NoReg, Imm: 1})
 	})
@@ -194,7 +194,7 @@ func (lw *lowerer) rmsnorm(op *ir.Op) {
 	y, yoff := lw.vec(op.Dst)
 	g := lw.param(op.Params[0])
 	n := op.Args[0].Len
-	ss := b.c64(0)
+	ss := lw.normSum(op, n)
 	b.loopN(n, func(i Reg) {
 		v := b.load(I32, i32At(x, i, xoff))
 		b.set(ss, OpAdd, ss, b.wide(v, v))
@@ -208,16 +208,23 @@ func (lw *lowerer) rmsnorm(op *ir.Op) {
 	})
 }
 
-// normInv is a norm's 1/sqrt(ss/n + eps) and its fraction bits
-// (ir.NormInv): inv = (2^(16+bits) + r/2) / r fits 31 bits, since r is
-// at least isqrt(eps), where ir.NormInvBits chose bits to fit, and the
-// quotient falls as r grows: one 64/32 division (OpUDiv32).
+// normSum is a norm's sum of squares before its first: n·(eps+1), so
+// that the sum over n is the mean plus eps plus 1, whose isqrt is
+// isqrt(mean + eps) (ir.NormInv).
+func (lw *lowerer) normSum(op *ir.Op, n int) Reg {
+	return lw.b.c64(int64(uint64(n) * (ir.EpsQ(op.Opts["eps"]) + 1)))
+}
+
+// normInv is a norm's 1/sqrt(mean + eps) and its fraction bits for a sum ss
+// that normSum started (ir.NormInv): inv = (2^(16+bits) + r/2) / r fits
+// 31 bits, since r is at least isqrt(eps), where ir.NormInvBits chose
+// bits to fit, and the quotient falls as r grows: one 64/32 division
+// (OpUDiv32).
 func (lw *lowerer) normInv(op *ir.Op, ss Reg, n int) (Reg, uint) {
 	b := &lw.b
 	epsQ := ir.EpsQ(op.Opts["eps"])
 	bits := ir.NormInvBits(epsQ)
-	mean := b.op(OpUDiv, I64, ss, b.c32(int64(n)))
-	r := lw.isqrt(b.add64(mean, b.c64(int64(epsQ))))
+	r := lw.isqrt(b.op(OpUDiv, I64, ss, b.c32(int64(n))))
 	num := b.add64(b.extU(b.imm(OpShrI, I32, r, 1)), b.c64(1<<(ir.FracBits+bits)))
 	return b.op(OpUDiv32, I32, num, r), bits
 }
@@ -270,7 +277,7 @@ func (lw *lowerer) layernorm(op *ir.Op) {
 		b.set(sum, OpAdd, sum, b.ext(b.load(I32, i32At(x, i, xoff))))
 	})
 	mean := lw.divRound(sum, b.c32(int64(n)))
-	ss := b.c64(0)
+	ss := lw.normSum(op, n)
 	b.loopN(n, func(i Reg) {
 		d := b.sub32(b.load(I32, i32At(x, i, xoff)), mean)
 		b.set(ss, OpAdd, ss, b.wide(d, d))

@@ -19,7 +19,7 @@ func TestNormInvOneDivision(t *testing.T) {
 			f := &Func{}
 			lw := &lowerer{f: f}
 			lw.b = builder{f: f, cur: &f.Body}
-			s := lw.b.c64(int64(ss))
+			s := lw.b.c64(int64(ss + 64*(ir.EpsQ(eps)+1))) // as normSum starts it
 			inv, bits := lw.normInv(&ir.Op{Opts: op.Opts{"eps": eps}}, s, 64)
 			m := testMachine(f, nil)
 			m.run(f.Body)
