@@ -36,7 +36,7 @@ func TestAttentionSumWidth(t *testing.T) {
 			if n.Kind != lir.NOp || !strings.HasPrefix(n.Note, "attention") {
 				return
 			}
-			lir.Walk(n.Body, func(x *lir.Node) {
+			lir.Walk(oneForm(n), func(x *lir.Node) {
 				if x.Kind == lir.NInst && x.Inst.Op == lir.OpShrI && x.Inst.Imm == 1 {
 					if f.Types[x.Inst.Dst] == lir.I64 {
 						wide++

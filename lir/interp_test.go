@@ -88,6 +88,23 @@ func TestExamplesEqualSimulator(t *testing.T) {
 	}
 }
 
+// Every example after the passes of both policies, its attention's
+// addresses as each keeps them (the size policy's heads' first bytes as
+// bases, the speed policy's sums), runs as in the simulator.
+func TestExamplesCompiledEqualSimulator(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.tf")
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			if _, err := os.Stat("../models/stories260K.bin"); err != nil && strings.HasPrefix(name, "llama2") {
+				t.Skip("SKIPPED: models/ is empty (make models)")
+			}
+			p := load(t, f)
+			equalCompiled(t, name, p, min(p.Gen.Steps, 6))
+		})
+	}
+}
+
 // generated calls fn with each of difftest's programs of seeds 1 to n
 // that the front end takes (it refuses a few on purpose: the generator
 // says which), and returns how many.

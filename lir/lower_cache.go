@@ -30,7 +30,18 @@ func (lw *lowerer) cache(c *ir.Cache) *cacheBufs {
 	return cb
 }
 
+// store is one of two lowerings, alike but for the address of a head's
+// elements in the rows it stores (as attention's: general keeps the
+// second for size, fold the first for speed): their sum with the head's
+// first scaled, or the head's first byte as a base and the element the
+// index (3 to 9 bytes fewer an image).
 func (lw *lowerer) store(op *ir.Op) {
+	lw.b.faster(lw.b.c32(1), func() { lw.storeRows(op, false) }, func() { lw.storeRows(op, true) })
+}
+
+// storeRows is store with a head's first element given to the addresses
+// in bytes (headBase) or as indexes.
+func (lw *lowerer) storeRows(op *ir.Op, headBase bool) {
 	b := &lw.b
 	c := op.Cache
 	cb := lw.cache(c)
@@ -53,10 +64,17 @@ func (lw *lowerer) store(op *ir.Op) {
 	for _, pt := range parts {
 		b.loop(NoReg, pt.heads, func(h Reg) {
 			head := b.mul32(h, b.c32(hd))
+			xAt := func(i Reg) Mem { return i32At(pt.x, b.add32(head, i), pt.xoff) }
+			if headBase {
+				hb := b.mul32(h, b.c32(4*hd))
+				xAt = func(i Reg) Mem {
+					return Mem{Buf: pt.x, Base: hb, Index: i, Scale: 4, Disp: 4 * pt.xoff, Width: 4, Signed: true}
+				}
+			}
 			// The largest magnitude, unsigned (|−2^31| fits).
 			m := b.c32(0)
 			b.loop(NoReg, hd, func(i Reg) {
-				v := b.load(I32, i32At(pt.x, b.add32(head, i), pt.xoff))
+				v := b.load(I32, xAt(i))
 				a := lw.flip(I32, v, lw.signOf(I32, v))
 				b.setSel(m, b.cmp(GTU, a, m), a, m)
 			})
@@ -64,7 +82,7 @@ func (lw *lowerer) store(op *ir.Op) {
 			b.store(at(cb.shifts, b.add32(b.mul32(pos, b.c32(2*heads)), h), 1, pt.first, 1, false), s)
 			base := b.add32(b.mul32(pos, b.c32(2*width)), head)
 			b.loop(NoReg, hd, func(i Reg) {
-				v := b.load(I32, i32At(pt.x, b.add32(head, i), pt.xoff))
+				v := b.load(I32, xAt(i))
 				qv := b.lo(b.op(OpRshr, I64, b.ext(v), s))
 				b.store(at(cb.rows, b.add32(base, i), eb, pt.first*hd*eb, int(eb), true), qv)
 			})
@@ -136,7 +154,23 @@ func (lw *lowerer) expOrZero(tab *Buf, best, z Reg) Reg {
 	return e
 }
 
+// attention is one of two lowerings, alike but for their addresses
+// (general keeps the second for size, fold the first for speed). The
+// first indexes a head's elements (q's, the output's, a cached row's) by
+// their sum with the head's first, scaled: the speed policy's reassoc
+// and localize take them apart and copy q. The second gives each head's
+// first byte to the address as a base and the element as its index,
+// where x86 scales one register of an address but not a sum: about 15
+// bytes fewer for the size policy (llama2.tf, int16 rows), 0.5% more
+// instructions for the speed policy, whose per-layer rows then take an
+// add a position.
 func (lw *lowerer) attention(op *ir.Op) {
+	lw.b.faster(lw.b.c32(1), func() { lw.attend(op, false) }, func() { lw.attend(op, true) })
+}
+
+// attend is attention with its heads' first elements given to the
+// addresses in bytes (headBase) or as indexes.
+func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 	b := &lw.b
 	c, hd := op.Cache, int64(op.HeadDim)
 	cb := lw.cache(c)
@@ -154,18 +188,33 @@ func (lw *lowerer) attention(op *ir.Op) {
 	n := b.add32(pos, b.c32(1))
 	// Each position up to pos: at least one.
 	positions := func(body func(t Reg)) { b.loop(n, 0, body).Once = true }
-	// Each query head, with its cache head kh: one loop over the heads
-	// where a group's size is a power of two (kh = h >> log2 group),
-	// else a loop over the cache heads and one over their groups.
+	// elem is element i of a head whose first is first (in bytes where
+	// headBase, else in elements) in buf at byte disp.
+	elem := func(buf *Buf, first, i Reg, size, disp int64) Mem {
+		if headBase {
+			return Mem{Buf: buf, Base: first, Index: i, Scale: size, Disp: disp, Width: int(size), Signed: true}
+		}
+		return at(buf, b.add32(first, i), size, disp, int(size), true)
+	}
+	// A head's first element's offset is in units of qu (q's and the
+	// output's) and ku (a cached row's): elements, or bytes.
+	qu, ku := int64(1), int64(1)
+	if headBase {
+		qu, ku = 4, eb
+	}
+	// Each query head (its first element's offset), with its cache head
+	// kh: one loop over the heads where a group's size is a power of two
+	// (kh = h >> log2 group), else a loop over the cache heads and one
+	// over their groups.
 	perHead := func(kh, head Reg) {
-		kvHead := b.mul32(kh, b.c32(hd))
+		kvHead := b.mul32(kh, b.c32(hd*ku))
 		best := b.c32(math.MinInt32)
 		positions(func(t Reg) {
-			kb := b.add32(b.mul32(t, b.c32(2*width)), kvHead)
+			kb := b.add32(b.mul32(t, b.c32(2*width*ku)), kvHead)
 			dot := b.c64(0)
 			b.loop(NoReg, hd, func(i Reg) {
-				qv := b.load(I32, i32At(q, b.add32(head, i), qoff))
-				kv := b.load(I32, at(cb.rows, b.add32(kb, i), eb, 0, int(eb), true))
+				qv := b.load(I32, elem(q, head, i, 4, 4*qoff))
+				kv := b.load(I32, elem(cb.rows, kb, i, eb, 0))
 				b.set(dot, OpAdd, dot, b.wide(qv, kv))
 			})
 			sh := b.load(I32, at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, 0, 1, false))
@@ -199,10 +248,10 @@ func (lw *lowerer) attention(op *ir.Op) {
 				}
 				b.iff(b.cmp(NE, e, b.c32(0)), func() {
 					vs := b.load(I32, at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, kvHeads, 1, false))
-					vb := b.add32(b.mul32(t, b.c32(2*width)), kvHead)
+					vb := b.add32(b.mul32(t, b.c32(2*width*ku)), kvHead)
 					accumulate := func(term func(v Reg) Reg) {
 						b.loop(NoReg, hd, func(i Reg) {
-							v := b.load(I32, at(cb.rows, b.add32(vb, i), eb, width*eb, int(eb), true))
+							v := b.load(I32, elem(cb.rows, vb, i, eb, width*eb))
 							a := at(acc, i, 8, 0, 8, true)
 							b.store(a, b.add64(b.load(I64, a), term(v)))
 						})
@@ -227,7 +276,7 @@ func (lw *lowerer) attention(op *ir.Op) {
 			b.loop(NoReg, hd, func(i Reg) {
 				a := b.load(I64, at(acc, i, 8, 0, 8, true))
 				q := lw.divRoundBy(a, func() Reg { return half }, quot)
-				b.store(i32At(out, b.add32(head, i), ooff), q)
+				b.store(elem(out, head, i, 4, 4*ooff), q)
 			})
 		}
 		// The mean of values of magnitude at most 2^31 (a cached q times
@@ -252,13 +301,13 @@ func (lw *lowerer) attention(op *ir.Op) {
 			if s := bits.TrailingZeros64(uint64(group)); s > 0 {
 				kh = b.imm(OpShrI, I32, h, int64(s))
 			}
-			perHead(kh, b.mul32(h, b.c32(hd)))
+			perHead(kh, b.mul32(h, b.c32(hd*qu)))
 		})
 		return
 	}
 	b.loop(NoReg, kvHeads, func(kh Reg) {
 		b.loop(NoReg, group, func(g Reg) {
-			perHead(kh, b.mul32(b.add32(b.mul32(kh, b.c32(group)), g), b.c32(hd)))
+			perHead(kh, b.mul32(b.add32(b.mul32(kh, b.c32(group)), g), b.c32(hd*qu)))
 		})
 	})
 }
