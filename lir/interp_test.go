@@ -75,6 +75,12 @@ func load(t *testing.T, path string) *ir.Program {
 // Every example runs in the loop IR exactly as in the simulator: the same
 // logits and tokens at every step.
 func TestExamplesEqualSimulator(t *testing.T) {
+	examples(t, func(t *testing.T, name string, p *ir.Program) { equalRuns(t, name, p, min(p.Gen.Steps, 12)) })
+}
+
+// examples runs fn on each example as a subtest (the llama2 ones skipped
+// without models/).
+func examples(t *testing.T, fn func(t *testing.T, name string, p *ir.Program)) {
 	files, _ := filepath.Glob("../examples/*.tf")
 	for _, f := range files {
 		name := filepath.Base(f)
@@ -82,8 +88,7 @@ func TestExamplesEqualSimulator(t *testing.T) {
 			if _, err := os.Stat("../models/stories260K.bin"); err != nil && strings.HasPrefix(name, "llama2") {
 				t.Skip("SKIPPED: models/ is empty (make models)")
 			}
-			p := load(t, f)
-			equalRuns(t, name, p, min(p.Gen.Steps, 12))
+			fn(t, name, load(t, f))
 		})
 	}
 }
@@ -92,17 +97,7 @@ func TestExamplesEqualSimulator(t *testing.T) {
 // addresses as each keeps them (the size policy's heads' first bytes as
 // bases, the speed policy's sums), runs as in the simulator.
 func TestExamplesCompiledEqualSimulator(t *testing.T) {
-	files, _ := filepath.Glob("../examples/*.tf")
-	for _, f := range files {
-		name := filepath.Base(f)
-		t.Run(name, func(t *testing.T) {
-			if _, err := os.Stat("../models/stories260K.bin"); err != nil && strings.HasPrefix(name, "llama2") {
-				t.Skip("SKIPPED: models/ is empty (make models)")
-			}
-			p := load(t, f)
-			equalCompiled(t, name, p, min(p.Gen.Steps, 6))
-		})
-	}
+	examples(t, func(t *testing.T, name string, p *ir.Program) { equalCompiled(t, name, p, min(p.Gen.Steps, 6)) })
 }
 
 // generated calls fn with each of difftest's programs of seeds 1 to n
