@@ -542,8 +542,9 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 		a, region = k.l.base(m.Buf)
 	}
 	seg := x86.NoReg
-	if k.l.LowSeg != 0 && m.Buf != nil && m.Base == lir.NoReg && k.l.Group[m.Buf] == activations {
-		// Flat: an offset in the activations' segment (LowActivations).
+	if k.l.LowSeg != 0 && m.Buf != nil && k.l.Group[m.Buf] == activations {
+		// Flat: an offset in the activations' segment (LowActivations);
+		// a base register adds an offset within the buffer.
 		seg, a = x86.ES, a-LowActivations
 	}
 	if m.Buf == nil && (k.l.esOffsets[m.Base] || k.l.esOffsets[m.Index]) {
@@ -645,7 +646,7 @@ func (k *kernel) inSegment(m lir.Mem) bool {
 	case m.Buf == nil:
 		return k.l.esOffsets[m.Base] || k.l.esOffsets[m.Index]
 	}
-	return k.l.LowSeg != 0 && m.Base == lir.NoReg && k.l.Group[m.Buf] == activations
+	return k.l.LowSeg != 0 && k.l.Group[m.Buf] == activations
 }
 
 // addrRegs is the number of registers addr puts in m's address.

@@ -491,3 +491,35 @@ func TestCountToZero(t *testing.T) {
 		})
 	}
 }
+
+// Flat, an address that names an activation's buffer is an offset in
+// ES's segment, with a base register (an offset within the buffer) or
+// not; one that names another buffer is linear.
+func TestActivationWithBase(t *testing.T) {
+	const no = lir.NoReg
+	for _, c := range []struct {
+		name string
+		low  bool
+		want string
+	}{
+		{"an activation", true, `(?m)^\s+mov e[a-ds][xi], dword \[es:e[a-ds][xi]\+0x100\]\n`},
+		{"a buffer past the activations", false, `(?m)^\s+mov e[a-ds][xi], dword \[e[a-ds][xi]\+0x100100\]\n`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			acc := &lir.Buf{Name: "acc", Kind: lir.BufScratch, Size: 256}
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32}, Bufs: []*lir.Buf{acc}}
+			nodes := append(inputs(),
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: 2, A: no, B: no, C: no,
+					Mem: lir.Mem{Buf: acc, Base: 1, Index: no, Width: 4, Signed: true}}},
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 2, B: no, C: no,
+					Mem: lir.Mem{Base: 0, Index: no, Width: 4}}})
+			l := &Layout{Addr: map[*lir.Buf]uint32{acc: 0x100000 + 0x100}}
+			if c.low {
+				l = &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{acc: activations},
+					Addr: map[*lir.Buf]uint32{acc: LowActivations + 0x100}}
+			}
+			got := listingFor(t, f, l, nodes, true)
+			assert.Regexp(t, c.want, got, "listing:\n%s", got)
+		})
+	}
+}
