@@ -203,8 +203,21 @@ func (g *gen) generate() {
 			}
 		}
 	}
-	g.i(x86.MOV, low16(addrTok), x86.Imm(int64(g.p.Tokenizer.Start())))
-	g.i(x86.AND, low16(addrPos), x86.Imm(0)) // mov's word of 0 is a byte longer
+	if start := g.p.Tokenizer.Start(); start >= 0 && start < 0x100 {
+		// 9 bytes for BOS (10 for another byte) where two movs of
+		// immediates take 11.
+		g.i(x86.XOR, x86.AX, x86.AX)
+		g.i(x86.MOV, low16(addrPos), x86.AX)
+		if start == 1 {
+			g.i(x86.INC, x86.AX)
+		} else if start != 0 {
+			g.i(x86.MOV, x86.AL, x86.Imm(int64(start)))
+		}
+		g.i(x86.MOV, low16(addrTok), x86.AX)
+	} else {
+		g.i(x86.MOV, low16(addrTok), x86.Imm(int64(start)))
+		g.i(x86.AND, low16(addrPos), x86.Imm(0)) // mov's word of 0 is a byte longer
+	}
 	if g.o.Profile {
 		// Low memory holds what the BIOS and the loader left: the
 		// counters start at 0.
@@ -242,7 +255,13 @@ func (g *gen) generate() {
 	g.i(x86.CALL, x86.Label("print_piece"))
 	g.i(x86.MOV, low16(addrTok), x86.AX)
 	g.i(x86.INC, low16(addrPos))
-	g.i(x86.CMP, low16(addrPos), x86.Imm(int64(g.o.Steps)))
+	if g.o.Steps < 0x100 {
+		// The position stays below 256: its low byte compares as it
+		// does (a byte fewer).
+		g.i(x86.CMP, x86.B(x86.Abs16(addrPos)), x86.Imm(int64(g.o.Steps)))
+	} else {
+		g.i(x86.CMP, low16(addrPos), x86.Imm(int64(g.o.Steps)))
+	}
 	g.i(x86.JB, x86.Label("step"))
 	g.prog.Label("done")
 	if g.o.Bench {
