@@ -8,7 +8,7 @@ package lir
 // more (in its code: a proc's counts once), which the code generator
 // selects as calls of one routine, and makes a lone one inline, where the
 // routine would cost more than it saves (lonelookup).
-func lookups(f *Func) { inlineLookups(f, func(*Inst) bool { return true }) }
+func lookups(f *Func) { inlineLookups(f) }
 
 // lonelookup is lookups where the Func has one lookup in its code.
 func lonelookup(f *Func) {
@@ -18,17 +18,19 @@ func lonelookup(f *Func) {
 			n++
 		}
 	})
-	inlineLookups(f, func(*Inst) bool { return n < 2 })
+	if n < 2 {
+		inlineLookups(f)
+	}
 }
 
-// inlineLookups makes the lookups that inline reports its instructions.
-func inlineLookups(f *Func, inline func(*Inst) bool) {
+// inlineLookups makes every lookup its instructions.
+func inlineLookups(f *Func) {
 	var rewrite func(nodes []*Node) []*Node
 	rewrite = func(nodes []*Node) []*Node {
 		var out []*Node
 		for _, n := range nodes {
 			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
-			if n.Kind != NInst || n.Inst.Op != OpLookup || !inline(&n.Inst) {
+			if n.Kind != NInst || n.Inst.Op != OpLookup {
 				out = append(out, n)
 				continue
 			}

@@ -95,7 +95,7 @@ func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
 		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, seg16: map[lir.Reg]bool{}, below: map[lir.Reg]int64{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
-		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}, bias: map[lir.Reg]int64{}}
+		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}, bias: map[lir.Reg]int64{}, lookups: map[lookupRoutine]bool{}}
 }
 
 func (k *kernel) v() x86.Reg {
@@ -542,13 +542,11 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 		a, region = k.l.base(m.Buf)
 	}
 	seg := x86.NoReg
-	if k.l.LowSeg != 0 && m.Buf != nil && k.l.Group[m.Buf] == activations {
-		// Flat: an offset in the activations' segment (LowActivations);
-		// a base register adds an offset within the buffer.
+	if k.lowActivation(m) {
 		seg, a = x86.ES, a-LowActivations
 	}
-	if m.Buf == nil && (k.l.esOffsets[m.Base] || k.l.esOffsets[m.Index]) {
-		seg = x86.ES // a proc's pointer to an activation (esOffsets)
+	if k.esPointer(m) {
+		seg = x86.ES
 	}
 	if k.l.Segmented {
 		if m.Buf == nil {
@@ -640,13 +638,20 @@ func (k *kernel) biased(m lir.Mem) (int64, bool) {
 // inSegment: m's address is an offset in a segment (as addr selects it),
 // where a 16-bit address reaches what a 32-bit one does.
 func (k *kernel) inSegment(m lir.Mem) bool {
-	switch {
-	case k.l.Segmented:
-		return m.Buf != nil
-	case m.Buf == nil:
-		return k.l.esOffsets[m.Base] || k.l.esOffsets[m.Index]
-	}
-	return k.l.LowSeg != 0 && k.l.Group[m.Buf] == activations
+	return k.l.Segmented && m.Buf != nil || k.lowActivation(m) || k.esPointer(m)
+}
+
+// lowActivation: flat, m names an activation's buffer, an offset in the
+// activations' segment (LowActivations); a base register adds an offset
+// within the buffer.
+func (k *kernel) lowActivation(m lir.Mem) bool {
+	return k.l.LowSeg != 0 && m.Buf != nil && k.l.Group[m.Buf] == activations
+}
+
+// esPointer: m's address is a proc's pointer to an activation, an offset
+// in ES's segment (esOffsets).
+func (k *kernel) esPointer(m lir.Mem) bool {
+	return m.Buf == nil && (k.l.esOffsets[m.Base] || k.l.esOffsets[m.Index])
 }
 
 // addrRegs is the number of registers addr puts in m's address.

@@ -54,9 +54,6 @@ func (k *kernel) lookup(in *lir.Inst) {
 	k.i(x86.CALL, x86.Label(r.name()))
 	last := &k.k.Items[len(k.k.Items)-1]
 	last.Reads, last.Clobbers = lookupReads, lookupClobbers
-	if k.lookups == nil {
-		k.lookups = map[lookupRoutine]bool{}
-	}
 	k.lookups[r] = true
 	k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 }

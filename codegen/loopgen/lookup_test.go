@@ -31,12 +31,7 @@ func TestLookupCall(t *testing.T) {
 					Mem: lir.Mem{Buf: tab, Base: no, Index: no, Disp: 0x40, Width: 4, Signed: true}}},
 				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 3, B: no, C: no,
 					Mem: lir.Mem{Base: 1, Index: no, Width: 4}}})
-			l := &Layout{Addr: map[*lir.Buf]uint32{tab: 0x100000 + 0x100}}
-			if c.low {
-				l = &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{tab: activations},
-					Addr: map[*lir.Buf]uint32{tab: LowActivations + 0x100}}
-			}
-			got := listingFor(t, f, l, nodes, true)
+			got := listingFor(t, f, oneBuf(tab, c.low), nodes, true)
 			assert.Regexp(t, c.want, got, "listing:\n%s", got)
 		})
 	}

@@ -53,7 +53,7 @@ const DebugconPort = 0xE9
 // reports, in order.
 func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) ([]string, error) {
 	o.Bench = o.Bench || o.Profile
-	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}}
+	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}, lookups: map[lookupRoutine]bool{}}
 	l.esOffsets = esOffsets(f, l)
 	g.pass = planPassing(f, l)
 	g.generate()
@@ -435,12 +435,7 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		}
 	}
 	g.usesRshr = g.usesRshr || k.usesRshr
-	for r := range k.lookups {
-		if g.lookups == nil {
-			g.lookups = map[lookupRoutine]bool{}
-		}
-		g.lookups[r] = true
-	}
+	maps.Copy(g.lookups, k.lookups)
 	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
 		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)
 	}

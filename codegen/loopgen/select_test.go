@@ -71,6 +71,16 @@ func listingOf(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short boo
 	return p.Listing()
 }
 
+// oneBuf is a layout of buf alone, at offset 0x100 of the low
+// activations (flat, in ES's segment) where low is set, else past 1 MiB.
+func oneBuf(buf *lir.Buf, low bool) *Layout {
+	if low {
+		return &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{buf: activations},
+			Addr: map[*lir.Buf]uint32{buf: LowActivations + 0x100}}
+	}
+	return &Layout{Addr: map[*lir.Buf]uint32{buf: 0x100000 + 0x100}}
+}
+
 func in(op lir.Opcode, dst, a, b lir.Reg, imm int64) lir.Inst {
 	return lir.Inst{Op: op, Dst: dst, A: a, B: b, C: lir.NoReg, Imm: imm}
 }
@@ -433,12 +443,7 @@ func TestFill(t *testing.T) {
 			nodes := append(inputs(),
 				&lir.Node{Kind: lir.NLoop, Index: 2, Count: no, CountImm: 8, Step: 8, Body: []*lir.Node{
 					{Kind: lir.NInst, Inst: in(lir.OpConst, 3, no, no, 0)}, store(0x40), store(0x40 + c.second)}})
-			l := &Layout{Addr: map[*lir.Buf]uint32{acc: 0x100000 + 0x100}}
-			if c.low {
-				l = &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{acc: activations},
-					Addr: map[*lir.Buf]uint32{acc: LowActivations + 0x100}}
-			}
-			got := listingFor(t, f, l, nodes, true)
+			got := listingFor(t, f, oneBuf(acc, c.low), nodes, true)
 			if c.want == "" {
 				assert.NotContains(t, got, "stos", "listing:\n%s", got)
 				assert.Contains(t, got, "jl ", "listing:\n%s", got)
@@ -483,9 +488,7 @@ func TestCountToZero(t *testing.T) {
 				&lir.Node{Kind: lir.NLoop, Index: 2, Count: no, CountImm: 64, Step: c.step, Body: body},
 				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 0, B: no, C: no,
 					Mem: lir.Mem{Buf: acc, Base: no, Index: no, Width: 4}}})
-			l := &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{acc: activations},
-				Addr: map[*lir.Buf]uint32{acc: LowActivations + 0x100}}
-			got := listingOf(t, f, l, nodes, true, variant{toZero: c.v})
+			got := listingOf(t, f, oneBuf(acc, true), nodes, true, variant{toZero: c.v})
 			assert.Regexp(t, c.want, got, "listing:\n%s", got)
 			assert.NotContains(t, got, c.not, "listing:\n%s", got)
 		})
@@ -513,12 +516,7 @@ func TestActivationWithBase(t *testing.T) {
 					Mem: lir.Mem{Buf: acc, Base: 1, Index: no, Width: 4, Signed: true}}},
 				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 2, B: no, C: no,
 					Mem: lir.Mem{Base: 0, Index: no, Width: 4}}})
-			l := &Layout{Addr: map[*lir.Buf]uint32{acc: 0x100000 + 0x100}}
-			if c.low {
-				l = &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{acc: activations},
-					Addr: map[*lir.Buf]uint32{acc: LowActivations + 0x100}}
-			}
-			got := listingFor(t, f, l, nodes, true)
+			got := listingFor(t, f, oneBuf(acc, c.low), nodes, true)
 			assert.Regexp(t, c.want, got, "listing:\n%s", got)
 		})
 	}
