@@ -148,7 +148,14 @@ func ExpLookup(t []int32, d int32) int32 {
 		return 0
 	}
 	j, f := d>>ExpStepBits, d&(1<<ExpStepBits-1)
-	return t[j] + int32(Rshr(int64(t[j+1]-t[j])*int64(f), ExpStepBits))
+	return Lerp(t[j], t[j+1], int64(f), ExpStepBits)
+}
+
+// Lerp is t0 moved toward t1 by f/2^bits, 0 <= f < 2^bits: t0 +
+// rshr((t1 − t0)·f, bits) in 32 bits (a table's entries interpolated;
+// lir's OpLookup).
+func Lerp(t0, t1 int32, f int64, bits uint) int32 {
+	return t0 + int32(Rshr(int64(t1-t0)*f, bits))
 }
 
 // GateLookup is g(x) in Q1.30 from table t (GateEntries+1 entries) for x in
@@ -162,7 +169,7 @@ func GateLookup(t []int32, x int32) int32 {
 		return 1 << GateBits
 	}
 	j, f := u>>GateStepBits, u&(1<<GateStepBits-1)
-	return t[j] + int32(Rshr(int64(t[j+1]-t[j])*f, GateStepBits))
+	return Lerp(t[j], t[j+1], f, GateStepBits)
 }
 
 // KVShift is the power-of-two scale of one cache head: the smallest shift s

@@ -226,8 +226,7 @@ func (m *Machine) exec(in *Inst) {
 		t0 := int32(load(m.bytes(t), true))
 		t.Disp += 4
 		t1 := int32(load(m.bytes(t), true))
-		f := int64(u & (1<<in.Imm - 1))
-		v = int64(t0 + int32(ir.Rshr(int64(t1-t0)*f, uint(in.Imm))))
+		v = int64(ir.Lerp(t0, t1, int64(u&(1<<in.Imm-1)), uint(in.Imm)))
 	case OpDot:
 		v = m.dot(in)
 	case OpSplit:

@@ -25,26 +25,17 @@ func lonelookup(f *Func) {
 
 // inlineLookups makes every lookup its instructions.
 func inlineLookups(f *Func) {
-	var rewrite func(nodes []*Node) []*Node
-	rewrite = func(nodes []*Node) []*Node {
-		var out []*Node
-		for _, n := range nodes {
-			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
-			if n.Kind != NInst || n.Inst.Op != OpLookup {
-				out = append(out, n)
-				continue
-			}
-			in := n.Inst
-			b := &builder{f: f, cur: &out}
-			j := b.imm(OpShrI, I32, in.A, in.Imm)
-			fr := b.op(OpAnd, I32, in.A, b.c32(1<<in.Imm-1))
-			t0 := b.load(I32, i32At(in.Mem.Buf, j, in.Mem.Disp/4))
-			t1 := b.load(I32, i32At(in.Mem.Buf, j, in.Mem.Disp/4+1))
-			b.set(in.Dst, OpAdd, t0, b.rshrLo(b.wide(b.sub32(t1, t0), fr), uint(in.Imm)))
+	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
+		if n.Kind != NInst || n.Inst.Op != OpLookup {
+			return append(out, n)
 		}
+		in := n.Inst
+		b := &builder{f: f, cur: &out}
+		j := b.imm(OpShrI, I32, in.A, in.Imm)
+		fr := b.op(OpAnd, I32, in.A, b.c32(1<<in.Imm-1))
+		t0 := b.load(I32, i32At(in.Mem.Buf, j, in.Mem.Disp/4))
+		t1 := b.load(I32, i32At(in.Mem.Buf, j, in.Mem.Disp/4+1))
+		b.set(in.Dst, OpAdd, t0, b.rshrLo(b.wide(b.sub32(t1, t0), fr), uint(in.Imm)))
 		return out
-	}
-	for _, b := range f.Bodies() {
-		*b = rewrite(*b)
-	}
+	})
 }

@@ -64,13 +64,11 @@ func (lw *lowerer) storeRows(op *ir.Op, headBase bool) {
 	for _, pt := range parts {
 		b.loop(NoReg, pt.heads, func(h Reg) {
 			head := b.mul32(h, b.c32(hd))
-			xAt := func(i Reg) Mem { return i32At(pt.x, b.add32(head, i), pt.xoff) }
+			first := head
 			if headBase {
-				hb := b.mul32(h, b.c32(4*hd))
-				xAt = func(i Reg) Mem {
-					return Mem{Buf: pt.x, Base: hb, Index: i, Scale: 4, Disp: 4 * pt.xoff, Width: 4, Signed: true}
-				}
+				first = b.mul32(h, b.c32(4*hd))
 			}
+			xAt := func(i Reg) Mem { return lw.headElem(headBase, pt.x, first, i, 4, 4*pt.xoff) }
 			// The largest magnitude, unsigned (|−2^31| fits).
 			m := b.c32(0)
 			b.loop(NoReg, hd, func(i Reg) {
@@ -168,6 +166,16 @@ func (lw *lowerer) attention(op *ir.Op) {
 	lw.b.faster(lw.b.c32(1), func() { lw.attend(op, false) }, func() { lw.attend(op, true) })
 }
 
+// headElem is element i (size bytes, signed) of a head whose first
+// element is first in buf at byte disp: first in bytes, the address's
+// base, where headBase; else in elements, added to i.
+func (lw *lowerer) headElem(headBase bool, buf *Buf, first, i Reg, size, disp int64) Mem {
+	if headBase {
+		return Mem{Buf: buf, Base: first, Index: i, Scale: size, Disp: disp, Width: int(size), Signed: true}
+	}
+	return at(buf, lw.b.add32(first, i), size, disp, int(size), true)
+}
+
 // attend is attention with its heads' first elements given to the
 // addresses in bytes (headBase) or as indexes.
 func (lw *lowerer) attend(op *ir.Op, headBase bool) {
@@ -188,13 +196,8 @@ func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 	n := b.add32(pos, b.c32(1))
 	// Each position up to pos: at least one.
 	positions := func(body func(t Reg)) { b.loop(n, 0, body).Once = true }
-	// elem is element i of a head whose first is first (in bytes where
-	// headBase, else in elements) in buf at byte disp.
 	elem := func(buf *Buf, first, i Reg, size, disp int64) Mem {
-		if headBase {
-			return Mem{Buf: buf, Base: first, Index: i, Scale: size, Disp: disp, Width: int(size), Signed: true}
-		}
-		return at(buf, b.add32(first, i), size, disp, int(size), true)
+		return lw.headElem(headBase, buf, first, i, size, disp)
 	}
 	// A head's first element's offset is in units of qu (q's and the
 	// output's) and ku (a cached row's): elements, or bytes.

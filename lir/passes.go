@@ -487,16 +487,24 @@ func dce(f *Func) {
 
 // general keeps, of each Faster if, the general way alone.
 func general(f *Func) {
+	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
+		if n.Kind == NIf && n.Faster {
+			return append(out, n.Else...)
+		}
+		return append(out, n)
+	})
+}
+
+// rewriteNodes rebuilds every list of f's nodes, inner lists first:
+// each node becomes what fn appends to out for it (itself, others
+// around it, or nothing).
+func rewriteNodes(f *Func, fn func(out []*Node, n *Node) []*Node) {
 	var rewrite func(nodes []*Node) []*Node
 	rewrite = func(nodes []*Node) []*Node {
 		var out []*Node
 		for _, n := range nodes {
 			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
-			if n.Kind == NIf && n.Faster {
-				out = append(out, n.Else...)
-				continue
-			}
-			out = append(out, n)
+			out = fn(out, n)
 		}
 		return out
 	}

@@ -32,21 +32,12 @@ func stride(f *Func) {
 			shifts[r]++
 		}
 	})
-	var rewrite func(nodes []*Node) []*Node
-	rewrite = func(nodes []*Node) []*Node {
-		var out []*Node
-		for _, n := range nodes {
-			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
-			if n.Kind == NLoop {
-				out = append(out, strideLoop(f, n, by[n.Index], shifts[n.Index], least[n.Index], uses[n.Index])...)
-			}
-			out = append(out, n)
+	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
+		if n.Kind == NLoop {
+			out = append(out, strideLoop(f, n, by[n.Index], shifts[n.Index], least[n.Index], uses[n.Index])...)
 		}
-		return out
-	}
-	for _, b := range f.Bodies() {
-		*b = rewrite(*b)
-	}
+		return append(out, n)
+	})
 }
 
 // scalings are how each register indexes memory.

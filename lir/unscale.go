@@ -15,34 +15,25 @@ func unscale(f *Func) {
 	uses := useCounts(f)
 	by := scalings(f)
 	done := map[Reg]bool{}
-	var rewrite func(nodes []*Node) []*Node
-	rewrite = func(nodes []*Node) []*Node {
-		var out []*Node
-		for _, n := range nodes {
-			n.Body, n.Then, n.Else = rewrite(n.Body), rewrite(n.Then), rewrite(n.Else)
-			out = append(out, n)
-			if n.Kind != NInst || n.Inst.Op != OpShrI || nd[n.Inst.Dst] != 1 || f.Types[n.Inst.Dst] != I32 {
-				continue
-			}
-			r := n.Inst.Dst
-			s := by[r]
-			p := s.power()
-			if p == 0 || s.least != s.most || s.n != uses[r] || n.Inst.Imm < p {
-				continue
-			}
-			shifted, mask := f.NewReg(I32), f.NewReg(I32)
-			n.Inst.Dst = shifted
-			n.Inst.Imm -= p
-			out = append(out,
-				&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: mask, A: NoReg, B: NoReg, C: NoReg, Imm: -s.least}},
-				&Node{Kind: NInst, Inst: Inst{Op: OpAnd, Dst: r, A: shifted, B: mask, C: NoReg}})
-			done[r] = true
+	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
+		out = append(out, n)
+		if n.Kind != NInst || n.Inst.Op != OpShrI || nd[n.Inst.Dst] != 1 || f.Types[n.Inst.Dst] != I32 {
+			return out
 		}
-		return out
-	}
-	for _, b := range f.Bodies() {
-		*b = rewrite(*b)
-	}
+		r := n.Inst.Dst
+		s := by[r]
+		p := s.power()
+		if p == 0 || s.least != s.most || s.n != uses[r] || n.Inst.Imm < p {
+			return out
+		}
+		shifted, mask := f.NewReg(I32), f.NewReg(I32)
+		n.Inst.Dst = shifted
+		n.Inst.Imm -= p
+		done[r] = true
+		return append(out,
+			&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: mask, A: NoReg, B: NoReg, C: NoReg, Imm: -s.least}},
+			&Node{Kind: NInst, Inst: Inst{Op: OpAnd, Dst: r, A: shifted, B: mask, C: NoReg}})
+	})
 	walkAll(f, func(n *Node) {
 		if n.Kind == NInst {
 			for _, m := range n.Inst.mems() {

@@ -44,9 +44,9 @@ type kernel struct {
 	proc  *lir.Proc
 	calls []*lir.Proc
 	// variant: how it selects what finish tries two ways; usesRshr: it
-	// calls rshrRoutine; countsToZero: a loop counts up to 0.
+	// calls rshrRoutine.
 	variant
-	usesRshr, countsToZero bool
+	usesRshr bool
 	// lookups: the lookup routines it calls.
 	lookups map[lookupRoutine]bool
 	// loReaders: of readers, the lo instructions (which read the low

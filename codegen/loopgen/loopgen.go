@@ -430,7 +430,7 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 			v.rshrCall = false
 		}
 		v.toZero = true
-		if k4 := build(v); k4.countsToZero {
+		if k4 := build(v); len(k4.bias) > 0 { // a loop counts up to 0
 			try(v, k4)
 		}
 	}

@@ -180,7 +180,6 @@ func (k *kernel) countsUp(n *lir.Node) bool {
 func (k *kernel) countToZero(n *lir.Node, idx x86.Reg, top string) {
 	step := max(n.Step, 1)
 	k.bias[n.Index] = n.CountImm * step
-	k.countsToZero = true
 	k.i(x86.MOV, idx, x86.Imm(-n.CountImm*step))
 	k.label(top)
 	k.nodes(n.Body)
