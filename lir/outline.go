@@ -86,11 +86,18 @@ func outline(f *Func) {
 	sort.SliceStable(sites, func(i, j int) bool {
 		return sites[i].u.op == sites[j].u.op && sites[i].u.from > sites[j].u.from
 	})
+	// Op by op in the order of sites (not a map's): replace makes
+	// registers, numbered as it goes.
 	byOp := map[*Node][]site{}
+	var siteOps []*Node
 	for _, s := range sites {
+		if _, seen := byOp[s.u.op]; !seen {
+			siteOps = append(siteOps, s.u.op)
+		}
 		byOp[s.u.op] = append(byOp[s.u.op], s)
 	}
-	for _, ss := range byOp {
+	for _, op := range siteOps {
+		ss := byOp[op]
 		sort.Slice(ss, func(i, j int) bool { return ss[i].u.from > ss[j].u.from })
 		for _, s := range ss {
 			s.u.replace(f, s.proc, s.spec)

@@ -152,3 +152,21 @@ func opCalls(f *lir.Func, op string) []*lir.Proc {
 	})
 	return calls
 }
+
+// The size policy's passes give the same Func each time (the outliner
+// replaced its call sites in a map's order, numbering the registers it
+// made in that order: -d dumps differed from run to run).
+func TestCompileRepeats(t *testing.T) {
+	p := load(t, "../examples/mlp-random.tf")
+	var first string
+	for run := range 8 {
+		f, err := lir.Lower(p)
+		require.NoError(t, err)
+		require.NoError(t, lir.Compile(f, lir.Options{Policy: "size"}))
+		if run == 0 {
+			first = f.String()
+			continue
+		}
+		require.Equal(t, first, f.String(), "run %d", run)
+	}
+}
