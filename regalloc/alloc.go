@@ -527,6 +527,7 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 	moves := make([][]int, a.nnodes)
 	acc := make([]int, a.nnodes)
 	addr := make([]int, a.nnodes)
+	partners := make([][]int, a.nnodes)
 	for _, i := range a.item {
 		in := k.Items[i].Inst
 		if d, s, ok := moveRegs(in); ok && d != s {
@@ -537,8 +538,13 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 			acc[physNodes+n]++
 		}
 		if o.Addr16 {
-			for _, n := range addressUses(in) {
+			ns, pairs := addressUses(in)
+			for _, n := range ns {
 				addr[physNodes+n]++
+			}
+			for _, p := range pairs {
+				partners[physNodes+p[0]] = append(partners[physNodes+p[0]], physNodes+p[1])
+				partners[physNodes+p[1]] = append(partners[physNodes+p[1]], physNodes+p[0])
 			}
 		}
 	}
@@ -597,6 +603,13 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 			}
 			if addr16&(1<<f) != 0 {
 				score += 2 * addr[v]
+				// The other register of an address it adds: one of
+				// each class makes the 16-bit form.
+				for _, w := range partners[v] {
+					if c := color[w]; c >= 0 && addr16&(1<<c) != 0 && (addrBase&(1<<c) != 0) != (addrBase&(1<<f) != 0) {
+						score += 2
+					}
+				}
 			}
 			if score > bestScore {
 				best, bestScore = f, score

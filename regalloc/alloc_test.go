@@ -257,6 +257,18 @@ func TestPreferences(t *testing.T) {
 		as, _ = allocOK(t, k, Options{Addr16: c.addr16})
 		assert.Equal(t, c.want, as[0], "scale %d, addr16 %v: assignment %v", c.scale, c.addr16, as)
 	}
+	// Two values one address adds: one of bx or bp and one of si or di
+	// (ebx holds another value here, so the order alone would give esi
+	// and edi).
+	k = &Kernel{Name: "pair"}
+	k.I(x86.MOV, x86.EBX, mx)
+	k.I(x86.MOV, v0, my)
+	k.I(x86.MOV, v1, mz)
+	k.I(x86.MOV, v2, x86.D(x86.Mem{Seg: x86.ES, Base: v0, Index: v1, Scale: 1, Disp: 0x100, Addr32: true}))
+	k.I(x86.ADD, v2, x86.EBX)
+	k.I(x86.MOV, mz, v2)
+	as, p = allocOK(t, k, Options{Addr16: true})
+	assert.ElementsMatch(t, []x86.Reg{x86.ESI, x86.EBP}, []x86.Reg{as[0], as[1]}, "assignment %v\n%s", as, p.Listing())
 }
 
 func TestCallsAndExits(t *testing.T) {

@@ -285,22 +285,31 @@ type Options struct {
 const addr16 = 1<<3 | 1<<famEBP | 1<<6 | 1<<7
 
 // addressUses are the virtuals that address memory in in, unscaled,
-// through a segment register.
-func addressUses(in x86.Inst) []int {
-	var ns []int
+// through a segment register, and the pairs of them that one address
+// adds (which a 16-bit address takes as bx or bp with si or di).
+func addressUses(in x86.Inst) (ns []int, pairs [][2]int) {
 	for _, a := range in.Args {
 		m, ok := a.(x86.Mem)
 		if !ok || m.Scale > 1 || m.Seg == x86.NoReg {
 			continue
 		}
+		var both []int
 		for _, r := range []x86.Reg{m.Base, m.Index} {
 			if n, _, ok := virt(r); ok {
 				ns = append(ns, n)
+				both = append(both, n)
 			}
 		}
+		if len(both) == 2 && both[0] != both[1] {
+			pairs = append(pairs, [2]int{both[0], both[1]})
+		}
 	}
-	return ns
+	return ns, pairs
 }
+
+// addrBase are the families whose 16-bit registers are a 16-bit
+// address's base (bx, bp); the others of addr16 are its index (si, di).
+const addrBase = 1<<3 | 1<<famEBP
 
 // DefaultAllowed is the default register set, in order of preference.
 var DefaultAllowed = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x86.EBP}
