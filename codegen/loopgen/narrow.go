@@ -62,7 +62,7 @@ func narrows(items []regalloc.Item, i int) bool {
 	default:
 		return false
 	}
-	return flagsDeadAfter(items[i+1:], true)
+	return flagsDeadAfter(items, i+1, true)
 }
 
 // narrowed is in at 16 bits: its registers' 16-bit parts, its memory

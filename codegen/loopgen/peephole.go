@@ -24,7 +24,7 @@ func peephole(items []regalloc.Item, size bool) {
 		}
 		r, isReg := in.Args[0].(x86.Reg)
 		imm, isImm := in.Args[1].(x86.Imm)
-		if m, isMem := in.Args[0].(x86.Mem); isMem && isImm && imm == 0 && in.Op == x86.MOV && m.Size >= 16 && flagsDeadAfter(items[i+1:], size) {
+		if m, isMem := in.Args[0].(x86.Mem); isMem && isImm && imm == 0 && in.Op == x86.MOV && m.Size >= 16 && flagsDeadAfter(items, i+1, size) {
 			// and [m], 0 takes an 8-bit immediate: 1 byte fewer for a
 			// word, 3 for a dword.
 			items[i].Inst = x86.Inst{Op: x86.AND, Args: []x86.Operand{m, x86.Imm(0)}}
@@ -33,7 +33,7 @@ func peephole(items []regalloc.Item, size bool) {
 		if !isReg || !isImm {
 			continue
 		}
-		if !flagsDeadAfter(items[i+1:], size) {
+		if !flagsDeadAfter(items, i+1, size) {
 			continue
 		}
 		switch {
@@ -59,7 +59,7 @@ func deadCode(k *regalloc.Kernel) {
 		}
 		drop := map[int]bool{}
 		for _, i := range dead {
-			if !regalloc.WritesFlags(k.Items[i].Inst.Op) || flagsDeadAfter(k.Items[i+1:], true) {
+			if !regalloc.WritesFlags(k.Items[i].Inst.Op) || flagsDeadAfter(k.Items, i+1, true) {
 				drop[i] = true
 			}
 		}
@@ -115,7 +115,7 @@ func allocated(items []regalloc.Item, as map[int]x86.Reg) {
 		case x86.LEA:
 			m := in.Args[1].(x86.Mem)
 			if isReg && regalloc.Bits(r) == 32 && m.Base != x86.NoReg && m.Index == x86.NoReg && m.Label == "" &&
-				same(r, m.Base) && flagsDeadAfter(items[i+1:], true) {
+				same(r, m.Base) && flagsDeadAfter(items, i+1, true) {
 				items[i].Inst = x86.Inst{Op: x86.ADD, Args: []x86.Operand{r, x86.Imm(int64(m.Disp))}}
 			}
 		}
@@ -163,41 +163,118 @@ func addr16Of(m x86.Mem, as map[int]x86.Reg) (x86.Mem, bool) {
 	return m, true
 }
 
-// flagsDeadAfter scans the straight-line code of items: true when an
-// instruction that writes all the arithmetic flags comes before one that
-// reads any (or before control leaves the straight line); shifts counts
-// a shift by an immediate count among those, and looks past one by cl.
-func flagsDeadAfter(items []regalloc.Item, shifts bool) bool {
-	for _, it := range items {
+// flagsDeadAfter: no arithmetic flag that items[from-1] writes is read
+// after it, on any path through items: each path reaches, flag by flag,
+// an instruction that writes it before one that reads it (or a call: no
+// procedure, a kernel's or the runtime's, reads the flags it is called
+// with). A jump within items is followed to its label; one out of items
+// (or a form flagEffects does not know) keeps the flags live. shifts
+// counts a shift by an immediate count as a write of every flag, and
+// looks past one by cl; without it, the scan stops at either.
+func flagsDeadAfter(items []regalloc.Item, from int, shifts bool) bool {
+	labels := map[string]int{}
+	for i, it := range items {
 		if it.Label != "" {
-			continue // what falls through here matters, as before it
+			labels[it.Label] = i
 		}
-		switch in := it.Inst; in.Op {
-		case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA, x86.LODSB, x86.LODSW, x86.LODSD, x86.PUSH, x86.POP:
-			continue // nor read nor write a flag (pop: a register's, not popf)
-		case x86.CMP, x86.TEST, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.NEG, x86.MUL, x86.IMUL, x86.DIV:
-			// mul, one-operand imul and div leave some flags undefined:
-			// nothing may read those after them either.
-			return true
-		case x86.INC, x86.DEC:
-			continue // they write every flag but CF, which stays as dead as it was
-		case x86.CALL:
-			// No procedure (a kernel's or the runtime's) reads the flags
-			// it is called with.
-			return true
-		case x86.SHL, x86.SHR, x86.SAR, x86.SHLD, x86.SHRD:
-			// A count of 0 leaves the flags alone; an immediate one
-			// that is not 0 writes them (or leaves them undefined). By
-			// cl, either: no flag is read, so what comes after decides.
-			c, ok := in.Args[len(in.Args)-1].(x86.Imm)
-			if !ok && shifts {
+	}
+	// seen: the flags a scan has looked for from each label; a path that
+	// comes back with no others adds nothing (a loop reads none of them
+	// unless a path out of it does).
+	seen := map[int]flagSet{}
+	var dead func(i int, live flagSet) bool
+	dead = func(i int, live flagSet) bool {
+		for ; i < len(items); i++ {
+			if items[i].Label != "" {
+				if live&^seen[i] == 0 {
+					return true
+				}
+				seen[i] |= live
 				continue
 			}
-			return shifts && ok && c&31 != 0
+			in := items[i].Inst
+			if in.Op == x86.CALL {
+				return true
+			}
+			reads, writes, ok := flagEffects(in, shifts)
+			if !ok || reads&live != 0 {
+				return false
+			}
+			if live &^= writes; live == 0 {
+				return true
+			}
+			if in.Op == x86.JMP || in.Op.IsJcc() {
+				l, isLabel := in.Args[0].(x86.Label)
+				t, inside := labels[string(l)]
+				if !isLabel || !inside || !dead(t, live) {
+					return false
+				}
+				if in.Op == x86.JMP {
+					return true
+				}
+			}
 		}
-		return false
+		return false // the kernel's end: what comes after may read them
 	}
-	return false
+	return dead(from, allFlags)
+}
+
+// flagSet is a set of the arithmetic flags.
+type flagSet uint8
+
+const (
+	cf flagSet = 1 << iota
+	pf
+	af
+	zf
+	sf
+	of
+	allFlags = cf | pf | af | zf | sf | of
+)
+
+// ccFlags are the flags each condition code reads, in JO's order (o, no,
+// b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g).
+var ccFlags = [16]flagSet{of, of, cf, cf, zf, zf, cf | zf, cf | zf, sf, sf, pf, pf, sf | of, sf | of, zf | sf | of, zf | sf | of}
+
+// flagEffects are the arithmetic flags in reads and writes (with mul, one-
+// operand imul and div, those it leaves undefined, which nothing may
+// read after it either); ok false for a form it does not know.
+func flagEffects(in x86.Inst, shifts bool) (reads, writes flagSet, ok bool) {
+	switch op := in.Op; {
+	case op.IsJcc():
+		return ccFlags[op-x86.JO], 0, true
+	case op >= x86.SETO && op <= x86.SETG:
+		return ccFlags[op-x86.SETO], 0, true
+	case op >= x86.CMOVO && op <= x86.CMOVG:
+		return ccFlags[op-x86.CMOVO], 0, true
+	}
+	switch in.Op {
+	case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA, x86.LODSB, x86.LODSW, x86.LODSD, x86.PUSH, x86.POP,
+		x86.STOSB, x86.STOSW, x86.STOSD, x86.REP | x86.STOSB, x86.REP | x86.STOSW, x86.REP | x86.STOSD,
+		x86.CDQ, x86.CWD, x86.NOT, x86.XCHG, x86.JMP:
+		return 0, 0, true // pop: a register's, not popf
+	case x86.CMP, x86.TEST, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.NEG, x86.MUL, x86.IMUL, x86.DIV:
+		return 0, allFlags, true
+	case x86.ADC, x86.SBB:
+		return cf, allFlags, true
+	case x86.INC, x86.DEC:
+		return 0, allFlags &^ cf, true
+	case x86.CLC, x86.STC:
+		return 0, cf, true
+	case x86.SHL, x86.SHR, x86.SAR, x86.SHLD, x86.SHRD:
+		// A count of 0 leaves the flags alone; an immediate one that
+		// is not 0 writes them (or leaves them undefined). By cl,
+		// either, so a flag is as live after it as before.
+		c, imm := in.Args[len(in.Args)-1].(x86.Imm)
+		switch {
+		case !shifts:
+			return 0, 0, false
+		case imm && c&31 != 0:
+			return 0, allFlags, true
+		}
+		return 0, 0, true
+	}
+	return 0, 0, false
 }
 
 // storeLast computes in the register what a store puts in a low-memory

@@ -16,10 +16,13 @@ import (
 // immediate count other than 0; an inc, which writes all but CF, and
 // then one that writes CF), not before a jump that reads them (after an
 // inc too: CF is still xor's), or a shift by cl, which keeps them all
-// when cl is 0.
+// when cl is 0. A jump is followed to its label, flag by flag.
 func TestPeephole(t *testing.T) {
 	v0, v1 := regalloc.V(0), regalloc.V(1)
 	mem := x86.D(x86.Abs16(0x600))
+	dec := x86.Inst{Op: x86.DEC, Args: []x86.Operand{v1}}
+	cmp := x86.Inst{Op: x86.CMP, Args: []x86.Operand{v1, x86.Imm(3)}}
+	jne := func(l string) x86.Inst { return x86.Inst{Op: x86.JNE, Args: []x86.Operand{x86.Label(l)}} }
 	for _, c := range []struct {
 		name string
 		next []x86.Inst
@@ -34,6 +37,12 @@ func TestPeephole(t *testing.T) {
 		{"a shift by cl, which may be 0", []x86.Inst{{Op: x86.SHL, Args: []x86.Operand{v1, x86.CL}}}, false},
 		{"shrd by 16", []x86.Inst{{Op: x86.SHRD, Args: []x86.Operand{v1, v0, x86.Imm(16)}}}, true},
 		{"a call: no procedure reads them", []x86.Inst{{Op: x86.CALL, Args: []x86.Operand{x86.Label("proc0")}}}, true},
+		// Past a jump that reads ZF alone, CF is still xor's, on both paths.
+		{"dec, jne: cmp where it jumps and after", []x86.Inst{dec, jne("l"), cmp, {}, cmp}, true},
+		{"dec, jne: adc where it jumps", []x86.Inst{dec, jne("l"), cmp, {}, {Op: x86.ADC, Args: []x86.Operand{v1, v0}}}, false},
+		{"dec, jne: adc after it", []x86.Inst{dec, jne("l"), {Op: x86.SBB, Args: []x86.Operand{v1, v0}}, {}, cmp}, false},
+		{"dec, jne back: a loop that reads none", []x86.Inst{{}, dec, jne("l"), cmp}, true},
+		{"dec, jne out of the kernel", []x86.Inst{dec, jne("out"), cmp}, false},
 	} {
 		items := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v0, x86.Imm(0)}}}}
 		for _, in := range c.next {
