@@ -112,6 +112,14 @@ func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86
 			}
 		}
 		t.narrow = t.dest >= 0 && narrows(i)
+		// An address demands its registers' upper halves (a 32-bit one
+		// adds them), but lea's sum is its result: a 16-bit result's low
+		// word is the low words' sum (scaled), whatever the upper halves.
+		lea16 := false
+		if in.Op == x86.LEA {
+			d, ok := in.Args[0].(x86.Reg)
+			lea16 = ok && d.Size() == 16
+		}
 		for _, ac := range e.acc {
 			if isSeg(ac.reg) {
 				continue
@@ -121,9 +129,11 @@ func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86
 				return nil, fmt.Errorf("kernel %s: item %d (%s): a virtual register", k.Name, i, InstString(in))
 			}
 			if ac.read && p&partUp != 0 {
-				if t.narrow && !ac.addr {
+				switch {
+				case lea16 && ac.addr:
+				case t.narrow && (!ac.addr || in.Op == x86.LEA):
 					t.cond = append(t.cond, n)
-				} else {
+				default:
 					t.always = append(t.always, n)
 				}
 			}

@@ -126,3 +126,37 @@ func TestNarrowCycle(t *testing.T) {
 		assert.Contains(t, got, want, "listing:\n%s", got)
 	}
 }
+
+// lea's 32-bit address is its result, not memory it reads: into a 16-bit
+// register (or a 32-bit one whose upper half nothing reads) the sum's low
+// word is the low words' (scaled), so what feeds it narrows; a load
+// through the same address keeps them.
+func TestNarrowLea(t *testing.T) {
+	build := func(load bool) string {
+		k := &regalloc.Kernel{Name: "lea"}
+		k.I(x86.MOV, x86.ECX, x86.D(x86.Abs16(0x1000)))
+		k.I(x86.MOV, x86.EAX, x86.D(x86.Abs16(0x1004)))
+		k.I(x86.SHL, x86.EAX, x86.Imm(3))
+		m := x86.Mem{Base: x86.ECX, Index: x86.EAX, Scale: 4, Addr32: true}
+		if load {
+			m.Seg = x86.ES
+			k.I(x86.MOV, x86.ESI, x86.D(m))
+			k.I(x86.MOV, x86.D(x86.Abs16(0x2004)), x86.ESI)
+		} else {
+			k.I(x86.LEA, x86.ESI, m)
+		}
+		k.I(x86.MOV, x86.AX, x86.W(x86.Mem{Seg: x86.ES, Base: x86.SI}))
+		k.I(x86.MOV, x86.W(x86.Abs16(0x2000)), x86.AX)
+		k.I(x86.CMP, x86.AX, x86.Imm(1)) // the shift's flags are dead
+		k.I(x86.RET)
+		return narrowed16(t, k, 0, 0)
+	}
+	got := build(false)
+	for _, want := range []string{"mov cx, word [0x1000]\n", "mov ax, word [0x1004]\n", "shl ax, 0x3\n", "lea si, [ecx+eax*4]\n"} {
+		assert.Contains(t, got, want, "listing:\n%s", got)
+	}
+	got = build(true)
+	for _, want := range []string{"mov ecx, dword [0x1000]\n", "mov eax, dword [0x1004]\n", "shl eax, 0x3\n"} {
+		assert.Contains(t, got, want, "listing:\n%s", got)
+	}
+}
