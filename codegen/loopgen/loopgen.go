@@ -556,6 +556,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	// What narrowing left unread (a clear of eax whose upper half no
 	// argument stored as a dword reads any more, before lodsw).
 	deadCode(phys)
+	movAdd(phys)
 	storeLast(phys)
 	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
 }

@@ -319,3 +319,84 @@ func storeLast(k *regalloc.Kernel) {
 		i++
 	}
 }
+
+// movAdd computes a copy and the add (or subtract) of a constant or a
+// register that follows it as one lea where the flags are dead after
+// them (lea writes none): `mov edx, edi; sub edx, -0x100000` becomes
+// `lea edx, [edi+0x100000]`, 2 bytes fewer (1 for a register's add in 32
+// bits). A 16-bit copy takes a 16-bit address where its registers make
+// one, else a 32-bit address of their 32-bit registers, whose sum has
+// the same low word. After allocation (k in physical registers), where
+// smaller.
+func movAdd(k *regalloc.Kernel) {
+	items := k.Items
+	out := items[:0]
+	for i := 0; i < len(items); i++ {
+		if i+1 < len(items) {
+			if lea, ok := movAddLea(items[i], items[i+1]); ok && flagsDeadAfter(items, i+2, true) &&
+				instBytes(lea) > 0 && instBytes(lea) < instBytes(items[i].Inst, items[i+1].Inst) {
+				out = append(out, regalloc.Item{Inst: lea})
+				i++
+				continue
+			}
+		}
+		out = append(out, items[i])
+	}
+	k.Items = out
+}
+
+// movAddLea is the lea that computes what mov d, s; add d, x (or sub d,
+// imm) do to d.
+func movAddLea(mv, add regalloc.Item) (x86.Inst, bool) {
+	if mv.Label != "" || add.Label != "" || mv.Inst.Op != x86.MOV || len(mv.Inst.Args) != 2 || len(add.Inst.Args) != 2 ||
+		(add.Inst.Op != x86.ADD && add.Inst.Op != x86.SUB) || mv.Reads != nil || add.Reads != nil {
+		return x86.Inst{}, false
+	}
+	d, ok1 := mv.Inst.Args[0].(x86.Reg)
+	s, ok2 := mv.Inst.Args[1].(x86.Reg)
+	if !ok1 || !ok2 || d == s || d.Size() != s.Size() || d.Size() < 16 || add.Inst.Args[0] != x86.Operand(d) {
+		return x86.Inst{}, false
+	}
+	m := x86.Mem{Base: s}
+	switch x := add.Inst.Args[1].(type) {
+	case x86.Imm:
+		if add.Inst.Op == x86.SUB {
+			x = -x
+		}
+		m.Disp = int32(x)
+	case x86.Reg:
+		if add.Inst.Op != x86.ADD || x.Size() != d.Size() || x == d {
+			return x86.Inst{}, false
+		}
+		m.Index = x
+	default:
+		return x86.Inst{}, false
+	}
+	if d.Size() == 16 {
+		if lea := (x86.Inst{Op: x86.LEA, Args: []x86.Operand{d, m}}); instBytes(lea) > 0 {
+			return lea, true
+		}
+		m.Base, m.Disp = m.Base-x86.AX+x86.EAX, int32(int16(m.Disp))
+		if m.Index != x86.NoReg {
+			m.Index = m.Index - x86.AX + x86.EAX
+		}
+	}
+	if m.Index != x86.NoReg {
+		m.Scale = 1
+	}
+	m.Addr32 = true
+	return x86.Inst{Op: x86.LEA, Args: []x86.Operand{d, m}}, true
+}
+
+// instBytes is the size of ins, 0 where one does not encode.
+func instBytes(ins ...x86.Inst) int {
+	var p x86.Program
+	for _, in := range ins {
+		p.Add(in)
+	}
+	n, err := p.Size(0)
+	if err != nil {
+		return 0
+	}
+	return n
+}

@@ -259,3 +259,39 @@ func TestStoreLast(t *testing.T) {
 		}
 	}
 }
+
+// A copy and an add (or a subtract of a constant) to it are one lea
+// where the flags are dead after them; a 16-bit one takes a 16-bit
+// address where its registers make one, else their 32-bit registers'.
+// Where a jump reads the add's flags, or the subtrahend is a register,
+// they stay.
+func TestMovAdd(t *testing.T) {
+	for _, c := range []struct {
+		mov, add x86.Inst
+		next     x86.Op
+		want     string
+	}{
+		{x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.EDX, x86.EDI}}, x86.Inst{Op: x86.SUB, Args: []x86.Operand{x86.EDX, x86.Imm(-0x100000)}}, x86.CMP, "lea edx, [edi+0x100000]\n"},
+		{x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.EAX, x86.ECX}}, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.EAX, x86.EDX}}, x86.CMP, "lea eax, [ecx+edx*1]\n"},
+		{x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.AX, x86.BX}}, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.AX, x86.SI}}, x86.CMP, "lea ax, [bx+si]\n"},
+		{x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.AX, x86.CX}}, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.AX, x86.Imm(8)}}, x86.CMP, "lea ax, [ecx+0x8]\n"},
+		{x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.EDX, x86.EDI}}, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.EDX, x86.Imm(4)}}, x86.JB, "add edx, 0x4\n"},
+		{x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.CX, x86.BX}}, x86.Inst{Op: x86.SUB, Args: []x86.Operand{x86.CX, x86.SI}}, x86.CMP, "sub cx, si\n"},
+	} {
+		k := &regalloc.Kernel{Name: "movadd"}
+		k.I(c.mov.Op, c.mov.Args...)
+		k.I(c.add.Op, c.add.Args...)
+		switch c.next {
+		case x86.CMP:
+			k.I(x86.CMP, c.add.Args[0], x86.Imm(3))
+		default:
+			k.I(c.next, x86.Label("movadd"))
+		}
+		k.Label("movadd")
+		k.I(x86.RET)
+		movAdd(k)
+		var p x86.Program
+		require.NoError(t, regalloc.Rewrite(k, nil, &p))
+		assert.Contains(t, p.Listing(), c.want)
+	}
+}
