@@ -270,3 +270,15 @@ func shapeFile(t *testing.T, name, vars string) string {
 	require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
 	return file
 }
+
+// The loop generator's layer loop ends where the layer params' slot
+// reaches its value after the last layer: no count of the layers left
+// (segmented, a word; flat, a dword). The examples' boots check the end.
+func TestLayerLoopEndsOnItsSlot(t *testing.T) {
+	for memory, want := range map[string]string{"": "cmp word [0x1004], ", "flat": "cmp dword [0x1004], "} {
+		_, im := build(t, path("gpt2-random"), memory)
+		l := im.Listing()
+		assert.Contains(t, l, want, "%s: listing", memory)
+		assert.NotContains(t, l, "[0x100c]", "%s: a count of the layers left", memory)
+	}
+}

@@ -312,7 +312,19 @@ func (g *gen) forward() error {
 			}
 			g.i(x86.MOV, slot(addrLayerW), x86.Imm(g.l.layerStart(g.l.LayerW)))
 			g.i(x86.MOV, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.LayerC)))
-			g.i(x86.MOV, low16(addrLayerN), x86.Imm(int64(g.p.Layers)))
+			// The loop ends where a region's slot that steps reaches
+			// its value after the last layer (a compare, where setting
+			// a count and counting it down take more), or counts the
+			// layers where neither steps.
+			at, start, step := uint16(addrLayerN), int64(g.p.Layers), int64(0)
+			switch {
+			case g.l.StrideW != 0:
+				at, start, step = addrLayerW, g.l.layerStart(g.l.LayerW), g.l.layerStart(g.l.StrideW)
+			case g.l.StrideC != 0:
+				at, start, step = addrLayerC, g.l.layerStart(g.l.LayerC), g.l.layerStart(g.l.StrideC)
+			default:
+				g.i(x86.MOV, low16(addrLayerN), x86.Imm(start))
+			}
 			g.prog.Label("layer")
 			for _, op := range n.Body {
 				if err := g.callOp(op); err != nil {
@@ -322,7 +334,17 @@ func (g *gen) forward() error {
 			g.prog.Mark("layer loop")
 			g.i(x86.ADD, slot(addrLayerW), x86.Imm(g.l.layerStart(g.l.StrideW)))
 			g.i(x86.ADD, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.StrideC)))
-			g.i(x86.DEC, low16(addrLayerN))
+			if step == 0 {
+				g.i(x86.DEC, low16(addrLayerN))
+			} else {
+				end := start + step*int64(g.p.Layers)
+				if g.l.Segmented {
+					end = int64(int16(end)) // the slot's word wraps as add's
+				} else {
+					end = int64(int32(end))
+				}
+				g.i(x86.CMP, slot(at), x86.Imm(end))
+			}
 			g.i(x86.JNE, x86.Label("layer"))
 		default:
 			return fmt.Errorf("BUG: loopgen: node kind %d at the top of the function", n.Kind)
