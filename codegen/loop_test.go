@@ -1,7 +1,10 @@
 package codegen_test
 
 import (
+	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,9 +254,11 @@ func TestProcLoopsCountToParamsInWords(t *testing.T) {
 }
 
 // The size policy selects each kernel's rounding shifts of an i64 also as
-// calls of one shared routine (mov cl, n; call rshr), and keeps that
-// where the kernel comes out smaller: mlp-random's image has the routine
-// once, and calls it; the speed policy's has neither.
+// calls of one shared routine, at its entry for the count (call rshr.n),
+// and keeps that where the kernel comes out smaller: mlp-random's image
+// has the routine once, an entry for each count it calls (mov cl, n, and
+// a skip over the next entry's), and calls them; the speed policy's has
+// none. A shift by a count in cl calls the routine itself.
 func TestRshrRoutine(t *testing.T) {
 	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
 	require.NoError(t, err)
@@ -261,7 +266,15 @@ func TestRshrRoutine(t *testing.T) {
 	require.NoError(t, err)
 	listing := im.Main.Listing()
 	assert.Equal(t, 1, strings.Count(listing, "\nrshr:\n    shrd eax, edx, cl\n    adc eax, 0x0\n    ret\n"), "the routine:\n%s", listing)
-	assert.Regexp(t, `mov cl, 0x[0-9a-f]+\n\s+call rshr\n`, listing)
+	calls := regexp.MustCompile(`call rshr\.(\d+)\n`).FindAllStringSubmatch(listing, -1)
+	require.NotEmpty(t, calls, "no call of an entry:\n%s", listing)
+	for _, c := range calls {
+		n, _ := strconv.Atoi(c[1])
+		assert.Regexp(t, fmt.Sprintf(`\nrshr\.%d:\n    mov cl, %#x\n(    db 0x3d\n|rshr:)`, n, n), listing)
+	}
+	// The cache's shift by a count in cl calls the routine itself, after
+	// a clc (the count may be 0).
+	assert.Contains(t, listing, "    clc\n    call rshr\n")
 	im, err = codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Opt: "2"})
 	require.NoError(t, err)
 	assert.NotContains(t, im.Main.Listing(), "rshr")

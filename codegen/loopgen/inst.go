@@ -98,15 +98,14 @@ func (k *kernel) inst(in *lir.Inst) {
 		// shrd leaves the last bit shifted out, bit n-1, in CF: adding it
 		// rounds as adding 2^(n-1) before the shift would.
 		if k.rshrCall {
-			// mov cl, n; call rshr (5 bytes) for shrd, adc (9): the
-			// routine keeps all but eax and ecx.
+			// call rshr.n (3 bytes) for shrd, adc (9): the routine's
+			// entry for n keeps all but eax and ecx.
 			k.i(x86.MOV, x86.EAX, k.src(in.A))
 			k.i(x86.MOV, x86.EDX, k.hiReg(in.A))
-			k.i(x86.MOV, x86.CL, x86.Imm(in.Imm))
-			k.i(x86.CALL, x86.Label(rshrRoutine))
+			k.i(x86.CALL, x86.Label(rshrEntry(in.Imm)))
 			last := &k.k.Items[len(k.k.Items)-1]
 			last.Reads, last.Clobbers = rshrReads, rshrClobbers
-			k.usesRshr = true
+			k.rshrShifts[in.Imm] = true
 			k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 			break
 		}
@@ -127,6 +126,18 @@ func (k *kernel) inst(in *lir.Inst) {
 			// n-1, in CF, which adds as the bias would (RshrLo); a
 			// count of 0 leaves the flags alone, so clc first.
 			k.i(x86.MOV, x86.ECX, k.src(in.B))
+			if k.rshrCall {
+				// clc; call rshr (4 bytes) for clc, shrd, adc (9).
+				k.i(x86.MOV, x86.EAX, k.src(in.A))
+				k.i(x86.MOV, x86.EDX, k.srcHi(in.A))
+				k.i(x86.CLC)
+				k.i(x86.CALL, x86.Label(rshrRoutine))
+				last := &k.k.Items[len(k.k.Items)-1]
+				last.Reads, last.Clobbers = rshrByCLReads, rshrByCLClobbers
+				k.rshrShifts[0] = true
+				k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+				break
+			}
 			k.move(in.Dst, in.A)
 			d := k.dst(in.Dst)
 			k.i(x86.CLC)

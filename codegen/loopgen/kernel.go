@@ -43,10 +43,11 @@ type kernel struct {
 	// it calls.
 	proc  *lir.Proc
 	calls []*lir.Proc
-	// variant: how it selects what finish tries two ways; usesRshr: it
-	// calls rshrRoutine.
+	// variant: how it selects what finish tries two ways; rshrShifts:
+	// the counts whose entries of rshrRoutine it calls (0: the routine
+	// itself, by cl).
 	variant
-	usesRshr bool
+	rshrShifts map[int64]bool
 	// lookups: the lookup routines it calls.
 	lookups map[lookupRoutine]bool
 	// loReaders: of readers, the lo instructions (which read the low
@@ -95,7 +96,7 @@ func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
 		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, seg16: map[lir.Reg]bool{}, below: map[lir.Reg]int64{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
-		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}, bias: map[lir.Reg]int64{}, lookups: map[lookupRoutine]bool{}}
+		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}, bias: map[lir.Reg]int64{}, rshrShifts: map[int64]bool{}, lookups: map[lookupRoutine]bool{}}
 }
 
 func (k *kernel) v() x86.Reg {

@@ -53,7 +53,7 @@ const DebugconPort = 0xE9
 // reports, in order.
 func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) ([]string, error) {
 	o.Bench = o.Bench || o.Profile
-	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}, lookups: map[lookupRoutine]bool{}}
+	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}, lookups: map[lookupRoutine]bool{}, rshrShifts: map[int64]bool{}}
 	l.esOffsets = esOffsets(f, l)
 	g.pass = planPassing(f, l)
 	g.generate()
@@ -79,23 +79,57 @@ type gen struct {
 	keeps map[*lir.Proc]bool
 	// profiled are the ops Profile counts, by their region names.
 	profiled []string
-	// usesRshr: some kernel calls the rshr routine, emitted after the
+	// rshrShifts: the counts whose entries of the rshr routine some
+	// kernel calls (0: the routine itself, by cl), emitted after the
 	// procs.
-	usesRshr bool
+	rshrShifts map[int64]bool
 	// lookups: the lookup routines the kernels call, emitted after rshr.
 	lookups map[lookupRoutine]bool
 }
 
-// rshrRoutine is the shared rounding shift: eax = rshr(edx:eax, cl) to
-// its low dword, for 1 <= cl <= 31 (shrd leaves bit cl-1 in CF); it
-// reads rshrReads and writes rshrClobbers, the allocator's view of a
-// call of it.
+// rshrRoutine is the shared rounding shift: eax = rshr(edx:eax, n) to
+// its low dword, for 1 <= n <= 31 (shrd leaves bit n-1 in CF), called at
+// the entry for n (rshrEntry), which sets cl; it reads rshrReads and
+// writes rshrClobbers, the allocator's view of a call of it. Called
+// itself after a clc, it shifts by cl, 0 to 31 (rshrByCL...).
 const rshrRoutine = "rshr"
 
 var (
-	rshrReads    = []x86.Reg{x86.EAX, x86.EDX, x86.ECX}
-	rshrClobbers = []x86.Reg{x86.EAX, x86.ECX}
+	rshrReads        = []x86.Reg{x86.EAX, x86.EDX}
+	rshrClobbers     = []x86.Reg{x86.EAX, x86.ECX}
+	rshrByCLReads    = []x86.Reg{x86.EAX, x86.EDX, x86.ECX}
+	rshrByCLClobbers = []x86.Reg{x86.EAX}
 )
+
+// rshrEntry is the label of rshrRoutine's entry for a count of n.
+func rshrEntry(n int64) string { return fmt.Sprintf("%s.%d", rshrRoutine, n) }
+
+// rshrEntries emits rshrRoutine with an entry for each count the kernels
+// call it with: mov cl, n, then 0x3d, the opcode of cmp ax, imm16, whose
+// immediate is the next entry's mov (the last entry's falls into the
+// shift): 3 bytes an entry (2 the last) where each call's mov cl, n took
+// 2.
+func (g *gen) rshrEntries() {
+	if len(g.rshrShifts) == 0 {
+		return
+	}
+	g.prog.Mark(rshrRoutine)
+	ns := slices.Sorted(maps.Keys(g.rshrShifts))
+	if ns[0] == 0 {
+		ns = ns[1:] // the shift by cl: no entry
+	}
+	for i, n := range ns {
+		g.prog.Label(rshrEntry(n))
+		g.i(x86.MOV, x86.CL, x86.Imm(n))
+		if i < len(ns)-1 {
+			g.prog.DB(0x3d)
+		}
+	}
+	g.prog.Label(rshrRoutine)
+	g.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
+	g.i(x86.ADC, x86.EAX, x86.Imm(0))
+	g.i(x86.RET)
+}
 
 func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
 
@@ -372,13 +406,7 @@ func (g *gen) forward() error {
 			return err
 		}
 	}
-	if g.usesRshr {
-		g.prog.Mark(rshrRoutine)
-		g.prog.Label(rshrRoutine)
-		g.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
-		g.i(x86.ADC, x86.EAX, x86.Imm(0))
-		g.i(x86.RET)
-	}
+	g.rshrEntries()
 	g.lookupRoutines()
 	return nil
 }
@@ -448,7 +476,7 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		v := variant{cdq: true}
 		v.cdq = try(v, build(v))
 		v.rshrCall = true
-		if k3 := build(v); !k3.usesRshr || !try(v, k3) {
+		if k3 := build(v); len(k3.rshrShifts) == 0 || !try(v, k3) {
 			v.rshrCall = false
 		}
 		v.toZero = true
@@ -456,7 +484,7 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 			try(v, k4)
 		}
 	}
-	g.usesRshr = g.usesRshr || k.usesRshr
+	maps.Copy(g.rshrShifts, k.rshrShifts)
 	maps.Copy(g.lookups, k.lookups)
 	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
 		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)
