@@ -341,12 +341,15 @@ func (lw *lowerer) gate(op *ir.Op) {
 		// u = v − GateLow wraps in 32 bits, but below 2^32 − (High − Low)
 		// either way: one unsigned compare finds the table's range, and
 		// outside it v's sign tells above (GateLow < 0 <= GateHigh).
-		g := b.c32(0)
+		// Each path sets g (no 0 before the if, live across the
+		// lookup): the lookup's argument and result may share a
+		// register.
+		g := b.f.NewReg(I32)
 		u := b.sub32(v, b.c32(ir.GateLow))
 		b.iff(b.cmp(LTU, u, b.c32(ir.GateHigh-ir.GateLow)), func() {
 			b.lookup(g, tab, u, ir.GateStepBits)
 		}, func() {
-			b.iff(b.cmp(GE, v, b.c32(0)), func() { b.setConst(g, 1<<ir.GateBits) }, nil)
+			b.iff(b.cmp(GE, v, b.c32(0)), func() { b.setConst(g, 1<<ir.GateBits) }, func() { b.setConst(g, 0) })
 		})
 		b.store(i32At(y, i, yoff), lw.rshr(b.wide(v, g), ir.GateBits))
 	})
