@@ -190,6 +190,19 @@ func addr16(m x86.Mem) x86.Mem {
 	return m
 }
 
+// layerEnd compares a region's slot m, which the layer loop starts at
+// start and steps by stride, with its value after the last layer (in the
+// slot's width, which add wraps in).
+func (g *gen) layerEnd(m x86.Mem, start, stride uint32) x86.Inst {
+	end := g.l.layerStart(start) + g.l.layerStart(stride)*int64(g.p.Layers)
+	if m.Size == 16 {
+		end = int64(int16(end))
+	} else {
+		end = int64(int32(end))
+	}
+	return x86.Inst{Op: x86.CMP, Args: []x86.Operand{m, x86.Imm(end)}}
+}
+
 // storeSegs stores the global groups' segments in their slots, which the
 // kernels read (not the activations', a constant: activationsSeg).
 func (g *gen) storeSegs() {
@@ -348,16 +361,17 @@ func (g *gen) forward() error {
 			g.i(x86.MOV, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.LayerC)))
 			// The loop ends where a region's slot that steps reaches
 			// its value after the last layer (a compare, where setting
-			// a count and counting it down take more), or counts the
-			// layers where neither steps.
-			at, start, step := uint16(addrLayerN), int64(g.p.Layers), int64(0)
+			// a count and counting it down take more), or on a count of
+			// the layers left where neither steps.
+			var last x86.Inst
 			switch {
 			case g.l.StrideW != 0:
-				at, start, step = addrLayerW, g.l.layerStart(g.l.LayerW), g.l.layerStart(g.l.StrideW)
+				last = g.layerEnd(slot(addrLayerW), g.l.LayerW, g.l.StrideW)
 			case g.l.StrideC != 0:
-				at, start, step = addrLayerC, g.l.layerStart(g.l.LayerC), g.l.layerStart(g.l.StrideC)
+				last = g.layerEnd(slot(addrLayerC), g.l.LayerC, g.l.StrideC)
 			default:
-				g.i(x86.MOV, low16(addrLayerN), x86.Imm(start))
+				g.i(x86.MOV, low16(addrLayerN), x86.Imm(int64(g.p.Layers)))
+				last = x86.Inst{Op: x86.DEC, Args: []x86.Operand{low16(addrLayerN)}}
 			}
 			g.prog.Label("layer")
 			for _, op := range n.Body {
@@ -368,17 +382,7 @@ func (g *gen) forward() error {
 			g.prog.Mark("layer loop")
 			g.i(x86.ADD, slot(addrLayerW), x86.Imm(g.l.layerStart(g.l.StrideW)))
 			g.i(x86.ADD, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.StrideC)))
-			if step == 0 {
-				g.i(x86.DEC, low16(addrLayerN))
-			} else {
-				end := start + step*int64(g.p.Layers)
-				if g.l.Segmented {
-					end = int64(int16(end)) // the slot's word wraps as add's
-				} else {
-					end = int64(int32(end))
-				}
-				g.i(x86.CMP, slot(at), x86.Imm(end))
-			}
+			g.prog.Add(last)
 			g.i(x86.JNE, x86.Label("layer"))
 		default:
 			return fmt.Errorf("BUG: loopgen: node kind %d at the top of the function", n.Kind)

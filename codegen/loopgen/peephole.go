@@ -172,12 +172,7 @@ func addr16Of(m x86.Mem, as map[int]x86.Reg) (x86.Mem, bool) {
 // counts a shift by an immediate count as a write of every flag, and
 // looks past one by cl; without it, the scan stops at either.
 func flagsDeadAfter(items []regalloc.Item, from int, shifts bool) bool {
-	labels := map[string]int{}
-	for i, it := range items {
-		if it.Label != "" {
-			labels[it.Label] = i
-		}
-	}
+	var labels map[string]int // where each label is, found at the first jump
 	// seen: the flags a scan has looked for from each label; a path that
 	// comes back with no others adds nothing (a loop reads none of them
 	// unless a path out of it does).
@@ -204,6 +199,14 @@ func flagsDeadAfter(items []regalloc.Item, from int, shifts bool) bool {
 				return true
 			}
 			if in.Op == x86.JMP || in.Op.IsJcc() {
+				if labels == nil {
+					labels = map[string]int{}
+					for i, it := range items {
+						if it.Label != "" {
+							labels[it.Label] = i
+						}
+					}
+				}
 				l, isLabel := in.Args[0].(x86.Label)
 				t, inside := labels[string(l)]
 				if !isLabel || !inside || !dead(t, live) {
@@ -333,11 +336,12 @@ func movAdd(k *regalloc.Kernel) {
 	out := items[:0]
 	for i := 0; i < len(items); i++ {
 		if i+1 < len(items) {
-			if lea, ok := movAddLea(items[i], items[i+1]); ok && flagsDeadAfter(items, i+2, true) &&
-				instBytes(lea) > 0 && instBytes(lea) < instBytes(items[i].Inst, items[i+1].Inst) {
-				out = append(out, regalloc.Item{Inst: lea})
-				i++
-				continue
+			if lea, ok := movAddLea(items[i], items[i+1]); ok && flagsDeadAfter(items, i+2, true) {
+				if n := instBytes(lea); n > 0 && n < instBytes(items[i].Inst, items[i+1].Inst) {
+					out = append(out, regalloc.Item{Inst: lea})
+					i++
+					continue
+				}
 			}
 		}
 		out = append(out, items[i])
@@ -349,7 +353,7 @@ func movAdd(k *regalloc.Kernel) {
 // imm) do to d.
 func movAddLea(mv, add regalloc.Item) (x86.Inst, bool) {
 	if mv.Label != "" || add.Label != "" || mv.Inst.Op != x86.MOV || len(mv.Inst.Args) != 2 || len(add.Inst.Args) != 2 ||
-		(add.Inst.Op != x86.ADD && add.Inst.Op != x86.SUB) || mv.Reads != nil || add.Reads != nil {
+		(add.Inst.Op != x86.ADD && add.Inst.Op != x86.SUB) {
 		return x86.Inst{}, false
 	}
 	d, ok1 := mv.Inst.Args[0].(x86.Reg)
@@ -374,7 +378,7 @@ func movAddLea(mv, add regalloc.Item) (x86.Inst, bool) {
 	}
 	if d.Size() == 16 {
 		if lea := (x86.Inst{Op: x86.LEA, Args: []x86.Operand{d, m}}); instBytes(lea) > 0 {
-			return lea, true
+			return lea, true // a 16-bit address
 		}
 		m.Base, m.Disp = m.Base-x86.AX+x86.EAX, int32(int16(m.Disp))
 		if m.Index != x86.NoReg {
