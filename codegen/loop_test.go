@@ -258,7 +258,8 @@ func TestProcLoopsCountToParamsInWords(t *testing.T) {
 // and keeps that where the kernel comes out smaller: mlp-random's image
 // has the routine once, an entry for each count it calls (mov cl, n, and
 // a skip over the next entry's), and calls them; the speed policy's has
-// none. A shift by a count in cl calls the routine itself.
+// none. A shift by a count in cl calls the routine itself, and the lookup
+// routine the entry for its fraction's bits.
 func TestRshrRoutine(t *testing.T) {
 	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
 	require.NoError(t, err)
@@ -275,6 +276,9 @@ func TestRshrRoutine(t *testing.T) {
 	// The cache's shift by a count in cl calls the routine itself, after
 	// a clc (the count may be 0).
 	assert.Contains(t, listing, "    clc\n    call rshr\n")
+	// The lookup routine's interpolation shifts at the entry for its
+	// fraction's bits.
+	assert.Regexp(t, `(?m)^lookup11\.es:\n(    .*\n)+?    call rshr\.11\n    add eax, dword \[es:bx\]\n    ret\n`, listing)
 	im, err = codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Opt: "2"})
 	require.NoError(t, err)
 	assert.NotContains(t, im.Main.Listing(), "rshr")

@@ -74,28 +74,29 @@ func (g *gen) lookupRoutines() {
 	for _, r := range rs {
 		g.prog.Mark(r.name())
 		g.prog.Label(r.name())
-		// edx = f, the low bits; the entry's address: bx + 4·(eax>>bits)
-		// (eax>>(bits−2) with its low 2 bits cleared), or ebx + eax·4.
+		// edx = f, the low bits; bx (flat, ebx) at the entry,
+		// 4·(eax>>bits) on (eax>>(bits−2) with its low 2 bits cleared).
 		g.i(x86.MOV, x86.EDX, x86.EAX)
-		t0, t1 := x86.D(x86.Mem{Base: x86.BX, Seg: r.seg}), x86.D(x86.Mem{Base: x86.BX, Disp: 4, Seg: r.seg})
 		if r.seg == x86.NoReg {
 			g.i(x86.SHR, x86.EAX, x86.Imm(r.bits))
-			t0 = x86.D(x86.Mem{Base: x86.EBX, Index: x86.EAX, Scale: 4})
-			t1 = x86.D(x86.Mem{Base: x86.EBX, Index: x86.EAX, Scale: 4, Disp: 4})
+			g.i(x86.LEA, x86.EBX, x86.Mem{Base: x86.EBX, Index: x86.EAX, Scale: 4, Addr32: true})
 		} else {
 			g.i(x86.SHR, x86.EAX, x86.Imm(r.bits-2))
 			g.i(x86.AND, x86.AL, x86.Imm(-4))
 			g.i(x86.ADD, x86.BX, x86.AX)
 		}
+		base := x86.BX
+		if r.seg == x86.NoReg {
+			base = x86.EBX
+		}
+		t0, t1 := x86.D(x86.Mem{Base: base, Seg: r.seg}), x86.D(x86.Mem{Base: base, Disp: 4, Seg: r.seg})
 		g.i(x86.AND, x86.EDX, x86.Imm(1<<r.bits-1))
-		g.i(x86.MOV, x86.ECX, t0)
+		// t0 + rshr((t1 − t0)·f, bits), by rshrRoutine's entry.
 		g.i(x86.MOV, x86.EAX, t1)
-		// t0 + rshr((t1 − t0)·f, bits), the rounding bit from shrd's CF.
-		g.i(x86.SUB, x86.EAX, x86.ECX)
+		g.i(x86.SUB, x86.EAX, t0)
 		g.i(x86.IMUL, x86.EDX)
-		g.i(x86.SHRD, x86.EAX, x86.EDX, x86.Imm(r.bits))
-		g.i(x86.ADC, x86.EAX, x86.Imm(0))
-		g.i(x86.ADD, x86.EAX, x86.ECX)
+		g.i(x86.CALL, x86.Label(rshrEntry(r.bits)))
+		g.i(x86.ADD, x86.EAX, t0)
 		g.i(x86.RET)
 	}
 }

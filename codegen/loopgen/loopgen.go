@@ -490,6 +490,9 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 	}
 	maps.Copy(g.rshrShifts, k.rshrShifts)
 	maps.Copy(g.lookups, k.lookups)
+	for r := range k.lookups {
+		g.rshrShifts[r.bits] = true // the routine's rounding shift
+	}
 	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
 		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)
 	}
