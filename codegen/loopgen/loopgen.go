@@ -87,50 +87,6 @@ type gen struct {
 	lookups map[lookupRoutine]bool
 }
 
-// rshrRoutine is the shared rounding shift: eax = rshr(edx:eax, n) to
-// its low dword, for 1 <= n <= 31 (shrd leaves bit n-1 in CF), called at
-// the entry for n (rshrEntry), which sets cl; it reads rshrReads and
-// writes rshrClobbers, the allocator's view of a call of it. Called
-// itself after a clc, it shifts by cl, 0 to 31 (rshrByCL...).
-const rshrRoutine = "rshr"
-
-var (
-	rshrReads        = []x86.Reg{x86.EAX, x86.EDX}
-	rshrClobbers     = []x86.Reg{x86.EAX, x86.ECX}
-	rshrByCLReads    = []x86.Reg{x86.EAX, x86.EDX, x86.ECX}
-	rshrByCLClobbers = []x86.Reg{x86.EAX}
-)
-
-// rshrEntry is the label of rshrRoutine's entry for a count of n.
-func rshrEntry(n int64) string { return fmt.Sprintf("%s.%d", rshrRoutine, n) }
-
-// rshrEntries emits rshrRoutine with an entry for each count the kernels
-// call it with: mov cl, n, then 0x3d, the opcode of cmp ax, imm16, whose
-// immediate is the next entry's mov (the last entry's falls into the
-// shift): 3 bytes an entry (2 the last) where each call's mov cl, n took
-// 2.
-func (g *gen) rshrEntries() {
-	if len(g.rshrShifts) == 0 {
-		return
-	}
-	g.prog.Mark(rshrRoutine)
-	ns := slices.Sorted(maps.Keys(g.rshrShifts))
-	if ns[0] == 0 {
-		ns = ns[1:] // the shift by cl: no entry
-	}
-	for i, n := range ns {
-		g.prog.Label(rshrEntry(n))
-		g.i(x86.MOV, x86.CL, x86.Imm(n))
-		if i < len(ns)-1 {
-			g.prog.DB(0x3d)
-		}
-	}
-	g.prog.Label(rshrRoutine)
-	g.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
-	g.i(x86.ADC, x86.EAX, x86.Imm(0))
-	g.i(x86.RET)
-}
-
 func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
 
 func low16(a uint16) x86.Mem { return x86.W(x86.Abs16(a)) }
