@@ -571,6 +571,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	deadCode(phys)
 	movAdd(phys)
 	storeLast(phys)
+	zeroStore(phys)
 	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
 }
 

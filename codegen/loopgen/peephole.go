@@ -404,3 +404,27 @@ func instBytes(ins ...x86.Inst) int {
 	}
 	return n
 }
+
+// zeroStore stores a register that the next instruction clears where an
+// `and [m], 0` clears memory first: `and dword [m], 0; xor ebp, ebp`
+// becomes `xor ebp, ebp; mov dword [m], ebp`, a byte fewer (2 for eax,
+// whose store to an address has a short form). Both leave the flags of a
+// result of 0. After allocation (k in physical registers).
+func zeroStore(k *regalloc.Kernel) {
+	items := k.Items
+	for i := 0; i+1 < len(items); i++ {
+		and, xor := items[i].Inst, items[i+1].Inst
+		if items[i].Label != "" || items[i+1].Label != "" || and.Op != x86.AND || xor.Op != x86.XOR || len(and.Args) != 2 || len(xor.Args) != 2 {
+			continue
+		}
+		m, isMem := and.Args[0].(x86.Mem)
+		imm, isImm := and.Args[1].(x86.Imm)
+		r, isReg := xor.Args[0].(x86.Reg)
+		if !isMem || !isImm || imm != 0 || !isReg || xor.Args[1] != x86.Operand(r) || m.Base != x86.NoReg || m.Index != x86.NoReg || m.Size != r.Size() {
+			continue
+		}
+		items[i].Inst = xor
+		items[i+1].Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{m, r}}
+		i++
+	}
+}

@@ -295,3 +295,31 @@ func TestMovAdd(t *testing.T) {
 		assert.Contains(t, p.Listing(), c.want)
 	}
 }
+
+// A clear of memory before a clear of a register of its width stores
+// the register; of another width, or apart (a label between), they stay.
+func TestZeroStore(t *testing.T) {
+	slot := x86.D(x86.Abs16(0x1120))
+	for _, c := range []struct {
+		name  string
+		xor   x86.Reg
+		label bool
+		want  string
+	}{
+		{"a dword", x86.EBP, false, "    xor ebp, ebp\n    mov dword [0x1120], ebp\n"},
+		{"a word's register", x86.SI, false, "    and dword [0x1120], 0x0\n    xor si, si\n"},
+		{"a label between", x86.EBP, true, "    and dword [0x1120], 0x0\nl:\n    xor ebp, ebp\n"},
+	} {
+		k := &regalloc.Kernel{Name: "zero"}
+		k.I(x86.AND, slot, x86.Imm(0))
+		if c.label {
+			k.Label("l")
+		}
+		k.I(x86.XOR, c.xor, c.xor)
+		k.I(x86.RET)
+		zeroStore(k)
+		var p x86.Program
+		require.NoError(t, regalloc.Rewrite(k, nil, &p))
+		assert.Contains(t, p.Listing(), c.want, c.name)
+	}
+}
