@@ -343,13 +343,13 @@ func (lw *lowerer) gate(op *ir.Op) {
 		// outside it v's sign tells above (GateLow < 0 <= GateHigh).
 		// Each path sets g (no 0 before the if, live across the
 		// lookup): the lookup's argument and result may share a
-		// register.
+		// register. Outside the table, g is (v >= 0) << GateBits.
 		g := b.f.NewReg(I32)
 		u := b.sub32(v, b.c32(ir.GateLow))
 		b.iff(b.cmp(LTU, u, b.c32(ir.GateHigh-ir.GateLow)), func() {
 			b.lookup(g, tab, u, ir.GateStepBits)
 		}, func() {
-			b.iff(b.cmp(GE, v, b.c32(0)), func() { b.setConst(g, 1<<ir.GateBits) }, func() { b.setConst(g, 0) })
+			b.emit(Inst{Op: OpShlI, Dst: g, A: b.cmp(GE, v, b.c32(0)), B: NoReg, C: NoReg, Imm: ir.GateBits})
 		})
 		b.store(i32At(y, i, yoff), lw.rshr(b.wide(v, g), ir.GateBits))
 	})
