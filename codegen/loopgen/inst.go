@@ -98,15 +98,7 @@ func (k *kernel) inst(in *lir.Inst) {
 		// shrd leaves the last bit shifted out, bit n-1, in CF: adding it
 		// rounds as adding 2^(n-1) before the shift would.
 		if k.rshrCall {
-			// call rshr.n (3 bytes) for shrd, adc (9): the routine's
-			// entry for n keeps all but eax and ecx.
-			k.i(x86.MOV, x86.EAX, k.src(in.A))
-			k.i(x86.MOV, x86.EDX, k.hiReg(in.A))
-			k.i(x86.CALL, x86.Label(rshrEntry(in.Imm)))
-			last := &k.k.Items[len(k.k.Items)-1]
-			last.Reads, last.Clobbers = rshrReads, rshrClobbers
-			k.rshrShifts[in.Imm] = true
-			k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+			k.callRshr(in, in.Imm)
 			break
 		}
 		d := k.dst(in.Dst)
@@ -127,15 +119,7 @@ func (k *kernel) inst(in *lir.Inst) {
 			// count of 0 leaves the flags alone, so clc first.
 			k.i(x86.MOV, x86.ECX, k.src(in.B))
 			if k.rshrCall {
-				// clc; call rshr (4 bytes) for clc, shrd, adc (9).
-				k.i(x86.MOV, x86.EAX, k.src(in.A))
-				k.i(x86.MOV, x86.EDX, k.srcHi(in.A))
-				k.i(x86.CLC)
-				k.i(x86.CALL, x86.Label(rshrRoutine))
-				last := &k.k.Items[len(k.k.Items)-1]
-				last.Reads, last.Clobbers = rshrByCLReads, rshrByCLClobbers
-				k.rshrShifts[0] = true
-				k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+				k.callRshr(in, 0)
 				break
 			}
 			k.move(in.Dst, in.A)

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	x86 "tfc/codegen/x86_16"
+	"tfc/lir"
 )
 
 // rshrRoutine is the shared rounding shift: eax = rshr(edx:eax, n) to
@@ -50,4 +51,23 @@ func (g *gen) rshrEntries() {
 	g.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
 	g.i(x86.ADC, x86.EAX, x86.Imm(0))
 	g.i(x86.RET)
+}
+
+// callRshr selects in, a rounding shift of an i64 to its low dword, as a
+// call of rshrRoutine: at its entry for a count of n (call rshr.n, 3
+// bytes where shrd, adc take 9), or with n 0 the routine itself after a
+// clc, its count already in cl (4 bytes for clc, shrd, adc).
+func (k *kernel) callRshr(in *lir.Inst, n int64) {
+	k.i(x86.MOV, x86.EAX, k.src(in.A))
+	k.i(x86.MOV, x86.EDX, k.srcHi(in.A))
+	at, reads, clobbers := rshrEntry(n), rshrReads, rshrClobbers
+	if n == 0 {
+		k.i(x86.CLC)
+		at, reads, clobbers = rshrRoutine, rshrByCLReads, rshrByCLClobbers
+	}
+	k.i(x86.CALL, x86.Label(at))
+	last := &k.k.Items[len(k.k.Items)-1]
+	last.Reads, last.Clobbers = reads, clobbers
+	k.rshrShifts[n] = true
+	k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 }
