@@ -229,9 +229,11 @@ func (k *kernel) call(n *lir.Node) {
 	}
 	for i, r := range reads {
 		if words[i] {
-			r = x86.AX + (r - x86.EAX) // a segment: its low word (passedSegments)
+			// A segment: its low word (passedSegments), all the call
+			// reads (ebx read would keep bx's upper half live above).
+			reads[i] = x86.AX + (r - x86.EAX)
 		}
-		k.i(x86.MOV, r, srcs[i])
+		k.i(x86.MOV, reads[i], srcs[i])
 	}
 	k.i(x86.CALL, x86.Label(n.Proc.Name))
 	k.k.Items[len(k.k.Items)-1].Reads = reads

@@ -29,12 +29,18 @@ func (r lookupRoutine) name() string {
 	return fmt.Sprintf("lookup%d.%s", r.bits, r.seg)
 }
 
-// lookupReads and lookupClobbers are a call's registers, the
-// allocator's view of it (the routine below).
-var (
-	lookupReads    = []x86.Reg{x86.EAX, x86.EBX}
-	lookupClobbers = []x86.Reg{x86.EAX, x86.EBX, x86.ECX, x86.EDX}
-)
+// reads and lookupClobbers are a call's registers, the allocator's view
+// of it (the routine below). In a segment the table's offset is bx: a
+// call that read ebx would keep ebx's upper half live from the kernel's
+// entry, through every loop, above the mov to bx.
+func (r lookupRoutine) reads() []x86.Reg {
+	if r.seg == x86.NoReg {
+		return []x86.Reg{x86.EAX, x86.EBX}
+	}
+	return []x86.Reg{x86.EAX, x86.BX}
+}
+
+var lookupClobbers = []x86.Reg{x86.EAX, x86.EBX, x86.ECX, x86.EDX}
 
 // lookup selects in as a call of its routine.
 func (k *kernel) lookup(in *lir.Inst) {
@@ -53,7 +59,7 @@ func (k *kernel) lookup(in *lir.Inst) {
 	k.i(x86.MOV, x86.EAX, k.src(in.A))
 	k.i(x86.CALL, x86.Label(r.name()))
 	last := &k.k.Items[len(k.k.Items)-1]
-	last.Reads, last.Clobbers = lookupReads, lookupClobbers
+	last.Reads, last.Clobbers = r.reads(), lookupClobbers
 	k.lookups[r] = true
 	k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 }

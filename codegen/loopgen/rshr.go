@@ -19,7 +19,7 @@ const rshrRoutine = "rshr"
 var (
 	rshrReads        = []x86.Reg{x86.EAX, x86.EDX}
 	rshrClobbers     = []x86.Reg{x86.EAX, x86.ECX}
-	rshrByCLReads    = []x86.Reg{x86.EAX, x86.EDX, x86.ECX}
+	rshrByCLReads    = []x86.Reg{x86.EAX, x86.EDX, x86.CL}
 	rshrByCLClobbers = []x86.Reg{x86.EAX}
 )
 
