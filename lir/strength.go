@@ -44,6 +44,28 @@ type reducer struct {
 	inits map[*Inst]bool
 }
 
+// liveUses is useCounts without the readers that are dead code: an
+// inner loop's address computations, which its pointer replaced and
+// dce has not yet removed.
+func liveUses(f *Func) []int {
+	u := useCounts(f)
+	dead := map[*Inst]bool{}
+	for changed := true; changed; {
+		changed = false
+		walkAll(f, func(n *Node) {
+			in := &n.Inst
+			if n.Kind != NInst || dead[in] || in.Dst == NoReg || in.Stored() != nil || !in.pure() && in.Op != OpLoad || u[in.Dst] > 0 {
+				return
+			}
+			dead[in], changed = true, true
+			for _, r := range in.Reads() {
+				u[r]--
+			}
+		})
+	}
+	return u
+}
+
 // lin is a linear form over registers the loop does not change:
 // k + Σ terms[r]·r.
 type lin struct {
@@ -143,12 +165,16 @@ func (rd *reducer) in(nodes []*Node) []*Node {
 // loop gives loop n's moving addresses their pointers and returns the
 // instructions that set them, to run before it.
 func (rd *reducer) loop(n *Node) []*Node {
-	f, nd, konst := rd.f, rd.nd, rd.konst
+	// Counted again for each loop: an inner loop's pointer, and what
+	// computes its first value before that loop, are new registers,
+	// which an outer loop may step in their place.
+	f, konst := rd.f, rd.konst
+	nd, uses := defs(f), liveUses(f)
 	written := loopWrites(n)
 	def := map[Reg]*Inst{} // written once, at the top of the body
 	for _, x := range n.Body {
 		// (Registers past nd are an inner loop's pointers.)
-		if x.Kind == NInst && x.Inst.Dst != NoReg && int(x.Inst.Dst) < len(nd) && nd[x.Inst.Dst] == 1 {
+		if x.Kind == NInst && x.Inst.Dst != NoReg && nd[x.Inst.Dst] == 1 {
 			def[x.Inst.Dst] = &x.Inst
 		}
 	}
@@ -205,7 +231,7 @@ func (rd *reducer) loop(n *Node) []*Node {
 		}
 		c := 1
 		for _, o := range []Reg{in.A, in.B} {
-			if o != NoReg && o != n.Index && written[o] && int(o) < len(rd.uses) && rd.uses[o] == 1 {
+			if o != NoReg && o != n.Index && written[o] && uses[o] == 1 {
 				c += chain(o)
 			}
 		}
@@ -310,7 +336,7 @@ func (rd *reducer) loop(n *Node) []*Node {
 		pays := len(computed[k]) > 0
 		gone := 0
 		for r, n := range computed[k] {
-			pays = pays && int(r) < len(rd.uses) && rd.uses[r] == n
+			pays = pays && uses[r] == n
 			gone += chain(r)
 		}
 		if !pays || gone < 2 {

@@ -1,6 +1,7 @@
 package lir_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,4 +48,36 @@ func TestStrengthReduction(t *testing.T) {
 	assert.Zero(t, muls, "%s: multiplies", matmul.Name)
 	assert.NotZero(t, stepped, "%s: weights read in a loop", matmul.Name)
 	compare(t, "mlp-random/strength", p, f, 4)
+}
+
+// An outer loop steps the pointer that strength gave an inner loop, as
+// the pointers it gives its own addresses: rope's head loop no longer
+// computes the head's offset from its index (the inner loop's address
+// computations, dead but not yet removed, do not count as its readers).
+func TestStrengthSteppedInnerPointer(t *testing.T) {
+	p, f := sizePolicy(t, "../examples/mlp-random.tf")
+	var rope *lir.Proc
+	for _, pr := range f.Procs {
+		lir.Walk(pr.Body, func(n *lir.Node) {
+			if n.Kind == lir.NInst && n.Inst.Op == lir.OpMulWide {
+				for _, m := range pr.Body {
+					if m.Kind == lir.NLoop && slices.ContainsFunc(m.Body, func(x *lir.Node) bool { return x.Kind == lir.NLoop }) {
+						rope = pr
+					}
+				}
+			}
+		})
+	}
+	require.NotNil(t, rope, "a procedure of nested loops with products")
+	for _, n := range rope.Body {
+		if n.Kind != lir.NLoop {
+			continue
+		}
+		lir.Walk(n.Body, func(x *lir.Node) {
+			if x.Kind == lir.NInst {
+				assert.NotContains(t, x.Inst.Reads(), n.Index, "%s: %v reads the head loop's index", rope.Name, x.Inst)
+			}
+		})
+	}
+	compare(t, "mlp-random/strength-rope", p, f, 4)
 }
