@@ -344,6 +344,31 @@ func (rd *reducer) loop(n *Node) []*Node {
 		}
 		g := groups[k]
 		a := g[0].a
+		stepBy := lin{}.plus(a.coef, step)
+		if len(g) == 1 && g[0].in != nil && len(stepBy.terms) == 0 {
+			if p, ran, ok := innerRun(n, g[0].in, nd, konst); ok {
+				// The inner loop's pointer continues: where its loop
+				// leaves it is this pass's start plus what the loop ran
+				// over, so it starts once, before this loop, and this
+				// loop's step adds only what is left (rope's heads: 0).
+				init := form(lin{terms: a.base.terms})
+				switch {
+				case init == NoReg:
+					emit(&pre, OpConst, p, NoReg, NoReg, a.base.k)
+				case a.base.k != 0:
+					emit(&pre, OpAdd, p, init, emit(&pre, OpConst, NoReg, NoReg, NoReg, a.base.k), 0)
+				default:
+					emit(&pre, OpCopy, p, init, NoReg, 0)
+				}
+				rd.inits[&pre[len(pre)-1].Inst] = true
+				delete(rd.inits, g[0].in)
+				n.Body = slices.DeleteFunc(n.Body, func(x *Node) bool { return x.Kind == NInst && &x.Inst == g[0].in })
+				if left := stepBy.k - ran; left != 0 {
+					emit(&n.Body, OpAdd, p, p, emit(&pre, OpConst, NoReg, NoReg, NoReg, left), 0)
+				}
+				continue
+			}
+		}
 		// The pointer starts at the base's terms and each access reads
 		// [buf + ptr + disp + base's constant]. A pointer that is a new
 		// sum is that register; one that is a register the code has
@@ -369,7 +394,6 @@ func (rd *reducer) loop(n *Node) []*Node {
 			ac.m.Base, ac.m.Index, ac.m.Scale = ptr, NoReg, 0
 			ac.m.Disp += ac.a.base.k
 		}
-		stepBy := lin{}.plus(a.coef, step)
 		c := form(lin{terms: stepBy.terms})
 		switch {
 		case c == NoReg:
@@ -380,4 +404,54 @@ func (rd *reducer) loop(n *Node) []*Node {
 		emit(&n.Body, OpAdd, ptr, ptr, c, 0)
 	}
 	return pre
+}
+
+// innerRun: init sets the pointer p of an inner loop of n that runs a
+// constant count and steps p by a constant once a pass, and nothing else
+// in n writes or reads p; ran is how far that loop moves it.
+func innerRun(n *Node, init *Inst, nd []int, konst map[Reg]int64) (p Reg, ran int64, ok bool) {
+	p = init.Dst
+	if nd[p] != 2 {
+		return p, 0, false
+	}
+	constant := func(r Reg) (int64, bool) {
+		if c, ok := konst[r]; ok {
+			return c, true
+		}
+		for _, x := range n.Body {
+			if x.Kind == NInst && x.Inst.Dst == r && x.Inst.Op == OpConst && nd[r] == 1 {
+				return x.Inst.Imm, true
+			}
+		}
+		return 0, false
+	}
+	var inner *Node
+	for _, x := range n.Body {
+		if x.Kind != NLoop || x.Count != NoReg || x.CountImm <= 0 {
+			continue
+		}
+		for _, y := range x.Body {
+			if y.Kind == NInst && y.Inst.Op == OpAdd && y.Inst.Dst == p && y.Inst.A == p {
+				if c, ok := constant(y.Inst.B); ok {
+					inner, ran = x, x.CountImm*c
+				}
+			}
+		}
+	}
+	if inner == nil {
+		return p, 0, false
+	}
+	for _, x := range n.Body {
+		if x == inner {
+			continue
+		}
+		read := false
+		Walk([]*Node{x}, func(y *Node) {
+			read = read || y.Kind == NInst && slices.Contains(y.Inst.Reads(), p) || y.Kind == NLoop && slices.Contains(y.LoopReads(), p)
+		})
+		if read {
+			return p, 0, false
+		}
+	}
+	return p, ran, true
 }
