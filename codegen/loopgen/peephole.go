@@ -188,7 +188,9 @@ func flagsDeadAfter(items []regalloc.Item, from int, shifts bool) bool {
 				continue
 			}
 			in := items[i].Inst
-			if in.Op == x86.CALL {
+			if in.Op == x86.CALL || in.Op == x86.RET {
+				// No caller reads the flags a call leaves (the
+				// scan's own calls return them clobbered).
 				return true
 			}
 			reads, writes, ok := flagEffects(in, shifts)

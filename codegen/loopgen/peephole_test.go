@@ -231,6 +231,23 @@ func TestFlagsDeadPastLodsw(t *testing.T) {
 	}
 }
 
+// A procedure's ret leaves no flags a caller reads (as a call clobbers
+// them for the code around it): the step of a pointer before the loop's
+// dec and jne and the ret narrows; with the kernel's end after the jne,
+// where what follows may read them, it does not.
+func TestFlagsDeadAtRet(t *testing.T) {
+	for _, ret := range []bool{true, false} {
+		items := []regalloc.Item{{Label: "top"},
+			{Inst: x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.EBX, x86.Imm(8)}}},
+			{Inst: x86.Inst{Op: x86.DEC, Args: []x86.Operand{x86.CX}}},
+			{Inst: x86.Inst{Op: x86.JNE, Args: []x86.Operand{x86.Label("top")}}}}
+		if ret {
+			items = append(items, regalloc.Item{Inst: x86.Inst{Op: x86.RET}})
+		}
+		assert.Equal(t, ret, flagsDeadAfter(items, 2, true), "ret %v", ret)
+	}
+}
+
 // A store to a slot that the next instruction changes in place computes
 // in the register where nothing reads it after (the next instruction
 // writes all of it), and stores last; where the register is read after,
