@@ -32,6 +32,7 @@ var passes = []pass{
 	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", "", false},
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", "", false},
 	{"fold", fold, "constants folded (an if on a known condition is its branch); a multiply or an unsigned divide by a power of two becomes a shift; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", "", false},
+	{"dceaddr", dce, "instructions whose result nothing reads are removed before the passes that count a register's readers (the address arithmetic that strength's pointers and fold's operands replaced)", "size", "", false},
 	{"reload", reload, "a product after the first that reads a loaded i32 reads it again from memory, where nothing between writes it", "size", "", false},
 	{"sink", sink, "a sum or difference of two products computes the product it goes in place into last, just before it", "size", "", false},
 	{"twoscales", twoScales, "a loop whose index indexes memory at two scales, the lesser through one base register that nothing else reads, steps that base instead, its index keeping the greater scale alone", "size", "", false},

@@ -116,3 +116,28 @@ func TestStrideRegisterCountRuns(t *testing.T) {
 	}
 	assert.Equal(t, run(false), run(true))
 }
+
+// A procedure's loop of a count in a register keeps its index (its
+// limit would cost a call more than the scales save); one of a constant
+// count strides there as anywhere.
+func TestStrideInProcedures(t *testing.T) {
+	for _, counted := range []bool{true, false} {
+		f := &Func{Segmented: true}
+		buf := &Buf{Name: "x", Kind: BufVar, Size: 64}
+		f.Bufs = []*Buf{buf}
+		i, a, n := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		load := &Node{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: a, A: NoReg, B: NoReg, C: NoReg,
+			Mem: Mem{Buf: buf, Base: NoReg, Index: i, Scale: 4, Width: 4}}}
+		loop := &Node{Kind: NLoop, Index: i, Count: NoReg, CountImm: 8, Body: []*Node{load}}
+		if counted {
+			loop.Count = n
+		}
+		f.Procs = []*Proc{{Name: "p", Params: []Reg{n}, Body: []*Node{loop}}}
+		stride(f)
+		want := int64(4)
+		if counted {
+			want = 0
+		}
+		assert.Equal(t, want, loop.Step, "counted %v", counted)
+	}
+}

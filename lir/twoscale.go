@@ -17,7 +17,6 @@ import "slices"
 // Only where those operands may become 16-bit (segmented, or the flat
 // model's low activations).
 func twoScales(f *Func) {
-	// Dead code counts as a reader, as stride, after it, counts it.
 	uses, nd := useCounts(f), defs(f)
 	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
 		if n.Kind == NLoop {
