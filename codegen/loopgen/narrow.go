@@ -16,9 +16,10 @@ import (
 // are then words. It loses its 0x66 prefix, a movzx of a word becomes a
 // mov (a byte fewer again), a mov of an immediate takes a word of it. The
 // forms that narrow keep their result's low word exact from their
-// operands' low words (mov, add, sub, and, or, xor, inc, dec, neg, not,
-// shl by a constant, imul of two or three operands, lea, movzx, movsx);
-// one that writes the flags narrows only where they are dead
+// operands' low words and the carry (mov, add, sub, adc, sbb, and, or,
+// xor, inc, dec, neg, not, shl by a constant, imul of two or three
+// operands, lea, movzx, movsx); one that writes the flags narrows only
+// where they are dead
 // (flagsDeadAfter).
 func narrow(k *regalloc.Kernel, from, to uint16) {
 	slot := func(m x86.Mem) (uint16, bool) {
@@ -50,7 +51,7 @@ func narrows(items []regalloc.Item, i int) bool {
 	switch in.Op {
 	case x86.MOV, x86.LEA, x86.NOT, x86.MOVZX, x86.MOVSX:
 		return true
-	case x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.INC, x86.DEC, x86.NEG:
+	case x86.ADD, x86.SUB, x86.ADC, x86.SBB, x86.AND, x86.OR, x86.XOR, x86.INC, x86.DEC, x86.NEG:
 	case x86.IMUL:
 		if len(in.Args) < 2 {
 			return false // edx:eax

@@ -160,3 +160,30 @@ func TestNarrowLea(t *testing.T) {
 		assert.Contains(t, got, want, "listing:\n%s", got)
 	}
 }
+
+// adc and sbb keep their result's low word exact from their operands'
+// and the carry: a count that sbb adds the carry to, read as a word,
+// narrows with its clear; read whole, it keeps its 32 bits.
+func TestNarrowSbb(t *testing.T) {
+	for _, whole := range []bool{false, true} {
+		k := &regalloc.Kernel{Name: "sbb"}
+		k.I(x86.MOV, x86.EDX, x86.D(x86.Abs16(0x1000)))
+		k.I(x86.XOR, x86.ESI, x86.ESI)
+		k.I(x86.CMP, x86.EDX, x86.Imm(0xff))
+		k.I(x86.SBB, x86.ESI, x86.Imm(-1))
+		if whole {
+			k.I(x86.MOV, x86.D(x86.Abs16(0x2000)), x86.ESI)
+		} else {
+			k.I(x86.MOV, x86.W(x86.Abs16(0x2000)), x86.SI)
+		}
+		k.I(x86.RET)
+		got := narrowed16(t, k, 0, 0)
+		want := []string{"xor si, si\n", "sbb si, -0x1\n"}
+		if whole {
+			want = []string{"xor esi, esi\n", "sbb esi, -0x1\n"}
+		}
+		for _, w := range want {
+			assert.Contains(t, got, w, "whole %v, listing:\n%s", whole, got)
+		}
+	}
+}
