@@ -470,7 +470,7 @@ func dce(f *Func) {
 		sweep = func(nodes []*Node) []*Node {
 			var out []*Node
 			for _, n := range nodes {
-				if n.Kind == NInst && n.Inst.Stored() == nil && (n.Inst.pure() || n.Inst.Op == OpLoad) && !used[n.Inst.Dst] {
+				if n.Kind == NInst && removable(&n.Inst) && !used[n.Inst.Dst] {
 					removed = true
 					continue
 				}
@@ -487,6 +487,10 @@ func dce(f *Func) {
 		}
 	}
 }
+
+// removable: in only computes its result (a load may go too), so that
+// where nothing reads the result it may go.
+func removable(in *Inst) bool { return in.Stored() == nil && (in.pure() || in.Op == OpLoad) }
 
 // general keeps, of each Faster if, the general way alone.
 func general(f *Func) {

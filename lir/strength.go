@@ -22,9 +22,10 @@ import (
 // each example, measured; 3 to 6 with innermost loops only), so it
 // leaves them alone.
 func strength(f *Func) {
-	r := &reducer{f: f, nd: defs(f), uses: useCounts(f), konst: map[Reg]int64{}, inits: map[*Inst]bool{}}
+	r := &reducer{f: f, konst: map[Reg]int64{}, inits: map[*Inst]bool{}}
+	nd := defs(f)
 	walkAll(f, func(n *Node) {
-		if n.Kind == NInst && n.Inst.Op == OpConst && r.nd[n.Inst.Dst] == 1 {
+		if n.Kind == NInst && n.Inst.Op == OpConst && nd[n.Inst.Dst] == 1 {
 			r.konst[n.Inst.Dst] = n.Inst.Imm
 		}
 	})
@@ -33,13 +34,11 @@ func strength(f *Func) {
 	}
 }
 
-// reducer is strength's state: nd and konst of the Func before it, and
+// reducer is strength's state: the constants of the Func before it, and
 // the instructions that set an inner loop's pointer before it (an outer
 // loop may step them as it steps its own addresses: a matmul's row).
 type reducer struct {
 	f     *Func
-	nd    []int
-	uses  []int
 	konst map[Reg]int64
 	inits map[*Inst]bool
 }
@@ -54,7 +53,7 @@ func liveUses(f *Func) []int {
 		changed = false
 		walkAll(f, func(n *Node) {
 			in := &n.Inst
-			if n.Kind != NInst || dead[in] || in.Dst == NoReg || in.Stored() != nil || !in.pure() && in.Op != OpLoad || u[in.Dst] > 0 {
+			if n.Kind != NInst || dead[in] || in.Dst == NoReg || !removable(in) || u[in.Dst] > 0 {
 				return
 			}
 			dead[in], changed = true, true
@@ -173,7 +172,6 @@ func (rd *reducer) loop(n *Node) []*Node {
 	written := loopWrites(n)
 	def := map[Reg]*Inst{} // written once, at the top of the body
 	for _, x := range n.Body {
-		// (Registers past nd are an inner loop's pointers.)
 		if x.Kind == NInst && x.Inst.Dst != NoReg && nd[x.Inst.Dst] == 1 {
 			def[x.Inst.Dst] = &x.Inst
 		}

@@ -11,106 +11,77 @@ import "slices"
 // segment the 32-bit address (0x67, a 32-bit displacement) that two
 // registers of which one is scaled need; the base's step costs an inc
 // or an add. The base is one that an instruction before the loop in
-// its list sets. A base that something else reads, or that is written
-// more than once, the loop does not step: it steps a copy made before it,
-// where two operands or more lose their scale (an i64's counting two).
-// Only where those operands may become 16-bit (segmented, or the flat
-// model's low activations).
+// its list sets and that the loop does not write. A base that something
+// else reads, or that is written more than once, the loop does not
+// step: it steps a copy made before it, where two operands or more lose
+// their scale (an i64's counting two). Only where those operands may
+// become 16-bit (segmented, or the flat model's low activations).
 func twoScales(f *Func) {
-	uses, nd := useCounts(f), defs(f)
+	uses, nd, by := useCounts(f), defs(f), scalings(f)
 	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
 		if n.Kind == NLoop {
-			out = append(out, twoScalesLoop(f, n, out, uses, nd)...)
+			out = append(out, twoScalesLoop(f, n, out, by[n.Index], uses, nd)...)
 		}
 		return append(out, n)
 	})
 }
 
 // twoScalesLoop rewrites loop n, which follows the nodes before (in
-// the same list), where it can, and returns what must run before it.
-func twoScalesLoop(f *Func, n *Node, before []*Node, uses, nd []int) []*Node {
+// the same list), where s, its index's scaling, allows, and returns what
+// must run before it.
+func twoScalesLoop(f *Func, n *Node, before []*Node, s *scaling, uses, nd []int) []*Node {
 	i := n.Index
+	if s == nil || !s.x86 || s.least == s.most || uses[i] != s.n {
+		return nil // the index is a value too, or one scale, or a dot's
+	}
 	var lesser []*Mem
-	least, most := int64(0), int64(0)
-	base, reads, greater := NoReg, 0, 0
-	ok := true
-	var scan func(nodes []*Node, top bool)
-	scan = func(nodes []*Node, top bool) {
-		for _, x := range nodes {
-			switch x.Kind {
-			case NIf:
-				scan(x.Then, top)
-				scan(x.Else, top)
-			case NInst:
-				in := &x.Inst
-				for _, r := range []Reg{in.A, in.B, in.C} {
-					ok = ok && r != i
-				}
-				for _, m := range in.mems() {
-					ok = ok && m.Base != i
-					if m.Index != i {
-						continue
-					}
-					ok = ok && top && in.Op != OpDot && in.Op != OpSplit && slices.Contains([]int64{1, 2, 4, 8}, m.Scale)
-					if least == 0 || m.Scale < least {
-						least = m.Scale
-					}
-					most = max(most, m.Scale)
-				}
-			default:
-				// An inner loop's reads of the index, or its count: left.
-				Walk([]*Node{x}, func(y *Node) {
-					if y.Kind == NInst {
-						ok = ok && !slices.Contains(y.Inst.Reads(), i)
-					} else if y.Kind == NLoop {
-						ok = ok && !slices.Contains(y.LoopReads(), i)
-					}
-				})
-			}
-		}
-	}
-	scan(n.Body, true)
-	if !ok || least == 0 || least == most {
-		return nil
-	}
+	base, greater, ok := NoReg, 0, true
 	Walk(n.Body, func(x *Node) {
 		if x.Kind != NInst {
 			return
 		}
 		for _, m := range x.Inst.mems() {
-			if m.Index == i && m.Scale != least && !f.Segmented && !(f.LowActivations && m.Buf.Activation()) {
-				ok = false // 32-bit, either way: only the step would be new
-			}
-			if m.Index == i && m.Scale != least {
+			switch {
+			case m.Index != i:
+			case m.Scale != s.least:
 				greater += max(1, m.Width/4) // an i64's: two dwords' operands
+				// 32-bit either way, flat: only the step would be new.
+				ok = ok && (f.Segmented || f.LowActivations && m.Buf.Activation())
+			default:
+				ok = ok && m.Base != NoReg && (base == NoReg || m.Base == base)
+				base = m.Base
+				lesser = append(lesser, m)
 			}
-			if m.Index != i || m.Scale != least {
-				continue
-			}
-			if m.Base == NoReg || base != NoReg && m.Base != base {
-				ok = false
-			}
-			base = m.Base
-			lesser = append(lesser, m)
-		}
-		if base != NoReg && (x.Inst.Dst == base || slices.Contains(x.Inst.Reads(), base)) {
-			reads++
 		}
 	})
-	if !ok || base == NoReg || reads != len(lesser) || f.Types[base] != I32 {
+	if !ok || base == NoReg || f.Types[base] != I32 {
 		return nil
 	}
-	// A base written once, before the loop, and read by these operands
-	// alone, the loop steps; another, a copy of it made before the loop,
-	// which pays where two operands or more lose their scale.
+	// The instructions of the loop that read the base: these operands'
+	// alone (one an instruction), and none writes it.
+	reads := 0
+	Walk(n.Body, func(x *Node) {
+		switch {
+		case x.Kind == NInst && x.Inst.Dst == base:
+			ok = false
+		case x.Kind == NInst && slices.Contains(x.Inst.Reads(), base):
+			reads++
+		case x.Kind == NLoop && slices.Contains(x.LoopReads(), base) || x.Kind == NIf && x.Cond == base:
+			ok = false
+		}
+	})
 	// The base is set before the loop in its list, so that each time
 	// the loop runs it starts at its first value (one set before an
 	// enclosing loop would start where the last run left it, one set
 	// after the loop, for the next pass of an enclosing loop, would be
 	// read before it is written).
-	if !slices.ContainsFunc(before, func(x *Node) bool { return x.Kind == NInst && x.Inst.Dst == base }) {
+	set := slices.ContainsFunc(before, func(x *Node) bool { return x.Kind == NInst && x.Inst.Dst == base })
+	if !ok || reads != len(lesser) || !set {
 		return nil
 	}
+	// A base written once and read by these operands alone, the loop
+	// steps; another, a copy of it made before the loop, which pays
+	// where two operands or more lose their scale.
 	var pre []*Node
 	if nd[base] != 1 || uses[base] != reads {
 		if greater < 2 {
@@ -125,7 +96,7 @@ func twoScalesLoop(f *Func, n *Node, before []*Node, uses, nd []int) []*Node {
 	}
 	c := f.NewReg(I32)
 	n.Body = append(n.Body,
-		&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: c, A: NoReg, B: NoReg, C: NoReg, Imm: least * max(n.Step, 1)}},
+		&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: c, A: NoReg, B: NoReg, C: NoReg, Imm: s.least * max(n.Step, 1)}},
 		&Node{Kind: NInst, Inst: Inst{Op: OpAdd, Dst: base, A: base, B: c, C: NoReg}})
 	return pre
 }
