@@ -36,3 +36,40 @@ func TestLookupCall(t *testing.T) {
 		})
 	}
 }
+
+// The call of a lookup routine in a segment reads bx, the table's
+// offset, not ebx: seven values live at once before it all get
+// registers. Read as ebx, the upper half the mov to bx keeps would be
+// live from the kernel's entry, ebx no one's, and one value spilled.
+func TestLookupCallReadsBX(t *testing.T) {
+	const no = lir.NoReg
+	tab := &lir.Buf{Name: "exp", Kind: lir.BufTable, Size: 4 * 513}
+	x := &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 64}
+	f := &lir.Func{Bufs: []*lir.Buf{tab, x}}
+	for range 12 {
+		f.Types = append(f.Types, lir.I32)
+	}
+	nodes := inputs()
+	for r := lir.Reg(2); r <= 7; r++ { // six values, and their product: seven
+		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: r, A: no, B: no, C: no,
+			Mem: lir.Mem{Buf: x, Base: no, Index: no, Disp: 4 * int64(r), Width: 4}}})
+	}
+	nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpMul, 9, 2, 3, 0)})
+	for r := lir.Reg(4); r <= 7; r++ {
+		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpMul, 9, 9, r, 0)})
+	}
+	for r := lir.Reg(2); r <= 7; r++ { // each read twice: in registers
+		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 9, 9, r, 0)})
+	}
+	nodes = append(nodes,
+		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLookup, Dst: 10, A: 0, B: no, C: no, Imm: 11,
+			Mem: lir.Mem{Buf: tab, Base: no, Index: no, Disp: 0x40, Width: 4, Signed: true}}},
+		&lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 11, 10, 9, 0)},
+		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 11, B: no, C: no,
+			Mem: lir.Mem{Buf: x, Base: no, Index: no, Width: 4}}})
+	l := oneBuf(tab, true)
+	l.Group[x], l.Addr[x] = activations, LowActivations+0x1000
+	got := listingFor(t, f, l, nodes, true)
+	assert.Contains(t, got, "call lookup11.es", "listing:\n%s", got)
+	assert.NotRegexp(t, `\[0x1[1-9a-f][0-9a-f]{2}\]`, got, "a spill slot; listing:\n%s", got)
+}
