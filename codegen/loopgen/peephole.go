@@ -430,3 +430,117 @@ func zeroStore(k *regalloc.Kernel) {
 		i++
 	}
 }
+
+// storeEarly stores a copy's source where the copy is made, when the
+// copy's register only carries the value to a store in a low-memory
+// slot further on: `mov cx, ax; lodsw; …; mov [m], cx` becomes `mov [m],
+// ax; lodsw; …` (the copy, then unread, goes with deadCode). Between the
+// two, only instructions whose registers are their operands (and
+// lodsb/w/d's ax and si) that name neither the register nor memory in
+// ds outside a segment override, nor any label or jump. After allocation
+// (k in physical registers), before deadCode.
+func storeEarly(k *regalloc.Kernel) {
+	live, err := regalloc.LiveOut(k, allocOptions())
+	if err != nil {
+		return
+	}
+	items := k.Items
+	for j := range items {
+		m, r, ok := slotStore(items[j])
+		if !ok || live(j, r) {
+			continue
+		}
+		i := j - 1
+		for ; i >= 0 && items[i].Label == "" && !names(items[i].Inst, r) && simple(items[i].Inst, r, m); i-- {
+		}
+		if i < 0 || items[i].Label != "" || !names(items[i].Inst, r) {
+			continue
+		}
+		cp := items[i].Inst
+		d, isReg := cp.Args[0].(x86.Reg)
+		s, srcReg := x86.Reg(0), false
+		if cp.Op == x86.MOV && len(cp.Args) == 2 && isReg {
+			s, srcReg = cp.Args[1].(x86.Reg)
+		}
+		if !srcReg || gpr(d) != gpr(r) || d.Size() < r.Size() || s.Size() != d.Size() || gpr(s) < 0 || gpr(s) == gpr(r) {
+			continue
+		}
+		src := x86.EAX + x86.Reg(gpr(s))
+		if r.Size() == 16 {
+			src = x86.AX + x86.Reg(gpr(s))
+		}
+		copy(items[i+2:j+1], items[i+1:j])
+		items[i+1] = regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{m, src}}}
+	}
+}
+
+// slotStore: in is mov [m], r, m a low-memory slot (an absolute address
+// in ds) and r a 16- or 32-bit general register of its size.
+func slotStore(it regalloc.Item) (x86.Mem, x86.Reg, bool) {
+	in := it.Inst
+	if it.Label != "" || in.Op != x86.MOV || len(in.Args) != 2 {
+		return x86.Mem{}, 0, false
+	}
+	m, isMem := in.Args[0].(x86.Mem)
+	r, isReg := in.Args[1].(x86.Reg)
+	ok := isMem && isReg && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == x86.NoReg && m.Label == "" &&
+		gpr(r) >= 0 && r.Size() == m.Size && r.Size() >= 16
+	return m, r, ok
+}
+
+// gpr is r's general register's number (eax 0 … edi 7, its 16- and
+// 8-bit parts alike), -1 for any other.
+func gpr(r x86.Reg) int {
+	switch {
+	case r >= x86.EAX && r <= x86.EDI:
+		return int(r - x86.EAX)
+	case r >= x86.AX && r <= x86.DI:
+		return int(r - x86.AX)
+	case r >= x86.AL && r <= x86.BH:
+		return int(r-x86.AL) % 4
+	}
+	return -1
+}
+
+// names: in names r's general register among its operands (an address's
+// too).
+func names(in x86.Inst, r x86.Reg) bool {
+	for _, a := range in.Args {
+		switch a := a.(type) {
+		case x86.Reg:
+			if gpr(a) == gpr(r) {
+				return true
+			}
+		case x86.Mem:
+			if gpr(a.Base) == gpr(r) && a.Base != x86.NoReg || gpr(a.Index) == gpr(r) && a.Index != x86.NoReg {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// simple: in touches no register but its operands (lods: ax and si too,
+// which r must not be) and no memory in ds but absolute slots other than
+// m.
+func simple(in x86.Inst, r x86.Reg, m x86.Mem) bool {
+	switch in.Op {
+	case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.INC, x86.DEC,
+		x86.NEG, x86.NOT, x86.CMP, x86.TEST, x86.SHL, x86.SHR, x86.SAR, x86.PUSH:
+	case x86.LODSB, x86.LODSW, x86.LODSD:
+		return gpr(r) != gpr(x86.EAX) && gpr(r) != gpr(x86.ESI)
+	default:
+		return false
+	}
+	for _, a := range in.Args {
+		x, isMem := a.(x86.Mem)
+		if !isMem || in.Op == x86.LEA || x.Seg != x86.NoReg {
+			continue
+		}
+		if x.Base != x86.NoReg || x.Index != x86.NoReg || x.Label != "" ||
+			x.Disp < m.Disp+int32(m.Size/8) && m.Disp < x.Disp+int32(max(x.Size, 8)/8) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,6 +1,8 @@
 package loopgen
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -338,5 +340,43 @@ func TestZeroStore(t *testing.T) {
 		var p x86.Program
 		require.NoError(t, regalloc.Rewrite(k, nil, &p))
 		assert.Contains(t, p.Listing(), c.want, c.name)
+	}
+}
+
+// A copy whose register only carries a value to a low-memory slot's
+// store stores the source where the copy is (the copy then goes), past
+// a lodsw and a push; not where the register is read between, where the
+// slot is, or where the copy's register is ax (which lodsw writes).
+func TestStoreEarly(t *testing.T) {
+	slot := x86.W(x86.Abs16(0x3800))
+	for _, c := range []struct {
+		name    string
+		reg     x86.Reg // the copy's
+		between x86.Inst
+		early   bool
+	}{
+		{"past lodsw", x86.CX, x86.Inst{Op: x86.LODSW}, true},
+		{"past a push", x86.CX, x86.Inst{Op: x86.PUSH, Args: []x86.Operand{x86.SI}}, true},
+		{"read between", x86.CX, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.DX, x86.CX}}, false},
+		{"the slot read between", x86.CX, x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.DX, slot}}, false},
+		{"ax past lodsw", x86.AX, x86.Inst{Op: x86.LODSW}, false},
+	} {
+		src := x86.DX
+		if c.reg == x86.AX {
+			src = x86.BX
+		}
+		k := &regalloc.Kernel{Name: "early"}
+		k.I(x86.MOV, src, x86.W(x86.Abs16(0x1000)))
+		k.I(x86.MOV, c.reg, src)
+		k.Items = append(k.Items, regalloc.Item{Inst: c.between})
+		k.I(x86.MOV, slot, c.reg)
+		k.I(x86.RET)
+		storeEarly(k)
+		deadCode(k)
+		var p x86.Program
+		require.NoError(t, regalloc.Rewrite(k, nil, &p))
+		got := p.Listing()
+		moved := strings.Contains(got, fmt.Sprintf("mov word [0x3800], %s\n", src)) && !strings.Contains(got, fmt.Sprintf("mov %s, %s\n", c.reg, src))
+		assert.Equal(t, c.early, moved, "%s: listing:\n%s", c.name, got)
 	}
 }
