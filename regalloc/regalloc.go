@@ -444,6 +444,10 @@ func family(r x86.Reg) (int, bool) {
 	return 0, false
 }
 
+// Family is r's general register's number (eax 0 … edi 7, its 16- and
+// 8-bit parts alike); ok is false for any other register.
+func Family(r x86.Reg) (f int, ok bool) { return family(r) }
+
 // view is the register of family f with the given width.
 func view(f, bits, n int) (x86.Reg, error) {
 	switch bits {

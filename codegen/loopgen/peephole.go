@@ -488,16 +488,11 @@ func slotStore(it regalloc.Item) (x86.Mem, x86.Reg, bool) {
 	return m, r, ok
 }
 
-// gpr is r's general register's number (eax 0 … edi 7, its 16- and
-// 8-bit parts alike), -1 for any other.
+// gpr is r's general register's number (regalloc.Family), -1 for any
+// other register.
 func gpr(r x86.Reg) int {
-	switch {
-	case r >= x86.EAX && r <= x86.EDI:
-		return int(r - x86.EAX)
-	case r >= x86.AX && r <= x86.DI:
-		return int(r - x86.AX)
-	case r >= x86.AL && r <= x86.BH:
-		return int(r-x86.AL) % 4
+	if f, ok := regalloc.Family(r); ok {
+		return f
 	}
 	return -1
 }
