@@ -448,6 +448,13 @@ func family(r x86.Reg) (int, bool) {
 // 8-bit parts alike); ok is false for any other register.
 func Family(r x86.Reg) (f int, ok bool) { return family(r) }
 
+// View is family f's register of the given width (32, 16, or 8 for the
+// low bytes of eax to ebx); ok is false where f has none.
+func View(f, bits int) (r x86.Reg, ok bool) {
+	r, err := view(f, bits, 0)
+	return r, err == nil && f >= 0 && f < 8
+}
+
 // view is the register of family f with the given width.
 func view(f, bits, n int) (x86.Reg, error) {
 	switch bits {

@@ -231,7 +231,7 @@ func (k *kernel) call(n *lir.Node) {
 		if words[i] {
 			// A segment: its low word (passedSegments), all the call
 			// reads (ebx read would keep bx's upper half live above).
-			reads[i] = x86.AX + (r - x86.EAX)
+			reads[i] = sized(r, 16)
 		}
 		k.i(x86.MOV, reads[i], srcs[i])
 	}

@@ -1,6 +1,7 @@
 package loopgen
 
 import (
+	"fmt"
 	"slices"
 
 	x86 "tfc/codegen/x86_16"
@@ -382,9 +383,9 @@ func movAddLea(mv, add regalloc.Item) (x86.Inst, bool) {
 		if lea := (x86.Inst{Op: x86.LEA, Args: []x86.Operand{d, m}}); instBytes(lea) > 0 {
 			return lea, true // a 16-bit address
 		}
-		m.Base, m.Disp = m.Base-x86.AX+x86.EAX, int32(int16(m.Disp))
+		m.Base, m.Disp = sized(m.Base, 32), int32(int16(m.Disp))
 		if m.Index != x86.NoReg {
-			m.Index = m.Index - x86.AX + x86.EAX
+			m.Index = sized(m.Index, 32)
 		}
 	}
 	if m.Index != x86.NoReg {
@@ -465,12 +466,8 @@ func storeEarly(k *regalloc.Kernel) {
 		if !srcReg || gpr(d) != gpr(r) || d.Size() < r.Size() || s.Size() != d.Size() || gpr(s) < 0 || gpr(s) == gpr(r) {
 			continue
 		}
-		src := x86.EAX + x86.Reg(gpr(s))
-		if r.Size() == 16 {
-			src = x86.AX + x86.Reg(gpr(s))
-		}
 		copy(items[i+2:j+1], items[i+1:j])
-		items[i+1] = regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{m, src}}}
+		items[i+1] = regalloc.Item{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{m, sized(s, r.Size())}}}
 	}
 }
 
@@ -497,6 +494,16 @@ func gpr(r x86.Reg) int {
 	return -1
 }
 
+// sized is general register r's register of the given width (32 or 16:
+// regalloc.View).
+func sized(r x86.Reg, bits int) x86.Reg {
+	v, ok := regalloc.View(gpr(r), bits)
+	if !ok {
+		panic(fmt.Sprintf("BUG: loopgen: %s has no %d-bit register", r, bits))
+	}
+	return v
+}
+
 // names: in names r's general register among its operands (an address's
 // too).
 func names(in x86.Inst, r x86.Reg) bool {
@@ -507,7 +514,7 @@ func names(in x86.Inst, r x86.Reg) bool {
 				return true
 			}
 		case x86.Mem:
-			if gpr(a.Base) == gpr(r) && a.Base != x86.NoReg || gpr(a.Index) == gpr(r) && a.Index != x86.NoReg {
+			if gpr(a.Base) == gpr(r) || gpr(a.Index) == gpr(r) { // r is one: gpr(NoReg) is -1
 				return true
 			}
 		}
