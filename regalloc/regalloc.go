@@ -272,6 +272,12 @@ type Options struct {
 	// will be 16-bit where their registers allow: a virtual that is such
 	// an unscaled address's base or index prefers ebx, ebp, esi or edi.
 	Addr16 bool
+	// RegisterShifts: a spilled value is shifted in a register (loaded,
+	// shifted, stored), never in its slot, so that where it is read next
+	// the register may still hold it and the load go (reloads). A choice
+	// of the size policy: llama2-int8.tf's attention 4 bytes smaller, the
+	// -O2 image of llama2.tf 2 bytes larger.
+	RegisterShifts bool
 	// Resident virtuals are spilled whole (or loaded again) only where
 	// nothing else live can go; they may still be split around loops.
 	// The first victim a greedy choice takes may leave spilled a value

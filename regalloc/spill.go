@@ -100,7 +100,7 @@ func rematerialize(k *Kernel, o *Options, v int, def x86.Inst, fresh map[int]boo
 			return
 		}
 		if def.Op == x86.MOV {
-			if in, ok := memForm(it.Inst, v, def.Args[1].(x86.Mem)); ok {
+			if in, ok := memForm(it.Inst, v, def.Args[1].(x86.Mem), o); ok {
 				it.Inst = in
 				out.Items = append(out.Items, it)
 				return
@@ -200,7 +200,7 @@ func victim(k *Kernel, o Options, fresh map[int]bool) (choice, error) {
 		}
 		for n := range touched {
 			w := weight[j]
-			if _, ok := memForm(a.k.Items[a.item[j]].Inst, n-physNodes, x86.D(x86.Abs16(0))); ok {
+			if _, ok := memForm(a.k.Items[a.item[j]].Inst, n-physNodes, x86.D(x86.Abs16(0)), &o); ok {
 				w *= memFormUse
 			}
 			uses[n] += w
@@ -290,7 +290,7 @@ func spillVirtual(k *Kernel, o *Options, v int, m x86.Mem, fresh map[int]bool) *
 			(in.Args[0] == x86.Operand(m) && in.Args[1] == x86.Operand(V(v)) || in.Args[0] == x86.Operand(V(v)) && in.Args[1] == x86.Operand(m)) {
 			return
 		}
-		if in, ok := memForm(it.Inst, v, m); ok {
+		if in, ok := memForm(it.Inst, v, m, o); ok {
 			it.Inst = in
 			out.Items = append(out.Items, it)
 			return
@@ -342,9 +342,9 @@ func nextVirtual(k *Kernel, o *Options) int {
 // in memory at m instead, where x86 has that form: a source of mov, the
 // ALU ops, cmp, test and two-operand imul, the operand of one-operand mul,
 // imul, div and the unary ops, or the destination of mov, the ALU ops and
-// shifts from a register or an immediate. No form takes two memory
-// operands.
-func memForm(in x86.Inst, v int, m x86.Mem) (x86.Inst, bool) {
+// shifts from a register or an immediate (unless o.RegisterShifts). No
+// form takes two memory operands.
+func memForm(in x86.Inst, v int, m x86.Mem, o *Options) (x86.Inst, bool) {
 	if (in.Op == x86.XOR || in.Op == x86.SUB) && len(in.Args) == 2 && in.Args[0] == x86.Operand(V(v)) && in.Args[1] == in.Args[0] {
 		// The zeroing idiom: and with 0 writes the same value and flags
 		// (6 bytes, where the xor of a register and its store take 7).
@@ -391,7 +391,7 @@ func memForm(in x86.Inst, v int, m x86.Mem) (x86.Inst, bool) {
 		_, srcReg := in.Args[1].(x86.Reg)
 		ok = (srcImm || srcReg) && (op == x86.MOV || op == x86.ADD || op == x86.ADC || op == x86.SUB ||
 			op == x86.SBB || op == x86.AND || op == x86.OR || op == x86.XOR || op == x86.CMP || op == x86.TEST ||
-			op == x86.SHL || op == x86.SHR || op == x86.SAR)
+			!o.RegisterShifts && (op == x86.SHL || op == x86.SHR || op == x86.SAR))
 
 	}
 	if !ok {

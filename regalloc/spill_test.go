@@ -110,6 +110,22 @@ func TestSpillWordInPlace(t *testing.T) {
 	}, got, "spilled")
 }
 
+// A spilled value is shifted in its slot, unless RegisterShifts: then in
+// a register, loaded and stored, which the reload pass may find holding
+// it where it is read next (attention's head index halved: 4 bytes).
+func TestSpillRegisterShifts(t *testing.T) {
+	k := &Kernel{Name: "shift"}
+	k.I(x86.MOV, v0, v1)
+	k.I(x86.SHR, v0, x86.Imm(1))
+	k.I(x86.MOV, x86.EAX, v0)
+	m := x86.D(x86.Abs16(0x700))
+	assert.Equal(t, []string{"mov dword [0x700], v1", "shr dword [0x700], 0x1", "mov eax, dword [0x700]"},
+		lines(spillVirtual(k, &Options{}, 0, m, map[int]bool{})), "in the slot")
+	assert.Equal(t, []string{
+		"mov dword [0x700], v1", "mov v2, dword [0x700]", "shr v2, 0x1", "mov dword [0x700], v2", "mov eax, dword [0x700]",
+	}, lines(spillVirtual(k, &Options{RegisterShifts: true}, 0, m, map[int]bool{})), "in a register")
+}
+
 // A value that one load from invariant memory writes whole is spilled by
 // loading it again where it is read: the load itself goes, a reader that
 // takes memory reads the place, and another reads a fresh virtual loaded

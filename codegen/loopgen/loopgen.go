@@ -494,7 +494,9 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 	k.k.Items = append(append(k.prologue, k.entry...), k.k.Items...)
 	deadCode(&k.k)
 	peephole(k.k.Items, g.o.Size)
-	a, err := allocate(k, allocOptions(), spill)
+	o := allocOptions()
+	o.RegisterShifts = g.o.Size
+	a, err := allocate(k, o, spill)
 	if err != nil {
 		return allocation{}, fmt.Errorf("BUG: loopgen: %s (%s): %v", name, mark, err)
 	}
@@ -502,7 +504,6 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 		// Splitting values around loops makes some kernels smaller and
 		// others larger: the size policy allocates both ways and keeps
 		// the smaller. At -O2 it ran more instructions a token.
-		o := allocOptions()
 		o.Split = true
 		if b, err := allocate(k, o, spill); err == nil && b.bytes() < a.bytes() {
 			a = b
