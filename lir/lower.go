@@ -141,10 +141,10 @@ func (lw *lowerer) embed(op *ir.Op) {
 		in = OpPos // learned positions
 	}
 	row := b.mul32(b.op(in, I32, NoReg, NoReg), b.c32(rowBytes(q)))
-	m := b.load(I32, at(w, row, 1, 0, 4, true))
+	m := b.load(I32, at(w, row, 1, multAt(q), 4, true))
 	b.loopN(q.Cols, func(j Reg) {
 		a := b.add32(row, b.mul32(j, b.c32(eb)))
-		wv := b.load(I32, at(w, a, 1, 4, int(eb), true))
+		wv := b.load(I32, at(w, a, 1, 0, int(eb), true))
 		b.store(i32At(y, j, yoff), lw.rshr(b.wide(wv, m), q.Q.Shift))
 	})
 }
@@ -162,12 +162,12 @@ func (lw *lowerer) matmul(op *ir.Op) {
 			acc := b.c64(0)
 			b.loopN(q.Cols, func(c Reg) {
 				a := b.add32(row, b.mul32(c, b.c32(eb)))
-				wv := b.load(I32, at(w, a, 1, 4, int(eb), true))
+				wv := b.load(I32, at(w, a, 1, 0, int(eb), true))
 				xv := b.load(I32, i32At(x, c, xoff))
 				b.set(acc, OpAdd, acc, b.wide(wv, xv))
 			})
 			t := lw.rshr(acc, ir.MatmulPreShift)
-			m := b.load(I32, at(w, row, 1, 0, 4, true))
+			m := b.load(I32, at(w, row, 1, multAt(q), 4, true))
 			b.store(i32At(y, r, yoff), lw.rshr(b.wide(t, m), q.Q.Shift))
 		})
 	}

@@ -120,6 +120,7 @@ type unit struct {
 	counts   []int64 // every constant loop count, in order
 	bufs     []*Buf  // every memory operand's buffer, in order
 	disps    []int64 // and its displacement
+	bases    []Reg   // and its base register
 	free     []Reg   // registers read before written: from outside
 	insts    int
 }
@@ -165,6 +166,7 @@ func shapeOf(f *Func, op *Node, from, to int) *unit {
 		} else {
 			u.bufs = append(u.bufs, m.Buf)
 			u.disps = append(u.disps, m.Disp)
+			u.bases = append(u.bases, m.Base)
 			sb.WriteString("[b ")
 		}
 		reg(m.Base, false)
@@ -348,6 +350,15 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 		rename[r] = n
 		return n
 	}
+	// A class whose one base is a pointer the unit sets from a constant
+	// and steps has that pointer start at the param (at the constant
+	// past it), and reads through it alone.
+	absorbed := map[Reg]int{}
+	for c := range classBase {
+		if b, ok := pointerOf(t, class, c); ok {
+			absorbed[b] = c
+		}
+	}
 	// mem rewrites m; a buffer that varies is reached through its
 	// pointer param, plus the old base in a new register if there was one.
 	mem := func(m Mem, out *[]*Node) Mem {
@@ -363,6 +374,10 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 		}
 		p := bufParam[c]
 		m.Disp -= t.disps[classBase[c]]
+		if _, ok := absorbed[t.bases[a]]; ok {
+			m.Buf = segBuf[c]
+			return m
+		}
 		if m.Base != NoReg {
 			sum := f.NewReg(I32)
 			*out = append(*out, &Node{Kind: NInst, Inst: Inst{Op: OpAdd, Dst: sum, A: p, B: m.Base, C: NoReg}})
@@ -392,6 +407,15 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 						in = Inst{Op: OpCopy, Dst: in.Dst, A: p, B: NoReg, C: NoReg}
 					}
 					nconst++
+					if c, ok := absorbed[n.Inst.Dst]; ok {
+						if in.Op == OpConst && in.Imm == 0 {
+							in = Inst{Op: OpCopy, Dst: in.Dst, A: bufParam[c], B: NoReg, C: NoReg}
+						} else {
+							k := f.NewReg(I32)
+							out = append(out, &Node{Kind: NInst, Inst: Inst{Op: in.Op, Dst: k, A: in.A, B: NoReg, C: NoReg, Imm: in.Imm}})
+							in = Inst{Op: OpAdd, Dst: in.Dst, A: bufParam[c], B: k, C: NoReg}
+						}
+					}
 				}
 				c.Inst = in
 			case NLoop:
@@ -418,6 +442,67 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 	}
 	f.Procs = append(f.Procs, proc)
 	return proc, spec
+}
+
+// pointerOf: the accesses of class c (accessClasses) in unit t all read
+// through one base register b and no index, and b is a pointer: the
+// unit sets it once from a constant, at its top, then only adds to it,
+// and reads it nowhere else.
+func pointerOf(t *unit, class []int, c int) (b Reg, ok bool) {
+	b = NoReg
+	for a, ca := range class {
+		if ca != c {
+			continue
+		}
+		if t.bases[a] == NoReg || b != NoReg && t.bases[a] != b {
+			return NoReg, false
+		}
+		b = t.bases[a]
+	}
+	if b == NoReg {
+		return NoReg, false
+	}
+	ok = true
+	set := 0
+	access := 0
+	var walk func(nodes []*Node, top bool)
+	walk = func(nodes []*Node, top bool) {
+		for _, n := range nodes {
+			switch n.Kind {
+			case NInst:
+				in := &n.Inst
+				if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
+					if in.Mem.Buf != nil {
+						if in.Mem.Index == b || in.Mem.Base == b && class[access] != c {
+							ok = false
+						}
+						access++
+					} else if in.Mem.Base == b || in.Mem.Index == b {
+						ok = false
+					}
+				} else if slices.ContainsFunc(in.mems(), func(m *Mem) bool { return m.Base == b || m.Index == b }) {
+					ok = false
+				}
+				step := in.Op == OpAdd && in.Dst == b && in.A == b && in.B != b
+				if in.Dst == b && !step {
+					ok = ok && top && set == 0 && in.Op == OpConst
+					set++
+				}
+				if !step && (in.A == b || in.B == b || in.C == b) || step && in.C == b {
+					ok = false
+				}
+			case NLoop:
+				ok = ok && n.Count != b
+				walk(n.Body, false)
+			case NIf:
+				ok = ok && n.Cond != b
+				walk(n.Then, false)
+				walk(n.Else, false)
+			}
+		}
+	}
+	walk(t.op.Body[t.from:t.to], true)
+	return b, ok && set == 1
 }
 
 // segPlan says, for a group's proc in a segmented function, through which

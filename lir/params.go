@@ -32,8 +32,8 @@ func ParamBytes(b *Buf, l int) []byte {
 }
 
 // paramBytes is layer l's slice of q as the image stores it: fixed params
-// as int32; quantized ones row by row, each row its multiplier (int32) then
-// its weights (int8 or int16), whatever the scale groups, so that one
+// as int32; quantized ones row by row, each row its weights (int8 or int16)
+// then its multiplier (int32), whatever the scale groups, so that one
 // matmul reads every scheme.
 func paramBytes(q *ir.Param, l int) []byte {
 	if q.Q.W == nil {
@@ -49,7 +49,6 @@ func paramBytes(q *ir.Param, l int) []byte {
 		return b
 	}
 	for r := 0; r < q.Rows; r++ {
-		b = binary.LittleEndian.AppendUint32(b, uint32(q.Mult(q.Layer(l), r)))
 		for _, v := range w[r*q.Cols : (r+1)*q.Cols] {
 			if q.Q.Bits == 8 {
 				b = append(b, byte(int8(v)))
@@ -57,6 +56,7 @@ func paramBytes(q *ir.Param, l int) []byte {
 				b = binary.LittleEndian.AppendUint16(b, uint16(int16(v)))
 			}
 		}
+		b = binary.LittleEndian.AppendUint32(b, uint32(q.Mult(q.Layer(l), r)))
 	}
 	return b
 }
@@ -70,7 +70,11 @@ func paramSize(q *ir.Param) int64 {
 }
 
 // rowBytes is the size of one stored row of a quantized param.
-func rowBytes(q *ir.Param) int64 { return 4 + int64(q.Cols*q.Q.Bits/8) }
+func rowBytes(q *ir.Param) int64 { return multAt(q) + 4 }
+
+// multAt is where a stored row's multiplier starts in it: after the
+// weights, where a pointer that read them has come to.
+func multAt(q *ir.Param) int64 { return int64(q.Cols * q.Q.Bits / 8) }
 
 // rowRun is the params of a fused matmul from part i that one loop over
 // their rows can run: those after the first that store their rows as it

@@ -27,6 +27,7 @@ var passes = []pass{
 	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed", "", true},
 	{"simd", simd, "a row's dot product of int16 weights with a vector becomes one dot over the vector's 11-bit digits, which a loop before the rows writes (SSE2's pmaddwd)", "speed", "sse2", false},
 	{"general", general, "an if whose then-branch only does faster what its else-branch does becomes the else-branch", "size", "", false},
+	{"rows", rows, "an inner loop's pointer that ends where the next pass's row begins (a matmul's weights, then the row's multiplier) runs on from row to row, set once before the loop", "size", "", false},
 	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size", "", false},
 	{"strength", strength, "in a procedure, an address that a loop moves by a fixed step each pass, and computes with two instructions or more, is read through a pointer set before the loop and stepped at the end of its body", "size", "", false},
 	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", "", false},

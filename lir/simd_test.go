@@ -58,7 +58,7 @@ func TestSimdExact(t *testing.T) {
 }
 
 // runDot builds a matmul's rows as lir.Lower does (the row offset, the
-// weight at row + 2c + 4, the vector's element, their wide product into
+// weight at row + 2c, the row's multiplier after them, the vector's element, their wide product into
 // an i64 sum stored per row), runs simd and the verifier, and interprets
 // it. It returns the sums and the number of OpDots.
 func runDot(t *testing.T, x, w []int32, rows int) ([]int64, int) {
@@ -90,7 +90,7 @@ func runDot(t *testing.T, x, w []int32, rows int) ([]int64, int) {
 		inst(Inst{Op: OpConst, Dst: k2, Imm: 2}),
 		inst(Inst{Op: OpMul, Dst: tw, A: c, B: k2}),
 		inst(Inst{Op: OpAdd, Dst: a, A: row, B: tw}),
-		inst(Inst{Op: OpLoad, Dst: wv, Mem: Mem{Buf: wb, Base: NoReg, Index: a, Scale: 1, Disp: 4, Width: 2, Signed: true}}),
+		inst(Inst{Op: OpLoad, Dst: wv, Mem: Mem{Buf: wb, Base: NoReg, Index: a, Scale: 1, Width: 2, Signed: true}}),
 		inst(Inst{Op: OpLoad, Dst: xv, Mem: Mem{Buf: xb, Base: NoReg, Index: c, Scale: 4, Width: 4, Signed: true}}),
 		inst(Inst{Op: OpMulWide, Dst: pr, A: wv, B: xv}),
 		inst(Inst{Op: OpAdd, Dst: acc, A: acc, B: pr}),

@@ -22,6 +22,14 @@ import (
 // each example, measured; 3 to 6 with innermost loops only), so it
 // leaves them alone.
 func strength(f *Func) {
+	r := newReducer(f)
+	for _, p := range f.Procs {
+		p.Body = r.in(p.Body)
+	}
+}
+
+// newReducer is a reducer of f, which knows f's constants.
+func newReducer(f *Func) *reducer {
 	r := &reducer{f: f, konst: map[Reg]int64{}, inits: map[*Inst]bool{}}
 	nd := defs(f)
 	walkAll(f, func(n *Node) {
@@ -29,9 +37,7 @@ func strength(f *Func) {
 			r.konst[n.Inst.Dst] = n.Inst.Imm
 		}
 	})
-	for _, p := range f.Procs {
-		p.Body = r.in(p.Body)
-	}
+	return r
 }
 
 // reducer is strength's state: the constants of the Func before it, and
@@ -41,6 +47,8 @@ type reducer struct {
 	f     *Func
 	konst map[Reg]int64
 	inits map[*Inst]bool
+	// continued: an inner loop's pointer continued from pass to pass.
+	continued bool
 }
 
 // liveUses is useCounts without the readers that are dead code: an
@@ -142,6 +150,14 @@ func (a affine) key() string {
 	return fmt.Sprintf("%s | %s", a.coef.key(), base.key())
 }
 
+// moving is a memory operand of a loop's body outside its inner loops,
+// or the first value of an inner loop's pointer, with its address.
+type moving struct {
+	m  *Mem  // an operand's address, or
+	in *Inst // an inner loop's pointer's first value
+	a  affine
+}
+
 // in rewrites the loops among nodes, inner ones first.
 func (rd *reducer) in(nodes []*Node) []*Node {
 	var out []*Node
@@ -237,17 +253,12 @@ func (rd *reducer) loop(n *Node) []*Node {
 	}
 	// The memory operands of the body outside its inner loops (theirs
 	// are the inner loops' to reduce), with their addresses.
-	type access struct {
-		m  *Mem  // an operand's address, or
-		in *Inst // an inner loop's pointer's first value
-		a  affine
-	}
-	groups := map[string][]access{}
+	groups := map[string][]moving{}
 	var order []string
 	// computed: the registers the loop writes (not the index) that a
 	// group's addresses read, and how often.
 	computed := map[string]map[Reg]int{}
-	add := func(ac access, regs ...Reg) {
+	add := func(ac moving, regs ...Reg) {
 		if ac.a.coef.zero() {
 			return
 		}
@@ -275,7 +286,7 @@ func (rd *reducer) loop(n *Node) []*Node {
 					a, okA := aff(in.A)
 					b, okB := aff(in.B)
 					if okA && okB && (in.Op == OpAdd || in.Op == OpCopy) {
-						add(access{in: in, a: a.plus(b, 1)}, in.A, in.B)
+						add(moving{in: in, a: a.plus(b, 1)}, in.A, in.B)
 					}
 					continue
 				}
@@ -286,7 +297,7 @@ func (rd *reducer) loop(n *Node) []*Node {
 					base, ok1 := aff(m.Base)
 					idx, ok2 := aff(m.Index)
 					if ok1 && ok2 {
-						add(access{m: m, a: base.plus(idx, max(m.Scale, 1))}, m.Base, m.Index)
+						add(moving{m: m, a: base.plus(idx, max(m.Scale, 1))}, m.Base, m.Index)
 					}
 				}
 			}
@@ -343,12 +354,29 @@ func (rd *reducer) loop(n *Node) []*Node {
 		g := groups[k]
 		a := g[0].a
 		stepBy := lin{}.plus(a.coef, step)
-		if len(g) == 1 && g[0].in != nil && len(stepBy.terms) == 0 {
-			if p, ran, ok := innerRun(n, g[0].in, nd, konst); ok {
+		if g[0].in != nil && len(stepBy.terms) == 0 && !slices.ContainsFunc(g[1:], func(ac moving) bool { return ac.in != nil }) {
+			if p, inner, ran, ok := innerRun(n, g[0].in, nd, konst); ok {
 				// The inner loop's pointer continues: where its loop
 				// leaves it is this pass's start plus what the loop ran
 				// over, so it starts once, before this loop, and this
 				// loop's step adds only what is left (rope's heads: 0).
+				// The group's other accesses read through it, where it
+				// is before the inner loop or after (a matmul's row
+				// multiplier, after its weights).
+				rd.continued = true
+				after := false
+				for _, x := range n.Body {
+					after = after || x == inner
+					for _, ac := range g[1:] {
+						if holds(x, ac.m) {
+							ac.m.Disp += ac.a.base.k - a.base.k
+							if after {
+								ac.m.Disp -= ran
+							}
+							ac.m.Base, ac.m.Index, ac.m.Scale = p, NoReg, 0
+						}
+					}
+				}
 				init := form(lin{terms: a.base.terms})
 				switch {
 				case init == NoReg:
@@ -404,13 +432,24 @@ func (rd *reducer) loop(n *Node) []*Node {
 	return pre
 }
 
+// holds: m is a memory operand of an instruction within x.
+func holds(x *Node, m *Mem) bool {
+	found := false
+	Walk([]*Node{x}, func(y *Node) {
+		if y.Kind == NInst && slices.Contains(y.Inst.mems(), m) {
+			found = true
+		}
+	})
+	return found
+}
+
 // innerRun: init sets the pointer p of an inner loop of n that runs a
 // constant count and steps p by a constant once a pass, and nothing else
 // in n writes or reads p; ran is how far that loop moves it.
-func innerRun(n *Node, init *Inst, nd []int, konst map[Reg]int64) (p Reg, ran int64, ok bool) {
+func innerRun(n *Node, init *Inst, nd []int, konst map[Reg]int64) (p Reg, inner *Node, ran int64, ok bool) {
 	p = init.Dst
 	if nd[p] != 2 {
-		return p, 0, false
+		return p, nil, 0, false
 	}
 	constant := func(r Reg) (int64, bool) {
 		if c, ok := konst[r]; ok {
@@ -423,7 +462,6 @@ func innerRun(n *Node, init *Inst, nd []int, konst map[Reg]int64) (p Reg, ran in
 		}
 		return 0, false
 	}
-	var inner *Node
 	for _, x := range n.Body {
 		if x.Kind != NLoop || x.Count != NoReg || x.CountImm <= 0 {
 			continue
@@ -437,7 +475,7 @@ func innerRun(n *Node, init *Inst, nd []int, konst map[Reg]int64) (p Reg, ran in
 		}
 	}
 	if inner == nil {
-		return p, 0, false
+		return p, nil, 0, false
 	}
 	for _, x := range n.Body {
 		if x == inner {
@@ -448,8 +486,8 @@ func innerRun(n *Node, init *Inst, nd []int, konst map[Reg]int64) (p Reg, ran in
 			read = read || y.Kind == NInst && slices.Contains(y.Inst.Reads(), p) || y.Kind == NLoop && slices.Contains(y.LoopReads(), p)
 		})
 		if read {
-			return p, 0, false
+			return p, nil, 0, false
 		}
 	}
-	return p, ran, true
+	return p, inner, ran, true
 }

@@ -183,6 +183,9 @@ func cloneRenamed(nodes []*Node, names map[Reg]Reg) []*Node {
 		case NIf:
 			c.Cond = re(n.Cond)
 			c.Then, c.Else = cloneRenamed(n.Then, names), cloneRenamed(n.Else, names)
+		case NLoop:
+			c.Index, c.Count = re(n.Index), re(n.Count)
+			c.Body = cloneRenamed(n.Body, names)
 		}
 		out = append(out, &c)
 	}

@@ -1,0 +1,73 @@
+package lir_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tfc/lir"
+)
+
+// A matmul reads its weights row after row through one pointer, which
+// its column loop steps and no row offset sets again: the row's
+// multiplier, stored after its weights, is read where that loop leaves
+// the pointer, and the next row starts 4 bytes on. Outlined, the
+// procedure takes no row stride, nor the multipliers' place apart from
+// the weights' (it starts the pointer at the one param it is passed),
+// flat and segmented. It computes what the simulator does.
+func TestRowsPointer(t *testing.T) {
+	p, flat := sizePolicy(t, "../examples/mlp-random.tf")
+	seg := segmented(t, load(t, "../examples/mlp-random.tf"), func(b *lir.Buf, i int) int {
+		if b.Kind == lir.BufParam && b.PerLayer {
+			return 2
+		}
+		return 1
+	})
+	for name, f := range map[string]*lir.Func{"flat": flat, "segmented": seg} {
+		procs := opCalls(f, "matmul")
+		require.NotEmpty(t, procs, name)
+		pr := procs[0]
+		for _, c := range procs {
+			require.Same(t, pr, c, "%s: the matmuls' proc", name)
+		}
+		param := map[lir.Reg]bool{}
+		for _, r := range pr.Params {
+			param[r] = true
+		}
+		var outer *lir.Node
+		for _, n := range pr.Body {
+			if n.Kind == lir.NLoop {
+				outer = n
+			}
+		}
+		require.NotNil(t, outer, "%s: the row loop", name)
+		// The pointer: set once from a param before the row loop, the
+		// weights and the multiplier read through it alone.
+		var ptr lir.Reg = lir.NoReg
+		for _, n := range pr.Body {
+			if n.Kind == lir.NInst && n.Inst.Op == lir.OpCopy && param[n.Inst.A] {
+				ptr = n.Inst.Dst
+			}
+		}
+		require.NotEqual(t, lir.NoReg, ptr, "%s: no pointer set from a param\n%s", name, f)
+		var weights, mult int
+		for _, n := range outer.Body {
+			lir.Walk([]*lir.Node{n}, func(x *lir.Node) {
+				if x.Kind == lir.NInst && x.Inst.Op == lir.OpLoad && x.Inst.Mem.Base == ptr {
+					assert.Equal(t, lir.NoReg, x.Inst.Mem.Index, "%s: %v", name, x.Inst)
+					if n.Kind == lir.NLoop {
+						weights++
+					} else {
+						mult++
+					}
+				}
+			})
+		}
+		assert.Equal(t, 1, weights, "%s: weight loads through the pointer in the column loop\n%s", name, f)
+		assert.Equal(t, 1, mult, "%s: multiplier loads through the pointer after it\n%s", name, f)
+		assert.Len(t, pr.Params, map[string]int{"flat": 5, "segmented": 6}[name],
+			"%s: params (rows, columns, weights, [their segment,] the vector and the result)\n%s", name, f)
+	}
+	equalCompiled(t, "mlp-random", p, 4)
+}
