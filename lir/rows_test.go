@@ -1,6 +1,7 @@
 package lir_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,6 +69,68 @@ func TestRowsPointer(t *testing.T) {
 		assert.Equal(t, 1, mult, "%s: multiplier loads through the pointer after it\n%s", name, f)
 		assert.Len(t, pr.Params, map[string]int{"flat": 5, "segmented": 6}[name],
 			"%s: params (rows, columns, weights, [their segment,] the vector and the result)\n%s", name, f)
+	}
+	equalCompiled(t, "mlp-random", p, 4)
+}
+
+// Segmented, an inner loop's pointer that would not pay on its own
+// continues too: attention's scores read each position's key through
+// one pointer that the dot product's loop steps and the positions' loop
+// only moves on (no row offset computed a position). Flat, where the
+// pointer is 32 bits and crowds the dot product's sums (llama2.tf's
+// attention 3 bytes larger), the key's row is computed as before.
+func TestRowsContinuesKeys(t *testing.T) {
+	p := load(t, "../examples/mlp-random.tf")
+	seg := segmented(t, p, func(b *lir.Buf, i int) int {
+		if b.Kind == lir.BufParam && b.PerLayer {
+			return 2
+		}
+		return 1
+	})
+	_, flat := sizePolicy(t, "../examples/mlp-random.tf")
+	for name, f := range map[string]*lir.Func{"segmented": seg, "flat": flat} {
+		continues := 0
+		lir.Walk(f.Body, func(op *lir.Node) {
+			if op.Kind != lir.NOp || !strings.HasPrefix(op.Note, "attention ") {
+				return
+			}
+			lir.Walk(op.Body, func(outer *lir.Node) {
+				if outer.Kind != lir.NLoop {
+					return
+				}
+				for _, inner := range outer.Body {
+					if inner.Kind != lir.NLoop {
+						continue
+					}
+					for _, x := range inner.Body {
+						m := x.Inst.Mem
+						if x.Kind != lir.NInst || x.Inst.Op != lir.OpLoad || m.Buf == nil || m.Buf.Name != "kv.kv" ||
+							m.Base == lir.NoReg || m.Index != lir.NoReg {
+							continue
+						}
+						// The outer loop only steps the pointer.
+						steps, sets := 0, 0
+						for _, y := range outer.Body {
+							if y.Kind == lir.NInst && y.Inst.Dst == m.Base {
+								if y.Inst.Op == lir.OpAdd && y.Inst.A == m.Base {
+									steps++
+								} else {
+									sets++
+								}
+							}
+						}
+						if steps == 1 && sets == 0 {
+							continues++
+						}
+					}
+				}
+			})
+		})
+		if name == "segmented" {
+			assert.Equal(t, 1, continues, "%s: keys read through a pointer that runs on\n%s", name, f)
+		} else {
+			assert.Zero(t, continues, "%s: keys read through a pointer that runs on\n%s", name, f)
+		}
 	}
 	equalCompiled(t, "mlp-random", p, 4)
 }

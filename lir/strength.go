@@ -49,6 +49,11 @@ type reducer struct {
 	inits map[*Inst]bool
 	// continued: an inner loop's pointer continued from pass to pass.
 	continued bool
+	// rows' modes: only, an outer loop takes no pointer but those that
+	// continue; outer, the registers an outer loop writes, of which an
+	// inner loop's pointer that may continue starts from one.
+	only  bool
+	outer map[Reg]bool
 }
 
 // liveUses is useCounts without the readers that are dead code: an
@@ -348,11 +353,18 @@ func (rd *reducer) loop(n *Node) []*Node {
 			pays = pays && uses[r] == n
 			gone += chain(r)
 		}
-		if !pays || gone < 2 {
-			continue
-		}
 		g := groups[k]
 		a := g[0].a
+		if rd.outer != nil {
+			// rows: an inner loop's pointers that its outer loop may
+			// continue, paying or not (one it does not continue goes
+			// with the try).
+			if !slices.ContainsFunc(a.base.regs(), func(r Reg) bool { return rd.outer[r] }) {
+				continue
+			}
+		} else if !pays || gone < 2 {
+			continue
+		}
 		stepBy := lin{}.plus(a.coef, step)
 		if g[0].in != nil && len(stepBy.terms) == 0 && !slices.ContainsFunc(g[1:], func(ac moving) bool { return ac.in != nil }) {
 			if p, inner, ran, ok := innerRun(n, g[0].in, nd, konst); ok {
@@ -394,6 +406,9 @@ func (rd *reducer) loop(n *Node) []*Node {
 				}
 				continue
 			}
+		}
+		if rd.only {
+			continue
 		}
 		// The pointer starts at the base's terms and each access reads
 		// [buf + ptr + disp + base's constant]. A pointer that is a new
