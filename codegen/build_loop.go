@@ -100,7 +100,7 @@ func buildLoopModel(p *ir.Program, prompt []int, steps int, o Options, try loopT
 }
 
 func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry, segmented bool) (*Image, error) {
-	lo := lir.LowerOptions{}
+	lo := lir.LowerOptionsFor(try.policy)
 	if segmented {
 		lo.MaxBuf = loopgen.SegmentBytes
 	}

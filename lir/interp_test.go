@@ -25,9 +25,11 @@ type stepper interface {
 // simulator's token, and reports the first difference of logits or token.
 func equalRuns(t *testing.T, name string, p *ir.Program, steps int) {
 	t.Helper()
-	f, err := lir.Lower(p)
-	require.NoError(t, err, name)
-	compare(t, name, p, f, steps)
+	for _, policy := range []string{"speed", "size"} {
+		f, err := lir.LowerWith(p, lir.LowerOptionsFor(policy))
+		require.NoError(t, err, name)
+		compare(t, name+"/lowered for "+policy, p, f, steps)
+	}
 }
 
 // equalCompiled is equalRuns after the passes of both policies.
@@ -40,7 +42,7 @@ func equalCompiled(t *testing.T, name string, p *ir.Program, steps int) {
 
 func compiled(t *testing.T, name string, p *ir.Program, steps int, policy string) {
 	t.Helper()
-	f, err := lir.Lower(p)
+	f, err := lir.LowerWith(p, lir.LowerOptionsFor(policy))
 	require.NoError(t, err, name)
 	require.NoError(t, lir.Compile(f, lir.Options{Policy: policy}), name)
 	compare(t, name, p, f, steps)

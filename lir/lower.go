@@ -20,6 +20,16 @@ type LowerOptions struct {
 	// segmented memory model's 64 KiB), 0 for no limit: a fused matmul's
 	// params share a buffer (rowRun) only within it.
 	MaxBuf int64
+	// ShiftsInRows: a cache stores each head's shift in its row, in the
+	// byte after the head's values (the size policy: the pointer that read
+	// a key reads its shift next), not in a buffer of shifts apart.
+	ShiftsInRows bool
+}
+
+// LowerOptionsFor are the options a policy lowers with ("size": each
+// cache head's shift in its row).
+func LowerOptionsFor(policy string) LowerOptions {
+	return LowerOptions{ShiftsInRows: policy == "size"}
 }
 
 // LowerWith is Lower with options.

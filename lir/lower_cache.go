@@ -14,7 +14,13 @@ import (
 // cacheBufs are a cache's rows, each position's keys then its values,
 // and their shifts, the keys' heads then the values': one row, so that
 // where k and v come one after the other (q+k+v) one loop stores both.
-type cacheBufs struct{ rows, shifts *Buf }
+// With LowerOptions.ShiftsInRows a head's shift is the byte after its
+// values in the row (a slot of HeadDim values and the shift), and shifts
+// is nil.
+type cacheBufs struct {
+	rows, shifts *Buf
+	slot         int64 // a head's bytes in a row, its shift's included
+}
 
 func (lw *lowerer) cache(c *ir.Cache) *cacheBufs {
 	if cb := lw.caches[c]; cb != nil {
@@ -22,12 +28,34 @@ func (lw *lowerer) cache(c *ir.Cache) *cacheBufs {
 	}
 	n := int64(c.Context * c.Width * c.Bits / 8)
 	h := int64(c.Context * c.Heads())
-	cb := &cacheBufs{
-		rows:   lw.buf(&Buf{Name: c.Name + ".kv", Kind: BufCache, PerLayer: true, Size: 2 * n, Of: c}),
-		shifts: lw.buf(&Buf{Name: c.Name + ".s", Kind: BufCacheShifts, PerLayer: true, Size: 2 * h, Of: c}),
+	cb := &cacheBufs{slot: int64(c.HeadDim * c.Bits / 8)}
+	if lw.o.ShiftsInRows {
+		cb.slot++
+		n = h * cb.slot
+	}
+	cb.rows = lw.buf(&Buf{Name: c.Name + ".kv", Kind: BufCache, PerLayer: true, Size: 2 * n, Of: c})
+	if !lw.o.ShiftsInRows {
+		cb.shifts = lw.buf(&Buf{Name: c.Name + ".s", Kind: BufCacheShifts, PerLayer: true, Size: 2 * h, Of: c})
 	}
 	lw.caches[c] = cb
 	return cb
+}
+
+// head is the byte offset of position pos's head h (of the 2·heads of
+// k's and v's) in the rows.
+func (cb *cacheBufs) head(b *builder, pos, h Reg, heads int64) Reg {
+	return b.add32(b.mul32(pos, b.c32(2*heads*cb.slot)), b.mul32(h, b.c32(cb.slot)))
+}
+
+// elem is element i of the head at byte offset head, of a part that
+// starts part heads on (v's: heads), in the rows (ShiftsInRows).
+func (cb *cacheBufs) elem(head, i Reg, part, eb int64) Mem {
+	return Mem{Buf: cb.rows, Base: head, Index: i, Scale: eb, Disp: part * cb.slot, Width: int(eb), Signed: true}
+}
+
+// shiftAt is the shift of the head at byte offset head (ShiftsInRows).
+func (cb *cacheBufs) shiftAt(head Reg, part int64) Mem {
+	return at(cb.rows, head, 1, part*cb.slot+cb.slot-1, 1, false)
 }
 
 // store is one of two lowerings, alike but for the address of a head's
@@ -77,6 +105,15 @@ func (lw *lowerer) storeRows(op *ir.Op, headBase bool) {
 				b.setSel(m, b.cmp(GTU, a, m), a, m)
 			})
 			s := lw.cacheShift(m, qmax)
+			if cb.shifts == nil {
+				slot := cb.head(b, pos, h, heads)
+				b.loop(NoReg, hd, func(i Reg) {
+					v := b.load(I32, xAt(i))
+					b.store(cb.elem(slot, i, pt.first, eb), b.lo(b.op(OpRshr, I64, b.ext(v), s)))
+				})
+				b.store(cb.shiftAt(slot, pt.first), s)
+				return
+			}
 			b.store(at(cb.shifts, b.add32(b.mul32(pos, b.c32(2*heads)), h), 1, pt.first, 1, false), s)
 			base := b.add32(b.mul32(pos, b.c32(2*width)), head)
 			b.loop(NoReg, hd, func(i Reg) {
@@ -209,18 +246,42 @@ func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 	// kh: one loop over the heads where a group's size is a power of two
 	// (kh = h >> log2 group), else a loop over the cache heads and one
 	// over their groups.
+	// A cached key's element, its shift, a value's and their shift, in
+	// the head at kb (a row's offset, kb's units as ku's).
+	key := func(kb, i Reg) Mem { return elem(cb.rows, kb, i, eb, 0) }
+	value := func(kb, i Reg) Mem { return elem(cb.rows, kb, i, eb, width*eb) }
+	keyShift := func(t, kh, _ Reg) Mem {
+		return at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, 0, 1, false)
+	}
+	valueShift := func(t, kh, _ Reg) Mem {
+		return at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, kvHeads, 1, false)
+	}
+	rowBytes := 2 * width * ku
+	if cb.shifts == nil {
+		// Bytes, whatever headBase: a slot need not be whole elements.
+		ku, rowBytes = 1, 2*kvHeads*cb.slot
+		key = func(kb, i Reg) Mem { return cb.elem(kb, i, 0, eb) }
+		value = func(kb, i Reg) Mem { return cb.elem(kb, i, kvHeads, eb) }
+		keyShift = func(_, _, kb Reg) Mem { return cb.shiftAt(kb, 0) }
+		valueShift = func(_, _, kb Reg) Mem { return cb.shiftAt(kb, kvHeads) }
+	}
+	// The offset of head kvHead's row at position t.
+	rowAt := func(t, kvHead Reg) Reg { return b.add32(b.mul32(t, b.c32(rowBytes)), kvHead) }
 	perHead := func(kh, head Reg) {
 		kvHead := b.mul32(kh, b.c32(hd*ku))
+		if cb.shifts == nil {
+			kvHead = b.mul32(kh, b.c32(cb.slot))
+		}
 		best := b.c32(math.MinInt32)
 		positions(func(t Reg) {
-			kb := b.add32(b.mul32(t, b.c32(2*width*ku)), kvHead)
+			kb := rowAt(t, kvHead)
 			dot := b.c64(0)
 			b.loop(NoReg, hd, func(i Reg) {
 				qv := b.load(I32, elem(q, head, i, 4, 4*qoff))
-				kv := b.load(I32, elem(cb.rows, kb, i, eb, 0))
+				kv := b.load(I32, key(kb, i))
 				b.set(dot, OpAdd, dot, b.wide(qv, kv))
 			})
-			sh := b.load(I32, at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, 0, 1, false))
+			sh := b.load(I32, keyShift(t, kh, kb))
 			sc := lw.rshr(b.op(OpShl, I64, dot, sh), ir.FracBits)
 			score := lw.rshr(b.wide(sc, b.c32(scale)), ir.AttnScaleBits)
 			b.store(i32At(scores, t, 0), score)
@@ -250,11 +311,13 @@ func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 					b.set(sum, OpAdd, sum, e)
 				}
 				b.iff(b.cmp(NE, e, b.c32(0)), func() {
-					vs := b.load(I32, at(cb.shifts, b.add32(b.mul32(t, b.c32(2*kvHeads)), kh), 1, kvHeads, 1, false))
-					vb := b.add32(b.mul32(t, b.c32(2*width*ku)), kvHead)
+					// (vs first, then vb: the speed policy's order; cse
+					// shares the size policy's row offset.)
+					vs := b.load(I32, valueShift(t, kh, rowAt(t, kvHead)))
+					vb := rowAt(t, kvHead)
 					accumulate := func(term func(v Reg) Reg) {
 						b.loop(NoReg, hd, func(i Reg) {
-							v := b.load(I32, elem(cb.rows, vb, i, eb, width*eb))
+							v := b.load(I32, value(vb, i))
 							a := at(acc, i, 8, 0, 8, true)
 							b.store(a, b.add64(b.load(I64, a), term(v)))
 						})

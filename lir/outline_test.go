@@ -110,7 +110,7 @@ func TestOutlineSegmentLimit(t *testing.T) {
 func sizePolicy(t *testing.T, path string) (*ir.Program, *lir.Func) {
 	t.Helper()
 	p := load(t, path)
-	f, err := lir.Lower(p)
+	f, err := lir.LowerWith(p, lir.LowerOptionsFor("size"))
 	require.NoError(t, err)
 	require.NoError(t, lir.Compile(f, lir.Options{Policy: "size"}))
 	return p, f
@@ -120,7 +120,7 @@ func sizePolicy(t *testing.T, path string) (*ir.Program, *lir.Func) {
 // seg numbers, and compiles it with the size policy.
 func segmented(t *testing.T, p *ir.Program, seg func(b *lir.Buf, i int) int) *lir.Func {
 	t.Helper()
-	f, err := lir.Lower(p)
+	f, err := lir.LowerWith(p, lir.LowerOptionsFor("size"))
 	require.NoError(t, err)
 	f.Segmented, f.Segment = true, map[*lir.Buf]int{}
 	for i, b := range f.Bufs {
