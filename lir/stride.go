@@ -12,7 +12,9 @@ import "math/bits"
 // segmented model's 16-bit address (no 0x67 prefix, no SIB, a 16-bit
 // displacement for a 32-bit one), as the flat model's activations where
 // they lie in low memory (LowActivations). The index may also be shifted
-// left by the scale or more (a row's offset: t<<5 becomes t<<3). A loop
+// left by the scale or more (a row's offset: t<<5 becomes t<<3), or
+// multiplied by a constant that the scale divides (a cache row of 72
+// bytes: t*72 becomes t*18). A loop
 // of a register count runs below a limit, the count shifted by the
 // scale's power, computed just before it (Node.Limit), which cse and
 // licm may share and move out: attention's loops over the positions.
@@ -23,13 +25,21 @@ func stride(f *Func) {
 	// immediate, and the least such shift.
 	shifts := map[Reg]int{}
 	least := map[Reg]int64{}
+	note := func(r Reg, k int64) {
+		if _, ok := least[r]; !ok || k < least[r] {
+			least[r] = k
+		}
+		shifts[r]++
+	}
+	konst := constants(f)
 	walkAll(f, func(n *Node) {
 		if n.Kind == NInst && n.Inst.Op == OpShlI {
-			r := n.Inst.A
-			if _, ok := least[r]; !ok || n.Inst.Imm < least[r] {
-				least[r] = n.Inst.Imm
-			}
-			shifts[r]++
+			note(n.Inst.A, n.Inst.Imm)
+		}
+		if r, c, ok := mulByConst(n, konst); ok {
+			// A multiply by c is a shift by c's trailing zeros, and
+			// a multiply by what is left (a cache row of 72 bytes).
+			note(r, int64(bits.TrailingZeros64(uint64(c))))
 		}
 	})
 	// A procedure's loop of a register count (a parameter) is left: its
@@ -42,10 +52,39 @@ func stride(f *Func) {
 	}
 	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
 		if n.Kind == NLoop && !(inProc[n] && n.Count != NoReg) {
-			out = append(out, strideLoop(f, n, by[n.Index], shifts[n.Index], least[n.Index], uses[n.Index])...)
+			out = append(out, strideLoop(f, n, by[n.Index], shifts[n.Index], least[n.Index], uses[n.Index], konst)...)
 		}
 		return append(out, n)
 	})
+}
+
+// constants are the registers one OpConst writes, and their values.
+func constants(f *Func) map[Reg]int64 {
+	nd := defs(f)
+	konst := map[Reg]int64{}
+	walkAll(f, func(n *Node) {
+		if n.Kind == NInst && n.Inst.Op == OpConst && nd[n.Inst.Dst] == 1 {
+			konst[n.Inst.Dst] = n.Inst.Imm
+		}
+	})
+	return konst
+}
+
+// mulByConst: n multiplies r by a positive constant c (an i32 multiply).
+func mulByConst(n *Node, konst map[Reg]int64) (r Reg, c int64, ok bool) {
+	if n.Kind != NInst || n.Inst.Op != OpMul {
+		return NoReg, 0, false
+	}
+	for _, swap := range []bool{false, true} {
+		a, b := n.Inst.A, n.Inst.B
+		if swap {
+			a, b = b, a
+		}
+		if v, isConst := konst[b]; isConst && v > 0 && a != b {
+			return a, v, true
+		}
+	}
+	return NoReg, 0, false
 }
 
 // scalings are how each register indexes memory.
@@ -98,7 +137,7 @@ func (s *scaling) power() int64 {
 // strideLoop strides loop n where s, its index's scaling, and the index's
 // shifts (how many, the least) allow, and returns what must come before
 // it (its limit).
-func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int) []*Node {
+func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int, konst map[Reg]int64) []*Node {
 	if n.Step > 1 || n.Count == NoReg && n.CountImm < 2 {
 		return nil
 	}
@@ -147,6 +186,12 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int)
 			if in.Imm == 0 {
 				in.Op = OpCopy
 			}
+		}
+		if r, c, ok := mulByConst(b, konst); ok && r == n.Index {
+			// By c >> k, a constant of its own before the loop.
+			d := f.NewReg(I32)
+			pre = append(pre, &Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: d, A: NoReg, B: NoReg, C: NoReg, Imm: c >> k}})
+			b.Inst.A, b.Inst.B = r, d
 		}
 	})
 	return pre

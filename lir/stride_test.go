@@ -83,28 +83,40 @@ func TestStride(t *testing.T) {
 
 // A loop of a count in a register, strided, computes what it did: the
 // machine runs it below its limit, stepping by the scale, and the index's
-// shift reads the same offsets (a sum of dwords and of row offsets).
+// shift and its multiply by a constant (by 72, a row of 72 bytes: then
+// by 18) read the same offsets (a sum of dwords and of row offsets).
 func TestStrideRegisterCountRuns(t *testing.T) {
 	run := func(strided bool) int64 {
 		f := &Func{Segmented: true}
 		buf := &Buf{Name: "x", Kind: BufVar, Size: 64}
 		f.Bufs = []*Buf{buf}
 		n, i, v, sum, row := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		k72, row72 := f.NewReg(I32), f.NewReg(I32)
 		in := func(op Opcode, dst, a, b Reg, imm int64) *Node {
 			return &Node{Kind: NInst, Inst: Inst{Op: op, Dst: dst, A: a, B: b, C: NoReg, Imm: imm}}
 		}
 		load := in(OpLoad, v, NoReg, NoReg, 0)
 		load.Inst.Mem = Mem{Buf: buf, Base: NoReg, Index: i, Scale: 4, Width: 4, Signed: true}
+		mul := in(OpMul, row72, k72, i, 0)
 		loop := &Node{Kind: NLoop, Index: i, Count: n, Once: true, Body: []*Node{
 			load,
 			in(OpAdd, sum, sum, v, 0),
 			in(OpShlI, row, i, NoReg, 5),
 			in(OpAdd, sum, sum, row, 0),
+			mul,
+			in(OpAdd, sum, sum, row72, 0),
 		}}
-		f.Body = []*Node{in(OpConst, n, NoReg, NoReg, 5), in(OpConst, sum, NoReg, NoReg, 0), loop}
+		f.Body = []*Node{in(OpConst, n, NoReg, NoReg, 5), in(OpConst, sum, NoReg, NoReg, 0), in(OpConst, k72, NoReg, NoReg, 72), loop}
 		if strided {
 			stride(f)
 			assert.Equal(t, int64(4), loop.Step)
+			var by int64
+			for _, x := range f.Body {
+				if x.Kind == NInst && x.Inst.Op == OpConst && x.Inst.Dst == mul.Inst.B {
+					by = x.Inst.Imm
+				}
+			}
+			assert.Equal(t, int64(18), by, "the multiply's constant")
 		}
 		data := make([]byte, buf.Size)
 		for k := range data {
