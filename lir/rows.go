@@ -6,14 +6,15 @@ package lir
 // the loop reads at the pointer after it: a matmul's row multiplier,
 // stored after its weights), reads every row through that one pointer,
 // set once before the loop. Outlined, a matmul then takes no row stride,
-// nor the multipliers' place apart from the weights'. Segmented, an
-// inner loop's pointer that would not pay on its own is tried too, where
-// it starts from what the outer loop changes: attention's keys, the store
-// of k and v (llama2-int8.tf 14 bytes smaller, the other segmented
-// examples 4 to 6; flat, where such a pointer is 32 bits, 3 to 6 larger,
-// `tfc size --gen loop`). Nothing else changes: a loop nest whose pointer
-// would not continue stays as it was, as strength's other pointers,
-// outside procedures, cost more spill code than they save.
+// nor the multipliers' place apart from the weights'. An inner loop's
+// pointer that would not pay on its own is tried too, where it starts
+// from what the outer loop changes: attention's keys and the store of k
+// and v, whose shifts (LowerOptions.ShiftsInRows) it then reads and
+// stores as well (llama2-int8.tf 14 bytes smaller, llama2.tf 31, `tfc
+// size --gen loop`; flat, before the shifts moved into the rows, 3 to 6
+// larger). Nothing else changes: a loop nest whose pointer would not
+// continue stays as it was, as strength's other pointers, outside
+// procedures, cost more spill code than they save.
 func rows(f *Func) {
 	rd := newReducer(f)
 	any := false
@@ -47,9 +48,7 @@ func (rd *reducer) rowsIn(nodes []*Node, any *bool) []*Node {
 			// what n changes, then n's that continue them.
 			c := cloneRenamed([]*Node{n}, nil)[0]
 			nodes[i] = c
-			if rd.f.Segmented {
-				rd.outer = loopWrites(c)
-			}
+			rd.outer = loopWrites(c)
 			var body []*Node
 			for _, x := range c.Body {
 				if x.Kind == NLoop {
