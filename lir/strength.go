@@ -357,8 +357,10 @@ func (rd *reducer) loop(n *Node) []*Node {
 		a := g[0].a
 		if rd.outer != nil {
 			// rows: an inner loop's pointers that its outer loop may
-			// continue, paying or not (one it does not continue goes
-			// with the try).
+			// continue, paying or not. Where the outer loop continues
+			// none, rows drops the try; where it continues one, the
+			// others stay (the store of k and v: the two loops that
+			// read a head of k each keep a pointer to it).
 			if !slices.ContainsFunc(a.base.regs(), func(r Reg) bool { return rd.outer[r] }) {
 				continue
 			}
