@@ -76,7 +76,8 @@ func TestRowsPointer(t *testing.T) {
 // An inner loop's pointer that would not pay on its own continues too:
 // attention's scores read each position's key through one pointer that
 // the dot product's loop steps and the positions' loop only moves on (no
-// row offset computed a position), segmented and flat.
+// row offset computed a position), segmented and flat. One that does not
+// continue goes: the store reads the head of k it quantizes by index.
 func TestRowsContinuesKeys(t *testing.T) {
 	p := load(t, "../examples/mlp-random.tf")
 	seg := segmented(t, p, func(b *lir.Buf, i int) int {
@@ -125,6 +126,22 @@ func TestRowsContinuesKeys(t *testing.T) {
 			})
 		})
 		assert.Equal(t, 1, continues, "%s: keys read through a pointer that runs on\n%s", name, f)
+		byIndex, loads := 0, 0
+		lir.Walk(f.Body, func(op *lir.Node) {
+			if op.Kind != lir.NOp || !strings.HasPrefix(op.Note, "store ") {
+				return
+			}
+			lir.Walk(op.Body, func(x *lir.Node) {
+				if x.Kind == lir.NInst && x.Inst.Op == lir.OpLoad && x.Inst.Mem.Buf != nil && x.Inst.Mem.Buf.Activation() {
+					loads++
+					if x.Inst.Mem.Index != lir.NoReg {
+						byIndex++
+					}
+				}
+			})
+		})
+		assert.NotZero(t, loads, "%s: the store's loads of k", name)
+		assert.Equal(t, loads, byIndex, "%s: the store's loads of k by index\n%s", name, f)
 	}
 	equalCompiled(t, "mlp-random", p, 4)
 }

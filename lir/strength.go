@@ -51,9 +51,17 @@ type reducer struct {
 	continued bool
 	// rows' modes: only, an outer loop takes no pointer but those that
 	// continue; outer, the registers an outer loop writes, of which an
-	// inner loop's pointer that may continue starts from one.
-	only  bool
-	outer map[Reg]bool
+	// inner loop's pointer that may continue starts from one. at names
+	// the inner loop (its place in the outer's body), madeBy the group
+	// (at and its key) each such pointer's first value came from,
+	// continues those the outer loop continued, and allow, where not
+	// nil, the groups that may take one.
+	only      bool
+	outer     map[Reg]bool
+	at        string
+	madeBy    map[*Inst]string
+	continues map[string]bool
+	allow     map[string]bool
 }
 
 // liveUses is useCounts without the readers that are dead code: an
@@ -357,11 +365,10 @@ func (rd *reducer) loop(n *Node) []*Node {
 		a := g[0].a
 		if rd.outer != nil {
 			// rows: an inner loop's pointers that its outer loop may
-			// continue, paying or not. Where the outer loop continues
-			// none, rows drops the try; where it continues one, the
-			// others stay (the store of k and v: the two loops that
-			// read a head of k each keep a pointer to it).
-			if !slices.ContainsFunc(a.base.regs(), func(r Reg) bool { return rd.outer[r] }) {
+			// continue, paying or not; rows tries again with those
+			// that it continued alone.
+			if !slices.ContainsFunc(a.base.regs(), func(r Reg) bool { return rd.outer[r] }) ||
+				rd.allow != nil && !rd.allow[rd.at+k] {
 				continue
 			}
 		} else if !pays || gone < 2 {
@@ -378,6 +385,9 @@ func (rd *reducer) loop(n *Node) []*Node {
 				// is before the inner loop or after (a matmul's row
 				// multiplier, after its weights).
 				rd.continued = true
+				if made, ok := rd.madeBy[g[0].in]; ok {
+					rd.continues[made] = true
+				}
 				after := false
 				for _, x := range n.Body {
 					after = after || x == inner
@@ -424,6 +434,9 @@ func (rd *reducer) loop(n *Node) []*Node {
 			ptr = emit(&pre, OpCopy, NoReg, ptr, NoReg, 0)
 		}
 		rd.inits[&pre[len(pre)-1].Inst] = true
+		if rd.outer != nil {
+			rd.madeBy[&pre[len(pre)-1].Inst] = rd.at + k
+		}
 		for _, ac := range g {
 			if ac.in != nil {
 				// The inner pointer starts where this one is.
