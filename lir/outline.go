@@ -407,13 +407,16 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 						in = Inst{Op: OpCopy, Dst: in.Dst, A: p, B: NoReg, C: NoReg}
 					}
 					nconst++
-					if c, ok := absorbed[n.Inst.Dst]; ok {
+					if class, ok := absorbed[n.Inst.Dst]; ok {
+						// The pointer starts at its param, plus the
+						// constant (a copy or a param's) it started at.
+						p := bufParam[class]
 						if in.Op == OpConst && in.Imm == 0 {
-							in = Inst{Op: OpCopy, Dst: in.Dst, A: bufParam[c], B: NoReg, C: NoReg}
+							in = Inst{Op: OpCopy, Dst: in.Dst, A: p, B: NoReg, C: NoReg}
 						} else {
 							k := f.NewReg(I32)
 							out = append(out, &Node{Kind: NInst, Inst: Inst{Op: in.Op, Dst: k, A: in.A, B: NoReg, C: NoReg, Imm: in.Imm}})
-							in = Inst{Op: OpAdd, Dst: in.Dst, A: bufParam[c], B: k, C: NoReg}
+							in = Inst{Op: OpAdd, Dst: in.Dst, A: p, B: k, C: NoReg}
 						}
 					}
 				}

@@ -111,6 +111,18 @@ func defs(f *Func) []int {
 	return n
 }
 
+// constants are the registers one OpConst writes, and their values.
+func constants(f *Func) map[Reg]int64 {
+	nd := defs(f)
+	konst := map[Reg]int64{}
+	walkAll(f, func(n *Node) {
+		if n.Kind == NInst && n.Inst.Op == OpConst && nd[n.Inst.Dst] == 1 {
+			konst[n.Inst.Dst] = n.Inst.Imm
+		}
+	})
+	return konst
+}
+
 // useCounts counts each register's readers.
 func useCounts(f *Func) []int {
 	u := make([]int, len(f.Types))

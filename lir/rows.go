@@ -22,13 +22,13 @@ import "fmt"
 // than they save.
 func rows(f *Func) {
 	rd := newReducer(f)
-	any := false
+	changed := false
 	Walk(f.Body, func(op *Node) {
 		if op.Kind == NOp {
-			op.Body = rd.rowsIn(op.Body, &any)
+			op.Body = rd.rowsIn(op.Body, &changed)
 		}
 	})
-	if any {
+	if changed {
 		// The row arithmetic the pointer replaced goes before outline
 		// sees it (its constants would be a proc's params).
 		dce(f)
@@ -37,14 +37,14 @@ func rows(f *Func) {
 
 // rowsIn gives the loops among nodes (inner ones first) the pointers
 // that continue, and returns nodes with what sets them before each.
-func (rd *reducer) rowsIn(nodes []*Node, any *bool) []*Node {
+func (rd *reducer) rowsIn(nodes []*Node, changed *bool) []*Node {
 	var out []*Node
 	for i, n := range nodes {
 		switch n.Kind {
 		case NIf:
-			n.Then, n.Else = rd.rowsIn(n.Then, any), rd.rowsIn(n.Else, any)
+			n.Then, n.Else = rd.rowsIn(n.Then, changed), rd.rowsIn(n.Else, changed)
 		case NLoop:
-			n.Body = rd.rowsIn(n.Body, any)
+			n.Body = rd.rowsIn(n.Body, changed)
 			if !hasLoop(n.Body) {
 				break
 			}
@@ -62,7 +62,7 @@ func (rd *reducer) rowsIn(nodes []*Node, any *bool) []*Node {
 				}
 			}
 			out = append(out, pre...)
-			n, *any = c, true
+			n, *changed = c, true
 		}
 		out = append(out, n)
 	}

@@ -30,14 +30,7 @@ func strength(f *Func) {
 
 // newReducer is a reducer of f, which knows f's constants.
 func newReducer(f *Func) *reducer {
-	r := &reducer{f: f, konst: map[Reg]int64{}, inits: map[*Inst]bool{}}
-	nd := defs(f)
-	walkAll(f, func(n *Node) {
-		if n.Kind == NInst && n.Inst.Op == OpConst && nd[n.Inst.Dst] == 1 {
-			r.konst[n.Inst.Dst] = n.Inst.Imm
-		}
-	})
-	return r
+	return &reducer{f: f, konst: constants(f), inits: map[*Inst]bool{}}
 }
 
 // reducer is strength's state: the constants of the Func before it, and

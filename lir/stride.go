@@ -58,18 +58,6 @@ func stride(f *Func) {
 	})
 }
 
-// constants are the registers one OpConst writes, and their values.
-func constants(f *Func) map[Reg]int64 {
-	nd := defs(f)
-	konst := map[Reg]int64{}
-	walkAll(f, func(n *Node) {
-		if n.Kind == NInst && n.Inst.Op == OpConst && nd[n.Inst.Dst] == 1 {
-			konst[n.Inst.Dst] = n.Inst.Imm
-		}
-	})
-	return konst
-}
-
 // mulByConst: n multiplies r by a positive constant c (an i32 multiply).
 func mulByConst(n *Node, konst map[Reg]int64) (r Reg, c int64, ok bool) {
 	if n.Kind != NInst || n.Inst.Op != OpMul {
