@@ -52,12 +52,12 @@ func (rd *reducer) rowsIn(nodes []*Node, changed *bool) []*Node {
 			// what f holds): its inner loops' pointers that start from
 			// what n changes, then n's that continue them; then again
 			// with only the inner pointers that continued.
-			pre, c := rd.rowsTry(n, nodes, i, nil)
+			pre, c, some := rd.rowsTry(n, nodes, i, nil)
 			if c == nil {
 				break
 			}
-			if len(rd.continues) < len(rd.madeBy) {
-				if pre, c = rd.rowsTry(n, nodes, i, rd.continues); c == nil {
+			if some != nil {
+				if pre, c, _ = rd.rowsTry(n, nodes, i, some); c == nil {
 					break // (not seen: what continued continues alone)
 				}
 			}
@@ -72,8 +72,9 @@ func (rd *reducer) rowsIn(nodes []*Node, changed *bool) []*Node {
 // rowsTry tries loop n, which is nodes[i]: on a copy, in n's place, the
 // pointers of n's inner loops (those allow names, where not nil), then
 // n's that continue them. It returns what sets n's pointers and the
-// copy, or nil where no pointer continued (n back in its place).
-func (rd *reducer) rowsTry(n *Node, nodes []*Node, i int, allow map[string]bool) ([]*Node, *Node) {
+// copy, or nil where no pointer continued (n back in its place), and
+// where only some of the inner pointers continued, which (an allow).
+func (rd *reducer) rowsTry(n *Node, nodes []*Node, i int, allow map[string]bool) ([]*Node, *Node, map[string]bool) {
 	c := cloneRenamed([]*Node{n}, nil)[0]
 	nodes[i] = c
 	rd.outer, rd.allow = loopWrites(c), allow
@@ -92,9 +93,12 @@ func (rd *reducer) rowsTry(n *Node, nodes []*Node, i int, allow map[string]bool)
 	rd.only = false
 	if !rd.continued {
 		nodes[i] = n
-		return nil, nil
+		return nil, nil, nil
 	}
-	return pre, c
+	if len(rd.continues) < len(rd.madeBy) {
+		return pre, c, rd.continues
+	}
+	return pre, c, nil
 }
 
 // hasLoop: a loop is among nodes, at their top.

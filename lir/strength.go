@@ -381,18 +381,13 @@ func (rd *reducer) loop(n *Node) []*Node {
 				if made, ok := rd.madeBy[g[0].in]; ok {
 					rd.continues[made] = true
 				}
-				after := false
-				for _, x := range n.Body {
-					after = after || x == inner
-					for _, ac := range g[1:] {
-						if holds(x, ac.m) {
-							ac.m.Disp += ac.a.base.k - a.base.k
-							if after {
-								ac.m.Disp -= ran
-							}
-							ac.m.Base, ac.m.Index, ac.m.Scale = p, NoReg, 0
-						}
+				after := afterLoop(n, inner)
+				for _, ac := range g[1:] {
+					ac.m.Disp += ac.a.base.k - a.base.k
+					if after[ac.m] {
+						ac.m.Disp -= ran
 					}
+					ac.m.Base, ac.m.Index, ac.m.Scale = p, NoReg, 0
 				}
 				init := form(lin{terms: a.base.terms})
 				switch {
@@ -455,15 +450,25 @@ func (rd *reducer) loop(n *Node) []*Node {
 	return pre
 }
 
-// holds: m is a memory operand of an instruction within x.
-func holds(x *Node, m *Mem) bool {
-	found := false
-	Walk([]*Node{x}, func(y *Node) {
-		if y.Kind == NInst && slices.Contains(y.Inst.mems(), m) {
-			found = true
+// afterLoop: the memory operands of loop n's body that come after its
+// inner loop (in it, or in what follows it).
+func afterLoop(n, inner *Node) map[*Mem]bool {
+	after := map[*Mem]bool{}
+	past := false
+	for _, x := range n.Body {
+		past = past || x == inner
+		if !past {
+			continue
 		}
-	})
-	return found
+		Walk([]*Node{x}, func(y *Node) {
+			if y.Kind == NInst {
+				for _, m := range y.Inst.mems() {
+					after[m] = true
+				}
+			}
+		})
+	}
+	return after
 }
 
 // innerRun: init sets the pointer p of an inner loop of n that runs a

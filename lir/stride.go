@@ -58,7 +58,7 @@ func stride(f *Func) {
 	})
 }
 
-// mulByConst: n multiplies r by a positive constant c (an i32 multiply).
+// mulByConst: n multiplies r by a positive constant c.
 func mulByConst(n *Node, konst map[Reg]int64) (r Reg, c int64, ok bool) {
 	if n.Kind != NInst || n.Inst.Op != OpMul {
 		return NoReg, 0, false
