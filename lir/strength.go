@@ -16,7 +16,10 @@ import (
 // a pointer into the weights, which the row loop steps too. A pointer
 // pays only where two instructions or more a pass computed the address
 // for it alone: [x + i*4] costs nothing, and a pointer that replaces one
-// add only adds a register that lives across the loop. In the ops'
+// add only adds a register that lives across the loop, except where the
+// address is a base register and the index scaled, which only a 32-bit
+// address holds (its prefix and SIB byte each pass: the matmul's result,
+// -16 bytes llama2-int8.tf, `tfc size --gen loop`). In the ops'
 // bodies outside procedures (attention's nested loops), the pointers'
 // registers cost more spill code than they saved (1 to 11 bytes more in
 // each example, measured; 3 to 6 with innermost loops only), so it
@@ -364,7 +367,7 @@ func (rd *reducer) loop(n *Node) []*Node {
 				rd.allow != nil && !rd.allow[rd.at+k] {
 				continue
 			}
-		} else if !pays || gone < 2 {
+		} else if (!pays || gone < 2) && !sibOnly(g, n, uses) {
 			continue
 		}
 		stepBy := lin{}.plus(a.coef, step)
@@ -518,4 +521,20 @@ func innerRun(n *Node, init *Inst, nd []int, konst map[Reg]int64) (p Reg, inner 
 		}
 	}
 	return p, inner, ran, true
+}
+
+// sibOnly: each access of g reads [base + index*scale] with a base
+// register and the loop's index scaled, which 16-bit addressing cannot
+// (a 32-bit address: its prefix and SIB byte), and nothing else reads
+// the index.
+func sibOnly(g []moving, n *Node, uses []int) bool {
+	if n.Index == NoReg || uses[n.Index] != len(g) {
+		return false
+	}
+	for _, ac := range g {
+		if ac.m == nil || ac.m.Base == NoReg || ac.m.Index != n.Index || ac.m.Scale < 2 {
+			return false
+		}
+	}
+	return true
 }

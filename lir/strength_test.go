@@ -99,3 +99,30 @@ func TestStrengthSteppedInnerPointer(t *testing.T) {
 	}
 	compare(t, "mlp-random/strength-rope", p, f, 4)
 }
+
+// An address of a base register and the loop's index scaled, which a
+// 16-bit address cannot hold (the 32-bit form's prefix and SIB byte),
+// is read through a pointer where nothing else reads the index: the
+// matmul procedure stores each row's result, and reads the vector,
+// through pointers its loops step, and no access in it has a scaled
+// index (llama2-int8.tf, whose weights are bytes).
+func TestStrengthScaledIndex(t *testing.T) {
+	p, f := sizePolicy(t, "../examples/llama2-int8.tf")
+	procs := opCalls(f, "matmul")
+	require.NotEmpty(t, procs)
+	stores := 0
+	lir.Walk(procs[0].Body, func(n *lir.Node) {
+		if n.Kind != lir.NInst {
+			return
+		}
+		if m := n.Inst.Mem; n.Inst.Op == lir.OpLoad || n.Inst.Op == lir.OpStore {
+			assert.False(t, m.Index != lir.NoReg && m.Scale > 1, "%s: %v: a scaled index", procs[0].Name, n.Inst)
+		}
+		if n.Inst.Op == lir.OpStore {
+			stores++
+			assert.Equal(t, lir.NoReg, n.Inst.Mem.Index, "%s: %v", procs[0].Name, n.Inst)
+		}
+	})
+	assert.Equal(t, 1, stores, "%s: the row's store", procs[0].Name)
+	compare(t, "llama2-int8/strength", p, f, 2)
+}
