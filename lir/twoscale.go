@@ -13,8 +13,7 @@ import "slices"
 // or an add. The base is one that an instruction before the loop in
 // its list sets and that the loop does not write. A base that something
 // else reads, or that is written more than once, the loop does not
-// step: it steps a copy made before it, where two operands or more lose
-// their scale (an i64's counting two). Only where those operands may
+// step: it steps a copy made before it. Only where those operands may
 // become 16-bit (segmented, or the flat model's low activations).
 func twoScales(f *Func) {
 	uses, nd, by := useCounts(f), defs(f), scalings(f)
@@ -81,12 +80,11 @@ func twoScalesLoop(f *Func, n *Node, before []*Node, s *scaling, uses, nd []int)
 	}
 	// A base written once and read by these operands alone, the loop
 	// steps; another, a copy of it made before the loop, which pays
-	// where two operands or more lose their scale.
+	// even where one operand loses its scale (the embedding's row: its
+	// 32-bit address 4 bytes, the copy and its step 3; the loop then
+	// counts to zero: llama2-int8.tf -4 bytes, `tfc size --gen loop`).
 	var pre []*Node
 	if nd[base] != 1 || uses[base] != reads {
-		if greater < 2 {
-			return nil
-		}
 		q := f.NewReg(I32)
 		pre = append(pre, &Node{Kind: NInst, Inst: Inst{Op: OpCopy, Dst: q, A: base, B: NoReg, C: NoReg}})
 		base = q

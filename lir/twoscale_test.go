@@ -9,8 +9,8 @@ import (
 
 // twoScales steps the base of a loop's bytes, leaving the index the
 // dwords' scale alone: the base itself where nothing else reads it, a
-// copy made before the loop where something does and two operands or
-// more lose their scale; never in a flat Func (no 16-bit address to
+// copy made before the loop where something does (one operand losing
+// its scale is enough); never in a flat Func (no 16-bit address to
 // gain).
 func TestTwoScales(t *testing.T) {
 	for _, c := range []struct {
@@ -20,7 +20,7 @@ func TestTwoScales(t *testing.T) {
 	}{
 		{"segmented", true, false, false, false, true, false},
 		{"base read after, two dword operands", true, true, true, false, true, true},
-		{"base read after, one dword operand", true, true, false, false, false, false},
+		{"base read after, one dword operand", true, true, false, false, true, true},
 		{"flat", false, false, true, false, false, false},
 		// Each pass of the outer loop must start the bytes at p again
 		// (a difftest failure when the inner loop stepped p itself).
