@@ -219,6 +219,38 @@ func TestCallsPassSegmentsAsWords(t *testing.T) {
 	assert.Regexp(t, `forward:\n\s+push 0x[0-9a-f]+\n\s+pop es\n`, listing)
 }
 
+// A proc's register argument that every call passes as a constant below
+// 0x10000 is the register's low word (mov ax, imm16: 3 bytes, where mov
+// eax, imm32 takes 6), which the proc zero-extends where it reads the
+// upper half (movzx) and moves where it does not: llama2-int8.tf's add
+// of a matmul's result, called twice; the image, booted, still prints
+// what tfc sim prints (TestMatrix).
+func TestCallsPassConstantWords(t *testing.T) {
+	p, err := frontend.LoadFile(path("llama2-int8"), ir.Options{})
+	require.NoError(t, err)
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
+	require.NoError(t, err)
+	listing := im.Main.Listing()
+	assert.NotRegexp(t, `mov e[a-d]x, 0x[0-9a-f]{1,4}\n\s+call proc`, listing)
+	// The adds pass their results' places, two words; the activations'
+	// segment, passed alike, is one.
+	words := map[string]map[string]bool{}
+	for _, c := range regexp.MustCompile(`mov ax, (0x[0-9a-f]{4})\n\s+call (proc\d+)\n`).FindAllStringSubmatch(listing, -1) {
+		if words[c[2]] == nil {
+			words[c[2]] = map[string]bool{}
+		}
+		words[c[2]][c[1]] = true
+	}
+	add := ""
+	for pr, w := range words {
+		if len(w) == 2 {
+			add = pr
+		}
+	}
+	require.NotEmpty(t, add, "a proc passed two words: %v", words)
+	assert.Regexp(t, `\n`+add+`:\n\s+(mov [a-ds][xip], ax|movzx e[a-ds][xip], ax)\n`, listing)
+}
+
 // In the segmented model an offset alone is a 16-bit address ([es:0xad10],
 // no 0x67 prefix and a word of displacement), both in kernels (argmax's
 // first logit and its result) and in the generation loop (the token it

@@ -37,6 +37,11 @@ type argLoc struct {
 	width  int // inline: 1 or 2 (zero-extended), or 4
 	// below: every call passes a constant in [0, below) (0: not known).
 	below int64
+	// word: a register's, every call a constant below 0x10000, which
+	// the call passes as the register's low word (mov ax, imm16: 3 bytes,
+	// where mov eax, imm32 takes 6) and the proc zero-extends (a movzx,
+	// which narrow makes a mov where the upper half is not read).
+	word bool
 }
 
 // inlineRegs pass the register arguments of a proc with inline ones: esi
@@ -122,6 +127,7 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 				a.reg = inlineRegs[j]
 				j++
 			}
+			a.word = a.reg != x86.NoReg && konst[pr] != nil && konst[pr][i] && below[i] > 0 && below[i] <= 0x10000
 		}
 		plan[pr] = pass
 	}
@@ -219,7 +225,7 @@ func (k *kernel) call(n *lir.Node) {
 		case loc.inline: // in data, above
 		case loc.reg != x86.NoReg:
 			reads, srcs = append(reads, loc.reg), append(srcs, k.src(a))
-			words = append(words, k.seg16[a])
+			words = append(words, k.seg16[a] || loc.word)
 		default:
 			k.i(x86.MOV, argSlot(i, false), k.regOrImm(a, false))
 			if k.is64(a) {
@@ -255,6 +261,8 @@ func (k *kernel) params(pr *lir.Proc) {
 			k.below[r] = b
 		}
 		switch loc := pass.args[i]; {
+		case loc.word:
+			item(x86.MOVZX, k.dst(r), sized(loc.reg, 16))
 		case loc.reg != x86.NoReg:
 			item(x86.MOV, k.dst(r), loc.reg)
 		case !loc.inline:
