@@ -376,8 +376,19 @@ func (k *kernel) shiftWord(in *lir.Inst) {
 // shiftReg shifts by a register count: an i64 by 0..31 (the lowering's
 // only counts; shld/shrd take counts mod 32).
 func (k *kernel) shiftReg(in *lir.Inst) {
-	k.i(x86.MOV, x86.ECX, k.src(in.B))
+	// The count last: the value's register may be ecx until its move.
 	k.move(in.Dst, in.A)
+	if m, ok := k.deferred[in.B]; ok && m.Width < 4 {
+		a := k.addr(m)
+		a.Size = 8 * m.Width
+		op := x86.MOVZX
+		if m.Signed {
+			op = x86.MOVSX
+		}
+		k.i(op, x86.ECX, a)
+	} else {
+		k.i(x86.MOV, x86.ECX, k.src(in.B))
+	}
 	d := k.dst(in.Dst)
 	op := map[lir.Opcode]x86.Op{lir.OpShl: x86.SHL, lir.OpShr: x86.SHR, lir.OpSar: x86.SAR}[in.Op]
 	if !k.is64(in.Dst) {

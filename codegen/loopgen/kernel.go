@@ -322,26 +322,39 @@ func (k *kernel) findFoldable(ns []*lir.Node) {
 		count(ns)
 	}
 	k.findRMW(ns)
-	pending := map[lir.Reg]bool{}
+	// pending: the loads that may fold, by their register (narrow: a byte
+	// or a word, which only a shift's count takes: loaded into cl after
+	// the shifted value's moves, it leaves ecx free until then).
+	pending := map[lir.Reg]*lir.Inst{}
 	for _, n := range ns {
 		if n.Kind != lir.NInst {
-			pending = map[lir.Reg]bool{}
+			pending = map[lir.Reg]*lir.Inst{}
 			continue
 		}
 		in := &n.Inst
 		for _, r := range []lir.Reg{in.A, in.B} {
-			if pending[r] && takesMem(in, r == in.B) && !(in.A == in.B) {
+			ld := pending[r]
+			switch {
+			case ld == nil || in.A == in.B:
+			case ld.Mem.Width == 4 && takesMem(in, r == in.B):
+				k.foldable[r] = true
+			case ld.Mem.Width < 4 && r == in.B && shiftsBy(in) && in.Dst != ld.Mem.Base && in.Dst != ld.Mem.Index:
 				k.foldable[r] = true
 			}
 		}
 		if in.Op == lir.OpStore {
-			pending = map[lir.Reg]bool{}
+			pending = map[lir.Reg]*lir.Inst{}
 		}
-		if in.Op == lir.OpLoad && in.Mem.Width == 4 && k.f.Types[in.Dst] == lir.I32 &&
+		if in.Op == lir.OpLoad && in.Mem.Width <= 4 && k.f.Types[in.Dst] == lir.I32 &&
 			k.nd[in.Dst] == 1 && k.readers[in.Dst] == 1 {
-			pending[in.Dst] = true
+			pending[in.Dst] = in
 		}
 	}
+}
+
+// shiftsBy: in shifts by a register count (shiftReg).
+func shiftsBy(in *lir.Inst) bool {
+	return in.Op == lir.OpShl || in.Op == lir.OpShr || in.Op == lir.OpSar
 }
 
 // findRMW finds, in ns, a load, an add/sub/and/or/xor of its value (its
