@@ -251,6 +251,29 @@ func TestCallsPassConstantWords(t *testing.T) {
 	assert.Regexp(t, `\n`+add+`:\n\s+(mov [a-ds][xip], ax|movzx e[a-ds][xip], ax)\n`, listing)
 }
 
+// forward returns the next token in ax, where its last op ends with the
+// token's store: the kernel moves it there and returns, and the
+// generation loop reads no buffer after its call (at -Os and -O2). With
+// the logits' trace, which reads the buffer after the op, the store and
+// the read stay. The images, booted, print what tfc sim prints
+// (TestMatrix; TestTrace compares the trace).
+func TestForwardReturnsNext(t *testing.T) {
+	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	require.NoError(t, err)
+	read := `call forward\n\s+mov ax, word \[`
+	for _, o := range []codegen.Options{{Gen: "loop"}, {Opt: "2"}, {Gen: "loop", Memory: "flat"}} {
+		im, err := codegen.Build(p, []int{ir.BOS}, 8, o)
+		require.NoError(t, err)
+		listing := im.Main.Listing()
+		assert.NotRegexp(t, read, listing, "%+v", o)
+		assert.Regexp(t, `(?m)^; region argmax next\n(?:[^;].*\n)*?\s+(?:mov ax, [a-ds][xip]\n\s+)?ret\n`, listing, "%+v", o)
+		o.Trace = true
+		im, err = codegen.Build(p, []int{ir.BOS}, 8, o)
+		require.NoError(t, err)
+		assert.Regexp(t, read, im.Main.Listing(), "%+v, traced", o)
+	}
+}
+
 // In the segmented model an offset alone is a 16-bit address ([es:0xad10],
 // no 0x67 prefix and a word of displacement), both in kernels (argmax's
 // first logit and its result) and in the generation loop (the token it

@@ -573,6 +573,12 @@ func (k *kernel) load(in *lir.Inst) {
 }
 
 func (k *kernel) store(in *lir.Inst) {
+	if in == k.returns {
+		k.i(x86.MOV, x86.EAX, k.src(in.A))
+		k.i(x86.RET)
+		k.k.Items[len(k.k.Items)-1].Reads = []x86.Reg{x86.AX}
+		return
+	}
 	m := k.addr(in.Mem)
 	w := in.Mem.Width
 	m.Size = 8 * min(w, 4)

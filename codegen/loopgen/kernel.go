@@ -39,6 +39,9 @@ type kernel struct {
 	foldable map[lir.Reg]bool
 	deferred map[lir.Reg]lir.Mem
 	readers  map[lir.Reg]int
+	// returns: the store that ends forward (returnsNext), which this
+	// kernel ends with its value in ax and forward's ret instead.
+	returns *lir.Inst
 	// proc is the proc the kernel is (nil: an op's); calls are the procs
 	// it calls.
 	proc  *lir.Proc

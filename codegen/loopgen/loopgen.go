@@ -56,6 +56,7 @@ func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options)
 	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}, lookups: map[lookupRoutine]bool{}, rshrShifts: map[int64]bool{}}
 	l.esOffsets = esOffsets(f, l)
 	g.pass = planPassing(f, l)
+	g.returns = g.returnsNext()
 	g.generate()
 	if err := g.forward(); err != nil {
 		return nil, err
@@ -74,6 +75,9 @@ type gen struct {
 	o    Options
 	ops  int
 	pass map[*lir.Proc]*passing // how each proc is passed its arguments
+	// returns: the store of the next token that ends forward, which
+	// returns it in ax instead (returnsNext).
+	returns *lir.Inst
 	// keeps: procs that keep their callers' segment registers (a caller
 	// holds FS or GS across a call); others load theirs over them.
 	keeps map[*lir.Proc]bool
@@ -240,7 +244,9 @@ func (g *gen) generate() {
 	if g.o.Bench {
 		g.i(x86.INC, low32(addrSteps))
 	}
-	g.i(x86.MOV, x86.AX, g.afterForward(g.l.next, 16))
+	if g.returns == nil {
+		g.i(x86.MOV, x86.AX, g.afterForward(g.l.next, 16))
+	}
 	if g.o.Typed {
 		g.i(x86.MOV, x86.BX, low16(addrPos))
 		g.i(x86.CALL, x86.Label("prompt_next"))
@@ -278,6 +284,32 @@ func (g *gen) generate() {
 	}
 	g.i(x86.MOV, x86.AL, x86.Imm(0))
 	g.i(x86.JMP, x86.Label("exit"))
+}
+
+// returnsNext is the store of the next token that ends forward's last
+// op, where forward may return the token in ax instead (its kernel's
+// last instructions: mov ax, v; ret), which the generation loop reads
+// where it read the buffer (a store and a load fewer, 10 bytes where the
+// move and the kernel's ret take 1 to 3). Not where anything after the
+// op reads the buffer or ax: the logits' trace, the profile's counters,
+// the self-test.
+func (g *gen) returnsNext() *lir.Inst {
+	if g.o.Trace || g.o.Profile || g.o.SelfTest || len(g.f.Body) == 0 {
+		return nil
+	}
+	op := g.f.Body[len(g.f.Body)-1]
+	if op.Kind != lir.NOp || len(op.Body) == 0 {
+		return nil
+	}
+	last := op.Body[len(op.Body)-1]
+	if last.Kind != lir.NInst || last.Inst.Op != lir.OpStore {
+		return nil
+	}
+	m := last.Inst.Mem
+	if m.Buf != g.l.next || m.Base != lir.NoReg || m.Index != lir.NoReg || m.Disp != 0 || m.Width != 4 {
+		return nil
+	}
+	return &last.Inst
 }
 
 // forward runs each op's kernel in order, the layer block's once per
@@ -351,7 +383,9 @@ func (g *gen) forward() error {
 		g.i(x86.MOV, x86.AL, x86.AH)
 		g.i(x86.OUT, x86.Imm(DebugconPort), x86.AL)
 	}
-	g.i(x86.RET)
+	if g.returns == nil {
+		g.i(x86.RET)
+	}
 	// A proc's calls of procs: its segments are not known before it is
 	// selected, and it may come after its callees.
 	for _, p := range g.f.Procs {
@@ -389,6 +423,7 @@ func (g *gen) emitProc(p *lir.Proc) error {
 func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
 	k := newKernel(g.f, g.l, name, nodes)
 	k.pass = g.pass
+	k.returns = g.returns
 	k.short = g.o.Size
 	k.bound(nodes, int64(g.o.Steps))
 	k.passedSegments(nodes)
