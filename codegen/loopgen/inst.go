@@ -322,6 +322,12 @@ func (k *kernel) shiftImm(in *lir.Inst) {
 	d := k.dst(in.Dst)
 	if !k.is64(in.Dst) {
 		op := map[lir.Opcode]x86.Op{lir.OpShlI: x86.SHL, lir.OpShrI: x86.SHR, lir.OpSarI: x86.SAR}[in.Op]
+		if b, ok := k.below[in.A]; ok && b <= 0x10000 && op != x86.SHL {
+			// A value below 0x10000 shifts right in its low word
+			// (its upper half, clear, stays so): narrow may then take
+			// the words it reads (attention's head index, halved).
+			op, d = x86.SHR, v16(d)
+		}
 		if n != 0 {
 			k.i(op, d, x86.Imm(n))
 		}

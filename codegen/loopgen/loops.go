@@ -197,6 +197,9 @@ func (k *kernel) countToZero(n *lir.Node, idx x86.Reg, top string) {
 // count to pos+1.
 func (k *kernel) bound(nodes []*lir.Node, steps int64) {
 	lir.Walk(nodes, func(n *lir.Node) {
+		if n.Kind == lir.NLoop && n.Count == lir.NoReg && k.nd[n.Index] == 1 {
+			k.below[n.Index] = n.CountImm * max(n.Step, 1)
+		}
 		if n.Kind != lir.NInst || n.Inst.Dst == lir.NoReg || k.nd[n.Inst.Dst] != 1 || k.is64(n.Inst.Dst) {
 			return
 		}

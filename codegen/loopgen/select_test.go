@@ -293,6 +293,35 @@ func TestShortLoop(t *testing.T) {
 	}
 }
 
+// A loop's index (below its count) shifted right shifts its low word,
+// arithmetic or logical alike (its sign is clear): for size, where
+// only a word of the result is read, the move before it takes a word
+// too; a value that may reach 0x10000 shifts all 32 bits.
+func TestShiftLowWord(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		op    lir.Opcode
+		count int64
+		want  string
+	}{
+		{"logical", lir.OpShrI, 64, `(?m)^\s+shr [a-ds][xi], 0x1$`},
+		{"arithmetic", lir.OpSarI, 64, `(?m)^\s+shr [a-ds][xi], 0x1$`},
+		{"0x10000 or more", lir.OpShrI, 0x10001, `(?m)^\s+shr e[a-ds][xi], 0x1$`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32}}
+			body := []*lir.Node{
+				{Kind: lir.NInst, Inst: in(c.op, 3, 2, lir.NoReg, 1)},
+				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 3, B: lir.NoReg, C: lir.NoReg,
+					Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 2}}},
+			}
+			nodes := append(inputs(), &lir.Node{Kind: lir.NLoop, Index: 2, Count: lir.NoReg, CountImm: c.count, Body: body})
+			got := listingFor(t, f, &Layout{}, nodes, true)
+			assert.Regexp(t, c.want, got, "listing:\n%s", got)
+		})
+	}
+}
+
 // A loop whose index nothing reads counts its passes down to 0 (dec,
 // jnz), in 16 bits for size; one over a count in a register that may be
 // 0 tests it first and counts up.
