@@ -42,6 +42,7 @@ var passes = []pass{
 	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", "", false},
 	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", "", false},
 	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "", "", false},
+	{"shareadd", shareAdd, "an address of two registers added reads the sum an add after it computes from them, the add moved up before it", "size", "", false},
 	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", "", false},
 	{"localize", localize, "a loop that reads four or more dwords of a buffer at an offset it does not change reads them from a copy at fixed addresses, made before it", "speed", "", false},
 	{"dce", dce, "instructions whose result nothing reads are removed", "", "", false},
