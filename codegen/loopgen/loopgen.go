@@ -609,6 +609,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	movAdd(phys)
 	storeLast(phys)
 	zeroStore(phys)
+	loadFold(phys)
 	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
 }
 

@@ -546,3 +546,73 @@ func simple(in x86.Inst, r x86.Reg, m x86.Mem) bool {
 	}
 	return true
 }
+
+// loadFold reads memory in the instruction after a load into a register
+// that nothing reads after it: `mov ax, [0x1000]; imul si, ax, 0x44`
+// becomes `imul si, [0x1000], 0x44`, and `mov eax, [m]; add ecx, eax`
+// becomes `add ecx, [m]` (1 or 2 bytes fewer, an instruction fewer).
+// After allocation and narrowing (k in physical registers): the load
+// and its reader are adjacent, so the address's registers are unchanged.
+func loadFold(k *regalloc.Kernel) {
+	live, err := regalloc.LiveOut(k, allocOptions())
+	if err != nil {
+		return
+	}
+	items := k.Items
+	out := items[:0]
+	for i := 0; i < len(items); i++ {
+		if i+1 < len(items) {
+			if in, ok := foldedLoad(items[i], items[i+1], func(r x86.Reg) bool { return live(i+1, r) }); ok {
+				it := items[i+1]
+				it.Inst = in
+				out = append(out, it)
+				i++
+				continue
+			}
+		}
+		out = append(out, items[i])
+	}
+	k.Items = out
+}
+
+// foldedLoad is use reading ld's memory in place of ld's register, where
+// ld loads a register of the operand's size that use reads last (as
+// the source of an ALU op into a register, or the multiplicand of a
+// three-operand imul) and nothing reads after (live), unless use writes
+// it.
+func foldedLoad(ld, use regalloc.Item, live func(r x86.Reg) bool) (x86.Inst, bool) {
+	if ld.Label != "" || use.Label != "" || ld.Inst.Op != x86.MOV || len(ld.Inst.Args) != 2 || len(use.Inst.Args) < 2 {
+		return x86.Inst{}, false
+	}
+	r, isReg := ld.Inst.Args[0].(x86.Reg)
+	m, isMem := ld.Inst.Args[1].(x86.Mem)
+	if !isReg || !isMem || m.Label != "" || r.Size() != m.Size || r.Size() < 16 {
+		return x86.Inst{}, false
+	}
+	args := use.Inst.Args
+	d, dReg := args[0].(x86.Reg)
+	switch use.Inst.Op {
+	case x86.IMUL:
+		if _, imm := args[len(args)-1].(x86.Imm); len(args) != 3 || !imm || args[1] != x86.Operand(r) {
+			return x86.Inst{}, false
+		}
+	case x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.ADC, x86.SBB, x86.CMP:
+		if len(args) != 2 || args[1] != x86.Operand(r) {
+			return x86.Inst{}, false
+		}
+	default:
+		return x86.Inst{}, false
+	}
+	if !dReg || d.Size() != r.Size() {
+		return x86.Inst{}, false
+	}
+	// An imul that writes r itself leaves nothing of the load to read;
+	// an ALU op into r would add the load to itself, not to r's value.
+	writesR := use.Inst.Op == x86.IMUL && d == r
+	if gpr(d) == gpr(r) && !writesR || live(r) && !writesR {
+		return x86.Inst{}, false
+	}
+	folded := slices.Clone(args)
+	folded[1] = m
+	return x86.Inst{Op: use.Inst.Op, Args: folded}, true
+}

@@ -380,3 +380,44 @@ func TestStoreEarly(t *testing.T) {
 		assert.Equal(t, c.early, moved, "%s: listing:\n%s", c.name, got)
 	}
 }
+
+// loadFold reads a load's memory in the next instruction where that is
+// the load's last reader: a three-operand imul's multiplicand (even into
+// the loaded register, which it then writes), an ALU op's source; not an
+// op into the loaded register itself (add eax, eax would add the load to
+// the load), nor where the register is read later.
+func TestLoadFold(t *testing.T) {
+	tok := x86.W(x86.Abs16(0x1000))
+	m := x86.D(x86.Abs16(0x600))
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	for _, c := range []struct {
+		name  string
+		items []x86.Inst
+		want  []x86.Inst // nil: unchanged
+	}{
+		{"imul", []x86.Inst{inst(x86.MOV, x86.AX, tok), inst(x86.IMUL, x86.SI, x86.AX, x86.Imm(0x44)), inst(x86.MOV, m, x86.ESI)},
+			[]x86.Inst{inst(x86.IMUL, x86.SI, tok, x86.Imm(0x44)), inst(x86.MOV, m, x86.ESI)}},
+		{"imul into the loaded register", []x86.Inst{inst(x86.MOV, x86.AX, tok), inst(x86.IMUL, x86.AX, x86.AX, x86.Imm(0x21)), inst(x86.MOV, m, x86.EAX)},
+			[]x86.Inst{inst(x86.IMUL, x86.AX, tok, x86.Imm(0x21)), inst(x86.MOV, m, x86.EAX)}},
+		{"add", []x86.Inst{inst(x86.MOV, x86.EAX, m), inst(x86.ADD, x86.ECX, x86.EAX), inst(x86.MOV, m, x86.ECX)},
+			[]x86.Inst{inst(x86.ADD, x86.ECX, m), inst(x86.MOV, m, x86.ECX)}},
+		{"add into the loaded register", []x86.Inst{inst(x86.MOV, x86.EAX, m), inst(x86.ADD, x86.EAX, x86.EAX), inst(x86.MOV, m, x86.EAX)}, nil},
+		{"read after", []x86.Inst{inst(x86.MOV, x86.EAX, m), inst(x86.ADD, x86.ECX, x86.EAX), inst(x86.MOV, m, x86.ECX), inst(x86.MOV, m, x86.EAX)}, nil},
+		{"a word into a dword's imul", []x86.Inst{inst(x86.MOV, x86.AX, tok), inst(x86.IMUL, x86.ESI, x86.EAX, x86.Imm(0x44)), inst(x86.MOV, m, x86.ESI)}, nil},
+	} {
+		k := &regalloc.Kernel{}
+		for _, in := range c.items {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+		loadFold(k)
+		want := c.want
+		if want == nil {
+			want = c.items
+		}
+		var got []x86.Inst
+		for _, it := range k.Items {
+			got = append(got, it.Inst)
+		}
+		assert.Equal(t, want, got, c.name)
+	}
+}
