@@ -69,13 +69,14 @@ func TestOpsRunInPlace(t *testing.T) {
 // buffers it is passed through their segments, which it loads at its
 // entry. A caller that holds a segment register across a call (it loaded
 // its own at its entry and uses it after) has the proc push each segment
-// register it loads and pop them before it returns; mlp-random's ops
+// register it loads and pop them before it returns; untied-random's ops
 // that call procs hold none, so its procs push nothing, and one passed a
-// segment in a register loads it first of all. ES holds the
-// activations' segment, which forward loads at its entry and no kernel
-// or proc loads again.
+// segment in a register (its norm: after the layer loop, the
+// activations', not what the layer's slot then holds) loads it first of
+// all. ES holds the activations' segment, which forward loads at its
+// entry and no kernel or proc loads again.
 func TestSegmentedProcsKeepSegments(t *testing.T) {
-	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	p, err := frontend.LoadFile(path("untied-random"), ir.Options{})
 	require.NoError(t, err)
 	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
 	require.NoError(t, err)
@@ -200,14 +201,33 @@ func count(lines []string, s string) int {
 	return n
 }
 
+// A proc's segment param that every call leaves in the layer's slot
+// (the layer's segment in the layer loop; after it, the final norm's and
+// logits', which the layout puts where the slot then points) is read by
+// the proc from the slot, and no call passes it: llama2-int8.tf's norm
+// and matmul procs. The image, booted, prints what tfc sim prints
+// (TestMatrix).
+func TestCallsLeaveLayerSegmentsInSlots(t *testing.T) {
+	p, err := frontend.LoadFile(path("llama2-int8"), ir.Options{})
+	require.NoError(t, err)
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
+	require.NoError(t, err)
+	listing := im.Main.Listing()
+	assert.NotRegexp(t, `mov ax, (word \[0x1004\]|0x[0-9a-f]+)\n\s+call proc\d+\n\s+db`, listing)
+	assert.Regexp(t, `(?m)^proc0:\n(?:[^;].*\n)*?\s+mov fs, word \[0x1004\]\n`, listing)
+	assert.Regexp(t, `(?m)^proc1:\n(?:[^;].*\n)*?\s+mov fs, word \[0x1004\]\n`, listing)
+}
+
 // A segment that a kernel only passes to procs, which use it only as a
 // segment, is passed as its slot's word (mov ax, [slot]: 3 bytes, where
-// movzx eax takes 5): mlp-random's matmuls, passed their layer's
-// segment; the activations' segment, a constant, as an immediate word
-// (mov ax, imm16, where mov eax, imm32 takes 6), and no code reads or
-// stores its slot (forward: push imm16, pop es).
+// movzx eax takes 5): untied-random's matmuls, passed their layer's
+// segment (its classifier's, after the layer loop, is not what the
+// layer's slot then holds: TestCallsLeaveLayerSegmentsInSlots); the
+// activations' segment, a constant, as an immediate word (mov ax, imm16,
+// where mov eax, imm32 takes 6), and no code reads or stores its slot
+// (forward: push imm16, pop es).
 func TestCallsPassSegmentsAsWords(t *testing.T) {
-	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	p, err := frontend.LoadFile(path("untied-random"), ir.Options{})
 	require.NoError(t, err)
 	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
 	require.NoError(t, err)

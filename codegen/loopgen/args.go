@@ -37,6 +37,11 @@ type argLoc struct {
 	width  int // inline: 1 or 2 (zero-extended), or 4
 	// below: every call passes a constant in [0, below) (0: not known).
 	below int64
+	// slot: a segment that every call leaves in this low-memory word
+	// (the layer's, in the layer loop, or its value after the loop),
+	// which the proc reads itself (layerSlotArgs): the call passes
+	// nothing.
+	slot uint16
 	// word: a register's, every call a constant below 0x10000, which
 	// the call passes as the register's low word (mov ax, imm16: 3 bytes,
 	// where mov eax, imm32 takes 6) and the proc zero-extends (a movzx,
@@ -55,7 +60,8 @@ var argRegs = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x8
 // calls as data: those every call passes as a constant, where the bytes
 // the calls save pay for the proc's reads (lodsw or lodsd, and a move
 // from eax) and its entry's pop, push and clearing of eax.
-func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
+func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
+	slots := layerSlotArgs(f, l, layers)
 	vals := map[*lir.Proc][][]int64{} // by param, each call's value
 	konst := map[*lir.Proc][]bool{}   // by param: constant in every call
 	for _, op := range ops(f) {
@@ -84,7 +90,7 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 		saved := -5 // pop si, push si, xor eax, eax
 		below := make([]int64, len(pr.Params))
 		for i := range pr.Params {
-			if konst[pr] == nil || !konst[pr][i] {
+			if konst[pr] == nil || !konst[pr][i] || slots.of(pr, i) != 0 {
 				continue
 			}
 			below[i] = bound(vals[pr][i])
@@ -118,9 +124,9 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 		j := 0 // with inline arguments: the next of inlineRegs
 		for i, r := range pr.Params {
 			a := &pass.args[i]
-			a.reg, a.below = x86.NoReg, below[i]
+			a.reg, a.below, a.slot = x86.NoReg, below[i], slots.of(pr, i)
 			switch {
-			case a.inline || f.Types[r] == lir.I64:
+			case a.inline || a.slot != 0 || f.Types[r] == lir.I64:
 			case pass.data == 0 && i < len(argRegs):
 				a.reg = argRegs[i]
 			case pass.data > 0 && j < len(inlineRegs):
@@ -132,6 +138,110 @@ func planPassing(f *lir.Func, l *Layout) map[*lir.Proc]*passing {
 		plan[pr] = pass
 	}
 	return plan
+}
+
+// layerSlotArgs are, by proc and param, the layer slots (addrLayerW,
+// addrLayerC) that hold a segment param's value at every call: each call
+// in the layer loop passes the layer's group in that slot, and each
+// after it a constant (or a global group's segment, stored once) equal
+// to the slot's value after the last layer (the segmented layout puts
+// what follows the layers' regions there: the activations', with
+// llama2-int8.tf's final norm and logits; untied-random's classifier,
+// a group of its own). The proc
+// reads the slot (mov fs, [0x1004]: 4 bytes, where its entry's mov fs,
+// ax took 2 and each call's mov ax took 3). Not where a call comes
+// before the loop (the slot is set at its start), nor where the proc
+// uses the param other than as a segment.
+func layerSlotArgs(f *lir.Func, l *Layout, layers int) slotArgs {
+	out := slotArgs{}
+	if !l.Segmented {
+		return out
+	}
+	after := map[uint16]int64{
+		addrLayerW: l.layerStart(l.LayerW) + l.layerStart(l.StrideW)*int64(layers),
+		addrLayerC: l.layerStart(l.LayerC) + l.layerStart(l.StrideC)*int64(layers),
+	}
+	bad := map[*lir.Proc][]bool{}
+	note := func(pr *lir.Proc, i int, slot uint16) {
+		if out[pr] == nil {
+			out[pr], bad[pr] = make([]uint16, len(pr.Params)), make([]bool, len(pr.Params))
+		}
+		switch {
+		case slot == 0 || out[pr][i] != 0 && out[pr][i] != slot:
+			bad[pr][i] = true
+		default:
+			out[pr][i] = slot
+		}
+	}
+	// where: 0 before the layer loop, 1 in it, 2 after.
+	scan := func(op *lir.Node, where int) {
+		c := constants(f, l, op.Body)
+		seg := map[lir.Reg]uint16{} // the layer slots' groups' segments
+		lir.Walk(op.Body, func(n *lir.Node) {
+			if n.Kind != lir.NInst || n.Inst.Op != lir.OpSeg {
+				return
+			}
+			gr := l.Group[n.Inst.Mem.Buf]
+			if gr.Add == 0 && (gr.Slot == addrLayerW || gr.Slot == addrLayerC) {
+				seg[n.Inst.Dst] = gr.Slot
+			}
+			for _, g := range l.Segs {
+				if gr.Add == 0 && g.Slot == gr.Slot {
+					c[n.Inst.Dst] = int64(g.Seg) // a global group's, stored once
+				}
+			}
+		})
+		lir.Walk(op.Body, func(n *lir.Node) {
+			if n.Kind != lir.NCall {
+				return
+			}
+			for i, a := range n.Args {
+				slot := uint16(0)
+				switch v, known := c[a]; {
+				case where == 1:
+					slot = seg[a]
+				case where == 2 && known:
+					for s, end := range after {
+						if uint16(end) == uint16(v) && v >= 0 && v < 0x10000 {
+							slot = s
+						}
+					}
+				}
+				note(n.Proc, i, slot)
+			}
+		})
+	}
+	where := 0
+	for _, n := range f.Body {
+		switch n.Kind {
+		case lir.NLayers:
+			for _, op := range n.Body {
+				scan(op, 1)
+			}
+			where = 2
+		case lir.NOp:
+			scan(n, where)
+		}
+	}
+	for pr, ss := range out {
+		other := usedOtherwise(pr.Body)
+		for i, r := range pr.Params {
+			if bad[pr][i] || other[r] {
+				ss[i] = 0
+			}
+		}
+	}
+	return out
+}
+
+// slotArgs are layerSlotArgs' slots, by proc and param (0: none).
+type slotArgs map[*lir.Proc][]uint16
+
+func (s slotArgs) of(pr *lir.Proc, i int) uint16 {
+	if s[pr] == nil {
+		return 0
+	}
+	return s[pr][i]
 }
 
 // bound is one more than the largest of vals, where none is negative
@@ -222,7 +332,7 @@ func (k *kernel) call(n *lir.Node) {
 	for i, a := range n.Args {
 		loc := pass.args[i]
 		switch {
-		case loc.inline: // in data, above
+		case loc.inline || loc.slot != 0: // in data, above; in its slot
 		case loc.reg != x86.NoReg:
 			reads, srcs = append(reads, loc.reg), append(srcs, k.src(a))
 			words = append(words, k.seg16[a] || loc.word)
@@ -261,6 +371,8 @@ func (k *kernel) params(pr *lir.Proc) {
 			k.below[r] = b
 		}
 		switch loc := pass.args[i]; {
+		case loc.slot != 0:
+			k.inMem[r] = x86.W(x86.Abs16(loc.slot))
 		case loc.word:
 			item(x86.MOVZX, k.dst(r), sized(loc.reg, 16))
 		case loc.reg != x86.NoReg:

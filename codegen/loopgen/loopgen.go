@@ -55,7 +55,7 @@ func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options)
 	o.Bench = o.Bench || o.Profile
 	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}, lookups: map[lookupRoutine]bool{}, rshrShifts: map[int64]bool{}}
 	l.esOffsets = esOffsets(f, l)
-	g.pass = planPassing(f, l)
+	g.pass = planPassing(f, l, p.Layers)
 	g.returns = g.returnsNext()
 	g.generate()
 	if err := g.forward(); err != nil {
