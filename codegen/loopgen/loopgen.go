@@ -610,6 +610,9 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	storeLast(phys)
 	zeroStore(phys)
 	loadFold(phys)
+	if k.short {
+		cdqByte(phys)
+	}
 	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
 }
 

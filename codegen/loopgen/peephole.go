@@ -616,3 +616,31 @@ func foldedLoad(ld, use regalloc.Item, live func(r x86.Reg) bool) (x86.Inst, boo
 	folded[1] = m
 	return x86.Inst{Op: use.Inst.Op, Args: folded}, true
 }
+
+// cdqByte sets edx to a byte's value after a right shift of eax, which
+// clears eax's sign, as cdq (edx = 0) and a mov to dl: `shr eax, 1; mov
+// edx, 0x40` becomes `shr eax, 1; cdq; mov dl, 0x40`, 3 bytes fewer (the
+// norm's division). For size: an instruction more. After allocation
+// (k in physical registers); neither writes the flags.
+func cdqByte(k *regalloc.Kernel) {
+	items := k.Items
+	out := make([]regalloc.Item, 0, len(items)+1)
+	for i, it := range items {
+		in := it.Inst
+		if i > 0 && it.Label == "" && in.Op == x86.MOV && len(in.Args) == 2 && in.Args[0] == x86.Operand(x86.EDX) {
+			prev := items[i-1].Inst
+			v, isImm := in.Args[1].(x86.Imm)
+			n, byImm := x86.Operand(nil), false
+			if len(prev.Args) == 2 {
+				n = prev.Args[1]
+				_, byImm = n.(x86.Imm)
+			}
+			if isImm && v >= 0 && v < 0x100 && prev.Op == x86.SHR && prev.Args[0] == x86.Operand(x86.EAX) && byImm && n.(x86.Imm) >= 1 {
+				out = append(out, regalloc.Item{Inst: x86.Inst{Op: x86.CDQ}})
+				it.Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.DL, v}}
+			}
+		}
+		out = append(out, it)
+	}
+	k.Items = out
+}

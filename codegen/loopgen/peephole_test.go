@@ -421,3 +421,38 @@ func TestLoadFold(t *testing.T) {
 		assert.Equal(t, want, got, c.name)
 	}
 }
+
+// cdqByte sets edx to a byte by cdq and a mov to dl after a right shift
+// of eax by an immediate (its sign then clear); not after one by cl (0
+// keeps the sign), nor for a value past a byte, nor at a label.
+func TestCdqByte(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	shr := inst(x86.SHR, x86.EAX, x86.Imm(1))
+	mov := inst(x86.MOV, x86.EDX, x86.Imm(0x40))
+	for _, c := range []struct {
+		name  string
+		items []regalloc.Item
+		want  []x86.Inst // nil: unchanged
+	}{
+		{"after shr eax, 1", []regalloc.Item{{Inst: shr}, {Inst: mov}}, []x86.Inst{shr, inst(x86.CDQ), inst(x86.MOV, x86.DL, x86.Imm(0x40))}},
+		{"after shr eax, cl", []regalloc.Item{{Inst: inst(x86.SHR, x86.EAX, x86.CL)}, {Inst: mov}}, nil},
+		{"past a byte", []regalloc.Item{{Inst: shr}, {Inst: inst(x86.MOV, x86.EDX, x86.Imm(0x100))}}, nil},
+		{"at a label", []regalloc.Item{{Inst: shr}, {Label: "l", Inst: mov}}, nil},
+	} {
+		k := &regalloc.Kernel{Items: c.items}
+		var before []x86.Inst
+		for _, it := range c.items {
+			before = append(before, it.Inst)
+		}
+		cdqByte(k)
+		want := c.want
+		if want == nil {
+			want = before
+		}
+		var got []x86.Inst
+		for _, it := range k.Items {
+			got = append(got, it.Inst)
+		}
+		assert.Equal(t, want, got, c.name)
+	}
+}
