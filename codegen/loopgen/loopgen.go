@@ -548,11 +548,12 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 	return a, nil
 }
 
-// maxResidents: kernels that spill more (attention, with 9 to 11) gained
-// nothing from trying (llama2.tf, llama2-int8.tf, gpt2, mha, typed: `tfc
-// size --gen loop`) and took most of the time (stories15M built in 7.2 s
-// with no limit, 0.9 s with 5).
-const maxResidents = 5
+// maxResidents: kernels that spill more gained nothing from trying
+// (`tfc size --gen loop` of every example: 8 and 12 alike, where 8 took 4
+// bytes off attention in each against 5) and took most of the time
+// (stories15M built in 7.2 s with no limit, 0.9 s with 5; mha-random 1.1
+// s with 8 against 0.47 with 5, llama2-int8.tf 0.40 against 0.32).
+const maxResidents = 8
 
 // residents tries a's allocation again with each value it spilled whole
 // kept in a register where anything else can go instead (the allocator
