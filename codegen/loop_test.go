@@ -208,11 +208,7 @@ func count(lines []string, s string) int {
 // and matmul procs. The image, booted, prints what tfc sim prints
 // (TestMatrix).
 func TestCallsLeaveLayerSegmentsInSlots(t *testing.T) {
-	p, err := frontend.LoadFile(path("llama2-int8"), ir.Options{})
-	require.NoError(t, err)
-	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
-	require.NoError(t, err)
-	listing := im.Main.Listing()
+	listing := segmentedListing(t, "llama2-int8")
 	assert.NotRegexp(t, `mov ax, (word \[0x1004\]|0x[0-9a-f]+)\n\s+call proc\d+\n\s+db`, listing)
 	assert.Regexp(t, `(?m)^proc0:\n(?:[^;].*\n)*?\s+mov fs, word \[0x1004\]\n`, listing)
 	assert.Regexp(t, `(?m)^proc1:\n(?:[^;].*\n)*?\s+mov fs, word \[0x1004\]\n`, listing)
@@ -220,18 +216,14 @@ func TestCallsLeaveLayerSegmentsInSlots(t *testing.T) {
 
 // A segment that a kernel only passes to procs, which use it only as a
 // segment, is passed as its slot's word (mov ax, [slot]: 3 bytes, where
-// movzx eax takes 5): untied-random's matmuls, passed their layer's
-// segment (its classifier's, after the layer loop, is not what the
-// layer's slot then holds: TestCallsLeaveLayerSegmentsInSlots); the
+// movzx eax takes 5): untied-random's norms, passed their layer's
+// segment (its final norm's, after the layer loop, the activations', is
+// not what the layer's slot then holds: TestCallsLeaveLayerSegmentsInSlots); the
 // activations' segment, a constant, as an immediate word (mov ax, imm16,
 // where mov eax, imm32 takes 6), and no code reads or stores its slot
 // (forward: push imm16, pop es).
 func TestCallsPassSegmentsAsWords(t *testing.T) {
-	p, err := frontend.LoadFile(path("untied-random"), ir.Options{})
-	require.NoError(t, err)
-	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
-	require.NoError(t, err)
-	listing := im.Main.Listing()
+	listing := segmentedListing(t, "untied-random")
 	assert.Regexp(t, `mov ax, word \[0x1004\]\n\s+call proc`, listing)
 	assert.Regexp(t, `mov ax, 0x[0-9a-f]+\n\s+call proc`, listing)
 	assert.NotRegexp(t, `movzx eax, word \[0x1004\]\n\s+call proc`, listing)
@@ -246,11 +238,7 @@ func TestCallsPassSegmentsAsWords(t *testing.T) {
 // of a matmul's result, called twice; the image, booted, still prints
 // what tfc sim prints (TestMatrix).
 func TestCallsPassConstantWords(t *testing.T) {
-	p, err := frontend.LoadFile(path("llama2-int8"), ir.Options{})
-	require.NoError(t, err)
-	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
-	require.NoError(t, err)
-	listing := im.Main.Listing()
+	listing := segmentedListing(t, "llama2-int8")
 	assert.NotRegexp(t, `mov e[a-d]x, 0x[0-9a-f]{1,4}\n\s+call proc`, listing)
 	// The adds pass their results' places, two words; the activations'
 	// segment, passed alike, is one.
@@ -357,4 +345,15 @@ func TestRshrRoutine(t *testing.T) {
 	im, err = codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Opt: "2"})
 	require.NoError(t, err)
 	assert.NotContains(t, im.Main.Listing(), "rshr")
+}
+
+// segmentedListing is the listing of the example name's image from the
+// loop code generator, segmented, 8 steps.
+func segmentedListing(t *testing.T, name string) string {
+	t.Helper()
+	p, err := frontend.LoadFile(path(name), ir.Options{})
+	require.NoError(t, err)
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
+	require.NoError(t, err)
+	return im.Main.Listing()
 }

@@ -15,20 +15,11 @@ func shareAdd(f *Func) {
 	for _, b := range f.Bodies() {
 		shareAddIn(*b)
 	}
-	Walk(allBodies(f), func(n *Node) {
+	walkAll(f, func(n *Node) {
 		shareAddIn(n.Body)
 		shareAddIn(n.Then)
 		shareAddIn(n.Else)
 	})
-}
-
-// allBodies are f's top-level lists' nodes, procs' too.
-func allBodies(f *Func) []*Node {
-	var all []*Node
-	for _, b := range f.Bodies() {
-		all = append(all, *b...)
-	}
-	return all
 }
 
 // shareAddIn rewrites one list in place.

@@ -34,7 +34,7 @@ func twoScalesLoop(f *Func, n *Node, before []*Node, s *scaling, uses, nd []int)
 		return nil // the index is a value too, or one scale, or a dot's
 	}
 	var lesser []*Mem
-	base, greater, ok := NoReg, 0, true
+	base, ok := NoReg, true
 	Walk(n.Body, func(x *Node) {
 		if x.Kind != NInst {
 			return
@@ -43,7 +43,6 @@ func twoScalesLoop(f *Func, n *Node, before []*Node, s *scaling, uses, nd []int)
 			switch {
 			case m.Index != i:
 			case m.Scale != s.least:
-				greater += max(1, m.Width/4) // an i64's: two dwords' operands
 				// 32-bit either way, flat: only the step would be new.
 				ok = ok && (f.Segmented || f.LowActivations && m.Buf.Activation())
 			default:

@@ -628,14 +628,8 @@ func cdqByte(k *regalloc.Kernel) {
 	for i, it := range items {
 		in := it.Inst
 		if i > 0 && it.Label == "" && in.Op == x86.MOV && len(in.Args) == 2 && in.Args[0] == x86.Operand(x86.EDX) {
-			prev := items[i-1].Inst
 			v, isImm := in.Args[1].(x86.Imm)
-			n, byImm := x86.Operand(nil), false
-			if len(prev.Args) == 2 {
-				n = prev.Args[1]
-				_, byImm = n.(x86.Imm)
-			}
-			if isImm && v >= 0 && v < 0x100 && prev.Op == x86.SHR && prev.Args[0] == x86.Operand(x86.EAX) && byImm && n.(x86.Imm) >= 1 {
+			if isImm && v >= 0 && v < 0x100 && shiftsEAXRight(items[i-1].Inst) {
 				out = append(out, regalloc.Item{Inst: x86.Inst{Op: x86.CDQ}})
 				it.Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.DL, v}}
 			}
@@ -643,4 +637,13 @@ func cdqByte(k *regalloc.Kernel) {
 		out = append(out, it)
 	}
 	k.Items = out
+}
+
+// shiftsEAXRight: in is shr eax by an immediate of 1 or more.
+func shiftsEAXRight(in x86.Inst) bool {
+	if in.Op != x86.SHR || len(in.Args) != 2 || in.Args[0] != x86.Operand(x86.EAX) {
+		return false
+	}
+	n, ok := in.Args[1].(x86.Imm)
+	return ok && n >= 1
 }
