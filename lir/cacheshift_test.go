@@ -46,6 +46,18 @@ func TestCacheShift(t *testing.T) {
 		for _, way := range []string{"search", "count"} {
 			if way == "count" {
 				general(f) // the size policy's way
+				// It counts from the first shift's term (s = 0: m >
+				// qmax), which nothing adds after the loop.
+				last := -1
+				for i, n := range f.Body {
+					if n.Kind == NLoop {
+						last = i
+					}
+				}
+				require.NotEqual(t, -1, last)
+				for _, n := range f.Body[last+1:] {
+					require.NotEqual(t, OpAdd, n.Inst.Op, "qmax %d: an add after the count", qmax)
+				}
 			}
 			for _, v := range ms {
 				mach := &Machine{f: f, regs: make([]int64, len(f.Types)), token: int(int32(uint32(v)))}
