@@ -193,19 +193,16 @@ func (lw *lowerer) isqrt(v Reg) Reg {
 	b := &lw.b
 	r := b.c32(0)
 	bit := b.c32(-1 << 31)
-	b.faster(b.c32(1), func() {
-		b.loopN(32, func(k Reg) {
+	b.loopN(32, func(k Reg) {
+		b.faster(b.c32(1), func() {
 			t := b.op(OpOr, I32, r, bit)
 			ok := b.cmp(LTU, b.wideU(t, t), v)
 			b.setSel(r, ok, t, r)
-			b.emit(Inst{Op: OpShrI, Dst: bit, A: bit, B: NoReg, C: NoReg, Imm: 1})
-		})
-	}, func() {
-		b.loopN(32, func(k Reg) {
+		}, func() {
 			b.set(r, OpOr, r, bit)
 			b.iff(b.cmp(GEU, b.wideU(r, r), v), func() { b.set(r, OpXor, r, bit) }, nil)
-			b.emit(Inst{Op: OpShrI, Dst: bit, A: bit, B: NoReg, C: NoReg, Imm: 1})
 		})
+		b.emit(Inst{Op: OpShrI, Dst: bit, A: bit, B: NoReg, C: NoReg, Imm: 1})
 	})
 	return r
 }

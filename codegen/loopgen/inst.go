@@ -387,11 +387,7 @@ func (k *kernel) shiftReg(in *lir.Inst) {
 	if m, ok := k.deferred[in.B]; ok && m.Width < 4 {
 		a := k.addr(m)
 		a.Size = 8 * m.Width
-		op := x86.MOVZX
-		if m.Signed {
-			op = x86.MOVSX
-		}
-		k.i(op, x86.ECX, a)
+		k.i(extension(m), x86.ECX, a)
 	} else {
 		k.i(x86.MOV, x86.ECX, k.src(in.B))
 	}
@@ -549,14 +545,10 @@ func (k *kernel) sel(in *lir.Inst, cmp *lir.Inst) {
 func (k *kernel) load(in *lir.Inst) {
 	m := k.addr(in.Mem)
 	d := k.dst(in.Dst)
-	switch w := in.Mem.Width; w {
+	switch in.Mem.Width {
 	case 1, 2:
-		op := x86.MOVZX
-		if in.Mem.Signed {
-			op = x86.MOVSX
-		}
-		m.Size = 8 * w
-		k.i(op, d, m)
+		m.Size = 8 * in.Mem.Width
+		k.i(extension(in.Mem), d, m)
 	case 4:
 		m.Size = 32
 		k.i(x86.MOV, d, m)
@@ -576,6 +568,14 @@ func (k *kernel) load(in *lir.Inst) {
 			k.i(x86.MOV, h, x86.Imm(0))
 		}
 	}
+}
+
+// extension is the move that loads m's byte or word extended as m says.
+func extension(m lir.Mem) x86.Op {
+	if m.Signed {
+		return x86.MOVSX
+	}
+	return x86.MOVZX
 }
 
 func (k *kernel) store(in *lir.Inst) {
