@@ -155,18 +155,16 @@ func (lw *lowerer) cacheShift(m Reg, qmax int64) Reg {
 		})
 		b.emit(Inst{Op: OpAdd, Dst: s, A: d, B: above, C: NoReg})
 	}, func() {
-		// The count starts at above, where it would be added after.
 		passes := 0
 		for uint64(1)<<(32-passes)-1 >= uint64(2*qmax+1) {
 			passes++
 		}
-		b.set(d, OpCopy, above, NoReg)
+		b.emit(Inst{Op: OpCopy, Dst: s, A: above, B: NoReg, C: NoReg})
 		t := b.op(OpCopy, I32, m, NoReg)
 		b.loopN(passes, func(i Reg) {
-			b.set(d, OpAdd, d, b.cmp(GEU, t, b.c32(2*qmax+1)))
+			b.set(s, OpAdd, s, b.cmp(GEU, t, b.c32(2*qmax+1)))
 			b.emit(Inst{Op: OpShrI, Dst: t, A: t, B: NoReg, C: NoReg, Imm: 1})
 		})
-		b.emit(Inst{Op: OpCopy, Dst: s, A: d, B: NoReg, C: NoReg})
 	})
 	return s
 }
