@@ -2,6 +2,7 @@ package codegen_test
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -85,6 +86,17 @@ func TestSegmentedProcsKeepSegments(t *testing.T) {
 	var loaded, pushed, popped []string
 	in := false
 	esLoads := 0
+	// A proc ends with its ret, or where it falls into the next
+	// (TestProcFallsIntoTheNext).
+	end := func() {
+		in = false
+		if len(loaded) > 0 {
+			loading++
+		}
+		assert.NotContains(t, loaded, "es", "proc %d", procs)
+		assert.Empty(t, pushed, "proc %d: segments pushed", procs)
+		assert.Equal(t, pushed, popped, "proc %d: pushed, popped in reverse", procs)
+	}
 	for _, line := range strings.Split(im.Main.Listing(), "\n") {
 		f := strings.Fields(strings.ReplaceAll(line, ",", ""))
 		if len(f) > 1 && (f[0] == "mov" || f[0] == "pop") && f[1] == "es" {
@@ -98,6 +110,9 @@ func TestSegmentedProcsKeepSegments(t *testing.T) {
 		}
 		switch {
 		case len(f) == 1 && strings.HasPrefix(f[0], "proc") && strings.HasSuffix(f[0], ":") && !strings.Contains(f[0], "."):
+			if in {
+				end()
+			}
 			in, procs = true, procs+1
 			loaded, pushed, popped = nil, nil, nil
 			first = true
@@ -110,13 +125,7 @@ func TestSegmentedProcsKeepSegments(t *testing.T) {
 		case f[0] == "mov" && len(f) > 1 && isSeg(f[1]):
 			loaded = append(loaded, f[1])
 		case f[0] == "ret":
-			in = false
-			if len(loaded) > 0 {
-				loading++
-			}
-			assert.NotContains(t, loaded, "es", "proc %d", procs)
-			assert.Empty(t, pushed, "proc %d: segments pushed", procs)
-			assert.Equal(t, pushed, popped, "proc %d: pushed, popped in reverse", procs)
+			end()
 		}
 	}
 	assert.GreaterOrEqual(t, procs, 3, "procs")
@@ -145,10 +154,12 @@ func TestCallsPassConstantsAfter(t *testing.T) {
 		im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: memory})
 		require.NoError(t, err)
 		lines := strings.Split(im.Main.Listing(), "\n")
-		calls := map[string]int{}
+		calls := map[string]int{} // by the region's count (some calls fall in: TestProcFallsIntoTheNext)
 		for _, line := range lines {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "call" && strings.HasPrefix(f[1], "proc") {
-				calls[f[1]]++
+			var pr string
+			var n int
+			if k, _ := fmt.Sscanf(strings.TrimSpace(line), "; region proc %s (%d calls)", &pr, &n); k == 2 {
+				calls[pr] = n
 			}
 		}
 		most := ""
@@ -356,4 +367,68 @@ func segmentedListing(t *testing.T, name string) string {
 	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
 	require.NoError(t, err)
 	return im.Main.Listing()
+}
+
+// A proc whose every call is followed at once by a bare call of another
+// (llama2-int8.tf's norm, then the matmul that reads its result) falls
+// into it, laid out after it: its calls' data are followed by the second
+// proc's data, not by a call, and the other proc's remaining calls are
+// its other callers'. The image, booted, prints what tfc sim prints
+// (TestMatrix).
+func TestProcFallsIntoTheNext(t *testing.T) {
+	lines := strings.Split(segmentedListing(t, "llama2-int8"), "\n")
+	declared := map[string]int{} // calls by the region's count
+	calls := map[string]int{}    // call instructions
+	falls := map[string]string{} // a proc that ends before another's label without ret
+	last, proc := "", ""
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		var name string
+		var n int
+		if k, _ := fmt.Sscanf(l, "; region proc %s (%d calls)", &name, &n); k == 2 {
+			declared[name] = n
+			continue
+		}
+		if strings.HasPrefix(l, "proc") && strings.HasSuffix(l, ":") && !strings.Contains(l, ".") {
+			if p := strings.TrimSuffix(l, ":"); proc != "" && last != "ret" {
+				falls[proc] = p
+			}
+			proc = strings.TrimSuffix(l, ":")
+			continue
+		}
+		if l == "" || strings.HasPrefix(l, ";") || strings.HasSuffix(l, ":") || strings.HasPrefix(l, "db ") {
+			continue
+		}
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "call" && strings.HasPrefix(f[1], "proc") {
+			calls[f[1]]++
+		}
+		last = l
+	}
+	require.Len(t, falls, 1, "procs that fall into the next: %v", falls)
+	for a, b := range falls {
+		assert.Equal(t, declared[a], calls[a], "%s's calls", a)
+		assert.Equal(t, declared[b]-declared[a], calls[b], "%s's calls, but for those %s falls into", b, a)
+		assert.Greater(t, calls[b], 0, "%s's own calls", b)
+	}
+	for p, n := range declared {
+		if _, ok := falls[p]; !ok && !slices.Contains(slices.Collect(maps.Values(falls)), p) {
+			assert.Equal(t, n, calls[p], "%s's calls", p)
+		}
+	}
+}
+
+// In the flat model a layer's param lies at its layer slot's address plus
+// a constant: a proc's param that every call passes so (llama2.tf's norm
+// and matmul weights; after the layer loop, the final norm's and the
+// classifier's, constants) follows the call as that offset, which the
+// proc adds the slot to. No call computes an address from the slot. The
+// image, booted, prints what tfc sim prints (TestMatrix).
+func TestCallsPassLayerOffsets(t *testing.T) {
+	p, err := frontend.LoadFile(path("llama2"), ir.Options{})
+	require.NoError(t, err)
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "flat"})
+	require.NoError(t, err)
+	listing := im.Main.Listing()
+	assert.NotRegexp(t, `mov eax, dword \[0x1004\]\n(\s+add eax, .*\n)?\s+call proc`, listing)
+	assert.Regexp(t, `(?m)^proc\d+:\n(?:[^;].*\n)*?\s+lodsd\n\s+add eax, dword \[0x1004\]\n`, listing)
 }

@@ -27,6 +27,8 @@ type passing struct {
 	// bytes, then words, then dwords, so that one xor eax, eax clears
 	// what lodsb and lodsw leave.
 	order []int
+	// offsets: by call, the offsets of its params with a base.
+	offsets map[*lir.Node][]int64
 }
 
 // argLoc is where one argument goes: a register, else its slot (by the
@@ -47,6 +49,9 @@ type argLoc struct {
 	// where mov eax, imm32 takes 6) and the proc zero-extends (a movzx,
 	// which narrow makes a mov where the upper half is not read).
 	word bool
+	// base: the layer slot that the proc adds to the offset each call
+	// passes as data (layerOffsetArgs; passing.offsets holds them).
+	base uint16
 }
 
 // inlineRegs pass the register arguments of a proc with inline ones: esi
@@ -62,7 +67,9 @@ var argRegs = []x86.Reg{x86.EAX, x86.ECX, x86.EDX, x86.EBX, x86.ESI, x86.EDI, x8
 // from eax) and its entry's pop, push and clearing of eax.
 func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 	slots := layerSlotArgs(f, l, layers)
+	offs := layerOffsetArgs(f, l, layers)
 	vals := map[*lir.Proc][][]int64{} // by param, each call's value
+	movs := map[*lir.Proc][][]int{}   // by param, each call's bytes to pass it in a register
 	konst := map[*lir.Proc][]bool{}   // by param: constant in every call
 	for _, op := range ops(f) {
 		c := constants(f, l, op.Body)
@@ -72,6 +79,7 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 			}
 			if vals[n.Proc] == nil {
 				vals[n.Proc] = make([][]int64, len(n.Args))
+				movs[n.Proc] = make([][]int, len(n.Args))
 				konst[n.Proc] = make([]bool, len(n.Args))
 				for i := range konst[n.Proc] {
 					konst[n.Proc][i] = true
@@ -79,39 +87,51 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 			}
 			for i, a := range n.Args {
 				v, ok := c[a]
+				if offs.of(n.Proc, i) != 0 {
+					v, ok = offs.off[n][i], true
+				}
 				konst[n.Proc][i] = konst[n.Proc][i] && ok && f.Types[a] == lir.I32
 				vals[n.Proc][i] = append(vals[n.Proc][i], v)
+				mov := 6 // mov r32, imm32
+				switch {
+				case offs.of(n.Proc, i) != 0:
+					mov = offs.movBytes(n, i)
+				case v == 0:
+					mov = 3 // xor r32, r32
+				}
+				movs[n.Proc][i] = append(movs[n.Proc][i], mov)
 			}
 		})
 	}
 	plan := map[*lir.Proc]*passing{}
 	for _, pr := range f.Procs {
-		pass := &passing{args: make([]argLoc, len(pr.Params))}
+		pass := &passing{args: make([]argLoc, len(pr.Params)), offsets: offs.off}
 		saved := -5 // pop si, push si, xor eax, eax
 		below := make([]int64, len(pr.Params))
 		for i := range pr.Params {
 			if konst[pr] == nil || !konst[pr][i] || slots.of(pr, i) != 0 {
 				continue
 			}
-			below[i] = bound(vals[pr][i])
+			base := offs.of(pr, i)
 			width, net := 1, -4 // lodsb, mov r, eax
+			if base != 0 {
+				net -= 5 // add eax, [slot]
+			} else {
+				below[i] = bound(vals[pr][i])
+			}
 			for _, v := range vals[pr][i] {
 				switch {
-				case v < 0 || v > 0xFFFF:
+				case v < 0 || v > 0xFFFF || base != 0:
 					width, net = 4, -5 // lodsd, mov r, eax
 				case v > 0xFF && width == 1:
 					width = 2 // lodsw
 				}
 			}
-			for _, v := range vals[pr][i] {
-				mov := 6 // mov r32, imm32
-				if v == 0 {
-					mov = 3 // xor r32, r32
-				}
+			for _, mov := range movs[pr][i] {
 				net += mov - width
 			}
 			if net > 0 {
-				pass.args[i] = argLoc{inline: true, width: width}
+				pass.args[i] = argLoc{inline: true, width: width, base: base}
 				pass.data += width
 				pass.order = append(pass.order, i)
 				saved += net
@@ -317,6 +337,9 @@ func (k *kernel) call(n *lir.Node) {
 	var data []byte
 	for _, i := range pass.order {
 		v, ok := k.konst[n.Args[i]]
+		if pass.args[i].base != 0 {
+			v, ok = pass.offsets[n][i], true
+		}
 		if !ok {
 			panic(fmt.Sprintf("BUG: loopgen: %s: argument %d of %s is no constant", k.name, i, n.Proc.Name))
 		}
@@ -402,6 +425,9 @@ func (k *kernel) params(pr *lir.Proc) {
 			}
 		}
 		item(op)
+		if b := pass.args[i].base; b != 0 {
+			k.prologue = append(k.prologue, regalloc.Item{Inst: addSlot(b)})
+		}
 		item(x86.MOV, k.dst(pr.Params[i]), x86.EAX)
 	}
 	item(x86.PUSH, x86.SI)

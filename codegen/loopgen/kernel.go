@@ -46,6 +46,9 @@ type kernel struct {
 	// it calls.
 	proc  *lir.Proc
 	calls []*lir.Proc
+	// fallsInto: the proc ends falling into the proc laid out after it
+	// (chainCalls), where it returned.
+	fallsInto bool
 	// variant: how it selects what finish tries two ways; rshrShifts:
 	// the counts whose entries of rshrRoutine it calls (0: the routine
 	// itself, by cl).

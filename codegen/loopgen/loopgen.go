@@ -57,6 +57,7 @@ func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options)
 	l.esOffsets = esOffsets(f, l)
 	g.pass = planPassing(f, l, p.Layers)
 	g.returns = g.returnsNext()
+	g.chains = g.chainCalls()
 	g.generate()
 	if err := g.forward(); err != nil {
 		return nil, err
@@ -89,6 +90,7 @@ type gen struct {
 	rshrShifts map[int64]bool
 	// lookups: the lookup routines the kernels call, emitted after rshr.
 	lookups map[lookupRoutine]bool
+	chains  chains
 }
 
 func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
@@ -395,7 +397,7 @@ func (g *gen) forward() error {
 			}
 		})
 	}
-	for _, p := range g.f.Procs {
+	for _, p := range g.chains.order(g.f.Procs) {
 		if err := g.emitProc(p); err != nil {
 			return err
 		}
@@ -412,6 +414,7 @@ func (g *gen) emitProc(p *lir.Proc) error {
 		k := g.newKernel(p.Name, p.Body)
 		k.note = "proc " + p.Name
 		k.proc = p
+		k.fallsInto = g.chains.next[p] != nil
 		k.variant = v
 		k.params(p)
 		k.nodes(p.Body)
@@ -521,7 +524,9 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 		for _, r := range slices.Backward(saved) {
 			k.i(x86.POP, r)
 		}
-		k.i(x86.RET)
+		if !k.fallsInto {
+			k.i(x86.RET)
+		}
 		if len(saved) == 0 {
 			k.segmentsFirst()
 		}
@@ -668,7 +673,11 @@ func (g *gen) callOp(n *lir.Node) error {
 		g.i(x86.MOV, low32(addrProfT), x86.EAX)
 		g.i(x86.MOV, low32(addrProfT+4), x86.EDX)
 	}
-	if err := g.emitKernel(name, n); err != nil {
+	emit := g.emitKernel
+	if g.chains.gone[n] {
+		emit = g.emitData
+	}
+	if err := emit(name, n); err != nil {
 		return err
 	}
 	if g.o.Profile {

@@ -1,0 +1,158 @@
+package loopgen
+
+import (
+	x86 "tfc/codegen/x86_16"
+	"tfc/lir"
+)
+
+// In the flat model a layer's param or cache lies at its layer slot's
+// address plus a constant (mov eax, [0x1004]; add eax, 0x6400: 10 bytes
+// a call). A proc's param that every call passes so, each call in the
+// layer loop, or after it a constant (the slot's value after the last
+// layer plus a constant, negative where the buffer lies before the
+// layers), may instead follow the call as that constant, data, which the
+// proc adds the slot to (lodsd; add eax, [0x1004]: the add's 5 bytes
+// once). A dword always, read among the dwords, after the bytes and words
+// (the add leaves eax's upper half, which a lodsw after it would keep).
+// Segmented, a buffer's offset is a constant already and its
+// segment the slot's (layerSlotArgs).
+
+// offsetArgs are the params passed as offsets from a layer slot: by proc
+// and param, the slot (0: none); by call, each such argument's offset.
+type offsetArgs struct {
+	slot map[*lir.Proc][]uint16
+	off  map[*lir.Node][]int64
+	// inLoop: the calls in the layer loop (the others come after it).
+	inLoop map[*lir.Node]bool
+}
+
+func (o offsetArgs) of(pr *lir.Proc, i int) uint16 {
+	if o.slot[pr] == nil {
+		return 0
+	}
+	return o.slot[pr][i]
+}
+
+// layerOffsetArgs finds them (flat only): in the layer loop, an address
+// of a per-layer buffer (base: its slot and its place in the layer); after
+// the loop, a constant, its offset from the slot's value then. Not where a
+// call comes before the loop (the slot is set at its start), nor where
+// calls disagree on the slot.
+func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
+	o := offsetArgs{slot: map[*lir.Proc][]uint16{}, off: map[*lir.Node][]int64{}, inLoop: map[*lir.Node]bool{}}
+	if l.Segmented {
+		return o
+	}
+	after := map[uint16]int64{
+		addrLayerW: l.layerStart(l.LayerW) + l.layerStart(l.StrideW)*int64(layers),
+		addrLayerC: l.layerStart(l.LayerC) + l.layerStart(l.StrideC)*int64(layers),
+	}
+	bad := map[*lir.Proc][]bool{}
+	type late struct {
+		call *lir.Node
+		i    int
+		v    int64
+	}
+	var lates []late // after the loop: resolved once the slot is known
+	note := func(pr *lir.Proc, i int, slot uint16, ok bool) {
+		if o.slot[pr] == nil {
+			o.slot[pr], bad[pr] = make([]uint16, len(pr.Params)), make([]bool, len(pr.Params))
+		}
+		switch {
+		case !ok || slot != 0 && o.slot[pr][i] != 0 && o.slot[pr][i] != slot:
+			bad[pr][i] = true
+		case slot != 0:
+			o.slot[pr][i] = slot
+		}
+	}
+	// where: 0 before the layer loop, 1 in it, 2 after.
+	scan := func(op *lir.Node, where int) {
+		c := constants(f, l, op.Body)
+		in := map[lir.Reg][2]int64{} // a per-layer buffer's address: slot, offset
+		lir.Walk(op.Body, func(n *lir.Node) {
+			m := n.Inst.Mem
+			if n.Kind != lir.NInst || n.Inst.Op != lir.OpAddr || m.Buf == nil || m.Base != lir.NoReg || m.Index != lir.NoReg {
+				return
+			}
+			if a, region := l.base(m.Buf); region != 0 {
+				in[n.Inst.Dst] = [2]int64{int64(region), int64(a) + m.Disp}
+			}
+		})
+		lir.Walk(op.Body, func(n *lir.Node) {
+			if n.Kind != lir.NCall {
+				return
+			}
+			o.off[n] = make([]int64, len(n.Args))
+			o.inLoop[n] = where == 1
+			for i, a := range n.Args {
+				s, inLayer := in[a]
+				v, known := c[a]
+				switch {
+				case where == 1 && inLayer:
+					note(n.Proc, i, uint16(s[0]), true)
+					o.off[n][i] = s[1]
+				case where == 2 && known:
+					note(n.Proc, i, 0, true)
+					lates = append(lates, late{n, i, v})
+				default:
+					note(n.Proc, i, 0, false)
+				}
+			}
+		})
+	}
+	where := 0
+	for _, n := range f.Body {
+		switch n.Kind {
+		case lir.NLayers:
+			for _, op := range n.Body {
+				scan(op, 1)
+			}
+			where = 2
+		case lir.NOp:
+			scan(n, where)
+		}
+	}
+	// A proc that a proc calls: those calls pass what they pass.
+	for _, p := range f.Procs {
+		lir.Walk(p.Body, func(n *lir.Node) {
+			if n.Kind == lir.NCall {
+				for i := range n.Args {
+					note(n.Proc, i, 0, false)
+				}
+			}
+		})
+	}
+	for _, x := range lates {
+		if s := o.of(x.call.Proc, x.i); s != 0 {
+			o.off[x.call][x.i] = int64(int32(x.v - after[s]))
+		}
+	}
+	for pr, ss := range o.slot {
+		for i := range ss {
+			if bad[pr][i] {
+				ss[i] = 0
+			}
+		}
+	}
+	return o
+}
+
+// movBytes is what a call takes to pass its param i in a register:
+// mov eax, [slot] and an add of the offset (an imm8 where it fits) in the
+// loop; after it, mov r32, imm32.
+func (o offsetArgs) movBytes(n *lir.Node, i int) int {
+	switch v := o.off[n][i]; {
+	case !o.inLoop[n]:
+		return 6
+	case v == 0:
+		return 4
+	case v >= -128 && v < 128:
+		return 8
+	}
+	return 10
+}
+
+// addSlot is the proc's add of its slot to an offset it read into eax.
+func addSlot(slot uint16) x86.Inst {
+	return x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.EAX, low32(slot)}}
+}
