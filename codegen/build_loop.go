@@ -101,6 +101,7 @@ func buildLoopModel(p *ir.Program, prompt []int, steps int, o Options, try loopT
 
 func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry, segmented bool) (*Image, error) {
 	lo := lir.LowerOptionsFor(try.policy)
+	lo.Positions = steps
 	if segmented {
 		lo.MaxBuf = loopgen.SegmentBytes
 	}

@@ -432,3 +432,18 @@ func TestCallsPassLayerOffsets(t *testing.T) {
 	assert.NotRegexp(t, `mov eax, dword \[0x1004\]\n(\s+add eax, .*\n)?\s+call proc`, listing)
 	assert.Regexp(t, `(?m)^proc\d+:\n(?:[^;].*\n)*?\s+lodsd\n\s+add eax, dword \[0x1004\]\n`, listing)
 }
+
+// The size policy lowers rope to OpMac2s, each a call of one routine
+// where smaller (llama2.tf's rope, flat: two a pair), which reads the
+// pair itself (its address in si) and ends at its shift's entry of the
+// rshr routine. The images, booted, print what tfc sim prints
+// (TestMatrix).
+func TestRopeCallsMac2(t *testing.T) {
+	p, err := frontend.LoadFile(path("llama2"), ir.Options{})
+	require.NoError(t, err)
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "flat"})
+	require.NoError(t, err)
+	listing := im.Main.Listing()
+	assert.Len(t, regexp.MustCompile(`(?m)^\s+call mac2\.16\.30\.x4\.es$`).FindAllString(listing, -1), 2, "calls:\n%s", listing)
+	assert.Regexp(t, `(?m)^mac2\.16\.30\.x4\.es:\n\s+mov eax, dword \[es:si\]\n\s+imul dword \[ebx\]\n(?:\s+.*\n){7}\s+jmp (short )?rshr\.30\n`, listing)
+}

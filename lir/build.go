@@ -85,6 +85,13 @@ func (b *builder) lookup(dst Reg, tab *Buf, u Reg, bits int64) {
 		Mem: Mem{Buf: tab, Base: NoReg, Index: NoReg, Width: 4, Signed: true}})
 }
 
+// mac2 is the low half of rshr(a·[m] + c·[m2], n) (OpMac2).
+func (b *builder) mac2(a Reg, m Mem, c Reg, m2 Mem, n int64) Reg {
+	d := b.f.NewReg(I32)
+	b.emit(Inst{Op: OpMac2, Dst: d, A: a, B: c, C: NoReg, Imm: n, Mem: m, Mem2: m2})
+	return d
+}
+
 // at is the memory operand of buf at byte Index*scale + disp, width bytes.
 func at(buf *Buf, index Reg, scale, disp int64, width int, signed bool) Mem {
 	if index == NoReg {

@@ -227,6 +227,9 @@ func (m *Machine) exec(in *Inst) {
 		t.Disp += 4
 		t1 := int32(load(m.bytes(t), true))
 		v = int64(ir.Lerp(t0, t1, int64(u&(1<<in.Imm-1)), uint(in.Imm)))
+	case OpMac2:
+		p := int64(int32(a))*load(m.bytes(in.Mem), true) + int64(int32(b))*load(m.bytes(in.Mem2), true)
+		v = int64(int32(ir.Rshr(p, uint(in.Imm))))
 	case OpDot:
 		v = m.dot(in)
 	case OpSplit:

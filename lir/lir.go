@@ -107,12 +107,18 @@ const (
 	// table. The pass lookups makes it its loads and arithmetic, except
 	// where the size policy keeps it for a shared routine.
 	OpLookup
+	// OpMac2: i32 Dst = the low half of rshr(A·[Mem] + B·[Mem2], Imm),
+	// A and B i32, Mem and Mem2 signed dwords of tables, the products and
+	// their sum in 64 bits, 1 <= Imm <= 31: a rotation's coordinate (rope, as the
+	// size policy lowers it). The code generator may call one routine for
+	// all those whose Mem2 lies a constant after Mem.
+	OpMac2
 	opEnd
 )
 
 var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
 	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
-	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg", "udiv32", "lookup"}
+	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg", "udiv32", "lookup", "mac2"}
 
 func (o Opcode) String() string {
 	if o < opEnd {
@@ -466,6 +472,8 @@ func (f *Func) InstString(in *Inst) string {
 		return fmt.Sprintf("%s = %s %s", typ(in.Dst), in.Op, in.Mem)
 	case OpLookup:
 		return fmt.Sprintf("%s = lookup %s, %s, %d", typ(in.Dst), in.Mem, in.A, in.Imm)
+	case OpMac2:
+		return fmt.Sprintf("%s = mac2 %s·%s + %s·%s, %d", typ(in.Dst), in.A, in.Mem, in.B, in.Mem2, in.Imm)
 	}
 	args := []string{}
 	for _, r := range []Reg{in.A, in.B} {

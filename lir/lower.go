@@ -24,18 +24,25 @@ type LowerOptions struct {
 	// byte after the head's values (the size policy: the pointer that read
 	// a key reads its shift next), not in a buffer of shifts apart.
 	ShiftsInRows bool
+	// RopeMac2: rope's table holds, for each position, the sines, the
+	// cosines and the sines negated, and each output of a pair is one
+	// OpMac2 of the pair (the size policy: one routine computes both).
+	RopeMac2 bool
+	// Positions: the positions the image reaches (its steps), whose rows
+	// alone rope's tables hold (0: every position of the context).
+	Positions int
 }
 
 // LowerOptionsFor are the options a policy lowers with ("size": each
-// cache head's shift in its row).
+// cache head's shift in its row, rope by OpMac2).
 func LowerOptionsFor(policy string) LowerOptions {
-	return LowerOptions{ShiftsInRows: policy == "size"}
+	return LowerOptions{ShiftsInRows: policy == "size", RopeMac2: policy == "size"}
 }
 
 // LowerWith is Lower with options.
 func LowerWith(p *ir.Program, o LowerOptions) (*Func, error) {
 	lw := &lowerer{p: p, o: o, f: &Func{}, vars: map[*ir.Var]*Buf{}, params: map[*ir.Param]*Buf{},
-		tables: map[*ir.Table]*Buf{}, caches: map[*ir.Cache]*cacheBufs{}, scratch: map[string]*Buf{}}
+		tables: map[*ir.Table]*Buf{}, ropeTables: map[*ir.Table]*ir.Table{}, caches: map[*ir.Cache]*cacheBufs{}, scratch: map[string]*Buf{}}
 	lw.b = builder{f: lw.f, cur: &lw.f.Body}
 	lw.next = lw.buf(&Buf{Name: "next", Kind: BufNext, Size: 4})
 	for _, v := range p.Vars {
@@ -65,17 +72,19 @@ func LowerWith(p *ir.Program, o LowerOptions) (*Func, error) {
 }
 
 type lowerer struct {
-	p       *ir.Program
-	o       LowerOptions
-	f       *Func
-	b       builder
-	vars    map[*ir.Var]*Buf
-	params  map[*ir.Param]*Buf
-	tables  map[*ir.Table]*Buf
-	caches  map[*ir.Cache]*cacheBufs
-	scratch map[string]*Buf
-	next    *Buf
-	rng     *Buf
+	p      *ir.Program
+	o      LowerOptions
+	f      *Func
+	b      builder
+	vars   map[*ir.Var]*Buf
+	params map[*ir.Param]*Buf
+	tables map[*ir.Table]*Buf
+	// ropeTables: rope's tables as the lowering reads them (ropeTable).
+	ropeTables map[*ir.Table]*ir.Table
+	caches     map[*ir.Cache]*cacheBufs
+	scratch    map[string]*Buf
+	next       *Buf
+	rng        *Buf
 	// paramUses: how many ops read each param (uses).
 	paramUses map[*ir.Param]int
 }
@@ -318,13 +327,18 @@ func (lw *lowerer) rope(op *ir.Op) {
 	b := &lw.b
 	x, xoff := lw.vec(op.Args[0])
 	y, yoff := lw.vec(op.Dst)
-	tab := lw.table(op.Table)
 	d := int64(op.HeadDim)
 	// The first rd elements of each head rotate (rotary_dim).
 	rd := int64(opkg.RotaryDim(op.Opts, op.HeadDim))
 	half := rd / 2
-	// The table's row of pos: the cosines, then the sines.
-	row := b.mul32(b.op(OpPos, I32, NoReg, NoReg), b.c32(4*rd))
+	// The table's row of pos: the cosines, then the sines (RopeMac2: the
+	// sines, the cosines, the sines negated).
+	cols := int64(2)
+	if lw.o.RopeMac2 {
+		cols = 3
+	}
+	tab := lw.ropeTable(op.Table, half)
+	row := b.mul32(b.op(OpPos, I32, NoReg, NoReg), b.c32(4*half*cols))
 	b.loopN(op.Args[0].Len/op.HeadDim, func(h Reg) {
 		head := b.mul32(h, b.c32(d))
 		if rd < d && (x != y || xoff != yoff) {
@@ -337,6 +351,18 @@ func (lw *lowerer) rope(op *ir.Op) {
 		b.loop(NoReg, half, func(j Reg) {
 			i := b.add32(head, b.imm(OpShlI, I32, j, 1))
 			ti := b.add32(row, b.imm(OpShlI, I32, j, 2))
+			if lw.o.RopeMac2 {
+				// a·s + b·c, then a·c + b·(−s): one form, the table's
+				// columns a column apart.
+				av := b.load(I32, i32At(x, i, xoff))
+				bv := b.load(I32, i32At(x, i, xoff+1))
+				col := func(k int64) Mem { return at(tab, ti, 1, 4*half*k, 4, true) }
+				b2 := b.mac2(av, col(0), bv, col(1), ir.RopeBits)
+				a2 := b.mac2(av, col(1), bv, col(2), ir.RopeBits)
+				b.store(i32At(y, i, yoff), a2)
+				b.store(i32At(y, i, yoff+1), b2)
+				return
+			}
 			c := b.load(I32, at(tab, ti, 1, 0, 4, true))
 			s := b.load(I32, at(tab, ti, 1, 4*half, 4, true))
 			av := b.load(I32, i32At(x, i, xoff))
@@ -347,6 +373,41 @@ func (lw *lowerer) rope(op *ir.Op) {
 			b.store(i32At(y, i, yoff+1), b2)
 		})
 	})
+}
+
+// ropeTable is rope's table t (rows of half cosines, then half sines) as
+// the lowering reads it: the rows of the positions the image reaches
+// (Positions), and with RopeMac2, rows of the sines, the cosines, the
+// sines negated.
+func (lw *lowerer) ropeTable(t *ir.Table, half int64) *Buf {
+	h := int(half)
+	rows := len(t.Data) / (2 * h)
+	if n := lw.o.Positions; n > 0 && n < rows {
+		rows = n
+	}
+	if !lw.o.RopeMac2 && rows == len(t.Data)/(2*h) {
+		return lw.table(t)
+	}
+	m := lw.ropeTables[t]
+	if m == nil {
+		m = &ir.Table{Name: fmt.Sprintf("%s.%d", t.Name, rows)}
+		if lw.o.RopeMac2 {
+			m.Name += "m"
+		}
+		for r := 0; r < rows*2*h; r += 2 * h {
+			c, s := t.Data[r:r+h], t.Data[r+h:r+2*h]
+			if !lw.o.RopeMac2 {
+				m.Data = append(m.Data, t.Data[r:r+2*h]...)
+				continue
+			}
+			m.Data = append(append(m.Data, s...), c...)
+			for _, v := range s {
+				m.Data = append(m.Data, -v)
+			}
+		}
+		lw.ropeTables[t] = m
+	}
+	return lw.table(m)
 }
 
 func (lw *lowerer) gate(op *ir.Op) {

@@ -198,6 +198,14 @@ func shapeOf(f *Func, op *Node, from, to int) *unit {
 					// looks up in one table.
 					fmt.Fprintf(&sb, "@%s+%d ", in.Mem.Buf.Name, in.Mem.Disp)
 				}
+				if in.Op == OpMac2 {
+					// Its tables too (verify), through its registers.
+					for _, m := range in.mems() {
+						fmt.Fprintf(&sb, "@%s+%d*%d ", m.Buf.Name, m.Disp, m.Scale)
+						reg(m.Base, false)
+						reg(m.Index, false)
+					}
+				}
 				if in.Dst != NoReg {
 					reg(in.Dst, true)
 				}
@@ -397,6 +405,11 @@ func makeProc(f *Func, g []*unit) (*Proc, []param) {
 				in.A, in.B, in.C = re(in.A), re(in.B), re(in.C)
 				if in.Op == OpLoad || in.Op == OpStore || in.Op == OpAddr {
 					in.Mem = mem(in.Mem, &out)
+				}
+				if in.Op == OpMac2 {
+					for _, m := range in.mems() {
+						m.Base, m.Index = re(m.Base), re(m.Index)
+					}
 				}
 				in.Dst = re(in.Dst)
 				if in.Op == OpConst {

@@ -178,7 +178,7 @@ func (in *Inst) mems() []*Mem {
 	switch in.Op {
 	case OpLoad, OpStore, OpAddr, OpSeg, OpLookup:
 		return []*Mem{&in.Mem}
-	case OpDot, OpSplit:
+	case OpDot, OpSplit, OpMac2:
 		return []*Mem{&in.Mem, &in.Mem2}
 	}
 	return nil
@@ -187,7 +187,7 @@ func (in *Inst) mems() []*Mem {
 // pure: the instruction only computes its result (no memory, no trap).
 func (in *Inst) pure() bool {
 	switch in.Op {
-	case OpLoad, OpStore, OpUDiv, OpUDiv32, OpDot, OpSplit, OpLookup:
+	case OpLoad, OpStore, OpUDiv, OpUDiv32, OpDot, OpSplit, OpLookup, OpMac2:
 		return false
 	}
 	return true

@@ -5,7 +5,7 @@ package lir
 // between writes that buffer or the address's registers: each load then
 // has one reader, which selection makes imul's memory operand, and no
 // register holds the value between its products (rope's a, b, cos and
-// sin, each a factor of two products of four).
+// sin, each a factor of two products of four; a and b, of two mac2s).
 func reload(f *Func) {
 	type loaded struct {
 		load Inst
@@ -23,7 +23,7 @@ func reload(f *Func) {
 				continue
 			}
 			in := &n.Inst
-			if in.Op == OpMulWide && in.A != in.B {
+			if (in.Op == OpMulWide || in.Op == OpMac2) && in.A != in.B {
 				for _, p := range []*Reg{&in.A, &in.B} {
 					l := live[*p]
 					if l == nil {
@@ -39,9 +39,11 @@ func reload(f *Func) {
 					*p = again.Dst
 				}
 			}
-			if !in.pure() && in.Op != OpLoad {
+			if !in.pure() && in.Op != OpLoad && in.Op != OpMac2 { // those two only read memory
 				for r, l := range live {
-					if st := in.Stored(); st == nil || st.Buf == nil || st.Buf == l.load.Mem.Buf {
+					// A load through an address alone (a proc's pointer)
+					// may read any buffer a store names.
+					if st := in.Stored(); st == nil || st.Buf == nil || st.Buf == l.load.Mem.Buf || l.load.Mem.Buf == nil {
 						delete(live, r)
 					}
 				}
@@ -53,7 +55,7 @@ func reload(f *Func) {
 					}
 				}
 			}
-			if in.Op == OpLoad && in.Mem.Buf != nil && in.Mem.Width == 4 && f.Types[in.Dst] == I32 {
+			if in.Op == OpLoad && in.Mem.Width == 4 && f.Types[in.Dst] == I32 {
 				live[in.Dst] = &loaded{load: *in}
 			}
 			out = append(out, n)

@@ -61,7 +61,7 @@ func TestStrengthSteppedInnerPointer(t *testing.T) {
 	var rope *lir.Proc
 	for _, pr := range f.Procs {
 		lir.Walk(pr.Body, func(n *lir.Node) {
-			if n.Kind == lir.NInst && n.Inst.Op == lir.OpMulWide {
+			if n.Kind == lir.NInst && (n.Inst.Op == lir.OpMulWide || n.Inst.Op == lir.OpMac2) {
 				for _, m := range pr.Body {
 					if m.Kind == lir.NLoop && slices.ContainsFunc(m.Body, func(x *lir.Node) bool { return x.Kind == lir.NLoop }) {
 						rope = pr

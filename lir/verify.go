@@ -179,6 +179,23 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		read(name, in.C, I32)
 		read(name, in.A, dt)
 		read(name, in.B, dt)
+	case OpMac2:
+		want(fail, name, dt, I32)
+		read(name, in.A, I32)
+		read(name, in.B, I32)
+		for _, m := range []Mem{in.Mem, in.Mem2} {
+			if m.Buf == nil || !bufs[m.Buf] || m.Buf.Kind != BufTable || m.Width != 4 || !m.Signed {
+				fail("%s: %v is not a signed dword of one of the function's tables", name, m)
+			}
+			for _, r := range []Reg{m.Base, m.Index} {
+				if r != NoReg {
+					read(name, r, I32)
+				}
+			}
+		}
+		if in.Imm < 1 || in.Imm > 31 {
+			fail("%s: rounding shift count %d (1..31)", name, in.Imm)
+		}
 	case OpLoad, OpStore:
 		m := in.Mem
 		if m.Buf != nil && !bufs[m.Buf] {

@@ -152,6 +152,8 @@ func (k *kernel) inst(in *lir.Inst) {
 		k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 	case lir.OpLookup:
 		k.lookup(in)
+	case lir.OpMac2:
+		k.mac2(in)
 	case lir.OpUDiv32:
 		k.i(x86.MOV, x86.EDX, k.srcHi(in.A))
 		k.i(x86.MOV, x86.EAX, k.src(in.A))

@@ -54,8 +54,9 @@ type kernel struct {
 	// itself, by cl).
 	variant
 	rshrShifts map[int64]bool
-	// lookups: the lookup routines it calls.
+	// lookups and mac2s: the lookup and mac2 routines it calls.
 	lookups map[lookupRoutine]bool
+	mac2s   map[mac2Routine]bool
 	// loReaders: of readers, the lo instructions (which read the low
 	// dword of an i64 alone).
 	loReaders map[lir.Reg]int
@@ -102,7 +103,7 @@ func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
 		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, seg16: map[lir.Reg]bool{}, below: map[lir.Reg]int64{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
-		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}, bias: map[lir.Reg]int64{}, rshrShifts: map[int64]bool{}, lookups: map[lookupRoutine]bool{}}
+		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}, bias: map[lir.Reg]int64{}, rshrShifts: map[int64]bool{}, lookups: map[lookupRoutine]bool{}, mac2s: map[mac2Routine]bool{}}
 }
 
 func (k *kernel) v() x86.Reg {
@@ -431,7 +432,7 @@ func (k *kernel) memOp(st, op *lir.Inst) {
 // takesMem: in can read its A (or, with b, its B) operand from memory.
 func takesMem(in *lir.Inst, b bool) bool {
 	switch in.Op {
-	case lir.OpMulWide, lir.OpMulWideU:
+	case lir.OpMulWide, lir.OpMulWideU, lir.OpMac2:
 		return true
 	case lir.OpAdd, lir.OpSub, lir.OpAnd, lir.OpOr, lir.OpXor, lir.OpMul:
 		return b && in.Dst != in.B

@@ -53,7 +53,7 @@ const DebugconPort = 0xE9
 // reports, in order.
 func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options) ([]string, error) {
 	o.Bench = o.Bench || o.Profile
-	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}, lookups: map[lookupRoutine]bool{}, rshrShifts: map[int64]bool{}}
+	g := &gen{prog: prog, p: p, f: f, l: l, o: o, keeps: map[*lir.Proc]bool{}, lookups: map[lookupRoutine]bool{}, mac2s: map[mac2Routine]bool{}, rshrShifts: map[int64]bool{}}
 	l.esOffsets = esOffsets(f, l)
 	g.pass = planPassing(f, l, p.Layers)
 	g.returns = g.returnsNext()
@@ -88,8 +88,10 @@ type gen struct {
 	// kernel calls (0: the routine itself, by cl), emitted after the
 	// procs.
 	rshrShifts map[int64]bool
-	// lookups: the lookup routines the kernels call, emitted after rshr.
+	// lookups: the lookup routines the kernels call, emitted after rshr;
+	// mac2s: the mac2 routines, before it.
 	lookups map[lookupRoutine]bool
+	mac2s   map[mac2Routine]bool
 	chains  chains
 }
 
@@ -402,6 +404,7 @@ func (g *gen) forward() error {
 			return err
 		}
 	}
+	g.mac2Routines()
 	g.rshrEntries()
 	g.lookupRoutines()
 	return nil
@@ -447,6 +450,10 @@ type variant struct {
 	// (countToZero: 2 or 3 bytes fewer a loop, but its addresses are
 	// 16-bit, which pairs their registers).
 	toZero bool
+	// mac2Call: an OpMac2 calls its shared routine (mac2Routine: a lea
+	// and a call, where inline it takes about 30 bytes, but it fixes
+	// eax, ecx, edx and bx).
+	mac2Call bool
 }
 
 // finish selects a kernel (build), allocates it with spill slots from
@@ -462,10 +469,11 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		return err
 	}
 	if g.o.Size {
-		// try keeps v's kernel where it is smaller; it reports whether.
+		// try keeps v's kernel where it is smaller (with the routines
+		// it would be the first to call); it reports whether.
 		try := func(v variant, k2 *kernel) bool {
 			b, err := g.allocateKernel(k2, name, mark, spill, ret)
-			if err == nil && b.bytes() < a.bytes() {
+			if err == nil && b.bytes()+g.newMac2Bytes(k2) < a.bytes()+g.newMac2Bytes(k) {
 				a, k = b, k2
 				return true
 			}
@@ -478,14 +486,21 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 			v.rshrCall = false
 		}
 		v.toZero = true
-		if k4 := build(v); len(k4.bias) > 0 { // a loop counts up to 0
-			try(v, k4)
+		if k4 := build(v); len(k4.bias) > 0 && !try(v, k4) { // a loop counts up to 0
+			v.toZero = false
+		}
+		v.mac2Call = true
+		if k5 := build(v); len(k5.mac2s) > 0 {
+			try(v, k5)
 		}
 	}
 	maps.Copy(g.rshrShifts, k.rshrShifts)
 	maps.Copy(g.lookups, k.lookups)
 	for r := range k.lookups {
 		g.rshrShifts[r.bits] = true // the routine's rounding shift
+	}
+	for r := range k.mac2s {
+		g.mac2s[r], g.rshrShifts[r.bits] = true, true
 	}
 	if spill+4*a.slots > spillEnd || (spill == spillBase && spill+4*a.slots > procSpillBase) {
 		return fmt.Errorf("%s: %d spill slots, more than low memory holds", mark, a.slots)

@@ -97,7 +97,13 @@ func allocated(items []regalloc.Item, as map[int]x86.Reg) {
 		in := it.Inst
 		for j, a := range in.Args {
 			if m, ok := a.(x86.Mem); ok {
-				if m16, ok := addr16Of(m, as); ok {
+				m16, ok := addr16Of(m, as)
+				if in.Op == x86.LEA && m16.Seg != x86.NoReg {
+					// A lea's segment said only where the offset lies
+					// (addr16Of): the lea reads no memory.
+					m16.Seg, ok = x86.NoReg, true
+				}
+				if ok {
 					in.Args = slices.Clone(in.Args)
 					in.Args[j] = m16
 					items[i].Inst = in
