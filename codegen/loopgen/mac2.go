@@ -86,11 +86,11 @@ func (k *kernel) mac2(in *lir.Inst) {
 		xa := k.addr(ma)
 		r.mem, r.xDelta, r.xSeg = true, mb.Disp-ma.Disp, xa.Seg
 		if xa.Index == x86.NoReg && xa.Disp == 0 && xa.Base != x86.NoReg {
-			b := xa.Base
-			if r.xSeg != x86.NoReg {
-				b = v16(b)
-			}
-			k.i(x86.MOV, r.xBase(), b)
+			// The whole register, which the allocator gives the
+			// pointer itself (a move of its low word it would not),
+			// though the call reads si alone in a segment (narrow then
+			// steps the pointer in 16 bits).
+			k.i(x86.MOV, x86.ESI, xa.Base)
 		} else {
 			xa.Size = 0 // its segment goes after allocation (allocated)
 			k.i(x86.LEA, r.xBase(), xa)

@@ -58,29 +58,52 @@ func TestMac2Call(t *testing.T) {
 
 // Where both factors are loads that the mac2 alone reads, a constant
 // apart, the routine reads them itself: their address in si (their
-// segment's register in the routine's name), no register holding them.
+// segment's register in the routine's name), no register holding them; a
+// pointer that is their address goes to esi whole (the allocator may give
+// it esi: no move), not by a lea.
 func TestMac2CallReadsFactors(t *testing.T) {
 	const no = lir.NoReg
-	tab := &lir.Buf{Name: "rope8m", Kind: lir.BufTable, Size: 4 * 64}
-	x := &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 64}
-	f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32, lir.I32}, Bufs: []*lir.Buf{tab, x}}
-	m := lir.Mem{Buf: tab, Base: 1, Index: no, Disp: 0x10, Width: 4, Signed: true}
-	m2 := m
-	m2.Disp += 0x10
-	xa := lir.Mem{Buf: x, Base: 0, Index: no, Disp: 8, Width: 4, Signed: true}
-	xb := xa
-	xb.Disp += 4
-	nodes := append(inputs(),
-		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: 2, A: no, B: no, C: no, Mem: xa}},
-		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: 3, A: no, B: no, C: no, Mem: xb}},
-		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpMac2, Dst: 4, A: 2, B: 3, C: no, Imm: 30, Mem: m, Mem2: m2}},
-		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 4, B: no, C: no,
-			Mem: lir.Mem{Base: 1, Index: no, Width: 4}}})
-	l := oneBuf(tab, false)
-	l.LowSeg, l.Group = LowActivations>>4, map[*lir.Buf]Group{x: activations}
-	l.Addr[x] = LowActivations + 0x200
-	got := listingOf(t, f, l, nodes, true, variant{mac2Call: true})
-	assert.Regexp(t, `(?m)^\s+lea si, \[(es:)?e?[a-ds][xip]\+0x208\]\n`, got, "listing:\n%s", got)
-	assert.Regexp(t, `(?m)^\s+call mac2\.16\.30\.x4\.es\n`, got, "listing:\n%s", got)
-	assert.NotContains(t, got, "mov eax, dword [es:", "listing:\n%s", got)
+	for _, c := range []struct {
+		name string
+		base lir.Reg // the factors' pointer (no: the buffer's address)
+		disp int64
+		want []string
+		not  []string
+	}{
+		{"at an offset", no, 8, []string{`(?m)^\s+lea si, \[(es:)?0x208\]\n`}, nil},
+		{"through a pointer", 1, 0, []string{`(?m)^\s+mov esi, e[a-ds][xip]\n|^\s+call`}, []string{`lea si`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tab := &lir.Buf{Name: "rope8m", Kind: lir.BufTable, Size: 4 * 64}
+			x := &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 64}
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32, lir.I32}, Bufs: []*lir.Buf{tab, x}}
+			m := lir.Mem{Buf: tab, Base: 0, Index: no, Disp: 0x10, Width: 4, Signed: true}
+			m2 := m
+			m2.Disp += 0x10
+			xa := lir.Mem{Buf: x, Base: c.base, Index: no, Disp: c.disp, Width: 4, Signed: true}
+			if c.base != no {
+				xa.Buf = nil
+			}
+			xb := xa
+			xb.Disp += 4
+			nodes := append(inputs(),
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: 2, A: no, B: no, C: no, Mem: xa}},
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: 3, A: no, B: no, C: no, Mem: xb}},
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpMac2, Dst: 4, A: 2, B: 3, C: no, Imm: 30, Mem: m, Mem2: m2}},
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 4, B: no, C: no,
+					Mem: lir.Mem{Base: 0, Index: no, Width: 4}}})
+			l := oneBuf(tab, false)
+			l.LowSeg, l.Group = LowActivations>>4, map[*lir.Buf]Group{x: activations}
+			l.Addr[x] = LowActivations + 0x200
+			got := listingOf(t, f, l, nodes, true, variant{mac2Call: true})
+			assert.Regexp(t, `(?m)^\s+call mac2\.16\.30\.x4(\.es)?\n`, got, "listing:\n%s", got)
+			assert.NotContains(t, got, "mov eax, dword [es:", "listing:\n%s", got)
+			for _, w := range c.want {
+				assert.Regexp(t, w, got, "listing:\n%s", got)
+			}
+			for _, w := range c.not {
+				assert.NotRegexp(t, w, got, "listing:\n%s", got)
+			}
+		})
+	}
 }
