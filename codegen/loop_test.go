@@ -362,9 +362,16 @@ func TestRshrRoutine(t *testing.T) {
 // loop code generator, segmented, 8 steps.
 func segmentedListing(t *testing.T, name string) string {
 	t.Helper()
+	return loopListing(t, name, "segmented")
+}
+
+// loopListing is the listing of the loop generator's image of the
+// example name in the memory model, 8 steps.
+func loopListing(t *testing.T, name, memory string) string {
+	t.Helper()
 	p, err := frontend.LoadFile(path(name), ir.Options{})
 	require.NoError(t, err)
-	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: memory})
 	require.NoError(t, err)
 	return im.Main.Listing()
 }
@@ -424,11 +431,7 @@ func TestProcFallsIntoTheNext(t *testing.T) {
 // proc adds the slot to. No call computes an address from the slot. The
 // image, booted, prints what tfc sim prints (TestMatrix).
 func TestCallsPassLayerOffsets(t *testing.T) {
-	p, err := frontend.LoadFile(path("llama2"), ir.Options{})
-	require.NoError(t, err)
-	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "flat"})
-	require.NoError(t, err)
-	listing := im.Main.Listing()
+	listing := loopListing(t, "llama2", "flat")
 	assert.NotRegexp(t, `mov eax, dword \[0x1004\]\n(\s+add eax, .*\n)?\s+call proc`, listing)
 	assert.Regexp(t, `(?m)^proc\d+:\n(?:[^;].*\n)*?\s+lodsd\n\s+add eax, dword \[0x1004\]\n`, listing)
 }
@@ -439,11 +442,7 @@ func TestCallsPassLayerOffsets(t *testing.T) {
 // rshr routine. The images, booted, print what tfc sim prints
 // (TestMatrix).
 func TestRopeCallsMac2(t *testing.T) {
-	p, err := frontend.LoadFile(path("llama2"), ir.Options{})
-	require.NoError(t, err)
-	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "flat"})
-	require.NoError(t, err)
-	listing := im.Main.Listing()
+	listing := loopListing(t, "llama2", "flat")
 	assert.Len(t, regexp.MustCompile(`(?m)^\s+call mac2\.16\.30\.x4\.es$`).FindAllString(listing, -1), 2, "calls:\n%s", listing)
 	// Between a pair's calls, the first result's move and the table's
 	// lea alone: the pair's pointer stays in si, no register is spilled.

@@ -193,8 +193,7 @@ func layerSlotArgs(f *lir.Func, l *Layout, layers int) slotArgs {
 			out[pr][i] = slot
 		}
 	}
-	// where: 0 before the layer loop, 1 in it, 2 after.
-	scan := func(op *lir.Node, where int) {
+	scan := func(op *lir.Node, where place) {
 		c := constants(f, l, op.Body)
 		seg := map[lir.Reg]uint16{} // the layer slots' groups' segments
 		lir.Walk(op.Body, func(n *lir.Node) {
@@ -218,9 +217,9 @@ func layerSlotArgs(f *lir.Func, l *Layout, layers int) slotArgs {
 			for i, a := range n.Args {
 				slot := uint16(0)
 				switch v, known := c[a]; {
-				case where == 1:
+				case where == inLayers:
 					slot = seg[a]
-				case where == 2 && known:
+				case where == afterLayers && known:
 					for s, end := range after {
 						if uint16(end) == uint16(v) && v >= 0 && v < 0x10000 {
 							slot = s
@@ -231,18 +230,7 @@ func layerSlotArgs(f *lir.Func, l *Layout, layers int) slotArgs {
 			}
 		})
 	}
-	where := 0
-	for _, n := range f.Body {
-		switch n.Kind {
-		case lir.NLayers:
-			for _, op := range n.Body {
-				scan(op, 1)
-			}
-			where = 2
-		case lir.NOp:
-			scan(n, where)
-		}
-	}
+	forOps(f, scan)
 	for pr, ss := range out {
 		other := usedOtherwise(pr.Body)
 		for i, r := range pr.Params {
@@ -252,6 +240,31 @@ func layerSlotArgs(f *lir.Func, l *Layout, layers int) slotArgs {
 		}
 	}
 	return out
+}
+
+// place is where forward runs an op: before the layer loop, in it, after.
+type place uint8
+
+const (
+	beforeLayers place = iota
+	inLayers
+	afterLayers
+)
+
+// forOps calls fn with each of forward's ops and its place.
+func forOps(f *lir.Func, fn func(op *lir.Node, where place)) {
+	where := beforeLayers
+	for _, n := range f.Body {
+		switch n.Kind {
+		case lir.NLayers:
+			for _, op := range n.Body {
+				fn(op, inLayers)
+			}
+			where = afterLayers
+		case lir.NOp:
+			fn(n, where)
+		}
+	}
 }
 
 // slotArgs are layerSlotArgs' slots, by proc and param (0: none).

@@ -124,10 +124,7 @@ func (k *kernel) mac2Inline(in *lir.Inst, at x86.Mem) {
 	k.i(x86.ADD, x86.EAX, lo)
 	k.i(x86.ADC, x86.EDX, hi)
 	if k.rshrCall {
-		k.i(x86.CALL, x86.Label(rshrEntry(in.Imm)))
-		last := &k.k.Items[len(k.k.Items)-1]
-		last.Reads, last.Clobbers = rshrReads, rshrClobbers
-		k.rshrShifts[in.Imm] = true
+		k.callRshrEAX(in.Imm)
 	} else {
 		k.i(x86.SHRD, x86.EAX, x86.EDX, x86.Imm(in.Imm))
 		k.i(x86.ADC, x86.EAX, x86.Imm(0))

@@ -65,8 +65,7 @@ func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 			o.slot[pr][i] = slot
 		}
 	}
-	// where: 0 before the layer loop, 1 in it, 2 after.
-	scan := func(op *lir.Node, where int) {
+	scan := func(op *lir.Node, where place) {
 		c := constants(f, l, op.Body)
 		in := map[lir.Reg][2]int64{} // a per-layer buffer's address: slot, offset
 		lir.Walk(op.Body, func(n *lir.Node) {
@@ -83,15 +82,15 @@ func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 				return
 			}
 			o.off[n] = make([]int64, len(n.Args))
-			o.inLoop[n] = where == 1
+			o.inLoop[n] = where == inLayers
 			for i, a := range n.Args {
 				s, inLayer := in[a]
 				v, known := c[a]
 				switch {
-				case where == 1 && inLayer:
+				case where == inLayers && inLayer:
 					note(n.Proc, i, uint16(s[0]), true)
 					o.off[n][i] = s[1]
-				case where == 2 && known:
+				case where == afterLayers && known:
 					note(n.Proc, i, 0, true)
 					lates = append(lates, late{n, i, v})
 				default:
@@ -100,18 +99,7 @@ func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 			}
 		})
 	}
-	where := 0
-	for _, n := range f.Body {
-		switch n.Kind {
-		case lir.NLayers:
-			for _, op := range n.Body {
-				scan(op, 1)
-			}
-			where = 2
-		case lir.NOp:
-			scan(n, where)
-		}
-	}
+	forOps(f, scan)
 	// A proc that a proc calls: those calls pass what they pass.
 	for _, p := range f.Procs {
 		lir.Walk(p.Body, func(n *lir.Node) {

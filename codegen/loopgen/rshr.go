@@ -60,6 +60,13 @@ func (g *gen) rshrEntries() {
 func (k *kernel) callRshr(in *lir.Inst, n int64) {
 	k.i(x86.MOV, x86.EAX, k.src(in.A))
 	k.i(x86.MOV, x86.EDX, k.srcHi(in.A))
+	k.callRshrEAX(n)
+	k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
+}
+
+// callRshrEAX calls rshrRoutine's entry for n on edx:eax (n 0: the
+// routine itself after a clc, by cl).
+func (k *kernel) callRshrEAX(n int64) {
 	at, reads, clobbers := rshrEntry(n), rshrReads, rshrClobbers
 	if n == 0 {
 		k.i(x86.CLC)
@@ -69,5 +76,4 @@ func (k *kernel) callRshr(in *lir.Inst, n int64) {
 	last := &k.k.Items[len(k.k.Items)-1]
 	last.Reads, last.Clobbers = reads, clobbers
 	k.rshrShifts[n] = true
-	k.i(x86.MOV, k.dst(in.Dst), x86.EAX)
 }
