@@ -436,6 +436,18 @@ func TestCallsPassLayerOffsets(t *testing.T) {
 	assert.Regexp(t, `(?m)^proc\d+:\n(?:[^;].*\n)*?\s+lodsd\n\s+add eax, dword \[0x1004\]\n`, listing)
 }
 
+// Segmented, a layer's weights past the first segment of its group lie at
+// the layer slot's segment plus a constant: a proc's segment param that
+// every call passes so (gpt2-random.tf's matmuls; after the layer loop,
+// a constant) follows the call as that word, which the proc adds the
+// slot's word to. No call computes a segment from the slot. The image,
+// booted, prints what tfc sim prints (TestMatrix).
+func TestCallsPassLayerSegmentOffsets(t *testing.T) {
+	listing := segmentedListing(t, "gpt2-random")
+	assert.NotRegexp(t, `(mov ax, word \[0x100[48]\]|movzx eax, word \[0x100[48]\]\n\s+add eax, .*)\n\s+call proc`, listing)
+	assert.Regexp(t, `(?m)^proc\d+:\n(?:[^;].*\n)*?\s+lodsw\n\s+add ax, word \[0x1004\]\n`, listing)
+}
+
 // The size policy lowers rope to OpMac2s, each a call of one routine
 // where smaller (llama2.tf's rope, flat: two a pair), which reads the
 // pair itself (its address in si) and ends at its shift's entry of the

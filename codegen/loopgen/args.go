@@ -95,7 +95,7 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 				mov := 6 // mov r32, imm32
 				switch {
 				case offs.of(n.Proc, i) != 0:
-					mov = offs.movBytes(n, i)
+					mov = offs.movBytes(n, i, l.Segmented)
 				case v == 0:
 					mov = 3 // xor r32, r32
 				}
@@ -114,17 +114,22 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 			}
 			base := offs.of(pr, i)
 			width, net := 1, -4 // lodsb, mov r, eax
-			if base != 0 {
-				net -= 5 // add eax, [slot]
-			} else {
+			// An offset's add (its move from eax, which a register
+			// argument arriving in eax takes too, left out).
+			switch {
+			case base != 0 && l.Segmented:
+				width, net = 2, -1-4 // lodsw, add ax, [slot]
+			case base != 0:
+				width, net = 4, -2-5 // lodsd, add eax, [slot]
+			default:
 				below[i] = bound(vals[pr][i])
-			}
-			for _, v := range vals[pr][i] {
-				switch {
-				case v < 0 || v > 0xFFFF || base != 0:
-					width, net = 4, -5 // lodsd, mov r, eax
-				case v > 0xFF && width == 1:
-					width = 2 // lodsw
+				for _, v := range vals[pr][i] {
+					switch {
+					case v < 0 || v > 0xFFFF:
+						width, net = 4, -5 // lodsd, mov r, eax
+					case v > 0xFF && width == 1:
+						width = 2 // lodsw
+					}
 				}
 			}
 			for _, mov := range movs[pr][i] {
@@ -439,7 +444,7 @@ func (k *kernel) params(pr *lir.Proc) {
 		}
 		item(op)
 		if b := pass.args[i].base; b != 0 {
-			k.prologue = append(k.prologue, regalloc.Item{Inst: addSlot(b)})
+			k.prologue = append(k.prologue, regalloc.Item{Inst: addSlot(b, k.l.Segmented)})
 		}
 		item(x86.MOV, k.dst(pr.Params[i]), x86.EAX)
 	}

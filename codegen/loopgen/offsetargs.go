@@ -14,8 +14,12 @@ import (
 // proc adds the slot to (lodsd; add eax, [0x1004]: the add's 5 bytes
 // once). A dword always, read among the dwords, after the bytes and words
 // (the add leaves eax's upper half, which a lodsw after it would keep).
-// Segmented, a buffer's offset is a constant already and its
-// segment the slot's (layerSlotArgs).
+// Segmented, a buffer's offset is a constant already, and its segment the
+// slot's word plus the group's Add (movzx eax, [0x1004]; add eax, 0x8c0):
+// a segment param, used as a segment alone, goes alike as a word (lodsw;
+// add ax, [0x1004]: an add of the low word, which leaves eax's upper half
+// as lodsw does), where the slot's word alone is no param at all
+// (layerSlotArgs).
 
 // offsetArgs are the params passed as offsets from a layer slot: by proc
 // and param, the slot (0: none); by call, each such argument's offset.
@@ -40,9 +44,6 @@ func (o offsetArgs) of(pr *lir.Proc, i int) uint16 {
 // calls disagree on the slot.
 func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 	o := offsetArgs{slot: map[*lir.Proc][]uint16{}, off: map[*lir.Node][]int64{}, inLoop: map[*lir.Node]bool{}}
-	if l.Segmented {
-		return o
-	}
 	after := map[uint16]int64{
 		addrLayerW: l.layerStart(l.LayerW) + l.layerStart(l.StrideW)*int64(layers),
 		addrLayerC: l.layerStart(l.LayerC) + l.layerStart(l.StrideC)*int64(layers),
@@ -67,14 +68,27 @@ func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 	}
 	scan := func(op *lir.Node, where place) {
 		c := constants(f, l, op.Body)
-		in := map[lir.Reg][2]int64{} // a per-layer buffer's address: slot, offset
+		in := map[lir.Reg][2]int64{} // a per-layer buffer's address (segment): slot, offset
 		lir.Walk(op.Body, func(n *lir.Node) {
 			m := n.Inst.Mem
-			if n.Kind != lir.NInst || n.Inst.Op != lir.OpAddr || m.Buf == nil || m.Base != lir.NoReg || m.Index != lir.NoReg {
+			if n.Kind != lir.NInst || m.Buf == nil || m.Base != lir.NoReg || m.Index != lir.NoReg {
 				return
 			}
-			if a, region := l.base(m.Buf); region != 0 {
-				in[n.Inst.Dst] = [2]int64{int64(region), int64(a) + m.Disp}
+			switch {
+			case n.Inst.Op == lir.OpAddr && !l.Segmented:
+				if a, region := l.base(m.Buf); region != 0 {
+					in[n.Inst.Dst] = [2]int64{int64(region), int64(a) + m.Disp}
+				}
+			case n.Inst.Op == lir.OpSeg:
+				gr := l.Group[m.Buf]
+				if gr.Slot == addrLayerW || gr.Slot == addrLayerC {
+					in[n.Inst.Dst] = [2]int64{int64(gr.Slot), int64(gr.Add)}
+				}
+				for _, g := range l.Segs {
+					if g.Slot == gr.Slot {
+						c[n.Inst.Dst] = int64(g.Seg) + int64(gr.Add) // a global group's, stored once
+					}
+				}
 			}
 		})
 		lir.Walk(op.Body, func(n *lir.Node) {
@@ -113,11 +127,20 @@ func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 	for _, x := range lates {
 		if s := o.of(x.call.Proc, x.i); s != 0 {
 			o.off[x.call][x.i] = int64(int32(x.v - after[s]))
+			if l.Segmented {
+				o.off[x.call][x.i] = int64(uint16(x.v - after[s]))
+			}
 		}
 	}
 	for pr, ss := range o.slot {
-		for i := range ss {
-			if bad[pr][i] {
+		// Segmented, the proc adds the slot's word: exact where it
+		// uses the param as a segment alone.
+		var other map[lir.Reg]bool
+		if l.Segmented {
+			other = usedOtherwise(pr.Body)
+		}
+		for i, r := range pr.Params {
+			if bad[pr][i] || other[r] {
 				ss[i] = 0
 			}
 		}
@@ -127,20 +150,34 @@ func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 
 // movBytes is what a call takes to pass its param i in a register:
 // mov eax, [slot] and an add of the offset (an imm8 where it fits) in the
-// loop; after it, mov r32, imm32.
-func (o offsetArgs) movBytes(n *lir.Node, i int) int {
-	switch v := o.off[n][i]; {
-	case !o.inLoop[n]:
-		return 6
-	case v == 0:
-		return 4
-	case v >= -128 && v < 128:
-		return 8
+// loop; after it, mov r32, imm32. Segmented, a segment goes as a word:
+// mov ax, [slot] alone, or movzx eax, [slot] and the add; after the loop
+// mov ax, imm16.
+func (o offsetArgs) movBytes(n *lir.Node, i int, segmented bool) int {
+	v := o.off[n][i]
+	load, after := 4, 6
+	if segmented {
+		load, after = 5, 3
+		if v == 0 {
+			load = 3
+		}
 	}
-	return 10
+	switch {
+	case !o.inLoop[n]:
+		return after
+	case v == 0:
+		return load
+	case v >= -128 && v < 128:
+		return load + 4
+	}
+	return load + 6
 }
 
-// addSlot is the proc's add of its slot to an offset it read into eax.
-func addSlot(slot uint16) x86.Inst {
+// addSlot is the proc's add of its slot to an offset it read into eax
+// (segmented, a segment's offset in ax).
+func addSlot(slot uint16, segmented bool) x86.Inst {
+	if segmented {
+		return x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.AX, low16(slot)}}
+	}
 	return x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.EAX, low32(slot)}}
 }
