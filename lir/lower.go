@@ -333,11 +333,7 @@ func (lw *lowerer) rope(op *ir.Op) {
 	half := rd / 2
 	// The table's row of pos: the cosines, then the sines (RopeMac2: the
 	// sines, the cosines, the sines negated).
-	cols := int64(2)
-	if lw.o.RopeMac2 {
-		cols = 3
-	}
-	tab := lw.ropeTable(op.Table, half)
+	tab, cols := lw.ropeTable(op.Table, half)
 	row := b.mul32(b.op(OpPos, I32, NoReg, NoReg), b.c32(4*half*cols))
 	b.loopN(op.Args[0].Len/op.HeadDim, func(h Reg) {
 		head := b.mul32(h, b.c32(d))
@@ -376,30 +372,36 @@ func (lw *lowerer) rope(op *ir.Op) {
 }
 
 // ropeTable is rope's table t (rows of half cosines, then half sines) as
-// the lowering reads it: the rows of the positions the image reaches
-// (Positions), and with RopeMac2, rows of the sines, the cosines, the
-// sines negated.
-func (lw *lowerer) ropeTable(t *ir.Table, half int64) *Buf {
+// the lowering reads it, and its columns a row: the rows of the positions
+// the image reaches (Positions), and with RopeMac2 three columns, the
+// sines, the cosines, the sines negated.
+func (lw *lowerer) ropeTable(t *ir.Table, half int64) (*Buf, int64) {
 	h := int(half)
-	rows := len(t.Data) / (2 * h)
+	all := len(t.Data) / (2 * h)
+	rows := all
 	if n := lw.o.Positions; n > 0 && n < rows {
 		rows = n
 	}
-	if !lw.o.RopeMac2 && rows == len(t.Data)/(2*h) {
-		return lw.table(t)
+	cols := int64(2)
+	if lw.o.RopeMac2 {
+		cols = 3
+	}
+	if cols == 2 && rows == all {
+		return lw.table(t), cols
 	}
 	m := lw.ropeTables[t]
 	if m == nil {
 		m = &ir.Table{Name: fmt.Sprintf("%s.%d", t.Name, rows)}
-		if lw.o.RopeMac2 {
+		if cols == 3 {
 			m.Name += "m"
 		}
 		for r := 0; r < rows*2*h; r += 2 * h {
-			c, s := t.Data[r:r+h], t.Data[r+h:r+2*h]
-			if !lw.o.RopeMac2 {
-				m.Data = append(m.Data, t.Data[r:r+2*h]...)
+			row := t.Data[r : r+2*h]
+			if cols == 2 {
+				m.Data = append(m.Data, row...)
 				continue
 			}
+			c, s := row[:h], row[h:]
 			m.Data = append(append(m.Data, s...), c...)
 			for _, v := range s {
 				m.Data = append(m.Data, -v)
@@ -407,7 +409,7 @@ func (lw *lowerer) ropeTable(t *ir.Table, half int64) *Buf {
 		}
 		lw.ropeTables[t] = m
 	}
-	return lw.table(m)
+	return lw.table(m), cols
 }
 
 func (lw *lowerer) gate(op *ir.Op) {

@@ -209,10 +209,8 @@ func layerSlotArgs(f *lir.Func, l *Layout, layers int) slotArgs {
 			if gr.Add == 0 && (gr.Slot == addrLayerW || gr.Slot == addrLayerC) {
 				seg[n.Inst.Dst] = gr.Slot
 			}
-			for _, g := range l.Segs {
-				if gr.Add == 0 && g.Slot == gr.Slot {
-					c[n.Inst.Dst] = int64(g.Seg) // a global group's, stored once
-				}
+			if seg, ok := l.globalSeg(n.Inst.Mem.Buf); ok && gr.Add == 0 {
+				c[n.Inst.Dst] = int64(seg) // a global group's, stored once
 			}
 		})
 		lir.Walk(op.Body, func(n *lir.Node) {

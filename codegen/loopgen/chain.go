@@ -35,16 +35,12 @@ func (g *gen) chainCalls() chains {
 		return c // its counters' code comes between any two ops
 	}
 	calls := map[*lir.Proc]int{}
-	count := func(nodes []*lir.Node) {
-		lir.Walk(nodes, func(n *lir.Node) {
+	for _, b := range g.f.Bodies() {
+		lir.Walk(*b, func(n *lir.Node) {
 			if n.Kind == lir.NCall {
 				calls[n.Proc]++
 			}
 		})
-	}
-	count(g.f.Body)
-	for _, p := range g.f.Procs {
-		count(p.Body)
 	}
 	follow := map[*lir.Proc]*lir.Proc{}
 	sites := map[*lir.Proc][]*lir.Node{} // the bare calls that follow

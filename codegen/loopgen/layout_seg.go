@@ -283,13 +283,22 @@ func (l *Layout) Linear(b *lir.Buf) uint32 {
 	if !l.Segmented {
 		return l.Addr[b]
 	}
+	if seg, ok := l.globalSeg(b); ok {
+		return uint32(seg)<<4 + l.Addr[b]
+	}
+	panic(fmt.Sprintf("BUG: loopgen: buffer %s has no segment", b.Name))
+}
+
+// globalSeg is the segment of b where its group is a global one (its
+// slot's value stored once, known when compiling).
+func (l *Layout) globalSeg(b *lir.Buf) (uint16, bool) {
 	g := l.Group[b]
 	for _, s := range l.Segs {
 		if s.Slot == g.Slot {
-			return uint32(s.Seg+g.Add)<<4 + l.Addr[b]
+			return s.Seg + g.Add, true
 		}
 	}
-	panic(fmt.Sprintf("BUG: loopgen: buffer %s has no segment", b.Name))
+	return 0, false
 }
 
 // SelfTestAddrs are the token's and position's words and the linear

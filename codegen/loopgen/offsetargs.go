@@ -84,10 +84,8 @@ func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 				if gr.Slot == addrLayerW || gr.Slot == addrLayerC {
 					in[n.Inst.Dst] = [2]int64{int64(gr.Slot), int64(gr.Add)}
 				}
-				for _, g := range l.Segs {
-					if g.Slot == gr.Slot {
-						c[n.Inst.Dst] = int64(g.Seg) + int64(gr.Add) // a global group's, stored once
-					}
+				if seg, ok := l.globalSeg(m.Buf); ok {
+					c[n.Inst.Dst] = int64(seg) // a global group's, stored once
 				}
 			}
 		})
