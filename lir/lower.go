@@ -374,7 +374,8 @@ func (lw *lowerer) rope(op *ir.Op) {
 // ropeTable is rope's table t (rows of half cosines, then half sines) as
 // the lowering reads it, and its columns a row: the rows of the positions
 // the image reaches (Positions), and with RopeMac2 three columns, the
-// sines, the cosines, the sines negated.
+// sines, the cosines, the sines negated (and a fourth of zeros where
+// half is a power of two).
 func (lw *lowerer) ropeTable(t *ir.Table, half int64) (*Buf, int64) {
 	h := int(half)
 	all := len(t.Data) / (2 * h)
@@ -385,6 +386,11 @@ func (lw *lowerer) ropeTable(t *ir.Table, half int64) (*Buf, int64) {
 	cols := int64(2)
 	if lw.o.RopeMac2 {
 		cols = 3
+		if h&(h-1) == 0 {
+			// A fourth column, of zeros, makes a row twice a column's
+			// bytes a multiple: collapse wraps the row's pointer by an and.
+			cols = 4
+		}
 	}
 	if cols == 2 && rows == all {
 		return lw.table(t), cols
@@ -392,7 +398,7 @@ func (lw *lowerer) ropeTable(t *ir.Table, half int64) (*Buf, int64) {
 	m := lw.ropeTables[t]
 	if m == nil {
 		m = &ir.Table{Name: fmt.Sprintf("%s.%d", t.Name, rows)}
-		if cols == 3 {
+		if cols > 2 {
 			m.Name += "m"
 		}
 		for r := 0; r < rows*2*h; r += 2 * h {
@@ -405,6 +411,9 @@ func (lw *lowerer) ropeTable(t *ir.Table, half int64) (*Buf, int64) {
 			m.Data = append(append(m.Data, s...), c...)
 			for _, v := range s {
 				m.Data = append(m.Data, -v)
+			}
+			if cols == 4 {
+				m.Data = append(m.Data, make([]int32, h)...)
 			}
 		}
 		lw.ropeTables[t] = m

@@ -34,6 +34,7 @@ var passes = []pass{
 	{"reassoc", reassoc, "an index that adds two registers, where the address has a base already (or a layer's slice), gives the one its loop does not change to the base", "speed", "", false},
 	{"fold", fold, "constants folded (an if on a known condition is its branch); a multiply or an unsigned divide by a power of two becomes a shift; an index that adds a constant or multiplies by one becomes the memory operand's displacement or scale", "", "", false},
 	{"dceaddr", dce, "instructions whose result nothing reads are removed before the passes that count a register's readers (the address arithmetic that strength's pointers and fold's operands replaced)", "size", "", false},
+	{"collapse", collapse, "a loop whose body only starts an inner loop of a constant count, neither index read, becomes one loop of both counts' product; a pointer it set again each pass is wrapped by an and", "size", "", false},
 	{"reload", reload, "a product after the first that reads a loaded i32 reads it again from memory, where nothing between writes it", "size", "", false},
 	{"sink", sink, "a sum or difference of two products computes the product it goes in place into last, just before it", "size", "", false},
 	{"twoscales", twoScales, "a loop whose index indexes memory at two scales, the lesser through one base register that nothing else reads, steps that base instead, its index keeping the greater scale alone", "size", "", false},
@@ -63,6 +64,9 @@ type Options struct {
 	// the Func is printed to DumpTo.
 	Dump   string
 	DumpTo io.Writer
+	// Stop names a pass after which Compile returns (a test of what a
+	// pass leaves that a later one rewrites).
+	Stop string
 	// Policy is "size" (-Os: outlining) or "speed" (-O2).
 	Policy string
 	// March is "" (386 code) or "sse2".
@@ -87,6 +91,9 @@ func Compile(f *Func, o Options) error {
 		}
 		if o.Dump == "lir."+p.name {
 			fmt.Fprintf(o.DumpTo, "# lir after %s\n%s", p.name, f)
+		}
+		if o.Stop == "lir."+p.name {
+			return nil
 		}
 	}
 	return nil
@@ -128,24 +135,26 @@ func constants(f *Func) map[Reg]int64 {
 func useCounts(f *Func) []int {
 	u := make([]int, len(f.Types))
 	walkAll(f, func(n *Node) {
-		switch n.Kind {
-		case NInst:
-			for _, r := range n.Inst.Reads() {
-				u[r]++
-			}
-		case NLoop:
-			for _, r := range n.LoopReads() {
-				u[r]++
-			}
-		case NIf:
-			u[n.Cond]++
-		case NCall:
-			for _, r := range n.Args {
-				u[r]++
-			}
+		for _, r := range n.reads() {
+			u[r]++
 		}
 	})
 	return u
+}
+
+// reads are the registers node n itself reads (not its body's).
+func (n *Node) reads() []Reg {
+	switch n.Kind {
+	case NInst:
+		return n.Inst.Reads()
+	case NLoop:
+		return n.LoopReads()
+	case NIf:
+		return []Reg{n.Cond}
+	case NCall:
+		return n.Args
+	}
+	return nil
 }
 
 // walkAll walks Body and every proc's body.
