@@ -14,12 +14,14 @@ import "math/bits"
 // they lie in low memory (LowActivations). The index may also be shifted
 // left by the scale or more (a row's offset: t<<5 becomes t<<3), or
 // multiplied by a constant that the scale divides (a cache row of 72
-// bytes: t*72 becomes t*18). A loop
+// bytes: t*72 becomes t*18). An index that indexes nothing and is only
+// shifted steps by the least shift's amount (the store of k and v: each
+// head's offset, h<<5, is then the index itself, which counts to 0). A loop
 // of a register count runs below a limit, the count shifted by the
 // scale's power, computed just before it (Node.Limit), which cse and
 // licm may share and move out: attention's loops over the positions.
 func stride(f *Func) {
-	uses := useCounts(f)
+	uses, nd := useCounts(f), defs(f)
 	by := scalings(f)
 	// shifts: each register's readers that shift it left by an
 	// immediate, and the least such shift.
@@ -52,7 +54,7 @@ func stride(f *Func) {
 	}
 	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
 		if n.Kind == NLoop && !(inProc[n] && n.Count != NoReg) {
-			out = append(out, strideLoop(f, n, by[n.Index], shifts[n.Index], least[n.Index], uses[n.Index], konst)...)
+			out = append(out, strideLoop(f, n, by[n.Index], shifts[n.Index], least[n.Index], uses, nd, konst)...)
 		}
 		return append(out, n)
 	})
@@ -125,18 +127,22 @@ func (s *scaling) power() int64 {
 // strideLoop strides loop n where s, its index's scaling, and the index's
 // shifts (how many, the least) allow, and returns what must come before
 // it (its limit).
-func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int, konst map[Reg]int64) []*Node {
+func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses []int, nd []int, konst map[Reg]int64) []*Node {
 	if n.Step > 1 || n.Count == NoReg && n.CountImm < 2 {
 		return nil
+	}
+	if s == nil && shifts == uses[n.Index] && least > 0 {
+		// Only shifted: the loop steps by the least shift's amount.
+		s = &scaling{least: 1 << least, most: 1 << least, x86: true}
 	}
 	k := s.power()
 	if k == 0 {
 		return nil
 	}
-	if s.n+shifts != uses || shifts > 0 && least < k {
+	if s.n+shifts != uses[n.Index] || shifts > 0 && least < k {
 		return nil
 	}
-	if !f.Segmented {
+	if !f.Segmented && s.n > 0 {
 		alone, low := 0, f.LowActivations
 		Walk(n.Body, func(b *Node) {
 			if b.Kind == NInst {
@@ -155,6 +161,7 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int,
 		}
 	}
 	var pre []*Node
+	same := map[Reg]Reg{}
 	if n.Count != NoReg {
 		n.Limit = f.NewReg(I32)
 		pre = append(pre, &Node{Kind: NInst, Inst: Inst{Op: OpShlI, Dst: n.Limit, A: n.Count, B: NoReg, C: NoReg, Imm: k}})
@@ -173,6 +180,9 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int,
 			in.Imm -= k
 			if in.Imm == 0 {
 				in.Op = OpCopy
+				if nd[in.Dst] == 1 && readsIn(n, in.Dst) == uses[in.Dst] {
+					same[in.Dst] = n.Index
+				}
 			}
 		}
 		if r, c, ok := mulByConst(b, konst); ok && r == n.Index {
@@ -180,6 +190,14 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses int,
 			d := f.NewReg(I32)
 			pre = append(pre, &Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: d, A: NoReg, B: NoReg, C: NoReg, Imm: c >> k}})
 			b.Inst.A, b.Inst.B = r, d
+		}
+	})
+	// A copy of the index that only the loop reads is the index: its
+	// readers read the index (the copy goes, dce), where the loop that
+	// counts to 0 needs its index the address's base.
+	Walk(n.Body, func(b *Node) {
+		if b.Kind == NInst {
+			renameReads(&b.Inst, same)
 		}
 	})
 	return pre

@@ -153,3 +153,52 @@ func TestStrideInProcedures(t *testing.T) {
 		assert.Equal(t, want, loop.Step, "counted %v", counted)
 	}
 }
+
+// A loop whose index is only shifted left (the store of k and v: each
+// head's offset, i<<5) steps by the least shift's amount, and the shift
+// by as much, a copy of the index, gives way to the index in what reads
+// it (the loop then counts to 0, its index an address's base), unless
+// something after the loop reads the copy. The sum it computes stays.
+func TestStrideShiftedOnly(t *testing.T) {
+	run := func(strided, readAfter bool) int64 {
+		f := &Func{Segmented: true}
+		buf := &Buf{Name: "x", Kind: BufVar, Size: 64}
+		f.Bufs = []*Buf{buf}
+		i, row, v, sum := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		in := func(op Opcode, dst, a, b Reg, imm int64) *Node {
+			return &Node{Kind: NInst, Inst: Inst{Op: op, Dst: dst, A: a, B: b, C: NoReg, Imm: imm}}
+		}
+		load := in(OpLoad, v, NoReg, NoReg, 0)
+		load.Inst.Mem = Mem{Buf: buf, Base: row, Index: NoReg, Scale: 1, Disp: 4, Width: 4, Signed: true}
+		shl := in(OpShlI, row, i, NoReg, 3)
+		loop := &Node{Kind: NLoop, Index: i, Count: NoReg, CountImm: 7, Body: []*Node{
+			shl,
+			load,
+			in(OpAdd, sum, sum, v, 0),
+		}}
+		f.Body = []*Node{in(OpConst, sum, NoReg, NoReg, 0), loop}
+		if readAfter {
+			f.Body = append(f.Body, in(OpAdd, sum, sum, row, 0))
+		}
+		if strided {
+			stride(f)
+			assert.Equal(t, int64(8), loop.Step, "read after %v", readAfter)
+			assert.Equal(t, OpCopy, shl.Inst.Op, "read after %v", readAfter)
+			want := i
+			if readAfter {
+				want = row
+			}
+			assert.Equal(t, want, load.Inst.Mem.Base, "read after %v: the load's base", readAfter)
+		}
+		data := make([]byte, buf.Size)
+		for k := range data {
+			data[k] = byte(5*k + 2)
+		}
+		m := testMachine(f, map[*Buf][]byte{buf: data})
+		m.run(f.Body)
+		return m.regs[sum]
+	}
+	for _, after := range []bool{false, true} {
+		assert.Equal(t, run(false, after), run(true, after), "read after %v", after)
+	}
+}

@@ -644,16 +644,19 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 	return addr16(x86.Mem{Base: base, Index: index, Scale: scale, Disp: int32(uint32(disp)), Addr32: true, Seg: seg})
 }
 
-// biased is the displacement m's address adds for the index of a loop
-// that counts up to 0 (countToZero) that it reads, if it reads one.
+// biased is the displacement m's address adds for the indexes of loops
+// that count up to 0 (countToZero) that it reads, if it reads one: both
+// its registers may be (the store of k and v: a head's offset, the
+// element's).
 func (k *kernel) biased(m lir.Mem) (int64, bool) {
+	sum, any := int64(0), false
 	if b, ok := k.bias[m.Index]; ok && m.Index != lir.NoReg {
-		return b * m.Scale, true
+		sum, any = sum+b*m.Scale, true
 	}
-	if b, ok := k.bias[m.Base]; ok && m.Base != lir.NoReg {
-		return b, true
+	if b, ok := k.bias[m.Base]; ok && m.Base != lir.NoReg && m.Base != m.Index {
+		sum, any = sum+b, true
 	}
-	return 0, false
+	return sum, any
 }
 
 // inSegment: m's address is an offset in a segment (as addr selects it),

@@ -531,6 +531,28 @@ func TestCountToZero(t *testing.T) {
 	}
 }
 
+// Two loops that count up to 0, one's index the address's base and the
+// other's its index (the store of k and v: a head's offset, then the
+// element's), each add their count·step to its displacement: 0x100 (the
+// buffer), 128 and 32.
+func TestCountToZeroNested(t *testing.T) {
+	const no = lir.NoReg
+	acc := &lir.Buf{Name: "acc", Kind: lir.BufScratch, Size: 256}
+	f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32, lir.I32}, Bufs: []*lir.Buf{acc}}
+	inner := &lir.Node{Kind: lir.NLoop, Index: 2, Count: no, CountImm: 8, Step: 4, Body: []*lir.Node{
+		{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: 3, A: no, B: no, C: no,
+			Mem: lir.Mem{Buf: acc, Base: 4, Index: 2, Scale: 1, Width: 4}}},
+		{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 3, 0)}}}
+	nodes := append(inputs(),
+		&lir.Node{Kind: lir.NLoop, Index: 4, Count: no, CountImm: 4, Step: 32, Body: []*lir.Node{inner}},
+		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 0, B: no, C: no,
+			Mem: lir.Mem{Buf: acc, Base: no, Index: no, Width: 4}}})
+	got := listingOf(t, f, oneBuf(acc, true), nodes, true, variant{toZero: true})
+	assert.Regexp(t, `(?m)^\s+mov e?(bx|bp|si|di), -0x80\n`, got, "listing:\n%s", got)
+	assert.Regexp(t, `(?m)^\s+mov e?(bx|bp|si|di), -0x20\n`, got, "listing:\n%s", got)
+	assert.Regexp(t, `\[es:(bx|bp|si|di)\+(bx|bp|si|di)\+0x1a0\]`, got, "listing:\n%s", got)
+}
+
 // Flat, an address that names an activation's buffer is an offset in
 // ES's segment, with a base register (an offset within the buffer) or
 // not; one that names another buffer is linear.
