@@ -623,6 +623,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 		return allocation{}, err
 	}
 	narrow(phys, uint16(spill), uint16(spill+4*slots))
+	pushPairs(phys, uint16(spill), uint16(spill+4*slots))
 	storeEarly(phys)
 	// What narrowing left unread (a clear of eax whose upper half no
 	// argument stored as a dword reads any more, before lodsw).
