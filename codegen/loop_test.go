@@ -461,3 +461,35 @@ func TestRopeCallsMac2(t *testing.T) {
 	assert.Regexp(t, `call mac2\.16\.30\.x4\.es\n\s+mov e[a-ds][xip], eax\n\s+lea ebx, \[[^\]]+\]\n\s+call mac2\.16\.30\.x4\.es\n`, listing)
 	assert.Regexp(t, `(?m)^mac2\.16\.30\.x4\.es:\n\s+mov eax, dword \[es:si\]\n\s+imul dword \[ebx\]\n(?:\s+.*\n){7}\s+jmp (short )?rshr\.30\n`, listing)
 }
+
+// A proc that reads two segment params from one word (a layernorm's
+// weights and biases, both in the layer's group: layerSlotArgs) loads
+// one segment register from it, not two (gpt2-random.tf, segmented).
+func TestProcSegmentsShareAWord(t *testing.T) {
+	p, err := frontend.LoadFile(path("gpt2-random"), ir.Options{})
+	require.NoError(t, err)
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
+	require.NoError(t, err)
+	loads := map[string]int{} // a proc's segment loads by source word
+	procs, fromSlot := 0, 0
+	check := func() {
+		for src, n := range loads {
+			assert.Equal(t, 1, n, "proc %d: segment registers loaded from %s", procs, src)
+		}
+	}
+	for _, line := range strings.Split(im.Main.Listing(), "\n") {
+		f := strings.Fields(strings.ReplaceAll(line, ",", ""))
+		if len(f) == 1 && strings.HasPrefix(f[0], "proc") && strings.HasSuffix(f[0], ":") && !strings.Contains(f[0], ".") {
+			check()
+			loads, procs = map[string]int{}, procs+1
+			continue
+		}
+		if procs > 0 && len(f) == 4 && f[0] == "mov" && (f[1] == "fs" || f[1] == "gs") && f[2] == "word" {
+			loads[f[3]]++
+			fromSlot++
+		}
+	}
+	check()
+	assert.NotZero(t, procs)
+	assert.NotZero(t, fromSlot, "segment loads from a word")
+}

@@ -70,8 +70,8 @@ type kernel struct {
 	// low-memory slot), loaded at the kernel's entry when it is used.
 	region map[uint16]x86.Reg
 	// segs: segmented, the segment register of each group the kernel
-	// reaches (a Group), or segment a proc is passed (its lir.Reg),
-	// loaded at its entry.
+	// reaches (a Group), or segment a proc is passed (its lir.Reg, or the
+	// word it reads it from), loaded at its entry.
 	segs map[any]x86.Reg
 	// pass: how each proc is passed its arguments (Select's plan).
 	pass  map[*lir.Proc]*passing
@@ -716,12 +716,19 @@ func (k *kernel) segment(gr Group) x86.Reg {
 }
 
 // segmentIn is segment's register for the segment a proc is passed in
-// its param p (lir.OpSeg's value at the call).
+// its param p (lir.OpSeg's value at the call). Params that the proc
+// reads from one word (the layer slot, where layerSlotArgs took them:
+// a layernorm's weights and biases) share its register.
 func (k *kernel) segmentIn(p lir.Reg) x86.Reg {
-	return k.segmentReg(p, func(r x86.Reg) []regalloc.Item {
-		src, ok := k.operand(p, false)
-		if m, inMem := src.(x86.Mem); ok && inMem {
-			m.Size = 16
+	var key any = p
+	src, ok := k.operand(p, false)
+	m, inMem := src.(x86.Mem)
+	if ok && inMem {
+		m.Size = 16
+		key = m
+	}
+	return k.segmentReg(key, func(r x86.Reg) []regalloc.Item {
+		if ok && inMem {
 			return []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, m}}}}
 		}
 		return []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, v16(k.dst(p))}}}}
