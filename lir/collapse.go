@@ -190,6 +190,41 @@ func stepOf(n *Node, r Reg, konst map[Reg]int64) (int64, bool) {
 	return c, ok
 }
 
+// wrapped: loop n's body steps r by a constant s and then ands it with
+// ^(m·s), at its top level and nowhere else (the wrap collapse makes, m
+// a power of two): r comes back to where it started every m passes,
+// which it returns.
+func wrapped(n *Node, r Reg, konst map[Reg]int64) (int64, bool) {
+	var add, and *Inst
+	writes := 0
+	Walk(n.Body, func(x *Node) {
+		if x.Kind == NInst && x.Inst.Dst == r {
+			writes++
+		}
+	})
+	for _, x := range n.Body {
+		if x.Kind != NInst || x.Inst.Dst != r {
+			continue
+		}
+		switch in := &x.Inst; {
+		case in.Op == OpAdd && in.A == r && add == nil:
+			add = in
+		case in.Op == OpAnd && in.A == r && add != nil:
+			and = in
+		}
+	}
+	if writes != 2 || add == nil || and == nil {
+		return 0, false
+	}
+	s, ok1 := konst[add.B]
+	mask, ok2 := konst[and.B]
+	span := ^mask
+	if !ok1 || !ok2 || s <= 0 || span <= 0 || span&(span-1) != 0 || span%s != 0 {
+		return 0, false
+	}
+	return span / s, true
+}
+
 // knownZeros is how many low bits of r are known to be 0, from the
 // instruction that alone writes it (depth bounds the search).
 func knownZeros(f *Func, nd []int, r Reg, depth int) int {

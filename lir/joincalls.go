@@ -148,7 +148,7 @@ func runsOn(p *Proc, konst map[Reg]int64, uses []int) (count, ptr int, step, per
 			ptrReg, ptr, step = r, param, s
 			continue
 		}
-		w, ok := wrapPeriod(loop, r, konst)
+		w, ok := wrapped(loop, r, konst)
 		if !ok {
 			return count, ptr, 0, 0, false
 		}
@@ -158,40 +158,6 @@ func runsOn(p *Proc, konst map[Reg]int64, uses []int) (count, ptr int, step, per
 		return count, ptr, 0, 0, false
 	}
 	return count, ptr, step, period, true
-}
-
-// wrapPeriod: loop n's body steps r by a constant s and then ands it
-// with ^(m·s) (collapse's wrap, m a power of two), at its top level and
-// nowhere else: r comes back to where it started every m passes.
-func wrapPeriod(n *Node, r Reg, konst map[Reg]int64) (int64, bool) {
-	var add, and *Inst
-	writes := 0
-	Walk(n.Body, func(x *Node) {
-		if x.Kind == NInst && x.Inst.Dst == r {
-			writes++
-		}
-	})
-	for _, x := range n.Body {
-		if x.Kind != NInst || x.Inst.Dst != r {
-			continue
-		}
-		switch in := &x.Inst; {
-		case in.Op == OpAdd && in.A == r && add == nil:
-			add = in
-		case in.Op == OpAnd && in.A == r && add != nil:
-			and = in
-		}
-	}
-	if writes != 2 || add == nil || and == nil {
-		return 0, false
-	}
-	s, ok1 := konst[add.B]
-	mask, ok2 := konst[and.B]
-	span := ^mask
-	if !ok1 || !ok2 || s <= 0 || span <= 0 || span&(span-1) != 0 || span%s != 0 {
-		return 0, false
-	}
-	return span / s, true
 }
 
 func lcm(a, b int64) int64 {

@@ -118,13 +118,7 @@ func TestStrideRegisterCountRuns(t *testing.T) {
 			}
 			assert.Equal(t, int64(18), by, "the multiply's constant")
 		}
-		data := make([]byte, buf.Size)
-		for k := range data {
-			data[k] = byte(3*k + 1)
-		}
-		m := testMachine(f, map[*Buf][]byte{buf: data})
-		m.run(f.Body)
-		return m.regs[sum]
+		return runOver(f, buf, 3, 1, sum)
 	}
 	assert.Equal(t, run(false), run(true))
 }
@@ -190,15 +184,21 @@ func TestStrideShiftedOnly(t *testing.T) {
 			}
 			assert.Equal(t, want, load.Inst.Mem.Base, "read after %v: the load's base", readAfter)
 		}
-		data := make([]byte, buf.Size)
-		for k := range data {
-			data[k] = byte(5*k + 2)
-		}
-		m := testMachine(f, map[*Buf][]byte{buf: data})
-		m.run(f.Body)
-		return m.regs[sum]
+		return runOver(f, buf, 5, 2, sum)
 	}
 	for _, after := range []bool{false, true} {
 		assert.Equal(t, run(false, after), run(true, after), "read after %v", after)
 	}
+}
+
+// runOver runs f's body on the machine, buf's byte k holding a·k + b,
+// and returns register r.
+func runOver(f *Func, buf *Buf, a, b int, r Reg) int64 {
+	data := make([]byte, buf.Size)
+	for k := range data {
+		data[k] = byte(a*k + b)
+	}
+	m := testMachine(f, map[*Buf][]byte{buf: data})
+	m.run(f.Body)
+	return m.regs[r]
 }

@@ -64,29 +64,6 @@ func writesWhere(k *Kernel, o Options, keep func(a *analysis, j int, e effects, 
 	return items, nil
 }
 
-// Resaved lists the items of k that pop a register the next item
-// pushes again, which nothing reads after that push: the pair only puts
-// back what it took, and both may go.
-func Resaved(k *Kernel, o Options) ([]int, error) {
-	a, err := analyze(k, &o)
-	if err != nil {
-		return nil, err
-	}
-	var items []int
-	for j := 0; j+1 < len(a.eff); j++ {
-		i := a.item[j]
-		pop, push := k.Items[i].Inst, k.Items[a.item[j+1]].Inst
-		if a.item[j+1] != i+1 || pop.Op != x86.POP || push.Op != x86.PUSH || len(pop.Args) != 1 || len(push.Args) != 1 || pop.Args[0] != push.Args[0] {
-			continue
-		}
-		r, ok := pop.Args[0].(x86.Reg)
-		if n, _ := nodeOf(r); ok && !isSeg(r) && !a.out[j+1].has(n) {
-			items = append(items, i)
-		}
-	}
-	return items, nil
-}
-
 // UpperDemand lists, in order, the items of k (in physical registers)
 // whose first operand, a 32-bit general register or a dword slot, has an
 // upper half that nothing demands after them. narrows(i) says which items

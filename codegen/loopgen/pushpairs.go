@@ -20,13 +20,9 @@ func pushPairs(k *regalloc.Kernel, from, to uint16) {
 	// balanced: a second round.
 	for round := 0; round < 2; round++ {
 		pushSlots(k.Items, from, to)
-		again, err := regalloc.Resaved(k, allocOptions())
-		if err != nil || len(again) == 0 {
+		drop := resaved(k)
+		if len(drop) == 0 {
 			return
-		}
-		drop := map[int]bool{}
-		for _, i := range again {
-			drop[i], drop[i+1] = true, true
 		}
 		items := k.Items[:0]
 		for i, it := range k.Items {
@@ -36,6 +32,29 @@ func pushPairs(k *regalloc.Kernel, from, to uint16) {
 		}
 		k.Items = items
 	}
+}
+
+// resaved are the items of k that pop a general register the next item
+// pushes again, and that push, where nothing reads the register after
+// it: the pair only puts back what it took.
+func resaved(k *regalloc.Kernel) map[int]bool {
+	live, err := regalloc.LiveOut(k, allocOptions())
+	if err != nil {
+		return nil
+	}
+	drop := map[int]bool{}
+	for i := 0; i+1 < len(k.Items); i++ {
+		pop, push := k.Items[i], k.Items[i+1]
+		if pop.Label != "" || push.Label != "" || pop.Inst.Op != x86.POP || push.Inst.Op != x86.PUSH ||
+			len(pop.Inst.Args) != 1 || len(push.Inst.Args) != 1 || pop.Inst.Args[0] != push.Inst.Args[0] {
+			continue
+		}
+		r, isReg := pop.Inst.Args[0].(x86.Reg)
+		if _, gpr := regalloc.Family(r); isReg && gpr && !live(i+1, r) {
+			drop[i], drop[i+1] = true, true
+		}
+	}
+	return drop
 }
 
 // pushSlots is a round of pushPairs.
