@@ -67,14 +67,19 @@ func deadCode(k *regalloc.Kernel) {
 		if len(drop) == 0 {
 			return
 		}
-		items := k.Items[:0]
-		for i, it := range k.Items {
-			if !drop[i] {
-				items = append(items, it)
-			}
-		}
-		k.Items = items
+		dropItems(k, drop)
 	}
+}
+
+// dropItems removes the items of k that drop names, by their place.
+func dropItems(k *regalloc.Kernel, drop map[int]bool) {
+	items := k.Items[:0]
+	for i, it := range k.Items {
+		if !drop[i] {
+			items = append(items, it)
+		}
+	}
+	k.Items = items
 }
 
 // allocated rewrites a kernel after allocation, where a virtual that is

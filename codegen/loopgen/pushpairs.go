@@ -24,13 +24,7 @@ func pushPairs(k *regalloc.Kernel, from, to uint16) {
 		if len(drop) == 0 {
 			return
 		}
-		items := k.Items[:0]
-		for i, it := range k.Items {
-			if !drop[i] {
-				items = append(items, it)
-			}
-		}
-		k.Items = items
+		dropItems(k, drop)
 	}
 }
 
