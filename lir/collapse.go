@@ -42,11 +42,10 @@ func collapse(f *Func) {
 		if n.Kind != NCall {
 			return append(out, n)
 		}
+		b := builder{f: f, cur: &out}
 		for i, r := range n.Args {
 			if m, ok := c.scale[procParam{n.Proc, i}]; ok {
-				k := f.NewReg(I32)
-				out = append(out, &Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: k, A: NoReg, B: NoReg, C: NoReg, Imm: konst[r] * m}})
-				n.Args[i] = k
+				n.Args[i] = b.c32(konst[r] * m)
 			}
 		}
 		return append(out, n)
@@ -104,6 +103,7 @@ func (c *collapser) collapsible(n *Node) ([]*Node, *Node, bool) {
 	innerWrites := loopWrites(inner)
 	outerWrites := loopWrites(n)
 	var before, wraps []*Node
+	pre, wrap := builder{f: f, cur: &before}, builder{f: f, cur: &wraps}
 	for _, x := range n.Body[:len(n.Body)-1] {
 		if x.Kind != NInst || x.Inst.Dst == NoReg || !x.Inst.pure() {
 			return nil, nil, false
@@ -128,9 +128,7 @@ func (c *collapser) collapsible(n *Node) ([]*Node, *Node, bool) {
 		if span <= 0 || span&(span-1) != 0 || zeros(in.A) < bits.TrailingZeros64(uint64(span))+1 {
 			return nil, nil, false
 		}
-		mask := f.NewReg(I32)
-		before = append(before, &Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: mask, A: NoReg, B: NoReg, C: NoReg, Imm: ^span}})
-		wraps = append(wraps, &Node{Kind: NInst, Inst: Inst{Op: OpAnd, Dst: in.Dst, A: in.Dst, B: mask, C: NoReg}})
+		wrap.set(in.Dst, OpAnd, in.Dst, pre.c32(^span))
 	}
 	loop := &Node{Kind: NLoop, Index: inner.Index, Count: NoReg, Once: n.Count != NoReg && n.Once,
 		Body: append(inner.Body, wraps...)}
@@ -142,14 +140,9 @@ func (c *collapser) collapsible(n *Node) ([]*Node, *Node, bool) {
 		c.scale[pm] = m
 	case m&(m-1) == 0:
 		// (After fold: a power of two is a shift already.)
-		loop.Count = f.NewReg(I32)
-		before = append(before, &Node{Kind: NInst, Inst: Inst{Op: OpShlI, Dst: loop.Count, A: n.Count, B: NoReg, C: NoReg, Imm: int64(bits.TrailingZeros64(uint64(m)))}})
+		loop.Count = pre.imm(OpShlI, I32, n.Count, int64(bits.TrailingZeros64(uint64(m))))
 	default:
-		k := f.NewReg(I32)
-		loop.Count = f.NewReg(I32)
-		before = append(before,
-			&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: k, A: NoReg, B: NoReg, C: NoReg, Imm: m}},
-			&Node{Kind: NInst, Inst: Inst{Op: OpMul, Dst: loop.Count, A: n.Count, B: k, C: NoReg}})
+		loop.Count = pre.mul32(n.Count, pre.c32(m))
 	}
 	return before, loop, true
 }

@@ -76,10 +76,10 @@ func joined(f *Func, a, b *Node, konst map[Reg]int64, uses []int, addrs map[Reg]
 	}
 	// The first call passes both counts, from a constant of its own
 	// (its count's register may have other readers).
-	c := f.NewReg(I32)
-	a.Body = append(a.Body[:len(a.Body)-1],
-		&Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: c, A: NoReg, B: NoReg, C: NoReg, Imm: n1 + n2}}, a.Body[len(a.Body)-1])
-	ca.Args[count] = c
+	body := a.Body[:len(a.Body)-1]
+	bd := builder{f: f, cur: &body}
+	ca.Args[count] = bd.c32(n1 + n2)
+	a.Body = append(body, ca)
 	a.Note += " + " + b.Note
 	p.Calls--
 	return true

@@ -22,11 +22,7 @@ import (
 // where they are dead
 // (flagsDeadAfter).
 func narrow(k *regalloc.Kernel, from, to uint16) {
-	slot := func(m x86.Mem) (uint16, bool) {
-		d := uint16(m.Disp)
-		own := m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == x86.NoReg && !m.Addr32 && m.Label == "" && d >= from && d < to
-		return d &^ 3, own
-	}
+	slot := func(m x86.Mem) (uint16, bool) { return ownSlot(m, from, to) }
 	dead, err := regalloc.UpperDemand(k, allocOptions(), func(i int) bool { return narrows(k.Items, i) }, slot)
 	if err != nil {
 		return
@@ -37,6 +33,14 @@ func narrow(k *regalloc.Kernel, from, to uint16) {
 	for _, i := range dead {
 		k.Items[i].Inst = narrowed(k.Items[i].Inst)
 	}
+}
+
+// ownSlot is the dword of the kernel's own spill slots [from, to) that m
+// addresses (its first byte's, rounded down to 4), if it addresses one.
+func ownSlot(m x86.Mem, from, to uint16) (uint16, bool) {
+	d := uint16(m.Disp)
+	own := m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == x86.NoReg && !m.Addr32 && m.Label == "" && d >= from && d < to
+	return d &^ 3, own
 }
 
 // narrows: items[i] is a form whose low word depends on its operands'

@@ -54,9 +54,9 @@ func resaved(k *regalloc.Kernel) map[int]bool {
 // pushSlots is a round of pushPairs.
 func pushSlots(items []regalloc.Item, from, to uint16) {
 	slot := func(a x86.Operand) (uint16, bool) {
-		m, ok := a.(x86.Mem)
-		d := uint16(m.Disp)
-		return d &^ 3, ok && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == x86.NoReg && !m.Addr32 && m.Label == "" && d >= from && d < to
+		m, isMem := a.(x86.Mem)
+		s, own := ownSlot(m, from, to)
+		return s, isMem && own
 	}
 	access := map[uint16][]int{}
 	var order []uint16
