@@ -268,6 +268,11 @@ type Options struct {
 	// Split lets AllocateSpilling split a value around a loop that
 	// never names it instead of spilling one (splitAround).
 	Split bool
+	// SplitsCheap weighs a split's moves at less than their cost against
+	// spilling (victim, splitsCheap): the size policy's pushPairs makes
+	// most of them a push and a pop, 2 bytes, where spilling a value read
+	// in a loop costs a memory operand or a move at each use.
+	SplitsCheap bool
 	// Addr16: offsets in a segment (an address with a segment register)
 	// will be 16-bit where their registers allow: a virtual that is such
 	// an unscaled address's base or index prefers ebx, ebp, esi or edi.

@@ -150,3 +150,63 @@ func runAssigned(t *testing.T, out *Kernel, as map[int]x86.Reg) string {
 	res, _ := runKernel(t, run, Options{}, nil, func(*x86.Program) {}, 0x600, 2)
 	return res
 }
+
+// cheapKernel: a row loop (v9 passes) whose inner loop sums 1+2+3+4+5 four
+// times into v0, which it starts at 0; each row adds v0 to the dword its
+// pointer v8 names and steps v8. Nine values are live in the inner loop.
+func cheapKernel() *Kernel {
+	k := &Kernel{Name: "cheap"}
+	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), x86.Imm(0))
+	k.I(x86.MOV, x86.D(x86.Abs16(0x604)), x86.Imm(0))
+	k.I(x86.MOV, V(9), x86.Imm(2))
+	k.I(x86.MOV, V(8), x86.Imm(0x600))
+	k.Label("row")
+	k.I(x86.MOV, v0, x86.Imm(0))
+	k.I(x86.MOV, v1, x86.Imm(0))
+	k.Label("top")
+	for i := 2; i <= 6; i++ {
+		k.I(x86.MOV, V(i), x86.Imm(int64(i-1)))
+	}
+	for i := 3; i <= 6; i++ {
+		k.I(x86.ADD, V(2), V(i))
+	}
+	k.I(x86.ADD, v0, V(2))
+	k.I(x86.INC, v1)
+	k.I(x86.CMP, v1, x86.Imm(4))
+	k.I(x86.JL, x86.Label("top"))
+	k.I(x86.ADD, x86.D(x86.Mem{Base: V(8), Size: 32}), v0)
+	k.I(x86.ADD, V(8), x86.Imm(4))
+	k.I(x86.DEC, V(9))
+	k.I(x86.JNE, x86.Label("row"))
+	return k
+}
+
+// Spilling weighs uses by the loops around them and a split by its two
+// moves outside the inner loop: the row loop's pointer goes to memory
+// whole, stepped in its slot. With splits cheap (the size policy, whose
+// pushPairs makes a split a push and a pop) it waits out the inner loop
+// in its slot instead, stored before the loop and loaded after it, and
+// stepped in its register. (The count, which one dec a row reads, goes
+// whole either way.)
+func TestSplitsCheap(t *testing.T) {
+	for _, cheap := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cheap=%v", cheap), func(t *testing.T) {
+			out, as, _, err := AllocateSpilling(cheapKernel(), Options{Split: true, SplitsCheap: cheap}, func(i int) x86.Mem {
+				return x86.D(x86.Abs16(uint16(0x700 + 4*i)))
+			})
+			require.NoError(t, err)
+			got := lines(out)
+			row, top, jl := indexOf(got, "row:"), indexOf(got, "top:"), indexOf(got, "jl top")
+			require.True(t, row >= 0 && top > row && jl > top, "%s", out)
+			if cheap {
+				assert.Equal(t, "mov dword [0x704], v8", got[row+1], "%s", out)
+				assert.Equal(t, "mov v8, dword [0x704]", got[jl+1], "%s", out)
+				assert.Contains(t, got, "add v8, 0x4", "%s", out)
+			} else {
+				assert.Contains(t, got, "add dword [0x704], 0x4", "%s", out)
+			}
+			needQEMU(t)
+			assert.Equal(t, hexLines(60, 60), runAssigned(t, out, as), "%s", out)
+		})
+	}
+}

@@ -564,6 +564,13 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 			a = b
 		}
 		a = residents(k, a, spill)
+		// And with splits weighed as the push and pop they mostly become.
+		o.SplitsCheap = true
+		if b, err := allocate(k, o, spill); err == nil {
+			if b = residents(k, b, spill); b.bytes() < a.bytes() {
+				a = b
+			}
+		}
 	}
 	return a, nil
 }
