@@ -125,6 +125,12 @@ func (b *builder) faster(c Reg, fast, general func()) {
 	(*b.cur)[len(*b.cur)-1].Faster = true
 }
 
+// skip is iff(c, then, nil) where then changes nothing when c is 0.
+func (b *builder) skip(c Reg, then func()) {
+	b.iff(c, then, nil)
+	(*b.cur)[len(*b.cur)-1].Skips = true
+}
+
 // iff emits if c != 0 { then } else { els }.
 func (b *builder) iff(c Reg, then, els func()) {
 	node := &Node{Kind: NIf, Cond: c}

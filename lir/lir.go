@@ -227,6 +227,10 @@ type Node struct {
 	// Faster (NIf): Then only does faster what Else does for any Cond;
 	// the size policy keeps Else alone (the pass general).
 	Faster bool
+	// Skips (NIf, no Else): Then changes nothing where Cond is 0, which
+	// it only tests to save the time; the size policy runs Then always
+	// (general).
+	Skips bool
 	// Note names the tensor op of an NOp (dumps, size reports).
 	Note string
 	// NCall
@@ -419,6 +423,9 @@ func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
 			faster := ""
 			if n.Faster {
 				faster = " faster"
+			}
+			if n.Skips {
+				faster = " skips"
 			}
 			fmt.Fprintf(b, "%sif%s %s {\n", ind, faster, n.Cond)
 			printNodes(b, f, n.Then, depth+1)

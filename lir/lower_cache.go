@@ -315,7 +315,7 @@ func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 				} else {
 					b.set(sum, OpAdd, sum, e)
 				}
-				b.iff(b.cmp(NE, e, b.c32(0)), func() {
+				b.skip(b.cmp(NE, e, b.c32(0)), func() {
 					// vs first, then vb (cse shares the row's offset):
 					// llama2-int8.tf's attention is 7 bytes smaller so
 					// than with vs read through vb.
@@ -334,7 +334,7 @@ func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 					}, func() {
 						accumulate(func(v Reg) Reg { return b.op(OpShl, I64, b.wide(e, v), vs) })
 					})
-				}, nil)
+				})
 			})
 		})
 		// out = acc / sum (ir.DivRound).

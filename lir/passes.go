@@ -26,7 +26,7 @@ var passes = []pass{
 	{"forward", forward, "a load of what a store just before it put there reads the stored value", "speed", "", true},
 	{"dse", dse, "stores into a var that nothing reads are removed, and the var", "speed", "", true},
 	{"simd", simd, "a row's dot product of int16 weights with a vector becomes one dot over the vector's 11-bit digits, which a loop before the rows writes (SSE2's pmaddwd)", "speed", "sse2", false},
-	{"general", general, "an if whose then-branch only does faster what its else-branch does becomes the else-branch", "size", "", false},
+	{"general", general, "an if whose then-branch only does faster what its else-branch does becomes the else-branch; one that only skips work that would change nothing becomes the work", "size", "", false},
 	{"rows", rows, "an inner loop's pointer that ends where the next pass's row begins (a matmul's weights, then the row's multiplier) runs on from row to row, set once before the loop", "size", "", false},
 	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size", "", false},
 	{"strength", strength, "in a procedure, an address that a loop moves by a fixed step each pass, and computes with two instructions or more, is read through a pointer set before the loop and stepped at the end of its body", "size", "", false},
@@ -521,6 +521,9 @@ func general(f *Func) {
 	rewriteNodes(f, func(out []*Node, n *Node) []*Node {
 		if n.Kind == NIf && n.Faster {
 			return append(out, n.Else...)
+		}
+		if n.Kind == NIf && n.Skips {
+			return append(out, n.Then...)
 		}
 		return append(out, n)
 	})
