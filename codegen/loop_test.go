@@ -493,3 +493,40 @@ func TestProcSegmentsShareAWord(t *testing.T) {
 	assert.NotZero(t, procs)
 	assert.NotZero(t, fromSlot, "segment loads from a word")
 }
+
+// An op's kernel takes a segment register that the op before it left
+// holding the group it reaches, with no load (llama2's attention after
+// the store of k and v, both in the cache's group): in forward, no
+// segment register is loaded from a word that one holds already, where
+// nothing between (a call, the layer loop's head or its step of the
+// slots) may have changed either.
+func TestSegmentsHeldFromOpToOp(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"gelu-random", "gpt2-random", "mha-random", "mlp-random", "untied-random"} {
+		p, err := frontend.LoadFile(path(name), ir.Options{})
+		require.NoError(t, err)
+		im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
+		require.NoError(t, err)
+		held := map[string]string{}
+		inForward := false
+		for _, line := range strings.Split(im.Main.Listing(), "\n") {
+			f := strings.Fields(strings.ReplaceAll(line, ",", ""))
+			switch {
+			case len(f) == 1 && f[0] == "forward:":
+				inForward = true
+			case !inForward || len(f) == 0:
+			case len(f) == 1 && strings.HasPrefix(f[0], "proc") && !strings.Contains(f[0], "."):
+				inForward = false
+			case f[0] == "layer:" || f[0] == "call" && strings.HasPrefix(f[1], "proc") || f[0] == "add" && f[1] == "word":
+				held = map[string]string{}
+			case len(f) == 4 && f[0] == "mov" && (f[1] == "fs" || f[1] == "gs") && f[2] == "word":
+				for r, src := range held {
+					assert.NotEqual(t, f[3], src, "%s: %s loaded from %s, which %s holds", name, f[1], f[3], r)
+				}
+				held[f[1]] = f[3]
+			case f[0] == "mov" && (f[1] == "fs" || f[1] == "gs"):
+				delete(held, f[1])
+			}
+		}
+	}
+}

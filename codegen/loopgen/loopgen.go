@@ -93,6 +93,11 @@ type gen struct {
 	lookups map[lookupRoutine]bool
 	mac2s   map[mac2Routine]bool
 	chains  chains
+	// held: the segment registers that forward's code holds a group's
+	// segment in where it has come to, by the word each was loaded from
+	// (heldAfter): an op's kernel that reaches the group takes it there,
+	// with no load.
+	held map[x86.Reg]uint16
 }
 
 func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
@@ -335,6 +340,7 @@ func (g *gen) forward() error {
 		case lir.NOp:
 			if i == final && g.o.SelfTest {
 				g.i(x86.CALL, x86.Label(runtime.SelfTestCheck))
+				g.held = nil
 			}
 			if i == final && g.o.Trace {
 				g.traceLogits()
@@ -366,6 +372,7 @@ func (g *gen) forward() error {
 				last = x86.Inst{Op: x86.DEC, Args: []x86.Operand{low16(addrLayerN)}}
 			}
 			g.prog.Label("layer")
+			g.held = nil // the layer's slots step, and the loop comes back
 			for _, op := range n.Body {
 				if err := g.callOp(op); err != nil {
 					return err
@@ -376,6 +383,7 @@ func (g *gen) forward() error {
 			g.i(x86.ADD, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.StrideC)))
 			g.prog.Add(last)
 			g.i(x86.JNE, x86.Label("layer"))
+			g.held = nil
 		default:
 			return fmt.Errorf("BUG: loopgen: node kind %d at the top of the function", n.Kind)
 		}
@@ -699,6 +707,7 @@ func (g *gen) callOp(n *lir.Node) error {
 	emit := g.emitKernel
 	if g.chains.gone[n] {
 		emit = g.emitData
+		g.held = nil // a call
 	}
 	if err := emit(name, n); err != nil {
 		return err
@@ -723,13 +732,20 @@ func (g *gen) callOp(n *lir.Node) error {
 // cost bytes and instructions. Registers hold nothing across it, as
 // across a call.
 func (g *gen) emitKernel(name string, n *lir.Node) error {
-	return g.finish(func(v variant) *kernel {
+	var last *kernel
+	err := g.finish(func(v variant) *kernel {
 		k := g.newKernel(name, n.Body)
+		k.held = g.held
 		k.note = n.Note
 		k.variant = v
 		k.nodes(n.Body)
+		last = k
 		return k
 	}, name, n.Note, spillBase, false)
+	if err == nil {
+		g.held = g.heldAfter(last)
+	}
+	return err
 }
 
 // defs counts each register's definitions within nodes.
