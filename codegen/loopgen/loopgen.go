@@ -649,6 +649,8 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	loadFold(phys)
 	if k.short {
 		cdqByte(phys)
+		xchgMoves(phys)
+		incTwice(phys)
 	}
 	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
 }

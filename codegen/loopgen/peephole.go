@@ -184,6 +184,11 @@ func addr16Of(m x86.Mem, as map[int]x86.Reg) (x86.Mem, bool) {
 // counts a shift by an immediate count as a write of every flag, and
 // looks past one by cl; without it, the scan stops at either.
 func flagsDeadAfter(items []regalloc.Item, from int, shifts bool) bool {
+	return flagsDead(items, from, shifts, allFlags)
+}
+
+// flagsDead is flagsDeadAfter for the flags in which.
+func flagsDead(items []regalloc.Item, from int, shifts bool, which flagSet) bool {
 	var labels map[string]int // where each label is, found at the first jump
 	// seen: the flags a scan has looked for from each label; a path that
 	// comes back with no others adds nothing (a loop reads none of them
@@ -233,7 +238,7 @@ func flagsDeadAfter(items []regalloc.Item, from int, shifts bool) bool {
 		}
 		return false // the kernel's end: what comes after may read them
 	}
-	return dead(from, allFlags)
+	return dead(from, which)
 }
 
 // flagSet is a set of the arithmetic flags.
@@ -648,6 +653,73 @@ func cdqByte(k *regalloc.Kernel) {
 		out = append(out, it)
 	}
 	k.Items = out
+}
+
+// xchgMoves exchanges a copy between (e)ax and another register of its
+// width, where nothing reads the source after it: `mov bx, ax` becomes
+// `xchg ax, bx`, 1 byte (2 in 32 bits) where the mov takes 2 (3). The
+// source gets the destination's old value, which nothing reads; neither
+// writes the flags. For size. After allocation (k in physical
+// registers).
+func xchgMoves(k *regalloc.Kernel) {
+	live, err := regalloc.LiveOut(k, allocOptions())
+	if err != nil {
+		return
+	}
+	for i, it := range k.Items {
+		in := it.Inst
+		if it.Label != "" || in.Op != x86.MOV || len(in.Args) != 2 {
+			continue
+		}
+		d, ok1 := in.Args[0].(x86.Reg)
+		s, ok2 := in.Args[1].(x86.Reg)
+		if !ok1 || !ok2 || gpr(d) < 0 || gpr(s) < 0 || d.Size() != s.Size() || d.Size() == 8 || d == s ||
+			gpr(d) != gpr(x86.EAX) && gpr(s) != gpr(x86.EAX) || live(i, sized(s, 32)) {
+			continue
+		}
+		k.Items[i].Inst = x86.Inst{Op: x86.XCHG, Args: []x86.Operand{d, s}}
+	}
+}
+
+// incTwice steps a 16-bit register by 2 with two incs (or decs), where
+// nothing reads the carry, auxiliary or overflow flag after: `add si, 2`
+// takes 3 bytes, `inc si; inc si` 2, and their result's zero, sign and
+// parity flags are add's. For size. After allocation (k in physical
+// registers).
+func incTwice(k *regalloc.Kernel) {
+	out := make([]regalloc.Item, 0, len(k.Items))
+	for i, it := range k.Items {
+		if step := twoSteps(it.Inst); step != 0 && flagsDead(k.Items, i+1, true, cf|af|of) {
+			it.Inst = x86.Inst{Op: step, Args: it.Inst.Args[:1]}
+			out = append(out, it, regalloc.Item{Inst: it.Inst})
+			continue
+		}
+		out = append(out, it)
+	}
+	k.Items = out
+}
+
+// twoSteps is inc where in adds 2 to a 16-bit general register, dec
+// where it subtracts 2, else 0.
+func twoSteps(in x86.Inst) x86.Op {
+	if len(in.Args) != 2 || in.Op != x86.ADD && in.Op != x86.SUB {
+		return 0
+	}
+	r, isReg := in.Args[0].(x86.Reg)
+	n, isImm := in.Args[1].(x86.Imm)
+	if !isReg || !isImm || gpr(r) < 0 || r.Size() != 16 {
+		return 0
+	}
+	if in.Op == x86.SUB {
+		n = -n
+	}
+	switch n {
+	case 2:
+		return x86.INC
+	case -2:
+		return x86.DEC
+	}
+	return 0
 }
 
 // shiftsEAXRight: in is shr eax by an immediate of 1 or more.

@@ -456,3 +456,78 @@ func TestCdqByte(t *testing.T) {
 		assert.Equal(t, want, got, c.name)
 	}
 }
+
+// xchgMoves makes a copy to or from (e)ax an xchg, a byte shorter, where
+// nothing reads the source after it (its upper half included).
+func TestXchgMoves(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	store := func(r x86.Reg) x86.Inst { return inst(x86.MOV, x86.Mem{Disp: 0x600, Size: r.Size()}, r) }
+	for _, c := range []struct {
+		name  string
+		items []x86.Inst
+		want  x86.Inst // the first item after; zero: unchanged
+	}{
+		{"from ax", []x86.Inst{inst(x86.MOV, x86.BX, x86.AX), store(x86.BX), inst(x86.RET)}, inst(x86.XCHG, x86.BX, x86.AX)},
+		{"to eax", []x86.Inst{inst(x86.MOV, x86.EAX, x86.ESI), store(x86.EAX), inst(x86.RET)}, inst(x86.XCHG, x86.EAX, x86.ESI)},
+		{"ax read after", []x86.Inst{inst(x86.MOV, x86.BX, x86.AX), store(x86.AX), inst(x86.RET)}, x86.Inst{}},
+		{"eax's upper half read after", []x86.Inst{inst(x86.MOV, x86.BX, x86.AX), inst(x86.SHR, x86.EAX, x86.Imm(16)), store(x86.AX), inst(x86.RET)}, x86.Inst{}},
+		{"neither ax", []x86.Inst{inst(x86.MOV, x86.BX, x86.CX), store(x86.BX), inst(x86.RET)}, x86.Inst{}},
+		{"bytes", []x86.Inst{inst(x86.MOV, x86.BL, x86.AL), store(x86.BL), inst(x86.RET)}, x86.Inst{}},
+	} {
+		k := &regalloc.Kernel{}
+		for _, in := range c.items {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+		xchgMoves(k)
+		want := c.want
+		if want.Op == 0 {
+			want = c.items[0]
+		} else {
+			assert.Less(t, instBytes(want), instBytes(c.items[0]), c.name)
+		}
+		assert.Equal(t, want, k.Items[0].Inst, c.name)
+		for i := 1; i < len(c.items); i++ {
+			assert.Equal(t, c.items[i], k.Items[i].Inst, c.name)
+		}
+	}
+}
+
+// incTwice steps a 16-bit register by 2 with two incs or decs where the
+// carry, auxiliary and overflow flags are dead after (the zero flag that
+// a loop's jne reads is add's).
+func TestIncTwice(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	add := func(r x86.Reg, n int64) x86.Inst { return inst(x86.ADD, r, x86.Imm(n)) }
+	jne, jb, jo := inst(x86.JNE, x86.Label("l")), inst(x86.JB, x86.Label("l")), inst(x86.JO, x86.Label("l"))
+	for _, c := range []struct {
+		name  string
+		items []x86.Inst
+		step  x86.Op // 0: unchanged
+	}{
+		{"before an add", []x86.Inst{add(x86.SI, 2), add(x86.DI, 4)}, x86.INC},
+		{"before jne", []x86.Inst{add(x86.SI, 2), jne}, x86.INC},
+		{"sub", []x86.Inst{inst(x86.SUB, x86.SI, x86.Imm(2)), jne}, x86.DEC},
+		{"add -2", []x86.Inst{add(x86.SI, -2), jne}, x86.DEC},
+		{"before jb", []x86.Inst{add(x86.SI, 2), jb}, 0},
+		{"before jo", []x86.Inst{add(x86.SI, 2), jo}, 0},
+		{"32 bits", []x86.Inst{add(x86.ESI, 2), add(x86.DI, 4)}, 0},
+		{"by 4", []x86.Inst{add(x86.SI, 4), add(x86.DI, 4)}, 0},
+	} {
+		k := &regalloc.Kernel{Items: []regalloc.Item{{Label: "l"}}}
+		for _, in := range c.items {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+		k.Items = append(k.Items, regalloc.Item{Inst: inst(x86.RET)})
+		incTwice(k)
+		var got []x86.Inst
+		for _, it := range k.Items[1 : len(k.Items)-1] {
+			got = append(got, it.Inst)
+		}
+		want := c.items
+		if c.step != 0 {
+			r := c.items[0].Args[0]
+			want = append([]x86.Inst{inst(c.step, r), inst(c.step, r)}, c.items[1:]...)
+		}
+		assert.Equal(t, want, got, c.name)
+	}
+}
