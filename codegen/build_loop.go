@@ -45,10 +45,10 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		}
 	}
 	if err == nil && try.policy == "size" {
-		// Fusing elementwise ops (a gate and its mul) makes some models
-		// smaller and others larger (loops that a procedure shared no
-		// longer alike): the size policy builds both and keeps the
-		// smaller.
+		// Fusing elementwise ops (a gate and its mul), and matmuls with
+		// the residual add after them, makes some models smaller and
+		// others larger (loops that a procedure shared no longer
+		// alike): the size policy builds both and keeps the smaller.
 		try.fuse = true
 		if fused, fdump, ferr := model(try); ferr == nil && fused.CodeBytes() < im.CodeBytes() {
 			fused.Note = im.Note

@@ -246,13 +246,12 @@ func TestCallsPassSegmentsAsWords(t *testing.T) {
 // 0x10000 is the register's low word (mov ax, imm16: 3 bytes, where mov
 // eax, imm32 takes 6), which the proc zero-extends where it reads the
 // upper half (movzx) and moves (or exchanges) where it does not:
-// llama2-int8.tf's add of a matmul's result, called twice; the image,
-// booted, still prints what tfc sim prints (TestMatrix).
+// mha-random.tf's rope, called for q and for k; the image, booted, still
+// prints what tfc sim prints (TestMatrix).
 func TestCallsPassConstantWords(t *testing.T) {
-	listing := segmentedListing(t, "llama2-int8")
+	listing := segmentedListing(t, "mha-random")
 	assert.NotRegexp(t, `mov e[a-d]x, 0x[0-9a-f]{1,4}\n\s+call proc`, listing)
-	// The adds pass their results' places, two words; the activations'
-	// segment, passed alike, is one.
+	// The ropes pass their vectors' places, two words.
 	words := map[string]map[string]bool{}
 	for _, c := range regexp.MustCompile(`mov ax, (0x[0-9a-f]{4})\n\s+call (proc\d+)\n`).FindAllStringSubmatch(listing, -1) {
 		if words[c[2]] == nil {

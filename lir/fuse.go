@@ -21,7 +21,7 @@ func fuseIn(nodes []*Node, elementwise bool) []*Node {
 		if n.Kind == NLayers {
 			n.Body = fuseIn(n.Body, elementwise)
 		}
-		if k := len(out); k > 0 && fusable(out[k-1], n) && (!elementwise || flat(out[k-1])) {
+		if k := len(out); k > 0 && fusable(out[k-1], n) && (!elementwise || flat(out[k-1]) || residual(out[k-1], n)) {
 			out[k-1] = fuseOps(out[k-1], n)
 			continue
 		}
@@ -310,6 +310,42 @@ func overwritten(f *Func) {
 func apart(a, b Mem) bool {
 	return a.Base == b.Base && a.Index == b.Index && a.Scale == b.Scale &&
 		(a.Disp+int64(a.Width) <= b.Disp || b.Disp+int64(b.Width) <= a.Disp)
+}
+
+// residual: op b is one loop that adds to an element of a buffer in
+// place the same element of what a's last loop stores (x[i] += t[i]: a
+// residual add after a matmul into t).
+func residual(a, b *Node) bool {
+	if len(b.Body) != 1 || b.Body[0].Kind != NLoop {
+		return false
+	}
+	l := b.Body[0]
+	if len(l.Body) != 4 {
+		return false
+	}
+	var in [4]*Inst
+	for i, n := range l.Body {
+		if n.Kind != NInst {
+			return false
+		}
+		in[i] = &n.Inst
+	}
+	if in[0].Op != OpLoad || in[1].Op != OpLoad || in[2].Op != OpAdd || in[3].Op != OpStore ||
+		!(in[2].A == in[0].Dst && in[2].B == in[1].Dst || in[2].A == in[1].Dst && in[2].B == in[0].Dst) || in[3].A != in[2].Dst {
+		return false
+	}
+	x, t := in[0], in[1]
+	if in[3].Mem != x.Mem {
+		x, t = t, x
+	}
+	if in[3].Mem != x.Mem {
+		return false
+	}
+	acc, ok := accesses(a.Body[len(a.Body)-1])
+	if !ok {
+		return false
+	}
+	return written(acc[t.Mem.Buf]) && !written(acc[x.Mem.Buf])
 }
 
 // flat: the loop that ends op a has no loop inside (an elementwise op's,

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A gate that writes t3 in place and the mul after it, which reads t3
@@ -109,5 +110,39 @@ func TestDSEOverwrittenStore(t *testing.T) {
 		kept := false
 		Walk(f.Body, func(nd *Node) { kept = kept || nd == first })
 		assert.Equal(t, !c.gone, kept, "%s: first store kept", c.name)
+	}
+}
+
+// With FuseElementwise, an op whose loop holds a loop (a matmul's rows)
+// fuses with the residual add after it, x[i] += t[i] of the t it stores,
+// and not with an add into t itself (a bias, t[i] += b[i]).
+func TestFuseResidual(t *testing.T) {
+	const n = 8
+	for _, residual := range []bool{true, false} {
+		f := &Func{FuseElementwise: true}
+		tb, xb := &Buf{Name: "t", Kind: BufVar, Size: 4 * n}, &Buf{Name: "x", Kind: BufVar, Size: 4 * n}
+		f.Bufs = []*Buf{tb, xb}
+		mem := func(b *Buf, i Reg) Mem { return Mem{Buf: b, Base: NoReg, Index: i, Scale: 4, Width: 4} }
+		i1, i2, j, a, b, c, d := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		inst := func(in Inst) *Node { return &Node{Kind: NInst, Inst: in} }
+		matmul := &Node{Kind: NOp, Note: "matmul t", Body: []*Node{{Kind: NLoop, Index: i1, Count: NoReg, CountImm: n, Body: []*Node{
+			inst(Inst{Op: OpConst, Dst: a, A: NoReg, B: NoReg, C: NoReg, Imm: 3}),
+			{Kind: NLoop, Index: j, Count: NoReg, CountImm: 2, Body: []*Node{inst(Inst{Op: OpAdd, Dst: a, A: a, B: a, C: NoReg})}},
+			inst(Inst{Op: OpStore, Dst: NoReg, A: a, B: NoReg, C: NoReg, Mem: mem(tb, i1)}),
+		}}}}
+		into, other := xb, tb
+		if !residual {
+			into, other = tb, xb
+		}
+		add := &Node{Kind: NOp, Note: "add", Body: []*Node{{Kind: NLoop, Index: i2, Count: NoReg, CountImm: n, Body: []*Node{
+			inst(Inst{Op: OpLoad, Dst: b, A: NoReg, B: NoReg, C: NoReg, Mem: mem(into, i2)}),
+			inst(Inst{Op: OpLoad, Dst: c, A: NoReg, B: NoReg, C: NoReg, Mem: mem(other, i2)}),
+			inst(Inst{Op: OpAdd, Dst: d, A: b, B: c, C: NoReg}),
+			inst(Inst{Op: OpStore, Dst: NoReg, A: d, B: NoReg, C: NoReg, Mem: mem(into, i2)}),
+		}}}}
+		f.Body = []*Node{matmul, add}
+		require.True(t, fusable(matmul, add))
+		fuse(f)
+		assert.Equal(t, residual, len(f.Body) == 1, "residual=%v: fused", residual)
 	}
 }

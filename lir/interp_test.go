@@ -36,14 +36,18 @@ func equalRuns(t *testing.T, name string, p *ir.Program, steps int) {
 func equalCompiled(t *testing.T, name string, p *ir.Program, steps int) {
 	t.Helper()
 	for _, policy := range []string{"size", "speed"} {
-		compiled(t, name+"/"+policy, p, steps, policy)
+		compiled(t, name+"/"+policy, p, steps, policy, false)
 	}
+	// The size policy's other try (codegen's buildLoop): elementwise ops
+	// fused, and matmuls with the residual add after them (addflag).
+	compiled(t, name+"/size, fused", p, steps, "size", true)
 }
 
-func compiled(t *testing.T, name string, p *ir.Program, steps int, policy string) {
+func compiled(t *testing.T, name string, p *ir.Program, steps int, policy string, fuse bool) {
 	t.Helper()
 	f, err := lir.LowerWith(p, lir.LowerOptionsFor(policy))
 	require.NoError(t, err, name)
+	f.FuseElementwise = fuse
 	require.NoError(t, lir.Compile(f, lir.Options{Policy: policy}), name)
 	compare(t, name, p, f, steps)
 }

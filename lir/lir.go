@@ -320,7 +320,9 @@ type Func struct {
 	NoFullUnroll bool
 	// FuseElementwise: the size policy runs fuse, forward and dse too,
 	// fusing only ops whose loop has no loop inside (a gate and the mul
-	// after it): codegen builds with and without and keeps the smaller.
+	// after it), and a matmul with the residual add after it (which
+	// addflag makes alike with the others): codegen builds with and
+	// without and keeps the smaller.
 	FuseElementwise bool
 }
 

@@ -28,6 +28,7 @@ var passes = []pass{
 	{"simd", simd, "a row's dot product of int16 weights with a vector becomes one dot over the vector's 11-bit digits, which a loop before the rows writes (SSE2's pmaddwd)", "speed", "sse2", false},
 	{"general", general, "an if whose then-branch only does faster what its else-branch does becomes the else-branch; one that only skips work that would change nothing becomes the work", "size", "", false},
 	{"rows", rows, "an inner loop's pointer that ends where the next pass's row begins (a matmul's weights, then the row's multiplier) runs on from row to row, set once before the loop", "size", "", false},
+	{"addflag", addFlag, "matmuls fused with the residual add after them and matmuls that store their rows become alike: each stores through an if on a constant flag that adds what its destination held (outline makes the flag a param)", "size", "", false},
 	{"outline", outline, "code that several ops run alike becomes a procedure each calls with its constants, counts and buffers", "size", "", false},
 	{"strength", strength, "in a procedure, an address that a loop moves by a fixed step each pass, and computes with two instructions or more, is read through a pointer set before the loop and stepped at the end of its body", "size", "", false},
 	{"unroll", unroll, "an innermost loop of a constant count runs its body 4 (or 2) times a pass", "speed", "", false},

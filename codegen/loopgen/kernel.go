@@ -544,6 +544,11 @@ func (k *kernel) iff(n *lir.Node, cmp *lir.Inst) {
 		k.i(jcc[negated[k.compare(cmp)]], x86.Label(els))
 	} else {
 		c := k.reg(n.Cond)
+		if b, ok := k.below[n.Cond]; ok && b <= 0x100 {
+			// A byte's test (a flag that a proc is passed: addflag's):
+			// 1 byte fewer, and its register's low byte alone read.
+			c = v8(c)
+		}
 		k.i(x86.TEST, c, c)
 		k.i(x86.JZ, x86.Label(els))
 	}

@@ -428,6 +428,7 @@ func (g *gen) emitProc(p *lir.Proc) error {
 		k.fallsInto = g.chains.next[p] != nil
 		k.variant = v
 		k.params(p)
+		k.bound(p.Body, int64(g.o.Steps)) // again: the params' bounds known
 		k.nodes(p.Body)
 		return k
 	}, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase, true)

@@ -207,6 +207,10 @@ func (k *kernel) bound(nodes []*lir.Node, steps int64) {
 		switch in.Op {
 		case lir.OpPos:
 			k.below[in.Dst] = steps
+		case lir.OpCopy:
+			if b, ok := k.below[in.A]; ok {
+				k.below[in.Dst] = b
+			}
 		case lir.OpShlI:
 			if b, ok := k.below[in.A]; ok && in.Imm < 16 {
 				k.below[in.Dst] = b << in.Imm

@@ -579,3 +579,22 @@ func TestActivationWithBase(t *testing.T) {
 		})
 	}
 }
+
+// An if on a value below 256 (the position, in these listings; a flag
+// that a proc is passed, addflag's) tests its register's low byte; on
+// another, its whole register.
+func TestIfOnAByte(t *testing.T) {
+	for _, c := range []struct {
+		cond lir.Reg
+		want string
+	}{{1, `test [abcd]l, [abcd]l`}, {0, `test e[a-z]+, e[a-z]+`}} {
+		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32}}
+		body := append(inputs(),
+			&lir.Node{Kind: lir.NIf, Cond: c.cond, Then: []*lir.Node{{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 0, 0)}}},
+			&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 0, B: lir.NoReg, C: lir.NoReg,
+				Mem: lir.Mem{Base: lir.NoReg, Index: lir.NoReg, Disp: 0x600, Width: 4}}},
+		)
+		got := listing(t, f, &Layout{}, body)
+		assert.Regexp(t, c.want, got, "cond r%d: listing:\n%s", c.cond, got)
+	}
+}
