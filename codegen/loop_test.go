@@ -329,10 +329,12 @@ func TestProcLoopsCountToParamsInWords(t *testing.T) {
 // The size policy selects each kernel's rounding shifts of an i64 also as
 // calls of one shared routine, at its entry for the count (call rshr.n),
 // and keeps that where the kernel comes out smaller: mlp-random's image
-// has the routine once, an entry for each count it calls (mov cl, n, and
-// a skip over the next entry's), and calls them; the speed policy's has
-// none. A shift by a count in cl calls the routine itself, and the lookup
-// routine the entry for its fraction's bits.
+// has the routine once, an entry for each count it calls from two places
+// or more (mov cl, n, and a skip over the next entry's), and calls them;
+// a count called from one place sets cl there (mov cl, n; call rshr: a
+// byte fewer than an entry and its call). The speed policy's has none. A
+// shift by a count in cl calls the routine itself, and the lookup routine
+// the entry for its fraction's bits, or sets them.
 func TestRshrRoutine(t *testing.T) {
 	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
 	require.NoError(t, err)
@@ -345,13 +347,16 @@ func TestRshrRoutine(t *testing.T) {
 	for _, c := range calls {
 		n, _ := strconv.Atoi(c[1])
 		assert.Regexp(t, fmt.Sprintf(`\nrshr\.%d:\n    mov cl, %#x\n(    db 0x3d\n|rshr:)`, n, n), listing)
+		from := regexp.MustCompile(`(?m)^\s+(call|jmp)( short)? rshr\.`+c[1]+`$`).FindAllString(listing, -1)
+		assert.GreaterOrEqual(t, len(from), 2, "rshr.%d's calls", n)
 	}
+	assert.Regexp(t, `(?m)^\s+mov cl, 0x[0-9a-f]+\n\s+call rshr$`, listing, "a count called from one place")
 	// The cache's shift by a count in cl calls the routine itself, after
 	// a clc (the count may be 0).
 	assert.Contains(t, listing, "    clc\n    call rshr\n")
 	// The lookup routine's interpolation shifts at the entry for its
-	// fraction's bits.
-	assert.Regexp(t, `(?m)^lookup11\.es:\n(    .*\n)+?    call rshr\.11\n    add eax, dword \[es:bx\]\n    ret\n`, listing)
+	// fraction's bits, or by them in cl.
+	assert.Regexp(t, `(?m)^lookup11\.es:\n(    .*\n)+?    (call rshr\.11|mov cl, 0xb\n    call rshr)\n    add eax, dword \[es:bx\]\n    ret\n`, listing)
 	im, err = codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Opt: "2"})
 	require.NoError(t, err)
 	assert.NotContains(t, im.Main.Listing(), "rshr")
@@ -528,5 +533,16 @@ func TestSegmentsHeldFromOpToOp(t *testing.T) {
 				delete(held, f[1])
 			}
 		}
+	}
+}
+
+// The lookup routine takes an 11-bit fraction (the exp and gate tables')
+// as the low word with the high byte's upper bits cleared: movzx and an
+// and of dh, 7 bytes where a copy and an and of edx take 10. The images
+// that call it boot equal to tfc sim (TestMatrix).
+func TestLookupFraction(t *testing.T) {
+	for _, memory := range []string{"segmented", "flat"} {
+		listing := loopListing(t, "mlp-random", memory)
+		assert.Regexp(t, `(?m)^lookup11(\.es)?:\n\s+movzx edx, ax\n\s+and dh, 0x7\n`, listing, memory)
 	}
 }

@@ -66,6 +66,19 @@ func (k *kernel) lookup(in *lir.Inst) {
 
 // lookupRoutines appends the routines the kernels call, in a fixed
 // order.
+// fraction sets edx to eax's low bits: for 9 to 15 of them (the exp and
+// gate tables' 11), its low word with the high byte's upper bits cleared
+// (movzx, and dh: 7 bytes where a copy and an and of edx take 10).
+func (g *gen) fraction(bits int64) {
+	if bits > 8 && bits < 16 {
+		g.i(x86.MOVZX, x86.EDX, x86.AX)
+		g.i(x86.AND, x86.DH, x86.Imm(1<<(bits-8)-1))
+		return
+	}
+	g.i(x86.MOV, x86.EDX, x86.EAX)
+	g.i(x86.AND, x86.EDX, x86.Imm(1<<bits-1))
+}
+
 func (g *gen) lookupRoutines() {
 	rs := make([]lookupRoutine, 0, len(g.lookups))
 	for r := range g.lookups {
@@ -82,7 +95,7 @@ func (g *gen) lookupRoutines() {
 		g.prog.Label(r.name())
 		// edx = f, the low bits; bx (flat, ebx) at the entry,
 		// 4·(eax>>bits) on (eax>>(bits−2) with its low 2 bits cleared).
-		g.i(x86.MOV, x86.EDX, x86.EAX)
+		g.fraction(r.bits)
 		if r.seg == x86.NoReg {
 			g.i(x86.SHR, x86.EAX, x86.Imm(r.bits))
 			g.i(x86.LEA, x86.EBX, x86.Mem{Base: x86.EBX, Index: x86.EAX, Scale: 4, Addr32: true})
@@ -96,12 +109,16 @@ func (g *gen) lookupRoutines() {
 			base = x86.EBX
 		}
 		t0, t1 := x86.D(x86.Mem{Base: base, Seg: r.seg}), x86.D(x86.Mem{Base: base, Disp: 4, Seg: r.seg})
-		g.i(x86.AND, x86.EDX, x86.Imm(1<<r.bits-1))
 		// t0 + rshr((t1 − t0)·f, bits), by rshrRoutine's entry.
 		g.i(x86.MOV, x86.EAX, t1)
 		g.i(x86.SUB, x86.EAX, t0)
 		g.i(x86.IMUL, x86.EDX)
-		g.i(x86.CALL, x86.Label(rshrEntry(r.bits)))
+		if g.rshrDirect[r.bits] {
+			g.i(x86.MOV, x86.CL, x86.Imm(r.bits))
+			g.i(x86.CALL, x86.Label(rshrRoutine))
+		} else {
+			g.i(x86.CALL, x86.Label(rshrEntry(r.bits)))
+		}
 		g.i(x86.ADD, x86.EAX, t0)
 		g.i(x86.RET)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/lir"
@@ -27,19 +29,40 @@ var (
 func rshrEntry(n int64) string { return fmt.Sprintf("%s.%d", rshrRoutine, n) }
 
 // rshrEntries emits rshrRoutine with an entry for each count the kernels
-// call it with: mov cl, n, then 0x3d, the opcode of cmp ax, imm16, whose
-// immediate is the next entry's mov (the last entry's falls into the
-// shift): 3 bytes an entry (2 the last) where each call's mov cl, n took
-// 2.
+// call it with from two places or more: mov cl, n, then 0x3d, the opcode
+// of cmp ax, imm16, whose immediate is the next entry's mov (the last
+// entry's falls into the shift): 3 bytes an entry (2 the last) where each
+// call's mov cl, n took 2. A count called from one place (the lookup
+// routines' included, which come after) takes none: that call sets cl
+// itself, mov cl, n; call rshr, 5 bytes where the entry and its call
+// take 6 (rshrDirect).
 func (g *gen) rshrEntries() {
 	if len(g.rshrShifts) == 0 {
 		return
 	}
-	g.prog.Mark(rshrRoutine)
-	ns := slices.Sorted(maps.Keys(g.rshrShifts))
-	if ns[0] == 0 {
-		ns = ns[1:] // the shift by cl: no entry
+	uses := map[int64]int{}
+	for _, in := range g.prog.Insts() {
+		if n, ok := rshrTarget(in); ok {
+			uses[n]++
+		}
 	}
+	for r := range g.lookups {
+		uses[r.bits]++
+	}
+	g.rshrDirect = map[int64]bool{}
+	for n, u := range uses {
+		g.rshrDirect[n] = u == 1
+	}
+	g.prog.Expand(func(in x86.Inst) []x86.Inst {
+		if n, ok := rshrTarget(in); ok && g.rshrDirect[n] {
+			return []x86.Inst{{Op: x86.MOV, Args: []x86.Operand{x86.CL, x86.Imm(n)}}, {Op: in.Op, Args: []x86.Operand{x86.Label(rshrRoutine)}}}
+		}
+		return nil
+	})
+	g.prog.Mark(rshrRoutine)
+	ns := slices.DeleteFunc(slices.Sorted(maps.Keys(g.rshrShifts)), func(n int64) bool {
+		return n == 0 || g.rshrDirect[n] // the shift by cl, and counts called once
+	})
 	for i, n := range ns {
 		g.prog.Label(rshrEntry(n))
 		g.i(x86.MOV, x86.CL, x86.Imm(n))
@@ -51,6 +74,20 @@ func (g *gen) rshrEntries() {
 	g.i(x86.SHRD, x86.EAX, x86.EDX, x86.CL)
 	g.i(x86.ADC, x86.EAX, x86.Imm(0))
 	g.i(x86.RET)
+}
+
+// rshrTarget is the count of the rshrRoutine entry that a call (or a
+// jump) in goes to.
+func rshrTarget(in x86.Inst) (int64, bool) {
+	if in.Op != x86.CALL && in.Op != x86.JMP || len(in.Args) != 1 {
+		return 0, false
+	}
+	l, ok := in.Args[0].(x86.Label)
+	if !ok || !strings.HasPrefix(string(l), rshrRoutine+".") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(string(l), rshrRoutine+"."), 10, 64)
+	return n, err == nil
 }
 
 // callRshr selects in, a rounding shift of an i64 to its low dword, as a

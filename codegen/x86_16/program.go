@@ -136,6 +136,36 @@ func (p *Program) PadTo(n int, fill byte) { p.push(item{kind: itPad, n: n, fill:
 // Len is the number of items (instructions, labels, data) appended so far.
 func (p *Program) Len() int { return len(p.items) }
 
+// Insts lists the program's instructions in order.
+func (p *Program) Insts() []Inst {
+	var ins []Inst
+	for _, it := range p.items {
+		if it.kind == itInst {
+			ins = append(ins, it.inst)
+		}
+	}
+	return ins
+}
+
+// Expand replaces each instruction for which fn returns instructions by
+// them (labels, marks and data stay as they are).
+func (p *Program) Expand(fn func(in Inst) []Inst) {
+	out := make([]item, 0, len(p.items))
+	for _, it := range p.items {
+		if it.kind == itInst {
+			if ins := fn(it.inst); ins != nil {
+				for _, in := range ins {
+					out = append(out, item{kind: itInst, inst: in})
+				}
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	p.items = out
+	p.assembled = false
+}
+
 // references lists the label names an item uses.
 func (it *item) references() []string {
 	switch it.kind {

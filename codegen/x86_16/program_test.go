@@ -435,3 +435,30 @@ func TestNegate(t *testing.T) {
 	assert.True(t, ok, "OpByName(JZ) found")
 	assert.Equal(t, JE, op, "OpByName(JZ)")
 }
+
+// Expand replaces the instructions its function returns others for, and
+// leaves labels, data and the rest where they were; Insts lists the
+// instructions alone.
+func TestExpand(t *testing.T) {
+	var p Program
+	p.Label("top")
+	p.I(CALL, Label("f.3"))
+	p.DB(0x90)
+	p.I(JMP, Label("top"))
+	p.Label("f")
+	p.I(RET)
+	p.Label("f.3")
+	p.I(RET)
+	p.Expand(func(in Inst) []Inst {
+		if in.Op == CALL {
+			return []Inst{{Op: MOV, Args: []Operand{CL, Imm(3)}}, {Op: CALL, Args: []Operand{Label("f")}}}
+		}
+		return nil
+	})
+	got := mustAssemble(t, &p, 0x100)
+	// mov cl, 3; call f; db 0x90; jmp short top; f: ret; f.3: ret
+	want := []byte{0xB1, 0x03, 0xE8, 0x03, 0x00, 0x90, 0xEB, 0xF8, 0xC3, 0xC3}
+	assert.Equal(t, want, got)
+	checkWithNASM(t, &p, got, true)
+	assert.Len(t, p.Insts(), 5)
+}
