@@ -222,6 +222,27 @@ func setcc(op x86.Op) bool { return op >= x86.SETO && op <= x86.SETG }
 // liveness Allocate uses); an item that is a label or past the end is
 // answered true.
 func LiveOut(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
+	live, err := liveParts(k, o)
+	if err != nil {
+		return nil, err
+	}
+	return func(i int, r x86.Reg) bool { return live(i, r) != 0 }, nil
+}
+
+// LiveAboveLowByte is LiveOut for the bits of r's register above its low
+// byte (ch and ecx's upper half, for cl, cx or ecx).
+func LiveAboveLowByte(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
+	live, err := liveParts(k, o)
+	if err != nil {
+		return nil, err
+	}
+	return func(i int, r x86.Reg) bool { return live(i, r)&^partLo != 0 }, nil
+}
+
+// liveParts is the parts of r's family (partLo, partHi, partUp) read
+// after item i before they are written; all of them at a label or past
+// the end.
+func liveParts(k *Kernel, o Options) (func(i int, r x86.Reg) uint8, error) {
 	a, err := analyze(k, &o)
 	if err != nil {
 		return nil, err
@@ -230,12 +251,12 @@ func LiveOut(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
 	for j, i := range a.item {
 		pos[i] = j
 	}
-	return func(i int, r x86.Reg) bool {
+	return func(i int, r x86.Reg) uint8 {
 		j, ok := pos[i]
 		if !ok {
-			return true
+			return partAll
 		}
 		n, _ := nodeOf(r)
-		return a.out[j].has(n)
+		return a.out[j].parts(n)
 	}, nil
 }

@@ -576,11 +576,14 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 			a = b
 		}
 		a = residents(k, a, spill)
-		// And with splits weighed as the push and pop they mostly become.
-		o.SplitsCheap = true
-		if b, err := allocate(k, o, spill); err == nil {
-			if b = residents(k, b, spill); b.bytes() < a.bytes() {
-				a = b
+		// And with splits weighed as the push and pop they mostly become
+		// (where the allocation spilled or split anything).
+		if a.slots > 0 {
+			o.SplitsCheap = true
+			if b, err := allocate(k, o, spill); err == nil {
+				if b = residents(k, b, spill); b.bytes() < a.bytes() {
+					a = b
+				}
 			}
 		}
 	}
@@ -655,6 +658,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 		cdqByte(phys)
 		xchgMoves(phys)
 		incTwice(phys)
+		byteLoads(phys)
 	}
 	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
 }

@@ -681,6 +681,33 @@ func xchgMoves(k *regalloc.Kernel) {
 	}
 }
 
+// byteLoads loads a byte into a register's low byte alone where nothing
+// reads the rest of the register after (a shift's count in cl):
+// `movzx cx, byte [m]` becomes `mov cl, [m]`, 1 byte fewer. For size.
+// After allocation (k in physical registers).
+func byteLoads(k *regalloc.Kernel) {
+	above, err := regalloc.LiveAboveLowByte(k, allocOptions())
+	if err != nil {
+		return
+	}
+	for i, it := range k.Items {
+		in := it.Inst
+		if it.Label != "" || in.Op != x86.MOVZX || len(in.Args) != 2 {
+			continue
+		}
+		r, isReg := in.Args[0].(x86.Reg)
+		m, isMem := in.Args[1].(x86.Mem)
+		if !isReg || !isMem || m.Size != 8 || gpr(r) < 0 || above(i, r) {
+			continue
+		}
+		lo, ok := regalloc.View(gpr(r), 8)
+		if !ok {
+			continue // si, di, bp: no low byte
+		}
+		k.Items[i].Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{lo, m}}
+	}
+}
+
 // incTwice steps a 16-bit register by 2 with two incs (or decs), where
 // nothing reads the carry, auxiliary or overflow flag after: `add si, 2`
 // takes 3 bytes, `inc si; inc si` 2, and their result's zero, sign and

@@ -531,3 +531,32 @@ func TestIncTwice(t *testing.T) {
 		assert.Equal(t, want, got, c.name)
 	}
 }
+
+// byteLoads loads a byte into the low byte alone where nothing reads the
+// register's other bits after (a shift's count in cl).
+func TestByteLoads(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	m := x86.Mem{Base: x86.DI, Disp: 4, Size: 8}
+	shift := inst(x86.SHL, x86.EAX, x86.CL)
+	for _, c := range []struct {
+		name  string
+		items []x86.Inst
+		want  x86.Inst // the first item after; zero: unchanged
+	}{
+		{"a count", []x86.Inst{inst(x86.MOVZX, x86.CX, m), shift}, inst(x86.MOV, x86.CL, m)},
+		{"32 bits", []x86.Inst{inst(x86.MOVZX, x86.ECX, m), shift}, inst(x86.MOV, x86.CL, m)},
+		{"cx read", []x86.Inst{inst(x86.MOVZX, x86.CX, m), inst(x86.MOV, x86.Mem{Disp: 0x600, Size: 16}, x86.CX)}, x86.Inst{}},
+		{"no low byte", []x86.Inst{inst(x86.MOVZX, x86.SI, m), inst(x86.MOV, x86.AL, x86.Mem{Base: x86.SI, Size: 8})}, x86.Inst{}},
+	} {
+		k := &regalloc.Kernel{}
+		for _, in := range append(c.items, inst(x86.RET)) {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+		byteLoads(k)
+		want := c.want
+		if want.Op == 0 {
+			want = c.items[0]
+		}
+		assert.Equal(t, want, k.Items[0].Inst, c.name)
+	}
+}
