@@ -23,7 +23,7 @@ func addFlag(f *Func) {
 			return
 		}
 		rows := n.Body[len(n.Body)-1]
-		if rows.Kind != NLoop || !nested(rows) {
+		if rows.Kind != NLoop || !hasLoop(rows.Body) {
 			return
 		}
 		at, load, ok := rowStore(rows)
@@ -57,7 +57,7 @@ func addFlag(f *Func) {
 		// The value that forward gave the add through a copy.
 		drop := -1
 		for i := s.at - 1; i >= 0; i-- {
-			if n := body[i]; n.Kind == NInst && n.Inst.Op == OpCopy && n.Inst.Dst == value && uses(s.rows, value) == 1 {
+			if n := body[i]; n.Kind == NInst && n.Inst.Op == OpCopy && n.Inst.Dst == value && readsIn(s.rows, value) == 1 {
 				drop, value = i, n.Inst.A
 				break
 			}
@@ -86,17 +86,6 @@ func addFlag(f *Func) {
 		}
 		s.rows.Body = out
 	}
-}
-
-// nested: loop l has a loop inside (a matmul's row loop).
-func nested(l *Node) bool {
-	inner := false
-	Walk(l.Body, func(n *Node) {
-		if n.Kind == NLoop {
-			inner = true
-		}
-	})
-	return inner
 }
 
 // rowStore finds, at the top of the row loop's body, its one store of a
@@ -147,21 +136,8 @@ func rowStore(rows *Node) (at, load int, ok bool) {
 			}
 		}
 	}
-	if load >= 0 && uses(rows, rows.Body[load].Inst.Dst) != 1 {
+	if load >= 0 && readsIn(rows, rows.Body[load].Inst.Dst) != 1 {
 		load = -1
 	}
 	return at, load, true
-}
-
-// uses counts the readers of r within loop l.
-func uses(l *Node, r Reg) int {
-	n := 0
-	Walk(l.Body, func(x *Node) {
-		for _, y := range x.reads() {
-			if y == r {
-				n++
-			}
-		}
-	})
-	return n
 }

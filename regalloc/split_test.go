@@ -25,12 +25,7 @@ func splitKernel(count int64) *Kernel {
 	k.I(x86.CMP, v1, V(7))
 	k.I(x86.JGE, x86.Label("end"))
 	k.Label("top")
-	for i := 2; i <= 6; i++ {
-		k.I(x86.MOV, V(i), x86.Imm(int64(i-1)))
-	}
-	for i := 3; i <= 6; i++ {
-		k.I(x86.ADD, V(2), V(i))
-	}
+	sumFive(k)
 	k.I(x86.ADD, x86.D(x86.Abs16(0x604)), V(2))
 	k.I(x86.INC, v1)
 	k.I(x86.CMP, v1, V(7))
@@ -40,6 +35,16 @@ func splitKernel(count int64) *Kernel {
 	k.I(x86.ADD, v0, x86.Imm(3))
 	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), v0)
 	return k
+}
+
+// sumFive appends v2 = 1+2+3+4+5, v2 to v6 live at once.
+func sumFive(k *Kernel) {
+	for i := 2; i <= 6; i++ {
+		k.I(x86.MOV, V(i), x86.Imm(int64(i-1)))
+	}
+	for i := 3; i <= 6; i++ {
+		k.I(x86.ADD, V(2), V(i))
+	}
 }
 
 // Split, AllocateSpilling frees v0's register inside the loop alone: a
@@ -102,12 +107,7 @@ func TestSplitMovesOutOfTheEdges(t *testing.T) {
 	k.I(x86.MOV, V(8), x86.Imm(0))
 	k.I(x86.MOV, v1, x86.Imm(0))
 	k.Label("top")
-	for i := 2; i <= 6; i++ {
-		k.I(x86.MOV, V(i), x86.Imm(int64(i-1)))
-	}
-	for i := 3; i <= 6; i++ {
-		k.I(x86.ADD, V(2), V(i))
-	}
+	sumFive(k)
 	k.I(x86.ADD, V(8), V(2))
 	k.I(x86.INC, v1)
 	k.I(x86.CMP, v1, x86.Imm(4))
@@ -164,12 +164,7 @@ func cheapKernel() *Kernel {
 	k.I(x86.MOV, v0, x86.Imm(0))
 	k.I(x86.MOV, v1, x86.Imm(0))
 	k.Label("top")
-	for i := 2; i <= 6; i++ {
-		k.I(x86.MOV, V(i), x86.Imm(int64(i-1)))
-	}
-	for i := 3; i <= 6; i++ {
-		k.I(x86.ADD, V(2), V(i))
-	}
+	sumFive(k)
 	k.I(x86.ADD, v0, V(2))
 	k.I(x86.INC, v1)
 	k.I(x86.CMP, v1, x86.Imm(4))
