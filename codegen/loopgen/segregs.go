@@ -12,8 +12,7 @@ import (
 // segment is the segment register that holds the segment of a group of
 // the segmented model, which the kernel's entry loads (where it did not
 // hold it already, held): the first that no other group of the kernel
-// holds. A kernel that reaches
-// more than three groups fails (k.err).
+// holds. A kernel that reaches more than three groups fails (k.err).
 func (k *kernel) segment(gr Group) x86.Reg {
 	if gr == activations {
 		return x86.ES // forward's, for every kernel
@@ -57,7 +56,8 @@ func (k *kernel) segmentIn(p lir.Reg) x86.Reg {
 // caller's (a push and a pop each in a procedure).
 var segRegs = []x86.Reg{x86.FS, x86.GS}
 
-// segRegs are the segment registers the kernel loads at its entry.
+// segRegs are the segment registers the kernel loads at its entry, or
+// takes as it holds them there (held).
 func (k *kernel) segRegs() map[x86.Reg]bool {
 	held := map[x86.Reg]bool{}
 	for _, r := range k.segs {
