@@ -17,7 +17,7 @@ func addFlag(f *Func) {
 	}
 	var sites []site
 	adders := 0
-	var signed *Mem // an adder's load: the form a store's load takes
+	signed := false // an adder's load's: the form a store's load takes
 	Walk(f.Body, func(n *Node) {
 		if n.Kind != NOp || len(n.Body) == 0 {
 			return
@@ -32,7 +32,7 @@ func addFlag(f *Func) {
 		}
 		if load >= 0 {
 			adders++
-			signed = &rows.Body[load].Inst.Mem
+			signed = rows.Body[load].Inst.Mem.Signed
 		}
 		sites = append(sites, site{n, rows, at, load})
 	})
@@ -70,7 +70,7 @@ func addFlag(f *Func) {
 		b.emit(Inst{Op: OpCopy, Dst: r, A: value, B: NoReg, C: NoReg})
 		b.iff(c, func() {
 			m := st.Mem
-			m.Signed = signed.Signed
+			m.Signed = signed
 			b.set(r, OpAdd, b.load(I32, m), r)
 		}, nil)
 		b.store(st.Mem, r)

@@ -151,7 +151,7 @@ func (g *gen) bareCall(n *lir.Node) *lir.Proc {
 // proc, the data its call passed: the kernel, selected and allocated as
 // any op's, must be that call alone.
 func (g *gen) emitData(name string, n *lir.Node) error {
-	k := g.newKernel(name, n.Body)
+	k := g.newKernel(name, n.Body, nil)
 	k.note = n.Note
 	k.nodes(n.Body)
 	a, err := g.allocateKernel(k, name, n.Note, spillBase, false)

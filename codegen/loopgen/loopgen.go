@@ -425,24 +425,26 @@ func (g *gen) forward() error {
 // body, ret.
 func (g *gen) emitProc(p *lir.Proc) error {
 	return g.finish(func(v variant) *kernel {
-		k := g.newKernel(p.Name, p.Body)
+		k := g.newKernel(p.Name, p.Body, p)
 		k.note = "proc " + p.Name
-		k.proc = p
 		k.fallsInto = g.chains.next[p] != nil
 		k.variant = v
-		k.params(p)
-		k.bound(p.Body, int64(g.o.Steps)) // again: the params' bounds known
 		k.nodes(p.Body)
 		return k
 	}, p.Name, fmt.Sprintf("proc %s (%d calls)", p.Name, p.Calls), procSpillBase, true)
 }
 
-// newKernel starts the kernel of nodes.
-func (g *gen) newKernel(name string, nodes []*lir.Node) *kernel {
+// newKernel starts the kernel of nodes: an op's, or proc's body (its
+// params loaded first, so that bound knows their bounds).
+func (g *gen) newKernel(name string, nodes []*lir.Node, proc *lir.Proc) *kernel {
 	k := newKernel(g.f, g.l, name, nodes)
 	k.pass = g.pass
 	k.returns = g.returns
 	k.short = g.o.Size
+	if proc != nil {
+		k.proc = proc
+		k.params(proc)
+	}
 	k.bound(nodes, int64(g.o.Steps))
 	k.passedSegments(nodes)
 	return k
@@ -744,7 +746,7 @@ func (g *gen) callOp(n *lir.Node) error {
 func (g *gen) emitKernel(name string, n *lir.Node) error {
 	var last *kernel
 	err := g.finish(func(v variant) *kernel {
-		k := g.newKernel(name, n.Body)
+		k := g.newKernel(name, n.Body, nil)
 		k.held = g.held
 		k.note = n.Note
 		k.variant = v
