@@ -289,6 +289,10 @@ type Options struct {
 	// that later choices freed a register for: a caller tries the
 	// allocation again with it resident (Spilled lists them).
 	Resident map[int]bool
+	// Cost, where set, measures an allocation of the kernel that
+	// AllocateSpilling returns (with its registers and slots), which
+	// Recolor then lowers.
+	Cost func(out *Kernel, as map[int]x86.Reg, slots int) int
 }
 
 // addr16 are the families whose 16-bit registers address memory (bx, bp,

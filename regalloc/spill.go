@@ -29,7 +29,14 @@ func AllocateSpilling(k *Kernel, o Options, slot func(i int) x86.Mem) (*Kernel, 
 	for {
 		as, err := Allocate(k, o)
 		if err == nil {
-			return deadStores(reloads(k, o, as, slots), slots), as, len(slots), nil
+			done := func(as map[int]x86.Reg) *Kernel { return deadStores(reloads(k, o, as, slots), slots) }
+			if o.Cost != nil {
+				as, err = Recolor(k, o, as, func(as map[int]x86.Reg) int { return o.Cost(done(as), as, len(slots)) })
+				if err != nil {
+					return nil, nil, 0, err
+				}
+			}
+			return done(as), as, len(slots), nil
 		}
 		c, verr := victim(k, o, fresh)
 		if verr != nil {

@@ -507,6 +507,10 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		if k5 := build(v); len(k5.mac2s) > 0 {
 			try(v, k5)
 		}
+		// Last, the chosen kernel's registers traded where smaller.
+		if b, err := recolored(k, a.o, spill); err == nil && b.bytes() < a.bytes() {
+			a = b
+		}
 	}
 	maps.Copy(g.rshrShifts, k.rshrShifts)
 	maps.Copy(g.lookups, k.lookups)
@@ -522,6 +526,19 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 	g.prog.Mark(mark)
 	g.prog.Label(name)
 	return regalloc.Rewrite(a.k, a.as, g.prog)
+}
+
+// recolored is k allocated with o again, its registers then traded
+// where that makes its code smaller (regalloc.Recolor).
+func recolored(k *kernel, o regalloc.Options, spill int) (allocation, error) {
+	o.Cost = func(out *regalloc.Kernel, as map[int]x86.Reg, slots int) int {
+		p, err := physical(k, out, as, spill, slots)
+		if err != nil {
+			return math.MaxInt
+		}
+		return allocation{k: p, as: as}.bytes()
+	}
+	return allocate(k, o, spill)
 }
 
 // allocateKernel ends k and allocates it.
@@ -641,10 +658,20 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 	if err != nil {
 		return allocation{}, err
 	}
+	phys, err := physical(k, out, as, spill, slots)
+	if err != nil {
+		return allocation{}, err
+	}
+	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
+}
+
+// physical is out with as's registers, and the peepholes that they allow.
+func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots int) (*regalloc.Kernel, error) {
+	out = &regalloc.Kernel{Name: out.Name, Items: slices.Clone(out.Items)}
 	allocated(out.Items, as)
 	phys, err := regalloc.Physical(out, as)
 	if err != nil {
-		return allocation{}, err
+		return nil, err
 	}
 	narrow(phys, uint16(spill), uint16(spill+4*slots))
 	pushPairs(phys, uint16(spill), uint16(spill+4*slots))
@@ -662,7 +689,7 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 		incTwice(phys)
 		byteLoads(phys)
 	}
-	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
+	return phys, nil
 }
 
 // bytes is the allocation's code (what it calls or jumps to outside it at

@@ -1,0 +1,105 @@
+package regalloc
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	x86 "tfc/codegen/x86_16"
+)
+
+// Recolor improves as, an assignment of k's virtuals that Allocate made
+// with o, where cost says so: the colouring chooses each register by
+// preferences it can only guess at (a move's partner, the accumulator,
+// the four registers that address memory in 16 bits, as pairs), which
+// cost measures. It tries Kempe-chain swaps: for two register families
+// f and h and a virtual of f, the virtuals reachable from it through
+// interference among those of f and h trade the two, which keeps the
+// assignment valid wherever each of them may take the other family (its
+// uses allow it, and no fixed register of that family is live with it).
+// Each chain is tried once (again after a kept swap: a second pass over
+// them all kept no more in any example), and a swap kept where it lowers
+// cost. Pinned virtuals keep their registers.
+func Recolor(k *Kernel, o Options, as map[int]x86.Reg, cost func(map[int]x86.Reg) int) (map[int]x86.Reg, error) {
+	a, err := analyze(k, &o)
+	if err != nil {
+		return nil, err
+	}
+	g := a.interference()
+	var allow uint8
+	for _, r := range o.Allowed {
+		if f, ok := family(r); ok {
+			allow |= 1 << f
+		}
+	}
+	color := map[int]int{} // node -> family
+	var nodes []int        // those that may change, in order
+	for n := physNodes; n < a.nnodes; n++ {
+		r, ok := as[n-physNodes]
+		if !a.seen[n] || !ok {
+			continue
+		}
+		color[n], _ = family(r)
+		if _, pinned := o.Pinned[n-physNodes]; !pinned {
+			nodes = append(nodes, n)
+		}
+	}
+	// may is whether node n may take family f.
+	may := func(n, f int) bool {
+		_, pinned := o.Pinned[n-physNodes]
+		return !pinned && allow&a.class[n]&(1<<f) != 0 && !g.adj[n][f]
+	}
+	best := cost(as)
+	tried := map[string]bool{} // chains since the last kept swap
+	for _, start := range nodes {
+		for h := range physNodes {
+			f := color[start]
+			if h == f || !may(start, h) {
+				continue
+			}
+			chain, ok := kempe(g, color, start, f, h, may)
+			if !ok {
+				continue
+			}
+			key := fmt.Sprint(min(f, h), max(f, h), chain)
+			if tried[key] {
+				continue
+			}
+			tried[key] = true
+			next := maps.Clone(as)
+			for _, n := range chain {
+				next[n-physNodes] = x86.EAX + x86.Reg(f+h-color[n])
+			}
+			if c := cost(next); c < best {
+				best, as = c, next
+				clear(tried)
+				for _, n := range chain {
+					color[n] = f + h - color[n]
+				}
+			}
+		}
+	}
+	return as, nil
+}
+
+// kempe is the chain from start (of family f) through the virtuals of f
+// or h that interfere, in order; ok is false where one of them may not
+// take the other family.
+func kempe(g *graph, color map[int]int, start, f, h int, may func(n, f int) bool) ([]int, bool) {
+	seen := map[int]bool{start: true}
+	chain := []int{start}
+	for i := 0; i < len(chain); i++ {
+		n := chain[i]
+		if !may(n, f+h-color[n]) {
+			return nil, false
+		}
+		for w, c := range color {
+			if !seen[w] && (c == f || c == h) && g.adj[n][w] {
+				seen[w] = true
+				chain = append(chain, w)
+			}
+		}
+	}
+	slices.Sort(chain)
+	return chain, true
+}
