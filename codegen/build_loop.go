@@ -20,7 +20,7 @@ import (
 // one when the model fits it (plain real mode), else flat. When -O2's code
 // does not fit below 64 KiB, it unrolls less, then takes the size policy.
 func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
-	try := loopTry{policy: "size"}
+	try := loopTry{policy: "size", cache: loopgen.NewCache()}
 	if o.Opt == "2" {
 		try.policy = "speed"
 	}
@@ -35,7 +35,7 @@ func buildLoop(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 		return im, buf, err
 	}
 	im, dump, err := model(try)
-	for _, next := range []loopTry{{"speed", true, "unrolled by 8 at most", false}, {"size", false, "with the size policy", false}} {
+	for _, next := range []loopTry{{policy: "speed", noFullUnroll: true, note: "unrolled by 8 at most"}, {policy: "size", note: "with the size policy", cache: loopgen.NewCache()}} {
 		if big := (*codeTooBig)(nil); !errors.As(err, &big) || try.policy != "speed" {
 			break
 		}
@@ -72,6 +72,8 @@ type loopTry struct {
 	noFullUnroll bool
 	note         string
 	fuse         bool // lir.Func.FuseElementwise
+	// cache: the kernels that the tries allocated (loopgen.Cache).
+	cache *loopgen.Cache
 }
 
 // codeTooBig: the code passes 64 KiB.
@@ -167,7 +169,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		}
 	}
 	main := &x86.Program{}
-	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Size: try.policy == "size"})
+	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Size: try.policy == "size", Cache: try.cache})
 	if err != nil {
 		return nil, err
 	}

@@ -373,7 +373,7 @@ func memForm(in x86.Inst, v int, m x86.Mem, o *Options) (x86.Inst, bool) {
 		switch a := a.(type) {
 		case x86.Reg:
 			if n, bits, ok := virt(a); ok && n == v {
-				if bits == 8 || at >= 0 {
+				if bits == 8 && !byteCompare(in, i) || at >= 0 {
 					return in, false
 				}
 				at, m.Size = i, bits
@@ -496,4 +496,15 @@ func Spilled(k, out *Kernel) []int {
 	}
 	slices.Sort(vs)
 	return vs
+}
+
+// byteCompare: in compares its operand i, a byte, with a constant: the
+// slot's low byte is the byte, in place (`cmp byte [m], 0`: 5 bytes where
+// a load and `test cl, cl` take 6, and no register).
+func byteCompare(in x86.Inst, i int) bool {
+	if i != 0 || len(in.Args) != 2 || in.Op != x86.CMP && in.Op != x86.TEST {
+		return false
+	}
+	_, imm := in.Args[1].(x86.Imm)
+	return imm
 }

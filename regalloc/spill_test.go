@@ -110,6 +110,21 @@ func TestSpillWordInPlace(t *testing.T) {
 	}, got, "spilled")
 }
 
+// A spilled value's low byte compared with a constant is its slot's low
+// byte, in place (the flag a matmul proc is passed); other byte uses are
+// loaded.
+func TestSpillByteCompareInPlace(t *testing.T) {
+	k := &Kernel{Name: "byte"}
+	k.I(x86.MOV, v0, v1)
+	k.I(x86.CMP, V8(0), x86.Imm(0))
+	k.I(x86.TEST, V8(0), x86.Imm(1))
+	k.I(x86.MOV, x86.AL, V8(0))
+	m := x86.D(x86.Abs16(0x700))
+	assert.Equal(t, []string{
+		"mov dword [0x700], v1", "cmp byte [0x700], 0x0", "test byte [0x700], 0x1", "mov v2, dword [0x700]", "mov al, v2b",
+	}, lines(spillVirtual(k, &Options{}, 0, m, map[int]bool{})), "spilled")
+}
+
 // A spilled value is shifted in its slot, unless RegisterShifts: then in
 // a register, loaded and stored, which the reload pass may find holding
 // it where it is read next (attention's head index halved: 4 bytes).

@@ -88,6 +88,8 @@ type kernel struct {
 	// short: the size policy's build, where a loop counts in 16 bits
 	// when its index stays below 0x8000 (shortLoop).
 	short bool
+	// cache: allocations that an earlier Select made (Options.Cache).
+	cache *Cache
 	// bias: the indexes of loops that count up to 0 (countToZero), each
 	// what its register is below the lir index.
 	bias map[lir.Reg]int64
@@ -549,7 +551,7 @@ func (k *kernel) iff(n *lir.Node, cmp *lir.Inst) {
 			// 1 byte fewer, and its register's low byte alone read.
 			c = v8(c)
 		}
-		k.i(x86.TEST, c, c)
+		k.i(x86.CMP, c, x86.Imm(0))
 		k.i(x86.JZ, x86.Label(els))
 	}
 	k.nodes(n.Then)

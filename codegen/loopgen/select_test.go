@@ -581,13 +581,15 @@ func TestActivationWithBase(t *testing.T) {
 }
 
 // An if on a value below 256 (the position, in these listings; a flag
-// that a proc is passed, addflag's) tests its register's low byte; on
-// another, its whole register.
+// that a proc is passed, addflag's) compares its register's low byte with
+// 0; on another, its whole register. A compare, not a test of the
+// register with itself: spilled, the byte is its slot's, in place (`cmp
+// byte [m], 0`); in a register, allocated makes it `test r, r`.
 func TestIfOnAByte(t *testing.T) {
 	for _, c := range []struct {
 		cond lir.Reg
 		want string
-	}{{1, `test [abcd]l, [abcd]l`}, {0, `test e[a-z]+, e[a-z]+`}} {
+	}{{1, `cmp [abcd]l, 0x0`}, {0, `cmp e[a-z]+, 0x0`}} {
 		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32}}
 		body := append(inputs(),
 			&lir.Node{Kind: lir.NIf, Cond: c.cond, Then: []*lir.Node{{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 0, 0)}}},
