@@ -95,6 +95,13 @@ func Bits(r x86.Reg) int {
 	return r.Size()
 }
 
+// Number is the virtual that r, of any width, stands for (V(n), V16(n)
+// or V8(n)); ok is false for a physical register.
+func Number(r x86.Reg) (n int, ok bool) {
+	n, _, ok = virt(r)
+	return n, ok
+}
+
 // virt decodes a virtual register: its number and width in bits.
 func virt(r x86.Reg) (n, bits int, ok bool) {
 	switch {

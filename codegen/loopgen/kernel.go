@@ -127,7 +127,15 @@ func (k *kernel) fresh(what string) string {
 	return fmt.Sprintf("%s.%s%d", k.name, what, k.nlabels)
 }
 
-func vnum(r x86.Reg) int    { return int(r) - int(regalloc.V(0)) }
+// vnum is the number of the virtual that r, of any width, stands for.
+func vnum(r x86.Reg) int {
+	n, ok := regalloc.Number(r)
+	if !ok {
+		panic(fmt.Sprintf("BUG: loopgen: %s is no virtual register", r))
+	}
+	return n
+}
+
 func v8(r x86.Reg) x86.Reg  { return regalloc.V8(vnum(r)) }
 func v16(r x86.Reg) x86.Reg { return regalloc.V16(vnum(r)) }
 

@@ -42,7 +42,7 @@ func regionPointers(items []regalloc.Item) []regionPointer {
 		for j, a := range in.Args {
 			if d, ok := a.(x86.Reg); ok && regalloc.IsVirtual(d) &&
 				(j == 0 && in.Op != x86.CMP && in.Op != x86.TEST && in.Op != x86.PUSH || in.Op == x86.XCHG) {
-				defs[regalloc.V(vnumOf(d))]++
+				defs[regalloc.V(vnum(d))]++
 			}
 		}
 		d, ok := arg(in, 0).(x86.Reg)
@@ -129,11 +129,11 @@ func rebaseOn(k *regalloc.Kernel, r x86.Reg, slot x86.Mem) {
 
 // qualifies: in lets offset p (of the set s) stay one.
 func qualifies(in x86.Inst, p, r x86.Reg, s map[x86.Reg]bool, pair func(x86.Mem) (x86.Reg, bool)) bool {
-	n := vnumOf(p)
+	n := vnum(p)
 	for j, a := range in.Args {
 		switch a := a.(type) {
 		case x86.Reg:
-			if !regalloc.IsVirtual(a) || vnumOf(a) != n {
+			if !regalloc.IsVirtual(a) || vnum(a) != n {
 				continue
 			}
 			if a != p {
@@ -162,8 +162,8 @@ func qualifies(in x86.Inst, p, r x86.Reg, s map[x86.Reg]bool, pair func(x86.Mem)
 					return false
 				}
 			}
-			if a.Base != x86.NoReg && regalloc.IsVirtual(a.Base) && vnumOf(a.Base) == n && a.Base != p ||
-				a.Index != x86.NoReg && regalloc.IsVirtual(a.Index) && vnumOf(a.Index) == n && a.Index != p {
+			if a.Base != x86.NoReg && regalloc.IsVirtual(a.Base) && vnum(a.Base) == n && a.Base != p ||
+				a.Index != x86.NoReg && regalloc.IsVirtual(a.Index) && vnum(a.Index) == n && a.Index != p {
 				return false
 			}
 		}
@@ -228,14 +228,3 @@ func arg(in x86.Inst, i int) x86.Operand {
 
 // isV32 is whether r is a virtual's 32-bit register.
 func isV32(r x86.Reg) bool { return regalloc.IsVirtual(r) && regalloc.Bits(r) == 32 }
-
-// vnumOf is the number of the virtual that r, of any width, is a view of.
-func vnumOf(r x86.Reg) int {
-	switch regalloc.Bits(r) {
-	case 16:
-		return int(r) - int(regalloc.V16(0))
-	case 8:
-		return int(r) - int(regalloc.V8(0))
-	}
-	return int(r) - int(regalloc.V(0))
-}
