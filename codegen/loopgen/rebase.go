@@ -16,10 +16,11 @@ import (
 // nothing else reads it, is no longer live through the kernel
 // (attention's, which held the cache's pointer in a register through
 // all its loops). An offset qualifies where each of its reads is such an
-// address, or a copy into another that qualifies, and each of its
-// writes is a definition, a copy from another, or an add or subtract of
-// something that is not one (its stepping). A choice of the size policy
-// (variant.rebase): each definition costs an add.
+// address, a copy into another that qualifies, or an add to another just
+// written (joins: the sum carries the pointer once), and each of its
+// writes is a definition, a copy from another, such an add, or an add or
+// subtract of something that is not one (its stepping). A choice of the
+// size policy (variant.rebase): each definition costs an add.
 func rebase(k *regalloc.Kernel) {
 	for _, r := range regionPointers(k.Items) {
 		rebaseOn(k, r.reg, r.slot)
@@ -86,12 +87,23 @@ func rebaseOn(k *regalloc.Kernel, r x86.Reg, slot x86.Mem) {
 			}
 		}
 	}
+	// And the values added to those (attention's head offset, which the
+	// position's offset adds: given the pointer once, it carries it into
+	// each position's address; see joins).
+	for _, it := range k.Items {
+		in := it.Inst
+		if d, ok := arg(in, 0).(x86.Reg); ok && s[d] && in.Op == x86.ADD {
+			if q, ok := arg(in, 1).(x86.Reg); ok && isV32(q) {
+				s[q] = true
+			}
+		}
+	}
 	// Drop the offsets that a use disqualifies, until none does.
 	for changed := true; changed; {
 		changed = false
-		for _, it := range k.Items {
+		for i := range k.Items {
 			for p := range s {
-				if !qualifies(it.Inst, p, r, s, pair) {
+				if !qualifies(k.Items, i, p, r, s, pair) {
 					delete(s, p)
 					changed = true
 				}
@@ -117,7 +129,7 @@ func rebaseOn(k *regalloc.Kernel, r x86.Reg, slot x86.Mem) {
 		}
 		it.Inst = in
 		out = append(out, it)
-		if p, ok := rootDef(in, s); ok {
+		if p, ok := rootDef(k.Items, i, s); ok {
 			if !flagsDeadAfter(k.Items, i+1, true) {
 				return // the add would change flags that are read
 			}
@@ -127,8 +139,9 @@ func rebaseOn(k *regalloc.Kernel, r x86.Reg, slot x86.Mem) {
 	k.Items = out
 }
 
-// qualifies: in lets offset p (of the set s) stay one.
-func qualifies(in x86.Inst, p, r x86.Reg, s map[x86.Reg]bool, pair func(x86.Mem) (x86.Reg, bool)) bool {
+// qualifies: items[i] lets offset p (of the set s) stay one.
+func qualifies(items []regalloc.Item, i int, p, r x86.Reg, s map[x86.Reg]bool, pair func(x86.Mem) (x86.Reg, bool)) bool {
+	in := items[i].Inst
 	n := vnum(p)
 	for j, a := range in.Args {
 		switch a := a.(type) {
@@ -140,7 +153,7 @@ func qualifies(in x86.Inst, p, r x86.Reg, s map[x86.Reg]bool, pair func(x86.Mem)
 				return false // a 16- or 8-bit view
 			}
 			if j == 0 {
-				if !writesWhole(in) && !steps(in, s) {
+				if !writesWhole(in) && !steps(in, s) && !joins(items, i, s) {
 					return false
 				}
 				if m, ok := arg(in, 1).(x86.Mem); ok && in.Op == x86.LEA && (m.Base == r || m.Index == r) {
@@ -151,9 +164,10 @@ func qualifies(in x86.Inst, p, r x86.Reg, s map[x86.Reg]bool, pair func(x86.Mem)
 			if writesWhole(in) && in.Args[1] == in.Args[0] {
 				continue // the zeroing idiom
 			}
-			// Read as a source: only a copy into another offset.
+			// Read as a source: only a copy into another offset, or
+			// an add that makes one an address (joins).
 			d, ok := in.Args[0].(x86.Reg)
-			if in.Op != x86.MOV || !ok || !s[d] {
+			if (in.Op != x86.MOV || !ok || !s[d]) && !joins(items, i, s) {
 				return false
 			}
 		case x86.Mem:
@@ -188,9 +202,20 @@ func steps(in x86.Inst, s map[x86.Reg]bool) bool {
 	return false
 }
 
-// rootDef: in writes an offset of s whole, but for a copy of another:
-// the offset it writes.
-func rootDef(in x86.Inst, s map[x86.Reg]bool) (x86.Reg, bool) {
+// rootDef: items[i] writes an offset of s whole, but for a copy of
+// another or where the next adds one (joins): the offset it writes, to
+// which the pointer is added.
+func rootDef(items []regalloc.Item, i int, s map[x86.Reg]bool) (x86.Reg, bool) {
+	d, ok := plainDef(items[i].Inst, s)
+	if !ok || i+1 < len(items) && joins(items, i+1, s) {
+		return x86.NoReg, false
+	}
+	return d, true
+}
+
+// plainDef: in writes an offset of s whole, other than as a copy of
+// another: the offset it writes.
+func plainDef(in x86.Inst, s map[x86.Reg]bool) (x86.Reg, bool) {
 	if !writesWhole(in) {
 		return x86.NoReg, false
 	}
@@ -202,6 +227,20 @@ func rootDef(in x86.Inst, s map[x86.Reg]bool) (x86.Reg, bool) {
 		return x86.NoReg, false
 	}
 	return d, true
+}
+
+// joins: items[i] adds an offset of s (an address, then) to another that
+// the instruction just before it wrote plainly (plainDef): the sum is an
+// address, with the pointer once (attention's `mov p, q; add p, head`).
+func joins(items []regalloc.Item, i int, s map[x86.Reg]bool) bool {
+	in := items[i].Inst
+	if i == 0 || items[i].Label != "" || items[i-1].Label != "" || in.Op != x86.ADD || len(in.Args) != 2 {
+		return false
+	}
+	d, ok := in.Args[0].(x86.Reg)
+	q, isReg := in.Args[1].(x86.Reg)
+	prev, plain := plainDef(items[i-1].Inst, s)
+	return ok && isReg && s[q] && q != d && plain && prev == d
 }
 
 // writesWhole: in writes its first operand whole without reading it (a

@@ -51,6 +51,32 @@ func TestRebase(t *testing.T) {
 	}, got)
 }
 
+// A value added to an offset just written (attention's head offset, v1,
+// which each position's offset adds) takes the pointer itself, once: the
+// sum is then an address with no add of its own.
+func TestRebaseJoins(t *testing.T) {
+	v0, v1, v2, v3, v4 := regalloc.V(0), regalloc.V(1), regalloc.V(2), regalloc.V(3), regalloc.V(4)
+	slot := x86.D(x86.Abs16(0x1008))
+	got := rebaseLines(
+		inst(x86.MOV, v0, slot),
+		inst(x86.IMUL, v1, v3, x86.Imm(0x11)),
+		inst(x86.IMUL, v2, v3, x86.Imm(0x22)),
+		inst(x86.ADD, v2, v1),
+		inst(x86.MOVSX, v4, x86.W(x86.Ptr32(v0, v2, 1, 0x44))),
+		inst(x86.ADD, v2, x86.Imm(2)),
+		inst(x86.CMP, x86.AX, x86.Imm(0)),
+	)
+	assert.Equal(t, []string{
+		"mov v0, dword [0x1008]",
+		"imul v1, v3, 0x11", "add v1, dword [0x1008]",
+		"imul v2, v3, 0x22",
+		"add v2, v1",
+		"movsx v4, word [v2+0x44]",
+		"add v2, 0x2",
+		"cmp ax, 0x0",
+	}, got)
+}
+
 // An offset read other than through the pointer (compared, shifted,
 // copied to what is no offset), or defined where the flags are read after
 // it, stays as it was.
