@@ -555,15 +555,7 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 			virts = append(virts, n)
 		}
 	}
-	domain := func(v int) uint8 {
-		d := allowMask & a.class[v]
-		for f := 0; f < physNodes; f++ {
-			if g.adj[v][f] {
-				d &^= 1 << f
-			}
-		}
-		return d
-	}
+	domain := func(v int) uint8 { return a.domain(g, allowMask, v) }
 	// Each virtual's domain and virtual neighbours, once: the searches
 	// below ask for them at every step (a scan of every node there made
 	// an exhausted search of a 270-value kernel take 15 s).
@@ -725,6 +717,18 @@ func Allocate(k *Kernel, o Options) (map[int]x86.Reg, error) {
 		}
 	}
 	return res, nil
+}
+
+// domain is the families node v may take of allow: those its uses allow
+// (class) where no fixed register of the family is live with it.
+func (a *analysis) domain(g *graph, allow uint8, v int) uint8 {
+	d := allow & a.class[v]
+	for f := 0; f < physNodes; f++ {
+		if g.adj[v][f] {
+			d &^= 1 << f
+		}
+	}
+	return d
 }
 
 func classReason(c uint8) string {

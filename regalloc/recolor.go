@@ -47,7 +47,7 @@ func Recolor(k *Kernel, o Options, as map[int]x86.Reg, cost func(map[int]x86.Reg
 	// may is whether node n may take family f.
 	may := func(n, f int) bool {
 		_, pinned := o.Pinned[n-physNodes]
-		return !pinned && allow&a.class[n]&(1<<f) != 0 && !g.adj[n][f]
+		return !pinned && a.domain(g, allow, n)&(1<<f) != 0
 	}
 	best := cost(as)
 	tried := map[string]bool{} // chains since the last kept swap

@@ -171,14 +171,13 @@ func qualifies(items []regalloc.Item, i int, p, r x86.Reg, s map[x86.Reg]bool, p
 				return false
 			}
 		case x86.Mem:
-			if a.Base == p || a.Index == p {
-				if q, ok := pair(a); !ok || q != p {
-					return false
+			// Only as the offset of a pair with r (not as a view).
+			for _, x := range []x86.Reg{a.Base, a.Index} {
+				if regalloc.IsVirtual(x) && vnum(x) == n {
+					if q, ok := pair(a); !ok || q != x {
+						return false
+					}
 				}
-			}
-			if a.Base != x86.NoReg && regalloc.IsVirtual(a.Base) && vnum(a.Base) == n && a.Base != p ||
-				a.Index != x86.NoReg && regalloc.IsVirtual(a.Index) && vnum(a.Index) == n && a.Index != p {
-				return false
 			}
 		}
 	}
