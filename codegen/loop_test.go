@@ -128,7 +128,8 @@ func TestSegmentedProcsKeepSegments(t *testing.T) {
 			end()
 		}
 	}
-	assert.GreaterOrEqual(t, procs, 3, "procs")
+	// The norm's and the matmul's (rope's, of one call, is inlined).
+	assert.GreaterOrEqual(t, procs, 2, "procs")
 	assert.GreaterOrEqual(t, loading, 2, "procs that load segments")
 	// One passed its segment in a register (ax) loads it before anything
 	// else: its copy, which lodsw would need out of eax, goes.

@@ -37,6 +37,7 @@ var passes = []pass{
 	{"dceaddr", dce, "instructions whose result nothing reads are removed before the passes that count a register's readers (the address arithmetic that strength's pointers and fold's operands replaced)", "size", "", false},
 	{"collapse", collapse, "a loop whose body only starts an inner loop of a constant count, neither index read, becomes one loop of both counts' product; a pointer it set again each pass is wrapped by an and", "size", "", false},
 	{"joincalls", joinCalls, "two ops in a row that only call one proc, the second running on from where the first stopped (the pointer it steps, the rest alike), become one call of both counts", "size", "", false},
+	{"inline", inline, "a proc that one call runs becomes that call's code, each param a copy of its argument", "size", "", false},
 	{"reload", reload, "a product after the first that reads a loaded i32 reads it again from memory, where nothing between writes it", "size", "", false},
 	{"sink", sink, "a sum or difference of two products computes the product it goes in place into last, just before it", "size", "", false},
 	{"twoscales", twoScales, "a loop whose index indexes memory at two scales, the lesser through one base register that nothing else reads, steps that base instead, its index keeping the greater scale alone", "size", "", false},

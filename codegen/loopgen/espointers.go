@@ -78,7 +78,7 @@ func esOffsets(f *lir.Func, l *Layout) map[lir.Reg]bool {
 	derived := map[param]map[lir.Reg]bool{}
 	for _, p := range f.Procs {
 		for i := range p.Params {
-			if d := derivedFrom(p, p.Params[i]); d != nil {
+			if d := derivedFrom(p.Body, p.Params[i]); d != nil {
 				ok[param{p, i}], derived[param{p, i}] = true, d
 			}
 		}
@@ -108,6 +108,16 @@ func esOffsets(f *lir.Func, l *Layout) map[lir.Reg]bool {
 			es[r] = true
 		}
 	}
+	// So is an address that the forward pass itself only adds to and
+	// addresses memory with (a proc that one call ran, inlined).
+	for r, us := range uses {
+		if !addrOf(r) || slices.ContainsFunc(us, func(u use) bool { return u.call != nil }) {
+			continue
+		}
+		for x := range derivedFrom(f.Body, r) {
+			es[x] = true
+		}
+	}
 	return es
 }
 
@@ -116,7 +126,7 @@ func esOffsets(f *lir.Func, l *Layout) map[lir.Reg]bool {
 // read only by such derivations and as a memory operand's base or index
 // beside none derived (and with no buffer: the address is the register's);
 // else nil.
-func derivedFrom(p *lir.Proc, r lir.Reg) map[lir.Reg]bool {
+func derivedFrom(body []*lir.Node, r lir.Reg) map[lir.Reg]bool {
 	d := map[lir.Reg]bool{r: true}
 	derives := func(in *lir.Inst) bool {
 		switch in.Op {
@@ -131,17 +141,20 @@ func derivedFrom(p *lir.Proc, r lir.Reg) map[lir.Reg]bool {
 	}
 	for changed := true; changed; {
 		changed = false
-		lir.Walk(p.Body, func(n *lir.Node) {
+		lir.Walk(body, func(n *lir.Node) {
 			if n.Kind == lir.NInst && n.Inst.Dst != lir.NoReg && !d[n.Inst.Dst] && derives(&n.Inst) {
 				d[n.Inst.Dst], changed = true, true
 			}
 		})
 	}
 	fine := true
-	lir.Walk(p.Body, func(n *lir.Node) {
+	lir.Walk(body, func(n *lir.Node) {
 		switch n.Kind {
 		case lir.NInst:
 			in := &n.Inst
+			if in.Dst == r && in.Op == lir.OpAddr {
+				break // r's own definition, an activation's address
+			}
 			if in.Dst != lir.NoReg && d[in.Dst] && !derives(in) {
 				fine = false // also written otherwise
 			}

@@ -68,3 +68,44 @@ func TestESOffsets(t *testing.T) {
 	l.LowSeg = 0
 	assert.Nil(t, esOffsets(f, l), "activations above 1 MiB")
 }
+
+// So is an activation's address that an op itself (a proc that one call
+// ran, inlined) only steps and addresses memory with; one it also
+// compares stays a linear address.
+func TestESOffsetsInForward(t *testing.T) {
+	const (
+		a, p, four, v, lt, i lir.Reg = 0, 1, 2, 3, 4, 5
+	)
+	n := func(in lir.Inst) *lir.Node { return &lir.Node{Kind: lir.NInst, Inst: in} }
+	inst := func(op lir.Opcode, dst, x, y lir.Reg) lir.Inst {
+		return lir.Inst{Op: op, Dst: dst, A: x, B: y, C: lir.NoReg}
+	}
+	act := &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 64}
+	for _, compared := range []bool{false, true} {
+		f := &lir.Func{Types: make([]lir.Type, 6), Bufs: []*lir.Buf{act}}
+		for r := range f.Types {
+			f.Types[r] = lir.I32
+		}
+		addr := inst(lir.OpAddr, a, lir.NoReg, lir.NoReg)
+		addr.Mem = lir.Mem{Buf: act, Base: lir.NoReg, Index: lir.NoReg, Disp: 8}
+		load := inst(lir.OpLoad, v, lir.NoReg, lir.NoReg)
+		load.Mem = lir.Mem{Base: p, Index: lir.NoReg, Width: 4}
+		loop := []*lir.Node{n(load), n(inst(lir.OpAdd, p, p, four))}
+		if compared {
+			loop = append(loop, n(lir.Inst{Op: lir.OpCmp, Dst: lt, A: p, B: v, C: lir.NoReg, Cond: lir.LT}))
+		}
+		f.Body = []*lir.Node{{Kind: lir.NOp, Body: []*lir.Node{
+			n(addr), n(inst(lir.OpCopy, p, a, lir.NoReg)), n(lir.Inst{Op: lir.OpConst, Dst: four, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg, Imm: 4}),
+			{Kind: lir.NLoop, Index: i, Count: lir.NoReg, CountImm: 4, Body: loop},
+		}}}
+		l := &Layout{LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{act: activations},
+			Addr: map[*lir.Buf]uint32{act: LowActivations + 0x100}}
+		l.esOffsets = esOffsets(f, l)
+		for _, r := range []lir.Reg{a, p} {
+			assert.Equal(t, !compared, l.esOffsets[r], "r%d, compared %v", r, compared)
+		}
+		if !compared {
+			assert.Equal(t, int64(0x108), constants(f, l, f.Body[0].Body)[a], "the offset")
+		}
+	}
+}

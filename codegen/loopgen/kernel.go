@@ -292,11 +292,7 @@ func (k *kernel) nodes(ns []*lir.Node) {
 			}
 			k.inst(&n.Inst)
 		case lir.NLoop:
-			var prev *lir.Node
-			if i > 0 {
-				prev = ns[i-1]
-			}
-			k.loop(n, prev)
+			k.loop(n, ns[:i])
 		case lir.NIf:
 			k.iff(n, cmp)
 		case lir.NCall:

@@ -11,8 +11,12 @@ import (
 // the same, shortLoop), down to 0 where nothing reads its index, or on a
 // running bit's zero flag.
 
-// loop is a loop; prev is the node before it.
-func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
+// loop is a loop; before are the nodes before it in its list.
+func (k *kernel) loop(n *lir.Node, before []*lir.Node) {
+	var prev *lir.Node
+	if len(before) > 0 {
+		prev = before[len(before)-1]
+	}
 	idx := k.dst(n.Index)
 	top, end := k.fresh("loop"), k.fresh("end")
 	count := x86.Operand(x86.Imm(n.CountImm))
@@ -29,6 +33,14 @@ func (k *kernel) loop(n *lir.Node, prev *lir.Node) {
 		return
 	}
 	if k.fill(n) {
+		return
+	}
+	if p, last, ok := k.endLoop(n, before); ok {
+		k.label(top)
+		k.nodes(n.Body)
+		k.i(x86.CMP, v16(k.src(p).(x86.Reg)), x86.Imm(last))
+		k.i(x86.JNZ, x86.Label(top))
+		k.label(end)
 		return
 	}
 	if k.readers[n.Index] == 0 && (n.Count == lir.NoReg && n.CountImm > 0 || n.Count != lir.NoReg && n.Once) {
@@ -86,6 +98,63 @@ func bitLoop(n, prev *lir.Node, nd []int, types []lir.Type) bool {
 	}
 	r := last.Inst.Dst
 	return prev.Inst.Dst == r && types[r] == lir.I32 && nd[r] == 2 && bits.Len32(uint32(prev.Inst.Imm)) == int(n.CountImm)
+}
+
+// endLoop: for size, a loop of a constant count whose index nothing
+// reads, whose body steps a pointer p by a constant, p set to a
+// known value by a node before the loop in its list and written by
+// nothing else, runs until p's low word reaches its end (cmp p16, end;
+// jnz: the bytes of a count's mov and dec, and no register or memory of
+// its own: rope's loop, whose registers mac2's routine takes, had its
+// count in memory). It returns p and the end.
+func (k *kernel) endLoop(n *lir.Node, before []*lir.Node) (lir.Reg, int64, bool) {
+	if !k.short || n.Count != lir.NoReg || n.CountImm <= 0 || k.readers[n.Index] != 0 || len(n.Body) == 0 {
+		return 0, 0, false
+	}
+	for _, x := range n.Body {
+		in := &x.Inst
+		if x.Kind != lir.NInst || in.Op != lir.OpAdd || in.Dst != in.A || k.f.Types[in.Dst] != lir.I32 || k.nd[in.Dst] != 2 {
+			continue
+		}
+		step, ok := k.known(in.B)
+		if !ok || step == 0 || n.CountImm*abs64(step) >= 0x10000 {
+			continue
+		}
+		if v, ok := k.valueBefore(in.Dst, before); ok {
+			return in.Dst, int64(int16(v + n.CountImm*step)), true
+		}
+	}
+	return 0, 0, false
+}
+
+// valueBefore is the value that r has after nodes, written once among
+// them (not within a loop or if) with a value known when compiling: a
+// constant, or a copy of one (or of a register so written before it).
+func (k *kernel) valueBefore(r lir.Reg, nodes []*lir.Node) (int64, bool) {
+	for i := len(nodes) - 1; i >= 0; i-- {
+		x := nodes[i]
+		if x.Kind != lir.NInst || x.Inst.Dst != r {
+			continue
+		}
+		if c, ok := k.known(r); ok {
+			return c, true
+		}
+		if x.Inst.Op == lir.OpCopy && k.nd[x.Inst.A] == 1 {
+			return k.valueBefore(x.Inst.A, nodes[:i])
+		}
+		return 0, false
+	}
+	if c, ok := k.known(r); ok {
+		return c, true
+	}
+	return 0, false
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // fill is a loop of a constant count that only stores zeros, each pass

@@ -600,3 +600,46 @@ func TestIfOnAByte(t *testing.T) {
 		assert.Regexp(t, c.want, got, "cond r%d: listing:\n%s", c.cond, got)
 	}
 }
+
+// For size, a loop of a constant count whose index nothing reads and
+// whose body steps a pointer set to a known value before it (through a
+// copy here) runs until the pointer's low word reaches where the last
+// pass leaves it: cmp, no count. For speed, with a pointer written twice,
+// or with steps that wrap its low word, it counts down.
+func TestEndLoop(t *testing.T) {
+	const no = lir.NoReg
+	for _, c := range []struct {
+		name      string
+		short     bool
+		step      int64
+		twice     bool
+		want, not string
+	}{
+		{"for size", true, 8, false, `(?m)^\s+add e([a-ds][xi]), 0x8\n\s+cmp ([a-ds][xi]), 0x380\n\s+jne `, `dec`},
+		{"for speed", false, 8, false, `(?m)^\s+dec e[a-ds][xi]\n\s+jne `, `cmp`},
+		{"written twice", true, 8, true, `(?m)^\s+dec [a-ds][xi]\n\s+jne `, `cmp`},
+		{"wraps", true, 0x600, false, `(?m)^\s+dec [a-ds][xi]\n\s+jne `, `cmp`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32, lir.I32, lir.I32}}
+			body := []*lir.Node{
+				{Kind: lir.NInst, Inst: in(lir.OpAdd, 0, 0, 2, 0)},
+				{Kind: lir.NInst, Inst: in(lir.OpAdd, 2, 2, 3, 0)},
+			}
+			if c.twice {
+				body = append(body, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 2, 2, 1, 0)})
+			}
+			nodes := append(inputs(),
+				&lir.Node{Kind: lir.NInst, Inst: in(lir.OpConst, 5, no, no, 0x200)},
+				&lir.Node{Kind: lir.NInst, Inst: in(lir.OpCopy, 2, 5, no, 0)},
+				&lir.Node{Kind: lir.NInst, Inst: in(lir.OpConst, 3, no, no, c.step)},
+				&lir.Node{Kind: lir.NLoop, Index: 4, Count: no, CountImm: 48, Body: body},
+				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 0, B: no, C: no,
+					Mem: lir.Mem{Base: 1, Index: no, Width: 4}}},
+			)
+			got := listingFor(t, f, &Layout{}, nodes, c.short)
+			assert.Regexp(t, c.want, got, "listing:\n%s", got)
+			assert.NotContains(t, got, c.not, "listing:\n%s", got)
+		})
+	}
+}
