@@ -109,6 +109,15 @@ func (m *Machine) run(nodes []*Node) {
 			case n.Count != NoReg:
 				bound = m.regs[n.Count] * step
 			}
+			if n.ZeroEnds {
+				// As the machine runs it: until the shift leaves 0.
+				r := n.Body[len(n.Body)-1].Inst.Dst
+				for i := int64(0); i == 0 || m.regs[r] != 0; i++ {
+					m.regs[n.Index] = i
+					m.run(n.Body)
+				}
+				break
+			}
 			for i := int64(0); i < bound; i += step {
 				m.regs[n.Index] = i
 				m.run(n.Body)

@@ -221,6 +221,12 @@ type Node struct {
 	// Limit (NLoop with a Count register and a Step above 1): the index's
 	// bound, Count·Step, below which the loop runs (stride computes it).
 	Limit Reg
+	// ZeroEnds (NLoop of a constant count): the body ends shifting an
+	// i32 register right by one, and a pass that starts with it 0, or one
+	// past the count, changes nothing (the lowering proves it): the loop
+	// may end after the first pass that leaves it 0 instead, on the
+	// shift's zero flag (the interpreter runs it so).
+	ZeroEnds bool
 	// NIf
 	Cond       Reg
 	Then, Else []*Node
@@ -417,6 +423,9 @@ func printNodes(b *strings.Builder, f *Func, nodes []*Node, depth int) {
 			}
 			if n.Once {
 				step += " once"
+			}
+			if n.ZeroEnds {
+				step += " or zero " + n.Body[len(n.Body)-1].Inst.Dst.String()
 			}
 			fmt.Fprintf(b, "%sloop %s < %s%s {\n", ind, n.Index, count, step)
 			printNodes(b, f, n.Body, depth+1)

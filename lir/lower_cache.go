@@ -161,10 +161,13 @@ func (lw *lowerer) cacheShift(m Reg, qmax int64) Reg {
 		}
 		b.emit(Inst{Op: OpCopy, Dst: s, A: above, B: NoReg, C: NoReg})
 		t := b.op(OpCopy, I32, m, NoReg)
+		// A pass adds 0 once t is below 2·qmax+1, which it is from the
+		// count's pass on and wherever t is 0: the loop may end where t
+		// first is (ZeroEnds: no count).
 		b.loopN(passes, func(i Reg) {
 			b.set(s, OpAdd, s, b.cmp(GEU, t, b.c32(2*qmax+1)))
 			b.emit(Inst{Op: OpShrI, Dst: t, A: t, B: NoReg, C: NoReg, Imm: 1})
-		})
+		}).ZeroEnds = true
 	})
 	return s
 }

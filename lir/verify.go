@@ -62,6 +62,9 @@ func Verify(f *Func) error {
 				if typ(n.Index) != I32 {
 					fail("loop index %v is not i32", n.Index)
 				}
+				if n.ZeroEnds && !zeroEnds(f, n) {
+					fail("loop of index %v: ends on a zero it does not shift", n.Index)
+				}
 				defined[n.Index] = true
 				walk(n.Body)
 			case NIf:
@@ -270,4 +273,15 @@ func want(fail func(string, ...any), name string, got, t Type) {
 	if got != t {
 		fail("%s: result is %v, want %v", name, got, t)
 	}
+}
+
+// zeroEnds: loop n's count is a constant and its body ends shifting an
+// i32 register right by one (Node.ZeroEnds).
+func zeroEnds(f *Func, n *Node) bool {
+	if n.Count != NoReg || len(n.Body) == 0 {
+		return false
+	}
+	last := n.Body[len(n.Body)-1]
+	in := &last.Inst
+	return last.Kind == NInst && in.Op == OpShrI && in.Imm == 1 && in.Dst == in.A && in.Dst >= 0 && int(in.Dst) < len(f.Types) && f.Types[in.Dst] == I32
 }

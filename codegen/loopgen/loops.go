@@ -23,9 +23,10 @@ func (k *kernel) loop(n *lir.Node, before []*lir.Node) {
 	if r := countReg(n); r != lir.NoReg {
 		count = k.src(r)
 	}
-	if k.readers[n.Index] == 0 && bitLoop(n, prev, k.nd, k.f.Types) {
+	if k.readers[n.Index] == 0 && (bitLoop(n, prev, k.nd, k.f.Types) || n.ZeroEnds) {
 		// The running bit's shift sets the zero flag after the last
-		// pass alone: no count.
+		// pass alone (or the lowering lets the loop end there): no
+		// count.
 		k.label(top)
 		k.nodes(n.Body)
 		k.i(x86.JNZ, x86.Label(top))

@@ -643,3 +643,29 @@ func TestEndLoop(t *testing.T) {
 		})
 	}
 }
+
+// A loop that may end where the register its body shifts right by one is
+// 0 (ZeroEnds: the cache's shift count) ends on the shift's zero flag,
+// with no count.
+func TestZeroEnds(t *testing.T) {
+	const no = lir.NoReg
+	for _, zero := range []bool{true, false} {
+		f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32, lir.I32}}
+		nodes := append(inputs(),
+			&lir.Node{Kind: lir.NInst, Inst: in(lir.OpConst, 2, no, no, 0xff)},
+			&lir.Node{Kind: lir.NLoop, Index: 3, Count: no, CountImm: 25, ZeroEnds: zero, Body: []*lir.Node{
+				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpCmp, Cond: lir.GEU, Dst: 4, A: 0, B: 2, C: no}},
+				{Kind: lir.NInst, Inst: in(lir.OpAdd, 1, 1, 4, 0)},
+				{Kind: lir.NInst, Inst: in(lir.OpShrI, 0, 0, no, 1)}}},
+			&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 1, B: no, C: no,
+				Mem: lir.Mem{Base: 1, Index: no, Width: 4}}},
+		)
+		got := listingFor(t, f, &Layout{}, nodes, true)
+		if zero {
+			assert.Regexp(t, `(?m)^\s+shr e[a-z]+, 0x1\n\s+jne `, got, "listing:\n%s", got)
+			assert.NotContains(t, got, "dec", "listing:\n%s", got)
+		} else {
+			assert.Regexp(t, `(?m)^\s+dec [a-ds][xi]\n\s+jne `, got, "listing:\n%s", got)
+		}
+	}
+}
