@@ -74,6 +74,9 @@ type loopTry struct {
 	fuse         bool // lir.Func.FuseElementwise
 	// cache: the kernels that the tries allocated (loopgen.Cache).
 	cache *loopgen.Cache
+	// notZero: the activations do not lie in segment 0 (the size
+	// policy's code reached their page: loopgen.LayoutOptions.Zero).
+	notZero bool
 }
 
 // codeTooBig: the code passes 64 KiB.
@@ -117,10 +120,13 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err != nil {
 		return nil, err
 	}
+	// The size policy's activations in segment 0, where they fit above
+	// its code (no segment prefix).
+	lopts := loopgen.LayoutOptions{SizesOnly: o.check, Zero: try.policy == "size" && !try.notZero}
 	if segmented {
 		// The layout does not change with the passes: whether the model
 		// fits is known before them.
-		l, err := loopgen.NewSegmentedLayout(p, f, data, prompt)
+		l, err := loopgen.NewSegmentedLayout(p, f, data, prompt, lopts)
 		if err != nil {
 			return nil, err
 		}
@@ -134,9 +140,9 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	model := "flat"
 	if segmented {
 		model = "segmented"
-		l, err = loopgen.NewSegmentedLayout(p, f, data, prompt)
+		l, err = loopgen.NewSegmentedLayout(p, f, data, prompt, lopts)
 	} else {
-		l, err = loopgen.NewLayout(p, f, data, prompt, o.check)
+		l, err = loopgen.NewLayout(p, f, data, prompt, lopts)
 		if err != nil {
 			err = fmt.Errorf("flat memory model: %v", err)
 		}
@@ -190,6 +196,14 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	runtime.EmitConsole(main, console)
 	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {
 		return nil, &codeTooBig{n}
+	} else if err == nil && !l.CodeFits(runtime.CodeAddr, n) {
+		// The activations in segment 0 above the code: it reaches their
+		// page. Where they lie without (LowActivations).
+		try.notZero = true
+		if b, ok := o.DumpTo.(*bytes.Buffer); ok {
+			b.Reset() // the build's dump is the second's
+		}
+		return buildLoopIn(p, prompt, steps, o, try, segmented)
 	}
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)

@@ -75,7 +75,8 @@ func TestOpsRunInPlace(t *testing.T) {
 // segment in a register (its norm: after the layer loop, the
 // activations', not what the layer's slot then holds) loads it first of
 // all. ES holds the activations' segment, which forward loads at its
-// entry and no kernel or proc loads again.
+// entry and no kernel or proc loads again (but for a fill's while it
+// stores).
 func TestSegmentedProcsKeepSegments(t *testing.T) {
 	p, err := frontend.LoadFile(path("untied-random"), ir.Options{})
 	require.NoError(t, err)
@@ -97,11 +98,16 @@ func TestSegmentedProcsKeepSegments(t *testing.T) {
 		assert.Empty(t, pushed, "proc %d: segments pushed", procs)
 		assert.Equal(t, pushed, popped, "proc %d: pushed, popped in reverse", procs)
 	}
+	prev := ""
 	for _, line := range strings.Split(im.Main.Listing(), "\n") {
 		f := strings.Fields(strings.ReplaceAll(line, ",", ""))
-		if len(f) > 1 && (f[0] == "mov" || f[0] == "pop") && f[1] == "es" {
+		// Not a fill's swap of ES for DS (segment 0's activations) and
+		// back: TestActivationsInSegmentZero.
+		swap := prev == "push ds" || prev == "rep stosd"
+		if len(f) > 1 && (f[0] == "mov" || f[0] == "pop") && f[1] == "es" && !swap {
 			esLoads++
 		}
+		prev = strings.Join(f, " ")
 		if in && first && len(f) > 0 {
 			first = false
 			if len(f) == 3 && f[0] == "mov" && isSeg(f[1]) && f[2] == "ax" {
@@ -297,15 +303,23 @@ func TestForwardReturnsNext(t *testing.T) {
 // no 0x67 prefix and a word of displacement), both in kernels (argmax's
 // first logit and its result) and in the generation loop (the token it
 // reads); the image, booted, still prints what tfc sim prints (TestMatrix).
+// The size policy's computed activations lie in segment 0, above 0x9000
+// (DS's, no prefix: [0xe858]).
 func TestSegmentedOffsetsAreShort(t *testing.T) {
 	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
 	require.NoError(t, err)
-	for _, gen := range []codegen.Options{{Gen: "loop", Memory: "segmented"}, {Gen: "loop", Memory: "segmented", Opt: "2"}} {
-		im, err := codegen.Build(p, []int{ir.BOS}, 8, gen)
+	for _, c := range []struct {
+		gen    codegen.Options
+		offset string
+	}{
+		{codegen.Options{Gen: "loop", Memory: "segmented"}, `dword \[0x[9a-f][0-9a-f]{3}\]`},
+		{codegen.Options{Gen: "loop", Memory: "segmented", Opt: "2"}, `\[es:0x[0-9a-f]+\]`},
+	} {
+		im, err := codegen.Build(p, []int{ir.BOS}, 8, c.gen)
 		require.NoError(t, err)
 		listing := im.Main.Listing()
-		assert.Regexp(t, `\[es:0x[0-9a-f]+\]`, listing, "%+v", gen)
-		assert.NotRegexp(t, `\[[a-z]s:dword 0x[0-9a-f]{1,4}\]`, listing, "%+v", gen)
+		assert.Regexp(t, c.offset, listing, "%+v", c.gen)
+		assert.NotRegexp(t, `\[([a-z]s:)?dword 0x[0-9a-f]{1,4}\]`, listing, "%+v", c.gen)
 	}
 }
 
@@ -455,17 +469,18 @@ func TestCallsPassLayerSegmentOffsets(t *testing.T) {
 
 // The size policy lowers rope to OpMac2s, each a call of one routine
 // where smaller (llama2.tf's rope, flat: two a pair), which reads the
-// pair itself (its address in si) and ends at its shift's entry of the
+// pair itself (its offset in si: the size policy's activations lie in
+// segment 0, where DS reaches them: ".ds") and ends at its shift's entry of the
 // rshr routine. The images, booted, print what tfc sim prints
 // (TestMatrix).
 func TestRopeCallsMac2(t *testing.T) {
 	listing := loopListing(t, "llama2", "flat")
-	assert.Len(t, regexp.MustCompile(`(?m)^\s+call mac2\.16\.30\.x4\.es$`).FindAllString(listing, -1), 2, "calls:\n%s", listing)
+	assert.Len(t, regexp.MustCompile(`(?m)^\s+call mac2\.16\.30\.x4\.ds$`).FindAllString(listing, -1), 2, "calls:\n%s", listing)
 	// Between a pair's calls, the first result's move (or exchange) and
 	// the table's lea alone: the pair's pointer stays in si, no register
 	// is spilled.
-	assert.Regexp(t, `call mac2\.16\.30\.x4\.es\n\s+(mov|xchg) e[a-ds][xip], eax\n\s+lea ebx, \[[^\]]+\]\n\s+call mac2\.16\.30\.x4\.es\n`, listing)
-	assert.Regexp(t, `(?m)^mac2\.16\.30\.x4\.es:\n\s+mov eax, dword \[es:si\]\n\s+imul dword \[ebx\]\n(?:\s+.*\n){7}\s+jmp (short )?rshr\.30\n`, listing)
+	assert.Regexp(t, `call mac2\.16\.30\.x4\.ds\n\s+(mov|xchg) e[a-ds][xip], eax\n\s+lea ebx, \[[^\]]+\]\n\s+call mac2\.16\.30\.x4\.ds\n`, listing)
+	assert.Regexp(t, `(?m)^mac2\.16\.30\.x4\.ds:\n\s+mov eax, dword \[si\]\n\s+imul dword \[ebx\]\n(?:\s+.*\n){7}\s+jmp (short )?rshr\.30\n`, listing)
 }
 
 // A proc that reads two segment params from one word (a layernorm's
@@ -546,4 +561,29 @@ func TestLookupFraction(t *testing.T) {
 		listing := loopListing(t, "mlp-random", memory)
 		assert.Regexp(t, `(?m)^lookup11(\.es)?:\n\s+movzx edx, ax\n\s+and dh, 0x7\n`, listing, memory)
 	}
+}
+
+// The size policy's images keep the computed activations in segment 0
+// (the Zero placement), where the kernels reach them with no segment
+// prefix: flat, every access; -O2's lie at LowActivations, through ES.
+// Segmented, attention's fill of its sums (rep stosd, which writes
+// through ES) takes ES from DS and gives it back.
+func TestActivationsInSegmentZero(t *testing.T) {
+	p, err := frontend.LoadFile(path("mlp-random"), ir.Options{})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		opt string
+		es  bool
+	}{{"", false}, {"2", true}} {
+		im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "flat", Opt: c.opt})
+		require.NoError(t, err)
+		l := im.Main.Listing()
+		assert.Equal(t, c.es, strings.Contains(l, "es:"), "-O%s: es:", c.opt)
+		assert.NotContains(t, l, "[ds:", "-O%s", c.opt)
+	}
+	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
+	require.NoError(t, err)
+	l := im.Main.Listing()
+	assert.Regexp(t, `(?m)^\s+push es\n\s+push ds\n\s+pop es\n\s+rep stosd\n\s+pop es\n`, l)
+	assert.NotContains(t, l, "[ds:")
 }

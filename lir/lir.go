@@ -203,6 +203,11 @@ const (
 // own (es): a proc needs registers (fs, gs) for two others at most.
 const Activations = 1
 
+// Zero is the number (Func.Segment) of segment 0, where the code
+// generator may put the computed activations (its Zero placement): DS
+// reaches it in every kernel, with no segment register of its own.
+const Zero = 2
+
 // Node is an instruction or a structured control construct.
 type Node struct {
 	Kind NodeKind

@@ -560,6 +560,7 @@ func segPlan(f *Func, g []*unit, class, classBase []int) (plan map[int]int, regs
 		}
 	}
 	delete(fixed, Activations) // its register is every kernel's
+	delete(fixed, Zero)        // DS, every kernel's
 	return plan, regs + len(fixed)
 }
 

@@ -14,9 +14,12 @@
 //	0x07400-0x07BFF  the loader (full boot path), free once it has run
 //	0x07C00-0x07DFF  boot sector
 //	0x07E00-...      main code (at most up to 0x10000: CS = 0, IP is 16 bits)
+//	...-0x0FFFF      the loop code generator's size policy: its computed
+//	                 activations, from 0x9000 at the lowest, on pages above
+//	                 the code's (loopgen.LayoutOptions.Zero)
 //	0x10000-0x17FFF  flat: bounce buffer for the loader, free afterwards
 //	0x20000-0x2FFFF  flat: the loop code generator's activations, where
-//	                 they fit (loopgen.LowActivations)
+//	                 they fit and not in segment 0 (loopgen.LowActivations)
 //	DataAddr-...     data (flat: >= 1 MiB; segmented: below ConventionalTop)
 package runtime
 

@@ -137,7 +137,7 @@ type allocation struct {
 
 // allocate allocates k with o, its spill slots from spill.
 func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
-	o.Addr16 = k.l.Segmented || k.l.LowSeg != 0
+	o.Addr16 = k.l.Segmented || k.l.Low
 	key := cacheKey(k, o, spill)
 	if a, ok := k.cache.get(key); ok {
 		return a, nil
@@ -187,6 +187,15 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 		xchgMoves(phys)
 		incTwice(phys)
 		byteLoads(phys)
+	}
+	for i, it := range phys.Items {
+		for j, a := range it.Inst.Args {
+			if m, ok := a.(x86.Mem); ok && m.Seg == x86.DS {
+				phys.Items[i].Inst.Args = slices.Clone(it.Inst.Args)
+				phys.Items[i].Inst.Args[j] = plainDS(m)
+				it = phys.Items[i]
+			}
+		}
 	}
 	return phys, nil
 }

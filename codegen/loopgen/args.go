@@ -322,6 +322,8 @@ func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
 		case lir.OpSeg:
 			if l.Segmented && l.Group[in.Mem.Buf] == activations {
 				c[in.Dst] = int64(l.activationsSeg())
+			} else if l.Segmented && l.Group[in.Mem.Buf] == zeroGroup {
+				c[in.Dst] = 0
 			}
 		case lir.OpAddr:
 			m := in.Mem
@@ -329,7 +331,7 @@ func constants(f *lir.Func, l *Layout, nodes []*lir.Node) map[lir.Reg]int64 {
 				return
 			}
 			if a, region := l.base(m.Buf); l.esOffsets[in.Dst] {
-				c[in.Dst] = int64(a) - LowActivations + m.Disp
+				c[in.Dst] = int64(a) - int64(l.LowBase) + m.Disp
 			} else if region == 0 {
 				c[in.Dst] = int64(int32(int64(a) + m.Disp))
 			}

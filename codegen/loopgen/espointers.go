@@ -18,7 +18,7 @@ import (
 // OpAddr results the calls pass and, in each proc, the param and what it
 // derives from it (nil where the model has no low activations).
 func esOffsets(f *lir.Func, l *Layout) map[lir.Reg]bool {
-	if l.Segmented || l.LowSeg == 0 {
+	if l.Segmented || !l.Low {
 		return nil
 	}
 	nd := make([]int, len(f.Types))

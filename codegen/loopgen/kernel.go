@@ -578,10 +578,10 @@ func (k *kernel) addr(m lir.Mem) x86.Mem {
 	}
 	seg := x86.NoReg
 	if k.lowActivation(m) {
-		seg, a = x86.ES, a-LowActivations
+		seg, a = k.l.lowReg(), a-k.l.LowBase
 	}
 	if k.esPointer(m) {
-		seg = x86.ES
+		seg = k.l.lowReg()
 	}
 	if k.l.Segmented {
 		if m.Buf == nil {
@@ -683,7 +683,7 @@ func (k *kernel) inSegment(m lir.Mem) bool {
 // activations' segment (LowActivations); a base register adds an offset
 // within the buffer.
 func (k *kernel) lowActivation(m lir.Mem) bool {
-	return k.l.LowSeg != 0 && m.Buf != nil && k.l.Group[m.Buf] == activations
+	return k.l.Low && m.Buf != nil && k.l.Group[m.Buf] == activations
 }
 
 // esPointer: m's address is a proc's pointer to an activation, an offset

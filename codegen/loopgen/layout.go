@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 
+	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
 	"tfc/lir"
 )
@@ -58,15 +59,47 @@ const (
 // addressing. A buffer's Addr stays its linear address.
 const LowActivations = 0x20000
 
+// Zero placement (LayoutOptions.Zero): the activations at the top of
+// segment 0, from ZeroFrom at the lowest, where DS, ES and SS (all 0)
+// reach them with no segment prefix; the code must end on a 4 KiB page
+// below theirs (TCG: CodeFits), from 0x7E00.
+const (
+	ZeroFrom = 0x9000
+	zeroEnd  = 0x10000
+)
+
 // LowActivationsFit: f's activations fit LowActivations's segment.
 func LowActivationsFit(f *lir.Func) bool {
+	return activationBytes(f) <= SegmentBytes
+}
+
+// activationBytes is the memory f's activations take, each 8-aligned.
+func activationBytes(f *lir.Func) uint64 {
 	var n uint64
 	for _, b := range f.Bufs {
 		if b.Activation() {
 			n = (n+7)&^7 + uint64(b.Size)
 		}
 	}
-	return n <= SegmentBytes
+	return n
+}
+
+// LayoutOptions are how NewLayout lays a Func out.
+type LayoutOptions struct {
+	// SizesOnly (tfc check): every buffer placed, no data written
+	// (DataLen says its length): a large model's data is hundreds of
+	// megabytes that only the image needs.
+	SizesOnly bool
+	// Zero: the activations at the top of segment 0 where they fit
+	// above ZeroFrom (the size policy: no ES prefix), else as without.
+	Zero bool
+}
+
+// CodeFits: code of n bytes from addr ends on a page below the
+// activations' when they lie in segment 0 (Zero placement, flat or
+// segmented).
+func (l *Layout) CodeFits(addr uint32, n int) bool {
+	return l.zeroAt == 0 || uint64(addr)+uint64(n) <= uint64(l.zeroAt&^0xFFF)
 }
 
 // DataAddr is where the image's data is loaded: flat, at 1 MiB, above
@@ -84,9 +117,15 @@ const (
 type Layout struct {
 	// Segmented: buffers are reached through segment registers (layout_seg.go).
 	Segmented bool
-	// LowSeg (flat): the segment of the activations' group, which ES
-	// holds in the kernels, at LowActivations; 0: they lie above 1 MiB.
-	LowSeg uint16
+	// Low (flat): the activations lie in one 64 KiB segment of low
+	// memory at linear LowBase, which ES (LowSeg) holds in the kernels:
+	// LowActivations, or 0, segment 0, where DS reaches them with no
+	// prefix as ES does (the Zero placement: from zeroAt). Else they lie
+	// above 1 MiB.
+	Low     bool
+	LowBase uint32
+	LowSeg  uint16
+	zeroAt  uint32
 	// esOffsets (LowSeg): the registers whose values are offsets in ES's
 	// segment, not linear addresses (esOffsets in espointers.go).
 	esOffsets map[lir.Reg]bool
@@ -118,11 +157,9 @@ type Layout struct {
 func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 
 // NewLayout lays f out for p; pieces is the console's piece table, prompt
-// the prompt's tokens. With sizesOnly (tfc check) it places every buffer
-// but writes no data (DataLen says its length): a large model's data is
-// hundreds of megabytes that only the image needs.
-func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, sizesOnly bool) (*Layout, error) {
-	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces), sized: sizesOnly}
+// the prompt's tokens.
+func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o LayoutOptions) (*Layout, error) {
+	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces), sized: o.SizesOnly}
 	here := func() uint64 { return DataAddr + uint64(l.DataLen()) }
 	pad := l.pad
 	l.Pieces = DataAddr
@@ -168,9 +205,16 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, sizesOnl
 	at := uint64(align(uint32(here()), 16))
 	low := LowActivationsFit(f)
 	if low {
-		l.LowSeg, l.Group = LowActivations>>4, map[*lir.Buf]Group{}
+		l.Low, l.LowBase, l.Group = true, LowActivations, map[*lir.Buf]Group{}
+		if at := (zeroEnd - activationBytes(f)) &^ 15; o.Zero && activationBytes(f) <= zeroEnd-ZeroFrom {
+			l.LowBase, l.zeroAt = 0, uint32(at)
+		}
+		l.LowSeg = uint16(l.LowBase >> 4)
 	}
-	lowAt := uint64(LowActivations)
+	lowAt := uint64(l.LowBase)
+	if l.zeroAt != 0 {
+		lowAt = uint64(l.zeroAt)
+	}
 	var caches []*lir.Buf
 	for _, b := range f.Bufs {
 		switch {
@@ -315,4 +359,23 @@ func (l *Layout) appendLayers(layered []*lir.Buf) {
 		}
 		l.putZeros(start + int(l.StrideW) - l.DataLen())
 	}
+}
+
+// lowReg is the segment register that the kernels name for the low
+// activations: ES, or DS in segment 0 (plainDS drops it: DS, ES and SS
+// are all 0 there, a base of bp included).
+func (l *Layout) lowReg() x86.Reg {
+	if l.Low && l.zeroAt != 0 {
+		return x86.DS
+	}
+	return x86.ES
+}
+
+// plainDS is m with no segment where it names DS: only the Zero
+// placement's activations do (lowReg), which every segment reaches.
+func plainDS(m x86.Mem) x86.Mem {
+	if m.Seg == x86.DS {
+		m.Seg = x86.NoReg
+	}
+	return m
 }

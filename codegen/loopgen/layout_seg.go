@@ -32,7 +32,7 @@ import (
 // NewSegmentedLayout lays f out for p in the segmented model: the piece
 // table at 64 KiB (a segment's offset 0, as the console reads it), the
 // layers' params, the global groups, then the layers' caches.
-func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int) (*Layout, error) {
+func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o LayoutOptions) (*Layout, error) {
 	l := &Layout{Segmented: true, DataAddr: SegmentedDataAddr, Addr: map[*lir.Buf]uint32{}, Group: map[*lir.Buf]Group{},
 		layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
 	here := func() uint32 { return SegmentedDataAddr + uint32(l.DataLen()) }
@@ -61,9 +61,23 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 		return nil, err
 	}
 	l.appendLayers(layered)
-	// The activations' group: what it must hold, then the smallest
-	// globals while they fit.
+	// The computed activations at the top of segment 0 where they fit
+	// (the Zero placement: DS reaches them), else in the activations'
+	// group: what it must hold, then the smallest globals while they fit.
 	need := uint32(0)
+	if n := activationBytes(f); o.Zero && n <= zeroEnd-ZeroFrom {
+		l.zeroAt = uint32(zeroEnd-n) &^ 15
+		at := l.zeroAt
+		for _, b := range computed {
+			at = align(at, 8)
+			l.Group[b], l.Addr[b] = zeroGroup, at
+			at += uint32(b.Size)
+			if b.Kind == lir.BufNext {
+				l.next = b
+			}
+		}
+		computed = nil
+	}
 	for _, b := range computed {
 		need = align(need, 8) + uint32(b.Size)
 	}
@@ -171,7 +185,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int)
 // lir.Func.Segment, for the passes.
 func (l *Layout) Segments(f *lir.Func) map[*lir.Buf]int {
 	seg := map[*lir.Buf]int{}
-	num := map[Group]int{activations: lir.Activations}
+	num := map[Group]int{activations: lir.Activations, zeroGroup: lir.Zero}
 	for _, b := range f.Bufs {
 		gr, ok := l.Group[b]
 		if !ok {
@@ -212,6 +226,11 @@ type Group struct{ Slot, Add uint16 }
 // activations is the activations' group (addrSegs), lir's segment
 // Activations: ES holds it in every kernel (segRegs).
 var activations = Group{Slot: addrSegs}
+
+// zeroGroup is segment 0's (lir's segment Zero): the computed
+// activations of the Zero placement, which DS reaches in every kernel
+// (no load, no prefix: plainDS). Its slot is no slot.
+var zeroGroup = Group{Slot: 1}
 
 // SegSlot is a global group's segment and the low-memory word that holds
 // it while the image runs.
@@ -293,6 +312,9 @@ func (l *Layout) Linear(b *lir.Buf) uint32 {
 // slot's value stored once, known when compiling).
 func (l *Layout) globalSeg(b *lir.Buf) (uint16, bool) {
 	g := l.Group[b]
+	if g == zeroGroup {
+		return 0, true
+	}
 	for _, s := range l.Segs {
 		if s.Slot == g.Slot {
 			return s.Seg + g.Add, true

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	x86 "tfc/codegen/x86_16"
 	"tfc/frontend"
 	"tfc/ir"
 	"tfc/lir"
@@ -27,9 +28,9 @@ func TestSizedLayout(t *testing.T) {
 		require.NoError(t, err, path)
 		pieces := runtime.PieceData(p.Tokenizer, 0)
 		prompt := []int{1, 2, 3}
-		full, err := NewLayout(p, f, pieces, prompt, false)
+		full, err := NewLayout(p, f, pieces, prompt, LayoutOptions{})
 		require.NoError(t, err, path)
-		sized, err := NewLayout(p, f, pieces, prompt, true)
+		sized, err := NewLayout(p, f, pieces, prompt, LayoutOptions{SizesOnly: true})
 		require.NoError(t, err, path)
 		assert.Empty(t, sized.Data, path)
 		assert.Equal(t, len(full.Data), sized.DataLen(), path)
@@ -46,4 +47,74 @@ func placement(l *Layout) map[string]uint32 {
 		m["buf "+b.Name] = a
 	}
 	return m
+}
+
+// The Zero placement puts the activations at the top of segment 0, above
+// ZeroFrom, where DS reaches them (LowBase 0); code that reaches their
+// page does not fit. Activations of more than segment 0 holds there lie
+// at LowActivations, as without it.
+func TestZeroPlacement(t *testing.T) {
+	p, err := frontend.LoadFile("../../examples/mlp-random.tf", ir.Options{})
+	require.NoError(t, err)
+	f, err := lir.Lower(p)
+	require.NoError(t, err)
+	pieces := runtime.PieceData(p.Tokenizer, 0)
+	l, err := NewLayout(p, f, pieces, nil, LayoutOptions{Zero: true})
+	require.NoError(t, err)
+	require.True(t, l.Low)
+	assert.Zero(t, l.LowBase)
+	assert.Equal(t, x86.DS, l.lowReg())
+	lowest := uint32(zeroEnd)
+	for _, b := range f.Bufs {
+		if b.Activation() {
+			assert.GreaterOrEqual(t, l.Addr[b], uint32(ZeroFrom), b.Name)
+			assert.LessOrEqual(t, uint64(l.Addr[b])+uint64(b.Size), uint64(zeroEnd), b.Name)
+			lowest = min(lowest, l.Addr[b])
+		}
+	}
+	assert.True(t, l.CodeFits(0x7E00, int(lowest&^0xFFF)-0x7E00))
+	assert.False(t, l.CodeFits(0x7E00, int(lowest&^0xFFF)-0x7E00+1))
+
+	l, err = NewLayout(p, f, pieces, nil, LayoutOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, uint32(LowActivations), l.LowBase)
+	assert.Equal(t, x86.ES, l.lowReg())
+	assert.True(t, l.CodeFits(0x7E00, 0x8000))
+
+	f.Bufs = append(f.Bufs, &lir.Buf{Name: "big", Kind: lir.BufScratch, Size: zeroEnd - ZeroFrom})
+	l, err = NewLayout(p, f, pieces, nil, LayoutOptions{Zero: true})
+	require.NoError(t, err)
+	assert.Equal(t, uint32(LowActivations), l.LowBase, "too big for segment 0")
+}
+
+// Segmented, the Zero placement puts the computed activations (not the
+// loaded ones: the prompt, the sampler's state) in segment 0, lir's
+// segment Zero, at the top, which DS reaches.
+func TestZeroPlacementSegmented(t *testing.T) {
+	p, err := frontend.LoadFile("../../examples/mlp-random.tf", ir.Options{})
+	require.NoError(t, err)
+	f, err := lir.Lower(p)
+	require.NoError(t, err)
+	pieces := runtime.PieceData(p.Tokenizer, 0)
+	for _, zero := range []bool{true, false} {
+		l, err := NewSegmentedLayout(p, f, pieces, []int{1, 2}, LayoutOptions{Zero: zero})
+		require.NoError(t, err)
+		seg := l.Segments(f)
+		for _, b := range f.Bufs {
+			if !b.Activation() {
+				continue
+			}
+			if zero {
+				assert.Equal(t, zeroGroup, l.Group[b], b.Name)
+				assert.Equal(t, lir.Zero, seg[b], b.Name)
+				assert.GreaterOrEqual(t, l.Addr[b], uint32(ZeroFrom), b.Name)
+				assert.LessOrEqual(t, uint64(l.Addr[b])+uint64(b.Size), uint64(zeroEnd), b.Name)
+				assert.Equal(t, l.Addr[b], l.Linear(b), b.Name)
+			} else {
+				assert.Equal(t, activations, l.Group[b], b.Name)
+				assert.Equal(t, lir.Activations, seg[b], b.Name)
+			}
+		}
+		assert.Equal(t, !zero, l.CodeFits(0x7E00, 0x8200), "code up to 0x10000")
+	}
 }

@@ -108,7 +108,7 @@ func (g *gen) lookupRoutines() {
 		if r.seg == x86.NoReg {
 			base = x86.EBX
 		}
-		t0, t1 := x86.D(x86.Mem{Base: base, Seg: r.seg}), x86.D(x86.Mem{Base: base, Disp: 4, Seg: r.seg})
+		t0, t1 := x86.D(plainDS(x86.Mem{Base: base, Seg: r.seg})), x86.D(plainDS(x86.Mem{Base: base, Disp: 4, Seg: r.seg}))
 		// t0 + rshr((t1 − t0)·f, bits), by rshrRoutine's entry.
 		g.i(x86.MOV, x86.EAX, t1)
 		g.i(x86.SUB, x86.EAX, t0)

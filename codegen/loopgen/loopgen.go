@@ -121,9 +121,18 @@ func (g *gen) global(b *lir.Buf, off uint32, size int) x86.Mem {
 // globalAt is global's operand for an address (or offset) a in b, with an
 // index register scaled.
 func (g *gen) globalAt(b *lir.Buf, a uint32, size int, index x86.Reg, scale int) x86.Mem {
+	return g.groupAt(g.l.Group[b], a, size, index, scale)
+}
+
+// groupAt is globalAt's operand in group gr (segmented; flat, a linear
+// address).
+func (g *gen) groupAt(gr Group, a uint32, size int, index x86.Reg, scale int) x86.Mem {
 	m := x86.Mem{Size: size, Disp: int32(a), Index: index, Scale: scale, Addr32: true}
+	if g.l.Segmented && gr == zeroGroup {
+		m.Seg = x86.DS
+		return plainDS(addr16(m))
+	}
 	if g.l.Segmented {
-		gr := g.l.Group[b]
 		if gr.Add != 0 {
 			panic("BUG: loopgen: a layer's buffer outside a kernel")
 		}
@@ -143,12 +152,16 @@ func (g *gen) globalAt(b *lir.Buf, a uint32, size int, index x86.Reg, scale int)
 // flat (LowSeg): a buffer there needs no load of ES, and an offset in it
 // takes 16 bits.
 func (g *gen) afterForward(b *lir.Buf, size int) x86.Mem {
-	if (g.l.Segmented || g.l.LowSeg != 0) && g.l.Group[b] == activations {
+	if (g.l.Segmented || g.l.Low) && (g.l.Group[b] == activations || g.l.Group[b] == zeroGroup) {
 		a, _ := g.l.base(b)
-		if !g.l.Segmented {
-			a -= LowActivations
+		seg := x86.ES
+		if g.l.Group[b] == zeroGroup {
+			seg = x86.DS
 		}
-		return addr16(x86.Mem{Size: size, Disp: int32(a), Seg: x86.ES, Addr32: true})
+		if !g.l.Segmented {
+			a, seg = a-g.l.LowBase, g.l.lowReg()
+		}
+		return plainDS(addr16(x86.Mem{Size: size, Disp: int32(a), Seg: seg, Addr32: true}))
 	}
 	return g.global(b, 0, size)
 }
@@ -270,7 +283,7 @@ func (g *gen) generate() {
 		g.i(x86.INC, x86.BX)
 		g.i(x86.CMP, x86.BX, x86.Imm(int64(g.l.NPrompt)))
 		g.i(x86.JAE, x86.Label("chosen"))
-		g.i(x86.MOV, x86.AX, g.globalAt(g.l.next, g.l.Prompt, 16, x86.EBX, 2)) // the prompt is in the activations' group
+		g.i(x86.MOV, x86.AX, g.groupAt(activations, g.l.Prompt, 16, x86.EBX, 2)) // the prompt is in the activations' group
 		g.prog.Label("chosen")
 	}
 	runtime.EmitEndCheck(g.prog, g.p.Tokenizer, "done")
@@ -335,7 +348,8 @@ func (g *gen) forward() error {
 	case g.l.Segmented:
 		g.i(x86.PUSH, x86.Imm(int64(g.l.activationsSeg()))) // the kernels' activations (segRegs)
 		g.i(x86.POP, x86.ES)
-	case g.l.LowSeg != 0:
+	case g.l.Low:
+		// Zero placement: ES is 0 as DS (rep stosd's fill writes ES:DI).
 		g.i(x86.PUSH, x86.Imm(int64(g.l.LowSeg)))
 		g.i(x86.POP, x86.ES)
 	}

@@ -195,13 +195,24 @@ func (k *kernel) fill(n *lir.Node) bool {
 		return false
 	}
 	at := k.addr(lir.Mem{Buf: buf, Base: lir.NoReg, Index: lir.NoReg, Disp: first, Width: 4})
-	if at.Seg != x86.ES || at.Base != x86.NoReg || at.Index != x86.NoReg || at.Addr32 {
+	// Segmented, a buffer in segment 0 (DS: the Zero placement) takes
+	// ES for the stores, from DS, and back (4 bytes).
+	swap := k.l.Segmented && at.Seg == x86.DS
+	if at.Seg != x86.ES && !(k.l.Low && at.Seg == k.l.lowReg()) && !swap || at.Base != x86.NoReg || at.Index != x86.NoReg || at.Addr32 {
 		return false
 	}
 	k.i(x86.MOV, x86.DI, x86.Imm(int64(uint16(at.Disp))))
 	k.i(x86.MOV, x86.CX, x86.Imm(bytes*n.CountImm/4))
 	k.i(x86.XOR, x86.EAX, x86.EAX)
+	if swap {
+		k.i(x86.PUSH, x86.ES)
+		k.i(x86.PUSH, x86.DS)
+		k.i(x86.POP, x86.ES)
+	}
 	k.i(x86.REP | x86.STOSD)
+	if swap {
+		k.i(x86.POP, x86.ES)
+	}
 	return true
 }
 

@@ -181,14 +181,14 @@ func (g *gen) mac2Routines() {
 // emit appends r's code.
 func (r mac2Routine) emit(p *x86.Program) {
 	p.Label(r.name())
-	t0 := x86.D(x86.Mem{Base: r.base(), Seg: r.seg})
-	t1 := x86.D(x86.Mem{Base: r.base(), Disp: int32(r.delta), Seg: r.seg})
+	t0 := x86.D(plainDS(x86.Mem{Base: r.base(), Seg: r.seg}))
+	t1 := x86.D(plainDS(x86.Mem{Base: r.base(), Disp: int32(r.delta), Seg: r.seg}))
 	if r.mem {
-		p.I(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: r.xBase(), Seg: r.xSeg}))
+		p.I(x86.MOV, x86.EAX, x86.D(plainDS(x86.Mem{Base: r.xBase(), Seg: r.xSeg})))
 		p.I(x86.IMUL, t0)
 		p.I(x86.MOV, x86.ECX, x86.EAX)
 		p.I(x86.PUSH, x86.EDX)
-		p.I(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: r.xBase(), Disp: int32(r.xDelta), Seg: r.xSeg}))
+		p.I(x86.MOV, x86.EAX, x86.D(plainDS(x86.Mem{Base: r.xBase(), Disp: int32(r.xDelta), Seg: r.xSeg})))
 	} else {
 		p.I(x86.IMUL, t0)
 		p.I(x86.XCHG, x86.EAX, x86.ECX) // eax = ecx's factor, ecx = the low half

@@ -17,6 +17,9 @@ func (k *kernel) segment(gr Group) x86.Reg {
 	if gr == activations {
 		return x86.ES // forward's, for every kernel
 	}
+	if gr == zeroGroup {
+		return x86.DS // segment 0, every kernel's
+	}
 	return k.segmentReg(gr, func(r x86.Reg) []regalloc.Item {
 		slot := x86.W(x86.Abs16(gr.Slot))
 		if gr.Add == 0 {
