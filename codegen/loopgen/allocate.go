@@ -183,6 +183,8 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 	zeroStore(phys)
 	loadFold(phys)
 	if k.short {
+		lodsLoads(phys)
+		stosStores(phys, !k.l.Segmented && k.l.Low && k.l.zeroAt != 0)
 		cdqByte(phys)
 		xchgMoves(phys)
 		incTwice(phys)

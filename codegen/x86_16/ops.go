@@ -268,7 +268,10 @@ var opNames = func() [opEnd]string {
 	return n
 }()
 
-func (op Op) base() Op   { return op &^ (prefixMask | A32 | segMask) }
+func (op Op) base() Op { return op &^ (prefixMask | A32 | segMask) }
+
+// Base is op without its prefixes (repeat, address size, segment).
+func (op Op) Base() Op   { return op.base() }
 func (op Op) prefix() Op { return op & prefixMask }
 
 func (op Op) String() string {

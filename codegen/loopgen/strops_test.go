@@ -1,0 +1,128 @@
+package loopgen
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/regalloc"
+)
+
+// A load into eax through si or esi, stepped later by its width with
+// nothing between touching the pointer, and the step's flags dead, is
+// lods (a word: and cwde; a byte: cbw, cwde), its segment and address
+// size kept; otherwise it stays.
+func TestLodsLoads(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	add := func(r x86.Reg, n int64) x86.Inst { return inst(x86.ADD, r, x86.Imm(n)) }
+	word32 := x86.Mem{Size: 16, Base: x86.ESI, Addr32: true}
+	byteFS := x86.Mem{Size: 8, Base: x86.SI, Seg: x86.FS}
+	dword := x86.Mem{Size: 32, Base: x86.SI}
+	imul := inst(x86.IMUL, x86.D(x86.Mem{Base: x86.BX}))
+	jne := inst(x86.JNE, x86.Label("l"))
+	for _, c := range []struct {
+		name  string
+		items []x86.Inst
+		want  []x86.Inst // nil: unchanged
+	}{
+		{"a word through esi", []x86.Inst{inst(x86.MOVSX, x86.EAX, word32), imul, add(x86.ESI, 2), add(x86.BX, 4), jne},
+			[]x86.Inst{inst(x86.A32 | x86.LODSW), inst(x86.CWDE), imul, add(x86.BX, 4), jne}},
+		{"a byte through fs:si", []x86.Inst{inst(x86.MOVSX, x86.EAX, byteFS), imul, inst(x86.INC, x86.SI), add(x86.BX, 4), jne},
+			[]x86.Inst{inst(x86.SegOverride(x86.FS) | x86.LODSB), inst(x86.CBW), inst(x86.CWDE), imul, add(x86.BX, 4), jne}},
+		{"a dword", []x86.Inst{inst(x86.MOV, x86.EAX, dword), add(x86.SI, 4), add(x86.BX, 4), jne},
+			[]x86.Inst{inst(x86.LODSD), add(x86.BX, 4), jne}},
+		{"si as the index", []x86.Inst{inst(x86.MOVSX, x86.EAX, x86.Mem{Size: 8, Index: x86.SI, Seg: x86.ES}), imul, inst(x86.INC, x86.SI), add(x86.BX, 4), jne}, nil},
+		{"the step's flags read", []x86.Inst{inst(x86.MOVSX, x86.EAX, word32), add(x86.ESI, 2), jne}, nil},
+		{"another step", []x86.Inst{inst(x86.MOVSX, x86.EAX, word32), add(x86.ESI, 4), add(x86.BX, 4), jne}, nil},
+		{"the pointer read between", []x86.Inst{inst(x86.MOVSX, x86.EAX, word32), inst(x86.MOV, x86.ECX, x86.ESI), add(x86.ESI, 2), add(x86.BX, 4), jne}, nil},
+		{"a call between", []x86.Inst{inst(x86.MOVSX, x86.EAX, word32), inst(x86.CALL, x86.Label("rshr")), add(x86.ESI, 2), add(x86.BX, 4), jne}, nil},
+		{"into ecx", []x86.Inst{inst(x86.MOVSX, x86.ECX, word32), add(x86.ESI, 2), add(x86.BX, 4), jne}, nil},
+		{"a displacement", []x86.Inst{inst(x86.MOVSX, x86.EAX, x86.Mem{Size: 16, Base: x86.ESI, Disp: 2, Addr32: true}), add(x86.ESI, 2), add(x86.BX, 4), jne}, nil},
+		{"through di", []x86.Inst{inst(x86.MOVSX, x86.EAX, x86.Mem{Size: 8, Base: x86.DI}), add(x86.DI, 1), add(x86.BX, 4), jne}, nil},
+	} {
+		k := &regalloc.Kernel{Items: []regalloc.Item{{Label: "l"}}}
+		for _, in := range c.items {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+		lodsLoads(k)
+		var got []x86.Inst
+		for _, it := range k.Items[1:] {
+			got = append(got, it.Inst)
+		}
+		want := c.want
+		if want == nil {
+			want = c.items
+		}
+		assert.Equal(t, want, got, c.name)
+	}
+}
+
+// A store of eax, ax or al through di or edi in ES's segment (or DS's,
+// where ES is DS: the flat model's activations in segment 0), stepped
+// later by its width as lodsLoads's loads, is stos; in DS's segment where
+// ES is not DS, or through another register, it stays.
+func TestStosStores(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	add := func(r x86.Reg, n int64) x86.Inst { return inst(x86.ADD, r, x86.Imm(n)) }
+	jne := inst(x86.JNE, x86.Label("l"))
+	di := x86.Mem{Base: x86.DI}
+	for _, c := range []struct {
+		name   string
+		items  []x86.Inst
+		esIsDS bool
+		want   []x86.Inst // nil: unchanged
+	}{
+		{"a dword, ES is DS", []x86.Inst{inst(x86.MOV, di, x86.EAX), inst(x86.MOV, x86.ECX, x86.EAX), add(x86.DI, 4), add(x86.SI, 4), jne}, true,
+			[]x86.Inst{inst(x86.STOSD), inst(x86.MOV, x86.ECX, x86.EAX), add(x86.SI, 4), jne}},
+		{"a word through edi", []x86.Inst{inst(x86.MOV, x86.Mem{Base: x86.EDI, Addr32: true}, x86.AX), add(x86.EDI, 2), add(x86.SI, 4), jne}, true,
+			[]x86.Inst{inst(x86.A32 | x86.STOSW), add(x86.SI, 4), jne}},
+		{"a byte in ES's", []x86.Inst{inst(x86.MOV, x86.Mem{Base: x86.DI, Seg: x86.ES}, x86.AL), inst(x86.INC, x86.DI), add(x86.SI, 4), jne}, false,
+			[]x86.Inst{inst(x86.STOSB), add(x86.SI, 4), jne}},
+		{"DS's, ES not", []x86.Inst{inst(x86.MOV, di, x86.EAX), add(x86.DI, 4), add(x86.SI, 4), jne}, false, nil},
+		{"from ecx", []x86.Inst{inst(x86.MOV, di, x86.ECX), add(x86.DI, 4), add(x86.SI, 4), jne}, true, nil},
+		{"through si", []x86.Inst{inst(x86.MOV, x86.Mem{Base: x86.SI}, x86.EAX), add(x86.SI, 4), add(x86.DI, 4), jne}, true, nil},
+	} {
+		k := &regalloc.Kernel{Items: []regalloc.Item{{Label: "l"}}}
+		for _, in := range c.items {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+		stosStores(k, c.esIsDS)
+		var got []x86.Inst
+		for _, it := range k.Items[1:] {
+			got = append(got, it.Inst)
+		}
+		want := c.want
+		if want == nil {
+			want = c.items
+		}
+		assert.Equal(t, want, got, c.name)
+	}
+}
+
+// A call between the load and the step keeps lods where it is a
+// routine's that neither reads nor writes si (rshr's: the embedding's
+// row), not a proc's (which may write any register).
+func TestLodsPastRoutine(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	for _, c := range []struct {
+		name     string
+		clobbers []x86.Reg
+		reads    []x86.Reg
+		lods     bool
+	}{
+		{"rshr's", rshrClobbers, rshrReads, true},
+		{"a proc's", nil, nil, false},
+		{"one that reads si", rshrClobbers, []x86.Reg{x86.EAX, x86.ESI}, false},
+	} {
+		k := &regalloc.Kernel{Items: []regalloc.Item{{Label: "l"},
+			{Inst: inst(x86.MOVSX, x86.EAX, x86.Mem{Size: 8, Base: x86.SI, Seg: x86.ES})},
+			{Inst: inst(x86.CALL, x86.Label("r")), Reads: c.reads, Clobbers: c.clobbers},
+			{Inst: inst(x86.INC, x86.SI)},
+			{Inst: inst(x86.ADD, x86.DI, x86.Imm(4))},
+			{Inst: inst(x86.JNE, x86.Label("l"))},
+		}}
+		lodsLoads(k)
+		assert.Equal(t, c.lods, k.Items[1].Inst.Op == x86.SegOverride(x86.ES)|x86.LODSB, c.name)
+	}
+}
