@@ -190,14 +190,10 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 		incTwice(phys)
 		byteLoads(phys)
 	}
-	for i, it := range phys.Items {
-		for j, a := range it.Inst.Args {
-			if m, ok := a.(x86.Mem); ok && m.Seg == x86.DS {
-				phys.Items[i].Inst.Args = slices.Clone(it.Inst.Args)
-				phys.Items[i].Inst.Args[j] = plainDS(m)
-				it = phys.Items[i]
-			}
-		}
+	// Last, DS named for segment 0's activations (lowReg: so that the
+	// steps before took their addresses as offsets in a segment) goes.
+	for i := range phys.Items {
+		phys.Items[i].Inst = withoutDS(phys.Items[i].Inst)
 	}
 	return phys, nil
 }

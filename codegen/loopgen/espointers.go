@@ -6,7 +6,7 @@ import (
 	"tfc/lir"
 )
 
-// Flat, with the activations in low memory (LowSeg), a proc's pointer
+// Flat, with the activations in low memory (Layout.Low), a proc's pointer
 // param that every call passes an activation's address and that the proc
 // only adds to and addresses memory with is passed as the activation's
 // offset in ES's segment instead: a word where a linear address takes a

@@ -47,7 +47,7 @@ func TestESOffsets(t *testing.T) {
 			body = append(body, n(inst(lir.OpCopy, addrC, addrA, lir.NoReg)))
 		}
 		f.Body = []*lir.Node{{Kind: lir.NOp, Body: body}}
-		l := &Layout{Low: true, LowBase: LowActivations, LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{act: activations},
+		l := &Layout{Low: true, LowBase: LowActivations, Group: map[*lir.Buf]Group{act: activations},
 			Addr: map[*lir.Buf]uint32{act: LowActivations + 0x100, weights: 0x200000}}
 		return f, l
 	}
@@ -65,7 +65,7 @@ func TestESOffsets(t *testing.T) {
 
 	f, l = build(true)
 	assert.Empty(t, esOffsets(f, l), "its address read besides the call")
-	l.Low, l.LowBase, l.LowSeg = false, 0, 0
+	l.Low, l.LowBase = false, 0
 	assert.Nil(t, esOffsets(f, l), "activations above 1 MiB")
 }
 
@@ -98,7 +98,7 @@ func TestESOffsetsInForward(t *testing.T) {
 			n(addr), n(inst(lir.OpCopy, p, a, lir.NoReg)), n(lir.Inst{Op: lir.OpConst, Dst: four, A: lir.NoReg, B: lir.NoReg, C: lir.NoReg, Imm: 4}),
 			{Kind: lir.NLoop, Index: i, Count: lir.NoReg, CountImm: 4, Body: loop},
 		}}}
-		l := &Layout{Low: true, LowBase: LowActivations, LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{act: activations},
+		l := &Layout{Low: true, LowBase: LowActivations, Group: map[*lir.Buf]Group{act: activations},
 			Addr: map[*lir.Buf]uint32{act: LowActivations + 0x100}}
 		l.esOffsets = esOffsets(f, l)
 		for _, r := range []lir.Reg{a, p} {

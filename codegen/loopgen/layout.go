@@ -53,7 +53,7 @@ const (
 // LowActivations is where the flat model puts the activations (vars,
 // scratch, the chosen token) when they fit one 64 KiB segment: in
 // conventional memory that the loader's bounce buffer (0x10000-0x17FFF)
-// no longer needs, reached through ES (LowSeg) with 16-bit offsets as
+// no longer needs, reached through ES (Layout.Low) with 16-bit offsets as
 // the segmented model reaches its activations, where their linear
 // addresses above 1 MiB would take a 32-bit displacement and 32-bit
 // addressing. A buffer's Addr stays its linear address.
@@ -95,6 +95,16 @@ type LayoutOptions struct {
 	Zero bool
 }
 
+// zeroStart is where the Zero placement puts f's activations, at the top
+// of segment 0, where o asks for it and they fit above ZeroFrom.
+func zeroStart(f *lir.Func, o LayoutOptions) (uint32, bool) {
+	n := activationBytes(f)
+	if !o.Zero || n > zeroEnd-ZeroFrom {
+		return 0, false
+	}
+	return uint32(zeroEnd-n) &^ 15, true
+}
+
 // CodeFits: code of n bytes from addr ends on a page below the
 // activations' when they lie in segment 0 (Zero placement, flat or
 // segmented).
@@ -118,15 +128,14 @@ type Layout struct {
 	// Segmented: buffers are reached through segment registers (layout_seg.go).
 	Segmented bool
 	// Low (flat): the activations lie in one 64 KiB segment of low
-	// memory at linear LowBase, which ES (LowSeg) holds in the kernels:
+	// memory at linear LowBase, which ES holds in the kernels (lowSeg):
 	// LowActivations, or 0, segment 0, where DS reaches them with no
 	// prefix as ES does (the Zero placement: from zeroAt). Else they lie
 	// above 1 MiB.
 	Low     bool
 	LowBase uint32
-	LowSeg  uint16
 	zeroAt  uint32
-	// esOffsets (LowSeg): the registers whose values are offsets in ES's
+	// esOffsets (Low): the registers whose values are offsets in ES's
 	// segment, not linear addresses (esOffsets in espointers.go).
 	esOffsets map[lir.Reg]bool
 	// Segmented: each global buffer's group (the slot of its segment),
@@ -201,15 +210,14 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 		return nil, fmt.Errorf("the data is %d bytes, more than fit from 1 MiB below 4 GiB", l.DataLen())
 	}
 	// Computed: vars, scratch, the token (in low memory where they fit
-	// its 64 KiB: LowSeg); then the caches' region.
+	// its 64 KiB: Low); then the caches' region.
 	at := uint64(align(uint32(here()), 16))
 	low := LowActivationsFit(f)
 	if low {
 		l.Low, l.LowBase, l.Group = true, LowActivations, map[*lir.Buf]Group{}
-		if at := (zeroEnd - activationBytes(f)) &^ 15; o.Zero && activationBytes(f) <= zeroEnd-ZeroFrom {
-			l.LowBase, l.zeroAt = 0, uint32(at)
+		if at, ok := zeroStart(f, o); ok {
+			l.LowBase, l.zeroAt = 0, at
 		}
-		l.LowSeg = uint16(l.LowBase >> 4)
 	}
 	lowAt := uint64(l.LowBase)
 	if l.zeroAt != 0 {
@@ -361,6 +369,9 @@ func (l *Layout) appendLayers(layered []*lir.Buf) {
 	}
 }
 
+// lowSeg is the segment of the low activations (Low), ES's in forward.
+func (l *Layout) lowSeg() uint16 { return uint16(l.LowBase >> 4) }
+
 // lowReg is the segment register that the kernels name for the low
 // activations: ES, or DS in segment 0 (plainDS drops it: DS, ES and SS
 // are all 0 there, a base of bp included).
@@ -369,6 +380,17 @@ func (l *Layout) lowReg() x86.Reg {
 		return x86.DS
 	}
 	return x86.ES
+}
+
+// withoutDS is in with plainDS's operands.
+func withoutDS(in x86.Inst) x86.Inst {
+	for j, a := range in.Args {
+		if m, ok := a.(x86.Mem); ok && m.Seg == x86.DS {
+			in.Args = slices.Clone(in.Args)
+			in.Args[j] = plainDS(m)
+		}
+	}
+	return in
 }
 
 // plainDS is m with no segment where it names DS: only the Zero

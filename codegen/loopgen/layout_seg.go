@@ -65,9 +65,8 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 	// (the Zero placement: DS reaches them), else in the activations'
 	// group: what it must hold, then the smallest globals while they fit.
 	need := uint32(0)
-	if n := activationBytes(f); o.Zero && n <= zeroEnd-ZeroFrom {
-		l.zeroAt = uint32(zeroEnd-n) &^ 15
-		at := l.zeroAt
+	if at, ok := zeroStart(f, o); ok {
+		l.zeroAt = at
 		for _, b := range computed {
 			at = align(at, 8)
 			l.Group[b], l.Addr[b] = zeroGroup, at

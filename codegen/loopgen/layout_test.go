@@ -54,11 +54,7 @@ func placement(l *Layout) map[string]uint32 {
 // page does not fit. Activations of more than segment 0 holds there lie
 // at LowActivations, as without it.
 func TestZeroPlacement(t *testing.T) {
-	p, err := frontend.LoadFile("../../examples/mlp-random.tf", ir.Options{})
-	require.NoError(t, err)
-	f, err := lir.Lower(p)
-	require.NoError(t, err)
-	pieces := runtime.PieceData(p.Tokenizer, 0)
+	p, f, pieces := lowered(t, "../../examples/mlp-random.tf")
 	l, err := NewLayout(p, f, pieces, nil, LayoutOptions{Zero: true})
 	require.NoError(t, err)
 	require.True(t, l.Low)
@@ -91,11 +87,7 @@ func TestZeroPlacement(t *testing.T) {
 // loaded ones: the prompt, the sampler's state) in segment 0, lir's
 // segment Zero, at the top, which DS reaches.
 func TestZeroPlacementSegmented(t *testing.T) {
-	p, err := frontend.LoadFile("../../examples/mlp-random.tf", ir.Options{})
-	require.NoError(t, err)
-	f, err := lir.Lower(p)
-	require.NoError(t, err)
-	pieces := runtime.PieceData(p.Tokenizer, 0)
+	p, f, pieces := lowered(t, "../../examples/mlp-random.tf")
 	for _, zero := range []bool{true, false} {
 		l, err := NewSegmentedLayout(p, f, pieces, []int{1, 2}, LayoutOptions{Zero: zero})
 		require.NoError(t, err)
@@ -117,4 +109,14 @@ func TestZeroPlacementSegmented(t *testing.T) {
 		}
 		assert.Equal(t, !zero, l.CodeFits(0x7E00, 0x8200), "code up to 0x10000")
 	}
+}
+
+// lowered is the program at path, lowered, and its piece table.
+func lowered(t *testing.T, path string) (*ir.Program, *lir.Func, []byte) {
+	t.Helper()
+	p, err := frontend.LoadFile(path, ir.Options{})
+	require.NoError(t, err)
+	f, err := lir.Lower(p)
+	require.NoError(t, err)
+	return p, f, runtime.PieceData(p.Tokenizer, 0)
 }

@@ -149,7 +149,7 @@ func (g *gen) groupAt(gr Group, a uint32, size int, index x86.Reg, scale int) x8
 
 // afterForward is global's operand for b right after forward returns,
 // which leaves ES at the activations' segment (segRegs), segmented or
-// flat (LowSeg): a buffer there needs no load of ES, and an offset in it
+// flat (Low): a buffer there needs no load of ES, and an offset in it
 // takes 16 bits.
 func (g *gen) afterForward(b *lir.Buf, size int) x86.Mem {
 	if (g.l.Segmented || g.l.Low) && (g.l.Group[b] == activations || g.l.Group[b] == zeroGroup) {
@@ -350,7 +350,7 @@ func (g *gen) forward() error {
 		g.i(x86.POP, x86.ES)
 	case g.l.Low:
 		// Zero placement: ES is 0 as DS (rep stosd's fill writes ES:DI).
-		g.i(x86.PUSH, x86.Imm(int64(g.l.LowSeg)))
+		g.i(x86.PUSH, x86.Imm(int64(g.l.lowSeg())))
 		g.i(x86.POP, x86.ES)
 	}
 	final := len(g.f.Body) - 1

@@ -39,7 +39,7 @@ func (k *kernel) loop(n *lir.Node, before []*lir.Node) {
 	if p, last, ok := k.endLoop(n, before); ok {
 		k.label(top)
 		k.nodes(n.Body)
-		k.i(x86.CMP, v16(k.src(p).(x86.Reg)), x86.Imm(last))
+		k.i(x86.CMP, word16(k.src(p)), x86.Imm(last))
 		k.i(x86.JNZ, x86.Label(top))
 		k.label(end)
 		return
@@ -337,11 +337,16 @@ func (k *kernel) shortLoop(n *lir.Node) bool {
 
 // short16 are a short loop's index and count as their low words.
 func short16(idx x86.Reg, count x86.Operand) (x86.Reg, x86.Operand) {
-	switch c := count.(type) {
+	return v16(idx), word16(count)
+}
+
+// word16 is a register's or memory operand's low word.
+func word16(o x86.Operand) x86.Operand {
+	switch c := o.(type) {
 	case x86.Reg:
-		count = v16(c)
+		return v16(c)
 	case x86.Mem:
-		count = x86.W(c)
+		return x86.W(c)
 	}
-	return v16(idx), count
+	return o
 }

@@ -93,7 +93,7 @@ func TestMac2CallReadsFactors(t *testing.T) {
 				&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 4, B: no, C: no,
 					Mem: lir.Mem{Base: 0, Index: no, Width: 4}}})
 			l := oneBuf(tab, false)
-			l.Low, l.LowBase, l.LowSeg, l.Group = true, LowActivations, LowActivations>>4, map[*lir.Buf]Group{x: activations}
+			l.Low, l.LowBase, l.Group = true, LowActivations, map[*lir.Buf]Group{x: activations}
 			l.Addr[x] = LowActivations + 0x200
 			got := listingOf(t, f, l, nodes, true, variant{mac2Call: true})
 			assert.Regexp(t, `(?m)^\s+call mac2\.16\.30\.x4(\.es)?\n`, got, "listing:\n%s", got)

@@ -75,7 +75,7 @@ func listingOf(t *testing.T, f *lir.Func, l *Layout, body []*lir.Node, short boo
 // activations (flat, in ES's segment) where low is set, else past 1 MiB.
 func oneBuf(buf *lir.Buf, low bool) *Layout {
 	if low {
-		return &Layout{Low: true, LowBase: LowActivations, LowSeg: LowActivations >> 4, Group: map[*lir.Buf]Group{buf: activations},
+		return &Layout{Low: true, LowBase: LowActivations, Group: map[*lir.Buf]Group{buf: activations},
 			Addr: map[*lir.Buf]uint32{buf: LowActivations + 0x100}}
 	}
 	return &Layout{Addr: map[*lir.Buf]uint32{buf: 0x100000 + 0x100}}

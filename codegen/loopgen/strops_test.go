@@ -41,20 +41,11 @@ func TestLodsLoads(t *testing.T) {
 		{"a displacement", []x86.Inst{inst(x86.MOVSX, x86.EAX, x86.Mem{Size: 16, Base: x86.ESI, Disp: 2, Addr32: true}), add(x86.ESI, 2), add(x86.BX, 4), jne}, nil},
 		{"through di", []x86.Inst{inst(x86.MOVSX, x86.EAX, x86.Mem{Size: 8, Base: x86.DI}), add(x86.DI, 1), add(x86.BX, 4), jne}, nil},
 	} {
-		k := &regalloc.Kernel{Items: []regalloc.Item{{Label: "l"}}}
-		for _, in := range c.items {
-			k.Items = append(k.Items, regalloc.Item{Inst: in})
-		}
-		lodsLoads(k)
-		var got []x86.Inst
-		for _, it := range k.Items[1:] {
-			got = append(got, it.Inst)
-		}
 		want := c.want
 		if want == nil {
 			want = c.items
 		}
-		assert.Equal(t, want, got, c.name)
+		assert.Equal(t, want, peepholed(c.items, lodsLoads), c.name)
 	}
 }
 
@@ -83,19 +74,11 @@ func TestStosStores(t *testing.T) {
 		{"from ecx", []x86.Inst{inst(x86.MOV, di, x86.ECX), add(x86.DI, 4), add(x86.SI, 4), jne}, true, nil},
 		{"through si", []x86.Inst{inst(x86.MOV, x86.Mem{Base: x86.SI}, x86.EAX), add(x86.SI, 4), add(x86.DI, 4), jne}, true, nil},
 	} {
-		k := &regalloc.Kernel{Items: []regalloc.Item{{Label: "l"}}}
-		for _, in := range c.items {
-			k.Items = append(k.Items, regalloc.Item{Inst: in})
-		}
-		stosStores(k, c.esIsDS)
-		var got []x86.Inst
-		for _, it := range k.Items[1:] {
-			got = append(got, it.Inst)
-		}
 		want := c.want
 		if want == nil {
 			want = c.items
 		}
+		got := peepholed(c.items, func(k *regalloc.Kernel) { stosStores(k, c.esIsDS) })
 		assert.Equal(t, want, got, c.name)
 	}
 }
@@ -125,4 +108,19 @@ func TestLodsPastRoutine(t *testing.T) {
 		lodsLoads(k)
 		assert.Equal(t, c.lods, k.Items[1].Inst.Op == x86.SegOverride(x86.ES)|x86.LODSB, c.name)
 	}
+}
+
+// peepholed is items, after a label l, as peephole p leaves them (the
+// label dropped).
+func peepholed(items []x86.Inst, p func(*regalloc.Kernel)) []x86.Inst {
+	k := &regalloc.Kernel{Items: []regalloc.Item{{Label: "l"}}}
+	for _, in := range items {
+		k.Items = append(k.Items, regalloc.Item{Inst: in})
+	}
+	p(k)
+	var got []x86.Inst
+	for _, it := range k.Items[1:] {
+		got = append(got, it.Inst)
+	}
+	return got
 }
