@@ -124,7 +124,7 @@ func lowered(t *testing.T, path string) (*ir.Program, *lir.Func, []byte) {
 // A layer slot's low word ends the layer loop where no layer before the
 // last leaves it what the last does.
 func TestLowWordEnds(t *testing.T) {
-	assert.True(t, lowWordEnds(0x112fd0, 0x16d60, 5), "llama2.tf's params")
+	assert.True(t, lowWordEnds(0x112fd0, 0x16d60, 5), "a stride of llama2.tf's params'")
 	assert.False(t, lowWordEnds(0x100000, 0x10000, 3), "the low word stays")
 	assert.False(t, lowWordEnds(0, 0x8000, 4), "back at 0 after 2")
 	assert.True(t, lowWordEnds(0, 0x8000, 1), "one layer")

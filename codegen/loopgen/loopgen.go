@@ -166,8 +166,8 @@ func (g *gen) afterForward(b *lir.Buf, size int) x86.Mem {
 	return g.global(b, 0, size)
 }
 
-// lowWordEnds: a value that starts at start and steps by stride has a
-// low word after layers steps that it has after no fewer.
+// lowWordEnds: a value that starts at start and steps by stride reaches,
+// after layers steps, a low word it had after none of the steps before.
 func lowWordEnds(start, stride int64, layers int) bool {
 	end := uint16(start + stride*int64(layers))
 	for k := 1; k < layers; k++ {
@@ -193,7 +193,7 @@ func addr16(m x86.Mem) x86.Mem {
 // start and steps by stride, with its value after the last layer (in the
 // slot's width, which add wraps in; for size, a dword slot's low word
 // where no layer before the last leaves it what the last does: `cmp word
-// [0x1004], 0x52b0`, 3 bytes fewer).
+// [0x1004], -0x7d50` in llama2.tf, 3 bytes fewer).
 func (g *gen) layerEnd(m x86.Mem, start, stride uint32) x86.Inst {
 	end := g.l.layerStart(start) + g.l.layerStart(stride)*int64(g.p.Layers)
 	if m.Size == 32 && g.o.Size && lowWordEnds(g.l.layerStart(start), g.l.layerStart(stride), g.p.Layers) {

@@ -12,9 +12,8 @@ import (
 // reading a dword, whose pointer an add of the load's width steps later,
 // nothing between touching the pointer nor any label, jump, string
 // instruction or call but a routine's (steppedAfter), and the add's
-// flags dead after it, is lods (then
-// cbw, cwde): it steps the pointer itself, DF being clear (the boot
-// sector's cld; nothing sets it). A word through esi: `a32 lodsw; cwde`,
+// flags dead after it, is lods (then cbw, cwde): it steps the pointer
+// itself, DF being clear (the boot sector's cld; nothing sets it). A word through esi: `a32 lodsw; cwde`,
 // 4 bytes, for `movsx eax, word [esi]` and `add esi, 2`, 9 (llama2.tf's
 // matmul rows and attention's dot products). After allocation (k in
 // physical registers).
