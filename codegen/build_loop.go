@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"tfc/codegen/loopgen"
@@ -77,6 +78,9 @@ type loopTry struct {
 	// notZero: the activations do not lie in segment 0 (the size
 	// policy's code reached their page: loopgen.LayoutOptions.Zero).
 	notZero bool
+	// unpinned: the layer slots that no segment register stands for (a
+	// kernel needed it: loopgen.Options.Unpinned).
+	unpinned []uint16
 }
 
 // codeTooBig: the code passes 64 KiB.
@@ -175,7 +179,14 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		}
 	}
 	main := &x86.Program{}
-	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Size: try.policy == "size", Cache: try.cache})
+	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Size: try.policy == "size", Cache: try.cache, Unpinned: try.unpinned})
+	if e := (*loopgen.PinError)(nil); errors.As(err, &e) && !slices.Contains(try.unpinned, e.Slot) {
+		try.unpinned = append(slices.Clone(try.unpinned), e.Slot)
+		if b, ok := o.DumpTo.(*bytes.Buffer); ok {
+			b.Reset() // the build's dump is the second's
+		}
+		return buildLoopIn(p, prompt, steps, o, try, segmented)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -228,8 +228,55 @@ func count(lines []string, s string) int {
 func TestCallsLeaveLayerSegmentsInSlots(t *testing.T) {
 	listing := segmentedListing(t, "llama2-int8")
 	assert.NotRegexp(t, `mov ax, (word \[0x1004\]|0x[0-9a-f]+)\n\s+call proc\d+\n\s+db`, listing)
-	assert.Regexp(t, `(?m)^proc0:\n(?:[^;].*\n)*?\s+mov fs, word \[0x1004\]\n`, listing)
-	assert.Regexp(t, `(?m)^proc1:\n(?:[^;].*\n)*?\s+mov fs, word \[0x1004\]\n`, listing)
+	// FS holds the slot's segment (TestLayerSlotsPinned): neither proc
+	// loads a segment register.
+	for _, pr := range []string{"proc0", "proc1"} {
+		body := procBody(t, listing, pr)
+		assert.Contains(t, body, "[fs:", pr)
+		assert.NotRegexp(t, `mov [fg]s, `, body, pr)
+	}
+}
+
+// procBody is the listing's lines of proc name, to the next region.
+func procBody(t *testing.T, listing, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?ms)^` + name + `:\n(.*?)\n; region`).FindStringSubmatch(listing)
+	require.NotNil(t, m, "%s in the listing", name)
+	return m[1]
+}
+
+// The layer slots of the segmented model live in FS and GS from the
+// layer loop on (pinSlots): the loop sets them (push imm16; pop fs) and
+// steps them (mov ax, fs; add ax, imm16; mov fs, ax; cmp ax, end), and
+// no code reads their words. Where a proc adds the params' slot to an
+// offset it is passed (gpt2-random's matmuls: add ax, [0x1004]), or needs
+// FS for another segment (untied-random's norm, passed the activations'
+// after the loop: a PinError, and the build selects again), the params'
+// slot stays a word and only GS is pinned. The images boot equal to tfc
+// sim (TestMatrix, which boots each example so).
+func TestLayerSlotsPinned(t *testing.T) {
+	t.Parallel()
+	for name, fs := range map[string]bool{"mlp-random": true, "llama2-int8": true, "gpt2-random": false, "untied-random": false} {
+		for _, opt := range []string{"s", "2"} {
+			p, err := frontend.LoadFile(path(name), ir.Options{})
+			require.NoError(t, err)
+			im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented", Opt: opt})
+			require.NoError(t, err)
+			l := im.Main.Listing()
+			what := name + " -O" + opt
+			assert.Regexp(t, `push 0x[0-9a-f]+\n\s+pop gs\n`, l, what)
+			assert.Regexp(t, `mov ax, gs\n\s+add ax, 0x[0-9a-f]+\n\s+mov gs, ax\n`, l, what)
+			assert.NotContains(t, l, "[0x1008]", what)
+			if fs {
+				assert.Regexp(t, `push 0x[0-9a-f]+\n\s+pop fs\n`, l, what)
+				assert.Regexp(t, `mov ax, fs\n\s+add ax, 0x[0-9a-f]+\n\s+mov fs, ax\n\s+cmp ax, 0x[0-9a-f]+\n\s+jne`, l, what)
+				assert.NotContains(t, l, "[0x1004]", what)
+			} else {
+				assert.Regexp(t, `mov word \[0x1004\], 0x[0-9a-f]+\n`, l, what)
+				assert.Regexp(t, `cmp (byte|word) \[0x100[45]\], 0x[0-9a-f]+\n\s+jne`, l, what)
+			}
+		}
+	}
 }
 
 // A segment that a kernel only passes to procs, which use it only as a

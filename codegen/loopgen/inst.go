@@ -200,7 +200,12 @@ func (k *kernel) inst(in *lir.Inst) {
 		}
 		gr := k.l.Group[in.Mem.Buf]
 		d := k.dst(in.Dst)
-		k.i(x86.MOVZX, d, x86.W(x86.Abs16(gr.Slot)))
+		if s, ok := k.pinned(gr.Slot); ok {
+			k.i(x86.MOV, v16(d), s)
+			k.i(x86.MOVZX, d, v16(d))
+		} else {
+			k.i(x86.MOVZX, d, x86.W(x86.Abs16(gr.Slot)))
+		}
 		if gr.Add != 0 {
 			k.i(x86.ADD, d, x86.Imm(int64(gr.Add)))
 		}

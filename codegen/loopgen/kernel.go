@@ -76,6 +76,9 @@ type kernel struct {
 	// held: an op's kernel, the segment registers that hold a group's
 	// segment at its entry (gen's held), which it takes with no load.
 	held map[x86.Reg]uint16
+	// pins: the layer slots whose segments a register holds where this
+	// kernel runs (gen's pins), which no kernel loads or takes.
+	pins map[uint16]x86.Reg
 	// pass: how each proc is passed its arguments (Select's plan).
 	pass  map[*lir.Proc]*passing
 	err   error  // what the kernel cannot do
@@ -193,6 +196,9 @@ func (k *kernel) operand(r lir.Reg, hi bool) (x86.Operand, bool) {
 		return x86.Imm(0), true
 	}
 	if m, ok := k.inMem[r]; ok {
+		if s, pinned := k.pinnedWord(m); pinned && !hi {
+			return s, true
+		}
 		if hi {
 			m.Disp += 4
 		}

@@ -41,6 +41,9 @@ type Options struct {
 	// gives back those that another allocated (the size policy's two
 	// builds of one model).
 	Cache *Cache
+	// Unpinned: the layer slots that no segment register stands for
+	// (pinSlots), where a kernel needs the register for another group.
+	Unpinned []uint16
 }
 
 // DebugconPort is QEMU's debug console.
@@ -60,8 +63,12 @@ func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options)
 	g.pass = planPassing(f, l, p.Layers)
 	g.returns = g.returnsNext()
 	g.chains = g.chainCalls()
+	g.pins = pinSlots(f, l, g.pass, o.Unpinned)
 	g.generate()
 	if err := g.forward(); err != nil {
+		return nil, err
+	}
+	if err := g.checkPins(); err != nil {
 		return nil, err
 	}
 	if o.Profile {
@@ -103,6 +110,10 @@ type gen struct {
 	// (heldAfter): an op's kernel that reaches the group takes it there,
 	// with no load.
 	held map[x86.Reg]uint16
+	// pins: the layer slots whose segments a register holds from the
+	// layer loop's start on (pinSlots); underPins: forward has come there.
+	pins      map[uint16]x86.Reg
+	underPins bool
 }
 
 func (g *gen) i(op x86.Op, args ...x86.Operand) { g.prog.I(op, args...) }
@@ -391,21 +402,20 @@ func (g *gen) forward() error {
 			if g.l.Segmented {
 				slot = low16
 			}
-			g.i(x86.MOV, slot(addrLayerW), x86.Imm(g.l.layerStart(g.l.LayerW)))
-			g.i(x86.MOV, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.LayerC)))
+			g.layerStarts(slot)
+			g.underPins = true
 			// The loop ends where a region's slot that steps reaches
 			// its value after the last layer (a compare, where setting
 			// a count and counting it down take more), or on a count of
 			// the layers left where neither steps.
-			var last x86.Inst
+			ends := uint16(0)
 			switch {
 			case g.l.StrideW != 0:
-				last = g.layerEnd(slot(addrLayerW), g.l.LayerW, g.l.StrideW)
+				ends = addrLayerW
 			case g.l.StrideC != 0:
-				last = g.layerEnd(slot(addrLayerC), g.l.LayerC, g.l.StrideC)
+				ends = addrLayerC
 			default:
 				g.i(x86.MOV, low16(addrLayerN), x86.Imm(int64(g.p.Layers)))
-				last = x86.Inst{Op: x86.DEC, Args: []x86.Operand{low16(addrLayerN)}}
 			}
 			g.prog.Label("layer")
 			g.held = nil // the layer's slots step, and the loop comes back
@@ -415,9 +425,10 @@ func (g *gen) forward() error {
 				}
 			}
 			g.prog.Mark("layer loop")
-			g.i(x86.ADD, slot(addrLayerW), x86.Imm(g.l.layerStart(g.l.StrideW)))
-			g.i(x86.ADD, slot(addrLayerC), x86.Imm(g.l.layerStart(g.l.StrideC)))
-			g.prog.Add(last)
+			g.layerSteps(slot, ends)
+			if ends == 0 {
+				g.i(x86.DEC, low16(addrLayerN))
+			}
 			g.i(x86.JNE, x86.Label("layer"))
 			g.held = nil
 		default:
@@ -459,6 +470,7 @@ func (g *gen) forward() error {
 func (g *gen) emitProc(p *lir.Proc) error {
 	return g.finish(func(v variant) *kernel {
 		k := g.newKernel(p.Name, p.Body, p)
+		k.pins = g.pins // a proc's calls may come under them
 		k.note = "proc " + p.Name
 		k.fallsInto = g.chains.next[p] != nil
 		k.variant = v
@@ -617,6 +629,9 @@ func (g *gen) emitKernel(name string, n *lir.Node) error {
 	err := g.finish(func(v variant) *kernel {
 		k := g.newKernel(name, n.Body, nil)
 		k.held = g.held
+		if g.underPins {
+			k.pins = g.pins
+		}
 		k.note = n.Note
 		k.variant = v
 		k.nodes(n.Body)

@@ -20,8 +20,15 @@ func (k *kernel) segment(gr Group) x86.Reg {
 	if gr == zeroGroup {
 		return x86.DS // segment 0, every kernel's
 	}
+	s, pinned := k.pinned(gr.Slot)
+	if pinned && gr.Add == 0 {
+		return s
+	}
 	return k.segmentReg(gr, func(r x86.Reg) []regalloc.Item {
-		slot := x86.W(x86.Abs16(gr.Slot))
+		var slot x86.Operand = x86.W(x86.Abs16(gr.Slot))
+		if pinned {
+			slot = s
+		}
 		if gr.Add == 0 {
 			return []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{r, slot}}}}
 		}
@@ -40,6 +47,9 @@ func (k *kernel) segment(gr Group) x86.Reg {
 func (k *kernel) segmentIn(p lir.Reg) x86.Reg {
 	var key any = p
 	src, ok := k.operand(p, false)
+	if s, isReg := src.(x86.Reg); ok && isReg && slices.Contains(segRegs, s) {
+		return s // pinned
+	}
 	m, inMem := src.(x86.Mem)
 	if ok && inMem {
 		m.Size = 16
@@ -85,12 +95,16 @@ func (k *kernel) segmentReg(key any, load func(r x86.Reg) []regalloc.Item) x86.R
 		}
 	}
 	// A register that holds nothing this kernel may want first.
-	for _, r := range append(slices.DeleteFunc(slices.Clone(segRegs), func(r x86.Reg) bool { _, ok := k.held[r]; return ok }), segRegs...) {
+	free := k.free()
+	for _, r := range append(slices.DeleteFunc(slices.Clone(free), func(r x86.Reg) bool { _, ok := k.held[r]; return ok }), free...) {
 		if !taken[r] {
 			k.segs[key] = r
 			k.entry = append(k.entry, load(r)...)
 			return r
 		}
+	}
+	if k.err == nil && len(free) < len(segRegs) {
+		k.err = k.pinError()
 	}
 	if k.err == nil {
 		k.err = segErrorf("%s reaches more than two 64 KiB segments besides the activations' (es holds those; the 386 has fs and gs for the rest)", k.note)

@@ -1,0 +1,184 @@
+package loopgen
+
+import (
+	"fmt"
+	"slices"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/lir"
+)
+
+// pinRegs are the segment registers that may stand for a layer slot of
+// the segmented model (pinSlots): FS the layer's params, GS its caches.
+var pinRegs = []struct {
+	reg  x86.Reg
+	slot uint16
+}{{x86.FS, addrLayerW}, {x86.GS, addrLayerC}}
+
+// pinSlots decides which layer slots a segment register holds instead
+// of their low-memory words, from the layer loop's start to forward's
+// end: those that a kernel there, or any proc, reaches. The layer loop
+// sets and steps the register itself (push imm16; pop fs: 5 bytes, and
+// mov ax, fs; add ax, imm16; mov fs, ax: 7, where the word's mov and add
+// take 6 each), and no kernel loads it: each proc's mov fs, [0x1004],
+// and each op's that reaches a layer's params or caches, is gone. No
+// kernel there, and no proc, may then take that register for another
+// group: where one needs it, Select fails with a PinError, and the build
+// selects again with that slot in memory (Options.Unpinned).
+func pinSlots(f *lir.Func, l *Layout, pass map[*lir.Proc]*passing, unpinned []uint16) map[uint16]x86.Reg {
+	if !l.Segmented {
+		return nil
+	}
+	reached := map[uint16]bool{}
+	note := func(nodes []*lir.Node) {
+		lir.Walk(nodes, func(n *lir.Node) {
+			if n.Kind == lir.NInst && n.Inst.Mem.Buf != nil {
+				reached[l.Group[n.Inst.Mem.Buf].Slot] = true
+			}
+		})
+	}
+	forOps(f, func(op *lir.Node, where place) {
+		if where != beforeLayers {
+			note(op.Body)
+		}
+	})
+	based := map[uint16]bool{} // a proc adds the word to an offset (addSlot)
+	for _, pr := range f.Procs {
+		note(pr.Body)
+		for _, a := range pass[pr].args {
+			reached[a.slot], based[a.base] = true, true
+		}
+	}
+	pins := map[uint16]x86.Reg{}
+	for _, p := range pinRegs {
+		if reached[p.slot] && !based[p.slot] && !slices.Contains(unpinned, p.slot) {
+			pins[p.slot] = p.reg
+		}
+	}
+	return pins
+}
+
+// A PinError says that a kernel needs a segment register that a layer
+// slot holds (pinSlots): the build selects again with that slot in
+// memory (Options.Unpinned).
+type PinError struct {
+	Msg  string
+	Slot uint16
+}
+
+func (e *PinError) Error() string { return e.Msg }
+
+// pinError is the PinError of a kernel that found no segment register
+// free: the first that a pin took.
+func (k *kernel) pinError() *PinError {
+	for _, p := range pinRegs {
+		if r, ok := k.pins[p.slot]; ok {
+			return &PinError{fmt.Sprintf("%s needs %s, which holds the layer slot %#x (pinSlots)", k.note, r, p.slot), p.slot}
+		}
+	}
+	panic("BUG: loopgen: a PinError with no pins")
+}
+
+// pinned is the segment register that holds slot's word in this kernel
+// (where it runs under the pins: an op's from the layer loop on, every
+// proc's).
+func (k *kernel) pinned(slot uint16) (x86.Reg, bool) {
+	r, ok := k.pins[slot]
+	return r, ok
+}
+
+// pinnedWord is the register that holds the word m, a layer slot's, in
+// this kernel.
+func (k *kernel) pinnedWord(m x86.Mem) (x86.Reg, bool) {
+	if m.Size != 16 || m.Seg != x86.NoReg || m.Base != x86.NoReg || m.Index != x86.NoReg || m.Label != "" || m.Addr32 || m.Disp < 0 || m.Disp >= 0x10000 {
+		return x86.NoReg, false
+	}
+	return k.pinned(uint16(m.Disp))
+}
+
+// free are the segment registers a kernel may load.
+func (k *kernel) free() []x86.Reg {
+	return slices.DeleteFunc(slices.Clone(segRegs), func(r x86.Reg) bool {
+		for _, p := range k.pins {
+			if p == r {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// layerStarts sets the layer slots at the layer loop's start: a pinned
+// one's register, the others' words.
+func (g *gen) layerStarts(slot func(uint16) x86.Mem) {
+	for _, s := range []struct {
+		slot  uint16
+		start uint32
+	}{{addrLayerW, g.l.LayerW}, {addrLayerC, g.l.LayerC}} {
+		v := g.l.layerStart(s.start)
+		if r, ok := g.pins[s.slot]; ok {
+			g.i(x86.PUSH, x86.Imm(v))
+			g.i(x86.POP, r)
+			continue
+		}
+		g.i(x86.MOV, slot(s.slot), x86.Imm(v))
+	}
+}
+
+// layerSteps steps the layer slots at the layer loop's end, and ends it
+// where the slot `ends` (with its stride and start) reaches its value
+// after the last layer: a pinned slot steps through ax, which holds it
+// for the compare where it steps last.
+func (g *gen) layerSteps(slot func(uint16) x86.Mem, ends uint16) {
+	steps := []struct {
+		slot          uint16
+		start, stride uint32
+	}{{addrLayerW, g.l.LayerW, g.l.StrideW}, {addrLayerC, g.l.LayerC, g.l.StrideC}}
+	if ends == addrLayerW {
+		steps[0], steps[1] = steps[1], steps[0]
+	}
+	var last x86.Inst
+	for _, s := range steps {
+		stride := g.l.layerStart(s.stride)
+		r, pinned := g.pins[s.slot]
+		switch {
+		case s.stride == 0:
+		case pinned:
+			g.i(x86.MOV, x86.AX, r)
+			g.i(x86.ADD, x86.AX, x86.Imm(stride))
+			g.i(x86.MOV, r, x86.AX)
+		default:
+			g.i(x86.ADD, slot(s.slot), x86.Imm(stride))
+		}
+		if s.slot == ends {
+			last = g.layerEnd(slot(s.slot), s.start, s.stride)
+			if pinned {
+				last.Args[0] = x86.AX
+			}
+		}
+	}
+	if ends != 0 {
+		g.prog.Add(last)
+	}
+}
+
+// checkPins: no instruction reads or writes a pinned slot's word, which
+// nothing sets under the pins.
+func (g *gen) checkPins() error {
+	for _, in := range g.prog.Insts() {
+		for _, a := range in.Args {
+			if m, ok := a.(x86.Mem); ok && m.Seg == x86.NoReg && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Label == "" {
+				if _, pinned := g.pins[uint16(m.Disp)]; pinned && m.Disp >= 0 && m.Disp < 0x10000 {
+					return fmt.Errorf("BUG: loopgen: %s reads the slot %#x, which %s holds", in, m.Disp, g.pins[uint16(m.Disp)])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// isSegment: r is a segment register (a pinned slot's, which a kernel
+// reads as mov ax, fs), which no address takes as a base.
+func isSegment(r x86.Reg) bool {
+	return slices.Contains([]x86.Reg{x86.ES, x86.CS, x86.SS, x86.DS, x86.FS, x86.GS}, r)
+}
