@@ -126,7 +126,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	}
 	// The size policy's activations in segment 0, where they fit above
 	// its code (no segment prefix).
-	lopts := loopgen.LayoutOptions{SizesOnly: o.check, Zero: try.policy == "size" && !try.notZero}
+	lopts := loopgen.LayoutOptions{SizesOnly: o.check, Zero: try.policy == "size" && !try.notZero, AlignLayers: try.policy == "size"}
 	if segmented {
 		// The layout does not change with the passes: whether the model
 		// fits is known before them.

@@ -93,6 +93,10 @@ type LayoutOptions struct {
 	// Zero: the activations at the top of segment 0 where they fit
 	// above ZeroFrom (the size policy: no ES prefix), else as without.
 	Zero bool
+	// AlignLayers: the flat model's layer regions on strides of 256
+	// bytes (the size policy: the layer loop then steps a slot's upper
+	// bytes alone, stepWindow), where their size is not one already.
+	AlignLayers bool
 }
 
 // zeroStart is where the Zero placement puts f's activations, at the top
@@ -205,6 +209,9 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 		off = align(off+uint32(b.Size), 4)
 	}
 	l.StrideW = align(off, 16)
+	if o.AlignLayers {
+		l.StrideW = align(off, 256)
+	}
 	l.appendLayers(layered)
 	if here() >= 1<<32 {
 		return nil, fmt.Errorf("the data is %d bytes, more than fit from 1 MiB below 4 GiB", l.DataLen())
@@ -251,6 +258,9 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 		off = align(off+uint32(b.Size), 4)
 	}
 	l.StrideC = align(off, 16)
+	if o.AlignLayers {
+		l.StrideC = align(off, 256)
+	}
 	end := at + uint64(l.StrideC)*uint64(p.Layers)
 	if end >= 1<<32 {
 		return nil, fmt.Errorf("needs %d bytes of memory from %#x, more than 4 GiB", end-DataAddr, DataAddr)

@@ -121,11 +121,24 @@ func lowered(t *testing.T, path string) (*ir.Program, *lir.Func, []byte) {
 	return p, f, runtime.PieceData(p.Tokenizer, 0)
 }
 
-// A layer slot's low word ends the layer loop where no layer before the
-// last leaves it what the last does.
-func TestLowWordEnds(t *testing.T) {
-	assert.True(t, lowWordEnds(0x112fd0, 0x16d60, 5), "a stride of llama2.tf's params'")
-	assert.False(t, lowWordEnds(0x100000, 0x10000, 3), "the low word stays")
-	assert.False(t, lowWordEnds(0, 0x8000, 4), "back at 0 after 2")
-	assert.True(t, lowWordEnds(0, 0x8000, 1), "one layer")
+// The layer loop steps a slot in the narrowest window that no carry
+// leaves and whose bytes below the stride's are 0, and ends it on the
+// narrowest where no layer before the last leaves what the last does.
+func TestLayerWindows(t *testing.T) {
+	assert.Equal(t, window{1, 2}, stepWindow(0x1882b0, 0x11000, 5, 4), "llama2.tf's caches: add word [0x1009], 0x110")
+	assert.Equal(t, window{0, 4}, stepWindow(0x115fd0, 0x16d60, 5, 4), "a stride's low byte")
+	assert.Equal(t, window{1, 2}, stepWindow(0x115fd0, 0x16e00, 5, 4), "a stride of 256 bytes")
+	assert.Equal(t, window{2, 1}, stepWindow(0x100000, 0x10000, 3, 4), "the third byte alone")
+	assert.Equal(t, window{2, 2}, stepWindow(0xff0000, 0x10000, 3, 4), "a carry into the fourth")
+	assert.Equal(t, window{0, 2}, stepWindow(0x10cc, 0xbc6, 5, 2), "a segment")
+
+	assert.Equal(t, window{0, 1}, endWindow(0x112fd0, 0x16d60, 5, 4), "llama2.tf's params, before 256-byte strides")
+	assert.Equal(t, window{2, 1}, endWindow(0x100000, 0x10000, 3, 4), "the low word stays")
+	assert.Equal(t, window{2, 1}, endWindow(0, 0x8000, 4, 4), "the second byte back at 0 after 2")
+	assert.Equal(t, window{0, 1}, endWindow(0, 0x8000, 1, 4), "one layer")
+	assert.Equal(t, window{2, 1}, endWindow(0, 0x10000, 256, 4), "the third byte alone")
+	assert.Equal(t, window{1, 2}, endWindow(0, 0x100, 257, 4), "past a byte")
+	m, imm := window{1, 1}.at(x86.D(x86.Abs16(0x1004)), 0x128500)
+	assert.Equal(t, x86.B(x86.Abs16(0x1005)), m)
+	assert.Equal(t, x86.Imm(-0x7b), imm, "0x85, signed")
 }

@@ -177,18 +177,6 @@ func (g *gen) afterForward(b *lir.Buf, size int) x86.Mem {
 	return g.global(b, 0, size)
 }
 
-// lowWordEnds: a value that starts at start and steps by stride reaches,
-// after layers steps, a low word it had after none of the steps before.
-func lowWordEnds(start, stride int64, layers int) bool {
-	end := uint16(start + stride*int64(layers))
-	for k := 1; k < layers; k++ {
-		if uint16(start+stride*int64(k)) == end {
-			return false
-		}
-	}
-	return true
-}
-
 // addr16 is m with a 16-bit address where an offset in a segment alone
 // makes it: [es:0xe110] takes no 0x67 prefix and two bytes of
 // displacement fewer than [es:dword 0xe110]. Only with a segment: a
@@ -198,24 +186,6 @@ func addr16(m x86.Mem) x86.Mem {
 		m.Addr32 = false
 	}
 	return m
-}
-
-// layerEnd compares a region's slot m, which the layer loop starts at
-// start and steps by stride, with its value after the last layer (in the
-// slot's width, which add wraps in; for size, a dword slot's low word
-// where no layer before the last leaves it what the last does: `cmp word
-// [0x1004], -0x7d50` in llama2.tf, 3 bytes fewer).
-func (g *gen) layerEnd(m x86.Mem, start, stride uint32) x86.Inst {
-	end := g.l.layerStart(start) + g.l.layerStart(stride)*int64(g.p.Layers)
-	if m.Size == 32 && g.o.Size && lowWordEnds(g.l.layerStart(start), g.l.layerStart(stride), g.p.Layers) {
-		m = x86.W(m)
-	}
-	if m.Size == 16 {
-		end = int64(int16(end))
-	} else {
-		end = int64(int32(end))
-	}
-	return x86.Inst{Op: x86.CMP, Args: []x86.Operand{m, x86.Imm(end)}}
 }
 
 // storeSegs stores the global groups' segments in their slots, which the

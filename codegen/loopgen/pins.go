@@ -108,60 +108,6 @@ func (k *kernel) free() []x86.Reg {
 	})
 }
 
-// layerStarts sets the layer slots at the layer loop's start: a pinned
-// one's register, the others' words.
-func (g *gen) layerStarts(slot func(uint16) x86.Mem) {
-	for _, s := range []struct {
-		slot  uint16
-		start uint32
-	}{{addrLayerW, g.l.LayerW}, {addrLayerC, g.l.LayerC}} {
-		v := g.l.layerStart(s.start)
-		if r, ok := g.pins[s.slot]; ok {
-			g.i(x86.PUSH, x86.Imm(v))
-			g.i(x86.POP, r)
-			continue
-		}
-		g.i(x86.MOV, slot(s.slot), x86.Imm(v))
-	}
-}
-
-// layerSteps steps the layer slots at the layer loop's end, and ends it
-// where the slot `ends` (with its stride and start) reaches its value
-// after the last layer: a pinned slot steps through ax, which holds it
-// for the compare where it steps last.
-func (g *gen) layerSteps(slot func(uint16) x86.Mem, ends uint16) {
-	steps := []struct {
-		slot          uint16
-		start, stride uint32
-	}{{addrLayerW, g.l.LayerW, g.l.StrideW}, {addrLayerC, g.l.LayerC, g.l.StrideC}}
-	if ends == addrLayerW {
-		steps[0], steps[1] = steps[1], steps[0]
-	}
-	var last x86.Inst
-	for _, s := range steps {
-		stride := g.l.layerStart(s.stride)
-		r, pinned := g.pins[s.slot]
-		switch {
-		case s.stride == 0:
-		case pinned:
-			g.i(x86.MOV, x86.AX, r)
-			g.i(x86.ADD, x86.AX, x86.Imm(stride))
-			g.i(x86.MOV, r, x86.AX)
-		default:
-			g.i(x86.ADD, slot(s.slot), x86.Imm(stride))
-		}
-		if s.slot == ends {
-			last = g.layerEnd(slot(s.slot), s.start, s.stride)
-			if pinned {
-				last.Args[0] = x86.AX
-			}
-		}
-	}
-	if ends != 0 {
-		g.prog.Add(last)
-	}
-}
-
 // checkPins: no instruction reads or writes a pinned slot's word, which
 // nothing sets under the pins.
 func (g *gen) checkPins() error {
