@@ -612,7 +612,8 @@ func TestLookupFraction(t *testing.T) {
 
 // The size policy's images keep the computed activations in segment 0
 // (the Zero placement), where the kernels reach them with no segment
-// prefix: flat, every access; -O2's lie at LowActivations, through ES.
+// prefix and forward loads no ES: flat, every access; -O2's lie at
+// LowActivations, through ES.
 // Segmented, attention's fill of its sums (rep stosd, which writes
 // through ES) takes ES from DS and gives it back.
 func TestActivationsInSegmentZero(t *testing.T) {
@@ -627,6 +628,9 @@ func TestActivationsInSegmentZero(t *testing.T) {
 		l := im.Main.Listing()
 		assert.Equal(t, c.es, strings.Contains(l, "es:"), "-O%s: es:", c.opt)
 		assert.NotContains(t, l, "[ds:", "-O%s", c.opt)
+		// ES is 0 as the boot hands over: forward loads it only where
+		// the activations lie elsewhere.
+		assert.Equal(t, c.es, regexp.MustCompile(`forward:\n\s+push [^\n]+\n\s+pop es\n`).MatchString(l), "-O%s: pop es", c.opt)
 	}
 	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
 	require.NoError(t, err)

@@ -346,10 +346,13 @@ func (g *gen) forward() error {
 	case g.l.Segmented:
 		g.i(x86.PUSH, x86.Imm(int64(g.l.activationsSeg()))) // the kernels' activations (segRegs)
 		g.i(x86.POP, x86.ES)
-	case g.l.Low:
-		// Zero placement: ES is 0 as DS (rep stosd's fill writes ES:DI).
+	case g.l.Low && g.l.lowSeg() != 0:
 		g.i(x86.PUSH, x86.Imm(int64(g.l.lowSeg())))
 		g.i(x86.POP, x86.ES)
+	case g.l.Low:
+		// Zero placement: ES is 0 as DS (rep stosd's fill writes ES:DI),
+		// as the boot hands over (runtime.BootConfig) and the runtime's
+		// routines leave it.
 	}
 	final := len(g.f.Body) - 1
 	for i, n := range g.f.Body {
