@@ -49,6 +49,7 @@ var passes = []pass{
 	{"shareadd", shareAdd, "an address of two registers added reads the sum an add after it computes from them, the add moved up before it", "size", "", false},
 	{"licm", licm, "pure instructions whose operands a loop does not change move before the loop", "", "", false},
 	{"localize", localize, "a loop that reads four or more dwords of a buffer at an offset it does not change reads them from a copy at fixed addresses, made before it", "speed", "", false},
+	{"coalesce", coalesce, "an instruction whose result only the copy after it reads writes the copy's destination itself", "size", "", false},
 	{"dce", dce, "instructions whose result nothing reads are removed", "", "", false},
 }
 
