@@ -142,9 +142,10 @@ func (g *gen) layerSteps(slot func(uint16) x86.Mem, ends uint16) {
 		slot          uint16
 		start, stride uint32
 	}{{addrLayerW, g.l.LayerW, g.l.StrideW}, {addrLayerC, g.l.LayerC, g.l.StrideC}}
-	if ends == addrLayerW {
+	if _, pinned := g.pins[ends]; pinned && ends == addrLayerW {
 		steps[0], steps[1] = steps[1], steps[0]
 	}
+	var last x86.Inst
 	for _, s := range steps {
 		r, pinned := g.pins[s.slot]
 		switch {
@@ -160,9 +161,12 @@ func (g *gen) layerSteps(slot func(uint16) x86.Mem, ends uint16) {
 		case s.slot != ends:
 		case pinned:
 			end := g.l.layerStart(s.start) + g.l.layerStart(s.stride)*int64(g.p.Layers)
-			g.i(x86.CMP, x86.AX, x86.Imm(int64(int16(end))))
+			last = x86.Inst{Op: x86.CMP, Args: []x86.Operand{x86.AX, x86.Imm(int64(int16(end)))}}
 		default:
-			g.prog.Add(g.layerEnd(slot(s.slot), s.start, s.stride))
+			last = g.layerEnd(slot(s.slot), s.start, s.stride)
 		}
+	}
+	if ends != 0 {
+		g.prog.Add(last)
 	}
 }

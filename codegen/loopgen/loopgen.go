@@ -63,7 +63,9 @@ func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options)
 	g.pass = planPassing(f, l, p.Layers)
 	g.returns = g.returnsNext()
 	g.chains = g.chainCalls()
-	g.pins = pinSlots(f, l, g.pass, o.Unpinned)
+	if o.Size {
+		g.pins = pinSlots(f, l, g.pass, o.Unpinned)
+	}
 	g.generate()
 	if err := g.forward(); err != nil {
 		return nil, err
