@@ -202,3 +202,28 @@ func runOver(f *Func, buf *Buf, a, b int, r Reg) int64 {
 	m.run(f.Body)
 	return m.regs[r]
 }
+
+// Flat, a loop strides where an operand that its index alone addresses
+// is an activation in low memory, whose address then takes a 16-bit
+// form (llama2.tf's norm: x alone, the weights and the result through
+// the procedure's pointers); not where the activations lie above 1 MiB.
+func TestStrideFlatLowActivation(t *testing.T) {
+	for _, low := range []bool{true, false} {
+		f := &Func{LowActivations: low}
+		x := &Buf{Name: "x", Kind: BufVar, Size: 256}
+		w := &Buf{Name: "w", Kind: BufParam, Size: 256}
+		f.Bufs = []*Buf{x, w}
+		i, p, a, b := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		load := func(dst Reg, buf *Buf, base Reg) *Node {
+			return &Node{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: dst, A: NoReg, B: NoReg, C: NoReg,
+				Mem: Mem{Buf: buf, Base: base, Index: i, Scale: 4, Width: 4}}}
+		}
+		body := []*Node{load(a, x, NoReg), load(b, w, p)}
+		loop := &Node{Kind: NLoop, Index: i, Count: NoReg, CountImm: 64, Body: body}
+		f.Body = []*Node{{Kind: NInst, Inst: Inst{Op: OpToken, Dst: p, A: NoReg, B: NoReg, C: NoReg}}, loop}
+		stride(f)
+		want := map[bool]int64{true: 4, false: 0}[low]
+		assert.Equal(t, want, loop.Step, "low activations %v: step", low)
+		assert.Equal(t, 4/max(want, 1), body[0].Inst.Mem.Scale, "low activations %v: x's scale", low)
+	}
+}
