@@ -178,14 +178,19 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 			return nil, err
 		}
 	}
+	// again builds once more, as try now asks (where the first build
+	// found what it could not keep); the dump is the second build's.
+	again := func() (*Image, error) {
+		if b, ok := o.DumpTo.(*bytes.Buffer); ok {
+			b.Reset()
+		}
+		return buildLoopIn(p, prompt, steps, o, try, segmented)
+	}
 	main := &x86.Program{}
 	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Size: try.policy == "size", Cache: try.cache, Unpinned: try.unpinned})
 	if e := (*loopgen.PinError)(nil); errors.As(err, &e) && !slices.Contains(try.unpinned, e.Slot) {
 		try.unpinned = append(slices.Clone(try.unpinned), e.Slot)
-		if b, ok := o.DumpTo.(*bytes.Buffer); ok {
-			b.Reset() // the build's dump is the second's
-		}
-		return buildLoopIn(p, prompt, steps, o, try, segmented)
+		return again()
 	}
 	if err != nil {
 		return nil, err
@@ -211,10 +216,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		// The activations in segment 0 above the code: it reaches their
 		// page. Where they lie without (LowActivations).
 		try.notZero = true
-		if b, ok := o.DumpTo.(*bytes.Buffer); ok {
-			b.Reset() // the build's dump is the second's
-		}
-		return buildLoopIn(p, prompt, steps, o, try, segmented)
+		return again()
 	}
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)

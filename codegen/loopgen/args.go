@@ -182,10 +182,7 @@ func layerSlotArgs(f *lir.Func, l *Layout, layers int) slotArgs {
 	if !l.Segmented {
 		return out
 	}
-	after := map[uint16]int64{
-		addrLayerW: l.layerStart(l.LayerW) + l.layerStart(l.StrideW)*int64(layers),
-		addrLayerC: l.layerStart(l.LayerC) + l.layerStart(l.StrideC)*int64(layers),
-	}
+	after := l.slotsAfter(layers)
 	bad := map[*lir.Proc][]bool{}
 	note := func(pr *lir.Proc, i int, slot uint16) {
 		if out[pr] == nil {

@@ -7,7 +7,7 @@ import (
 // A window is the bytes [lo, lo+n) of a layer slot (n: 1, 2 or 4), which
 // the layer loop's step or end test may read alone: `add word [0x1009],
 // 0x110` steps llama2.tf's cache pointer by 0x11000 in 6 bytes where the
-// dword's add takes 9, and `cmp byte [0x1006], 0x18` ends the loop in 5
+// dword's add takes 9, and `cmp byte [0x1005], -0x7b` ends the loop in 5
 // where the word's compare takes 6.
 type window struct{ lo, n int }
 
@@ -89,15 +89,30 @@ func (w window) at(m x86.Mem, v int64) (x86.Mem, x86.Imm) {
 	return m, x86.Imm(int64(int32(x)))
 }
 
-// layerStep is the add that steps a layer slot m (start, stride: the
-// region's) to the next layer's value: for size, in its narrowest window.
-func (g *gen) layerStep(m x86.Mem, start, stride uint32) x86.Inst {
-	s, d := g.l.layerStart(start), g.l.layerStart(stride)
-	w := window{0, m.Size / 8}
-	if g.o.Size {
-		w = stepWindow(s, d, g.p.Layers, m.Size/8)
+// slotAfter is the value of a layer slot that starts at start and steps
+// by stride after the last of layers; slotsAfter, both slots'.
+func (l *Layout) slotAfter(start, stride uint32, layers int) int64 {
+	return l.layerStart(start) + l.layerStart(stride)*int64(layers)
+}
+
+func (l *Layout) slotsAfter(layers int) map[uint16]int64 {
+	return map[uint16]int64{addrLayerW: l.slotAfter(l.LayerW, l.StrideW, layers), addrLayerC: l.slotAfter(l.LayerC, l.StrideC, layers)}
+}
+
+// slotWindow is the window of the layer slot m (start, stride: its
+// region's) that the layer loop's step or end test reads: all of it, or
+// for size the narrowest that pick finds.
+func (g *gen) slotWindow(m x86.Mem, start, stride uint32, pick func(start, stride int64, layers, width int) window) window {
+	if !g.o.Size {
+		return window{0, m.Size / 8}
 	}
-	at, imm := w.at(m, d)
+	return pick(g.l.layerStart(start), g.l.layerStart(stride), g.p.Layers, m.Size/8)
+}
+
+// layerStep is the add that steps a layer slot m to the next layer's
+// value.
+func (g *gen) layerStep(m x86.Mem, start, stride uint32) x86.Inst {
+	at, imm := g.slotWindow(m, start, stride, stepWindow).at(m, g.l.layerStart(stride))
 	return x86.Inst{Op: x86.ADD, Args: []x86.Operand{at, imm}}
 }
 
@@ -105,14 +120,9 @@ func (g *gen) layerStep(m x86.Mem, start, stride uint32) x86.Inst {
 // start and steps by stride, with its value after the last layer (in the
 // slot's width, which add wraps in; for size, in the narrowest window
 // where no layer before the last leaves it what the last does: `cmp byte
-// [0x1006], 0x18` in llama2.tf, 4 bytes fewer than the dword's).
+// [0x1005], -0x7b` in llama2.tf, 4 bytes fewer than the dword's).
 func (g *gen) layerEnd(m x86.Mem, start, stride uint32) x86.Inst {
-	s, d := g.l.layerStart(start), g.l.layerStart(stride)
-	w := window{0, m.Size / 8}
-	if g.o.Size {
-		w = endWindow(s, d, g.p.Layers, m.Size/8)
-	}
-	at, imm := w.at(m, s+d*int64(g.p.Layers))
+	at, imm := g.slotWindow(m, start, stride, endWindow).at(m, g.l.slotAfter(start, stride, g.p.Layers))
 	return x86.Inst{Op: x86.CMP, Args: []x86.Operand{at, imm}}
 }
 
@@ -160,7 +170,7 @@ func (g *gen) layerSteps(slot func(uint16) x86.Mem, ends uint16) {
 		switch {
 		case s.slot != ends:
 		case pinned:
-			end := g.l.layerStart(s.start) + g.l.layerStart(s.stride)*int64(g.p.Layers)
+			end := g.l.slotAfter(s.start, s.stride, g.p.Layers)
 			last = x86.Inst{Op: x86.CMP, Args: []x86.Operand{x86.AX, x86.Imm(int64(int16(end)))}}
 		default:
 			last = g.layerEnd(slot(s.slot), s.start, s.stride)

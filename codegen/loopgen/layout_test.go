@@ -125,19 +125,31 @@ func lowered(t *testing.T, path string) (*ir.Program, *lir.Func, []byte) {
 // leaves and whose bytes below the stride's are 0, and ends it on the
 // narrowest where no layer before the last leaves what the last does.
 func TestLayerWindows(t *testing.T) {
-	assert.Equal(t, window{1, 2}, stepWindow(0x1882b0, 0x11000, 5, 4), "llama2.tf's caches: add word [0x1009], 0x110")
-	assert.Equal(t, window{0, 4}, stepWindow(0x115fd0, 0x16d60, 5, 4), "a stride's low byte")
-	assert.Equal(t, window{1, 2}, stepWindow(0x115fd0, 0x16e00, 5, 4), "a stride of 256 bytes")
-	assert.Equal(t, window{2, 1}, stepWindow(0x100000, 0x10000, 3, 4), "the third byte alone")
-	assert.Equal(t, window{2, 2}, stepWindow(0xff0000, 0x10000, 3, 4), "a carry into the fourth")
+	for _, c := range []struct {
+		name                  string
+		step                  bool // stepWindow, else endWindow
+		start, stride, layers int64
+		want                  window
+	}{
+		{"llama2.tf's caches: add word [0x1009], 0x110", true, 0x1882b0, 0x11000, 5, window{1, 2}},
+		{"a stride's low byte", true, 0x115fd0, 0x16d60, 5, window{0, 4}},
+		{"a stride of 256 bytes", true, 0x115fd0, 0x16e00, 5, window{1, 2}},
+		{"the third byte alone", true, 0x100000, 0x10000, 3, window{2, 1}},
+		{"a carry into the fourth", true, 0xff0000, 0x10000, 3, window{2, 2}},
+		{"llama2.tf's params, before 256-byte strides", false, 0x112fd0, 0x16d60, 5, window{0, 1}},
+		{"the low word stays", false, 0x100000, 0x10000, 3, window{2, 1}},
+		{"the second byte back at 0 after 2", false, 0, 0x8000, 4, window{2, 1}},
+		{"one layer", false, 0, 0x8000, 1, window{0, 1}},
+		{"the third byte alone", false, 0, 0x10000, 256, window{2, 1}},
+		{"past a byte", false, 0, 0x100, 257, window{1, 2}},
+	} {
+		pick := endWindow
+		if c.step {
+			pick = stepWindow
+		}
+		assert.Equal(t, c.want, pick(c.start, c.stride, int(c.layers), 4), c.name)
+	}
 	assert.Equal(t, window{0, 2}, stepWindow(0x10cc, 0xbc6, 5, 2), "a segment")
-
-	assert.Equal(t, window{0, 1}, endWindow(0x112fd0, 0x16d60, 5, 4), "llama2.tf's params, before 256-byte strides")
-	assert.Equal(t, window{2, 1}, endWindow(0x100000, 0x10000, 3, 4), "the low word stays")
-	assert.Equal(t, window{2, 1}, endWindow(0, 0x8000, 4, 4), "the second byte back at 0 after 2")
-	assert.Equal(t, window{0, 1}, endWindow(0, 0x8000, 1, 4), "one layer")
-	assert.Equal(t, window{2, 1}, endWindow(0, 0x10000, 256, 4), "the third byte alone")
-	assert.Equal(t, window{1, 2}, endWindow(0, 0x100, 257, 4), "past a byte")
 	m, imm := window{1, 1}.at(x86.D(x86.Abs16(0x1004)), 0x128500)
 	assert.Equal(t, x86.B(x86.Abs16(0x1005)), m)
 	assert.Equal(t, x86.Imm(-0x7b), imm, "0x85, signed")

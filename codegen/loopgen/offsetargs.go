@@ -44,10 +44,7 @@ func (o offsetArgs) of(pr *lir.Proc, i int) uint16 {
 // calls disagree on the slot.
 func layerOffsetArgs(f *lir.Func, l *Layout, layers int) offsetArgs {
 	o := offsetArgs{slot: map[*lir.Proc][]uint16{}, off: map[*lir.Node][]int64{}, inLoop: map[*lir.Node]bool{}}
-	after := map[uint16]int64{
-		addrLayerW: l.layerStart(l.LayerW) + l.layerStart(l.StrideW)*int64(layers),
-		addrLayerC: l.layerStart(l.LayerC) + l.layerStart(l.StrideC)*int64(layers),
-	}
+	after := l.slotsAfter(layers)
 	bad := map[*lir.Proc][]bool{}
 	type late struct {
 		call *lir.Node

@@ -116,8 +116,8 @@ func (k *kernel) free() []x86.Reg {
 func (g *gen) checkPins() error {
 	for _, in := range g.prog.Insts() {
 		for _, a := range in.Args {
-			if m, ok := a.(x86.Mem); ok && m.Seg == x86.NoReg && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Label == "" {
-				if _, pinned := g.pins[uint16(m.Disp)]; pinned && m.Disp >= 0 && m.Disp < 0x10000 {
+			if m, ok := a.(x86.Mem); ok && m.Seg == x86.NoReg && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Label == "" && m.Disp >= 0 && m.Disp < 0x10000 {
+				if _, pinned := g.pins[uint16(m.Disp)]; pinned {
 					return fmt.Errorf("BUG: loopgen: %s reads the slot %#x, which %s holds", in, m.Disp, g.pins[uint16(m.Disp)])
 				}
 			}
@@ -128,6 +128,6 @@ func (g *gen) checkPins() error {
 
 // isSegment: r is a segment register (a pinned slot's, which a kernel
 // reads as mov ax, fs), which no address takes as a base.
-func isSegment(r x86.Reg) bool {
-	return slices.Contains([]x86.Reg{x86.ES, x86.CS, x86.SS, x86.DS, x86.FS, x86.GS}, r)
-}
+func isSegment(r x86.Reg) bool { return slices.Contains(segments, r) }
+
+var segments = []x86.Reg{x86.ES, x86.CS, x86.SS, x86.DS, x86.FS, x86.GS}
