@@ -78,9 +78,6 @@ type loopTry struct {
 	// notZero: the activations do not lie in segment 0 (the size
 	// policy's code reached their page: loopgen.LayoutOptions.Zero).
 	notZero bool
-	// unpinned: the layer slots that no segment register stands for (a
-	// kernel needed it: loopgen.Options.Unpinned).
-	unpinned []uint16
 }
 
 // codeTooBig: the code passes 64 KiB.
@@ -178,19 +175,18 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 			return nil, err
 		}
 	}
-	// again builds once more, as try now asks (where the first build
-	// found what it could not keep); the dump is the second build's.
-	again := func() (*Image, error) {
-		if b, ok := o.DumpTo.(*bytes.Buffer); ok {
-			b.Reset()
+	// Selection again where a kernel needed a pinned slot's register, with
+	// that slot in memory (Select changes neither f nor l).
+	var main *x86.Program
+	var profiled []string
+	for unpinned := []uint16(nil); ; {
+		main = &x86.Program{}
+		profiled, err = loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Size: try.policy == "size", Cache: try.cache, Unpinned: unpinned})
+		if e := (*loopgen.PinError)(nil); errors.As(err, &e) && !slices.Contains(unpinned, e.Slot) {
+			unpinned = append(unpinned, e.Slot)
+			continue
 		}
-		return buildLoopIn(p, prompt, steps, o, try, segmented)
-	}
-	main := &x86.Program{}
-	profiled, err := loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Size: try.policy == "size", Cache: try.cache, Unpinned: try.unpinned})
-	if e := (*loopgen.PinError)(nil); errors.As(err, &e) && !slices.Contains(try.unpinned, e.Slot) {
-		try.unpinned = append(slices.Clone(try.unpinned), e.Slot)
-		return again()
+		break
 	}
 	if err != nil {
 		return nil, err
@@ -216,7 +212,10 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		// The activations in segment 0 above the code: it reaches their
 		// page. Where they lie without (LowActivations).
 		try.notZero = true
-		return again()
+		if b, ok := o.DumpTo.(*bytes.Buffer); ok {
+			b.Reset() // the build's dump is the second's
+		}
+		return buildLoopIn(p, prompt, steps, o, try, segmented)
 	}
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
