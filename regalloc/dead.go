@@ -57,7 +57,7 @@ func writesWhere(k *Kernel, o Options, keep func(a *analysis, j int, e effects, 
 		if e.flow != fNext || len(in.Args) == 0 {
 			continue
 		}
-		if r, ok := in.Args[0].(x86.Reg); ok && !isSeg(r) && keep(a, j, e, in, r) {
+		if r, ok := in.Args[0].(x86.Reg); ok && !r.IsSeg() && keep(a, j, e, in, r) {
 			items = append(items, a.item[j])
 		}
 	}
@@ -121,7 +121,7 @@ func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86
 			lea16 = ok && d.Size() == 16
 		}
 		for _, ac := range e.acc {
-			if isSeg(ac.reg) {
+			if ac.reg.IsSeg() {
 				continue
 			}
 			n, p := nodeOf(ac.reg)

@@ -395,10 +395,8 @@ func isSelfMove(in x86.Inst) bool {
 	}
 	a, ok1 := in.Args[0].(x86.Reg)
 	b, ok2 := in.Args[1].(x86.Reg)
-	return ok1 && ok2 && a == b && a.Size() > 0 && a != x86.CR0 && !isSeg(a)
+	return ok1 && ok2 && a == b && a.Size() > 0 && a != x86.CR0 && !a.IsSeg()
 }
-
-func isSeg(r x86.Reg) bool { return r >= x86.ES && r <= x86.GS }
 
 func rewriteInst(in x86.Inst, assign map[int]x86.Reg) (x86.Inst, error) {
 	if !hasVirtual(in) {

@@ -184,7 +184,7 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 	loadFold(phys)
 	if k.short {
 		lodsLoads(phys)
-		stosStores(phys, !k.l.Segmented && k.l.Low && k.l.zeroAt != 0)
+		stosStores(phys, k.l.lowInZero())
 		cdqByte(phys)
 		xchgMoves(phys)
 		incTwice(phys)

@@ -96,7 +96,23 @@ func (l *Layout) slotAfter(start, stride uint32, layers int) int64 {
 }
 
 func (l *Layout) slotsAfter(layers int) map[uint16]int64 {
-	return map[uint16]int64{addrLayerW: l.slotAfter(l.LayerW, l.StrideW, layers), addrLayerC: l.slotAfter(l.LayerC, l.StrideC, layers)}
+	after := map[uint16]int64{}
+	for _, r := range l.layerRegions() {
+		after[r.slot] = l.slotAfter(r.start, r.stride, layers)
+	}
+	return after
+}
+
+// layerRegion is a layer region's slot, where the layer loop starts it
+// and by how much it steps it.
+type layerRegion struct {
+	slot          uint16
+	start, stride uint32
+}
+
+// layerRegions are the params' region and the caches'.
+func (l *Layout) layerRegions() []layerRegion {
+	return []layerRegion{{addrLayerW, l.LayerW, l.StrideW}, {addrLayerC, l.LayerC, l.StrideC}}
 }
 
 // slotWindow is the window of the layer slot m (start, stride: its
@@ -129,10 +145,7 @@ func (g *gen) layerEnd(m x86.Mem, start, stride uint32) x86.Inst {
 // layerStarts sets the layer slots at the layer loop's start: a pinned
 // one's register (pinSlots), the others' words.
 func (g *gen) layerStarts(slot func(uint16) x86.Mem) {
-	for _, s := range []struct {
-		slot  uint16
-		start uint32
-	}{{addrLayerW, g.l.LayerW}, {addrLayerC, g.l.LayerC}} {
+	for _, s := range g.l.layerRegions() {
 		v := g.l.layerStart(s.start)
 		if r, ok := g.pins[s.slot]; ok {
 			g.i(x86.PUSH, x86.Imm(v))
@@ -148,10 +161,7 @@ func (g *gen) layerStarts(slot func(uint16) x86.Mem) {
 // 0). A pinned slot steps through ax, which then holds it for the
 // compare: that slot steps last.
 func (g *gen) layerSteps(slot func(uint16) x86.Mem, ends uint16) {
-	steps := []struct {
-		slot          uint16
-		start, stride uint32
-	}{{addrLayerW, g.l.LayerW, g.l.StrideW}, {addrLayerC, g.l.LayerC, g.l.StrideC}}
+	steps := g.l.layerRegions()
 	if _, pinned := g.pins[ends]; pinned && ends == addrLayerW {
 		steps[0], steps[1] = steps[1], steps[0]
 	}

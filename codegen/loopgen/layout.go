@@ -99,6 +99,15 @@ type LayoutOptions struct {
 	AlignLayers bool
 }
 
+// layerAlign is what the flat model's layer regions' strides are a
+// multiple of.
+func (o LayoutOptions) layerAlign() uint32 {
+	if o.AlignLayers {
+		return 256
+	}
+	return 16
+}
+
 // zeroStart is where the Zero placement puts f's activations, at the top
 // of segment 0, where o asks for it and they fit above ZeroFrom.
 func zeroStart(f *lir.Func, o LayoutOptions) (uint32, bool) {
@@ -208,10 +217,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 		l.Addr[b] = off
 		off = align(off+uint32(b.Size), 4)
 	}
-	l.StrideW = align(off, 16)
-	if o.AlignLayers {
-		l.StrideW = align(off, 256)
-	}
+	l.StrideW = align(off, o.layerAlign())
 	l.appendLayers(layered)
 	if here() >= 1<<32 {
 		return nil, fmt.Errorf("the data is %d bytes, more than fit from 1 MiB below 4 GiB", l.DataLen())
@@ -257,10 +263,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 		l.Addr[b] = off
 		off = align(off+uint32(b.Size), 4)
 	}
-	l.StrideC = align(off, 16)
-	if o.AlignLayers {
-		l.StrideC = align(off, 256)
-	}
+	l.StrideC = align(off, o.layerAlign())
 	end := at + uint64(l.StrideC)*uint64(p.Layers)
 	if end >= 1<<32 {
 		return nil, fmt.Errorf("needs %d bytes of memory from %#x, more than 4 GiB", end-DataAddr, DataAddr)
@@ -386,11 +389,15 @@ func (l *Layout) lowSeg() uint16 { return uint16(l.LowBase >> 4) }
 // activations: ES, or DS in segment 0 (plainDS drops it: DS, ES and SS
 // are all 0 there, a base of bp included).
 func (l *Layout) lowReg() x86.Reg {
-	if l.Low && l.zeroAt != 0 {
+	if l.lowInZero() {
 		return x86.DS
 	}
 	return x86.ES
 }
+
+// lowInZero: the flat model's low activations lie in segment 0 (the Zero
+// placement), where ES is DS.
+func (l *Layout) lowInZero() bool { return l.Low && l.zeroAt != 0 }
 
 // withoutDS is in with plainDS's operands.
 func withoutDS(in x86.Inst) x86.Inst {

@@ -35,8 +35,10 @@ func narrow(k *regalloc.Kernel, from, to uint16) {
 	}
 }
 
-// ownSlot is the dword of the kernel's own spill slots [from, to) that m
-// addresses (its first byte's, rounded down to 4), if it addresses one.
+// ownSlot is the dword of the low-memory words [from, to) (a kernel's own
+// spill slots; a layer slot, pinSlots) that m addresses with a plain
+// 16-bit address (its first byte's, rounded down to 4), if it addresses
+// one.
 func ownSlot(m x86.Mem, from, to uint16) (uint16, bool) {
 	d := uint16(m.Disp)
 	own := m.Base == x86.NoReg && m.Index == x86.NoReg && m.Seg == x86.NoReg && !m.Addr32 && m.Label == "" && d >= from && d < to

@@ -377,7 +377,7 @@ func movAddLea(mv, add regalloc.Item) (x86.Inst, bool) {
 	}
 	d, ok1 := mv.Inst.Args[0].(x86.Reg)
 	s, ok2 := mv.Inst.Args[1].(x86.Reg)
-	if !ok1 || !ok2 || d == s || d.Size() != s.Size() || d.Size() < 16 || add.Inst.Args[0] != x86.Operand(d) || isSegment(s) {
+	if !ok1 || !ok2 || d == s || d.Size() != s.Size() || d.Size() < 16 || add.Inst.Args[0] != x86.Operand(d) || s.IsSeg() {
 		return x86.Inst{}, false
 	}
 	m := x86.Mem{Base: s}

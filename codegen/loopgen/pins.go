@@ -93,10 +93,12 @@ func (k *kernel) pinned(slot uint16) (x86.Reg, bool) {
 // pinnedWord is the register that holds the word m, a layer slot's, in
 // this kernel.
 func (k *kernel) pinnedWord(m x86.Mem) (x86.Reg, bool) {
-	if m.Size != 16 || m.Seg != x86.NoReg || m.Base != x86.NoReg || m.Index != x86.NoReg || m.Label != "" || m.Addr32 || m.Disp < 0 || m.Disp >= 0x10000 {
-		return x86.NoReg, false
+	for slot, r := range k.pins {
+		if _, ok := ownSlot(m, slot, slot+1); ok && m.Size == 16 {
+			return r, true
+		}
 	}
-	return k.pinned(uint16(m.Disp))
+	return x86.NoReg, false
 }
 
 // free are the segment registers a kernel may load.
@@ -116,18 +118,14 @@ func (k *kernel) free() []x86.Reg {
 func (g *gen) checkPins() error {
 	for _, in := range g.prog.Insts() {
 		for _, a := range in.Args {
-			if m, ok := a.(x86.Mem); ok && m.Seg == x86.NoReg && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Label == "" && m.Disp >= 0 && m.Disp < 0x10000 {
-				if _, pinned := g.pins[uint16(m.Disp)]; pinned {
-					return fmt.Errorf("BUG: loopgen: %s reads the slot %#x, which %s holds", in, m.Disp, g.pins[uint16(m.Disp)])
+			m, isMem := a.(x86.Mem)
+			m.Addr32 = false // an absolute address either way
+			for slot, r := range g.pins {
+				if _, ok := ownSlot(m, slot, slot+1); isMem && ok {
+					return fmt.Errorf("BUG: loopgen: %s reads the slot %#x, which %s holds", in, slot, r)
 				}
 			}
 		}
 	}
 	return nil
 }
-
-// isSegment: r is a segment register (a pinned slot's, which a kernel
-// reads as mov ax, fs), which no address takes as a base.
-func isSegment(r x86.Reg) bool { return slices.Contains(segments, r) }
-
-var segments = []x86.Reg{x86.ES, x86.CS, x86.SS, x86.DS, x86.FS, x86.GS}

@@ -47,7 +47,7 @@ func (k *kernel) segment(gr Group) x86.Reg {
 func (k *kernel) segmentIn(p lir.Reg) x86.Reg {
 	var key any = p
 	src, ok := k.operand(p, false)
-	if s, isReg := src.(x86.Reg); ok && isReg && slices.Contains(segRegs, s) {
+	if s, isReg := src.(x86.Reg); ok && isReg && s.IsSeg() {
 		return s // pinned
 	}
 	m, inMem := src.(x86.Mem)

@@ -135,8 +135,8 @@ func stringOp(op x86.Op) bool {
 
 // stosStores: for size, a store of eax, ax or al through di (edi with
 // 32-bit addressing) at no displacement, in ES's segment (named, or DS's
-// where esIsDS: the flat model's activations in segment 0, where forward
-// sets ES to 0), whose pointer an add of the store's width steps later,
+// where esIsDS: the flat model's activations in segment 0, where ES is 0
+// as the boot hands it over), whose pointer an add of the store's width steps later,
 // as lodsLoads's, is stos: `mov dword [di], eax` and `add di, 4`, 6
 // bytes, become `stosd`, 2 (llama2.tf's matmul rows).
 func stosStores(k *regalloc.Kernel, esIsDS bool) {

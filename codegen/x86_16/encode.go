@@ -19,14 +19,14 @@ type encCtx struct {
 
 func validPrefix(op Op) bool {
 	if op.segOverride() != NoReg {
-		switch op.base() {
+		switch op.Base() {
 		case LODSB, LODSW, LODSD, MOVSB, MOVSW, MOVSD, CMPSB, CMPSW, CMPSD:
 		default:
 			return false
 		}
 	}
 	if op&A32 != 0 {
-		switch op.base() {
+		switch op.Base() {
 		case LODSB, LODSW, LODSD, STOSB, STOSW, STOSD, MOVSB, MOVSW, MOVSD,
 			SCASB, SCASW, SCASD, CMPSB, CMPSW, CMPSD, LOOP, LOOPE, LOOPNE:
 		default:
@@ -37,12 +37,12 @@ func validPrefix(op Op) bool {
 	case 0:
 		return true
 	case REP:
-		switch op.base() {
+		switch op.Base() {
 		case LODSB, LODSW, LODSD, STOSB, STOSW, STOSD, MOVSB, MOVSW, MOVSD:
 			return true
 		}
 	case REPE, REPNE:
-		switch op.base() {
+		switch op.Base() {
 		case SCASB, SCASW, SCASD, CMPSB, CMPSW, CMPSD:
 			return true
 		}
@@ -52,12 +52,12 @@ func validPrefix(op Op) bool {
 
 // encode picks the first form that fits and emits it.
 func (in Inst) encode(ctx *encCtx) ([]byte, error) {
-	fs := forms[in.Op.base()]
+	fs := forms[in.Op.Base()]
 	if len(fs) == 0 {
 		return nil, fmt.Errorf("unknown instruction %v", in.Op)
 	}
 	if !validPrefix(in.Op) {
-		return nil, fmt.Errorf("%v: prefix not allowed with %v", in, in.Op.base())
+		return nil, fmt.Errorf("%v: prefix not allowed with %v", in, in.Op.Base())
 	}
 	for _, a := range in.Args {
 		switch a := a.(type) {
@@ -318,7 +318,7 @@ func (in Inst) isRelaxable() bool {
 	if _, ok := in.Args[0].(Label); !ok {
 		return false
 	}
-	for _, f := range forms[in.Op.base()] {
+	for _, f := range forms[in.Op.Base()] {
 		if len(f.args) == 1 && f.args[0] == kRelShort {
 			return true
 		}

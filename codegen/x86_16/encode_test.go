@@ -543,7 +543,7 @@ func TestEncodeTableObjdump(t *testing.T) {
 func TestEncodeTableCoverage(t *testing.T) {
 	seen := map[Op]bool{}
 	for _, row := range encodeTable {
-		seen[row.in.Op.base()] = true
+		seen[row.in.Op.Base()] = true
 	}
 	var missing []string
 	for op := ADD; op < opEnd; op++ {

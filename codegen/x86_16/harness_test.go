@@ -84,7 +84,7 @@ var stringOps = map[Op]bool{
 // canonOurs renders in (assembled at pc) in the normal form; width comes
 // from the decoded instruction (see x86Width).
 func canonOurs(in Inst, pc uint32, width int) string {
-	op := in.Op.base()
+	op := in.Op.Base()
 	name := strings.ToUpper(op.String())
 	args := in.Args
 	var parts []string
@@ -133,7 +133,7 @@ func isImm(o Operand) bool {
 	return false
 }
 
-func isSeg(o Operand) bool   { r, ok := o.(Reg); return ok && r.isSeg() }
+func isSeg(o Operand) bool   { r, ok := o.(Reg); return ok && r.IsSeg() }
 func isGPR32(o Operand) bool { r, ok := o.(Reg); return ok && r.isGPR32() }
 
 func isMem(o Operand) bool { _, ok := o.(Mem); return ok }
@@ -284,7 +284,7 @@ func checkDecode(in Inst, b []byte) error {
 		return fmt.Errorf("x86asm: decoded %q, want %q", got, want)
 	}
 	for _, a := range in.Args {
-		if m, ok := a.(Mem); ok && m.Size != 0 && !noSizeOps[in.Op.base()] && x.MemBytes*8 != m.Size {
+		if m, ok := a.(Mem); ok && m.Size != 0 && !noSizeOps[in.Op.Base()] && x.MemBytes*8 != m.Size {
 			return fmt.Errorf("x86asm: memory operand is %d bytes, want %d bits", x.MemBytes, m.Size)
 		}
 	}
@@ -437,7 +437,7 @@ func objdumpAll(t *testing.T, code []byte) map[int]objInst {
 
 // objdumpMnemonic is the mnemonic objdump -M intel prints for in.
 func objdumpMnemonic(in Inst) string {
-	op := in.Op.base()
+	op := in.Op.Base()
 	name := op.String()
 	switch {
 	case stringOps[op] && op != XLATB:

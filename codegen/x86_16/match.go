@@ -144,7 +144,7 @@ func matchArg(k kind, o Operand, s *matchState, ctx *encCtx) *failure {
 		return nil
 	case kSreg, kSregDst:
 		r, ok := o.(Reg)
-		if !ok || !r.isSeg() {
+		if !ok || !r.IsSeg() {
 			return failShape
 		}
 		if k == kSregDst && r == CS {

@@ -30,7 +30,7 @@ func (m Mem) is32() bool {
 func (m Mem) hasRegs() bool { return m.Base != NoReg || m.Index != NoReg }
 
 func (m Mem) analyze() (memEnc, error) {
-	if m.Seg != NoReg && !m.Seg.isSeg() {
+	if m.Seg != NoReg && !m.Seg.IsSeg() {
 		return memEnc{}, fmt.Errorf("segment override %s is not a segment register", m.Seg)
 	}
 	switch m.Size {

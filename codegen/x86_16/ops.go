@@ -268,14 +268,12 @@ var opNames = func() [opEnd]string {
 	return n
 }()
 
-func (op Op) base() Op { return op &^ (prefixMask | A32 | segMask) }
-
 // Base is op without its prefixes (repeat, address size, segment).
-func (op Op) Base() Op   { return op.base() }
+func (op Op) Base() Op   { return op &^ (prefixMask | A32 | segMask) }
 func (op Op) prefix() Op { return op & prefixMask }
 
 func (op Op) String() string {
-	b := op.base()
+	b := op.Base()
 	name := "op?"
 	if b > BadOp && b < opEnd && opNames[b] != "-" {
 		name = opNames[b]

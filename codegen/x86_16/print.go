@@ -32,11 +32,11 @@ func (in Inst) String() string {
 		} else {
 			sb.WriteString(", ")
 		}
-		if m, ok := a.(Mem); ok && noSizeOps[in.Op.base()] {
+		if m, ok := a.(Mem); ok && noSizeOps[in.Op.Base()] {
 			m.Size = 0 // NASM rejects a size on lgdt's pseudo-descriptor
 			a = m
 		}
-		if s, ok := a.(Short); ok && rel8Only[in.Op.base()] {
+		if s, ok := a.(Short); ok && rel8Only[in.Op.Base()] {
 			a = s.To // NASM rejects "short" where no other form exists
 		}
 		sb.WriteString(operandString(a))

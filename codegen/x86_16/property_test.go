@@ -272,7 +272,7 @@ func TestRandomInstructions(t *testing.T) {
 		in := g.inst()
 		b, err := assembleRow(in)
 		if err != nil {
-			rejected[in.Op.base().String()]++
+			rejected[in.Op.Base().String()]++
 			continue
 		}
 		assert.NoError(t, checkDecode(in, b), "%s (% x)", in, b)

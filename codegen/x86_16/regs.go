@@ -85,16 +85,18 @@ func (r Reg) isGPR8() bool  { return r >= AL && r <= BH }
 func (r Reg) isGPR16() bool { return r >= AX && r <= DI }
 func (r Reg) isGPR32() bool { return r >= EAX && r <= EDI }
 func (r Reg) isGPR() bool   { return r >= AL && r <= EDI }
-func (r Reg) isSeg() bool   { return r >= ES && r <= GS }
 func (r Reg) isCR() bool    { return r == CR0 || r == CR4 }
 func (r Reg) isXMM() bool   { return r >= XMM0 && r <= XMM7 }
+
+// IsSeg: r is a segment register.
+func (r Reg) IsSeg() bool { return r >= ES && r <= GS }
 
 // Size is the register width in bits (segment registers count as 16).
 func (r Reg) Size() int {
 	switch {
 	case r.isGPR8():
 		return 8
-	case r.isGPR16(), r.isSeg():
+	case r.isGPR16(), r.IsSeg():
 		return 16
 	case r.isGPR32(), r.isCR():
 		return 32
@@ -113,7 +115,7 @@ func (r Reg) num() byte {
 		return byte(r - AX)
 	case r.isGPR32():
 		return byte(r - EAX)
-	case r.isSeg():
+	case r.IsSeg():
 		return byte(r - ES)
 	case r == CR0:
 		return 0
