@@ -172,6 +172,10 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 	if err != nil {
 		return nil, err
 	}
+	ownSlots := func(m x86.Mem) bool { _, own := ownSlot(m, uint16(spill), uint16(spill+4*slots)); return own }
+	if err := regalloc.HoistLoads(phys, allocOptions(), ownSlots, k.keepsSlots(spill)); err != nil {
+		return nil, err
+	}
 	narrow(phys, uint16(spill), uint16(spill+4*slots))
 	pushPairs(phys, uint16(spill), uint16(spill+4*slots))
 	storeEarly(phys)
@@ -270,4 +274,24 @@ func cacheKey(k *kernel, o regalloc.Options, spill int) string {
 	}
 	fmt.Fprint(&sb, spill, k.short, o.Addr16, o.Split, o.SplitsCheap, o.RegisterShifts, o.Cost != nil, slices.Sorted(maps.Keys(o.Resident)))
 	return sb.String()
+}
+
+// keepsSlots: a call leaves the spill slots from spill as they were. An
+// op's slots lie below every proc's, and the routines (rshr, lookup,
+// mac2, the runtime's) spill nothing; a proc's calls of procs may spill
+// into its own.
+func (k *kernel) keepsSlots(spill int) func(in x86.Inst) bool {
+	return func(in x86.Inst) bool {
+		if spill < procSpillBase {
+			return true
+		}
+		for _, l := range in.LabelRefs() {
+			for _, p := range k.f.Procs {
+				if p.Name == l {
+					return false
+				}
+			}
+		}
+		return true
+	}
 }

@@ -23,9 +23,8 @@ import (
 type passing struct {
 	args []argLoc // by param
 	data int      // bytes after each call
-	// order is the inline params' indices as their data follows a call:
-	// bytes, then words, then dwords, so that one xor eax, eax clears
-	// what lodsb and lodsw leave.
+	// order is the inline params' indices as their data follows a call
+	// (readRank).
 	order []int
 	// offsets: by call, the offsets of its params with a base.
 	offsets map[*lir.Node][]int64
@@ -145,7 +144,7 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 		if saved <= 0 || pass.data > 127 {
 			pass = &passing{args: make([]argLoc, len(pr.Params))}
 		}
-		slices.SortStableFunc(pass.order, func(a, b int) int { return pass.args[a].width - pass.args[b].width })
+		slices.SortStableFunc(pass.order, func(a, b int) int { return readRank(pass.args[a].width) - readRank(pass.args[b].width) })
 		j := 0 // with inline arguments: the next of inlineRegs
 		for i, r := range pr.Params {
 			a := &pass.args[i]
@@ -424,7 +423,8 @@ func (k *kernel) params(pr *lir.Proc) {
 	}
 	// lodsb, lodsw or lodsd reads each in turn into eax (the direction
 	// flag is clear from the boot on): a byte or a word leaves the rest of
-	// eax, cleared before the first (bytes come first, dwords last).
+	// eax, cleared before the first (the dwords come first, bytes before
+	// words: readRank).
 	item(x86.POP, x86.SI)
 	clean := false
 	for _, i := range pass.order {
@@ -564,3 +564,11 @@ func (k *kernel) segmentsFirst() {
 	}
 	k.prologue = append(first, k.prologue...)
 }
+
+// readRank orders a proc's inline params by width: dwords, then bytes,
+// then words, so that one xor eax, eax after the dwords clears what lodsb
+// and lodsw leave. A param spilled across the proc can go to the stack
+// where it is read last (prologuePair); the narrow ones last, where the
+// size policy's procs have their destinations (llama2.tf's norm: 1
+// byte fewer than bytes, words and dwords in that order, 3 in all).
+func readRank(width int) int { return (width + 1) % 5 }

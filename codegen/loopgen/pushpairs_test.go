@@ -113,3 +113,88 @@ func TestPushPairsResaved(t *testing.T) {
 		assert.Equal(t, 2, strings.Count(got, "push"), got)
 	}
 }
+
+// A param that a proc's prologue stores in its slot, and that one load
+// takes back after a balanced stretch, goes to the stack after the
+// prologue's push of si: its register where nothing after the store
+// writes it, else its bytes in the call's data, which si points past.
+func TestProloguePair(t *testing.T) {
+	slot := x86.W(x86.Abs16(0x3800))
+	for _, c := range []struct {
+		name     string
+		prologue func(k *regalloc.Kernel)
+		body     func(k *regalloc.Kernel)
+		want     string // "" where the moves stay
+	}{
+		{"read last", func(k *regalloc.Kernel) {
+			k.I(x86.LODSD)
+			k.I(x86.XCHG, x86.EBX, x86.EAX)
+			k.I(x86.LODSW)
+			k.I(x86.MOV, slot, x86.AX)
+		}, func(*regalloc.Kernel) {}, "push si\n    push ax\n"},
+		{"read first", func(k *regalloc.Kernel) {
+			k.I(x86.LODSW)
+			k.I(x86.MOV, slot, x86.AX)
+			k.I(x86.LODSD)
+			k.I(x86.XCHG, x86.EBX, x86.EAX)
+		}, func(*regalloc.Kernel) {}, "push si\n    push word [si-0x6]\n"},
+		{"a dword read first", func(k *regalloc.Kernel) {
+			k.I(x86.LODSD)
+			k.I(x86.MOV, x86.D(x86.Abs16(0x3800)), x86.EAX)
+			k.I(x86.LODSW)
+			k.I(x86.XCHG, x86.BX, x86.AX)
+		}, func(*regalloc.Kernel) {}, "push si\n    push dword [si-0x6]\n"},
+		{"an offset added", func(k *regalloc.Kernel) {
+			k.I(x86.LODSW)
+			k.I(x86.ADD, x86.AX, x86.W(x86.Abs16(0x1004)))
+			k.I(x86.MOV, slot, x86.AX)
+			k.I(x86.LODSW)
+			k.I(x86.XCHG, x86.BX, x86.AX)
+		}, func(*regalloc.Kernel) {}, ""},
+		{"a byte read, then another", func(k *regalloc.Kernel) {
+			k.I(x86.XOR, x86.EAX, x86.EAX)
+			k.I(x86.LODSB)
+			k.I(x86.MOV, slot, x86.AX) // its word is not in the data
+			k.I(x86.LODSB)             // and the next overwrites it
+		}, func(*regalloc.Kernel) {}, ""},
+		{"a byte read, then another", func(k *regalloc.Kernel) {
+			k.I(x86.XOR, x86.EAX, x86.EAX)
+			k.I(x86.LODSB)
+			k.I(x86.MOV, slot, x86.AX) // its word is not in the data
+			k.I(x86.LODSB)             // and the next overwrites it
+		}, func(*regalloc.Kernel) {}, ""},
+		{"a push left", func(k *regalloc.Kernel) {
+			k.I(x86.LODSW)
+			k.I(x86.MOV, slot, x86.AX)
+		}, func(k *regalloc.Kernel) { k.I(x86.PUSH, x86.DX) }, ""},
+		{"loaded twice", func(k *regalloc.Kernel) {
+			k.I(x86.LODSW)
+			k.I(x86.MOV, slot, x86.AX)
+		}, func(k *regalloc.Kernel) { k.I(x86.MOV, x86.DX, slot) }, ""},
+	} {
+		k := &regalloc.Kernel{Name: "t"}
+		k.I(x86.POP, x86.SI)
+		c.prologue(k)
+		k.I(x86.PUSH, x86.SI)
+		k.Label("top")
+		c.body(k)
+		k.I(x86.DEC, x86.CX)
+		k.I(x86.JNE, x86.Label("top"))
+		k.I(x86.MOV, x86.BP, x86.W(slot))
+		if c.name == "a dword read first" {
+			k.Items[len(k.Items)-1].Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.EBP, x86.D(x86.Abs16(0x3800))}}
+		}
+		k.I(x86.RET)
+		pushPairs(k, 0x3800, 0x3808)
+		var p x86.Program
+		require.NoError(t, regalloc.Rewrite(k, nil, &p))
+		got := p.Listing()
+		if c.want == "" {
+			assert.Contains(t, got, "[0x3800], ", c.name)
+			continue
+		}
+		assert.NotContains(t, got, "0x3800", c.name)
+		assert.Contains(t, got, c.want, c.name)
+		assert.Regexp(t, `\n    pop e?bp\n    ret\n`, got, c.name)
+	}
+}
