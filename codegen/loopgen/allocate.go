@@ -189,6 +189,9 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 	if k.short {
 		lodsLoads(phys)
 		stosStores(phys, k.l.lowInZero())
+		if !k.l.Segmented {
+			stepStrings(phys)
+		}
 		cdqByte(phys)
 		xchgMoves(phys)
 		incTwice(phys)

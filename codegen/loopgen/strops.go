@@ -193,3 +193,31 @@ func through(m x86.Mem, r x86.Reg) bool {
 	p := m.Base
 	return p == r && !m.Addr32 || p == sized(r, 32) && m.Addr32
 }
+
+// stepStrings: for size, in the flat model, a 16-bit pointer's step by 4
+// or 2 where nothing reads the flags after is a string instruction's: di
+// by scasd or scasw (2 or 1 byte, where the add takes 3), which compares
+// eax with es:[di] (the flat model's 4 GiB limits let it read wherever
+// di points: the segmented model's 64 KiB would fault on a dword at
+// 0xfffe); si by lodsd or lodsw where nothing reads eax after.
+func stepStrings(k *regalloc.Kernel) {
+	live, err := regalloc.LiveOut(k, allocOptions())
+	if err != nil {
+		return
+	}
+	for i, it := range k.Items {
+		in := it.Inst
+		if it.Label != "" || in.Op != x86.ADD || len(in.Args) != 2 {
+			continue
+		}
+		n, isImm := in.Args[1].(x86.Imm)
+		if !isImm || n != 2 && n != 4 || !flagsDeadAfter(k.Items, i+1, true) {
+			continue
+		}
+		op := map[x86.Operand][2]x86.Op{x86.DI: {x86.SCASW, x86.SCASD}, x86.SI: {x86.LODSW, x86.LODSD}}[in.Args[0]]
+		if op[0] == 0 || in.Args[0] == x86.Operand(x86.SI) && live(i, x86.EAX) {
+			continue
+		}
+		k.Items[i].Inst = x86.Inst{Op: op[n/4]}
+	}
+}

@@ -124,3 +124,34 @@ func peepholed(items []x86.Inst, p func(*regalloc.Kernel)) []x86.Inst {
 	}
 	return got
 }
+
+// In the flat model, di's step by 4 or 2 whose flags nothing reads is
+// scasd or scasw, and si's lodsd or lodsw where nothing reads eax after;
+// a step whose flags the branch reads, another register's, another
+// count's, or si's where eax is read after, stays.
+func TestStepStrings(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	add := func(r x86.Reg, n int64) x86.Inst { return inst(x86.ADD, r, x86.Imm(n)) }
+	load := inst(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: x86.BX}))
+	store := inst(x86.MOV, x86.D(x86.Mem{Base: x86.BP}), x86.EAX)
+	end := []x86.Inst{inst(x86.CMP, x86.SI, x86.Imm(0x100)), inst(x86.JL, x86.Label("l"))}
+	for _, c := range []struct {
+		name  string
+		items []x86.Inst
+		want  x86.Op // the step's op after (ADD: it stays)
+	}{
+		{"di by 4", []x86.Inst{load, store, add(x86.DI, 4)}, x86.SCASD},
+		{"di by 2", []x86.Inst{load, store, add(x86.DI, 2)}, x86.SCASW},
+		{"si by 4", []x86.Inst{load, store, add(x86.SI, 4)}, x86.LODSD},
+		{"si by 2", []x86.Inst{load, store, add(x86.SI, 2)}, x86.LODSW},
+		{"si with eax read after", []x86.Inst{inst(x86.ADD, x86.ECX, x86.EAX), store, add(x86.SI, 4)}, x86.ADD},
+		{"bx", []x86.Inst{load, store, add(x86.BX, 4)}, x86.ADD},
+		{"di by 8", []x86.Inst{load, store, add(x86.DI, 8)}, x86.ADD},
+		{"edi", []x86.Inst{load, store, add(x86.EDI, 4)}, x86.ADD},
+	} {
+		got := peepholed(append(c.items, end...), stepStrings)
+		assert.Equal(t, c.want, got[len(c.items)-1].Op, c.name)
+	}
+	got := peepholed([]x86.Inst{load, store, add(x86.DI, 4), inst(x86.JNE, x86.Label("l"))}, stepStrings)
+	assert.Equal(t, x86.ADD, got[2].Op, "the step's flags read")
+}
