@@ -164,8 +164,9 @@ func fuseOps(a, b *Node) *Node {
 
 // forward replaces a load by the value a store before it in the same
 // straight run of instructions put there (the same buffer, address
-// registers written once, width): fused loops store a value and load it
-// back.
+// registers written once, width, and the value's register not written
+// between: it may be set on two paths before, as the gate's is): fused
+// loops store a value and load it back.
 func forward(f *Func) {
 	nd := defs(f)
 	var run func(nodes []*Node)
@@ -180,6 +181,11 @@ func forward(f *Func) {
 				continue
 			}
 			in := &n.Inst
+			for k, v := range stored {
+				if in.Dst == v && in.Dst != NoReg {
+					delete(stored, k) // the value the store put there is gone
+				}
+			}
 			switch in.Op {
 			case OpStore:
 				for k := range stored {
@@ -187,7 +193,7 @@ func forward(f *Func) {
 						delete(stored, k)
 					}
 				}
-				if stable(in.Mem, nd) && nd[in.A] == 1 {
+				if stable(in.Mem, nd) {
 					stored[in.Mem] = in.A
 				}
 			case OpLoad:

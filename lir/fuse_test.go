@@ -146,3 +146,36 @@ func TestFuseResidual(t *testing.T) {
 		assert.Equal(t, residual, len(f.Body) == 1, "residual=%v: fused", residual)
 	}
 }
+
+// forward takes a load back from the store before it in the same straight
+// run, of a value that two paths of an if before set (the gate's, in or
+// out of its table), unless an instruction between sets the value again.
+func TestForwardJoinedValue(t *testing.T) {
+	for _, again := range []bool{false, true} {
+		f := &Func{}
+		buf := &Buf{Name: "t3", Kind: BufVar, Size: 32}
+		f.Bufs = []*Buf{buf}
+		i, c, w, x := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		m := Mem{Buf: buf, Base: NoReg, Index: i, Scale: 4, Width: 4}
+		set := func(v int64) *Node {
+			return &Node{Kind: NInst, Inst: Inst{Op: OpConst, Dst: w, A: NoReg, B: NoReg, C: NoReg, Imm: v}}
+		}
+		load := &Node{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: x, A: NoReg, B: NoReg, C: NoReg, Mem: m}}
+		body := []*Node{
+			{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: c, A: NoReg, B: NoReg, C: NoReg, Mem: m}},
+			{Kind: NIf, Cond: c, Then: []*Node{set(1)}, Else: []*Node{set(2)}},
+			{Kind: NInst, Inst: Inst{Op: OpStore, Dst: NoReg, A: w, B: NoReg, C: NoReg, Mem: m}},
+		}
+		if again {
+			body = append(body, set(3))
+		}
+		body = append(body, load, &Node{Kind: NInst, Inst: Inst{Op: OpStore, Dst: NoReg, A: x, B: NoReg, C: NoReg, Mem: m}})
+		f.Body = []*Node{{Kind: NLoop, Index: i, Count: NoReg, CountImm: 8, Body: body}}
+		forward(f)
+		if again {
+			assert.Equal(t, OpLoad, load.Inst.Op, "w set again between")
+			continue
+		}
+		assert.Equal(t, Inst{Op: OpCopy, Dst: x, A: w, B: NoReg, C: NoReg}, load.Inst)
+	}
+}

@@ -45,6 +45,15 @@ func gateEdges(t *testing.T, inline bool) {
 	lw.vars[y] = lw.buf(&Buf{Name: "y", Kind: BufVar, Size: int64(4 * len(vals))})
 	lw.gate(&ir.Op{Args: []*ir.Var{x}, Dst: y, Table: tab})
 	require.Equal(t, 1, countOp(f, OpLookup))
+	// The multiply is the table's path's alone: outside it, v or 0.
+	muls := map[string]int{}
+	Walk(f.Body, func(n *Node) {
+		if n.Kind == NIf && len(n.Else) > 0 {
+			muls["then"] += countOp(&Func{Body: n.Then}, OpMulWide)
+			muls["else"] += countOp(&Func{Body: n.Else}, OpMulWide)
+		}
+	})
+	require.Equal(t, map[string]int{"then": 1, "else": 0}, muls)
 	if inline {
 		lookups(f)
 		require.Equal(t, 0, countOp(f, OpLookup))
