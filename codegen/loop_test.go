@@ -192,13 +192,23 @@ func TestCallsPassConstantsAfter(t *testing.T) {
 				}
 			}
 			require.Contains(t, body, "pop si", "%s: %s", memory, most)
-			data = count(body, "lodsb") + 2*count(body, "lodsw") + 4*count(body, "lodsd")
-			assert.GreaterOrEqual(t, count(body, "lodsb"), 1, "%s: %s reads no byte", memory, most)
+			// Where ES is DS (flat), the params it keeps in their slots
+			// are copied there (copyParams: movsw), bytes among them.
+			copies := count(body, "movsb") + 2*count(body, "movsw")
+			data = count(body, "lodsb") + 2*count(body, "lodsw") + 4*count(body, "lodsd") + copies
+			assert.Equal(t, memory == "flat", copies > 0, "%s: %s copies", memory, most)
+			if copies == 0 {
+				assert.GreaterOrEqual(t, count(body, "lodsb"), 1, "%s: %s reads no byte", memory, most)
+			}
 			word := slices.Index(body, "lodsw")
 			assert.True(t, word < 0 || !slices.Contains(body[word:], "lodsb"), "%s: %s reads a byte after a word:\n%s", memory, most, strings.Join(body, "\n"))
 			narrow := slices.IndexFunc(body, func(l string) bool { return l == "lodsb" || l == "lodsw" })
 			assert.True(t, narrow < 0 || !slices.Contains(body[narrow:], "lodsd"), "%s: %s reads a dword after a byte or a word:\n%s", memory, most, strings.Join(body, "\n"))
-			assert.Equal(t, 1, count(body, "xor eax, eax")+count(body, "xor ax, ax"), "%s: %s", memory, most)
+			clears := count(body, "xor eax, eax") + count(body, "xor ax, ax")
+			assert.LessOrEqual(t, clears, 1, "%s: %s", memory, most)
+			if count(body, "lodsb") > 0 {
+				assert.Equal(t, 1, clears, "%s: %s", memory, most)
+			}
 		}
 		require.Greater(t, data, 0, "%s: %s's data", memory, most)
 		for i, line := range lines {

@@ -194,14 +194,21 @@ func through(m x86.Mem, r x86.Reg) bool {
 	return p == r && !m.Addr32 || p == sized(r, 32) && m.Addr32
 }
 
-// stepStrings: for size, in the flat model, a 16-bit pointer's step by 4
-// or 2 where nothing reads the flags after is a string instruction's: di
-// by scasd or scasw (2 or 1 byte, where the add takes 3), which compares
-// eax with es:[di] (the flat model's 4 GiB limits let it read wherever
-// di points: the segmented model's 64 KiB would fault on a dword at
-// 0xfffe); si by lodsd or lodsw where nothing reads eax after.
-func stepStrings(k *regalloc.Kernel) {
-	live, err := regalloc.LiveOut(k, allocOptions())
+// stepStrings: for size, a 16-bit pointer's step by 4 or 2 where nothing
+// reads the flags after is a string instruction's: di by scasd or scasw
+// (2 or 1 byte, where the add takes 3), which compares eax with es:[di];
+// si by lodsd or lodsw where nothing reads eax after. The flat model's
+// 4 GiB limits let them read wherever the pointer points; segmented
+// (flat false), the pointer is a multiple of 4 there (regalloc.Aligned),
+// so that the read ends in its 64 KiB segment (scasd at di 0xfffe
+// faults in real mode).
+func stepStrings(k *regalloc.Kernel, flat bool) {
+	o := allocOptions()
+	live, err := regalloc.LiveOut(k, o)
+	if err != nil {
+		return
+	}
+	aligned, err := regalloc.Aligned(k, o)
 	if err != nil {
 		return
 	}
@@ -215,7 +222,7 @@ func stepStrings(k *regalloc.Kernel) {
 			continue
 		}
 		op := map[x86.Operand][2]x86.Op{x86.DI: {x86.SCASW, x86.SCASD}, x86.SI: {x86.LODSW, x86.LODSD}}[in.Args[0]]
-		if op[0] == 0 || in.Args[0] == x86.Operand(x86.SI) && live(i, x86.EAX) {
+		if op[0] == 0 || in.Args[0] == x86.Operand(x86.SI) && live(i, x86.EAX) || !flat && !aligned(i, in.Args[0].(x86.Reg)) {
 			continue
 		}
 		k.Items[i].Inst = x86.Inst{Op: op[n/4]}

@@ -128,7 +128,8 @@ func peepholed(items []x86.Inst, p func(*regalloc.Kernel)) []x86.Inst {
 // In the flat model, di's step by 4 or 2 whose flags nothing reads is
 // scasd or scasw, and si's lodsd or lodsw where nothing reads eax after;
 // a step whose flags the branch reads, another register's, another
-// count's, or si's where eax is read after, stays.
+// count's, or si's where eax is read after, stays; segmented, one whose
+// pointer is not known to be a multiple of 4 too.
 func TestStepStrings(t *testing.T) {
 	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
 	add := func(r x86.Reg, n int64) x86.Inst { return inst(x86.ADD, r, x86.Imm(n)) }
@@ -149,9 +150,15 @@ func TestStepStrings(t *testing.T) {
 		{"di by 8", []x86.Inst{load, store, add(x86.DI, 8)}, x86.ADD},
 		{"edi", []x86.Inst{load, store, add(x86.EDI, 4)}, x86.ADD},
 	} {
-		got := peepholed(append(c.items, end...), stepStrings)
+		got := peepholed(append(c.items, end...), func(k *regalloc.Kernel) { stepStrings(k, true) })
 		assert.Equal(t, c.want, got[len(c.items)-1].Op, c.name)
 	}
-	got := peepholed([]x86.Inst{load, store, add(x86.DI, 4), inst(x86.JNE, x86.Label("l"))}, stepStrings)
+	got := peepholed([]x86.Inst{load, store, add(x86.DI, 4), inst(x86.JNE, x86.Label("l"))}, func(k *regalloc.Kernel) { stepStrings(k, true) })
 	assert.Equal(t, x86.ADD, got[2].Op, "the step's flags read")
+	// Segmented, only where the pointer is a multiple of 4.
+	segmented := func(k *regalloc.Kernel) { stepStrings(k, false) }
+	got = peepholed(append([]x86.Inst{load, store, add(x86.DI, 4)}, end...), segmented)
+	assert.Equal(t, x86.ADD, got[2].Op, "segmented: di not known aligned")
+	got = peepholed(append([]x86.Inst{inst(x86.XOR, x86.DI, x86.DI), load, store, add(x86.DI, 4)}, end...), segmented)
+	assert.Equal(t, x86.SCASD, got[3].Op, "segmented: di cleared")
 }

@@ -1,0 +1,138 @@
+package regalloc
+
+import (
+	x86 "tfc/codegen/x86_16"
+)
+
+// Aligned answers, for k in physical registers, whether the low two bits
+// of general register r are 0 before item i on every path that reaches
+// it: a pointer that a dword string instruction may then read through
+// without crossing the end of a 64 KiB segment (scasd at di 0xfffe
+// faults in real mode). Nothing is known at the kernel's entry; an
+// instruction's result is known aligned where it is a multiple of 4 by
+// its form (mov of such a constant, a clear, a shift by 2 or more, an
+// add of aligned values, a dword string instruction's step), and not
+// otherwise. A label is answered false.
+func Aligned(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
+	a, err := analyze(k, &o)
+	if err != nil {
+		return nil, err
+	}
+	ni := len(a.item)
+	preds := make([][]int, ni)
+	for p, succ := range a.succ {
+		for _, s := range succ {
+			if s != exitPos {
+				preds[s] = append(preds[s], p)
+			}
+		}
+	}
+	// in[j]: a bit a family, aligned before position j; from all (the
+	// meet is an and) but at the entry, to a fixed point.
+	in := make([]uint8, ni)
+	for j := range in {
+		in[j] = 0xFF
+	}
+	for changed := true; changed; {
+		changed = false
+		for j := range in {
+			v := uint8(0xFF)
+			if j == 0 {
+				v = 0
+			}
+			for _, p := range preds[j] {
+				v &= alignedAfter(in[p], k.Items[a.item[p]].Inst, a.eff[p])
+			}
+			if v != in[j] {
+				in[j], changed = v, true
+			}
+		}
+	}
+	pos := map[int]int{}
+	for j, i := range a.item {
+		pos[i] = j
+	}
+	return func(i int, r x86.Reg) bool {
+		j, ok := pos[i]
+		f, gpr := family(r)
+		return ok && gpr && in[j]&(1<<f) != 0
+	}, nil
+}
+
+// alignedAfter is the families aligned after in, given those before.
+func alignedAfter(before uint8, in x86.Inst, e effects) uint8 {
+	has := func(a x86.Operand) bool {
+		r, isReg := a.(x86.Reg)
+		f, gpr := family(r)
+		return isReg && gpr && before&(1<<f) != 0
+	}
+	imm4 := func(a x86.Operand) bool { c, ok := a.(x86.Imm); return ok && c%4 == 0 }
+	after := before
+	for _, ac := range e.acc {
+		if f, gpr := family(ac.reg); ac.write && gpr {
+			after &^= 1 << f
+		}
+	}
+	set := func(a x86.Operand, aligned bool) {
+		if f, gpr := family(a.(x86.Reg)); aligned && gpr {
+			after |= 1 << f
+		}
+	}
+	switch in.Op &^ (x86.REP | x86.A32) {
+	case x86.LODSD, x86.STOSD, x86.SCASD, x86.MOVSD, x86.CMPSD:
+		// The pointers it writes step by 4 (rep: by 4 a pass); a
+		// rep's count ends at 0.
+		si, _ := family(x86.SI)
+		di, _ := family(x86.DI)
+		for _, ac := range e.acc {
+			if f, _ := family(ac.reg); ac.write && (f == si || f == di) {
+				after |= before & (1 << f)
+			}
+		}
+		if in.Op&x86.REP != 0 {
+			set(x86.CX, true)
+		}
+		return after
+	}
+	if len(in.Args) == 0 {
+		return after
+	}
+	d, isReg := in.Args[0].(x86.Reg)
+	if _, gpr := family(d); !isReg || !gpr {
+		return after
+	}
+	var src x86.Operand
+	if len(in.Args) > 1 {
+		src = in.Args[1]
+	}
+	switch in.Op {
+	case x86.MOV, x86.MOVZX, x86.MOVSX:
+		set(d, imm4(src) || has(src))
+	case x86.XCHG:
+		if s, ok := src.(x86.Reg); ok {
+			set(d, has(s))
+			set(s, has(d))
+		}
+	case x86.XOR, x86.SUB:
+		set(d, src == x86.Operand(d) || has(d) && (imm4(src) || has(src)))
+	case x86.ADD, x86.OR:
+		set(d, has(d) && (imm4(src) || has(src)))
+	case x86.AND:
+		set(d, has(d) || imm4(src) || has(src))
+	case x86.SHL:
+		c, ok := src.(x86.Imm)
+		set(d, ok && (c&31 >= 2 || has(d)))
+	case x86.IMUL:
+		switch len(in.Args) {
+		case 2:
+			set(d, has(d) || imm4(src) || has(src))
+		case 3:
+			set(d, imm4(in.Args[2]) || has(src))
+		}
+	case x86.LEA:
+		m := src.(x86.Mem)
+		set(d, m.Label == "" && m.Disp%4 == 0 && (m.Base == x86.NoReg || has(m.Base)) &&
+			(m.Index == x86.NoReg || has(m.Index) || m.Scale >= 4))
+	}
+	return after
+}

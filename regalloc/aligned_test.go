@@ -1,0 +1,62 @@
+package regalloc
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	x86 "tfc/codegen/x86_16"
+)
+
+// A register is aligned where every path sets it to a multiple of 4 by
+// its form and steps it by multiples of 4: a constant, a clear, a shift
+// by 2, an add or lea of aligned values, a dword string instruction's
+// step; a load, a pop, a step by 2 around a loop, a call that writes it,
+// or nothing at the kernel's entry leave it unknown.
+func TestAligned(t *testing.T) {
+	mem := x86.W(x86.Abs16(0x1002))
+	for _, c := range []struct {
+		name string
+		set  func(k *Kernel)
+		step x86.Inst
+		want bool
+	}{
+		{"a constant", func(k *Kernel) { k.I(x86.MOV, x86.DI, x86.Imm(-0x100)) }, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.DI, x86.Imm(4)}}, true},
+		{"a clear", func(k *Kernel) { k.I(x86.XOR, x86.EDI, x86.EDI) }, x86.Inst{Op: x86.SCASD}, true},
+		{"a shift by 6", func(k *Kernel) { k.I(x86.MOV, x86.DI, mem); k.I(x86.SHL, x86.DI, x86.Imm(6)) }, x86.Inst{Op: x86.STOSD}, true},
+		{"lea of aligned", func(k *Kernel) {
+			k.I(x86.XOR, x86.BX, x86.BX)
+			k.I(x86.LEA, x86.DI, x86.W(x86.Mem{Base: x86.BX, Disp: -0x7800}))
+		}, x86.Inst{Op: x86.AND, Args: []x86.Operand{x86.DI, x86.Imm(-0x11)}}, true},
+		{"a load", func(k *Kernel) { k.I(x86.MOV, x86.DI, mem) }, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.DI, x86.Imm(4)}}, false},
+		{"the entry's", func(k *Kernel) {}, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.DI, x86.Imm(4)}}, false},
+		{"a step by 2", func(k *Kernel) { k.I(x86.XOR, x86.DI, x86.DI) }, x86.Inst{Op: x86.ADD, Args: []x86.Operand{x86.DI, x86.Imm(2)}}, false},
+		{"a word's string step", func(k *Kernel) { k.I(x86.XOR, x86.DI, x86.DI) }, x86.Inst{Op: x86.SCASW}, false},
+		{"a pop", func(k *Kernel) { k.I(x86.XOR, x86.DI, x86.DI); k.I(x86.PUSH, x86.AX); k.I(x86.POP, x86.DI) }, x86.Inst{Op: x86.SCASD}, false},
+		{"an odd constant", func(k *Kernel) { k.I(x86.MOV, x86.DI, x86.Imm(0x102)) }, x86.Inst{Op: x86.SCASD}, false},
+	} {
+		k := &Kernel{Name: "t"}
+		c.set(k)
+		k.Label("top")
+		at := len(k.Items)
+		k.I(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: x86.DI}))
+		k.Items = append(k.Items, Item{Inst: c.step})
+		k.I(x86.DEC, x86.CX)
+		k.I(x86.JNE, x86.Label("top"))
+		k.I(x86.RET)
+		aligned, err := Aligned(k, Options{})
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.want, aligned(at, x86.DI), c.name)
+		assert.False(t, aligned(at-1, x86.DI), "%s: a label", c.name)
+	}
+	k := &Kernel{Name: "call"}
+	k.I(x86.XOR, x86.DI, x86.DI)
+	k.I(x86.CALL, x86.Label("f"))
+	k.I(x86.SCASD)
+	k.I(x86.RET)
+	aligned, err := Aligned(k, Options{})
+	require.NoError(t, err)
+	assert.True(t, aligned(1, x86.DI), "before the call")
+	assert.False(t, aligned(2, x86.DI), "a call that writes every register")
+}
