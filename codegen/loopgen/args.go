@@ -567,8 +567,9 @@ func (k *kernel) segmentsFirst() {
 
 // readRank orders a proc's inline params by width: dwords, then bytes,
 // then words, so that one xor eax, eax after the dwords clears what lodsb
-// and lodsw leave. A param spilled across the proc can go to the stack
-// where it is read last (prologuePair); the narrow ones last, where the
-// size policy's procs have their destinations (llama2.tf's norm: 1
-// byte fewer than bytes, words and dwords in that order, 3 in all).
+// and lodsw leave. A param spilled across the proc goes to the stack in
+// a byte where it is read last (prologuePair: push ax, where its bytes in
+// the data take 3), and the size policy's procs have their destinations
+// among the narrow ones (tfc size --gen loop: llama2.tf 1 byte fewer than
+// with bytes, words, then dwords; the flat gpt2-random 2 more).
 func readRank(width int) int { return (width + 1) % 5 }

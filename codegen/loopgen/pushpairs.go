@@ -1,8 +1,6 @@
 package loopgen
 
 import (
-	"slices"
-
 	x86 "tfc/codegen/x86_16"
 	"tfc/regalloc"
 )
@@ -17,11 +15,11 @@ import (
 // (attention's score index around its dot product, its head's offset
 // around the weighted sum).
 func pushPairs(k *regalloc.Kernel, from, to uint16) {
+	for prologuePair(k, from, to) {
+	}
 	// A pair that only puts back what the last took (`pop ax; push ax`,
 	// ax dead after) goes, which may leave the code around another
 	// balanced: a second round.
-	for prologuePair(k, from, to) {
-	}
 	for round := 0; round < 2; round++ {
 		pushSlots(k.Items, from, to)
 		drop := resaved(k)
@@ -155,140 +153,4 @@ func selfContained(items []regalloc.Item, i, j int) bool {
 // routine and comes back).
 func jumps(op x86.Op) bool {
 	return op == x86.JMP || op.IsJcc() || op == x86.LOOP || op == x86.LOOPE || op == x86.LOOPNE || op == x86.JCXZ
-}
-
-// prologuePair moves one param that a proc's prologue stores in its own
-// spill slot, and that one later load takes back, to the stack (it
-// reports whether): the prologue reads its params from the data after
-// its call (pop si, lods…, push si), and the store comes before the
-// return address goes back, which the push must follow. The push takes
-// the param's register where nothing after the store writes it, else
-// the param's bytes, which si still points past (push word [si-4]: 3
-// bytes, where the store took 3 and the load 4, and the pop takes 1).
-// llama2.tf's norm (its destination, spilled across the square root).
-func prologuePair(k *regalloc.Kernel, from, to uint16) bool {
-	items := k.Items
-	start, end, ok := prologue(items)
-	if !ok {
-		return false
-	}
-	// at: by item, the data's bytes from where the lods there read to
-	// the end.
-	at, left := map[int]int{}, 0
-	for i := end - 1; i > start; i-- {
-		if w := lodsWidth(items[i].Inst); w > 0 {
-			left += w
-			at[i] = left
-		}
-	}
-	for i := start + 1; i < end; i++ {
-		m, r, isStore := slotStore(items[i])
-		s, own := ownSlot(m, from, to)
-		if !isStore || !own || r.Size() != m.Size {
-			continue
-		}
-		load, ok := onlyLoad(items, i, s, from, to)
-		if !ok || !selfContained(items, end, load) {
-			continue
-		}
-		var src x86.Operand = r
-		if writtenBetween(items, i+1, end, r) {
-			n, read := at[i-1]
-			if !read || gpr(r) != gpr(x86.EAX) || 8*lodsWidth(items[i-1].Inst) < r.Size() {
-				continue
-			}
-			src = x86.Mem{Size: r.Size(), Base: x86.SI, Disp: int32(-n)}
-		}
-		items[load].Inst = x86.Inst{Op: x86.POP, Args: []x86.Operand{items[load].Inst.Args[0]}}
-		push := regalloc.Item{Inst: x86.Inst{Op: x86.PUSH, Args: []x86.Operand{src}}}
-		k.Items = slices.Insert(items, end+1, push)
-		k.Items = slices.Delete(k.Items, i, i+1)
-		return true
-	}
-	return false
-}
-
-// prologue finds a proc's reading of its params from its call's data:
-// the first item pops si, and end is the push of si that follows, with
-// neither a label nor a jump between.
-func prologue(items []regalloc.Item) (start, end int, ok bool) {
-	for i, it := range items {
-		in := it.Inst
-		switch {
-		case it.Label != "" || jumps(in.Op) || in.Op == x86.CALL || in.Op == x86.RET:
-			return 0, 0, false
-		case in.Op == x86.POP && len(in.Args) == 1 && in.Args[0] == x86.SI && i == 0:
-		case i == 0:
-			return 0, 0, false
-		case in.Op == x86.PUSH && len(in.Args) == 1 && in.Args[0] == x86.SI:
-			return 0, i, true
-		}
-	}
-	return 0, 0, false
-}
-
-// onlyLoad is the one other item that names slot s, after the store at
-// i: a load of the store's size into a general register.
-func onlyLoad(items []regalloc.Item, i int, s, from, to uint16) (int, bool) {
-	load := -1
-	for j, it := range items {
-		if j == i {
-			continue
-		}
-		for _, a := range it.Inst.Args {
-			if m, isMem := a.(x86.Mem); isMem {
-				if t, own := ownSlot(m, from, to); own && t == s {
-					if load >= 0 || j < i {
-						return 0, false
-					}
-					load = j
-				}
-			}
-		}
-	}
-	if load < 0 {
-		return 0, false
-	}
-	in, st := items[load].Inst, items[i].Inst
-	if in.Op != x86.MOV || len(in.Args) != 2 || in.Args[1] != st.Args[0] {
-		return 0, false
-	}
-	r, isReg := in.Args[0].(x86.Reg)
-	_, g := regalloc.Family(r)
-	return load, isReg && g && r.Size() == st.Args[0].(x86.Mem).Size
-}
-
-// writtenBetween: an item from i up to end may write r's register: a
-// lods (eax), a move, exchange, add or clear that names it, or any other
-// instruction.
-func writtenBetween(items []regalloc.Item, i, end int, r x86.Reg) bool {
-	for _, it := range items[i:end] {
-		in := it.Inst
-		switch {
-		case lodsWidth(in) > 0:
-			if gpr(r) == gpr(x86.EAX) {
-				return true
-			}
-		case in.Op == x86.MOV || in.Op == x86.MOVZX || in.Op == x86.XCHG || in.Op == x86.ADD || in.Op == x86.XOR:
-			if names(in, r) {
-				return true
-			}
-		default:
-			return true
-		}
-	}
-	return false
-}
-
-// lodsWidth is the bytes a lods reads (0: in is none).
-func lodsWidth(in x86.Inst) int {
-	switch in.Op {
-	case x86.LODSB:
-		return 1
-	case x86.LODSW:
-		return 2
-	case x86.LODSD:
-		return 4
-	}
-	return 0
 }

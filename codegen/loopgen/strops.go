@@ -208,9 +208,11 @@ func stepStrings(k *regalloc.Kernel, flat bool) {
 	if err != nil {
 		return
 	}
-	aligned, err := regalloc.Aligned(k, o)
-	if err != nil {
-		return
+	aligned := func(int, x86.Reg) bool { return true }
+	if !flat {
+		if aligned, err = regalloc.Aligned(k, o); err != nil {
+			return
+		}
 	}
 	for i, it := range k.Items {
 		in := it.Inst
@@ -221,10 +223,13 @@ func stepStrings(k *regalloc.Kernel, flat bool) {
 		if !isImm || n != 2 && n != 4 || !flagsDeadAfter(k.Items, i+1, true) {
 			continue
 		}
-		op := map[x86.Operand][2]x86.Op{x86.DI: {x86.SCASW, x86.SCASD}, x86.SI: {x86.LODSW, x86.LODSD}}[in.Args[0]]
-		if op[0] == 0 || in.Args[0] == x86.Operand(x86.SI) && live(i, x86.EAX) || !flat && !aligned(i, in.Args[0].(x86.Reg)) {
+		op := stepOps[in.Args[0]]
+		if op[0] == 0 || in.Args[0] == x86.Operand(x86.SI) && live(i, x86.EAX) || !aligned(i, in.Args[0].(x86.Reg)) {
 			continue
 		}
 		k.Items[i].Inst = x86.Inst{Op: op[n/4]}
 	}
 }
+
+// stepOps are the string instructions that step di or si by 2 and by 4.
+var stepOps = map[x86.Operand][2]x86.Op{x86.DI: {x86.SCASW, x86.SCASD}, x86.SI: {x86.LODSW, x86.LODSD}}

@@ -1,0 +1,162 @@
+package loopgen
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/regalloc"
+)
+
+// The params a prologue reads only to store in their slots are copied
+// from the call's data, packed at their widths where the slots were, and
+// the proc's accesses follow them (a byte's word load becomes a movzx of
+// it); where the slots are not one run, a byte param is written as a
+// word, di is read after, or only one param is stored, the moves stay.
+func TestCopyParams(t *testing.T) {
+	w := func(a uint16) x86.Mem { return x86.W(x86.Abs16(a)) }
+	b := func(a uint16) x86.Mem { return x86.B(x86.Abs16(a)) }
+	for _, c := range []struct {
+		name  string
+		slots [3]uint16
+		edit  func(k *regalloc.Kernel)
+		want  []string // nil: unchanged
+	}{
+		{"a run", [3]uint16{0x3800, 0x3804, 0x3808}, func(*regalloc.Kernel) {}, []string{
+			"mov di, 0x3800", "movsw", "movsw", "lodsw", "mov bx, ax", "push si",
+			"movzx bp, byte [0x3800]", "cmp byte [0x3801], 0x0", "dec word [0x3802]"}},
+		{"slots in another order", [3]uint16{0x3808, 0x3800, 0x3804}, func(*regalloc.Kernel) {}, []string{
+			"mov di, 0x3800", "movsw", "movsw", "lodsw", "mov bx, ax", "push si",
+			"movzx bp, byte [0x3800]", "cmp byte [0x3801], 0x0", "dec word [0x3802]"}},
+		{"a gap", [3]uint16{0x3800, 0x3804, 0x380c}, func(*regalloc.Kernel) {}, nil},
+		{"a byte written as a word", [3]uint16{0x3800, 0x3804, 0x3808}, func(k *regalloc.Kernel) { k.I(x86.INC, w(0x3804)) }, nil},
+		{"di read after", [3]uint16{0x3800, 0x3804, 0x3808}, func(k *regalloc.Kernel) { k.I(x86.MOV, x86.DX, x86.W(x86.Mem{Base: x86.DI})) }, nil},
+	} {
+		s := c.slots
+		k := &regalloc.Kernel{Name: "t"}
+		k.I(x86.POP, x86.SI)
+		k.I(x86.XOR, x86.AX, x86.AX)
+		k.I(x86.LODSB)
+		k.I(x86.MOV, w(s[0]), x86.AX)
+		k.I(x86.LODSB)
+		k.I(x86.MOV, w(s[1]), x86.AX)
+		k.I(x86.LODSW)
+		k.I(x86.MOV, w(s[2]), x86.AX)
+		k.I(x86.LODSW)
+		k.I(x86.MOV, x86.BX, x86.AX)
+		k.I(x86.PUSH, x86.SI)
+		k.I(x86.MOV, x86.BP, w(s[0]))
+		k.I(x86.CMP, b(s[1]), x86.Imm(0))
+		k.I(x86.DEC, w(s[2]))
+		c.edit(k)
+		k.I(x86.RET)
+		before := listingOfKernel(t, k)
+		copied := copyParams(k, 0x3800, 0x3810)
+		got := listingOfKernel(t, k)
+		if c.want == nil {
+			assert.False(t, copied, c.name)
+			assert.Equal(t, before, got, c.name)
+			continue
+		}
+		assert.True(t, copied, c.name)
+		assert.Equal(t, append([]string{"pop si", "xor ax, ax"}, c.want...), got[:len(c.want)+2], c.name)
+	}
+}
+
+// listingOfKernel is k's instructions, one a line.
+func listingOfKernel(t *testing.T, k *regalloc.Kernel) []string {
+	t.Helper()
+	var out []string
+	for _, it := range k.Items {
+		require.Empty(t, it.Label)
+		out = append(out, regalloc.InstString(it.Inst))
+	}
+	return out
+}
+
+// A param that a proc's prologue stores in its slot, and that one load
+// takes back after a balanced stretch, goes to the stack after the
+// prologue's push of si: its register where nothing after the store
+// writes it, else its bytes in the call's data, which si points past.
+func TestProloguePair(t *testing.T) {
+	slot := x86.W(x86.Abs16(0x3800))
+	for _, c := range []struct {
+		name     string
+		prologue func(k *regalloc.Kernel)
+		body     func(k *regalloc.Kernel)
+		want     string // "" where the moves stay
+	}{
+		{"read last", func(k *regalloc.Kernel) {
+			k.I(x86.LODSD)
+			k.I(x86.XCHG, x86.EBX, x86.EAX)
+			k.I(x86.LODSW)
+			k.I(x86.MOV, slot, x86.AX)
+		}, func(*regalloc.Kernel) {}, "push si\n    push ax\n"},
+		{"read first", func(k *regalloc.Kernel) {
+			k.I(x86.LODSW)
+			k.I(x86.MOV, slot, x86.AX)
+			k.I(x86.LODSD)
+			k.I(x86.XCHG, x86.EBX, x86.EAX)
+		}, func(*regalloc.Kernel) {}, "push si\n    push word [si-0x6]\n"},
+		{"a dword read first", func(k *regalloc.Kernel) {
+			k.I(x86.LODSD)
+			k.I(x86.MOV, x86.D(x86.Abs16(0x3800)), x86.EAX)
+			k.I(x86.LODSW)
+			k.I(x86.XCHG, x86.BX, x86.AX)
+		}, func(*regalloc.Kernel) {}, "push si\n    push dword [si-0x6]\n"},
+		{"an offset added", func(k *regalloc.Kernel) {
+			k.I(x86.LODSW)
+			k.I(x86.ADD, x86.AX, x86.W(x86.Abs16(0x1004)))
+			k.I(x86.MOV, slot, x86.AX)
+			k.I(x86.LODSW)
+			k.I(x86.XCHG, x86.BX, x86.AX)
+		}, func(*regalloc.Kernel) {}, ""},
+		{"a byte read, then another", func(k *regalloc.Kernel) {
+			k.I(x86.XOR, x86.EAX, x86.EAX)
+			k.I(x86.LODSB)
+			k.I(x86.MOV, slot, x86.AX) // its word is not in the data
+			k.I(x86.LODSB)             // and the next overwrites it
+		}, func(*regalloc.Kernel) {}, ""},
+		{"a byte read, then another", func(k *regalloc.Kernel) {
+			k.I(x86.XOR, x86.EAX, x86.EAX)
+			k.I(x86.LODSB)
+			k.I(x86.MOV, slot, x86.AX) // its word is not in the data
+			k.I(x86.LODSB)             // and the next overwrites it
+		}, func(*regalloc.Kernel) {}, ""},
+		{"a push left", func(k *regalloc.Kernel) {
+			k.I(x86.LODSW)
+			k.I(x86.MOV, slot, x86.AX)
+		}, func(k *regalloc.Kernel) { k.I(x86.PUSH, x86.DX) }, ""},
+		{"loaded twice", func(k *regalloc.Kernel) {
+			k.I(x86.LODSW)
+			k.I(x86.MOV, slot, x86.AX)
+		}, func(k *regalloc.Kernel) { k.I(x86.MOV, x86.DX, slot) }, ""},
+	} {
+		k := &regalloc.Kernel{Name: "t"}
+		k.I(x86.POP, x86.SI)
+		c.prologue(k)
+		k.I(x86.PUSH, x86.SI)
+		k.Label("top")
+		c.body(k)
+		k.I(x86.DEC, x86.CX)
+		k.I(x86.JNE, x86.Label("top"))
+		k.I(x86.MOV, x86.BP, x86.W(slot))
+		if c.name == "a dword read first" {
+			k.Items[len(k.Items)-1].Inst = x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.EBP, x86.D(x86.Abs16(0x3800))}}
+		}
+		k.I(x86.RET)
+		pushPairs(k, 0x3800, 0x3808)
+		var p x86.Program
+		require.NoError(t, regalloc.Rewrite(k, nil, &p))
+		got := p.Listing()
+		if c.want == "" {
+			assert.Contains(t, got, "[0x3800], ", c.name)
+			continue
+		}
+		assert.NotContains(t, got, "0x3800", c.name)
+		assert.Contains(t, got, c.want, c.name)
+		assert.Regexp(t, `\n    pop e?bp\n    ret\n`, got, c.name)
+	}
+}
