@@ -191,14 +191,14 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 		stosStores(phys, k.l.lowInZero())
 		stepStrings(phys, !k.l.Segmented)
 		cdqByte(phys)
+		// A clear of eax that the lodsb it copies needed goes; before
+		// xchgMoves, whose exchanges read the registers they write.
+		if copyParams(phys, uint16(spill), uint16(spill+4*slots), k.l.lowInZero()) {
+			deadCode(phys)
+		}
 		xchgMoves(phys)
 		incTwice(phys)
 		byteLoads(phys)
-		// Where ES is DS, movs writes the slots (a clear of eax that
-		// the lodsb it copies needed goes).
-		if k.l.lowInZero() && copyParams(phys, uint16(spill), uint16(spill+4*slots)) {
-			deadCode(phys)
-		}
 	}
 	// Last, DS named for segment 0's activations (lowReg: so that the
 	// steps before took their addresses as offsets in a segment) goes.

@@ -11,7 +11,7 @@ import (
 // its prologue (pop si, lods…, push si: args.go's params); the rewrites
 // here keep what it stores of them in fewer bytes.
 
-// copyParams: for size, where ES is DS, the params that a proc's
+// copyParams: for size, the params that a proc's
 // prologue reads from its call's data only to store each in its own
 // spill slot (lodsb; mov [slot], ax: 4 bytes a param) are copied from the
 // data instead, packed at their data's widths where their slots were:
@@ -21,8 +21,11 @@ import (
 // param that the proc reads or writes wider than its data otherwise
 // keeps its moves. The slots must be one
 // run of dwords, which the packed params then fit in, so that the proc's
-// memory is the same. It reports whether it copied any.
-func copyParams(k *regalloc.Kernel, from, to uint16) bool {
+// memory is the same. movs writes ES's segment: where ES is not DS
+// (esIsDS false: the segmented model's activations), the copy sets ES
+// to DS and back (push es; push ds; pop es … pop es, 4 bytes), where
+// that still saves bytes. It reports whether it copied any.
+func copyParams(k *regalloc.Kernel, from, to uint16, esIsDS bool) bool {
 	items := k.Items
 	start, end, ok := prologue(items)
 	if !ok {
@@ -99,18 +102,40 @@ func copyParams(k *regalloc.Kernel, from, to uint16) bool {
 			edits[i] = in
 		}
 	}
-	for i, in := range edits {
-		items[i].Inst = in
+	var block []x86.Inst
+	if !esIsDS {
+		block = append(block, x86.Inst{Op: x86.PUSH, Args: []x86.Operand{x86.ES}},
+			x86.Inst{Op: x86.PUSH, Args: []x86.Operand{x86.DS}}, x86.Inst{Op: x86.POP, Args: []x86.Operand{x86.ES}})
 	}
-	block := []regalloc.Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.DI, x86.Imm(int64(base))}}}}
+	block = append(block, x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.DI, x86.Imm(int64(base))}})
 	for n := total; n > 0; n -= 2 {
 		op := x86.MOVSW
 		if n == 1 {
 			op = x86.MOVSB
 		}
-		block = append(block, regalloc.Item{Inst: x86.Inst{Op: op}})
+		block = append(block, x86.Inst{Op: op})
 	}
-	k.Items = slices.Replace(items, first, last+1, block...)
+	if !esIsDS {
+		block = append(block, x86.Inst{Op: x86.POP, Args: []x86.Operand{x86.ES}})
+	}
+	var before, after []x86.Inst
+	for _, it := range items[first : last+1] {
+		before = append(before, it.Inst)
+	}
+	for i, in := range edits {
+		before, after = append(before, items[i].Inst), append(after, in)
+	}
+	if instBytes(append(after, block...)...) >= instBytes(before...) {
+		return false
+	}
+	for i, in := range edits {
+		items[i].Inst = in
+	}
+	var copies []regalloc.Item
+	for _, in := range block {
+		copies = append(copies, regalloc.Item{Inst: in})
+	}
+	k.Items = slices.Replace(items, first, last+1, copies...)
 	return true
 }
 

@@ -53,7 +53,7 @@ func TestCopyParams(t *testing.T) {
 		c.edit(k)
 		k.I(x86.RET)
 		before := listingOfKernel(t, k)
-		copied := copyParams(k, 0x3800, 0x3810)
+		copied := copyParams(k, 0x3800, 0x3810, true)
 		got := listingOfKernel(t, k)
 		if c.want == nil {
 			assert.False(t, copied, c.name)
@@ -62,6 +62,37 @@ func TestCopyParams(t *testing.T) {
 		}
 		assert.True(t, copied, c.name)
 		assert.Equal(t, append([]string{"pop si", "xor ax, ax"}, c.want...), got[:len(c.want)+2], c.name)
+	}
+}
+
+// Where ES is not DS (the segmented model), the copy sets ES to DS and
+// back around it, where that still saves bytes: three params' 12 bytes of
+// lods and stores, not two's 8.
+func TestCopyParamsSegmented(t *testing.T) {
+	w := func(a uint16) x86.Mem { return x86.W(x86.Abs16(a)) }
+	for _, params := range []int{3, 2} {
+		k := &regalloc.Kernel{Name: "t"}
+		k.I(x86.POP, x86.SI)
+		for i := range params {
+			k.I(x86.LODSW)
+			k.I(x86.MOV, w(uint16(0x3800+4*i)), x86.AX)
+		}
+		k.I(x86.LODSW)
+		k.I(x86.MOV, x86.BX, x86.AX)
+		k.I(x86.PUSH, x86.SI)
+		for i := range params {
+			k.I(x86.DEC, w(uint16(0x3800+4*i)))
+		}
+		k.I(x86.RET)
+		copied := copyParams(k, 0x3800, 0x3810, false)
+		got := listingOfKernel(t, k)
+		if params == 2 {
+			assert.False(t, copied, "two params")
+			continue
+		}
+		assert.True(t, copied)
+		assert.Equal(t, []string{"pop si", "push es", "push ds", "pop es", "mov di, 0x3800", "movsw", "movsw", "movsw", "pop es", "lodsw"}, got[:10])
+		assert.Equal(t, []string{"dec word [0x3800]", "dec word [0x3802]", "dec word [0x3804]"}, got[len(got)-4:len(got)-1])
 	}
 }
 
