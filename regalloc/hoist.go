@@ -28,6 +28,11 @@ import (
 //
 // Loads in nested loops move out one loop at a time.
 func HoistLoads(k *Kernel, o Options, fixed func(m x86.Mem) bool, keeps func(in x86.Inst) bool) error {
+	// Most kernels load no slot: no liveness for them (each allocation
+	// the size policy tries comes here).
+	if !slices.ContainsFunc(k.Items, func(it Item) bool { _, _, ok := fixedLoad(it.Inst, fixed); return ok }) {
+		return nil
+	}
 	for {
 		a, err := analyze(k, &o)
 		if err != nil {

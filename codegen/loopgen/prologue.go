@@ -11,17 +11,16 @@ import (
 // its prologue (pop si, lods…, push si: args.go's params); the rewrites
 // here keep what it stores of them in fewer bytes.
 
-// copyParams: for size, the params that a proc's
-// prologue reads from its call's data only to store each in its own
-// spill slot (lodsb; mov [slot], ax: 4 bytes a param) are copied from the
-// data instead, packed at their data's widths where their slots were:
-// `mov di, 0x3800; movsw; movsw; movsw` (llama2.tf's matmul: its columns,
-// add flag, rows and vector, 6 bytes where lods and stores took 16). A
-// word read of a byte param becomes a movzx of its byte (1 byte more); a
-// param that the proc reads or writes wider than its data otherwise
-// keeps its moves. The slots must be one
-// run of dwords, which the packed params then fit in, so that the proc's
-// memory is the same. movs writes ES's segment: where ES is not DS
+// copyParams: for size, the params that a proc's prologue reads from its
+// call's data only to store each in its own spill slot (lodsb; mov
+// [slot], ax: 4 bytes a param) are copied from the data instead, packed
+// at their data's widths where their slots were: `mov di, 0x3800; movsw;
+// movsw; movsw` (llama2.tf's matmul: its columns, add flag, rows and
+// vector, 6 bytes where lods and stores took 16). A word read of a byte
+// param becomes a movzx of its byte (1 byte more); a param that the proc
+// reads or writes wider than its data otherwise keeps its moves. The
+// slots must be one run of dwords, which the packed params then fit in,
+// so that the proc's memory is the same. movs writes ES's segment: where ES is not DS
 // (esIsDS false: the segmented model's activations), the copy sets ES
 // to DS and back (push es; push ds; pop es … pop es, 4 bytes), where
 // that still saves bytes. It reports whether it copied any.

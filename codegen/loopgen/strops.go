@@ -203,6 +203,21 @@ func through(m x86.Mem, r x86.Reg) bool {
 // so that the read ends in its 64 KiB segment (scasd at di 0xfffe
 // faults in real mode).
 func stepStrings(k *regalloc.Kernel, flat bool) {
+	// The steps first: most kernels have none, and need no liveness.
+	var steps []int
+	for i, it := range k.Items {
+		in := it.Inst
+		if it.Label != "" || in.Op != x86.ADD || len(in.Args) != 2 {
+			continue
+		}
+		n, isImm := in.Args[1].(x86.Imm)
+		if isImm && (n == 2 || n == 4) && stepOps[in.Args[0]][0] != 0 && flagsDeadAfter(k.Items, i+1, true) {
+			steps = append(steps, i)
+		}
+	}
+	if len(steps) == 0 {
+		return
+	}
 	o := allocOptions()
 	live, err := regalloc.LiveOut(k, o)
 	if err != nil {
@@ -214,20 +229,13 @@ func stepStrings(k *regalloc.Kernel, flat bool) {
 			return
 		}
 	}
-	for i, it := range k.Items {
-		in := it.Inst
-		if it.Label != "" || in.Op != x86.ADD || len(in.Args) != 2 {
+	for _, i := range steps {
+		in := k.Items[i].Inst
+		p := in.Args[0].(x86.Reg)
+		if p == x86.SI && live(i, x86.EAX) || !aligned(i, p) {
 			continue
 		}
-		n, isImm := in.Args[1].(x86.Imm)
-		if !isImm || n != 2 && n != 4 || !flagsDeadAfter(k.Items, i+1, true) {
-			continue
-		}
-		op := stepOps[in.Args[0]]
-		if op[0] == 0 || in.Args[0] == x86.Operand(x86.SI) && live(i, x86.EAX) || !aligned(i, in.Args[0].(x86.Reg)) {
-			continue
-		}
-		k.Items[i].Inst = x86.Inst{Op: op[n/4]}
+		k.Items[i].Inst = x86.Inst{Op: stepOps[p][in.Args[1].(x86.Imm)/4]}
 	}
 }
 
