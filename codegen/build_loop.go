@@ -78,6 +78,9 @@ type loopTry struct {
 	// notZero: the activations do not lie in segment 0 (the size
 	// policy's code reached their page: loopgen.LayoutOptions.Zero).
 	notZero bool
+	// highTables: the tables lie with the data, not in segment 0 (the
+	// size policy's code reached them: loopgen.LayoutOptions.LowTables).
+	highTables bool
 }
 
 // codeTooBig: the code passes 64 KiB.
@@ -124,6 +127,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	// The size policy's activations in segment 0, where they fit above
 	// its code (no segment prefix).
 	lopts := loopgen.LayoutOptions{SizesOnly: o.check, Zero: try.policy == "size" && !try.notZero, AlignLayers: try.policy == "size"}
+	lopts.LowTables = lopts.Zero && !try.highTables
 	if segmented {
 		// The layout does not change with the passes: whether the model
 		// fits is known before them.
@@ -209,14 +213,20 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if n, err := main.Size(runtime.CodeAddr); err == nil && n > runtime.MaxCodeSize {
 		return nil, &codeTooBig{n}
 	} else if err == nil && !l.CodeFits(runtime.CodeAddr, n) {
-		// The activations in segment 0 above the code: it reaches their
-		// page. Where they lie without (LowActivations).
-		try.notZero = true
+		// The tables, or the activations, in segment 0 above the code: it
+		// reaches them, or their page. The tables with the data, then the
+		// activations where they lie without (LowActivations).
+		if l.LowTables() {
+			try.highTables = true
+		} else {
+			try.notZero = true
+		}
 		if b, ok := o.DumpTo.(*bytes.Buffer); ok {
 			b.Reset() // the build's dump is the second's
 		}
 		return buildLoopIn(p, prompt, steps, o, try, segmented)
 	}
+	l.AppendTables(main)
 	if _, err := main.Assemble(runtime.CodeAddr); err != nil {
 		return nil, fmt.Errorf("BUG: code generation: %v", err)
 	}

@@ -456,7 +456,8 @@ func TestRshrRoutine(t *testing.T) {
 	assert.Contains(t, listing, "    clc\n    call rshr\n")
 	// The lookup routine's interpolation shifts at the entry for its
 	// fraction's bits, or by them in cl.
-	assert.Regexp(t, `(?m)^lookup11\.es:\n(    .*\n)+?    (call rshr\.11|mov cl, 0xb\n    call rshr)\n    add eax, dword \[es:bx\]\n    ret\n`, listing)
+	// (The size policy's tables lie in segment 0: DS, no prefix.)
+	assert.Regexp(t, `(?m)^lookup11\.ds:\n(    .*\n)+?    (call rshr\.11|mov cl, 0xb\n    call rshr)\n    add eax, dword \[bx\]\n    ret\n`, listing)
 	im, err = codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Opt: "2"})
 	require.NoError(t, err)
 	assert.NotContains(t, im.Main.Listing(), "rshr")
@@ -555,17 +556,17 @@ func TestCallsPassLayerSegmentOffsets(t *testing.T) {
 // The size policy lowers rope to OpMac2s, each a call of one routine
 // where smaller (llama2.tf's rope, flat: two a pair), which reads the
 // pair itself (its offset in si: the size policy's activations lie in
-// segment 0, where DS reaches them: ".ds") and ends at its shift's entry of the
-// rshr routine. The images, booted, print what tfc sim prints
-// (TestMatrix).
+// segment 0, where DS reaches them: ".ds", as the table: ".ds" before
+// it) and ends at its shift's entry of the rshr routine. The images,
+// booted, print what tfc sim prints (TestMatrix).
 func TestRopeCallsMac2(t *testing.T) {
 	listing := loopListing(t, "llama2", "flat")
-	assert.Len(t, regexp.MustCompile(`(?m)^\s+call mac2\.16\.30\.x4\.ds$`).FindAllString(listing, -1), 2, "calls:\n%s", listing)
+	assert.Len(t, regexp.MustCompile(`(?m)^\s+call mac2\.16\.30\.ds\.x4\.ds$`).FindAllString(listing, -1), 2, "calls:\n%s", listing)
 	// Between a pair's calls, the first result's move (or exchange) and
-	// the table's lea alone: the pair's pointer stays in si, no register
-	// is spilled.
-	assert.Regexp(t, `call mac2\.16\.30\.x4\.ds\n\s+(mov|xchg) e[a-ds][xip], eax\n\s+lea ebx, \[[^\]]+\]\n\s+call mac2\.16\.30\.x4\.ds\n`, listing)
-	assert.Regexp(t, `(?m)^mac2\.16\.30\.x4\.ds:\n\s+mov eax, dword \[si\]\n\s+imul dword \[ebx\]\n(?:\s+.*\n){7}\s+jmp (short )?rshr\.30\n`, listing)
+	// the table's lea alone (16-bit: the table lies in segment 0): the
+	// pair's pointer stays in si, no register is spilled.
+	assert.Regexp(t, `call mac2\.16\.30\.ds\.x4\.ds\n\s+(mov|xchg) e[a-ds][xip], eax\n\s+lea bx, \[[^\]]+\]\n\s+call mac2\.16\.30\.ds\.x4\.ds\n`, listing)
+	assert.Regexp(t, `(?m)^mac2\.16\.30\.ds\.x4\.ds:\n\s+mov eax, dword \[si\]\n\s+imul dword \[bx\]\n(?:\s+.*\n){7}\s+jmp (short )?rshr\.30\n`, listing)
 }
 
 // A proc that reads two segment params from one word (a layernorm's
@@ -644,7 +645,7 @@ func TestSegmentsHeldFromOpToOp(t *testing.T) {
 func TestLookupFraction(t *testing.T) {
 	for _, memory := range []string{"segmented", "flat"} {
 		listing := loopListing(t, "mlp-random", memory)
-		assert.Regexp(t, `(?m)^lookup11(\.es)?:\n\s+movzx edx, ax\n\s+and dh, 0x7\n`, listing, memory)
+		assert.Regexp(t, `(?m)^lookup11\.ds:\n\s+movzx edx, ax\n\s+and dh, 0x7\n`, listing, memory)
 	}
 }
 

@@ -97,6 +97,9 @@ type LayoutOptions struct {
 	// bytes (the size policy: the layer loop then steps a slot's upper
 	// bytes alone, stepWindow), where their size is not one already.
 	AlignLayers bool
+	// LowTables: with the Zero placement, the tables in segment 0 below
+	// the activations, where they fit (lowtables.go).
+	LowTables bool
 }
 
 // layerAlign is what the flat model's layer regions' strides are a
@@ -122,7 +125,8 @@ func zeroStart(f *lir.Func, o LayoutOptions) (uint32, bool) {
 // activations' when they lie in segment 0 (Zero placement, flat or
 // segmented).
 func (l *Layout) CodeFits(addr uint32, n int) bool {
-	return l.zeroAt == 0 || uint64(addr)+uint64(n) <= uint64(l.zeroAt&^0xFFF)
+	end := uint64(addr) + uint64(n)
+	return l.zeroAt == 0 || end <= uint64(l.zeroAt&^0xFFF) && (l.tablesAt == 0 || end <= uint64(l.tablesAt))
 }
 
 // DataAddr is where the image's data is loaded: flat, at 1 MiB, above
@@ -174,6 +178,9 @@ type Layout struct {
 	// not written; Data stays empty.
 	sized bool
 	n     int
+	// tables lie in segment 0 from tablesAt (LowTables).
+	tables   []*lir.Buf
+	tablesAt uint32
 }
 
 func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
@@ -182,6 +189,7 @@ func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 // the prompt's tokens.
 func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o LayoutOptions) (*Layout, error) {
 	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces), sized: o.SizesOnly}
+	lowTables := LowActivationsFit(f) && tablesLow(f, o)
 	here := func() uint64 { return DataAddr + uint64(l.DataLen()) }
 	pad := l.pad
 	l.Pieces = DataAddr
@@ -197,7 +205,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 			pad(4)
 			l.Addr[b] = uint32(here())
 			l.putParam(b, 0)
-		case b.Kind == lir.BufTable:
+		case b.Kind == lir.BufTable && !lowTables:
 			pad(4)
 			l.Addr[b] = uint32(here())
 			l.put(tableBytes(b))
@@ -230,6 +238,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 		l.Low, l.LowBase, l.Group = true, LowActivations, map[*lir.Buf]Group{}
 		if at, ok := zeroStart(f, o); ok {
 			l.LowBase, l.zeroAt = 0, at
+			l.placeLowTables(f, o, activations)
 		}
 	}
 	lowAt := uint64(l.LowBase)

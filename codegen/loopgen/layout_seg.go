@@ -47,7 +47,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 		switch {
 		case b.Kind == lir.BufParam && b.PerLayer:
 			layered = append(layered, b)
-		case b.Kind == lir.BufParam || b.Kind == lir.BufTable:
+		case b.Kind == lir.BufParam || b.Kind == lir.BufTable && !tablesLow(f, o):
 			globals = append(globals, b)
 		case b.Kind == lir.BufState:
 			states = append(states, b)
@@ -76,6 +76,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 			}
 		}
 		computed = nil
+		l.placeLowTables(f, o, zeroGroup)
 	}
 	for _, b := range computed {
 		need = align(need, 8) + uint32(b.Size)

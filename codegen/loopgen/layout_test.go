@@ -111,6 +111,70 @@ func TestZeroPlacementSegmented(t *testing.T) {
 	}
 }
 
+// With LowTables, the Zero placement puts the tables in segment 0 just
+// below the activations (flat: their group, segmented: segment Zero),
+// out of the loaded data; the code fits only below them, and
+// AppendTables puts their bytes at their addresses in the code's.
+func TestLowTables(t *testing.T) {
+	p, f, pieces := lowered(t, "../../examples/mlp-random.tf")
+	for _, segmented := range []bool{false, true} {
+		layout := func(o LayoutOptions) *Layout {
+			o.Zero = true
+			var l *Layout
+			var err error
+			if segmented {
+				l, err = NewSegmentedLayout(p, f, pieces, nil, o)
+			} else {
+				l, err = NewLayout(p, f, pieces, nil, o)
+			}
+			require.NoError(t, err)
+			return l
+		}
+		high, low := layout(LayoutOptions{}), layout(LayoutOptions{LowTables: true})
+		assert.False(t, high.LowTables())
+		require.True(t, low.LowTables())
+		assert.True(t, tablesLow(f, LayoutOptions{Zero: true, LowTables: true}))
+		assert.False(t, tablesLow(f, LayoutOptions{Zero: true}))
+		lowest, tables, n := uint32(zeroEnd), uint32(zeroEnd), 0
+		for _, b := range f.Bufs {
+			if b.Activation() {
+				lowest = min(lowest, low.Addr[b])
+			}
+		}
+		for _, b := range f.Bufs {
+			if b.Kind != lir.BufTable {
+				continue
+			}
+			n += globalBytes(b)
+			tables = min(tables, low.Addr[b])
+			assert.GreaterOrEqual(t, low.Addr[b], uint32(runtime.CodeAddr), b.Name)
+			assert.LessOrEqual(t, low.Addr[b]+uint32(globalBytes(b)), lowest, b.Name)
+			want := activations
+			if segmented {
+				want = zeroGroup
+				assert.Equal(t, lir.Zero, low.Segments(f)[b], b.Name)
+			}
+			assert.Equal(t, want, low.Group[b], b.Name)
+			assert.Equal(t, low.Addr[b], low.Linear(b), b.Name)
+		}
+		require.Positive(t, n)
+		assert.GreaterOrEqual(t, high.DataLen()-low.DataLen(), n, "segmented %v: the tables left the data", segmented)
+		assert.True(t, low.CodeFits(runtime.CodeAddr, int(tables-runtime.CodeAddr)))
+		assert.False(t, low.CodeFits(runtime.CodeAddr, int(tables-runtime.CodeAddr)+1))
+		main := &x86.Program{}
+		main.I(x86.RET)
+		low.AppendTables(main)
+		code, err := main.Assemble(runtime.CodeAddr)
+		require.NoError(t, err)
+		for _, b := range f.Bufs {
+			if b.Kind == lir.BufTable {
+				at := int(low.Addr[b] - runtime.CodeAddr)
+				assert.Equal(t, tableBytes(b), code[at:at+globalBytes(b)], b.Name)
+			}
+		}
+	}
+}
+
 // lowered is the program at path, lowered, and its piece table.
 func lowered(t *testing.T, path string) (*ir.Program, *lir.Func, []byte) {
 	t.Helper()

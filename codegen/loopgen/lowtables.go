@@ -1,0 +1,89 @@
+package loopgen
+
+import (
+	"strings"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/lir"
+	"tfc/runtime"
+)
+
+// Tables in segment 0 (LayoutOptions.LowTables, with the Zero placement):
+// the tables (the gate's, exp's, rope's) lie just below the activations,
+// in the bytes the image loads with its code, where DS reaches them with
+// 16-bit offsets and no prefix. Flat, above 1 MiB, their addresses took 32
+// bits (a table's mov of ebx 6 bytes where bx's takes 3, a lea with a
+// 32-bit displacement 8 where 4); segmented, their group's segment
+// register took a prefix on each access and its load in each kernel. The
+// code only reads them, so it may share their page (TCG's slow path is
+// for writes to pages of code).
+
+// lowTablesAt is where f's tables start below the activations at zeroAt,
+// or ok false where f has none or they do not fit above the code's start
+// (CodeFits checks its end).
+func lowTablesAt(f *lir.Func, zeroAt uint32) (at uint32, ok bool) {
+	n := uint32(0)
+	for _, b := range f.Bufs {
+		if b.Kind == lir.BufTable {
+			n += uint32(globalBytes(b)) // int32s: each a multiple of 4
+		}
+	}
+	if n == 0 || zeroAt < runtime.CodeAddr+n+16 {
+		return 0, false
+	}
+	return (zeroAt - n) &^ 15, true
+}
+
+// tablesLow: f's tables go in segment 0 below its activations, where o
+// asks and they fit.
+func tablesLow(f *lir.Func, o LayoutOptions) bool {
+	if !o.LowTables {
+		return false
+	}
+	zeroAt, ok := zeroStart(f, o)
+	if !ok {
+		return false
+	}
+	_, ok = lowTablesAt(f, zeroAt)
+	return ok
+}
+
+// placeLowTables places f's tables below the activations at l.zeroAt in
+// group gr (flat: activations, segmented: zeroGroup) where o asks and
+// they fit, and reports whether it did.
+func (l *Layout) placeLowTables(f *lir.Func, o LayoutOptions, gr Group) bool {
+	if !o.LowTables || l.zeroAt == 0 {
+		return false
+	}
+	at, ok := lowTablesAt(f, l.zeroAt)
+	if !ok {
+		return false
+	}
+	l.tablesAt = at
+	for _, b := range f.Bufs {
+		if b.Kind == lir.BufTable {
+			l.Addr[b], l.Group[b] = at, gr
+			l.tables = append(l.tables, b)
+			at += uint32(globalBytes(b))
+		}
+	}
+	return true
+}
+
+// AppendTables appends the tables of segment 0 to main, the code (at
+// runtime.CodeAddr), at their addresses: the image loads them with it.
+func (l *Layout) AppendTables(main *x86.Program) {
+	if len(l.tables) == 0 {
+		return
+	}
+	main.Mark(runtime.PadRegion + "up to the tables")
+	main.PadTo(int(l.tablesAt-runtime.CodeAddr), 0)
+	for _, b := range l.tables {
+		main.Mark("data: table " + strings.TrimPrefix(b.Name, "tab."))
+		main.DB(tableBytes(b)...)
+	}
+}
+
+// LowTables: the tables lie in segment 0 (AppendTables puts them in the
+// code's bytes).
+func (l *Layout) LowTables() bool { return len(l.tables) > 0 }
