@@ -263,7 +263,9 @@ func TestCallsLeaveLayerSegmentsInSlots(t *testing.T) {
 func TestNormParamOnStack(t *testing.T) {
 	for _, c := range []struct{ name, memory string }{{"llama2", "flat"}, {"llama2-int8", "segmented"}} {
 		body := procBody(t, loopListing(t, c.name, c.memory), "proc0")
-		assert.Regexp(t, `\n\s+push si\n\s+push (ax|word \[si-0x[0-9a-f]\])\n`, body, c.name)
+		// (From its register, or its bytes in the data: its call's, or
+		// the matmul's, TestNormReadsTheMatmulsData.)
+		assert.Regexp(t, `\n\s+push si\n\s+push (ax|word \[si[-+]0x[0-9a-f]\])\n`, body, c.name)
 		assert.Regexp(t, `\n\s+pop bp\nproc0\.loop\d+:\n`, body, c.name)
 		assert.Equal(t, 2, strings.Count(body, "pop "), c.name) // pop si, pop bp
 		assert.NotContains(t, body, "[0x38", c.name)
@@ -676,4 +678,27 @@ func TestActivationsInSegmentZero(t *testing.T) {
 	l := im.Main.Listing()
 	assert.Regexp(t, `(?m)^\s+push es\n\s+push ds\n\s+pop es\n\s+rep stosd\n\s+pop es\n`, l)
 	assert.NotContains(t, l, "[ds:")
+}
+
+// A proc that falls into the next (a norm, then the matmul that reads
+// what it wrote) reads an argument that the second's call passes too
+// where it lies in that call's data, and its own calls pass it no more
+// (peekArgs): mlp-random's norm, its destination, the matmul's input.
+// Each call passes only the norm's weights (an offset in the layer, a
+// dword flat, a word segmented). The images boot equal to tfc sim
+// (TestMatrix).
+func TestNormReadsTheMatmulsData(t *testing.T) {
+	for _, c := range []struct{ memory, data, read string }{
+		{"flat", `db 0x[0-9a-f]{2}, 0x[0-9a-f]{2}, 0x[0-9a-f]{2}, 0x[0-9a-f]{2}\n`, `\n\s+push si\n\s+push word \[si\+0x8\]\n`},
+		{"segmented", `db 0x[0-9a-f]{2}, 0x[0-9a-f]{2}\n`, `\n\s+mov bx, word \[si\+0x6\]\n`},
+	} {
+		listing := loopListing(t, "mlp-random", c.memory)
+		calls := regexp.MustCompile(`call proc0\n\s+(.*\n)(; region matmul)?`).FindAllStringSubmatch(listing, -1)
+		require.Len(t, calls, 3, c.memory)
+		for _, m := range calls {
+			assert.Regexp(t, `^`+c.data+`$`, m[1], c.memory)
+			assert.NotEmpty(t, m[2], "%s: the matmul's data follows", c.memory)
+		}
+		assert.Regexp(t, c.read, procBody(t, listing, "proc0"), c.memory)
+	}
 }

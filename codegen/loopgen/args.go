@@ -28,6 +28,8 @@ type passing struct {
 	order []int
 	// offsets: by call, the offsets of its params with a base.
 	offsets map[*lir.Node][]int64
+	// peeks: some params lie in the next proc's data (peekArgs).
+	peeks bool
 }
 
 // argLoc is where one argument goes: a register, else its slot (by the
@@ -51,6 +53,10 @@ type argLoc struct {
 	// base: the layer slot that the proc adds to the offset each call
 	// passes as data (layerOffsetArgs; passing.offsets holds them).
 	base uint16
+	// peek (inline): the call passes nothing; the proc reads the value
+	// at offset at of the data of the proc it falls into (peekArgs).
+	peek bool
+	at   int
 }
 
 // inlineRegs pass the register arguments of a proc with inline ones: esi
@@ -418,7 +424,7 @@ func (k *kernel) params(pr *lir.Proc) {
 			k.inMem[r] = argSlot(i, false)
 		}
 	}
-	if pass.data == 0 {
+	if pass.data == 0 && !pass.peeks {
 		return
 	}
 	// lodsb, lodsw or lodsd reads each in turn into eax (the direction
@@ -444,6 +450,11 @@ func (k *kernel) params(pr *lir.Proc) {
 			k.prologue = append(k.prologue, regalloc.Item{Inst: addSlot(b, k.l.Segmented)})
 		}
 		item(x86.MOV, k.dst(pr.Params[i]), x86.EAX)
+	}
+	for i, r := range pr.Params {
+		if loc := pass.args[i]; loc.peek {
+			k.peek(r, loc.width, loc.at)
+		}
 	}
 	item(x86.PUSH, x86.SI)
 }

@@ -44,6 +44,7 @@ func (g *gen) chainCalls() chains {
 	}
 	follow := map[*lir.Proc]*lir.Proc{}
 	sites := map[*lir.Proc][]*lir.Node{} // the bare calls that follow
+	pairs := map[*lir.Proc][][2]*lir.Node{}
 	bad := map[*lir.Proc]bool{}
 	final := len(g.f.Body) - 1
 	visit := func(list []*lir.Node, top bool) {
@@ -62,6 +63,7 @@ func (g *gen) chainCalls() chains {
 			default:
 				follow[a] = b
 				sites[a] = append(sites[a], list[i+1])
+				pairs[a] = append(pairs[a], [2]*lir.Node{n, list[i+1]})
 			}
 		}
 	}
@@ -81,6 +83,9 @@ func (g *gen) chainCalls() chains {
 		for _, n := range sites[a] {
 			c.gone[n] = true
 		}
+	}
+	if g.o.Size {
+		g.peekArgs(c, pairs)
 	}
 	return c
 }

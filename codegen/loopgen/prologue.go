@@ -170,8 +170,11 @@ func storedParams(items []regalloc.Item, a, end int, from, to uint16) []copied {
 // return address goes back, which the push must follow. The push takes
 // the param's register where nothing after the store writes it, else
 // the param's bytes, which si still points past (push word [si-4]: 3
-// bytes, where the store took 3 and the load 4, and the pop takes 1).
-// llama2.tf's norm (its destination, spilled across the square root).
+// bytes, where the store took 3 and the load 4, and the pop takes 1);
+// where the proc read it from the next proc's data (peekArgs: mov ax,
+// [si+8]) and nothing reads the register after, those bytes, the move
+// gone. llama2.tf's norm (its destination, spilled across the square
+// root).
 func prologuePair(k *regalloc.Kernel, from, to uint16) bool {
 	items := k.Items
 	start, end, ok := prologue(items)
@@ -187,6 +190,10 @@ func prologuePair(k *regalloc.Kernel, from, to uint16) bool {
 			at[i] = left
 		}
 	}
+	live, err := regalloc.LiveOut(k, allocOptions())
+	if err != nil {
+		return false
+	}
 	for i := start + 1; i < end; i++ {
 		m, r, isStore := slotStore(items[i])
 		s, own := ownSlot(m, from, to)
@@ -198,6 +205,15 @@ func prologuePair(k *regalloc.Kernel, from, to uint16) bool {
 			continue
 		}
 		var src x86.Operand = r
+		if m, ok := siRead(items[i-1].Inst, r); ok && !siMoves(items, i+1, end) && !live(i, r) {
+			// A param that the proc reads in the next proc's data
+			// (peekArgs): pushed from there, its move gone.
+			items[load].Inst = x86.Inst{Op: x86.POP, Args: []x86.Operand{items[load].Inst.Args[0]}}
+			push := regalloc.Item{Inst: x86.Inst{Op: x86.PUSH, Args: []x86.Operand{m}}}
+			k.Items = slices.Insert(items, end+1, push)
+			k.Items = slices.Delete(k.Items, i-1, i+1)
+			return true
+		}
 		if writtenBetween(items, i+1, end, r) {
 			n, read := at[i-1]
 			if !read || gpr(r) != gpr(x86.EAX) || 8*lodsWidth(items[i-1].Inst) < r.Size() {
@@ -284,6 +300,26 @@ func writtenBetween(items []regalloc.Item, i, end int, r x86.Reg) bool {
 		}
 	}
 	return false
+}
+
+// siRead is the operand that in moves to r whole, where it is one that
+// si addresses.
+func siRead(in x86.Inst, r x86.Reg) (x86.Mem, bool) {
+	if in.Op != x86.MOV || len(in.Args) != 2 || in.Args[0] != r {
+		return x86.Mem{}, false
+	}
+	m, ok := in.Args[1].(x86.Mem)
+	return m, ok && m.Base == x86.SI && m.Index == x86.NoReg && m.Seg == x86.NoReg && !m.Addr32 && m.Label == "" && m.Size == r.Size()
+}
+
+// siMoves: an item from i up to end may write si (a lods steps it).
+func siMoves(items []regalloc.Item, i, end int) bool {
+	for _, it := range items[i:end] {
+		if lodsWidth(it.Inst) > 0 {
+			return true
+		}
+	}
+	return writtenBetween(items, i, end, x86.SI)
 }
 
 // lodsWidth is the bytes a lods reads (0: in is none).

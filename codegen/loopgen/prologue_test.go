@@ -160,6 +160,24 @@ func TestProloguePair(t *testing.T) {
 			k.I(x86.LODSW)
 			k.I(x86.MOV, slot, x86.AX)
 		}, func(k *regalloc.Kernel) { k.I(x86.PUSH, x86.DX) }, ""},
+		{"read in the next proc's data", func(k *regalloc.Kernel) {
+			k.I(x86.LODSD)
+			k.I(x86.XCHG, x86.EBX, x86.EAX)
+			k.I(x86.MOV, x86.AX, x86.W(x86.Mem{Base: x86.SI, Disp: 8}))
+			k.I(x86.MOV, slot, x86.AX)
+		}, func(*regalloc.Kernel) {}, "xchg ebx, eax\n    push si\n    push word [si+0x8]\n"},
+		{"read in the next proc's data, used after", func(k *regalloc.Kernel) {
+			k.I(x86.LODSD)
+			k.I(x86.XCHG, x86.EBX, x86.EAX)
+			k.I(x86.MOV, x86.AX, x86.W(x86.Mem{Base: x86.SI, Disp: 8}))
+			k.I(x86.MOV, slot, x86.AX)
+		}, func(k *regalloc.Kernel) { k.I(x86.ADD, x86.CX, x86.AX) }, "mov ax, word [si+0x8]\n    push si\n    push ax\n"},
+		{"read in the next proc's data, then a lods", func(k *regalloc.Kernel) {
+			k.I(x86.MOV, x86.AX, x86.W(x86.Mem{Base: x86.SI, Disp: 8}))
+			k.I(x86.MOV, slot, x86.AX)
+			k.I(x86.LODSD) // si moves: the push reads its word as lods read it
+			k.I(x86.XCHG, x86.EBX, x86.EAX)
+		}, func(*regalloc.Kernel) {}, ""},
 		{"loaded twice", func(k *regalloc.Kernel) {
 			k.I(x86.LODSW)
 			k.I(x86.MOV, slot, x86.AX)
