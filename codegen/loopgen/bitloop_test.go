@@ -1,0 +1,83 @@
+package loopgen
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	x86 "tfc/codegen/x86_16"
+	"tfc/regalloc"
+)
+
+// The square root's running bit (lir's isqrt, as the size policy
+// allocates it) becomes a count of its index, bts and btr on it, where
+// the rewrite keeps what the loop computes; it stays where the bit's
+// register is read after the loop, a jump may reach the xor without the
+// or (from the loop's top, past it), the or's flags are read, the
+// register the or sets is written before the xor, or the bit lies in a
+// register some instruction writes without naming it.
+func TestBitIndex(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) regalloc.Item {
+		return regalloc.Item{Inst: x86.Inst{Op: op, Args: args}}
+	}
+	label := func(l string) regalloc.Item { return regalloc.Item{Label: l} }
+	loop := func(bit x86.Reg, between []regalloc.Item, after ...regalloc.Item) []regalloc.Item {
+		items := []regalloc.Item{
+			inst(x86.XOR, x86.EDI, x86.EDI),
+			inst(x86.MOV, bit, x86.Imm(-1<<31)),
+			label("top"),
+			inst(x86.OR, x86.EDI, bit),
+		}
+		items = append(items, between...)
+		items = append(items,
+			inst(x86.CMP, x86.EAX, x86.ECX),
+			inst(x86.SBB, x86.EDX, x86.Imm(0)),
+			inst(x86.JB, x86.Label("keep")),
+			inst(x86.XOR, x86.EDI, bit),
+			label("keep"),
+			inst(x86.SHR, bit, x86.Imm(1)),
+			inst(x86.JNE, x86.Label("top")),
+			label("end"),
+		)
+		items = append(items, after...)
+		return append(items, inst(x86.MOV, x86.EAX, x86.EDI), inst(x86.RET))
+	}
+	square := []regalloc.Item{inst(x86.MOV, x86.EAX, x86.EDI), inst(x86.MUL, x86.EDI)}
+	ops := func(items []regalloc.Item) []x86.Op {
+		var out []x86.Op
+		for _, it := range items {
+			if it.Label == "" {
+				out = append(out, it.Inst.Op)
+			}
+		}
+		return out
+	}
+	k := &regalloc.Kernel{Name: "t", Items: loop(x86.EBP, square)}
+	bitIndex(k)
+	require.Equal(t, []x86.Op{x86.XOR, x86.MOV, x86.BTS, x86.MOV, x86.MUL, x86.CMP, x86.SBB, x86.JB, x86.BTR, x86.DEC, x86.JNS, x86.MOV, x86.RET}, ops(k.Items))
+	assert.Equal(t, []x86.Operand{x86.BP, x86.Imm(31)}, k.Items[1].Inst.Args)
+	assert.Equal(t, []x86.Operand{x86.EDI, x86.EBP}, k.Items[3].Inst.Args)
+	assert.Equal(t, []x86.Operand{x86.BP}, k.Items[len(k.Items)-5].Inst.Args)
+
+	k = &regalloc.Kernel{Name: "t", Items: loop(x86.EBX, square)}
+	bitIndex(k)
+	assert.Contains(t, ops(k.Items), x86.BTS, "the bit in ebx")
+
+	for _, c := range []struct {
+		name  string
+		items []regalloc.Item
+	}{
+		{"the bit read after", loop(x86.EBP, square, inst(x86.MOV, x86.ECX, x86.EBP))},
+		{"a jump past the or", slices.Insert(loop(x86.EBP, append([]regalloc.Item{label("in")}, square...)), 3, inst(x86.TEST, x86.ECX, x86.ECX), inst(x86.JE, x86.Label("in")))},
+		{"the or's flags read", loop(x86.EBP, append([]regalloc.Item{inst(x86.JE, x86.Label("keep"))}, square...))},
+		{"the root written between", loop(x86.EBP, append([]regalloc.Item{inst(x86.MOV, x86.EDI, x86.EAX)}, square...))},
+		{"the bit in esi", loop(x86.ESI, square)},
+	} {
+		k := &regalloc.Kernel{Name: "t", Items: c.items}
+		before := ops(k.Items)
+		bitIndex(k)
+		assert.Equal(t, before, ops(k.Items), c.name)
+	}
+}
