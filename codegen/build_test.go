@@ -271,6 +271,23 @@ func shapeFile(t *testing.T, name, vars string) string {
 	return file
 }
 
+// editedExample writes example name with each edit made (old, new: the
+// first match of old) and returns its path; an edit that finds nothing
+// fails the test.
+func editedExample(t *testing.T, name string, edits ...[2]string) string {
+	t.Helper()
+	src, err := os.ReadFile(path(name))
+	require.NoError(t, err)
+	s := string(src)
+	for _, e := range edits {
+		require.Contains(t, s, e[0], "%s: nothing to edit", name)
+		s = strings.Replace(s, e[0], e[1], 1)
+	}
+	file := filepath.Join(t.TempDir(), name+".tf")
+	require.NoError(t, os.WriteFile(file, []byte(s), 0o644))
+	return file
+}
+
 // The loop generator's layer loop ends where the layer params' slot
 // reaches its value after the last layer: no count of the layers left
 // (segmented, a word; flat, a dword, of which the size policy compares

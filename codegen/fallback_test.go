@@ -1,9 +1,6 @@
 package codegen_test
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,13 +15,7 @@ import (
 // cannot take the model: here a context of 1024 makes the RoPE table too
 // large to sit beside the code below 64 KiB. The image is still right.
 func TestSmallFallsBackWhenTablesDoNotFit(t *testing.T) {
-	src, err := os.ReadFile(path("gelu-random"))
-	require.NoError(t, err)
-	big := strings.Replace(string(src), "context  = 128", "context  = 1024", 1)
-	big = strings.Replace(big, "steps  = 64", "steps  = 12", 1)
-	require.NotEqual(t, string(src), big, "the example changed: no context line to edit")
-	f := filepath.Join(t.TempDir(), "bigctx.tf")
-	require.NoError(t, os.WriteFile(f, []byte(big), 0o644))
+	f := editedExample(t, "gelu-random", [2]string{"context  = 128", "context  = 1024"}, [2]string{"steps  = 64", "steps  = 12"})
 	p, err := frontend.LoadFile(f, ir.Options{})
 	require.NoError(t, err)
 	im, err := codegen.Build(p, []int{1}, p.Gen.Steps, codegen.Options{})

@@ -1,8 +1,6 @@
 package codegen_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,17 +20,11 @@ import (
 // room for the code at 200 steps, not at 300. Both images, booted, print
 // what tfc sim prints.
 func TestLowTablesOrTheCode(t *testing.T) {
-	src, err := os.ReadFile(path("mlp-random"))
-	require.NoError(t, err)
 	for _, c := range []struct {
 		steps string
 		low   bool
 	}{{"200", true}, {"300", false}} {
-		s := strings.Replace(string(src), "context  = 128", "context  = 1024", 1)
-		s = strings.Replace(s, "steps  = 64", "steps  = "+c.steps, 1)
-		require.NotEqual(t, string(src), s)
-		file := filepath.Join(t.TempDir(), "mlp-"+c.steps+".tf")
-		require.NoError(t, os.WriteFile(file, []byte(s), 0o644))
+		file := editedExample(t, "mlp-random", [2]string{"context  = 128", "context  = 1024"}, [2]string{"steps  = 64", "steps  = " + c.steps})
 		p, err := frontend.LoadFile(file, ir.Options{})
 		require.NoError(t, err)
 		// Flat: the segmented model does not take a context of 1024 (its

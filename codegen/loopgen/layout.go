@@ -238,7 +238,9 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 		l.Low, l.LowBase, l.Group = true, LowActivations, map[*lir.Buf]Group{}
 		if at, ok := zeroStart(f, o); ok {
 			l.LowBase, l.zeroAt = 0, at
-			l.placeLowTables(f, o, activations)
+			if lowTables {
+				l.placeLowTables(f, activations)
+			}
 		}
 	}
 	lowAt := uint64(l.LowBase)

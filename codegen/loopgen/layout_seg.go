@@ -43,11 +43,12 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 	// The layers' params.
 	var layered, globals, computed []*lir.Buf
 	var states []*lir.Buf
+	lowTables := tablesLow(f, o)
 	for _, b := range f.Bufs {
 		switch {
 		case b.Kind == lir.BufParam && b.PerLayer:
 			layered = append(layered, b)
-		case b.Kind == lir.BufParam || b.Kind == lir.BufTable && !tablesLow(f, o):
+		case b.Kind == lir.BufParam || b.Kind == lir.BufTable && !lowTables:
 			globals = append(globals, b)
 		case b.Kind == lir.BufState:
 			states = append(states, b)
@@ -76,7 +77,9 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 			}
 		}
 		computed = nil
-		l.placeLowTables(f, o, zeroGroup)
+		if lowTables {
+			l.placeLowTables(f, zeroGroup)
+		}
 	}
 	for _, b := range computed {
 		need = align(need, 8) + uint32(b.Size)

@@ -48,16 +48,13 @@ func tablesLow(f *lir.Func, o LayoutOptions) bool {
 	return ok
 }
 
-// placeLowTables places f's tables below the activations at l.zeroAt in
-// group gr (flat: activations, segmented: zeroGroup) where o asks and
-// they fit, and reports whether it did.
-func (l *Layout) placeLowTables(f *lir.Func, o LayoutOptions, gr Group) bool {
-	if !o.LowTables || l.zeroAt == 0 {
-		return false
-	}
+// placeLowTables places f's tables below the activations at l.zeroAt
+// (tablesLow says they fit) in group gr: flat, the activations',
+// segmented, zeroGroup.
+func (l *Layout) placeLowTables(f *lir.Func, gr Group) {
 	at, ok := lowTablesAt(f, l.zeroAt)
 	if !ok {
-		return false
+		panic("BUG: loopgen: the tables placed in segment 0 where they do not fit")
 	}
 	l.tablesAt = at
 	for _, b := range f.Bufs {
@@ -67,7 +64,6 @@ func (l *Layout) placeLowTables(f *lir.Func, o LayoutOptions, gr Group) bool {
 			at += uint32(globalBytes(b))
 		}
 	}
-	return true
 }
 
 // AppendTables appends the tables of segment 0 to main, the code (at
