@@ -150,12 +150,6 @@ func TestProloguePair(t *testing.T) {
 			k.I(x86.MOV, slot, x86.AX) // its word is not in the data
 			k.I(x86.LODSB)             // and the next overwrites it
 		}, func(*regalloc.Kernel) {}, ""},
-		{"a byte read, then another", func(k *regalloc.Kernel) {
-			k.I(x86.XOR, x86.EAX, x86.EAX)
-			k.I(x86.LODSB)
-			k.I(x86.MOV, slot, x86.AX) // its word is not in the data
-			k.I(x86.LODSB)             // and the next overwrites it
-		}, func(*regalloc.Kernel) {}, ""},
 		{"a push left", func(k *regalloc.Kernel) {
 			k.I(x86.LODSW)
 			k.I(x86.MOV, slot, x86.AX)
