@@ -28,6 +28,9 @@ type passing struct {
 	order []int
 	// offsets: by call, the offsets of its params with a base.
 	offsets map[*lir.Node][]int64
+	// values: by call, each argument's value where it is a constant
+	// (an offset where the param has a base).
+	values map[*lir.Node][]int64
 	// peeks: some params lie in the next proc's data (peekArgs).
 	peeks bool
 }
@@ -76,6 +79,7 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 	vals := map[*lir.Proc][][]int64{} // by param, each call's value
 	movs := map[*lir.Proc][][]int{}   // by param, each call's bytes to pass it in a register
 	konst := map[*lir.Proc][]bool{}   // by param: constant in every call
+	values := map[*lir.Node][]int64{} // by call, each argument's
 	for _, op := range ops(f) {
 		c := constants(f, l, op.Body)
 		lir.Walk(op.Body, func(n *lir.Node) {
@@ -97,6 +101,7 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 				}
 				konst[n.Proc][i] = konst[n.Proc][i] && ok && f.Types[a] == lir.I32
 				vals[n.Proc][i] = append(vals[n.Proc][i], v)
+				values[n] = append(values[n], v)
 				mov := 6 // mov r32, imm32
 				switch {
 				case offs.of(n.Proc, i) != 0:
@@ -110,7 +115,7 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 	}
 	plan := map[*lir.Proc]*passing{}
 	for _, pr := range f.Procs {
-		pass := &passing{args: make([]argLoc, len(pr.Params)), offsets: offs.off}
+		pass := &passing{args: make([]argLoc, len(pr.Params)), offsets: offs.off, values: values}
 		saved := -5 // pop si, push si, xor eax, eax
 		below := make([]int64, len(pr.Params))
 		for i := range pr.Params {

@@ -30,17 +30,6 @@ func (g *gen) peekArgs(c chains, pairs map[*lir.Proc][][2]*lir.Node) {
 			continue
 		}
 		pa, pb := g.pass[a], g.pass[b]
-		val := map[*lir.Node]map[lir.Reg]int64{}
-		value := func(op, call *lir.Node, pass *passing, i int) (int64, bool) {
-			if pass.args[i].base != 0 {
-				return 0, false // an offset that the proc adds its slot to
-			}
-			if val[op] == nil {
-				val[op] = constants(g.f, g.l, op.Body)
-			}
-			v, ok := val[op][call.Args[i]]
-			return v, ok
-		}
 		offset := dataOffsets(pb)
 		for _, i := range slices.Clone(pa.order) {
 			w := pa.args[i].width
@@ -48,7 +37,7 @@ func (g *gen) peekArgs(c chains, pairs map[*lir.Proc][][2]*lir.Node) {
 				continue // the proc's read takes about 2 bytes more than a lods
 			}
 			for _, j := range pb.order {
-				if pb.args[j].width < w || !equalAtEveryPair(pairs[a], pa, pb, i, j, value) {
+				if pb.args[j].width < w || !equalAtEveryPair(pairs[a], pa, pb, i, j) {
 					continue
 				}
 				pa.args[i].peek, pa.args[i].at = true, offset[j]
@@ -62,12 +51,14 @@ func (g *gen) peekArgs(c chains, pairs map[*lir.Proc][][2]*lir.Node) {
 }
 
 // equalAtEveryPair: argument i of a's calls equals argument j of b's at
-// each pair of calls, both known constants.
-func equalAtEveryPair(pairs [][2]*lir.Node, pa, pb *passing, i, j int, value func(op, call *lir.Node, pass *passing, i int) (int64, bool)) bool {
+// each pair of calls, neither an offset that its proc adds a slot to (an
+// inline argument is a constant at every call: planPassing).
+func equalAtEveryPair(pairs [][2]*lir.Node, pa, pb *passing, i, j int) bool {
+	if pa.args[i].base != 0 || pb.args[j].base != 0 {
+		return false
+	}
 	for _, p := range pairs {
-		va, okA := value(p[0], lastNode(p[0]), pa, i)
-		vb, okB := value(p[1], lastNode(p[1]), pb, j)
-		if !okA || !okB || va != vb {
+		if pa.values[lastNode(p[0])][i] != pb.values[lastNode(p[1])][j] {
 			return false
 		}
 	}
