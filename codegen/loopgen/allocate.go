@@ -187,8 +187,10 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 	zeroStore(phys)
 	loadFold(phys)
 	if k.short {
+		countBase(phys, k.l.lowInZero())
 		lodsLoads(phys)
 		stosStores(phys, k.l.lowInZero())
+		fillWords(phys)
 		stepStrings(phys, !k.l.Segmented)
 		cdqByte(phys)
 		// A clear of eax that the lodsb it copies needed goes; before
@@ -200,6 +202,7 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 		incTwice(phys)
 		byteLoads(phys)
 		bitIndex(phys)
+		loopCX(phys)
 	}
 	// Last, DS named for segment 0's activations (lowReg: so that the
 	// steps before took their addresses as offsets in a segment) goes.

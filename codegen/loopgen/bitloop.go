@@ -1,6 +1,8 @@
 package loopgen
 
 import (
+	"slices"
+
 	x86 "tfc/codegen/x86_16"
 	"tfc/regalloc"
 )
@@ -165,4 +167,44 @@ func readsOnlyBetween(items []regalloc.Item, i, j int, x x86.Reg) bool {
 		}
 	}
 	return true
+}
+
+// loopCX: for size, `dec cx; jne L` is `loop L` (2 bytes where 3), where
+// nothing reads the flags that dec set, after the loop nor at L (loop
+// sets none), and L lies within loop's reach (a byte's displacement)
+// with no jump between it and the jne. After allocation (k in physical
+// registers).
+func loopCX(k *regalloc.Kernel) {
+	at := map[string]int{}
+	for i, it := range k.Items {
+		if it.Label != "" {
+			at[it.Label] = i
+		}
+	}
+	drop := map[int]bool{}
+	for i := 0; i+1 < len(k.Items); i++ {
+		dec, jne := k.Items[i], k.Items[i+1]
+		if dec.Label != "" || dec.Inst.Op != x86.DEC || dec.Inst.Args[0] != x86.Operand(x86.CX) || jne.Label != "" || jne.Inst.Op != x86.JNE {
+			continue
+		}
+		l, isLabel := jne.Inst.Args[0].(x86.Label)
+		top, inside := at[string(l)]
+		if !isLabel || !inside || top > i || !flagsDeadAfter(k.Items, i+2, true) || !flagsDeadAfter(k.Items, top, true) {
+			continue
+		}
+		// loop's displacement counts from its end: the body and its 2
+		// bytes. A body that does not assemble alone (a jump) stays.
+		var body []x86.Inst
+		for _, it := range k.Items[top:i] {
+			if it.Label == "" {
+				body = append(body, it.Inst)
+			}
+		}
+		if n := instBytes(body...); n == 0 || n+2 > 128 || slices.ContainsFunc(body, func(in x86.Inst) bool { return jumps(in.Op) }) {
+			continue
+		}
+		k.Items[i+1].Inst = x86.Inst{Op: x86.LOOP, Args: jne.Inst.Args}
+		drop[i] = true
+	}
+	dropItems(k, drop)
 }

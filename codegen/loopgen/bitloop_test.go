@@ -81,3 +81,49 @@ func TestBitIndex(t *testing.T) {
 		assert.Equal(t, before, ops(k.Items), c.name)
 	}
 }
+
+// `dec cx; jne L` back to L is loop; it stays where the flags are read
+// after it or at L, the counter is another register, the body holds a
+// jump, or L lies beyond a byte's displacement.
+func TestLoopCX(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	mac := []x86.Inst{inst(x86.MOVSX, x86.EAX, x86.B(x86.Mem{Base: x86.SI})), inst(x86.IMUL, x86.D(x86.Mem{Base: x86.BX})),
+		inst(x86.ADD, x86.EBP, x86.EAX), inst(x86.ADC, x86.DI, x86.DX), inst(x86.INC, x86.SI), inst(x86.ADD, x86.BX, x86.Imm(4))}
+	var long []x86.Inst
+	for range 12 {
+		long = append(long, mac...) // 12 times 16 bytes
+	}
+	for _, c := range []struct {
+		name        string
+		body, after []x86.Inst
+		counter     x86.Reg
+		loop        bool
+	}{
+		{"a sum", mac, nil, x86.CX, true},
+		{"the flags read after", mac, []x86.Inst{inst(x86.ADC, x86.EAX, x86.Imm(0))}, x86.CX, false},
+		{"the flags read at the top", append([]x86.Inst{inst(x86.ADC, x86.EBP, x86.Imm(0))}, mac...), nil, x86.CX, false},
+		{"bp", mac, nil, x86.BP, false},
+		{"a jump in the body", append(slices.Clone(mac), inst(x86.JMP, x86.Label("top"))), nil, x86.CX, false},
+		{"too far", long, nil, x86.CX, false},
+	} {
+		k := &regalloc.Kernel{Name: "t"}
+		k.I(x86.MOV, c.counter, x86.Imm(64))
+		k.Label("top")
+		for _, in := range append(append(slices.Clone(c.body), inst(x86.DEC, c.counter), inst(x86.JNE, x86.Label("top"))), c.after...) {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+		k.I(x86.MOV, x86.D(x86.Abs16(0x1000)), x86.EBP)
+		k.I(x86.RET)
+		n := len(k.Items)
+		loopCX(k)
+		var ops []x86.Op
+		for _, it := range k.Items {
+			ops = append(ops, it.Inst.Op)
+		}
+		assert.Equal(t, c.loop, slices.Contains(ops, x86.LOOP), c.name)
+		if c.loop {
+			assert.Equal(t, n-1, len(k.Items), c.name)
+			assert.NotContains(t, ops, x86.DEC, c.name)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	x86 "tfc/codegen/x86_16"
+	"tfc/lir"
 	"tfc/regalloc"
 )
 
@@ -185,5 +186,48 @@ func TestNarrowSbb(t *testing.T) {
 		for _, w := range want {
 			assert.Contains(t, got, w, "whole %v, listing:\n%s", whole, got)
 		}
+	}
+}
+
+// A rounding shift by 16 or less reads dx alone of edx (shrd brings in
+// only its low n bits), so that a 64-bit sum's upper dword, which only
+// feeds it, is kept in 16 bits: the clear, the adc and the move before
+// the call lose their prefix. A shift by more, or by cl (up to 31),
+// reads all of edx, and the sum keeps 32 bits.
+func TestNarrowSumForRshr(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		want []string
+		not  string
+	}{
+		{16, []string{"xor di, di\n", "adc di, dx\n", "mov dx, di\n"}, "edi"},
+		{8, []string{"adc di, dx\n"}, "edi"},
+		{29, []string{"xor edi, edi\n", "adc edi, edx\n", "mov edx, edi\n"}, "adc di"},
+		{0, []string{"adc edi, edx\n"}, "adc di"},
+	} {
+		k := newKernel(&lir.Func{}, &Layout{}, "sum", nil)
+		k.i(x86.XOR, x86.ECX, x86.ECX)
+		k.i(x86.XOR, x86.EDI, x86.EDI)
+		k.i(x86.MOV, x86.SI, x86.Imm(-0x100))
+		k.label("top")
+		k.i(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: x86.SI, Disp: 0x1000}))
+		k.i(x86.IMUL, x86.EAX)
+		k.i(x86.ADD, x86.ECX, x86.EAX)
+		k.i(x86.ADC, x86.EDI, x86.EDX)
+		k.i(x86.ADD, x86.SI, x86.Imm(4))
+		k.i(x86.JNE, x86.Label("top"))
+		k.i(x86.XCHG, x86.EAX, x86.ECX)
+		k.i(x86.MOV, x86.EDX, x86.EDI)
+		if c.n == 0 {
+			k.i(x86.MOV, x86.CL, x86.Imm(12))
+		}
+		k.callRshrEAX(c.n)
+		k.i(x86.MOV, x86.D(x86.Abs16(0x2000)), x86.EAX)
+		k.i(x86.RET)
+		got := narrowed16(t, &k.k, 0, 0)
+		for _, want := range c.want {
+			assert.Contains(t, got, want, "by %d, listing:\n%s", c.n, got)
+		}
+		assert.NotContains(t, got, c.not, "by %d, listing:\n%s", c.n, got)
 	}
 }

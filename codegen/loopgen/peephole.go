@@ -189,6 +189,13 @@ func flagsDeadAfter(items []regalloc.Item, from int, shifts bool) bool {
 
 // flagsDead is flagsDeadAfter for the flags in which.
 func flagsDead(items []regalloc.Item, from int, shifts bool, which flagSet) bool {
+	return flagsDeadTo(items, from, shifts, which, false)
+}
+
+// flagsDeadTo is flagsDead; where atEnd is set, the flags are dead at the
+// kernel's end too: an op's (the code after it, the next op's or
+// forward's, writes the flags before it reads them), not a jump out.
+func flagsDeadTo(items []regalloc.Item, from int, shifts bool, which flagSet, atEnd bool) bool {
 	var labels map[string]int // where each label is, found at the first jump
 	// seen: the flags a scan has looked for from each label; a path that
 	// comes back with no others adds nothing (a loop reads none of them
@@ -236,7 +243,7 @@ func flagsDead(items []regalloc.Item, from int, shifts bool, which flagSet) bool
 				}
 			}
 		}
-		return false // the kernel's end: what comes after may read them
+		return atEnd // the kernel's end: what comes after may read them
 	}
 	return dead(from, which)
 }

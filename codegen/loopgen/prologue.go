@@ -22,8 +22,11 @@ import (
 // slots must be one run of dwords, which the packed params then fit in,
 // so that the proc's memory is the same. movs writes ES's segment: where ES is not DS
 // (esIsDS false: the segmented model's activations), the copy sets ES
-// to DS and back (push es; push ds; pop es … pop es, 4 bytes), where
-// that still saves bytes. It reports whether it copied any.
+// to DS and back (push es; push ds; pop es … pop es, 4 bytes). Where
+// that is smaller, or di is read after, and nothing reads eax after, it
+// loads and stores the packed words instead (lodsw; mov [m], ax: 4 bytes
+// a word, where movs takes 4, then 1 a word, 7 with the swap). Either
+// only where it saves bytes. It reports whether it copied any.
 func copyParams(k *regalloc.Kernel, from, to uint16, esIsDS bool) bool {
 	items := k.Items
 	start, end, ok := prologue(items)
@@ -44,7 +47,7 @@ func copyParams(k *regalloc.Kernel, from, to uint16, esIsDS bool) bool {
 	first := best[0].at
 	last := best[len(best)-1].at + 1
 	live, err := regalloc.LiveOut(k, allocOptions())
-	if err != nil || live(last, x86.EDI) {
+	if err != nil {
 		return false
 	}
 	base := best[0].slot
@@ -102,20 +105,16 @@ func copyParams(k *regalloc.Kernel, from, to uint16, esIsDS bool) bool {
 		}
 	}
 	var block []x86.Inst
-	if !esIsDS {
-		block = append(block, x86.Inst{Op: x86.PUSH, Args: []x86.Operand{x86.ES}},
-			x86.Inst{Op: x86.PUSH, Args: []x86.Operand{x86.DS}}, x86.Inst{Op: x86.POP, Args: []x86.Operand{x86.ES}})
+	if !live(last, x86.EDI) {
+		block = movsCopy(base, total, esIsDS)
 	}
-	block = append(block, x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.DI, x86.Imm(int64(base))}})
-	for n := total; n > 0; n -= 2 {
-		op := x86.MOVSW
-		if n == 1 {
-			op = x86.MOVSB
+	if !live(last, x86.EAX) {
+		if l := lodsCopy(base, total); block == nil || instBytes(l...) < instBytes(block...) {
+			block = l
 		}
-		block = append(block, x86.Inst{Op: op})
 	}
-	if !esIsDS {
-		block = append(block, x86.Inst{Op: x86.POP, Args: []x86.Operand{x86.ES}})
+	if block == nil {
+		return false
 	}
 	var before, after []x86.Inst
 	for _, it := range items[first : last+1] {
@@ -333,4 +332,41 @@ func lodsWidth(in x86.Inst) int {
 		return 4
 	}
 	return 0
+}
+
+// movsCopy copies total bytes of a call's data from si to base with movs
+// (setting ES to DS and back around it where esIsDS is false).
+func movsCopy(base uint16, total int, esIsDS bool) []x86.Inst {
+	var block []x86.Inst
+	if !esIsDS {
+		block = append(block, x86.Inst{Op: x86.PUSH, Args: []x86.Operand{x86.ES}},
+			x86.Inst{Op: x86.PUSH, Args: []x86.Operand{x86.DS}}, x86.Inst{Op: x86.POP, Args: []x86.Operand{x86.ES}})
+	}
+	block = append(block, x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.DI, x86.Imm(int64(base))}})
+	for n := total; n > 0; n -= 2 {
+		op := x86.MOVSW
+		if n == 1 {
+			op = x86.MOVSB
+		}
+		block = append(block, x86.Inst{Op: op})
+	}
+	if !esIsDS {
+		block = append(block, x86.Inst{Op: x86.POP, Args: []x86.Operand{x86.ES}})
+	}
+	return block
+}
+
+// lodsCopy copies them through ax, a word (the last, odd, a byte) at a
+// time: no segment register, and eax left as the last load wrote it.
+func lodsCopy(base uint16, total int) []x86.Inst {
+	var block []x86.Inst
+	for off := 0; off < total; off += 2 {
+		at := x86.Abs16(base + uint16(off))
+		if total-off == 1 {
+			block = append(block, x86.Inst{Op: x86.LODSB}, x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.B(at), x86.AL}})
+			continue
+		}
+		block = append(block, x86.Inst{Op: x86.LODSW}, x86.Inst{Op: x86.MOV, Args: []x86.Operand{x86.W(at), x86.AX}})
+	}
+	return block
 }

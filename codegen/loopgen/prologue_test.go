@@ -13,8 +13,9 @@ import (
 // The params a prologue reads only to store in their slots are copied
 // from the call's data, packed at their widths where the slots were, and
 // the proc's accesses follow them (a byte's word load becomes a movzx of
-// it); where the slots are not one run, a byte param is written as a
-// word, di is read after, or only one param is stored, the moves stay.
+// it); where di is read after, through ax (lodsw; mov [m], ax); where
+// the slots are not one run, a byte param is written as a word, di and
+// eax are read after, or only one param is stored, the moves stay.
 func TestCopyParams(t *testing.T) {
 	w := func(a uint16) x86.Mem { return x86.W(x86.Abs16(a)) }
 	b := func(a uint16) x86.Mem { return x86.B(x86.Abs16(a)) }
@@ -32,7 +33,13 @@ func TestCopyParams(t *testing.T) {
 			"movzx bp, byte [0x3800]", "cmp byte [0x3801], 0x0", "dec word [0x3802]"}},
 		{"a gap", [3]uint16{0x3800, 0x3804, 0x380c}, func(*regalloc.Kernel) {}, nil},
 		{"a byte written as a word", [3]uint16{0x3800, 0x3804, 0x3808}, func(k *regalloc.Kernel) { k.I(x86.INC, w(0x3804)) }, nil},
-		{"di read after", [3]uint16{0x3800, 0x3804, 0x3808}, func(k *regalloc.Kernel) { k.I(x86.MOV, x86.DX, x86.W(x86.Mem{Base: x86.DI})) }, nil},
+		{"di read after", [3]uint16{0x3800, 0x3804, 0x3808}, func(k *regalloc.Kernel) { k.I(x86.MOV, x86.DX, x86.W(x86.Mem{Base: x86.DI})) }, []string{
+			"lodsw", "mov word [0x3800], ax", "lodsw", "mov word [0x3802], ax", "lodsw", "mov bx, ax", "push si",
+			"movzx bp, byte [0x3800]", "cmp byte [0x3801], 0x0", "dec word [0x3802]"}},
+		{"di and eax read after", [3]uint16{0x3800, 0x3804, 0x3808}, func(k *regalloc.Kernel) {
+			k.I(x86.MOV, x86.DX, x86.W(x86.Mem{Base: x86.DI}))
+			k.I(x86.MOV, x86.EDX, x86.EAX)
+		}, nil},
 	} {
 		s := c.slots
 		k := &regalloc.Kernel{Name: "t"}
@@ -93,6 +100,35 @@ func TestCopyParamsSegmented(t *testing.T) {
 		assert.True(t, copied)
 		assert.Equal(t, []string{"pop si", "push es", "push ds", "pop es", "mov di, 0x3800", "movsw", "movsw", "movsw", "pop es", "lodsw"}, got[:10])
 		assert.Equal(t, []string{"dec word [0x3800]", "dec word [0x3802]", "dec word [0x3804]"}, got[len(got)-4:len(got)-1])
+	}
+}
+
+// Where ES is not DS, two bytes and a word packed in two words are
+// copied through ax (8 bytes, where the swap and movs take 9); where ES
+// is DS, with movs (6).
+func TestCopyParamsThroughAX(t *testing.T) {
+	for _, esIsDS := range []bool{false, true} {
+		k := &regalloc.Kernel{Name: "t"}
+		k.I(x86.POP, x86.SI)
+		k.I(x86.XOR, x86.AX, x86.AX)
+		for i, op := range []x86.Op{x86.LODSB, x86.LODSB, x86.LODSW} {
+			k.I(op)
+			k.I(x86.MOV, x86.W(x86.Abs16(uint16(0x3800+4*i))), x86.AX)
+		}
+		k.I(x86.LODSW)
+		k.I(x86.MOV, x86.BX, x86.AX)
+		k.I(x86.PUSH, x86.SI)
+		k.I(x86.MOV, x86.BP, x86.W(x86.Abs16(0x3800)))
+		k.I(x86.CMP, x86.B(x86.Abs16(0x3804)), x86.Imm(0))
+		k.I(x86.DEC, x86.W(x86.Abs16(0x3808)))
+		k.I(x86.RET)
+		require.True(t, copyParams(k, 0x3800, 0x3810, esIsDS))
+		got := listingOfKernel(t, k)
+		want := []string{"lodsw", "mov word [0x3800], ax", "lodsw", "mov word [0x3802], ax", "lodsw"}
+		if esIsDS {
+			want = []string{"mov di, 0x3800", "movsw", "movsw", "lodsw", "mov bx, ax"}
+		}
+		assert.Equal(t, want, got[2:7], "ES is DS: %v", esIsDS)
 	}
 }
 

@@ -14,12 +14,16 @@ import (
 // rshrRoutine is the shared rounding shift: eax = rshr(edx:eax, n) to
 // its low dword, for 1 <= n <= 31 (shrd leaves bit n-1 in CF), called at
 // the entry for n (rshrEntry), which sets cl; it reads rshrReads and
-// writes rshrClobbers, the allocator's view of a call of it. Called
-// itself after a clc, it shifts by cl, 0 to 31 (rshrByCL...).
+// writes rshrClobbers, the allocator's view of a call of it. Its shrd
+// brings in edx's low n bits alone: for n up to 16 it reads dx
+// (rshrReadsLow), so that a sum's upper dword that only feeds it narrows
+// to 16 bits. Called itself after a clc, it shifts by cl, 0 to 31
+// (rshrByCL...).
 const rshrRoutine = "rshr"
 
 var (
 	rshrReads        = []x86.Reg{x86.EAX, x86.EDX}
+	rshrReadsLow     = []x86.Reg{x86.EAX, x86.DX}
 	rshrClobbers     = []x86.Reg{x86.EAX, x86.ECX}
 	rshrByCLReads    = []x86.Reg{x86.EAX, x86.EDX, x86.CL}
 	rshrByCLClobbers = []x86.Reg{x86.EAX}
@@ -105,6 +109,9 @@ func (k *kernel) callRshr(in *lir.Inst, n int64) {
 // routine itself after a clc, by cl).
 func (k *kernel) callRshrEAX(n int64) {
 	at, reads, clobbers := rshrEntry(n), rshrReads, rshrClobbers
+	if n >= 1 && n <= 16 {
+		reads = rshrReadsLow
+	}
 	if n == 0 {
 		k.i(x86.CLC)
 		at, reads, clobbers = rshrRoutine, rshrByCLReads, rshrByCLClobbers

@@ -1,6 +1,7 @@
 package loopgen
 
 import (
+	"fmt"
 	"slices"
 
 	x86 "tfc/codegen/x86_16"
@@ -26,7 +27,7 @@ func lodsLoads(k *regalloc.Kernel) {
 			continue
 		}
 		m := it.Inst.Args[1].(x86.Mem)
-		if j := steppedAfter(k.Items, i, m.Base, width); j > 0 {
+		if j := steppedAfter(k.Items, i, pointer(m), width); j > 0 {
 			if m.Seg != x86.NoReg && m.Seg != x86.DS { // lods reads DS's by default
 				op |= x86.SegOverride(m.Seg)
 			}
@@ -138,60 +139,117 @@ func stringOp(op x86.Op) bool {
 // where esIsDS: the flat model's activations in segment 0, where ES is 0
 // as the boot hands it over), whose pointer an add of the store's width steps later,
 // as lodsLoads's, is stos: `mov dword [di], eax` and `add di, 4`, 6
-// bytes, become `stosd`, 2 (llama2.tf's matmul rows).
+// bytes, become `stosd`, 2 (llama2.tf's matmul rows). A store of another
+// register (its low byte, word or all of it) is an exchange with eax's
+// first, where nothing reads either register after the store: `mov byte
+// [edi], cl; inc edi`, 5 bytes, becomes `xchg ax, cx; a32 stosb`, 3 (the
+// shift of llama2.tf's cache).
 func stosStores(k *regalloc.Kernel, esIsDS bool) {
+	live := lazyLive(k)
 	drop := map[int]bool{}
+	with := map[int][]x86.Inst{}
 	for i, it := range k.Items {
-		op, m, ok := stosOf(it, esIsDS)
+		op, m, src, ok := stosOf(it, esIsDS)
 		if !ok {
 			continue
 		}
-		if j := steppedAfter(k.Items, i, m.Base, m.Size/8); j > 0 {
+		acc := gpr(src) == gpr(x86.EAX)
+		if !acc && (live(i, x86.EAX) || live(i, src)) {
+			continue // (or the analysis failed)
+		}
+		if j := steppedAfter(k.Items, i, pointer(m), m.Size/8); j > 0 {
 			if m.Addr32 {
 				op |= x86.A32
 			}
-			k.Items[i].Inst = x86.Inst{Op: op}
+			with[i] = []x86.Inst{{Op: op}}
+			if !acc {
+				a, r := x86.AX, sized(src, 16)
+				if m.Size == 32 {
+					a, r = x86.EAX, src
+				}
+				with[i] = slices.Insert(with[i], 0, x86.Inst{Op: x86.XCHG, Args: []x86.Operand{a, r}})
+			}
 			drop[j] = true
 		}
 	}
-	dropItems(k, drop)
+	var out []regalloc.Item
+	for i, it := range k.Items {
+		switch {
+		case drop[i]:
+		case with[i] != nil:
+			for _, in := range with[i] {
+				out = append(out, regalloc.Item{Inst: in})
+			}
+		default:
+			out = append(out, it)
+		}
+	}
+	k.Items = out
 }
 
-// stosOf is the stos that stores what it stores, and its memory operand.
-func stosOf(it regalloc.Item, esIsDS bool) (x86.Op, x86.Mem, bool) {
+// stosOf is the stos that stores what it stores, its memory operand and
+// the register it stores (a general register's low byte, word or all).
+func stosOf(it regalloc.Item, esIsDS bool) (x86.Op, x86.Mem, x86.Reg, bool) {
 	in := it.Inst
 	if it.Label != "" || in.Op != x86.MOV || len(in.Args) != 2 {
-		return 0, x86.Mem{}, false
+		return 0, x86.Mem{}, x86.NoReg, false
 	}
 	m, ok := in.Args[0].(x86.Mem)
-	if !ok || !through(m, x86.DI) || !(m.Seg == x86.ES || (m.Seg == x86.NoReg || m.Seg == x86.DS) && esIsDS) {
-		return 0, x86.Mem{}, false
+	if !ok || !alone(m, x86.DI) || !(m.Seg == x86.ES || (m.Seg == x86.NoReg || m.Seg == x86.DS) && esIsDS) {
+		return 0, x86.Mem{}, x86.NoReg, false
 	}
-	switch in.Args[1] {
-	case x86.Operand(x86.EAX):
-		m.Size = 32
-		return x86.STOSD, m, true
-	case x86.Operand(x86.AX):
-		m.Size = 16
-		return x86.STOSW, m, true
-	case x86.Operand(x86.AL):
-		m.Size = 8
-		return x86.STOSB, m, true
+	r, isReg := in.Args[1].(x86.Reg)
+	if !isReg || gpr(r) < 0 || gpr(r) == gpr(x86.EDI) {
+		return 0, x86.Mem{}, x86.NoReg, false
 	}
-	return 0, x86.Mem{}, false
+	if v, ok := regalloc.View(gpr(r), r.Size()); !ok || v != r {
+		return 0, x86.Mem{}, x86.NoReg, false // ah, bh, ch, dh
+	}
+	m.Size = r.Size()
+	switch r.Size() {
+	case 32:
+		return x86.STOSD, m, r, true
+	case 16:
+		return x86.STOSW, m, r, true
+	case 8:
+		return x86.STOSB, m, r, true
+	}
+	return 0, x86.Mem{}, x86.NoReg, false
 }
 
 // through: m is the address in r alone, its base (si or di; esi or edi
-// with 32-bit addressing). Not as the index, which the selection gives a
-// lone register too (the embedding's row, [es:si]): lods there made the
-// allocations of llama2-int8.tf 3 bytes larger, others 1 to 3 smaller
-// (`tfc size --gen loop`).
+// with 32-bit addressing), for lods. Not as the index, which the
+// selection gives a lone register too (the embedding's row, [es:si]):
+// lods there made the allocations of llama2-int8.tf 3 bytes larger,
+// others 1 to 3 smaller (`tfc size --gen loop`; tried again with stos's
+// change: llama2-int8.tf 8 bytes larger, mha-random.tf 6). stos takes
+// either (alone): the matmul's store through [di] in the flat model, 3
+// bytes fewer.
 func through(m x86.Mem, r x86.Reg) bool {
-	if m.Disp != 0 || m.Label != "" || m.Index != x86.NoReg {
+	return m.Index == x86.NoReg && alone(m, r)
+}
+
+// alone: m is the address in r alone, its base or an unscaled index with
+// no base (the allocator may leave a lone register in either).
+func alone(m x86.Mem, r x86.Reg) bool {
+	if m.Disp != 0 || m.Label != "" {
 		return false
 	}
-	p := m.Base
+	p := pointer(m)
 	return p == r && !m.Addr32 || p == sized(r, 32) && m.Addr32
+}
+
+// pointer is the one register that m addresses through, its base or an
+// unscaled index with no base (the allocator may leave a lone register
+// in either), else NoReg.
+func pointer(m x86.Mem) x86.Reg {
+	switch {
+	case m.Index == x86.NoReg:
+		return m.Base
+	case m.Base == x86.NoReg && m.Scale <= 1:
+		return m.Index
+	}
+	return x86.NoReg
 }
 
 // stepStrings: for size, a 16-bit pointer's step by 4 or 2 where nothing
@@ -241,3 +299,98 @@ func stepStrings(k *regalloc.Kernel, flat bool) {
 
 // stepOps are the string instructions that step di or si by 2 and by 4.
 var stepOps = map[x86.Operand][2]x86.Op{x86.DI: {x86.SCASW, x86.SCASD}, x86.SI: {x86.LODSW, x86.LODSD}}
+
+// fillWords: for size, a fill of segment 0 in the segmented model (fill's
+// rep stosd, with ES set to DS and back around it: `mov di, X; mov cx,
+// N; xor eax, eax; push es; push ds; pop es; rep stosd; pop es`, 16
+// bytes) zeroes a word at a time through DS instead, di counting up to 0
+// (`xor ax, ax; mov di, -4N; mov [di+X+4N], ax; inc di; inc di; jne`: 12
+// bytes where the displacement takes a byte, as attention's sums' does,
+// 13 else). Where cx or di is read after (the loop leaves cx as it was and
+// di 0) or the flags are, it stays; where eax is, the clear takes all of
+// it. After allocation (k in physical registers).
+func fillWords(k *regalloc.Kernel) {
+	live := lazyLive(k)
+	want := []x86.Inst{
+		{Op: x86.MOV, Args: []x86.Operand{x86.DI, nil}}, {Op: x86.MOV, Args: []x86.Operand{x86.CX, nil}},
+		{Op: x86.XOR, Args: []x86.Operand{x86.EAX, x86.EAX}}, {Op: x86.PUSH, Args: []x86.Operand{x86.ES}},
+		{Op: x86.PUSH, Args: []x86.Operand{x86.DS}}, {Op: x86.POP, Args: []x86.Operand{x86.ES}},
+		{Op: x86.REP | x86.STOSD}, {Op: x86.POP, Args: []x86.Operand{x86.ES}},
+	}
+	var out []regalloc.Item
+	n := 0
+	for i := 0; i < len(k.Items); i++ {
+		at, bytes, ok := fillAt(k.Items[i:], want)
+		last := i + len(want) - 1
+		if !ok || bytes > 0x8000 || live(last, x86.ECX) || live(last, x86.EDI) || !flagsDeadAfter(k.Items, last+1, true) {
+			out = append(out, k.Items[i])
+			continue
+		}
+		zero := x86.AX
+		if live(last, x86.EAX) {
+			zero = x86.EAX
+		}
+		n++
+		top := fmt.Sprintf("%s.fill%d", k.Name, n)
+		for _, in := range []x86.Inst{
+			{Op: x86.XOR, Args: []x86.Operand{zero, zero}},
+			{Op: x86.MOV, Args: []x86.Operand{x86.DI, x86.Imm(-bytes)}},
+		} {
+			out = append(out, regalloc.Item{Inst: in})
+		}
+		out = append(out, regalloc.Item{Label: top})
+		for _, in := range []x86.Inst{
+			{Op: x86.MOV, Args: []x86.Operand{x86.W(x86.Mem{Base: x86.DI, Disp: int32(int16(at + uint16(bytes)))}), x86.AX}},
+			{Op: x86.INC, Args: []x86.Operand{x86.DI}}, {Op: x86.INC, Args: []x86.Operand{x86.DI}},
+			{Op: x86.JNE, Args: []x86.Operand{x86.Label(top)}},
+		} {
+			out = append(out, regalloc.Item{Inst: in})
+		}
+		i = last
+	}
+	k.Items = out
+}
+
+// fillAt matches items' first instructions against want, fillWords's
+// pattern (nil operands: the immediates it takes), with no label among
+// them: the fill's start and its length in bytes.
+func fillAt(items []regalloc.Item, want []x86.Inst) (uint16, int64, bool) {
+	if len(items) < len(want) {
+		return 0, 0, false
+	}
+	var imms []int64
+	for j, w := range want {
+		it := items[j]
+		if it.Label != "" || it.Inst.Op != w.Op || len(it.Inst.Args) != len(w.Args) {
+			return 0, 0, false
+		}
+		for a, arg := range w.Args {
+			if arg == nil {
+				imm, isImm := it.Inst.Args[a].(x86.Imm)
+				if !isImm {
+					return 0, 0, false
+				}
+				imms = append(imms, int64(imm))
+			} else if it.Inst.Args[a] != arg {
+				return 0, 0, false
+			}
+		}
+	}
+	return uint16(imms[0]), 4 * imms[1], imms[1] > 0
+}
+
+// lazyLive is regalloc.LiveOut for k, computed at its first question (the
+// analysis costs more than most kernels' patterns): where the analysis
+// fails, every register is live.
+func lazyLive(k *regalloc.Kernel) func(i int, r x86.Reg) bool {
+	var live func(i int, r x86.Reg) bool
+	return func(i int, r x86.Reg) bool {
+		if live == nil {
+			var err error
+			if live, err = regalloc.LiveOut(k, allocOptions()); err != nil {
+				live = func(int, x86.Reg) bool { return true }
+			}
+		}
+		return live(i, r)
+	}
+}

@@ -1,6 +1,7 @@
 package loopgen
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,13 +52,18 @@ func TestLodsLoads(t *testing.T) {
 
 // A store of eax, ax or al through di or edi in ES's segment (or DS's,
 // where ES is DS: the flat model's activations in segment 0), stepped
-// later by its width as lodsLoads's loads, is stos; in DS's segment where
-// ES is not DS, or through another register, it stays.
+// later by its width as lodsLoads's loads, is stos, di its base or a lone
+// index. A store of another register is an exchange with eax first
+// (xchg ax, cx: a byte's or a word's; xchg eax, ecx: a dword's) where
+// nothing reads either after the store. In DS's segment where ES is not
+// DS, through another register, through di scaled, of a register or eax
+// read after, or of a high byte, it stays.
 func TestStosStores(t *testing.T) {
 	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
 	add := func(r x86.Reg, n int64) x86.Inst { return inst(x86.ADD, r, x86.Imm(n)) }
 	jne := inst(x86.JNE, x86.Label("l"))
 	di := x86.Mem{Base: x86.DI}
+	loadECX := inst(x86.MOV, x86.ECX, x86.D(x86.Mem{Base: x86.BX}))
 	for _, c := range []struct {
 		name   string
 		items  []x86.Inst
@@ -70,8 +76,17 @@ func TestStosStores(t *testing.T) {
 			[]x86.Inst{inst(x86.A32 | x86.STOSW), add(x86.SI, 4), jne}},
 		{"a byte in ES's", []x86.Inst{inst(x86.MOV, x86.Mem{Base: x86.DI, Seg: x86.ES}, x86.AL), inst(x86.INC, x86.DI), add(x86.SI, 4), jne}, false,
 			[]x86.Inst{inst(x86.STOSB), add(x86.SI, 4), jne}},
+		{"di a lone index", []x86.Inst{inst(x86.MOV, x86.Mem{Index: x86.DI, Seg: x86.DS}, x86.EAX), add(x86.DI, 4), add(x86.SI, 4), jne}, true,
+			[]x86.Inst{inst(x86.STOSD), add(x86.SI, 4), jne}},
+		{"di scaled", []x86.Inst{inst(x86.MOV, x86.Mem{Index: x86.EDI, Scale: 2, Addr32: true}, x86.EAX), add(x86.EDI, 4), add(x86.SI, 4), jne}, true, nil},
 		{"DS's, ES not", []x86.Inst{inst(x86.MOV, di, x86.EAX), add(x86.DI, 4), add(x86.SI, 4), jne}, false, nil},
-		{"from ecx", []x86.Inst{inst(x86.MOV, di, x86.ECX), add(x86.DI, 4), add(x86.SI, 4), jne}, true, nil},
+		{"from ecx", []x86.Inst{loadECX, inst(x86.MOV, di, x86.ECX), add(x86.DI, 4), add(x86.SI, 4), jne}, true,
+			[]x86.Inst{loadECX, inst(x86.XCHG, x86.EAX, x86.ECX), inst(x86.STOSD), add(x86.SI, 4), jne}},
+		{"from cl", []x86.Inst{loadECX, inst(x86.MOV, x86.Mem{Base: x86.EDI, Addr32: true}, x86.CL), inst(x86.INC, x86.EDI), add(x86.SI, 4), jne}, true,
+			[]x86.Inst{loadECX, inst(x86.XCHG, x86.AX, x86.CX), inst(x86.A32 | x86.STOSB), add(x86.SI, 4), jne}},
+		{"from ecx, read after", []x86.Inst{loadECX, inst(x86.MOV, di, x86.ECX), add(x86.DI, 4), add(x86.SI, 4), inst(x86.MOV, x86.EDX, x86.ECX), jne}, true, nil},
+		{"from ecx, eax read after", []x86.Inst{loadECX, inst(x86.MOV, di, x86.ECX), add(x86.DI, 4), add(x86.SI, 4), inst(x86.MOV, x86.EDX, x86.EAX), jne}, true, nil},
+		{"from ch", []x86.Inst{loadECX, inst(x86.MOV, x86.Mem{Base: x86.DI}, x86.CH), inst(x86.INC, x86.DI), add(x86.SI, 4), jne}, true, nil},
 		{"through si", []x86.Inst{inst(x86.MOV, x86.Mem{Base: x86.SI}, x86.EAX), add(x86.SI, 4), add(x86.DI, 4), jne}, true, nil},
 	} {
 		want := c.want
@@ -161,4 +176,45 @@ func TestStepStrings(t *testing.T) {
 	assert.Equal(t, x86.ADD, got[2].Op, "segmented: di not known aligned")
 	got = peepholed(append([]x86.Inst{inst(x86.XOR, x86.DI, x86.DI), load, store, add(x86.DI, 4)}, end...), segmented)
 	assert.Equal(t, x86.SCASD, got[3].Op, "segmented: di cleared")
+}
+
+// A fill of segment 0 with ES swapped around rep stosd is a loop of word
+// stores through DS (di counting up to 0, its address the fill's end
+// less di's start); it stays where cx or di is read after or the flags
+// are, and clears all of eax where eax is read after.
+func TestFillWords(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	fill := []x86.Inst{
+		inst(x86.MOV, x86.DI, x86.Imm(0xffb8)), inst(x86.MOV, x86.CX, x86.Imm(0x10)), inst(x86.XOR, x86.EAX, x86.EAX),
+		inst(x86.PUSH, x86.ES), inst(x86.PUSH, x86.DS), inst(x86.POP, x86.ES), inst(x86.REP | x86.STOSD), inst(x86.POP, x86.ES),
+	}
+	loop := []string{"xor ax, ax", "mov di, -0x40", "mov word [di-0x8], ax", "inc di", "inc di", "jne l.fill1"}
+	for _, c := range []struct {
+		name  string
+		after []x86.Inst
+		want  []string // nil: unchanged
+	}{
+		{"nothing read after", []x86.Inst{inst(x86.MOV, x86.BX, x86.Imm(1))}, loop},
+		{"eax read after", []x86.Inst{inst(x86.MOV, x86.D(x86.Abs16(0x1000)), x86.EAX)}, append([]string{"xor eax, eax"}, loop[1:]...)},
+		{"cx read after", []x86.Inst{inst(x86.MOV, x86.W(x86.Abs16(0x1000)), x86.CX)}, nil},
+		{"di read after", []x86.Inst{inst(x86.MOV, x86.W(x86.Abs16(0x1000)), x86.DI)}, nil},
+		{"the flags read after", []x86.Inst{inst(x86.JNE, x86.Label("l"))}, nil},
+	} {
+		k := &regalloc.Kernel{Name: "l", Items: []regalloc.Item{{Label: "l"}}}
+		for _, in := range append(append(slices.Clone(fill), c.after...), inst(x86.RET)) {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+		fillWords(k)
+		var got []string
+		for _, it := range k.Items {
+			if it.Label == "" {
+				got = append(got, regalloc.InstString(it.Inst))
+			}
+		}
+		want := c.want
+		if want == nil {
+			want = []string{"mov di, 0xffb8", "mov cx, 0x10", "xor eax, eax", "push es", "push ds", "pop es", "rep stosd", "pop es"}
+		}
+		assert.Equal(t, want, got[:len(want)], c.name)
+	}
 }
