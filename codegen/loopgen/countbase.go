@@ -27,16 +27,19 @@ import (
 // physical registers), before lodsLoads and stosStores; esIsDS as
 // stosStores's.
 func countBase(k *regalloc.Kernel, esIsDS bool) {
+	was := -1 // k's size as stringsBytes measures it, once asked
 	for top := 1; top < len(k.Items); top++ {
 		c, ok := countedLoop(k.Items, top)
 		if !ok {
 			continue
 		}
-		was := stringsBytes(k, esIsDS)
+		if was < 0 {
+			was = stringsBytes(k, esIsDS)
+		}
 		for _, d := range c.disps {
 			tried := &regalloc.Kernel{Name: k.Name, Items: c.rebased(k.Items, d)}
-			if stringsBytes(tried, esIsDS) < was {
-				k.Items = tried.Items
+			if n := stringsBytes(tried, esIsDS); n < was {
+				k.Items, was = tried.Items, n
 				break
 			}
 		}
