@@ -27,31 +27,42 @@ import (
 // physical registers), before lodsLoads and stosStores; esIsDS as
 // stosStores's.
 func countBase(k *regalloc.Kernel, esIsDS bool) {
-	was := -1 // k's size as stringsBytes measures it, once asked
 	for top := 1; top < len(k.Items); top++ {
 		c, ok := countedLoop(k.Items, top)
 		if !ok {
 			continue
 		}
-		if was < 0 {
-			was = stringsBytes(k, esIsDS)
-		}
+		label := k.Items[top].Label
+		was := loopBytes(k, label, esIsDS)
 		for _, d := range c.disps {
 			tried := &regalloc.Kernel{Name: k.Name, Items: c.rebased(k.Items, d)}
-			if n := stringsBytes(tried, esIsDS); n < was {
-				k.Items, was = tried.Items, n
+			if loopBytes(tried, label, esIsDS) < was {
+				k.Items = tried.Items
 				break
 			}
 		}
 	}
 }
 
-// stringsBytes is k's size once lodsLoads and stosStores have run on it.
-func stringsBytes(k *regalloc.Kernel, esIsDS bool) int {
+// loopBytes is the size of the loop at label in k, from the instruction
+// before it (its register's start) to its jump back, once lodsLoads and
+// stosStores have run on k. The rebase changes nothing outside the loop
+// (its register is dead after it), and code that shrinks makes no jump
+// around it longer, nor grows and makes one shorter: k is smaller for it
+// where the loop is.
+func loopBytes(k *regalloc.Kernel, label string, esIsDS bool) int {
 	c := &regalloc.Kernel{Name: k.Name, Items: slices.Clone(k.Items)}
 	lodsLoads(c)
 	stosStores(c, esIsDS)
-	return allocation{k: c}.bytes()
+	top := slices.IndexFunc(c.Items, func(it regalloc.Item) bool { return it.Label == label })
+	end := top + 1
+	for end < len(c.Items) && !jumps(c.Items[end].Inst.Op) {
+		end++
+	}
+	if top < 1 || end == len(c.Items) {
+		panic("BUG: loopgen: countBase lost its loop " + label)
+	}
+	return allocation{k: &regalloc.Kernel{Name: k.Name, Items: c.Items[top-1 : end+1]}}.bytes()
 }
 
 // counted is a loop that countBase may rebase: the instruction that
