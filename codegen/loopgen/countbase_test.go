@@ -46,17 +46,23 @@ func TestCountBase(t *testing.T) {
 			}
 			return k
 		}
-		k, unchanged := build(), build()
-		countBase(k, true)
-		lodsLoads(k)
-		lodsLoads(unchanged)
-		got := listed(k)
+		got, unchanged := rebasedAndNot(build)
 		if c.want == nil {
-			assert.Equal(t, listed(unchanged), got, c.name)
+			assert.Equal(t, unchanged, got, c.name)
 			continue
 		}
 		assert.Equal(t, c.want, got[1:len(c.want)+1], c.name)
 	}
+}
+
+// rebasedAndNot lists a kernel that build makes after countBase and
+// lodsLoads, and another after lodsLoads alone.
+func rebasedAndNot(build func() *regalloc.Kernel) (got, unchanged []string) {
+	k, u := build(), build()
+	countBase(k, true)
+	lodsLoads(k)
+	lodsLoads(u)
+	return listed(k), listed(u)
 }
 
 // listed is k's instructions (its labels' names), one a line.
@@ -106,14 +112,11 @@ func TestCountBaseUp(t *testing.T) {
 			}
 			return k
 		}
-		k, unchanged := build(), build()
-		countBase(k, true)
-		lodsLoads(k)
-		lodsLoads(unchanged)
+		got, unchanged := rebasedAndNot(build)
 		if c.want == nil {
-			assert.Equal(t, listed(unchanged), listed(k), c.name)
+			assert.Equal(t, unchanged, got, c.name)
 			continue
 		}
-		assert.Equal(t, c.want, listed(k)[:len(c.want)], c.name)
+		assert.Equal(t, c.want, got[:len(c.want)], c.name)
 	}
 }

@@ -44,22 +44,7 @@ func lodsLoads(k *regalloc.Kernel) {
 			drop[j] = true
 		}
 	}
-	if len(drop) == 0 {
-		return
-	}
-	var out []regalloc.Item
-	for i, it := range k.Items {
-		switch {
-		case drop[i]:
-		case with[i] != nil:
-			for _, in := range with[i] {
-				out = append(out, regalloc.Item{Inst: in})
-			}
-		default:
-			out = append(out, it)
-		}
-	}
-	k.Items = out
+	rewriteItems(k, drop, with)
 }
 
 // steppedAfter is the index of the add (or inc) after item i that steps
@@ -172,19 +157,7 @@ func stosStores(k *regalloc.Kernel, esIsDS bool) {
 			drop[j] = true
 		}
 	}
-	var out []regalloc.Item
-	for i, it := range k.Items {
-		switch {
-		case drop[i]:
-		case with[i] != nil:
-			for _, in := range with[i] {
-				out = append(out, regalloc.Item{Inst: in})
-			}
-		default:
-			out = append(out, it)
-		}
-	}
-	k.Items = out
+	rewriteItems(k, drop, with)
 }
 
 // stosOf is the stos that stores what it stores, its memory operand and
@@ -393,4 +366,25 @@ func lazyLive(k *regalloc.Kernel) func(i int, r x86.Reg) bool {
 		}
 		return live(i, r)
 	}
+}
+
+// rewriteItems drops k's items at drop and puts instructions in place of
+// those at with.
+func rewriteItems(k *regalloc.Kernel, drop map[int]bool, with map[int][]x86.Inst) {
+	if len(drop) == 0 && len(with) == 0 {
+		return
+	}
+	var out []regalloc.Item
+	for i, it := range k.Items {
+		switch {
+		case drop[i]:
+		case with[i] != nil:
+			for _, in := range with[i] {
+				out = append(out, regalloc.Item{Inst: in})
+			}
+		default:
+			out = append(out, it)
+		}
+	}
+	k.Items = out
 }
