@@ -38,13 +38,8 @@ func TestCountBase(t *testing.T) {
 			k.I(x86.XOR, x86.EDI, x86.EDI)
 			k.I(x86.MOV, x86.SI, x86.Imm(-0x100))
 			k.Label("t.loop")
-			for _, in := range append(append(append(append([]x86.Inst{}, c.first...), body...), c.extra...), inst(x86.ADD, x86.SI, x86.Imm(4)), inst(x86.JNE, x86.Label("t.loop"))) {
-				k.Items = append(k.Items, regalloc.Item{Inst: in})
-			}
-			for _, in := range append(c.after, inst(x86.XOR, x86.ESI, x86.ESI), inst(x86.MOV, x86.D(x86.Abs16(0x1004)), x86.EDI), inst(x86.RET)) {
-				k.Items = append(k.Items, regalloc.Item{Inst: in})
-			}
-			return k
+			return withInsts(k, c.first, body, c.extra, []x86.Inst{inst(x86.ADD, x86.SI, x86.Imm(4)), inst(x86.JNE, x86.Label("t.loop"))},
+				c.after, []x86.Inst{inst(x86.XOR, x86.ESI, x86.ESI), inst(x86.MOV, x86.D(x86.Abs16(0x1004)), x86.EDI), inst(x86.RET)})
 		}
 		got, unchanged := rebasedAndNot(build)
 		if c.want == nil {
@@ -53,6 +48,16 @@ func TestCountBase(t *testing.T) {
 		}
 		assert.Equal(t, c.want, got[1:len(c.want)+1], c.name)
 	}
+}
+
+// withInsts is k with each run of instructions appended in turn.
+func withInsts(k *regalloc.Kernel, runs ...[]x86.Inst) *regalloc.Kernel {
+	for _, run := range runs {
+		for _, in := range run {
+			k.Items = append(k.Items, regalloc.Item{Inst: in})
+		}
+	}
+	return k
 }
 
 // rebasedAndNot lists a kernel that build makes after countBase and
@@ -105,12 +110,9 @@ func TestCountBaseUp(t *testing.T) {
 				k.I(x86.MOV, x86.SI, x86.Imm(c.start))
 			}
 			k.Label("t.loop")
-			for _, in := range []x86.Inst{inst(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: x86.SI, Disp: -0x1aa8})), inst(x86.IMUL, x86.EAX),
+			return withInsts(k, []x86.Inst{inst(x86.MOV, x86.EAX, x86.D(x86.Mem{Base: x86.SI, Disp: -0x1aa8})), inst(x86.IMUL, x86.EAX),
 				inst(x86.ADD, x86.ECX, x86.EAX), inst(x86.ADD, x86.SI, x86.Imm(4)), inst(x86.CMP, x86.SI, x86.Imm(c.bound)),
-				inst(c.jump, x86.Label("t.loop")), inst(x86.MOV, x86.D(x86.Abs16(0x1004)), x86.ECX), inst(x86.RET)} {
-				k.Items = append(k.Items, regalloc.Item{Inst: in})
-			}
-			return k
+				inst(c.jump, x86.Label("t.loop")), inst(x86.MOV, x86.D(x86.Abs16(0x1004)), x86.ECX), inst(x86.RET)})
 		}
 		got, unchanged := rebasedAndNot(build)
 		if c.want == nil {
