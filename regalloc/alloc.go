@@ -51,6 +51,18 @@ type set []uint64
 
 func newSet(nodes int) set { return make(set, (4*nodes+63)/64) }
 
+// newSets is n sets of nodes from one allocation: an analysis needs four
+// per instruction, and the allocator's search runs many analyses.
+func newSets(n, nodes int) []set {
+	w := (4*nodes + 63) / 64
+	back := make(set, n*w)
+	s := make([]set, n)
+	for i := range s {
+		s[i] = back[i*w : (i+1)*w : (i+1)*w]
+	}
+	return s
+}
+
 func (s set) add(node int, parts uint8) { s[node/16] |= uint64(parts) << (4 * (node % 16)) }
 func (s set) parts(node int) uint8      { return uint8(s[node/16]>>(4*(node%16))) & partAll }
 func (s set) has(node int) bool         { return s.parts(node) != 0 }
@@ -72,7 +84,11 @@ func (s set) equal(t set) bool {
 
 // nodes lists the nodes with any part in s, in increasing order.
 func (s set) nodes() []int {
-	var ns []int
+	n := 0
+	for _, w := range s {
+		n += bits.OnesCount64(w) // parts, at least one per node: enough room
+	}
+	ns := make([]int, 0, n)
 	for i, w := range s {
 		for w != 0 {
 			b := bits.TrailingZeros64(w)
@@ -122,7 +138,8 @@ func analyze(k *Kernel, o *Options) (*analysis, error) {
 	if o.Allowed == nil {
 		o.Allowed = DefaultAllowed
 	}
-	a := &analysis{k: k, o: o, nnodes: physNodes}
+	a := &analysis{k: k, o: o, nnodes: physNodes,
+		item: make([]int, 0, len(k.Items)), eff: make([]effects, 0, len(k.Items))}
 	grow := func(n int) {
 		if physNodes+n+1 > a.nnodes {
 			a.nnodes = physNodes + n + 1
@@ -170,9 +187,8 @@ func analyze(k *Kernel, o *Options) (*analysis, error) {
 	for n := range a.class {
 		a.class[n] = 0xFF &^ (1 << famESP)
 	}
-	a.use, a.def = make([]set, ni), make([]set, ni)
+	a.use, a.def = newSets(ni, a.nnodes), newSets(ni, a.nnodes)
 	for j, e := range a.eff {
-		a.use[j], a.def[j] = newSet(a.nnodes), newSet(a.nnodes)
 		for _, ac := range e.acc {
 			n, p := nodeOf(ac.reg)
 			if ac.read {
@@ -230,10 +246,7 @@ func analyze(k *Kernel, o *Options) (*analysis, error) {
 	for _, n := range o.LiveOut {
 		a.exit.add(physNodes+n, partAll)
 	}
-	a.in, a.out = make([]set, ni), make([]set, ni)
-	for j := range a.in {
-		a.in[j], a.out[j] = newSet(a.nnodes), newSet(a.nnodes)
-	}
+	a.in, a.out = newSets(ni, a.nnodes), newSets(ni, a.nnodes)
 	tmp := newSet(a.nnodes)
 	for changed := true; changed; {
 		changed = false

@@ -34,6 +34,9 @@ type row struct {
 	use  []x86.Reg
 	def  []x86.Reg
 	flow flow
+	// modes is args split into fields, once: effectsOf runs for every
+	// instruction in each liveness analysis, many per kernel.
+	modes []string
 }
 
 // flow is what an instruction does to control.
@@ -159,6 +162,7 @@ var table = []row{
 var rowsByOp = func() map[x86.Op][]*row {
 	m := map[x86.Op][]*row{}
 	for i := range table {
+		table[i].modes = strings.Fields(table[i].args)
 		for _, op := range table[i].ops {
 			m[op] = append(m[op], &table[i])
 		}
@@ -237,7 +241,7 @@ func effectsOf(in x86.Inst, o *Options) (effects, error) {
 		size = opSize(in.Args[0])
 	}
 	for _, c := range rs {
-		if len(strings.Fields(c.args)) == len(in.Args) && (c.size == 0 || c.size == size) {
+		if len(c.modes) == len(in.Args) && (c.size == 0 || c.size == size) {
 			r = c
 			break
 		}
@@ -249,7 +253,7 @@ func effectsOf(in x86.Inst, o *Options) (effects, error) {
 		return e, fmt.Errorf("%v with %d operands is not in the implicit-operand table", base, len(in.Args))
 	}
 	e.flow = r.flow
-	modes := strings.Fields(r.args)
+	modes := r.modes
 	if (base == x86.XOR || base == x86.SUB || base == x86.SBB) && len(in.Args) == 2 {
 		if a, ok := in.Args[0].(x86.Reg); ok && in.Args[1] == x86.Operand(a) {
 			modes = []string{"w", "ignored"} // zeroing idiom: the old value is not read

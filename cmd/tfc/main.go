@@ -45,6 +45,13 @@ func usageErrorf(format string, a ...any) error {
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The loop generator's size policy allocates each kernel many
+		// times over and keeps little: a build of mha-random.tf took
+		// 4.2 s at the default 100 and 3.3 s at 400, its peak memory
+		// 44 MB against 85 MB.
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
