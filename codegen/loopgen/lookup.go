@@ -30,7 +30,8 @@ func (r lookupRoutine) name() string {
 }
 
 // reads and lookupClobbers are a call's registers, the allocator's view
-// of it (the routine below). In a segment the table's offset is bx: a
+// of it (the routine below, which leaves ecx: its rounding shift is its
+// own, not rshr's by cl). In a segment the table's offset is bx: a
 // call that read ebx would keep ebx's upper half live from the kernel's
 // entry, through every loop, above the mov to bx.
 func (r lookupRoutine) reads() []x86.Reg {
@@ -40,7 +41,7 @@ func (r lookupRoutine) reads() []x86.Reg {
 	return []x86.Reg{x86.EAX, x86.BX}
 }
 
-var lookupClobbers = []x86.Reg{x86.EAX, x86.EBX, x86.ECX, x86.EDX}
+var lookupClobbers = []x86.Reg{x86.EAX, x86.EBX, x86.EDX}
 
 // lookup selects in as a call of its routine.
 func (k *kernel) lookup(in *lir.Inst) {
@@ -109,17 +110,14 @@ func (g *gen) lookupRoutines() {
 			base = x86.EBX
 		}
 		t0, t1 := x86.D(plainDS(x86.Mem{Base: base, Seg: r.seg})), x86.D(plainDS(x86.Mem{Base: base, Disp: 4, Seg: r.seg}))
-		// t0 + rshr((t1 − t0)·f, bits), by rshrRoutine's entry.
+		// t0 + rshr((t1 − t0)·f, bits): shrd leaves the rounding bit
+		// in CF, which adc adds with t0 (5 + 3 bytes where mov cl, bits;
+		// call rshr; add eax, t0 took as many, and clobbered ecx).
 		g.i(x86.MOV, x86.EAX, t1)
 		g.i(x86.SUB, x86.EAX, t0)
 		g.i(x86.IMUL, x86.EDX)
-		if g.rshrDirect[r.bits] {
-			g.i(x86.MOV, x86.CL, x86.Imm(r.bits))
-			g.i(x86.CALL, x86.Label(rshrRoutine))
-		} else {
-			g.i(x86.CALL, x86.Label(rshrEntry(r.bits)))
-		}
-		g.i(x86.ADD, x86.EAX, t0)
+		g.i(x86.SHRD, x86.EAX, x86.EDX, x86.Imm(r.bits))
+		g.i(x86.ADC, x86.EAX, t0)
 		g.i(x86.RET)
 	}
 }

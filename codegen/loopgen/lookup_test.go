@@ -73,3 +73,36 @@ func TestLookupCallReadsBX(t *testing.T) {
 	assert.Contains(t, got, "call lookup11.es", "listing:\n%s", got)
 	assert.NotRegexp(t, `\[0x1[1-9a-f][0-9a-f]{2}\]`, got, "a spill slot; listing:\n%s", got)
 }
+
+// The lookup routine leaves ecx alone (its shift is its own, not rshr's
+// by cl), so a call of it keeps four registers: four values live across
+// it all stay in registers. With ecx among its clobbers, one is spilled.
+func TestLookupCallKeepsECX(t *testing.T) {
+	const no = lir.NoReg
+	tab := &lir.Buf{Name: "exp", Kind: lir.BufTable, Size: 4 * 513}
+	x := &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 64}
+	f := &lir.Func{Bufs: []*lir.Buf{tab, x}}
+	for range 12 {
+		f.Types = append(f.Types, lir.I32)
+	}
+	nodes := inputs()
+	for r := lir.Reg(2); r <= 5; r++ {
+		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: r, A: no, B: no, C: no,
+			Mem: lir.Mem{Buf: x, Base: no, Index: no, Disp: 4 * int64(r), Width: 4}}})
+	}
+	nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLookup, Dst: 10, A: 0, B: no, C: no, Imm: 11,
+		Mem: lir.Mem{Buf: tab, Base: no, Index: no, Disp: 0x40, Width: 4, Signed: true}}})
+	for r := lir.Reg(2); r <= 5; r++ { // each read twice after the call
+		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpMul, 10, 10, r, 0)})
+	}
+	for r := lir.Reg(2); r <= 5; r++ {
+		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 10, 10, r, 0)})
+	}
+	nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 10, B: no, C: no,
+		Mem: lir.Mem{Buf: x, Base: no, Index: no, Width: 4}}})
+	l := oneBuf(tab, true)
+	l.Group[x], l.Addr[x] = activations, LowActivations+0x1000
+	got := listingFor(t, f, l, nodes, true)
+	assert.Contains(t, got, "call lookup11.es", "listing:\n%s", got)
+	assert.NotRegexp(t, `\[0x1[1-9a-f][0-9a-f]{2}\]|push|pop`, got, "a spill; listing:\n%s", got)
+}

@@ -543,9 +543,6 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 	}
 	maps.Copy(g.rshrShifts, k.rshrShifts)
 	maps.Copy(g.lookups, k.lookups)
-	for r := range k.lookups {
-		g.rshrShifts[r.bits] = true // the routine's rounding shift
-	}
 	for r := range k.mac2s {
 		g.mac2s[r], g.rshrShifts[r.bits] = true, true
 	}

@@ -36,10 +36,9 @@ func rshrEntry(n int64) string { return fmt.Sprintf("%s.%d", rshrRoutine, n) }
 // call it with from two places or more: mov cl, n, then 0x3d, the opcode
 // of cmp ax, imm16, whose immediate is the next entry's mov (the last
 // entry's falls into the shift): 3 bytes an entry (2 the last) where each
-// call's mov cl, n took 2. A count called from one place (the lookup
-// routines' included, which come after) takes none: that call sets cl
-// itself, mov cl, n; call rshr, 5 bytes where the entry and its call
-// take 6 (rshrDirect).
+// call's mov cl, n took 2. A count called from one place takes none: that
+// call sets cl itself, mov cl, n; call rshr, 5 bytes where the entry and
+// its call take 6 (rshrDirect).
 func (g *gen) rshrEntries() {
 	if len(g.rshrShifts) == 0 {
 		return
@@ -49,9 +48,6 @@ func (g *gen) rshrEntries() {
 		if n, ok := rshrTarget(in); ok {
 			uses[n]++
 		}
-	}
-	for r := range g.lookups {
-		uses[r.bits]++
 	}
 	g.rshrDirect = map[int64]bool{}
 	for n, u := range uses {
