@@ -37,23 +37,43 @@ func TestLookupCall(t *testing.T) {
 	}
 }
 
+// lookupKernel is a kernel with an exp table and a var x (in ES's
+// segment, the layout), twelve i32 registers, and its first nodes: the
+// inputs, then n values loaded from x into r2, r3, ….
+func lookupKernel(n int) (f *lir.Func, tab, x *lir.Buf, l *Layout, nodes []*lir.Node) {
+	const no = lir.NoReg
+	tab = &lir.Buf{Name: "exp", Kind: lir.BufTable, Size: 4 * 513}
+	x = &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 64}
+	f = &lir.Func{Bufs: []*lir.Buf{tab, x}}
+	for range 12 {
+		f.Types = append(f.Types, lir.I32)
+	}
+	nodes = inputs()
+	for r := lir.Reg(2); r < lir.Reg(2+n); r++ {
+		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: r, A: no, B: no, C: no,
+			Mem: lir.Mem{Buf: x, Base: no, Index: no, Disp: 4 * int64(r), Width: 4}}})
+	}
+	l = oneBuf(tab, true)
+	l.Group[x], l.Addr[x] = activations, LowActivations+0x1000
+	return f, tab, x, l, nodes
+}
+
+// lookupThenStore is dst = the lookup of r0 in tab, then nodes, then
+// the store of res to x.
+func lookupThenStore(tab, x *lir.Buf, dst, res lir.Reg, nodes ...*lir.Node) []*lir.Node {
+	const no = lir.NoReg
+	return append(append([]*lir.Node{{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLookup, Dst: dst, A: 0, B: no, C: no, Imm: 11,
+		Mem: lir.Mem{Buf: tab, Base: no, Index: no, Disp: 0x40, Width: 4, Signed: true}}}}, nodes...),
+		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: res, B: no, C: no,
+			Mem: lir.Mem{Buf: x, Base: no, Index: no, Width: 4}}})
+}
+
 // The call of a lookup routine in a segment reads bx, the table's
 // offset, not ebx: seven values live at once before it all get
 // registers. Read as ebx, the upper half the mov to bx keeps would be
 // live from the kernel's entry, ebx no one's, and one value spilled.
 func TestLookupCallReadsBX(t *testing.T) {
-	const no = lir.NoReg
-	tab := &lir.Buf{Name: "exp", Kind: lir.BufTable, Size: 4 * 513}
-	x := &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 64}
-	f := &lir.Func{Bufs: []*lir.Buf{tab, x}}
-	for range 12 {
-		f.Types = append(f.Types, lir.I32)
-	}
-	nodes := inputs()
-	for r := lir.Reg(2); r <= 7; r++ { // six values, and their product: seven
-		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: r, A: no, B: no, C: no,
-			Mem: lir.Mem{Buf: x, Base: no, Index: no, Disp: 4 * int64(r), Width: 4}}})
-	}
+	f, tab, x, l, nodes := lookupKernel(6) // six values, and their product: seven
 	nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpMul, 9, 2, 3, 0)})
 	for r := lir.Reg(4); r <= 7; r++ {
 		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpMul, 9, 9, r, 0)})
@@ -61,14 +81,7 @@ func TestLookupCallReadsBX(t *testing.T) {
 	for r := lir.Reg(2); r <= 7; r++ { // each read twice: in registers
 		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 9, 9, r, 0)})
 	}
-	nodes = append(nodes,
-		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLookup, Dst: 10, A: 0, B: no, C: no, Imm: 11,
-			Mem: lir.Mem{Buf: tab, Base: no, Index: no, Disp: 0x40, Width: 4, Signed: true}}},
-		&lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 11, 10, 9, 0)},
-		&lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 11, B: no, C: no,
-			Mem: lir.Mem{Buf: x, Base: no, Index: no, Width: 4}}})
-	l := oneBuf(tab, true)
-	l.Group[x], l.Addr[x] = activations, LowActivations+0x1000
+	nodes = append(nodes, lookupThenStore(tab, x, 10, 11, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 11, 10, 9, 0)})...)
 	got := listingFor(t, f, l, nodes, true)
 	assert.Contains(t, got, "call lookup11.es", "listing:\n%s", got)
 	assert.NotRegexp(t, `\[0x1[1-9a-f][0-9a-f]{2}\]`, got, "a spill slot; listing:\n%s", got)
@@ -78,30 +91,15 @@ func TestLookupCallReadsBX(t *testing.T) {
 // by cl), so a call of it keeps four registers: four values live across
 // it all stay in registers. With ecx among its clobbers, one is spilled.
 func TestLookupCallKeepsECX(t *testing.T) {
-	const no = lir.NoReg
-	tab := &lir.Buf{Name: "exp", Kind: lir.BufTable, Size: 4 * 513}
-	x := &lir.Buf{Name: "x", Kind: lir.BufVar, Size: 64}
-	f := &lir.Func{Bufs: []*lir.Buf{tab, x}}
-	for range 12 {
-		f.Types = append(f.Types, lir.I32)
-	}
-	nodes := inputs()
-	for r := lir.Reg(2); r <= 5; r++ {
-		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLoad, Dst: r, A: no, B: no, C: no,
-			Mem: lir.Mem{Buf: x, Base: no, Index: no, Disp: 4 * int64(r), Width: 4}}})
-	}
-	nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpLookup, Dst: 10, A: 0, B: no, C: no, Imm: 11,
-		Mem: lir.Mem{Buf: tab, Base: no, Index: no, Disp: 0x40, Width: 4, Signed: true}}})
+	f, tab, x, l, nodes := lookupKernel(4)
+	var after []*lir.Node
 	for r := lir.Reg(2); r <= 5; r++ { // each read twice after the call
-		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpMul, 10, 10, r, 0)})
+		after = append(after, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpMul, 10, 10, r, 0)})
 	}
 	for r := lir.Reg(2); r <= 5; r++ {
-		nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 10, 10, r, 0)})
+		after = append(after, &lir.Node{Kind: lir.NInst, Inst: in(lir.OpAdd, 10, 10, r, 0)})
 	}
-	nodes = append(nodes, &lir.Node{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: no, A: 10, B: no, C: no,
-		Mem: lir.Mem{Buf: x, Base: no, Index: no, Width: 4}}})
-	l := oneBuf(tab, true)
-	l.Group[x], l.Addr[x] = activations, LowActivations+0x1000
+	nodes = append(nodes, lookupThenStore(tab, x, 10, 10, after...)...)
 	got := listingFor(t, f, l, nodes, true)
 	assert.Contains(t, got, "call lookup11.es", "listing:\n%s", got)
 	assert.NotRegexp(t, `\[0x1[1-9a-f][0-9a-f]{2}\]|push|pop`, got, "a spill; listing:\n%s", got)
