@@ -49,12 +49,15 @@ func nodeName(n int) string {
 // set is a bit set of node parts: bit 4*node+part.
 type set []uint64
 
-func newSet(nodes int) set { return make(set, (4*nodes+63)/64) }
+// words is the length of a set of nodes.
+func words(nodes int) int { return (4*nodes + 63) / 64 }
+
+func newSet(nodes int) set { return make(set, words(nodes)) }
 
 // newSets is n sets of nodes from one allocation: an analysis needs four
 // per instruction, and the allocator's search runs many analyses.
 func newSets(n, nodes int) []set {
-	w := (4*nodes + 63) / 64
+	w := words(nodes)
 	back := make(set, n*w)
 	s := make([]set, n)
 	for i := range s {
