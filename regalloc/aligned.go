@@ -48,12 +48,9 @@ func Aligned(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
 			}
 		}
 	}
-	pos := map[int]int{}
-	for j, i := range a.item {
-		pos[i] = j
-	}
+	place := a.places()
 	return func(i int, r x86.Reg) bool {
-		j, ok := pos[i]
+		j, ok := place(i)
 		f, gpr := family(r)
 		return ok && gpr && in[j]&(1<<f) != 0
 	}, nil

@@ -25,7 +25,15 @@ const (
 
 func nodeOf(r x86.Reg) (node int, parts uint8) {
 	if n, bits, ok := virt(r); ok {
-		return physNodes + n, map[int]uint8{32: partAll, 16: partLo | partHi, 8: partLo}[bits]
+		switch bits {
+		case 32:
+			return physNodes + n, partAll
+		case 16:
+			return physNodes + n, partLo | partHi
+		case 8:
+			return physNodes + n, partLo
+		}
+		return physNodes + n, 0
 	}
 	f, _ := family(r)
 	switch {
@@ -121,6 +129,24 @@ type analysis struct {
 	entry  set
 	class  []uint8 // allowed families per node, from how the virtual is used
 	seen   []bool  // virtual nodes that appear
+}
+
+// places maps an item's index to its instruction's position in a's
+// lists; ok is false for a label or an index out of range.
+func (a *analysis) places() func(i int) (pos int, ok bool) {
+	pos := make([]int, len(a.k.Items))
+	for i := range pos {
+		pos[i] = -1
+	}
+	for j, i := range a.item {
+		pos[i] = j
+	}
+	return func(i int) (int, bool) {
+		if i < 0 || i >= len(pos) || pos[i] < 0 {
+			return 0, false
+		}
+		return pos[i], true
+	}
 }
 
 func (a *analysis) errf(format string, args ...any) error {

@@ -247,12 +247,9 @@ func liveParts(k *Kernel, o Options) (func(i int, r x86.Reg) uint8, error) {
 	if err != nil {
 		return nil, err
 	}
-	pos := map[int]int{}
-	for j, i := range a.item {
-		pos[i] = j
-	}
+	place := a.places()
 	return func(i int, r x86.Reg) uint8 {
-		j, ok := pos[i]
+		j, ok := place(i)
 		if !ok {
 			return partAll
 		}

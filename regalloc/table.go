@@ -253,6 +253,7 @@ func effectsOf(in x86.Inst, o *Options) (effects, error) {
 		return e, fmt.Errorf("%v with %d operands is not in the implicit-operand table", base, len(in.Args))
 	}
 	e.flow = r.flow
+	e.acc = make([]access, 0, 2*len(in.Args)+len(r.use)+len(r.def)+1) // a memory operand's two, and rep's cx
 	modes := r.modes
 	if (base == x86.XOR || base == x86.SUB || base == x86.SBB) && len(in.Args) == 2 {
 		if a, ok := in.Args[0].(x86.Reg); ok && in.Args[1] == x86.Operand(a) {
