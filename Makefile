@@ -63,8 +63,8 @@ screenshot: deps models build
 # test: the differential tests boot 40 generated programs in every
 # configuration: 607 to 659 s beside the other packages on a 2-core
 # machine (clean-clone .ci/run at ece4887 and 1559372), 357.6 s at
-# 372f8a5 (the whole run 9m52s), against go test's default 10 minutes a
-# package. The timeout leaves them room and still catches a hang.
+# 372f8a5 and 310.5 s at 3a4f75b (the whole runs 9m52s and 9m04s),
+# against go test's default 10 minutes a package. The timeout leaves them room and still catches a hang.
 # GOGC=400 as in cmd/tfc (unless set): the tests build in their own
 # process, and the size policy's allocation search is garbage-heavy (14
 # loop builds in one test binary: 29 s at 100, 24.5 s at 400).
