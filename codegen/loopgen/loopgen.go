@@ -103,10 +103,7 @@ type gen struct {
 	// mac2s: the mac2 routines, before it.
 	lookups map[lookupRoutine]bool
 	mac2s   map[mac2Routine]bool
-	// rshrDirect: the counts that rshrEntries gave no entry (called from
-	// one place), which that place sets in cl itself.
-	rshrDirect map[int64]bool
-	chains     chains
+	chains  chains
 	// held: the segment registers that forward's code holds a group's
 	// segment in where it has come to, by the word each was loaded from
 	// (heldAfter): an op's kernel that reaches the group takes it there,

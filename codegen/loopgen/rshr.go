@@ -38,7 +38,7 @@ func rshrEntry(n int64) string { return fmt.Sprintf("%s.%d", rshrRoutine, n) }
 // entry's falls into the shift): 3 bytes an entry (2 the last) where each
 // call's mov cl, n took 2. A count called from one place takes none: that
 // call sets cl itself, mov cl, n; call rshr, 5 bytes where the entry and
-// its call take 6 (rshrDirect).
+// its call take 6.
 func (g *gen) rshrEntries() {
 	if len(g.rshrShifts) == 0 {
 		return
@@ -49,19 +49,15 @@ func (g *gen) rshrEntries() {
 			uses[n]++
 		}
 	}
-	g.rshrDirect = map[int64]bool{}
-	for n, u := range uses {
-		g.rshrDirect[n] = u == 1
-	}
 	g.prog.Expand(func(in x86.Inst) []x86.Inst {
-		if n, ok := rshrTarget(in); ok && g.rshrDirect[n] {
+		if n, ok := rshrTarget(in); ok && uses[n] == 1 {
 			return []x86.Inst{{Op: x86.MOV, Args: []x86.Operand{x86.CL, x86.Imm(n)}}, {Op: in.Op, Args: []x86.Operand{x86.Label(rshrRoutine)}}}
 		}
 		return nil
 	})
 	g.prog.Mark(rshrRoutine)
 	ns := slices.DeleteFunc(slices.Sorted(maps.Keys(g.rshrShifts)), func(n int64) bool {
-		return n == 0 || g.rshrDirect[n] // the shift by cl, and counts called once
+		return n == 0 || uses[n] == 1 // the shift by cl, and counts called once
 	})
 	for i, n := range ns {
 		g.prog.Label(rshrEntry(n))
