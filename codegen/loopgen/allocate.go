@@ -203,6 +203,7 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 		byteLoads(phys)
 		bitIndex(phys)
 		loopCX(phys)
+		cmpHigh(phys)
 	}
 	// Last, DS named for segment 0's activations (lowReg: so that the
 	// steps before took their addresses as offsets in a segment) goes.

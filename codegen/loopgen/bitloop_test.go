@@ -101,6 +101,9 @@ func TestLoopCX(t *testing.T) {
 	}{
 		{"a sum", mac, nil, x86.CX, true},
 		{"the flags read after", mac, []x86.Inst{inst(x86.ADC, x86.EAX, x86.Imm(0))}, x86.CX, false},
+		// llama2.tf's matmul rows: the scan from the top passes a32
+		// lodsw (a prefixed lodsw) and cwde, which leave the flags.
+		{"a word's lods at the top", append([]x86.Inst{inst(x86.A32 | x86.LODSW), inst(x86.CWDE)}, mac[1:]...), nil, x86.CX, true},
 		{"the flags read at the top", append([]x86.Inst{inst(x86.ADC, x86.EBP, x86.Imm(0))}, mac...), nil, x86.CX, false},
 		{"bp", mac, nil, x86.BP, false},
 		{"a jump in the body", append(slices.Clone(mac), inst(x86.JMP, x86.Label("top"))), nil, x86.CX, false},

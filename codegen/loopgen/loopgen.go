@@ -292,6 +292,10 @@ func (g *gen) generate() {
 		// The position stays below 256: its low byte compares as it
 		// does (a byte fewer).
 		g.i(x86.CMP, x86.B(x86.Abs16(addrPos)), x86.Imm(int64(g.o.Steps)))
+	} else if h, ok := highPart(low16(addrPos), x86.Imm(int64(g.o.Steps))); ok {
+		// A multiple of 256 (llama2-typed.tf's 256 steps): the
+		// high byte alone, as cmpHigh compares it.
+		g.i(x86.CMP, h.at, h.imm)
 	} else {
 		g.i(x86.CMP, low16(addrPos), x86.Imm(int64(g.o.Steps)))
 	}

@@ -272,6 +272,11 @@ var opNames = func() [opEnd]string {
 func (op Op) Base() Op   { return op &^ (prefixMask | A32 | segMask) }
 func (op Op) prefix() Op { return op & prefixMask }
 
+// Unprefixed is op without its address-size and segment prefixes (a32
+// lodsw is lodsw), its repeat prefix kept: what it does to the flags and
+// registers but the address's size and segment.
+func (op Op) Unprefixed() Op { return op &^ (A32 | segMask) }
+
 func (op Op) String() string {
 	b := op.Base()
 	name := "op?"
