@@ -64,7 +64,10 @@ func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options)
 	g.returns = g.returnsNext()
 	g.chains = g.chainCalls()
 	if o.Size {
-		g.pins = pinSlots(f, l, g.pass, o.Unpinned)
+		// generate reads the chosen token through ES (afterForward)
+		// where forward does not return it.
+		esAfter := g.returns == nil && l.Segmented && l.Group[l.next] == activations
+		g.pins = pinSlots(f, l, g.pass, o.Unpinned, esAfter)
 	}
 	g.generate()
 	if err := g.forward(); err != nil {

@@ -28,15 +28,28 @@ var pinRegs = []struct {
 // kernel there, and no proc, may then take that register for another
 // group: where one needs it, Select fails with a PinError, and the build
 // selects again with that slot in memory (Options.Unpinned).
-func pinSlots(f *lir.Func, l *Layout, pass map[*lir.Proc]*passing, unpinned []uint16) map[uint16]x86.Reg {
+//
+// The caches' slot takes ES instead of GS (esFree) where ES is not the
+// activations' there: no kernel under the pins reaches that group (an
+// OpSeg or OpAddr of one of its buffers is a constant, its segment or
+// its offset there, which needs no register),
+// and the code after forward does not read it through ES (esAfter:
+// afterForward's token). The loop sets ES (push imm16; pop es: 4 bytes)
+// and forward sets it again at its entry. A store into the cache through
+// di is then stos: llama2-int8.tf's store of k and v, `mov [gs:di], al;
+// inc di` becoming stosb, 6 bytes fewer in all.
+func pinSlots(f *lir.Func, l *Layout, pass map[*lir.Proc]*passing, unpinned []uint16, esAfter bool) map[uint16]x86.Reg {
 	if !l.Segmented {
 		return nil
 	}
 	reached := map[uint16]bool{}
+	esFree := !esAfter
 	note := func(nodes []*lir.Node) {
 		lir.Walk(nodes, func(n *lir.Node) {
 			if n.Kind == lir.NInst && n.Inst.Mem.Buf != nil {
-				reached[l.Group[n.Inst.Mem.Buf].Slot] = true
+				gr := l.Group[n.Inst.Mem.Buf]
+				reached[gr.Slot] = true
+				esFree = esFree && (gr != activations || n.Inst.Op == lir.OpSeg || n.Inst.Op == lir.OpAddr)
 			}
 		})
 	}
@@ -57,6 +70,9 @@ func pinSlots(f *lir.Func, l *Layout, pass map[*lir.Proc]*passing, unpinned []ui
 		if reached[p.slot] && !based[p.slot] && !slices.Contains(unpinned, p.slot) {
 			pins[p.slot] = p.reg
 		}
+	}
+	if _, ok := pins[addrLayerC]; ok && esFree {
+		pins[addrLayerC] = x86.ES
 	}
 	return pins
 }
