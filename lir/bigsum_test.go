@@ -23,7 +23,7 @@ func TestAttentionSumPast32Bits(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
 	p := load(t, path)
 	equalRuns(t, "bigsum", p, 1100)
-	compiled(t, "bigsum/speed", p, 1100, "speed", false)
+	compiled(t, "bigsum/speed", p, 1100, "speed", nil)
 }
 
 // Where the context holds at most ir.MaxSoftmaxTerms positions, the sum

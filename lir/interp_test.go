@@ -36,18 +36,25 @@ func equalRuns(t *testing.T, name string, p *ir.Program, steps int) {
 func equalCompiled(t *testing.T, name string, p *ir.Program, steps int) {
 	t.Helper()
 	for _, policy := range []string{"size", "speed"} {
-		compiled(t, name+"/"+policy, p, steps, policy, false)
+		compiled(t, name+"/"+policy, p, steps, policy, nil)
 	}
 	// The size policy's other try (codegen's buildLoop): elementwise ops
 	// fused, and matmuls with the residual add after them (addflag).
-	compiled(t, name+"/size, fused", p, steps, "size", true)
+	compiled(t, name+"/size, fused", p, steps, "size", func(f *lir.Func) { f.FuseElementwise = true })
+	// The flat model's activations in low memory, where the passes take
+	// 16-bit offsets (stride, twoscales, offsets).
+	compiled(t, name+"/size, low activations", p, steps, "size", func(f *lir.Func) { f.LowActivations = true })
 }
 
-func compiled(t *testing.T, name string, p *ir.Program, steps int, policy string, fuse bool) {
+// compiled compares a program's Func after the passes of policy (adjust,
+// where not nil, sets what codegen would before them) with the simulator.
+func compiled(t *testing.T, name string, p *ir.Program, steps int, policy string, adjust func(f *lir.Func)) {
 	t.Helper()
 	f, err := lir.LowerWith(p, lir.LowerOptionsFor(policy))
 	require.NoError(t, err, name)
-	f.FuseElementwise = fuse
+	if adjust != nil {
+		adjust(f)
+	}
 	require.NoError(t, lir.Compile(f, lir.Options{Policy: policy}), name)
 	compare(t, name, p, f, steps)
 }

@@ -42,6 +42,7 @@ var passes = []pass{
 	{"sink", sink, "a sum or difference of two products computes the product it goes in place into last, just before it", "size", "", false},
 	{"twoscales", twoScales, "a loop whose index indexes memory at two scales, the lesser through one base register that nothing else reads, steps that base instead, its index keeping the greater scale alone", "size", "", false},
 	{"stride", stride, "a loop whose index only indexes memory, scaled by 2, 4 or 8 (or is shifted left by as much, or multiplied by a multiple of it), steps by the least scale and its operands take it unscaled (or scaled by what remains)", "size", "", false},
+	{"offsets", offsets, "a loop of a constant count whose index is read other than by addresses, and that loads through it scaled by 2, 4 or 8 with no base where addresses are 16-bit offsets, loads through a byte offset of its own, stepped after the last such load (argmax's logits)", "size", "", false},
 	{"unscale", unscale, "segmented: an index that only indexes memory, scaled alike, and that a right shift by the scale's power or more computes shifts by that much less and clears the low bits instead, its operands unscaled", "size", "", false},
 	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", "", false},
 	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", "", false},

@@ -188,6 +188,7 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 	loadFold(phys)
 	if k.short {
 		countBase(phys, k.l.lowInZero())
+		pointerBase(phys, k.l.lowInZero())
 		lodsLoads(phys)
 		stosStores(phys, k.l.lowInZero())
 		fillWords(phys)
