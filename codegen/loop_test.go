@@ -3,6 +3,7 @@ package codegen_test
 import (
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -79,7 +80,7 @@ func TestOpsRunInPlace(t *testing.T) {
 // the layer loop: no pin takes ES), which forward loads at its entry and
 // no kernel or proc loads again.
 func TestSegmentedProcsKeepSegments(t *testing.T) {
-	p, err := frontend.LoadFile(untiedSampled, ir.Options{})
+	p, err := frontend.LoadFile(untiedSampled(t), ir.Options{})
 	require.NoError(t, err)
 	im, err := codegen.Build(p, []int{ir.BOS}, 8, codegen.Options{Gen: "loop", Memory: "segmented"})
 	require.NoError(t, err)
@@ -299,7 +300,7 @@ func TestLayerSlotsPinned(t *testing.T) {
 		fs     bool   // the params' slot in FS
 	}{
 		{path("mlp-random"), "es", true}, {path("llama2-int8"), "es", true}, {path("gpt2-random"), "es", false},
-		{path("untied-random"), "es", true}, {path("mha-random"), "gs", false}, {untiedSampled, "gs", false},
+		{path("untied-random"), "es", true}, {path("mha-random"), "gs", false}, {untiedSampled(t), "gs", false},
 	} {
 		for _, opt := range []string{"s", "2"} {
 			p, err := frontend.LoadFile(c.file, ir.Options{})
@@ -339,7 +340,7 @@ func TestLayerSlotsPinned(t *testing.T) {
 // where mov eax, imm32 takes 6), and no code reads or stores its slot
 // (forward: push imm16, pop es).
 func TestCallsPassSegmentsAsWords(t *testing.T) {
-	listing := fileListing(t, untiedSampled, "segmented")
+	listing := fileListing(t, untiedSampled(t), "segmented")
 	assert.Regexp(t, `mov ax, word \[0x1004\]\n\s+call proc`, listing)
 	assert.Regexp(t, `mov ax, 0x[0-9a-f]+\n\s+call proc`, listing)
 	assert.NotRegexp(t, `movzx eax, word \[0x1004\]\n\s+call proc`, listing)
@@ -493,10 +494,25 @@ func loopListing(t *testing.T, name, memory string) string {
 	return fileListing(t, path(name), memory)
 }
 
-// untiedSampled is examples/untied-random.tf with a sampler, where the
-// layer slots take segment registers as they did before the caches could
-// take ES (pinSlots): its procs load the segments they are passed.
-var untiedSampled = filepath.Join("testdata", "untied-sampled.tf")
+// untiedSampled writes examples/untied-random.tf with a sampler in place
+// of argmax into a temporary directory and returns its path: the sampler
+// reads the activations' segment after the layer loop, so the caches keep
+// GS (pinSlots), and a kernel there needs FS and GS, so the params' slot
+// stays a word and its procs load the segments they are passed.
+func untiedSampled(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(path("untied-random"))
+	require.NoError(t, err)
+	s := string(b)
+	for _, r := range [][2]string{{"model untied_random", "model untied_sampled"},
+		{"next = argmax(matmul(wcls, x))", "next = sample(matmul(wcls, x))"}, {"sampler greedy", "sampler temperature 0.8 seed 7"}} {
+		require.Contains(t, s, r[0])
+		s = strings.ReplaceAll(s, r[0], r[1])
+	}
+	file := filepath.Join(t.TempDir(), "untied-sampled.tf")
+	require.NoError(t, os.WriteFile(file, []byte(s), 0o644))
+	return file
+}
 
 // fileListing is loopListing's for the .tf file at file.
 func fileListing(t *testing.T, file, memory string) string {

@@ -48,11 +48,12 @@ type highCmp struct {
 func highPart(o x86.Operand, imm x86.Imm) (highCmp, bool) {
 	switch o := o.(type) {
 	case x86.Reg:
-		hi := map[x86.Reg]x86.Reg{x86.AX: x86.AH, x86.BX: x86.BH, x86.CX: x86.CH, x86.DX: x86.DH}[o]
-		if v := uint16(imm); hi == x86.NoReg || v == 0 || v&0xff != 0 {
+		// ax's own short form (cmp ax, imm16) is as long as cmp ah's:
+		// cmpHigh's size check keeps it.
+		if v := uint16(imm); o < x86.AX || o > x86.BX || v == 0 || v&0xff != 0 {
 			return highCmp{}, false
 		}
-		return highCmp{hi, x86.Imm(int8(uint16(imm) >> 8))}, true
+		return highCmp{o - x86.AX + x86.AH, x86.Imm(int8(uint16(imm) >> 8))}, true
 	case x86.Mem:
 		if o.Size != 16 && o.Size != 32 {
 			return highCmp{}, false

@@ -23,8 +23,12 @@ import (
 // the kernel smallest, if any does. After allocation (k in physical
 // registers), after countBase, before lodsLoads and stosStores.
 func pointerBase(k *regalloc.Kernel, esIsDS bool) {
+	own := map[x86.Label]bool{} // the kernel's labels
+	for _, it := range k.Items {
+		own[x86.Label(it.Label)] = it.Label != ""
+	}
 	for _, r := range []x86.Reg{x86.SI, x86.DI, x86.BX, x86.BP} {
-		disps, ok := basedOn(k, r)
+		disps, ok := basedOn(k, r, own)
 		if !ok {
 			continue
 		}
@@ -47,13 +51,9 @@ func stringBytes(k *regalloc.Kernel, esIsDS bool) int {
 	return allocation{k: c}.bytes()
 }
 
-// basedOn: r is pointerBase's register in k; disps are the displacements
-// of its addresses.
-func basedOn(k *regalloc.Kernel, r x86.Reg) (disps []int32, ok bool) {
-	own := map[x86.Label]bool{}
-	for _, it := range k.Items {
-		own[x86.Label(it.Label)] = it.Label != ""
-	}
+// basedOn: r is pointerBase's register in k, whose labels are own;
+// disps are the displacements of its addresses.
+func basedOn(k *regalloc.Kernel, r x86.Reg, own map[x86.Label]bool) (disps []int32, ok bool) {
 	sets := 0
 	for i, it := range k.Items {
 		in := it.Inst
