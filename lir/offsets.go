@@ -44,7 +44,9 @@ func offsetLoop(f *Func, n *Node, uses []int) []*Node {
 		scale, last = m.Scale, i
 		loads = append(loads, m)
 	}
-	addressed, wide := 0, false // the index's reads by any address in the loop
+	// addressed: the index's reads by any address in the loop; wide: the
+	// loop computes in 64 bits (two registers a value: none to spare).
+	addressed, wide := 0, false
 	Walk(n.Body, func(x *Node) {
 		if x.Kind != NInst {
 			return

@@ -41,9 +41,10 @@ func TestCmpHigh(t *testing.T) {
 	}
 }
 
-// TestCmpHighFlags checks cmpHigh's reason on every word and every high
-// byte: the word's compare with hi·256 sets the carry, sign and overflow
-// flags as the high byte's compare with hi.
+// TestCmpHighFlags checks highPart's compares on every word and every
+// bound of a zero low byte: the word's compare with the bound sets the
+// carry, sign and overflow flags as the high byte's with highPart's
+// immediate.
 func TestCmpHighFlags(t *testing.T) {
 	flags := func(a, b uint32, bits uint) (cf, sf, of bool) {
 		mask := uint32(1)<<bits - 1
@@ -51,10 +52,14 @@ func TestCmpHighFlags(t *testing.T) {
 		d := (a - b) & mask
 		return a&mask < b&mask, d&top != 0, (a^b)&(a^d)&top != 0
 	}
-	for x := range uint32(0x10000) {
-		for hi := range uint32(0x100) {
+	for hi := uint32(1); hi < 0x100; hi++ {
+		h, ok := highPart(x86.DX, x86.Imm(int16(hi<<8)))
+		if !ok || h.at != x86.Operand(x86.DH) {
+			t.Fatalf("cmp dx, 0x%04x: highPart %v, %v", hi<<8, h, ok)
+		}
+		for x := range uint32(0x10000) {
 			wc, ws, wo := flags(x, hi<<8, 16)
-			bc, bs, bo := flags(x>>8, hi, 8)
+			bc, bs, bo := flags(x>>8, uint32(uint8(h.imm)), 8)
 			if wc != bc || ws != bs || wo != bo {
 				t.Fatalf("cmp 0x%04x, 0x%04x: cf sf of %v %v %v, its high byte's %v %v %v", x, hi<<8, wc, ws, wo, bc, bs, bo)
 			}

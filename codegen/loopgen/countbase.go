@@ -113,7 +113,7 @@ func countedLoop(items []regalloc.Item, top int) (counted, bool) {
 			jump = j
 			continue
 		}
-		if it.Inst.Op == x86.CALL && (it.Clobbers == nil || slices.ContainsFunc(append(it.Reads, it.Clobbers...), func(x x86.Reg) bool { return gpr(x) == gpr(r) })) {
+		if callTouches(it, r) {
 			return c, false
 		}
 		if comparesBound(it.Inst, r) && j+1 < len(items) && jumps(items[j+1].Inst.Op) {

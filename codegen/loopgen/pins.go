@@ -31,10 +31,9 @@ var pinRegs = []struct {
 //
 // The caches' slot takes ES instead of GS (esFree) where ES is not the
 // activations' there: no kernel under the pins reaches that group (an
-// OpSeg or OpAddr of one of its buffers is a constant, its segment or
-// its offset there, which needs no register),
-// and the code after forward does not read it through ES (esAfter:
-// afterForward's token). The loop sets ES (push imm16; pop es: 4 bytes)
+// OpSeg or OpAddr of one of its buffers is a constant, its segment or its
+// offset there, which needs no register), and the code after forward does
+// not read it through ES (esAfter: afterForward's token). The loop sets ES (push imm16; pop es: 4 bytes)
 // and forward sets it again at its entry. A store into the cache through
 // di is then stos: llama2-int8.tf's store of k and v, `mov [gs:di], al;
 // inc di` becoming stosb, 6 bytes fewer in all.

@@ -10,18 +10,18 @@ import (
 // pointerBase: for size, a 16-bit register that a kernel only sets to
 // constants, steps by constants and addresses memory through (16-bit
 // addresses, which wrap at 64 KiB) holds the address of one of its
-// accesses instead, D more: its constants take D, its addresses' dis-
-// placements D less. The access at D then has none (2 bytes fewer where
-// D took 16 bits, 1 where 8), and lodsLoads and stosStores may make it a
-// string instruction: argmax's `mov eax, [si-0x17a8]` (its byte offset
-// into the logits) becomes `lodsd`, its step gone. Every path sees the
-// register D further, so it applies whatever the control flow: no
-// instruction reads it otherwise (nor its 32-bit register, nor a call, a
-// string instruction or a pusha), it is not live at the kernel's entry,
-// nothing jumps out of the kernel, and the flags of its steps, and of an xor that set it
-// to 0 (a mov now), are dead. Of the displacements, the one that makes
-// the kernel smallest, if any does. After allocation (k in physical
-// registers), after countBase, before lodsLoads and stosStores.
+// accesses instead, D more: its constants take D, its addresses'
+// displacements D less. The access at D then has none (2 bytes fewer
+// where D took 16 bits, 1 where 8), and lodsLoads and stosStores may make
+// it a string instruction: argmax's `mov eax, [si-0x17a8]` (its byte
+// offset into the logits) becomes `lodsd`, its step gone. Every path sees
+// the register D further, so it applies whatever the control flow, where
+// no instruction reads it otherwise (nor its 32-bit register, nor a call,
+// a string instruction or a pusha), it is not live at the kernel's entry,
+// nothing jumps out of the kernel, and the flags of its steps, and of an
+// xor that set it to 0 (a mov now), are dead. Of the displacements, the
+// one that makes the kernel smallest, if any does. After allocation (k in
+// physical registers), after countBase, before lodsLoads and stosStores.
 func pointerBase(k *regalloc.Kernel, esIsDS bool) {
 	own := map[x86.Label]bool{} // the kernel's labels
 	for _, it := range k.Items {
@@ -63,7 +63,7 @@ func basedOn(k *regalloc.Kernel, r x86.Reg, own map[x86.Label]bool) (disps []int
 		if l, isLabel := arg(in, 0).(x86.Label); jumps(in.Op) && (!isLabel || !own[l]) {
 			return nil, false // out of the kernel: what is there may read r
 		}
-		if stringOp(in.Op) || in.Op == x86.CALL && (it.Clobbers == nil || slices.ContainsFunc(append(it.Reads, it.Clobbers...), func(x x86.Reg) bool { return gpr(x) == gpr(r) })) {
+		if stringOp(in.Op) || callTouches(it, r) {
 			return nil, false
 		}
 		switch {

@@ -57,7 +57,7 @@ func steppedAfter(items []regalloc.Item, i int, ptr x86.Reg, width int) int {
 		if nx.Label != "" || jumps(nx.Inst.Op) || nx.Inst.Op == x86.RET || stringOp(nx.Inst.Op) {
 			return 0
 		}
-		if nx.Inst.Op == x86.CALL && (nx.Clobbers == nil || slices.ContainsFunc(append(nx.Reads, nx.Clobbers...), func(r x86.Reg) bool { return gpr(r) == gpr(ptr) })) {
+		if callTouches(nx, ptr) {
 			return 0 // a proc's, or a routine's that reads or writes ptr
 		}
 		if addsImm(nx.Inst, ptr, width) {
@@ -71,6 +71,14 @@ func steppedAfter(items []regalloc.Item, i int, ptr x86.Reg, width int) int {
 		}
 	}
 	return 0
+}
+
+// callTouches: it is a call that may read or write r's register: a
+// proc's (its Clobbers nil: any register), or a routine's that names it
+// among its Reads or Clobbers (rshr's do not name si or di).
+func callTouches(it regalloc.Item, r x86.Reg) bool {
+	same := func(x x86.Reg) bool { return gpr(x) == gpr(r) }
+	return it.Inst.Op == x86.CALL && (it.Clobbers == nil || slices.ContainsFunc(it.Reads, same) || slices.ContainsFunc(it.Clobbers, same))
 }
 
 // lodsOf is the lods that loads what it, a load into eax through si or
