@@ -19,7 +19,8 @@ import (
 // uses allow it, and no fixed register of that family is live with it).
 // Each chain is tried once (again after a kept swap: a second pass over
 // them all kept no more in any example), and a swap kept where it lowers
-// cost. Pinned virtuals keep their registers.
+// cost. Then each of o.Hints (relabel). Pinned virtuals keep their
+// registers.
 func Recolor(k *Kernel, o Options, as map[int]x86.Reg, cost func(map[int]x86.Reg) int) (map[int]x86.Reg, error) {
 	a, err := analyze(k, &o)
 	if err != nil {
@@ -79,7 +80,75 @@ func Recolor(k *Kernel, o Options, as map[int]x86.Reg, cost func(map[int]x86.Reg
 			}
 		}
 	}
+	for _, h := range o.Hints {
+		as, best = relabel(g, color, nodes, allow, may, o.Pinned, h, as, best, cost)
+	}
 	return as, nil
+}
+
+// relabel tries hint h: the assignment as with its families renamed (a
+// permutation, which keeps it valid where each virtual may take its new
+// family and meets no pinned virtual there) so that each virtual of h
+// gets its register, the other families renamed every way that allows.
+// It keeps the cheapest below best. Renaming a whole family moves every
+// virtual that shares it: what one swap at a time cannot, where the
+// first swap alone costs more (argmax's running maximum out of eax, its
+// element into eax and the pointer into esi: lodsd).
+func relabel(g *graph, color map[int]int, nodes []int, allow uint8, may func(n, f int) bool, pinned map[int]x86.Reg, h map[int]x86.Reg, as map[int]x86.Reg, best int, cost func(map[int]x86.Reg) int) (map[int]x86.Reg, int) {
+	pi := map[int]int{} // family -> family
+	var taken uint8
+	for v, r := range h {
+		f, ok := color[v+physNodes]
+		t, _ := family(r)
+		if old, twice := pi[f]; !ok || twice && old != t || !twice && taken&(1<<t) != 0 {
+			return as, best // spilled, or two of h in one family or one register
+		}
+		if _, p := pinned[v]; p {
+			return as, best
+		}
+		pi[f] = t
+		taken |= 1 << t
+	}
+	var free []int // the families the rest renames
+	for _, n := range nodes {
+		if _, ok := pi[color[n]]; !ok && !slices.Contains(free, color[n]) {
+			free = append(free, color[n])
+		}
+	}
+	slices.Sort(free)
+	var rec func(i int)
+	rec = func(i int) {
+		if i < len(free) {
+			for t := range physNodes {
+				if allow&(1<<t) != 0 && taken&(1<<t) == 0 {
+					pi[free[i]] = t
+					taken |= 1 << t
+					rec(i + 1)
+					taken &^= 1 << t
+				}
+			}
+			delete(pi, free[i])
+			return
+		}
+		next := maps.Clone(as)
+		for _, n := range nodes {
+			t := pi[color[n]]
+			if !may(n, t) {
+				return
+			}
+			for w, c := range color {
+				if _, p := pinned[w-physNodes]; p && c == t && g.adj[n][w] {
+					return
+				}
+			}
+			next[n-physNodes] = x86.EAX + x86.Reg(t)
+		}
+		if c := cost(next); c < best {
+			best, as = c, next
+		}
+	}
+	rec(0)
+	return as, best
 }
 
 // kempe is the chain from start (of family f) through the virtuals of f

@@ -52,6 +52,72 @@ func TestRecolorPairsAnAddress(t *testing.T) {
 		"v0 and v1 address memory together: %v", as)
 }
 
+// Argmax: the running maximum v0, the element v1 loaded through v2. A
+// cost that only the element in eax with its pointer in esi lowers (lods)
+// needs two swaps at once, each alone no cheaper, which Recolor's single
+// Kempe swaps never keep; the hint reaches it by renaming the families.
+func TestRecolorHint(t *testing.T) {
+	k := &Kernel{Name: "argmax"}
+	k.I(x86.MOV, v0, x86.D(x86.Abs16(0x100)))
+	k.I(x86.MOV, v2, x86.Imm(0x104))
+	k.Label("top")
+	k.I(x86.MOV, v1, x86.D(x86.Ptr32(v2, x86.NoReg, 1, 0)))
+	k.I(x86.ADD, v2, x86.Imm(4))
+	k.I(x86.CMP, v1, v0)
+	k.I(x86.JLE, x86.Label("less"))
+	k.I(x86.MOV, v0, v1)
+	k.Label("less")
+	k.I(x86.CMP, v2, x86.Imm(0x200))
+	k.I(x86.JB, x86.Label("top"))
+	k.I(x86.MOV, x86.D(x86.Abs16(0x100)), v0)
+	start := map[int]x86.Reg{0: x86.EAX, 1: x86.ESI, 2: x86.EDI}
+	o := Options{}
+	require.NoError(t, verify(k, o, start))
+	lods := func(as map[int]x86.Reg) int {
+		if as[1] == x86.EAX && as[2] == x86.ESI {
+			return 0
+		}
+		return 1
+	}
+	as, err := Recolor(k, o, start, lods)
+	require.NoError(t, err)
+	assert.Equal(t, 1, lods(as), "no single swap lowers the cost: %v", as)
+	o.Hints = []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}
+	as, err = Recolor(k, o, start, lods)
+	require.NoError(t, err)
+	require.NoError(t, verify(k, o, as), "assignment %v", as)
+	assert.Equal(t, 0, lods(as), "hinted: %v", as)
+	// A renaming must not give a family the register of a pinned virtual
+	// that one of its virtuals meets (v3, pinned to ebx, is live with
+	// v0), nor two interfering virtuals one register (a hint of v0 and
+	// v1 both to eax), though the cost prefers either.
+	k.I(x86.MOV, x86.D(x86.Abs16(0x104)), v3)
+	k.Items = append(k.Items[:1:1], append([]Item{{Inst: x86.Inst{Op: x86.MOV, Args: []x86.Operand{v3, x86.Imm(1)}}}}, k.Items[1:]...)...)
+	o.Pinned = map[int]x86.Reg{3: x86.EBX}
+	start[3] = x86.EBX
+	require.NoError(t, verify(k, o, start))
+	inEBX := func(as map[int]x86.Reg) int {
+		if as[0] == x86.EBX {
+			return lods(as)
+		}
+		return lods(as) + 2
+	}
+	as, err = Recolor(k, o, start, inEBX)
+	require.NoError(t, err)
+	require.NoError(t, verify(k, o, as), "assignment %v", as)
+	assert.Equal(t, 0, lods(as), "hinted: %v", as)
+	o.Hints = []map[int]x86.Reg{{0: x86.EAX, 1: x86.EAX}}
+	same := func(as map[int]x86.Reg) int {
+		if as[0] == as[1] {
+			return 0
+		}
+		return 1
+	}
+	as, err = Recolor(k, o, start, same)
+	require.NoError(t, err)
+	require.NoError(t, verify(k, o, as), "assignment %v", as)
+}
+
 // size16 is size with every address whose registers allow it 16-bit, as
 // the loop generator's addresses in a segment are.
 func size16(t *testing.T, k *Kernel, as map[int]x86.Reg) int {
@@ -97,9 +163,16 @@ func TestRecolorRandom(t *testing.T) {
 			}
 			return int(h.Sum64() % 1000)
 		}
+		if i%2 == 1 { // and hints, at random
+			h := map[int]x86.Reg{}
+			for range 1 + r.IntN(3) {
+				h[r.IntN(10)] = x86.EAX + x86.Reg(r.IntN(8))
+			}
+			o.Hints = append(o.Hints, h)
+		}
 		got, err := Recolor(k, o, as, cost)
 		require.NoError(t, err)
-		require.NoError(t, verify(k, o, got), "recoloured %v from %v\n%s", got, as, k)
+		require.NoError(t, verify(k, o, got), "recoloured %v from %v (hints %v)\n%s", got, as, o.Hints, k)
 		assert.LessOrEqual(t, cost(got), cost(as))
 		again, _ := Recolor(k, o, as, cost)
 		require.Equal(t, got, again, "not deterministic")

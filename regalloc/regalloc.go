@@ -300,6 +300,11 @@ type Options struct {
 	// AllocateSpilling returns (with its registers and slots), which
 	// Recolor then lowers.
 	Cost func(out *Kernel, as map[int]x86.Reg, slots int) int
+	// Hints are assignments that a caller expects to be cheap together
+	// (a load's value in eax and its pointer in esi: lods), which no
+	// single Kempe swap reaches: Recolor tries each with the other
+	// families relabelled every way (relabel).
+	Hints []map[int]x86.Reg
 }
 
 // addr16 are the families whose 16-bit registers address memory (bx, bp,

@@ -21,6 +21,7 @@ func recolored(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 		}
 		return allocation{k: p, as: as}.bytes()
 	}
+	o.Hints = stringHints(k.k.Items)
 	return allocate(k, o, spill)
 }
 
@@ -189,6 +190,7 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 	if k.short {
 		countBase(phys, k.l.lowInZero())
 		pointerBase(phys, k.l.lowInZero())
+		loadAtPointer(phys)
 		lodsLoads(phys)
 		stosStores(phys, k.l.lowInZero())
 		fillWords(phys)

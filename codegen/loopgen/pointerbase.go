@@ -156,10 +156,70 @@ func rebasedOn(items []regalloc.Item, r x86.Reg, d int32) []regalloc.Item {
 		for a, o := range in.Args {
 			if m, ok := o.(x86.Mem); ok && (m.Base == r || m.Index == r) {
 				m.Disp = int32(int16(m.Disp - d)) // 16-bit addresses wrap
+				if m.Base == x86.NoReg && m.Scale <= 1 {
+					m.Base, m.Index, m.Scale = r, x86.NoReg, 1
+				}
 				in.Args[a] = m
 			}
 		}
 		out[i].Inst = in
 	}
 	return out
+}
+
+// loadAtPointer: an access to a constant 16-bit address that a later
+// `mov r, imm` of the same block sets r (bx, si or di) to goes through r,
+// the mov moved up before it, where nothing between names r, reads or
+// steps it as a string instruction or a call may, or is a label or a
+// jump: 2 bytes fewer (1 for eax's moffs form). Argmax, after
+// pointerBase: `mov ecx, [0xe858]` … `mov si, -0x17a8` becomes `mov si,
+// -0x17a8; mov ecx, [si]`. After allocation (k in physical registers).
+func loadAtPointer(k *regalloc.Kernel) {
+	for i := 0; i < len(k.Items); i++ {
+		it := k.Items[i]
+		a := slices.IndexFunc(it.Inst.Args, func(o x86.Operand) bool {
+			m, ok := o.(x86.Mem)
+			return ok && m.Base == x86.NoReg && m.Index == x86.NoReg && m.Label == "" && !m.Addr32
+		})
+		if it.Label != "" || a < 0 || stringOp(it.Inst.Op) {
+			continue
+		}
+		m := it.Inst.Args[a].(x86.Mem)
+		for j := i + 1; j < len(k.Items); j++ {
+			nx := k.Items[j]
+			if nx.Label != "" || jumps(nx.Inst.Op) || nx.Inst.Op == x86.RET {
+				break
+			}
+			r, c, ok := setsImm(nx.Inst)
+			if ok && uint16(c) == uint16(m.Disp) && (r == x86.BX || r == x86.SI || r == x86.DI) && !names(it.Inst, r) {
+				if !touchedBetween(k.Items[i+1:j], r) {
+					in := it.Inst
+					in.Args = slices.Clone(in.Args)
+					m.Base, m.Disp = r, 0
+					in.Args[a] = m
+					k.Items[i].Inst = in
+					k.Items = slices.Insert(slices.Delete(k.Items, j, j+1), i, nx)
+					break
+				}
+			}
+		}
+	}
+}
+
+// setsImm is in's register and constant where in is `mov r, imm`.
+func setsImm(in x86.Inst) (x86.Reg, int64, bool) {
+	if in.Op != x86.MOV || len(in.Args) != 2 {
+		return 0, 0, false
+	}
+	r, isReg := in.Args[0].(x86.Reg)
+	c, isImm := in.Args[1].(x86.Imm)
+	return r, int64(c), isReg && isImm
+}
+
+// touchedBetween: an item of items names r, or may read or write it
+// unnamed (a string instruction, pusha or popa, a call that touches it).
+func touchedBetween(items []regalloc.Item, r x86.Reg) bool {
+	return slices.ContainsFunc(items, func(it regalloc.Item) bool {
+		return names(it.Inst, r) || stringOp(it.Inst.Op) || callTouches(it, r)
+	})
 }

@@ -396,3 +396,43 @@ func rewriteItems(k *regalloc.Kernel, drop map[int]bool, with map[int][]x86.Inst
 	}
 	k.Items = out
 }
+
+// stringHints are the assignments (of virtuals, before allocation) that
+// would let lodsLoads or stosStores take an access: a load into eax
+// through esi, or a store of eax through edi, where an add of the
+// access's width steps its pointer (alone in the address) later in the
+// same block. Recolor tries each (regalloc.Options.Hints).
+func stringHints(items []regalloc.Item) []map[int]x86.Reg {
+	var hs []map[int]x86.Reg
+	for i, it := range items {
+		in := it.Inst
+		if it.Label != "" || len(in.Args) != 2 || in.Op != x86.MOV && in.Op != x86.MOVSX {
+			continue
+		}
+		val, mem, to := in.Args[0], in.Args[1], x86.ESI
+		if _, store := val.(x86.Mem); store && in.Op == x86.MOV {
+			val, mem, to = mem, val, x86.EDI
+		}
+		v, okV := val.(x86.Reg)
+		m, okM := mem.(x86.Mem)
+		if !okV || !okM || !regalloc.IsVirtual(v) {
+			continue
+		}
+		p := pointer(m) // NoReg unless one register, unscaled
+		vn, _ := regalloc.Number(v)
+		pn, okP := regalloc.Number(p)
+		if !okP || vn == pn || m.Size == 0 {
+			continue
+		}
+		for _, nx := range items[i+1:] {
+			if nx.Label != "" || jumps(nx.Inst.Op) {
+				break
+			}
+			if addsImm(nx.Inst, p, int(m.Size)/8) {
+				hs = append(hs, map[int]x86.Reg{vn: x86.EAX, pn: to})
+				break
+			}
+		}
+	}
+	return hs
+}

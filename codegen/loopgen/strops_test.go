@@ -218,3 +218,37 @@ func TestFillWords(t *testing.T) {
 		assert.Equal(t, want, got[:len(want)], c.name)
 	}
 }
+
+// The hints for Recolor: a load's value in eax with its pointer in esi,
+// a store's in eax with its pointer in edi, where an add of the access's
+// width steps the pointer (alone in the address, base or index) later in
+// its block. None where the step is another, comes after a label or a
+// jump, the address adds two registers, or the access is no mov.
+func TestStringHints(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	v := regalloc.V
+	at := func(m x86.Mem, size int) x86.Mem { m.Size = size; return m }
+	load := inst(x86.MOV, v(1), at(x86.Mem{Index: v(2), Disp: -0x17a8}, 32))
+	step := inst(x86.ADD, v(2), x86.Imm(4))
+	cmp := inst(x86.CMP, v(1), v(0))
+	for _, c := range []struct {
+		name  string
+		items []x86.Inst
+		want  []map[int]x86.Reg
+	}{
+		{"argmax's load", []x86.Inst{load, step, cmp}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}},
+		{"a byte, sign-extended, through the base", []x86.Inst{inst(x86.MOVSX, v(1), at(x86.Mem{Base: v(2)}, 8)), cmp, inst(x86.ADD, v(2), x86.Imm(1))}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}},
+		{"a store", []x86.Inst{inst(x86.MOV, at(x86.Mem{Base: v(2)}, 32), v(1)), step}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.EDI}}},
+		{"another step", []x86.Inst{load, inst(x86.ADD, v(2), x86.Imm(2))}, nil},
+		{"a jump before the step", []x86.Inst{load, inst(x86.JLE, x86.Label("l")), step}, nil},
+		{"two registers", []x86.Inst{inst(x86.MOV, v(1), at(x86.Mem{Base: v(3), Index: v(2)}, 32)), step}, nil},
+		{"no mov", []x86.Inst{inst(x86.ADD, v(1), at(x86.Mem{Base: v(2)}, 32)), step}, nil},
+	} {
+		k := withInsts(&regalloc.Kernel{Name: "t"}, c.items)
+		assert.Equal(t, c.want, stringHints(k.Items), c.name)
+	}
+	k := withInsts(&regalloc.Kernel{Name: "t"}, []x86.Inst{load})
+	k.Label("t.l")
+	withInsts(k, []x86.Inst{step})
+	assert.Nil(t, stringHints(k.Items), "a label before the step")
+}
