@@ -191,6 +191,7 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 		countBase(phys, k.l.lowInZero())
 		pointerBase(phys, k.l.lowInZero())
 		loadAtPointer(phys)
+		leaStep(phys)
 		lodsLoads(phys)
 		stosStores(phys, k.l.lowInZero())
 		fillWords(phys)

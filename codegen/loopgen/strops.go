@@ -121,7 +121,7 @@ func addsImm(in x86.Inst, r x86.Reg, n int) bool {
 // stringOp: op is a string instruction (it reads or steps si or di).
 func stringOp(op x86.Op) bool {
 	switch op.Base() {
-	case x86.LODSB, x86.LODSW, x86.LODSD, x86.STOSB, x86.STOSW, x86.STOSD, x86.MOVSB, x86.MOVSW, x86.MOVSD, x86.CMPSB, x86.CMPSW, x86.CMPSD, x86.PUSHA, x86.POPA:
+	case x86.LODSB, x86.LODSW, x86.LODSD, x86.STOSB, x86.STOSW, x86.STOSD, x86.MOVSB, x86.MOVSW, x86.MOVSD, x86.CMPSB, x86.CMPSW, x86.CMPSD, x86.SCASB, x86.SCASW, x86.SCASD, x86.PUSHA, x86.POPA:
 		return true
 	}
 	return false
