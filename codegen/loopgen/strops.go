@@ -428,11 +428,29 @@ func stringHints(items []regalloc.Item) []map[int]x86.Reg {
 			if nx.Label != "" || jumps(nx.Inst.Op) {
 				break
 			}
-			if addsImm(nx.Inst, p, int(m.Size)/8) {
+			if stepsVirtual(nx.Inst, pn, int(m.Size)/8) {
 				hs = append(hs, map[int]x86.Reg{vn: x86.EAX, pn: to})
 				break
 			}
 		}
 	}
 	return hs
+}
+
+// stepsVirtual: in adds n to virtual register number v (or increments it
+// where n is 1). addsImm compares general registers, which virtuals are
+// not.
+func stepsVirtual(in x86.Inst, v, n int) bool {
+	if len(in.Args) == 0 {
+		return false
+	}
+	d, isReg := in.Args[0].(x86.Reg)
+	if w, ok := regalloc.Number(d); !isReg || !ok || w != v {
+		return false
+	}
+	if in.Op == x86.INC && len(in.Args) == 1 {
+		return n == 1
+	}
+	c, isImm := arg(in, 1).(x86.Imm)
+	return in.Op == x86.ADD && isImm && int(c) == n
 }

@@ -226,7 +226,7 @@ func TestFillWords(t *testing.T) {
 // jump, the address adds two registers, or the access is no mov.
 func TestStringHints(t *testing.T) {
 	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
-	v := regalloc.V
+	v, w := regalloc.V, regalloc.V16
 	at := func(m x86.Mem, size int) x86.Mem { m.Size = size; return m }
 	load := inst(x86.MOV, v(1), at(x86.Mem{Index: v(2), Disp: -0x17a8}, 32))
 	step := inst(x86.ADD, v(2), x86.Imm(4))
@@ -240,6 +240,9 @@ func TestStringHints(t *testing.T) {
 		{"a byte, sign-extended, through the base", []x86.Inst{inst(x86.MOVSX, v(1), at(x86.Mem{Base: v(2)}, 8)), cmp, inst(x86.ADD, v(2), x86.Imm(1))}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}},
 		{"a store", []x86.Inst{inst(x86.MOV, at(x86.Mem{Base: v(2)}, 32), v(1)), step}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.EDI}}},
 		{"another step", []x86.Inst{load, inst(x86.ADD, v(2), x86.Imm(2))}, nil},
+		{"a 16-bit pointer", []x86.Inst{inst(x86.MOV, v(1), at(x86.Mem{Base: w(2)}, 32)), inst(x86.ADD, w(2), x86.Imm(4))}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}},
+		{"another register stepped", []x86.Inst{inst(x86.MOV, v(1), at(x86.Mem{Base: w(2)}, 32)), inst(x86.ADD, w(3), x86.Imm(4))}, nil},
+		{"an inc of a dword's pointer", []x86.Inst{load, inst(x86.INC, v(2))}, nil},
 		{"a jump before the step", []x86.Inst{load, inst(x86.JLE, x86.Label("l")), step}, nil},
 		{"two registers", []x86.Inst{inst(x86.MOV, v(1), at(x86.Mem{Base: v(3), Index: v(2)}, 32)), step}, nil},
 		{"no mov", []x86.Inst{inst(x86.ADD, v(1), at(x86.Mem{Base: v(2)}, 32)), step}, nil},
