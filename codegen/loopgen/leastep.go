@@ -1,8 +1,6 @@
 package loopgen
 
 import (
-	"slices"
-
 	x86 "tfc/codegen/x86_16"
 	"tfc/regalloc"
 )
@@ -63,7 +61,7 @@ func writesAny(rs ...x86.Reg) func(regalloc.Item) bool {
 			if r == x86.NoReg {
 				continue
 			}
-			if names(it.Inst, r) || stringOp(it.Inst.Op) || it.Inst.Op == x86.CALL && (it.Clobbers == nil || slices.ContainsFunc(it.Clobbers, func(x x86.Reg) bool { return gpr(x) == gpr(r) })) {
+			if names(it.Inst, r) || stringOp(it.Inst.Op) || callWrites(it, r) {
 				return true
 			}
 		}

@@ -2,6 +2,7 @@ package loopgen
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	x86 "tfc/codegen/x86_16"
@@ -77,8 +78,14 @@ func steppedAfter(items []regalloc.Item, i int, ptr x86.Reg, width int) int {
 // proc's (its Clobbers nil: any register), or a routine's that names it
 // among its Reads or Clobbers (rshr's do not name si or di).
 func callTouches(it regalloc.Item, r x86.Reg) bool {
-	same := func(x x86.Reg) bool { return gpr(x) == gpr(r) }
-	return it.Inst.Op == x86.CALL && (it.Clobbers == nil || slices.ContainsFunc(it.Reads, same) || slices.ContainsFunc(it.Clobbers, same))
+	return callWrites(it, r) || it.Inst.Op == x86.CALL && slices.ContainsFunc(it.Reads, func(x x86.Reg) bool { return gpr(x) == gpr(r) })
+}
+
+// callWrites: it is a call that may write r's register: a proc's (its
+// Clobbers nil), or a routine's that names it among its Clobbers (mac2's
+// reads bx and writes eax, ecx and edx).
+func callWrites(it regalloc.Item, r x86.Reg) bool {
+	return it.Inst.Op == x86.CALL && (it.Clobbers == nil || slices.ContainsFunc(it.Clobbers, func(x x86.Reg) bool { return gpr(x) == gpr(r) }))
 }
 
 // lodsOf is the lods that loads what it, a load into eax through si or
@@ -429,7 +436,10 @@ func stringHints(items []regalloc.Item) []map[int]x86.Reg {
 				break
 			}
 			if stepsVirtual(nx.Inst, pn, int(m.Size)/8) {
-				hs = append(hs, map[int]x86.Reg{vn: x86.EAX, pn: to})
+				h := map[int]x86.Reg{vn: x86.EAX, pn: to}
+				if !slices.ContainsFunc(hs, func(o map[int]x86.Reg) bool { return maps.Equal(o, h) }) {
+					hs = append(hs, h) // Recolor would try it again for nothing
+				}
 				break
 			}
 		}

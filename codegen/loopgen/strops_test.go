@@ -237,6 +237,7 @@ func TestStringHints(t *testing.T) {
 		want  []map[int]x86.Reg
 	}{
 		{"argmax's load", []x86.Inst{load, step, cmp}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}},
+		{"the same twice", []x86.Inst{load, step, load, step}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}},
 		{"a byte, sign-extended, through the base", []x86.Inst{inst(x86.MOVSX, v(1), at(x86.Mem{Base: v(2)}, 8)), cmp, inst(x86.ADD, v(2), x86.Imm(1))}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}},
 		{"a store", []x86.Inst{inst(x86.MOV, at(x86.Mem{Base: v(2)}, 32), v(1)), step}, []map[int]x86.Reg{{1: x86.EAX, 2: x86.EDI}}},
 		{"another step", []x86.Inst{load, inst(x86.ADD, v(2), x86.Imm(2))}, nil},
