@@ -80,31 +80,60 @@ func Recolor(k *Kernel, o Options, as map[int]x86.Reg, cost func(map[int]x86.Reg
 			}
 		}
 	}
-	for _, h := range o.Hints {
-		as, best = relabel(g, color, nodes, allow, may, o.Pinned, h, as, best, cost)
+	if len(o.Hints) > 0 {
+		fits := familyFits(g, color, nodes, allow, may)
+		for _, h := range o.Hints {
+			as, best = relabel(color, nodes, fits, h, as, best, cost)
+		}
 	}
 	return as, nil
 }
 
+// familyFits is, for each family that the virtuals in nodes hold, the
+// families every one of them may take (may), where no pinned virtual it
+// meets holds that family: those a renaming may give it.
+func familyFits(g *graph, color map[int]int, nodes []int, allow uint8, may func(n, f int) bool) map[int]uint8 {
+	fits := map[int]uint8{}
+	for _, n := range nodes {
+		if _, seen := fits[color[n]]; !seen {
+			fits[color[n]] = allow
+		}
+		var d uint8
+		for t := range physNodes {
+			if may(n, t) {
+				d |= 1 << t
+			}
+		}
+		for w, c := range color {
+			if !slices.Contains(nodes, w) && g.adj[n][w] {
+				d &^= 1 << c // a pinned virtual's
+			}
+		}
+		fits[color[n]] &= d
+	}
+	return fits
+}
+
 // relabel tries hint h: the assignment as with its families renamed (a
-// permutation, which keeps it valid where each virtual may take its new
-// family and meets no pinned virtual there) so that each virtual of h
-// gets its register, the other families renamed every way that allows.
-// It keeps the cheapest below best. Renaming a whole family moves every
-// virtual that shares it: what one swap at a time cannot, where the
-// first swap alone costs more (argmax's running maximum out of eax, its
-// element into eax and the pointer into esi: lodsd).
-func relabel(g *graph, color map[int]int, nodes []int, allow uint8, may func(n, f int) bool, pinned map[int]x86.Reg, h map[int]x86.Reg, as map[int]x86.Reg, best int, cost func(map[int]x86.Reg) int) (map[int]x86.Reg, int) {
+// permutation of them, which keeps it valid where each family goes to
+// one it fits) so that each virtual of h gets its register, the other
+// families renamed every way that fits. It keeps the cheapest below
+// best. Renaming a whole family moves every virtual that shares it:
+// what one swap at a time cannot, where the first swap alone costs more
+// (argmax's running maximum out of eax, its element into eax and the
+// pointer into esi: lodsd).
+func relabel(color map[int]int, nodes []int, fits map[int]uint8, h map[int]x86.Reg, as map[int]x86.Reg, best int, cost func(map[int]x86.Reg) int) (map[int]x86.Reg, int) {
 	pi := map[int]int{} // family -> family
 	var taken uint8
 	for v, r := range h {
 		f, ok := color[v+physNodes]
 		t, _ := family(r)
-		if old, twice := pi[f]; !ok || twice && old != t || !twice && taken&(1<<t) != 0 {
-			return as, best // spilled, or two of h in one family or one register
-		}
-		if _, p := pinned[v]; p {
-			return as, best
+		old, twice := pi[f]
+		switch {
+		case !ok || !slices.Contains(nodes, v+physNodes):
+			return as, best // spilled, or pinned
+		case twice && old != t || !twice && taken&(1<<t) != 0 || fits[f]&(1<<t) == 0:
+			return as, best // two of h in one family or one register, or no fit
 		}
 		pi[f] = t
 		taken |= 1 << t
@@ -120,7 +149,7 @@ func relabel(g *graph, color map[int]int, nodes []int, allow uint8, may func(n, 
 	rec = func(i int) {
 		if i < len(free) {
 			for t := range physNodes {
-				if allow&(1<<t) != 0 && taken&(1<<t) == 0 {
+				if fits[free[i]]&^taken&(1<<t) != 0 {
 					pi[free[i]] = t
 					taken |= 1 << t
 					rec(i + 1)
@@ -132,16 +161,7 @@ func relabel(g *graph, color map[int]int, nodes []int, allow uint8, may func(n, 
 		}
 		next := maps.Clone(as)
 		for _, n := range nodes {
-			t := pi[color[n]]
-			if !may(n, t) {
-				return
-			}
-			for w, c := range color {
-				if _, p := pinned[w-physNodes]; p && c == t && g.adj[n][w] {
-					return
-				}
-			}
-			next[n-physNodes] = x86.EAX + x86.Reg(t)
+			next[n-physNodes] = x86.EAX + x86.Reg(pi[color[n]])
 		}
 		if c := cost(next); c < best {
 			best, as = c, next
