@@ -600,8 +600,10 @@ func TestCallsPassLayerSegmentOffsets(t *testing.T) {
 // where smaller (llama2.tf's rope, flat: two a pair), which reads the
 // pair itself (its offset in si: the size policy's activations lie in
 // segment 0, where DS reaches them: ".ds", as the table: ".ds" before
-// it) and ends at its shift's entry of the rshr routine. The images,
-// booted, print what tfc sim prints (TestMatrix).
+// it; the first product's low half goes to ecx by an exchange, eax loaded
+// next) and ends at its shift's entry of the rshr routine: the last such
+// routine falls into that entry, which comes first. The images, booted,
+// print what tfc sim prints (TestMatrix).
 func TestRopeCallsMac2(t *testing.T) {
 	listing := loopListing(t, "llama2", "flat")
 	assert.Len(t, regexp.MustCompile(`(?m)^\s+call mac2\.16\.30\.ds\.x4\.ds$`).FindAllString(listing, -1), 2, "calls:\n%s", listing)
@@ -610,7 +612,17 @@ func TestRopeCallsMac2(t *testing.T) {
 	// add to the first's, leaStep): the pair's pointer stays in si, no
 	// register is spilled.
 	assert.Regexp(t, `call mac2\.16\.30\.ds\.x4\.ds\n\s+(mov|xchg) e[a-ds][xip], eax\n\s+(lea bx, \[[^\]]+\]|add bx, 0x10)\n\s+call mac2\.16\.30\.ds\.x4\.ds\n`, listing)
-	assert.Regexp(t, `(?m)^mac2\.16\.30\.ds\.x4\.ds:\n\s+mov eax, dword \[si\]\n\s+imul dword \[bx\]\n(?:\s+.*\n){7}\s+jmp (short )?rshr\.30\n`, listing)
+	assert.Regexp(t, `(?m)^mac2\.16\.30\.ds\.x4\.ds:\n\s+mov eax, dword \[si\]\n\s+imul dword \[bx\]\n\s+xchg eax, ecx\n\s+push edx\n(?:\s+.*\n){5}; region rshr\nrshr\.30:\n\s+mov cl, 0x1e\n\s+db 0x3d\n`, listing)
+}
+
+// The embedding's loop reads its bytes by lods, through ES (indexLods: on
+// the allocation chosen, si the base where it was a lone index), its step
+// gone: llama2-int8.tf's, segmented.
+func TestEmbeddingLods(t *testing.T) {
+	listing := segmentedListing(t, "llama2-int8")
+	embed := regexp.MustCompile(`(?m)^; region embed x\n(?:[^;].*\n|; region embed x\n)*`).FindString(listing)
+	assert.Regexp(t, `\n\s+es lodsb\n\s+cbw\n\s+cwde\n`, embed, "listing:\n%s", listing)
+	assert.NotRegexp(t, `\binc si\b`, embed)
 }
 
 // A proc that reads two segment params from one word (a layernorm's

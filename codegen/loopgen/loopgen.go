@@ -544,6 +544,11 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		if b, err := recolored(k, a.o, spill); err == nil && b.bytes() < a.bytes() {
 			a = b
 		}
+		// And on the kernel chosen (not before: see indexLods), lods
+		// through a lone index.
+		if k.short {
+			a.k = indexLods(a.k)
+		}
 	}
 	maps.Copy(g.rshrShifts, k.rshrShifts)
 	maps.Copy(g.lookups, k.lookups)

@@ -186,7 +186,7 @@ func (r mac2Routine) emit(p *x86.Program) {
 	if r.mem {
 		p.I(x86.MOV, x86.EAX, x86.D(plainDS(x86.Mem{Base: r.xBase(), Seg: r.xSeg})))
 		p.I(x86.IMUL, t0)
-		p.I(x86.MOV, x86.ECX, x86.EAX)
+		p.I(x86.XCHG, x86.EAX, x86.ECX) // ecx = the low half; eax is loaded next
 		p.I(x86.PUSH, x86.EDX)
 		p.I(x86.MOV, x86.EAX, x86.D(plainDS(x86.Mem{Base: r.xBase(), Disp: int32(r.xDelta), Seg: r.xSeg})))
 	} else {

@@ -38,7 +38,9 @@ func rshrEntry(n int64) string { return fmt.Sprintf("%s.%d", rshrRoutine, n) }
 // entry's falls into the shift): 3 bytes an entry (2 the last) where each
 // call's mov cl, n took 2. A count called from one place takes none: that
 // call sets cl itself, mov cl, n; call rshr, 5 bytes where the entry and
-// its call take 6.
+// its call take 6. Where the code before it ends in a jump to an entry
+// (the last mac2 routine's), that entry comes first and the jump goes: the
+// routine falls into it, 2 bytes fewer.
 func (g *gen) rshrEntries() {
 	if len(g.rshrShifts) == 0 {
 		return
@@ -49,16 +51,26 @@ func (g *gen) rshrEntries() {
 			uses[n]++
 		}
 	}
+	falls := int64(-1)
+	if in, ok := g.prog.Last(); ok && in.Op == x86.JMP {
+		if n, ok := rshrTarget(in); ok && uses[n] >= 2 && g.rshrShifts[n] {
+			falls = n // an entry: the jump stays one of its uses below
+		}
+	}
 	g.prog.Expand(func(in x86.Inst) []x86.Inst {
 		if n, ok := rshrTarget(in); ok && uses[n] == 1 {
 			return []x86.Inst{{Op: x86.MOV, Args: []x86.Operand{x86.CL, x86.Imm(n)}}, {Op: in.Op, Args: []x86.Operand{x86.Label(rshrRoutine)}}}
 		}
 		return nil
 	})
-	g.prog.Mark(rshrRoutine)
 	ns := slices.DeleteFunc(slices.Sorted(maps.Keys(g.rshrShifts)), func(n int64) bool {
-		return n == 0 || uses[n] == 1 // the shift by cl, and counts called once
+		return n == 0 || uses[n] == 1 || n == falls // the shift by cl, counts called once, and the first
 	})
+	if falls >= 0 {
+		g.prog.DropLast()
+		ns = slices.Insert(ns, 0, falls)
+	}
+	g.prog.Mark(rshrRoutine)
 	for i, n := range ns {
 		g.prog.Label(rshrEntry(n))
 		g.i(x86.MOV, x86.CL, x86.Imm(n))

@@ -48,6 +48,34 @@ func lodsLoads(k *regalloc.Kernel) {
 	rewriteItems(k, drop, with)
 }
 
+// indexLods is k, where a 16-bit address is one unscaled index alone, with
+// that register its base (the two encode alike), after lodsLoads: a load
+// through it takes lods too (llama2-int8.tf's embedding, `movsx eax, byte
+// [es:si]` and `inc si`, 6 bytes, becomes `es lodsb; cbw; cwde`, 5). For
+// the allocation that finish chose only: run on every candidate
+// (lodsLoads taking [si] in the index as well), the greedy chain of
+// variants chose a larger matmul proc for llama2-int8.tf (8 bytes more).
+func indexLods(k *regalloc.Kernel) *regalloc.Kernel {
+	out := &regalloc.Kernel{Name: k.Name, Items: slices.Clone(k.Items)}
+	for i, it := range out.Items {
+		var args []x86.Operand // k's stay as they are
+		for a, o := range it.Inst.Args {
+			if m, ok := o.(x86.Mem); ok && !m.Addr32 && m.Base == x86.NoReg && m.Index != x86.NoReg && m.Scale <= 1 {
+				if args == nil {
+					args = slices.Clone(it.Inst.Args)
+				}
+				m.Base, m.Index, m.Scale = m.Index, x86.NoReg, 0
+				args[a] = m
+			}
+		}
+		if args != nil {
+			out.Items[i].Inst.Args = args
+		}
+	}
+	lodsLoads(out)
+	return out
+}
+
 // steppedAfter is the index of the add (or inc) after item i that steps
 // ptr by width, where nothing between touches ptr nor is a label, jump,
 // string instruction or call (but of a routine that neither reads nor

@@ -50,6 +50,44 @@ func TestLodsLoads(t *testing.T) {
 	}
 }
 
+// On the allocation chosen, a lone unscaled 16-bit index is the base
+// (the two encode alike), so that a load through si there takes lods too;
+// a 32-bit or scaled index stays, and the kernel given is not changed.
+func TestIndexLods(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	imul := inst(x86.IMUL, x86.EBX)
+	step := []x86.Inst{inst(x86.INC, x86.SI), inst(x86.ADD, x86.DI, x86.Imm(4)), inst(x86.JNE, x86.Label("l"))}
+	load := func(m x86.Mem) []x86.Inst { return append([]x86.Inst{inst(x86.MOVSX, x86.EAX, m), imul}, step...) }
+	byIndex := x86.Mem{Size: 8, Index: x86.SI, Seg: x86.ES}
+	store := inst(x86.MOV, x86.D(x86.Mem{Index: x86.DI, Disp: -0x100}), x86.EAX)
+	for _, c := range []struct {
+		name  string
+		items []x86.Inst
+		want  []x86.Inst // nil: unchanged
+	}{
+		{"si as the index", load(byIndex),
+			append([]x86.Inst{inst(x86.SegOverride(x86.ES) | x86.LODSB), inst(x86.CBW), inst(x86.CWDE), imul}, step[1:]...)},
+		{"a store through di as the index", []x86.Inst{store},
+			[]x86.Inst{inst(x86.MOV, x86.D(x86.Mem{Base: x86.DI, Disp: -0x100}), x86.EAX)}},
+		{"esi as the index", load(x86.Mem{Size: 8, Index: x86.ESI, Addr32: true, Seg: x86.ES}), nil},
+		{"si scaled", load(x86.Mem{Size: 8, Index: x86.SI, Scale: 2, Seg: x86.ES}), nil},
+	} {
+		want := c.want
+		if want == nil {
+			want = c.items
+		}
+		given := func() []x86.Inst { // c.items, none of its Args shared
+			var out []x86.Inst
+			for _, in := range c.items {
+				out = append(out, x86.Inst{Op: in.Op, Args: slices.Clone(in.Args)})
+			}
+			return out
+		}
+		assert.Equal(t, want, peepholed(given(), func(k *regalloc.Kernel) { *k = *indexLods(k) }), c.name)
+		assert.Equal(t, c.items, peepholed(given(), func(k *regalloc.Kernel) { indexLods(k) }), "%s: the kernel given", c.name)
+	}
+}
+
 // A store of eax, ax or al through di or edi in ES's segment (or DS's,
 // where ES is DS: the flat model's activations in segment 0), stepped
 // later by its width as lodsLoads's loads, is stos, di its base or a lone

@@ -136,6 +136,20 @@ func (p *Program) PadTo(n int, fill byte) { p.push(item{kind: itPad, n: n, fill:
 // Len is the number of items (instructions, labels, data) appended so far.
 func (p *Program) Len() int { return len(p.items) }
 
+// Last is the last item appended, where it is an instruction.
+func (p *Program) Last() (Inst, bool) {
+	if n := len(p.items); n > 0 && p.items[n-1].kind == itInst {
+		return p.items[n-1].inst, true
+	}
+	return Inst{}, false
+}
+
+// DropLast removes the last item appended.
+func (p *Program) DropLast() {
+	p.items = p.items[:len(p.items)-1]
+	p.assembled = false
+}
+
 // Insts lists the program's instructions in order.
 func (p *Program) Insts() []Inst {
 	var ins []Inst
