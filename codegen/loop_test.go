@@ -615,14 +615,17 @@ func TestRopeCallsMac2(t *testing.T) {
 	assert.Regexp(t, `(?m)^mac2\.16\.30\.ds\.x4\.ds:\n\s+mov eax, dword \[si\]\n\s+imul dword \[bx\]\n\s+xchg eax, ecx\n\s+push edx\n(?:\s+.*\n){5}; region rshr\nrshr\.30:\n\s+mov cl, 0x1e\n\s+db 0x3d\n`, listing)
 }
 
-// The embedding's loop reads its bytes by lods, through ES (indexLods: on
-// the allocation chosen, si the base where it was a lone index), its step
-// gone: llama2-int8.tf's, segmented.
+// The embedding's loop reads its row by lods, through ES, its step gone:
+// llama2-int8.tf's bytes, on the allocation chosen (indexLods: si the base
+// where it was a lone index); mlp-random's words, by the same before
+// incTwice (physical's last, recolored's). Segmented.
 func TestEmbeddingLods(t *testing.T) {
-	listing := segmentedListing(t, "llama2-int8")
-	embed := regexp.MustCompile(`(?m)^; region embed x\n(?:[^;].*\n|; region embed x\n)*`).FindString(listing)
-	assert.Regexp(t, `\n\s+es lodsb\n\s+cbw\n\s+cwde\n`, embed, "listing:\n%s", listing)
-	assert.NotRegexp(t, `\binc si\b`, embed)
+	for _, c := range []struct{ name, lods string }{{"llama2-int8", `es lodsb\n\s+cbw\n\s+cwde`}, {"mlp-random", `es lodsw\n\s+cwde`}} {
+		listing := segmentedListing(t, c.name)
+		embed := regexp.MustCompile(`(?m)^; region embed x\n(?:[^;].*\n|; region embed x\n)*`).FindString(listing)
+		assert.Regexp(t, `\n\s+`+c.lods+`\n`, embed, "%s:\n%s", c.name, listing)
+		assert.NotRegexp(t, `\binc si\b`, embed, c.name)
+	}
 }
 
 // A proc that reads two segment params from one word (a layernorm's

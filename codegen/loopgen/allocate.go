@@ -13,16 +13,16 @@ import (
 
 // recolored is k allocated with o again, its registers then traded
 // where that makes its code smaller (regalloc.Recolor).
-func recolored(k *kernel, o regalloc.Options, spill int) (allocation, error) {
+func recolored(k *kernel, o regalloc.Options, spill int, last bool) (allocation, error) {
 	o.Cost = func(out *regalloc.Kernel, as map[int]x86.Reg, slots int) int {
-		p, err := physical(k, out, as, spill, slots)
+		p, err := physical(k, out, as, spill, slots, last)
 		if err != nil {
 			return math.MaxInt
 		}
 		return allocation{k: p, as: as}.bytes()
 	}
 	o.Hints = stringHints(k.k.Items)
-	return allocate(k, o, spill)
+	return allocateLast(k, o, spill, last)
 }
 
 // allocateKernel ends k and allocates it.
@@ -138,12 +138,17 @@ type allocation struct {
 
 // allocate allocates k with o, its spill slots from spill.
 func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
+	return allocateLast(k, o, spill, false)
+}
+
+// allocateLast is allocate, with physical's last.
+func allocateLast(k *kernel, o regalloc.Options, spill int, last bool) (allocation, error) {
 	o.Addr16 = k.l.Segmented || k.l.Low
-	key := cacheKey(k, o, spill)
+	key := cacheKey(k, o, spill, last)
 	if a, ok := k.cache.get(key); ok {
 		return a, nil
 	}
-	a, err := allocateAnew(k, o, spill)
+	a, err := allocateAnew(k, o, spill, last)
 	if err == nil {
 		k.cache.put(key, a)
 	}
@@ -151,22 +156,24 @@ func allocate(k *kernel, o regalloc.Options, spill int) (allocation, error) {
 }
 
 // allocateAnew is allocate, not from the cache.
-func allocateAnew(k *kernel, o regalloc.Options, spill int) (allocation, error) {
+func allocateAnew(k *kernel, o regalloc.Options, spill int, last bool) (allocation, error) {
 	out, as, slots, err := regalloc.AllocateSpilling(&k.k, o, func(i int) x86.Mem {
 		return x86.D(x86.Abs16(uint16(spill + 4*i)))
 	})
 	if err != nil {
 		return allocation{}, err
 	}
-	phys, err := physical(k, out, as, spill, slots)
+	phys, err := physical(k, out, as, spill, slots, last)
 	if err != nil {
 		return allocation{}, err
 	}
 	return allocation{phys, as, slots, o, regalloc.Spilled(&k.k, out)}, nil
 }
 
-// physical is out with as's registers, and the peepholes that they allow.
-func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots int) (*regalloc.Kernel, error) {
+// physical is out with as's registers, and the peepholes that they allow;
+// last (recolored's: for the kernel finish chose), a lone index the base
+// first (indexBase).
+func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots int, last bool) (*regalloc.Kernel, error) {
 	out = &regalloc.Kernel{Name: out.Name, Items: slices.Clone(out.Items)}
 	allocated(out.Items, as)
 	phys, err := regalloc.Physical(out, as)
@@ -188,6 +195,9 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 	zeroStore(phys)
 	loadFold(phys)
 	if k.short {
+		if last {
+			indexBase(phys)
+		}
 		countBase(phys, k.l.lowInZero())
 		pointerBase(phys, k.l.lowInZero())
 		loadAtPointer(phys)
@@ -281,13 +291,13 @@ func (c *Cache) put(key string, a allocation) {
 
 // cacheKey is what allocate's result depends on: the kernel's
 // instructions, the options that vary between its calls, the spill slots'
-// base, and whether the size policy's peepholes run.
-func cacheKey(k *kernel, o regalloc.Options, spill int) string {
+// base, whether the size policy's peepholes run, and physical's last.
+func cacheKey(k *kernel, o regalloc.Options, spill int, last bool) string {
 	var sb strings.Builder
 	for _, it := range k.k.Items {
 		fmt.Fprintf(&sb, "%s|%s|%v|%v|%x\n", it.Label, regalloc.InstString(it.Inst), it.Reads, it.Clobbers, it.Data)
 	}
-	fmt.Fprint(&sb, spill, k.short, o.Addr16, o.Split, o.SplitsCheap, o.RegisterShifts, o.Cost != nil, slices.Sorted(maps.Keys(o.Resident)))
+	fmt.Fprint(&sb, spill, k.short, o.Addr16, o.Split, o.SplitsCheap, o.RegisterShifts, o.Cost != nil, slices.Sorted(maps.Keys(o.Resident)), last)
 	return sb.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"slices"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
@@ -541,13 +542,17 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 			try(v, k6)
 		}
 		// Last, the chosen kernel's registers traded where smaller.
-		if b, err := recolored(k, a.o, spill); err == nil && b.bytes() < a.bytes() {
+		if b, err := recolored(k, a.o, spill, false); err == nil && b.bytes() < a.bytes() {
 			a = b
 		}
-		// And on the kernel chosen (not before: see indexLods), lods
-		// through a lone index.
-		if k.short {
+		// Where it addresses through a lone index: that register its
+		// base, so that lods take loads through si, then traded again
+		// with that (indexBase: not before the choice).
+		if k.short && slices.ContainsFunc(a.k.Items, func(it regalloc.Item) bool { return slices.ContainsFunc(it.Inst.Args, loneIndex) }) {
 			a.k = indexLods(a.k)
+			if b, err := recolored(k, a.o, spill, true); err == nil && b.bytes() < a.bytes() {
+				a = b
+			}
 		}
 	}
 	maps.Copy(g.rshrShifts, k.rshrShifts)

@@ -48,30 +48,45 @@ func lodsLoads(k *regalloc.Kernel) {
 	rewriteItems(k, drop, with)
 }
 
-// indexLods is k, where a 16-bit address is one unscaled index alone, with
-// that register its base (the two encode alike), after lodsLoads: a load
-// through it takes lods too (llama2-int8.tf's embedding, `movsx eax, byte
-// [es:si]` and `inc si`, 6 bytes, becomes `es lodsb; cbw; cwde`, 5). For
-// the allocation that finish chose only: run on every candidate
-// (lodsLoads taking [si] in the index as well), the greedy chain of
-// variants chose a larger matmul proc for llama2-int8.tf (8 bytes more).
-func indexLods(k *regalloc.Kernel) *regalloc.Kernel {
-	out := &regalloc.Kernel{Name: k.Name, Items: slices.Clone(k.Items)}
-	for i, it := range out.Items {
-		var args []x86.Operand // k's stay as they are
+// indexBase: where a 16-bit address is one unscaled index alone
+// (loneIndex), that register is its base (the two encode alike), so that
+// lodsLoads takes a load through si there too: llama2-int8.tf's
+// embedding, `movsx eax, byte [es:si]` and `inc si`, 6 bytes, becomes `es
+// lodsb; cbw; cwde`, 5; the random examples' word embeddings, `es
+// lodsw; cwde`, 3 bytes fewer (in physical, where last: after it, incTwice
+// makes a step by 2 two incs, which lodsLoads does not take). For the
+// kernel that finish chose only (physical's last, for Recolor's cost, and
+// indexLods): run on every candidate, the greedy chain of variants chose
+// a larger matmul proc for llama2-int8.tf (8 bytes more).
+func indexBase(k *regalloc.Kernel) {
+	for i, it := range k.Items {
+		var args []x86.Operand // not in place: k may share them
 		for a, o := range it.Inst.Args {
-			if m, ok := o.(x86.Mem); ok && !m.Addr32 && m.Base == x86.NoReg && m.Index != x86.NoReg && m.Scale <= 1 {
+			if loneIndex(o) {
 				if args == nil {
 					args = slices.Clone(it.Inst.Args)
 				}
+				m := o.(x86.Mem)
 				m.Base, m.Index, m.Scale = m.Index, x86.NoReg, 0
 				args[a] = m
 			}
 		}
 		if args != nil {
-			out.Items[i].Inst.Args = args
+			k.Items[i].Inst.Args = args
 		}
 	}
+}
+
+// loneIndex: o is a 16-bit address through one unscaled index alone.
+func loneIndex(o x86.Operand) bool {
+	m, ok := o.(x86.Mem)
+	return ok && !m.Addr32 && m.Base == x86.NoReg && m.Index != x86.NoReg && m.Scale <= 1
+}
+
+// indexLods is k with indexBase's addresses, after lodsLoads.
+func indexLods(k *regalloc.Kernel) *regalloc.Kernel {
+	out := &regalloc.Kernel{Name: k.Name, Items: slices.Clone(k.Items)}
+	indexBase(out)
 	lodsLoads(out)
 	return out
 }

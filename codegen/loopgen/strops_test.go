@@ -50,9 +50,9 @@ func TestLodsLoads(t *testing.T) {
 	}
 }
 
-// On the allocation chosen, a lone unscaled 16-bit index is the base
-// (the two encode alike), so that a load through si there takes lods too;
-// a 32-bit or scaled index stays, and the kernel given is not changed.
+// indexLods: a lone unscaled 16-bit index is the base (the two encode
+// alike), so that a load through si there takes lods too; a 32-bit or
+// scaled index stays, and the kernel given is not changed.
 func TestIndexLods(t *testing.T) {
 	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
 	imul := inst(x86.IMUL, x86.EBX)
