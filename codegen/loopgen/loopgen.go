@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
-	"slices"
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/ir"
@@ -545,10 +544,11 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		if b, err := recolored(k, a.o, spill, false); err == nil && b.bytes() < a.bytes() {
 			a = b
 		}
-		// Where it addresses through a lone index: that register its
-		// base, so that lods take loads through si, then traded again
-		// with that (indexBase: not before the choice).
-		if k.short && slices.ContainsFunc(a.k.Items, func(it regalloc.Item) bool { return slices.ContainsFunc(it.Inst.Args, loneIndex) }) {
+		// Where it loads through a lone index that it steps: that
+		// register its base, so that lods take loads through si, then
+		// traded again with that (indexBase: not before the choice;
+		// steppedIndexLoad: the second Recolor costs build time).
+		if k.short && steppedIndexLoad(a.k) {
 			a.k = indexLods(a.k)
 			if b, err := recolored(k, a.o, spill, true); err == nil && b.bytes() < a.bytes() {
 				a = b

@@ -83,6 +83,28 @@ func loneIndex(o x86.Operand) bool {
 	return ok && !m.Addr32 && m.Base == x86.NoReg && m.Index != x86.NoReg && m.Scale <= 1
 }
 
+// steppedIndexLoad: k loads into a register through a lone index
+// (loneIndex) that an add or inc steps later in the same block: what
+// indexBase may let lodsLoads take, in some allocation of k.
+func steppedIndexLoad(k *regalloc.Kernel) bool {
+	for i, it := range k.Items {
+		in := it.Inst
+		if len(in.Args) != 2 || in.Op != x86.MOV && in.Op != x86.MOVSX || !loneIndex(in.Args[1]) {
+			continue
+		}
+		r := in.Args[1].(x86.Mem).Index
+		for _, nx := range k.Items[i+1:] {
+			if nx.Label != "" || jumps(nx.Inst.Op) {
+				break
+			}
+			if (nx.Inst.Op == x86.ADD || nx.Inst.Op == x86.INC) && len(nx.Inst.Args) > 0 && nx.Inst.Args[0] == x86.Operand(r) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // indexLods is k with indexBase's addresses, after lodsLoads.
 func indexLods(k *regalloc.Kernel) *regalloc.Kernel {
 	out := &regalloc.Kernel{Name: k.Name, Items: slices.Clone(k.Items)}

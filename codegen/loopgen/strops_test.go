@@ -88,6 +88,29 @@ func TestIndexLods(t *testing.T) {
 	}
 }
 
+// finish recolors again with indexBase only where the kernel loads through
+// a lone index that an add or inc steps later in the block.
+func TestSteppedIndexLoad(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
+	byIndex := x86.Mem{Size: 16, Index: x86.SI, Seg: x86.ES}
+	load := inst(x86.MOVSX, x86.EAX, byIndex)
+	for _, c := range []struct {
+		name  string
+		items []regalloc.Item
+		want  bool
+	}{
+		{"stepped by inc", []regalloc.Item{{Inst: load}, {Inst: inst(x86.INC, x86.SI)}}, true},
+		{"stepped by add", []regalloc.Item{{Inst: load}, {Inst: inst(x86.IMUL, x86.EBX)}, {Inst: inst(x86.ADD, x86.SI, x86.Imm(2))}}, true},
+		{"through the base", []regalloc.Item{{Inst: inst(x86.MOVSX, x86.EAX, x86.Mem{Size: 16, Base: x86.SI})}, {Inst: inst(x86.INC, x86.SI)}}, false},
+		{"a store", []regalloc.Item{{Inst: inst(x86.MOV, x86.W(byIndex), x86.AX)}, {Inst: inst(x86.INC, x86.SI)}}, false},
+		{"another register stepped", []regalloc.Item{{Inst: load}, {Inst: inst(x86.INC, x86.DI)}}, false},
+		{"a label between", []regalloc.Item{{Inst: load}, {Label: "l"}, {Inst: inst(x86.INC, x86.SI)}}, false},
+		{"a jump between", []regalloc.Item{{Inst: load}, {Inst: inst(x86.JNE, x86.Label("l"))}, {Inst: inst(x86.INC, x86.SI)}}, false},
+	} {
+		assert.Equal(t, c.want, steppedIndexLoad(&regalloc.Kernel{Items: c.items}), c.name)
+	}
+}
+
 // A store of eax, ax or al through di or edi in ES's segment (or DS's,
 // where ES is DS: the flat model's activations in segment 0), stepped
 // later by its width as lodsLoads's loads, is stos, di its base or a lone
