@@ -616,9 +616,9 @@ func TestRopeCallsMac2(t *testing.T) {
 }
 
 // The embedding's loop reads its row by lods, through ES, its step gone:
-// llama2-int8.tf's bytes, on the allocation chosen (indexLods: si the base
-// where it was a lone index); mlp-random's words, by the same before
-// incTwice (physical's last, recolored's). Segmented.
+// llama2-int8.tf's bytes and mlp-random's words, si the base where it was
+// a lone index (indexBase, in the cost of finish's second Recolor: before
+// incTwice makes a step by 2 two incs). Segmented.
 func TestEmbeddingLods(t *testing.T) {
 	for _, c := range []struct{ name, lods string }{{"llama2-int8", `es lodsb\n\s+cbw\n\s+cwde`}, {"mlp-random", `es lodsw\n\s+cwde`}} {
 		listing := segmentedListing(t, c.name)

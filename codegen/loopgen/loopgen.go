@@ -544,12 +544,11 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		if b, err := recolored(k, a.o, spill, false); err == nil && b.bytes() < a.bytes() {
 			a = b
 		}
-		// Where it loads through a lone index that it steps: that
-		// register its base, so that lods take loads through si, then
-		// traded again with that (indexBase: not before the choice;
+		// Where it loads through a lone index that it steps: traded
+		// again with that register its base, so that lods take loads
+		// through si (indexBase: not before the choice;
 		// steppedIndexLoad: the second Recolor costs build time).
 		if k.short && steppedIndexLoad(a.k) {
-			a.k = indexLods(a.k)
 			if b, err := recolored(k, a.o, spill, true); err == nil && b.bytes() < a.bytes() {
 				a = b
 			}

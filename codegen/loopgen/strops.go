@@ -55,9 +55,9 @@ func lodsLoads(k *regalloc.Kernel) {
 // lodsb; cbw; cwde`, 5; the random examples' word embeddings, `es
 // lodsw; cwde`, 3 bytes fewer (in physical, where last: after it, incTwice
 // makes a step by 2 two incs, which lodsLoads does not take). For the
-// kernel that finish chose only (physical's last, for Recolor's cost, and
-// indexLods): run on every candidate, the greedy chain of variants chose
-// a larger matmul proc for llama2-int8.tf (8 bytes more).
+// kernel that finish chose only (physical's last, for its second
+// Recolor's cost): run on every candidate, the greedy chain of variants
+// chose a larger matmul proc for llama2-int8.tf (8 bytes more).
 func indexBase(k *regalloc.Kernel) {
 	for i, it := range k.Items {
 		var args []x86.Operand // not in place: k may share them
@@ -103,14 +103,6 @@ func steppedIndexLoad(k *regalloc.Kernel) bool {
 		}
 	}
 	return false
-}
-
-// indexLods is k with indexBase's addresses, after lodsLoads.
-func indexLods(k *regalloc.Kernel) *regalloc.Kernel {
-	out := &regalloc.Kernel{Name: k.Name, Items: slices.Clone(k.Items)}
-	indexBase(out)
-	lodsLoads(out)
-	return out
 }
 
 // steppedAfter is the index of the add (or inc) after item i that steps
