@@ -540,7 +540,7 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		if k6 := build(v); len(k6.region) > 0 {
 			try(v, k6)
 		}
-		// Last, the chosen kernel's registers traded where smaller.
+		// Then the chosen kernel's registers traded where smaller.
 		if b, err := recolored(k, a.o, spill, false); err == nil && b.bytes() < a.bytes() {
 			a = b
 		}

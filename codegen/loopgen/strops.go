@@ -77,10 +77,11 @@ func indexBase(k *regalloc.Kernel) {
 	}
 }
 
-// loneIndex: o is a 16-bit address through one unscaled index alone.
+// loneIndex: o is a 16-bit address through one unscaled index alone (its
+// pointer, no base).
 func loneIndex(o x86.Operand) bool {
 	m, ok := o.(x86.Mem)
-	return ok && !m.Addr32 && m.Base == x86.NoReg && m.Index != x86.NoReg && m.Scale <= 1
+	return ok && !m.Addr32 && m.Base == x86.NoReg && pointer(m) != x86.NoReg
 }
 
 // steppedIndexLoad: k loads into a register through a lone index
