@@ -57,6 +57,13 @@ func (b *builder) cmp(c Cond, x, y Reg) Reg {
 	return d
 }
 
+// undef is a register of type t that holds any value (OpUndef).
+func (b *builder) undef(t Type) Reg {
+	d := b.f.NewReg(t)
+	b.emit(Inst{Op: OpUndef, Dst: d, A: NoReg, B: NoReg, C: NoReg})
+	return d
+}
+
 // sel is c != 0 ? x : y, of x's type.
 func (b *builder) sel(c, x, y Reg) Reg {
 	d := b.f.NewReg(b.f.Types[x])

@@ -8,6 +8,11 @@ import (
 	"tfc/ir"
 )
 
+// Poison is an OpUndef's value in the interpreter (an i32's, sign-
+// extended): no index, count or value the models compute, so that a
+// result that depends on it differs from the simulator's.
+const Poison = -0x5a5a5a5b
+
 // Machine runs a Func on the host: the reference for the code generator,
 // equal to ir's simulator bit for bit. Registers hold int64: an i32
 // register its value sign-extended, so that signed comparisons need no
@@ -220,6 +225,8 @@ func (m *Machine) exec(in *Inst) {
 	case OpStore:
 		store(m.bytes(in.Mem), a)
 		return
+	case OpUndef:
+		v = Poison
 	case OpToken:
 		v = int64(m.token)
 	case OpPos:

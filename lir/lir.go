@@ -113,12 +113,17 @@ const (
 	// size policy lowers it). The code generator may call one routine for
 	// all those whose Mem2 lies a constant after Mem.
 	OpMac2
+	// OpUndef: Dst holds any value (no instruction computes it), where
+	// the lowering proves that nothing computed depends on it: argmax's
+	// index before its first pass, which always sets it. The
+	// interpreter gives it Poison, so that a wrong proof shows.
+	OpUndef
 	opEnd
 )
 
 var opNames = [...]string{"", "const", "copy", "add", "sub", "and", "or", "xor", "mul", "neg", "shl", "shr", "sar",
 	"shl", "shr", "sar", "mulwide", "mulwideu", "ext", "extu", "lo", "hi", "rshr", "rshr", "rshrlo", "udiv", "cmp",
-	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg", "udiv32", "lookup", "mac2"}
+	"select", "load", "store", "token", "pos", "addr", "dot", "split", "seg", "udiv32", "lookup", "mac2", "undef"}
 
 func (o Opcode) String() string {
 	if o < opEnd {
@@ -489,7 +494,7 @@ func (f *Func) InstString(in *Inst) string {
 		return fmt.Sprintf("%s = select %s, %s, %s", typ(in.Dst), in.C, in.A, in.B)
 	case OpShlI, OpShrI, OpSarI, OpRshrI, OpRshrLo:
 		return fmt.Sprintf("%s = %s %s, %d", typ(in.Dst), in.Op, in.A, in.Imm)
-	case OpToken, OpPos:
+	case OpToken, OpPos, OpUndef:
 		return fmt.Sprintf("%s = %s", typ(in.Dst), in.Op)
 	case OpAddr, OpSeg:
 		return fmt.Sprintf("%s = %s %s", typ(in.Dst), in.Op, in.Mem)

@@ -504,15 +504,23 @@ func (lw *lowerer) elementwise(op *ir.Op, f func(a, b Reg) Reg) {
 func (lw *lowerer) argmax(op *ir.Op) {
 	b := &lw.b
 	x, xoff := lw.vec(op.Args[0])
-	best := b.load(I32, i32At(x, NoReg, xoff))
-	idx := b.c32(0)
-	b.loopN(op.Args[0].Len, func(i Reg) {
-		v := b.load(I32, i32At(x, i, xoff))
-		gt := b.cmp(GT, v, best)
-		b.setSel(best, gt, v, best)
-		b.setSel(idx, gt, i, idx)
+	n := op.Args[0].Len
+	// From the last element back to the first, with a non-strict compare:
+	// the first of equal maxima wins, as llama2.c's forward scan with a
+	// strict one. j counts the passes left, down to 1: the element's
+	// index plus 1 (x86's loop counts so). The first pass compares the
+	// best's start with itself and sets the index, which needs none.
+	best := b.load(I32, i32At(x, NoReg, xoff+int64(n)-1))
+	j := b.c32(int64(n))
+	idx := b.undef(I32)
+	b.loopN(n, func(Reg) {
+		v := b.load(I32, i32At(x, j, xoff-1))
+		ge := b.cmp(GE, v, best)
+		b.setSel(best, ge, v, best)
+		b.setSel(idx, ge, j, idx)
+		b.set(j, OpAdd, j, b.c32(-1))
 	})
-	b.store(at(lw.next, NoReg, 0, 0, 4, true), idx)
+	b.store(at(lw.next, NoReg, 0, 0, 4, true), b.add32(idx, b.c32(-1)))
 }
 
 // rngNext is a draw of llama2.c's xorshift64* generator (ir.Rng.U32),

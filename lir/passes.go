@@ -201,8 +201,8 @@ func (in *Inst) mems() []*Mem {
 // pure: the instruction only computes its result (no memory, no trap).
 func (in *Inst) pure() bool {
 	switch in.Op {
-	case OpLoad, OpStore, OpUDiv, OpUDiv32, OpDot, OpSplit, OpLookup, OpMac2:
-		return false
+	case OpLoad, OpStore, OpUDiv, OpUDiv32, OpDot, OpSplit, OpLookup, OpMac2, OpUndef:
+		return false // OpUndef: no value to compute, share or move
 	}
 	return true
 }

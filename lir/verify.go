@@ -109,7 +109,7 @@ func verifyInst(f *Func, in *Inst, bufs map[*Buf]bool, read func(string, Reg, Ty
 		dt = typ(in.Dst)
 	}
 	switch in.Op {
-	case OpConst, OpToken, OpPos:
+	case OpConst, OpToken, OpPos, OpUndef:
 		if in.Op != OpConst && dt != I32 {
 			fail("%s: not i32", name)
 		}

@@ -3,6 +3,7 @@ package regalloc
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	x86 "tfc/codegen/x86_16"
@@ -51,6 +52,34 @@ func Recolor(k *Kernel, o Options, as map[int]x86.Reg, cost func(map[int]x86.Reg
 		return !pinned && a.domain(g, allow, n)&(1<<f) != 0
 	}
 	best := cost(as)
+	as, best = swaps(g, color, nodes, may, as, best, cost)
+	if len(o.Hints) > 0 {
+		fits := familyFits(g, color, nodes, allow, may)
+		for _, h := range o.Hints {
+			// The cheapest renaming, then swaps from it: a renaming
+			// moves whole families, and a virtual that shared one
+			// with a hint's may belong elsewhere (argmax's result,
+			// which shared its running maximum's).
+			next, c := relabel(color, nodes, fits, h, as, math.MaxInt, cost)
+			if c == math.MaxInt {
+				continue
+			}
+			recolor := map[int]int{}
+			for n := range color {
+				recolor[n], _ = family(next[n-physNodes])
+			}
+			if next, c = swaps(g, recolor, nodes, may, next, c, cost); c < best {
+				as, best = next, c
+			}
+		}
+	}
+	return as, nil
+}
+
+// swaps tries each Kempe chain of the virtuals in nodes (colored by
+// family in color, which it updates), keeping a swap that lowers cost
+// below best.
+func swaps(g *graph, color map[int]int, nodes []int, may func(n, f int) bool, as map[int]x86.Reg, best int, cost func(map[int]x86.Reg) int) (map[int]x86.Reg, int) {
 	tried := map[string]bool{} // chains since the last kept swap
 	for _, start := range nodes {
 		for h := range physNodes {
@@ -80,13 +109,7 @@ func Recolor(k *Kernel, o Options, as map[int]x86.Reg, cost func(map[int]x86.Reg
 			}
 		}
 	}
-	if len(o.Hints) > 0 {
-		fits := familyFits(g, color, nodes, allow, may)
-		for _, h := range o.Hints {
-			as, best = relabel(color, nodes, fits, h, as, best, cost)
-		}
-	}
-	return as, nil
+	return as, best
 }
 
 // familyFits is, for each family that the virtuals in nodes hold, the

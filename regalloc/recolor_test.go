@@ -118,6 +118,44 @@ func TestRecolorHint(t *testing.T) {
 	require.NoError(t, verify(k, o, as), "assignment %v", as)
 }
 
+// After a hint's renaming, which moves whole families, swaps run again
+// from it: argmax's result (v3, a copy of the running maximum v0 after
+// the loop, in v0's family) belongs in eax, which the renaming gave the
+// element (v1); neither the renaming nor the swaps before it reach both.
+func TestRecolorSwapsAfterHint(t *testing.T) {
+	k := &Kernel{Name: "argmax"}
+	k.I(x86.MOV, v0, x86.D(x86.Abs16(0x100)))
+	k.I(x86.MOV, v2, x86.Imm(0x104))
+	k.Label("top")
+	k.I(x86.MOV, v1, x86.D(x86.Ptr32(v2, x86.NoReg, 1, 0)))
+	k.I(x86.ADD, v2, x86.Imm(4))
+	k.I(x86.CMP, v1, v0)
+	k.I(x86.JLE, x86.Label("less"))
+	k.I(x86.MOV, v0, v1)
+	k.Label("less")
+	k.I(x86.CMP, v2, x86.Imm(0x200))
+	k.I(x86.JB, x86.Label("top"))
+	k.I(x86.MOV, v3, v0)
+	k.I(x86.MOV, x86.D(x86.Abs16(0x100)), v3)
+	start := map[int]x86.Reg{0: x86.EAX, 1: x86.ESI, 2: x86.EDI, 3: x86.EAX}
+	o := Options{Hints: []map[int]x86.Reg{{1: x86.EAX, 2: x86.ESI}}}
+	require.NoError(t, verify(k, o, start))
+	cost := func(as map[int]x86.Reg) int {
+		c := 0
+		if as[1] != x86.EAX || as[2] != x86.ESI {
+			c += 2 // no lods
+		}
+		if as[3] != x86.EAX {
+			c++ // the result moved into eax
+		}
+		return c
+	}
+	as, err := Recolor(k, o, start, cost)
+	require.NoError(t, err)
+	require.NoError(t, verify(k, o, as), "assignment %v", as)
+	assert.Equal(t, 0, cost(as), "%v", as)
+}
+
 // size16 is size with every address whose registers allow it 16-bit, as
 // the loop generator's addresses in a segment are.
 func size16(t *testing.T, k *Kernel, as map[int]x86.Reg) int {

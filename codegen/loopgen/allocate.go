@@ -68,6 +68,7 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 	deadCode(&k.k)
 	peephole(k.k.Items, g.o.Size)
 	o := allocOptions()
+	o.LiveIn = k.undefs
 	o.RegisterShifts = g.o.Size
 	a, err := allocate(k, o, spill)
 	if err != nil {
@@ -203,6 +204,7 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 		loadAtPointer(phys)
 		leaStep(phys)
 		lodsLoads(phys)
+		lodsDown(phys)
 		stosStores(phys, k.l.lowInZero())
 		fillWords(phys)
 		stepStrings(phys, !k.l.Segmented)
@@ -216,6 +218,7 @@ func physical(k *kernel, out *regalloc.Kernel, as map[int]x86.Reg, spill, slots 
 		incTwice(phys)
 		byteLoads(phys)
 		bitIndex(phys)
+		stepTest(phys)
 		loopCX(phys)
 		cmpHigh(phys)
 	}
@@ -297,7 +300,7 @@ func cacheKey(k *kernel, o regalloc.Options, spill int, last bool) string {
 	for _, it := range k.k.Items {
 		fmt.Fprintf(&sb, "%s|%s|%v|%v|%x\n", it.Label, regalloc.InstString(it.Inst), it.Reads, it.Clobbers, it.Data)
 	}
-	fmt.Fprint(&sb, spill, k.short, o.Addr16, o.Split, o.SplitsCheap, o.RegisterShifts, o.Cost != nil, slices.Sorted(maps.Keys(o.Resident)), last)
+	fmt.Fprint(&sb, spill, k.short, o.Addr16, o.Split, o.SplitsCheap, o.RegisterShifts, o.Cost != nil, slices.Sorted(maps.Keys(o.Resident)), o.LiveIn, last)
 	return sb.String()
 }
 

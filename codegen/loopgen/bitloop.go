@@ -1,8 +1,6 @@
 package loopgen
 
 import (
-	"slices"
-
 	x86 "tfc/codegen/x86_16"
 	"tfc/regalloc"
 )
@@ -184,8 +182,12 @@ func loopCX(k *regalloc.Kernel) {
 	drop := map[int]bool{}
 	for i := 0; i+1 < len(k.Items); i++ {
 		dec, jne := k.Items[i], k.Items[i+1]
-		if dec.Label != "" || dec.Inst.Op != x86.DEC || dec.Inst.Args[0] != x86.Operand(x86.CX) || jne.Label != "" || jne.Inst.Op != x86.JNE {
+		if dec.Label != "" || dec.Inst.Op != x86.DEC || dec.Inst.Args[0] != x86.Operand(x86.CX) && dec.Inst.Args[0] != x86.Operand(x86.ECX) || jne.Label != "" || jne.Inst.Op != x86.JNE {
 			continue
+		}
+		op := x86.LOOP
+		if dec.Inst.Args[0] == x86.Operand(x86.ECX) {
+			op |= x86.A32 // a32 loop: ecx, 3 bytes where 4
 		}
 		l, isLabel := jne.Inst.Args[0].(x86.Label)
 		top, inside := at[string(l)]
@@ -193,17 +195,56 @@ func loopCX(k *regalloc.Kernel) {
 			continue
 		}
 		// loop's displacement counts from its end: the body and its 2
-		// bytes. A body that does not assemble alone (a jump) stays.
-		var body []x86.Inst
-		for _, it := range k.Items[top:i] {
-			if it.Label == "" {
-				body = append(body, it.Inst)
-			}
-		}
-		if n := instBytes(body...); n == 0 || n+2 > 128 || slices.ContainsFunc(body, func(in x86.Inst) bool { return jumps(in.Op) }) {
+		// bytes. A body that jumps outside itself stays.
+		if n := itemBytes(k.Items[top:i]); n == 0 || n+2 > 128 {
 			continue
 		}
-		k.Items[i+1].Inst = x86.Inst{Op: x86.LOOP, Args: jne.Inst.Args}
+		k.Items[i+1].Inst = x86.Inst{Op: op, Args: jne.Inst.Args}
+		drop[i] = true
+	}
+	dropItems(k, drop)
+}
+
+// itemBytes is the size of items, labels and jumps among them, or 0
+// where they do not assemble alone (a jump to a label outside them).
+func itemBytes(items []regalloc.Item) int {
+	var p x86.Program
+	for _, it := range items {
+		if it.Label != "" {
+			p.Label(it.Label)
+		} else {
+			p.Add(it.Inst)
+		}
+	}
+	n, err := p.Size(0)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// stepTest drops a test of a register that the instruction before it
+// has just stepped (dec, inc, add, sub of the same register), where
+// what reads the flags after it reads only the zero and sign flags,
+// which the step set as the test would: `dec cx; test cx, cx; jne L`
+// is `dec cx; jne L` (2 bytes fewer), and loopCX's after it. After
+// allocation (k in physical registers).
+func stepTest(k *regalloc.Kernel) {
+	drop := map[int]bool{}
+	for i := 1; i < len(k.Items); i++ {
+		step, test := k.Items[i-1], k.Items[i]
+		if test.Label != "" || step.Label != "" || test.Inst.Op != x86.TEST || len(test.Inst.Args) != 2 || test.Inst.Args[0] != test.Inst.Args[1] {
+			continue
+		}
+		r, isReg := test.Inst.Args[0].(x86.Reg)
+		switch step.Inst.Op {
+		case x86.DEC, x86.INC, x86.ADD, x86.SUB:
+		default:
+			continue
+		}
+		if !isReg || step.Inst.Args[0] != x86.Operand(r) || !flagsDead(k.Items, i+1, true, allFlags&^(zf|sf)) {
+			continue
+		}
 		drop[i] = true
 	}
 	dropItems(k, drop)

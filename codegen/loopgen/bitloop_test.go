@@ -83,8 +83,8 @@ func TestBitIndex(t *testing.T) {
 }
 
 // `dec cx; jne L` back to L is loop; it stays where the flags are read
-// after it or at L, the counter is another register, the body holds a
-// jump, or L lies beyond a byte's displacement.
+// after it or at L, the counter is another register, the body jumps out
+// of itself, or L lies beyond a byte's displacement.
 func TestLoopCX(t *testing.T) {
 	inst := func(op x86.Op, args ...x86.Operand) x86.Inst { return x86.Inst{Op: op, Args: args} }
 	mac := []x86.Inst{inst(x86.MOVSX, x86.EAX, x86.B(x86.Mem{Base: x86.SI})), inst(x86.IMUL, x86.D(x86.Mem{Base: x86.BX})),
@@ -106,7 +106,9 @@ func TestLoopCX(t *testing.T) {
 		{"a word's lods at the top", append([]x86.Inst{inst(x86.A32 | x86.LODSW), inst(x86.CWDE)}, mac[1:]...), nil, x86.CX, true},
 		{"the flags read at the top", append([]x86.Inst{inst(x86.ADC, x86.EBP, x86.Imm(0))}, mac...), nil, x86.CX, false},
 		{"bp", mac, nil, x86.BP, false},
-		{"a jump in the body", append(slices.Clone(mac), inst(x86.JMP, x86.Label("top"))), nil, x86.CX, false},
+		// argmax's skip over its new best lands in the body.
+		{"a jump within the body", append(slices.Clone(mac), inst(x86.JMP, x86.Label("top"))), nil, x86.CX, true},
+		{"a jump out of the body", append(slices.Clone(mac), inst(x86.JL, x86.Label("out"))), nil, x86.CX, false},
 		{"too far", long, nil, x86.CX, false},
 	} {
 		k := &regalloc.Kernel{Name: "t"}
@@ -116,6 +118,8 @@ func TestLoopCX(t *testing.T) {
 			k.Items = append(k.Items, regalloc.Item{Inst: in})
 		}
 		k.I(x86.MOV, x86.D(x86.Abs16(0x1000)), x86.EBP)
+		k.I(x86.RET)
+		k.Label("out")
 		k.I(x86.RET)
 		n := len(k.Items)
 		loopCX(k)
@@ -128,5 +132,54 @@ func TestLoopCX(t *testing.T) {
 			assert.Equal(t, n-1, len(k.Items), c.name)
 			assert.NotContains(t, ops, x86.DEC, c.name)
 		}
+	}
+}
+
+// `dec ecx; jne L` is `a32 loop L` (ecx: stories15M's argmax, whose
+// count indexes a linear address).
+func TestLoopECX(t *testing.T) {
+	k := &regalloc.Kernel{Name: "t"}
+	k.I(x86.MOV, x86.ECX, x86.Imm(64))
+	k.Label("top")
+	k.I(x86.ADD, x86.EBP, x86.D(x86.Mem{Index: x86.ECX, Scale: 4, Addr32: true}))
+	k.I(x86.DEC, x86.ECX)
+	k.I(x86.JNE, x86.Label("top"))
+	k.I(x86.RET)
+	loopCX(k)
+	assert.Equal(t, x86.Inst{Op: x86.LOOP | x86.A32, Args: []x86.Operand{x86.Label("top")}}, k.Items[3].Inst)
+	assert.Len(t, k.Items, 5)
+}
+
+// A test of the register that the instruction before it stepped goes
+// where only the zero and sign flags are read after it (the step set
+// them alike); it stays where the carry or overflow flag is read, the
+// register or its width differs, or a label lies between.
+func TestStepTest(t *testing.T) {
+	inst := func(op x86.Op, args ...x86.Operand) regalloc.Item {
+		return regalloc.Item{Inst: x86.Inst{Op: op, Args: args}}
+	}
+	jne := inst(x86.JNE, x86.Label("top"))
+	for _, c := range []struct {
+		name  string
+		items []regalloc.Item
+		drop  bool
+	}{
+		{"dec", []regalloc.Item{inst(x86.DEC, x86.CX), inst(x86.TEST, x86.CX, x86.CX), jne}, true},
+		{"add", []regalloc.Item{inst(x86.ADD, x86.ECX, x86.Imm(-1)), inst(x86.TEST, x86.ECX, x86.ECX), jne}, true},
+		{"a signed jump", []regalloc.Item{inst(x86.DEC, x86.CX), inst(x86.TEST, x86.CX, x86.CX), inst(x86.JL, x86.Label("top"))}, false},
+		{"the carry read after", []regalloc.Item{inst(x86.ADD, x86.CX, x86.Imm(-1)), inst(x86.TEST, x86.CX, x86.CX), jne, inst(x86.ADC, x86.AX, x86.Imm(0))}, false},
+		{"another width", []regalloc.Item{inst(x86.DEC, x86.ECX), inst(x86.TEST, x86.CX, x86.CX), jne}, false},
+		{"another register", []regalloc.Item{inst(x86.DEC, x86.CX), inst(x86.TEST, x86.DX, x86.DX), jne}, false},
+		{"a label between", []regalloc.Item{inst(x86.DEC, x86.CX), {Label: "mid"}, inst(x86.TEST, x86.CX, x86.CX), jne}, false},
+	} {
+		items := append([]regalloc.Item{{Label: "top"}}, c.items...)
+		items = append(items, inst(x86.RET))
+		k := &regalloc.Kernel{Name: "t", Items: slices.Clone(items)}
+		stepTest(k)
+		want := items
+		if c.drop {
+			want = slices.Delete(slices.Clone(items), 2, 3)
+		}
+		assert.Equal(t, want, k.Items, c.name)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	x86 "tfc/codegen/x86_16"
 	"tfc/lir"
+	"tfc/regalloc"
 )
 
 // inst selects one lir instruction.
@@ -208,6 +209,16 @@ func (k *kernel) inst(in *lir.Inst) {
 		}
 		if gr.Add != 0 {
 			k.i(x86.ADD, d, x86.Imm(int64(gr.Add)))
+		}
+	case lir.OpUndef:
+		regs := []x86.Reg{k.dst(in.Dst)}
+		if k.is64(in.Dst) {
+			regs = append(regs, k.dstHi(in.Dst))
+		}
+		for _, d := range regs {
+			if v, ok := regalloc.Number(d); ok {
+				k.undefs = append(k.undefs, v)
+			}
 		}
 	case lir.OpToken, lir.OpPos:
 		a := addrTok

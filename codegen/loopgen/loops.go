@@ -39,7 +39,14 @@ func (k *kernel) loop(n *lir.Node, before []*lir.Node) {
 	if p, last, ok := k.endLoop(n, before); ok {
 		k.label(top)
 		k.nodes(n.Body)
-		k.i(x86.CMP, word16(k.src(p)), x86.Imm(last))
+		if last == 0 && n.Body[len(n.Body)-1].Inst.Dst == p && indexes(n.Body, p) {
+			// The step is the body's last, in 32 bits where p indexes
+			// a linear address (stories15M's argmax): stepTest takes
+			// its flags for the compare's, in its width.
+			k.i(x86.CMP, k.src(p), x86.Imm(0))
+		} else {
+			k.i(x86.CMP, word16(k.src(p)), x86.Imm(last))
+		}
 		k.i(x86.JNZ, x86.Label(top))
 		k.label(end)
 		return
@@ -112,7 +119,8 @@ func (k *kernel) endLoop(n *lir.Node, before []*lir.Node) (lir.Reg, int64, bool)
 	if !k.short || n.Count != lir.NoReg || n.CountImm <= 0 || k.readers[n.Index] != 0 || len(n.Body) == 0 {
 		return 0, 0, false
 	}
-	for _, x := range n.Body {
+	p, end, found := lir.NoReg, int64(0), false
+	for i, x := range n.Body {
 		in := &x.Inst
 		if x.Kind != lir.NInst || in.Op != lir.OpAdd || in.Dst != in.A || k.f.Types[in.Dst] != lir.I32 || k.nd[in.Dst] != 2 {
 			continue
@@ -121,11 +129,32 @@ func (k *kernel) endLoop(n *lir.Node, before []*lir.Node) (lir.Reg, int64, bool)
 		if !ok || step == 0 || n.CountImm*abs64(step) >= 0x10000 {
 			continue
 		}
-		if v, ok := k.valueBefore(in.Dst, before); ok {
-			return in.Dst, int64(int16(v + n.CountImm*step)), true
+		v, ok := k.valueBefore(in.Dst, before)
+		if !ok {
+			continue
+		}
+		e := int64(int16(v + n.CountImm*step))
+		if e == 0 && i == len(n.Body)-1 {
+			// The step's own flags end the loop (zeroCmp drops the compare).
+			return in.Dst, e, true
+		}
+		if !found {
+			p, end, found = in.Dst, e, true
 		}
 	}
-	return 0, 0, false
+	return p, end, found
+}
+
+// indexes: an address in nodes takes r as its base or index.
+func indexes(nodes []*lir.Node, r lir.Reg) bool {
+	found := false
+	lir.Walk(nodes, func(n *lir.Node) {
+		if n.Kind == lir.NInst {
+			m := n.Inst.Mem
+			found = found || m.Buf != nil && (m.Base == r || m.Index == r)
+		}
+	})
+	return found
 }
 
 // valueBefore is the value that r has after nodes, written once among
@@ -139,6 +168,9 @@ func (k *kernel) valueBefore(r lir.Reg, nodes []*lir.Node) (int64, bool) {
 		}
 		if c, ok := k.known(r); ok {
 			return c, true
+		}
+		if x.Inst.Op == lir.OpConst {
+			return x.Inst.Imm, true
 		}
 		if x.Inst.Op == lir.OpCopy && k.nd[x.Inst.A] == 1 {
 			return k.valueBefore(x.Inst.A, nodes[:i])

@@ -281,7 +281,7 @@ func flagEffects(in x86.Inst, shifts bool) (reads, writes flagSet, ok bool) {
 	switch in.Op {
 	case x86.MOV, x86.MOVZX, x86.MOVSX, x86.LEA, x86.LODSB, x86.LODSW, x86.LODSD, x86.PUSH, x86.POP,
 		x86.STOSB, x86.STOSW, x86.STOSD, x86.REP | x86.STOSB, x86.REP | x86.STOSW, x86.REP | x86.STOSD,
-		x86.MOVSB, x86.MOVSW, x86.MOVSD, x86.CDQ, x86.CWD, x86.CBW, x86.CWDE, x86.NOT, x86.XCHG, x86.JMP:
+		x86.MOVSB, x86.MOVSW, x86.MOVSD, x86.CDQ, x86.CWD, x86.CBW, x86.CWDE, x86.NOT, x86.XCHG, x86.JMP, x86.STD, x86.CLD:
 		return 0, 0, true // pop: a register's, not popf
 	case x86.CMP, x86.TEST, x86.ADD, x86.SUB, x86.AND, x86.OR, x86.XOR, x86.NEG, x86.MUL, x86.IMUL, x86.DIV,
 		x86.SCASB, x86.SCASW, x86.SCASD, x86.CMPSB, x86.CMPSW, x86.CMPSD:

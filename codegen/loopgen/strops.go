@@ -29,23 +29,29 @@ func lodsLoads(k *regalloc.Kernel) {
 		}
 		m := it.Inst.Args[1].(x86.Mem)
 		if j := steppedAfter(k.Items, i, pointer(m), width); j > 0 {
-			if m.Seg != x86.NoReg && m.Seg != x86.DS { // lods reads DS's by default
-				op |= x86.SegOverride(m.Seg)
-			}
-			if m.Addr32 {
-				op |= x86.A32
-			}
-			with[i] = []x86.Inst{{Op: op}}
-			switch width {
-			case 1:
-				with[i] = append(with[i], x86.Inst{Op: x86.CBW}, x86.Inst{Op: x86.CWDE})
-			case 2:
-				with[i] = append(with[i], x86.Inst{Op: x86.CWDE})
-			}
+			with[i] = lods(op, width, m)
 			drop[j] = true
 		}
 	}
 	rewriteItems(k, drop, with)
+}
+
+// lods is the lods op of width (lodsOf's) that loads through m, its
+// segment and address size m's, and the extension to a dword after it.
+func lods(op x86.Op, width int, m x86.Mem) []x86.Inst {
+	if m.Seg != x86.NoReg && m.Seg != x86.DS { // lods reads DS's by default
+		op |= x86.SegOverride(m.Seg)
+	}
+	if m.Addr32 {
+		op |= x86.A32
+	}
+	switch width {
+	case 1:
+		return []x86.Inst{{Op: op}, {Op: x86.CBW}, {Op: x86.CWDE}}
+	case 2:
+		return []x86.Inst{{Op: op}, {Op: x86.CWDE}}
+	}
+	return []x86.Inst{{Op: op}}
 }
 
 // indexBase: where a 16-bit address is one unscaled index alone
@@ -493,7 +499,7 @@ func stringHints(items []regalloc.Item) []map[int]x86.Reg {
 			if nx.Label != "" || jumps(nx.Inst.Op) {
 				break
 			}
-			if stepsVirtual(nx.Inst, pn, int(m.Size)/8) {
+			if stepsVirtual(nx.Inst, pn, int(m.Size)/8) || to == x86.ESI && stepsVirtual(nx.Inst, pn, -int(m.Size)/8) {
 				h := map[int]x86.Reg{vn: x86.EAX, pn: to}
 				if !slices.ContainsFunc(hs, func(o map[int]x86.Reg) bool { return maps.Equal(o, h) }) {
 					hs = append(hs, h) // Recolor would try it again for nothing
