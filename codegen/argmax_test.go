@@ -25,3 +25,18 @@ func TestArgmaxBackward(t *testing.T) {
 	assert.Regexp(t, `\n\s+mov cx, 0x200\n\s+std\n`, argmax)
 	assert.Regexp(t, `\n\s+mov (ax|bx|dx|si|di|bp), cx\n`, argmax, "the best's index: the count")
 }
+
+// Attention's best score has no start of its own (OpUndef): a higher
+// score sets it, or the first position, one branch on either (orJump),
+// the position's index tested in 16 bits (a short loop's): `cmp; jg;
+// test r16, r16; jne` where `mov dword [m], 0x80000000` went before the
+// loop. Both llama2 examples, in the memory models the compiler chooses.
+func TestAttentionBestFromFirst(t *testing.T) {
+	for _, name := range []string{"llama2", "llama2-int8"} {
+		listing := loopListing(t, name, "")
+		att := regexp.MustCompile(`(?m)^; region attention t1\n(?:[^;].*\n|; region attention t1\n)*`).FindString(listing)
+		assert.Regexp(t, `\n\s+cmp eax, dword \[0x[0-9a-f]+\]\n\s+jg short (\S+)\n\s+test (..), (..)\n\s+jne short \S+\n(\S+):\n\s+mov dword \[0x[0-9a-f]+\], eax\n`, att, name)
+		assert.NotContains(t, att, "0x80000000", name)
+		assert.NotContains(t, att, "-0x80000000", name)
+	}
+}

@@ -28,15 +28,22 @@ type LowerOptions struct {
 	// cosines and the sines negated, and each output of a pair is one
 	// OpMac2 of the pair (the size policy: one routine computes both).
 	RopeMac2 bool
+	// BestFromFirst: attention's best score has no start (OpUndef): the
+	// first position sets it, or a higher score (the size policy: 5 bytes
+	// fewer in llama2.tf, a test and a jump more a score; the speed
+	// policy's start, the least int32, is a store a head).
+	BestFromFirst bool
 	// Positions: the positions the image reaches (its steps), whose rows
 	// alone rope's tables hold (0: every position of the context).
 	Positions int
 }
 
 // LowerOptionsFor are the options a policy lowers with ("size": each
-// cache head's shift in its row, rope by OpMac2).
+// cache head's shift in its row, rope by OpMac2, the best score from the
+// first).
 func LowerOptionsFor(policy string) LowerOptions {
-	return LowerOptions{ShiftsInRows: policy == "size", RopeMac2: policy == "size"}
+	size := policy == "size"
+	return LowerOptions{ShiftsInRows: size, RopeMac2: size, BestFromFirst: size}
 }
 
 // LowerWith is Lower with options.

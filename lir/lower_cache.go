@@ -281,6 +281,9 @@ func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 			kvHead = b.mul32(kh, b.c32(cb.slot))
 		}
 		best := b.c32(math.MinInt32)
+		if lw.o.BestFromFirst {
+			best = b.undef(I32) // the first pass sets it
+		}
 		positions(func(t Reg) {
 			kb := rowAt(t, kvHead)
 			dot := b.c64(0)
@@ -293,7 +296,11 @@ func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 			sc := lw.rshr(b.op(OpShl, I64, dot, sh), ir.FracBits)
 			score := lw.rshr(b.wide(sc, b.c32(scale)), ir.AttnScaleBits)
 			b.store(i32At(scores, t, 0), score)
-			b.setSel(best, b.cmp(GT, score, best), score, best)
+			higher := b.cmp(GT, score, best)
+			if lw.o.BestFromFirst {
+				higher = b.op(OpOr, I32, b.cmp(EQ, t, b.c32(0)), higher)
+			}
+			b.setSel(best, higher, score, best)
 		})
 		b.loop(NoReg, hd, func(i Reg) {
 			b.store(at(acc, i, 8, 0, 8, true), b.c64(0))

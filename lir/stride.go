@@ -60,6 +60,26 @@ func stride(f *Func) {
 	})
 }
 
+// zeroTests are the compares in loop n of its index with 0 for equality
+// (attention's first position, whose score is the best so far): they
+// hold of the index times any scale alike.
+func zeroTests(n *Node, konst map[Reg]int64) int {
+	tests := 0
+	Walk(n.Body, func(b *Node) {
+		in := &b.Inst
+		if b.Kind != NInst || in.Op != OpCmp || in.Cond != EQ && in.Cond != NE {
+			return
+		}
+		for _, ab := range [][2]Reg{{in.A, in.B}, {in.B, in.A}} {
+			if c, ok := konst[ab[1]]; ok && c == 0 && ab[0] == n.Index {
+				tests++
+				return
+			}
+		}
+	})
+	return tests
+}
+
 // mulByConst: n multiplies r by a positive constant c.
 func mulByConst(n *Node, konst map[Reg]int64) (r Reg, c int64, ok bool) {
 	if n.Kind != NInst || n.Inst.Op != OpMul {
@@ -139,7 +159,7 @@ func strideLoop(f *Func, n *Node, s *scaling, shifts int, least int64, uses []in
 	if k == 0 {
 		return nil
 	}
-	if s.n+shifts != uses[n.Index] || shifts > 0 && least < k {
+	if s.n+shifts+zeroTests(n, konst) != uses[n.Index] || shifts > 0 && least < k {
 		return nil
 	}
 	// Flat, the step's 2 bytes pay where three operands each lose a SIB

@@ -227,3 +227,33 @@ func TestStrideFlatLowActivation(t *testing.T) {
 		assert.Equal(t, 4/max(want, 1), body[0].Inst.Mem.Scale, "low activations %v: x's scale", low)
 	}
 }
+
+// An index that a compare with 0 also reads (attention's first position)
+// still strides: index·scale is 0 where the index is. A compare with
+// another constant, or an order, keeps it unscaled.
+func TestStrideTestsForZero(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		cond     Cond
+		k        int64
+		wantStep int64
+	}{
+		{"equal to 0", EQ, 0, 4},
+		{"not 0", NE, 0, 4},
+		{"equal to 1", EQ, 1, 0},
+		{"above 0", GT, 0, 0},
+	} {
+		f := &Func{Segmented: true}
+		buf := &Buf{Name: "x", Kind: BufVar, Size: 64}
+		f.Bufs = []*Buf{buf}
+		i, v, k, first := f.NewReg(I32), f.NewReg(I32), f.NewReg(I32), f.NewReg(I32)
+		load := &Node{Kind: NInst, Inst: Inst{Op: OpLoad, Dst: v, A: NoReg, B: NoReg, C: NoReg,
+			Mem: Mem{Buf: buf, Base: NoReg, Index: i, Scale: 4, Width: 4}}}
+		test := &Node{Kind: NInst, Inst: Inst{Op: OpCmp, Dst: first, A: i, B: k, C: NoReg, Cond: c.cond}}
+		loop := &Node{Kind: NLoop, Index: i, Count: NoReg, CountImm: 8, Body: []*Node{load, test}}
+		f.Body = []*Node{{Kind: NInst, Inst: Inst{Op: OpConst, Dst: k, A: NoReg, B: NoReg, C: NoReg, Imm: c.k}}, loop}
+		stride(f)
+		assert.Equal(t, c.wantStep, loop.Step, "%s: step", c.name)
+		assert.Equal(t, i, test.Inst.A, c.name)
+	}
+}

@@ -3,6 +3,7 @@ package regalloc
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 
@@ -138,7 +139,7 @@ func analyze(k *Kernel, o *Options) (*analysis, error) {
 		a.item = append(a.item, i)
 		a.eff = append(a.eff, e)
 	}
-	for _, lists := range [][]int{o.LiveIn, o.LiveOut} {
+	for _, lists := range [][]int{o.LiveIn, o.LiveOut, o.Undef} {
 		for _, n := range lists {
 			if n < 0 || n >= MaxVirtual {
 				return nil, a.errf("v%d is not a virtual register number", n)
@@ -179,7 +180,7 @@ func analyze(k *Kernel, o *Options) (*analysis, error) {
 			}
 		}
 	}
-	for _, lists := range [][]int{o.LiveIn, o.LiveOut} {
+	for _, lists := range [][]int{o.LiveIn, o.LiveOut, o.Undef} {
 		for _, n := range lists {
 			a.seen[physNodes+n] = true
 		}
@@ -252,7 +253,7 @@ func analyze(k *Kernel, o *Options) (*analysis, error) {
 
 	// A virtual live at entry must be an argument.
 	liveIn := map[int]bool{}
-	for _, n := range o.LiveIn {
+	for _, n := range slices.Concat(o.LiveIn, o.Undef) {
 		liveIn[n] = true
 		a.entry.add(physNodes+n, partAll)
 	}

@@ -263,6 +263,11 @@ type Options struct {
 	// LiveIn are the virtuals that hold values at entry (arguments);
 	// LiveOut those that must hold values at every exit (results).
 	LiveIn, LiveOut []int
+	// Undef are virtuals whose values at entry do not matter (read before
+	// any write, in passes where what they hold is never used: a running
+	// best that the first pass always sets). Like LiveIn's they are live
+	// at entry, but AllocateSpilling may spill one, with nothing to store.
+	Undef []int
 	// CallUses are the registers a call (or int) reads, CallClobbers those
 	// it destroys. CallClobbers nil means all seven general registers; an
 	// empty non-nil slice means a call preserves them all.

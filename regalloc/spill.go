@@ -59,6 +59,8 @@ func AllocateSpilling(k *Kernel, o Options, slot func(i int) x86.Mem) (*Kernel, 
 			continue
 		}
 		k = spillVirtual(k, &o, v, m, fresh)
+		// Its slot holds whatever it holds: no virtual is live at entry.
+		o.Undef = slices.DeleteFunc(slices.Clone(o.Undef), func(u int) bool { return u == v })
 	}
 }
 
@@ -348,7 +350,7 @@ func nextVirtual(k *Kernel, o *Options) int {
 			}
 		}
 	}
-	for _, n := range append(append([]int(nil), o.LiveIn...), o.LiveOut...) {
+	for _, n := range slices.Concat(o.LiveIn, o.LiveOut, o.Undef) {
 		next = max(next, n+1)
 	}
 	return next

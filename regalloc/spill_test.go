@@ -1,6 +1,7 @@
 package regalloc
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -201,4 +202,37 @@ func TestResidentIsSpilledLast(t *testing.T) {
 	needQEMU(t)
 	got, _ := runKernel(t, out, o, nil, func(*x86.Program) {}, 0x600, 1)
 	assert.Equal(t, hexLines(n*(n+1)/2), got, "printed\n%s", out)
+}
+
+// A virtual of Options.Undef is live at entry with no definition, as an
+// argument is, but may be spilled: its slot holds whatever it holds, so
+// nothing is stored into it first. Here it is the cheapest victim (read
+// once, live throughout); as an argument (LiveIn) it is never spilled.
+func TestSpillUndef(t *testing.T) {
+	k := &Kernel{Name: "undef"}
+	for i := range 6 {
+		k.I(x86.MOV, V(i), x86.Imm(int64(i+1)))
+	}
+	k.I(x86.MOV, V(8), x86.Imm(0))
+	for i := range 6 {
+		k.I(x86.ADD, V(8), V(i))
+	}
+	k.I(x86.MOV, x86.D(x86.Abs16(0x600)), V(8))
+	k.I(x86.MOV, x86.D(x86.Abs16(0x604)), V(7))
+	_, err := Allocate(k, Options{})
+	require.ErrorContains(t, err, "v7 may be used before any definition")
+	slot := func(i int) x86.Mem { return x86.D(x86.Abs16(uint16(0x700 + 4*i))) }
+	out, as, used, err := AllocateSpilling(k, Options{Undef: []int{7}}, slot)
+	require.NoError(t, err)
+	require.Equal(t, 1, used, "slots\n%s", out)
+	require.NoError(t, verify(out, Options{Undef: []int{7}}, as), "verify\n%s", out)
+	for _, it := range out.Items {
+		assert.False(t, mentions(it.Inst, 7), "v7 spilled: %s", InstString(it.Inst))
+		if m, ok := it.Inst.Args[0].(x86.Mem); ok && m.Disp == 0x700 {
+			t.Errorf("a store into v7's slot: %s\n%s", InstString(it.Inst), out)
+		}
+	}
+	out, _, _, err = AllocateSpilling(k, Options{LiveIn: []int{7}}, slot)
+	require.NoError(t, err)
+	assert.True(t, slices.ContainsFunc(out.Items, func(it Item) bool { return mentions(it.Inst, 7) }), "an argument stays\n%s", out)
 }

@@ -68,7 +68,7 @@ func (g *gen) allocateKernel(k *kernel, name, mark string, spill int, ret bool) 
 	deadCode(&k.k)
 	peephole(k.k.Items, g.o.Size)
 	o := allocOptions()
-	o.LiveIn = k.undefs
+	o.Undef = k.undefs
 	o.RegisterShifts = g.o.Size
 	a, err := allocate(k, o, spill)
 	if err != nil {
@@ -300,7 +300,7 @@ func cacheKey(k *kernel, o regalloc.Options, spill int, last bool) string {
 	for _, it := range k.k.Items {
 		fmt.Fprintf(&sb, "%s|%s|%v|%v|%x\n", it.Label, regalloc.InstString(it.Inst), it.Reads, it.Clobbers, it.Data)
 	}
-	fmt.Fprint(&sb, spill, k.short, o.Addr16, o.Split, o.SplitsCheap, o.RegisterShifts, o.Cost != nil, slices.Sorted(maps.Keys(o.Resident)), o.LiveIn, last)
+	fmt.Fprint(&sb, spill, k.short, o.Addr16, o.Split, o.SplitsCheap, o.RegisterShifts, o.Cost != nil, slices.Sorted(maps.Keys(o.Resident)), o.Undef, last)
 	return sb.String()
 }
 

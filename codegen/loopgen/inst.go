@@ -481,6 +481,9 @@ func (k *kernel) compare(in *lir.Inst) lir.Cond {
 			a, b, c = b, a, swapped[c]
 		}
 		ra, sb := k.reg(a), k.src(b)
+		if v, ok := k.known(b); ok && k.words[a] && v >= 0 && v < 0x8000 {
+			ra, sb = v16(ra), word16(sb)
+		}
 		k.i(x86.CMP, ra, sb)
 		return c
 	}

@@ -38,6 +38,10 @@ type kernel struct {
 	// below: a proc's params that every call passes a constant in
 	// [0, below) (a loop counting to one may count in 16 bits).
 	below map[lir.Reg]int64
+	// words are the indexes of short loops (shortLoop): their low words
+	// are their values, which a compare with a constant below 0x8000 reads
+	// alone.
+	words map[lir.Reg]bool
 	// foldable loads are not selected where they are but deferred to
 	// their one reader, which reads the memory operand itself.
 	foldable map[lir.Reg]bool
@@ -113,7 +117,7 @@ func newKernel(f *lir.Func, l *Layout, name string, nodes []*lir.Node) *kernel {
 		}
 	})
 	return &kernel{f: f, l: l, k: regalloc.Kernel{Name: name}, name: name, lo: map[lir.Reg]x86.Reg{},
-		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, seg16: map[lir.Reg]bool{}, below: map[lir.Reg]int64{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
+		hi: map[lir.Reg]x86.Reg{}, konst: konst, zeroHi: zeroHi, inMem: map[lir.Reg]x86.Mem{}, seg16: map[lir.Reg]bool{}, below: map[lir.Reg]int64{}, words: map[lir.Reg]bool{}, nd: nd, region: map[uint16]x86.Reg{}, segs: map[any]x86.Reg{},
 		foldable: map[lir.Reg]bool{}, deferred: map[lir.Reg]lir.Mem{},
 		rmw: map[*lir.Inst]*lir.Inst{}, rmwStore: map[*lir.Inst]*lir.Inst{}, bias: map[lir.Reg]int64{}, rshrShifts: map[int64]bool{}, lookups: map[lookupRoutine]bool{}, mac2s: map[mac2Routine]bool{}}
 }
@@ -266,6 +270,11 @@ func (k *kernel) nodes(ns []*lir.Node) {
 		}
 		if flags != nil && k.silent(n) {
 			continue // no code: the flags wait
+		}
+		if c2, _, at, ok := k.orAt(ns, i); ok && flags == nil {
+			k.orJump(ns, i, c2, at)
+			skip = at - i
+			continue
 		}
 		if n.Kind == lir.NInst && n.Inst.Op == lir.OpCmp {
 			j := i + 1

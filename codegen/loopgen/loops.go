@@ -74,6 +74,7 @@ func (k *kernel) loop(n *lir.Node, before []*lir.Node) {
 		k.i(x86.JGE, x86.Label(end))
 	}
 	k.label(top)
+	k.words[n.Index] = k.shortLoop(n)
 	k.nodes(n.Body)
 	if k.shortLoop(n) {
 		idx, count = short16(idx, count)
