@@ -52,11 +52,9 @@ func TestRecolorPairsAnAddress(t *testing.T) {
 		"v0 and v1 address memory together: %v", as)
 }
 
-// Argmax: the running maximum v0, the element v1 loaded through v2. A
-// cost that only the element in eax with its pointer in esi lowers (lods)
-// needs two swaps at once, each alone no cheaper, which Recolor's single
-// Kempe swaps never keep; the hint reaches it by renaming the families.
-func TestRecolorHint(t *testing.T) {
+// argmaxLoop is argmax's loop: the running maximum v0, from 0x100, the
+// element v1 loaded through v2, up to 0x200.
+func argmaxLoop() *Kernel {
 	k := &Kernel{Name: "argmax"}
 	k.I(x86.MOV, v0, x86.D(x86.Abs16(0x100)))
 	k.I(x86.MOV, v2, x86.Imm(0x104))
@@ -69,6 +67,15 @@ func TestRecolorHint(t *testing.T) {
 	k.Label("less")
 	k.I(x86.CMP, v2, x86.Imm(0x200))
 	k.I(x86.JB, x86.Label("top"))
+	return k
+}
+
+// Argmax: the running maximum v0, the element v1 loaded through v2. A
+// cost that only the element in eax with its pointer in esi lowers (lods)
+// needs two swaps at once, each alone no cheaper, which Recolor's single
+// Kempe swaps never keep; the hint reaches it by renaming the families.
+func TestRecolorHint(t *testing.T) {
+	k := argmaxLoop()
 	k.I(x86.MOV, x86.D(x86.Abs16(0x100)), v0)
 	start := map[int]x86.Reg{0: x86.EAX, 1: x86.ESI, 2: x86.EDI}
 	o := Options{}
@@ -123,18 +130,7 @@ func TestRecolorHint(t *testing.T) {
 // the loop, in v0's family) belongs in eax, which the renaming gave the
 // element (v1); neither the renaming nor the swaps before it reach both.
 func TestRecolorSwapsAfterHint(t *testing.T) {
-	k := &Kernel{Name: "argmax"}
-	k.I(x86.MOV, v0, x86.D(x86.Abs16(0x100)))
-	k.I(x86.MOV, v2, x86.Imm(0x104))
-	k.Label("top")
-	k.I(x86.MOV, v1, x86.D(x86.Ptr32(v2, x86.NoReg, 1, 0)))
-	k.I(x86.ADD, v2, x86.Imm(4))
-	k.I(x86.CMP, v1, v0)
-	k.I(x86.JLE, x86.Label("less"))
-	k.I(x86.MOV, v0, v1)
-	k.Label("less")
-	k.I(x86.CMP, v2, x86.Imm(0x200))
-	k.I(x86.JB, x86.Label("top"))
+	k := argmaxLoop()
 	k.I(x86.MOV, v3, v0)
 	k.I(x86.MOV, x86.D(x86.Abs16(0x100)), v3)
 	start := map[int]x86.Reg{0: x86.EAX, 1: x86.ESI, 2: x86.EDI, 3: x86.EAX}

@@ -577,6 +577,12 @@ func (k *kernel) iff(n *lir.Node, cmp *lir.Inst) {
 		k.i(x86.CMP, c, x86.Imm(0))
 		k.i(x86.JZ, x86.Label(els))
 	}
+	k.arms(n, els, end)
+}
+
+// arms are an if's then, which the code before it enters or jumps past
+// to els, and its else, from els to end.
+func (k *kernel) arms(n *lir.Node, els, end string) {
 	k.nodes(n.Then)
 	if len(n.Else) > 0 {
 		k.i(x86.JMP, x86.Label(end))

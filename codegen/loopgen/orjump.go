@@ -60,11 +60,5 @@ func (k *kernel) orJump(ns []*lir.Node, i, c2, at int) {
 		k.label(els)
 		return
 	}
-	k.nodes(n.Then)
-	if len(n.Else) > 0 {
-		k.i(x86.JMP, x86.Label(end))
-	}
-	k.label(els)
-	k.nodes(n.Else)
-	k.label(end)
+	k.arms(n, els, end)
 }
