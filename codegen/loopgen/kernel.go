@@ -22,9 +22,9 @@ type kernel struct {
 	lo    map[lir.Reg]x86.Reg
 	hi    map[lir.Reg]x86.Reg
 	konst map[lir.Reg]int64
-	// undefs are the virtuals of lir.OpUndef's registers: the
-	// allocator's arguments (regalloc.Options.LiveIn), whose values are
-	// what their registers hold at the kernel's entry.
+	// undefs are the virtuals of lir.OpUndef's registers
+	// (regalloc.Options.Undef): live at the kernel's entry, holding
+	// whatever their registers hold there.
 	undefs []int
 	// zeroHi are i64 registers written once, by OpExtU: their high dword
 	// is the immediate 0 wherever it is read, and no register holds it.

@@ -74,9 +74,10 @@ func (k *kernel) loop(n *lir.Node, before []*lir.Node) {
 		k.i(x86.JGE, x86.Label(end))
 	}
 	k.label(top)
-	k.words[n.Index] = k.shortLoop(n)
+	short := k.shortLoop(n)
+	k.words[n.Index] = short
 	k.nodes(n.Body)
-	if k.shortLoop(n) {
+	if short {
 		idx, count = short16(idx, count)
 	}
 	if n.Step > 1 {
@@ -136,7 +137,7 @@ func (k *kernel) endLoop(n *lir.Node, before []*lir.Node) (lir.Reg, int64, bool)
 		}
 		e := int64(int16(v + n.CountImm*step))
 		if e == 0 && i == len(n.Body)-1 {
-			// The step's own flags end the loop (zeroCmp drops the compare).
+			// The step's own flags end the loop (stepTest drops the compare).
 			return in.Dst, e, true
 		}
 		if !found {
