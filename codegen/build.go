@@ -38,7 +38,9 @@ type Options struct {
 	// image) to QEMU's debug console: little-endian words, then 0xFFFF
 	// (ParsePromptTrace). The same console as Trace and Bench: use one.
 	TracePrompt bool
-	// Gen forces a code generator: "loop" (the loop-level back end).
+	// Gen forces a code generator: "loop" (the loop-level back end) or
+	// "small" (-Os's small templates); "" lets the policy choose: -O2 the
+	// loop generator, -Os the smaller image of the two (smallest).
 	Gen string
 	// Profile (the loop code generator) counts the time stamp counter's
 	// advance over each op, reported after Bench's line (ParseProfile).
@@ -139,12 +141,30 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if o.SelfTest && p.Gen.Typed {
 		return nil, errors.New("--selftest needs the prompt in the file or --prompt: a typed prompt is the user's")
 	}
-	if o.Gen == "loop" || o.Opt == "2" {
+	switch {
+	case o.Gen == "small" && o.Opt == "2":
+		return nil, errors.New("--gen small: the small templates are -Os's (-O2 has the loop code generator only)")
+	case o.Gen == "small":
+		return buildSmall(p, prompt, steps, o)
+	case o.Gen == "loop" || o.Opt == "2":
 		return buildLoop(p, prompt, steps, o)
+	case o.Gen != "":
+		return nil, fmt.Errorf("unknown code generator %q (loop or small)", o.Gen)
 	}
-	// -Os: the small templates, hand-golfed for the first language's
-	// shapes, where they take the model; the loop code generator's size
-	// policy otherwise.
+	return smallest(p, prompt, steps, o)
+}
+
+// smallest is -Os's choice of code generator: both the small templates,
+// hand-golfed for the first language's shapes, and the loop code
+// generator's size policy build the program, and the image with fewer code
+// bytes is kept; the loop generator's on a tie, as the one that takes any
+// shape and op. Where the templates cannot take the model, the loop
+// generator builds it and the image's note says why. The sizes compared
+// are those of the builds without instrumentation (trace, bench, profile,
+// self-test, dumps), so that an instrumented image runs the generator the
+// plain one runs; an instrumented build is then made again with the
+// generator chosen.
+func smallest(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
 	loop := func(why string) (*Image, error) {
 		im, err := buildLoop(p, prompt, steps, o)
 		if err == nil {
@@ -155,10 +175,55 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	if why := isel.SmallSupports(p, steps); why != "" {
 		return loop(why)
 	}
+	plain := o.plain()
+	if o.check {
+		plain = o // Check: the templates take it, so the build succeeds
+	}
+	im, err := build(p, prompt, steps, plain)
+	var refused *smallRefused
+	if errors.As(err, &refused) {
+		return loop(refused.why)
+	}
+	if err != nil || o.check {
+		return im, err
+	}
+	// A model the templates take that the loop generator cannot (a limit
+	// of its layout) keeps the templates' image.
+	lp, err := buildLoop(p, prompt, steps, plain)
+	if err == nil && lp.CodeBytes() <= im.CodeBytes() {
+		im = lp
+	}
+	switch {
+	case !o.instrumented():
+		return im, nil
+	case im.Generator == "loop":
+		return buildLoop(p, prompt, steps, o)
+	}
+	return build(p, prompt, steps, o)
+}
+
+// instrumented: o adds code or output that the plain build has not.
+func (o Options) instrumented() bool {
+	return o.Trace || o.Bench || o.TracePrompt || o.Profile || o.SelfTest || o.Dump != ""
+}
+
+// plain is o without its instrumentation.
+func (o Options) plain() Options {
+	o.Trace, o.Bench, o.TracePrompt, o.Profile, o.SelfTest = false, false, false, false, false
+	o.Dump, o.DumpTo = "", nil
+	return o
+}
+
+// buildSmall builds with the small templates (--gen small), or says why
+// they cannot take the model.
+func buildSmall(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
+	if why := isel.SmallSupports(p, steps); why != "" {
+		return nil, fmt.Errorf("--gen small: %s", why)
+	}
 	im, err := build(p, prompt, steps, o)
-	var small *smallRefused
-	if errors.As(err, &small) {
-		return loop(small.why)
+	var refused *smallRefused
+	if errors.As(err, &refused) {
+		return nil, fmt.Errorf("--gen small: %s", refused.why)
 	}
 	return im, err
 }

@@ -56,14 +56,15 @@ var examples = []string{"gelu-random", "mha-random", "mlp-random", "untied-rando
 func path(name string) string { return filepath.Join("..", "examples", name+".tf") }
 
 // Each memory model the model fits gives an image that prints what the
-// simulator prints, with either code generator (-Os and -O2). The llama2
-// examples need the model files (make models); llama2-int8's cache shifts
-// pass 8, which takes attention's 64-bit path in -O2.
+// simulator prints, with each code generator: -Os's two (the small
+// templates, forced, and the loop generator's size policy) and -O2's. The
+// llama2 examples need the model files (make models); llama2-int8's cache
+// shifts pass 8, which takes attention's 64-bit path in -O2.
 func TestMemoryModels(t *testing.T) {
 	for _, name := range append([]string{"llama2", "llama2-int8"}, examples...) {
 		for _, memory := range []string{"flat", "segmented"} {
-			for _, opt := range []string{"s", "2"} {
-				t.Run(name+"/"+memory+"/O"+opt, func(t *testing.T) {
+			for _, c := range []struct{ opt, gen string }{{"s", "small"}, {"s", "loop"}, {"2", ""}} {
+				t.Run(name+"/"+memory+"/O"+c.opt+c.gen, func(t *testing.T) {
 					if strings.HasPrefix(name, "llama2") {
 						if _, err := os.Stat(filepath.Join("..", "models", "stories260K.bin")); err != nil {
 							t.Skip("SKIPPED: models/ is empty (make models)")
@@ -72,15 +73,13 @@ func TestMemoryModels(t *testing.T) {
 					p, err := frontend.LoadFile(path(name), ir.Options{})
 					require.NoError(t, err)
 					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
-					im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Opt: opt})
+					im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Opt: c.opt, Gen: c.gen})
 					if err != nil && memory == "segmented" && strings.Contains(err.Error(), "64 KiB segment") {
 						t.Skipf("does not fit: %v", err)
 					}
 					require.NoError(t, err)
 					require.Equal(t, memory, im.Memory, "the memory model built")
-					if im.Note == "" {
-						require.Equal(t, map[string]string{"s": "small", "2": "loop"}[opt], im.Generator, "-O%s: the generator", opt)
-					}
+					require.Equal(t, map[string]string{"small": "small", "loop": "loop", "": "loop"}[c.gen], im.Generator, "the generator")
 					res := boot(t, im.Bytes)
 					assert.Equal(t, simulate(t, p), string(res.Serial), "what QEMU printed (expected: the simulator's), exit %d", res.ExitCode)
 					assert.Equal(t, 0, res.ExitCode, "exit code")
