@@ -120,6 +120,18 @@ func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86
 			d, ok := in.Args[0].(x86.Reg)
 			lea16 = ok && d.Size() == 16
 		}
+		// shld's low word is its destination's low bits and its
+		// source's high ones: the destination's upper half is demanded
+		// only where the result's is (the source's always is).
+		shldDest := -1
+		if in.Op == x86.SHLD && t.dest >= 0 {
+			dn, _ := nodeOf(in.Args[0].(x86.Reg))
+			if s, ok := in.Args[1].(x86.Reg); ok {
+				if sn, _ := nodeOf(s); sn != dn {
+					shldDest = dn
+				}
+			}
+		}
 		for _, ac := range e.acc {
 			if ac.reg.IsSeg() {
 				continue
@@ -130,6 +142,8 @@ func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86
 			}
 			if ac.read && p&partUp != 0 {
 				switch {
+				case n == shldDest && !ac.addr:
+					t.cond = append(t.cond, n)
 				case lea16 && ac.addr:
 				case t.narrow && (!ac.addr || in.Op == x86.LEA):
 					t.cond = append(t.cond, n)

@@ -51,6 +51,31 @@ func TestNarrow(t *testing.T) {
 	assert.NotContains(t, got, "movzx", "listing:\n%s", strings.TrimSpace(got))
 }
 
+// shld's destination keeps its upper half only where the result's is
+// read: a 64-bit sum's high dword, shifted left by the cache's scale and
+// then read as a word (attention's score), is summed in 16 bits; the
+// source's upper half, which the shift brings in, stays 32-bit, as does a
+// destination whose result is read whole.
+func TestNarrowShld(t *testing.T) {
+	k := &regalloc.Kernel{Name: "shld"}
+	k.I(x86.XOR, x86.EBP, x86.EBP)
+	k.I(x86.MOV, x86.EAX, x86.D(x86.Abs16(0x1000)))
+	k.I(x86.ADD, x86.EBX, x86.EAX) // the source: read whole by shld
+	k.I(x86.ADC, x86.EBP, x86.EDX)
+	k.I(x86.MOV, x86.ECX, x86.D(x86.Abs16(0x1004)))
+	k.I(x86.ADD, x86.EDI, x86.ECX) // a destination read whole after
+	k.I(x86.MOV, x86.CL, x86.B(x86.Abs16(0x1008)))
+	k.I(x86.SHLD, x86.EBP, x86.EBX, x86.CL)
+	k.I(x86.SHLD, x86.EDI, x86.EBX, x86.CL)
+	k.I(x86.MOV, x86.W(x86.Abs16(0x2000)), x86.BP)
+	k.I(x86.MOV, x86.D(x86.Abs16(0x2004)), x86.EDI)
+	k.I(x86.RET)
+	got := narrowed16(t, k, 0, 0)
+	for _, want := range []string{"xor bp, bp\n", "add ebx, eax\n", "adc bp, dx\n", "add edi, ecx\n", "shld ebp, ebx, cl\n"} {
+		assert.Contains(t, got, want, "listing:\n%s", got)
+	}
+}
+
 // A dword stored in the kernel's own spill slot that only words are read
 // from is stored as a word (and its register's def may then narrow); a
 // slot read as a dword, or one outside the kernel's spill slots (another
