@@ -33,8 +33,9 @@ func (r *recorder) Step(token, pos int) int {
 
 // Every image computes the simulator's logits bit for bit at every step,
 // not only the same tokens: a rounding off by one in any kernel shows here
-// even where it would not change a token. Both code generators (-O2 also
-// with -march sse2's pmaddwd dot products), in both memory models; the image writes its trace to QEMU's debug console. The
+// even where it would not change a token. Both code generators (the
+// small templates forced at -Os; -O2 also with -march sse2's pmaddwd dot
+// products), in both memory models; the image writes its trace to QEMU's debug console. The
 // token is the one the model chose, before a prompt token replaces it, so
 // that the sampler is checked at every step too (mha-random samples: its
 // trace shows the logits as they were before the sampler ran).
@@ -73,6 +74,9 @@ func TestLogitsBitForBit(t *testing.T) {
 					steps := min(p.Gen.Steps, 24)
 					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 					o := codegen.Options{Memory: memory, Opt: opt, Trace: true}
+					if opt == "s" {
+						o.Gen = "small" // the loop generator's -Os: difftest, TestMemoryModels
+					}
 					if opt == "2sse2" {
 						o.Opt, o.March = "2", "sse2"
 					}
