@@ -165,24 +165,17 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 // plain one runs; an instrumented build is then made again with the
 // generator chosen.
 func smallest(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
-	loop := func(why string) (*Image, error) {
+	plain, instrumented := o.plain()
+	if o.check {
+		plain = o // Check: the templates take it, so the build succeeds
+	}
+	im, why, err := templates(p, prompt, steps, plain)
+	if why != "" {
 		im, err := buildLoop(p, prompt, steps, o)
 		if err == nil {
 			im.Note = "-Os: the loop code generator, since " + why
 		}
 		return im, err
-	}
-	if why := isel.SmallSupports(p, steps); why != "" {
-		return loop(why)
-	}
-	plain := o.plain()
-	if o.check {
-		plain = o // Check: the templates take it, so the build succeeds
-	}
-	im, err := build(p, prompt, steps, plain)
-	var refused *smallRefused
-	if errors.As(err, &refused) {
-		return loop(refused.why)
 	}
 	if err != nil || o.check {
 		return im, err
@@ -194,7 +187,7 @@ func smallest(p *ir.Program, prompt []int, steps int, o Options) (*Image, error)
 		im = lp
 	}
 	switch {
-	case !o.instrumented():
+	case !instrumented:
 		return im, nil
 	case im.Generator == "loop":
 		return buildLoop(p, prompt, steps, o)
@@ -202,30 +195,39 @@ func smallest(p *ir.Program, prompt []int, steps int, o Options) (*Image, error)
 	return build(p, prompt, steps, o)
 }
 
-// instrumented: o adds code or output that the plain build has not.
-func (o Options) instrumented() bool {
-	return o.Trace || o.Bench || o.TracePrompt || o.Profile || o.SelfTest || o.Dump != ""
-}
-
-// plain is o without its instrumentation.
-func (o Options) plain() Options {
-	o.Trace, o.Bench, o.TracePrompt, o.Profile, o.SelfTest = false, false, false, false, false
+// plain is o without its instrumentation, and whether o had any.
+func (o Options) plain() (Options, bool) {
+	had := o.Dump != ""
+	for _, f := range []*bool{&o.Trace, &o.Bench, &o.TracePrompt, &o.Profile, &o.SelfTest} {
+		had = had || *f
+		*f = false
+	}
 	o.Dump, o.DumpTo = "", nil
-	return o
+	return o, had
 }
 
 // buildSmall builds with the small templates (--gen small), or says why
 // they cannot take the model.
 func buildSmall(p *ir.Program, prompt []int, steps int, o Options) (*Image, error) {
-	if why := isel.SmallSupports(p, steps); why != "" {
+	im, why, err := templates(p, prompt, steps, o)
+	if why != "" {
 		return nil, fmt.Errorf("--gen small: %s", why)
 	}
-	im, err := build(p, prompt, steps, o)
+	return im, err
+}
+
+// templates builds with the small templates, or says why they cannot take
+// the model (an op or shape they lack, or what does not fit below 64 KiB).
+func templates(p *ir.Program, prompt []int, steps int, o Options) (im *Image, why string, err error) {
+	if why := isel.SmallSupports(p, steps); why != "" {
+		return nil, why, nil
+	}
+	im, err = build(p, prompt, steps, o)
 	var refused *smallRefused
 	if errors.As(err, &refused) {
-		return nil, fmt.Errorf("--gen small: %s", refused.why)
+		return nil, refused.why, nil
 	}
-	return im, err
+	return im, "", err
 }
 
 // smallRefused: the small templates cannot place the model (their code
