@@ -79,7 +79,11 @@ func TestMemoryModels(t *testing.T) {
 					}
 					require.NoError(t, err)
 					require.Equal(t, memory, im.Memory, "the memory model built")
-					require.Equal(t, map[string]string{"small": "small", "loop": "loop", "": "loop"}[c.gen], im.Generator, "the generator")
+					want := c.gen
+					if want == "" {
+						want = "loop" // -O2's only
+					}
+					require.Equal(t, want, im.Generator, "the generator")
 					res := boot(t, im.Bytes)
 					assert.Equal(t, simulate(t, p), string(res.Serial), "what QEMU printed (expected: the simulator's), exit %d", res.ExitCode)
 					assert.Equal(t, 0, res.ExitCode, "exit code")

@@ -121,14 +121,13 @@ func UpperDemand(k *Kernel, o Options, narrows func(i int) bool, slot func(m x86
 			lea16 = ok && d.Size() == 16
 		}
 		// shld's low word is its destination's low bits and its
-		// source's high ones: the destination's upper half is demanded
-		// only where the result's is (the source's always is).
+		// source's high ones: a register destination's upper half is
+		// demanded only where the result's is (the source's always is).
 		shldDest := -1
-		if in.Op == x86.SHLD && t.dest >= 0 {
-			dn, _ := nodeOf(in.Args[0].(x86.Reg))
+		if in.Op == x86.SHLD && t.dest >= 0 && t.dest < physNodes {
 			if s, ok := in.Args[1].(x86.Reg); ok {
-				if sn, _ := nodeOf(s); sn != dn {
-					shldDest = dn
+				if sn, _ := nodeOf(s); sn != t.dest {
+					shldDest = t.dest
 				}
 			}
 		}

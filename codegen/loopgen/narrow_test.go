@@ -74,6 +74,16 @@ func TestNarrowShld(t *testing.T) {
 	for _, want := range []string{"xor bp, bp\n", "add ebx, eax\n", "adc bp, dx\n", "add edi, ecx\n", "shld ebp, ebx, cl\n"} {
 		assert.Contains(t, got, want, "listing:\n%s", got)
 	}
+	// A destination in the kernel's own spill slot is a value the
+	// analysis tracks too, but no register: it stays as it is.
+	k = &regalloc.Kernel{Name: "shld slot"}
+	k.I(x86.MOV, x86.D(x86.Abs16(0x3800)), x86.EBX)
+	k.I(x86.SHLD, x86.D(x86.Abs16(0x3800)), x86.EAX, x86.CL)
+	k.I(x86.MOV, x86.AX, x86.W(x86.Abs16(0x3800)))
+	k.I(x86.MOV, x86.W(x86.Abs16(0x2000)), x86.AX)
+	k.I(x86.RET)
+	got = narrowed16(t, k, 0x3800, 0x3804)
+	assert.Contains(t, got, "shld dword [0x3800], eax, cl\n", "listing:\n%s", got)
 }
 
 // A dword stored in the kernel's own spill slot that only words are read
