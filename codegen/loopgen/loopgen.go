@@ -499,12 +499,22 @@ type variant struct {
 	rebase bool
 }
 
+// recolorReach is how many bytes behind a kernel may be before its
+// registers are traded (polish) and still be compared with the chosen
+// one's, traded: of every example's kernels, those that won were 1 to 4
+// bytes behind, and the largest gain of a trade was 10 bytes (where the
+// kernel was 10 behind). A trade of a far larger kernel (attention's)
+// is the build's slowest step.
+const recolorReach = 8
+
 // finish selects a kernel (build), allocates it with spill slots from
 // spill, and appends it as region mark: a subroutine (ret: it returns),
 // or code that falls through to what follows. The size policy selects it
 // with cdq and without, keeps the smaller, and then that with its
 // rounding shifts as calls, and then with its loops counting up to 0,
-// each where smaller again.
+// each where smaller again; then it trades the chosen kernel's registers
+// where smaller (polish), and those of the one without loops counting up
+// to 0.
 func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int, ret bool) error {
 	k := build(variant{})
 	a, err := g.allocateKernel(k, name, mark, spill, ret)
@@ -537,20 +547,23 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 			v.mac2Call = false
 		}
 		v.rebase = true
-		if k6 := build(v); len(k6.region) > 0 {
-			try(v, k6)
+		if k6 := build(v); len(k6.region) > 0 && !try(v, k6) {
+			v.rebase = false
 		}
-		// Then the chosen kernel's registers traded where smaller.
-		if b, err := recolored(k, a.o, spill, false); err == nil && b.bytes() < a.bytes() {
-			a = b
-		}
-		// Where it loads through a lone index that it steps: traded
-		// again with that register its base, so that lods take loads
-		// through si (indexBase: not before the choice;
-		// steppedIndexLoad: the second Recolor costs build time).
-		if k.short && steppedIndexLoad(a.k) {
-			if b, err := recolored(k, a.o, spill, true); err == nil && b.bytes() < a.bytes() {
-				a = b
+		a = polish(k, a, spill)
+		// Traded registers can make the loops that count up to 0 the
+		// larger after all (rmsnorm's procedure steps si with lodsd
+		// counting up from 0, where it steps di with add counting to
+		// 0): the kernel without them is polished too, unless it is
+		// too far behind for that to close (recolorReach).
+		if len(k.bias) > 0 {
+			v.toZero = false
+			k2 := build(v)
+			b, err := g.allocateKernel(k2, name, mark, spill, ret)
+			if err == nil && b.bytes()+g.newMac2Bytes(k2) < a.bytes()+g.newMac2Bytes(k)+recolorReach {
+				if b = polish(k2, b, spill); b.bytes()+g.newMac2Bytes(k2) < a.bytes()+g.newMac2Bytes(k) {
+					a, k = b, k2
+				}
 			}
 		}
 	}
@@ -565,6 +578,23 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 	g.prog.Mark(mark)
 	g.prog.Label(name)
 	return regalloc.Rewrite(a.k, a.as, g.prog)
+}
+
+// polish trades the registers of k's allocation a where smaller.
+func polish(k *kernel, a allocation, spill int) allocation {
+	if b, err := recolored(k, a.o, spill, false); err == nil && b.bytes() < a.bytes() {
+		a = b
+	}
+	// Where it loads through a lone index that it steps: traded
+	// again with that register its base, so that lods take loads
+	// through si (indexBase: not before the choice;
+	// steppedIndexLoad: the second Recolor costs build time).
+	if k.short && steppedIndexLoad(a.k) {
+		if b, err := recolored(k, a.o, spill, true); err == nil && b.bytes() < a.bytes() {
+			a = b
+		}
+	}
+	return a
 }
 
 // callOp runs an op's kernel where forward is.
