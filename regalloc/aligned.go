@@ -11,7 +11,9 @@ import (
 // faults in real mode). Nothing is known at the kernel's entry; an
 // instruction's result is known aligned where it is a multiple of 4 by
 // its form (mov of such a constant, a clear, a shift by 2 or more, an
-// add of aligned values, a dword string instruction's step), and not
+// add of aligned values, a dword string instruction's step) or by its
+// item (Item.Aligned: a proc's argument that every call passes so), a
+// pop's where its push's was (the words pushed are followed), and not
 // otherwise. A label is answered false.
 func Aligned(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
 	a, err := analyze(k, &o)
@@ -27,21 +29,21 @@ func Aligned(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
 			}
 		}
 	}
-	// in[j]: a bit a family, aligned before position j; from all (the
+	// in[j]: what is aligned before position j; from no path yet (the
 	// meet is an and) but at the entry, to a fixed point.
-	in := make([]uint8, ni)
+	in := make([]alignState, ni)
 	for j := range in {
-		in[j] = 0xFF
+		in[j] = alignState{depth: noPath}
 	}
 	for changed := true; changed; {
 		changed = false
 		for j := range in {
-			v := uint8(0xFF)
+			v := alignState{depth: noPath}
 			if j == 0 {
-				v = 0
+				v = alignState{}
 			}
 			for _, p := range preds[j] {
-				v &= alignedAfter(in[p], k.Items[a.item[p]].Inst, a.eff[p])
+				v = v.meet(alignedAfter(in[p], k.Items[a.item[p]], a.eff[p]))
 			}
 			if v != in[j] {
 				in[j], changed = v, true
@@ -52,12 +54,106 @@ func Aligned(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
 	return func(i int, r x86.Reg) bool {
 		j, ok := place(i)
 		f, gpr := family(r)
-		return ok && gpr && in[j]&(1<<f) != 0
+		return ok && gpr && in[j].depth != noPath && in[j].regs&(1<<f) != 0
 	}, nil
 }
 
-// alignedAfter is the families aligned after in, given those before.
-func alignedAfter(before uint8, in x86.Inst, e effects) uint8 {
+// alignState is what Aligned knows at a position: a bit a register
+// family, aligned, and a bit each of the last words pushed (the last in
+// bit 0), depth of them followed (at most 8; the words below, unknown).
+type alignState struct {
+	regs, stack uint8
+	depth       int
+}
+
+// noPath is the depth of a position that no path has reached yet.
+const noPath = -1
+
+// meet is what is known on both paths: where they leave the stack at
+// different depths, none of its words.
+func (s alignState) meet(t alignState) alignState {
+	switch {
+	case s.depth == noPath:
+		return t
+	case t.depth == noPath:
+		return s
+	case s.depth != t.depth:
+		return alignState{regs: s.regs & t.regs}
+	}
+	return alignState{regs: s.regs & t.regs, stack: s.stack & t.stack, depth: s.depth}
+}
+
+// push is s with a word pushed, aligned or not.
+func (s alignState) push(aligned bool) alignState {
+	s.stack <<= 1
+	if aligned {
+		s.stack |= 1
+	}
+	s.depth = min(s.depth+1, 8)
+	return s
+}
+
+// pop is s with its last word popped, and whether it was aligned
+// (false where it is not followed).
+func (s alignState) pop() (alignState, bool) {
+	if s.depth == 0 {
+		return s, false
+	}
+	aligned := s.stack&1 != 0
+	s.stack >>= 1
+	s.depth--
+	return s, aligned
+}
+
+// alignedAfter is what is aligned after item it, given state s before.
+func alignedAfter(s alignState, it Item, e effects) alignState {
+	in := it.Inst
+	regs := alignedRegs(s.regs, in, e)
+	bit := func(r x86.Reg) uint8 {
+		f, gpr := family(r)
+		if !gpr {
+			return 0
+		}
+		return 1 << f
+	}
+	if it.Aligned {
+		regs |= bit(x86.EAX)
+	}
+	switch in.Op {
+	case x86.PUSH:
+		r, isReg := in.Args[0].(x86.Reg)
+		c, isImm := in.Args[0].(x86.Imm)
+		s = s.push(isReg && s.regs&bit(r) != 0 || isImm && c%4 == 0)
+	case x86.POP:
+		var aligned bool
+		if s, aligned = s.pop(); aligned {
+			if r, isReg := in.Args[0].(x86.Reg); isReg {
+				regs |= bit(r)
+			}
+		}
+	case x86.PUSHF, x86.PUSHFD:
+		s = s.push(false)
+	case x86.POPF, x86.POPFD:
+		s, _ = s.pop()
+	case x86.PUSHA, x86.PUSHAD, x86.POPA, x86.POPAD:
+		s.stack, s.depth = 0, 0
+	case x86.CALL, x86.INT:
+		// The callee leaves the stack as it found it.
+	default:
+		sp, _ := family(x86.SP)
+		for _, ac := range e.acc {
+			if f, _ := family(ac.reg); ac.write && f == sp {
+				s.stack, s.depth = 0, 0 // an add to sp, a mov
+			}
+		}
+	}
+	s.regs = regs
+	return s
+}
+
+// alignedRegs is the families aligned after in, given those before, by
+// its form.
+func alignedRegs(before uint8, in x86.Inst, e effects) uint8 {
 	has := func(a x86.Operand) bool {
 		r, isReg := a.(x86.Reg)
 		f, gpr := family(r)

@@ -139,6 +139,10 @@ type Item struct {
 	// Data are bytes right after the instruction: a call's arguments
 	// that the callee reads and steps over (no instruction runs them).
 	Data []byte
+	// Aligned: the value the item leaves in eax is a multiple of 4
+	// wherever it runs, which its form does not tell (a lods of a proc's
+	// argument that every call passes so): Aligned's knowledge.
+	Aligned bool
 }
 
 // Kernel is a routine written with virtual registers.
@@ -386,7 +390,7 @@ func Physical(k *Kernel, assign map[int]x86.Reg) (*Kernel, error) {
 		if isSelfMove(in) {
 			continue
 		}
-		p := Item{Inst: in, Data: it.Data, Clobbers: it.Clobbers}
+		p := Item{Inst: in, Data: it.Data, Clobbers: it.Clobbers, Aligned: it.Aligned}
 		for _, r := range it.Reads {
 			r, err := physical(r, assign)
 			if err != nil {

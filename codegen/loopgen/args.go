@@ -43,6 +43,10 @@ type argLoc struct {
 	width  int // inline: 1 or 2 (zero-extended), or 4
 	// below: every call passes a constant in [0, below) (0: not known).
 	below int64
+	// aligned (inline, no base): every call passes a multiple of 4, which
+	// the proc's read of it tells Aligned (regalloc.Item.Aligned), so
+	// that a dword string instruction may step it (stepStrings).
+	aligned bool
 	// slot: a segment that every call leaves in this low-memory word
 	// (the layer's, in the layer loop, or its value after the loop),
 	// which the proc reads itself (layerSlotArgs): the call passes
@@ -146,7 +150,7 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 				net += mov - width
 			}
 			if net > 0 {
-				pass.args[i] = argLoc{inline: true, width: width, base: base}
+				pass.args[i] = argLoc{inline: true, width: width, base: base, aligned: base == 0 && allAligned(vals[pr][i])}
 				pass.data += width
 				pass.order = append(pass.order, i)
 				saved += net
@@ -173,6 +177,16 @@ func planPassing(f *lir.Func, l *Layout, layers int) map[*lir.Proc]*passing {
 		plan[pr] = pass
 	}
 	return plan
+}
+
+// allAligned: every value is a multiple of 4.
+func allAligned(vals []int64) bool {
+	for _, v := range vals {
+		if v%4 != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // layerSlotArgs are, by proc and param, the layer slots (addrLayerW,
@@ -451,6 +465,7 @@ func (k *kernel) params(pr *lir.Proc) {
 			}
 		}
 		item(op)
+		k.prologue[len(k.prologue)-1].Aligned = pass.args[i].aligned
 		if b := pass.args[i].base; b != 0 {
 			k.prologue = append(k.prologue, regalloc.Item{Inst: addSlot(b, k.l.Segmented)})
 		}
