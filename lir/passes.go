@@ -45,6 +45,7 @@ var passes = []pass{
 	{"offsets", offsets, "a loop of a constant count whose index is read other than by addresses, and that loads through it scaled by 2, 4 or 8 with no base where addresses are 16-bit offsets, loads through a byte offset of its own, stepped after the last such load (argmax's logits)", "size", "", false},
 	{"unscale", unscale, "segmented: an index that only indexes memory, scaled alike, and that a right shift by the scale's power or more computes shifts by that much less and clears the low bits instead, its operands unscaled", "size", "", false},
 	{"sumstart", sumStart, "a sum that 0 starts and whose first use adds x to it starts as a copy of x", "", "", false},
+	{"condadd", condAdd, "a select of a value or 0 that only an add right after it reads becomes an if that adds the value", "", "", false},
 	{"selects", selects, "selects on one condition that each keep their destination when it is false become one if that copies their values", "", "", false},
 	{"cse", cse, "a pure instruction that computes what one before it computed reads that result instead", "", "", false},
 	{"shareadd", shareAdd, "an address of two registers added reads the sum an add after it computes from them, the add moved up before it", "size", "", false},
