@@ -59,11 +59,12 @@ func Aligned(k *Kernel, o Options) (func(i int, r x86.Reg) bool, error) {
 }
 
 // alignState is what Aligned knows at a position: a bit a register
-// family, aligned, and a bit each of the last words pushed (the last in
-// bit 0), depth of them followed (at most 8; the words below, unknown).
+// family, aligned, and a bit each of the last words or dwords pushed (the
+// last in bit 0; wide: a dword), depth of them followed (at most 8; those
+// below, unknown).
 type alignState struct {
-	regs, stack uint8
-	depth       int
+	regs, stack, wide uint8
+	depth             int
 }
 
 // noPath is the depth of a position that no path has reached yet.
@@ -77,30 +78,37 @@ func (s alignState) meet(t alignState) alignState {
 		return t
 	case t.depth == noPath:
 		return s
-	case s.depth != t.depth:
+	case s.depth != t.depth || (s.wide^t.wide)&(1<<s.depth-1) != 0:
 		return alignState{regs: s.regs & t.regs}
 	}
-	return alignState{regs: s.regs & t.regs, stack: s.stack & t.stack, depth: s.depth}
+	return alignState{regs: s.regs & t.regs, stack: s.stack & t.stack, wide: s.wide, depth: s.depth}
 }
 
-// push is s with a word pushed, aligned or not.
-func (s alignState) push(aligned bool) alignState {
+// push is s with a word (or a dword: wide) pushed, aligned or not.
+func (s alignState) push(aligned, wide bool) alignState {
 	s.stack <<= 1
+	s.wide <<= 1
 	if aligned {
 		s.stack |= 1
+	}
+	if wide {
+		s.wide |= 1
 	}
 	s.depth = min(s.depth+1, 8)
 	return s
 }
 
-// pop is s with its last word popped, and whether it was aligned
-// (false where it is not followed).
-func (s alignState) pop() (alignState, bool) {
-	if s.depth == 0 {
+// pop is s with its last word (or dword: wide) popped, and whether it
+// was aligned (false where it is not followed, or was pushed in the
+// other width: then nothing below it is).
+func (s alignState) pop(wide bool) (alignState, bool) {
+	if s.depth == 0 || (s.wide&1 != 0) != wide {
+		s.stack, s.wide, s.depth = 0, 0, 0
 		return s, false
 	}
 	aligned := s.stack&1 != 0
 	s.stack >>= 1
+	s.wide >>= 1
 	s.depth--
 	return s, aligned
 }
@@ -123,27 +131,27 @@ func alignedAfter(s alignState, it Item, e effects) alignState {
 	case x86.PUSH:
 		r, isReg := in.Args[0].(x86.Reg)
 		c, isImm := in.Args[0].(x86.Imm)
-		s = s.push(isReg && s.regs&bit(r) != 0 || isImm && c%4 == 0)
+		s = s.push(isReg && s.regs&bit(r) != 0 || isImm && c%4 == 0, opSize(in.Args[0]) == 32)
 	case x86.POP:
 		var aligned bool
-		if s, aligned = s.pop(); aligned {
+		if s, aligned = s.pop(opSize(in.Args[0]) == 32); aligned {
 			if r, isReg := in.Args[0].(x86.Reg); isReg {
 				regs |= bit(r)
 			}
 		}
 	case x86.PUSHF, x86.PUSHFD:
-		s = s.push(false)
+		s = s.push(false, in.Op == x86.PUSHFD)
 	case x86.POPF, x86.POPFD:
-		s, _ = s.pop()
+		s, _ = s.pop(in.Op == x86.POPFD)
 	case x86.PUSHA, x86.PUSHAD, x86.POPA, x86.POPAD:
-		s.stack, s.depth = 0, 0
+		s.stack, s.wide, s.depth = 0, 0, 0
 	case x86.CALL, x86.INT:
 		// The callee leaves the stack as it found it.
 	default:
 		sp, _ := family(x86.SP)
 		for _, ac := range e.acc {
 			if f, _ := family(ac.reg); ac.write && f == sp {
-				s.stack, s.depth = 0, 0 // an add to sp, a mov
+				s.stack, s.wide, s.depth = 0, 0, 0 // an add to sp, a mov
 			}
 		}
 	}

@@ -12,9 +12,10 @@ import (
 // A register is aligned where every path sets it to a multiple of 4 by
 // its form and steps it by multiples of 4: a constant, a clear, a shift
 // by 2, an add or lea of aligned values, a dword string instruction's
-// step, a pop of an aligned word, a lods that Item.Aligned marks; a
-// load, a pop of another word, a step by 2 around a loop, a call that
-// writes it, or nothing at the kernel's entry leave it unknown.
+// step, a pop of an aligned word (a dword of an aligned dword), a lods
+// that Item.Aligned marks; a load, a pop of another word or of a word of
+// a dword, a step by 2 around a loop, a call that writes it, or nothing
+// at the kernel's entry leave it unknown.
 func TestAligned(t *testing.T) {
 	mem := x86.W(x86.Abs16(0x1002))
 	for _, c := range []struct {
@@ -49,6 +50,8 @@ func TestAligned(t *testing.T) {
 			k.I(x86.POP, x86.DI)
 			k.I(x86.POP, x86.DI)
 		}, x86.Inst{Op: x86.SCASD}, false},
+		{"a word of an aligned dword", func(k *Kernel) { k.I(x86.XOR, x86.EAX, x86.EAX); k.I(x86.PUSH, x86.EAX); k.I(x86.POP, x86.DI) }, x86.Inst{Op: x86.SCASD}, false},
+		{"an aligned dword", func(k *Kernel) { k.I(x86.XOR, x86.EAX, x86.EAX); k.I(x86.PUSH, x86.EAX); k.I(x86.POP, x86.EDI) }, x86.Inst{Op: x86.SCASD}, true},
 		{"an aligned argument", func(k *Kernel) {
 			k.Items = append(k.Items, Item{Inst: x86.Inst{Op: x86.LODSW}, Aligned: true})
 			k.I(x86.XCHG, x86.DI, x86.AX)
