@@ -50,7 +50,7 @@ func condAdd(f *Func) {
 				written[out[j].Inst.Dst] = true
 				j--
 			}
-			if j >= 0 && out[j].Kind == NInst && out[j].Inst.Dst == s.A && uses[s.A] == 1 && nd[s.A] == 1 && len(out[j].Inst.mems()) == 0 &&
+			if j >= 0 && out[j].Kind == NInst && out[j].Inst.Dst == s.A && uses[s.A] == 1 && nd[s.A] == 1 && out[j].Inst.pure() &&
 				!slices.ContainsFunc(out[j].Inst.Reads(), func(r Reg) bool { return written[r] }) {
 				then = append([]*Node{out[j]}, then...)
 				out = append(out[:j], out[j+1:]...)

@@ -12,50 +12,37 @@ import (
 // add into another register, and an extension past a constant that
 // rewrites its operand stay as they were. Each computes what it did.
 func TestCondAdd(t *testing.T) {
+	f := &Func{}
+	v, w := f.NewReg(I32), f.NewReg(I32)
+	x, z, s, d, d2 := f.NewReg(I64), f.NewReg(I64), f.NewReg(I64), f.NewReg(I64), f.NewReg(I64)
+	cond := f.NewReg(I32)
+	konst := func(r Reg, imm int64) *Node {
+		return inst(Inst{Op: OpConst, Dst: r, A: NoReg, B: NoReg, C: NoReg, Imm: imm})
+	}
+	add := func(dst, b Reg) *Node { return inst(Inst{Op: OpAdd, Dst: dst, A: dst, B: b, C: NoReg}) }
 	for _, c := range []struct {
-		name  string
-		edit  func(f *Func, v, w, x, z, s, d, d2, c Reg) []*Node
-		ifs   int // the ifs made
-		moved bool
+		name   string
+		zero   int64   // z's value
+		before []*Node // after z's constant
+		after  []*Node // after the add
+		ifs    int     // the ifs made
+		moved  bool
 	}{
-		{"a sum of the values above", func(f *Func, v, w, x, z, s, d, d2, c Reg) []*Node { return nil }, 1, true},
-		{"a select of 5", func(f *Func, v, w, x, z, s, d, d2, c Reg) []*Node {
-			return []*Node{inst(Inst{Op: OpConst, Dst: z, Imm: 5})}
-		}, 0, false},
-		{"the select read again", func(f *Func, v, w, x, z, s, d, d2, c Reg) []*Node {
-			return []*Node{inst(Inst{Op: OpAdd, Dst: d2, A: d2, B: s, C: NoReg})}
-		}, 0, false},
-		{"the value read again", func(f *Func, v, w, x, z, s, d, d2, c Reg) []*Node {
-			return []*Node{inst(Inst{Op: OpAdd, Dst: d2, A: d2, B: x, C: NoReg})}
-		}, 1, false},
-		{"a constant rewrites the value's operand", func(f *Func, v, w, x, z, s, d, d2, c Reg) []*Node {
-			return []*Node{inst(Inst{Op: OpConst, Dst: v, Imm: 7})}
-		}, 1, false},
+		{"a sum of the values above", 0, nil, nil, 1, true},
+		{"a select of 5", 5, nil, nil, 0, false},
+		{"the select read again", 0, nil, []*Node{add(d2, s)}, 0, false},
+		{"the value read again", 0, nil, []*Node{add(d2, x)}, 1, false},
+		{"a constant rewrites the value's operand", 0, []*Node{konst(v, 7)}, nil, 1, false},
 	} {
-		f := &Func{}
-		v, w := f.NewReg(I32), f.NewReg(I32)
-		x, z, s, d, d2 := f.NewReg(I64), f.NewReg(I64), f.NewReg(I64), f.NewReg(I64), f.NewReg(I64)
-		cond := f.NewReg(I32)
 		body := func() []*Node {
-			extra := c.edit(f, v, w, x, z, s, d, d2, cond)
 			nodes := []*Node{
 				inst(Inst{Op: OpCmp, Cond: GTU, Dst: cond, A: v, B: w, C: NoReg}),
 				inst(Inst{Op: OpExtU, Dst: x, A: v, B: NoReg, C: NoReg}),
-				inst(Inst{Op: OpConst, Dst: z, A: NoReg, B: NoReg, C: NoReg}),
+				konst(z, c.zero),
 			}
-			if len(extra) > 0 && extra[0].Inst.Op == OpConst {
-				extra[0].Inst.A, extra[0].Inst.B, extra[0].Inst.C = NoReg, NoReg, NoReg
-				if extra[0].Inst.Dst == z {
-					nodes[2] = extra[0]
-				} else {
-					nodes = append(nodes, extra[0])
-				}
-				extra = nil
-			}
-			nodes = append(nodes,
-				inst(Inst{Op: OpSelect, Dst: s, A: x, B: z, C: cond}),
-				inst(Inst{Op: OpAdd, Dst: d, A: d, B: s, C: NoReg}))
-			return append(nodes, extra...)
+			nodes = append(nodes, c.before...)
+			nodes = append(nodes, inst(Inst{Op: OpSelect, Dst: s, A: x, B: z, C: cond}), add(d, s))
+			return append(nodes, c.after...)
 		}
 		f.Body = body()
 		condAdd(f)

@@ -103,8 +103,7 @@ func (s alignState) push(aligned, wide bool) alignState {
 // other width: then nothing below it is).
 func (s alignState) pop(wide bool) (alignState, bool) {
 	if s.depth == 0 || (s.wide&1 != 0) != wide {
-		s.stack, s.wide, s.depth = 0, 0, 0
-		return s, false
+		return s.forget(), false
 	}
 	aligned := s.stack&1 != 0
 	s.stack >>= 1
@@ -113,30 +112,48 @@ func (s alignState) pop(wide bool) (alignState, bool) {
 	return s, aligned
 }
 
+// forget is s with none of the stack's words followed.
+func (s alignState) forget() alignState {
+	s.stack, s.wide, s.depth = 0, 0, 0
+	return s
+}
+
+// familyBit is r's family's bit in a set of families (0 for a register
+// that is not a general one).
+func familyBit(r x86.Reg) uint8 {
+	if f, gpr := family(r); gpr {
+		return 1 << f
+	}
+	return 0
+}
+
+// alignedOperand: a is a register of a family in regs, or an immediate
+// multiple of 4.
+func alignedOperand(a x86.Operand, regs uint8) bool {
+	switch a := a.(type) {
+	case x86.Reg:
+		return regs&familyBit(a) != 0
+	case x86.Imm:
+		return a%4 == 0
+	}
+	return false
+}
+
 // alignedAfter is what is aligned after item it, given state s before.
 func alignedAfter(s alignState, it Item, e effects) alignState {
 	in := it.Inst
 	regs := alignedRegs(s.regs, in, e)
-	bit := func(r x86.Reg) uint8 {
-		f, gpr := family(r)
-		if !gpr {
-			return 0
-		}
-		return 1 << f
-	}
 	if it.Aligned {
-		regs |= bit(x86.EAX)
+		regs |= familyBit(x86.EAX)
 	}
 	switch in.Op {
 	case x86.PUSH:
-		r, isReg := in.Args[0].(x86.Reg)
-		c, isImm := in.Args[0].(x86.Imm)
-		s = s.push(isReg && s.regs&bit(r) != 0 || isImm && c%4 == 0, opSize(in.Args[0]) == 32)
+		s = s.push(alignedOperand(in.Args[0], s.regs), opSize(in.Args[0]) == 32)
 	case x86.POP:
 		var aligned bool
 		if s, aligned = s.pop(opSize(in.Args[0]) == 32); aligned {
 			if r, isReg := in.Args[0].(x86.Reg); isReg {
-				regs |= bit(r)
+				regs |= familyBit(r)
 			}
 		}
 	case x86.PUSHF, x86.PUSHFD:
@@ -144,14 +161,14 @@ func alignedAfter(s alignState, it Item, e effects) alignState {
 	case x86.POPF, x86.POPFD:
 		s, _ = s.pop(in.Op == x86.POPFD)
 	case x86.PUSHA, x86.PUSHAD, x86.POPA, x86.POPAD:
-		s.stack, s.wide, s.depth = 0, 0, 0
+		s = s.forget()
 	case x86.CALL, x86.INT:
 		// The callee leaves the stack as it found it.
 	default:
 		sp, _ := family(x86.SP)
 		for _, ac := range e.acc {
 			if f, _ := family(ac.reg); ac.write && f == sp {
-				s.stack, s.wide, s.depth = 0, 0, 0 // an add to sp, a mov
+				s = s.forget() // an add to sp, a mov
 			}
 		}
 	}
@@ -162,21 +179,17 @@ func alignedAfter(s alignState, it Item, e effects) alignState {
 // alignedRegs is the families aligned after in, given those before, by
 // its form.
 func alignedRegs(before uint8, in x86.Inst, e effects) uint8 {
-	has := func(a x86.Operand) bool {
-		r, isReg := a.(x86.Reg)
-		f, gpr := family(r)
-		return isReg && gpr && before&(1<<f) != 0
-	}
-	imm4 := func(a x86.Operand) bool { c, ok := a.(x86.Imm); return ok && c%4 == 0 }
+	has := func(a x86.Operand) bool { _, isReg := a.(x86.Reg); return isReg && alignedOperand(a, before) }
+	imm4 := func(a x86.Operand) bool { _, isImm := a.(x86.Imm); return isImm && alignedOperand(a, before) }
 	after := before
 	for _, ac := range e.acc {
-		if f, gpr := family(ac.reg); ac.write && gpr {
-			after &^= 1 << f
+		if ac.write {
+			after &^= familyBit(ac.reg)
 		}
 	}
 	set := func(a x86.Operand, aligned bool) {
-		if f, gpr := family(a.(x86.Reg)); aligned && gpr {
-			after |= 1 << f
+		if aligned {
+			after |= familyBit(a.(x86.Reg))
 		}
 	}
 	switch in.Op &^ (x86.REP | x86.A32) {

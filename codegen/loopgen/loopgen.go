@@ -522,11 +522,16 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 		return err
 	}
 	if g.o.Size {
-		// try keeps v's kernel where it is smaller (with the routines
-		// it would be the first to call); it reports whether.
+		// within: k2's allocation b is smaller than the kept one by
+		// more than reach bytes (with the routines each would be the
+		// first to call).
+		within := func(b allocation, k2 *kernel, reach int) bool {
+			return b.bytes()+g.newMac2Bytes(k2) < a.bytes()+g.newMac2Bytes(k)+reach
+		}
+		// try keeps v's kernel where it is smaller; it reports whether.
 		try := func(v variant, k2 *kernel) bool {
 			b, err := g.allocateKernel(k2, name, mark, spill, ret)
-			if err == nil && b.bytes()+g.newMac2Bytes(k2) < a.bytes()+g.newMac2Bytes(k) {
+			if err == nil && within(b, k2, 0) {
 				a, k = b, k2
 				return true
 			}
@@ -560,8 +565,8 @@ func (g *gen) finish(build func(v variant) *kernel, name, mark string, spill int
 			v.toZero = false
 			k2 := build(v)
 			b, err := g.allocateKernel(k2, name, mark, spill, ret)
-			if err == nil && b.bytes()+g.newMac2Bytes(k2) < a.bytes()+g.newMac2Bytes(k)+recolorReach {
-				if b = polish(k2, b, spill); b.bytes()+g.newMac2Bytes(k2) < a.bytes()+g.newMac2Bytes(k) {
+			if err == nil && within(b, k2, recolorReach) {
+				if b = polish(k2, b, spill); within(b, k2, 0) {
 					a, k = b, k2
 				}
 			}
