@@ -160,12 +160,15 @@ func TestProgress(t *testing.T) {
 	none.Phase("x") // a nil progress does nothing
 	none.Stop()
 
+	// The ticker is an hour away, so the test draws each line itself: a
+	// sleep between phases was a race on a loaded machine (CI saw the first
+	// tick land after the second phase began).
 	w := &lockedBuffer{}
-	p := newProgress(w, 0, 5*time.Millisecond)
+	p := newProgress(w, 0, time.Hour)
 	p.Phase("loading the weights")
-	time.Sleep(50 * time.Millisecond)
+	p.draw()
 	p.Phase("generating code")
-	time.Sleep(50 * time.Millisecond)
+	p.draw()
 	p.Stop()
 	p.Stop() // twice is fine
 	out := w.String()
