@@ -241,18 +241,46 @@ func count(lines []string, s string) int {
 // (the layer's segment in the layer loop; after it, the final norm's and
 // logits', which the layout puts where the slot then points) is read by
 // the proc from the slot, and no call passes it: llama2-int8.tf's norm
-// and matmul procs. The image, booted, prints what tfc sim prints
-// (TestMatrix).
+// and matmul procs, and untied-random.tf's, whose final norm's weights
+// the layout puts in its classifier's segment, the one that follows the
+// layers' params (layerFedGlobals). The images, booted, print what tfc
+// sim prints (TestMatrix).
 func TestCallsLeaveLayerSegmentsInSlots(t *testing.T) {
-	listing := segmentedListing(t, "llama2-int8")
-	assert.NotRegexp(t, `mov ax, (word \[0x1004\]|0x[0-9a-f]+)\n\s+call proc\d+\n\s+db`, listing)
-	// FS holds the slot's segment (TestLayerSlotsPinned): neither proc
-	// loads a segment register.
-	for _, pr := range []string{"proc0", "proc1"} {
-		body := procBody(t, listing, pr)
-		assert.Contains(t, body, "[fs:", pr)
-		assert.NotRegexp(t, `mov [fg]s, `, body, pr)
+	for _, name := range []string{"llama2-int8", "untied-random"} {
+		listing := segmentedListing(t, name)
+		assert.NotRegexp(t, `mov ax, (word \[0x1004\]|0x[0-9a-f]+|fs)\n\s+call proc\d+\n\s+db`, listing, name)
+		// FS holds the slot's segment (TestLayerSlotsPinned): neither
+		// proc loads a segment register.
+		for _, pr := range []string{"proc0", "proc1"} {
+			body := procBody(t, listing, pr)
+			assert.Contains(t, body, "[fs:", name, pr)
+			assert.NotRegexp(t, `mov [fg]s, `, body, name, pr)
+		}
 	}
+}
+
+// generate stores a global group's segment in its slot only where some
+// code reads the slot (dropUnreadSegs): untied-random.tf's classifier,
+// whose segment FS holds after the layer loop, has none; untied-sampled's
+// (TestLayerSlotsPinned: FS is not pinned there) has one.
+func TestSegSlotsStoredAreRead(t *testing.T) {
+	stores := 0
+	for _, name := range []string{path("llama2-int8"), path("untied-random"), path("mha-random"), path("gpt2-random"), untiedSampled(t)} {
+		listing := fileListing(t, name, "segmented")
+		gen := regexp.MustCompile(`(?s)\ngenerate:\n.*?\n; region`).FindString(listing)
+		require.NotEmpty(t, gen, name)
+		for _, m := range regexp.MustCompile(`mov word \[(0x10[1-3][0-9a-f])\], 0x[0-9a-f]+\n`).FindAllStringSubmatch(gen, -1) {
+			slot, err := strconv.ParseUint(m[1], 0, 16)
+			require.NoError(t, err)
+			if slot < 0x101c || slot >= 0x1040 {
+				continue
+			}
+			assert.Equal(t, 1, strings.Count(listing, m[0]), "%s: %s stored once", name, m[1])
+			assert.Greater(t, strings.Count(listing, "["+m[1]+"]"), 1, "%s: %s stored and never read", name, m[1])
+			stores++
+		}
+	}
+	assert.Equal(t, 1, stores, "the slots stored")
 }
 
 // The norm's param that it spills across its square root (llama2.tf's
@@ -498,14 +526,19 @@ func loopListing(t *testing.T, name, memory string) string {
 // of argmax into a temporary directory and returns its path: the sampler
 // reads the activations' segment after the layer loop, so the caches keep
 // GS (pinSlots), and a kernel there needs FS and GS, so the params' slot
-// stays a word and its procs load the segments they are passed.
+// stays a word and its procs load the segments they are passed. Its
+// vocabulary of 963 makes the classifier 65,484 bytes, too large to share
+// its segment with the final norm's weights (which the layout would put
+// there, where the layer's slot points after the loop, as it does for
+// untied-random: TestCallsLeaveLayerSegmentsInSlots).
 func untiedSampled(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(path("untied-random"))
 	require.NoError(t, err)
 	s := string(b)
 	for _, r := range [][2]string{{"model untied_random", "model untied_sampled"},
-		{"next = argmax(matmul(wcls, x))", "next = sample(matmul(wcls, x))"}, {"sampler greedy", "sampler temperature 0.8 seed 7"}} {
+		{"next = argmax(matmul(wcls, x))", "next = sample(matmul(wcls, x))"}, {"sampler greedy", "sampler temperature 0.8 seed 7"},
+		{"vocab    = 512", "vocab    = 963"}} {
 		require.Contains(t, s, r[0])
 		s = strings.ReplaceAll(s, r[0], r[1])
 	}

@@ -23,7 +23,8 @@ import (
 //	            global params and tables as fit (a constant, which ES
 //	            holds and calls pass as an immediate: the slot stays
 //	            unused); then each other global param or table
-//	            in a segment of its own
+//	            in a segment of its own (the first of them may take
+//	            small globals too: layerFedGlobals)
 //
 // A kernel that reaches more than three groups has no segment register
 // left: the model then takes the flat memory model. No register holds a
@@ -111,7 +112,33 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 		slot += 2
 		return slot - 2, nil
 	}
-	for _, b := range inOrder(f, own) {
+	// The globals that a proc is passed where calls in the layers pass a
+	// layer's params (rms_final where rms_att is, wcls where wo is) go
+	// first, right after the layers' params, whose slot's register holds
+	// that segment when the loop ends (layerSlotArgs): a group of its own
+	// that is so passed first, and the activations' small ones at its
+	// start (untied-random's rms_final, 14 bytes), where they fit.
+	withLayers := layerFedGlobals(f)
+	own = inOrder(f, own)
+	sort.SliceStable(own, func(i, j int) bool { return withLayers[own[i]] && !withLayers[own[j]] })
+	var lead []*lir.Buf
+	if len(own) > 0 && withLayers[own[0]] {
+		var rest []*lir.Buf
+		for _, b := range shared {
+			if withLayers[b] {
+				lead = append(lead, b)
+			} else {
+				rest = append(rest, b)
+			}
+		}
+		lead = inOrder(f, lead)
+		if leadBytes(lead)+uint32(globalBytes(own[0])) <= SegmentBytes {
+			shared = rest
+		} else {
+			lead = nil
+		}
+	}
+	for i, b := range own {
 		if globalBytes(b) > SegmentBytes {
 			return nil, segErrorf("%s is %d bytes, more than a 64 KiB segment", b.Name, globalBytes(b))
 		}
@@ -119,7 +146,15 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 		if err != nil {
 			return nil, err
 		}
-		l.Group[b], l.Addr[b] = Group{Slot: s}, 0
+		start := here()
+		if i == 0 {
+			for _, e := range lead {
+				l.Group[e], l.Addr[e] = Group{Slot: s}, here()-start
+				l.appendGlobal(e)
+				pad(4)
+			}
+		}
+		l.Group[b], l.Addr[b] = Group{Slot: s}, here()-start
 		l.appendGlobal(b)
 	}
 	// The activations' group: loaded (globals, state, prompt), then
@@ -182,6 +217,58 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 		}
 	}
 	return l, nil
+}
+
+// leadBytes is what bs take laid out one after another, each from a
+// multiple of 4.
+func leadBytes(bs []*lir.Buf) uint32 {
+	n := uint32(0)
+	for _, b := range bs {
+		n = align(n+uint32(globalBytes(b)), 4)
+	}
+	return n
+}
+
+// layerFedGlobals are the global params that a call after the layer loop
+// passes as a segment to a proc's param where a call in the loop passes a
+// layer's param.
+func layerFedGlobals(f *lir.Func) map[*lir.Buf]bool {
+	type param struct {
+		pr *lir.Proc
+		i  int
+	}
+	fed := map[param]bool{}
+	after := map[param][]*lir.Buf{}
+	forOps(f, func(op *lir.Node, where place) {
+		seg := map[lir.Reg]*lir.Buf{}
+		lir.Walk(op.Body, func(n *lir.Node) {
+			if n.Kind == lir.NInst && n.Inst.Op == lir.OpSeg {
+				seg[n.Inst.Dst] = n.Inst.Mem.Buf
+			}
+		})
+		lir.Walk(op.Body, func(n *lir.Node) {
+			if n.Kind != lir.NCall {
+				return
+			}
+			for i, a := range n.Args {
+				b := seg[a]
+				switch {
+				case b == nil || b.Kind != lir.BufParam:
+				case where == inLayers && b.PerLayer:
+					fed[param{n.Proc, i}] = true
+				case where == afterLayers && !b.PerLayer:
+					after[param{n.Proc, i}] = append(after[param{n.Proc, i}], b)
+				}
+			}
+		})
+	})
+	out := map[*lir.Buf]bool{}
+	for p, bs := range after {
+		for _, b := range bs {
+			out[b] = out[b] || fed[p]
+		}
+	}
+	return out
 }
 
 // Segments numbers each buffer's group, from 1 in f's order of buffers:

@@ -76,6 +76,7 @@ func Select(prog *x86.Program, p *ir.Program, f *lir.Func, l *Layout, o Options)
 	if err := g.checkPins(); err != nil {
 		return nil, err
 	}
+	g.dropUnreadSegs()
 	if o.Profile {
 		g.prog.Equ("profile.end", uint32(addrProf+8*len(g.profiled)))
 	}
@@ -198,6 +199,59 @@ func (g *gen) storeSegs() {
 			g.i(x86.MOV, low16(s.Slot), x86.Imm(int64(s.Seg)))
 		}
 	}
+}
+
+// dropUnreadSegs drops storeSegs' stores to the slots that no code reads:
+// a group whose segment a register holds wherever it is reached (pinned,
+// held) or that a call passes as an immediate. untied-random's classifier
+// is such a group, 6 bytes. Every read of a slot is absolute (its word in
+// low memory, or a dword or byte over it); an immediate equal to the slot
+// (its address in a register) keeps it too.
+func (g *gen) dropUnreadSegs() {
+	isStore := func(in x86.Inst) (uint16, bool) {
+		if in.Op != x86.MOV || len(in.Args) != 2 {
+			return 0, false
+		}
+		m, ok := in.Args[0].(x86.Mem)
+		_, imm := in.Args[1].(x86.Imm)
+		if !ok || !imm || m != low16(uint16(m.Disp)) {
+			return 0, false
+		}
+		for _, s := range g.l.Segs {
+			if s.Slot == uint16(m.Disp) && s.Slot != activations.Slot {
+				return s.Slot, true
+			}
+		}
+		return 0, false
+	}
+	read := map[uint16]bool{}
+	for _, in := range g.prog.Insts() {
+		if _, st := isStore(in); st {
+			continue
+		}
+		for _, a := range in.Args {
+			switch a := a.(type) {
+			case x86.Mem:
+				if a.Base != x86.NoReg || a.Index != x86.NoReg || a.Label != "" {
+					continue
+				}
+				n := max(a.Size/8, 1)
+				for _, s := range g.l.Segs {
+					if a.Disp < int32(s.Slot)+2 && a.Disp+int32(n) > int32(s.Slot) {
+						read[s.Slot] = true
+					}
+				}
+			case x86.Imm:
+				read[uint16(a)] = read[uint16(a)] || int64(a) >= 0 && int64(a) < 0x10000
+			}
+		}
+	}
+	g.prog.Expand(func(in x86.Inst) []x86.Inst {
+		if s, st := isStore(in); st && !read[s] {
+			return []x86.Inst{}
+		}
+		return nil
+	})
 }
 
 // generate is llama2.c's loop (ir.Generate): forward, the prompt's next
