@@ -47,7 +47,8 @@ type config struct {
 	p                  *ir.Program
 	im                 *codegen.Image
 	l                  *isel.Layout
-	code               []byte // the real build's main code, at runtime.CodeAddr
+	code               []byte         // the real build's main code, at runtime.CodeAddr
+	loop               *codegen.Image // the loop generator's build (loopBuild)
 }
 
 func (c *config) seg() bool { return c.l.Segmented }
@@ -62,8 +63,10 @@ func loadConfig(t *testing.T, name, file, memory string) *config {
 	require.NoError(t, err)
 	require.Equal(t, "small", im.Generator, "%s: the generator it was built with (%s)", file, im.Note)
 	require.Equal(t, memory, im.Memory, "%s: the memory model it was built in (%s)", file, im.Note)
-	return &config{name: name, file: file, memory: memory, p: p, im: im, l: im.Layout,
+	cfg := &config{name: name, file: file, memory: memory, p: p, im: im, l: im.Layout,
 		code: im.Bytes[im.CodeOffset:]}
+	cfg.loop = loopBuild(t, cfg)
+	return cfg
 }
 
 // kernel is one kernel of the comparison.
@@ -85,7 +88,8 @@ type result struct {
 	helpers        int // of genSubs, in the subroutines every kernel shares (sharedHelpers)
 	subs           []string
 	hw             int
-	gap            string
+	loop           loopSize
+	gap, loopGap   string
 	checked        bool
 }
 
@@ -126,12 +130,25 @@ func TestGeneratedVsHandwritten(t *testing.T) {
 					gen := res.genOp + res.genSubs
 					t.Logf("%s: generated %d bytes (op %d + subroutines %d: %s), handwritten %d",
 						key, gen, res.genOp, res.genSubs, strings.Join(res.subs, ", "), res.hw)
-					if res.gap == "" {
-						assert.LessOrEqual(t, gen, res.hw,
-							"%s: the generated kernel's bytes, at most the handwritten one's: smaller, or list it in KNOWN_GAPS.md with the reason", key)
+					loop := res.loop.op + res.loop.subs
+					assert.Positive(t, res.loop.op, "%s: the loop generator's op", key)
+					t.Logf("%s: loop generator %d bytes (op %d + subroutines %d: %s)", key, loop,
+						res.loop.op, res.loop.subs, strings.Join(res.loop.names, ", "))
+					res.loopGap = gaps["loop "+key]
+					if res.loopGap == "" {
+						res.loopGap = gaps["loop * "+k.name]
 					}
-					if gen <= res.hw && res.gap != "" {
-						t.Logf("%s: no longer a gap (generated %d <= handwritten %d): remove it from KNOWN_GAPS.md", key, gen, res.hw)
+					for _, c := range []struct {
+						who, gap string
+						bytes    int
+					}{{"", res.gap, gen}, {"loop ", res.loopGap, loop}} {
+						if c.gap == "" {
+							assert.LessOrEqual(t, c.bytes, res.hw,
+								"%s%s: the generated kernel's bytes, at most the handwritten one's: smaller, or list it in KNOWN_GAPS.md with the reason", c.who, key)
+						}
+						if c.bytes <= res.hw && c.gap != "" {
+							t.Logf("%s%s: no longer a gap (generated %d <= handwritten %d): remove it from KNOWN_GAPS.md", c.who, key, c.bytes, res.hw)
+						}
 					}
 					resultsMu.Lock()
 					results = append(results, res)
@@ -226,6 +243,7 @@ kernel shares (` + "`rshr`, `interp`" + `), for comparison only.
 		hw += r.hw
 	}
 	fmt.Fprintf(&b, "| all | | %d | | %d | %d | %+d | |\n", gen, own, hw, gen-hw)
+	writeLoopSizes(&b)
 	require.NoError(t, os.WriteFile(filepath.Join(hwDir, "SIZES.md"), []byte(b.String()), 0o644))
 }
 
@@ -306,11 +324,17 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 			}
 		}
 		checkAgainstBuild(t, cfg, gen)
+		res.loop = loopKernel(t, cfg.p, cfg.loop, gen.Ops)
 	} else {
 		genCallee = runtime.PrintPiece
 		for _, rg := range cfg.im.Regions {
 			if rg.Name == runtime.PrintPiece {
 				res.genOp = rg.Bytes
+			}
+		}
+		for _, rg := range cfg.loop.Regions {
+			if rg.Name == runtime.PrintPiece {
+				res.loop.op = rg.Bytes
 			}
 		}
 	}

@@ -1,0 +1,221 @@
+package golden_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"tfc/codegen"
+	x86 "tfc/codegen/x86_16"
+	"tfc/ir"
+	"tfc/lir"
+)
+
+// The loop code generator's side of the comparison: each kernel's ops
+// cut from the loop generator's real build of the same model in the same
+// memory model, its bytes counted as tfc size counts them. Its
+// correctness is the whole image's (TestMatrix and the self-tests boot
+// every example against tfc sim), so here only its size is compared.
+
+// loopSize is a kernel's bytes in the loop generator's build: its ops'
+// regions (their code and the arguments after their calls) and the
+// instructions of the procedures and subroutines those reach.
+type loopSize struct {
+	op, subs int
+	helpers  int // of subs, in rshr and the lookup routines (sharedHelpers' kind)
+	names    []string
+}
+
+// loopBuild builds cfg's model with the loop generator in cfg's memory
+// model.
+func loopBuild(t *testing.T, cfg *config) *codegen.Image {
+	t.Helper()
+	prompt, err := cfg.p.Tokenizer.Encode(cfg.p.Gen.Prompt, true, false)
+	require.NoError(t, err)
+	im, err := codegen.Build(cfg.p, prompt, cfg.p.Gen.Steps, codegen.Options{Memory: cfg.memory, Gen: "loop"})
+	require.NoError(t, err)
+	require.Equal(t, "loop", im.Generator, "%s: the generator (%s)", cfg.file, im.Note)
+	require.Equal(t, cfg.memory, im.Memory, "%s: the memory model (%s)", cfg.file, im.Note)
+	return im
+}
+
+// loopKernel counts the loop build's code for ops (a kernel's, in the
+// program's order): the region of each op, or of the fusion that holds
+// it (lir.OpNote's names joined by " + "), the same occurrence of that
+// name as the op is of its note among the program's ops.
+func loopKernel(t *testing.T, p *ir.Program, im *codegen.Image, ops []*ir.Op) loopSize {
+	t.Helper()
+	prog := im.Main
+	seen := map[string]int{}
+	nth := map[*ir.Op]int{}
+	p.Ops(func(_ int, op *ir.Op) {
+		nth[op] = seen[lir.OpNote(op)]
+		seen[lir.OpNote(op)]++
+	})
+	var mine []x86.Region
+	for _, op := range ops {
+		note, k := lir.OpNote(op), 0
+		found := false
+		for _, rg := range prog.Regions() {
+			if rg.Start == rg.End || !holds(rg.Name, note) { // (a mark before the op's own)
+				continue
+			}
+			if k == nth[op] {
+				if !containsRegion(mine, rg) {
+					mine = append(mine, rg)
+				}
+				found = true
+				break
+			}
+			k++
+		}
+		require.True(t, found, "no region of the loop build holds %q (occurrence %d)", note, nth[op])
+	}
+	in := func(a uint32) bool {
+		for _, rg := range mine {
+			if a >= rg.Start && a < rg.End {
+				return true
+			}
+		}
+		return false
+	}
+	var s loopSize
+	var last x86.Placed
+	for _, pl := range prog.PlacedWithData() {
+		if in(pl.Addr) {
+			s.op += pl.Size
+			last = pl
+		}
+	}
+	if last.Data == nil && last.Inst.Op == x86.RET {
+		s.op-- // forward's, after the last op (the handwritten kernel's is not counted either)
+	}
+	// The subroutines: what control reaches from a call in the ops'
+	// regions, each instruction once.
+	placed := prog.Placed()
+	at := map[uint32]int{}
+	for i, pl := range placed {
+		at[pl.Addr] = i
+	}
+	syms := prog.Symbols()
+	live := map[uint32]bool{}
+	var work []int
+	target := func(a x86.Operand) (uint32, bool) {
+		switch a := a.(type) {
+		case x86.Short:
+			a2, ok := a.To.(x86.Label)
+			return syms[string(a2)], ok
+		case x86.Near:
+			a2, ok := a.To.(x86.Label)
+			return syms[string(a2)], ok
+		case x86.Label:
+			return syms[string(a)], true
+		}
+		return 0, false
+	}
+	for _, pl := range placed {
+		if in(pl.Addr) && pl.Inst.Op == x86.CALL {
+			for _, a := range pl.Inst.Args {
+				if to, ok := target(a); ok && !in(to) {
+					work = append(work, at[to])
+				}
+			}
+		}
+	}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		if i >= len(placed) || live[placed[i].Addr] || in(placed[i].Addr) {
+			continue
+		}
+		live[placed[i].Addr] = true
+		for _, a := range placed[i].Inst.Args {
+			if to, ok := target(a); ok {
+				work = append(work, at[to])
+			}
+		}
+		if op := placed[i].Inst.Op; op != x86.RET && op != x86.JMP {
+			work = append(work, i+1)
+		}
+	}
+	bySub := map[string]int{}
+	var order []string
+	for _, rg := range prog.Regions() {
+		for _, pl := range placed {
+			if pl.Addr >= rg.Start && pl.Addr < rg.End && live[pl.Addr] {
+				if _, ok := bySub[rg.Name]; !ok {
+					order = append(order, rg.Name)
+				}
+				bySub[rg.Name] += pl.Size
+			}
+		}
+	}
+	for _, name := range order {
+		n := bySub[name]
+		s.subs += n
+		if name == "rshr" || strings.HasPrefix(name, "lookup") {
+			s.helpers += n
+		}
+		s.names = append(s.names, fmt.Sprintf("%s %d", name, n))
+	}
+	return s
+}
+
+// holds reports whether a region's name is note or a fusion of it.
+func holds(name, note string) bool {
+	for _, part := range strings.Split(name, " + ") {
+		if part == note {
+			return true
+		}
+	}
+	return name == note || strings.HasPrefix(name, note+" + ") || strings.HasSuffix(name, " + "+note) ||
+		strings.Contains(name, " + "+note+" + ")
+}
+
+func containsRegion(list []x86.Region, rg x86.Region) bool {
+	for _, r := range list {
+		if r == rg {
+			return true
+		}
+	}
+	return false
+}
+
+// writeLoopSizes writes SIZES.md's table of the loop generator's kernels.
+func writeLoopSizes(b *strings.Builder) {
+	b.WriteString(`
+## The loop code generator
+
+The same kernels cut from the loop code generator's build of the same
+model in the same memory model (` + "`codegen.Options{Gen: \"loop\"}`" + `), counted
+as above: the regions of the kernel's ops (as ` + "`tfc size --gen loop`" + ` names
+them, with the arguments after their calls; without forward's ` + "`ret`" + ` after
+the last op) plus what their calls reach of the procedures and
+subroutines (` + "`rshr`" + ` and the ` + "`lookup`" + ` routines are the shared ones). These run
+only within the whole image, which the image tests boot against ` + "`tfc sim`" + `.
+A loop kernel larger than the handwritten one fails the test unless
+KNOWN_GAPS.md lists it (as ` + "`loop CONFIG KERNEL`" + `).
+
+| config | kernel | loop generator | = op + subroutines | without shared | handwritten | loop − handwritten | known gap |
+| --- | --- | ---: | --- | ---: | ---: | ---: | --- |
+`)
+	all, own, hw := 0, 0, 0
+	for _, r := range results {
+		l := r.loop.op + r.loop.subs
+		subs := ""
+		if len(r.loop.names) > 0 {
+			subs = " + " + strings.Join(r.loop.names, " + ")
+		}
+		gap := ""
+		if r.loopGap != "" {
+			gap = "yes"
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %d%s | %d | %d | %+d | %s |\n", r.config, r.kernel, l, r.loop.op, subs, l-r.loop.helpers, r.hw, l-r.hw, gap)
+		all += l
+		own += l - r.loop.helpers
+		hw += r.hw
+	}
+	fmt.Fprintf(b, "| all | | %d | | %d | %d | %+d | |\n", all, own, hw, all-hw)
+}
