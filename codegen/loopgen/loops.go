@@ -338,6 +338,15 @@ func (k *kernel) bound(nodes []*lir.Node, steps int64) {
 					k.below[in.Dst] = b + c
 				}
 			}
+		case lir.OpMul:
+			// attention's cache head, (h·m) >> s (lir's divMagic).
+			for _, ab := range [][2]lir.Reg{{in.A, in.B}, {in.B, in.A}} {
+				b, ok := k.below[ab[0]]
+				c, known := k.known(ab[1])
+				if ok && known && b > 0 && c >= 0 && c < 0x10000 && b <= 0x10000 {
+					k.below[in.Dst] = (b-1)*c + 1
+				}
+			}
 		}
 	})
 }

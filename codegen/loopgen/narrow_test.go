@@ -266,3 +266,36 @@ func TestNarrowSumForRshr(t *testing.T) {
 		assert.NotContains(t, got, c.not, "by %d, listing:\n%s", c.n, got)
 	}
 }
+
+// A loop's index times a constant is below the count's product (bound),
+// so a right shift of it shifts the low word, and then nothing reads the
+// product's upper half: narrow takes the multiply too (gelu-random's
+// attention, its cache head in groups of 3, (h·3) >> 3: imul cx, ax, 3;
+// shr cx, 3, 5 bytes fewer with the index's own moves). A product that
+// may reach 0x10000 shifts all 32 bits.
+func TestShiftProductLowWord(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		count int64
+		want  []string
+	}{
+		{"below 0x10000", 6, []string{`(?m)^\s+imul e[a-ds][xi], e[a-ds][xi], 0x3\n\s+shr [a-ds][xi], 0x3$`}},
+		{"0x10000 or more", 0x5557, []string{`(?m)^\s+imul e[a-ds][xi], e[a-ds][xi], 0x3\n`, `(?m)^\s+shr e[a-ds][xi], 0x3$`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &lir.Func{Types: []lir.Type{lir.I32, lir.I32, lir.I32, lir.I32, lir.I32, lir.I32}}
+			body := []*lir.Node{
+				{Kind: lir.NInst, Inst: in(lir.OpConst, 3, lir.NoReg, lir.NoReg, 3)},
+				{Kind: lir.NInst, Inst: in(lir.OpMul, 4, 2, 3, 0)},
+				{Kind: lir.NInst, Inst: in(lir.OpShrI, 5, 4, lir.NoReg, 3)},
+				{Kind: lir.NInst, Inst: lir.Inst{Op: lir.OpStore, Dst: lir.NoReg, A: 5, B: lir.NoReg, C: lir.NoReg,
+					Mem: lir.Mem{Base: 1, Index: lir.NoReg, Width: 2}}},
+			}
+			nodes := append(inputs(), &lir.Node{Kind: lir.NLoop, Index: 2, Count: lir.NoReg, CountImm: c.count, Body: body})
+			got := listingFor(t, f, &Layout{}, nodes, true)
+			for _, w := range c.want {
+				assert.Regexp(t, w, got, "listing:\n%s", got)
+			}
+		})
+	}
+}
