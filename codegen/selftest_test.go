@@ -42,7 +42,8 @@ func TestSelfTest(t *testing.T) {
 	// The lean boot sector sums nothing: bytes of the image can change.
 	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
 	require.NoError(t, err)
-	im, err := codegen.Build(p, []int{ir.BOS}, p.Gen.Steps, codegen.Options{Boot: "lean", Memory: "segmented", SelfTest: true})
+	// (The small templates' image: its layout says where the weights lie.)
+	im, err := codegen.Build(p, []int{ir.BOS}, p.Gen.Steps, codegen.Options{Gen: "small", Boot: "lean", Memory: "segmented", SelfTest: true})
 	require.NoError(t, err)
 	at := func(linear uint32) int { return im.CodeOffset + int(linear-runtime.CodeAddr) }
 	sums := im.Main.Symbols()["selftest.sums"]
