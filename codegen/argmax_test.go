@@ -11,7 +11,7 @@ import (
 // Argmax scans the logits backwards (std, lodsd; cld after), counts in cx
 // with loop, the count being the element's index plus 1, and sets no
 // index before the loop (its first pass always does: OpUndef): llama2.tf,
-// 27 bytes as the small template's.
+// 27 bytes.
 func TestArgmaxBackward(t *testing.T) {
 	listing := loopListing(t, "llama2", "flat")
 	argmax := regexp.MustCompile(`(?m)^; region argmax next\n(?:[^;].*\n|; region argmax next\n)*`).FindString(listing)

@@ -9,7 +9,6 @@ import (
 
 	"tfc/codegen/loopgen"
 	x86 "tfc/codegen/x86_16"
-	"tfc/codegen/x86_16/isel"
 	"tfc/ir"
 	"tfc/lir"
 	"tfc/runtime"
@@ -238,7 +237,13 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err != nil {
 		return nil, err
 	}
-	il := &isel.Layout{Segmented: l.Segmented, DataAddr: l.DataAddr, Data: l.Data, Pieces: l.Pieces, Prompt: l.Prompt, NPrompt: l.NPrompt, End: l.End}
+	il := &Layout{Segmented: l.Segmented, DataAddr: l.DataAddr, Data: l.Data, Pieces: l.Pieces, Prompt: l.Prompt, NPrompt: l.NPrompt, End: l.End,
+		Params: map[string]uint32{}}
+	for _, b := range f.Bufs {
+		if b.Kind == lir.BufParam && !b.PerLayer {
+			il.Params[b.Name] = l.Linear(b)
+		}
+	}
 	im := &Image{Bytes: ln.Bytes, Memory: model, Generator: "loop", Boot: ln.Boot, Loader: ln.Loader, Main: main, Streams: ln.StreamsEnd(), CodeOffset: ln.CodeOffset(), Layout: il, ProfileNames: profiled}
 	im.Regions, im.DataRegions = regions(ln.Boot, ln.Loader, main)
 	return im, nil

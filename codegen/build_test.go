@@ -56,15 +56,14 @@ var examples = []string{"gelu-random", "mha-random", "mlp-random", "untied-rando
 func path(name string) string { return filepath.Join("..", "examples", name+".tf") }
 
 // Each memory model the model fits gives an image that prints what the
-// simulator prints, with each code generator: -Os's two (the small
-// templates, forced, and the loop generator's size policy) and -O2's. The
+// simulator prints, at -Os and at -O2. The
 // llama2 examples need the model files (make models); llama2-int8's cache
 // shifts pass 8, which takes attention's 64-bit path in -O2.
 func TestMemoryModels(t *testing.T) {
 	for _, name := range append([]string{"llama2", "llama2-int8"}, examples...) {
 		for _, memory := range []string{"flat", "segmented"} {
-			for _, c := range []struct{ opt, gen string }{{"s", "small"}, {"s", "loop"}, {"2", ""}} {
-				t.Run(name+"/"+memory+"/O"+c.opt+c.gen, func(t *testing.T) {
+			for _, opt := range []string{"s", "2"} {
+				t.Run(name+"/"+memory+"/O"+opt, func(t *testing.T) {
 					if strings.HasPrefix(name, "llama2") {
 						if _, err := os.Stat(filepath.Join("..", "models", "stories260K.bin")); err != nil {
 							t.Skip("SKIPPED: models/ is empty (make models)")
@@ -73,17 +72,12 @@ func TestMemoryModels(t *testing.T) {
 					p, err := frontend.LoadFile(path(name), ir.Options{})
 					require.NoError(t, err)
 					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
-					im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Opt: c.opt, Gen: c.gen})
+					im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Opt: opt})
 					if err != nil && memory == "segmented" && strings.Contains(err.Error(), "64 KiB segment") {
 						t.Skipf("does not fit: %v", err)
 					}
 					require.NoError(t, err)
 					require.Equal(t, memory, im.Memory, "the memory model built")
-					want := c.gen
-					if want == "" {
-						want = "loop" // -O2's only
-					}
-					require.Equal(t, want, im.Generator, "the generator")
 					res := boot(t, im.Bytes)
 					assert.Equal(t, simulate(t, p), string(res.Serial), "what QEMU printed (expected: the simulator's), exit %d", res.ExitCode)
 					assert.Equal(t, 0, res.ExitCode, "exit code")
@@ -96,14 +90,10 @@ func TestMemoryModels(t *testing.T) {
 func TestMemoryModelChoice(t *testing.T) {
 	_, im := build(t, path("gelu-random"), "")
 	assert.Equal(t, "segmented", im.Memory, "gelu-random: the memory model chosen (it fits 640 KiB)")
-	// A layer's weights pass 64 KiB: the small templates take it flat;
-	// the loop code generator splits them in segments.
+	// A layer's weights pass 64 KiB: the loop code generator splits them
+	// in segments.
 	p, err := frontend.LoadFile(path("mha-random"), ir.Options{})
 	require.NoError(t, err)
-	im, err = codegen.Build(p, []int{1}, 8, codegen.Options{Gen: "small"})
-	if assert.NoError(t, err, "mha-random --gen small") {
-		assert.Equal(t, "flat", im.Memory, "mha-random --gen small: the memory model chosen (a layer's weights pass 64 KiB)")
-	}
 	im, err = codegen.Build(p, []int{1}, 8, codegen.Options{Gen: "loop"})
 	if assert.NoError(t, err, "mha-random --gen loop") {
 		assert.Equal(t, "segmented", im.Memory, "mha-random --gen loop: the memory model (a layer's weights in two segments)")

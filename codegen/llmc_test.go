@@ -16,12 +16,11 @@ import (
 	"tfc/ir"
 )
 
-// A GPT-2 block (the loop code generator) and a Llama block (the small
-// templates at -Os) with llm.c's tokenizer file: the pieces are raw bytes,
+// A GPT-2 block and a Llama block with llm.c's tokenizer file: the pieces are raw bytes,
 // the generation starts from the end-of-text token and stops there (not
 // at llama2.c's BOS 1 or EOS 2, which GPT-2's vocabulary uses for other
-// text), and a prompt is refused (the file has no merges). Every
-// generator and memory model prints what tfc sim prints. Seed 11's model
+// text), and a prompt is refused (the file has no merges). Both
+// policies, in both memory models, print what tfc sim prints. Seed 11's model
 // chooses 1 at its first step and then printable tokens (llama2.c's rule
 // would stop at once); seed 3's ends at its end-of-text token 234 after
 // 31 tokens (a loop that did not stop would print on); gelu-random's seed

@@ -23,9 +23,8 @@ import (
 	"tfc/qemu"
 )
 
-// Attention over more positions than the templates' 32-bit sum of softmax
-// weights holds: -Os and -O2 take the loop code generator, which divides
-// by a sum past 32 bits exactly (difftest.BigSumSource: 1100 positions of
+// Attention over more positions than a 32-bit sum of softmax weights
+// holds: -Os and -O2 divide by a sum past 32 bits exactly (difftest.BigSumSource: 1100 positions of
 // equal scores), and the image equals the simulator at every step.
 func TestAttentionSumPast32BitsBoots(t *testing.T) {
 	if !qemu.Available() {

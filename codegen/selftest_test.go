@@ -42,8 +42,7 @@ func TestSelfTest(t *testing.T) {
 	// The lean boot sector sums nothing: bytes of the image can change.
 	p, err := frontend.LoadFile(path("gelu-random"), ir.Options{})
 	require.NoError(t, err)
-	// (The small templates' image: its layout says where the weights lie.)
-	im, err := codegen.Build(p, []int{ir.BOS}, p.Gen.Steps, codegen.Options{Gen: "small", Boot: "lean", Memory: "segmented", SelfTest: true})
+	im, err := codegen.Build(p, []int{ir.BOS}, p.Gen.Steps, codegen.Options{Boot: "lean", Memory: "segmented", SelfTest: true})
 	require.NoError(t, err)
 	at := func(linear uint32) int { return im.CodeOffset + int(linear-runtime.CodeAddr) }
 	sums := im.Main.Symbols()["selftest.sums"]
@@ -53,15 +52,12 @@ func TestSelfTest(t *testing.T) {
 	res := boot(t, table)
 	assert.Equal(t, "self-test: step 5 differs\n", string(res.Serial), "a changed sum: COM1, exit %d", res.ExitCode)
 	assert.Equal(t, 2, res.ExitCode, "a changed sum: exit code")
-	var emb *ir.Param
-	for _, q := range p.Params {
-		if q.Name == "token_embedding" {
-			emb = q
-		}
-	}
-	loc := im.Layout.Params[emb]
+	// token_embedding's rows: dim int16 weights, then the row's multiplier.
+	addr, ok := im.Layout.Params["token_embedding"]
+	require.True(t, ok, "token_embedding's address")
+	rowBytes := uint32(2*p.Dim + 4)
 	weights := append([]byte(nil), im.Bytes...)
-	weights[at(loc.Addr+uint32(loc.RowBytes)*ir.BOS+4)] += 50 // BOS's row, past its multiplier
+	weights[at(addr+rowBytes*ir.BOS+4)] += 50 // BOS's row, its third weight
 	res = boot(t, weights)
 	assert.Equal(t, "self-test: step 0 differs\n", string(res.Serial), "a changed weight: COM1, exit %d", res.ExitCode)
 	assert.Equal(t, 2, res.ExitCode, "a changed weight: exit code")

@@ -33,9 +33,9 @@ func (r *recorder) Step(token, pos int) int {
 
 // Every image computes the simulator's logits bit for bit at every step,
 // not only the same tokens: a rounding off by one in any kernel shows here
-// even where it would not change a token. Both code generators (the
-// small templates forced at -Os; -O2 also with -march sse2's pmaddwd dot
-// products), in both memory models; the image writes its trace to QEMU's debug console. The
+// even where it would not change a token. Both policies (-Os; -O2, also
+// with -march sse2's pmaddwd dot products), in both memory models; the
+// image writes its trace to QEMU's debug console. The
 // token is the one the model chose, before a prompt token replaces it, so
 // that the sampler is checked at every step too (mha-random samples: its
 // trace shows the logits as they were before the sampler ran).
@@ -53,10 +53,9 @@ func TestLogitsBitForBit(t *testing.T) {
 	for _, name := range names {
 		files[name] = path(name)
 	}
-	// Greedy shapes that take the small generator's other paths: a head
-	// size of 6 (the rope subroutine, not the inline rope) and groups of
-	// three query heads (the kv head by a division). And the sampler in
-	// the segmented model too, where mha-random does not fit.
+	// Greedy shapes off the examples' paths: a head size of 6 and groups
+	// of three query heads (the cache head a multiply and a shift). And the
+	// sampler in the segmented model too, where mha-random does not fit.
 	for _, c := range []struct{ name, vars string }{
 		{"shape-d6", "SEED=7 DIM=30 HIDDEN=45 HEADS=5 KVHEADS=5 VOCAB=263 WEIGHTS=int16~per~row CACHE=int16 GATE=silu FINAL=argmax SAMPLER=sampler~greedy"},
 		{"shape-d4-group3", "SEED=5 DIM=36 HIDDEN=150 HEADS=9 KVHEADS=3 VOCAB=259 WEIGHTS=int8~per~tensor CACHE=int8 GATE=gelu FINAL=argmax SAMPLER=sampler~greedy"},
@@ -74,9 +73,6 @@ func TestLogitsBitForBit(t *testing.T) {
 					steps := min(p.Gen.Steps, 24)
 					prompt, _ := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 					o := codegen.Options{Memory: memory, Opt: opt, Trace: true}
-					if opt == "s" {
-						o.Gen = "small" // the loop generator's -Os: difftest, TestMemoryModels
-					}
 					if opt == "2sse2" {
 						o.Opt, o.March = "2", "sse2"
 					}

@@ -111,14 +111,11 @@ func TestTypedPrompts(t *testing.T) {
 	sampled := typedFile(t, "sample-typed", shapeFile(t, "sample", "SEED=5 DIM=36 HIDDEN=150 HEADS=9 KVHEADS=3 VOCAB=300 WEIGHTS=int8~per~tensor CACHE=int8 GATE=gelu FINAL=sample SAMPLER=sampler~temperature~0.9~top_p~0.8~seed~3"))
 	greedy := typedFile(t, "greedy-typed", shapeFile(t, "greedy", "SEED=7 DIM=30 HIDDEN=45 HEADS=5 KVHEADS=5 VOCAB=263 WEIGHTS=int16~per~row CACHE=int16 GATE=silu FINAL=argmax SAMPLER=sampler~greedy"))
 	cases := []tcase{
-		{"llama2-typed/small", path("llama2-typed"), codegen.Options{Gen: "small"}, typedLines, 24, true, 0},
+		{"llama2-typed/Os", path("llama2-typed"), codegen.Options{}, typedLines, 24, true, 0},
 		{"llama2-typed/O2", path("llama2-typed"), codegen.Options{Opt: "2"}, few, 12, true, 0},
-		{"llama2-typed/loop", path("llama2-typed"), codegen.Options{Gen: "loop"}, few, 12, true, 0},
-		{"llama2-int8-typed/small/segmented", int8, codegen.Options{Gen: "small"}, few, 12, true, 0},
-		{"greedy/small/segmented", greedy, codegen.Options{Gen: "small", Memory: "segmented"}, few, 12, false, 0},
+		{"llama2-int8-typed/Os/segmented", int8, codegen.Options{}, few, 12, true, 0},
+		{"greedy/Os/segmented", greedy, codegen.Options{Memory: "segmented"}, few, 12, false, 0},
 		{"greedy/O2/segmented", greedy, codegen.Options{Memory: "segmented", Opt: "2"}, few[:4], 12, false, 0},
-		{"sample/small/segmented", sampled, codegen.Options{Gen: "small", Memory: "segmented"}, paramLines, 24, false, 7},
-		{"sample/small/flat", sampled, codegen.Options{Gen: "small", Memory: "flat"}, paramLines, 24, false, 7},
 		{"sample/O2/flat", sampled, codegen.Options{Opt: "2", Memory: "flat"}, paramLines, 24, false, 7},
 		{"sample/O2/segmented", sampled, codegen.Options{Opt: "2", Memory: "segmented"}, paramLines, 24, false, 7},
 		{"sample/loop/segmented", sampled, codegen.Options{Gen: "loop", Memory: "segmented"}, paramLines, 24, false, 7},

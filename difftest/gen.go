@@ -12,9 +12,8 @@ import (
 
 // Options bound the programs Generate makes.
 type Options struct {
-	// Big allows vectors longer than 255 elements (the small code
-	// generator's byte counters), larger vocabularies and contexts: slower
-	// to build and boot.
+	// Big allows vectors longer than 255 elements, larger vocabularies
+	// and contexts: slower to build and boot.
 	Big bool
 }
 
@@ -45,9 +44,8 @@ type gen struct {
 	p *Program
 	// modern programs use the ops and options added for GPT-2, GPT-J and
 	// Llama variants (layernorm, biases, learned positions, relu, sub,
-	// mul by a constant, gelu_tanh, eps, theta, rotary_dim), which the
-	// template code generators leave to the loop code generator; the
-	// others keep to the first language, which the templates take.
+	// mul by a constant, gelu_tanh, eps, theta, rotary_dim); the others
+	// keep to the first language.
 	modern bool
 
 	consts map[string]int

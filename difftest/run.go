@@ -19,12 +19,11 @@ import (
 )
 
 // Config is one way to build an image: a code generator policy and a
-// memory model, and the code generator forced: "small" (-Os's templates)
-// or "loop" (the loop-level back end); -O2 has only the loop generator.
+// memory model (Gen "loop" names -Os's builds, as their listings do).
 type Config struct {
 	Opt    string // "s" (-Os) or "2" (-O2)
 	Memory string // "segmented" or "flat"
-	Gen    string // "small" or "loop": the code generator; "" with -O2
+	Gen    string // "loop" with -Os; "" with -O2
 	March  string // "sse2": -march sse2
 	Boot   string // "lean": the lean boot sector (-Os), else the full path
 }
@@ -43,12 +42,9 @@ func (c Config) String() string {
 }
 
 // Configs are the configurations every program is built and booted in.
-// Each -Os generator boots through the lean sector in one memory model and
-// the full path in the other. -Os's default keeps the smaller of its two
-// generators' images (codegen's TestOsKeepsTheSmaller): each is tested
-// here on its own, where the default would test only the one it keeps.
+// -Os boots through the lean sector in one memory model and the full path
+// in the other.
 var Configs = []Config{
-	{Opt: "s", Memory: "segmented", Gen: "small", Boot: "lean"}, {Opt: "s", Memory: "flat", Gen: "small"},
 	{Opt: "2", Memory: "segmented"}, {Opt: "2", Memory: "flat"},
 	{Opt: "s", Memory: "flat", Gen: "loop", Boot: "lean"}, {Opt: "s", Memory: "segmented", Gen: "loop"},
 	{Opt: "2", Memory: "flat", March: "sse2"}, {Opt: "2", Memory: "segmented", March: "sse2"}}
@@ -75,7 +71,7 @@ func (f Failure) String() string { return fmt.Sprintf("%s [%s]: %s", f.Kind, f.C
 type ConfigResult struct {
 	Config
 	Built     bool
-	Generator string // "small" or "loop", when built
+	Generator string // "loop", when built
 	Why       string // why it did not build
 	Booted    bool
 }

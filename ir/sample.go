@@ -9,14 +9,10 @@ import (
 )
 
 // MaxSoftmaxTerms is the most softmax weights, each at most 2^ExpBits,
-// whose sum fits 32 bits: attention's positions and the sampler's
-// vocabulary that the template code generators take (they sum in 32
-// bits; the simulator and the loop code generator sum in 64).
+// whose sum fits 32 bits: attention over at most that many positions sums
+// in 32 bits (the loop code generator), over more in 64 (as the simulator
+// always does).
 const MaxSoftmaxTerms = 1<<(32-ExpBits) - 1
-
-// MaxSampleVocab is the largest vocabulary the template code generators'
-// sample() takes.
-const MaxSampleVocab = MaxSoftmaxTerms
 
 // Rng is llama2.c's sampler generator (xorshift64*), so that a seed gives
 // the same draws as `run -s SEED`.

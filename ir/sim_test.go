@@ -97,8 +97,9 @@ func TestIntegerTracksFloat(t *testing.T) {
 	}
 }
 
-// The templates' 32-bit sum of softmax weights holds MaxSampleVocab of
-// them (larger vocabularies go to the loop code generator).
-func TestMaxSampleVocab(t *testing.T) {
-	assert.Less(t, uint64(ir.MaxSampleVocab)*(1<<ir.ExpBits), uint64(1<<32), "%d weights of 2^%d pass 32 bits", ir.MaxSampleVocab, ir.ExpBits)
+// A 32-bit sum holds MaxSoftmaxTerms softmax weights (attention over more
+// positions sums in 64 bits).
+func TestMaxSoftmaxTerms(t *testing.T) {
+	assert.Less(t, uint64(ir.MaxSoftmaxTerms)*(1<<ir.ExpBits), uint64(1<<32), "%d weights of 2^%d pass 32 bits", ir.MaxSoftmaxTerms, ir.ExpBits)
+	assert.GreaterOrEqual(t, uint64(ir.MaxSoftmaxTerms+1)*(1<<ir.ExpBits), uint64(1<<32), "the most that fit")
 }

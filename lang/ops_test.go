@@ -79,7 +79,7 @@ func TestNewOpsCheck(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.bin"), gpt2Files()["model.bin"], 0o644))
 	assert.NoError(t, parseAndCheck(gptCkpt(`model g`, `model g`), lang.CheckOptions{OpenFiles: true, Dir: dir}), "with an llm.c checkpoint")
-	// sample() over any vocabulary (the templates' 32-bit limit is theirs).
+	// sample() over any vocabulary.
 	big := edit(edit(edit(base, `vocab = 256`, `vocab = 32000`), `next = argmax`, `next = sample`), `sampler greedy`, `sampler temperature 1`)
 	assert.NoError(t, parseAndCheck(big, lang.CheckOptions{}), "sample over 32000 tokens")
 }

@@ -216,7 +216,7 @@ func (r *Row) Option(name string) (Option, bool) {
 }
 
 // NonDefault lists the options of o that differ from r's defaults, in
-// r's order (for the IR's dumps and the template generators' refusals).
+// r's order (for the IR's dumps).
 func (r *Row) NonDefault(o Opts) []string {
 	var names []string
 	for _, opt := range r.Opts {

@@ -110,7 +110,7 @@ func quantKernel() *Kernel {
 	return k
 }
 
-// matmulKernel is the matmul row loop of isel: for each of rows rows,
+// matmulKernel is a matmul row loop: for each of rows rows,
 // acc = Σ w[r][c]·x[c] in 64 bits, t = rshr(acc, 16), y[r] = rshr(t·mult,
 // shift). x and mult are at fixed addresses (labels "xs", "mult"), the
 // row count is in memory ("count"). Arguments v0 = &w, v1 = &y.

@@ -332,8 +332,8 @@ func assembleBoot(p *x86.Program) ([]byte, error) {
 // as the BIOS convention says and as print loops everywhere assume.
 //
 // The boot sectors' copies keep the 16-bit registers (pusha): their
-// callers (the boot sector and the loader, the small code generator's
-// print_piece and generation loop) keep nothing in the top halves of
+// callers (the boot sector and the loader, the image's print_piece and
+// generation loop) keep nothing in the top halves of
 // 32-bit registers across it, and the full sector's runs on a 286 too, so
 // that the loader can say that the machine is not a 386. The console's own
 // copy (wide) keeps all 32 bits.

@@ -198,8 +198,8 @@ func emitLeanBoot(p *x86.Program, c BootConfig) {
 // far jump is needed. Clobbers EAX, ECX, ESI.
 func emitLeanCopy(p *x86.Program, k int) {
 	p.Mark("boot.unreal")
-	// FS and GS keep what the BIOS left: the small code generator, whose
-	// images alone get this sector, reads and writes through DS and ES.
+	// FS and GS keep what the BIOS left: the flat images reach memory
+	// above 1 MiB through DS and ES only.
 	segs := []x86.Reg{x86.DS, x86.ES}
 	p.I(x86.CLI)
 	p.I(x86.LGDT, x86.Ptr16(x86.SI, x86.NoReg, -dapFromGDTR))

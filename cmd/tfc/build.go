@@ -29,7 +29,7 @@ func addBuildFlags(fs *flag.FlagSet) buildFlags {
 	return buildFlags{
 		gen:      addGenFlags(fs),
 		memory:   fs.String("memory", "", "memory model: flat (unreal mode, memory above 1 MiB) or segmented (real mode, 640 KiB); default: chosen by the compiler"),
-		backend:  fs.String("gen", "", "code generator: loop (the loop-level back end: any shape and op) or small (-Os's templates, hand-golfed for the first language's shapes); default: -O2 loop, -Os whichever of the two gives fewer code bytes"),
+		backend:  fs.String("gen", "", "code generator: loop (the loop-level back end, the only one: -Os is its size policy, -O2 its speed policy)"),
 		boot:     fs.String("boot", "", "boot path: full (the full boot sector and the loader, which checks the machine) or lean (the lean boot sector, -Os only); default: the .tf file's boot declaration, else full"),
 		os:       fs.Bool("Os", false, "optimize for size (the default)"),
 		o2:       fs.Bool("O2", false, "optimize for speed"),
@@ -48,9 +48,11 @@ func (b buildFlags) options() (codegen.Options, error) {
 		opt = "2"
 	}
 	switch *b.backend {
-	case "", "loop", "small":
+	case "", "loop":
+	case "small":
+		return codegen.Options{}, usageErrorf("--gen small: the small templates are retired; the loop code generator builds every model (-Os is its size policy)")
 	default:
-		return codegen.Options{}, usageErrorf("unknown code generator %q (loop or small)", *b.backend)
+		return codegen.Options{}, usageErrorf("unknown code generator %q (loop)", *b.backend)
 	}
 	switch *b.boot {
 	case "", "lean", "full":

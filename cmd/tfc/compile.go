@@ -46,7 +46,7 @@ func addGenFlags(fs *flag.FlagSet) genFlags {
 		seed:      fs.Int64("s", 0, "llama2.c's -s: the sampler's seed; 0: from the clock at the start of each generation (seed clock)"),
 		tokenizer: fs.String("z", "", "llama2.c's -z: the tokenizer file (default: the .tf file's)"),
 		dump: fs.String("d", "", "print the IR after the named pass to stderr: the tensor IR's (lower, "+fmt.Sprint(ir.PassNames())+
-			"), or, with -O2 or --gen loop, the loop IR's "+fmt.Sprint(lir.PassNames())),
+			"), or the loop IR's "+fmt.Sprint(lir.PassNames())),
 	}
 	const prompt = "the prompt (default: the .tf file's generate block, which may say prompt = typed)"
 	fs.StringVar(g.prompt, "prompt", "", prompt)

@@ -46,8 +46,7 @@ var machines = []machine{
 // A build of the matrix: the flags given to tfc build.
 var matrixBuilds = []struct{ name, flags string }{
 	{"-Os", "-Os --boot full"},
-	{"--gen small lean", "--gen small --boot lean"},
-	{"--gen loop lean", "--gen loop --boot lean"},
+	{"-Os lean", "-Os --boot lean"},
 	{"-O2", "-O2"},
 }
 
@@ -56,10 +55,9 @@ var matrixBuilds = []struct{ name, flags string }{
 // has no CHS reads.
 var leanFails = map[string]string{"floppy": "E"}
 
-// TestMatrix boots each example, built at -Os (the full boot path; the lean
-// sector with each of -Os's two generators, the default's image being one
-// of them) and -O2, on every machine of the matrix, and compares COM1 with
-// tfc sim. README's table is what it shows.
+// TestMatrix boots each example, built at -Os (the full boot path and the
+// lean sector) and -O2, on every machine of the matrix, and compares COM1
+// with tfc sim. README's table is what it shows.
 func TestMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED: -short")

@@ -23,15 +23,10 @@ type profiled struct {
 	policy  string // -Os or -O2
 }
 
-// compileProfile builds path with the loop code generator at the policy
-// -Os/-O2 choose: only its forward pass calls each op, so only it can
-// count them. When the build without --profile would use a template
-// generator it says so, since the table then describes other code.
+// compileProfile builds path at the policy -Os/-O2 choose, with the
+// counters and without (the reference for the total).
 func (b buildFlags) compileProfile(fs *flag.FlagSet, path string, stderr io.Writer) (*profiled, error) {
 	set := flagsSet(fs)
-	if set["gen"] && *b.backend != "loop" {
-		return nil, usageErrorf("run: --profile counts the ops of the loop code generator (--gen loop), not --gen %s", *b.backend)
-	}
 	o, err := b.options()
 	if err != nil {
 		return nil, err
@@ -47,15 +42,6 @@ func (b buildFlags) compileProfile(fs *flag.FlagSet, path string, stderr io.Writ
 		return nil, err
 	}
 	pr.Phase("generating code")
-	// The generator the build without --profile uses (only its name is
-	// kept: an image can be hundreds of MB). A failure there is not the
-	// profile's.
-	usual := "loop"
-	if o.Gen == "" {
-		if im, err := codegen.Build(p, prompt, p.Gen.Steps, o); err == nil {
-			usual = im.Generator
-		}
-	}
 	loop := o
 	loop.Gen, loop.Bench = "loop", true
 	ref, err := codegen.Build(p, prompt, p.Gen.Steps, loop)
@@ -73,13 +59,6 @@ func (b buildFlags) compileProfile(fs *flag.FlagSet, path string, stderr io.Writ
 	policy := "-Os"
 	if o.Opt == "2" {
 		policy = "-O2"
-	}
-	if usual != "loop" {
-		which := map[string]string{"small": "the small templates"}[usual]
-		if which == "" {
-			which = "the " + usual + " code generator"
-		}
-		fmt.Fprintf(stderr, "tfc: --profile: profiled with the loop code generator (the default %s build uses %s)\n", policy, which)
 	}
 	return &profiled{p: p, im: im, ref: ref, policy: policy}, nil
 }

@@ -1,10 +1,10 @@
 // Package golden holds the golden tests "generated vs handwritten": each
-// main kernel of the small code generator (isel.SmallKernel) and a
-// handwritten NASM version of it (testdata/handwritten) run in QEMU on the
-// same random inputs; both must print what the simulator's arithmetic gives,
-// and the generated one must not be larger unless testdata/handwritten/
-// KNOWN_GAPS.md says why. The loop code generator's kernels, cut from its
-// build of the same model, are held to the same bar (their size only: they
-// run within the whole image). `go test ./codegen/golden -update` rewrites
+// main kernel of a transformer has a handwritten NASM version
+// (testdata/handwritten), which runs in QEMU on random inputs and must
+// print what the simulator's arithmetic gives; the loop code generator's
+// code for the same ops, cut from its build of the same model, must not be
+// larger unless testdata/handwritten/KNOWN_GAPS.md says why (its
+// correctness is the whole image's, which the image tests boot against tfc
+// sim). `go test ./codegen/golden -update` rewrites
 // testdata/handwritten/SIZES.md.
 package golden

@@ -3,7 +3,6 @@ package golden_test
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -20,8 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tfc/codegen"
-	x86 "tfc/codegen/x86_16"
-	"tfc/codegen/x86_16/isel"
 	"tfc/frontend"
 	"tfc/ir"
 	"tfc/qemu"
@@ -32,22 +29,16 @@ var update = flag.Bool("update", false, "rewrite testdata/handwritten/SIZES.md")
 
 const hwDir = "../../testdata/handwritten"
 
-// sharedHelpers are the small generator's subroutines that serve every
-// kind of kernel (rounding, table interpolation): SIZES.md shows the
-// kernels without them too.
-var sharedHelpers = map[string]bool{"rshr": true, "interp": true}
-
 // scratch is low memory the handwritten kernels may use (below the vars,
-// above the scalars of isel's layout).
+// above the scalars of the layout they were written for: layout_test.go).
 const scratch = 0x580
 
-// config is a model built in one memory model, as a real build does.
+// config is a model in one memory model: laid out for the handwritten
+// kernels, and built by the loop code generator.
 type config struct {
 	name, file, memory string
 	p                  *ir.Program
-	im                 *codegen.Image
-	l                  *isel.Layout
-	code               []byte         // the real build's main code, at runtime.CodeAddr
+	l                  *Layout        // the handwritten kernels' memory map
 	loop               *codegen.Image // the loop generator's build (loopBuild)
 }
 
@@ -59,12 +50,15 @@ func loadConfig(t *testing.T, name, file, memory string) *config {
 	require.NoError(t, err)
 	prompt, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 	require.NoError(t, err)
-	im, err := codegen.Build(p, prompt, p.Gen.Steps, codegen.Options{Memory: memory, Gen: "small"})
-	require.NoError(t, err)
-	require.Equal(t, "small", im.Generator, "%s: the generator it was built with (%s)", file, im.Note)
-	require.Equal(t, memory, im.Memory, "%s: the memory model it was built in (%s)", file, im.Note)
-	cfg := &config{name: name, file: file, memory: memory, p: p, im: im, l: im.Layout,
-		code: im.Bytes[im.CodeOffset:]}
+	pieces := runtime.PieceData(p.Tokenizer, 0)
+	l, err := NewLayout(p, LayoutOptions{Segmented: memory == "segmented"}, pieces, prompt)
+	require.NoError(t, err, "%s %s", file, memory)
+	// The console's table as print_piece reads it (its offsets biased).
+	console := runtime.Console{Flat: !l.Segmented, PiecesAddr: l.Pieces, PiecesBytes: len(pieces)}
+	if b := console.PieceBias(); b != 0 {
+		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
+	}
+	cfg := &config{name: name, file: file, memory: memory, p: p, l: l}
 	cfg.loop = loopBuild(t, cfg)
 	return cfg
 }
@@ -84,12 +78,9 @@ type kernel struct {
 // result is one row of SIZES.md.
 type result struct {
 	config, kernel string
-	genOp, genSubs int
-	helpers        int // of genSubs, in the subroutines every kernel shares (sharedHelpers)
-	subs           []string
 	hw             int
 	loop           loopSize
-	gap, loopGap   string
+	gap            string
 	checked        bool
 }
 
@@ -127,28 +118,16 @@ func TestGeneratedVsHandwritten(t *testing.T) {
 					if res.gap == "" {
 						res.gap = gaps["* "+k.name]
 					}
-					gen := res.genOp + res.genSubs
-					t.Logf("%s: generated %d bytes (op %d + subroutines %d: %s), handwritten %d",
-						key, gen, res.genOp, res.genSubs, strings.Join(res.subs, ", "), res.hw)
-					loop := res.loop.op + res.loop.subs
-					assert.Positive(t, res.loop.op, "%s: the loop generator's op", key)
-					t.Logf("%s: loop generator %d bytes (op %d + subroutines %d: %s)", key, loop,
-						res.loop.op, res.loop.subs, strings.Join(res.loop.names, ", "))
-					res.loopGap = gaps["loop "+key]
-					if res.loopGap == "" {
-						res.loopGap = gaps["loop * "+k.name]
+					gen := res.loop.op + res.loop.subs
+					assert.Positive(t, res.loop.op, "%s: the generated op", key)
+					t.Logf("%s: generated %d bytes (op %d + subroutines %d: %s), handwritten %d", key, gen,
+						res.loop.op, res.loop.subs, strings.Join(res.loop.names, ", "), res.hw)
+					if res.gap == "" {
+						assert.LessOrEqual(t, gen, res.hw,
+							"%s: the generated kernel's bytes, at most the handwritten one's: smaller, or list it in KNOWN_GAPS.md with the reason", key)
 					}
-					for _, c := range []struct {
-						who, gap string
-						bytes    int
-					}{{"", res.gap, gen}, {"loop ", res.loopGap, loop}} {
-						if c.gap == "" {
-							assert.LessOrEqual(t, c.bytes, res.hw,
-								"%s%s: the generated kernel's bytes, at most the handwritten one's: smaller, or list it in KNOWN_GAPS.md with the reason", c.who, key)
-						}
-						if c.bytes <= res.hw && c.gap != "" {
-							t.Logf("%s%s: no longer a gap (generated %d <= handwritten %d): remove it from KNOWN_GAPS.md", c.who, key, c.bytes, res.hw)
-						}
+					if gen <= res.hw && res.gap != "" {
+						t.Logf("%s: no longer a gap (generated %d <= handwritten %d): remove it from KNOWN_GAPS.md", key, gen, res.hw)
 					}
 					resultsMu.Lock()
 					results = append(results, res)
@@ -197,20 +176,21 @@ func writeSizes(t *testing.T) {
 	b.WriteString(`# Generated vs handwritten kernel sizes
 
 Written by ` + "`go test ./codegen/golden -update`" + ` from the golden tests, which run
-each kernel of the small code generator (` + "`isel.SmallKernel`" + `, cut from a real
-build of ` + "`int8.tf`" + ` or ` + "`int16.tf`" + ` here) and its handwritten version (` + "`*.asm`" + `
-here, ` + "`nasm -f bin`" + `) in QEMU on the same random inputs, and check both
-against the simulator's arithmetic.
+each handwritten kernel (` + "`*.asm`" + ` here, ` + "`nasm -f bin`" + `) in QEMU on random inputs
+and check what it computes against the simulator's arithmetic, and count
+the code of the same ops in the loop code generator's build of the same
+model (` + "`int8.tf`" + ` segmented, ` + "`int16.tf`" + ` flat).
 
 What is counted, in bytes of code:
 
-- generated: the op's region (as ` + "`tfc size`" + ` names it; the code that sets up
-  the registers and calls a subroutine, for a subroutine kernel) plus every
-  subroutine it calls, directly or through another (` + "`rshr`" + `, ` + "`interp`" + `):
-  the kernel as it would be alone in a program: only the instructions it
-  can reach count (not the entries of ` + "`rshr`" + ` for other kernels' shift
-  counts). A real build shares the subroutines between ops, so their share
-  per op there is smaller.
+- generated: the regions of the kernel's ops (as ` + "`tfc size`" + ` names them, with
+  the arguments after their calls; without forward's ` + "`ret`" + ` after the last
+  op) plus what their calls reach of the procedures and subroutines: the
+  kernel as it would be alone in a program (only the instructions it can
+  reach count, not the entries of ` + "`rshr`" + ` for other kernels' shift counts).
+  A real build shares the procedures and subroutines between ops, so their
+  share per op there is smaller. The generated code runs within the whole
+  image, which the image tests boot against ` + "`tfc sim`" + `.
 - ` + "`print_piece`" + `: the runtime's (runtime/console.go), as a real build links it.
 - handwritten: the whole file, without its final ` + "`ret`" + ` (the generated
   op's code has none: it falls into the next op's); for ` + "`print_piece`" + `,
@@ -218,32 +198,30 @@ What is counted, in bytes of code:
 - Tables (exp, gate, RoPE) and other data are not code and not counted.
 
 A generated kernel larger than the handwritten one fails the test unless
-KNOWN_GAPS.md lists it.
-
-The column "without shared" leaves out the subroutines that every kind of
-kernel shares (` + "`rshr`, `interp`" + `), for comparison only.
+KNOWN_GAPS.md lists it. The column "without shared" leaves out the
+subroutines that every kind of kernel shares (` + "`rshr`" + ` and the ` + "`lookup`" + `
+routines), for comparison only.
 
 | config | kernel | generated | = op + subroutines | without shared | handwritten | generated − handwritten | known gap |
 | --- | --- | ---: | --- | ---: | ---: | ---: | --- |
 `)
-	gen, own, hw := 0, 0, 0
+	all, own, hw := 0, 0, 0
 	for _, r := range results {
-		g := r.genOp + r.genSubs
+		g := r.loop.op + r.loop.subs
 		subs := ""
-		if len(r.subs) > 0 {
-			subs = " + " + strings.Join(r.subs, " + ")
+		if len(r.loop.names) > 0 {
+			subs = " + " + strings.Join(r.loop.names, " + ")
 		}
 		gap := ""
 		if r.gap != "" {
 			gap = "yes"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d%s | %d | %d | %+d | %s |\n", r.config, r.kernel, g, r.genOp, subs, g-r.helpers, r.hw, g-r.hw, gap)
-		gen += g
-		own += g - r.helpers
+		fmt.Fprintf(&b, "| %s | %s | %d | %d%s | %d | %d | %+d | %s |\n", r.config, r.kernel, g, r.loop.op, subs, g-r.loop.helpers, r.hw, g-r.hw, gap)
+		all += g
+		own += g - r.loop.helpers
 		hw += r.hw
 	}
-	fmt.Fprintf(&b, "| all | | %d | | %d | %d | %+d | |\n", gen, own, hw, gen-hw)
-	writeLoopSizes(&b)
+	fmt.Fprintf(&b, "| all | | %d | | %d | %d | %+d | |\n", all, own, hw, all-hw)
 	require.NoError(t, os.WriteFile(filepath.Join(hwDir, "SIZES.md"), []byte(b.String()), 0o644))
 }
 
@@ -262,28 +240,32 @@ func seedOf(s string) uint64 {
 	return h.Sum64()
 }
 
-// runKernel prepares the inputs, runs the generated and the handwritten
-// kernel in QEMU and checks both.
+// runKernel prepares the inputs, runs the handwritten kernel in QEMU and
+// checks what it prints against the simulator's arithmetic, and counts
+// the loop generator's code for the same ops.
 func runKernel(t *testing.T, cfg *config, k kernel) result {
 	res := result{config: cfg.name, kernel: k.name}
 	r := &run{t: t, cfg: cfg, rng: rand.New(rand.NewPCG(seedOf(cfg.name+" "+k.name), 1)), layer: -1,
 		defs: map[string]int64{}}
-	var gen *isel.Kernel
 	if k.op != nil {
 		op := k.op(cfg.p)
 		require.NotNil(t, op, "no such op in %s", cfg.file)
-		var err error
-		gen, err = isel.SmallKernel(cfg.p, cfg.l, op)
-		require.NoError(t, err)
-		r.ops = gen.Ops
-		for _, o := range gen.Ops {
+		r.ops = kernelOps(cfg.p, op)
+		for _, o := range r.ops {
 			if o.Kind == ir.Store || o.Kind == ir.Attention || inLayer(cfg.p, o) {
 				r.layer = min(1, cfg.p.Layers-1)
 			}
 		}
+		res.loop = loopKernel(t, cfg.p, cfg.loop, r.ops)
+	} else {
+		for _, rg := range cfg.loop.Regions {
+			if rg.Name == runtime.PrintPiece {
+				res.loop.op = rg.Bytes
+			}
+		}
 	}
 	k.prep(r)
-	s := isel.Scalars()
+	s := scalars()
 	for n, v := range map[string]int64{"TOK": int64(s.Tok), "POS": int64(s.Pos), "NEXT": int64(s.Next),
 		"LAYERW": int64(s.LayerW), "LAYERC": int64(s.LayerC), "SCRATCH": scratch} {
 		r.def(n, v)
@@ -294,52 +276,6 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 		r.def("FLAT", 1)
 	}
 
-	// The generated kernel, assembled where the harness puts it.
-	var genBlob []byte
-	genCallee := "kernel"
-	if gen != nil {
-		at := r.kernelAddr(nil)
-		b, err := gen.Prog.Assemble(at)
-		require.NoError(t, err, "generated kernel")
-		genBlob = b
-		live := reachable(gen.Prog)
-		for _, rg := range gen.Prog.Regions() {
-			// The reachable instructions, and the data among them (the
-			// arguments after a call), as tfc size counts them.
-			n := 0
-			for _, pl := range gen.Prog.PlacedWithData() {
-				if pl.Addr >= rg.Start && pl.Addr < rg.End && (live[pl.Addr] || pl.Data != nil) {
-					n += pl.Size
-				}
-			}
-			switch {
-			case rg.Name == gen.Name:
-				res.genOp = n
-			case contains(gen.Subs, rg.Name):
-				res.genSubs += n
-				if sharedHelpers[rg.Name] {
-					res.helpers += n
-				}
-				res.subs = append(res.subs, fmt.Sprintf("%s %d", rg.Name, n))
-			}
-		}
-		checkAgainstBuild(t, cfg, gen)
-		res.loop = loopKernel(t, cfg.p, cfg.loop, gen.Ops)
-	} else {
-		genCallee = runtime.PrintPiece
-		for _, rg := range cfg.im.Regions {
-			if rg.Name == runtime.PrintPiece {
-				res.genOp = rg.Bytes
-			}
-		}
-		for _, rg := range cfg.loop.Regions {
-			if rg.Name == runtime.PrintPiece {
-				res.loop.op = rg.Bytes
-			}
-		}
-	}
-
-	// The handwritten kernel.
 	at := r.kernelAddr(nil)
 	syms := r.symbols()
 	r.def("ORG", int64(at))
@@ -356,41 +292,13 @@ func runKernel(t *testing.T, cfg *config, k kernel) result {
 		require.Equal(t, byte(0xC3), hwBlob[len(hwBlob)-1], "%s does not end with ret", k.asm)
 		res.hw--
 	}
-
-	// Both run, in parallel.
-	var wg sync.WaitGroup
-	outs := make([][]byte, 2)
-	errs := make([]error, 2)
-	for i, blob := range [][]byte{genBlob, hwBlob} {
-		callee := genCallee
-		if i == 1 {
-			callee = "kernel"
-		}
-		img, err := r.image(blob, callee)
-		require.NoError(t, err)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i], errs[i] = boot(img)
-		}()
-	}
-	wg.Wait()
-	for i, who := range []string{"generated", "handwritten"} {
-		require.NoError(t, errs[i], who)
-		r.check(who, outs[i])
-	}
-	assert.Equal(t, string(outs[0]), string(outs[1]), "the generated (expected) and the handwritten kernel print different outputs")
+	img, err := r.image(hwBlob, "kernel")
+	require.NoError(t, err)
+	out, err := boot(img)
+	require.NoError(t, err, "handwritten")
+	r.check("handwritten", out)
 	res.checked = true
 	return res
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func inLayer(p *ir.Program, op *ir.Op) bool {
@@ -400,93 +308,4 @@ func inLayer(p *ir.Program, op *ir.Op) bool {
 		}
 	}
 	return false
-}
-
-// checkAgainstBuild checks that the standalone kernel's op code and
-// subroutines are the real build's, instruction for instruction (bytes
-// too, but for calls and table addresses, which differ).
-func checkAgainstBuild(t *testing.T, cfg *config, k *isel.Kernel) {
-	t.Helper()
-	main := cfg.im.Main
-	regions := map[string]x86.Region{}
-	for _, rg := range main.Regions() {
-		if _, ok := regions[rg.Name]; !ok {
-			regions[rg.Name] = rg
-		}
-	}
-	kcode, err := k.Prog.Assemble(0x8000)
-	require.NoError(t, err)
-	kregions := map[string]x86.Region{}
-	for _, rg := range k.Prog.Regions() {
-		kregions[rg.Name] = rg
-	}
-	inRegion := func(pl []x86.Placed, rg x86.Region) []x86.Placed {
-		var out []x86.Placed
-		for _, p := range pl {
-			if p.Addr >= rg.Start && p.Addr < rg.End {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	for _, name := range append([]string{k.Name}, k.Subs...) {
-		real, ok := regions[name]
-		if !assert.True(t, ok, "the real build has no region %q", name) {
-			continue
-		}
-		want := inRegion(main.Placed(), real)
-		got := inRegion(k.Prog.Placed(), kregions[name])
-		if name == k.Name && len(want) == len(got)+1 && want[len(want)-1].Inst.Op == x86.RET {
-			want = want[:len(got)] // forward's RET after the last op
-		}
-		if !assert.Equal(t, len(want), len(got), "%s: instructions (expected: the real build's)", name) {
-			continue
-		}
-		for i := range got {
-			g, w := got[i], want[i]
-			gs, ws := g.Inst.String(), w.Inst.String()
-			gb := kcode[g.Addr-0x8000 : int(g.Addr-0x8000)+g.Size]
-			wb := cfg.code[w.Addr-runtime.CodeAddr : int(w.Addr-runtime.CodeAddr)+w.Size]
-			external := g.Inst.Op == x86.CALL || strings.Contains(gs, "tab.")
-			// The first difference only: the rest would follow from it.
-			same := assert.Equal(t, ws, gs, "%s: instruction %d (%x), expected: the real build's (%x)", name, i, gb, wb) &&
-				assert.Equal(t, w.Size, g.Size, "%s: instruction %d, %s: size (expected: the real build's)", name, i, gs)
-			if same && !external {
-				same = assert.Equal(t, hex.EncodeToString(wb), hex.EncodeToString(gb), "%s: instruction %d, %s: bytes (expected: the real build's)", name, i, gs)
-			}
-			if !same {
-				break
-			}
-		}
-	}
-}
-
-// Every op's standalone kernel is the real build's code, instruction for
-// instruction (no QEMU or NASM needed).
-func TestSmallKernelIsTheBuildsCode(t *testing.T) {
-	for _, cs := range []struct{ name, file, memory string }{
-		{"int8/segmented", "int8.tf", "segmented"}, {"int8/flat", "int8.tf", "flat"}, {"int16/flat", "int16.tf", "flat"},
-		{"gelu-random", "../../examples/gelu-random.tf", ""}, {"mlp-random", "../../examples/mlp-random.tf", ""},
-		{"untied-random", "../../examples/untied-random.tf", ""},
-	} {
-		t.Run(cs.name, func(t *testing.T) {
-			p, err := frontend.LoadFile(filepath.Join(hwDir, cs.file), ir.Options{})
-			require.NoError(t, err)
-			im, err := codegen.Build(p, []int{1}, p.Gen.Steps, codegen.Options{Memory: cs.memory, Gen: "small"})
-			if err != nil {
-				t.Skipf("does not build %s: %v", cs.memory, err)
-			}
-			cfg := &config{name: cs.name, p: p, im: im, l: im.Layout, code: im.Bytes[im.CodeOffset:]}
-			n := 0
-			p.Ops(func(_ int, op *ir.Op) {
-				k, err := isel.SmallKernel(p, im.Layout, op)
-				if !assert.NoError(t, err, isel.RegionName(op)) {
-					return
-				}
-				checkAgainstBuild(t, cfg, k)
-				n++
-			})
-			t.Logf("%d ops", n)
-		})
-	}
 }

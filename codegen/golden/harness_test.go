@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	x86 "tfc/codegen/x86_16"
-	"tfc/codegen/x86_16/isel"
+
 	"tfc/ir"
 	"tfc/qemu"
 	"tfc/runtime"
@@ -69,48 +69,6 @@ func i32bytes(x []int32) []byte {
 		b = append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
 	}
 	return b
-}
-
-// reachable marks the instructions that control can reach from the
-// program's first one: the kernel alone does not count the parts of a
-// shared subroutine that only other kernels use (the entries of rshr for
-// other shift counts).
-func reachable(p *x86.Program) map[uint32]bool {
-	placed := p.Placed()
-	at := map[uint32]int{}
-	for i, pl := range placed {
-		at[pl.Addr] = i
-	}
-	syms := p.Symbols()
-	live := map[uint32]bool{}
-	work := []int{0}
-	for len(work) > 0 {
-		i := work[len(work)-1]
-		work = work[:len(work)-1]
-		if i >= len(placed) || live[placed[i].Addr] {
-			continue
-		}
-		in := placed[i].Inst
-		live[placed[i].Addr] = true
-		for _, a := range in.Args {
-			switch a := a.(type) {
-			case x86.Short:
-				if l, ok := a.To.(x86.Label); ok {
-					work = append(work, at[syms[string(l)]])
-				}
-			case x86.Near:
-				if l, ok := a.To.(x86.Label); ok {
-					work = append(work, at[syms[string(l)]])
-				}
-			case x86.Label:
-				work = append(work, at[syms[string(a)]])
-			}
-		}
-		if in.Op != x86.RET && in.Op != x86.JMP {
-			work = append(work, i+1)
-		}
-	}
-	return live
 }
 
 // check compares what a kernel printed with the expected outputs.
@@ -175,7 +133,7 @@ func nasm(t *testing.T, file string, defs map[string]int64) []byte {
 func (r *run) program(blob []byte, callee string) *x86.Program {
 	cfg := r.cfg
 	p := &x86.Program{}
-	s := isel.Scalars()
+	s := scalars()
 	p.I(x86.MOV, x86.W(x86.Abs16(s.Tok)), x86.Imm(int64(r.tok)))
 	p.I(x86.MOV, x86.W(x86.Abs16(s.Pos)), x86.Imm(int64(r.pos)))
 	if r.layer >= 0 {

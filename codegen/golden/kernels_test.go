@@ -4,7 +4,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tfc/checkpoint"
-	"tfc/codegen/x86_16/isel"
+
 	"tfc/ir"
 )
 
@@ -262,7 +262,7 @@ func quantize(x []int32, bits int) (uint8, []int32) {
 
 // record builds a position's cache record from its keys and values; it
 // returns the integers and shifts too.
-func record(c *ir.Cache, loc *isel.CacheLoc, k, v []int32) (rec []byte, q [2][]int32, sh [2][]uint8) {
+func record(c *ir.Cache, loc *CacheLoc, k, v []int32) (rec []byte, q [2][]int32, sh [2][]uint8) {
 	rec = make([]byte, loc.Rec)
 	qb := c.Bits / 8
 	for part, x := range [][]int32{k, v} {
@@ -297,7 +297,7 @@ func (r *run) cacheAt() uint32 {
 	return c
 }
 
-func (r *run) cacheDefs(c *ir.Cache) *isel.CacheLoc {
+func (r *run) cacheDefs(c *ir.Cache) *CacheLoc {
 	loc := r.cfg.l.Caches[c]
 	r.def("HD", int64(c.HeadDim))
 	r.def("QB", int64(c.Bits/8))
@@ -443,7 +443,7 @@ func prepArgmax(r *run) {
 	x[i], x[j] = 11*ir.One, 11*ir.One
 	r.input(op.Args[0], x)
 	// The token comes in AX; the harness stores it at next.
-	next := uint32(isel.Scalars().Next)
+	next := uint32(scalars().Next)
 	r.axTo = next
 	r.fill = append(r.fill, chunk{next, make([]byte, 2)})
 	r.out = append(r.out, chunk{next, []byte{byte(i), byte(i >> 8)}})
@@ -469,4 +469,20 @@ func prepPrintPiece(r *run) {
 		}
 	}
 	r.def("PIECES", int64(r.cfg.l.Pieces))
+}
+
+// kernelOps are the ops a kernel computes: op, and the op after it in its
+// block where the two make one kernel (a norm and the matmul it feeds, a
+// matmul and the residual add after it, two ropes, a gate and the mul
+// that reads it).
+func kernelOps(p *ir.Program, op *ir.Op) []*ir.Op {
+	pairs := map[ir.Kind]ir.Kind{ir.RMSNorm: ir.MatMul, ir.MatMul: ir.Add, ir.RoPE: ir.RoPE, ir.Gate: ir.Mul}
+	for _, ops := range p.Blocks {
+		for i, o := range ops {
+			if next, ok := pairs[op.Kind]; ok && o == op && i+1 < len(ops) && ops[i+1].Kind == next {
+				return []*ir.Op{op, ops[i+1]}
+			}
+		}
+	}
+	return []*ir.Op{op}
 }

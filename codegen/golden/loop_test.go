@@ -13,18 +13,18 @@ import (
 	"tfc/lir"
 )
 
-// The loop code generator's side of the comparison: each kernel's ops
-// cut from the loop generator's real build of the same model in the same
-// memory model, its bytes counted as tfc size counts them. Its
-// correctness is the whole image's (TestMatrix and the self-tests boot
-// every example against tfc sim), so here only its size is compared.
+// The generated side of the comparison: each kernel's ops cut from the
+// loop code generator's real build of the same model in the same memory
+// model, its bytes counted as tfc size counts them. Its correctness is the
+// whole image's (TestMatrix and the self-tests boot every example against
+// tfc sim), so here only its size is compared.
 
 // loopSize is a kernel's bytes in the loop generator's build: its ops'
 // regions (their code and the arguments after their calls) and the
 // instructions of the procedures and subroutines those reach.
 type loopSize struct {
 	op, subs int
-	helpers  int // of subs, in rshr and the lookup routines (sharedHelpers' kind)
+	helpers  int // of subs, in rshr and the lookup routines (shared by every kind of kernel)
 	names    []string
 }
 
@@ -181,41 +181,4 @@ func containsRegion(list []x86.Region, rg x86.Region) bool {
 		}
 	}
 	return false
-}
-
-// writeLoopSizes writes SIZES.md's table of the loop generator's kernels.
-func writeLoopSizes(b *strings.Builder) {
-	b.WriteString(`
-## The loop code generator
-
-The same kernels cut from the loop code generator's build of the same
-model in the same memory model (` + "`codegen.Options{Gen: \"loop\"}`" + `), counted
-as above: the regions of the kernel's ops (as ` + "`tfc size --gen loop`" + ` names
-them, with the arguments after their calls; without forward's ` + "`ret`" + ` after
-the last op) plus what their calls reach of the procedures and
-subroutines (` + "`rshr`" + ` and the ` + "`lookup`" + ` routines are the shared ones). These run
-only within the whole image, which the image tests boot against ` + "`tfc sim`" + `.
-A loop kernel larger than the handwritten one fails the test unless
-KNOWN_GAPS.md lists it (as ` + "`loop CONFIG KERNEL`" + `).
-
-| config | kernel | loop generator | = op + subroutines | without shared | handwritten | loop − handwritten | known gap |
-| --- | --- | ---: | --- | ---: | ---: | ---: | --- |
-`)
-	all, own, hw := 0, 0, 0
-	for _, r := range results {
-		l := r.loop.op + r.loop.subs
-		subs := ""
-		if len(r.loop.names) > 0 {
-			subs = " + " + strings.Join(r.loop.names, " + ")
-		}
-		gap := ""
-		if r.loopGap != "" {
-			gap = "yes"
-		}
-		fmt.Fprintf(b, "| %s | %s | %d | %d%s | %d | %d | %+d | %s |\n", r.config, r.kernel, l, r.loop.op, subs, l-r.loop.helpers, r.hw, l-r.hw, gap)
-		all += l
-		own += l - r.loop.helpers
-		hw += r.hw
-	}
-	fmt.Fprintf(b, "| all | | %d | | %d | %d | %+d | |\n", all, own, hw, all-hw)
 }

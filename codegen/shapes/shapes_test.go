@@ -1,6 +1,5 @@
-// Package shapes tests the shapes of the models people run, too large
-// for the template code generators: each booted image equals the
-// simulator. (A package of its own, so that go test runs it beside
+// Package shapes tests the shapes of the models people run: each booted
+// image equals the simulator. (A package of its own, so that go test runs it beside
 // codegen's tests.)
 package shapes_test
 
@@ -22,9 +21,8 @@ import (
 
 // The tinyllamas family's shapes (llama2.c's stories15M, 42M and 110M:
 // dim/hidden/layers/heads/vocab/context) with random weights, int8 and
-// int16 per row: the templates cannot take them (vectors past 255,
-// unrolled code past 64 KiB, 32000-token sampling), so -Os and -O2 build
-// them with the loop code generator, and each image computes the
+// int16 per row (vectors past 255, 32000-token sampling): -Os and -O2
+// build them, and each image computes the
 // simulator's logits and tokens for 16 steps. One layer each (the full
 // depth only repeats it, and the images load at a few MB/s); 42M int8
 // samples (temperature 1, top-p 0.9) over its 32000 tokens, the others

@@ -1,7 +1,10 @@
-// Package isel selects x86 instructions for every IR operation and lays
-// out the memory they address: the weights, scales and tables that the image
-// loads, the activations and KV caches that it computes.
-package isel
+package golden_test
+
+// The memory map the handwritten kernels were written for: the small code
+// generator's (retired), kept here to lay out their inputs. Scalars in
+// low memory at 0x500, vars above them, the data at 1 MiB (flat) or 64 KiB
+// (segmented), each layer's weights and caches in regions the layer
+// pointers step through.
 
 import (
 	"encoding/binary"
@@ -38,7 +41,7 @@ const (
 // SamplingAddr is where images with a typed prompt and sample() keep the
 // sampler's parameters (ir.Sampling: InvT, then TopP, dwords), which a
 // parameter line of the typed prompt sets (runtime.Typed.Params).
-const SamplingAddr = addrInvT
+var _ = addrInvT
 
 // Where each memory model puts things. Flat: data at 1 MiB, above all the
 // memory real mode reaches without unreal mode, and everything computed
@@ -306,4 +309,26 @@ func (l *Layout) ptr(a uint32) uint32 {
 		return a >> 4
 	}
 	return a
+}
+
+// scalarAddrs are the low-memory scalars the handwritten kernels read.
+type scalarAddrs struct {
+	Tok, Pos, Next uint16 // words: the current token, its position, the token argmax chose
+	// LayerW and LayerC hold this layer's weights and cache: segments
+	// (words) in the segmented model, linear addresses (dwords) in the
+	// flat one; Layout.LayerPointers gives their values.
+	LayerW, LayerC uint16
+}
+
+// scalars returns the addresses of the scalars.
+func scalars() scalarAddrs {
+	return scalarAddrs{Tok: addrTok, Pos: addrPos, Next: addrNext, LayerW: addrLayerW, LayerC: addrLayerC}
+}
+
+// LayerPointers are the values the layer loop keeps at LayerW and LayerC
+// during layer i.
+func (l *Layout) LayerPointers(i int) (w, c uint32) {
+	w0, ws := l.layerW()
+	c0, cs := l.layerC()
+	return w0 + uint32(i)*ws, c0 + uint32(i)*cs
 }
