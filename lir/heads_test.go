@@ -8,8 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"tfc/frontend"
-	"tfc/ir"
 	"tfc/lir"
 )
 
@@ -37,8 +35,7 @@ func TestHeadGroups(t *testing.T) {
 		}
 		file := filepath.Join(t.TempDir(), "heads.tf")
 		require.NoError(t, os.WriteFile(file, []byte(s), 0o644))
-		p, err := frontend.LoadFile(file, ir.Options{})
-		require.NoError(t, err, c.name)
+		p := load(t, file)
 		equalRuns(t, c.name, p, 3)
 		f, err := lir.LowerWith(p, lir.LowerOptionsFor("size"))
 		require.NoError(t, err)

@@ -377,23 +377,23 @@ func (lw *lowerer) attend(op *ir.Op, headBase bool) {
 		}
 		b.iff(b.cmp(LT, sum, b.c64(1<<32)), func() { small(b.lo(sum)) }, func() { lw.bigDivide(sum, divide) })
 	}
-	if group&(group-1) == 0 {
-		b.loop(NoReg, heads, func(h Reg) {
-			kh := h
+	// A query head's cache head, h / group: a shift where the group is a
+	// power of two, else a multiply and a shift where one is exact for
+	// every head (divMagic: gelu-random's groups of 3, 9 bytes fewer than
+	// the nest below, whose group counter lives in memory).
+	var cacheHead func(h Reg) Reg
+	if m, s, ok := divMagic(heads, group); group&(group-1) == 0 {
+		cacheHead = func(h Reg) Reg {
 			if s := bits.TrailingZeros64(uint64(group)); s > 0 {
-				kh = b.imm(OpShrI, I32, h, int64(s))
+				return b.imm(OpShrI, I32, h, int64(s))
 			}
-			perHead(kh, b.mul32(h, b.c32(hd*qu)))
-		})
-		return
+			return h
+		}
+	} else if ok {
+		cacheHead = func(h Reg) Reg { return b.imm(OpShrI, I32, b.mul32(h, b.c32(m)), s) }
 	}
-	if m, s, ok := divMagic(heads, group); ok {
-		// kh = h / group as a multiply and a shift, exact for these h: one
-		// loop, where the nest below takes a counter of its own (gelu-random,
-		// groups of 3: 9 bytes fewer).
-		b.loop(NoReg, heads, func(h Reg) {
-			perHead(b.imm(OpShrI, I32, b.mul32(h, b.c32(m)), s), b.mul32(h, b.c32(hd*qu)))
-		})
+	if cacheHead != nil {
+		b.loop(NoReg, heads, func(h Reg) { perHead(cacheHead(h), b.mul32(h, b.c32(hd*qu))) })
 		return
 	}
 	b.loop(NoReg, kvHeads, func(kh Reg) {

@@ -16,32 +16,17 @@ import (
 	"tfc/runtime"
 )
 
-// Scalars live in low memory, below the boot sector, where a 16-bit
-// absolute address reaches them in the shortest encodings.
+// The scalars the handwritten kernels read, in low memory below the boot
+// sector, where a 16-bit absolute address reaches them in the shortest
+// encodings.
 const (
 	scalarBase = 0x0500
-	addrTok    = scalarBase + 0   // word: the current token
-	addrPos    = scalarBase + 2   // word: its position
-	addrNext   = scalarBase + 4   // word: the token chosen
-	addrLayerN = scalarBase + 8   // word: layers left
-	addrLayerW = scalarBase + 12  // dword: this layer's weights
-	addrLayerC = scalarBase + 16  // dword: this layer's cache
-	addrBest   = scalarBase + 32  // dword: softmax max
-	addrAttAux = scalarBase + 52  // word: attention's end of its scores, Att + 4·(pos+1)
-	addrTmp    = scalarBase + 56  // 4 dwords: 64-bit temporaries
-	addrRng    = scalarBase + 72  // qword: the sampler's xorshift64* state
-	addrLimit  = scalarBase + 80  // dword: the sampler's top-p limit
-	addrClock  = scalarBase + 88  // qword: bench builds: rdtsc at the start
-	addrSteps  = scalarBase + 96  // dword: bench builds: forward passes run
-	addrMM     = scalarBase + 104 // 3 words: the small matmul's x, cols, end of y
-	addrInvT   = scalarBase + 112 // dword: a typed prompt's sampler: ir.Sampling's InvT
-	addrTopP   = scalarBase + 116 // dword: and its TopP
+	addrTok    = scalarBase + 0  // word: the current token
+	addrPos    = scalarBase + 2  // word: its position
+	addrNext   = scalarBase + 4  // word: the token chosen
+	addrLayerW = scalarBase + 12 // dword: this layer's weights
+	addrLayerC = scalarBase + 16 // dword: this layer's cache
 )
-
-// SamplingAddr is where images with a typed prompt and sample() keep the
-// sampler's parameters (ir.Sampling: InvT, then TopP, dwords), which a
-// parameter line of the typed prompt sets (runtime.Typed.Params).
-var _ = addrInvT
 
 // Where each memory model puts things. Flat: data at 1 MiB, above all the
 // memory real mode reaches without unreal mode, and everything computed

@@ -242,7 +242,9 @@ func (g *gen) dropUnreadSegs() {
 					}
 				}
 			case x86.Imm:
-				read[uint16(a)] = read[uint16(a)] || int64(a) >= 0 && int64(a) < 0x10000
+				if a >= 0 && a < 0x10000 {
+					read[uint16(a)] = true
+				}
 			}
 		}
 	}
