@@ -105,6 +105,9 @@ type Layout struct {
 	Params map[string]uint32
 }
 
+// ErrSmallRetired answers --gen small.
+var ErrSmallRetired = errors.New("--gen small: the small templates are retired; the loop code generator builds every model (-Os is its size policy)")
+
 // Region is the code size of one op or runtime piece.
 type Region struct {
 	Name  string `json:"name"`
@@ -156,7 +159,7 @@ func buildWith(p *ir.Program, prompt []int, steps int, o Options) (*Image, error
 	case "", "loop":
 		return buildLoop(p, prompt, steps, o)
 	case "small":
-		return nil, errors.New("--gen small: the small templates are retired; the loop code generator builds every model (-Os is its size policy)")
+		return nil, ErrSmallRetired
 	}
 	return nil, fmt.Errorf("unknown code generator %q (loop)", o.Gen)
 }

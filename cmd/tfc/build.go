@@ -50,7 +50,7 @@ func (b buildFlags) options() (codegen.Options, error) {
 	switch *b.backend {
 	case "", "loop":
 	case "small":
-		return codegen.Options{}, usageErrorf("--gen small: the small templates are retired; the loop code generator builds every model (-Os is its size policy)")
+		return codegen.Options{}, usageErrorf("%v", codegen.ErrSmallRetired)
 	default:
 		return codegen.Options{}, usageErrorf("unknown code generator %q (loop)", *b.backend)
 	}
