@@ -43,12 +43,60 @@ func loopBuild(t *testing.T, cfg *config) *codegen.Image {
 }
 
 // loopKernel counts the loop build's code for ops (a kernel's, in the
-// program's order): the region of each op, or of the fusion that holds
-// it (lir.OpNote's names joined by " + "), the same occurrence of that
-// name as the op is of its note among the program's ops.
+// program's order): their regions (opRegions) and what calls from them
+// reach of the procedures and subroutines (reached), by region.
 func loopKernel(t *testing.T, p *ir.Program, im *codegen.Image, ops []*ir.Op) loopSize {
 	t.Helper()
 	prog := im.Main
+	mine := opRegions(t, p, prog, ops)
+	in := func(a uint32) bool {
+		for _, rg := range mine {
+			if a >= rg.Start && a < rg.End {
+				return true
+			}
+		}
+		return false
+	}
+	var s loopSize
+	var last x86.Placed
+	for _, pl := range prog.PlacedWithData() {
+		if in(pl.Addr) {
+			s.op += pl.Size
+			last = pl
+		}
+	}
+	if last.Data == nil && last.Inst.Op == x86.RET {
+		s.op-- // forward's, after the last op (the handwritten kernel's is not counted either)
+	}
+	live := reached(prog, in)
+	bySub := map[string]int{}
+	var order []string
+	for _, rg := range prog.Regions() {
+		for _, pl := range prog.Placed() {
+			if pl.Addr >= rg.Start && pl.Addr < rg.End && live[pl.Addr] {
+				if _, ok := bySub[rg.Name]; !ok {
+					order = append(order, rg.Name)
+				}
+				bySub[rg.Name] += pl.Size
+			}
+		}
+	}
+	for _, name := range order {
+		n := bySub[name]
+		s.subs += n
+		if name == "rshr" || strings.HasPrefix(name, "lookup") {
+			s.helpers += n
+		}
+		s.names = append(s.names, fmt.Sprintf("%s %d", name, n))
+	}
+	return s
+}
+
+// opRegions are the regions that hold ops: each op's, or the fusion's that
+// holds it (lir.OpNote's names joined by " + "), the same occurrence of
+// that name as the op is of its note among the program's ops.
+func opRegions(t *testing.T, p *ir.Program, prog *x86.Program, ops []*ir.Op) []x86.Region {
+	t.Helper()
 	seen := map[string]int{}
 	nth := map[*ir.Op]int{}
 	p.Ops(func(_ int, op *ir.Op) {
@@ -74,94 +122,46 @@ func loopKernel(t *testing.T, p *ir.Program, im *codegen.Image, ops []*ir.Op) lo
 		}
 		require.True(t, found, "no region of the loop build holds %q (occurrence %d)", note, nth[op])
 	}
-	in := func(a uint32) bool {
-		for _, rg := range mine {
-			if a >= rg.Start && a < rg.End {
-				return true
-			}
-		}
-		return false
-	}
-	var s loopSize
-	var last x86.Placed
-	for _, pl := range prog.PlacedWithData() {
-		if in(pl.Addr) {
-			s.op += pl.Size
-			last = pl
-		}
-	}
-	if last.Data == nil && last.Inst.Op == x86.RET {
-		s.op-- // forward's, after the last op (the handwritten kernel's is not counted either)
-	}
-	// The subroutines: what control reaches from a call in the ops'
-	// regions, each instruction once.
+	return mine
+}
+
+// reached marks the instructions outside the op regions (in) that control
+// reaches from the calls in them: the procedures and subroutines, only the
+// parts of them it reaches (not the entries of rshr for other shifts).
+func reached(prog *x86.Program, in func(uint32) bool) map[uint32]bool {
 	placed := prog.Placed()
 	at := map[uint32]int{}
 	for i, pl := range placed {
 		at[pl.Addr] = i
 	}
 	syms := prog.Symbols()
-	live := map[uint32]bool{}
 	var work []int
-	target := func(a x86.Operand) (uint32, bool) {
-		switch a := a.(type) {
-		case x86.Short:
-			a2, ok := a.To.(x86.Label)
-			return syms[string(a2)], ok
-		case x86.Near:
-			a2, ok := a.To.(x86.Label)
-			return syms[string(a2)], ok
-		case x86.Label:
-			return syms[string(a)], true
+	follow := func(ins x86.Inst) {
+		for _, l := range ins.LabelRefs() {
+			if i, ok := at[syms[l]]; ok {
+				work = append(work, i)
+			}
 		}
-		return 0, false
 	}
 	for _, pl := range placed {
 		if in(pl.Addr) && pl.Inst.Op == x86.CALL {
-			for _, a := range pl.Inst.Args {
-				if to, ok := target(a); ok && !in(to) {
-					work = append(work, at[to])
-				}
-			}
+			follow(pl.Inst)
 		}
 	}
+	live := map[uint32]bool{}
 	for len(work) > 0 {
 		i := work[len(work)-1]
 		work = work[:len(work)-1]
-		if i >= len(placed) || live[placed[i].Addr] || in(placed[i].Addr) {
+		if live[placed[i].Addr] || in(placed[i].Addr) {
 			continue
 		}
 		live[placed[i].Addr] = true
-		for _, a := range placed[i].Inst.Args {
-			if to, ok := target(a); ok {
-				work = append(work, at[to])
-			}
-		}
-		if op := placed[i].Inst.Op; op != x86.RET && op != x86.JMP {
+		follow(placed[i].Inst)
+		if op := placed[i].Inst.Op; op != x86.RET && op != x86.JMP && i+1 < len(placed) {
 			work = append(work, i+1)
 		}
 	}
-	bySub := map[string]int{}
-	var order []string
-	for _, rg := range prog.Regions() {
-		for _, pl := range placed {
-			if pl.Addr >= rg.Start && pl.Addr < rg.End && live[pl.Addr] {
-				if _, ok := bySub[rg.Name]; !ok {
-					order = append(order, rg.Name)
-				}
-				bySub[rg.Name] += pl.Size
-			}
-		}
-	}
-	for _, name := range order {
-		n := bySub[name]
-		s.subs += n
-		if name == "rshr" || strings.HasPrefix(name, "lookup") {
-			s.helpers += n
-		}
-		s.names = append(s.names, fmt.Sprintf("%s %d", name, n))
-	}
-	return s
+	return live
 }
 
 // holds reports whether a region's name is note or a fusion of it (a
