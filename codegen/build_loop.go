@@ -118,7 +118,8 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		return nil, err
 	}
 	f.NoFullUnroll, f.FuseElementwise = try.noFullUnroll, try.fuse
-	pieces := runtime.PieceData(p.Tokenizer, 0)
+	console := runtime.PieceConsole(!segmented, loopgen.PiecesAddr(segmented), p.Tokenizer)
+	pieces := console.PieceTable(p.Tokenizer)
 	data, typed, err := typedData(p, pieces, o)
 	if err != nil {
 		return nil, err
@@ -154,7 +155,9 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err != nil {
 		return nil, err
 	}
-	console := runtime.Console{Flat: !l.Segmented, PiecesAddr: l.Pieces, PiecesBytes: len(pieces)}
+	if l.Pieces != console.PiecesAddr {
+		panic(fmt.Sprintf("BUG: the layout put the piece table at %#x, not at %#x", l.Pieces, console.PiecesAddr))
+	}
 	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
 	}
@@ -169,10 +172,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err != nil {
 		return nil, err
 	}
-	console.BootPutc, console.BootExit = r.Putc, r.Exit
-	if b := console.PieceBias(); b != 0 && !o.check {
-		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
-	}
+	console.BootPutc, console.BootExit, console.BootFinish = r.Putc, r.Exit, r.Finish
 	if typed != nil {
 		if err := placeTyped(typed, l.Pieces, len(pieces), !l.Segmented); err != nil {
 			return nil, err
@@ -184,7 +184,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	var profiled []string
 	for unpinned := []uint16(nil); ; {
 		main = &x86.Program{}
-		profiled, err = loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Size: try.policy == "size", Cache: try.cache, Unpinned: unpinned})
+		profiled, err = loopgen.Select(main, p, f, l, loopgen.Options{Steps: steps, Trace: o.Trace, Bench: o.Bench, Profile: o.Profile, Typed: typed != nil, SelfTest: o.SelfTest, Finish: r.Finish != 0, Size: try.policy == "size", Cache: try.cache, Unpinned: unpinned})
 		if e := (*loopgen.PinError)(nil); errors.As(err, &e) && !slices.Contains(unpinned, e.Slot) {
 			unpinned = append(unpinned, e.Slot)
 			continue

@@ -270,6 +270,7 @@ func emitCOM1Init(p *x86.Program) {
 const (
 	BootPutc    = "boot.putc"
 	BootExit    = "boot.exit"
+	BootFinish  = "boot.finish"
 	BootFailMsg = "boot.failmsg"
 	BootLoad    = "boot.load"
 	BootSum     = "boot.sum"
@@ -279,12 +280,13 @@ const (
 
 // BootRoutines are the addresses of the boot sector's routines that the
 // main code may call: putc (AL to COM1 and the screen, all registers
-// preserved) and exit (AL = exit code; never returns). The loader also
+// preserved), exit (AL = exit code; never returns) and, lean sector only
+// (else 0), finish (putc of AL, then exit with AH). The loader also
 // calls FailMsg (SI = a message ending in '\n': prints it, exits with 2),
 // Load (BP sectors to the DAP's buffer), Sum (CX words at SI must add up
 // to 0, else "checksum error") and finds the DAP and the message.
 type BootRoutines struct {
-	Putc, Exit                   uint32
+	Putc, Exit, Finish           uint32
 	FailMsg, Load, Sum, DAP, Msg uint32
 }
 
@@ -304,7 +306,7 @@ func SharedRoutines(c BootConfig) (BootRoutines, error) {
 func routinesOf(p *x86.Program) BootRoutines {
 	s := p.Symbols()
 	if _, full := s[BootFailMsg]; !full {
-		return BootRoutines{Putc: s[BootPutc], Exit: s[BootExit]}
+		return BootRoutines{Putc: s[BootPutc], Exit: s[BootExit], Finish: s[BootFinish]}
 	}
 	return BootRoutines{Putc: s[BootPutc], Exit: s[BootExit], FailMsg: s[BootFailMsg], Load: s[BootLoad],
 		Sum: s[BootSum], DAP: s[BootDAP], Msg: s[BootMsgSum]}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"testing"
@@ -44,16 +45,21 @@ func handTokenizer() *checkpoint.Tokenizer {
 	return t
 }
 
-// simulate is print_piece in Go: what it reads from PieceData.
-func simulate(data []byte, prev, tok int) []byte {
-	start := binary.LittleEndian.Uint32(data[4*tok:])
-	end := binary.LittleEndian.Uint32(data[4*tok+4:])
-	k := uint32(data[start])
-	start++
+// simulate is print_piece in Go: what it reads from a table of entries
+// of entry bytes (PieceTable), with bias 0.
+func simulate(data []byte, entry, prev, tok int) []byte {
+	k := 2 * tok
 	if prev == checkpoint.BOS {
-		start += k
+		k++
 	}
-	return data[start:end]
+	var start int
+	if entry == 2 {
+		start = int(binary.LittleEndian.Uint16(data[2*k:]))
+	} else {
+		start = int(binary.LittleEndian.Uint32(data[4*k:]))
+	}
+	end := bytes.IndexByte(data[start:], 0)
+	return data[start : start+end]
 }
 
 // want is llama2.c: decode, then safe_printf.
@@ -67,11 +73,16 @@ func want(t *checkpoint.Tokenizer, prev, tok int) []byte {
 
 func checkPieceData(t *testing.T, name string, tok *checkpoint.Tokenizer) {
 	t.Helper()
-	data := PieceData(tok, 0)
-	for i := range tok.Pieces {
-		for _, prev := range []int{checkpoint.BOS, 0, 2, i} {
-			// As strings: bytes.Equal's nil equals empty, and %q shows them.
-			assert.Equal(t, string(want(tok, prev, i)), string(simulate(data, prev, i)), "%s: token %d %q after %d", name, i, tok.Pieces[i], prev)
+	for _, entry := range []int{2, 4} {
+		data := pieceTable(tok, entry, 0)
+		if entry == 2 && len(data) > 0x10000 {
+			continue // 16-bit offsets only for a table within a segment
+		}
+		for i := range tok.Pieces {
+			for _, prev := range []int{checkpoint.BOS, 0, 2, i} {
+				// As strings: bytes.Equal's nil equals empty, and %q shows them.
+				assert.Equal(t, string(want(tok, prev, i)), string(simulate(data, entry, prev, i)), "%s: %d-byte entries: token %d %q after %d", name, entry, i, tok.Pieces[i], prev)
+			}
 		}
 	}
 }
@@ -87,34 +98,38 @@ func TestPieceData(t *testing.T) {
 	}
 }
 
-func TestCheckPieces(t *testing.T) {
+// The console reads the flat table at 1 MiB through segment FFFFh while
+// it fits there, with 16-bit entries; its first string follows them.
+func TestPieceConsole(t *testing.T) {
+	small, big := checkpoint.Synthetic(512), checkpoint.Synthetic(32000)
 	for _, tc := range []struct {
-		c  Console
-		n  int
-		ok bool
+		flat  bool
+		addr  uint32
+		tok   *checkpoint.Tokenizer
+		entry int
 	}{
-		{Console{Flat: true, PiecesAddr: 0x100000}, 1 << 20, true},
-		{Console{Flat: true, PiecesAddr: 0xFFFFFF00}, 0x101, false},
-		{Console{PiecesAddr: 0x10000}, 0x10000, true},
-		{Console{PiecesAddr: 0x10008}, 0x10000, false},
-		{Console{PiecesAddr: 0x10008}, 0xFFF8, true},
-		{Console{PiecesAddr: 0x9F000}, 0x1000, false},
+		{false, 0x10008, small, 2},
+		{true, 0x100000, small, 2},
+		{true, 0x100000, big, 4},   // beyond 0x10FFEF
+		{true, 0x200000, small, 4}, // out of segment FFFFh's reach
 	} {
-		if err := tc.c.CheckPieces(tc.n); tc.ok {
-			assert.NoError(t, err, "%+v, %d bytes", tc.c, tc.n)
-		} else {
-			assert.Error(t, err, "%+v, %d bytes", tc.c, tc.n)
+		c := PieceConsole(tc.flat, tc.addr, tc.tok)
+		table := c.PieceTable(tc.tok)
+		first := binary.LittleEndian.Uint32(table)
+		if tc.entry == 2 {
+			first &= 0xFFFF
 		}
+		assert.Equal(t, c.pieceBias()+uint32(2*tc.entry*len(tc.tok.Pieces)), first, "%+v", c)
 	}
 }
 
-// A piece " <0x42>" is the one inexact case: after BOS llama2.c prints "B",
-// print_piece the piece without its space.
+// A piece " <0x42>": after BOS llama2.c decodes it as the byte "B", which
+// is no tail of the piece after other tokens: a string of its own.
 func TestPieceDataByteTokenWithSpace(t *testing.T) {
 	tok := &checkpoint.Tokenizer{Pieces: [][]byte{[]byte("<unk>"), []byte("<s>"), []byte(" <0x42>")}}
-	data := PieceData(tok, 0)
-	assert.Equal(t, " <0x42>", string(simulate(data, 0, 2)), "after a token")
-	assert.Equal(t, "<0x42>", string(simulate(data, 1, 2)), "after BOS")
+	data := pieceTable(tok, 2, 0)
+	assert.Equal(t, " <0x42>", string(simulate(data, 2, 0, 2)), "after a token")
+	assert.Equal(t, "B", string(simulate(data, 2, 1, 2)), "after BOS")
 }
 
 // TestPrintPiece boots print_piece over every (BOS or not, token) pair of
@@ -139,7 +154,7 @@ func TestPrintPiece(t *testing.T) {
 			c := BootConfig{Flat: flat}
 			pad := 7
 			con := Console{Flat: flat, PiecesAddr: c.dataAddr() + uint32(pad)}
-			data := append(make([]byte, pad), PieceData(tok, con.PieceBias())...)
+			data := append(make([]byte, pad), con.PieceTable(tok)...)
 			p := &x86.Program{}
 			for _, cl := range calls {
 				p.I(x86.MOV, x86.AX, x86.Imm(int64(cl.tok)))
@@ -208,7 +223,7 @@ func TestConsolePreservesRegisters(t *testing.T) {
 				con = sharedConsole(t, c, c.dataAddr())
 			}
 			EmitConsole(p, con)
-			img, err := Link(nil, p, PieceData(tok, 0), c)
+			img, err := Link(nil, p, con.PieceTable(tok), c)
 			require.NoError(t, err)
 			res := boot(t, img, 20*time.Second)
 			assert.Equal(t, " hellox\n", string(res.Serial), "COM1 (exit %d)", res.ExitCode)

@@ -295,14 +295,17 @@ func emitLeanStart(p *x86.Program, c BootConfig) {
 	}
 }
 
-// emitLeanShared emits fail ("E", exit code 2), which falls into exit,
-// then putc.
+// emitLeanShared emits fail ("E", exit code 2), which falls into finish
+// (AL to putc, then exit with code AH), which falls into exit, then putc.
+// The main code ends a generation with finish too (runtime.EmitEnd).
 func emitLeanShared(p *x86.Program) {
 	p.Mark("boot.fail")
 	p.Label("fail")
-	p.I(x86.MOV, x86.AL, x86.Imm('E'))
+	p.I(x86.MOV, x86.AX, x86.Imm(2<<8|'E'))
+	p.Mark(BootFinish)
+	p.Label(BootFinish)
 	p.I(x86.CALL, x86.Label(BootPutc))
-	p.I(x86.MOV, x86.AL, x86.Imm(2))
+	p.I(x86.MOV, x86.AL, x86.AH)
 	p.Mark(BootExit)
 	p.Label(BootExit)
 	emitExit(p, BootExit)

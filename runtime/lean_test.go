@@ -25,11 +25,54 @@ func sharedConsole(t *testing.T, c BootConfig, pieces uint32) Console {
 	t.Helper()
 	r, err := SharedRoutines(c)
 	require.NoError(t, err, "%+v", c)
-	for _, at := range []uint32{r.Putc, r.Exit} {
+	shared := []uint32{r.Putc, r.Exit}
+	if c.Lean {
+		shared = append(shared, r.Finish)
+	}
+	for _, at := range shared {
 		require.GreaterOrEqual(t, at, uint32(BootAddr), "%+v: shared routines %+v outside the boot sector", c, r)
 		require.Less(t, at, uint32(BootAddr+510), "%+v: shared routines %+v outside the boot sector", c, r)
 	}
-	return Console{Flat: c.Flat, PiecesAddr: pieces, BootPutc: r.Putc, BootExit: r.Exit}
+	return Console{Flat: c.Flat, PiecesAddr: pieces, BootPutc: r.Putc, BootExit: r.Exit, BootFinish: r.Finish}
+}
+
+// TestFinish: the lean sector's finish prints AL and exits with AH; EmitEnd
+// ends with '\n' and exit code 0 through it, or through putc and exit.
+func TestFinish(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lean   bool
+		emit   func(p *x86.Program)
+		serial string
+		code   int
+	}{
+		{"finish", true, func(p *x86.Program) {
+			p.I(x86.MOV, x86.AX, x86.Imm(3<<8|'A'))
+			p.I(x86.JMP, x86.Label(Finish))
+		}, "A", 3},
+		{"end_lean", true, func(p *x86.Program) { EmitEnd(p, true) }, "\n", 0},
+		{"end_full", false, func(p *x86.Program) { EmitEnd(p, false) }, "\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := BootConfig{Lean: tc.lean}
+			p := &x86.Program{}
+			p.I(x86.MOV, x86.AX, x86.Imm(0x0900|'x')) // code 9 where the emitted code does nothing
+			tc.emit(p)
+			p.I(x86.MOV, x86.AL, x86.Imm(9))
+			p.I(x86.JMP, x86.Label(Exit))
+			con := sharedConsole(t, c, c.dataAddr())
+			if !tc.lean {
+				require.Zero(t, con.BootFinish, "the full sector has no finish")
+			}
+			EmitConsole(p, con)
+			img, err := Link(nil, p, nil, c)
+			require.NoError(t, err)
+			res := boot(t, img, 20*time.Second)
+			assert.Equal(t, tc.serial, string(res.Serial), "COM1 (exit %d)", res.ExitCode)
+			assert.Equal(t, tc.code, res.ExitCode, "exit code (COM1 %q)", res.Serial)
+		})
+	}
 }
 
 // The shared routines stay where SharedRoutines says, whatever the counts.
@@ -270,11 +313,11 @@ func TestSharedPrintPiece(t *testing.T) {
 			pad := 7
 			con := sharedConsole(t, c, c.dataAddr()+uint32(pad))
 			if tc.hma {
-				con.PiecesBytes = len(PieceData(tok, 0))
+				con.Narrow = true
 			}
 			_, _, seg := con.pieceSeg()
 			require.Equal(t, tc.hma || !tc.flat, seg, "16-bit print_piece")
-			data := append(make([]byte, pad), PieceData(tok, con.PieceBias())...)
+			data := append(make([]byte, pad), con.PieceTable(tok)...)
 			p := &x86.Program{}
 			for _, cl := range calls {
 				p.I(x86.MOV, x86.AX, x86.Imm(int64(cl.tok)))

@@ -8,40 +8,55 @@ import (
 	x86 "tfc/codegen/x86_16"
 )
 
-// PieceData is the table print_piece reads at Console.PiecesAddr, for a
-// vocabulary of V tokens, its offsets biased by bias (Console.PieceBias):
+// PieceTable returns the table c's print_piece reads at c.PiecesAddr, for
+// a vocabulary of V tokens:
 //
-//	uint32 off[V+1]   bias + offset of region i from the start of the table;
-//	                  region i ends where region i+1 starts
-//	region i:         byte k, then the bytes llama2.c prints for token i
-//	                  after a token other than BOS
+//	off[2V]   where the bytes printed for token i start: off[2i] after a
+//	          token other than BOS, off[2i+1] after BOS; 16-bit offsets in
+//	          the segment print_piece reads it through (c.Narrow, or
+//	          segmented) or 32-bit linear addresses
+//	strings   each the bytes printed, then a NUL
 //
 // The printed bytes are checkpoint.Tokenizer.Piece(prev, i) when
 // checkpoint.Printable says safe_printf prints them, else none: byte
-// tokens ("<0x0A>") are already the raw byte. After BOS, print_piece skips
-// the first k bytes, which gives Piece(BOS, i) under the same rule: k is 1
-// for a piece whose leading space llama2.c drops, 0 when there is none
-// (even if the decoded byte is a space, as for "<0x20>"), and the whole
-// length when nothing is left to print (" " alone).
-//
-// That is exact unless Piece(BOS, i) is not a tail of Piece(prev, i),
-// which happens only for a piece of the form " <0x..": llama2.c decodes
-// it as a byte token after BOS. No llama2.c tokenizer has one; for such a
-// piece print_piece drops the leading space and prints the rest as is.
-func PieceData(t *checkpoint.Tokenizer, bias uint32) []byte {
-	v := len(t.Pieces)
-	out := make([]byte, 4*(v+1), 4*(v+1)+2*v)
-	for i := range v {
-		binary.LittleEndian.PutUint32(out[4*i:], bias+uint32(len(out)))
-		n, b := printed(t, 0, i), printed(t, checkpoint.BOS, i)
-		k := len(n) - len(b)
-		if !bytes.HasSuffix(n, b) || k > 127 {
-			k = 1 // n starts with the space (see above)
-		}
-		out = append(out, byte(k))
-		out = append(out, n...)
+// tokens ("<0x0A>") are already the raw byte. Piece never holds a NUL
+// (llama2.c prints with %s), so NUL ends each. After BOS the piece is
+// usually the other's tail (llama2.c drops a leading space), which then
+// shares its bytes; else (" <0x42>", which llama2.c decodes as a byte
+// token after BOS) it has a string of its own.
+func (c Console) PieceTable(t *checkpoint.Tokenizer) []byte {
+	entry := 4
+	if _, _, narrow := c.pieceSeg(); narrow {
+		entry = 2
 	}
-	binary.LittleEndian.PutUint32(out[4*v:], bias+uint32(len(out)))
+	return pieceTable(t, entry, c.pieceBias())
+}
+
+// pieceTable is PieceTable with entries of entry bytes (2 or 4), holding
+// bias + the string's offset in the table.
+func pieceTable(t *checkpoint.Tokenizer, entry int, bias uint32) []byte {
+	v := len(t.Pieces)
+	out := make([]byte, 2*entry*v)
+	put := func(k int, off int) {
+		at := uint32(off) + bias
+		if entry == 2 {
+			binary.LittleEndian.PutUint16(out[2*k:], uint16(at))
+		} else {
+			binary.LittleEndian.PutUint32(out[4*k:], at)
+		}
+	}
+	for i := range v {
+		n, b := printed(t, 0, i), printed(t, checkpoint.BOS, i)
+		put(2*i, len(out))
+		if bytes.HasSuffix(n, b) {
+			put(2*i+1, len(out)+len(n)-len(b))
+			out = append(append(out, n...), 0)
+			continue
+		}
+		out = append(append(out, n...), 0)
+		put(2*i+1, len(out))
+		out = append(append(out, b...), 0)
+	}
 	return out
 }
 

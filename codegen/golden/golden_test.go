@@ -40,6 +40,7 @@ type config struct {
 	p                  *ir.Program
 	l                  *Layout        // the handwritten kernels' memory map
 	loop               *codegen.Image // the loop generator's build (loopBuild)
+	console            runtime.Console
 }
 
 func (c *config) seg() bool { return c.l.Segmented }
@@ -50,15 +51,18 @@ func loadConfig(t *testing.T, name, file, memory string) *config {
 	require.NoError(t, err)
 	prompt, err := p.Tokenizer.Encode(p.Gen.Prompt, true, false)
 	require.NoError(t, err)
-	pieces := runtime.PieceData(p.Tokenizer, 0)
-	l, err := NewLayout(p, LayoutOptions{Segmented: memory == "segmented"}, pieces, prompt)
+	// The table's size: flat, first at FlatDataAddr; segmented, 16-bit
+	// offsets wherever it goes.
+	flat := memory != "segmented"
+	pieces := runtime.PieceConsole(flat, FlatDataAddr, p.Tokenizer).PieceTable(p.Tokenizer)
+	l, err := NewLayout(p, LayoutOptions{Segmented: !flat}, pieces, prompt)
 	require.NoError(t, err, "%s %s", file, memory)
 	// The console's table as print_piece reads it (its offsets biased).
-	console := runtime.Console{Flat: !l.Segmented, PiecesAddr: l.Pieces, PiecesBytes: len(pieces)}
-	if b := console.PieceBias(); b != 0 {
-		copy(l.Data[l.Pieces-l.DataAddr:], runtime.PieceData(p.Tokenizer, b))
-	}
-	cfg := &config{name: name, file: file, memory: memory, p: p, l: l}
+	console := runtime.PieceConsole(flat, l.Pieces, p.Tokenizer)
+	table := console.PieceTable(p.Tokenizer)
+	require.Len(t, table, len(pieces), "piece table at %#x", l.Pieces)
+	copy(l.Data[l.Pieces-l.DataAddr:], table)
+	cfg := &config{name: name, file: file, memory: memory, p: p, l: l, console: console}
 	cfg.loop = loopBuild(t, cfg)
 	return cfg
 }

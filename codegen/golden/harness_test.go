@@ -239,9 +239,7 @@ func (r *run) program(blob []byte, callee string) *x86.Program {
 	p.I(x86.RET)
 
 	if r.pieces != nil {
-		// As the build's: the table's size known, its offsets biased.
-		n := len(runtime.PieceData(cfg.p.Tokenizer, 0))
-		runtime.EmitConsole(p, runtime.Console{Flat: !cfg.seg(), PiecesAddr: cfg.l.Pieces, PiecesBytes: n})
+		runtime.EmitConsole(p, cfg.console)
 	}
 	for i, c := range r.in {
 		p.Label(fmt.Sprintf("in%d", i))

@@ -183,6 +183,15 @@ type Layout struct {
 	tablesAt uint32
 }
 
+// PiecesAddr is where the layouts put the console's piece table: first in
+// the data.
+func PiecesAddr(segmented bool) uint32 {
+	if segmented {
+		return SegmentedDataAddr
+	}
+	return DataAddr
+}
+
 func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 
 // NewLayout lays f out for p; pieces is the console's piece table, prompt
@@ -192,7 +201,7 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 	lowTables := LowActivationsFit(f) && tablesLow(f, o)
 	here := func() uint64 { return DataAddr + uint64(l.DataLen()) }
 	pad := l.pad
-	l.Pieces = DataAddr
+	l.Pieces = PiecesAddr(false)
 	l.put(pieces)
 	pad(16)
 	// Loaded: global params, tables, state; then the layer region.

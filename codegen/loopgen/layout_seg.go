@@ -38,7 +38,7 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 		layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
 	here := func() uint32 { return SegmentedDataAddr + uint32(l.DataLen()) }
 	pad := l.pad
-	l.Pieces = SegmentedDataAddr
+	l.Pieces = PiecesAddr(true)
 	l.put(pieces)
 	pad(16)
 	// The layers' params.

@@ -26,7 +26,7 @@ func TestSizedLayout(t *testing.T) {
 		require.NoError(t, err, path)
 		f, err := lir.Lower(p)
 		require.NoError(t, err, path)
-		pieces := runtime.PieceData(p.Tokenizer, 0)
+		pieces := runtime.PieceConsole(true, PiecesAddr(false), p.Tokenizer).PieceTable(p.Tokenizer)
 		prompt := []int{1, 2, 3}
 		full, err := NewLayout(p, f, pieces, prompt, LayoutOptions{})
 		require.NoError(t, err, path)
@@ -182,7 +182,7 @@ func lowered(t *testing.T, path string) (*ir.Program, *lir.Func, []byte) {
 	require.NoError(t, err)
 	f, err := lir.Lower(p)
 	require.NoError(t, err)
-	return p, f, runtime.PieceData(p.Tokenizer, 0)
+	return p, f, runtime.PieceConsole(true, PiecesAddr(false), p.Tokenizer).PieceTable(p.Tokenizer)
 }
 
 // The layer loop steps a slot in the narrowest window that no carry

@@ -34,6 +34,9 @@ type Options struct {
 	// before its first generation; forward calls its check before the
 	// final op.
 	SelfTest bool
+	// Finish: the console has the boot sector's finish
+	// (runtime.Console.BootFinish), which ends the generation.
+	Finish bool
 	// Size: the size policy's build, where the peephole trades an
 	// instruction for bytes (peephole).
 	Size bool
@@ -363,14 +366,13 @@ func (g *gen) generate() {
 	if g.o.Bench {
 		g.benchReport()
 	}
-	g.i(x86.MOV, x86.AL, x86.Imm('\n'))
-	g.i(x86.CALL, x86.Label("putc"))
 	if g.o.Typed {
+		g.i(x86.MOV, x86.AL, x86.Imm('\n'))
+		g.i(x86.CALL, x86.Label("putc"))
 		g.i(x86.JMP, x86.Label("generate"))
 		return
 	}
-	g.i(x86.MOV, x86.AL, x86.Imm(0))
-	g.i(x86.JMP, x86.Label("exit"))
+	runtime.EmitEnd(g.prog, g.o.Finish)
 }
 
 // returnsNext is the store of the next token that ends forward's last
