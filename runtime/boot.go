@@ -280,8 +280,9 @@ const (
 
 // BootRoutines are the addresses of the boot sector's routines that the
 // main code may call: putc (AL to COM1 and the screen, all registers
-// preserved), exit (AL = exit code; never returns) and, lean sector only
-// (else 0), finish (putc of AL, then exit with AH). The loader also
+// preserved), exit (AL = exit code; never returns) and, lean sector
+// without input only (else 0), finish (putc of AL, then exit with AH). The
+// loader also
 // calls FailMsg (SI = a message ending in '\n': prints it, exits with 2),
 // Load (BP sectors to the DAP's buffer), Sum (CX words at SI must add up
 // to 0, else "checksum error") and finds the DAP and the message.

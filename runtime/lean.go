@@ -133,7 +133,7 @@ func (c BootConfig) readFunction() byte {
 func emitLeanBoot(p *x86.Program, c BootConfig) {
 	k, streams := c.leanPlan()
 	emitBPBJump(p)
-	emitLeanShared(p)
+	emitLeanShared(p, c)
 	emitLeanStart(p, c)
 
 	// Each stream but the last is a far call of load (CS may be 07C0h);
@@ -297,15 +297,23 @@ func emitLeanStart(p *x86.Program, c BootConfig) {
 
 // emitLeanShared emits fail ("E", exit code 2), which falls into finish
 // (AL to putc, then exit with code AH), which falls into exit, then putc.
-// The main code ends a generation with finish too (runtime.EmitEnd).
-func emitLeanShared(p *x86.Program) {
+// The main code ends a generation with finish too (runtime.EmitEnd). A
+// typed prompt's generations never end (c.Input): there fail prints and
+// exits itself, a byte shorter.
+func emitLeanShared(p *x86.Program, c BootConfig) {
 	p.Mark("boot.fail")
 	p.Label("fail")
-	p.I(x86.MOV, x86.AX, x86.Imm(2<<8|'E'))
-	p.Mark(BootFinish)
-	p.Label(BootFinish)
-	p.I(x86.CALL, x86.Label(BootPutc))
-	p.I(x86.MOV, x86.AL, x86.AH)
+	if c.Input {
+		p.I(x86.MOV, x86.AL, x86.Imm('E'))
+		p.I(x86.CALL, x86.Label(BootPutc))
+		p.I(x86.MOV, x86.AL, x86.Imm(2))
+	} else {
+		p.I(x86.MOV, x86.AX, x86.Imm(2<<8|'E'))
+		p.Mark(BootFinish)
+		p.Label(BootFinish)
+		p.I(x86.CALL, x86.Label(BootPutc))
+		p.I(x86.MOV, x86.AL, x86.AH)
+	}
 	p.Mark(BootExit)
 	p.Label(BootExit)
 	emitExit(p, BootExit)

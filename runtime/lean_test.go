@@ -26,7 +26,7 @@ func sharedConsole(t *testing.T, c BootConfig, pieces uint32) Console {
 	r, err := SharedRoutines(c)
 	require.NoError(t, err, "%+v", c)
 	shared := []uint32{r.Putc, r.Exit}
-	if c.Lean {
+	if c.Lean && !c.Input {
 		shared = append(shared, r.Finish)
 	}
 	for _, at := range shared {
@@ -39,6 +39,10 @@ func sharedConsole(t *testing.T, c BootConfig, pieces uint32) Console {
 // TestFinish: the lean sector's finish prints AL and exits with AH; EmitEnd
 // ends with '\n' and exit code 0 through it, or through putc and exit.
 func TestFinish(t *testing.T) {
+	// A typed prompt's sector has none: its generations never end.
+	r, err := SharedRoutines(BootConfig{Lean: true, Input: true})
+	require.NoError(t, err)
+	require.Zero(t, r.Finish, "finish with input")
 	for _, tc := range []struct {
 		name   string
 		lean   bool
