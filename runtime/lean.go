@@ -46,8 +46,8 @@ import (
 // registers). The partition table and the padding to whole cylinders are
 // Link's, as for every image.
 //
-// Layout: the jump over the BPB room, the shared block (fail, exit, putc)
-// at addresses that depend on nothing, the start-up code, then the
+// Layout: the jump over the BPB room, the shared block (fail, finish, exit,
+// putc) at addresses that depend on nothing, the start-up code, then the
 // streams, the load loop and the data.
 
 // leanTail is how many zero bytes end the lean sector's disk address
@@ -128,8 +128,8 @@ func (c BootConfig) readFunction() byte {
 }
 
 // emitLeanBoot emits the lean boot sector: the jump over the BPB room,
-// the shared block (fail, exit, putc) at addresses that depend on nothing,
-// the start-up code, the streams, the load loop and the data.
+// the shared block (fail, finish, exit, putc) at addresses that depend on
+// nothing, the start-up code, the streams, the load loop and the data.
 func emitLeanBoot(p *x86.Program, c BootConfig) {
 	k, streams := c.leanPlan()
 	emitBPBJump(p)
