@@ -80,6 +80,9 @@ type loopTry struct {
 	// highTables: the tables lie with the data, not in segment 0 (the
 	// size policy's code reached them: loopgen.LayoutOptions.LowTables).
 	highTables bool
+	// highPieces: the piece table lies with the data, not in segment 0
+	// (the code reached it: loopgen.LayoutOptions.LowPieces).
+	highPieces bool
 }
 
 // codeTooBig: the code passes 64 KiB.
@@ -118,8 +121,8 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		return nil, err
 	}
 	f.NoFullUnroll, f.FuseElementwise = try.noFullUnroll, try.fuse
-	console := runtime.PieceConsole(!segmented, loopgen.PiecesAddr(segmented), p.Tokenizer)
-	pieces := console.PieceTable(p.Tokenizer)
+	// The piece table's size, where the data would start with it.
+	pieces := runtime.PieceConsole(!segmented, loopgen.PiecesAddr(segmented), p.Tokenizer).PieceTable(p.Tokenizer)
 	data, typed, err := typedData(p, pieces, o)
 	if err != nil {
 		return nil, err
@@ -128,6 +131,7 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	// its code (no segment prefix).
 	lopts := loopgen.LayoutOptions{SizesOnly: o.check, Zero: try.policy == "size" && !try.notZero, AlignLayers: try.policy == "size"}
 	lopts.LowTables = lopts.Zero && !try.highTables
+	lopts.LowPieces = lopts.Zero && !try.highPieces && typed == nil
 	if segmented {
 		// The layout does not change with the passes: whether the model
 		// fits is known before them.
@@ -155,9 +159,8 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 	if err != nil {
 		return nil, err
 	}
-	if l.Pieces != console.PiecesAddr {
-		panic(fmt.Sprintf("BUG: the layout put the piece table at %#x, not at %#x", l.Pieces, console.PiecesAddr))
-	}
+	console := runtime.PieceConsole(!l.Segmented, l.Pieces, p.Tokenizer)
+	l.PutPieces(console.PieceTable(p.Tokenizer))
 	if err := console.CheckPieces(len(pieces)); err != nil {
 		return nil, err
 	}
@@ -215,9 +218,12 @@ func buildLoopIn(p *ir.Program, prompt []int, steps int, o Options, try loopTry,
 		// The tables, or the activations, in segment 0 above the code: it
 		// reaches them, or their page. The tables with the data, then the
 		// activations where they lie without (LowActivations).
-		if l.LowTables() {
+		switch {
+		case l.LowPieces():
+			try.highPieces = true
+		case l.LowTables():
 			try.highTables = true
-		} else {
+		default:
 			try.notZero = true
 		}
 		if b, ok := o.DumpTo.(*bytes.Buffer); ok {

@@ -13,10 +13,11 @@ import (
 type Console struct {
 	Flat       bool   // unreal mode, A20 on
 	PiecesAddr uint32 // linear address of the piece table (PieceTable)
-	// Narrow (flat only): the piece table lies within the HMA (0x100000 to
-	// 0x10FFEF, segment FFFFh), and print_piece reads it through that
-	// segment with 16-bit offsets, as segmented, in fewer bytes of code;
-	// else with 32-bit addresses. PieceConsole decides.
+	// Narrow: the piece table lies within segment 0, where print_piece
+	// reads it through DS as it is, or (flat) within the HMA (0x100000 to
+	// 0x10FFEF, segment FFFFh), which it loads in DS; either with 16-bit
+	// offsets, in fewer bytes of code. Else segmented, through the table's
+	// own segment, and flat with 32-bit addresses. PieceConsole decides.
 	Narrow bool
 
 	// BootPutc and BootExit, when not 0, are the addresses of the boot
@@ -53,13 +54,16 @@ func (c Console) CheckPieces(n int) error {
 // hmaTop is the end of the memory that segment FFFFh reaches (A20 on).
 const hmaTop = 0xFFFF0 + 0x10000
 
-// PieceConsole returns the console for t's piece table at addr: flat, with
-// 16-bit offsets (Narrow) when that table lies within the HMA.
+// PieceConsole returns the console for t's piece table at addr: Narrow
+// when that table lies within segment 0 or (flat) the HMA.
 func PieceConsole(flat bool, addr uint32, t *checkpoint.Tokenizer) Console {
 	c := Console{Flat: flat, PiecesAddr: addr}
-	if flat && addr >= 1<<20 {
-		n := len(pieceTable(t, 2, 0))
-		c.Narrow = uint64(addr)+uint64(n) <= hmaTop
+	end := uint64(addr) + uint64(len(pieceTable(t, 2, 0)))
+	switch {
+	case end <= 0x10000:
+		c.Narrow = true
+	case flat && addr >= 1<<20:
+		c.Narrow = end <= hmaTop
 	}
 	return c
 }
@@ -68,6 +72,8 @@ func PieceConsole(flat bool, addr uint32, t *checkpoint.Tokenizer) Console {
 // piece table, and the table's offset in it; ok false: 32-bit addresses.
 func (c Console) pieceSeg() (seg uint16, base uint32, ok bool) {
 	switch {
+	case c.Narrow && c.PiecesAddr < 0x10000:
+		return 0, c.PiecesAddr, true
 	case !c.Flat:
 		return uint16(c.PiecesAddr >> 4), c.PiecesAddr & 15, true
 	case c.Narrow:
@@ -198,14 +204,17 @@ func emitPrintPieceFlat(p *x86.Program, addr uint32, putc x86.Operand, keep32 bo
 	p.I(x86.RET)
 }
 
-// emitPrintPieceSeg: the piece table is read through DS = seg, at offset
-// base, so PieceTable must fit in 64 KiB - base. In unreal mode, loading
-// DS in real mode sets its base and keeps its 4 GiB limit.
+// emitPrintPieceSeg: the piece table is read through DS = seg (0: DS as
+// it is), at offset base, so PieceTable must fit in 64 KiB - base. In
+// unreal mode, loading DS in real mode sets its base and keeps its 4 GiB
+// limit.
 func emitPrintPieceSeg(p *x86.Program, seg uint16, base uint32, putc x86.Operand) {
 	p.I(x86.PUSHA)
-	p.I(x86.PUSH, x86.DS)
-	p.I(x86.PUSH, x86.Word(int64(seg)))
-	p.I(x86.POP, x86.DS)
+	if seg != 0 {
+		p.I(x86.PUSH, x86.DS)
+		p.I(x86.PUSH, x86.Word(int64(seg)))
+		p.I(x86.POP, x86.DS)
+	}
 	p.I(x86.IMUL, x86.SI, x86.AX, x86.Imm(4))
 	p.I(x86.DEC, x86.BX)
 	p.I(x86.JNZ, x86.Label("print_piece.entry"))
@@ -214,7 +223,9 @@ func emitPrintPieceSeg(p *x86.Program, seg uint16, base uint32, putc x86.Operand
 	// The offsets are the segment's (pieceBias).
 	p.I(x86.MOV, x86.SI, x86.Ptr16(x86.SI, x86.NoReg, int32(base)))
 	emitPrintLoop(p, putc, false, false)
-	p.I(x86.POP, x86.DS)
+	if seg != 0 {
+		p.I(x86.POP, x86.DS)
+	}
 	p.I(x86.POPA)
 	p.I(x86.RET)
 }

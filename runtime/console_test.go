@@ -109,6 +109,8 @@ func TestPieceConsole(t *testing.T) {
 		entry int
 	}{
 		{false, 0x10008, small, 2},
+		{false, 0x9000, small, 2}, // segment 0
+		{true, 0x9000, small, 2},
 		{true, 0x100000, small, 2},
 		{true, 0x100000, big, 4},   // beyond 0x10FFEF
 		{true, 0x200000, small, 4}, // out of segment FFFFh's reach

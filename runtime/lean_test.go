@@ -307,10 +307,13 @@ func TestSharedPrintPiece(t *testing.T) {
 		}
 	}
 	expect = append(expect, '\n')
+	// seg0: the table in segment 0, loaded with the code (at seg0At).
+	const seg0At = 0x9003
 	for _, tc := range []struct {
-		name      string
-		flat, hma bool
-	}{{"flat", true, false}, {"flat_hma", true, true}, {"segmented", false, false}} {
+		name            string
+		flat, hma, seg0 bool
+	}{{"flat", true, false, false}, {"flat_hma", true, true, false}, {"segmented", false, false, false},
+		{"flat_seg0", true, false, true}, {"segmented_seg0", false, false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := BootConfig{Flat: tc.flat, Lean: true}
@@ -319,9 +322,19 @@ func TestSharedPrintPiece(t *testing.T) {
 			if tc.hma {
 				con.Narrow = true
 			}
-			_, _, seg := con.pieceSeg()
-			require.Equal(t, tc.hma || !tc.flat, seg, "16-bit print_piece")
-			data := append(make([]byte, pad), con.PieceTable(tok)...)
+			if tc.seg0 {
+				con = PieceConsole(tc.flat, seg0At, tok)
+				r, err := SharedRoutines(c)
+				require.NoError(t, err)
+				con.BootPutc, con.BootExit, con.BootFinish = r.Putc, r.Exit, r.Finish
+			}
+			segment, _, seg := con.pieceSeg()
+			require.Equal(t, tc.hma || tc.seg0 || !tc.flat, seg, "16-bit print_piece")
+			require.Equal(t, tc.seg0, seg && segment == 0, "DS as it is")
+			var data []byte
+			if !tc.seg0 {
+				data = append(make([]byte, pad), con.PieceTable(tok)...)
+			}
 			p := &x86.Program{}
 			for _, cl := range calls {
 				p.I(x86.MOV, x86.AX, x86.Imm(int64(cl.tok)))
@@ -332,6 +345,10 @@ func TestSharedPrintPiece(t *testing.T) {
 			p.I(x86.MOV, x86.AL, x86.Imm(0))
 			p.I(x86.JMP, x86.Label(Exit))
 			EmitConsole(p, con)
+			if tc.seg0 {
+				p.PadTo(seg0At-CodeAddr, 0)
+				p.DB(con.PieceTable(tok)...)
+			}
 			img, err := Link(nil, p, data, c)
 			require.NoError(t, err)
 			res := boot(t, img, 20*time.Second)

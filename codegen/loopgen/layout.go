@@ -100,6 +100,11 @@ type LayoutOptions struct {
 	// LowTables: with the Zero placement, the tables in segment 0 below
 	// the activations, where they fit (lowtables.go).
 	LowTables bool
+	// LowPieces: with the Zero placement, the console's piece table in
+	// segment 0 below the tables (or the activations), where it fits
+	// (lowtables.go); not for a piece table with more after it (a typed
+	// prompt's tables).
+	LowPieces bool
 }
 
 // layerAlign is what the flat model's layer regions' strides are a
@@ -126,7 +131,8 @@ func zeroStart(f *lir.Func, o LayoutOptions) (uint32, bool) {
 // segmented).
 func (l *Layout) CodeFits(addr uint32, n int) bool {
 	end := uint64(addr) + uint64(n)
-	return l.zeroAt == 0 || end <= uint64(l.zeroAt&^0xFFF) && (l.tablesAt == 0 || end <= uint64(l.tablesAt))
+	return l.zeroAt == 0 || end <= uint64(l.zeroAt&^0xFFF) && (l.tablesAt == 0 || end <= uint64(l.tablesAt)) &&
+		(l.piecesAt == 0 || end <= uint64(l.piecesAt))
 }
 
 // DataAddr is where the image's data is loaded: flat, at 1 MiB, above
@@ -181,6 +187,10 @@ type Layout struct {
 	// tables lie in segment 0 from tablesAt (LowTables).
 	tables   []*lir.Buf
 	tablesAt uint32
+	// The piece table lies in segment 0 from piecesAt (LowPieces), its
+	// bytes pieces (PutPieces).
+	pieces   []byte
+	piecesAt uint32
 }
 
 // PiecesAddr is where the layouts put the console's piece table: first in
@@ -201,9 +211,13 @@ func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o Layout
 	lowTables := LowActivationsFit(f) && tablesLow(f, o)
 	here := func() uint64 { return DataAddr + uint64(l.DataLen()) }
 	pad := l.pad
-	l.Pieces = PiecesAddr(false)
-	l.put(pieces)
-	pad(16)
+	if at, ok := lowPiecesAt(f, o, len(pieces)); ok && LowActivationsFit(f) {
+		l.Pieces, l.piecesAt, l.pieces = at, at, pieces
+	} else {
+		l.Pieces = PiecesAddr(false)
+		l.put(pieces)
+		pad(16)
+	}
 	// Loaded: global params, tables, state; then the layer region.
 	var layered []*lir.Buf
 	for _, b := range f.Bufs {

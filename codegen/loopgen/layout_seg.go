@@ -38,9 +38,13 @@ func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int,
 		layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
 	here := func() uint32 { return SegmentedDataAddr + uint32(l.DataLen()) }
 	pad := l.pad
-	l.Pieces = PiecesAddr(true)
-	l.put(pieces)
-	pad(16)
+	if at, ok := lowPiecesAt(f, o, len(pieces)); ok {
+		l.Pieces, l.piecesAt, l.pieces = at, at, pieces
+	} else {
+		l.Pieces = PiecesAddr(true)
+		l.put(pieces)
+		pad(16)
+	}
 	// The layers' params.
 	var layered, globals, computed []*lir.Buf
 	var states []*lir.Buf

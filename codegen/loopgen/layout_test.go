@@ -1,6 +1,7 @@
 package loopgen
 
 import (
+	"bytes"
 	"path/filepath"
 	"testing"
 
@@ -172,6 +173,47 @@ func TestLowTables(t *testing.T) {
 				assert.Equal(t, tableBytes(b), code[at:at+globalBytes(b)], b.Name)
 			}
 		}
+	}
+}
+
+// With LowPieces, the Zero placement puts the piece table in segment 0
+// just below the tables, out of the loaded data; the code fits only
+// below it, and AppendTables puts the bytes PutPieces gives at its
+// address in the code's.
+func TestLowPieces(t *testing.T) {
+	p, f, pieces := lowered(t, "../../examples/mlp-random.tf")
+	for _, segmented := range []bool{false, true} {
+		layout := func(o LayoutOptions) *Layout {
+			o.Zero, o.LowTables = true, true
+			var l *Layout
+			var err error
+			if segmented {
+				l, err = NewSegmentedLayout(p, f, pieces, nil, o)
+			} else {
+				l, err = NewLayout(p, f, pieces, nil, o)
+			}
+			require.NoError(t, err)
+			return l
+		}
+		high, low := layout(LayoutOptions{}), layout(LayoutOptions{LowPieces: true})
+		assert.False(t, high.LowPieces())
+		require.True(t, low.LowPieces(), "segmented %v", segmented)
+		assert.Equal(t, PiecesAddr(segmented), high.Pieces)
+		require.True(t, low.LowTables())
+		assert.GreaterOrEqual(t, low.Pieces, uint32(runtime.CodeAddr))
+		assert.LessOrEqual(t, low.Pieces+uint32(len(pieces)), low.tablesAt)
+		assert.GreaterOrEqual(t, high.DataLen()-low.DataLen(), len(pieces), "segmented %v: the pieces left the data", segmented)
+		assert.True(t, low.CodeFits(runtime.CodeAddr, int(low.Pieces-runtime.CodeAddr)))
+		assert.False(t, low.CodeFits(runtime.CodeAddr, int(low.Pieces-runtime.CodeAddr)+1))
+		table := bytes.Repeat([]byte{0xA5}, len(pieces))
+		low.PutPieces(table)
+		main := &x86.Program{}
+		main.I(x86.RET)
+		low.AppendTables(main)
+		code, err := main.Assemble(runtime.CodeAddr)
+		require.NoError(t, err)
+		at := int(low.Pieces - runtime.CodeAddr)
+		assert.Equal(t, table, code[at:at+len(table)])
 	}
 }
 

@@ -1,6 +1,7 @@
 package loopgen
 
 import (
+	"fmt"
 	"strings"
 
 	x86 "tfc/codegen/x86_16"
@@ -66,9 +67,61 @@ func (l *Layout) placeLowTables(f *lir.Func, gr Group) {
 	}
 }
 
-// AppendTables appends the tables of segment 0 to main, the code (at
-// runtime.CodeAddr), at their addresses: the image loads them with it.
+// Pieces in segment 0 (LayoutOptions.LowPieces, with the Zero
+// placement): the console's piece table just below the tables (or the
+// activations), loaded with the code as they are, where print_piece
+// reads it through DS as it is (runtime.Console: no segment of its own
+// to load, 4 bytes of code fewer).
+
+// lowPiecesAt is where a piece table of n bytes starts in segment 0 below
+// the tables or the activations, or ok false where o does not ask for it
+// or it does not fit above the code's start (CodeFits checks its end).
+func lowPiecesAt(f *lir.Func, o LayoutOptions, n int) (at uint32, ok bool) {
+	if !o.LowPieces || n == 0 {
+		return 0, false
+	}
+	top, ok := zeroStart(f, o)
+	if !ok {
+		return 0, false
+	}
+	if tablesLow(f, o) {
+		top, _ = lowTablesAt(f, top)
+	}
+	if uint64(top) < runtime.CodeAddr+uint64(n)+16 {
+		return 0, false
+	}
+	return (top - uint32(n)) &^ 15, true
+}
+
+// LowPieces: the piece table lies in segment 0 (AppendTables puts it in
+// the code's bytes).
+func (l *Layout) LowPieces() bool { return l.piecesAt != 0 }
+
+// PutPieces writes the console's piece table for the address the layout
+// gave it (Pieces): in segment 0, or at the start of the data (no data
+// with SizesOnly).
+func (l *Layout) PutPieces(table []byte) {
+	switch {
+	case l.LowPieces():
+		if len(table) != len(l.pieces) {
+			panic(fmt.Sprintf("BUG: loopgen: a piece table of %d bytes where the layout placed %d", len(table), len(l.pieces)))
+		}
+		l.pieces = table
+	case !l.sized:
+		copy(l.Data[l.Pieces-l.DataAddr:], table)
+	}
+}
+
+// AppendTables appends the piece table and the tables of segment 0 to
+// main, the code (at runtime.CodeAddr), at their addresses: the image
+// loads them with it.
 func (l *Layout) AppendTables(main *x86.Program) {
+	if l.LowPieces() {
+		main.Mark(runtime.PadRegion + "up to the pieces")
+		main.PadTo(int(l.piecesAt-runtime.CodeAddr), 0)
+		main.Mark("data: pieces")
+		main.DB(l.pieces...)
+	}
 	if len(l.tables) == 0 {
 		return
 	}
