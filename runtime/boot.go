@@ -16,7 +16,9 @@
 //	0x07E00-...      main code (at most up to 0x10000: CS = 0, IP is 16 bits)
 //	...-0x0FFFF      the loop code generator's size policy: its computed
 //	                 activations, from 0x9000 at the lowest, on pages above
-//	                 the code's (loopgen.LayoutOptions.Zero)
+//	                 the code's (loopgen.LayoutOptions.Zero), and below
+//	                 them, loaded with the code, its tables and the piece
+//	                 table (LowTables, LowPieces)
 //	0x10000-0x17FFF  flat: bounce buffer for the loader, free afterwards
 //	0x20000-0x2FFFF  flat: the loop code generator's activations, where
 //	                 they fit and not in segment 0 (loopgen.LowActivations)
