@@ -121,15 +121,7 @@ func TestLowTables(t *testing.T) {
 	for _, segmented := range []bool{false, true} {
 		layout := func(o LayoutOptions) *Layout {
 			o.Zero = true
-			var l *Layout
-			var err error
-			if segmented {
-				l, err = NewSegmentedLayout(p, f, pieces, nil, o)
-			} else {
-				l, err = NewLayout(p, f, pieces, nil, o)
-			}
-			require.NoError(t, err)
-			return l
+			return newLayout(t, p, f, pieces, segmented, o)
 		}
 		high, low := layout(LayoutOptions{}), layout(LayoutOptions{LowTables: true})
 		assert.False(t, high.LowTables())
@@ -185,15 +177,7 @@ func TestLowPieces(t *testing.T) {
 	for _, segmented := range []bool{false, true} {
 		layout := func(o LayoutOptions) *Layout {
 			o.Zero, o.LowTables = true, true
-			var l *Layout
-			var err error
-			if segmented {
-				l, err = NewSegmentedLayout(p, f, pieces, nil, o)
-			} else {
-				l, err = NewLayout(p, f, pieces, nil, o)
-			}
-			require.NoError(t, err)
-			return l
+			return newLayout(t, p, f, pieces, segmented, o)
 		}
 		high, low := layout(LayoutOptions{}), layout(LayoutOptions{LowPieces: true})
 		assert.False(t, high.LowPieces())
@@ -215,6 +199,20 @@ func TestLowPieces(t *testing.T) {
 		at := int(low.Pieces - runtime.CodeAddr)
 		assert.Equal(t, table, code[at:at+len(table)])
 	}
+}
+
+// newLayout lays f out for p in either memory model, with no prompt.
+func newLayout(t *testing.T, p *ir.Program, f *lir.Func, pieces []byte, segmented bool, o LayoutOptions) *Layout {
+	t.Helper()
+	var l *Layout
+	var err error
+	if segmented {
+		l, err = NewSegmentedLayout(p, f, pieces, nil, o)
+	} else {
+		l, err = NewLayout(p, f, pieces, nil, o)
+	}
+	require.NoError(t, err)
+	return l
 }
 
 // lowered is the program at path, lowered, and its piece table.
