@@ -179,7 +179,6 @@ type Layout struct {
 	next            *lir.Buf
 	layers          int
 	promptTokens    []int
-	piecesBytes     int
 	// sized (NewLayout's sizesOnly): the data's bytes are counted in n,
 	// not written; Data stays empty.
 	sized bool
@@ -207,7 +206,7 @@ func align(n, a uint32) uint32 { return (n + a - 1) / a * a }
 // NewLayout lays f out for p; pieces is the console's piece table, prompt
 // the prompt's tokens.
 func NewLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o LayoutOptions) (*Layout, error) {
-	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces), sized: o.SizesOnly}
+	l := &Layout{DataAddr: DataAddr, Addr: map[*lir.Buf]uint32{}, layers: p.Layers, promptTokens: prompt, sized: o.SizesOnly}
 	lowTables := LowActivationsFit(f) && tablesLow(f, o)
 	here := func() uint64 { return DataAddr + uint64(l.DataLen()) }
 	pad := l.pad

@@ -35,7 +35,7 @@ import (
 // layers' params, the global groups, then the layers' caches.
 func NewSegmentedLayout(p *ir.Program, f *lir.Func, pieces []byte, prompt []int, o LayoutOptions) (*Layout, error) {
 	l := &Layout{Segmented: true, DataAddr: SegmentedDataAddr, Addr: map[*lir.Buf]uint32{}, Group: map[*lir.Buf]Group{},
-		layers: p.Layers, promptTokens: prompt, piecesBytes: len(pieces)}
+		layers: p.Layers, promptTokens: prompt}
 	here := func() uint32 { return SegmentedDataAddr + uint32(l.DataLen()) }
 	pad := l.pad
 	if at, ok := lowPiecesAt(f, o, len(pieces)); ok {
